@@ -1,0 +1,1 @@
+//! The Till terminal engine.

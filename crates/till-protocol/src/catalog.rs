@@ -1,0 +1,113 @@
+//! What the back office owns and terminals pull: store settings, tax rates, products, customers.
+
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+/// A currency: its ISO 4217 code and how many decimal places its minor unit has.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct Currency {
+    /// Three upper-case letters, e.g. `EUR`.
+    pub code: String,
+    /// Decimal places of the minor unit: 2 for EUR, 0 for JPY, 3 for KWD.
+    pub exponent: u8,
+}
+
+/// Store-wide settings that decide how prices are read.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct StoreSettings {
+    pub store_name: String,
+    pub currency: Currency,
+    /// Whether product prices include tax (typical in Europe) or tax is added (typical in the US).
+    pub prices_include_tax: bool,
+    /// A BCP 47 locale for formatting, e.g. `en-GB`.
+    pub locale: String,
+}
+
+/// A tax rate. Products name it through their `tax_category`, which is this rate's `id`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct TaxRate {
+    /// A short stable code such as `standard` or `reduced`.
+    pub id: String,
+    pub name: String,
+    /// Basis points: `2000` is 20 %.
+    pub rate_bp: u32,
+}
+
+/// A product on sale.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct Product {
+    pub id: Uuid,
+    pub sku: String,
+    pub barcode: Option<String>,
+    pub name: String,
+    pub category: String,
+    /// Minor units, in the store's price basis (tax included or not).
+    pub unit_price: i64,
+    /// The `id` of a [`TaxRate`].
+    pub tax_category: String,
+    pub active: bool,
+}
+
+/// A whole catalog: the demo catalog file, `till-server catalog import`, and a terminal's
+/// first-run catalog have this shape.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct CatalogSnapshot {
+    pub settings: StoreSettings,
+    pub tax_rates: Vec<TaxRate>,
+    pub products: Vec<Product>,
+}
+
+/// The editable fields of a customer. Conflicts are detected and merged field by field.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct CustomerFields {
+    pub name: String,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+    pub note: Option<String>,
+}
+
+impl CustomerFields {
+    /// The field names, in the order the UI shows them.
+    pub const NAMES: [&'static str; 4] = ["name", "email", "phone", "note"];
+
+    /// The fields whose values differ between `self` and `other`.
+    pub fn differing(&self, other: &CustomerFields) -> Vec<&'static str> {
+        let mut out = Vec::new();
+        if self.name != other.name {
+            out.push("name");
+        }
+        if self.email != other.email {
+            out.push("email");
+        }
+        if self.phone != other.phone {
+            out.push("phone");
+        }
+        if self.note != other.note {
+            out.push("note");
+        }
+        out
+    }
+}
+
+/// A customer as the back office holds it. `version` is assigned by the server and grows by one
+/// with every accepted change.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct Customer {
+    pub id: Uuid,
+    pub version: u64,
+    pub fields: CustomerFields,
+}

@@ -1,0 +1,280 @@
+//! Push, pull, ack, health: the messages of the sync protocol.
+
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::{Customer, CustomerFields, Hlc, StoreSettings, TaxRate, Ticket};
+
+/// Most mutations one push may carry.
+pub const MAX_PUSH_BATCH: usize = 1000;
+/// Most changes one pull page may carry.
+pub const MAX_PULL_LIMIT: u32 = 1000;
+/// Largest request body the server reads, in bytes.
+pub const MAX_BODY_BYTES: usize = 8 * 1024 * 1024;
+
+/// `POST /v1/push`: a batch of one terminal's mutations, in sequence order.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct PushRequest {
+    /// Must be the terminal the bearer token belongs to.
+    pub terminal_id: Uuid,
+    pub mutations: Vec<Mutation>,
+}
+
+/// One change made on a terminal, delivered exactly once.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct Mutation {
+    /// UUID v7, made by the terminal. The server keeps it forever.
+    pub id: Uuid,
+    /// The terminal's gapless mutation sequence, from 1.
+    pub seq: u64,
+    pub hlc: Hlc,
+    pub wall_clock_ms: i64,
+    pub body: MutationBody,
+}
+
+/// What a mutation does.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(tag = "type", content = "data", rename_all = "snake_case")]
+pub enum MutationBody {
+    /// A sale was rung up.
+    TicketCreated(Ticket),
+    /// A sale was voided: the payload is the void ticket, whose `reverses` names the sale.
+    TicketVoided(Ticket),
+    /// A sale was refunded: the payload is the refund ticket, whose `reverses` names the sale.
+    TicketRefunded(Ticket),
+    /// A customer was created on the terminal.
+    CustomerCreated(CustomerCreated),
+    /// A customer was edited on the terminal, starting from `base_version`.
+    CustomerUpdated(CustomerUpdated),
+    /// A customer was deleted on the terminal, starting from `base_version`.
+    CustomerDeleted(CustomerDeleted),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct CustomerCreated {
+    pub id: Uuid,
+    pub fields: CustomerFields,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct CustomerUpdated {
+    pub id: Uuid,
+    /// The server version this edit was made on. A stale base is a conflict, never an overwrite.
+    pub base_version: u64,
+    pub fields: CustomerFields,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct CustomerDeleted {
+    pub id: Uuid,
+    pub base_version: u64,
+}
+
+/// The answer to a push: one result per mutation, in the order sent.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct PushResponse {
+    pub results: Vec<MutationResult>,
+    /// The last sequence the server has settled for this terminal after this push.
+    pub last_applied_seq: u64,
+    pub server_time_ms: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct MutationResult {
+    pub mutation_id: Uuid,
+    pub seq: u64,
+    pub outcome: Outcome,
+}
+
+/// What became of one mutation. Every outcome but `gap` and `mismatch` settles the sequence
+/// number: the server records it and answers a replay with the same outcome.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(tag = "status", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Outcome {
+    /// Applied now.
+    Applied {
+        /// The server's row id for the entity.
+        server_id: i64,
+        /// The back office's own ticket number, for tickets.
+        server_number: Option<u64>,
+        /// The entity's version after this change.
+        version: u64,
+    },
+    /// Already settled earlier: `original` is the outcome first recorded, unchanged.
+    Duplicate { original: Box<Outcome> },
+    /// Not applied because the server's copy moved on; the terminal must resolve it.
+    Conflict {
+        reason: ConflictReason,
+        /// The server's current copy, where there is one.
+        current: Option<ConflictCurrent>,
+    },
+    /// Not applied and never will be as sent.
+    Rejected { code: String, message: String },
+    /// The mutation id was settled before with a different payload: refused, nothing recorded.
+    Mismatch { message: String },
+    /// The sequence skips ahead: nothing from here on was applied; resend from `expected_seq`.
+    Gap { expected_seq: u64 },
+}
+
+impl Outcome {
+    /// Whether the mutation is settled on the server (applied, duplicate, conflict or rejected).
+    pub fn settles(&self) -> bool {
+        !matches!(self, Outcome::Gap { .. } | Outcome::Mismatch { .. })
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum ConflictReason {
+    /// The edit was based on an older version than the server's.
+    StaleVersion,
+    /// The entity was deleted on the server.
+    Deleted,
+    /// The ticket was already voided or refunded.
+    AlreadyReversed,
+    /// The entity already exists with other content.
+    AlreadyExists,
+}
+
+/// The server's side of a conflict.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(tag = "type", content = "data", rename_all = "snake_case")]
+pub enum ConflictCurrent {
+    Customer(Customer),
+    /// The ticket that already reversed the original.
+    Reversal(ReversalInfo),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct ReversalInfo {
+    pub ticket_id: Uuid,
+    pub kind: crate::TicketKind,
+    pub terminal_id: Uuid,
+    pub total: i64,
+}
+
+/// `GET /v1/pull?cursor=…&limit=…`: changes after `cursor`, oldest first.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema, utoipa::IntoParams))]
+#[serde(deny_unknown_fields)]
+pub struct PullQuery {
+    /// A cursor the server issued before; 0 (or absent) for everything.
+    pub cursor: Option<u64>,
+    /// Page size, 1 to [`MAX_PULL_LIMIT`]; the server's default when absent.
+    pub limit: Option<u32>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct PullResponse {
+    pub changes: Vec<Change>,
+    /// Pass this back as `cursor` for the next page.
+    pub cursor: u64,
+    /// More changes wait after this page.
+    pub has_more: bool,
+    pub server_time_ms: i64,
+}
+
+/// One change in the back office, at server sequence `seq`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct Change {
+    pub seq: u64,
+    pub change: ChangeKind,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(tag = "type", content = "data", rename_all = "snake_case")]
+pub enum ChangeKind {
+    Settings(StoreSettings),
+    TaxRateUpserted(TaxRate),
+    /// Tombstone.
+    TaxRateDeleted {
+        id: String,
+    },
+    ProductUpserted(crate::Product),
+    /// Tombstone.
+    ProductDeleted {
+        id: Uuid,
+    },
+    CustomerUpserted(Customer),
+    /// Tombstone; `version` is the customer's version at deletion.
+    CustomerDeleted {
+        id: Uuid,
+        version: u64,
+    },
+}
+
+/// `GET /v1/terminals/{id}/ack`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct Ack {
+    pub terminal_id: Uuid,
+    /// Every mutation up to and including this sequence is settled on the server.
+    pub last_applied_seq: u64,
+}
+
+/// `GET /v1/health`. Needs no token.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct Health {
+    pub status: String,
+    pub version: String,
+    pub server_time_ms: i64,
+}
+
+/// `GET /v1/whoami`: which terminal a token belongs to; used when enrolling.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct WhoAmI {
+    pub terminal_id: Uuid,
+    pub name: String,
+    pub last_applied_seq: u64,
+    pub server_time_ms: i64,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unknown_fields_are_refused() {
+        let err = serde_json::from_str::<Ack>(
+            r#"{"terminal_id":"0190a0a0-0000-7000-8000-000000000000","last_applied_seq":1,"x":1}"#,
+        )
+        .expect_err("a stray field means two versions disagree");
+        assert!(err.to_string().contains("unknown field"), "{err}");
+    }
+
+    #[test]
+    fn outcomes_are_tagged_by_status() {
+        let json = serde_json::to_string(&Outcome::Gap { expected_seq: 4 }).expect("serializes");
+        assert_eq!(json, r#"{"status":"gap","expected_seq":4}"#);
+    }
+}

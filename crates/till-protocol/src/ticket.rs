@@ -1,0 +1,87 @@
+//! A ticket as it travels: the sale, void or refund exactly as the terminal committed it.
+
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::pricing::{Discount, LineFigures, TaxFigures, TicketTotals};
+use crate::{Currency, Hlc};
+
+/// What a ticket records.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum TicketKind {
+    /// Goods sold; money in.
+    Sale,
+    /// The whole original sale cancelled; money back, same lines.
+    Void,
+    /// Some or all lines of the original returned; money back.
+    Refund,
+}
+
+/// One line of a ticket, with the product as it was when rung up.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct TicketLine {
+    pub product_id: Uuid,
+    pub sku: String,
+    pub name: String,
+    pub quantity: i64,
+    pub unit_price: i64,
+    pub tax_category: String,
+    pub tax_rate_bp: u32,
+    pub discount: Option<Discount>,
+    pub figures: LineFigures,
+}
+
+/// How the customer paid (or was paid back).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Tender {
+    /// Cash handed over; `change` given back. Counts as `tendered − change`.
+    Cash { tendered: i64, change: i64 },
+    /// Paid on an external card terminal. Never a full card number: at most the last four digits.
+    Card {
+        amount: i64,
+        approval_ref: String,
+        last4: Option<String>,
+    },
+}
+
+impl Tender {
+    /// What this tender contributes to the ticket's total.
+    pub fn counted(&self) -> i64 {
+        match self {
+            Tender::Cash { tendered, change } => tendered - change,
+            Tender::Card { amount, .. } => *amount,
+        }
+    }
+}
+
+/// A committed ticket. Figures are always non-negative; `kind` says which way money moved.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct Ticket {
+    /// UUID v7, made by the terminal.
+    pub id: Uuid,
+    /// Gapless per-terminal ticket number, from 1.
+    pub number: u64,
+    pub kind: TicketKind,
+    /// For a void or refund: the ticket it reverses.
+    pub reverses: Option<Uuid>,
+    pub created_at_ms: i64,
+    pub hlc: Hlc,
+    pub currency: Currency,
+    pub prices_include_tax: bool,
+    pub customer_id: Option<Uuid>,
+    pub lines: Vec<TicketLine>,
+    pub ticket_discount: Option<Discount>,
+    pub taxes: Vec<TaxFigures>,
+    pub totals: TicketTotals,
+    pub tenders: Vec<Tender>,
+    /// The journal hash of this ticket on its terminal (hex SHA-256).
+    pub journal_hash: String,
+}

@@ -1,0 +1,1 @@
+//! Helpers shared by Till's end-to-end tests.
