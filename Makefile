@@ -1,0 +1,53 @@
+# Till — build, run and test. `make run` and `make test` are the two commands a new machine needs;
+# both install whatever is missing first (Debian packages, npm packages, Rust tools).
+SHELL := /bin/bash
+.SHELLFLAGS := -euo pipefail -c
+CARGO ?= cargo
+export CARGO_TERM_COLOR ?= never
+
+.PHONY: run test deps ui build lint test-rust test-ui test-app test-pg soak bench screenshots clean
+
+## make run: start a local back office with the demo catalog and the app enrolled with it.
+run: deps build
+	scripts/run.sh
+
+## make test: every test of the project (Rust, UI, browser, real app, PostgreSQL).
+test: deps build lint test-rust test-ui test-app
+	@echo "make test: all suites passed"
+
+deps:
+	scripts/install-deps.sh
+
+ui:
+	cd ui && npm run build
+
+build: ui
+	$(CARGO) build --workspace --bins
+
+lint:
+	$(CARGO) fmt --all -- --check
+	$(CARGO) clippy --workspace --all-targets --quiet -- -D warnings
+
+test-rust:
+	scripts/with-postgres.sh $(CARGO) test --workspace
+
+test-ui:
+	cd ui && npm run check && npm test && npm run test:browser
+
+test-app:
+	scripts/test-app.sh
+
+## make soak: the long crash/kill run (300 kills), not part of `make test`.
+soak: deps build
+	TILL_SOAK=1 $(CARGO) test -p till-e2e --release -- --nocapture crash
+
+bench: deps build
+	scripts/bench.sh
+
+## make screenshots: the README's screenshots, taken from the real app.
+screenshots: deps build
+	scripts/screenshots.sh
+
+clean:
+	$(CARGO) clean
+	rm -rf ui/dist ui/node_modules .till-run

@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# Installs what Till needs to build, run and test, skipping whatever is already there.
+# Works on Debian 12 as root or through sudo. Safe to run again and again.
+set -euo pipefail
+
+need_root() {
+  if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi
+}
+
+packages=(
+  build-essential pkg-config curl ca-certificates
+  # Tauri 2 on Linux: WebKitGTK and friends
+  libwebkit2gtk-4.1-dev libgtk-3-dev libsoup-3.0-dev librsvg2-dev libayatana-appindicator3-dev
+  # Running and testing the app without a screen, and driving its real window
+  xvfb xauth webkit2gtk-driver
+  # Browser tests of the UI
+  chromium
+  # The chain-of-shops back end and its tests
+  postgresql
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  case "$p" in \#*) continue ;; esac
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+  missing+=(nodejs npm)
+fi
+if [ "${#missing[@]}" -gt 0 ]; then
+  echo "install-deps: installing Debian packages: ${missing[*]}"
+  need_root apt-get update -qq
+  need_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
+if ! command -v cargo >/dev/null 2>&1; then
+  echo "install-deps: cargo is missing; install the Rust toolchain (rustup) first" >&2
+  exit 1
+fi
+
+if ! command -v tauri-driver >/dev/null 2>&1; then
+  echo "install-deps: installing tauri-driver"
+  cargo install tauri-driver --locked --quiet
+fi
+
+if [ -f ui/package-lock.json ]; then
+  stamp=ui/node_modules/.package-lock.json
+  if [ ! -f "$stamp" ] || [ ui/package-lock.json -nt "$stamp" ]; then
+    echo "install-deps: npm ci in ui/"
+    (cd ui && npm ci --no-audit --no-fund --loglevel=error)
+  fi
+fi
