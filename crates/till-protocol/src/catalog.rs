@@ -6,6 +6,7 @@ use uuid::Uuid;
 /// A currency: its ISO 4217 code and how many decimal places its minor unit has.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(deny_unknown_fields)]
 pub struct Currency {
     /// Three upper-case letters, e.g. `EUR`.
@@ -17,6 +18,7 @@ pub struct Currency {
 /// Store-wide settings that decide how prices are read.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(deny_unknown_fields)]
 pub struct StoreSettings {
     pub store_name: String,
@@ -70,6 +72,7 @@ pub struct CatalogSnapshot {
 /// The editable fields of a customer. Conflicts are detected and merged field by field.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(deny_unknown_fields)]
 pub struct CustomerFields {
     pub name: String,

@@ -35,6 +35,7 @@ pub const MAX_TAX_RATE_BP: u32 = 10_000;
 /// A discount on one line or on the whole ticket.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
 pub enum Discount {
     /// A percentage in basis points (`1000` is 10 %), at most 100 %.
@@ -82,6 +83,7 @@ pub struct LineFigures {
 /// The tax of one rate on a ticket.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(deny_unknown_fields)]
 pub struct TaxFigures {
     pub rate_bp: u32,
@@ -93,6 +95,7 @@ pub struct TaxFigures {
 /// The ticket-level figures.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(deny_unknown_fields)]
 pub struct TicketTotals {
     /// Sum of the lines' gross amounts.

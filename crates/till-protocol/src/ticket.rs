@@ -9,6 +9,7 @@ use crate::{Currency, Hlc};
 /// What a ticket records.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum TicketKind {
     /// Goods sold; money in.
@@ -38,6 +39,7 @@ pub struct TicketLine {
 /// How the customer paid (or was paid back).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
 pub enum Tender {
     /// Cash handed over; `change` given back. Counts as `tendered − change`.
