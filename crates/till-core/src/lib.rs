@@ -1,1 +1,29 @@
-//! The Till terminal engine.
+//! The Till terminal engine: the durable local store, the catalog, ring-up (quote and commit),
+//! the hash-chained journal and the outbox. No Tauri here; the app shell and `tillctl` are thin
+//! layers over these functions.
+//!
+//! Open a [`Store`] once per data dir, then give each thread that writes its own connection
+//! from [`Store::connect`]. Writes are short `BEGIN IMMEDIATE` transactions.
+
+pub mod cart;
+pub mod catalog;
+pub mod clock;
+pub mod config;
+pub mod counters;
+pub mod data_dir;
+pub mod demo;
+pub mod error;
+pub mod hlc;
+pub mod journal;
+pub mod migrations;
+pub mod outbox;
+pub mod status;
+pub mod store;
+pub mod tender;
+pub mod tickets;
+
+pub use cart::{Cart, CartLine, Quote};
+pub use clock::{Clock, SystemClock};
+pub use error::{CoreError, Result};
+pub use store::Store;
+pub use tender::TenderInput;

@@ -1,0 +1,172 @@
+//! What the cashier rings up, and its quote: the cart's lines priced by the one pricing rule
+//! (`till_protocol::pricing::price`), with product names, tax per rate and totals. The quote and
+//! the committed ticket come from the same function, so they always agree.
+
+use rusqlite::Connection;
+use serde::{Deserialize, Serialize};
+use till_protocol::pricing::{
+    self, Discount, LineFigures, PriceInput, PriceLine, PricingError, TaxFigures, TicketTotals,
+    MAX_LINES,
+};
+use till_protocol::{Currency, TicketLine};
+use uuid::Uuid;
+
+use crate::catalog;
+use crate::error::{CoreError, Result};
+
+/// A cart as the UI or a script sends it. Unknown fields are refused.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Cart {
+    pub lines: Vec<CartLine>,
+    #[serde(default)]
+    pub ticket_discount: Option<Discount>,
+    #[serde(default)]
+    pub customer_id: Option<Uuid>,
+}
+
+/// One line of a cart: a product, how many, and an optional line discount.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CartLine {
+    pub product_id: Uuid,
+    pub quantity: i64,
+    #[serde(default)]
+    pub discount: Option<Discount>,
+}
+
+impl Cart {
+    /// Parses a cart from JSON; malformed JSON or unknown fields are `invalid_input`.
+    pub fn from_json(json: &str) -> Result<Cart> {
+        serde_json::from_str(json).map_err(|e| CoreError::InvalidInput(format!("cart: {e}")))
+    }
+}
+
+/// A priced cart: what the screen shows and what a commit will record.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Quote {
+    pub currency: Currency,
+    pub prices_include_tax: bool,
+    pub customer_id: Option<Uuid>,
+    /// The lines with their products as they are now and their figures.
+    pub lines: Vec<TicketLine>,
+    pub ticket_discount: Option<Discount>,
+    /// Tax per rate, ordered by rate.
+    pub taxes: Vec<TaxFigures>,
+    pub totals: TicketTotals,
+}
+
+/// Placeholder figures of a line not priced yet; [`priced`] replaces them.
+const UNPRICED: LineFigures = LineFigures {
+    gross: 0,
+    line_discount: 0,
+    ticket_discount: 0,
+    amount: 0,
+    tax: 0,
+    total: 0,
+};
+
+/// Prices `cart` against the current catalog. Changes nothing.
+pub fn quote(conn: &Connection, cart: &Cart) -> Result<Quote> {
+    if cart.lines.is_empty() {
+        return Err(PricingError::EmptyCart.into());
+    }
+    if cart.lines.len() > MAX_LINES {
+        return Err(PricingError::TooManyLines {
+            count: cart.lines.len(),
+            max: MAX_LINES,
+        }
+        .into());
+    }
+    let settings = catalog::settings(conn)?;
+    let mut lines = Vec::with_capacity(cart.lines.len());
+    let mut inputs = Vec::with_capacity(cart.lines.len());
+    for (i, line) in cart.lines.iter().enumerate() {
+        let n = i + 1;
+        if !(1..=pricing::MAX_QUANTITY).contains(&line.quantity) {
+            return Err(PricingError::InvalidQuantity {
+                line: n,
+                quantity: line.quantity,
+            }
+            .into());
+        }
+        let product =
+            catalog::product(conn, line.product_id)?.ok_or(CoreError::UnknownProduct {
+                line: n,
+                product_id: line.product_id,
+            })?;
+        if !product.active {
+            return Err(CoreError::InactiveProduct {
+                line: n,
+                name: product.name,
+            });
+        }
+        let rate = catalog::tax_rate_bp(conn, &product.tax_category)?.ok_or_else(|| {
+            CoreError::UnknownTaxRate {
+                line: n,
+                tax_category: product.tax_category.clone(),
+            }
+        })?;
+        inputs.push(PriceLine {
+            unit_price: product.unit_price,
+            quantity: line.quantity,
+            tax_rate_bp: rate,
+            discount: line.discount,
+        });
+        lines.push(TicketLine {
+            product_id: product.id,
+            sku: product.sku,
+            name: product.name,
+            quantity: line.quantity,
+            unit_price: product.unit_price,
+            tax_category: product.tax_category,
+            tax_rate_bp: rate,
+            discount: line.discount,
+            figures: UNPRICED,
+        });
+    }
+    priced(
+        settings.currency,
+        settings.prices_include_tax,
+        cart.customer_id,
+        lines,
+        cart.ticket_discount,
+    )
+}
+
+/// Prices ticket lines that already carry their products (a cart's, or a refund's copy of the
+/// original's), filling in their figures.
+pub(crate) fn priced(
+    currency: Currency,
+    prices_include_tax: bool,
+    customer_id: Option<Uuid>,
+    mut lines: Vec<TicketLine>,
+    ticket_discount: Option<Discount>,
+) -> Result<Quote> {
+    let input = PriceInput {
+        prices_include_tax,
+        lines: lines
+            .iter()
+            .map(|l| PriceLine {
+                unit_price: l.unit_price,
+                quantity: l.quantity,
+                tax_rate_bp: l.tax_rate_bp,
+                discount: l.discount,
+            })
+            .collect(),
+        ticket_discount,
+    };
+    let priced = pricing::price(&input)?;
+    for (line, figures) in lines.iter_mut().zip(priced.lines) {
+        line.figures = figures;
+    }
+    Ok(Quote {
+        currency,
+        prices_include_tax,
+        customer_id,
+        lines,
+        ticket_discount,
+        taxes: priced.taxes,
+        totals: priced.totals,
+    })
+}

@@ -1,0 +1,27 @@
+//! Gapless per-terminal sequences. A number is taken inside the write transaction that uses
+//! it, so a rolled-back transaction gives it back and committed numbers have no holes.
+
+use rusqlite::Connection;
+
+use crate::error::{CoreError, Result};
+
+/// Ticket numbers, from 1.
+pub const TICKET: &str = "ticket";
+/// Mutation sequence numbers (the outbox `seq`), from 1.
+pub const MUTATION: &str = "mutation";
+
+/// Takes the next number of `name`. Must run inside a write transaction.
+pub fn next(conn: &Connection, name: &str) -> Result<u64> {
+    let value: i64 = conn
+        .prepare_cached("UPDATE counters SET value = value + 1 WHERE name = ?1 RETURNING value")?
+        .query_row([name], |r| r.get(0))?;
+    u64::try_from(value).map_err(|_| CoreError::Database(format!("counter {name} is negative")))
+}
+
+/// The last number of `name` handed out (0 before the first).
+pub fn last(conn: &Connection, name: &str) -> Result<u64> {
+    let value: i64 = conn
+        .prepare_cached("SELECT value FROM counters WHERE name = ?1")?
+        .query_row([name], |r| r.get(0))?;
+    u64::try_from(value).map_err(|_| CoreError::Database(format!("counter {name} is negative")))
+}

@@ -1,0 +1,113 @@
+//! The one error type of the terminal engine. Every variant has a stable snake_case `code()` that
+//! the UI, `tillctl` and logs switch on; messages are for people and may change.
+
+use std::path::PathBuf;
+
+use till_protocol::pricing::PricingError;
+use uuid::Uuid;
+
+/// Why a core operation failed. An operation that fails changed nothing.
+#[derive(Debug, thiserror::Error)]
+pub enum CoreError {
+    /// The cart could not be priced (empty cart, bad quantity, discount, overflow…).
+    #[error(transparent)]
+    Pricing(#[from] PricingError),
+    /// A cart line names a product the catalog does not hold.
+    #[error("line {line}: no product with id {product_id}")]
+    UnknownProduct { line: usize, product_id: Uuid },
+    /// A cart line names a product that is no longer on sale.
+    #[error("line {line}: {name} is not on sale")]
+    InactiveProduct { line: usize, name: String },
+    /// A product names a tax category the catalog does not hold.
+    #[error("line {line}: tax category {tax_category} is unknown")]
+    UnknownTaxRate { line: usize, tax_category: String },
+    /// No catalog has been loaded (no store settings).
+    #[error("no catalog is loaded")]
+    NoCatalog,
+    /// The tenders cover less than the amount due.
+    #[error("tenders of {tendered} do not cover the {due} due")]
+    TenderShort { due: i64, tendered: i64 },
+    /// Something that looks like a full card number (PAN) was given; the till never stores one.
+    #[error("a full card number was given in {field}; keep only the approval reference and at most the last four digits")]
+    CardNumberForbidden { field: &'static str },
+    /// Malformed or unexpected input: bad JSON, unknown fields, out-of-range values.
+    #[error("invalid input: {0}")]
+    InvalidInput(String),
+    /// The ticket was already voided or refunded on this terminal.
+    #[error("ticket {ticket_id} was already reversed by ticket {by}")]
+    AlreadyReversed { ticket_id: Uuid, by: Uuid },
+    /// Only sales can be voided or refunded.
+    #[error("ticket {0} is itself a void or refund and cannot be reversed")]
+    NotReversible(Uuid),
+    /// No ticket with that id or number.
+    #[error("no ticket {0}")]
+    TicketNotFound(String),
+    /// The database was written by a newer Till; this binary refuses to touch it.
+    #[error("the database has schema version {found}, newer than this Till knows ({known}); upgrade Till")]
+    SchemaTooNew { found: u32, known: u32 },
+    /// The database file is damaged. It is left exactly as found.
+    #[error("the database {path} is damaged and was left untouched: {detail}")]
+    DatabaseCorrupt { path: PathBuf, detail: String },
+    /// The disk is full; the operation was rolled back.
+    #[error("the disk is full: {0}")]
+    DiskFull(String),
+    /// No data directory could be found or created.
+    #[error("data directory: {0}")]
+    DataDir(String),
+    /// Any other database failure.
+    #[error("database error: {0}")]
+    Database(String),
+    /// Any other I/O failure.
+    #[error("i/o error: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+impl CoreError {
+    /// The stable code the UI, CLI and logs report.
+    pub fn code(&self) -> &'static str {
+        match self {
+            CoreError::Pricing(e) => e.code(),
+            CoreError::UnknownProduct { .. } => "unknown_product",
+            CoreError::InactiveProduct { .. } => "inactive_product",
+            CoreError::UnknownTaxRate { .. } => "unknown_tax_rate",
+            CoreError::NoCatalog => "no_catalog",
+            CoreError::TenderShort { .. } => "tender_short",
+            CoreError::CardNumberForbidden { .. } => "card_number_forbidden",
+            CoreError::InvalidInput(_) => "invalid_input",
+            CoreError::AlreadyReversed { .. } => "already_reversed",
+            CoreError::NotReversible(_) => "not_reversible",
+            CoreError::TicketNotFound(_) => "ticket_not_found",
+            CoreError::SchemaTooNew { .. } => "schema_too_new",
+            CoreError::DatabaseCorrupt { .. } => "database_corrupt",
+            CoreError::DiskFull(_) => "disk_full",
+            CoreError::DataDir(_) => "data_dir_unavailable",
+            CoreError::Database(_) => "database_error",
+            CoreError::Io(_) => "io_error",
+        }
+    }
+}
+
+impl From<rusqlite::Error> for CoreError {
+    fn from(e: rusqlite::Error) -> Self {
+        use rusqlite::ffi::ErrorCode;
+        match e.sqlite_error_code() {
+            Some(ErrorCode::DatabaseCorrupt) | Some(ErrorCode::NotADatabase) => {
+                CoreError::DatabaseCorrupt {
+                    path: PathBuf::new(),
+                    detail: e.to_string(),
+                }
+            }
+            Some(ErrorCode::DiskFull) => CoreError::DiskFull(e.to_string()),
+            _ => CoreError::Database(e.to_string()),
+        }
+    }
+}
+
+impl From<serde_json::Error> for CoreError {
+    fn from(e: serde_json::Error) -> Self {
+        CoreError::InvalidInput(e.to_string())
+    }
+}
+
+/// The result type of the core.
+pub type Result<T, E = CoreError> = std::result::Result<T, E>;

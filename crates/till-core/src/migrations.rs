@@ -1,0 +1,98 @@
+//! The terminal's schema: numbered SQL files from `/migrations`, embedded at build time and
+//! applied all-or-nothing. `PRAGMA user_version` holds the number of the last one applied; a
+//! database with a higher number was written by a newer Till and is refused.
+
+use rusqlite::{Connection, TransactionBehavior};
+
+use crate::error::{CoreError, Result};
+
+/// One schema step. `version` is the number in the file name.
+pub struct Migration {
+    pub version: u32,
+    pub name: &'static str,
+    pub sql: &'static str,
+}
+
+/// Every migration this binary knows, in ascending `version` order. Add new files here.
+pub const MIGRATIONS: &[Migration] = &[Migration {
+    version: 1,
+    name: "0001_terminal",
+    sql: include_str!("../../../migrations/0001_terminal.sql"),
+}];
+
+/// The schema version this binary writes.
+pub fn latest_version() -> u32 {
+    MIGRATIONS.iter().map(|m| m.version).max().unwrap_or(0)
+}
+
+/// The schema version recorded in the database.
+pub fn current_version(conn: &Connection) -> Result<u32> {
+    let v: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    Ok(u32::try_from(v).unwrap_or(u32::MAX))
+}
+
+/// Brings the schema up to [`latest_version`] in one immediate transaction: either every pending
+/// migration applies or none does. Refuses a database newer than this binary
+/// (`schema_too_new`) without writing to it.
+pub fn migrate(conn: &mut Connection) -> Result<()> {
+    let known = latest_version();
+    let found = current_version(conn)?;
+    if found > known {
+        return Err(CoreError::SchemaTooNew { found, known });
+    }
+    if found == known {
+        return Ok(());
+    }
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    // Another process may have migrated between the check above and taking the write lock.
+    let found = current_version(&tx)?;
+    if found > known {
+        return Err(CoreError::SchemaTooNew { found, known });
+    }
+    for m in MIGRATIONS.iter().filter(|m| m.version > found) {
+        tracing::info!(migration = m.name, "applying migration");
+        tx.execute_batch(m.sql)
+            .map_err(|e| CoreError::Database(format!("migration {}: {e}", m.name)))?;
+        tx.pragma_update(None, "user_version", m.version)?;
+    }
+    tx.commit()?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn migrations_are_numbered_in_ascending_order() {
+        for pair in MIGRATIONS.windows(2) {
+            assert!(
+                pair[0].version < pair[1].version,
+                "{} must come before {}",
+                pair[0].name,
+                pair[1].name
+            );
+        }
+    }
+
+    #[test]
+    fn an_empty_database_migrates_to_the_latest_version() {
+        let mut conn = Connection::open_in_memory().expect("opens");
+        migrate(&mut conn).expect("migrates");
+        assert_eq!(current_version(&conn).expect("reads"), latest_version());
+        migrate(&mut conn).expect("migrating twice is a no-op");
+    }
+
+    #[test]
+    fn a_newer_database_is_refused_untouched() {
+        let mut conn = Connection::open_in_memory().expect("opens");
+        conn.pragma_update(None, "user_version", latest_version() + 1)
+            .expect("sets");
+        let err = migrate(&mut conn).expect_err("a newer schema must be refused");
+        assert_eq!(err.code(), "schema_too_new");
+        let tables: i64 = conn
+            .query_row("SELECT count(*) FROM sqlite_schema", [], |r| r.get(0))
+            .expect("counts");
+        assert_eq!(tables, 0, "nothing may be created in a refused database");
+    }
+}

@@ -1,0 +1,202 @@
+//! Mutations waiting for the back office. Each is written in the same transaction as the change
+//! it describes, numbered by the gapless mutation sequence, and stored as the exact JSON bytes
+//! that will be sent, so every resend is byte-identical (the server compares payloads of a
+//! replayed mutation id).
+
+use rusqlite::{params, Connection};
+use serde::{Deserialize, Serialize};
+use till_protocol::{Hlc, Mutation, MutationBody};
+use uuid::Uuid;
+
+use crate::counters;
+use crate::error::{CoreError, Result};
+
+/// Where an outbox entry stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OutboxState {
+    /// Written locally, not yet sent (or to be sent again).
+    Pending,
+    /// Sent; the answer has not been recorded yet. Resent as is after a crash.
+    InFlight,
+    /// The server applied it (or reported it a duplicate of an applied one).
+    Applied,
+    /// The server rejected it for good; it waits for a manager on the failed list.
+    Failed,
+    /// The server's copy moved on; it waits for a resolution.
+    Conflict,
+    /// A manager chose to drop it.
+    Discarded,
+}
+
+impl OutboxState {
+    pub const ALL: [OutboxState; 6] = [
+        OutboxState::Pending,
+        OutboxState::InFlight,
+        OutboxState::Applied,
+        OutboxState::Failed,
+        OutboxState::Conflict,
+        OutboxState::Discarded,
+    ];
+
+    /// The name stored in the `state` column.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OutboxState::Pending => "pending",
+            OutboxState::InFlight => "in_flight",
+            OutboxState::Applied => "applied",
+            OutboxState::Failed => "failed",
+            OutboxState::Conflict => "conflict",
+            OutboxState::Discarded => "discarded",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<OutboxState> {
+        OutboxState::ALL.into_iter().find(|st| st.as_str() == s)
+    }
+}
+
+/// The `kind` column: the mutation body's tag, and the id of the entity it is about.
+pub fn describe(body: &MutationBody) -> (&'static str, Uuid) {
+    match body {
+        MutationBody::TicketCreated(t) => ("ticket_created", t.id),
+        MutationBody::TicketVoided(t) => ("ticket_voided", t.id),
+        MutationBody::TicketRefunded(t) => ("ticket_refunded", t.id),
+        MutationBody::CustomerCreated(c) => ("customer_created", c.id),
+        MutationBody::CustomerUpdated(c) => ("customer_updated", c.id),
+        MutationBody::CustomerDeleted(c) => ("customer_deleted", c.id),
+    }
+}
+
+/// Queues a mutation: takes the next mutation sequence number and stores the serialized
+/// mutation as state `pending`. Call inside the transaction of the change it describes.
+pub fn enqueue(conn: &Connection, body: MutationBody, hlc: Hlc, now_ms: i64) -> Result<Mutation> {
+    let seq = counters::next(conn, counters::MUTATION)?;
+    let mutation = Mutation {
+        id: Uuid::now_v7(),
+        seq,
+        hlc,
+        wall_clock_ms: now_ms,
+        body,
+    };
+    let payload = serde_json::to_vec(&mutation).map_err(|e| CoreError::Database(e.to_string()))?;
+    let (kind, entity) = describe(&mutation.body);
+    conn.prepare_cached(
+        "INSERT INTO outbox (seq, mutation_id, kind, entity_id, payload, state, created_at_ms, updated_at_ms)
+         VALUES (?1, ?2, ?3, ?4, ?5, 'pending', ?6, ?6)",
+    )?
+    .execute(params![
+        seq_i64(seq)?,
+        mutation.id.to_string(),
+        kind,
+        entity.to_string(),
+        payload,
+        now_ms
+    ])?;
+    Ok(mutation)
+}
+
+fn seq_i64(seq: u64) -> Result<i64> {
+    i64::try_from(seq).map_err(|_| CoreError::Database(format!("sequence {seq} out of range")))
+}
+
+/// One outbox row.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutboxEntry {
+    pub seq: u64,
+    pub mutation_id: Uuid,
+    pub kind: String,
+    pub entity_id: Uuid,
+    /// The serialized `Mutation`, byte for byte as sent.
+    pub payload: Vec<u8>,
+    pub state: OutboxState,
+    pub attempts: u32,
+    pub last_error: Option<String>,
+    pub result: Option<String>,
+    pub created_at_ms: i64,
+    pub updated_at_ms: i64,
+    pub next_attempt_at_ms: Option<i64>,
+}
+
+/// The columns [`entry_from_row`] reads, in order.
+pub const ENTRY_COLUMNS: &str = "seq, mutation_id, kind, entity_id, payload, state, attempts, \
+     last_error, result, created_at_ms, updated_at_ms, next_attempt_at_ms";
+
+/// Reads an [`OutboxEntry`] from a row selected with [`ENTRY_COLUMNS`].
+pub fn entry_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<OutboxEntry> {
+    let bad = |i: usize, msg: String| {
+        rusqlite::Error::FromSqlConversionFailure(i, rusqlite::types::Type::Text, msg.into())
+    };
+    let seq: i64 = r.get(0)?;
+    let mutation_id: String = r.get(1)?;
+    let entity_id: String = r.get(3)?;
+    let state: String = r.get(5)?;
+    Ok(OutboxEntry {
+        seq: u64::try_from(seq).map_err(|e| bad(0, e.to_string()))?,
+        mutation_id: Uuid::parse_str(&mutation_id).map_err(|e| bad(1, e.to_string()))?,
+        kind: r.get(2)?,
+        entity_id: Uuid::parse_str(&entity_id).map_err(|e| bad(3, e.to_string()))?,
+        payload: r.get(4)?,
+        state: OutboxState::parse(&state).ok_or_else(|| bad(5, format!("state {state}")))?,
+        attempts: r.get(6)?,
+        last_error: r.get(7)?,
+        result: r.get(8)?,
+        created_at_ms: r.get(9)?,
+        updated_at_ms: r.get(10)?,
+        next_attempt_at_ms: r.get(11)?,
+    })
+}
+
+/// The entries still to send (`pending` or `in_flight`), in sequence order, at most `limit`.
+pub fn unsent(conn: &Connection, limit: u32) -> Result<Vec<OutboxEntry>> {
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {ENTRY_COLUMNS} FROM outbox WHERE state IN ('pending', 'in_flight')
+         ORDER BY seq LIMIT ?1"
+    ))?;
+    let rows = stmt.query_map([limit], entry_from_row)?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+/// One entry by sequence number.
+pub fn get(conn: &Connection, seq: u64) -> Result<Option<OutboxEntry>> {
+    use rusqlite::OptionalExtension;
+    Ok(conn
+        .prepare_cached(&format!(
+            "SELECT {ENTRY_COLUMNS} FROM outbox WHERE seq = ?1"
+        ))?
+        .query_row([seq_i64(seq)?], entry_from_row)
+        .optional()?)
+}
+
+/// How many entries are in each state.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OutboxCounts {
+    pub pending: u64,
+    pub in_flight: u64,
+    pub applied: u64,
+    pub failed: u64,
+    pub conflict: u64,
+    pub discarded: u64,
+}
+
+/// Counts the entries per state.
+pub fn counts(conn: &Connection) -> Result<OutboxCounts> {
+    let mut out = OutboxCounts::default();
+    let mut stmt = conn.prepare_cached("SELECT state, count(*) FROM outbox GROUP BY state")?;
+    let mut rows = stmt.query([])?;
+    while let Some(r) = rows.next()? {
+        let state: String = r.get(0)?;
+        let n: i64 = r.get(1)?;
+        let n = u64::try_from(n).unwrap_or(0);
+        match OutboxState::parse(&state) {
+            Some(OutboxState::Pending) => out.pending = n,
+            Some(OutboxState::InFlight) => out.in_flight = n,
+            Some(OutboxState::Applied) => out.applied = n,
+            Some(OutboxState::Failed) => out.failed = n,
+            Some(OutboxState::Conflict) => out.conflict = n,
+            Some(OutboxState::Discarded) => out.discarded = n,
+            None => {}
+        }
+    }
+    Ok(out)
+}

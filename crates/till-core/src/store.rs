@@ -1,0 +1,148 @@
+//! The terminal's SQLite store in its data dir (`till.db`): WAL, `synchronous=FULL`, foreign keys,
+//! a busy timeout. Several connections may share one store (the UI's ring-up connection, the
+//! sync engine's own connection, `tillctl` in another process); writers take short
+//! `BEGIN IMMEDIATE` transactions so none of them waits long on another.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use rusqlite::{Connection, OpenFlags, TransactionBehavior};
+use uuid::Uuid;
+
+use crate::error::{CoreError, Result};
+use crate::{catalog, config, migrations};
+
+/// The database file name inside the data dir.
+pub const DB_FILE: &str = "till.db";
+/// How long a connection waits for another writer before giving up.
+pub const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// A handle on one terminal's store. Cheap to clone; open connections with [`Store::connect`].
+#[derive(Debug, Clone)]
+pub struct Store {
+    data_dir: PathBuf,
+    db_path: PathBuf,
+    device_id: Uuid,
+}
+
+impl Store {
+    /// Opens (creating when absent) the store in `data_dir`: checks the file is intact
+    /// (`database_corrupt` otherwise, file untouched), refuses a newer schema (`schema_too_new`),
+    /// applies pending migrations, makes the device id on first open and loads the demo catalog
+    /// when no catalog exists yet.
+    pub fn open(data_dir: &Path) -> Result<Store> {
+        std::fs::create_dir_all(data_dir).map_err(|e| {
+            CoreError::DataDir(format!("cannot create {}: {e}", data_dir.display()))
+        })?;
+        let db_path = data_dir.join(DB_FILE);
+        let mut conn = open_connection(&db_path)?;
+        check_integrity(&conn, &db_path)?;
+        let found = migrations::current_version(&conn).map_err(|e| with_path(e, &db_path))?;
+        let known = migrations::latest_version();
+        if found > known {
+            return Err(CoreError::SchemaTooNew { found, known });
+        }
+        let mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
+        if !mode.eq_ignore_ascii_case("wal") {
+            return Err(CoreError::Database(format!(
+                "cannot switch the database to WAL (journal mode is {mode})"
+            )));
+        }
+        migrations::migrate(&mut conn).map_err(|e| with_path(e, &db_path))?;
+        let device_id = first_open_setup(&mut conn)?;
+        tracing::info!(db = %db_path.display(), %device_id, "store opened");
+        Ok(Store {
+            data_dir: data_dir.to_path_buf(),
+            db_path,
+            device_id,
+        })
+    }
+
+    /// A new connection on this store, configured like every other. Each thread or task that
+    /// writes should have its own.
+    pub fn connect(&self) -> Result<Connection> {
+        open_connection(&self.db_path)
+    }
+
+    pub fn data_dir(&self) -> &Path {
+        &self.data_dir
+    }
+
+    pub fn db_path(&self) -> &Path {
+        &self.db_path
+    }
+
+    /// This terminal's device id (also the node of its HLC stamps).
+    pub fn device_id(&self) -> Uuid {
+        self.device_id
+    }
+}
+
+/// Opens a connection with the store's settings. Does not migrate; use [`Store::open`] first.
+pub fn open_connection(db_path: &Path) -> Result<Connection> {
+    let conn = Connection::open_with_flags(
+        db_path,
+        OpenFlags::SQLITE_OPEN_READ_WRITE
+            | OpenFlags::SQLITE_OPEN_CREATE
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX
+            | OpenFlags::SQLITE_OPEN_URI,
+    )
+    .map_err(|e| with_path(e.into(), db_path))?;
+    conn.busy_timeout(BUSY_TIMEOUT)?;
+    conn.pragma_update(None, "foreign_keys", true)
+        .map_err(|e| with_path(e.into(), db_path))?;
+    // FULL: a commit is on disk (WAL fsynced) before it returns, so a confirmed sale survives a
+    // power cut.
+    conn.pragma_update(None, "synchronous", "FULL")
+        .map_err(|e| with_path(e.into(), db_path))?;
+    Ok(conn)
+}
+
+/// `PRAGMA quick_check`: anything but a single `ok` means the file is damaged.
+fn check_integrity(conn: &Connection, db_path: &Path) -> Result<()> {
+    let rows: Vec<String> = conn
+        .prepare("PRAGMA quick_check")
+        .and_then(|mut s| {
+            s.query_map([], |r| r.get::<_, String>(0))?
+                .collect::<rusqlite::Result<Vec<_>>>()
+        })
+        .map_err(|e| with_path(e.into(), db_path))?;
+    if rows.len() == 1 && rows[0] == "ok" {
+        return Ok(());
+    }
+    let detail = rows.into_iter().take(5).collect::<Vec<_>>().join("; ");
+    tracing::error!(db = %db_path.display(), %detail, "database failed its integrity check");
+    Err(CoreError::DatabaseCorrupt {
+        path: db_path.to_path_buf(),
+        detail,
+    })
+}
+
+fn with_path(e: CoreError, db_path: &Path) -> CoreError {
+    match e {
+        CoreError::DatabaseCorrupt { detail, .. } => CoreError::DatabaseCorrupt {
+            path: db_path.to_path_buf(),
+            detail,
+        },
+        other => other,
+    }
+}
+
+/// Makes the device id and loads the demo catalog, once, in one transaction.
+fn first_open_setup(conn: &mut Connection) -> Result<Uuid> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let device_id = match config::get(&tx, &config::DEVICE_ID)? {
+        Some(id) => id,
+        None => {
+            let id = Uuid::now_v7();
+            config::set(&tx, &config::DEVICE_ID, &id)?;
+            id
+        }
+    };
+    if !catalog::exists(&tx)? {
+        catalog::apply_snapshot(&tx, &catalog::demo()?)?;
+        tracing::info!("loaded the demo catalog");
+    }
+    tx.commit()?;
+    Ok(device_id)
+}

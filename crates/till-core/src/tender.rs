@@ -1,0 +1,241 @@
+//! How a ticket is paid: cash (with change) or an external card terminal's approval. The till
+//! never stores a full card number: a card tender keeps the approval reference and at most the
+//! last four digits, and anything that looks like a card number is refused.
+
+use serde::{Deserialize, Serialize};
+use till_protocol::Tender;
+
+use crate::error::{CoreError, Result};
+
+/// Longest approval reference accepted.
+pub const MAX_APPROVAL_REF_LEN: usize = 64;
+/// A run of this many digits (spaces and dashes between them allowed) is treated as a card
+/// number. Real PANs have 12 to 19 digits; approval references are short codes.
+pub const PAN_MIN_DIGITS: usize = 12;
+
+/// A tender as the UI sends it. Cash change is computed, never given.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+pub enum TenderInput {
+    /// Cash handed over, in minor units.
+    Cash { tendered: i64 },
+    /// Paid on an external card terminal.
+    Card {
+        amount: i64,
+        approval_ref: String,
+        #[serde(default)]
+        last4: Option<String>,
+    },
+}
+
+/// Checks `tenders` against the amount `due` and returns them as recorded: card amounts first
+/// count towards `due`, at most one cash tender covers the rest and gets the change. A ticket of
+/// zero needs no tender.
+pub fn settle(tenders: &[TenderInput], due: i64) -> Result<Vec<Tender>> {
+    let mut card_total: i64 = 0;
+    let mut cash: Option<i64> = None;
+    for t in tenders {
+        match t {
+            TenderInput::Card {
+                amount,
+                approval_ref,
+                last4,
+            } => {
+                check_card(approval_ref, last4.as_deref())?;
+                if *amount <= 0 {
+                    return Err(CoreError::InvalidInput(format!(
+                        "a card tender of {amount} must be positive"
+                    )));
+                }
+                card_total = card_total
+                    .checked_add(*amount)
+                    .filter(|t| *t <= till_protocol::pricing::MAX_TOTAL)
+                    .ok_or(till_protocol::pricing::PricingError::Overflow)?;
+            }
+            TenderInput::Cash { tendered } => {
+                if cash.is_some() {
+                    return Err(CoreError::InvalidInput(
+                        "at most one cash tender per ticket".into(),
+                    ));
+                }
+                if !(1..=till_protocol::pricing::MAX_TOTAL).contains(tendered) {
+                    return Err(CoreError::InvalidInput(format!(
+                        "cash tendered {tendered} is not a positive amount"
+                    )));
+                }
+                cash = Some(*tendered);
+            }
+        }
+    }
+    if card_total > due {
+        return Err(CoreError::InvalidInput(format!(
+            "card tenders of {card_total} exceed the {due} due; card payments give no change"
+        )));
+    }
+    let cash_due = due - card_total;
+    let tendered = card_total + cash.unwrap_or(0);
+    if cash.unwrap_or(0) < cash_due {
+        return Err(CoreError::TenderShort { due, tendered });
+    }
+    let mut out = Vec::with_capacity(tenders.len());
+    for t in tenders {
+        out.push(match t {
+            TenderInput::Card {
+                amount,
+                approval_ref,
+                last4,
+            } => Tender::Card {
+                amount: *amount,
+                approval_ref: approval_ref.trim().to_string(),
+                last4: last4.as_ref().map(|s| s.trim().to_string()),
+            },
+            TenderInput::Cash { tendered } => Tender::Cash {
+                tendered: *tendered,
+                change: tendered - cash_due,
+            },
+        });
+    }
+    Ok(out)
+}
+
+fn check_card(approval_ref: &str, last4: Option<&str>) -> Result<()> {
+    if looks_like_card_number(approval_ref) {
+        return Err(CoreError::CardNumberForbidden {
+            field: "approval_ref",
+        });
+    }
+    if let Some(l4) = last4 {
+        if looks_like_card_number(l4) {
+            return Err(CoreError::CardNumberForbidden { field: "last4" });
+        }
+        let l4 = l4.trim();
+        if l4.len() != 4 || !l4.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(CoreError::InvalidInput(format!(
+                "last4 must be exactly four digits, got {} characters",
+                l4.chars().count()
+            )));
+        }
+    }
+    let r = approval_ref.trim();
+    if r.is_empty() {
+        return Err(CoreError::InvalidInput(
+            "a card tender needs the card terminal's approval reference".into(),
+        ));
+    }
+    if r.chars().count() > MAX_APPROVAL_REF_LEN || r.chars().any(char::is_control) {
+        return Err(CoreError::InvalidInput(format!(
+            "the approval reference must be at most {MAX_APPROVAL_REF_LEN} printable characters"
+        )));
+    }
+    Ok(())
+}
+
+/// Whether `s` holds a run of at least [`PAN_MIN_DIGITS`] digits, allowing single spaces or
+/// dashes between them (how card numbers are printed and typed).
+pub fn looks_like_card_number(s: &str) -> bool {
+    let mut run = 0usize;
+    let mut prev_digit = false;
+    for c in s.chars() {
+        if c.is_ascii_digit() {
+            run += 1;
+            prev_digit = true;
+            if run >= PAN_MIN_DIGITS {
+                return true;
+            }
+        } else if (c == ' ' || c == '-') && prev_digit {
+            prev_digit = false;
+        } else {
+            run = 0;
+            prev_digit = false;
+        }
+    }
+    false
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn card(amount: i64, approval_ref: &str, last4: Option<&str>) -> TenderInput {
+        TenderInput::Card {
+            amount,
+            approval_ref: approval_ref.into(),
+            last4: last4.map(Into::into),
+        }
+    }
+
+    #[test]
+    fn cash_change_is_what_was_handed_over_beyond_the_total() {
+        let t = settle(&[TenderInput::Cash { tendered: 2000 }], 1234).expect("covers");
+        assert_eq!(
+            t,
+            vec![Tender::Cash {
+                tendered: 2000,
+                change: 766
+            }]
+        );
+    }
+
+    #[test]
+    fn a_split_payment_gives_change_only_on_cash() {
+        let t = settle(
+            &[
+                card(1000, "A1B2C3", Some("4242")),
+                TenderInput::Cash { tendered: 500 },
+            ],
+            1234,
+        )
+        .expect("covers");
+        assert_eq!(
+            t[1],
+            Tender::Cash {
+                tendered: 500,
+                change: 266
+            }
+        );
+        let counted: i64 = t.iter().map(Tender::counted).sum();
+        assert_eq!(counted, 1234, "tenders count exactly the total");
+    }
+
+    #[test]
+    fn short_tenders_are_refused() {
+        let e = settle(&[TenderInput::Cash { tendered: 1000 }], 1234).expect_err("short");
+        assert_eq!(e.code(), "tender_short");
+        let e = settle(&[], 1).expect_err("nothing tendered");
+        assert_eq!(e.code(), "tender_short");
+        assert!(settle(&[], 0).is_ok(), "a free ticket needs no tender");
+    }
+
+    #[test]
+    fn card_numbers_are_refused_wherever_they_appear() {
+        for (r, l4) in [
+            ("4111111111111111", None),
+            ("ref 4111 1111 1111 1111", None),
+            ("4111-1111-1111-1111", None),
+            ("A1B2", Some("4111111111111111")),
+        ] {
+            let e = settle(&[card(100, r, l4)], 100).expect_err("a PAN must be refused");
+            assert_eq!(e.code(), "card_number_forbidden", "{r} / {l4:?}");
+        }
+    }
+
+    #[test]
+    fn card_tenders_need_an_approval_and_at_most_four_digits() {
+        assert_eq!(
+            settle(&[card(100, " ", None)], 100).unwrap_err().code(),
+            "invalid_input"
+        );
+        assert_eq!(
+            settle(&[card(100, "OK1", Some("42424"))], 100)
+                .unwrap_err()
+                .code(),
+            "invalid_input"
+        );
+        assert_eq!(
+            settle(&[card(200, "OK1", None)], 100).unwrap_err().code(),
+            "invalid_input",
+            "a card pays no more than the total"
+        );
+        assert!(settle(&[card(100, "AUTH 123456", Some("4242"))], 100).is_ok());
+    }
+}
