@@ -1,0 +1,148 @@
+//! The journal's hash chain holds over normal use and names the first broken link when a
+//! ticket is edited, deleted or reordered behind the till's back.
+
+mod common;
+
+use common::{cart_of, open, products, NOW};
+use rusqlite::Connection;
+use till_core::journal::{self, BreakKind};
+use till_core::{tickets, TenderInput};
+
+fn ring_up(conn: &mut Connection, n: usize) {
+    let ps = products(conn);
+    for i in 0..n {
+        tickets::commit(
+            conn,
+            &cart_of(&[(&ps[i], 1), (&ps[i + 10], 2)]),
+            &[TenderInput::Cash {
+                tendered: 1_000_000,
+            }],
+            &NOW,
+        )
+        .expect("commits");
+    }
+}
+
+fn first_break(conn: &mut Connection) -> (u64, BreakKind) {
+    let v = journal::verify(conn).expect("verifies");
+    let b = v.broken.expect("the tampering must be detected");
+    (b.ticket_number, b.kind)
+}
+
+#[test]
+fn the_chain_holds_over_sales_voids_and_refunds() {
+    let (_dir, _store, mut conn) = open();
+    ring_up(&mut conn, 6);
+    let t2 = tickets::load_by_number(&conn, 2)
+        .expect("loads")
+        .expect("exists");
+    tickets::void(&mut conn, t2.id, &NOW).expect("voids");
+    let v = journal::verify(&mut conn).expect("verifies");
+    assert!(v.holds(), "{:?}", v.broken);
+    assert_eq!(v.verified, 7);
+}
+
+#[test]
+fn an_edited_line_is_named() {
+    let (_dir, _store, mut conn) = open();
+    ring_up(&mut conn, 5);
+    conn.execute(
+        "UPDATE ticket_lines SET quantity = quantity + 1
+         WHERE ticket_id = (SELECT id FROM tickets WHERE number = 3)",
+        [],
+    )
+    .expect("tampers");
+    assert_eq!(first_break(&mut conn), (3, BreakKind::Edited));
+}
+
+#[test]
+fn an_edited_total_or_tender_is_named() {
+    let (_dir, _store, mut conn) = open();
+    ring_up(&mut conn, 5);
+    conn.execute("UPDATE tickets SET total = total - 1 WHERE number = 4", [])
+        .expect("tampers");
+    assert_eq!(first_break(&mut conn), (4, BreakKind::Edited));
+    conn.execute("UPDATE tickets SET total = total + 1 WHERE number = 4", [])
+        .expect("restores");
+    assert!(journal::verify(&mut conn).expect("verifies").holds());
+    conn.execute(
+        "UPDATE tenders SET change = change + 100
+         WHERE ticket_id = (SELECT id FROM tickets WHERE number = 2)",
+        [],
+    )
+    .expect("tampers");
+    assert_eq!(first_break(&mut conn), (2, BreakKind::Edited));
+}
+
+fn delete_ticket(conn: &Connection, number: u64) {
+    conn.execute_batch(&format!(
+        "PRAGMA foreign_keys = OFF;
+         DELETE FROM ticket_lines WHERE ticket_id = (SELECT id FROM tickets WHERE number = {number});
+         DELETE FROM ticket_taxes WHERE ticket_id = (SELECT id FROM tickets WHERE number = {number});
+         DELETE FROM tenders WHERE ticket_id = (SELECT id FROM tickets WHERE number = {number});
+         DELETE FROM journal WHERE ticket_number = {number};
+         DELETE FROM tickets WHERE number = {number};
+         PRAGMA foreign_keys = ON;"
+    ))
+    .expect("deletes");
+}
+
+#[test]
+fn a_deleted_ticket_is_named() {
+    let (_dir, _store, mut conn) = open();
+    ring_up(&mut conn, 5);
+    delete_ticket(&conn, 3);
+    assert_eq!(first_break(&mut conn), (3, BreakKind::Missing));
+}
+
+#[test]
+fn a_deleted_last_ticket_is_named() {
+    let (_dir, _store, mut conn) = open();
+    ring_up(&mut conn, 5);
+    delete_ticket(&conn, 5);
+    assert_eq!(first_break(&mut conn), (5, BreakKind::Missing));
+}
+
+#[test]
+fn a_ticket_deleted_but_journaled_is_named() {
+    let (_dir, _store, mut conn) = open();
+    ring_up(&mut conn, 4);
+    conn.execute_batch(
+        "PRAGMA foreign_keys = OFF;
+         DELETE FROM ticket_lines WHERE ticket_id = (SELECT id FROM tickets WHERE number = 2);
+         DELETE FROM tickets WHERE number = 2;
+         PRAGMA foreign_keys = ON;",
+    )
+    .expect("deletes");
+    assert_eq!(first_break(&mut conn), (2, BreakKind::Missing));
+}
+
+#[test]
+fn swapped_ticket_numbers_are_named() {
+    let (_dir, _store, mut conn) = open();
+    ring_up(&mut conn, 5);
+    conn.execute_batch(
+        "UPDATE tickets SET number = 1000 WHERE number = 2;
+         UPDATE tickets SET number = 2 WHERE number = 3;
+         UPDATE tickets SET number = 3 WHERE number = 1000;",
+    )
+    .expect("reorders");
+    assert_eq!(first_break(&mut conn), (2, BreakKind::Reordered));
+}
+
+#[test]
+fn swapped_journal_entries_are_named() {
+    let (_dir, _store, mut conn) = open();
+    ring_up(&mut conn, 5);
+    // Swap everything about tickets 3 and 4 consistently: numbers and journal positions.
+    conn.execute_batch(
+        "UPDATE tickets SET number = 1000 WHERE number = 3;
+         UPDATE tickets SET number = 3 WHERE number = 4;
+         UPDATE tickets SET number = 4 WHERE number = 1000;
+         UPDATE journal SET position = 1000, ticket_number = 1000 WHERE position = 3;
+         UPDATE journal SET position = 3, ticket_number = 3 WHERE position = 4;
+         UPDATE journal SET position = 4, ticket_number = 4 WHERE position = 1000;",
+    )
+    .expect("reorders");
+    assert_eq!(first_break(&mut conn), (3, BreakKind::Reordered));
+}

@@ -1,0 +1,360 @@
+//! Ring-up: quotes, commits, tenders, voids and refunds, and every bad input refused with its
+//! code and without a trace.
+
+mod common;
+
+use common::{cart_of, footprint, open, products, NOW};
+use till_core::demo::{self, DemoRng};
+use till_core::outbox::{self, OutboxState};
+use till_core::{cart, catalog, journal, tickets, Cart, CoreError, TenderInput};
+use till_protocol::pricing::{Discount, MAX_LINES, MAX_QUANTITY, MAX_UNIT_PRICE};
+use till_protocol::{Mutation, MutationBody, Product, Tender, TicketKind};
+use uuid::Uuid;
+
+fn cash(tendered: i64) -> Vec<TenderInput> {
+    vec![TenderInput::Cash { tendered }]
+}
+
+#[test]
+fn a_commit_records_exactly_what_was_quoted() {
+    let (_dir, _store, mut conn) = open();
+    let products = products(&conn);
+    let mut rng = DemoRng::new(7);
+    for _ in 0..60 {
+        let lines = 1 + rng.below(8) as usize;
+        let cart = demo::cart(&mut rng, &products, lines);
+        let quote = cart::quote(&conn, &cart).expect("a demo cart quotes");
+        let tenders = demo::tenders(&mut rng, quote.totals.total);
+        let ticket = tickets::commit(&mut conn, &cart, &tenders, &NOW).expect("commits");
+        assert_eq!(ticket.lines, quote.lines, "lines and figures as quoted");
+        assert_eq!(ticket.taxes, quote.taxes, "taxes as quoted");
+        assert_eq!(ticket.totals, quote.totals, "totals as quoted");
+        let line_sum: i64 = ticket.lines.iter().map(|l| l.figures.total).sum();
+        assert_eq!(
+            ticket.totals.total, line_sum,
+            "total is the sum of the lines"
+        );
+        let tax_sum: i64 = ticket.taxes.iter().map(|t| t.tax).sum();
+        assert_eq!(
+            ticket.totals.tax_total, tax_sum,
+            "tax total is the sum per rate"
+        );
+        let counted: i64 = ticket.tenders.iter().map(Tender::counted).sum();
+        assert_eq!(
+            counted, ticket.totals.total,
+            "tenders count exactly the total"
+        );
+        let reloaded = tickets::load(&conn, ticket.id)
+            .expect("loads")
+            .expect("present");
+        assert_eq!(
+            reloaded, ticket,
+            "the stored rows rebuild the committed ticket"
+        );
+    }
+    assert!(journal::verify(&mut conn).expect("verifies").holds());
+}
+
+#[test]
+fn inclusive_prices_extract_tax_per_rate() {
+    let (_dir, _store, mut conn) = open();
+    let ps = products(&conn);
+    let standard = ps
+        .iter()
+        .find(|p| p.tax_category == "standard")
+        .expect("a standard-rate product");
+    let zero = ps
+        .iter()
+        .find(|p| p.tax_category == "zero")
+        .expect("a zero-rate product");
+    let cart = cart_of(&[(standard, 2), (zero, 1)]);
+    let ticket = tickets::commit(&mut conn, &cart, &cash(100_000), &NOW).expect("commits");
+    let gross = standard.unit_price * 2 + zero.unit_price;
+    assert_eq!(
+        ticket.totals.total, gross,
+        "inclusive prices are what is paid"
+    );
+    let std_tax = ticket
+        .taxes
+        .iter()
+        .find(|t| t.rate_bp == 2000)
+        .expect("20 %");
+    // tax = round_half_up(sum × 2000 / 12000)
+    let sum = standard.unit_price * 2;
+    assert_eq!(std_tax.tax, (2 * sum * 2000 + 12000) / (2 * 12000));
+    assert_eq!(std_tax.base + std_tax.tax, sum);
+    let zero_tax = ticket.taxes.iter().find(|t| t.rate_bp == 0).expect("0 %");
+    assert_eq!(zero_tax.tax, 0);
+}
+
+#[test]
+fn cash_change_is_computed_and_recorded() {
+    let (_dir, _store, mut conn) = open();
+    let ps = products(&conn);
+    let cart = cart_of(&[(&ps[0], 1)]);
+    let total = cart::quote(&conn, &cart).expect("quotes").totals.total;
+    let ticket = tickets::commit(&mut conn, &cart, &cash(total + 1234), &NOW).expect("commits");
+    assert_eq!(
+        ticket.tenders,
+        vec![Tender::Cash {
+            tendered: total + 1234,
+            change: 1234
+        }]
+    );
+}
+
+#[test]
+fn a_card_tender_keeps_only_the_approval_and_last_four() {
+    let (_dir, _store, mut conn) = open();
+    let ps = products(&conn);
+    let cart = cart_of(&[(&ps[0], 1)]);
+    let total = cart::quote(&conn, &cart).expect("quotes").totals.total;
+    let card = vec![TenderInput::Card {
+        amount: total,
+        approval_ref: "AUTH-778812".into(),
+        last4: Some("4242".into()),
+    }];
+    let ticket = tickets::commit(&mut conn, &cart, &card, &NOW).expect("commits");
+    assert_eq!(
+        ticket.tenders,
+        vec![Tender::Card {
+            amount: total,
+            approval_ref: "AUTH-778812".into(),
+            last4: Some("4242".into())
+        }]
+    );
+}
+
+#[test]
+fn a_commit_writes_ticket_journal_and_outbox_together() {
+    let (_dir, _store, mut conn) = open();
+    let ps = products(&conn);
+    let mut numbers = Vec::new();
+    for i in 0..5 {
+        let cart = cart_of(&[(&ps[i], 1), (&ps[i + 1], 2)]);
+        let t = tickets::commit(&mut conn, &cart, &cash(1_000_000), &NOW).expect("commits");
+        numbers.push(t.number);
+        let entry = outbox::get(&conn, t.number)
+            .expect("reads")
+            .expect("each sale has its mutation");
+        assert_eq!(entry.state, OutboxState::Pending);
+        assert_eq!(entry.kind, "ticket_created");
+        let m: Mutation = serde_json::from_slice(&entry.payload).expect("payload is a Mutation");
+        assert_eq!(m.seq, entry.seq);
+        assert_eq!(m.id, entry.mutation_id);
+        assert_eq!(
+            m.body,
+            MutationBody::TicketCreated(t.clone()),
+            "the mutation carries the ticket as committed"
+        );
+        assert_eq!(
+            serde_json::to_vec(&m).expect("serializes"),
+            entry.payload,
+            "the stored payload is the exact bytes to send"
+        );
+    }
+    assert_eq!(
+        numbers,
+        vec![1, 2, 3, 4, 5],
+        "ticket numbers are gapless from 1"
+    );
+    assert_eq!(outbox::counts(&conn).expect("counts").pending, 5);
+}
+
+#[test]
+fn hlc_stamps_grow_even_at_a_fixed_wall_clock() {
+    let (_dir, _store, mut conn) = open();
+    let ps = products(&conn);
+    let cart = cart_of(&[(&ps[0], 1)]);
+    let a = tickets::commit(&mut conn, &cart, &cash(1_000_000), &NOW).expect("commits");
+    let b = tickets::commit(&mut conn, &cart, &cash(1_000_000), &NOW).expect("commits");
+    assert!(b.hlc > a.hlc, "two events never share or reverse a stamp");
+}
+
+#[test]
+fn a_void_is_a_new_ticket_and_a_sale_is_reversed_once() {
+    let (_dir, _store, mut conn) = open();
+    let ps = products(&conn);
+    let cart = cart_of(&[(&ps[0], 1), (&ps[1], 3)]);
+    let sale = tickets::commit(&mut conn, &cart, &cash(1_000_000), &NOW).expect("commits");
+    let void = tickets::void(&mut conn, sale.id, &NOW).expect("voids");
+    assert_eq!(void.kind, TicketKind::Void);
+    assert_eq!(void.reverses, Some(sale.id));
+    assert_eq!(void.number, sale.number + 1);
+    assert_eq!(void.totals, sale.totals);
+    assert_eq!(
+        tickets::load(&conn, sale.id).expect("loads"),
+        Some(sale.clone()),
+        "the original is never edited"
+    );
+    let entry = outbox::get(&conn, 2).expect("reads").expect("queued");
+    assert_eq!(entry.kind, "ticket_voided");
+
+    let before = footprint(&conn);
+    let err = tickets::void(&mut conn, sale.id, &NOW).expect_err("a second void");
+    assert_eq!(err.code(), "already_reversed");
+    let err = tickets::refund(&mut conn, sale.id, &[1], &cash(1_000_000), &NOW)
+        .expect_err("a refund of a voided sale");
+    assert_eq!(err.code(), "already_reversed");
+    let err = tickets::void(&mut conn, void.id, &NOW).expect_err("voiding a void");
+    assert_eq!(err.code(), "not_reversible");
+    let err = tickets::void(&mut conn, Uuid::now_v7(), &NOW).expect_err("no such ticket");
+    assert_eq!(err.code(), "ticket_not_found");
+    assert_eq!(footprint(&conn), before, "refused reversals change nothing");
+    assert!(journal::verify(&mut conn).expect("verifies").holds());
+}
+
+#[test]
+fn a_refund_carries_the_chosen_lines_and_their_discount_share() {
+    let (_dir, _store, mut conn) = open();
+    let ps = products(&conn);
+    let mut cart = cart_of(&[(&ps[0], 2), (&ps[1], 1), (&ps[2], 4)]);
+    cart.ticket_discount = Some(Discount::Percent { bp: 1000 });
+    let sale = tickets::commit(&mut conn, &cart, &cash(1_000_000), &NOW).expect("commits");
+    let refund =
+        tickets::refund(&mut conn, sale.id, &[1, 3], &cash(1_000_000), &NOW).expect("refunds");
+    assert_eq!(refund.kind, TicketKind::Refund);
+    assert_eq!(refund.reverses, Some(sale.id));
+    assert_eq!(refund.lines.len(), 2);
+    let expected: i64 = [0, 2].iter().map(|&i| sale.lines[i].figures.amount).sum();
+    let amounts: i64 = refund.lines.iter().map(|l| l.figures.amount).sum();
+    assert_eq!(
+        amounts, expected,
+        "the refund pays back what those lines cost"
+    );
+    assert_eq!(
+        outbox::get(&conn, 2).expect("reads").expect("queued").kind,
+        "ticket_refunded"
+    );
+    let err = tickets::refund(&mut conn, sale.id, &[2], &cash(1_000_000), &NOW)
+        .expect_err("a sale is reversed at most once");
+    assert_eq!(err.code(), "already_reversed");
+}
+
+#[test]
+fn a_refund_names_valid_lines_once() {
+    let (_dir, _store, mut conn) = open();
+    let ps = products(&conn);
+    let sale = tickets::commit(&mut conn, &cart_of(&[(&ps[0], 1)]), &cash(1_000_000), &NOW)
+        .expect("commits");
+    let before = footprint(&conn);
+    for lines in [&[][..], &[2][..], &[0][..], &[1, 1][..]] {
+        let err = tickets::refund(&mut conn, sale.id, lines, &cash(1_000_000), &NOW)
+            .expect_err("bad line selection");
+        assert_eq!(err.code(), "invalid_input", "{lines:?}");
+    }
+    assert_eq!(footprint(&conn), before, "refused refunds change nothing");
+}
+
+fn expect_refused(
+    conn: &mut rusqlite::Connection,
+    cart: &Cart,
+    tenders: &[TenderInput],
+    code: &str,
+) -> CoreError {
+    let before = footprint(conn);
+    let err = tickets::commit(conn, cart, tenders, &NOW).expect_err(code);
+    assert_eq!(err.code(), code, "{err}");
+    assert_eq!(
+        footprint(conn),
+        before,
+        "a refused {code} must change nothing"
+    );
+    err
+}
+
+fn inactive(conn: &rusqlite::Connection) -> Product {
+    let demo = catalog::demo().expect("demo");
+    let p = demo
+        .products
+        .into_iter()
+        .find(|p| !p.active)
+        .expect("the demo has inactive products");
+    assert!(catalog::product(conn, p.id).expect("reads").is_some());
+    p
+}
+
+#[test]
+fn every_bad_input_is_refused_with_its_code_and_changes_nothing() {
+    let (_dir, _store, mut conn) = open();
+    let ps = products(&conn);
+    let p = &ps[0];
+    let ok = cash(1_000_000);
+    // Something committed first, so "nothing changed" is measured against a used store.
+    tickets::commit(&mut conn, &cart_of(&[(p, 1)]), &ok, &NOW).expect("commits");
+
+    expect_refused(&mut conn, &cart_of(&[]), &ok, "empty_cart");
+    for q in [0, -1, -9_999_999, MAX_QUANTITY + 1, i64::MAX, i64::MIN] {
+        expect_refused(&mut conn, &cart_of(&[(p, q)]), &ok, "invalid_quantity");
+    }
+    let ghost = Product {
+        id: Uuid::now_v7(),
+        ..p.clone()
+    };
+    expect_refused(&mut conn, &cart_of(&[(&ghost, 1)]), &ok, "unknown_product");
+    let off = inactive(&conn);
+    expect_refused(&mut conn, &cart_of(&[(&off, 1)]), &ok, "inactive_product");
+    let too_many: Vec<(&Product, i64)> = vec![(p, 1); MAX_LINES + 1];
+    expect_refused(&mut conn, &cart_of(&too_many), &ok, "too_many_lines");
+    expect_refused(&mut conn, &cart_of(&[(p, 1)]), &cash(1), "tender_short");
+    expect_refused(&mut conn, &cart_of(&[(p, 1)]), &[], "tender_short");
+    let pan = vec![TenderInput::Card {
+        amount: p.unit_price,
+        approval_ref: "4111 1111 1111 1111".into(),
+        last4: None,
+    }];
+    expect_refused(
+        &mut conn,
+        &cart_of(&[(p, 1)]),
+        &pan,
+        "card_number_forbidden",
+    );
+    let pan_last4 = vec![TenderInput::Card {
+        amount: p.unit_price,
+        approval_ref: "OK-1".into(),
+        last4: Some("4111111111111111".into()),
+    }];
+    expect_refused(
+        &mut conn,
+        &cart_of(&[(p, 1)]),
+        &pan_last4,
+        "card_number_forbidden",
+    );
+    let mut bad_discount = cart_of(&[(p, 1)]);
+    bad_discount.ticket_discount = Some(Discount::Percent { bp: 10_001 });
+    expect_refused(&mut conn, &bad_discount, &ok, "invalid_discount");
+
+    // A product priced at the limit, in absurd quantity, overflows the largest total.
+    let pricey = Product {
+        id: Uuid::now_v7(),
+        sku: "PRICEY".into(),
+        unit_price: MAX_UNIT_PRICE,
+        ..p.clone()
+    };
+    catalog::upsert_product(&conn, &pricey).expect("adds");
+    expect_refused(
+        &mut conn,
+        &cart_of(&[(&pricey, MAX_QUANTITY)]),
+        &ok,
+        "amount_overflow",
+    );
+    let huge = vec![TenderInput::Cash { tendered: i64::MAX }];
+    expect_refused(&mut conn, &cart_of(&[(p, 1)]), &huge, "invalid_input");
+}
+
+#[test]
+fn malformed_or_unknown_cart_fields_are_invalid_input() {
+    let id = Uuid::now_v7();
+    for json in [
+        format!(r#"{{"lines":[{{"product_id":"{id}","quantity":1}}],"coupon":"X"}}"#),
+        format!(r#"{{"lines":[{{"product_id":"{id}","quantity":1,"price":1}}]}}"#),
+        r#"{"lines":[{"product_id":"not-a-uuid","quantity":1}]}"#.to_string(),
+        r#"{"lines":[{"product_id":1}"#.to_string(),
+        r#"{"lines":[{"quantity":1.5}]}"#.to_string(),
+    ] {
+        let err = Cart::from_json(&json).expect_err("refused");
+        assert_eq!(err.code(), "invalid_input", "{json}");
+    }
+    let ok = format!(r#"{{"lines":[{{"product_id":"{id}","quantity":2}}]}}"#);
+    assert_eq!(Cart::from_json(&ok).expect("parses").lines[0].quantity, 2);
+}
