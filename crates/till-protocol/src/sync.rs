@@ -117,7 +117,11 @@ pub enum Outcome {
         version: u64,
     },
     /// Already settled earlier: `original` is the outcome first recorded, unchanged.
-    Duplicate { original: Box<Outcome> },
+    Duplicate {
+        // The schema of a recursive type must stop somewhere; `original` is never a duplicate.
+        #[cfg_attr(feature = "openapi", schema(no_recursion))]
+        original: Box<Outcome>,
+    },
     /// Not applied because the server's copy moved on; the terminal must resolve it.
     Conflict {
         reason: ConflictReason,

@@ -1,0 +1,488 @@
+//! The HTTP API (`/v1`). Handlers only parse, authenticate, call one [`Storage`] method and map
+//! errors to the one error shape `{code, message}`. Bad input never reaches storage and never
+//! gets a 500: JSON, query and path rejections are mapped here.
+
+use std::sync::Arc;
+
+use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
+use axum::extract::{DefaultBodyLimit, FromRequest, FromRequestParts, Path, Query, Request, State};
+use axum::http::request::Parts;
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::de::DeserializeOwned;
+use till_protocol::{
+    Ack, ApiError, Health, PullQuery, PullResponse, PushRequest, PushResponse, WhoAmI,
+    MAX_BODY_BYTES, MAX_PULL_LIMIT, MAX_PUSH_BATCH,
+};
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::trace::{DefaultOnResponse, TraceLayer};
+use utoipa::OpenApi;
+use uuid::Uuid;
+
+use crate::clock::now_ms;
+use crate::storage::{Storage, StorageError, TerminalRecord};
+use crate::token;
+
+/// Page size of a pull that names no limit.
+pub const DEFAULT_PULL_LIMIT: u32 = 200;
+
+/// Every route of the API, as (method, OpenAPI path). The OpenAPI test holds the document to it.
+pub const ROUTES: [(&str, &str); 6] = [
+    ("GET", "/v1/health"),
+    ("GET", "/v1/openapi.json"),
+    ("GET", "/v1/whoami"),
+    ("POST", "/v1/push"),
+    ("GET", "/v1/pull"),
+    ("GET", "/v1/terminals/{id}/ack"),
+];
+
+/// Shared by every handler; cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    pub storage: Arc<dyn Storage>,
+}
+
+/// A non-2xx answer: a status and the `{code, message}` body.
+#[derive(Debug)]
+pub struct HttpError {
+    pub status: StatusCode,
+    pub code: &'static str,
+    pub message: String,
+}
+
+impl HttpError {
+    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+        HttpError {
+            status,
+            code,
+            message: message.into(),
+        }
+    }
+}
+
+impl IntoResponse for HttpError {
+    fn into_response(self) -> Response {
+        let body = Json(ApiError {
+            code: self.code.to_string(),
+            message: self.message,
+        });
+        let mut response = (self.status, body).into_response();
+        match self.status {
+            StatusCode::UNAUTHORIZED => {
+                response
+                    .headers_mut()
+                    .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+            }
+            StatusCode::SERVICE_UNAVAILABLE => {
+                response
+                    .headers_mut()
+                    .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+            }
+            _ => {}
+        }
+        response
+    }
+}
+
+impl From<StorageError> for HttpError {
+    fn from(e: StorageError) -> Self {
+        let status = match &e {
+            StorageError::Busy => StatusCode::SERVICE_UNAVAILABLE,
+            StorageError::NotFound { .. } => StatusCode::NOT_FOUND,
+            StorageError::Invalid(_) => StatusCode::BAD_REQUEST,
+            _ => StatusCode::INTERNAL_SERVER_ERROR,
+        };
+        if status.is_server_error() {
+            tracing::error!(code = e.code(), error = %e, "storage failed");
+        }
+        HttpError::new(status, e.code(), e.to_string())
+    }
+}
+
+/// A JSON body whose rejections are mapped to `{code, message}`.
+pub struct ApiJson<T>(pub T);
+
+impl<T, S> FromRequest<S> for ApiJson<T>
+where
+    T: DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = HttpError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, HttpError> {
+        match Json::<T>::from_request(req, state).await {
+            Ok(Json(value)) => Ok(ApiJson(value)),
+            Err(rejection) => Err(json_rejection(rejection)),
+        }
+    }
+}
+
+fn json_rejection(rejection: JsonRejection) -> HttpError {
+    let status = rejection.status();
+    let code = match &rejection {
+        JsonRejection::JsonSyntaxError(_) => "malformed_json",
+        JsonRejection::JsonDataError(_) => "invalid_body",
+        JsonRejection::MissingJsonContentType(_) => "unsupported_media_type",
+        JsonRejection::BytesRejection(_) if status == StatusCode::PAYLOAD_TOO_LARGE => {
+            "body_too_large"
+        }
+        JsonRejection::BytesRejection(_) => "unreadable_body",
+        _ => "invalid_body",
+    };
+    let status = if status.is_client_error() {
+        status
+    } else {
+        StatusCode::BAD_REQUEST
+    };
+    HttpError::new(status, code, rejection.body_text())
+}
+
+/// Query parameters whose rejections are mapped to `{code, message}`.
+pub struct ApiQuery<T>(pub T);
+
+impl<T, S> FromRequestParts<S> for ApiQuery<T>
+where
+    T: DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = HttpError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, HttpError> {
+        match Query::<T>::from_request_parts(parts, state).await {
+            Ok(Query(value)) => Ok(ApiQuery(value)),
+            Err(rejection) => Err(query_rejection(rejection)),
+        }
+    }
+}
+
+fn query_rejection(rejection: QueryRejection) -> HttpError {
+    HttpError::new(
+        StatusCode::BAD_REQUEST,
+        "invalid_query",
+        rejection.body_text(),
+    )
+}
+
+/// Path parameters whose rejections are mapped to `{code, message}`.
+pub struct ApiPath<T>(pub T);
+
+impl<T, S> FromRequestParts<S> for ApiPath<T>
+where
+    T: DeserializeOwned + Send,
+    S: Send + Sync,
+{
+    type Rejection = HttpError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, HttpError> {
+        match Path::<T>::from_request_parts(parts, state).await {
+            Ok(Path(value)) => Ok(ApiPath(value)),
+            Err(rejection) => Err(path_rejection(rejection)),
+        }
+    }
+}
+
+fn path_rejection(rejection: PathRejection) -> HttpError {
+    HttpError::new(
+        StatusCode::BAD_REQUEST,
+        "invalid_path",
+        rejection.body_text(),
+    )
+}
+
+/// The terminal a valid, unrevoked bearer token belongs to.
+pub struct AuthedTerminal(pub TerminalRecord);
+
+impl FromRequestParts<AppState> for AuthedTerminal {
+    type Rejection = HttpError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, HttpError> {
+        let unauthorized =
+            |code, message: &str| HttpError::new(StatusCode::UNAUTHORIZED, code, message);
+        let header = parts.headers.get(header::AUTHORIZATION).ok_or_else(|| {
+            unauthorized(
+                "missing_token",
+                "an Authorization: Bearer token is required",
+            )
+        })?;
+        let token = header
+            .to_str()
+            .ok()
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .map(str::trim)
+            .filter(|t| !t.is_empty() && t.len() <= 512)
+            .ok_or_else(|| {
+                unauthorized(
+                    "invalid_token",
+                    "the Authorization header is not a bearer token",
+                )
+            })?;
+        let terminal = state
+            .storage
+            .terminal_by_token_hash(&token::hash(token))
+            .await?
+            .ok_or_else(|| unauthorized("invalid_token", "the bearer token is not known"))?;
+        if terminal.is_revoked() {
+            return Err(unauthorized(
+                "token_revoked",
+                "this terminal's token was revoked",
+            ));
+        }
+        tracing::Span::current().record("terminal", tracing::field::display(terminal.id));
+        Ok(AuthedTerminal(terminal))
+    }
+}
+
+fn wrong_terminal(token_terminal: Uuid, asked: Uuid) -> HttpError {
+    HttpError::new(
+        StatusCode::FORBIDDEN,
+        "wrong_terminal",
+        format!("the token belongs to terminal {token_terminal}, not {asked}"),
+    )
+}
+
+/// Is the server up? Needs no token.
+#[utoipa::path(get, path = "/v1/health", tag = "operations",
+    responses((status = 200, description = "The server is up", body = Health)))]
+pub async fn health() -> Json<Health> {
+    Json(Health {
+        status: "ok".into(),
+        version: env!("CARGO_PKG_VERSION").into(),
+        server_time_ms: now_ms(),
+    })
+}
+
+/// This OpenAPI document, generated from the Rust types.
+#[utoipa::path(get, path = "/v1/openapi.json", tag = "operations",
+    responses((status = 200, description = "The OpenAPI 3.1 document of this API", content_type = "application/json")))]
+pub async fn openapi_json() -> Response {
+    match ApiDoc::openapi().to_json() {
+        Ok(json) => ([(header::CONTENT_TYPE, "application/json")], json).into_response(),
+        Err(e) => HttpError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string())
+            .into_response(),
+    }
+}
+
+/// Which terminal the token belongs to.
+#[utoipa::path(get, path = "/v1/whoami", tag = "sync", security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The token's terminal", body = WhoAmI),
+        (status = 401, description = "Missing, unknown or revoked token", body = ApiError),
+    ))]
+pub async fn whoami(AuthedTerminal(terminal): AuthedTerminal) -> Json<WhoAmI> {
+    Json(WhoAmI {
+        terminal_id: terminal.id,
+        name: terminal.name,
+        last_applied_seq: terminal.last_seq,
+        server_time_ms: now_ms(),
+    })
+}
+
+/// Delivers a batch of the terminal's mutations, settled in one transaction, with one result
+/// per mutation in the order sent. Safe to retry at any time.
+#[utoipa::path(post, path = "/v1/push", tag = "sync", security(("bearer" = [])),
+    request_body = PushRequest,
+    responses(
+        (status = 200, description = "Per-mutation results", body = PushResponse),
+        (status = 400, description = "Malformed request", body = ApiError),
+        (status = 401, description = "Missing, unknown or revoked token", body = ApiError),
+        (status = 403, description = "The token belongs to another terminal", body = ApiError),
+        (status = 413, description = "Body or batch too large", body = ApiError),
+        (status = 415, description = "Not JSON", body = ApiError),
+        (status = 422, description = "JSON of the wrong shape", body = ApiError),
+        (status = 503, description = "Busy; retry after the Retry-After delay", body = ApiError),
+    ))]
+pub async fn push(
+    State(state): State<AppState>,
+    AuthedTerminal(terminal): AuthedTerminal,
+    ApiJson(request): ApiJson<PushRequest>,
+) -> Result<Json<PushResponse>, HttpError> {
+    if request.terminal_id != terminal.id {
+        return Err(wrong_terminal(terminal.id, request.terminal_id));
+    }
+    if request.mutations.len() > MAX_PUSH_BATCH {
+        return Err(HttpError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "batch_too_large",
+            format!(
+                "a push carries at most {MAX_PUSH_BATCH} mutations, this one has {}",
+                request.mutations.len()
+            ),
+        ));
+    }
+    if let Some(m) = request
+        .mutations
+        .iter()
+        .find(|m| m.seq == 0 || m.seq > i64::MAX as u64)
+    {
+        return Err(HttpError::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_seq",
+            format!(
+                "mutation {} has sequence {}, which is out of range",
+                m.id, m.seq
+            ),
+        ));
+    }
+    let count = request.mutations.len();
+    let outcome = state.storage.push(terminal.id, request.mutations).await?;
+    tracing::info!(
+        mutations = count,
+        last_applied_seq = outcome.last_applied_seq,
+        "push settled"
+    );
+    Ok(Json(PushResponse {
+        results: outcome.results,
+        last_applied_seq: outcome.last_applied_seq,
+        server_time_ms: now_ms(),
+    }))
+}
+
+/// Catalog, settings and customer changes after a cursor, oldest first, with tombstones.
+#[utoipa::path(get, path = "/v1/pull", tag = "sync", security(("bearer" = [])),
+    params(
+        ("cursor" = Option<u64>, Query, description = "A cursor from an earlier page; 0 or absent for everything"),
+        ("limit" = Option<u32>, Query, description = "Page size, 1 to 1000"),
+    ),
+    responses(
+        (status = 200, description = "One page of changes", body = PullResponse),
+        (status = 400, description = "Bad cursor or limit", body = ApiError),
+        (status = 401, description = "Missing, unknown or revoked token", body = ApiError),
+    ))]
+pub async fn pull(
+    State(state): State<AppState>,
+    AuthedTerminal(_terminal): AuthedTerminal,
+    ApiQuery(query): ApiQuery<PullQuery>,
+) -> Result<Json<PullResponse>, HttpError> {
+    let limit = query.limit.unwrap_or(DEFAULT_PULL_LIMIT);
+    if limit == 0 || limit > MAX_PULL_LIMIT {
+        return Err(HttpError::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_limit",
+            format!("limit must be between 1 and {MAX_PULL_LIMIT}, not {limit}"),
+        ));
+    }
+    let cursor = query.cursor.unwrap_or(0);
+    if cursor > i64::MAX as u64 {
+        return Err(HttpError::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_cursor",
+            format!("cursor {cursor} was never issued by this server"),
+        ));
+    }
+    let page = state.storage.pull(cursor, limit).await?;
+    Ok(Json(PullResponse {
+        changes: page.changes,
+        cursor: page.cursor,
+        has_more: page.has_more,
+        server_time_ms: now_ms(),
+    }))
+}
+
+/// The last sequence settled for this terminal: "did my mutation arrive?".
+#[utoipa::path(get, path = "/v1/terminals/{id}/ack", tag = "sync", security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "The terminal's id; must be the token's own")),
+    responses(
+        (status = 200, description = "The last settled sequence", body = Ack),
+        (status = 400, description = "Not a terminal id", body = ApiError),
+        (status = 401, description = "Missing, unknown or revoked token", body = ApiError),
+        (status = 403, description = "Another terminal's id", body = ApiError),
+    ))]
+pub async fn ack(
+    AuthedTerminal(terminal): AuthedTerminal,
+    ApiPath(id): ApiPath<Uuid>,
+) -> Result<Json<Ack>, HttpError> {
+    if id != terminal.id {
+        return Err(wrong_terminal(terminal.id, id));
+    }
+    Ok(Json(Ack {
+        terminal_id: terminal.id,
+        last_applied_seq: terminal.last_seq,
+    }))
+}
+
+async fn not_found() -> HttpError {
+    HttpError::new(StatusCode::NOT_FOUND, "not_found", "no such endpoint")
+}
+
+async fn method_not_allowed() -> HttpError {
+    HttpError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+        "this endpoint does not answer that method",
+    )
+}
+
+fn panic_response(_: Box<dyn std::any::Any + Send + 'static>) -> Response {
+    tracing::error!("a request handler panicked");
+    HttpError::new(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "internal",
+        "the server failed on this request",
+    )
+    .into_response()
+}
+
+struct BearerAuth;
+
+impl utoipa::Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+    }
+}
+
+/// The OpenAPI document of the whole API.
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "Till back office", description = "Exactly-once push, delta pull and terminal auth for Till terminals."),
+    paths(health, openapi_json, whoami, push, pull, ack),
+    modifiers(&BearerAuth),
+    tags(
+        (name = "sync", description = "What terminals call, with their bearer token"),
+        (name = "operations", description = "Health and documentation, no token"),
+    )
+)]
+pub struct ApiDoc;
+
+/// The whole application: routes, body limit, request ids, tracing and panic safety.
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/v1/health", get(health))
+        .route("/v1/openapi.json", get(openapi_json))
+        .route("/v1/whoami", get(whoami))
+        .route("/v1/push", post(push))
+        .route("/v1/pull", get(pull))
+        .route("/v1/terminals/{id}/ack", get(ack))
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .with_state(state)
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(CatchPanicLayer::custom(panic_response))
+        .layer(PropagateRequestIdLayer::x_request_id())
+        .layer(
+            TraceLayer::new_for_http()
+                .on_response(DefaultOnResponse::new().level(tracing::Level::INFO))
+                .make_span_with(|req: &Request| {
+                    let id = req
+                        .headers()
+                        .get("x-request-id")
+                        .and_then(|v| v.to_str().ok())
+                        .unwrap_or("-");
+                    tracing::info_span!(
+                        "request",
+                        request_id = %id,
+                        method = %req.method(),
+                        path = %req.uri().path(),
+                        terminal = tracing::field::Empty,
+                    )
+                }),
+        )
+        .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+}

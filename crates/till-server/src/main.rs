@@ -1,0 +1,326 @@
+//! `till-server`: the back office's command line. `serve` runs the HTTP API; every other command
+//! works on the same data dir, also while `serve` runs.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use clap::{Args, Parser, Subcommand};
+use serde::Serialize;
+use till_server::serve::{shutdown_signal, BoundServer, ServeError, TlsFiles};
+use till_server::storage::sqlite::SqliteStorage;
+use till_server::storage::{CustomerEdit, Storage, StorageError};
+use till_server::{catalog_file, token};
+use uuid::Uuid;
+
+#[derive(Parser)]
+#[command(
+    name = "till-server",
+    version,
+    about = "Till's back-office sync server"
+)]
+struct Cli {
+    /// Where the server keeps its database.
+    #[arg(long, global = true, env = "TILL_SERVER_DATA_DIR", value_name = "DIR")]
+    data_dir: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Runs the HTTP API; prints `listening on http(s)://ADDR` once ready.
+    Serve(ServeArgs),
+    /// Enrols, revokes and lists terminals.
+    #[command(subcommand)]
+    Terminal(TerminalCommand),
+    /// Imports the catalog.
+    #[command(subcommand)]
+    Catalog(CatalogCommand),
+    /// Changes products.
+    #[command(subcommand)]
+    Product(ProductCommand),
+    /// Adds, edits and deletes customers (each change bumps the customer's version).
+    #[command(subcommand)]
+    Customer(CustomerCommand),
+    /// Lists the tickets received.
+    Tickets {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Ticket counts and totals per terminal, duplicates and sequence gaps.
+    Stats {
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Args)]
+struct ServeArgs {
+    /// Address to listen on; port 0 picks a free one.
+    #[arg(long, default_value = "127.0.0.1:7878", value_name = "ADDR")]
+    listen: String,
+    /// PEM certificate chain; serves HTTPS together with --tls-key.
+    #[arg(long, value_name = "PEM", requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+    /// PEM private key for --tls-cert.
+    #[arg(long, value_name = "PEM", requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
+}
+
+#[derive(Subcommand)]
+enum TerminalCommand {
+    /// Enrols a terminal and prints its id and bearer token (shown once; only a hash is kept).
+    Add {
+        name: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Revokes a terminal's token: its requests get 401 from now on.
+    Revoke { id: Uuid },
+    /// Lists terminals.
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum CatalogCommand {
+    /// Imports a catalog file: JSON (a CatalogSnapshot) or CSV with a header row.
+    Import { file: PathBuf },
+}
+
+#[derive(Subcommand)]
+enum ProductCommand {
+    /// Sets a product's unit price, in minor units.
+    SetPrice {
+        sku: String,
+        #[arg(allow_negative_numbers = true)]
+        price_minor: i64,
+    },
+}
+
+#[derive(Args)]
+struct CustomerFieldsArgs {
+    #[arg(long)]
+    name: Option<String>,
+    /// An empty value clears the field.
+    #[arg(long)]
+    email: Option<String>,
+    #[arg(long)]
+    phone: Option<String>,
+    #[arg(long)]
+    note: Option<String>,
+}
+
+impl From<CustomerFieldsArgs> for CustomerEdit {
+    fn from(a: CustomerFieldsArgs) -> Self {
+        CustomerEdit {
+            name: a.name,
+            email: a.email,
+            phone: a.phone,
+            note: a.note,
+        }
+    }
+}
+
+#[derive(Subcommand)]
+enum CustomerCommand {
+    /// Creates a customer (needs --name), or edits it if it exists.
+    Add {
+        id: Uuid,
+        #[command(flatten)]
+        fields: CustomerFieldsArgs,
+    },
+    /// Edits a customer's fields; those not given keep their value.
+    Edit {
+        id: Uuid,
+        #[command(flatten)]
+        fields: CustomerFieldsArgs,
+    },
+    /// Deletes a customer (terminals receive a tombstone).
+    Delete { id: Uuid },
+}
+
+/// Why a command failed; printed as `error: …` with a non-zero exit code.
+#[derive(Debug, thiserror::Error)]
+enum CliError {
+    #[error("no data dir: pass --data-dir DIR or set TILL_SERVER_DATA_DIR")]
+    NoDataDir,
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+    #[error(transparent)]
+    Serve(#[from] ServeError),
+    #[error(transparent)]
+    Catalog(#[from] catalog_file::CatalogFileError),
+    #[error("cannot write to stdout: {0}")]
+    Output(String),
+}
+
+impl CliError {
+    fn exit_code(&self) -> u8 {
+        match self {
+            CliError::NoDataDir => 2,
+            CliError::Serve(ServeError::AddressInUse { .. }) => 3,
+            CliError::Storage(StorageError::DataDir { .. }) => 4,
+            _ => 1,
+        }
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let serving = matches!(cli.command, Command::Serve(_));
+    init_logging(serving);
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(e.exit_code())
+        }
+    }
+}
+
+/// Logs go to stderr (stdout carries only command output). `RUST_LOG` filters;
+/// `TILL_LOG_FORMAT=json` gives one JSON object per line.
+fn init_logging(serving: bool) {
+    use tracing_subscriber::EnvFilter;
+    let default = if serving { "info" } else { "warn" };
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    let result = if std::env::var("TILL_LOG_FORMAT").is_ok_and(|f| f == "json") {
+        builder.json().try_init()
+    } else {
+        builder.try_init()
+    };
+    if let Err(e) = result {
+        eprintln!("warning: logging is off: {e}");
+    }
+}
+
+fn print_json<T: Serialize>(value: &T) -> Result<(), CliError> {
+    let text = serde_json::to_string_pretty(value).map_err(|e| CliError::Output(e.to_string()))?;
+    println!("{text}");
+    Ok(())
+}
+
+async fn run(cli: Cli) -> Result<(), CliError> {
+    let data_dir = cli.data_dir.ok_or(CliError::NoDataDir)?;
+    let storage = Arc::new(SqliteStorage::open(&data_dir)?);
+    match cli.command {
+        Command::Serve(args) => serve(storage, args).await,
+        Command::Terminal(TerminalCommand::Add { name, json }) => {
+            let token = token::generate();
+            let terminal = storage.add_terminal(&name, &token::hash(&token)).await?;
+            if json {
+                print_json(&serde_json::json!({
+                    "id": terminal.id,
+                    "name": terminal.name,
+                    "token": token,
+                }))
+            } else {
+                println!("id: {}", terminal.id);
+                println!("token: {token}");
+                Ok(())
+            }
+        }
+        Command::Terminal(TerminalCommand::Revoke { id }) => {
+            let t = storage.revoke_terminal(id).await?;
+            println!("revoked {} ({})", t.id, t.name);
+            Ok(())
+        }
+        Command::Terminal(TerminalCommand::List { json }) => {
+            let terminals = storage.list_terminals().await?;
+            if json {
+                return print_json(&terminals);
+            }
+            for t in terminals {
+                let state = if t.is_revoked() { "revoked" } else { "active" };
+                println!(
+                    "{}  {:<8} last_seq={:<8} {}",
+                    t.id, state, t.last_seq, t.name
+                );
+            }
+            Ok(())
+        }
+        Command::Catalog(CatalogCommand::Import { file }) => {
+            let import = catalog_file::read(&file)?;
+            let summary = storage.import_catalog(import).await?;
+            println!(
+                "imported {} tax rates and {} products ({} unchanged)",
+                summary.tax_rates, summary.products, summary.unchanged
+            );
+            Ok(())
+        }
+        Command::Product(ProductCommand::SetPrice { sku, price_minor }) => {
+            let p = storage.set_price(&sku, price_minor).await?;
+            println!("{} {} now costs {}", p.sku, p.name, p.unit_price);
+            Ok(())
+        }
+        Command::Customer(
+            CustomerCommand::Add { id, fields } | CustomerCommand::Edit { id, fields },
+        ) => {
+            let c = storage.save_customer(id, fields.into()).await?;
+            print_json(&c)
+        }
+        Command::Customer(CustomerCommand::Delete { id }) => {
+            let c = storage.delete_customer(id).await?;
+            println!("deleted {} at version {}", c.id, c.version);
+            Ok(())
+        }
+        Command::Tickets { json } => {
+            let tickets = storage.tickets().await?;
+            if json {
+                return print_json(&tickets);
+            }
+            for t in tickets {
+                println!(
+                    "#{:<6} {} terminal {} no. {:<6} {:<6} {:>12}",
+                    t.server_number, t.id, t.terminal_id, t.number, t.kind, t.total
+                );
+            }
+            Ok(())
+        }
+        Command::Stats { json } => {
+            let stats = storage.stats().await?;
+            if json {
+                return print_json(&stats);
+            }
+            println!(
+                "{} tickets, total {}, {} mutations, {} duplicates, {} gaps",
+                stats.tickets, stats.total, stats.mutations, stats.duplicates, stats.gaps
+            );
+            for t in &stats.terminals {
+                println!(
+                    "  {} {}: {} tickets, total {}, last seq {}",
+                    t.terminal_id, t.name, t.tickets, t.total, t.last_seq
+                );
+            }
+            Ok(())
+        }
+    }
+}
+
+async fn serve(storage: Arc<SqliteStorage>, args: ServeArgs) -> Result<(), CliError> {
+    let tls = match (args.tls_cert, args.tls_key) {
+        (Some(cert), Some(key)) => Some(TlsFiles { cert, key }),
+        _ => None,
+    };
+    let server = BoundServer::bind(storage, &args.listen, tls.as_ref())?;
+    // Scripts wait for this exact line; it is the only thing `serve` writes to stdout.
+    println!("listening on {}", server.url());
+    tracing::info!(addr = %server.local_addr(), "till-server ready");
+    server.run(shutdown_signal()).await?;
+    tracing::info!("till-server stopped");
+    Ok(())
+}

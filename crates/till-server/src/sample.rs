@@ -1,0 +1,139 @@
+//! Valid sample tickets and mutations, priced by the one pricing rule, for the server's tests and
+//! `till-bench push`. Not used by the server itself.
+
+use till_protocol::pricing::{price, Discount, PriceInput, PriceLine};
+use till_protocol::{
+    Currency, Hlc, Mutation, MutationBody, Tender, Ticket, TicketKind, TicketLine,
+};
+use uuid::Uuid;
+
+/// One line to put on a sample ticket.
+#[derive(Debug, Clone, Copy)]
+pub struct SampleLine {
+    pub product_id: Uuid,
+    pub unit_price: i64,
+    pub quantity: i64,
+    pub tax_rate_bp: u32,
+    pub discount: Option<Discount>,
+}
+
+impl SampleLine {
+    pub fn new(product_id: Uuid, unit_price: i64, quantity: i64, tax_rate_bp: u32) -> Self {
+        SampleLine {
+            product_id,
+            unit_price,
+            quantity,
+            tax_rate_bp,
+            discount: None,
+        }
+    }
+}
+
+/// A ticket of `kind` with correct figures and one cash tender covering the total exactly.
+/// Returns `None` when the lines cannot be priced.
+pub fn ticket(
+    kind: TicketKind,
+    number: u64,
+    reverses: Option<Uuid>,
+    lines: &[SampleLine],
+    ticket_discount: Option<Discount>,
+) -> Option<Ticket> {
+    let input = PriceInput {
+        prices_include_tax: true,
+        lines: lines
+            .iter()
+            .map(|l| PriceLine {
+                unit_price: l.unit_price,
+                quantity: l.quantity,
+                tax_rate_bp: l.tax_rate_bp,
+                discount: l.discount,
+            })
+            .collect(),
+        ticket_discount,
+    };
+    let priced = price(&input).ok()?;
+    let node = Uuid::nil();
+    Some(Ticket {
+        id: Uuid::now_v7(),
+        number,
+        kind,
+        reverses,
+        created_at_ms: 1_700_000_000_000 + number as i64,
+        hlc: Hlc {
+            wall_ms: 1_700_000_000_000 + number as i64,
+            counter: 0,
+            node,
+        },
+        currency: Currency {
+            code: "EUR".into(),
+            exponent: 2,
+        },
+        prices_include_tax: true,
+        customer_id: None,
+        lines: lines
+            .iter()
+            .zip(&priced.lines)
+            .enumerate()
+            .map(|(i, (l, figures))| TicketLine {
+                product_id: l.product_id,
+                sku: format!("SKU-{i}"),
+                name: format!("Item {i}"),
+                quantity: l.quantity,
+                unit_price: l.unit_price,
+                tax_category: "standard".into(),
+                tax_rate_bp: l.tax_rate_bp,
+                discount: l.discount,
+                figures: *figures,
+            })
+            .collect(),
+        ticket_discount,
+        taxes: priced.taxes,
+        totals: priced.totals,
+        tenders: vec![Tender::Cash {
+            tendered: priced.totals.total,
+            change: 0,
+        }],
+        journal_hash: "0".repeat(64),
+    })
+}
+
+/// A five-line sale numbered `number`, on a fixed set of products.
+pub fn sale(number: u64) -> Ticket {
+    let lines: Vec<SampleLine> = (0..5u128)
+        .map(|i| {
+            SampleLine::new(
+                Uuid::from_u128(0x0190_0000_0000_7000_8000_0000_0000_0000 + i),
+                199 + 100 * i as i64,
+                1 + (number as i64 + i as i64) % 3,
+                if i % 2 == 0 { 2000 } else { 550 },
+            )
+        })
+        .collect();
+    ticket(TicketKind::Sale, number, None, &lines, None)
+        .expect("five lines of fixed, valid prices and quantities always price")
+}
+
+/// A mutation with a fresh UUID v7 id.
+pub fn mutation(seq: u64, body: MutationBody) -> Mutation {
+    Mutation {
+        id: Uuid::now_v7(),
+        seq,
+        hlc: Hlc {
+            wall_ms: 1_700_000_000_000 + seq as i64,
+            counter: 0,
+            node: Uuid::nil(),
+        },
+        wall_clock_ms: 1_700_000_000_000 + seq as i64,
+        body,
+    }
+}
+
+/// A reversal (void or refund) of `original` with the same lines and figures.
+pub fn reversal(kind: TicketKind, number: u64, original: &Ticket) -> Ticket {
+    let mut t = original.clone();
+    t.id = Uuid::now_v7();
+    t.number = number;
+    t.kind = kind;
+    t.reverses = Some(original.id);
+    t
+}

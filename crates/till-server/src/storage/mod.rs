@@ -1,0 +1,207 @@
+//! Where the back office keeps its data. [`Storage`] is what the HTTP layer and the CLI use; each
+//! backend keeps its SQL dialect inside its own module. SQLite ([`sqlite::SqliteStorage`]) is the
+//! embedded default; a PostgreSQL backend implements the same trait and applies the same
+//! [`crate::rules`].
+
+pub mod sqlite;
+
+use async_trait::async_trait;
+use serde::Serialize;
+use till_protocol::{
+    CatalogSnapshot, Change, Customer, Mutation, MutationResult, Product, StoreSettings, TaxRate,
+};
+use uuid::Uuid;
+
+/// A terminal enrolled with the back office.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TerminalRecord {
+    pub id: Uuid,
+    pub name: String,
+    pub created_at_ms: i64,
+    pub revoked_at_ms: Option<i64>,
+    /// Every mutation up to this sequence is settled.
+    pub last_seq: u64,
+}
+
+impl TerminalRecord {
+    pub fn is_revoked(&self) -> bool {
+        self.revoked_at_ms.is_some()
+    }
+}
+
+/// The outcome of one push batch, settled in one transaction.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PushOutcome {
+    pub results: Vec<MutationResult>,
+    pub last_applied_seq: u64,
+}
+
+/// One page of changes after a cursor.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PullPage {
+    pub changes: Vec<Change>,
+    pub cursor: u64,
+    pub has_more: bool,
+}
+
+/// What `catalog import` brings: a [`CatalogSnapshot`] (JSON), or products alone (CSV), whose
+/// settings and tax rates then stay as they are. A product with a nil id takes the id of the
+/// product with its sku, or a new one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CatalogImport {
+    pub settings: Option<StoreSettings>,
+    pub tax_rates: Vec<TaxRate>,
+    pub products: Vec<Product>,
+}
+
+impl From<CatalogSnapshot> for CatalogImport {
+    fn from(s: CatalogSnapshot) -> Self {
+        CatalogImport {
+            settings: Some(s.settings),
+            tax_rates: s.tax_rates,
+            products: s.products,
+        }
+    }
+}
+
+/// What `catalog import` changed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct ImportSummary {
+    pub tax_rates: usize,
+    pub products: usize,
+    /// Products already there with the same content, left untouched.
+    pub unchanged: usize,
+}
+
+/// A back-office edit of a customer: fields left `None` keep their value; `Some("")` clears an
+/// optional field.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CustomerEdit {
+    pub name: Option<String>,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+    pub note: Option<String>,
+}
+
+/// A ticket as the back office lists it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TicketSummary {
+    pub server_id: i64,
+    pub server_number: u64,
+    pub id: Uuid,
+    pub terminal_id: Uuid,
+    pub number: u64,
+    pub kind: String,
+    pub reverses: Option<Uuid>,
+    pub reversed_by: Option<Uuid>,
+    pub total: i64,
+    pub created_at_ms: i64,
+}
+
+/// Figures for one terminal in [`Stats`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TerminalStats {
+    pub terminal_id: Uuid,
+    pub name: String,
+    pub last_seq: u64,
+    /// Sales received.
+    pub tickets: u64,
+    /// Sum of sale totals minus voids and refunds, in minor units.
+    pub total: i64,
+    pub sales_total: i64,
+    pub reversals_total: i64,
+    /// Ticket mutations the server refused (rejected or conflict).
+    pub refused_ticket_mutations: u64,
+    /// Ticket numbers between 1 and the highest received that never arrived.
+    pub missing_ticket_numbers: Vec<u64>,
+    /// Mutation sequences between 1 and `last_seq` with no settled mutation.
+    pub missing_mutation_seqs: Vec<u64>,
+}
+
+/// `till-server stats --json`: whether every terminal's work arrived exactly once.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Stats {
+    pub terminals: Vec<TerminalStats>,
+    pub tickets: u64,
+    pub total: i64,
+    pub mutations: u64,
+    /// Ticket ids delivered in more than one settled mutation, plus (terminal, ticket number)
+    /// pairs received more than once, plus ticket rows sharing a (terminal, number). Must be 0.
+    pub duplicates: u64,
+    pub duplicate_ticket_ids: Vec<Uuid>,
+    pub duplicate_ticket_numbers: Vec<(Uuid, u64)>,
+    /// Sum of missing ticket numbers and missing mutation sequences over all terminals.
+    pub gaps: u64,
+}
+
+/// Why a storage operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum StorageError {
+    #[error("database error: {0}")]
+    Database(String),
+    #[error("the database is busy; try again")]
+    Busy,
+    #[error("cannot open the data dir {path}: {reason}")]
+    DataDir { path: String, reason: String },
+    #[error("the database schema is version {found}, newer than this server ({supported}); upgrade till-server")]
+    NewerSchema { found: u32, supported: u32 },
+    #[error("migration {version} failed: {reason}")]
+    Migration { version: u32, reason: String },
+    #[error("{what} not found")]
+    NotFound { what: String },
+    #[error("{0}")]
+    Invalid(String),
+    #[error("stored data is damaged: {0}")]
+    Corrupt(String),
+}
+
+impl StorageError {
+    pub fn code(&self) -> &'static str {
+        match self {
+            StorageError::Database(_) => "database_error",
+            StorageError::Busy => "busy",
+            StorageError::DataDir { .. } => "data_dir_unusable",
+            StorageError::NewerSchema { .. } => "schema_too_new",
+            StorageError::Migration { .. } => "migration_failed",
+            StorageError::NotFound { .. } => "not_found",
+            StorageError::Invalid(_) => "invalid_input",
+            StorageError::Corrupt(_) => "corrupt_data",
+        }
+    }
+}
+
+/// The back office's data. Every method is one transaction; `push` settles a whole batch
+/// atomically and serialises concurrent pushes of one terminal (SQLite: `BEGIN IMMEDIATE`;
+/// PostgreSQL: a row lock on the terminal), so a batch sent twice at once is applied once.
+#[async_trait]
+pub trait Storage: Send + Sync + 'static {
+    async fn add_terminal(
+        &self,
+        name: &str,
+        token_hash: &str,
+    ) -> Result<TerminalRecord, StorageError>;
+    async fn revoke_terminal(&self, id: Uuid) -> Result<TerminalRecord, StorageError>;
+    async fn list_terminals(&self) -> Result<Vec<TerminalRecord>, StorageError>;
+    async fn terminal(&self, id: Uuid) -> Result<Option<TerminalRecord>, StorageError>;
+    async fn terminal_by_token_hash(
+        &self,
+        token_hash: &str,
+    ) -> Result<Option<TerminalRecord>, StorageError>;
+
+    /// Settles `mutations` of `terminal_id` in order, by [`crate::rules`], in one transaction.
+    async fn push(
+        &self,
+        terminal_id: Uuid,
+        mutations: Vec<Mutation>,
+    ) -> Result<PushOutcome, StorageError>;
+    /// Changes with a sequence above `cursor`, oldest first, at most `limit`.
+    async fn pull(&self, cursor: u64, limit: u32) -> Result<PullPage, StorageError>;
+
+    async fn import_catalog(&self, catalog: CatalogImport) -> Result<ImportSummary, StorageError>;
+    async fn set_price(&self, sku: &str, unit_price: i64) -> Result<Product, StorageError>;
+    /// Creates the customer (a name is then required) or edits it; bumps its version.
+    async fn save_customer(&self, id: Uuid, edit: CustomerEdit) -> Result<Customer, StorageError>;
+    async fn delete_customer(&self, id: Uuid) -> Result<Customer, StorageError>;
+    async fn tickets(&self) -> Result<Vec<TicketSummary>, StorageError>;
+    async fn stats(&self) -> Result<Stats, StorageError>;
+}
