@@ -1,1 +1,74 @@
-fn main() {}
+//! `tillctl`: the headless terminal CLI over till-core, for ops staff, scripts and tests.
+//! Each subcommand is its own module with an `Args` struct and a `run` function; adding one is a
+//! variant in [`Command`] and an arm in `main`.
+
+mod failure;
+mod ring_up;
+mod status;
+mod tickets;
+mod verify_journal;
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use till_core::{data_dir, Store};
+
+pub use failure::Failure;
+
+#[derive(Parser)]
+#[command(
+    name = "tillctl",
+    version,
+    about = "Ask a Till terminal what it holds, ring up demo tickets, check its journal"
+)]
+struct Cli {
+    /// The terminal's data directory [default: $TILL_DATA_DIR, else the platform app data dir]
+    #[arg(long, global = true, value_name = "DIR")]
+    data_dir: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Ring up valid demo tickets, printing each ticket number once it is committed
+    RingUp(ring_up::Args),
+    /// Show pending, failed and conflicting mutations, ticket count and sync state
+    Status(status::Args),
+    /// Check the journal's hash chain; exit 3 naming the first broken link
+    VerifyJournal(verify_journal::Args),
+    /// List the most recent tickets
+    Tickets(tickets::Args),
+}
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("TILL_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .init();
+    let cli = Cli::parse();
+    let dir = cli.data_dir.as_deref();
+    let result = match cli.command {
+        Command::RingUp(args) => ring_up::run(dir, args),
+        Command::Status(args) => status::run(dir, args),
+        Command::VerifyJournal(args) => verify_journal::run(dir, args),
+        Command::Tickets(args) => tickets::run(dir, args),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(failure) => {
+            eprintln!("error: {} ({})", failure.message, failure.code);
+            ExitCode::from(failure.exit)
+        }
+    }
+}
+
+/// Opens the store of the data dir resolved from `--data-dir`, `TILL_DATA_DIR` or the platform.
+pub fn open_store(data_dir: Option<&Path>) -> Result<Store, Failure> {
+    let dir = data_dir::resolve(data_dir)?;
+    Ok(Store::open(&dir)?)
+}

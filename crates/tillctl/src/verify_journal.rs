@@ -1,0 +1,36 @@
+//! `tillctl verify-journal [--json]`: rebuilds every ticket from the store and checks the hash
+//! chain. Exit 0 when it holds; exit 3 naming the first broken link otherwise.
+
+use std::path::Path;
+
+use crate::failure::EXIT_VERIFY_FAILED;
+use crate::{open_store, Failure};
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// Print one JSON object instead of text
+    #[arg(long)]
+    json: bool,
+}
+
+pub fn run(data_dir: Option<&Path>, args: Args) -> Result<(), Failure> {
+    let store = open_store(data_dir)?;
+    let mut conn = store.connect()?;
+    let v = till_core::journal::verify(&mut conn)?;
+    if args.json {
+        println!("{}", serde_json::to_string(&v)?);
+    }
+    match v.broken {
+        None => {
+            if !args.json {
+                println!("journal holds: {} tickets verified", v.verified);
+            }
+            Ok(())
+        }
+        Some(link) => Err(Failure {
+            code: "journal_broken".into(),
+            message: format!("the journal is broken at {link}"),
+            exit: EXIT_VERIFY_FAILED,
+        }),
+    }
+}

@@ -1,0 +1,102 @@
+//! The CLI's interface as scripts rely on it: output shapes, error lines and exit codes.
+
+use std::process::{Command, Output};
+
+const TILLCTL: &str = env!("CARGO_BIN_EXE_tillctl");
+
+fn tillctl(dir: &std::path::Path, args: &[&str]) -> Output {
+    Command::new(TILLCTL)
+        .arg("--data-dir")
+        .arg(dir)
+        .args(args)
+        .env_remove("TILL_DATA_DIR")
+        .output()
+        .expect("tillctl runs")
+}
+
+#[test]
+fn ring_up_prints_one_number_per_committed_ticket() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let out = tillctl(dir.path(), &["ring-up", "--demo", "5", "--seed", "1"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "1\n2\n3\n4\n5\n");
+}
+
+#[test]
+fn status_json_reports_the_documented_fields() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    assert!(tillctl(dir.path(), &["ring-up", "--demo", "3"])
+        .status
+        .success());
+    let out = tillctl(dir.path(), &["status", "--json"]);
+    assert!(out.status.success());
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("one JSON object");
+    assert_eq!(v["tickets"], 3);
+    assert_eq!(v["pending"], 3);
+    assert_eq!(v["failed"], 0);
+    assert_eq!(v["conflicts"], 0);
+    assert_eq!(v["state"], "idle");
+    assert!(v["last_sync_at"].is_null());
+}
+
+#[test]
+fn tickets_lists_newest_first() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    assert!(tillctl(dir.path(), &["ring-up", "--demo", "4"])
+        .status
+        .success());
+    let out = tillctl(dir.path(), &["tickets", "--limit", "2", "--json"]);
+    assert!(out.status.success());
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("a JSON array");
+    let numbers: Vec<u64> = v
+        .as_array()
+        .expect("array")
+        .iter()
+        .map(|t| t["number"].as_u64().expect("number"))
+        .collect();
+    assert_eq!(numbers, vec![4, 3]);
+}
+
+#[test]
+fn a_broken_journal_exits_3_and_names_the_link() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    assert!(tillctl(dir.path(), &["ring-up", "--demo", "4"])
+        .status
+        .success());
+    assert!(tillctl(dir.path(), &["verify-journal"]).status.success());
+    {
+        let store = till_core::Store::open(dir.path()).expect("opens");
+        let conn = store.connect().expect("connects");
+        conn.execute("UPDATE tickets SET total = total + 1 WHERE number = 2", [])
+            .expect("tampers");
+    }
+    let out = tillctl(dir.path(), &["verify-journal"]);
+    assert_eq!(out.status.code(), Some(3));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("ticket 2: edited"), "{err}");
+    assert!(err.trim_end().ends_with("(journal_broken)"), "{err}");
+}
+
+#[test]
+fn a_damaged_store_exits_4_with_its_code() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    std::fs::write(dir.path().join("till.db"), vec![7u8; 8192]).expect("writes");
+    let out = tillctl(dir.path(), &["status"]);
+    assert_eq!(out.status.code(), Some(4));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.starts_with("error: ") && err.contains("(database_corrupt)"),
+        "{err}"
+    );
+}
+
+#[test]
+fn usage_errors_exit_2() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let out = tillctl(dir.path(), &["ring-up", "--demo", "many"]);
+    assert_eq!(out.status.code(), Some(2));
+}
