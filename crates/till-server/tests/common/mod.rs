@@ -1,0 +1,202 @@
+//! A real till-server on 127.0.0.1:0 with a real SQLite database in a temporary dir, and helpers
+//! to enrol terminals and push valid tickets priced by the one pricing rule.
+#![allow(dead_code)]
+
+use std::sync::Arc;
+
+use reqwest::StatusCode;
+use serde_json::Value;
+use till_protocol::{Mutation, MutationBody, PushRequest, PushResponse, Ticket};
+use till_server::sample;
+use till_server::serve::BoundServer;
+use till_server::storage::sqlite::SqliteStorage;
+use till_server::storage::Storage;
+use till_server::token;
+use tokio::sync::oneshot;
+use uuid::Uuid;
+
+pub struct TestServer {
+    pub url: String,
+    pub storage: Arc<SqliteStorage>,
+    pub dir: tempfile::TempDir,
+    pub http: reqwest::Client,
+    stop: Option<oneshot::Sender<()>>,
+    task: Option<tokio::task::JoinHandle<()>>,
+}
+
+/// A terminal enrolled on the test server.
+#[derive(Clone)]
+pub struct Terminal {
+    pub id: Uuid,
+    pub token: String,
+}
+
+impl TestServer {
+    pub async fn start() -> TestServer {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let storage = Arc::new(SqliteStorage::open(dir.path()).expect("database opens"));
+        let server = BoundServer::bind(storage.clone(), "127.0.0.1:0", None).expect("binds");
+        let url = server.url();
+        let (stop, stopped) = oneshot::channel::<()>();
+        let task = tokio::spawn(async move {
+            let _ = server
+                .run(async {
+                    let _ = stopped.await;
+                })
+                .await;
+        });
+        TestServer {
+            url,
+            storage,
+            dir,
+            http: reqwest::Client::new(),
+            stop: Some(stop),
+            task: Some(task),
+        }
+    }
+
+    pub async fn stop(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(task) = self.task.take() {
+            let _ = task.await;
+        }
+    }
+
+    pub async fn enrol(&self, name: &str) -> Terminal {
+        let token = token::generate();
+        let record = self
+            .storage
+            .add_terminal(name, &token::hash(&token))
+            .await
+            .expect("enrols");
+        Terminal {
+            id: record.id,
+            token,
+        }
+    }
+
+    /// Posts raw JSON to /v1/push; returns the status and the raw body.
+    pub async fn push_raw(&self, terminal: &Terminal, body: &[u8]) -> (StatusCode, Vec<u8>) {
+        let response = self
+            .http
+            .post(format!("{}/v1/push", self.url))
+            .bearer_auth(&terminal.token)
+            .header("content-type", "application/json")
+            .body(body.to_vec())
+            .send()
+            .await
+            .expect("request reaches the server");
+        let status = response.status();
+        (status, response.bytes().await.expect("body").to_vec())
+    }
+
+    /// Pushes `mutations` as `terminal`; expects 200 and returns the parsed and the raw response.
+    pub async fn push(&self, terminal: &Terminal, mutations: &[Mutation]) -> (PushResponse, Value) {
+        let request = PushRequest {
+            terminal_id: terminal.id,
+            mutations: mutations.to_vec(),
+        };
+        let body = serde_json::to_vec(&request).expect("serializes");
+        let (status, bytes) = self.push_raw(terminal, &body).await;
+        assert_eq!(
+            status,
+            StatusCode::OK,
+            "push must succeed: {}",
+            String::from_utf8_lossy(&bytes)
+        );
+        let parsed: PushResponse = serde_json::from_slice(&bytes).expect("a PushResponse");
+        let raw: Value = serde_json::from_slice(&bytes).expect("JSON");
+        (parsed, raw)
+    }
+
+    pub async fn get(&self, path: &str, token: Option<&str>) -> (StatusCode, Value) {
+        let mut request = self.http.get(format!("{}{path}", self.url));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        let response = request.send().await.expect("request reaches the server");
+        let status = response.status();
+        let bytes = response.bytes().await.expect("body");
+        let value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+        (status, value)
+    }
+}
+
+/// `count` sale mutations with seqs and ticket numbers from `first`.
+pub fn sales(first: u64, count: u64) -> Vec<Mutation> {
+    (first..first + count)
+        .map(|n| sample::mutation(n, MutationBody::TicketCreated(sample::sale(n))))
+        .collect()
+}
+
+pub fn ticket_of(m: &Mutation) -> &Ticket {
+    match &m.body {
+        MutationBody::TicketCreated(t)
+        | MutationBody::TicketVoided(t)
+        | MutationBody::TicketRefunded(t) => t,
+        other => panic!("not a ticket mutation: {other:?}"),
+    }
+}
+
+/// The raw JSON of each result's outcome.
+pub fn raw_outcomes(raw: &Value) -> Vec<String> {
+    raw["results"]
+        .as_array()
+        .expect("results array")
+        .iter()
+        .map(|r| serde_json::to_string(&r["outcome"]).expect("serializes"))
+        .collect()
+}
+
+pub fn status_of(raw: &Value, i: usize) -> String {
+    raw["results"][i]["outcome"]["status"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string()
+}
+
+#[derive(serde::Deserialize)]
+struct RawPush<'a> {
+    #[serde(borrow)]
+    results: Vec<RawResult<'a>>,
+}
+
+#[derive(serde::Deserialize)]
+struct RawResult<'a> {
+    #[serde(borrow)]
+    outcome: &'a serde_json::value::RawValue,
+}
+
+#[derive(serde::Deserialize)]
+struct RawDuplicate<'a> {
+    status: String,
+    #[serde(borrow)]
+    original: &'a serde_json::value::RawValue,
+}
+
+/// The outcome of each result exactly as the bytes on the wire.
+pub fn outcome_bytes(body: &[u8]) -> Vec<String> {
+    let parsed: RawPush<'_> = serde_json::from_slice(body).expect("a push response");
+    parsed
+        .results
+        .iter()
+        .map(|r| r.outcome.get().to_string())
+        .collect()
+}
+
+/// For a `duplicate` outcome's bytes, the bytes of its `original`.
+pub fn original_bytes(outcome: &str) -> String {
+    let dup: RawDuplicate<'_> = serde_json::from_str(outcome).expect("a duplicate outcome");
+    assert_eq!(dup.status, "duplicate", "a replay answers duplicate");
+    dup.original.get().to_string()
+}
+
+pub fn push_body(terminal: &Terminal, mutations: &[Mutation]) -> Vec<u8> {
+    serde_json::to_vec(&PushRequest {
+        terminal_id: terminal.id,
+        mutations: mutations.to_vec(),
+    })
+    .expect("serializes")
+}

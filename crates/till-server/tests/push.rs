@@ -1,0 +1,642 @@
+//! `POST /v1/push`: exactly once, whatever the terminal retries.
+
+mod common;
+
+use common::*;
+use reqwest::StatusCode;
+use till_protocol::pricing::Discount;
+use till_protocol::{
+    ConflictCurrent, ConflictReason, CustomerCreated, CustomerDeleted, CustomerFields,
+    CustomerUpdated, MutationBody, Outcome, Tender, TicketKind,
+};
+use till_server::sample::{self, SampleLine};
+use till_server::storage::{CustomerEdit, Storage};
+use uuid::Uuid;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn replayed_batch_returns_the_original_results_byte_for_byte() {
+    let server = TestServer::start().await;
+    let t = server.enrol("till 1").await;
+    let batch = sales(1, 5);
+    let body = push_body(&t, &batch);
+
+    let (status, first) = server.push_raw(&t, &body).await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, replay) = server.push_raw(&t, &body).await;
+    assert_eq!(status, StatusCode::OK);
+
+    let first = outcome_bytes(&first);
+    let replay = outcome_bytes(&replay);
+    assert_eq!(first.len(), 5);
+    for (original, again) in first.iter().zip(&replay) {
+        assert!(
+            original.starts_with("{\"status\":\"applied\""),
+            "{original}"
+        );
+        assert_eq!(
+            &original_bytes(again),
+            original,
+            "a replay must answer the original outcome, byte for byte"
+        );
+    }
+    let stats = server.storage.stats().await.expect("stats");
+    assert_eq!(
+        stats.tickets, 5,
+        "a replayed batch must not store tickets twice"
+    );
+    assert_eq!(stats.duplicates, 0);
+    assert_eq!(stats.gaps, 0);
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn replayed_single_item_returns_its_original_result_among_new_ones() {
+    let server = TestServer::start().await;
+    let t = server.enrol("till 1").await;
+    let batch = sales(1, 3);
+    let (status, first) = server.push_raw(&t, &push_body(&t, &batch)).await;
+    assert_eq!(status, StatusCode::OK);
+    let first = outcome_bytes(&first);
+
+    // The terminal lost the answer for seq 2 only, and has a new sale (seq 4).
+    let mut retry = vec![batch[1].clone()];
+    retry.extend(sales(4, 1));
+    let (status, body) = server.push_raw(&t, &push_body(&t, &retry)).await;
+    assert_eq!(status, StatusCode::OK);
+    let outcomes = outcome_bytes(&body);
+    assert_eq!(
+        original_bytes(&outcomes[0]),
+        first[1],
+        "seq 2's original result, unchanged"
+    );
+    assert!(
+        outcomes[1].starts_with("{\"status\":\"applied\""),
+        "seq 4 is new: {}",
+        outcomes[1]
+    );
+
+    let (ack_status, ack) = server
+        .get(&format!("/v1/terminals/{}/ack", t.id), Some(&t.token))
+        .await;
+    assert_eq!(ack_status, StatusCode::OK);
+    assert_eq!(ack["last_applied_seq"], 4);
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn applied_results_carry_server_id_number_and_version() {
+    let server = TestServer::start().await;
+    let t = server.enrol("till 1").await;
+    let (response, _) = server.push(&t, &sales(1, 2)).await;
+    assert_eq!(response.last_applied_seq, 2);
+    let numbers: Vec<Option<u64>> = response
+        .results
+        .iter()
+        .map(|r| match r.outcome {
+            Outcome::Applied {
+                server_number,
+                version,
+                ..
+            } => {
+                assert_eq!(version, 1);
+                server_number
+            }
+            ref other => panic!("expected applied, got {other:?}"),
+        })
+        .collect();
+    assert_eq!(
+        numbers,
+        vec![Some(1), Some(2)],
+        "the back office numbers tickets in order"
+    );
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_terminals_pushing_at_once_both_land_completely() {
+    let server = TestServer::start().await;
+    let a = server.enrol("till A").await;
+    let b = server.enrol("till B").await;
+    let push_all = |t: Terminal| {
+        let server = &server;
+        async move {
+            for chunk in 0..10u64 {
+                let (r, _) = server.push(&t, &sales(chunk * 10 + 1, 10)).await;
+                assert!(r
+                    .results
+                    .iter()
+                    .all(|r| matches!(r.outcome, Outcome::Applied { .. })));
+            }
+        }
+    };
+    tokio::join!(push_all(a.clone()), push_all(b.clone()));
+    let stats = server.storage.stats().await.expect("stats");
+    assert_eq!(stats.tickets, 200);
+    assert_eq!(stats.duplicates, 0);
+    assert_eq!(stats.gaps, 0);
+    for t in &stats.terminals {
+        assert_eq!(t.tickets, 100, "every sale of {} must arrive", t.name);
+        assert_eq!(t.last_seq, 100);
+    }
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_same_batch_sent_concurrently_on_two_connections_is_applied_once() {
+    let server = TestServer::start().await;
+    let t = server.enrol("till 1").await;
+    for round in 0..5u64 {
+        let body = push_body(&t, &sales(round * 20 + 1, 20));
+        // Two clients: two connections.
+        let other = Client2 {
+            http: reqwest::Client::new(),
+        };
+        let (first, second) = tokio::join!(
+            server.push_raw(&t, &body),
+            other.push_raw_via(&server, &t, &body)
+        );
+        assert_eq!(first.0, StatusCode::OK);
+        assert_eq!(second.0, StatusCode::OK);
+        let (one, two) = (outcome_bytes(&first.1), outcome_bytes(&second.1));
+        for (x, y) in one.iter().zip(&two) {
+            let applied = [x, y]
+                .iter()
+                .filter(|o| o.starts_with("{\"status\":\"applied\""))
+                .count();
+            assert_eq!(
+                applied, 1,
+                "exactly one of the two sends applies each mutation: {x} / {y}"
+            );
+        }
+    }
+    let stats = server.storage.stats().await.expect("stats");
+    assert_eq!(stats.tickets, 100);
+    assert_eq!(stats.duplicates, 0, "no ticket may be stored twice");
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_mutation_id_reused_with_another_payload_is_a_mismatch_and_records_nothing() {
+    let server = TestServer::start().await;
+    let t = server.enrol("till 1").await;
+    let batch = sales(1, 1);
+    server.push(&t, &batch).await;
+    let mut forged = batch[0].clone();
+    forged.body = MutationBody::TicketCreated(sample::sale(99));
+    let (response, _) = server.push(&t, &[forged]).await;
+    assert!(
+        matches!(response.results[0].outcome, Outcome::Mismatch { .. }),
+        "{:?}",
+        response.results[0].outcome
+    );
+    let stats = server.storage.stats().await.expect("stats");
+    assert_eq!(stats.tickets, 1, "a mismatch stores nothing");
+    // The original still replays as it was.
+    let (response, _) = server.push(&t, &batch).await;
+    assert!(matches!(
+        response.results[0].outcome,
+        Outcome::Duplicate { .. }
+    ));
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sequence_gap_stops_the_batch_and_names_the_expected_seq() {
+    let server = TestServer::start().await;
+    let t = server.enrol("till 1").await;
+    server.push(&t, &sales(1, 2)).await;
+    // seq 3 is missing; 4 and 5 must wait.
+    let (response, _) = server.push(&t, &sales(4, 2)).await;
+    for r in &response.results {
+        assert_eq!(
+            r.outcome,
+            Outcome::Gap { expected_seq: 3 },
+            "nothing after a gap applies"
+        );
+    }
+    assert_eq!(response.last_applied_seq, 2);
+    // Resending from 3 fills it.
+    let (response, _) = server.push(&t, &sales(3, 3)).await;
+    assert!(response
+        .results
+        .iter()
+        .all(|r| matches!(r.outcome, Outcome::Applied { .. })));
+    assert_eq!(response.last_applied_seq, 5);
+    let stats = server.storage.stats().await.expect("stats");
+    assert_eq!((stats.tickets, stats.gaps, stats.duplicates), (5, 0, 0));
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_new_mutation_on_a_settled_seq_is_rejected_as_seq_reused() {
+    let server = TestServer::start().await;
+    let t = server.enrol("till 1").await;
+    server.push(&t, &sales(1, 2)).await;
+    let (response, _) = server.push(&t, &sales(2, 1)).await;
+    match &response.results[0].outcome {
+        Outcome::Rejected { code, .. } => assert_eq!(code, "seq_reused"),
+        other => panic!("expected seq_reused, got {other:?}"),
+    }
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_ticket_whose_figures_differ_from_the_pricing_rule_is_rejected() {
+    let server = TestServer::start().await;
+    let t = server.enrol("till 1").await;
+    let mut ticket = sample::sale(1);
+    ticket.totals.tax_total += 1;
+    let mut line_off = sample::sale(2);
+    line_off.lines[0].figures.total -= 1;
+    let mutations = vec![
+        sample::mutation(1, MutationBody::TicketCreated(ticket)),
+        sample::mutation(2, MutationBody::TicketCreated(line_off)),
+    ];
+    let (response, _) = server.push(&t, &mutations).await;
+    for r in &response.results {
+        match &r.outcome {
+            Outcome::Rejected { code, .. } => assert_eq!(code, "totals_mismatch"),
+            other => panic!("a wrong figure must be rejected, got {other:?}"),
+        }
+    }
+    assert_eq!(response.last_applied_seq, 2, "a rejection settles its seq");
+    assert_eq!(server.storage.stats().await.expect("stats").tickets, 0);
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn discounts_are_checked_by_the_same_rule() {
+    let server = TestServer::start().await;
+    let t = server.enrol("till 1").await;
+    let mut line = SampleLine::new(Uuid::now_v7(), 1999, 3, 2000);
+    line.discount = Some(Discount::Percent { bp: 1500 });
+    let lines = [line, SampleLine::new(Uuid::now_v7(), 350, 2, 550)];
+    let ticket = sample::ticket(
+        TicketKind::Sale,
+        1,
+        None,
+        &lines,
+        Some(Discount::Amount { minor: 333 }),
+    )
+    .expect("prices");
+    let (response, _) = server
+        .push(
+            &t,
+            &[sample::mutation(1, MutationBody::TicketCreated(ticket))],
+        )
+        .await;
+    assert!(
+        matches!(response.results[0].outcome, Outcome::Applied { .. }),
+        "{:?}",
+        response.results[0]
+    );
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tenders_must_cover_the_total_and_carry_no_card_number() {
+    let server = TestServer::start().await;
+    let t = server.enrol("till 1").await;
+    let mut short = sample::sale(1);
+    short.tenders = vec![Tender::Cash {
+        tendered: short.totals.total - 1,
+        change: 0,
+    }];
+    let mut pan = sample::sale(2);
+    pan.tenders = vec![Tender::Card {
+        amount: pan.totals.total,
+        approval_ref: "4111 1111 1111 1111".into(),
+        last4: Some("1111".into()),
+    }];
+    let mut long_last4 = sample::sale(3);
+    long_last4.tenders = vec![Tender::Card {
+        amount: long_last4.totals.total,
+        approval_ref: "A-1".into(),
+        last4: Some("411111".into()),
+    }];
+    let mut fine = sample::sale(4);
+    fine.tenders = vec![Tender::Card {
+        amount: fine.totals.total,
+        approval_ref: "APPROVED-77".into(),
+        last4: Some("4242".into()),
+    }];
+    let mutations: Vec<_> = [short, pan, long_last4, fine]
+        .into_iter()
+        .enumerate()
+        .map(|(i, t)| sample::mutation(i as u64 + 1, MutationBody::TicketCreated(t)))
+        .collect();
+    let (response, _) = server.push(&t, &mutations).await;
+    let codes: Vec<String> = response
+        .results
+        .iter()
+        .map(|r| match &r.outcome {
+            Outcome::Rejected { code, .. } => code.clone(),
+            Outcome::Applied { .. } => "applied".into(),
+            other => format!("{other:?}"),
+        })
+        .collect();
+    assert_eq!(
+        codes,
+        [
+            "tenders_mismatch",
+            "invalid_card_data",
+            "invalid_card_data",
+            "applied"
+        ]
+    );
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_refund_of_one_sale_is_a_conflict_naming_the_first() {
+    let server = TestServer::start().await;
+    let a = server.enrol("till A").await;
+    let b = server.enrol("till B").await;
+    let sale = sales(1, 1);
+    let original = ticket_of(&sale[0]).clone();
+    // The sale and its refund in one batch: the refund may name a sale earlier in the batch.
+    let refund_a = sample::reversal(TicketKind::Refund, 2, &original);
+    let mut batch = sale.clone();
+    batch.push(sample::mutation(
+        2,
+        MutationBody::TicketRefunded(refund_a.clone()),
+    ));
+    let (response, _) = server.push(&a, &batch).await;
+    assert!(
+        response
+            .results
+            .iter()
+            .all(|r| matches!(r.outcome, Outcome::Applied { .. })),
+        "{response:?}"
+    );
+
+    // Another till refunds the same sale.
+    let refund_b = sample::reversal(TicketKind::Refund, 1, &original);
+    let (response, _) = server
+        .push(
+            &b,
+            &[sample::mutation(1, MutationBody::TicketRefunded(refund_b))],
+        )
+        .await;
+    match &response.results[0].outcome {
+        Outcome::Conflict { reason, current } => {
+            assert_eq!(*reason, ConflictReason::AlreadyReversed);
+            match current {
+                Some(ConflictCurrent::Reversal(info)) => {
+                    assert_eq!(
+                        info.ticket_id, refund_a.id,
+                        "the conflict names the first refund"
+                    );
+                    assert_eq!(info.terminal_id, a.id);
+                }
+                other => panic!("expected the first refund, got {other:?}"),
+            }
+        }
+        other => panic!("a double refund must be a conflict, got {other:?}"),
+    }
+    // A void after the refund is a conflict as well.
+    let void = sample::reversal(TicketKind::Void, 3, &original);
+    let (response, _) = server
+        .push(&a, &[sample::mutation(3, MutationBody::TicketVoided(void))])
+        .await;
+    assert!(matches!(
+        response.results[0].outcome,
+        Outcome::Conflict {
+            reason: ConflictReason::AlreadyReversed,
+            ..
+        }
+    ));
+    let stats = server.storage.stats().await.expect("stats");
+    let till_a = stats
+        .terminals
+        .iter()
+        .find(|t| t.terminal_id == a.id)
+        .expect("till A");
+    assert_eq!(till_a.total, 0, "a refunded sale nets to zero");
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reversing_an_unknown_ticket_is_rejected() {
+    let server = TestServer::start().await;
+    let t = server.enrol("till 1").await;
+    let ghost = sample::sale(1);
+    let void = sample::reversal(TicketKind::Void, 1, &ghost);
+    let (response, _) = server
+        .push(&t, &[sample::mutation(1, MutationBody::TicketVoided(void))])
+        .await;
+    match &response.results[0].outcome {
+        Outcome::Rejected { code, .. } => assert_eq!(code, "unknown_ticket"),
+        other => panic!("expected unknown_ticket, got {other:?}"),
+    }
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_same_sale_under_a_new_mutation_id_is_refused_and_counted_as_a_duplicate() {
+    let server = TestServer::start().await;
+    let t = server.enrol("till 1").await;
+    let first = sales(1, 1);
+    server.push(&t, &first).await;
+    let again = sample::mutation(2, first[0].body.clone());
+    let (response, _) = server.push(&t, &[again]).await;
+    match &response.results[0].outcome {
+        Outcome::Rejected { code, .. } => assert_eq!(code, "duplicate_ticket"),
+        other => panic!("expected duplicate_ticket, got {other:?}"),
+    }
+    let stats = server.storage.stats().await.expect("stats");
+    assert_eq!(stats.tickets, 1, "the sale is stored once");
+    assert!(
+        stats.duplicates >= 1,
+        "stats must show that the terminal sent a sale twice"
+    );
+    server.stop().await;
+}
+
+fn fields(name: &str) -> CustomerFields {
+    CustomerFields {
+        name: name.into(),
+        email: None,
+        phone: None,
+        note: None,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_customer_edit_on_a_stale_version_is_a_conflict_not_an_overwrite() {
+    let server = TestServer::start().await;
+    let t = server.enrol("till 1").await;
+    let id = Uuid::now_v7();
+    let created = sample::mutation(
+        1,
+        MutationBody::CustomerCreated(CustomerCreated {
+            id,
+            fields: fields("Ada"),
+        }),
+    );
+    let (response, _) = server.push(&t, &[created]).await;
+    assert!(matches!(
+        response.results[0].outcome,
+        Outcome::Applied { version: 1, .. }
+    ));
+
+    // The back office edits the customer: version 2.
+    let edited = server
+        .storage
+        .save_customer(
+            id,
+            CustomerEdit {
+                email: Some("ada@example.org".into()),
+                ..Default::default()
+            },
+        )
+        .await
+        .expect("edits");
+    assert_eq!(edited.version, 2);
+
+    // The terminal edits from version 1.
+    let stale = sample::mutation(
+        2,
+        MutationBody::CustomerUpdated(CustomerUpdated {
+            id,
+            base_version: 1,
+            fields: fields("Ada L."),
+        }),
+    );
+    let (response, _) = server.push(&t, &[stale]).await;
+    match &response.results[0].outcome {
+        Outcome::Conflict {
+            reason,
+            current: Some(ConflictCurrent::Customer(c)),
+        } => {
+            assert_eq!(*reason, ConflictReason::StaleVersion);
+            assert_eq!(c.version, 2);
+            assert_eq!(c.fields.email.as_deref(), Some("ada@example.org"));
+            assert_eq!(
+                c.fields.name, "Ada",
+                "the server's copy was not overwritten"
+            );
+        }
+        other => panic!("expected a stale_version conflict, got {other:?}"),
+    }
+
+    // Based on version 2, it applies as version 3.
+    let fresh = sample::mutation(
+        3,
+        MutationBody::CustomerUpdated(CustomerUpdated {
+            id,
+            base_version: 2,
+            fields: fields("Ada L."),
+        }),
+    );
+    let (response, _) = server.push(&t, &[fresh]).await;
+    assert!(matches!(
+        response.results[0].outcome,
+        Outcome::Applied { version: 3, .. }
+    ));
+
+    // Deleted in the back office: a later edit conflicts as deleted.
+    server.storage.delete_customer(id).await.expect("deletes");
+    let late = sample::mutation(
+        4,
+        MutationBody::CustomerUpdated(CustomerUpdated {
+            id,
+            base_version: 3,
+            fields: fields("Ada"),
+        }),
+    );
+    let (response, _) = server.push(&t, &[late]).await;
+    assert!(matches!(
+        response.results[0].outcome,
+        Outcome::Conflict {
+            reason: ConflictReason::Deleted,
+            ..
+        }
+    ));
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn creating_a_customer_twice_is_idempotent_and_other_content_conflicts() {
+    let server = TestServer::start().await;
+    let a = server.enrol("till A").await;
+    let b = server.enrol("till B").await;
+    let id = Uuid::now_v7();
+    let create = |seq, name: &str| {
+        sample::mutation(
+            seq,
+            MutationBody::CustomerCreated(CustomerCreated {
+                id,
+                fields: fields(name),
+            }),
+        )
+    };
+    server.push(&a, &[create(1, "Grace")]).await;
+    let (same, _) = server.push(&b, &[create(1, "Grace")]).await;
+    assert!(
+        matches!(same.results[0].outcome, Outcome::Applied { version: 1, .. }),
+        "same content applies idempotently"
+    );
+    let (other, _) = server.push(&b, &[create(2, "Grace H.")]).await;
+    assert!(matches!(
+        other.results[0].outcome,
+        Outcome::Conflict {
+            reason: ConflictReason::AlreadyExists,
+            ..
+        }
+    ));
+
+    let stale_delete = sample::mutation(
+        3,
+        MutationBody::CustomerDeleted(CustomerDeleted {
+            id,
+            base_version: 7,
+        }),
+    );
+    let delete = sample::mutation(
+        4,
+        MutationBody::CustomerDeleted(CustomerDeleted {
+            id,
+            base_version: 1,
+        }),
+    );
+    let (response, _) = server.push(&b, &[stale_delete, delete]).await;
+    assert!(matches!(
+        response.results[0].outcome,
+        Outcome::Conflict {
+            reason: ConflictReason::StaleVersion,
+            ..
+        }
+    ));
+    assert!(matches!(
+        response.results[1].outcome,
+        Outcome::Applied { version: 2, .. }
+    ));
+    server.stop().await;
+}
+
+/// A second HTTP client, so a request travels on its own connection.
+struct Client2 {
+    http: reqwest::Client,
+}
+
+impl Client2 {
+    async fn push_raw_via(
+        &self,
+        server: &TestServer,
+        t: &Terminal,
+        body: &[u8],
+    ) -> (StatusCode, Vec<u8>) {
+        let response = self
+            .http
+            .post(format!("{}/v1/push", server.url))
+            .bearer_auth(&t.token)
+            .header("content-type", "application/json")
+            .body(body.to_vec())
+            .send()
+            .await
+            .expect("request reaches the server");
+        let status = response.status();
+        (status, response.bytes().await.expect("body").to_vec())
+    }
+}
