@@ -1,0 +1,88 @@
+// The UI's shared state: the latest sync snapshot, the store and app settings, and a ticking
+// clock for countdowns. Snapshots come from `sync://state`; nothing here polls the shell.
+import { api, onCatalogUpdated, onSyncState, toAppError } from "./api";
+import type { AppSettings } from "./bindings/AppSettings";
+import type { StoreSettings } from "./bindings/StoreSettings";
+import type { SyncStatus } from "./bindings/SyncStatus";
+import type { MoneyFormat } from "./money";
+import { formatMoney } from "./money";
+import { initialStatus } from "./status";
+import * as syncNow from "./syncnow";
+
+export type Tab = "register" | "tickets" | "customers" | "conflicts" | "failed" | "activity" | "settings";
+
+export const TABS: Array<{ id: Tab; label: string }> = [
+  { id: "register", label: "Register" },
+  { id: "tickets", label: "Tickets" },
+  { id: "customers", label: "Customers" },
+  { id: "conflicts", label: "Conflicts" },
+  { id: "failed", label: "Failed" },
+  { id: "activity", label: "Sync activity" },
+  { id: "settings", label: "Settings" },
+];
+
+const FALLBACK_STORE: StoreSettings = {
+  store_name: "Till",
+  currency: { code: "EUR", exponent: 2 },
+  prices_include_tax: true,
+  locale: "en-GB",
+};
+
+class AppState {
+  status = $state<SyncStatus>(initialStatus());
+  store = $state<StoreSettings>(FALLBACK_STORE);
+  settings = $state<AppSettings | null>(null);
+  tab = $state<Tab>("register");
+  now = $state(Date.now());
+  syncNow = $state<syncNow.SyncNowView>({ phase: "ready" });
+  /** Bumped on `catalog://updated` so screens that show the catalog reload. */
+  catalogVersion = $state(0);
+  startupError = $state<string | null>(null);
+
+  money = $derived<MoneyFormat>({ currency: this.store.currency, locale: this.store.locale });
+
+  fmt = (minor: number): string => formatMoney(minor, this.money);
+
+  applyStatus(s: SyncStatus): void {
+    this.status = s;
+    this.syncNow = syncNow.observed(this.syncNow, s);
+  }
+
+  async start(): Promise<void> {
+    // Subscribe first, so no snapshot between the read and the subscription is missed.
+    await onSyncState((s) => this.applyStatus(s));
+    await onCatalogUpdated(() => this.catalogVersion++);
+    setInterval(() => (this.now = Date.now()), 1000);
+    try {
+      const [store, settings, status] = await Promise.all([
+        api.storeSettings(),
+        api.settingsGet(),
+        api.syncStatus(),
+      ]);
+      this.store = store;
+      this.settings = settings;
+      this.applyStatus(status);
+    } catch (err) {
+      this.startupError = toAppError(err).message;
+    }
+  }
+
+  async pressSyncNow(): Promise<void> {
+    if (this.syncNow.phase === "busy") return;
+    this.syncNow = syncNow.pressed(this.status);
+    try {
+      const answer = await api.syncNow();
+      this.syncNow = syncNow.answered(this.syncNow, answer);
+    } catch (err) {
+      this.syncNow = syncNow.failed(toAppError(err));
+    }
+  }
+
+  clearSyncNowResult(): void {
+    if (this.syncNow.phase === "done" || this.syncNow.phase === "refused") {
+      this.syncNow = { phase: "ready" };
+    }
+  }
+}
+
+export const app = new AppState();

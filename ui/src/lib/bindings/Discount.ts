@@ -1,0 +1,2 @@
+// Hand-written to match docs/app-api.md; the shell regenerates this file from Rust with ts-rs.
+export type Discount = { kind: "percent"; bp: number } | { kind: "amount"; minor: number };

@@ -1,0 +1,81 @@
+// The keyboard map of the till. One pure function from a key press to an action, so the map is
+// tested without a DOM and shown on screen from the same table.
+
+export type Action =
+  | "focus_search"
+  | "ticket_discount"
+  | "pay"
+  | "line_discount"
+  | "clear_sale"
+  | "sync_now"
+  | "cancel"
+  | "select_prev"
+  | "select_next"
+  | "qty_up"
+  | "qty_down"
+  | "remove_line"
+  | `tab_${number}`;
+
+export type KeyPress = {
+  key: string;
+  altKey: boolean;
+  ctrlKey: boolean;
+  metaKey: boolean;
+  /** Focus is in a text field, where printable keys belong to the field. */
+  inTextField: boolean;
+};
+
+/** Function keys act everywhere, even inside a text field. */
+const FUNCTION_KEYS: Record<string, Action> = {
+  F2: "focus_search",
+  F3: "ticket_discount",
+  F4: "pay",
+  F6: "line_discount",
+  F8: "clear_sale",
+  F9: "sync_now",
+  Escape: "cancel",
+};
+
+/** Keys that act on the cart only when no text field has the focus. */
+const CART_KEYS: Record<string, Action> = {
+  "+": "qty_up",
+  "-": "qty_down",
+  Delete: "remove_line",
+};
+
+export const SHORTCUT_HELP: Array<{ keys: string; what: string }> = [
+  { keys: "F2", what: "Search / scan" },
+  { keys: "F3", what: "Ticket discount" },
+  { keys: "F4", what: "Pay" },
+  { keys: "F6", what: "Line discount" },
+  { keys: "F8", what: "Clear sale" },
+  { keys: "F9", what: "Sync now" },
+  { keys: "↑ ↓", what: "Select cart line" },
+  { keys: "+ −", what: "Quantity" },
+  { keys: "Del", what: "Remove line" },
+  { keys: "Esc", what: "Cancel" },
+  { keys: "Alt+1…7", what: "Switch screen" },
+];
+
+export function actionFor(k: KeyPress): Action | null {
+  if (k.ctrlKey || k.metaKey) return null;
+  if (k.altKey) {
+    return /^[1-9]$/.test(k.key) ? `tab_${Number(k.key)}` : null;
+  }
+  const fn = FUNCTION_KEYS[k.key];
+  if (fn) return fn;
+  if (k.key === "ArrowUp") return "select_prev";
+  if (k.key === "ArrowDown") return "select_next";
+  if (k.inTextField) return null;
+  return CART_KEYS[k.key] ?? null;
+}
+
+/** Whether an element takes typed text (so printable shortcuts must leave it alone). */
+export function isTextField(el: Element | null): boolean {
+  if (!el) return false;
+  if (el instanceof HTMLTextAreaElement || el instanceof HTMLSelectElement) return true;
+  if (el instanceof HTMLInputElement) {
+    return !["button", "checkbox", "radio", "submit", "reset", "range"].includes(el.type);
+  }
+  return (el as HTMLElement).isContentEditable === true;
+}

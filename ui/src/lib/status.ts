@@ -1,0 +1,103 @@
+// What the status bar says for a sync snapshot. Pure functions of (snapshot, now) so every state
+// is tested without a clock.
+import type { SyncStatus } from "./bindings/SyncStatus";
+
+export type Tone = "ok" | "busy" | "warn" | "error" | "muted";
+
+export type StateView = { label: string; detail: string | null; tone: Tone };
+
+/** Clock offsets beyond this are worth the cashier's attention (receipts and HLC stamps). */
+export const CLOCK_WARN_MS = 2 * 60 * 1000;
+
+/** "12 s", "3 min 05 s", "2 h 10 min": a countdown or an ETA. */
+export function formatDuration(totalSecs: number): string {
+  const s = Math.max(0, Math.ceil(totalSecs));
+  if (s < 60) return `${s} s`;
+  const m = Math.floor(s / 60);
+  if (m < 60) return `${m} min ${String(s % 60).padStart(2, "0")} s`;
+  return `${Math.floor(m / 60)} h ${String(m % 60).padStart(2, "0")} min`;
+}
+
+/** "just now", "5 min ago", "3 h ago", or a date for anything older than a day. */
+export function relativeTime(atMs: number, nowMs: number, locale = "en"): string {
+  const secs = Math.round((nowMs - atMs) / 1000);
+  if (secs < 45) return "just now";
+  const mins = Math.round(secs / 60);
+  if (mins < 60) return `${mins} min ago`;
+  const hours = Math.round(mins / 60);
+  if (hours < 24) return `${hours} h ago`;
+  return new Date(atMs).toLocaleDateString(locale);
+}
+
+/** The headline of the status bar: the engine's state in a cashier's words. */
+export function describeState(s: SyncStatus, nowMs: number): StateView {
+  switch (s.state) {
+    case "syncing":
+      return { label: "Syncing", detail: null, tone: "busy" };
+    case "idle":
+      return s.pending === 0
+        ? { label: "In sync", detail: null, tone: "ok" }
+        : { label: "Online", detail: "waiting to send", tone: "ok" };
+    case "backing_off": {
+      const detail =
+        s.next_retry_at_ms === null
+          ? "retrying soon"
+          : `retry in ${formatDuration((s.next_retry_at_ms - nowMs) / 1000)}`;
+      return { label: s.online ? "Server trouble" : "Offline", detail, tone: "warn" };
+    }
+    case "offline":
+      return { label: "Offline", detail: "sales are kept on this till", tone: "warn" };
+    case "auth_error":
+      return { label: "Not authorised", detail: "re-enrol this till in Settings", tone: "error" };
+    case "paused":
+      return { label: "Sync paused", detail: null, tone: "muted" };
+    case "not_enrolled":
+      return { label: "Not connected", detail: "no back office", tone: "muted" };
+    case "stopped":
+      return { label: "Sync stopped", detail: null, tone: "error" };
+  }
+}
+
+/**
+ * The clock warning, or null when the offset is unknown or small. `clock_offset_ms` is the
+ * server's clock minus this till's: positive means this till is behind.
+ */
+export function clockWarning(s: SyncStatus): { short: string; long: string } | null {
+  const off = s.clock_offset_ms;
+  if (off === null || Math.abs(off) <= CLOCK_WARN_MS) return null;
+  const mins = Math.round(Math.abs(off) / 60000);
+  const dir = off > 0 ? "behind" : "ahead";
+  return {
+    short: `Clock ${mins} min ${dir}`,
+    long: `This till's clock is ${formatDuration(Math.abs(off) / 1000)} ${dir === "ahead" ? "ahead of" : "behind"} the back office. Ask IT to set the time.`,
+  };
+}
+
+/** The progress line while a backlog drains, or null when nothing is draining. */
+export function describeProgress(s: SyncStatus): { fraction: number; text: string } | null {
+  const p = s.progress;
+  if (!p || p.total <= 0) return null;
+  const fraction = Math.min(1, Math.max(0, p.done / p.total));
+  let text = `${p.done.toLocaleString("en")} of ${p.total.toLocaleString("en")} sent`;
+  if (s.eta_secs !== null) text += ` · about ${formatDuration(s.eta_secs)} left`;
+  return { fraction, text };
+}
+
+/** A snapshot for the moments before the shell has answered (never shown as "in sync"). */
+export function initialStatus(): SyncStatus {
+  return {
+    state: "stopped",
+    online: false,
+    pending: 0,
+    failed: 0,
+    conflicts: 0,
+    progress: null,
+    throughput_per_s: null,
+    eta_secs: null,
+    last_success_at_ms: null,
+    next_retry_at_ms: null,
+    last_error: null,
+    clock_offset_ms: null,
+    completed_cycles: 0,
+  };
+}

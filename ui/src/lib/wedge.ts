@@ -1,0 +1,61 @@
+// Tells a keyboard-wedge barcode scanner from a person. A scanner "types" the whole code within a
+// few milliseconds per key and ends with Enter; a person types far slower. The detector is fed
+// key events with their timestamps and answers, at Enter, whether the burst was a scan.
+
+export type WedgeOptions = {
+  /** Longest gap between two keys of one scan, in ms. Scanners send a key every 1–20 ms. */
+  maxGapMs: number;
+  /** Fewest characters a scan has (EAN-8 is the shortest common symbology). */
+  minLength: number;
+};
+
+export const DEFAULT_WEDGE: WedgeOptions = { maxGapMs: 35, minLength: 6 };
+
+export class WedgeDetector {
+  private buffer = "";
+  private lastAt = -Infinity;
+
+  constructor(private readonly opts: WedgeOptions = DEFAULT_WEDGE) {}
+
+  /**
+   * Feeds one key. Returns the scanned code when `key` is Enter closing a fast burst, otherwise
+   * null. Any slow key starts a new burst, so a person typing never produces a scan.
+   */
+  feed(key: string, atMs: number): string | null {
+    if (key === "Enter") {
+      const gapOk = atMs - this.lastAt <= this.opts.maxGapMs * 3;
+      const code = this.buffer;
+      const wasScan = gapOk && code.length >= this.opts.minLength;
+      this.reset();
+      return wasScan ? code : null;
+    }
+    if (key.length !== 1) {
+      // Shift and other modifiers arrive inside scans of mixed-case codes; ignore them, but any
+      // other named key (arrows, Tab, F-keys) means a person.
+      if (key !== "Shift") this.reset();
+      return null;
+    }
+    if (atMs - this.lastAt > this.opts.maxGapMs) {
+      this.buffer = key;
+    } else {
+      this.buffer += key;
+    }
+    this.lastAt = atMs;
+    return null;
+  }
+
+  /** The characters of the burst in progress (what a scan has typed so far). */
+  get pending(): string {
+    return this.buffer;
+  }
+
+  reset(): void {
+    this.buffer = "";
+    this.lastAt = -Infinity;
+  }
+}
+
+/** Whether typed text looks like a barcode (digits only, a common symbology's length). */
+export function looksLikeBarcode(text: string): boolean {
+  return /^\d{8}$|^\d{12,14}$/.test(text.trim());
+}

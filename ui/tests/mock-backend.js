@@ -1,0 +1,461 @@
+// An in-memory stand-in for the Tauri shell, injected into the page before the UI loads (browser
+// tests, screenshots). It implements the commands and events of docs/app-api.md over
+// `window.__TAURI_INTERNALS__`, the object `@tauri-apps/api` calls, so the built UI runs unchanged.
+//
+// Seed it by defining `window.__MOCK_SEED__` before this script runs:
+//   { enrolled, conflicts, failed, tickets, status: {...SyncStatus overrides}, syncDelayMs, syncFails }
+// Drive it from a test through `window.__mock`:
+//   __mock.emitState(partial)  merge into the status snapshot and push `sync://state`
+//   __mock.emit(event, payload) push any event
+//   __mock.calls               every command received, as {cmd, args}
+//   __mock.db                  the fake back end's data
+(function installMockBackend() {
+  const seed = Object.assign(
+    { enrolled: true, conflicts: true, failed: true, tickets: true, syncDelayMs: 400, syncFails: null },
+    window.__MOCK_SEED__ || {},
+  );
+  const DAY = 24 * 3600 * 1000;
+  const now = () => Date.now();
+  let uuidN = 0;
+  const uuid = () => {
+    uuidN += 1;
+    return `0192f0c4-0000-7000-8000-${String(uuidN).padStart(12, "0")}`;
+  };
+
+  // ---- catalog ----------------------------------------------------------------------------
+  const RATES = { standard: 2000, reduced: 500, zero: 0 };
+  const P = (sku, name, category, unit_price, tax_category, barcode) => ({
+    id: uuid(), sku, barcode, name, category, unit_price, tax_category, tax_rate_bp: RATES[tax_category], active: true,
+  });
+  const products = [
+    P("BAK-001", "Sourdough loaf", "Bakery", 395, "zero", "5012345678900"),
+    P("BAK-002", "Butter croissant", "Bakery", 145, "zero", "5012345678917"),
+    P("BAK-003", "Cinnamon bun", "Bakery", 225, "zero", "5012345678924"),
+    P("BAK-004", "Rye crispbread", "Bakery", 289, "zero", "5012345678931"),
+    P("DRK-001", "Sparkling water 1 l", "Drinks", 119, "standard", "5012345679006"),
+    P("DRK-002", "Orange juice 1 l", "Drinks", 265, "standard", "5012345679013"),
+    P("DRK-003", "Flat white", "Drinks", 340, "standard", "5012345679020"),
+    P("DRK-004", "Cola 330 ml", "Drinks", 135, "standard", "5012345679037"),
+    P("DRK-005", "Green tea", "Drinks", 280, "standard", "5012345679044"),
+    P("PRO-001", "Bananas (bunch)", "Produce", 99, "zero", "5012345679105"),
+    P("PRO-002", "Avocado", "Produce", 125, "zero", "5012345679112"),
+    P("PRO-003", "Cherry tomatoes 250 g", "Produce", 185, "zero", "5012345679129"),
+    P("DAI-001", "Whole milk 2 l", "Dairy", 165, "zero", "5012345679204"),
+    P("DAI-002", "Greek yoghurt 500 g", "Dairy", 210, "zero", "5012345679211"),
+    P("DAI-003", "Mature cheddar 400 g", "Dairy", 450, "zero", "5012345679228"),
+    P("HOU-001", "Washing-up liquid", "Household", 199, "standard", "5012345679303"),
+    P("HOU-002", "Kitchen roll x4", "Household", 475, "standard", "5012345679310"),
+    P("HOU-003", "Light bulb LED", "Household", 650, "standard", "5012345679327"),
+    P("SNK-001", "Sea salt crisps", "Snacks", 110, "standard", "5012345679402"),
+    P("SNK-002", "Dark chocolate 100 g", "Snacks", 230, "standard", "5012345679419"),
+    P("SNK-003", "Energy bar", "Snacks", 150, "reduced", "5012345679426"),
+  ];
+  const byId = new Map(products.map((p) => [p.id, p]));
+
+  // ---- pricing (a plain version of the core's rule, inclusive prices) ----------------------
+  function discountOf(d, base) {
+    if (!d) return 0;
+    if (d.kind === "percent") return Math.floor((base * d.bp + 5000) / 10000);
+    return Math.min(d.minor, base);
+  }
+  function price(cart) {
+    if (!cart || !Array.isArray(cart.lines) || cart.lines.length === 0) {
+      throw { code: "empty_cart", message: "the cart is empty" };
+    }
+    const lines = cart.lines.map((l, i) => {
+      const p = byId.get(l.product_id);
+      if (!p) throw { code: "unknown_product", message: `line ${i + 1}: unknown product` };
+      if (!Number.isInteger(l.quantity) || l.quantity < 1 || l.quantity > 9999) {
+        throw { code: "invalid_quantity", message: `line ${i + 1}: quantity ${l.quantity} is not between 1 and 9999` };
+      }
+      const gross = p.unit_price * l.quantity;
+      const line_discount = discountOf(l.discount, gross);
+      return { p, l, gross, line_discount, after: gross - line_discount };
+    });
+    const sumAfter = lines.reduce((a, x) => a + x.after, 0);
+    const ticketDisc = discountOf(cart.ticket_discount, sumAfter);
+    let given = 0;
+    lines.forEach((x, i) => {
+      const share = i === lines.length - 1 ? ticketDisc - given : sumAfter ? Math.floor((ticketDisc * x.after) / sumAfter) : 0;
+      given += share;
+      x.ticket_discount = share;
+      x.amount = x.after - share;
+    });
+    const taxes = [];
+    const byRate = new Map();
+    for (const x of lines) byRate.set(x.p.tax_rate_bp, (byRate.get(x.p.tax_rate_bp) || 0) + x.amount);
+    for (const [rate_bp, sum] of [...byRate].sort((a, b) => a[0] - b[0])) {
+      const tax = Math.floor((sum * rate_bp * 2 + (10000 + rate_bp)) / (2 * (10000 + rate_bp)));
+      taxes.push({ rate_bp, base: sum - tax, tax });
+      let left = tax;
+      const same = lines.filter((x) => x.p.tax_rate_bp === rate_bp);
+      same.forEach((x, i) => {
+        x.tax = i === same.length - 1 ? left : sum ? Math.floor((tax * x.amount) / sum) : 0;
+        left -= x.tax;
+      });
+    }
+    const qlines = lines.map((x) => ({
+      product_id: x.p.id, sku: x.p.sku, name: x.p.name, quantity: x.l.quantity, unit_price: x.p.unit_price,
+      tax_rate_bp: x.p.tax_rate_bp, discount: x.l.discount, gross: x.gross, line_discount: x.line_discount,
+      ticket_discount: x.ticket_discount, amount: x.amount, tax: x.tax, total: x.amount,
+    }));
+    const totals = {
+      subtotal: lines.reduce((a, x) => a + x.gross, 0),
+      discount_total: lines.reduce((a, x) => a + x.line_discount + x.ticket_discount, 0),
+      tax_total: taxes.reduce((a, t) => a + t.tax, 0),
+      total: lines.reduce((a, x) => a + x.amount, 0),
+    };
+    return { lines: qlines, taxes, totals };
+  }
+  function cashSuggestions(total) {
+    const out = [total];
+    for (const step of [500, 1000, 2000, 5000]) {
+      const up = Math.ceil(total / step) * step;
+      if (!out.includes(up)) out.push(up);
+    }
+    return out.slice(0, 4);
+  }
+
+  // ---- state ------------------------------------------------------------------------------
+  const db = {
+    store: { store_name: "Corner Shop", currency: { code: "GBP", exponent: 2 }, prices_include_tax: true, locale: "en-GB" },
+    settings: {
+      server_url: seed.enrolled ? "http://127.0.0.1:8787" : null,
+      enrolled: !!seed.enrolled,
+      terminal_id: seed.enrolled ? "0192f0c4-aaaa-7000-8000-000000000001" : null,
+      terminal_name: seed.enrolled ? "Till 1" : null,
+      sync_interval_secs: 30,
+      operator: "Sam",
+    },
+    tickets: [],
+    nextNumber: 1,
+    nextServerNumber: 1041,
+    customers: [
+      { id: uuid(), version: 3, name: "Ada Lovelace", email: "ada@example.org", phone: "+44 20 7946 0001", note: null, sync_state: "synced" },
+      { id: uuid(), version: 1, name: "Grace Hopper", email: "grace@example.org", phone: null, note: "Prefers receipts by email", sync_state: "synced" },
+      { id: uuid(), version: 7, name: "Alan Turing", email: "alan@example.org", phone: "+44 161 496 0002", note: null, sync_state: "conflict" },
+    ],
+    conflicts: [],
+    failed: [],
+    history: [],
+    nextSeq: 100,
+    status: {
+      state: seed.enrolled ? "idle" : "not_enrolled",
+      online: !!seed.enrolled,
+      pending: 0, failed: 0, conflicts: 0, progress: null, throughput_per_s: null, eta_secs: null,
+      last_success_at_ms: seed.enrolled ? now() - 4 * 60 * 1000 : null,
+      next_retry_at_ms: null, last_error: null, clock_offset_ms: seed.enrolled ? 350 : null, completed_cycles: 0,
+    },
+  };
+
+  function makeTicket(cart, tenders, kind, reverses, opts = {}) {
+    const q = price(cart);
+    const total = q.totals.total;
+    let change = 0;
+    const committed = tenders.map((t) => {
+      if (t.kind === "cash") {
+        change = t.tendered - total;
+        return { kind: "cash", tendered: t.tendered, change };
+      }
+      return { kind: "card", amount: t.amount, approval_ref: t.approval_ref, last4: t.last4 };
+    });
+    const t = {
+      id: uuid(), number: db.nextNumber++, kind, created_at_ms: opts.at ?? now(), customer_id: cart.customer_id ?? null,
+      reverses: reverses ?? null, reversed_by: null,
+      lines: q.lines.map((l, i) => ({ line_no: i + 1, ...l, refunded_quantity: 0 })),
+      ticket_discount: cart.ticket_discount ?? null, taxes: q.taxes, totals: q.totals, tenders: committed,
+      sync_state: opts.sync_state ?? "pending", server_number: opts.server_number ?? null, failure_reason: null,
+    };
+    db.tickets.unshift(t);
+    return { t, change };
+  }
+  const summary = (t) => ({
+    id: t.id, number: t.number, kind: t.kind, total: t.totals.total, created_at_ms: t.created_at_ms,
+    sync_state: t.sync_state, server_number: t.server_number, reverses: t.reverses, reversed_by: t.reversed_by,
+  });
+  const committedOf = (t, change) => ({ id: t.id, number: t.number, kind: t.kind, total: t.totals.total, change_due: change, created_at_ms: t.created_at_ms });
+
+  if (seed.tickets) {
+    const at = now() - 3 * 3600 * 1000;
+    const cash = (total) => [{ kind: "cash", tendered: Math.ceil(total / 500) * 500 }];
+    const mk = (lines, i, state) => {
+      const cart = { lines: lines.map(([idx, q]) => ({ product_id: products[idx].id, quantity: q, discount: null })), ticket_discount: null, customer_id: null };
+      const { totals } = price(cart);
+      return makeTicket(cart, cash(totals.total), "sale", null, {
+        at: at + i * 17 * 60 * 1000, sync_state: state, server_number: state === "synced" ? db.nextServerNumber++ : null,
+      }).t;
+    };
+    mk([[0, 1], [6, 2]], 0, "synced");
+    mk([[12, 1], [9, 1], [14, 1]], 1, "synced");
+    mk([[4, 6]], 2, "synced");
+    const bad = mk([[17, 2], [15, 1]], 3, "failed");
+    bad.failure_reason = "The back office rejected this ticket: price list version 12 is unknown";
+    if (seed.failed) {
+      db.failed.push({
+        seq: db.nextSeq++, mutation_id: uuid(), kind: "ticket_committed", ticket_id: bad.id, ticket_number: bad.number,
+        code: "unknown_price_list", reason: bad.failure_reason, failed_at_ms: at + 52 * 60 * 1000, attempts: 1,
+      });
+    }
+  }
+  if (seed.conflicts) {
+    const alan = db.customers[2];
+    db.conflicts.push({
+      id: uuid(), entity_kind: "customer", entity_id: alan.id, entity_label: "Alan Turing", reason: "same_field_edited",
+      policy: "manual", detected_at_ms: now() - 12 * 60 * 1000, server_version: 8,
+      fields: [
+        { name: "name", mine: "Alan Turing", theirs: "Alan Turing", differs: false },
+        { name: "email", mine: "alan@example.org", theirs: "a.turing@bletchley.example", differs: true },
+        { name: "phone", mine: "+44 161 496 0002", theirs: "+44 161 496 0999", differs: true },
+        { name: "note", mine: "Pays by card", theirs: null, differs: true },
+      ],
+    });
+  }
+  db.history.push(
+    { id: 3, started_at_ms: now() - 4 * 60 * 1000, duration_ms: 182, pushed: 3, pulled: 12, conflicts: 1, errors: 1, error: null },
+    { id: 2, started_at_ms: now() - 34 * 60 * 1000, duration_ms: 5012, pushed: 0, pulled: 0, conflicts: 0, errors: 0, error: "network: connection refused" },
+    { id: 1, started_at_ms: now() - 64 * 60 * 1000, duration_ms: 240, pushed: 2, pulled: 140, conflicts: 0, errors: 0, error: null },
+  );
+  const recount = () => {
+    db.status.pending = db.tickets.filter((t) => t.sync_state === "pending").length + db.customers.filter((c) => c.sync_state === "pending").length;
+    db.status.failed = db.failed.length;
+    db.status.conflicts = db.conflicts.length;
+  };
+  recount();
+  Object.assign(db.status, seed.status || {});
+
+  // ---- IPC plumbing -----------------------------------------------------------------------
+  const callbacks = new Map();
+  let nextCallback = 1;
+  const listeners = new Map(); // event -> Map(eventId -> handlerId)
+  let nextEventId = 1;
+  const calls = [];
+
+  function emit(event, payload) {
+    const ls = listeners.get(event);
+    if (!ls) return;
+    for (const [id, handler] of ls) {
+      const cb = callbacks.get(handler);
+      if (cb) cb({ event, id, payload: JSON.parse(JSON.stringify(payload)) });
+    }
+  }
+  const pushState = () => emit("sync://state", db.status);
+  function emitState(partial) {
+    Object.assign(db.status, partial || {});
+    pushState();
+  }
+
+  let syncing = false;
+  function runSync() {
+    syncing = true;
+    const pending = db.tickets.filter((t) => t.sync_state === "pending");
+    const total = Math.max(pending.length, 1);
+    emitState({ state: "syncing", progress: { done: 0, total }, eta_secs: Math.ceil(seed.syncDelayMs / 1000) });
+    setTimeout(() => {
+      if (seed.syncFails) {
+        db.history.unshift({ id: db.history.length + 1, started_at_ms: now(), duration_ms: seed.syncDelayMs, pushed: 0, pulled: 0, conflicts: 0, errors: 0, error: seed.syncFails });
+        emitState({ state: "backing_off", online: false, progress: null, eta_secs: null, next_retry_at_ms: now() + 30000,
+          last_error: { code: "network", message: seed.syncFails }, completed_cycles: db.status.completed_cycles + 1 });
+        syncing = false;
+        return;
+      }
+      for (const t of pending) {
+        t.sync_state = "synced";
+        t.server_number = db.nextServerNumber++;
+        emit("ticket://synced", { ticket_id: t.id, server_number: t.server_number });
+      }
+      for (const c of db.customers) if (c.sync_state === "pending") c.sync_state = "synced";
+      recount();
+      db.history.unshift({ id: db.history.length + 1, started_at_ms: now(), duration_ms: seed.syncDelayMs, pushed: pending.length, pulled: 0, conflicts: 0, errors: 0, error: null });
+      emitState({ state: "idle", online: true, progress: null, eta_secs: null, last_error: null, next_retry_at_ms: null,
+        last_success_at_ms: now(), completed_cycles: db.status.completed_cycles + 1 });
+      syncing = false;
+    }, seed.syncDelayMs);
+  }
+
+  const fail = (code, message) => Promise.reject({ code, message });
+  const findTicket = (id) => db.tickets.find((t) => t.id === id);
+
+  const commands = {
+    store_settings: () => db.store,
+    catalog_search: ({ query, category, limit }) => {
+      const q = String(query || "").toLowerCase();
+      return products
+        .filter((p) => (!category || p.category === category) && (!q || p.name.toLowerCase().includes(q) || p.sku.toLowerCase().includes(q) || p.barcode === q))
+        .slice(0, limit || 50);
+    },
+    catalog_by_barcode: ({ barcode }) => {
+      const p = products.find((x) => x.barcode === barcode);
+      return p ?? fail("unknown_barcode", `no product has the barcode ${barcode}`);
+    },
+    catalog_categories: () => [...new Set(products.map((p) => p.category))],
+    quote: ({ cart }) => {
+      const q = price(cart);
+      return { ...q, cash_suggestions: cashSuggestions(q.totals.total) };
+    },
+    change_due: ({ total, tendered }) =>
+      tendered < total ? fail("insufficient_tender", "The cash received is less than the amount due") : tendered - total,
+    ring_up: ({ cart, tenders }) => {
+      const total = price(cart).totals.total;
+      const paid = tenders.reduce((a, t) => a + (t.kind === "cash" ? t.tendered : t.amount), 0);
+      if (paid < total) return fail("insufficient_tender", "The tenders do not cover the total");
+      const { t, change } = makeTicket(cart, tenders, "sale", null);
+      recount();
+      pushState();
+      return committedOf(t, Math.max(change, 0));
+    },
+    void_ticket: ({ ticketId }) => {
+      const orig = findTicket(ticketId);
+      if (!orig) return fail("unknown_ticket", "no such ticket");
+      if (orig.reversed_by) return fail("already_reversed", "this ticket was already voided or refunded");
+      const cart = { lines: orig.lines.map((l) => ({ product_id: l.product_id, quantity: l.quantity, discount: l.discount })), ticket_discount: orig.ticket_discount, customer_id: null };
+      const { t } = makeTicket(cart, [{ kind: "cash", tendered: orig.totals.total }], "void", orig.id);
+      orig.reversed_by = t.id;
+      recount();
+      pushState();
+      return committedOf(t, 0);
+    },
+    refund_ticket: ({ ticketId, lines }) => {
+      const orig = findTicket(ticketId);
+      if (!orig) return fail("unknown_ticket", "no such ticket");
+      const cartLines = [];
+      for (const r of lines) {
+        const l = orig.lines.find((x) => x.line_no === r.line_no);
+        if (!l || r.quantity < 1 || r.quantity > l.quantity - l.refunded_quantity) return fail("invalid_refund", `line ${r.line_no}: cannot refund ${r.quantity}`);
+        cartLines.push({ product_id: l.product_id, quantity: r.quantity, discount: null });
+      }
+      const q = price({ lines: cartLines, ticket_discount: null });
+      const { t } = makeTicket({ lines: cartLines, ticket_discount: null, customer_id: null }, [{ kind: "cash", tendered: q.totals.total }], "refund", orig.id);
+      for (const r of lines) orig.lines.find((x) => x.line_no === r.line_no).refunded_quantity += r.quantity;
+      recount();
+      pushState();
+      return committedOf(t, 0);
+    },
+    tickets_list: ({ limit, todayOnly }) =>
+      db.tickets.filter((t) => !todayOnly || now() - t.created_at_ms < DAY).slice(0, limit).map(summary),
+    ticket_detail: ({ ticketId }) => findTicket(ticketId) ?? fail("unknown_ticket", "no such ticket"),
+    sync_status: () => db.status,
+    sync_now: () => {
+      if (!db.settings.enrolled) return { accepted: false, reason: "This till is not enrolled with a back office yet" };
+      if (db.status.state === "paused") return { accepted: false, reason: "Sync is paused; resume it in Sync activity" };
+      if (!syncing) setTimeout(runSync, 50);
+      return { accepted: true, reason: null };
+    },
+    sync_pause: () => (emitState({ state: "paused" }), null),
+    sync_resume: () => (emitState({ state: "idle" }), null),
+    sync_history: ({ limit }) => db.history.slice(0, limit),
+    conflicts_list: () => db.conflicts.map(({ fields, server_version, ...s }) => s),
+    conflict_detail: ({ id }) => db.conflicts.find((c) => c.id === id) ?? fail("unknown_conflict", "no such conflict"),
+    conflict_resolve: ({ id, resolution, resolvedBy }) => {
+      const c = db.conflicts.find((x) => x.id === id);
+      if (!c) return fail("unknown_conflict", "no such conflict");
+      if (!resolution || !["keep_mine", "keep_theirs", "fields"].includes(resolution.kind)) return fail("invalid_resolution", "unknown resolution");
+      const cust = db.customers.find((x) => x.id === c.entity_id);
+      if (cust) {
+        for (const f of c.fields) {
+          const side = resolution.kind === "fields" ? resolution.picks[f.name] ?? "theirs" : resolution.kind === "keep_mine" ? "mine" : "theirs";
+          cust[f.name] = side === "mine" ? f.mine : f.theirs;
+        }
+        cust.sync_state = "pending";
+      }
+      db.conflicts = db.conflicts.filter((x) => x.id !== id);
+      db.lastResolution = { id, resolution, resolvedBy };
+      recount();
+      pushState();
+      return null;
+    },
+    failed_list: () => db.failed,
+    failed_retry: ({ seq }) => {
+      const f = db.failed.find((x) => x.seq === seq);
+      if (!f) return fail("unknown_failed_item", "no such failed item");
+      db.failed = db.failed.filter((x) => x.seq !== seq);
+      const t = f.ticket_id && findTicket(f.ticket_id);
+      if (t) { t.sync_state = "pending"; t.failure_reason = null; }
+      recount();
+      pushState();
+      return null;
+    },
+    failed_discard: ({ seq, reason }) => {
+      if (!reason || !String(reason).trim()) return fail("reason_required", "say why the item is discarded");
+      const f = db.failed.find((x) => x.seq === seq);
+      if (!f) return fail("unknown_failed_item", "no such failed item");
+      db.failed = db.failed.filter((x) => x.seq !== seq);
+      recount();
+      pushState();
+      return null;
+    },
+    customers_search: ({ query }) => {
+      const q = String(query || "").toLowerCase();
+      return db.customers.filter((c) => !q || [c.name, c.email, c.phone].some((v) => v && v.toLowerCase().includes(q)));
+    },
+    customer_save: ({ id, fields }) => {
+      if (!fields || !String(fields.name || "").trim()) return fail("invalid_customer", "a customer needs a name");
+      let c = id && db.customers.find((x) => x.id === id);
+      if (!c) { c = { id: uuid(), version: 0 }; db.customers.push(c); }
+      Object.assign(c, fields, { sync_state: "pending" });
+      recount();
+      pushState();
+      return c;
+    },
+    settings_get: () => db.settings,
+    settings_set: ({ settings }) => {
+      if (!Number.isInteger(settings.sync_interval_secs) || settings.sync_interval_secs < 5) return fail("invalid_settings", "the sync interval must be at least 5 seconds");
+      Object.assign(db.settings, settings);
+      return db.settings;
+    },
+    enrol: ({ serverUrl, token }) => {
+      if (token !== "good-token") return fail("enrol_rejected", "The back office did not accept this enrolment token");
+      Object.assign(db.settings, { server_url: serverUrl, enrolled: true, terminal_id: "0192f0c4-aaaa-7000-8000-000000000009", terminal_name: "Till 2" });
+      emitState({ state: "idle", online: true });
+      return db.settings;
+    },
+    test_connection: ({ serverUrl }) =>
+      /^https?:\/\/[^\s]+$/.test(serverUrl)
+        ? { ok: true, latency_ms: 12, server_version: "till-server 0.1.0", clock_offset_ms: 350, message: null }
+        : { ok: false, latency_ms: null, server_version: null, clock_offset_ms: null, message: "That is not an http(s) URL" },
+  };
+
+  window.__TAURI_INTERNALS__ = {
+    metadata: { currentWindow: { label: "main" }, currentWebview: { windowLabel: "main", label: "main" } },
+    transformCallback(cb, once) {
+      const id = nextCallback++;
+      callbacks.set(id, (arg) => {
+        if (once) callbacks.delete(id);
+        return cb && cb(arg);
+      });
+      return id;
+    },
+    unregisterCallback(id) {
+      callbacks.delete(id);
+    },
+    convertFileSrc(path) {
+      return path;
+    },
+    async invoke(cmd, args = {}) {
+      calls.push({ cmd, args: JSON.parse(JSON.stringify(args ?? {})) });
+      if (cmd === "plugin:event|listen") {
+        const id = nextEventId++;
+        if (!listeners.has(args.event)) listeners.set(args.event, new Map());
+        listeners.get(args.event).set(id, args.handler);
+        return id;
+      }
+      if (cmd === "plugin:event|unlisten") {
+        listeners.get(args.event)?.delete(args.eventId);
+        return null;
+      }
+      const fn = commands[cmd];
+      if (!fn) throw { code: "unknown_command", message: `no command ${cmd}` };
+      try {
+        const out = await fn(args);
+        return JSON.parse(JSON.stringify(out ?? null));
+      } catch (err) {
+        throw err && err.code ? err : { code: "internal", message: String(err) };
+      }
+    },
+  };
+  window.__TAURI_EVENT_PLUGIN_INTERNALS__ = {
+    unregisterListener(event, id) {
+      listeners.get(event)?.delete(id);
+    },
+  };
+  window.__mock = { db, calls, emit, emitState, products, seed };
+})();
