@@ -1,9 +1,93 @@
-//! The Till desktop app: a thin Tauri shell over `till-core`.
+//! The Till desktop app: a thin Tauri shell over `till-core`. Commands deserialize and validate,
+//! call one core function and map its error; the bridge turns the core's status into events.
+//! Nothing here knows a business rule.
 #![cfg_attr(not(debug_assertions), windows_subsystem = "windows")]
 
+mod bindings;
+mod bridge;
+mod commands;
+mod error;
+mod ipc;
+mod logging;
+mod terminal;
+
+use std::path::{Path, PathBuf};
+
+use clap::Parser;
+use tauri::Manager;
+
+/// Command-line arguments of the app.
+#[derive(Debug, Parser)]
+#[command(
+    name = "till",
+    version,
+    about = "Till: the offline-first point-of-sale terminal"
+)]
+struct Args {
+    /// The terminal's data directory (store, logs, window state). Else `TILL_DATA_DIR`, else the
+    /// platform's app data directory.
+    #[arg(long, value_name = "DIR")]
+    data_dir: Option<PathBuf>,
+}
+
 fn main() {
-    if let Err(err) = tauri::Builder::default().run(tauri::generate_context!()) {
+    let args = Args::parse();
+    let data_dir = match till_core::data_dir::resolve(args.data_dir.as_deref()) {
+        Ok(dir) => dir,
+        Err(e) => {
+            eprintln!("till: {e} ({})", e.code());
+            std::process::exit(2);
+        }
+    };
+    if let Err(e) = std::fs::create_dir_all(&data_dir) {
+        eprintln!(
+            "till: cannot create the data directory {}: {e}",
+            data_dir.display()
+        );
+        std::process::exit(2);
+    }
+    let _log_guard = logging::init(&data_dir);
+    tracing::info!(data_dir = %data_dir.display(), version = env!("CARGO_PKG_VERSION"), "till starting");
+
+    if let Err(err) = build(&data_dir).run(tauri::generate_context!()) {
+        tracing::error!(error = %err, "the app could not start");
         eprintln!("till: the app could not start: {err}");
         std::process::exit(1);
     }
+}
+
+/// The app: plugins, our commands, and the start-up that opens the store and the sync engine.
+fn build(data_dir: &Path) -> tauri::Builder<tauri::Wry> {
+    let setup_dir = data_dir.to_path_buf();
+    tauri::Builder::default()
+        // First plugin, so a second launch on the same data dir hands over before anything opens.
+        .plugin(
+            tauri_plugin_single_instance::Builder::new()
+                .dbus_id(terminal::instance_id(data_dir))
+                .callback(|app, _argv, _cwd| focus_main_window(app))
+                .build(),
+        )
+        .plugin(
+            tauri_plugin_window_state::Builder::new()
+                // An absolute path: the plugin joins it onto its config dir, and joining an
+                // absolute path yields it, so each terminal's window state lives in its data dir.
+                .with_filename(data_dir.join("window-state.json").to_string_lossy())
+                .build(),
+        )
+        .invoke_handler(commands::handler())
+        .setup(move |app| {
+            let state = terminal::start(app.handle(), &setup_dir);
+            app.manage(state);
+            Ok(())
+        })
+}
+
+/// Brings the running window to the front (a second launch was made on the same data dir).
+fn focus_main_window<R: tauri::Runtime>(app: &tauri::AppHandle<R>) {
+    if let Some(window) = app.get_webview_window("main") {
+        let _ = window.unminimize();
+        let _ = window.show();
+        let _ = window.set_focus();
+    }
+    tracing::info!("a second launch was redirected to this window");
 }

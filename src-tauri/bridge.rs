@@ -1,0 +1,1 @@
+//! The one place core events become Tauri events.

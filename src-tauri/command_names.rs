@@ -1,0 +1,33 @@
+// The app's commands, as the UI invokes them. `build.rs` declares exactly these in the app
+// manifest (so nothing else is reachable from the webview), and a test checks that the main
+// window's capability grants exactly their `allow-*` permissions.
+pub const COMMANDS: &[&str] = &[
+    "store_settings",
+    "catalog_search",
+    "catalog_by_barcode",
+    "catalog_categories",
+    "quote",
+    "change_due",
+    "ring_up",
+    "void_ticket",
+    "refund_ticket",
+    "tickets_list",
+    "ticket_detail",
+    "sync_status",
+    "sync_now",
+    "sync_pause",
+    "sync_resume",
+    "sync_history",
+    "conflicts_list",
+    "conflict_detail",
+    "conflict_resolve",
+    "failed_list",
+    "failed_retry",
+    "failed_discard",
+    "customers_search",
+    "customer_save",
+    "settings_get",
+    "settings_set",
+    "enrol",
+    "test_connection",
+];

@@ -1,0 +1,118 @@
+//! The register's catalog: search by name or SKU, barcode look-up, category quick keys, and the
+//! store settings that say how to show money.
+
+use rusqlite::Connection;
+use tauri::State;
+use till_core::catalog;
+use till_core::error::{CoreError, Result};
+use till_protocol::{Product, StoreSettings};
+
+use crate::error::{AppError, CmdResult};
+use crate::ipc::ProductView;
+use crate::terminal::AppState;
+
+/// Longest search text or barcode accepted.
+const MAX_QUERY_CHARS: usize = 200;
+
+fn view(conn: &Connection, p: Product) -> Result<ProductView> {
+    let tax_rate_bp =
+        catalog::tax_rate_bp(conn, &p.tax_category)?.ok_or_else(|| CoreError::UnknownTaxRate {
+            line: 0,
+            tax_category: p.tax_category.clone(),
+        })?;
+    Ok(ProductView {
+        id: p.id,
+        sku: p.sku,
+        barcode: p.barcode,
+        name: p.name,
+        category: p.category,
+        unit_price: p.unit_price,
+        tax_category: p.tax_category,
+        tax_rate_bp,
+        active: p.active,
+    })
+}
+
+fn views(conn: &Connection, products: Vec<Product>) -> Result<Vec<ProductView>> {
+    products.into_iter().map(|p| view(conn, p)).collect()
+}
+
+fn check_text(what: &str, text: &str) -> CmdResult<()> {
+    if text.chars().count() > MAX_QUERY_CHARS {
+        return Err(AppError::invalid_input(format!(
+            "{what} is longer than {MAX_QUERY_CHARS} characters"
+        )));
+    }
+    Ok(())
+}
+
+#[tauri::command]
+pub async fn store_settings(state: State<'_, AppState>) -> CmdResult<StoreSettings> {
+    state.terminal()?.db(|c| catalog::settings(c)).await
+}
+
+/// Products matching `query` by name or SKU; with a `category`, that category's products (the
+/// quick keys), in which case `query` must be empty.
+#[tauri::command]
+pub async fn catalog_search(
+    state: State<'_, AppState>,
+    query: String,
+    category: Option<String>,
+    limit: u32,
+) -> CmdResult<Vec<ProductView>> {
+    check_text("the search", &query)?;
+    if limit == 0 {
+        return Err(AppError::invalid_input("limit must be at least 1"));
+    }
+    let terminal = state.terminal()?;
+    match category {
+        Some(category) => {
+            check_text("the category", &category)?;
+            if !query.trim().is_empty() {
+                return Err(AppError::invalid_input(
+                    "search either by text or by category, not both",
+                ));
+            }
+            terminal
+                .db(move |c| views(c, catalog::products_in_category(c, &category)?))
+                .await
+        }
+        None => {
+            terminal
+                .db(move |c| views(c, catalog::search(c, &query, limit)?))
+                .await
+        }
+    }
+}
+
+/// The active product with this barcode; `unknown_barcode` when there is none.
+#[tauri::command]
+pub async fn catalog_by_barcode(
+    state: State<'_, AppState>,
+    barcode: String,
+) -> CmdResult<ProductView> {
+    check_text("the barcode", &barcode)?;
+    let code = barcode.trim().to_owned();
+    if code.is_empty() {
+        return Err(AppError::invalid_input("the barcode is empty"));
+    }
+    let found = state
+        .terminal()?
+        .db(move |c| {
+            catalog::by_barcode(c, &code)?
+                .map(|p| view(c, p))
+                .transpose()
+        })
+        .await?;
+    found.ok_or_else(|| {
+        AppError::new(
+            "unknown_barcode",
+            format!("no product on sale has the barcode {}", barcode.trim()),
+        )
+    })
+}
+
+#[tauri::command]
+pub async fn catalog_categories(state: State<'_, AppState>) -> CmdResult<Vec<String>> {
+    state.terminal()?.db(|c| catalog::categories(c)).await
+}

@@ -1,0 +1,253 @@
+//! The register: quote a cart, the change due on cash, ring up, void and refund. A ring-up is a
+//! local commit on the UI's own connection; it never waits for the network or for a sync.
+
+use tauri::State;
+use till_core::cart::{self, Cart, CartLine};
+use till_core::clock::SystemClock;
+use till_core::tender::{self, TenderInput};
+use till_core::tickets;
+use till_protocol::{Tender, Ticket};
+use uuid::Uuid;
+
+use crate::error::{AppError, CmdResult};
+use crate::ipc;
+use crate::terminal::AppState;
+
+impl From<ipc::Cart> for Cart {
+    fn from(c: ipc::Cart) -> Self {
+        Cart {
+            lines: c
+                .lines
+                .into_iter()
+                .map(|l| CartLine {
+                    product_id: l.product_id,
+                    quantity: l.quantity,
+                    discount: l.discount,
+                })
+                .collect(),
+            ticket_discount: c.ticket_discount,
+            customer_id: c.customer_id,
+        }
+    }
+}
+
+impl From<ipc::TenderInput> for TenderInput {
+    fn from(t: ipc::TenderInput) -> Self {
+        match t {
+            ipc::TenderInput::Cash { tendered } => TenderInput::Cash { tendered },
+            ipc::TenderInput::Card {
+                amount,
+                approval_ref,
+                last4,
+            } => TenderInput::Card {
+                amount,
+                approval_ref,
+                last4,
+            },
+        }
+    }
+}
+
+fn committed(t: &Ticket) -> ipc::CommittedTicket {
+    ipc::CommittedTicket {
+        id: t.id,
+        number: t.number,
+        kind: t.kind,
+        total: t.totals.total,
+        change_due: t
+            .tenders
+            .iter()
+            .map(|t| match t {
+                Tender::Cash { change, .. } => *change,
+                Tender::Card { .. } => 0,
+            })
+            .sum(),
+        created_at_ms: t.created_at_ms,
+    }
+}
+
+fn quote_view(q: cart::Quote, exponent: u8) -> ipc::Quote {
+    ipc::Quote {
+        cash_suggestions: cash_suggestions(q.totals.total, exponent),
+        lines: q
+            .lines
+            .into_iter()
+            .map(|l| ipc::QuoteLine {
+                product_id: l.product_id,
+                sku: l.sku,
+                name: l.name,
+                quantity: l.quantity,
+                unit_price: l.unit_price,
+                tax_rate_bp: l.tax_rate_bp,
+                discount: l.discount,
+                gross: l.figures.gross,
+                line_discount: l.figures.line_discount,
+                ticket_discount: l.figures.ticket_discount,
+                amount: l.figures.amount,
+                tax: l.figures.tax,
+                total: l.figures.total,
+            })
+            .collect(),
+        taxes: q.taxes,
+        totals: q.totals,
+    }
+}
+
+/// Quick cash amounts for the tender screen: the exact total, then the next round amounts in
+/// common note sizes (1, 5, 10, 20, 50, 100 major units) above it, at most four, ascending.
+pub fn cash_suggestions(total: i64, exponent: u8) -> Vec<i64> {
+    let major = 10_i64.checked_pow(u32::from(exponent)).unwrap_or(1);
+    let mut out = vec![total];
+    for note in [1_i64, 5, 10, 20, 50, 100] {
+        let Some(step) = note.checked_mul(major) else {
+            break;
+        };
+        let Some(up) = total.checked_add(step - 1).map(|t| t / step * step) else {
+            break;
+        };
+        if up > *out.last().unwrap_or(&total) && out.len() < 4 {
+            out.push(up);
+        }
+    }
+    out
+}
+
+#[tauri::command]
+pub async fn quote(state: State<'_, AppState>, cart: ipc::Cart) -> CmdResult<ipc::Quote> {
+    let cart = Cart::from(cart);
+    state
+        .terminal()?
+        .db(move |c| {
+            let q = cart::quote(c, &cart)?;
+            let exponent = q.currency.exponent;
+            Ok(quote_view(q, exponent))
+        })
+        .await
+}
+
+/// The change due when `tendered` cash pays `total`; `tender_short` when it does not cover it.
+#[tauri::command]
+pub fn change_due(total: i64, tendered: i64) -> CmdResult<i64> {
+    if total < 0 {
+        return Err(AppError::invalid_input("the total cannot be negative"));
+    }
+    let settled = tender::settle(&[TenderInput::Cash { tendered }], total)?;
+    Ok(settled
+        .iter()
+        .map(|t| match t {
+            Tender::Cash { change, .. } => *change,
+            Tender::Card { .. } => 0,
+        })
+        .sum())
+}
+
+/// Commits a sale locally (ticket, journal, outbox in one transaction), then nudges the sync
+/// engine. Returns as soon as the sale is on disk.
+#[tauri::command]
+pub async fn ring_up(
+    state: State<'_, AppState>,
+    cart: ipc::Cart,
+    tenders: Vec<ipc::TenderInput>,
+) -> CmdResult<ipc::CommittedTicket> {
+    let cart = Cart::from(cart);
+    let tenders: Vec<TenderInput> = tenders.into_iter().map(TenderInput::from).collect();
+    let terminal = state.terminal()?;
+    let ticket = terminal
+        .db(move |c| tickets::commit(c, &cart, &tenders, &SystemClock))
+        .await?;
+    tracing::info!(
+        number = ticket.number,
+        total = ticket.totals.total,
+        "sale rung up"
+    );
+    terminal.local_write();
+    Ok(committed(&ticket))
+}
+
+fn parse_id(what: &str, id: &str) -> CmdResult<Uuid> {
+    Uuid::parse_str(id.trim())
+        .map_err(|_| AppError::invalid_input(format!("{what} {id:?} is not a valid id")))
+}
+
+#[tauri::command]
+pub async fn void_ticket(
+    state: State<'_, AppState>,
+    ticket_id: String,
+) -> CmdResult<ipc::CommittedTicket> {
+    let id = parse_id("ticket", &ticket_id)?;
+    let terminal = state.terminal()?;
+    let ticket = terminal
+        .db(move |c| tickets::void(c, id, &SystemClock))
+        .await?;
+    tracing::info!(number = ticket.number, voids = %id, "sale voided");
+    terminal.local_write();
+    Ok(committed(&ticket))
+}
+
+/// Refunds whole lines of a sale, paid back in cash. The core refunds whole lines only, so a
+/// quantity other than the line's own is refused rather than silently widened.
+#[tauri::command]
+pub async fn refund_ticket(
+    state: State<'_, AppState>,
+    ticket_id: String,
+    lines: Vec<ipc::RefundLine>,
+) -> CmdResult<ipc::CommittedTicket> {
+    let id = parse_id("ticket", &ticket_id)?;
+    if lines.is_empty() {
+        return Err(AppError::invalid_input("a refund needs at least one line"));
+    }
+    let terminal = state.terminal()?;
+    let ticket = terminal
+        .db(move |c| {
+            let sale = tickets::load(c, id)?
+                .ok_or_else(|| till_core::CoreError::TicketNotFound(id.to_string()))?;
+            let mut numbers = Vec::with_capacity(lines.len());
+            for l in &lines {
+                let n = l.line_no as usize;
+                if let Some(original) = n.checked_sub(1).and_then(|i| sale.lines.get(i)) {
+                    if l.quantity != original.quantity {
+                        return Err(till_core::CoreError::InvalidInput(format!(
+                            "line {n}: only the whole line ({} of {}) can be refunded",
+                            original.quantity, original.name
+                        )));
+                    }
+                }
+                numbers.push(n);
+            }
+            // Money goes back in cash from the drawer; the sale's total always covers any
+            // subset of its lines, and the core records the difference as change.
+            let back = [TenderInput::Cash {
+                tendered: sale.totals.total,
+            }];
+            tickets::refund(c, id, &numbers, &back, &SystemClock)
+        })
+        .await?;
+    tracing::info!(number = ticket.number, refunds = %id, "sale refunded");
+    terminal.local_write();
+    Ok(committed(&ticket))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cash_suggestions_start_with_the_exact_total_and_round_up() {
+        assert_eq!(cash_suggestions(1234, 2), vec![1234, 1300, 1500, 2000]);
+        assert_eq!(cash_suggestions(500, 2), vec![500, 1000, 2000, 5000]);
+        assert_eq!(cash_suggestions(980, 0), vec![980, 1000]);
+    }
+
+    #[test]
+    fn cash_suggestions_never_overflow() {
+        let s = cash_suggestions(i64::MAX - 1, 2);
+        assert_eq!(s[0], i64::MAX - 1, "the exact amount is always offered");
+    }
+
+    #[test]
+    fn change_due_comes_from_the_core_and_refuses_short_cash() {
+        assert_eq!(change_due(1234, 2000).expect("covers"), 766);
+        let err = change_due(1234, 1000).expect_err("short");
+        assert_eq!(err.code, "tender_short");
+    }
+}

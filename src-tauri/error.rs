@@ -1,0 +1,56 @@
+//! The one error shape the UI sees: `{code, message}`. The UI switches on `code` (stable,
+//! snake_case); `message` is for people. Every command maps its failure here exactly once.
+
+use serde::Serialize;
+use till_core::error::CoreError;
+
+/// An error as it crosses IPC.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ts_rs::TS)]
+pub struct AppError {
+    pub code: String,
+    pub message: String,
+}
+
+impl AppError {
+    pub fn new(code: impl Into<String>, message: impl Into<String>) -> Self {
+        AppError {
+            code: code.into(),
+            message: message.into(),
+        }
+    }
+
+    /// Input that Rust-side validation refused before any core function ran.
+    pub fn invalid_input(message: impl Into<String>) -> Self {
+        AppError::new("invalid_input", message)
+    }
+
+    /// The store could not be opened at start-up; every command answers with the cause.
+    pub fn store_unavailable(cause: &AppError) -> Self {
+        AppError::new(cause.code.clone(), cause.message.clone())
+    }
+}
+
+impl std::fmt::Display for AppError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.code, self.message)
+    }
+}
+
+impl std::error::Error for AppError {}
+
+impl From<CoreError> for AppError {
+    fn from(e: CoreError) -> Self {
+        AppError::new(e.code(), e.to_string())
+    }
+}
+
+impl From<tauri::Error> for AppError {
+    fn from(e: tauri::Error) -> Self {
+        // A panicked or cancelled blocking task: report it, never take the app down with it.
+        tracing::error!(error = %e, "a blocking command task did not finish");
+        AppError::new("internal", "the operation did not finish; see the log")
+    }
+}
+
+/// What every command returns.
+pub type CmdResult<T> = Result<T, AppError>;
