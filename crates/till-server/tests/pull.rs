@@ -1,0 +1,185 @@
+//! `GET /v1/pull`: every change after a server-issued cursor, in pages, with tombstones.
+
+mod common;
+
+use common::*;
+use reqwest::StatusCode;
+use till_protocol::{ChangeKind, Currency, Product, PullResponse, StoreSettings, TaxRate};
+use till_server::storage::{CatalogImport, CustomerEdit, Storage};
+use uuid::Uuid;
+
+fn catalog(products: usize) -> CatalogImport {
+    CatalogImport {
+        settings: Some(StoreSettings {
+            store_name: "Corner shop".into(),
+            currency: Currency {
+                code: "EUR".into(),
+                exponent: 2,
+            },
+            prices_include_tax: true,
+            locale: "en-GB".into(),
+        }),
+        tax_rates: vec![TaxRate {
+            id: "standard".into(),
+            name: "Standard".into(),
+            rate_bp: 2000,
+        }],
+        products: (0..products)
+            .map(|i| Product {
+                id: Uuid::now_v7(),
+                sku: format!("SKU-{i:04}"),
+                barcode: None,
+                name: format!("Product {i}"),
+                category: "misc".into(),
+                unit_price: 100 + i as i64,
+                tax_category: "standard".into(),
+                active: true,
+            })
+            .collect(),
+    }
+}
+
+async fn pull_all(
+    server: &TestServer,
+    token: &str,
+    from: u64,
+    limit: u32,
+) -> (Vec<till_protocol::Change>, u64, usize) {
+    let mut cursor = from;
+    let mut changes = Vec::new();
+    let mut pages = 0;
+    loop {
+        let (status, body) = server
+            .get(
+                &format!("/v1/pull?cursor={cursor}&limit={limit}"),
+                Some(token),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        let page: PullResponse = serde_json::from_value(body).expect("a PullResponse");
+        assert!(
+            page.changes.len() <= limit as usize,
+            "a page never exceeds its limit"
+        );
+        pages += 1;
+        changes.extend(page.changes);
+        cursor = page.cursor;
+        if !page.has_more {
+            return (changes, cursor, pages);
+        }
+        assert!(pages < 10_000, "pull must terminate");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pull_pages_through_every_change_with_tombstones_oldest_first() {
+    let server = TestServer::start().await;
+    let t = server.enrol("till 1").await;
+    server
+        .storage
+        .import_catalog(catalog(120))
+        .await
+        .expect("imports");
+    let customers: Vec<Uuid> = (0..30).map(|_| Uuid::now_v7()).collect();
+    for (i, id) in customers.iter().enumerate() {
+        server
+            .storage
+            .save_customer(
+                *id,
+                CustomerEdit {
+                    name: Some(format!("Customer {i}")),
+                    ..Default::default()
+                },
+            )
+            .await
+            .expect("adds");
+    }
+    for id in &customers[..10] {
+        server.storage.delete_customer(*id).await.expect("deletes");
+    }
+    server
+        .storage
+        .set_price("SKU-0005", 999)
+        .await
+        .expect("reprices");
+
+    let (changes, cursor, pages) = pull_all(&server, &t.token, 0, 7).await;
+    assert!(pages > 10, "many pages: {pages}");
+    let seqs: Vec<u64> = changes.iter().map(|c| c.seq).collect();
+    let mut sorted = seqs.clone();
+    sorted.sort_unstable();
+    sorted.dedup();
+    assert_eq!(seqs, sorted, "changes come oldest first, each once");
+    // settings + tax rate + 120 products + 30 customers, each entity at its latest state.
+    assert_eq!(changes.len(), 1 + 1 + 120 + 30);
+    let tombstones = changes
+        .iter()
+        .filter(|c| matches!(c.change, ChangeKind::CustomerDeleted { version: 2, .. }))
+        .count();
+    assert_eq!(tombstones, 10, "deleted customers arrive as tombstones");
+    let repriced = changes.iter().find_map(|c| match &c.change {
+        ChangeKind::ProductUpserted(p) if p.sku == "SKU-0005" => Some(p.unit_price),
+        _ => None,
+    });
+    assert_eq!(repriced, Some(999), "the new price, not the old one");
+
+    // Nothing new: an empty page at the same cursor.
+    let (again, cursor2, _) = pull_all(&server, &t.token, cursor, 50).await;
+    assert!(again.is_empty());
+    assert_eq!(cursor2, cursor);
+
+    // One more change: exactly it.
+    server
+        .storage
+        .save_customer(
+            customers[20],
+            CustomerEdit {
+                phone: Some("+44 1".into()),
+                ..Default::default()
+            },
+        )
+        .await
+        .expect("edits");
+    let (delta, _, _) = pull_all(&server, &t.token, cursor, 50).await;
+    assert_eq!(delta.len(), 1, "only what changed since the cursor");
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cursor_beyond_the_head_gets_an_empty_page() {
+    let server = TestServer::start().await;
+    let t = server.enrol("till 1").await;
+    server
+        .storage
+        .import_catalog(catalog(3))
+        .await
+        .expect("imports");
+    let (status, body) = server.get("/v1/pull?cursor=1000000", Some(&t.token)).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body["changes"].as_array().map(Vec::len), Some(0));
+    assert_eq!(body["has_more"], false);
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_pull_parameters_get_400_with_a_code() {
+    let server = TestServer::start().await;
+    let t = server.enrol("till 1").await;
+    for (query, code) in [
+        ("limit=0", "invalid_limit"),
+        ("limit=1001", "invalid_limit"),
+        ("limit=-1", "invalid_query"),
+        ("limit=ten", "invalid_query"),
+        ("cursor=-5", "invalid_query"),
+        ("cursor=99999999999999999999999", "invalid_query"),
+        ("cursor=18446744073709551615", "invalid_cursor"),
+        ("bogus=1", "invalid_query"),
+    ] {
+        let (status, body) = server
+            .get(&format!("/v1/pull?{query}"), Some(&t.token))
+            .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{query}: {body}");
+        assert_eq!(body["code"], code, "{query}: {body}");
+    }
+    server.stop().await;
+}
