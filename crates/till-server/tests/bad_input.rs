@@ -202,12 +202,15 @@ async fn too_many_mutations_in_one_batch_get_413() {
     server.stop().await;
 }
 
+/// A change to a valid push body.
+type Edit = dyn Fn(&mut Value);
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn absurd_ticket_values_are_rejected_per_item_not_500() {
     let server = TestServer::start().await;
     let t = server.enrol("till 1").await;
     let valid: Value = serde_json::from_slice(&push_body(&t, &sales(1, 1))).expect("json");
-    let cases: Vec<(&str, &dyn Fn(&mut Value), &str)> = vec![
+    let cases: Vec<(&str, &Edit, &str)> = vec![
         (
             "negative quantity",
             &|v| v["mutations"][0]["body"]["data"]["lines"][0]["quantity"] = json!(-3),

@@ -1,0 +1,407 @@
+//! The real `till-server` binary: the `listening on` line, CLI commands on a live data dir,
+//! SIGTERM shutdown, TLS, and clear errors for a taken port or an unusable data dir.
+
+mod common;
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Output, Stdio};
+
+use reqwest::StatusCode;
+use serde_json::Value;
+use till_protocol::PushResponse;
+
+const BIN: &str = env!("CARGO_BIN_EXE_till-server");
+
+fn cli(data_dir: &Path, args: &[&str]) -> Output {
+    Command::new(BIN)
+        .arg("--data-dir")
+        .arg(data_dir)
+        .args(args)
+        .output()
+        .expect("till-server runs")
+}
+
+fn ok_stdout(output: Output, what: &str) -> String {
+    assert!(
+        output.status.success(),
+        "{what} must succeed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stdout).expect("utf-8")
+}
+
+/// A running `till-server serve` and the URL from its first stdout line.
+struct Served {
+    child: Child,
+    url: String,
+}
+
+impl Served {
+    fn start(data_dir: &Path, extra: &[&str]) -> Served {
+        let mut child = Command::new(BIN)
+            .arg("serve")
+            .arg("--data-dir")
+            .arg(data_dir)
+            .args(["--listen", "127.0.0.1:0"])
+            .args(extra)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("serve starts");
+        let stdout = child.stdout.take().expect("stdout");
+        let mut line = String::new();
+        BufReader::new(stdout)
+            .read_line(&mut line)
+            .expect("a first line");
+        let url = line
+            .trim_end()
+            .strip_prefix("listening on ")
+            .unwrap_or_else(|| panic!("the first line must be `listening on URL`, got {line:?}"))
+            .to_string();
+        Served { child, url }
+    }
+
+    fn terminate(mut self) -> std::process::ExitStatus {
+        let status = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .expect("kill runs");
+        assert!(status.success());
+        self.child.wait().expect("serve exits")
+    }
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_announces_its_address_works_beside_the_cli_and_stops_on_sigterm() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let served = Served::start(dir.path(), &[]);
+    assert!(
+        served.url.starts_with("http://127.0.0.1:"),
+        "{}",
+        served.url
+    );
+    assert!(
+        !served.url.ends_with(":0"),
+        "the actual port, not the asked one"
+    );
+    let http = reqwest::Client::new();
+    let health: Value = http
+        .get(format!("{}/v1/health", served.url))
+        .send()
+        .await
+        .expect("health answers")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(health["status"], "ok");
+
+    // Enrol while the server runs, then push with the printed token.
+    let added: Value = serde_json::from_str(&ok_stdout(
+        cli(dir.path(), &["terminal", "add", "Till 1", "--json"]),
+        "terminal add",
+    ))
+    .expect("json");
+    let id = added["id"].as_str().expect("id").to_string();
+    let token = added["token"].as_str().expect("token").to_string();
+    let terminal = common::Terminal {
+        id: id.parse().expect("uuid"),
+        token: token.clone(),
+    };
+    let response = http
+        .post(format!("{}/v1/push", served.url))
+        .bearer_auth(&token)
+        .header("content-type", "application/json")
+        .body(common::push_body(&terminal, &common::sales(1, 3)))
+        .send()
+        .await
+        .expect("push answers");
+    assert_eq!(response.status(), StatusCode::OK);
+    let pushed: PushResponse = response.json().await.expect("push response");
+    assert_eq!(pushed.last_applied_seq, 3);
+
+    let stats: Value = serde_json::from_str(&ok_stdout(
+        cli(dir.path(), &["stats", "--json"]),
+        "stats while serving",
+    ))
+    .expect("json");
+    assert_eq!(stats["tickets"], 3);
+    assert_eq!(stats["duplicates"], 0);
+    assert_eq!(stats["gaps"], 0);
+    assert_eq!(stats["terminals"][0]["terminal_id"], id.as_str());
+
+    let tickets: Value = serde_json::from_str(&ok_stdout(
+        cli(dir.path(), &["tickets", "--json"]),
+        "tickets",
+    ))
+    .expect("json");
+    assert_eq!(tickets.as_array().map(Vec::len), Some(3));
+
+    // Revoked while serving: the next request is refused.
+    ok_stdout(cli(dir.path(), &["terminal", "revoke", &id]), "revoke");
+    let status = http
+        .get(format!("{}/v1/whoami", served.url))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .expect("answers")
+        .status();
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+
+    let exit = served.terminate();
+    assert!(exit.success(), "SIGTERM is a clean shutdown, got {exit:?}");
+}
+
+#[test]
+fn a_taken_port_is_a_clear_error() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").expect("binds");
+    let addr = taken.local_addr().expect("addr").to_string();
+    let output = Command::new(BIN)
+        .args(["serve", "--listen", &addr, "--data-dir"])
+        .arg(dir.path())
+        .output()
+        .expect("runs");
+    assert!(
+        !output.status.success(),
+        "a taken port must fail the command"
+    );
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains(&format!("error: cannot listen on {addr}: address in use")),
+        "{stderr}"
+    );
+    assert!(output.stdout.is_empty(), "never claims to be listening");
+}
+
+#[test]
+fn an_unusable_data_dir_is_a_clear_error() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let file = dir.path().join("a-file");
+    std::fs::write(&file, b"x").expect("writes");
+    let output = Command::new(BIN)
+        .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(file.join("data"))
+        .output()
+        .expect("runs");
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("error: cannot open the data dir"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn a_database_newer_than_the_binary_is_refused() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    ok_stdout(
+        cli(dir.path(), &["terminal", "list"]),
+        "creates the database",
+    );
+    let bumped = bump_schema_version(dir.path());
+    assert!(bumped, "the schema version was bumped");
+    let output = cli(dir.path(), &["terminal", "list"]);
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("newer than this server"), "{stderr}");
+}
+
+/// Sets the database's schema version far ahead, as a newer till-server would.
+fn bump_schema_version(dir: &Path) -> bool {
+    use till_server::storage::sqlite::DB_FILE;
+    let conn = rusqlite::Connection::open(dir.join(DB_FILE)).expect("opens");
+    conn.pragma_update(None, "user_version", 999).is_ok()
+}
+
+#[test]
+fn catalog_product_and_customer_commands_change_the_back_office() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let json = dir.path().join("catalog.json");
+    std::fs::write(
+        &json,
+        r#"{"settings":{"store_name":"Corner","currency":{"code":"EUR","exponent":2},"prices_include_tax":true,"locale":"en-GB"},
+            "tax_rates":[{"id":"standard","name":"Standard","rate_bp":2000}],
+            "products":[{"id":"0190a0a0-0000-7000-8000-000000000001","sku":"TEA","barcode":null,"name":"Tea","category":"drinks","unit_price":250,"tax_category":"standard","active":true}]}"#,
+    )
+    .expect("writes");
+    let out = ok_stdout(
+        cli(
+            dir.path(),
+            &["catalog", "import", json.to_str().expect("path")],
+        ),
+        "json import",
+    );
+    assert!(out.contains("1 products"), "{out}");
+
+    let csv = dir.path().join("more.csv");
+    std::fs::write(
+        &csv,
+        "sku,name,unit_price,tax_category,tax_rate_bp,category\nBUN,\"Bun, iced\",120,reduced,550,bakery\nTEA,Tea,260,standard,,drinks\n",
+    )
+    .expect("writes");
+    ok_stdout(
+        cli(
+            dir.path(),
+            &["catalog", "import", csv.to_str().expect("path")],
+        ),
+        "csv import",
+    );
+    ok_stdout(
+        cli(dir.path(), &["product", "set-price", "BUN", "135"]),
+        "set-price",
+    );
+
+    let bad = cli(dir.path(), &["product", "set-price", "NOPE", "1"]);
+    assert!(!bad.status.success(), "an unknown sku is an error");
+    let bad = cli(dir.path(), &["product", "set-price", "BUN", "-1"]);
+    assert!(!bad.status.success(), "a negative price is an error");
+    assert!(String::from_utf8_lossy(&bad.stderr).starts_with("error: "));
+
+    let id = "0190a0a0-0000-7000-8000-0000000000c1";
+    let added: Value = serde_json::from_str(&ok_stdout(
+        cli(
+            dir.path(),
+            &[
+                "customer",
+                "add",
+                id,
+                "--name",
+                "Ada",
+                "--email",
+                "ada@example.org",
+            ],
+        ),
+        "customer add",
+    ))
+    .expect("json");
+    assert_eq!(added["version"], 1);
+    let edited: Value = serde_json::from_str(&ok_stdout(
+        cli(
+            dir.path(),
+            &["customer", "edit", id, "--phone", "+44 20", "--email", ""],
+        ),
+        "customer edit",
+    ))
+    .expect("json");
+    assert_eq!(edited["version"], 2, "every edit bumps the version");
+    assert_eq!(
+        edited["fields"]["email"],
+        Value::Null,
+        "an empty value clears"
+    );
+    assert_eq!(
+        edited["fields"]["name"], "Ada",
+        "unnamed fields keep their value"
+    );
+    ok_stdout(
+        cli(dir.path(), &["customer", "delete", id]),
+        "customer delete",
+    );
+    let again = cli(dir.path(), &["customer", "edit", id, "--name", "Ada"]);
+    assert!(
+        !again.status.success(),
+        "a deleted customer cannot be edited"
+    );
+
+    let bad_file = dir.path().join("bad.csv");
+    std::fs::write(&bad_file, "sku,name\nA,B\n").expect("writes");
+    let out = cli(
+        dir.path(),
+        &["catalog", "import", bad_file.to_str().expect("path")],
+    );
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("unit_price"),
+        "names the missing column"
+    );
+}
+
+#[test]
+fn a_missing_data_dir_is_a_usage_error() {
+    let output = Command::new(BIN)
+        .args(["stats", "--json"])
+        .env_remove("TILL_SERVER_DATA_DIR")
+        .output()
+        .expect("runs");
+    assert_eq!(output.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("--data-dir"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_speaks_tls_with_the_given_certificate() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let certified =
+        rcgen::generate_simple_self_signed(vec!["localhost".to_string()]).expect("cert");
+    let cert_pem = certified.cert.pem();
+    let cert_path = dir.path().join("cert.pem");
+    let key_path = dir.path().join("key.pem");
+    std::fs::write(&cert_path, &cert_pem).expect("writes");
+    std::fs::write(&key_path, certified.key_pair.serialize_pem()).expect("writes");
+    let data = dir.path().join("data");
+    let served = Served::start(
+        &data,
+        &[
+            "--tls-cert",
+            cert_path.to_str().expect("path"),
+            "--tls-key",
+            key_path.to_str().expect("path"),
+        ],
+    );
+    let addr: std::net::SocketAddr = served
+        .url
+        .strip_prefix("https://")
+        .unwrap_or_else(|| panic!("an https URL, got {}", served.url))
+        .parse()
+        .expect("addr");
+    let client = reqwest::Client::builder()
+        .add_root_certificate(reqwest::Certificate::from_pem(cert_pem.as_bytes()).expect("pem"))
+        .resolve("localhost", addr)
+        .build()
+        .expect("client");
+    let response = client
+        .get(format!("https://localhost:{}/v1/health", addr.port()))
+        .send()
+        .await
+        .expect("a TLS handshake with the given certificate");
+    assert_eq!(response.status(), StatusCode::OK);
+
+    // Plain HTTP on the TLS port is not served.
+    let plain = reqwest::Client::new()
+        .get(format!("http://{addr}/v1/health"))
+        .send()
+        .await;
+    assert!(plain.map(|r| r.status() != StatusCode::OK).unwrap_or(true));
+    assert!(served.terminate().success());
+}
+
+#[test]
+fn bad_tls_files_are_a_clear_error() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let junk = dir.path().join("junk.pem");
+    std::fs::write(&junk, "not a certificate").expect("writes");
+    let output = Command::new(BIN)
+        .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(dir.path().join("data"))
+        .args([
+            "--tls-cert",
+            junk.to_str().expect("p"),
+            "--tls-key",
+            junk.to_str().expect("p"),
+        ])
+        .output()
+        .expect("runs");
+    assert!(!output.status.success());
+    assert!(
+        String::from_utf8_lossy(&output.stderr).contains("TLS"),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
