@@ -24,7 +24,12 @@ mod tests {
 
     /// Exports every IPC root type (with the types it uses) into `dir`.
     fn export_all(dir: &Path) {
-        let cfg = Config::new().with_large_int("number").with_out_dir(dir);
+        // Maps as `{ [key in string]?: V }`: a partial map is what the UI builds (conflict picks).
+        #[allow(deprecated)]
+        let cfg = Config::new()
+            .with_large_int("number")
+            .with_v11_hashmap()
+            .with_out_dir(dir);
         macro_rules! export {
             ($($t:ty),* $(,)?) => {
                 $( <$t as TS>::export_all(&cfg).expect(concat!("exports ", stringify!($t))); )*

@@ -40,7 +40,13 @@ impl std::error::Error for AppError {}
 
 impl From<CoreError> for AppError {
     fn from(e: CoreError) -> Self {
-        AppError::new(e.code(), e.to_string())
+        // The app API (docs/app-api.md) names short tenders `insufficient_tender`; every other
+        // code is the core's own.
+        let code = match e.code() {
+            "tender_short" => "insufficient_tender",
+            code => code,
+        };
+        AppError::new(code, e.to_string())
     }
 }
 

@@ -23,3 +23,71 @@ pub fn handler<R: tauri::Runtime>() -> impl Fn(tauri::ipc::Invoke<R>) -> bool + 
         tickets::ticket_detail,
     ]
 }
+
+include!("../command_names.rs");
+
+#[cfg(test)]
+mod tests {
+    use super::COMMANDS;
+
+    fn json(path: &str) -> serde_json::Value {
+        let full = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(path);
+        let text = std::fs::read_to_string(&full).expect("config file is readable");
+        serde_json::from_str(&text).expect("config file is JSON")
+    }
+
+    #[test]
+    fn main_window_is_granted_exactly_our_commands_and_event_listening() {
+        let cap = json("src-tauri/capabilities/main.json");
+        let mut granted: Vec<String> = cap["permissions"]
+            .as_array()
+            .expect("permissions is a list")
+            .iter()
+            .map(|p| p.as_str().expect("permission ids are strings").to_owned())
+            .collect();
+        granted.sort();
+        let mut expected: Vec<String> = COMMANDS
+            .iter()
+            .map(|c| format!("allow-{}", c.replace('_', "-")))
+            .chain([
+                "core:event:allow-listen".into(),
+                "core:event:allow-unlisten".into(),
+            ])
+            .collect();
+        expected.sort();
+        assert_eq!(
+            granted, expected,
+            "the webview may reach our commands and event listening, nothing more"
+        );
+        assert_eq!(cap["windows"], serde_json::json!(["main"]));
+    }
+
+    #[test]
+    fn webview_runs_under_a_strict_csp_with_a_frozen_prototype() {
+        let conf = json("tauri.conf.json");
+        let security = &conf["app"]["security"];
+        let csp = security["csp"].as_str().expect("a CSP is set");
+        assert!(
+            csp.contains("script-src 'self'"),
+            "scripts only from the app: {csp}"
+        );
+        assert!(
+            !csp.contains("unsafe-eval"),
+            "no eval in the webview: {csp}"
+        );
+        // `http://ipc.localhost` is Tauri's own IPC origin on some platforms, not a remote one.
+        let remote = csp.replace("http://ipc.localhost", "");
+        assert!(
+            !remote.contains("http:") && !remote.contains("https:"),
+            "no remote origins: {csp}"
+        );
+        assert_eq!(
+            security["freezePrototype"], true,
+            "prototype pollution is blocked"
+        );
+        assert_eq!(
+            conf["app"]["withGlobalTauri"], false,
+            "no global __TAURI__ object"
+        );
+    }
+}

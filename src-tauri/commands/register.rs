@@ -248,6 +248,6 @@ mod tests {
     fn change_due_comes_from_the_core_and_refuses_short_cash() {
         assert_eq!(change_due(1234, 2000).expect("covers"), 766);
         let err = change_due(1234, 1000).expect_err("short");
-        assert_eq!(err.code, "tender_short");
+        assert_eq!(err.code, "insufficient_tender");
     }
 }
