@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# `make test-app`: the real app's end-to-end tests. The built `till` window is driven through
+# tauri-driver and WebKitWebDriver against a real till-server on loopback, under a virtual X
+# display (and a private D-Bus session, so the single-instance check has a bus of its own).
+# Needs `make build` first (the Makefile's `test` target does it).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+bin=${TILL_BIN_DIR:-${CARGO_TARGET_DIR:-target}/debug}
+for b in till till-server tillctl; do
+  if [ ! -x "$bin/$b" ]; then
+    echo "test-app: $bin/$b is missing; run 'make build' first" >&2
+    exit 1
+  fi
+done
+if ! command -v tauri-driver >/dev/null 2>&1; then
+  echo "test-app: tauri-driver is missing; run scripts/install-deps.sh" >&2
+  exit 1
+fi
+export TILL_BIN_DIR=$bin
+
+run=(node --test --test-concurrency=1 tests/app/app.test.mjs)
+if command -v dbus-run-session >/dev/null 2>&1; then
+  run=(dbus-run-session -- "${run[@]}")
+fi
+exec xvfb-run -a -s "-screen 0 1280x800x24" "${run[@]}"

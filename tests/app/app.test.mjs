@@ -1,0 +1,138 @@
+// The real Till app, driven through tauri-driver and WebKitWebDriver, against a real till-server
+// on loopback. One app session walks through the scenarios in order, like a shift at the till:
+// a sale syncs, the back office goes away and comes back, a customer is edited on both sides
+// and the manager settles it, and at the end the back office's books agree with the till's.
+//
+// Run by scripts/test-app.sh (under xvfb-run); needs the built binaries in target/debug.
+
+import { after, before, describe, test } from "node:test";
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { randomUUID } from "node:crypto";
+import path from "node:path";
+
+import { Session } from "./lib/webdriver.mjs";
+import { editEmail, openCustomer, openTab, pendingSeen, recordPending, ringUpSale, tid, waitCounts } from "./lib/till.mjs";
+import { APP, Driver, enrolledTerminal, isolatedEnv, removeTemp, run, tempRoot } from "./lib/harness.mjs";
+
+let root, server, terminalDir, terminal, driver, app;
+
+/** The back office's copy of one customer, as a terminal pulls it. */
+async function serverCustomer(id) {
+  let cursor = 0;
+  let found = null;
+  for (;;) {
+    const res = await fetch(`${server.url}/v1/pull?cursor=${cursor}&limit=1000`, {
+      headers: { authorization: `Bearer ${terminal.token}` },
+    });
+    assert.equal(res.status, 200, "the terminal's token can pull");
+    const page = await res.json();
+    for (const c of page.changes) {
+      const body = JSON.stringify(c);
+      if (body.includes(id)) found = c;
+    }
+    if (!page.has_more) return found;
+    cursor = page.cursor;
+  }
+}
+
+describe("the Till app against a real back office", () => {
+  before(async () => {
+    root = tempRoot();
+    ({ server, terminalDir, terminal } = await enrolledTerminal(root));
+    driver = await Driver.start(isolatedEnv(root));
+    app = await Session.start(driver.url, APP, ["--data-dir", terminalDir]);
+    await app.find(tid("status-bar"));
+    await waitCounts(app, "the first sync to settle", (c) => c.pending === 0 && c.state === "idle");
+  });
+
+  after(async () => {
+    if (app) await app.end();
+    if (driver) await driver.stop();
+    if (server) await server.stop();
+    if (root) removeTemp(root);
+  });
+
+  test("a sale shows as 1 pending, then 0 once the back office has it", async () => {
+    await recordPending(app);
+    await ringUpSale(app, ["BAK-002", "HOT-003"]);
+    await waitCounts(app, "the sale to reach the back office", (c) => c.pending === 0 && c.state === "idle");
+    const seen = await pendingSeen(app);
+    assert.ok(seen.includes(1), `the sale must be counted as pending before it syncs (saw ${JSON.stringify(seen)})`);
+    assert.equal(seen[seen.length - 1], 0, "and the count must end at zero");
+  });
+
+  test("with the back office down, three sales wait as 3 pending and the till says offline", async () => {
+    await server.stop();
+    for (let i = 0; i < 3; i++) await ringUpSale(app, ["CLD-004"]);
+    const c = await waitCounts(app, "3 pending and the offline state", (c) => c.pending === 3 && c.state === "offline", 60000);
+    assert.equal(c.failed, 0, "an unreachable server fails nothing");
+  });
+
+  test("when the back office comes back, the backlog drains by itself", async () => {
+    await server.start();
+    await waitCounts(app, "the backlog to drain", (c) => c.pending === 0 && c.state === "idle", 90000);
+  });
+
+  test("a customer edited here and in the back office is settled in the review screen", async () => {
+    const id = randomUUID();
+    server.cli(["customer", "add", id, "--name", "Ada Lovelace", "--email", "ada@example.org"]);
+    await app.click(tid("sync-now"));
+    await openCustomer(app, "Ada Lovelace");
+
+    // Both sides change the e-mail while they cannot talk to each other.
+    await server.stop();
+    await editEmail(app, "ada@till.example");
+    await waitCounts(app, "the local edit to be pending", (c) => c.pending === 1);
+    server.cli(["customer", "edit", id, "--email", "ada@office.example"]);
+    await server.start();
+
+    await waitCounts(app, "the conflict to be found", (c) => c.conflicts === 1, 60000);
+    await openTab(app, "conflicts");
+    await app.click(tid("conflict-item"));
+    const fields = await app.find(tid("conflict-fields"));
+    const text = await fields.text();
+    assert.match(text, /ada@till\.example/, "the review shows this till's value");
+    assert.match(text, /ada@office\.example/, "and the back office's value");
+    await app.click(tid("keep-mine"));
+    await app.click(tid("resolve"));
+    await waitCounts(app, "the resolution to sync", (c) => c.conflicts === 0 && c.pending === 0 && c.state === "idle", 60000);
+
+    const settled = JSON.stringify(await serverCustomer(id));
+    assert.match(settled, /ada@till\.example/, `the back office holds the manager's choice: ${settled}`);
+  });
+
+  test("a second launch on the same data dir hands over to the running till and exits", { skip: !process.env.DBUS_SESSION_BUS_ADDRESS && "no D-Bus session bus" }, async () => {
+    const second = spawn(APP, ["--data-dir", terminalDir], { env: isolatedEnv(root), stdio: "ignore" });
+    const code = await new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        second.kill("SIGKILL");
+        resolve("still running");
+      }, 20000);
+      second.on("exit", (c) => {
+        clearTimeout(timer);
+        resolve(c);
+      });
+    });
+    assert.equal(code, 0, "the second instance must hand over and exit cleanly, not open a second window on the same store");
+    assert.ok(await app.find(tid("status-bar")), "the first window is still there");
+  });
+
+  test("the back office's stats agree with the till: every ticket once, no gaps, same totals", async () => {
+    const stats = server.stats();
+    const mine = stats.terminals.find((t) => t.terminal_id === terminal.id);
+    assert.ok(mine, `the server knows this terminal: ${JSON.stringify(stats)}`);
+    const local = JSON.parse(run("tillctl", ["--data-dir", terminalDir, "tickets", "--limit", "1000", "--json"]));
+    const sales = local.filter((t) => t.kind === "sale");
+    assert.equal(sales.length, 4, "one sale, then three while the back office was down");
+    assert.equal(mine.tickets, sales.length, "every sale the till committed is on the server");
+    assert.equal(stats.duplicates, 0, "nothing was recorded twice");
+    assert.equal(stats.gaps, 0, "no ticket number or mutation sequence is missing");
+    assert.deepEqual(mine.missing_ticket_numbers, [], "no ticket number is missing");
+    const localTotal = local.reduce((sum, t) => sum + (t.kind === "sale" ? t.total : -t.total), 0);
+    assert.equal(mine.total, localTotal, "the server's total is the till's total");
+    const status = JSON.parse(run("tillctl", ["--data-dir", terminalDir, "status", "--json"]));
+    assert.equal(status.pending, 0, "nothing is left to send");
+  });
+});
+

@@ -1,0 +1,84 @@
+// What a cashier or manager does in the Till window, in terms of the UI's data-testid hooks.
+// Shared by the end-to-end tests and the README screenshots.
+
+export const tid = (id) => `[data-testid="${id}"]`;
+
+/** The counts and state the status bar shows. */
+export function counts(app) {
+  return app.exec(`
+    const n = (id) => {
+      const el = document.querySelector('[data-testid="' + id + '"] .n');
+      return el ? Number(el.textContent) : null;
+    };
+    const bar = document.querySelector('[data-testid="status-bar"]');
+    return { pending: n("pending-count"), failed: n("failed-count"), conflicts: n("conflict-count"),
+             state: bar ? bar.dataset.state : null };
+  `);
+}
+
+export function waitCounts(app, what, pred, timeoutMs = 30000) {
+  return app.waitFor(what, async () => {
+    const c = await counts(app);
+    return pred(c) ? c : null;
+  }, timeoutMs);
+}
+
+/** Starts recording every pending count the status bar shows (a MutationObserver in the page). */
+export function recordPending(app) {
+  return app.exec(`
+    window.__pendingSeen = [];
+    const el = document.querySelector('[data-testid="pending-count"]');
+    const note = () => {
+      const n = Number(el.querySelector('.n').textContent);
+      const seen = window.__pendingSeen;
+      if (seen[seen.length - 1] !== n) seen.push(n);
+    };
+    note();
+    new MutationObserver(note).observe(el, { subtree: true, childList: true, characterData: true });
+  `);
+}
+
+export const pendingSeen = (app) => app.exec("return window.__pendingSeen");
+
+export const openTab = (app, id) => app.click(tid(`tab-${id}`));
+
+async function enabled(app, id) {
+  const [el] = await app.all(tid(id));
+  return el && (await el.attr("disabled")) === null;
+}
+
+/** Puts the given SKUs in the cart and waits for the core's quote. */
+export async function fillCart(app, skus) {
+  await openTab(app, "register");
+  for (const sku of skus) await app.click(tid(`product-${sku}`));
+  await app.waitFor("Pay to be enabled", () => enabled(app, "pay"));
+}
+
+/** Rings up one sale of the given SKUs through the register, paid with exact cash. */
+export async function ringUpSale(app, skus) {
+  await fillCart(app, skus);
+  await app.click(tid("pay"));
+  await app.click(tid("quick-cash"));
+  await app.waitFor("Complete sale to be enabled", () => enabled(app, "complete-sale"));
+  await app.click(tid("complete-sale"));
+  await app.find(tid("sale-complete"));
+  await app.click(tid("new-sale"));
+}
+
+/** Opens a customer by name on the Customers screen, waiting for it to be there. */
+export async function openCustomer(app, name, timeoutMs = 30000) {
+  await openTab(app, "customers");
+  const row = await app.waitFor(`customer ${name}`, async () => {
+    for (const r of await app.all(tid("customer-row"))) if ((await r.text()).includes(name)) return r;
+    return null;
+  }, timeoutMs);
+  await row.click();
+}
+
+/** Changes the open customer's e-mail and saves it. */
+export async function editEmail(app, email) {
+  const input = await app.find(tid("cust-email"));
+  await input.clear();
+  await input.type(email);
+  await app.click(tid("save-customer"));
+}
