@@ -1,6 +1,10 @@
 //! `till-bench <scenario> --json`: benchmarks that print figures. The last line of every run is
 //! one JSON object of figures; human-readable progress goes to stderr.
 
+mod app;
+mod push;
+mod ring_up;
+
 use clap::{Parser, Subcommand};
 
 #[derive(Parser)]
@@ -14,9 +18,20 @@ struct Cli {
 }
 
 #[derive(Subcommand)]
-enum Scenario {}
+enum Scenario {
+    /// The desktop app's cold start to a working register, and its idle memory (app + WebKit)
+    App(app::Args),
+    /// Commit latency of 5-line tickets against raw fsync on the same disk
+    RingUp(ring_up::Args),
+    /// Back-office push throughput over loopback for batches of 1, 10, 100 and 500 tickets
+    Push(push::Args),
+}
 
 fn main() {
     let cli = Cli::parse();
-    match cli.scenario {}
+    match cli.scenario {
+        Scenario::App(args) => app::run(args),
+        Scenario::RingUp(args) => ring_up::run(args),
+        Scenario::Push(args) => push::run(args),
+    }
 }
