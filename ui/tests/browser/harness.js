@@ -26,7 +26,7 @@ export async function serveDist() {
       if (!(await stat(file)).isFile()) file = join(DIST, "index.html");
       res.writeHead(200, {
         "content-type": TYPES[extname(file)] || "application/octet-stream",
-        "content-security-policy": "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; img-src 'self' data:",
+        "content-security-policy": "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:",
       });
       res.end(await readFile(file));
     } catch {

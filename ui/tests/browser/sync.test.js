@@ -1,0 +1,129 @@
+// The status bar and Sync now in real Chromium, driven by sync://state events from the fake shell.
+import { after, before, describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { launch, openApp, serveDist } from "./harness.js";
+
+let server, browser;
+before(async () => {
+  server = await serveDist();
+  browser = await launch();
+});
+after(async () => {
+  await browser?.close();
+  await server?.close();
+});
+
+const emit = (page, partial) => page.evaluate((p) => window.__mock.emitState(p), partial);
+
+describe("status bar", () => {
+  it("shows the counts each sync://state event carries", async () => {
+    const { page, context } = await openApp(browser, server.url);
+    try {
+      await emit(page, { pending: 12, failed: 2, conflicts: 3 });
+      await page.getByTestId("pending-count").filter({ hasText: "12" }).waitFor();
+      await page.getByTestId("failed-count").filter({ hasText: "2" }).waitFor();
+      await page.getByTestId("conflict-count").filter({ hasText: "3" }).waitFor();
+      await page.getByTestId("badge-conflicts").filter({ hasText: "3" }).waitFor();
+      await emit(page, { pending: 0, failed: 0, conflicts: 0 });
+      await page.getByTestId("pending-count").filter({ hasText: "0" }).waitFor();
+      assert.equal(await page.getByTestId("badge-conflicts").count(), 0, "the badge goes when nothing is left");
+      const reads = (await page.evaluate(() => window.__mock.calls)).filter((c) => c.cmd === "sync_status").length;
+      assert.equal(reads, 1, "the UI reads the status once and then follows events");
+    } finally {
+      await context.close();
+    }
+  });
+
+  it("shows offline with a retry countdown, then progress and ETA while a backlog drains", async () => {
+    const { page, context } = await openApp(browser, server.url);
+    try {
+      await page.evaluate(() => window.__mock.emitState({ state: "backing_off", online: false, next_retry_at_ms: Date.now() + 65_000 }));
+      await page.getByTestId("sync-state").filter({ hasText: "Offline" }).waitFor();
+      assert.match(await page.getByTestId("sync-detail").innerText(), /retry in 1 min 0\d s/);
+      await emit(page, { state: "syncing", online: true, pending: 800, progress: { done: 200, total: 800 }, eta_secs: 30 });
+      await page.getByTestId("sync-progress").filter({ hasText: "200 of 800 sent · about 30 s left" }).waitFor();
+      assert.equal(await page.getByRole("progressbar").getAttribute("aria-valuenow"), "25");
+    } finally {
+      await context.close();
+    }
+  });
+});
+
+describe("Sync now", () => {
+  it("is busy at once, then shows the result, and the synced ticket gets its back-office number", async () => {
+    const { page, context } = await openApp(browser, server.url, { seed: { failed: false, conflicts: false, syncDelayMs: 700 } });
+    try {
+      await page.getByTestId("product-DRK-001").click();
+      await page.keyboard.press("F4");
+      await page.getByTestId("quick-cash").first().click();
+      await page.getByTestId("complete-sale").click();
+      await page.getByTestId("new-sale").click();
+      await page.getByTestId("pending-count").filter({ hasText: "1" }).waitFor();
+
+      await page.getByTestId("sync-now").click();
+      assert.equal(await page.getByTestId("sync-now").getAttribute("aria-busy"), "true", "busy right after the press");
+      await page.getByTestId("sync-state").filter({ hasText: "Syncing" }).waitFor();
+      await page.getByTestId("sync-now-result").filter({ hasText: "Up to date" }).waitFor();
+      assert.equal(await page.getByTestId("sync-now").getAttribute("aria-busy"), "false");
+      await page.getByTestId("pending-count").filter({ hasText: "0" }).waitFor();
+
+      await page.getByTestId("tab-tickets").click();
+      const newest = page.getByTestId("ticket-row").first();
+      await newest.getByTestId("sync-chip").filter({ hasText: "Synced · BO" }).waitFor();
+    } finally {
+      await context.close();
+    }
+  });
+
+  it("works from F9 and reports a failed cycle", async () => {
+    const { page, context } = await openApp(browser, server.url, { seed: { syncFails: "connection refused", syncDelayMs: 200 } });
+    try {
+      await page.keyboard.press("F9");
+      await page.getByTestId("sync-now-result").filter({ hasText: "Sync failed: connection refused" }).waitFor();
+      await page.getByTestId("sync-state").filter({ hasText: "Offline" }).waitFor();
+    } finally {
+      await context.close();
+    }
+  });
+
+  it("says why it cannot run on a till that is not enrolled", async () => {
+    const { page, context } = await openApp(browser, server.url, { seed: { enrolled: false } });
+    try {
+      await page.getByTestId("enrol-banner").waitFor();
+      await page.getByTestId("sync-now").click();
+      await page.getByTestId("sync-now-result").filter({ hasText: "not enrolled" }).waitFor();
+      assert.match(await page.getByTestId("sync-state").innerText(), /Not connected/);
+    } finally {
+      await context.close();
+    }
+  });
+});
+
+describe("first run", () => {
+  it("sells offline at once with an enrol banner, and enrolling removes the banner", async () => {
+    const { page, context } = await openApp(browser, server.url, { seed: { enrolled: false, tickets: false, conflicts: false, failed: false } });
+    try {
+      assert.match(await page.getByTestId("enrol-banner").innerText(), /Not connected to a back office/);
+      await page.getByTestId("product-BAK-001").click();
+      await page.keyboard.press("F4");
+      await page.getByTestId("cash-tendered").fill("5");
+      await page.keyboard.press("Enter");
+      await page.getByTestId("receipt").waitFor();
+      await page.getByTestId("new-sale").click();
+
+      await page.getByTestId("enrol-cta").click();
+      await page.getByTestId("server-url").fill("http://127.0.0.1:8787");
+      await page.getByTestId("test-connection").click();
+      await page.getByTestId("test-result").filter({ hasText: "Reachable" }).waitFor();
+      await page.getByTestId("enrol-token").fill("wrong");
+      await page.getByTestId("enrol").click();
+      await page.getByTestId("settings-message").filter({ hasText: "did not accept" }).waitFor();
+      await page.getByTestId("enrol-token").fill("good-token");
+      await page.getByTestId("enrol").click();
+      await page.getByTestId("enrolled").waitFor();
+      assert.equal(await page.getByTestId("enrol-banner").count(), 0);
+    } finally {
+      await context.close();
+    }
+  });
+});

@@ -1,0 +1,82 @@
+import { describe, expect, it } from "vitest";
+import type { SyncStatus } from "../../src/lib/bindings/SyncStatus";
+import { clockWarning, describeProgress, describeState, formatDuration, initialStatus, relativeTime } from "../../src/lib/status";
+
+const NOW = 1_700_000_000_000;
+const status = (over: Partial<SyncStatus>): SyncStatus => ({ ...initialStatus(), online: true, ...over });
+
+describe("describeState", () => {
+  it("says 'In sync' only when idle with nothing pending", () => {
+    expect(describeState(status({ state: "idle" }), NOW)).toMatchObject({ label: "In sync", tone: "ok" });
+    expect(describeState(status({ state: "idle", pending: 2 }), NOW).label).not.toBe("In sync");
+  });
+
+  it("names every engine state in words a cashier understands", () => {
+    const cases: Array<[SyncStatus["state"], string, string]> = [
+      ["syncing", "Syncing", "busy"],
+      ["offline", "Offline", "warn"],
+      ["auth_error", "Not authorised", "error"],
+      ["paused", "Sync paused", "muted"],
+      ["not_enrolled", "Not connected", "muted"],
+      ["stopped", "Sync stopped", "error"],
+    ];
+    for (const [state, label, tone] of cases) {
+      expect(describeState(status({ state }), NOW), state).toMatchObject({ label, tone });
+    }
+  });
+
+  it("counts down to the next retry while backing off", () => {
+    const s = status({ state: "backing_off", online: false, next_retry_at_ms: NOW + 42_000 });
+    expect(describeState(s, NOW).detail).toBe("retry in 42 s");
+    expect(describeState(s, NOW + 40_500).detail).toBe("retry in 2 s");
+    expect(describeState(s, NOW + 60_000).detail, "never a negative countdown").toBe("retry in 0 s");
+    expect(describeState(s, NOW).label).toBe("Offline");
+    expect(describeState({ ...s, online: true }, NOW).label).toBe("Server trouble");
+  });
+
+  it("tells an auth error to re-enrol", () => {
+    expect(describeState(status({ state: "auth_error" }), NOW).detail).toMatch(/re-enrol/);
+  });
+});
+
+describe("formatDuration and relativeTime", () => {
+  it("formats countdowns and ETAs", () => {
+    expect(formatDuration(0)).toBe("0 s");
+    expect(formatDuration(9.2)).toBe("10 s");
+    expect(formatDuration(185)).toBe("3 min 05 s");
+    expect(formatDuration(7800)).toBe("2 h 10 min");
+  });
+
+  it("says how long ago the last sync was", () => {
+    expect(relativeTime(NOW - 10_000, NOW)).toBe("just now");
+    expect(relativeTime(NOW - 5 * 60_000, NOW)).toBe("5 min ago");
+    expect(relativeTime(NOW - 3 * 3_600_000, NOW)).toBe("3 h ago");
+  });
+});
+
+describe("clockWarning", () => {
+  it("stays quiet within two minutes and when the offset is unknown", () => {
+    expect(clockWarning(status({ clock_offset_ms: null }))).toBeNull();
+    expect(clockWarning(status({ clock_offset_ms: 119_000 }))).toBeNull();
+    expect(clockWarning(status({ clock_offset_ms: -120_000 }))).toBeNull();
+  });
+
+  it("warns beyond two minutes, saying which way the till's clock is off", () => {
+    expect(clockWarning(status({ clock_offset_ms: 300_000 }))?.short).toBe("Clock 5 min behind");
+    expect(clockWarning(status({ clock_offset_ms: -300_000 }))?.short).toBe("Clock 5 min ahead");
+    expect(clockWarning(status({ clock_offset_ms: -300_000 }))?.long).toMatch(/ahead of the back office/);
+  });
+});
+
+describe("describeProgress", () => {
+  it("shows nothing when no backlog drains", () => {
+    expect(describeProgress(status({ progress: null }))).toBeNull();
+    expect(describeProgress(status({ progress: { done: 0, total: 0 } }))).toBeNull();
+  });
+
+  it("shows how much is sent and the time left", () => {
+    const p = describeProgress(status({ progress: { done: 2500, total: 10000 }, eta_secs: 75 }));
+    expect(p?.fraction).toBe(0.25);
+    expect(p?.text).toBe("2,500 of 10,000 sent · about 1 min 15 s left");
+  });
+});
