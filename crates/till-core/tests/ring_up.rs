@@ -358,3 +358,78 @@ fn malformed_or_unknown_cart_fields_are_invalid_input() {
     let ok = format!(r#"{{"lines":[{{"product_id":"{id}","quantity":2}}]}}"#);
     assert_eq!(Cart::from_json(&ok).expect("parses").lines[0].quantity, 2);
 }
+
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+    use std::cell::RefCell;
+
+    fn discount() -> impl Strategy<Value = Option<Discount>> {
+        prop_oneof![
+            3 => Just(None),
+            1 => (0u32..=10_000).prop_map(|bp| Some(Discount::Percent { bp })),
+            1 => (0i64..=200).prop_map(|minor| Some(Discount::Amount { minor })),
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
+
+        /// Whatever the cart, a commit records the quote's figures, totals add up, tenders
+        /// count exactly the total, and a full refund pays back exactly the sale.
+        #[test]
+        fn committed_figures_equal_the_quote_and_add_up(
+            picks in proptest::collection::vec((0usize..1000, 1i64..=20, discount()), 1..12),
+            ticket_discount in discount(),
+            extra_cash in 0i64..10_000,
+        ) {
+            thread_local! {
+                static STORE: RefCell<Option<(tempfile::TempDir, rusqlite::Connection)>> =
+                    const { RefCell::new(None) };
+            }
+            STORE.with(|cell| {
+                let mut slot = cell.borrow_mut();
+                let (_, conn) = slot.get_or_insert_with(|| {
+                    let (dir, _store, conn) = open();
+                    (dir, conn)
+                });
+                let ps = products(conn);
+                let cart = Cart {
+                    lines: picks
+                        .iter()
+                        .map(|(i, q, d)| till_core::CartLine {
+                            product_id: ps[i % ps.len()].id,
+                            quantity: *q,
+                            discount: *d,
+                        })
+                        .collect(),
+                    ticket_discount,
+                    customer_id: None,
+                };
+                let quote = match cart::quote(conn, &cart) {
+                    Ok(q) => q,
+                    // A fixed discount larger than a line is refused; nothing to commit.
+                    Err(e) => {
+                        prop_assert_eq!(e.code(), "invalid_discount");
+                        return Ok(());
+                    }
+                };
+                let total = quote.totals.total;
+                let sale = tickets::commit(conn, &cart, &cash(total + extra_cash), &NOW)
+                    .expect("a quotable cart commits");
+                prop_assert_eq!(&sale.lines, &quote.lines);
+                prop_assert_eq!(&sale.taxes, &quote.taxes);
+                prop_assert_eq!(sale.totals, quote.totals);
+                prop_assert_eq!(sale.totals.total, sale.lines.iter().map(|l| l.figures.total).sum::<i64>());
+                prop_assert_eq!(sale.totals.tax_total, sale.taxes.iter().map(|t| t.tax).sum::<i64>());
+                prop_assert_eq!(sale.tenders.clone(), vec![Tender::Cash { tendered: total + extra_cash, change: extra_cash }]);
+                let all: Vec<usize> = (1..=sale.lines.len()).collect();
+                let refund = tickets::refund(conn, sale.id, &all, &cash(total.max(1)), &NOW)
+                    .expect("a full refund is accepted");
+                prop_assert_eq!(refund.totals.total, sale.totals.total, "a full refund pays back the sale");
+                prop_assert_eq!(refund.totals.tax_total, sale.totals.tax_total);
+                Ok(())
+            })?;
+        }
+    }
+}
