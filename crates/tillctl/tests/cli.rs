@@ -100,3 +100,32 @@ fn usage_errors_exit_2() {
     let out = tillctl(dir.path(), &["ring-up", "--demo", "many"]);
     assert_eq!(out.status.code(), Some(2));
 }
+
+#[test]
+fn the_data_dir_comes_from_till_data_dir_when_not_given() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let out = Command::new(TILLCTL)
+        .args(["ring-up", "--demo", "2"])
+        .env("TILL_DATA_DIR", dir.path())
+        .output()
+        .expect("tillctl runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        dir.path().join("till.db").exists(),
+        "TILL_DATA_DIR names the store when --data-dir is absent"
+    );
+    let other = tempfile::tempdir().expect("temp dir");
+    let out = Command::new(TILLCTL)
+        .arg("--data-dir")
+        .arg(other.path())
+        .args(["status", "--json"])
+        .env("TILL_DATA_DIR", dir.path())
+        .output()
+        .expect("tillctl runs");
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    assert_eq!(v["tickets"], 0, "--data-dir wins over TILL_DATA_DIR");
+}
