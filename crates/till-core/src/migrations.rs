@@ -35,7 +35,11 @@ pub fn current_version(conn: &Connection) -> Result<u32> {
 /// migration applies or none does. Refuses a database newer than this binary
 /// (`schema_too_new`) without writing to it.
 pub fn migrate(conn: &mut Connection) -> Result<()> {
-    let known = latest_version();
+    apply(conn, MIGRATIONS)
+}
+
+fn apply(conn: &mut Connection, migrations: &[Migration]) -> Result<()> {
+    let known = migrations.iter().map(|m| m.version).max().unwrap_or(0);
     let found = current_version(conn)?;
     if found > known {
         return Err(CoreError::SchemaTooNew { found, known });
@@ -49,7 +53,7 @@ pub fn migrate(conn: &mut Connection) -> Result<()> {
     if found > known {
         return Err(CoreError::SchemaTooNew { found, known });
     }
-    for m in MIGRATIONS.iter().filter(|m| m.version > found) {
+    for m in migrations.iter().filter(|m| m.version > found) {
         tracing::info!(migration = m.name, "applying migration");
         tx.execute_batch(m.sql)
             .map_err(|e| CoreError::Database(format!("migration {}: {e}", m.name)))?;
@@ -81,6 +85,37 @@ mod tests {
         migrate(&mut conn).expect("migrates");
         assert_eq!(current_version(&conn).expect("reads"), latest_version());
         migrate(&mut conn).expect("migrating twice is a no-op");
+    }
+
+    #[test]
+    fn a_failing_migration_leaves_the_database_as_it_was() {
+        let mut conn = Connection::open_in_memory().expect("opens");
+        let steps = [
+            Migration {
+                version: 1,
+                name: "0001_ok",
+                sql: "CREATE TABLE a (x INTEGER);",
+            },
+            Migration {
+                version: 2,
+                name: "0002_broken",
+                sql: "CREATE TABLE b (x INTEGER); THIS IS NOT SQL;",
+            },
+        ];
+        let err = apply(&mut conn, &steps).expect_err("a broken migration fails");
+        assert_eq!(err.code(), "database_error");
+        assert_eq!(
+            current_version(&conn).expect("reads"),
+            0,
+            "no version recorded"
+        );
+        let tables: i64 = conn
+            .query_row("SELECT count(*) FROM sqlite_schema", [], |r| r.get(0))
+            .expect("counts");
+        assert_eq!(
+            tables, 0,
+            "all-or-nothing: the first migration is rolled back too"
+        );
     }
 
     #[test]
