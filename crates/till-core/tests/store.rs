@@ -242,3 +242,49 @@ fn a_snapshot_replaces_the_whole_catalog_atomically() {
     let err = catalog::apply_snapshot(&tx, &dup).expect_err("duplicate ids");
     assert_eq!(err.code(), "invalid_input");
 }
+
+#[test]
+fn a_full_disk_refuses_the_sale_cleanly_and_the_till_carries_on() {
+    let (_dir, _store, mut conn) = open();
+    let ps = products(&conn);
+    let pay = [TenderInput::Cash {
+        tendered: 1_000_000,
+    }];
+    let cart = cart_of(&[(&ps[0], 1), (&ps[1], 1), (&ps[2], 1)]);
+    tickets::commit(&mut conn, &cart, &pay, &NOW).expect("commits");
+    // The database may not grow by a single page: SQLite reports SQLITE_FULL, as on a full disk.
+    let pages: i64 = conn
+        .query_row("PRAGMA page_count", [], |r| r.get(0))
+        .expect("reads");
+    let mut full = 0;
+    let before = common::footprint(&conn);
+    conn.pragma_update(None, "max_page_count", pages)
+        .expect("caps");
+    for _ in 0..200 {
+        match tickets::commit(&mut conn, &cart, &pay, &NOW) {
+            Ok(_) => continue,
+            Err(e) => {
+                assert_eq!(e.code(), "disk_full", "{e}");
+                full += 1;
+                break;
+            }
+        }
+    }
+    assert_eq!(full, 1, "the capped database must fill up");
+    let after_fail = common::footprint(&conn);
+    conn.pragma_update(None, "max_page_count", 1_073_741_823i64)
+        .expect("uncaps");
+    assert!(
+        after_fail[0].1 >= before[0].1,
+        "sales committed before the disk filled are kept"
+    );
+    let t = tickets::commit(&mut conn, &cart, &pay, &NOW).expect("commits once space is back");
+    let expected_number: u64 = after_fail[0].1.parse::<u64>().expect("count") + 1;
+    assert_eq!(
+        t.number, expected_number,
+        "the failed sale left no gap in numbers"
+    );
+    assert!(till_core::journal::verify(&mut conn)
+        .expect("verifies")
+        .holds());
+}

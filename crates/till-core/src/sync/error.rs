@@ -1,0 +1,60 @@
+//! Why a sync operation failed, with stable codes.
+
+use crate::error::CoreError;
+
+use super::transport::TransportError;
+
+/// A sync failure. Transport errors keep their own classification (transient, auth, permanent).
+#[derive(Debug, thiserror::Error)]
+pub enum SyncError {
+    #[error(transparent)]
+    Core(#[from] CoreError),
+    #[error(transparent)]
+    Transport(#[from] TransportError),
+    /// No server URL and token are stored.
+    #[error("this terminal is not enrolled with a server")]
+    NotEnrolled,
+    /// Another process (or engine) is syncing this data dir right now.
+    #[error("another sync is running on this data dir")]
+    Busy,
+    /// The server answered something that contradicts the protocol (e.g. results for mutations
+    /// that were not sent). Nothing was dropped; the items stay queued.
+    #[error("unexpected answer from the server: {0}")]
+    Protocol(String),
+    /// Bad input from a person or caller.
+    #[error("invalid input: {0}")]
+    InvalidInput(String),
+    /// No such conflict, failed item, customer…
+    #[error("not found: {0}")]
+    NotFound(String),
+    /// The operation does not apply to this item in its current state.
+    #[error("{0}")]
+    NotApplicable(String),
+}
+
+impl SyncError {
+    pub fn code(&self) -> &'static str {
+        match self {
+            SyncError::Core(e) => e.code(),
+            SyncError::Transport(e) => e.code(),
+            SyncError::NotEnrolled => "not_enrolled",
+            SyncError::Busy => "sync_busy",
+            SyncError::Protocol(_) => "protocol_error",
+            SyncError::InvalidInput(_) => "invalid_input",
+            SyncError::NotFound(_) => "not_found",
+            SyncError::NotApplicable(_) => "not_applicable",
+        }
+    }
+}
+
+impl From<rusqlite::Error> for SyncError {
+    fn from(e: rusqlite::Error) -> Self {
+        SyncError::Core(e.into())
+    }
+}
+
+impl From<serde_json::Error> for SyncError {
+    fn from(e: serde_json::Error) -> Self {
+        SyncError::Core(CoreError::Database(format!("stored JSON: {e}")))
+    }
+}

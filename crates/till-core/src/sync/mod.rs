@@ -1,0 +1,85 @@
+//! The sync engine: pushes the outbox to the back office exactly once, pulls catalog and customer
+//! changes, and parks every disagreement in the conflict table instead of overwriting it.
+//!
+//! The moving parts, one module each:
+//! - [`state`]: the explicit engine state the UI shows;
+//! - [`backoff`]: exponential back-off with full jitter, honouring `Retry-After`;
+//! - [`transport`]: the HTTP client behind a trait, and how its errors are classified;
+//! - [`push`] and [`pull`]: one cycle's work against the store, in short transactions;
+//! - [`conflicts`], [`failed`], [`customers`], [`history`]: what a person reviews and edits;
+//! - [`engine`]: the tokio actor that schedules cycles, and its cheap-clone [`SyncHandle`];
+//! - [`status`]: the snapshot published to an injected, throttled [`StatusSink`].
+//!
+//! The engine always uses its own SQLite connection and short transactions, so ring-up on another
+//! connection never waits on it for long. One cycle runs at a time per data dir, also across
+//! processes (the app and `tillctl`), guarded by an advisory lock on `sync.lock`.
+
+pub mod backoff;
+pub mod conflicts;
+pub mod customers;
+pub mod engine;
+pub mod enrolment;
+pub mod error;
+pub mod failed;
+pub mod history;
+pub mod lock;
+pub mod pull;
+pub mod push;
+pub mod state;
+pub mod status;
+pub mod transport;
+
+use std::time::Duration;
+
+pub use backoff::{Backoff, BackoffPolicy};
+pub use conflicts::{Conflict, ConflictPolicy, PolicySet, Resolution};
+pub use engine::{drain, DrainReport, SyncEngine, SyncHandle, SyncNowAnswer};
+pub use error::SyncError;
+pub use state::SyncState;
+pub use status::{ErrorInfo, Progress, StatusSink, SyncStatus};
+pub use transport::{HttpTransport, Transport, TransportError};
+
+/// How the engine behaves. Every field has a sensible default.
+#[derive(Debug, Clone)]
+pub struct SyncConfig {
+    /// The first push batch size; grows while the server keeps up.
+    pub batch_size: usize,
+    /// The largest push batch (never above the protocol's limit).
+    pub max_batch_size: usize,
+    /// Pull page size.
+    pub pull_limit: u32,
+    /// The periodic tick while nothing is pending.
+    pub tick: Duration,
+    /// The tick while a backlog remains (e.g. after a cycle stopped early).
+    pub backlog_tick: Duration,
+    /// How long after a local write the engine waits for more writes before syncing.
+    pub debounce: Duration,
+    /// How often a health probe runs while offline.
+    pub probe_interval: Duration,
+    /// Back-off between failed attempts.
+    pub backoff: BackoffPolicy,
+    /// Applied outbox rows older than this are pruned (tickets and the journal never are).
+    pub applied_retention: Duration,
+    /// The shortest gap between two status snapshots sent to the sink.
+    pub status_interval: Duration,
+    /// How long a cycle waits for another process's sync to finish before giving up.
+    pub lock_wait: Duration,
+}
+
+impl Default for SyncConfig {
+    fn default() -> Self {
+        SyncConfig {
+            batch_size: 100,
+            max_batch_size: till_protocol::MAX_PUSH_BATCH,
+            pull_limit: 500,
+            tick: Duration::from_secs(30),
+            backlog_tick: Duration::from_secs(1),
+            debounce: Duration::from_millis(300),
+            probe_interval: Duration::from_secs(10),
+            backoff: BackoffPolicy::default(),
+            applied_retention: Duration::from_secs(7 * 24 * 3600),
+            status_interval: Duration::from_millis(50),
+            lock_wait: Duration::from_secs(0),
+        }
+    }
+}
