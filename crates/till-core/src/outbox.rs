@@ -200,3 +200,123 @@ pub fn counts(conn: &Connection) -> Result<OutboxCounts> {
     }
     Ok(out)
 }
+
+/// The entries in `state`, in sequence order, at most `limit` (e.g. the failed list).
+pub fn in_state(conn: &Connection, state: OutboxState, limit: u32) -> Result<Vec<OutboxEntry>> {
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {ENTRY_COLUMNS} FROM outbox WHERE state = ?1 ORDER BY seq LIMIT ?2"
+    ))?;
+    let rows = stmt.query_map(params![state.as_str(), limit], entry_from_row)?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+/// Marks entries as sent, counting one more attempt each. Call just before sending them.
+pub fn mark_in_flight(conn: &Connection, seqs: &[u64], now_ms: i64) -> Result<()> {
+    let mut stmt = conn.prepare_cached(
+        "UPDATE outbox SET state = 'in_flight', attempts = attempts + 1, updated_at_ms = ?2
+         WHERE seq = ?1 AND state IN ('pending', 'in_flight')",
+    )?;
+    for &seq in seqs {
+        stmt.execute(params![seq_i64(seq)?, now_ms])?;
+    }
+    Ok(())
+}
+
+/// Records where an entry now stands: `result` is the server's outcome JSON when it answered,
+/// `last_error` why it is not settled (or was rejected), `next_attempt_at_ms` when to retry.
+/// The payload is never changed.
+pub fn set_state(
+    conn: &Connection,
+    seq: u64,
+    state: OutboxState,
+    result: Option<&str>,
+    last_error: Option<&str>,
+    next_attempt_at_ms: Option<i64>,
+    now_ms: i64,
+) -> Result<()> {
+    let changed = conn
+        .prepare_cached(
+            "UPDATE outbox SET state = ?2, result = coalesce(?3, result), last_error = ?4,
+                 next_attempt_at_ms = ?5, updated_at_ms = ?6
+             WHERE seq = ?1",
+        )?
+        .execute(params![
+            seq_i64(seq)?,
+            state.as_str(),
+            result,
+            last_error,
+            next_attempt_at_ms,
+            now_ms
+        ])?;
+    if changed == 0 {
+        return Err(CoreError::InvalidInput(format!("no outbox entry {seq}")));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use till_protocol::{CustomerDeleted, Hlc};
+
+    fn conn() -> Connection {
+        let mut conn = Connection::open_in_memory().expect("opens");
+        crate::migrations::migrate(&mut conn).expect("migrates");
+        conn
+    }
+
+    fn body(n: u128) -> MutationBody {
+        MutationBody::CustomerDeleted(CustomerDeleted {
+            id: Uuid::from_u128(n),
+            base_version: 1,
+        })
+    }
+
+    #[test]
+    fn entries_move_through_their_states_without_touching_the_payload() {
+        let conn = conn();
+        let hlc = Hlc {
+            wall_ms: 1,
+            counter: 0,
+            node: Uuid::nil(),
+        };
+        let a = enqueue(&conn, body(1), hlc, 10).expect("queues");
+        let b = enqueue(&conn, body(2), hlc, 10).expect("queues");
+        assert_eq!(
+            (a.seq, b.seq),
+            (1, 2),
+            "sequence numbers are gapless from 1"
+        );
+        let payload = get(&conn, 1).expect("reads").expect("exists").payload;
+
+        mark_in_flight(&conn, &[1, 2], 20).expect("marks");
+        let e = get(&conn, 1).expect("reads").expect("exists");
+        assert_eq!((e.state, e.attempts), (OutboxState::InFlight, 1));
+
+        set_state(&conn, 1, OutboxState::Applied, Some("{}"), None, None, 30).expect("settles");
+        set_state(
+            &conn,
+            2,
+            OutboxState::Pending,
+            None,
+            Some("timeout"),
+            Some(99),
+            30,
+        )
+        .expect("retries");
+        let c = counts(&conn).expect("counts");
+        assert_eq!((c.applied, c.pending, c.in_flight), (1, 1, 0));
+        assert_eq!(unsent(&conn, 10).expect("lists")[0].seq, 2);
+        assert_eq!(
+            get(&conn, 1).expect("reads").expect("exists").payload,
+            payload,
+            "a settled entry keeps the bytes it was sent with"
+        );
+        assert_eq!(
+            set_state(&conn, 9, OutboxState::Failed, None, None, None, 1)
+                .expect_err("no entry 9")
+                .code(),
+            "invalid_input"
+        );
+    }
+}
