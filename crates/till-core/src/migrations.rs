@@ -14,11 +14,18 @@ pub struct Migration {
 }
 
 /// Every migration this binary knows, in ascending `version` order. Add new files here.
-pub const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    name: "0001_terminal",
-    sql: include_str!("../../../migrations/0001_terminal.sql"),
-}];
+pub const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        name: "0001_terminal",
+        sql: include_str!("../../../migrations/0001_terminal.sql"),
+    },
+    Migration {
+        version: 2,
+        name: "0002_outbox_entity",
+        sql: include_str!("../../../migrations/0002_outbox_entity.sql"),
+    },
+];
 
 /// The schema version this binary writes.
 pub fn latest_version() -> u32 {
