@@ -405,3 +405,69 @@ fn bad_tls_files_are_a_clear_error() {
         String::from_utf8_lossy(&output.stderr)
     );
 }
+
+#[test]
+fn sigterm_lets_a_request_in_flight_finish() {
+    use std::io::{Read, Write};
+
+    let dir = tempfile::tempdir().expect("temp dir");
+    let added: Value = serde_json::from_str(&ok_stdout(
+        cli(dir.path(), &["terminal", "add", "Till 1", "--json"]),
+        "terminal add",
+    ))
+    .expect("json");
+    let terminal = common::Terminal {
+        id: added["id"].as_str().expect("id").parse().expect("uuid"),
+        token: added["token"].as_str().expect("token").to_string(),
+    };
+    let served = Served::start(dir.path(), &[]);
+    let addr = served.url.trim_start_matches("http://").to_string();
+    let body = common::push_body(&terminal, &common::sales(1, 50));
+
+    // The request is in flight when SIGTERM arrives: the server has read its head and asked
+    // for the body (100 Continue), which is only sent afterwards.
+    let mut stream = std::net::TcpStream::connect(&addr).expect("connects");
+    write!(
+        stream,
+        "POST /v1/push HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nExpect: 100-continue\r\nConnection: close\r\n\r\n",
+        terminal.token,
+        body.len()
+    )
+    .expect("writes the head");
+    stream.flush().expect("flushes");
+    let mut interim = [0u8; 25];
+    stream.read_exact(&mut interim).expect("reads 100 Continue");
+    assert!(
+        interim.starts_with(b"HTTP/1.1 100 Continue"),
+        "the server asks for the body: {}",
+        String::from_utf8_lossy(&interim)
+    );
+    let status = Command::new("kill")
+        .args(["-TERM", &served.child.id().to_string()])
+        .status()
+        .expect("kill runs");
+    assert!(status.success());
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    stream
+        .write_all(&body)
+        .expect("the connection stays open for the body");
+    let mut response = String::new();
+    stream
+        .read_to_string(&mut response)
+        .expect("reads the answer");
+    assert!(
+        response.starts_with("HTTP/1.1 200"),
+        "the request in flight is answered: {response}"
+    );
+    assert!(
+        response.to_ascii_lowercase().contains("x-request-id:"),
+        "every answer carries its request id"
+    );
+    let mut served = served;
+    let exit = served.child.wait().expect("exits");
+    assert!(exit.success(), "a clean exit after draining: {exit:?}");
+    let stats: Value =
+        serde_json::from_str(&ok_stdout(cli(dir.path(), &["stats", "--json"]), "stats"))
+            .expect("json");
+    assert_eq!(stats["tickets"], 50, "the drained request was committed");
+}
