@@ -31,6 +31,7 @@ struct Args {
 }
 
 fn main() {
+    terminal::mark_process_start();
     let args = Args::parse();
     let data_dir = match till_core::data_dir::resolve(args.data_dir.as_deref()) {
         Ok(dir) => dir,

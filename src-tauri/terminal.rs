@@ -3,7 +3,8 @@
 //! answers with, so the window still opens and says why; the file is never touched.
 
 use std::path::Path;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::Instant;
 
 use rusqlite::Connection;
 use tauri::{AppHandle, Runtime};
@@ -79,6 +80,25 @@ fn open(data_dir: &Path) -> CmdResult<Terminal> {
         store,
         conn: Mutex::new(conn),
     })
+}
+
+static PROCESS_START: OnceLock<Instant> = OnceLock::new();
+static UI_READY: OnceLock<()> = OnceLock::new();
+
+/// Notes when the process started, for the start-up figure below.
+pub fn mark_process_start() {
+    PROCESS_START.get_or_init(Instant::now);
+}
+
+/// Logs, once, that the UI is up: it has mounted and asks for its first status snapshot
+/// (`sync_status` is read once at start-up). `till-bench app` times cold start to this line.
+pub fn note_ui_ready() {
+    if UI_READY.set(()).is_ok() {
+        let ms = PROCESS_START
+            .get()
+            .map(|t| u64::try_from(t.elapsed().as_millis()).unwrap_or(u64::MAX));
+        tracing::info!(since_process_start_ms = ms, "ui ready");
+    }
 }
 
 /// The D-Bus name that makes the app single-instance per data dir: a second launch on the same

@@ -4,6 +4,7 @@
 
 mod catalog;
 mod register;
+mod sync;
 mod tickets;
 
 /// The invoke handler with every app command.
@@ -21,6 +22,7 @@ pub fn handler<R: tauri::Runtime>() -> impl Fn(tauri::ipc::Invoke<R>) -> bool + 
         register::refund_ticket,
         tickets::tickets_list,
         tickets::ticket_detail,
+        sync::sync_status,
     ]
 }
 
