@@ -30,6 +30,9 @@ try {
     await page.getByTestId("complete-sale").click();
     await page.getByTestId("receipt").waitFor();
     await shot("receipt");
+    await page.emulateMedia({ media: "print" });
+    await shot("receipt-print");
+    await page.emulateMedia({ media: "screen" });
     await page.getByTestId("new-sale").click();
     await page.evaluate(() => window.__mock.emitState({ state: "backing_off", online: false, progress: null, pending: 4, next_retry_at_ms: Date.now() + 42000, clock_offset_ms: -300000 }));
     await shot("register-offline");

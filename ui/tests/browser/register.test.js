@@ -49,6 +49,12 @@ describe("register", () => {
       assert.equal(await text(page, "final-change"), "£1.75");
       await page.getByTestId("pending-count").filter({ hasText: String(pendingBefore + 1) }).waitFor();
 
+      await page.emulateMedia({ media: "print" });
+      assert.equal(await page.getByTestId("receipt").isVisible(), true, "the receipt prints");
+      assert.equal(await page.getByTestId("status-bar").isVisible(), false, "the till's chrome does not print");
+      assert.equal(await page.getByTestId("new-sale").isVisible(), false, "nor do the dialog's buttons");
+      await page.emulateMedia({ media: "screen" });
+
       await page.getByTestId("new-sale").click();
       await page.getByTestId("cart-empty").waitFor();
       assert.deepEqual(errors, [], "no script errors under the CSP and a frozen Object.prototype");
