@@ -99,6 +99,8 @@ enum ProductCommand {
         #[arg(allow_negative_numbers = true)]
         price_minor: i64,
     },
+    /// Deletes a product (terminals receive a tombstone).
+    Delete { sku: String },
 }
 
 #[derive(Args)]
@@ -265,6 +267,11 @@ async fn run(cli: Cli) -> Result<(), CliError> {
         Command::Product(ProductCommand::SetPrice { sku, price_minor }) => {
             let p = storage.set_price(&sku, price_minor).await?;
             println!("{} {} now costs {}", p.sku, p.name, p.unit_price);
+            Ok(())
+        }
+        Command::Product(ProductCommand::Delete { sku }) => {
+            let p = storage.delete_product(&sku).await?;
+            println!("deleted {} {}", p.sku, p.name);
             Ok(())
         }
         Command::Customer(

@@ -471,3 +471,19 @@ fn sigterm_lets_a_request_in_flight_finish() {
             .expect("json");
     assert_eq!(stats["tickets"], 50, "the drained request was committed");
 }
+
+#[test]
+fn the_demo_catalog_imports_and_reimports_without_changes() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let demo = concat!(env!("CARGO_MANIFEST_DIR"), "/../../catalog/demo.json");
+    let first = ok_stdout(cli(dir.path(), &["catalog", "import", demo]), "demo import");
+    assert!(!first.contains(" 0 products"), "{first}");
+    let again = ok_stdout(
+        cli(dir.path(), &["catalog", "import", demo]),
+        "second import",
+    );
+    assert!(
+        again.contains("imported 0 tax rates and 0 products"),
+        "an unchanged catalog changes nothing (no pull churn): {again}"
+    );
+}

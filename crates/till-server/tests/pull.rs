@@ -102,6 +102,9 @@ async fn pull_pages_through_every_change_with_tombstones_oldest_first() {
         .set_price("SKU-0005", 999)
         .await
         .expect("reprices");
+    for sku in ["SKU-0010", "SKU-0011", "SKU-0012"] {
+        server.storage.delete_product(sku).await.expect("deletes");
+    }
 
     let (changes, cursor, pages) = pull_all(&server, &t.token, 0, 7).await;
     assert!(pages > 10, "many pages: {pages}");
@@ -117,6 +120,14 @@ async fn pull_pages_through_every_change_with_tombstones_oldest_first() {
         .filter(|c| matches!(c.change, ChangeKind::CustomerDeleted { version: 2, .. }))
         .count();
     assert_eq!(tombstones, 10, "deleted customers arrive as tombstones");
+    let product_tombstones = changes
+        .iter()
+        .filter(|c| matches!(c.change, ChangeKind::ProductDeleted { .. }))
+        .count();
+    assert_eq!(
+        product_tombstones, 3,
+        "deleted products arrive as tombstones"
+    );
     let repriced = changes.iter().find_map(|c| match &c.change {
         ChangeKind::ProductUpserted(p) if p.sku == "SKU-0005" => Some(p.unit_price),
         _ => None,

@@ -640,3 +640,40 @@ impl Client2 {
         (status, response.bytes().await.expect("body").to_vec())
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_sales_of_one_product_move_stock_by_deltas() {
+    let server = TestServer::start().await;
+    let a = server.enrol("till A").await;
+    let b = server.enrol("till B").await;
+    let product = Uuid::now_v7();
+    let sale = |n: u64| {
+        let lines = [SampleLine::new(product, 250, 2, 2000)];
+        let t = sample::ticket(TicketKind::Sale, n, None, &lines, None).expect("prices");
+        sample::mutation(n, MutationBody::TicketCreated(t))
+    };
+    let batch: Vec<_> = (1..=20).map(sale).collect();
+    let (ra, rb) = tokio::join!(server.push(&a, &batch[..]), async {
+        let fresh: Vec<_> = (1..=20).map(sale).collect();
+        server.push(&b, &fresh).await
+    });
+    for r in ra.0.results.iter().chain(&rb.0.results) {
+        assert!(
+            matches!(r.outcome, Outcome::Applied { .. }),
+            "sales never conflict on stock: {r:?}"
+        );
+    }
+    assert_eq!(server.storage.stock(product).await.expect("stock"), -80);
+
+    // A void puts the goods back.
+    let original = ticket_of(&batch[0]).clone();
+    let void = sample::reversal(TicketKind::Void, 21, &original);
+    server
+        .push(
+            &a,
+            &[sample::mutation(21, MutationBody::TicketVoided(void))],
+        )
+        .await;
+    assert_eq!(server.storage.stock(product).await.expect("stock"), -78);
+    server.stop().await;
+}

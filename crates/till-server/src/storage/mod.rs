@@ -199,6 +199,11 @@ pub trait Storage: Send + Sync + 'static {
 
     async fn import_catalog(&self, catalog: CatalogImport) -> Result<ImportSummary, StorageError>;
     async fn set_price(&self, sku: &str, unit_price: i64) -> Result<Product, StorageError>;
+    /// Deletes a product; terminals receive a tombstone. Its sku may then be reused.
+    async fn delete_product(&self, sku: &str) -> Result<Product, StorageError>;
+    /// Units in stock by product id, after every sale, void and refund (may be negative: a
+    /// till sells what it holds, whatever the back office counted).
+    async fn stock(&self, product_id: Uuid) -> Result<i64, StorageError>;
     /// Creates the customer (a name is then required) or edits it; bumps its version.
     async fn save_customer(&self, id: Uuid, edit: CustomerEdit) -> Result<Customer, StorageError>;
     async fn delete_customer(&self, id: Uuid) -> Result<Customer, StorageError>;

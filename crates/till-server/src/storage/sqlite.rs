@@ -1014,6 +1014,25 @@ fn set_price_tx(
     Ok(product)
 }
 
+fn delete_product_tx(conn: &mut Connection, sku: &str) -> Result<Product, StorageError> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let product = load_product(&tx, "sku", sku)?.ok_or_else(|| StorageError::NotFound {
+        what: format!("product with sku {sku:?}"),
+    })?;
+    let change = next_counter(&tx, "change")?;
+    // The tombstone gives its sku up, so a new product may take it.
+    tx.execute(
+        "UPDATE products SET deleted = 1, sku = ?2, change_seq = ?3 WHERE id = ?1",
+        params![
+            product.id.to_string(),
+            format!("{}#deleted#{}", product.sku, product.id),
+            change
+        ],
+    )?;
+    tx.commit()?;
+    Ok(product)
+}
+
 // ---------------------------------------------------------------------------------------------
 // Pull
 
@@ -1433,6 +1452,22 @@ impl Storage for SqliteStorage {
         let sku = sku.to_string();
         self.write(move |conn| set_price_tx(conn, &sku, unit_price))
             .await
+    }
+
+    async fn delete_product(&self, sku: &str) -> Result<Product, StorageError> {
+        let sku = sku.to_string();
+        self.write(move |conn| delete_product_tx(conn, &sku)).await
+    }
+
+    async fn stock(&self, product_id: Uuid) -> Result<i64, StorageError> {
+        self.read(move |conn| {
+            Ok(conn
+                .prepare_cached("SELECT quantity FROM stock WHERE product_id = ?1")?
+                .query_row([product_id.to_string()], |r| r.get(0))
+                .optional()?
+                .unwrap_or(0))
+        })
+        .await
     }
 
     async fn save_customer(&self, id: Uuid, edit: CustomerEdit) -> Result<Customer, StorageError> {
