@@ -11,9 +11,9 @@ use uuid::Uuid;
 
 /// Hex SHA-256 of a mutation's canonical JSON (field order is the struct's, so it is stable).
 /// Two sends of the same mutation hash alike; any changed byte of payload, seq or clocks differs.
-pub fn payload_hash(mutation: &Mutation) -> String {
-    let bytes = serde_json::to_vec(mutation).unwrap_or_default();
-    hex::encode(Sha256::digest(bytes))
+pub fn payload_hash(mutation: &Mutation) -> Result<String, serde_json::Error> {
+    let bytes = serde_json::to_vec(mutation)?;
+    Ok(hex::encode(Sha256::digest(bytes)))
 }
 
 /// What a mutation id was settled with before.

@@ -152,13 +152,18 @@ fn open_connection(path: &Path) -> Result<Connection, StorageError> {
 }
 
 fn migrate(conn: &mut Connection) -> Result<(), StorageError> {
+    apply_migrations(conn, MIGRATIONS)
+}
+
+/// Applies the pending `migrations` in one transaction: all of them or none.
+fn apply_migrations(conn: &mut Connection, migrations: &[(u32, &str)]) -> Result<(), StorageError> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     let found: u32 = tx.query_row("PRAGMA user_version", [], |r| r.get(0))?;
-    let supported = SqliteStorage::supported_schema();
+    let supported = migrations.last().map(|m| m.0).unwrap_or(0);
     if found > supported {
         return Err(StorageError::NewerSchema { found, supported });
     }
-    for (version, sql) in MIGRATIONS.iter().filter(|(v, _)| *v > found) {
+    for (version, sql) in migrations.iter().filter(|(v, _)| *v > found) {
         tx.execute_batch(sql).map_err(|e| StorageError::Migration {
             version: *version,
             reason: e.to_string(),
@@ -283,7 +288,8 @@ fn push_batch(
         let outcome = match gap {
             Some(expected_seq) => Outcome::Gap { expected_seq },
             None => {
-                let hash = rules::payload_hash(&mutation);
+                let hash = rules::payload_hash(&mutation)
+                    .map_err(|e| StorageError::Database(format!("cannot hash a mutation: {e}")))?;
                 let recorded = recorded_mutation(&tx, mutation.id)?;
                 let recorded = match recorded {
                     // An id settled by another terminal is never this terminal's replay.
@@ -407,46 +413,40 @@ fn apply(
     terminal_id: Uuid,
     mutation: &Mutation,
 ) -> Result<Outcome, StorageError> {
-    let result = match &mutation.body {
-        MutationBody::TicketCreated(t) => apply_sale(tx, terminal_id, mutation.id, t),
+    let applied = match &mutation.body {
+        MutationBody::TicketCreated(t) => apply_sale(tx, terminal_id, mutation.id, t)?,
         MutationBody::TicketVoided(t) => {
-            apply_reversal(tx, terminal_id, mutation.id, TicketKind::Void, t)
+            apply_reversal(tx, terminal_id, mutation.id, TicketKind::Void, t)?
         }
         MutationBody::TicketRefunded(t) => {
-            apply_reversal(tx, terminal_id, mutation.id, TicketKind::Refund, t)
+            apply_reversal(tx, terminal_id, mutation.id, TicketKind::Refund, t)?
         }
-        MutationBody::CustomerCreated(c) => match rules::check_customer_fields(&c.fields) {
-            Err(r) => Ok(Err(r)),
-            Ok(()) => {
-                let current = load_customer(tx, c.id)?;
-                write_customer(
-                    tx,
-                    c.id,
-                    current.as_ref(),
-                    rules::customer_created(current.as_ref(), &c.fields),
-                )
-                .map(Ok)
-            }
-        },
-        MutationBody::CustomerUpdated(c) => match rules::check_customer_fields(&c.fields) {
-            Err(r) => Ok(Err(r)),
-            Ok(()) => {
-                let current = load_customer(tx, c.id)?;
-                match rules::customer_updated(current.as_ref(), c.base_version, &c.fields) {
-                    Err(r) => Ok(Err(r)),
-                    Ok(d) => write_customer(tx, c.id, current.as_ref(), d).map(Ok),
-                }
-            }
-        },
-        MutationBody::CustomerDeleted(c) => {
-            let current = load_customer(tx, c.id)?;
-            match rules::customer_deleted(current.as_ref(), c.base_version) {
-                Err(r) => Ok(Err(r)),
-                Ok(d) => write_customer(tx, c.id, current.as_ref(), d).map(Ok),
-            }
-        }
+        MutationBody::CustomerCreated(c) => apply_customer(tx, c.id, |current| {
+            rules::check_customer_fields(&c.fields)?;
+            Ok(rules::customer_created(current, &c.fields))
+        })?,
+        MutationBody::CustomerUpdated(c) => apply_customer(tx, c.id, |current| {
+            rules::check_customer_fields(&c.fields)?;
+            rules::customer_updated(current, c.base_version, &c.fields)
+        })?,
+        MutationBody::CustomerDeleted(c) => apply_customer(tx, c.id, |current| {
+            rules::customer_deleted(current, c.base_version)
+        })?,
     };
-    Ok(result?.unwrap_or_else(Rejection::into_outcome))
+    Ok(applied.unwrap_or_else(Rejection::into_outcome))
+}
+
+/// Loads the customer, lets `decide` choose by the rules, and writes the decision.
+fn apply_customer(
+    tx: &Transaction<'_>,
+    id: Uuid,
+    decide: impl FnOnce(Option<&StoredCustomer>) -> Result<CustomerDecision, Rejection>,
+) -> Result<Applied, StorageError> {
+    let current = load_customer(tx, id)?;
+    match decide(current.as_ref()) {
+        Err(rejection) => Ok(Err(rejection)),
+        Ok(decision) => write_customer(tx, id, current.as_ref(), decision).map(Ok),
+    }
 }
 
 struct StoredTicket {
@@ -1490,7 +1490,37 @@ impl Storage for SqliteStorage {
 
 #[cfg(test)]
 mod tests {
-    use super::missing_numbers;
+    use super::*;
+
+    #[test]
+    fn a_failing_migration_leaves_the_schema_as_it_was() {
+        let mut conn = Connection::open_in_memory().expect("opens");
+        let broken = [
+            (1, MIGRATIONS[0].1),
+            (2, "CREATE TABLE nope (x INTEGER); SELEC oops;"),
+        ];
+        let err = apply_migrations(&mut conn, &broken).expect_err("migration 2 is broken");
+        assert!(
+            matches!(err, StorageError::Migration { version: 2, .. }),
+            "{err}"
+        );
+        let version: u32 = conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .expect("reads");
+        assert_eq!(
+            version, 0,
+            "all or nothing: migration 1 was rolled back too"
+        );
+        let tables: i64 = conn
+            .query_row(
+                "SELECT count(*) FROM sqlite_master WHERE type = 'table'",
+                [],
+                |r| r.get(0),
+            )
+            .expect("reads");
+        assert_eq!(tables, 0, "no table of a failed upgrade survives");
+        apply_migrations(&mut conn, MIGRATIONS).expect("the good migrations apply");
+    }
 
     #[test]
     fn missing_numbers_lists_holes_and_the_tail() {
