@@ -3,13 +3,16 @@
 // key events with their timestamps and answers, at Enter, whether the burst was a scan.
 
 export type WedgeOptions = {
-  /** Longest gap between two keys of one scan, in ms. Scanners send a key every 1–20 ms. */
+  /**
+   * Longest gap between two keys of one scan, in ms. Scanners send a key every 1–20 ms; even a
+   * fast typist needs 60 ms or more per key over six keys in a row.
+   */
   maxGapMs: number;
   /** Fewest characters a scan has (EAN-8 is the shortest common symbology). */
   minLength: number;
 };
 
-export const DEFAULT_WEDGE: WedgeOptions = { maxGapMs: 35, minLength: 6 };
+export const DEFAULT_WEDGE: WedgeOptions = { maxGapMs: 50, minLength: 6 };
 
 export class WedgeDetector {
   private buffer = "";

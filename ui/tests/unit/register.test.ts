@@ -5,7 +5,8 @@ import App from "../../src/App.svelte";
 
 describe("Register, from the keyboard alone", () => {
   it("searches, adds, pays cash and shows the receipt without touching the mouse", async () => {
-    const user = userEvent.setup();
+    // A person types a key every ~80 ms; a burst of keys within a few ms would be a scanner.
+    const user = userEvent.setup({ delay: 80 });
     render(App);
     const search = await screen.findByTestId("product-search");
     await waitFor(() => expect(document.activeElement, "the search field has the focus on start").toBe(search));
