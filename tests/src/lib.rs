@@ -1,1 +1,3 @@
 //! Helpers shared by Till's end-to-end tests.
+
+pub mod proxy;

@@ -19,6 +19,7 @@ pub mod migrations;
 pub mod outbox;
 pub mod status;
 pub mod store;
+pub mod sync;
 pub mod tender;
 pub mod tickets;
 

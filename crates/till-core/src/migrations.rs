@@ -25,6 +25,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "0002_outbox_entity",
         sql: include_str!("../../../migrations/0002_outbox_entity.sql"),
     },
+    Migration {
+        version: 10,
+        name: "0010_sync",
+        sql: include_str!("../../../migrations/0010_sync.sql"),
+    },
 ];
 
 /// The schema version this binary writes.

@@ -119,7 +119,10 @@ mod tests {
         for _ in 0..200 {
             let mut backoff = Backoff::with_failures(policy(), 20);
             let wait = backoff.fail(&mut rng, None);
-            assert!(wait <= Duration::from_secs(5), "full jitter stays under the cap");
+            assert!(
+                wait <= Duration::from_secs(5),
+                "full jitter stays under the cap"
+            );
             seen.insert(wait);
         }
         assert!(seen.len() > 50, "full jitter spreads terminals apart");
@@ -132,7 +135,11 @@ mod tests {
         let wait = backoff.fail(&mut rng, Some(Duration::from_secs(30)));
         assert!(wait >= Duration::from_secs(30), "the server asked for 30 s");
         let clamped = backoff.fail(&mut rng, Some(Duration::from_secs(86_400)));
-        assert_eq!(clamped, Duration::from_secs(60), "absurd Retry-After is clamped");
+        assert_eq!(
+            clamped,
+            Duration::from_secs(60),
+            "absurd Retry-After is clamped"
+        );
         backoff.reset();
         assert_eq!(backoff.ceiling(), Duration::from_millis(100));
     }

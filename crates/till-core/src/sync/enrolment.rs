@@ -38,7 +38,13 @@ pub struct SyncRow {
 
 /// The stored enrolment, if any.
 pub fn get(conn: &Connection) -> Result<Option<Enrolment>, SyncError> {
-    let row: Option<(Option<String>, Option<String>, Option<String>, Option<String>)> = conn
+    type Row = (
+        Option<String>,
+        Option<String>,
+        Option<String>,
+        Option<String>,
+    );
+    let row: Option<Row> = conn
         .prepare_cached(
             "SELECT server_url, token, terminal_id, terminal_name FROM sync_state WHERE id = 1",
         )?
@@ -59,11 +65,7 @@ pub fn get(conn: &Connection) -> Result<Option<Enrolment>, SyncError> {
 
 /// Asks the server who `token` belongs to and stores the enrolment. A different terminal than
 /// before starts its pull from the beginning.
-pub async fn enrol(
-    store: &Store,
-    server_url: &str,
-    token: &str,
-) -> Result<Enrolment, SyncError> {
+pub async fn enrol(store: &Store, server_url: &str, token: &str) -> Result<Enrolment, SyncError> {
     if token.trim().is_empty() {
         return Err(SyncError::InvalidInput("the token is empty".into()));
     }
@@ -93,7 +95,10 @@ pub async fn enrol(
         enrolment.terminal_name
     ])?;
     if !same_terminal {
-        tx.execute("UPDATE sync_state SET cursor = 0, server_acked_seq = 0 WHERE id = 1", [])?;
+        tx.execute(
+            "UPDATE sync_state SET cursor = 0, server_acked_seq = 0 WHERE id = 1",
+            [],
+        )?;
     }
     config::set(&tx, &config::SYNC_STATE, &"idle".to_string())?;
     tx.commit()?;

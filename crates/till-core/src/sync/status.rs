@@ -122,7 +122,10 @@ impl Throttle {
     /// When a held snapshot may go out, if one is held.
     pub fn flush_at(&self) -> Option<Instant> {
         self.held.as_ref()?;
-        Some(self.last_sent.map_or_else(Instant::now, |l| l + self.interval))
+        Some(
+            self.last_sent
+                .map_or_else(Instant::now, |l| l + self.interval),
+        )
     }
 
     /// Sends the held snapshot, if any.
@@ -173,7 +176,11 @@ mod tests {
         tokio::time::advance(Duration::from_millis(50)).await;
         throttle.flush();
         let seen = recorder.0.lock().map(|s| s.clone()).unwrap_or_default();
-        assert!(seen.len() <= 21, "1 s of offers yields ~20 snapshots, got {}", seen.len());
+        assert!(
+            seen.len() <= 21,
+            "1 s of offers yields ~20 snapshots, got {}",
+            seen.len()
+        );
         assert_eq!(seen.last(), Some(&999), "the latest snapshot is never lost");
     }
 

@@ -18,8 +18,7 @@ pub trait Transport: Send + Sync + 'static {
     /// stored payloads so a resend is byte-identical).
     fn push(&self, body: Vec<u8>) -> BoxFuture<'_, Result<PushResponse, TransportError>>;
     /// `GET /v1/pull?cursor=…&limit=…`.
-    fn pull(&self, cursor: u64, limit: u32)
-        -> BoxFuture<'_, Result<PullResponse, TransportError>>;
+    fn pull(&self, cursor: u64, limit: u32) -> BoxFuture<'_, Result<PullResponse, TransportError>>;
     /// `GET /v1/terminals/{id}/ack`.
     fn ack(&self, terminal_id: Uuid) -> BoxFuture<'_, Result<Ack, TransportError>>;
     /// `GET /v1/health` (no token).
@@ -264,11 +263,7 @@ impl Transport for HttpTransport {
         })
     }
 
-    fn pull(
-        &self,
-        cursor: u64,
-        limit: u32,
-    ) -> BoxFuture<'_, Result<PullResponse, TransportError>> {
+    fn pull(&self, cursor: u64, limit: u32) -> BoxFuture<'_, Result<PullResponse, TransportError>> {
         Box::pin(async move {
             let request = self
                 .client
@@ -318,7 +313,10 @@ mod tests {
             message: "x".into(),
         };
         assert_eq!(refused.class(), ErrorClass::Permanent);
-        assert!(TransportError::NoAnswer("reset".into()).ambiguous(), "may have committed");
+        assert!(
+            TransportError::NoAnswer("reset".into()).ambiguous(),
+            "may have committed"
+        );
         assert!(TransportError::Malformed("eof".into()).ambiguous());
         assert!(!TransportError::Unreachable("refused".into()).ambiguous());
     }

@@ -1,0 +1,155 @@
+//! Items the server rejected for good. They never leave the list silently: a person retries one
+//! (it is queued again as a new mutation, since the server settled the old sequence number
+//! forever) or discards it with a reason, and either action is recorded in `outbox_actions`.
+
+use rusqlite::{params, Connection, TransactionBehavior};
+use serde::Serialize;
+use till_protocol::Mutation;
+use uuid::Uuid;
+
+use crate::outbox::{self, OutboxState};
+use crate::{hlc, Clock};
+
+use super::error::SyncError;
+
+/// A failed item as the manager sees it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FailedItem {
+    pub seq: u64,
+    pub mutation_id: Uuid,
+    pub kind: String,
+    pub entity_id: Uuid,
+    /// The server's code (`depends_on_failed` when it waits on another failed item).
+    pub code: String,
+    pub reason: String,
+    pub attempts: u32,
+    pub failed_at_ms: i64,
+}
+
+/// Splits `code: reason` as stored in `last_error`.
+fn split_error(raw: Option<&str>) -> (String, String) {
+    match raw.and_then(|s| s.split_once(": ")) {
+        Some((code, reason)) => (code.to_string(), reason.to_string()),
+        None => ("rejected".into(), raw.unwrap_or_default().to_string()),
+    }
+}
+
+/// The failed items, oldest first.
+pub fn list(conn: &Connection, limit: u32) -> Result<Vec<FailedItem>, SyncError> {
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {} FROM outbox WHERE state = 'failed' ORDER BY seq LIMIT ?1",
+        outbox::ENTRY_COLUMNS
+    ))?;
+    let rows = stmt.query_map([limit], outbox::entry_from_row)?;
+    let mut out = Vec::new();
+    for entry in rows {
+        let e = entry?;
+        let (code, reason) = split_error(e.last_error.as_deref());
+        out.push(FailedItem {
+            seq: e.seq,
+            mutation_id: e.mutation_id,
+            kind: e.kind,
+            entity_id: e.entity_id,
+            code,
+            reason,
+            attempts: e.attempts,
+            failed_at_ms: e.updated_at_ms,
+        });
+    }
+    Ok(out)
+}
+
+fn failed_entry(conn: &Connection, seq: u64) -> Result<outbox::OutboxEntry, SyncError> {
+    let entry =
+        outbox::get(conn, seq)?.ok_or_else(|| SyncError::NotFound(format!("item {seq}")))?;
+    if entry.state != OutboxState::Failed {
+        return Err(SyncError::NotApplicable(format!(
+            "item {seq} is {}, not failed",
+            entry.state.as_str()
+        )));
+    }
+    Ok(entry)
+}
+
+/// Queues a failed item again as a new mutation with the same content; returns its new
+/// sequence number. Items that waited on it (`depends_on_failed`) are queued again after it.
+pub fn retry(
+    conn: &mut Connection,
+    seq: u64,
+    actor: &str,
+    clock: &dyn Clock,
+) -> Result<u64, SyncError> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let new_seq = requeue(&tx, seq, actor, clock)?;
+    let waiting: Vec<i64> = tx
+        .prepare_cached(
+            "SELECT seq FROM outbox WHERE state = 'failed' AND last_error LIKE ?1 ORDER BY seq",
+        )?
+        .query_map(
+            [format!("depends_on_failed: waits for item {seq} %")],
+            |r| r.get(0),
+        )?
+        .collect::<rusqlite::Result<_>>()?;
+    for dependent in waiting {
+        requeue(&tx, u64::try_from(dependent).unwrap_or(0), actor, clock)?;
+    }
+    tx.commit()?;
+    Ok(new_seq)
+}
+
+fn requeue(conn: &Connection, seq: u64, actor: &str, clock: &dyn Clock) -> Result<u64, SyncError> {
+    let entry = failed_entry(conn, seq)?;
+    let old: Mutation = serde_json::from_slice(&entry.payload)?;
+    let now = clock.now_ms();
+    let stamp = hlc::tick(conn, now)?;
+    let new = outbox::enqueue(conn, old.body, stamp, now)?;
+    conn.prepare_cached(
+        "UPDATE outbox SET state = 'discarded', updated_at_ms = ?2 WHERE seq = ?1",
+    )?
+    .execute(params![i64::try_from(seq).unwrap_or(i64::MAX), now])?;
+    conn.prepare_cached(
+        "INSERT INTO outbox_actions (seq, action, new_seq, reason, actor, at_ms, last_error)
+         VALUES (?1, 'retry', ?2, NULL, ?3, ?4, ?5)",
+    )?
+    .execute(params![
+        i64::try_from(seq).unwrap_or(i64::MAX),
+        i64::try_from(new.seq).unwrap_or(i64::MAX),
+        actor,
+        now,
+        entry.last_error
+    ])?;
+    tracing::info!(seq, new_seq = new.seq, %actor, "failed item queued again");
+    Ok(new.seq)
+}
+
+/// Drops a failed item for good, recording who and why.
+pub fn discard(
+    conn: &mut Connection,
+    seq: u64,
+    reason: &str,
+    actor: &str,
+    clock: &dyn Clock,
+) -> Result<(), SyncError> {
+    if reason.trim().is_empty() {
+        return Err(SyncError::InvalidInput("a discard needs a reason".into()));
+    }
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let entry = failed_entry(&tx, seq)?;
+    let now = clock.now_ms();
+    tx.prepare_cached("UPDATE outbox SET state = 'discarded', updated_at_ms = ?2 WHERE seq = ?1")?
+        .execute(params![i64::try_from(seq).unwrap_or(i64::MAX), now])?;
+    tx.prepare_cached(
+        "INSERT INTO outbox_actions (seq, action, new_seq, reason, actor, at_ms, last_error)
+         VALUES (?1, 'discard', NULL, ?2, ?3, ?4, ?5)",
+    )?
+    .execute(params![
+        i64::try_from(seq).unwrap_or(i64::MAX),
+        reason,
+        actor,
+        now,
+        entry.last_error
+    ])?;
+    tx.commit()?;
+    tracing::info!(seq, %actor, %reason, "failed item discarded");
+    Ok(())
+}

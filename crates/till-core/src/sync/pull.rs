@@ -1,0 +1,135 @@
+//! Pulling the back office's changes since the stored cursor, page by page. Each page and its
+//! cursor commit in one transaction, so a crash never skips or half-applies a page. Catalog
+//! changes go to the catalog; customers to the local copy, except that a change to a customer
+//! with a local edit still pending becomes a conflict instead of overwriting it.
+
+use rusqlite::{Connection, TransactionBehavior};
+use till_protocol::{ChangeKind, Customer, PullResponse};
+
+use crate::{catalog, Clock};
+
+use super::conflicts::{self, Detected, PolicySet};
+use super::customers;
+use super::enrolment;
+use super::error::SyncError;
+use super::transport::Transport;
+
+/// What one page did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PageReport {
+    pub applied: u64,
+    pub conflicts: u64,
+    pub has_more: bool,
+    pub clock_offset_ms: i64,
+}
+
+/// Fetches and applies one page after the stored cursor.
+pub async fn pull_page(
+    conn: &mut Connection,
+    transport: &dyn Transport,
+    limit: u32,
+    policies: &PolicySet,
+    clock: &dyn Clock,
+) -> Result<PageReport, SyncError> {
+    let cursor = enrolment::read(conn)?.cursor;
+    let sent_at = clock.now_ms();
+    let page = transport.pull(cursor, limit).await?;
+    let offset = page.server_time_ms - (sent_at + clock.now_ms()) / 2;
+    let mut report = apply_page(conn, &page, policies, clock)?;
+    report.clock_offset_ms = offset;
+    enrolment::set_clock_offset(conn, offset)?;
+    Ok(report)
+}
+
+/// Applies a page and its cursor in one transaction.
+pub fn apply_page(
+    conn: &mut Connection,
+    page: &PullResponse,
+    policies: &PolicySet,
+    clock: &dyn Clock,
+) -> Result<PageReport, SyncError> {
+    let now = clock.now_ms();
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let mut report = PageReport {
+        has_more: page.has_more && !page.changes.is_empty(),
+        ..PageReport::default()
+    };
+    for change in &page.changes {
+        match &change.change {
+            ChangeKind::Settings(s) => catalog::set_settings(&tx, s)?,
+            ChangeKind::TaxRateUpserted(r) => catalog::upsert_tax_rate(&tx, r)?,
+            ChangeKind::TaxRateDeleted { id } => catalog::delete_tax_rate(&tx, id)?,
+            ChangeKind::ProductUpserted(p) => catalog::upsert_product(&tx, p)?,
+            ChangeKind::ProductDeleted { id } => catalog::delete_product(&tx, *id)?,
+            ChangeKind::CustomerUpserted(c) => {
+                if apply_customer(&tx, Some(c), c.id, c.version, policies, clock, now)? {
+                    report.conflicts += 1;
+                }
+            }
+            ChangeKind::CustomerDeleted { id, version } => {
+                if apply_customer(&tx, None, *id, *version, policies, clock, now)? {
+                    report.conflicts += 1;
+                }
+            }
+        }
+        report.applied += 1;
+    }
+    enrolment::set_cursor(&tx, page.cursor)?;
+    tx.commit()?;
+    Ok(report)
+}
+
+/// Applies a server customer (or its tombstone). Returns whether it became a conflict.
+fn apply_customer(
+    conn: &Connection,
+    incoming: Option<&Customer>,
+    id: uuid::Uuid,
+    version: u64,
+    policies: &PolicySet,
+    clock: &dyn Clock,
+    now: i64,
+) -> Result<bool, SyncError> {
+    let local = customers::get(conn, id)?;
+    let pending = match &local {
+        Some(l) => l.pending || customers::unsettled_for(conn, id)? > 0,
+        None => false,
+    };
+    match (local, pending) {
+        (Some(local), true) if version > local.version => {
+            let base = customers::base(conn, id)?
+                .map(serde_json::to_value)
+                .transpose()?;
+            let stamp = crate::hlc::last(conn)?;
+            let local_side = (!local.deleted)
+                .then(|| serde_json::json!({ "fields": local.fields, "hlc": stamp }));
+            conflicts::record(
+                conn,
+                policies,
+                Detected {
+                    entity_kind: "customer",
+                    entity_id: id,
+                    outbox_seq: None,
+                    reason: if incoming.is_some() {
+                        "concurrent_edit".into()
+                    } else {
+                        "deleted".into()
+                    },
+                    local: local_side,
+                    server: incoming.map(serde_json::to_value).transpose()?,
+                    base,
+                },
+                clock,
+            )?;
+            Ok(true)
+        }
+        // Our own change coming back, or an older copy: the local row already knows better.
+        (_, true) => Ok(false),
+        (_, false) => {
+            match incoming {
+                Some(c) => customers::put_server(conn, c, now)?,
+                None => customers::remove(conn, id)?,
+            }
+            Ok(false)
+        }
+    }
+}

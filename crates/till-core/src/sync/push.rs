@@ -1,0 +1,467 @@
+//! Pushing the outbox: one page of unsettled mutations at a time, in sequence order, never the
+//! whole queue in memory. Each batch is marked in flight in one short transaction, sent, and its
+//! per-item outcomes are applied in another: applied and duplicate record the server's identity,
+//! rejected and mismatched items go to the failed list, conflicts to the conflict table, a gap
+//! makes the next batch resend from the sequence the server expects.
+
+use std::time::Instant;
+
+use rusqlite::{params, Connection, TransactionBehavior};
+use till_protocol::{ConflictCurrent, Mutation, MutationBody, Outcome, PushResponse};
+use uuid::Uuid;
+
+use crate::outbox::{self, OutboxEntry};
+use crate::Clock;
+
+use super::conflicts::{self, Detected, PolicySet};
+use super::customers;
+use super::enrolment;
+use super::error::SyncError;
+use super::transport::{Transport, TransportError};
+
+/// What one batch did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct BatchReport {
+    /// Mutations sent in this batch.
+    pub sent: u64,
+    /// Mutations the server settled (applied, duplicate, conflict, rejected).
+    pub settled: u64,
+    pub conflicts: u64,
+    pub failed: u64,
+    /// Tickets now known to the server: (local ticket id, server number).
+    pub synced_tickets: Vec<(Uuid, Option<u64>)>,
+    /// The round trip took this long.
+    pub round_trip_ms: u64,
+    /// The server's clock minus ours, from this round trip.
+    pub clock_offset_ms: Option<i64>,
+}
+
+/// The push side of a cycle: owns the batch size and the resend point across batches.
+#[derive(Debug)]
+pub struct Pusher {
+    pub terminal_id: Uuid,
+    pub batch_size: usize,
+    pub max_batch_size: usize,
+    /// Set by a gap answer: the next batch starts here whatever the rows' states.
+    resend_from: Option<u64>,
+}
+
+impl Pusher {
+    pub fn new(terminal_id: Uuid, batch_size: usize, max_batch_size: usize) -> Self {
+        let max = max_batch_size.clamp(1, till_protocol::MAX_PUSH_BATCH);
+        Pusher {
+            terminal_id,
+            batch_size: batch_size.clamp(1, max),
+            max_batch_size: max,
+            resend_from: None,
+        }
+    }
+
+    fn page(&self, conn: &Connection) -> Result<Vec<OutboxEntry>, SyncError> {
+        let limit = u32::try_from(self.batch_size).unwrap_or(1000);
+        match self.resend_from {
+            None => Ok(outbox::unsent(conn, limit)?),
+            Some(from) => {
+                let mut stmt = conn.prepare_cached(&format!(
+                    "SELECT {} FROM outbox WHERE seq >= ?1 ORDER BY seq LIMIT ?2",
+                    outbox::ENTRY_COLUMNS
+                ))?;
+                let rows = stmt.query_map(
+                    params![i64::try_from(from).unwrap_or(i64::MAX), limit],
+                    outbox::entry_from_row,
+                )?;
+                Ok(rows.collect::<rusqlite::Result<_>>()?)
+            }
+        }
+    }
+
+    /// Sends one batch. `Ok(None)` when nothing is left to send.
+    pub async fn push_batch(
+        &mut self,
+        conn: &mut Connection,
+        transport: &dyn Transport,
+        policies: &PolicySet,
+        clock: &dyn Clock,
+    ) -> Result<Option<BatchReport>, SyncError> {
+        if enrolment::read(conn)?.ack_needed {
+            // The last attempt may have been applied without us hearing back: ask first.
+            let ack = transport.ack(self.terminal_id).await?;
+            tracing::info!(
+                last_applied_seq = ack.last_applied_seq,
+                "asked the server what it settled after an ambiguous failure"
+            );
+            enrolment::set_server_acked(conn, ack.last_applied_seq)?;
+            enrolment::set_ack_needed(conn, false)?;
+        }
+        let batch = self.page(conn)?;
+        let (Some(first), Some(last)) = (batch.first(), batch.last()) else {
+            self.resend_from = None;
+            return Ok(None);
+        };
+        let (first, last) = (first.seq, last.seq);
+        {
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            tx.prepare_cached(
+                "UPDATE outbox SET state = 'in_flight', attempts = attempts + 1, updated_at_ms = ?3
+                 WHERE seq BETWEEN ?1 AND ?2 AND state IN ('pending', 'in_flight')",
+            )?
+            .execute(params![
+                i64::try_from(first).unwrap_or(i64::MAX),
+                i64::try_from(last).unwrap_or(i64::MAX),
+                clock.now_ms()
+            ])?;
+            tx.commit()?;
+        }
+        let body = request_body(self.terminal_id, &batch);
+        let sent_at = clock.now_ms();
+        let started = Instant::now();
+        let response = match transport.push(body).await {
+            Ok(r) => r,
+            Err(e) => {
+                if e.ambiguous() {
+                    enrolment::set_ack_needed(conn, true)?;
+                }
+                if matches!(e, TransportError::NoAnswer(_)) && self.batch_size > 1 {
+                    self.batch_size = (self.batch_size / 2).max(1);
+                }
+                if let TransportError::Refused { .. } = e {
+                    return self.refused_batch(conn, &batch, e, clock).map(Some);
+                }
+                return Err(e.into());
+            }
+        };
+        let round_trip_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+        let received_at = clock.now_ms();
+        let offset = response.server_time_ms - (sent_at + received_at) / 2;
+        let mut report = self.apply(conn, &batch, &response, policies, clock)?;
+        report.round_trip_ms = round_trip_ms;
+        report.clock_offset_ms = Some(offset);
+        enrolment::set_clock_offset(conn, offset)?;
+        enrolment::set_server_acked(conn, response.last_applied_seq)?;
+        if report.settled == report.sent && round_trip_ms < 2_000 {
+            // The server keeps up: send more at once next time.
+            self.batch_size = (self.batch_size * 2).min(self.max_batch_size);
+        }
+        Ok(Some(report))
+    }
+
+    /// A whole-batch 4xx: split the batch until the one item the server refuses is alone, then
+    /// fail that item (never the unrelated ones).
+    fn refused_batch(
+        &mut self,
+        conn: &mut Connection,
+        batch: &[OutboxEntry],
+        error: TransportError,
+        clock: &dyn Clock,
+    ) -> Result<BatchReport, SyncError> {
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        if batch.len() > 1 {
+            self.batch_size = (batch.len() / 2).max(1);
+            reset_to_pending(&tx, batch, clock.now_ms())?;
+            tx.commit()?;
+            return Ok(BatchReport::default());
+        }
+        let code = match &error {
+            TransportError::Refused { code, .. } => code.clone(),
+            other => other.code().to_string(),
+        };
+        let mut report = BatchReport::default();
+        for entry in batch {
+            set_failed(&tx, entry.seq, &code, &error.to_string(), clock.now_ms())?;
+            report.failed += 1;
+            report.sent += 1;
+        }
+        tx.commit()?;
+        Ok(report)
+    }
+
+    fn apply(
+        &mut self,
+        conn: &mut Connection,
+        batch: &[OutboxEntry],
+        response: &PushResponse,
+        policies: &PolicySet,
+        clock: &dyn Clock,
+    ) -> Result<BatchReport, SyncError> {
+        let now = clock.now_ms();
+        let mut report = BatchReport {
+            sent: batch.len() as u64,
+            ..BatchReport::default()
+        };
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let mut results = response.results.iter().peekable();
+        let mut gap = None;
+        for entry in batch {
+            // Results come in the order sent; skip any the server sent for others (logged).
+            while results.peek().is_some_and(|r| r.seq < entry.seq) {
+                if let Some(stray) = results.next() {
+                    tracing::warn!(seq = stray.seq, "result for a mutation not in the batch");
+                }
+            }
+            let result = match results.peek() {
+                Some(r) if r.seq == entry.seq && r.mutation_id == entry.mutation_id => {
+                    results.next()
+                }
+                _ => None,
+            };
+            let Some(result) = result else {
+                tracing::warn!(
+                    seq = entry.seq,
+                    "no result for a mutation sent; it stays queued"
+                );
+                reset_to_pending(&tx, std::slice::from_ref(entry), now)?;
+                continue;
+            };
+            if gap.is_some() {
+                reset_to_pending(&tx, std::slice::from_ref(entry), now)?;
+                continue;
+            }
+            let outcome = match &result.outcome {
+                Outcome::Duplicate { original } => original.as_ref(),
+                other => other,
+            };
+            let result_json = serde_json::to_string(&result.outcome)?;
+            match outcome {
+                Outcome::Applied {
+                    server_id,
+                    server_number,
+                    version,
+                } => {
+                    set_state(&tx, entry.seq, "applied", None, Some(&result_json), now)?;
+                    let mutation: Mutation = serde_json::from_slice(&entry.payload)?;
+                    on_applied(
+                        &tx,
+                        &mutation.body,
+                        *server_id,
+                        *server_number,
+                        *version,
+                        now,
+                    )?;
+                    if entry.kind.starts_with("ticket_") {
+                        report
+                            .synced_tickets
+                            .push((entry.entity_id, *server_number));
+                    }
+                    report.settled += 1;
+                }
+                Outcome::Conflict { reason, current } => {
+                    set_state(&tx, entry.seq, "conflict", None, Some(&result_json), now)?;
+                    let mutation: Mutation = serde_json::from_slice(&entry.payload)?;
+                    let detected = conflict_from_push(&tx, entry, &mutation, *reason, current)?;
+                    conflicts::record(&tx, policies, detected, clock)?;
+                    report.conflicts += 1;
+                    report.settled += 1;
+                }
+                Outcome::Rejected { code, message } => {
+                    let mutation: Mutation = serde_json::from_slice(&entry.payload)?;
+                    match failed_dependency(&tx, &mutation)? {
+                        Some(parent) => set_failed(
+                            &tx,
+                            entry.seq,
+                            "depends_on_failed",
+                            &format!("waits for item {parent} ({code}: {message})"),
+                            now,
+                        )?,
+                        None => set_failed(&tx, entry.seq, code, message, now)?,
+                    }
+                    report.failed += 1;
+                    report.settled += 1;
+                }
+                Outcome::Mismatch { message } => {
+                    set_failed(&tx, entry.seq, "mismatch", message, now)?;
+                    report.failed += 1;
+                    report.settled += 1;
+                }
+                Outcome::Gap { expected_seq } => {
+                    tracing::warn!(expected_seq, sent = entry.seq, "sequence gap; resending");
+                    reset_to_pending(&tx, std::slice::from_ref(entry), now)?;
+                    gap = Some(*expected_seq);
+                }
+                Outcome::Duplicate { .. } => {
+                    set_failed(
+                        &tx,
+                        entry.seq,
+                        "unexpected_outcome",
+                        "nested duplicate",
+                        now,
+                    )?;
+                    report.failed += 1;
+                    report.settled += 1;
+                }
+            }
+        }
+        tx.commit()?;
+        self.resend_from = gap;
+        Ok(report)
+    }
+}
+
+/// `{"terminal_id": …, "mutations": [payload, …]}` from the stored bytes, unparsed.
+fn request_body(terminal_id: Uuid, batch: &[OutboxEntry]) -> Vec<u8> {
+    let size = batch.iter().map(|e| e.payload.len() + 1).sum::<usize>() + 80;
+    let mut body = Vec::with_capacity(size);
+    body.extend_from_slice(b"{\"terminal_id\":\"");
+    body.extend_from_slice(terminal_id.to_string().as_bytes());
+    body.extend_from_slice(b"\",\"mutations\":[");
+    for (i, entry) in batch.iter().enumerate() {
+        if i > 0 {
+            body.push(b',');
+        }
+        body.extend_from_slice(&entry.payload);
+    }
+    body.extend_from_slice(b"]}");
+    body
+}
+
+fn seq_param(seq: u64) -> i64 {
+    i64::try_from(seq).unwrap_or(i64::MAX)
+}
+
+fn set_state(
+    conn: &Connection,
+    seq: u64,
+    state: &str,
+    error: Option<&str>,
+    result: Option<&str>,
+    now: i64,
+) -> Result<(), SyncError> {
+    conn.prepare_cached(
+        "UPDATE outbox SET state = ?2, last_error = ?3, result = coalesce(?4, result),
+         updated_at_ms = ?5 WHERE seq = ?1",
+    )?
+    .execute(params![seq_param(seq), state, error, result, now])?;
+    Ok(())
+}
+
+fn set_failed(
+    conn: &Connection,
+    seq: u64,
+    code: &str,
+    message: &str,
+    now: i64,
+) -> Result<(), SyncError> {
+    tracing::warn!(seq, %code, %message, "item rejected; moved to the failed list");
+    set_state(
+        conn,
+        seq,
+        "failed",
+        Some(&format!("{code}: {message}")),
+        None,
+        now,
+    )
+}
+
+fn reset_to_pending(conn: &Connection, batch: &[OutboxEntry], now: i64) -> Result<(), SyncError> {
+    let mut stmt = conn.prepare_cached(
+        "UPDATE outbox SET state = 'pending', updated_at_ms = ?2
+         WHERE seq = ?1 AND state = 'in_flight'",
+    )?;
+    for entry in batch {
+        stmt.execute(params![seq_param(entry.seq), now])?;
+    }
+    Ok(())
+}
+
+/// The failed item this mutation builds on, if any: the sale a void or refund reverses, or an
+/// earlier change of the same customer.
+fn failed_dependency(conn: &Connection, mutation: &Mutation) -> Result<Option<u64>, SyncError> {
+    let parent = match &mutation.body {
+        MutationBody::TicketVoided(t) | MutationBody::TicketRefunded(t) => t.reverses,
+        MutationBody::CustomerUpdated(c) => Some(c.id),
+        MutationBody::CustomerDeleted(c) => Some(c.id),
+        _ => None,
+    };
+    let Some(parent) = parent else {
+        return Ok(None);
+    };
+    let seq: Option<i64> = rusqlite::OptionalExtension::optional(
+        conn.prepare_cached(
+            "SELECT seq FROM outbox WHERE entity_id = ?1 AND state = 'failed' AND seq < ?2
+             ORDER BY seq DESC LIMIT 1",
+        )?
+        .query_row(params![parent.to_string(), seq_param(mutation.seq)], |r| {
+            r.get(0)
+        }),
+    )?;
+    Ok(seq.and_then(|s| u64::try_from(s).ok()))
+}
+
+fn on_applied(
+    conn: &Connection,
+    body: &MutationBody,
+    server_id: i64,
+    server_number: Option<u64>,
+    version: u64,
+    now: i64,
+) -> Result<(), SyncError> {
+    match body {
+        MutationBody::TicketCreated(t)
+        | MutationBody::TicketVoided(t)
+        | MutationBody::TicketRefunded(t) => {
+            conn.prepare_cached(
+                "INSERT INTO ticket_sync (ticket_id, server_id, server_number, version, synced_at_ms)
+                 VALUES (?1, ?2, ?3, ?4, ?5)
+                 ON CONFLICT (ticket_id) DO UPDATE SET server_id = excluded.server_id,
+                   server_number = excluded.server_number, version = excluded.version",
+            )?
+            .execute(params![
+                t.id.to_string(),
+                server_id,
+                server_number.map(|n| i64::try_from(n).unwrap_or(i64::MAX)),
+                i64::try_from(version).unwrap_or(i64::MAX),
+                now
+            ])?;
+        }
+        MutationBody::CustomerCreated(c) => {
+            customers::mark_applied(conn, c.id, version, Some(&c.fields))?
+        }
+        MutationBody::CustomerUpdated(c) => {
+            customers::mark_applied(conn, c.id, version, Some(&c.fields))?
+        }
+        MutationBody::CustomerDeleted(c) => customers::mark_applied(conn, c.id, version, None)?,
+    }
+    Ok(())
+}
+
+fn conflict_from_push(
+    conn: &Connection,
+    entry: &OutboxEntry,
+    mutation: &Mutation,
+    reason: till_protocol::ConflictReason,
+    current: &Option<ConflictCurrent>,
+) -> Result<Detected, SyncError> {
+    let reason = serde_json::to_value(reason)?
+        .as_str()
+        .unwrap_or("conflict")
+        .to_string();
+    let server = match current {
+        Some(ConflictCurrent::Customer(c)) => Some(serde_json::to_value(c)?),
+        Some(ConflictCurrent::Reversal(r)) => Some(serde_json::to_value(r)?),
+        None => None,
+    };
+    let customer_local = |fields: Option<&till_protocol::CustomerFields>| serde_json::json!({ "fields": fields, "hlc": mutation.hlc });
+    let (kind, local) = match &mutation.body {
+        MutationBody::CustomerCreated(c) => ("customer", Some(customer_local(Some(&c.fields)))),
+        MutationBody::CustomerUpdated(c) => ("customer", Some(customer_local(Some(&c.fields)))),
+        MutationBody::CustomerDeleted(_) => ("customer", None),
+        MutationBody::TicketCreated(t)
+        | MutationBody::TicketVoided(t)
+        | MutationBody::TicketRefunded(t) => ("ticket", Some(serde_json::json!({ "ticket": t }))),
+    };
+    let base = if kind == "customer" {
+        customers::base(conn, entry.entity_id)?
+            .map(serde_json::to_value)
+            .transpose()?
+    } else {
+        None
+    };
+    Ok(Detected {
+        entity_kind: kind,
+        entity_id: entry.entity_id,
+        outbox_seq: Some(entry.seq),
+        reason,
+        local,
+        server,
+        base,
+    })
+}
