@@ -15,7 +15,10 @@ const TYPES = { ".html": "text/html", ".js": "text/javascript", ".css": "text/cs
 export const CHROMIUM = process.env.CHROMIUM_PATH || "/usr/bin/chromium";
 export const CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"];
 
-/** Serves ui/dist on an ephemeral loopback port. The same CSP as the app, so a violation shows. */
+/**
+ * Serves ui/dist on an ephemeral loopback port under a CSP at least as strict as the app's (no
+ * inline styles either, as when Tauri adds nonces to style-src), so a violation shows.
+ */
 export async function serveDist() {
   if (!existsSync(join(DIST, "index.html"))) throw new Error("ui/dist is missing: run `npm run build` first");
   const server = createServer(async (req, res) => {
@@ -26,7 +29,7 @@ export async function serveDist() {
       if (!(await stat(file)).isFile()) file = join(DIST, "index.html");
       res.writeHead(200, {
         "content-type": TYPES[extname(file)] || "application/octet-stream",
-        "content-security-policy": "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:",
+        "content-security-policy": "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:",
       });
       res.end(await readFile(file));
     } catch {

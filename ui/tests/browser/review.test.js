@@ -15,7 +15,7 @@ after(async () => {
 
 describe("conflict review", () => {
   it("compares both sides, takes a per-field choice, previews it, resolves, and the count drops", async () => {
-    const { page, context } = await openApp(browser, server.url);
+    const { page, context, errors } = await openApp(browser, server.url);
     try {
       await page.getByTestId("conflict-count").filter({ hasText: "1" }).waitFor();
       await page.getByTestId("conflict-count").click();
@@ -38,6 +38,7 @@ describe("conflict review", () => {
       assert.deepEqual(resolved.resolution, { kind: "fields", picks: { email: "mine", phone: "theirs", note: "theirs" } });
       assert.equal(resolved.resolvedBy, "Sam", "the operator is recorded as who decided");
       await page.getByTestId("pending-count").filter({ hasText: /[1-9]/ }).waitFor();
+      assert.deepEqual(errors, [], "no script errors or CSP violations");
     } finally {
       await context.close();
     }
