@@ -2,9 +2,14 @@
 //! Each subcommand is its own module with an `Args` struct and a `run` function; adding one is a
 //! variant in [`Command`] and an arm in `main`.
 
+mod conflicts;
+mod enrol;
+mod failed;
 mod failure;
+mod history;
 mod ring_up;
 mod status;
+mod sync;
 mod tickets;
 mod verify_journal;
 
@@ -40,6 +45,16 @@ enum Command {
     VerifyJournal(verify_journal::Args),
     /// List the most recent tickets
     Tickets(tickets::Args),
+    /// Enrol this terminal with a back office (checks the token with the server)
+    Enrol(enrol::Args),
+    /// Sync with the back office now; exit 0 once the queue is drained
+    Sync(sync::Args),
+    /// List, show and resolve sync conflicts
+    Conflicts(conflicts::Args),
+    /// List, retry and discard items the server rejected
+    Failed(failed::Args),
+    /// The most recent sync cycles
+    History(history::Args),
 }
 
 fn main() -> ExitCode {
@@ -57,6 +72,11 @@ fn main() -> ExitCode {
         Command::Status(args) => status::run(dir, args),
         Command::VerifyJournal(args) => verify_journal::run(dir, args),
         Command::Tickets(args) => tickets::run(dir, args),
+        Command::Enrol(args) => enrol::run(dir, args),
+        Command::Sync(args) => sync::run(dir, args),
+        Command::Conflicts(args) => conflicts::run(dir, args),
+        Command::Failed(args) => failed::run(dir, args),
+        Command::History(args) => history::run(dir, args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

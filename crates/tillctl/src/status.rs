@@ -16,7 +16,9 @@ pub fn run(data_dir: Option<&Path>, args: Args) -> Result<(), Failure> {
     let mut conn = store.connect()?;
     let st = till_core::status::read(&mut conn)?;
     if args.json {
-        println!("{}", serde_json::to_string(&st)?);
+        let mut value = serde_json::to_value(&st)?;
+        crate::sync::add_engine_fields(&conn, &mut value)?;
+        println!("{}", serde_json::to_string(&value)?);
     } else {
         println!("data dir:   {}", store.data_dir().display());
         println!("device id:  {}", store.device_id());

@@ -31,6 +31,9 @@ pub mod transport;
 
 use std::time::Duration;
 
+/// The SQLite connection type the plain functions of this module take.
+pub use rusqlite::Connection;
+
 pub use backoff::{Backoff, BackoffPolicy};
 pub use conflicts::{Conflict, ConflictPolicy, PolicySet, Resolution};
 pub use engine::{drain, DrainReport, SyncEngine, SyncHandle, SyncNowAnswer};

@@ -1,0 +1,36 @@
+//! `tillctl enrol --server URL --token TOKEN`: asks the server who the token belongs to
+//! (`/v1/whoami`) and stores the server URL, token and terminal id in the data dir.
+
+use std::path::Path;
+
+use till_core::sync::enrolment;
+
+use crate::sync::runtime;
+use crate::{open_store, Failure};
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// The back office, e.g. http://127.0.0.1:7878
+    #[arg(long, value_name = "URL")]
+    server: String,
+    /// This terminal's bearer token, from `till-server terminal add`
+    #[arg(long, value_name = "TOKEN", env = "TILL_TOKEN", hide_env_values = true)]
+    token: String,
+    /// Print one JSON object
+    #[arg(long)]
+    json: bool,
+}
+
+pub fn run(data_dir: Option<&Path>, args: Args) -> Result<(), Failure> {
+    let store = open_store(data_dir)?;
+    let enrolled = runtime()?.block_on(enrolment::enrol(&store, &args.server, &args.token))?;
+    if args.json {
+        println!("{}", serde_json::to_string(&enrolled)?);
+    } else {
+        println!(
+            "enrolled as {} ({}) with {}",
+            enrolled.terminal_name, enrolled.terminal_id, enrolled.server_url
+        );
+    }
+    Ok(())
+}

@@ -1,0 +1,39 @@
+//! `tillctl history [--limit N] [--json]`: the most recent sync cycles.
+
+use std::path::Path;
+
+use till_core::sync::history;
+
+use crate::{open_store, Failure};
+
+#[derive(clap::Args)]
+pub struct Args {
+    #[arg(long, default_value_t = 20)]
+    limit: u32,
+    #[arg(long)]
+    json: bool,
+}
+
+pub fn run(data_dir: Option<&Path>, args: Args) -> Result<(), Failure> {
+    let store = open_store(data_dir)?;
+    let conn = store.connect()?;
+    let cycles = history::list(&conn, args.limit)?;
+    if args.json {
+        println!("{}", serde_json::to_string(&cycles)?);
+    } else {
+        for c in cycles {
+            println!(
+                "{}\tstarted {}\t{} ms\tpushed {}\tpulled {}\tconflicts {}\terrors {}{}",
+                c.id,
+                c.started_at_ms,
+                c.duration_ms,
+                c.pushed,
+                c.pulled,
+                c.conflicts,
+                c.errors,
+                c.error.map(|e| format!("\t{e}")).unwrap_or_default()
+            );
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,153 @@
+//! `tillctl sync [--until-drained] [--json]`: runs the sync engine's cycles in the foreground
+//! until the outbox is drained. Exit 0 when done; non-zero with the reason otherwise
+//! (5: the server refused the token, 6: not enrolled, 1: anything else, e.g. the deadline).
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use till_core::sync::{self, enrolment, transport::Timeouts, HttpTransport, SyncConfig, SyncError};
+use till_core::SystemClock;
+
+use crate::{open_store, Failure};
+
+/// Exit code when the server refuses the terminal's token.
+pub const EXIT_AUTH: u8 = 5;
+/// Exit code when the terminal is not enrolled.
+pub const EXIT_NOT_ENROLLED: u8 = 6;
+
+impl From<SyncError> for Failure {
+    fn from(e: SyncError) -> Self {
+        let exit = match &e {
+            SyncError::NotEnrolled => EXIT_NOT_ENROLLED,
+            SyncError::Transport(t) if t.class() == sync::transport::ErrorClass::Auth => EXIT_AUTH,
+            _ => crate::failure::EXIT_RUNTIME,
+        };
+        Failure {
+            code: e.code().to_string(),
+            message: e.to_string(),
+            exit,
+        }
+    }
+}
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// Keep going (retrying with back-off) until nothing is left to send
+    #[arg(long)]
+    until_drained: bool,
+    /// Print one JSON object of figures at the end
+    #[arg(long)]
+    json: bool,
+    /// Give up after this many seconds
+    #[arg(long, default_value_t = 600, value_name = "SECS")]
+    timeout: u64,
+    /// Push batch size to start with
+    #[arg(long, default_value_t = 100)]
+    batch_size: usize,
+}
+
+/// A tokio runtime for the subcommands that talk to the server.
+pub fn runtime() -> Result<tokio::runtime::Runtime, Failure> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(Failure::from)
+}
+
+pub fn run(data_dir: Option<&Path>, args: Args) -> Result<(), Failure> {
+    let store = open_store(data_dir)?;
+    let conn = store.connect()?;
+    let enrolment = enrolment::get(&conn)?.ok_or(SyncError::NotEnrolled)?;
+    drop(conn);
+    let transport =
+        HttpTransport::new(&enrolment.server_url, &enrolment.token, Timeouts::default())
+            .map_err(SyncError::from)?;
+    let config = SyncConfig {
+        batch_size: args.batch_size,
+        backoff: sync::BackoffPolicy {
+            base: Duration::from_millis(200),
+            cap: Duration::from_secs(5),
+            ..sync::BackoffPolicy::default()
+        },
+        ..SyncConfig::default()
+    };
+    let deadline = if args.until_drained {
+        Some(Duration::from_secs(args.timeout))
+    } else {
+        Some(Duration::ZERO)
+    };
+    let json = args.json;
+    let result = runtime()?.block_on(sync::drain(
+        &store,
+        enrolment.terminal_id,
+        config,
+        Arc::new(transport),
+        Arc::new(SystemClock),
+        deadline,
+        |status| {
+            if !json {
+                eprintln!(
+                    "{}: {} pending, {} failed, {} conflicts",
+                    status.state.name(),
+                    status.pending,
+                    status.failed,
+                    status.conflicts
+                );
+            }
+        },
+    ));
+    let report = result?;
+    if args.json {
+        println!("{}", serde_json::to_string(&report)?);
+    } else {
+        println!(
+            "drained: {} pushed, {} pulled, {} conflicts, {} failed in {} cycle(s)",
+            report.pushed, report.pulled, report.conflicts, report.failed, report.cycles
+        );
+    }
+    Ok(())
+}
+
+/// Adds the sync engine's fields to `status --json`: enrolment, next retry, last error, clock
+/// offset, pause flag; `conflicts` counts open conflicts (push- and pull-detected).
+pub fn add_engine_fields(
+    conn: &till_core::sync::Connection,
+    status: &mut serde_json::Value,
+) -> Result<(), Failure> {
+    let Some(object) = status.as_object_mut() else {
+        return Ok(());
+    };
+    let row = enrolment::read(conn)?;
+    let enrolled = enrolment::get(conn)?;
+    if enrolled.is_none() {
+        object.insert("state".into(), "not_enrolled".into());
+    } else if row.paused {
+        object.insert("state".into(), "paused".into());
+    }
+    object.insert(
+        "conflicts".into(),
+        sync::conflicts::open_count(conn)?.into(),
+    );
+    object.insert("enrolled".into(), enrolled.is_some().into());
+    object.insert(
+        "terminal_id".into(),
+        serde_json::to_value(enrolled.as_ref().map(|e| e.terminal_id))?,
+    );
+    object.insert(
+        "server_url".into(),
+        serde_json::to_value(enrolled.as_ref().map(|e| e.server_url.clone()))?,
+    );
+    object.insert("paused".into(), row.paused.into());
+    object.insert(
+        "next_retry_at_ms".into(),
+        serde_json::to_value(row.next_retry_at_ms)?,
+    );
+    object.insert("last_error".into(), serde_json::to_value(row.last_error)?);
+    object.insert(
+        "clock_offset_ms".into(),
+        serde_json::to_value(row.clock_offset_ms)?,
+    );
+    object.insert("server_acked_seq".into(), row.server_acked_seq.into());
+    Ok(())
+}
