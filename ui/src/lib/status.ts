@@ -80,6 +80,7 @@ export function describeProgress(s: SyncStatus): { fraction: number; text: strin
   const fraction = Math.min(1, Math.max(0, p.done / p.total));
   let text = `${p.done.toLocaleString("en")} of ${p.total.toLocaleString("en")} sent`;
   if (s.eta_secs !== null) text += ` · about ${formatDuration(s.eta_secs)} left`;
+  if (s.throughput_per_s !== null && s.throughput_per_s > 0) text += ` · ${Math.round(s.throughput_per_s)}/s`;
   return { fraction, text };
 }
 

@@ -92,7 +92,7 @@ describe("register", () => {
     }
   });
 
-  it("applies line and ticket discounts and pays by card with an approval reference", async () => {
+  it("applies line and ticket discounts, attaches a customer and pays by card with an approval reference", async () => {
     const { page, context } = await openApp(browser, server.url);
     try {
       await page.getByTestId("cat-Household").click();
@@ -108,6 +108,11 @@ describe("register", () => {
       await page.getByTestId("grand-total").filter({ hasText: "£5.00" }).waitFor();
       assert.equal(await text(page, "discount-total"), "−£1.50");
 
+      await page.getByTestId("add-customer").click();
+      await page.getByTestId("picker-search").fill("grace");
+      await page.getByTestId("picker-row").filter({ hasText: "Grace Hopper" }).click();
+      await page.getByTestId("sale-customer").filter({ hasText: "Grace Hopper" }).waitFor();
+
       await page.getByTestId("pay").click();
       await page.getByTestId("method-card").click();
       assert.equal(await page.getByTestId("complete-sale").isDisabled(), true, "a card sale needs the approval reference");
@@ -121,6 +126,8 @@ describe("register", () => {
       assert.deepEqual(ringUp.args.tenders, [{ kind: "card", amount: 500, approval_ref: "A1B2C3", last4: "4242" }]);
       assert.deepEqual(ringUp.args.cart.lines[0].discount, { kind: "percent", bp: 1000 });
       assert.deepEqual(ringUp.args.cart.ticket_discount, { kind: "amount", minor: 85 });
+      const grace = await page.evaluate(() => window.__mock.db.customers.find((c) => c.name === "Grace Hopper").id);
+      assert.equal(ringUp.args.cart.customer_id, grace, "the sale carries the chosen customer");
     } finally {
       await context.close();
     }

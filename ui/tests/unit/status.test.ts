@@ -78,5 +78,7 @@ describe("describeProgress", () => {
     const p = describeProgress(status({ progress: { done: 2500, total: 10000 }, eta_secs: 75 }));
     expect(p?.fraction).toBe(0.25);
     expect(p?.text).toBe("2,500 of 10,000 sent · about 1 min 15 s left");
+    const fast = describeProgress(status({ progress: { done: 1, total: 2 }, eta_secs: null, throughput_per_s: 812.6 }));
+    expect(fast?.text).toBe("1 of 2 sent · 813/s");
   });
 });

@@ -15,6 +15,8 @@ export class Sale {
   lines = $state<SaleLine[]>([]);
   ticketDiscount = $state<Discount | null>(null);
   customerId = $state<string | null>(null);
+  /** Shown on the register next to the sale; the core only needs the id. */
+  customerName = $state<string | null>(null);
   selected = $state(-1);
   quote = $state<Quote | null>(null);
   quoteError = $state<string | null>(null);
@@ -64,6 +66,7 @@ export class Sale {
     this.lines = [];
     this.ticketDiscount = null;
     this.customerId = null;
+    this.customerName = null;
     this.selected = -1;
     this.quote = null;
     this.quoteError = null;
