@@ -48,7 +48,12 @@ class AppState {
     this.syncNow = syncNow.observed(this.syncNow, s);
   }
 
+  private started = false;
+
+  /** Subscribes to the shell's events and reads the start-up state; later calls do nothing. */
   async start(): Promise<void> {
+    if (this.started) return;
+    this.started = true;
     // Subscribe first, so no snapshot between the read and the subscription is missed.
     await onSyncState((s) => this.applyStatus(s));
     await onCatalogUpdated(() => this.catalogVersion++);
