@@ -1,1 +1,176 @@
-//! The one place core events become Tauri events.
+//! The one place core events become Tauri events. The sync engine publishes immutable status
+//! snapshots through its [`StatusSink`] (already throttled to at most ~20 a second, the last
+//! one always delivered); this sink turns each into the UI's events:
+//!
+//! - `sync://state`: the whole snapshot, every time;
+//! - `sync://progress`: the batch progress, while a backlog drains;
+//! - `catalog://updated`: after a cycle that pulled changes, so the register reloads.
+//!
+//! `ticket://synced` is not emitted: the engine does not publish which tickets a cycle settled;
+//! the UI reloads its ticket list when the counts in `sync://state` change.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use tauri::{AppHandle, Emitter, Runtime};
+use till_core::store::Store;
+use till_core::sync::state::SyncState;
+use till_core::sync::{history, StatusSink, SyncStatus};
+
+use crate::error::AppError;
+use crate::ipc;
+
+pub const SYNC_STATE: &str = "sync://state";
+pub const SYNC_PROGRESS: &str = "sync://progress";
+pub const CATALOG_UPDATED: &str = "catalog://updated";
+
+impl From<&SyncStatus> for ipc::SyncStatus {
+    fn from(s: &SyncStatus) -> Self {
+        ipc::SyncStatus {
+            state: match s.state {
+                SyncState::NotEnrolled => ipc::EngineState::NotEnrolled,
+                SyncState::Idle => ipc::EngineState::Idle,
+                SyncState::Syncing => ipc::EngineState::Syncing,
+                SyncState::BackingOff { .. } => ipc::EngineState::BackingOff,
+                SyncState::Offline => ipc::EngineState::Offline,
+                SyncState::AuthError => ipc::EngineState::AuthError,
+                SyncState::Paused => ipc::EngineState::Paused,
+                SyncState::Stopped => ipc::EngineState::Stopped,
+            },
+            online: s.online,
+            pending: s.pending,
+            failed: s.failed,
+            conflicts: s.conflicts,
+            progress: s.progress.map(|p| ipc::SyncProgress {
+                done: p.done,
+                total: p.total,
+            }),
+            throughput_per_s: s.throughput_per_s,
+            eta_secs: s.eta_secs,
+            last_success_at_ms: s.last_success_at_ms,
+            next_retry_at_ms: s.next_retry_at_ms.or(match s.state {
+                SyncState::BackingOff { until_ms } => Some(until_ms),
+                _ => None,
+            }),
+            last_error: s
+                .last_error
+                .as_ref()
+                .map(|e| AppError::new(e.code.clone(), e.message.clone())),
+            clock_offset_ms: s.clock_offset_ms,
+            completed_cycles: s.completed_cycles,
+        }
+    }
+}
+
+/// The sync engine's sink in the app.
+pub struct EventBridge<R: Runtime> {
+    app: AppHandle<R>,
+    store: Store,
+    /// The last `completed_cycles` seen, to notice the end of each cycle once.
+    cycles_seen: AtomicU64,
+}
+
+impl<R: Runtime> EventBridge<R> {
+    pub fn new(app: AppHandle<R>, store: Store) -> Self {
+        EventBridge {
+            app,
+            store,
+            cycles_seen: AtomicU64::new(0),
+        }
+    }
+
+    fn emit<S: serde::Serialize + Clone>(&self, event: &str, payload: S) {
+        if let Err(e) = self.app.emit(event, payload) {
+            tracing::warn!(event, error = %e, "cannot emit an event to the UI");
+        }
+    }
+
+    /// After a cycle ends, tells the UI to reload the catalog when that cycle pulled changes.
+    /// Reads the cycle's record on a blocking thread: the engine's task never waits here.
+    fn after_cycle(&self) {
+        let store = self.store.clone();
+        let app = self.app.clone();
+        tauri::async_runtime::spawn_blocking(move || {
+            let pulled = store
+                .connect()
+                .map_err(|e| e.to_string())
+                .and_then(|c| history::list(&c, 1).map_err(|e| e.to_string()))
+                .map(|cycles| cycles.first().is_some_and(|c| c.pulled > 0));
+            match pulled {
+                Ok(true) => {
+                    if let Err(e) = app.emit(CATALOG_UPDATED, ()) {
+                        tracing::warn!(error = %e, "cannot emit catalog://updated");
+                    }
+                }
+                Ok(false) => {}
+                Err(e) => tracing::warn!(error = %e, "cannot read the last sync cycle"),
+            }
+        });
+    }
+}
+
+impl<R: Runtime> StatusSink for EventBridge<R> {
+    fn publish(&self, status: &SyncStatus) {
+        let view = ipc::SyncStatus::from(status);
+        if let Some(progress) = view.progress {
+            self.emit(SYNC_PROGRESS, progress);
+        }
+        self.emit(SYNC_STATE, view);
+        let before = self
+            .cycles_seen
+            .fetch_max(status.completed_cycles, Ordering::Relaxed);
+        if status.completed_cycles > before {
+            self.after_cycle();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use till_core::sync::{ErrorInfo, Progress};
+
+    #[test]
+    fn backing_off_snapshot_carries_its_retry_time_and_error() {
+        let core = SyncStatus {
+            pending: 3,
+            progress: Some(Progress { done: 1, total: 3 }),
+            last_error: Some(ErrorInfo {
+                code: "server_error".into(),
+                message: "server error 503".into(),
+            }),
+            ..SyncStatus::initial(SyncState::BackingOff { until_ms: 42 })
+        };
+        let view = ipc::SyncStatus::from(&core);
+        assert_eq!(view.state, ipc::EngineState::BackingOff);
+        assert_eq!(
+            view.next_retry_at_ms,
+            Some(42),
+            "the countdown needs the retry time"
+        );
+        assert_eq!(view.pending, 3);
+        assert_eq!(view.progress, Some(ipc::SyncProgress { done: 1, total: 3 }));
+        assert_eq!(
+            view.last_error.map(|e| e.code),
+            Some("server_error".to_string()),
+            "the UI switches on the error code"
+        );
+    }
+
+    #[test]
+    fn every_engine_state_has_the_ui_name_the_core_gives_it() {
+        for state in [
+            SyncState::NotEnrolled,
+            SyncState::Idle,
+            SyncState::Syncing,
+            SyncState::BackingOff { until_ms: 0 },
+            SyncState::Offline,
+            SyncState::AuthError,
+            SyncState::Paused,
+            SyncState::Stopped,
+        ] {
+            let view = ipc::SyncStatus::from(&SyncStatus::initial(state));
+            let ui = serde_json::to_value(view.state).expect("serializes");
+            assert_eq!(ui, state.name(), "one name per state on both sides");
+        }
+    }
+}

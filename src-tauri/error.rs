@@ -3,6 +3,7 @@
 
 use serde::Serialize;
 use till_core::error::CoreError;
+use till_core::sync::SyncError;
 
 /// An error as it crosses IPC.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, ts_rs::TS)]
@@ -47,6 +48,15 @@ impl From<CoreError> for AppError {
             code => code,
         };
         AppError::new(code, e.to_string())
+    }
+}
+
+impl From<SyncError> for AppError {
+    fn from(e: SyncError) -> Self {
+        match e {
+            SyncError::Core(core) => core.into(),
+            other => AppError::new(other.code(), other.to_string()),
+        }
     }
 }
 

@@ -50,11 +50,22 @@ fn main() {
     let _log_guard = logging::init(&data_dir);
     tracing::info!(data_dir = %data_dir.display(), version = env!("CARGO_PKG_VERSION"), "till starting");
 
-    if let Err(err) = build(&data_dir).run(tauri::generate_context!()) {
-        tracing::error!(error = %err, "the app could not start");
-        eprintln!("till: the app could not start: {err}");
-        std::process::exit(1);
-    }
+    let app = match build(&data_dir).build(tauri::generate_context!()) {
+        Ok(app) => app,
+        Err(err) => {
+            tracing::error!(error = %err, "the app could not start");
+            eprintln!("till: the app could not start: {err}");
+            std::process::exit(1);
+        }
+    };
+    app.run(|app, event| {
+        if let tauri::RunEvent::Exit = event {
+            if let Some(state) = app.try_state::<terminal::AppState>() {
+                state.shutdown();
+            }
+            tracing::info!("till stopped");
+        }
+    });
 }
 
 /// The app: plugins, our commands, and the start-up that opens the store and the sync engine.

@@ -4,12 +4,16 @@
 
 use std::path::Path;
 use std::sync::{Arc, Mutex, OnceLock};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use rusqlite::Connection;
 use tauri::{AppHandle, Runtime};
 use till_core::store::Store;
+use till_core::sync::state::SyncState;
+use till_core::sync::{StatusSink, SyncConfig, SyncEngine, SyncError, SyncHandle, SyncStatus};
+use till_core::{config, status};
 
+use crate::bridge::EventBridge;
 use crate::error::{AppError, CmdResult};
 
 /// What the commands reach through `State<AppState>`.
@@ -25,7 +29,22 @@ impl AppState {
             Err(e) => Err(AppError::store_unavailable(e)),
         }
     }
+
+    /// Stops the sync engine cleanly (the batch in flight finishes or is abandoned queued).
+    pub fn shutdown(&self) {
+        if let Ok(t) = &self.terminal {
+            if let Some(engine) = t.engine() {
+                tauri::async_runtime::block_on(engine.shutdown());
+            }
+        }
+    }
 }
+
+/// The app's own settings, stored with the terminal's other settings in its store.
+pub const OPERATOR: config::Key<String> = config::Key::new("app.operator");
+pub const SYNC_INTERVAL_SECS: config::Key<u32> = config::Key::new("app.sync_interval_secs");
+pub const DEFAULT_OPERATOR: &str = "Manager";
+pub const DEFAULT_SYNC_INTERVAL_SECS: u32 = 30;
 
 /// One open terminal.
 pub struct Terminal {
@@ -33,6 +52,10 @@ pub struct Terminal {
     /// The UI's own connection: reads and ring-ups. The sync engine has its own, so a running
     /// sync never holds this one.
     conn: Mutex<Connection>,
+    /// The running engine; `None` until the terminal is enrolled.
+    engine: Mutex<Option<SyncHandle>>,
+    /// Where status snapshots go (the event bridge).
+    sink: Arc<dyn StatusSink>,
 }
 
 impl Terminal {
@@ -40,45 +63,121 @@ impl Terminal {
         &self.store
     }
 
-    /// Tells the sync engine a local write happened (debounced there), so the new mutation is
-    /// pushed soon and the status snapshot shows it pending at once.
-    pub fn local_write(&self) {
-        // Wired to the sync engine's handle once it runs (see `start`).
+    /// The running engine, if the terminal is enrolled.
+    pub fn engine(&self) -> Option<SyncHandle> {
+        self.engine
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
     }
 
     /// Runs `f` on the UI's connection on a blocking thread, so no database work ever runs on
     /// the UI's event loop, and maps its error once.
-    pub async fn db<T, F>(self: &Arc<Self>, f: F) -> CmdResult<T>
+    pub async fn db<T, E, F>(self: &Arc<Self>, f: F) -> CmdResult<T>
     where
         T: Send + 'static,
-        F: FnOnce(&mut Connection) -> till_core::error::Result<T> + Send + 'static,
+        E: Into<AppError>,
+        F: FnOnce(&mut Connection) -> Result<T, E> + Send + 'static,
     {
         let this = Arc::clone(self);
         tauri::async_runtime::spawn_blocking(move || {
             // A panic elsewhere while holding the lock leaves the connection usable: SQLite
             // rolled back whatever transaction was open.
             let mut conn = this.conn.lock().unwrap_or_else(|p| p.into_inner());
-            f(&mut conn).map_err(AppError::from)
+            f(&mut conn).map_err(Into::into)
         })
         .await?
     }
+
+    /// The status snapshot: the engine's, or, before enrolment, the store's counts.
+    pub async fn status(self: &Arc<Self>) -> CmdResult<SyncStatus> {
+        if let Some(engine) = self.engine() {
+            return Ok(engine.status());
+        }
+        let s = self.db(status::read).await?;
+        Ok(SyncStatus {
+            pending: s.pending,
+            failed: s.failed,
+            conflicts: s.conflicts,
+            last_success_at_ms: s.last_sync_at,
+            ..SyncStatus::initial(SyncState::NotEnrolled)
+        })
+    }
+
+    /// Tells the sync engine a local write happened: it publishes a snapshot with the new counts
+    /// at once and syncs after its debounce. Before enrolment the snapshot comes from here.
+    pub fn local_write(self: &Arc<Self>) {
+        if let Some(engine) = self.engine() {
+            engine.notify_local_write();
+            return;
+        }
+        let this = Arc::clone(self);
+        tauri::async_runtime::spawn(async move {
+            match this.status().await {
+                Ok(s) => this.sink.publish(&s),
+                Err(e) => {
+                    tracing::warn!(code = %e.code, error = %e.message, "cannot read the status")
+                }
+            }
+        });
+    }
+
+    /// Starts the sync engine when the terminal is enrolled, replacing (and shutting down) a
+    /// running one, e.g. after enrolling again or changing the sync interval.
+    pub async fn restart_sync(self: &Arc<Self>) -> CmdResult<()> {
+        let old = self.engine.lock().unwrap_or_else(|p| p.into_inner()).take();
+        if let Some(old) = old {
+            old.shutdown().await;
+        }
+        let interval = self
+            .db(|c| config::get(c, &SYNC_INTERVAL_SECS))
+            .await?
+            .unwrap_or(DEFAULT_SYNC_INTERVAL_SECS);
+        let config = SyncConfig {
+            tick: Duration::from_secs(u64::from(interval)),
+            ..SyncConfig::default()
+        };
+        match SyncEngine::spawn_enrolled(self.store.clone(), config, Arc::clone(&self.sink)) {
+            Ok(handle) => {
+                tracing::info!(interval_secs = interval, "sync engine started");
+                *self.engine.lock().unwrap_or_else(|p| p.into_inner()) = Some(handle);
+                Ok(())
+            }
+            Err(SyncError::NotEnrolled) => {
+                tracing::info!("not enrolled with a back office; selling offline");
+                self.local_write();
+                Ok(())
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
 }
 
-/// Opens the store in `data_dir` and starts what runs beside the UI.
-pub fn start<R: Runtime>(_app: &AppHandle<R>, data_dir: &Path) -> AppState {
-    let terminal = open(data_dir).map(Arc::new).map_err(|e| {
+/// Opens the store in `data_dir` and starts the sync engine beside the UI.
+pub fn start<R: Runtime>(app: &AppHandle<R>, data_dir: &Path) -> AppState {
+    let terminal = open(app, data_dir).map(Arc::new).inspect_err(|e| {
         tracing::error!(code = %e.code, error = %e.message, "the terminal's store could not be opened");
-        e
     });
+    if let Ok(t) = &terminal {
+        let t = Arc::clone(t);
+        tauri::async_runtime::spawn(async move {
+            if let Err(e) = t.restart_sync().await {
+                tracing::error!(code = %e.code, error = %e.message, "the sync engine could not start");
+            }
+        });
+    }
     AppState { terminal }
 }
 
-fn open(data_dir: &Path) -> CmdResult<Terminal> {
+fn open<R: Runtime>(app: &AppHandle<R>, data_dir: &Path) -> CmdResult<Terminal> {
     let store = Store::open(data_dir)?;
     let conn = store.connect()?;
+    let sink: Arc<dyn StatusSink> = Arc::new(EventBridge::new(app.clone(), store.clone()));
     Ok(Terminal {
         store,
         conn: Mutex::new(conn),
+        engine: Mutex::new(None),
+        sink,
     })
 }
 

@@ -3,7 +3,10 @@
 //! its own. The list here, `command_names.rs` and the main window's capability agree (tested).
 
 mod catalog;
+mod customers;
 mod register;
+mod review;
+mod settings;
 mod sync;
 mod tickets;
 
@@ -23,14 +26,28 @@ pub fn handler<R: tauri::Runtime>() -> impl Fn(tauri::ipc::Invoke<R>) -> bool + 
         tickets::tickets_list,
         tickets::ticket_detail,
         sync::sync_status,
+        sync::sync_now,
+        sync::sync_pause,
+        sync::sync_resume,
+        sync::sync_history,
+        review::conflicts_list,
+        review::conflict_detail,
+        review::conflict_resolve,
+        review::failed_list,
+        review::failed_retry,
+        review::failed_discard,
+        customers::customers_search,
+        customers::customer_save,
+        settings::settings_get,
+        settings::settings_set,
+        settings::enrol,
+        settings::test_connection,
     ]
 }
 
-include!("../command_names.rs");
-
 #[cfg(test)]
 mod tests {
-    use super::COMMANDS;
+    include!("../command_names.rs");
 
     fn json(path: &str) -> serde_json::Value {
         let full = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(path);

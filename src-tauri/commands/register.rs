@@ -120,7 +120,7 @@ pub async fn quote(state: State<'_, AppState>, cart: ipc::Cart) -> CmdResult<ipc
         .db(move |c| {
             let q = cart::quote(c, &cart)?;
             let exponent = q.currency.exponent;
-            Ok(quote_view(q, exponent))
+            Ok::<_, AppError>(quote_view(q, exponent))
         })
         .await
 }

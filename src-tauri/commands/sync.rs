@@ -1,30 +1,20 @@
 //! The sync engine seen from the UI: its status snapshot, Sync now, pause and resume, history.
 
 use tauri::State;
-use till_core::status;
+use till_core::sync::history;
 
-use crate::error::CmdResult;
-use crate::ipc::{EngineState, SyncStatus};
+use crate::error::{AppError, CmdResult};
+use crate::ipc::{SyncCycle, SyncNowAnswer, SyncStatus};
 use crate::terminal::{self, AppState};
 
-/// The status of a terminal whose engine is not running (not enrolled yet): its counts come
-/// straight from the store.
-fn idle_status(s: status::Status) -> SyncStatus {
-    SyncStatus {
-        state: EngineState::NotEnrolled,
-        online: false,
-        pending: s.pending,
-        failed: s.failed,
-        conflicts: s.conflicts,
-        progress: None,
-        throughput_per_s: None,
-        eta_secs: None,
-        last_success_at_ms: s.last_sync_at,
-        next_retry_at_ms: None,
-        last_error: None,
-        clock_offset_ms: None,
-        completed_cycles: 0,
-    }
+/// Most history entries one call returns.
+const MAX_HISTORY: u32 = 500;
+
+fn not_enrolled() -> AppError {
+    AppError::new(
+        "not_enrolled",
+        "this till is not enrolled with a back office yet; enrol it in Settings",
+    )
 }
 
 /// The current snapshot. The UI reads it once at start-up; afterwards `sync://state` events
@@ -32,6 +22,65 @@ fn idle_status(s: status::Status) -> SyncStatus {
 #[tauri::command]
 pub async fn sync_status(state: State<'_, AppState>) -> CmdResult<SyncStatus> {
     terminal::note_ui_ready();
-    let t = state.terminal()?;
-    t.db(|c| status::read(c)).await.map(idle_status)
+    let status = state.terminal()?.status().await?;
+    Ok(SyncStatus::from(&status))
+}
+
+/// Asks for a sync cycle; answers at once (the cycle's progress and result come as events).
+#[tauri::command]
+pub async fn sync_now(state: State<'_, AppState>) -> CmdResult<SyncNowAnswer> {
+    let Some(engine) = state.terminal()?.engine() else {
+        return Ok(SyncNowAnswer {
+            accepted: false,
+            reason: Some(not_enrolled().message),
+        });
+    };
+    let answer = engine.sync_now().await;
+    Ok(SyncNowAnswer {
+        accepted: answer.accepted,
+        reason: answer.reason,
+    })
+}
+
+#[tauri::command]
+pub async fn sync_pause(state: State<'_, AppState>) -> CmdResult<()> {
+    state.terminal()?.engine().ok_or_else(not_enrolled)?.pause();
+    Ok(())
+}
+
+#[tauri::command]
+pub async fn sync_resume(state: State<'_, AppState>) -> CmdResult<()> {
+    state
+        .terminal()?
+        .engine()
+        .ok_or_else(not_enrolled)?
+        .resume();
+    Ok(())
+}
+
+/// Recent sync cycles, newest first.
+#[tauri::command]
+pub async fn sync_history(state: State<'_, AppState>, limit: u32) -> CmdResult<Vec<SyncCycle>> {
+    if limit == 0 || limit > MAX_HISTORY {
+        return Err(AppError::invalid_input(format!(
+            "limit must be between 1 and {MAX_HISTORY}"
+        )));
+    }
+    let cycles = state
+        .terminal()?
+        .db(move |c| history::list(c, limit))
+        .await?;
+    Ok(cycles
+        .into_iter()
+        .map(|c| SyncCycle {
+            id: c.id,
+            started_at_ms: c.started_at_ms,
+            duration_ms: c.duration_ms,
+            pushed: c.pushed,
+            pulled: c.pulled,
+            conflicts: c.conflicts,
+            errors: c.errors,
+            error: c.error,
+        })
+        .collect())
 }

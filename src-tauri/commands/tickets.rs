@@ -141,7 +141,7 @@ pub async fn ticket_detail(
                 .find(|s| s.id == id)
                 .map(|s| item_state(s.sync_state.as_deref()))
                 .unwrap_or(ItemSyncState::Synced);
-            Ok(detail(ticket, reversal, sync))
+            Ok::<_, AppError>(detail(ticket, reversal, sync))
         })
         .await
 }

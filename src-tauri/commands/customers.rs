@@ -1,0 +1,68 @@
+//! The terminal's customers: search, create and edit. Each edit is queued for the back office.
+
+use tauri::State;
+use till_core::clock::SystemClock;
+use till_core::sync::customers::{self, LocalCustomer};
+use till_protocol::CustomerFields;
+
+use crate::error::{AppError, CmdResult};
+use crate::ipc::{CustomerView, ItemSyncState};
+use crate::terminal::AppState;
+
+/// Most customers one search returns (an empty query lists the first ones by name).
+const MAX_RESULTS: u32 = 200;
+const MAX_QUERY_CHARS: usize = 200;
+
+fn view(c: LocalCustomer) -> CustomerView {
+    CustomerView {
+        id: c.id,
+        version: c.version,
+        name: c.fields.name,
+        email: c.fields.email,
+        phone: c.fields.phone,
+        note: c.fields.note,
+        sync_state: if c.pending {
+            ItemSyncState::Pending
+        } else {
+            ItemSyncState::Synced
+        },
+    }
+}
+
+#[tauri::command]
+pub async fn customers_search(
+    state: State<'_, AppState>,
+    query: String,
+) -> CmdResult<Vec<CustomerView>> {
+    if query.chars().count() > MAX_QUERY_CHARS {
+        return Err(AppError::invalid_input(format!(
+            "the search is longer than {MAX_QUERY_CHARS} characters"
+        )));
+    }
+    let found = state
+        .terminal()?
+        .db(move |c| customers::search(c, &query, MAX_RESULTS))
+        .await?;
+    Ok(found.into_iter().map(view).collect())
+}
+
+/// Creates (`id` null) or edits a customer here and queues the change for the back office.
+#[tauri::command]
+pub async fn customer_save(
+    state: State<'_, AppState>,
+    id: Option<String>,
+    fields: CustomerFields,
+) -> CmdResult<CustomerView> {
+    let id = id
+        .map(|s| {
+            uuid::Uuid::parse_str(s.trim())
+                .map_err(|_| AppError::invalid_input(format!("{s:?} is not a customer id")))
+        })
+        .transpose()?;
+    let terminal = state.terminal()?;
+    let saved = terminal
+        .db(move |c| customers::save(c, id, fields, &SystemClock))
+        .await?;
+    terminal.local_write();
+    Ok(view(saved))
+}
