@@ -8,6 +8,7 @@ use std::sync::Arc;
 use clap::{Args, Parser, Subcommand};
 use serde::Serialize;
 use till_server::serve::{shutdown_signal, BoundServer, ServeError, TlsFiles};
+use till_server::storage::postgres::PostgresStorage;
 use till_server::storage::sqlite::SqliteStorage;
 use till_server::storage::{CustomerEdit, Storage, StorageError};
 use till_server::{catalog_file, token};
@@ -23,6 +24,16 @@ struct Cli {
     /// Where the server keeps its database.
     #[arg(long, global = true, env = "TILL_SERVER_DATA_DIR", value_name = "DIR")]
     data_dir: Option<PathBuf>,
+    /// A PostgreSQL database (`postgres://user@host:port/db`) instead of the data dir's SQLite:
+    /// for a chain of shops, shared by several server replicas.
+    #[arg(
+        long,
+        global = true,
+        env = "TILL_SERVER_DATABASE",
+        value_name = "URL",
+        conflicts_with = "data_dir"
+    )]
+    database: Option<String>,
     #[command(subcommand)]
     command: Command,
 }
@@ -148,8 +159,10 @@ enum CustomerCommand {
 /// Why a command failed; printed as `error: …` with a non-zero exit code.
 #[derive(Debug, thiserror::Error)]
 enum CliError {
-    #[error("no data dir: pass --data-dir DIR or set TILL_SERVER_DATA_DIR")]
+    #[error("no data dir: pass --data-dir DIR or set TILL_SERVER_DATA_DIR (or --database URL)")]
     NoDataDir,
+    #[error("--database takes a postgres:// or postgresql:// URL")]
+    BadDatabaseUrl,
     #[error(transparent)]
     Storage(#[from] StorageError),
     #[error(transparent)]
@@ -163,9 +176,9 @@ enum CliError {
 impl CliError {
     fn exit_code(&self) -> u8 {
         match self {
-            CliError::NoDataDir => 2,
+            CliError::NoDataDir | CliError::BadDatabaseUrl => 2,
             CliError::Serve(ServeError::AddressInUse { .. }) => 3,
-            CliError::Storage(StorageError::DataDir { .. }) => 4,
+            CliError::Storage(StorageError::DataDir { .. } | StorageError::Connect { .. }) => 4,
             _ => 1,
         }
     }
@@ -217,8 +230,7 @@ fn print_json<T: Serialize>(value: &T) -> Result<(), CliError> {
 }
 
 async fn run(cli: Cli) -> Result<(), CliError> {
-    let data_dir = cli.data_dir.ok_or(CliError::NoDataDir)?;
-    let storage = Arc::new(SqliteStorage::open(&data_dir)?);
+    let storage = open_storage(cli.data_dir, cli.database).await?;
     match cli.command {
         Command::Serve(args) => serve(storage, args).await,
         Command::Terminal(TerminalCommand::Add { name, json }) => {
@@ -318,7 +330,22 @@ async fn run(cli: Cli) -> Result<(), CliError> {
     }
 }
 
-async fn serve(storage: Arc<SqliteStorage>, args: ServeArgs) -> Result<(), CliError> {
+/// The data dir's SQLite database, or the PostgreSQL database named by `--database`.
+async fn open_storage(
+    data_dir: Option<PathBuf>,
+    database: Option<String>,
+) -> Result<Arc<dyn Storage>, CliError> {
+    if let Some(url) = database {
+        if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
+            return Err(CliError::BadDatabaseUrl);
+        }
+        return Ok(Arc::new(PostgresStorage::connect(&url).await?));
+    }
+    let data_dir = data_dir.ok_or(CliError::NoDataDir)?;
+    Ok(Arc::new(SqliteStorage::open(&data_dir)?))
+}
+
+async fn serve(storage: Arc<dyn Storage>, args: ServeArgs) -> Result<(), CliError> {
     let tls = match (args.tls_cert, args.tls_key) {
         (Some(cert), Some(key)) => Some(TlsFiles { cert, key }),
         _ => None,

@@ -1,12 +1,12 @@
 //! Every terminal has its own bearer token; only its hash is stored.
 
+#[macro_use]
 mod common;
 
 use common::*;
 use reqwest::StatusCode;
-use till_server::storage::Storage;
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+on_both_backends!(requests_without_a_valid_token_get_401);
 async fn requests_without_a_valid_token_get_401() {
     let server = TestServer::start().await;
     let t = server.enrol("till 1").await;
@@ -52,7 +52,7 @@ async fn requests_without_a_valid_token_get_401() {
     server.stop().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+on_both_backends!(a_revoked_token_gets_401);
 async fn a_revoked_token_gets_401() {
     let server = TestServer::start().await;
     let t = server.enrol("till 1").await;
@@ -72,7 +72,7 @@ async fn a_revoked_token_gets_401() {
     server.stop().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+on_both_backends!(a_terminal_cannot_push_or_ask_as_another_terminal);
 async fn a_terminal_cannot_push_or_ask_as_another_terminal() {
     let server = TestServer::start().await;
     let a = server.enrol("till A").await;

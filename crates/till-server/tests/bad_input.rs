@@ -1,12 +1,12 @@
 //! Bad input gets a 4xx with `{code, message}`, changes nothing, and never a 500.
 
+#[macro_use]
 mod common;
 
 use common::*;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 use till_protocol::{MAX_BODY_BYTES, MAX_PUSH_BATCH};
-use till_server::storage::Storage;
 
 async fn post(
     server: &TestServer,
@@ -43,7 +43,7 @@ fn assert_error(status: StatusCode, body: &Value, expected_code: &str, why: &str
     );
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+on_both_backends!(every_bad_push_gets_a_4xx_code_and_changes_nothing);
 async fn every_bad_push_gets_a_4xx_code_and_changes_nothing() {
     let server = TestServer::start().await;
     let t = server.enrol("till 1").await;
@@ -178,7 +178,7 @@ async fn every_bad_push_gets_a_4xx_code_and_changes_nothing() {
     server.stop().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+on_both_backends!(an_oversize_body_gets_413);
 async fn an_oversize_body_gets_413() {
     let server = TestServer::start().await;
     let t = server.enrol("till 1").await;
@@ -190,7 +190,7 @@ async fn an_oversize_body_gets_413() {
     server.stop().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+on_both_backends!(too_many_mutations_in_one_batch_get_413);
 async fn too_many_mutations_in_one_batch_get_413() {
     let server = TestServer::start().await;
     let t = server.enrol("till 1").await;
@@ -205,7 +205,7 @@ async fn too_many_mutations_in_one_batch_get_413() {
 /// A change to a valid push body.
 type Edit = dyn Fn(&mut Value);
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+on_both_backends!(absurd_ticket_values_are_rejected_per_item_not_500);
 async fn absurd_ticket_values_are_rejected_per_item_not_500() {
     let server = TestServer::start().await;
     let t = server.enrol("till 1").await;
@@ -297,7 +297,7 @@ async fn absurd_ticket_values_are_rejected_per_item_not_500() {
     server.stop().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+on_both_backends!(unknown_routes_methods_and_paths_get_json_errors);
 async fn unknown_routes_methods_and_paths_get_json_errors() {
     let server = TestServer::start().await;
     let t = server.enrol("till 1").await;

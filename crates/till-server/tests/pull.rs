@@ -1,11 +1,12 @@
 //! `GET /v1/pull`: every change after a server-issued cursor, in pages, with tombstones.
 
+#[macro_use]
 mod common;
 
 use common::*;
 use reqwest::StatusCode;
 use till_protocol::{ChangeKind, Currency, Product, PullResponse, StoreSettings, TaxRate};
-use till_server::storage::{CatalogImport, CustomerEdit, Storage};
+use till_server::storage::{CatalogImport, CustomerEdit};
 use uuid::Uuid;
 
 fn catalog(products: usize) -> CatalogImport {
@@ -71,7 +72,7 @@ async fn pull_all(
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+on_both_backends!(pull_pages_through_every_change_with_tombstones_oldest_first);
 async fn pull_pages_through_every_change_with_tombstones_oldest_first() {
     let server = TestServer::start().await;
     let t = server.enrol("till 1").await;
@@ -156,7 +157,7 @@ async fn pull_pages_through_every_change_with_tombstones_oldest_first() {
     server.stop().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+on_both_backends!(a_cursor_beyond_the_head_gets_an_empty_page);
 async fn a_cursor_beyond_the_head_gets_an_empty_page() {
     let server = TestServer::start().await;
     let t = server.enrol("till 1").await;
@@ -172,7 +173,7 @@ async fn a_cursor_beyond_the_head_gets_an_empty_page() {
     server.stop().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+on_both_backends!(bad_pull_parameters_get_400_with_a_code);
 async fn bad_pull_parameters_get_400_with_a_code() {
     let server = TestServer::start().await;
     let t = server.enrol("till 1").await;

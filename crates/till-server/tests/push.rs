@@ -1,5 +1,6 @@
 //! `POST /v1/push`: exactly once, whatever the terminal retries.
 
+#[macro_use]
 mod common;
 
 use common::*;
@@ -10,10 +11,10 @@ use till_protocol::{
     CustomerUpdated, MutationBody, Outcome, Tender, TicketKind,
 };
 use till_server::sample::{self, SampleLine};
-use till_server::storage::{CustomerEdit, Storage};
+use till_server::storage::CustomerEdit;
 use uuid::Uuid;
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+on_both_backends!(replayed_batch_returns_the_original_results_byte_for_byte);
 async fn replayed_batch_returns_the_original_results_byte_for_byte() {
     let server = TestServer::start().await;
     let t = server.enrol("till 1").await;
@@ -49,7 +50,7 @@ async fn replayed_batch_returns_the_original_results_byte_for_byte() {
     server.stop().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+on_both_backends!(replayed_single_item_returns_its_original_result_among_new_ones);
 async fn replayed_single_item_returns_its_original_result_among_new_ones() {
     let server = TestServer::start().await;
     let t = server.enrol("till 1").await;
@@ -83,7 +84,7 @@ async fn replayed_single_item_returns_its_original_result_among_new_ones() {
     server.stop().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+on_both_backends!(applied_results_carry_server_id_number_and_version);
 async fn applied_results_carry_server_id_number_and_version() {
     let server = TestServer::start().await;
     let t = server.enrol("till 1").await;
@@ -112,7 +113,7 @@ async fn applied_results_carry_server_id_number_and_version() {
     server.stop().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+on_both_backends!(two_terminals_pushing_at_once_both_land_completely);
 async fn two_terminals_pushing_at_once_both_land_completely() {
     let server = TestServer::start().await;
     let a = server.enrol("till A").await;
@@ -141,7 +142,7 @@ async fn two_terminals_pushing_at_once_both_land_completely() {
     server.stop().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+on_both_backends!(the_same_batch_sent_concurrently_on_two_connections_is_applied_once);
 async fn the_same_batch_sent_concurrently_on_two_connections_is_applied_once() {
     let server = TestServer::start().await;
     let t = server.enrol("till 1").await;
@@ -175,7 +176,7 @@ async fn the_same_batch_sent_concurrently_on_two_connections_is_applied_once() {
     server.stop().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+on_both_backends!(a_mutation_id_reused_with_another_payload_is_a_mismatch_and_records_nothing);
 async fn a_mutation_id_reused_with_another_payload_is_a_mismatch_and_records_nothing() {
     let server = TestServer::start().await;
     let t = server.enrol("till 1").await;
@@ -200,7 +201,7 @@ async fn a_mutation_id_reused_with_another_payload_is_a_mismatch_and_records_not
     server.stop().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+on_both_backends!(a_sequence_gap_stops_the_batch_and_names_the_expected_seq);
 async fn a_sequence_gap_stops_the_batch_and_names_the_expected_seq() {
     let server = TestServer::start().await;
     let t = server.enrol("till 1").await;
@@ -227,7 +228,7 @@ async fn a_sequence_gap_stops_the_batch_and_names_the_expected_seq() {
     server.stop().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+on_both_backends!(a_new_mutation_on_a_settled_seq_is_rejected_as_seq_reused);
 async fn a_new_mutation_on_a_settled_seq_is_rejected_as_seq_reused() {
     let server = TestServer::start().await;
     let t = server.enrol("till 1").await;
@@ -240,7 +241,7 @@ async fn a_new_mutation_on_a_settled_seq_is_rejected_as_seq_reused() {
     server.stop().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+on_both_backends!(a_ticket_whose_figures_differ_from_the_pricing_rule_is_rejected);
 async fn a_ticket_whose_figures_differ_from_the_pricing_rule_is_rejected() {
     let server = TestServer::start().await;
     let t = server.enrol("till 1").await;
@@ -264,7 +265,7 @@ async fn a_ticket_whose_figures_differ_from_the_pricing_rule_is_rejected() {
     server.stop().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+on_both_backends!(discounts_are_checked_by_the_same_rule);
 async fn discounts_are_checked_by_the_same_rule() {
     let server = TestServer::start().await;
     let t = server.enrol("till 1").await;
@@ -293,7 +294,7 @@ async fn discounts_are_checked_by_the_same_rule() {
     server.stop().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+on_both_backends!(tenders_must_cover_the_total_and_carry_no_card_number);
 async fn tenders_must_cover_the_total_and_carry_no_card_number() {
     let server = TestServer::start().await;
     let t = server.enrol("till 1").await;
@@ -347,7 +348,7 @@ async fn tenders_must_cover_the_total_and_carry_no_card_number() {
     server.stop().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+on_both_backends!(a_second_refund_of_one_sale_is_a_conflict_naming_the_first);
 async fn a_second_refund_of_one_sale_is_a_conflict_naming_the_first() {
     let server = TestServer::start().await;
     let a = server.enrol("till A").await;
@@ -416,7 +417,7 @@ async fn a_second_refund_of_one_sale_is_a_conflict_naming_the_first() {
     server.stop().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+on_both_backends!(reversing_an_unknown_ticket_is_rejected);
 async fn reversing_an_unknown_ticket_is_rejected() {
     let server = TestServer::start().await;
     let t = server.enrol("till 1").await;
@@ -432,7 +433,7 @@ async fn reversing_an_unknown_ticket_is_rejected() {
     server.stop().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+on_both_backends!(the_same_sale_under_a_new_mutation_id_is_refused_and_counted_as_a_duplicate);
 async fn the_same_sale_under_a_new_mutation_id_is_refused_and_counted_as_a_duplicate() {
     let server = TestServer::start().await;
     let t = server.enrol("till 1").await;
@@ -462,7 +463,7 @@ fn fields(name: &str) -> CustomerFields {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+on_both_backends!(a_customer_edit_on_a_stale_version_is_a_conflict_not_an_overwrite);
 async fn a_customer_edit_on_a_stale_version_is_a_conflict_not_an_overwrite() {
     let server = TestServer::start().await;
     let t = server.enrol("till 1").await;
@@ -556,7 +557,7 @@ async fn a_customer_edit_on_a_stale_version_is_a_conflict_not_an_overwrite() {
     server.stop().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+on_both_backends!(creating_a_customer_twice_is_idempotent_and_other_content_conflicts);
 async fn creating_a_customer_twice_is_idempotent_and_other_content_conflicts() {
     let server = TestServer::start().await;
     let a = server.enrol("till A").await;
@@ -641,7 +642,7 @@ impl Client2 {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+on_both_backends!(concurrent_sales_of_one_product_move_stock_by_deltas);
 async fn concurrent_sales_of_one_product_move_stock_by_deltas() {
     let server = TestServer::start().await;
     let a = server.enrol("till A").await;

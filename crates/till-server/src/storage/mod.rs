@@ -1,8 +1,9 @@
 //! Where the back office keeps its data. [`Storage`] is what the HTTP layer and the CLI use; each
 //! backend keeps its SQL dialect inside its own module. SQLite ([`sqlite::SqliteStorage`]) is the
-//! embedded default; a PostgreSQL backend implements the same trait and applies the same
-//! [`crate::rules`].
+//! embedded default; [`postgres::PostgresStorage`] serves a chain of shops from one PostgreSQL
+//! database shared by several replicas. Both apply the same [`crate::rules`].
 
+pub mod postgres;
 pub mod sqlite;
 
 use async_trait::async_trait;
@@ -141,6 +142,8 @@ pub enum StorageError {
     Database(String),
     #[error("the database is busy; try again")]
     Busy,
+    #[error("cannot use the database: {reason}")]
+    Connect { reason: String },
     #[error("cannot open the data dir {path}: {reason}")]
     DataDir { path: String, reason: String },
     #[error("the database schema is version {found}, newer than this server ({supported}); upgrade till-server")]
@@ -160,6 +163,7 @@ impl StorageError {
         match self {
             StorageError::Database(_) => "database_error",
             StorageError::Busy => "busy",
+            StorageError::Connect { .. } => "database_unreachable",
             StorageError::DataDir { .. } => "data_dir_unusable",
             StorageError::NewerSchema { .. } => "schema_too_new",
             StorageError::Migration { .. } => "migration_failed",

@@ -209,7 +209,7 @@ fn parse_kind(name: &str) -> Result<TicketKind, StorageError> {
     }
 }
 
-fn mutation_kind(body: &MutationBody) -> &'static str {
+pub(super) fn mutation_kind(body: &MutationBody) -> &'static str {
     match body {
         MutationBody::TicketCreated(_) => "ticket_created",
         MutationBody::TicketVoided(_) => "ticket_voided",
@@ -807,7 +807,7 @@ fn delete_customer_tx(conn: &mut Connection, id: Uuid) -> Result<Customer, Stora
 // ---------------------------------------------------------------------------------------------
 // Catalog
 
-fn check_catalog(catalog: &CatalogImport) -> Result<(), StorageError> {
+pub(super) fn check_catalog(catalog: &CatalogImport) -> Result<(), StorageError> {
     let invalid = |m: String| Err(StorageError::Invalid(m));
     if let Some(settings) = &catalog.settings {
         let c = &settings.currency;
@@ -1207,7 +1207,7 @@ fn list_tickets(conn: &Connection) -> Result<Vec<TicketSummary>, StorageError> {
 }
 
 /// Numbers missing from `1..=max` given the sorted distinct numbers present: (count, first few).
-fn missing_numbers(present: impl Iterator<Item = u64>, max: u64) -> (u64, Vec<u64>) {
+pub(super) fn missing_numbers(present: impl Iterator<Item = u64>, max: u64) -> (u64, Vec<u64>) {
     let mut expected = 1u64;
     let mut count = 0u64;
     let mut listed = Vec::new();

@@ -1,5 +1,9 @@
-//! A real till-server on 127.0.0.1:0 with a real SQLite database in a temporary dir, and helpers
-//! to enrol terminals and push valid tickets priced by the one pricing rule.
+//! A real till-server on 127.0.0.1:0 with a real database — SQLite in a temporary dir, or a
+//! fresh schema of the PostgreSQL named by `TILL_TEST_POSTGRES_URL` — and helpers to enrol
+//! terminals and push valid tickets priced by the one pricing rule.
+//!
+//! `on_both_backends!(name);` above `async fn name()` runs that test as `name::sqlite` and
+//! `name::postgres`: the same behaviour, held by both backends.
 #![allow(dead_code)]
 
 use std::sync::Arc;
@@ -9,15 +13,55 @@ use serde_json::Value;
 use till_protocol::{Mutation, MutationBody, PushRequest, PushResponse, Ticket};
 use till_server::sample;
 use till_server::serve::BoundServer;
+use till_server::storage::postgres::{testing, PostgresStorage};
 use till_server::storage::sqlite::SqliteStorage;
 use till_server::storage::Storage;
 use till_server::token;
 use tokio::sync::oneshot;
 use uuid::Uuid;
 
+/// Which database a test server stores into.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+tokio::task_local! {
+    /// The backend of the test running on this task; SQLite when unset.
+    pub static BACKEND: Backend;
+}
+
+/// Runs `async fn $name()` once per backend, as `$name::sqlite` and `$name::postgres` (skipped,
+/// saying why, without `TILL_TEST_POSTGRES_URL`; failing under `CI=true`).
+#[allow(unused_macros)]
+macro_rules! on_both_backends {
+    ($name:ident) => {
+        mod $name {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                crate::common::BACKEND
+                    .scope(crate::common::Backend::Sqlite, super::$name())
+                    .await
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                if till_server::storage::postgres::testing::database_url().is_none() {
+                    return;
+                }
+                crate::common::BACKEND
+                    .scope(crate::common::Backend::Postgres, super::$name())
+                    .await
+            }
+        }
+    };
+}
+
 pub struct TestServer {
     pub url: String,
-    pub storage: Arc<SqliteStorage>,
+    pub storage: Arc<dyn Storage>,
+    pub backend: Backend,
     pub dir: tempfile::TempDir,
     pub http: reqwest::Client,
     stop: Option<oneshot::Sender<()>>,
@@ -33,8 +77,22 @@ pub struct Terminal {
 
 impl TestServer {
     pub async fn start() -> TestServer {
+        let backend = BACKEND.try_with(|b| *b).unwrap_or(Backend::Sqlite);
         let dir = tempfile::tempdir().expect("temp dir");
-        let storage = Arc::new(SqliteStorage::open(dir.path()).expect("database opens"));
+        let storage: Arc<dyn Storage> = match backend {
+            Backend::Sqlite => Arc::new(SqliteStorage::open(dir.path()).expect("database opens")),
+            Backend::Postgres => {
+                let url = testing::database_url().expect("a PostgreSQL test database");
+                let url = testing::fresh_schema_url(&url)
+                    .await
+                    .expect("creates a test schema");
+                Arc::new(
+                    PostgresStorage::connect(&url)
+                        .await
+                        .expect("database opens"),
+                )
+            }
+        };
         let server = BoundServer::bind(storage.clone(), "127.0.0.1:0", None).expect("binds");
         let url = server.url();
         let (stop, stopped) = oneshot::channel::<()>();
@@ -48,6 +106,7 @@ impl TestServer {
         TestServer {
             url,
             storage,
+            backend,
             dir,
             http: reqwest::Client::new(),
             stop: Some(stop),
