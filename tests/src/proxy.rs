@@ -193,6 +193,11 @@ impl FaultProxy {
         self.shared.healed.store(true, Ordering::SeqCst);
     }
 
+    /// Back to the plan after [`heal`](Self::heal) (e.g. once a terminal is enrolled).
+    pub fn unheal(&self) {
+        self.shared.healed.store(false, Ordering::SeqCst);
+    }
+
     pub fn counts(&self) -> &ProxyCounts {
         &self.shared.counts
     }

@@ -45,6 +45,12 @@ pub struct Args {
     /// Push batch size to start with
     #[arg(long, default_value_t = 100)]
     batch_size: usize,
+    /// Largest push batch (the batch grows while the server keeps up)
+    #[arg(long, default_value_t = till_protocol::MAX_PUSH_BATCH)]
+    max_batch_size: usize,
+    /// Longest wait between two retries, in milliseconds
+    #[arg(long, default_value_t = 5_000, value_name = "MS")]
+    max_backoff_ms: u64,
 }
 
 /// A tokio runtime for the subcommands that talk to the server.
@@ -65,9 +71,10 @@ pub fn run(data_dir: Option<&Path>, args: Args) -> Result<(), Failure> {
             .map_err(SyncError::from)?;
     let config = SyncConfig {
         batch_size: args.batch_size,
+        max_batch_size: args.max_batch_size,
         backoff: sync::BackoffPolicy {
             base: Duration::from_millis(200),
-            cap: Duration::from_secs(5),
+            cap: Duration::from_millis(args.max_backoff_ms.max(1)),
             ..sync::BackoffPolicy::default()
         },
         ..SyncConfig::default()

@@ -331,8 +331,9 @@ pub(crate) fn record(
     let id = match open {
         Some(id) => {
             conn.prepare_cached(
-                "UPDATE conflicts SET outbox_seq = coalesce(?2, outbox_seq), reason = ?3,
-                 local = ?4, server = ?5, base = coalesce(?6, base), fields = ?7 WHERE id = ?1",
+                "UPDATE conflicts SET outbox_seq = coalesce(?2, outbox_seq),
+                 reason = coalesce(reason, ?3), local = ?4, server = ?5,
+                 base = coalesce(base, ?6), fields = ?7 WHERE id = ?1",
             )?
             .execute(params![
                 id,
@@ -536,8 +537,10 @@ fn resolve_customer(
             base_version: server_version + queued,
             fields: r.clone(),
         })),
+        // Deleted there, kept here: the server never revives a tombstone, so the kept customer
+        // comes back as a new one.
         (Some(r), None) => Some(MutationBody::CustomerCreated(CustomerCreated {
-            id: c.entity_id,
+            id: uuid::Uuid::now_v7(),
             fields: r.clone(),
         })),
         (None, Some(_)) => Some(MutationBody::CustomerDeleted(CustomerDeleted {
@@ -545,7 +548,12 @@ fn resolve_customer(
             base_version: server_version + queued,
         })),
     };
+    if let (Some(fields), Some(MutationBody::CustomerCreated(created))) = (&result, &body) {
+        customers::remove(conn, c.entity_id)?;
+        customers::set_local(conn, created.id, 0, fields, None, true, now)?;
+    }
     match (&result, &body) {
+        (Some(_), Some(MutationBody::CustomerCreated(_))) => {}
         (Some(fields), _) => customers::set_local(
             conn,
             c.entity_id,

@@ -725,19 +725,20 @@ pub async fn drain(
             Err(error) => {
                 let (state, wait) = after_failure(&error, &mut backoff, &mut rng);
                 status_state = state;
-                let Some(wait) = wait else {
-                    return Err(error);
-                };
-                report.retries += 1;
-                let until = clock.now_ms() + i64::try_from(wait.as_millis()).unwrap_or(0);
+                let until =
+                    wait.map(|w| clock.now_ms() + i64::try_from(w.as_millis()).unwrap_or(0));
                 if !matches!(error, SyncError::Busy) {
                     enrolment::record_failure(
                         &worker.conn,
                         &error_info(&error),
-                        Some(until),
+                        until,
                         backoff.failures(),
                     )?;
                 }
+                let Some(wait) = wait else {
+                    return Err(error);
+                };
+                report.retries += 1;
                 if deadline.is_some_and(|d| started.elapsed() + wait > d) {
                     return Err(error);
                 }

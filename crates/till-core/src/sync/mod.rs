@@ -18,6 +18,8 @@ pub mod backoff;
 pub mod conflicts;
 pub mod customers;
 pub mod engine;
+#[cfg(test)]
+mod engine_tests;
 pub mod enrolment;
 pub mod error;
 pub mod failed;

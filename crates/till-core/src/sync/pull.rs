@@ -124,6 +124,7 @@ fn apply_customer(
         }
         // Our own change coming back, or an older copy: the local row already knows better.
         (_, true) => Ok(false),
+        (Some(local), false) if version < local.version => Ok(false),
         (_, false) => {
             match incoming {
                 Some(c) => customers::put_server(conn, c, now)?,

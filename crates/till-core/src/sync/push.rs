@@ -434,7 +434,10 @@ fn conflict_from_push(
         .as_str()
         .unwrap_or("conflict")
         .to_string();
+    let deleted_there = reason == "deleted";
     let server = match current {
+        // A tombstone is no side to merge with: the server's side is "deleted".
+        Some(ConflictCurrent::Customer(_)) if deleted_there => None,
         Some(ConflictCurrent::Customer(c)) => Some(serde_json::to_value(c)?),
         Some(ConflictCurrent::Reversal(r)) => Some(serde_json::to_value(r)?),
         None => None,

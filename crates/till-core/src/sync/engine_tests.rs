@@ -1,0 +1,329 @@
+//! The engine's state machine driven with paused tokio time and a scripted transport: back-off
+//! grows with jitter up to the cap, `Retry-After` is honoured, triggers coalesce, a 401 stops
+//! sync, shutdown is clean.
+
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use till_protocol::{
+    Ack, CustomerFields, Health, MutationResult, Outcome, PullResponse, PushRequest, PushResponse,
+    WhoAmI,
+};
+use tokio::time::Instant;
+use uuid::Uuid;
+
+use super::status::NoSink;
+use super::transport::{BoxFuture, Transport, TransportError};
+use super::*;
+use crate::store::Store;
+use crate::Clock;
+
+/// Wall time that follows tokio's (paused) clock.
+struct TokioClock {
+    origin: Instant,
+}
+
+impl Clock for TokioClock {
+    fn now_ms(&self) -> i64 {
+        1_700_000_000_000 + self.origin.elapsed().as_millis() as i64
+    }
+}
+
+/// What the scripted server does with the next push.
+#[derive(Clone)]
+enum Step {
+    Fail(TransportError),
+    /// Answer after this long.
+    SlowOk(Duration),
+}
+
+#[derive(Default)]
+struct Script {
+    steps: Mutex<VecDeque<Step>>,
+    /// When each push arrived.
+    pushes: Mutex<Vec<Instant>>,
+    applied: Mutex<u64>,
+}
+
+struct Scripted(Arc<Script>);
+
+impl Transport for Scripted {
+    fn push(&self, body: Vec<u8>) -> BoxFuture<'_, Result<PushResponse, TransportError>> {
+        Box::pin(async move {
+            if let Ok(mut p) = self.0.pushes.lock() {
+                p.push(Instant::now());
+            }
+            let step = self.0.steps.lock().ok().and_then(|mut s| s.pop_front());
+            match step {
+                Some(Step::Fail(e)) => return Err(e),
+                Some(Step::SlowOk(d)) => tokio::time::sleep(d).await,
+                None => {}
+            }
+            let request: PushRequest = serde_json::from_slice(&body)
+                .map_err(|e| TransportError::Malformed(e.to_string()))?;
+            let results = request
+                .mutations
+                .iter()
+                .map(|m| MutationResult {
+                    mutation_id: m.id,
+                    seq: m.seq,
+                    outcome: Outcome::Applied {
+                        server_id: m.seq as i64,
+                        server_number: None,
+                        version: 1,
+                    },
+                })
+                .collect::<Vec<_>>();
+            let last = request.mutations.last().map_or(0, |m| m.seq);
+            if let Ok(mut a) = self.0.applied.lock() {
+                *a += results.len() as u64;
+            }
+            Ok(PushResponse {
+                results,
+                last_applied_seq: last,
+                server_time_ms: 1_700_000_000_000,
+            })
+        })
+    }
+
+    fn pull(&self, cursor: u64, _: u32) -> BoxFuture<'_, Result<PullResponse, TransportError>> {
+        Box::pin(async move {
+            Ok(PullResponse {
+                changes: vec![],
+                cursor,
+                has_more: false,
+                server_time_ms: 1_700_000_000_000,
+            })
+        })
+    }
+
+    fn ack(&self, terminal_id: Uuid) -> BoxFuture<'_, Result<Ack, TransportError>> {
+        Box::pin(async move {
+            Ok(Ack {
+                terminal_id,
+                last_applied_seq: 0,
+            })
+        })
+    }
+
+    fn health(&self) -> BoxFuture<'_, Result<Health, TransportError>> {
+        Box::pin(async move {
+            Ok(Health {
+                status: "ok".into(),
+                version: "test".into(),
+                server_time_ms: 0,
+            })
+        })
+    }
+
+    fn whoami(&self) -> BoxFuture<'_, Result<WhoAmI, TransportError>> {
+        Box::pin(async move { Err(TransportError::Malformed("not scripted".into())) })
+    }
+}
+
+struct Rig {
+    _dir: tempfile::TempDir,
+    store: Store,
+    script: Arc<Script>,
+    handle: SyncHandle,
+}
+
+fn config() -> SyncConfig {
+    SyncConfig {
+        tick: Duration::from_secs(3600),
+        backlog_tick: Duration::from_secs(3600),
+        debounce: Duration::from_millis(100),
+        backoff: BackoffPolicy {
+            base: Duration::from_secs(1),
+            cap: Duration::from_secs(60),
+            max_retry_after: Duration::from_secs(600),
+        },
+        ..SyncConfig::default()
+    }
+}
+
+fn queue_customer(store: &Store, name: &str) {
+    let mut conn = store.connect().expect("connects");
+    customers::save(
+        &mut conn,
+        None,
+        CustomerFields {
+            name: name.into(),
+            email: None,
+            phone: None,
+            note: None,
+        },
+        &crate::SystemClock,
+    )
+    .expect("a customer is saved and queued");
+}
+
+fn rig(steps: Vec<Step>) -> Rig {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let store = Store::open(dir.path()).expect("store opens");
+    queue_customer(&store, "Ann");
+    let script = Arc::new(Script {
+        steps: Mutex::new(steps.into()),
+        ..Script::default()
+    });
+    let handle = SyncEngine::spawn(
+        store.clone(),
+        Uuid::now_v7(),
+        config(),
+        Arc::new(Scripted(Arc::clone(&script))),
+        Arc::new(NoSink),
+        Arc::new(TokioClock {
+            origin: Instant::now(),
+        }),
+    )
+    .expect("the engine starts");
+    Rig {
+        _dir: dir,
+        store,
+        script,
+        handle,
+    }
+}
+
+fn pushes(script: &Script) -> Vec<Instant> {
+    script.pushes.lock().map(|p| p.clone()).unwrap_or_default()
+}
+
+fn unavailable() -> TransportError {
+    TransportError::Server {
+        status: 503,
+        message: "down".into(),
+        retry_after: None,
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn backoff_grows_with_jitter_up_to_the_cap() {
+    let rig = rig(vec![Step::Fail(unavailable()); 12]);
+    tokio::time::sleep(Duration::from_secs(3600)).await;
+    let at = pushes(&rig.script);
+    assert_eq!(at.len(), 13, "12 failures then the success");
+    let gaps: Vec<Duration> = at.windows(2).map(|w| w[1] - w[0]).collect();
+    for (i, gap) in gaps.iter().enumerate() {
+        let ceiling = Duration::from_secs(1u64 << i.min(20)).min(Duration::from_secs(60));
+        assert!(
+            *gap <= ceiling + Duration::from_millis(5),
+            "wait {i} ({gap:?}) stays within its ceiling {ceiling:?}"
+        );
+    }
+    let distinct: std::collections::HashSet<_> = gaps.iter().collect();
+    assert!(
+        distinct.len() > 6,
+        "waits are jittered, not a fixed ladder: {gaps:?}"
+    );
+    assert_eq!(
+        rig.handle.status().state,
+        SyncState::Idle,
+        "recovered after the outage"
+    );
+    assert_eq!(rig.handle.status().pending, 0);
+    rig.handle.shutdown().await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn retry_after_is_honoured() {
+    let rig = rig(vec![Step::Fail(TransportError::RateLimited {
+        retry_after: Some(Duration::from_secs(120)),
+    })]);
+    tokio::time::sleep(Duration::from_secs(10)).await;
+    let status = rig.handle.status();
+    assert!(
+        matches!(status.state, SyncState::BackingOff { .. }),
+        "429 backs off: {status:?}"
+    );
+    assert!(status.next_retry_at_ms.is_some(), "the next retry is shown");
+    tokio::time::sleep(Duration::from_secs(600)).await;
+    let at = pushes(&rig.script);
+    assert_eq!(at.len(), 2);
+    assert!(
+        at[1] - at[0] >= Duration::from_secs(120),
+        "the server asked for 120 s; waited {:?}",
+        at[1] - at[0]
+    );
+    rig.handle.shutdown().await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn triggers_during_a_sync_coalesce_into_one_follow_up() {
+    let rig = rig(vec![Step::SlowOk(Duration::from_secs(10))]);
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert_eq!(
+        pushes(&rig.script).len(),
+        1,
+        "the start-up cycle is pushing"
+    );
+    for _ in 0..5 {
+        queue_customer(&rig.store, "Bob");
+        rig.handle.notify_local_write();
+        let answer = rig.handle.sync_now().await;
+        assert!(answer.accepted);
+    }
+    tokio::time::sleep(Duration::from_secs(60)).await;
+    let cycles = rig.handle.status().completed_cycles;
+    assert_eq!(
+        cycles, 2,
+        "five triggers during a cycle make exactly one follow-up"
+    );
+    assert_eq!(
+        *rig.script.applied.lock().expect("lock"),
+        6,
+        "every item sent once"
+    );
+    assert_eq!(rig.handle.status().pending, 0);
+    rig.handle.shutdown().await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_refused_token_stops_sync_until_asked_again() {
+    let rig = rig(vec![Step::Fail(TransportError::Unauthorized {
+        status: 401,
+        message: "revoked".into(),
+    })]);
+    tokio::time::sleep(Duration::from_secs(3600)).await;
+    assert_eq!(rig.handle.status().state, SyncState::AuthError);
+    assert_eq!(
+        pushes(&rig.script).len(),
+        1,
+        "no retries against a refused token"
+    );
+    assert_eq!(rig.handle.status().pending, 1, "nothing dropped");
+    rig.handle.shutdown().await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn shutdown_finishes_the_batch_in_flight() {
+    let rig = rig(vec![Step::SlowOk(Duration::from_secs(5))]);
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    rig.handle.shutdown().await;
+    assert_eq!(rig.handle.status().state, SyncState::Stopped);
+    assert_eq!(
+        rig.handle.status().pending,
+        0,
+        "the answer of the batch was recorded"
+    );
+    let answer = rig.handle.sync_now().await;
+    assert!(!answer.accepted, "a stopped engine says so");
+}
+
+#[tokio::test(start_paused = true)]
+async fn pause_holds_local_writes_until_resume() {
+    let rig = rig(vec![]);
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    rig.handle.pause();
+    tokio::time::sleep(Duration::from_millis(10)).await;
+    queue_customer(&rig.store, "Cy");
+    rig.handle.notify_local_write();
+    tokio::time::sleep(Duration::from_secs(600)).await;
+    assert_eq!(rig.handle.status().state, SyncState::Paused);
+    assert_eq!(rig.handle.status().pending, 1, "paused: the write waits");
+    rig.handle.resume();
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    assert_eq!(rig.handle.status().pending, 0, "resumed: the write is sent");
+    rig.handle.shutdown().await;
+}

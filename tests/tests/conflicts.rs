@@ -1,0 +1,303 @@
+//! Disagreements between a terminal and the back office land in the conflict table with both
+//! sides, each policy settles them as documented, and the resolution reaches the server.
+
+use std::path::Path;
+
+use serde_json::Value;
+use till_core::store::Store;
+use till_core::sync::customers;
+use till_core::{hlc, outbox, tickets, SystemClock, TenderInput};
+use till_e2e::*;
+use till_protocol::{CustomerFields, MutationBody};
+use uuid::Uuid;
+
+struct Shop {
+    server_dir: tempfile::TempDir,
+    server: Server,
+}
+
+impl Shop {
+    async fn open() -> Shop {
+        let server_dir = tempfile::tempdir().expect("temp dir");
+        let server = Server::start(server_dir.path()).await;
+        Shop { server_dir, server }
+    }
+
+    /// A new terminal enrolled with the server and synced once.
+    async fn terminal(&self, name: &str) -> tempfile::TempDir {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let (_, token) = add_terminal(self.server_dir.path(), name).await;
+        tillctl_ok(
+            dir.path(),
+            &["enrol", "--server", &self.server.url(), "--token", &token],
+        )
+        .await;
+        sync(dir.path()).await;
+        dir
+    }
+
+    async fn customer(&self, args: &[&str]) {
+        let mut all = vec!["customer"];
+        all.extend_from_slice(args);
+        server_cli(self.server_dir.path(), &all).await;
+    }
+}
+
+async fn sync(dir: &Path) {
+    tillctl_ok(dir, &["sync", "--until-drained", "--timeout", "60"]).await;
+}
+
+fn edit(dir: &Path, id: Uuid, change: impl FnOnce(&mut CustomerFields)) {
+    let store = Store::open(dir).expect("store opens");
+    let mut conn = store.connect().expect("connects");
+    let mut fields = customers::get(&conn, id)
+        .expect("reads")
+        .expect("the customer was pulled")
+        .fields;
+    change(&mut fields);
+    customers::save(&mut conn, Some(id), fields, &SystemClock).expect("saved and queued");
+}
+
+fn local(dir: &Path, id: Uuid) -> Option<customers::LocalCustomer> {
+    let store = Store::open(dir).expect("store opens");
+    let conn = store.connect().expect("connects");
+    customers::get(&conn, id).expect("reads")
+}
+
+async fn conflicts(dir: &Path, all: bool) -> Vec<Value> {
+    let args: &[&str] = if all {
+        &["conflicts", "list", "--all", "--json"]
+    } else {
+        &["conflicts", "list", "--json"]
+    };
+    let out = tillctl_ok(dir, args).await;
+    serde_json::from_str::<Value>(out.trim())
+        .expect("JSON")
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_same_field_edited_on_both_sides_waits_for_a_person_and_keep_mine_reaches_the_server() {
+    let shop = Shop::open().await;
+    let id = Uuid::now_v7();
+    let ids = id.to_string();
+    shop.customer(&["add", &ids, "--name", "Ann", "--email", "ann@example.com"])
+        .await;
+    let till = shop.terminal("till-a").await;
+    edit(till.path(), id, |f| f.name = "Ann (till)".into());
+    shop.customer(&["edit", &ids, "--name", "Ann (office)"])
+        .await;
+    sync(till.path()).await;
+
+    let open = conflicts(till.path(), false).await;
+    assert_eq!(open.len(), 1, "one conflict for the customer: {open:?}");
+    let c = &open[0];
+    assert_eq!(c["entity_kind"], "customer");
+    assert_eq!(c["policy"], "field_merge");
+    assert_eq!(
+        c["fields"],
+        serde_json::json!(["name"]),
+        "only the name differs"
+    );
+    assert_eq!(
+        c["local"]["fields"]["name"], "Ann (till)",
+        "both sides are stored"
+    );
+    assert_eq!(c["server"]["fields"]["name"], "Ann (office)");
+    assert!(
+        c["resolved_at_ms"].is_null(),
+        "the same field changed: a person decides"
+    );
+
+    let conflict_id = c["id"].to_string();
+    tillctl_ok(
+        till.path(),
+        &[
+            "conflicts",
+            "resolve",
+            &conflict_id,
+            "--keep",
+            "mine",
+            "--by",
+            "manager-1",
+        ],
+    )
+    .await;
+    sync(till.path()).await;
+    let done = conflicts(till.path(), true).await;
+    assert_eq!(done[0]["resolved_by"], "manager-1", "who chose is recorded");
+    assert_eq!(
+        done[0]["resolution"]["choice"], "keep_mine",
+        "what they chose is recorded"
+    );
+
+    let other = shop.terminal("till-b").await;
+    let seen = local(other.path(), id).expect("the other till has the customer");
+    assert_eq!(
+        seen.fields.name, "Ann (till)",
+        "the resolution reached the server"
+    );
+    assert_eq!(seen.fields.email.as_deref(), Some("ann@example.com"));
+    let status = status(till.path()).await;
+    assert_eq!(status["conflicts"], 0);
+    assert_eq!(status["pending"], 0);
+    shop.server.kill().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn different_fields_edited_on_both_sides_are_merged_by_policy() {
+    let shop = Shop::open().await;
+    let id = Uuid::now_v7();
+    let ids = id.to_string();
+    shop.customer(&["add", &ids, "--name", "Bo", "--phone", "111"])
+        .await;
+    let till = shop.terminal("till-a").await;
+    edit(till.path(), id, |f| f.email = Some("bo@example.com".into()));
+    shop.customer(&["edit", &ids, "--phone", "222"]).await;
+    sync(till.path()).await;
+
+    let all = conflicts(till.path(), true).await;
+    assert_eq!(all.len(), 1, "the disagreement is recorded: {all:?}");
+    assert_eq!(
+        all[0]["resolved_by"], "policy:field_merge",
+        "settled by the policy"
+    );
+    assert!(
+        conflicts(till.path(), false).await.is_empty(),
+        "nothing left for a person"
+    );
+
+    let other = shop.terminal("till-b").await;
+    let seen = local(other.path(), id).expect("the other till has the customer");
+    assert_eq!(
+        seen.fields.email.as_deref(),
+        Some("bo@example.com"),
+        "the till's field"
+    );
+    assert_eq!(
+        seen.fields.phone.as_deref(),
+        Some("222"),
+        "the office's field"
+    );
+    let mine = local(till.path(), id).expect("still here");
+    assert_eq!(mine.fields, seen.fields, "both tills agree after the merge");
+    shop.server.kill().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_customer_deleted_on_the_server_while_edited_here_is_a_conflict_and_keep_theirs_deletes_it(
+) {
+    let shop = Shop::open().await;
+    let id = Uuid::now_v7();
+    let ids = id.to_string();
+    shop.customer(&["add", &ids, "--name", "Cy"]).await;
+    let till = shop.terminal("till-a").await;
+    edit(till.path(), id, |f| f.note = Some("likes receipts".into()));
+    shop.customer(&["delete", &ids]).await;
+    sync(till.path()).await;
+
+    let open = conflicts(till.path(), false).await;
+    assert_eq!(open.len(), 1, "{open:?}");
+    assert_eq!(open[0]["reason"], "deleted");
+    assert!(
+        open[0]["server"].is_null(),
+        "the server's side is the deletion"
+    );
+    assert_eq!(open[0]["local"]["fields"]["note"], "likes receipts");
+    let conflict_id = open[0]["id"].to_string();
+    tillctl_ok(
+        till.path(),
+        &["conflicts", "resolve", &conflict_id, "--keep", "theirs"],
+    )
+    .await;
+    sync(till.path()).await;
+    assert!(
+        local(till.path(), id).is_none(),
+        "keep theirs: the deletion wins here too"
+    );
+    let status = status(till.path()).await;
+    assert_eq!(status["conflicts"], 0);
+    assert_eq!(status["pending"], 0);
+    shop.server.kill().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_double_refund_from_two_terminals_is_stored_for_review() {
+    let shop = Shop::open().await;
+    let till_a = shop.terminal("till-a").await;
+    let till_b = shop.terminal("till-b").await;
+    tillctl_ok(till_a.path(), &["ring-up", "--demo", "1"]).await;
+    sync(till_a.path()).await;
+
+    // Till A refunds the whole sale.
+    let refund = {
+        let store = Store::open(till_a.path()).expect("opens");
+        let mut conn = store.connect().expect("connects");
+        let sale = tickets::load_by_number(&conn, 1)
+            .expect("reads")
+            .expect("sale 1");
+        let lines: Vec<usize> = (1..=sale.lines.len()).collect();
+        tickets::refund(
+            &mut conn,
+            sale.id,
+            &lines,
+            &[TenderInput::Cash {
+                tendered: sale.totals.total,
+            }],
+            &SystemClock,
+        )
+        .expect("refunded on till A")
+    };
+    // Till B refunds the same sale (the customer came back to another till).
+    {
+        let store = Store::open(till_b.path()).expect("opens");
+        let conn = store.connect().expect("connects");
+        let now = till_core::Clock::now_ms(&SystemClock);
+        let stamp = hlc::tick(&conn, now).expect("stamps");
+        let mut second = refund.clone();
+        second.id = Uuid::now_v7();
+        second.number = 1;
+        second.hlc = stamp;
+        outbox::enqueue(&conn, MutationBody::TicketRefunded(second), stamp, now)
+            .expect("queued on till B");
+    }
+    sync(till_a.path()).await;
+    sync(till_b.path()).await;
+
+    let open = conflicts(till_b.path(), false).await;
+    assert_eq!(open.len(), 1, "the second refund is a conflict: {open:?}");
+    assert_eq!(open[0]["entity_kind"], "ticket");
+    assert_eq!(open[0]["reason"], "already_reversed");
+    assert_eq!(open[0]["policy"], "manual", "money: a person reviews it");
+    assert_eq!(
+        open[0]["server"]["ticket_id"],
+        refund.id.to_string(),
+        "the server names the refund that came first"
+    );
+    let conflict_id = open[0]["id"].to_string();
+    let refused = run_tillctl(
+        till_b.path(),
+        &["conflicts", "resolve", &conflict_id, "--keep", "mine"],
+    )
+    .await;
+    assert!(!refused.ok, "a reversal is never sent twice");
+    tillctl_ok(
+        till_b.path(),
+        &[
+            "conflicts",
+            "resolve",
+            &conflict_id,
+            "--keep",
+            "theirs",
+            "--by",
+            "manager-2",
+        ],
+    )
+    .await;
+    assert!(conflicts(till_b.path(), false).await.is_empty());
+    let stats = stats(shop.server_dir.path()).await;
+    assert_eq!(stats["duplicates"], 0, "{stats}");
+    shop.server.kill().await;
+}
