@@ -50,8 +50,9 @@ async fn sigkill_and_server_restarts_never_lose_or_duplicate_a_ticket() {
     )
     .await;
     proxy.unheal();
-    tillctl_ok(terminal_dir.path(), &["ring-up", "--demo", "150"]).await;
+    tillctl_ok(terminal_dir.path(), &["ring-up", "--demo", "300"]).await;
     let rounds = rounds();
+    let mut killed_mid_drain = 0;
     for round in 0..rounds {
         let mut child = tillctl(
             terminal_dir.path(),
@@ -76,6 +77,9 @@ async fn sigkill_and_server_restarts_never_lose_or_duplicate_a_ticket() {
         tokio::time::sleep(after).await;
         // std's kill is SIGKILL on Unix: no destructor, no flush, like a power cut.
         let _ = child.kill().await;
+        if status(terminal_dir.path()).await["pending"] != 0 {
+            killed_mid_drain += 1;
+        }
         if rng.gen_bool(0.3) {
             server.kill().await;
             server = Server::start(server_dir.path()).await;
@@ -90,10 +94,14 @@ async fn sigkill_and_server_restarts_never_lose_or_duplicate_a_ticket() {
             stats["gaps"], 0,
             "round {round} (seed {seed}): the server applies the stream without holes: {stats}"
         );
-        if round % 5 == 4 {
-            tillctl_ok(terminal_dir.path(), &["ring-up", "--demo", "10"]).await;
+        if round % 3 == 2 {
+            tillctl_ok(terminal_dir.path(), &["ring-up", "--demo", "20"]).await;
         }
     }
+    assert!(
+        killed_mid_drain >= rounds / 3,
+        "the kills must land while a backlog is syncing ({killed_mid_drain} of {rounds})"
+    );
     proxy.heal();
     let last = run_tillctl(
         terminal_dir.path(),
