@@ -39,7 +39,7 @@ test-app:
 
 ## make soak: the long crash/kill run (300 kills), not part of `make test`.
 soak: deps build
-	TILL_SOAK=1 $(CARGO) test -p till-e2e --release -- --nocapture crash
+	TILL_SOAK=1 $(CARGO) test -p till-e2e --test crash -- --nocapture
 
 bench: deps build
 	scripts/bench.sh
