@@ -225,74 +225,54 @@ async fn reset(stream: TcpStream) {
     drop(stream);
 }
 
-/// Serves requests on one client connection until it closes or a fault ends it.
+/// Serves one request on a client connection (every answer carries `Connection: close`, so the
+/// client opens a new connection for the next one and each fault acts on exactly one request).
 async fn serve_connection(mut client: TcpStream, shared: Arc<Shared>) -> std::io::Result<()> {
     shared.counts.connections.fetch_add(1, Ordering::Relaxed);
+    let fault = choose(&shared);
+    if fault == Fault::Refuse {
+        shared.counts.faulted.fetch_add(1, Ordering::Relaxed);
+        reset(client).await;
+        return Ok(());
+    }
     let mut buffered = Vec::new();
-    // One request per connection: every answer carries `Connection: close`.
-    {
-        let fault = choose(&shared);
-        if fault == Fault::Refuse {
-            shared.counts.faulted.fetch_add(1, Ordering::Relaxed);
+    let Some(request) = read_request(&mut client, &mut buffered).await? else {
+        return Ok(());
+    };
+    if fault != Fault::Pass {
+        shared.counts.faulted.fetch_add(1, Ordering::Relaxed);
+    }
+    match fault {
+        Fault::ResetBeforeForward => {
             reset(client).await;
             return Ok(());
         }
-        let Some(request) = read_request(&mut client, &mut buffered).await? else {
-            return Ok(());
-        };
-        if fault != Fault::Pass {
-            shared.counts.faulted.fetch_add(1, Ordering::Relaxed);
-        }
-        match fault {
-            // Handled above, before the request was read.
-            Fault::Refuse => return Ok(()),
-            Fault::ResetBeforeForward => {
-                reset(client).await;
-                return Ok(());
-            }
-            Fault::Status(status) => {
-                client.write_all(&status_response(status)).await?;
-                return Ok(());
-            }
-            Fault::Delay(pause) => tokio::time::sleep(pause).await,
-            _ => {}
-        }
-        let upstream = match shared.upstream.lock() {
-            Ok(guard) => *guard,
-            Err(_) => return Ok(()),
-        };
-        let response = match forward(upstream, &request).await {
-            Ok(response) => response,
-            Err(_) => {
-                // The server is down (being restarted): the client sees a reset, as it would.
-                reset(client).await;
-                return Ok(());
-            }
-        };
-        shared.counts.forwarded.fetch_add(1, Ordering::Relaxed);
-        match fault {
-            Fault::ForwardThenReset => {
-                reset(client).await;
-                return Ok(());
-            }
-            Fault::Truncate => {
-                let half = response.len() / 2;
-                client.write_all(&response[..half]).await?;
-                client.flush().await?;
-                reset(client).await;
-                return Ok(());
-            }
-            Fault::Corrupt => {
-                client.write_all(&corrupt(&response)).await?;
-                return Ok(());
-            }
-            _ => {
-                client.write_all(&response).await?;
-                // The forwarded response carries `Connection: close`; the client reconnects.
-                return Ok(());
-            }
-        }
+        Fault::Status(status) => return client.write_all(&status_response(status)).await,
+        Fault::Delay(pause) => tokio::time::sleep(pause).await,
+        _ => {}
     }
+    let upstream = match shared.upstream.lock() {
+        Ok(guard) => *guard,
+        Err(_) => return Ok(()),
+    };
+    let Ok(response) = forward(upstream, &request).await else {
+        // The server is down (being restarted): the client sees a reset, as it would.
+        reset(client).await;
+        return Ok(());
+    };
+    shared.counts.forwarded.fetch_add(1, Ordering::Relaxed);
+    match fault {
+        Fault::ForwardThenReset => reset(client).await,
+        Fault::Truncate => {
+            let half = response.len() / 2;
+            client.write_all(&response[..half]).await?;
+            client.flush().await?;
+            reset(client).await;
+        }
+        Fault::Corrupt => client.write_all(&corrupt(&response)).await?,
+        _ => client.write_all(&response).await?,
+    }
+    Ok(())
 }
 
 /// Reads one HTTP/1.1 request (headers and a `Content-Length` body). `None` at a clean EOF.

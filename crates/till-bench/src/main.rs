@@ -2,6 +2,7 @@
 //! one JSON object of figures; human-readable progress goes to stderr.
 
 mod app;
+mod drain;
 mod push;
 mod ring_up;
 
@@ -25,6 +26,8 @@ enum Scenario {
     RingUp(ring_up::Args),
     /// Back-office push throughput over loopback for batches of 1, 10, 100 and 500 tickets
     Push(push::Args),
+    /// A terminal backlog drained to a local till-server, batched vs one request per ticket
+    Drain(drain::Args),
 }
 
 fn main() {
@@ -33,5 +36,6 @@ fn main() {
         Scenario::App(args) => app::run(args),
         Scenario::RingUp(args) => ring_up::run(args),
         Scenario::Push(args) => push::run(args),
+        Scenario::Drain(args) => drain::run(args),
     }
 }

@@ -1,0 +1,264 @@
+//! `till-bench drain --tickets N --json`: how fast a terminal's backlog reaches a local
+//! `till-server` (the real binary, over loopback) through the sync engine (`tillctl sync
+//! --until-drained`, batched), against the same backlog replayed one request per ticket (the way
+//! Workbox background sync or POS Awesome replay an offline queue) in the same run. Also reports
+//! the peak RSS of the syncing process, which must not grow with the backlog.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+use till_core::demo::{self, DemoRng};
+use till_core::{cart, catalog, tickets, Store, SystemClock, TenderInput};
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// Tickets in the backlog
+    #[arg(long, default_value_t = 10_000)]
+    tickets: usize,
+    /// Skip the one-request-per-ticket replay (default: replay when at most 20,000 tickets)
+    #[arg(long)]
+    no_replay: bool,
+    /// Print only the JSON line (the JSON line is always last)
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Serialize)]
+struct Run {
+    seconds: f64,
+    tickets_per_s: f64,
+    peak_rss_kib: u64,
+}
+
+#[derive(Serialize)]
+struct Figures {
+    scenario: &'static str,
+    tickets: usize,
+    lines_per_ticket: usize,
+    batched: Run,
+    one_request_per_ticket: Option<Run>,
+    /// Batched throughput over one-request-per-ticket throughput (target ≥ 10).
+    speedup: Option<f64>,
+}
+
+type BenchResult<T> = Result<T, Box<dyn std::error::Error>>;
+
+pub fn run(args: Args) {
+    if let Err(e) = measure(args) {
+        eprintln!("error: {e}");
+        std::process::exit(1);
+    }
+}
+
+fn sibling(name: &str) -> BenchResult<PathBuf> {
+    let exe = std::env::current_exe()?;
+    let path = exe.with_file_name(name);
+    if !path.exists() {
+        return Err(format!(
+            "{} is missing; build it first: cargo build --release -p till-server -p tillctl",
+            path.display()
+        )
+        .into());
+    }
+    Ok(path)
+}
+
+/// A running `till-server serve` on a fresh data dir.
+struct Server {
+    child: std::process::Child,
+    url: String,
+    dir: tempfile::TempDir,
+}
+
+impl Server {
+    fn start() -> BenchResult<Server> {
+        use std::io::BufRead;
+        let dir = tempfile::Builder::new()
+            .prefix("till-bench-server-")
+            .tempdir()?;
+        let mut child = Command::new(sibling("till-server")?)
+            .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+            .arg(dir.path())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()?;
+        let stdout = child.stdout.take().ok_or("no stdout")?;
+        let mut lines = std::io::BufReader::new(stdout).lines();
+        let url = loop {
+            match lines.next() {
+                Some(Ok(line)) => {
+                    if let Some(url) = line.strip_prefix("listening on ") {
+                        break url.trim().to_string();
+                    }
+                }
+                _ => return Err("till-server did not say where it listens".into()),
+            }
+        };
+        std::thread::spawn(move || for _ in lines {});
+        Ok(Server { child, url, dir })
+    }
+
+    fn add_terminal(&self, name: &str) -> BenchResult<String> {
+        let out = Command::new(sibling("till-server")?)
+            .args(["terminal", "add", name, "--json", "--data-dir"])
+            .arg(self.dir.path())
+            .output()?;
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout)?;
+        Ok(v["token"].as_str().ok_or("no token")?.to_string())
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Rings up `n` five-line demo sales (durability relaxed: filling is not what is measured).
+fn fill(dir: &Path, n: usize) -> BenchResult<()> {
+    let store = Store::open(dir)?;
+    let mut conn = store.connect()?;
+    conn.pragma_update(None, "synchronous", "OFF")?;
+    let products = catalog::active_products(&conn)?;
+    let mut rng = DemoRng::new(7);
+    for i in 0..n {
+        let cart = demo::cart(&mut rng, &products, 5);
+        let total = cart::quote(&conn, &cart)?.totals.total;
+        tickets::commit(
+            &mut conn,
+            &cart,
+            &[TenderInput::Cash { tendered: total }],
+            &SystemClock,
+        )?;
+        if i % 10_000 == 9_999 {
+            eprintln!("  {} tickets queued", i + 1);
+        }
+    }
+    conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE)")?;
+    Ok(())
+}
+
+fn tillctl(dir: &Path, args: &[&str]) -> BenchResult<()> {
+    let out = Command::new(sibling("tillctl")?)
+        .arg("--data-dir")
+        .arg(dir)
+        .args(args)
+        .output()?;
+    if !out.status.success() {
+        return Err(format!("tillctl {args:?}: {}", String::from_utf8_lossy(&out.stderr)).into());
+    }
+    Ok(())
+}
+
+/// Runs `tillctl sync --until-drained` with `extra` args; returns seconds and peak RSS (KiB).
+fn timed_sync(dir: &Path, extra: &[&str]) -> BenchResult<(f64, u64)> {
+    let start = Instant::now();
+    let mut child = Command::new(sibling("tillctl")?)
+        .arg("--data-dir")
+        .arg(dir)
+        .args(["sync", "--until-drained", "--timeout", "3600"])
+        .args(extra)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()?;
+    let status_path = format!("/proc/{}/status", child.id());
+    let mut peak = 0u64;
+    let status = loop {
+        if let Ok(text) = std::fs::read_to_string(&status_path) {
+            if let Some(kib) = text
+                .lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|v| v.parse::<u64>().ok())
+            {
+                peak = peak.max(kib);
+            }
+        }
+        if let Some(status) = child.try_wait()? {
+            break status;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let seconds = start.elapsed().as_secs_f64();
+    if !status.success() {
+        return Err("the sync did not drain the backlog".into());
+    }
+    Ok((seconds, peak))
+}
+
+fn measure(args: Args) -> BenchResult<()> {
+    if args.tickets == 0 {
+        return Err("--tickets must be positive".into());
+    }
+    let batched_dir = tempfile::Builder::new()
+        .prefix("till-bench-drain-")
+        .tempdir()?;
+    eprintln!("queueing {} tickets", args.tickets);
+    fill(batched_dir.path(), args.tickets)?;
+    let replay = !args.no_replay && args.tickets <= 20_000;
+    let replay_dir = tempfile::Builder::new()
+        .prefix("till-bench-replay-")
+        .tempdir()?;
+    if replay {
+        std::fs::copy(
+            batched_dir.path().join(till_core::store::DB_FILE),
+            replay_dir.path().join(till_core::store::DB_FILE),
+        )?;
+    }
+
+    let server = Server::start()?;
+    let token = server.add_terminal("bench-batched")?;
+    tillctl(
+        batched_dir.path(),
+        &["enrol", "--server", &server.url, "--token", &token],
+    )?;
+    eprintln!("draining in batches through the sync engine");
+    let (secs, rss) = timed_sync(batched_dir.path(), &[])?;
+    let batched = Run {
+        seconds: round(secs),
+        tickets_per_s: round(args.tickets as f64 / secs),
+        peak_rss_kib: rss,
+    };
+    drop(server);
+
+    let one_by_one = if replay {
+        let server = Server::start()?;
+        let token = server.add_terminal("bench-replay")?;
+        tillctl(
+            replay_dir.path(),
+            &["enrol", "--server", &server.url, "--token", &token],
+        )?;
+        eprintln!("replaying one request per ticket");
+        let (secs, rss) = timed_sync(
+            replay_dir.path(),
+            &["--batch-size", "1", "--max-batch-size", "1"],
+        )?;
+        Some(Run {
+            seconds: round(secs),
+            tickets_per_s: round(args.tickets as f64 / secs),
+            peak_rss_kib: rss,
+        })
+    } else {
+        None
+    };
+    let speedup = one_by_one
+        .as_ref()
+        .map(|r| round(batched.tickets_per_s / r.tickets_per_s));
+    let figures = Figures {
+        scenario: "drain",
+        tickets: args.tickets,
+        lines_per_ticket: 5,
+        batched,
+        one_request_per_ticket: one_by_one,
+        speedup,
+    };
+    println!("{}", serde_json::to_string(&figures)?);
+    Ok(())
+}
+
+fn round(x: f64) -> f64 {
+    (x * 100.0).round() / 100.0
+}
