@@ -262,3 +262,115 @@ fn measure(args: Args) -> BenchResult<()> {
 fn round(x: f64) -> f64 {
     (x * 100.0).round() / 100.0
 }
+
+#[derive(Serialize)]
+struct DuringDrain {
+    scenario: &'static str,
+    backlog: usize,
+    tickets_timed: usize,
+    idle_p50_us: u64,
+    idle_p99_us: u64,
+    during_drain_p50_us: u64,
+    during_drain_p99_us: u64,
+    /// `during_drain_p99_us / idle_p99_us` (target ≤ 2).
+    ratio_p99: f64,
+    /// Whether the drain was still running when the last timed commit ended.
+    drain_still_running: bool,
+}
+
+/// `till-bench ring-up --during-drain`: durable ring-up commits timed on an idle terminal, then
+/// on the same terminal while `tillctl sync` drains a `backlog` to a local till-server.
+pub fn ring_up_during_drain(tickets: usize, backlog: usize) {
+    if let Err(e) = measure_during_drain(tickets, backlog) {
+        eprintln!("error: {e}");
+        std::process::exit(1);
+    }
+}
+
+fn measure_during_drain(tickets: usize, backlog: usize) -> BenchResult<()> {
+    let dir = tempfile::Builder::new()
+        .prefix("till-bench-during-")
+        .tempdir()?;
+    eprintln!("queueing a backlog of {backlog} tickets");
+    fill(dir.path(), backlog)?;
+    let store = Store::open(dir.path())?;
+    let mut conn = store.connect()?;
+    let products = catalog::active_products(&conn)?;
+    let mut rng = DemoRng::new(11);
+    let mut commit_one = |conn: &mut till_core::sync::Connection| -> BenchResult<u64> {
+        let cart = demo::cart(&mut rng, &products, 5);
+        let total = cart::quote(conn, &cart)?.totals.total;
+        let start = Instant::now();
+        tickets::commit(
+            conn,
+            &cart,
+            &[TenderInput::Cash { tendered: total }],
+            &SystemClock,
+        )?;
+        Ok(start.elapsed().as_micros() as u64)
+    };
+    for _ in 0..20 {
+        commit_one(&mut conn)?;
+    }
+    let mut idle = Vec::with_capacity(tickets);
+    for _ in 0..tickets {
+        idle.push(commit_one(&mut conn)?);
+    }
+
+    let server = Server::start()?;
+    let token = server.add_terminal("bench-during")?;
+    tillctl(
+        dir.path(),
+        &["enrol", "--server", &server.url, "--token", &token],
+    )?;
+    let mut child = Command::new(sibling("tillctl")?)
+        .arg("--data-dir")
+        .arg(dir.path())
+        .args(["sync", "--until-drained", "--timeout", "3600"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()?;
+    // Let the first batches start.
+    std::thread::sleep(Duration::from_millis(300));
+    let mut during = Vec::with_capacity(tickets);
+    let mut still_running = true;
+    for _ in 0..tickets {
+        during.push(commit_one(&mut conn)?);
+        // The pace of a busy till: a sale every few milliseconds, not a tight loop.
+        std::thread::sleep(Duration::from_millis(2));
+        if child.try_wait()?.is_some() {
+            still_running = false;
+            break;
+        }
+    }
+    if still_running {
+        still_running = child.try_wait()?.is_none();
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    drop(server);
+    let p = |v: &mut Vec<u64>, q: f64| -> u64 {
+        v.sort_unstable();
+        let idx = ((v.len() as f64 * q).ceil() as usize).saturating_sub(1);
+        v.get(idx.min(v.len().saturating_sub(1)))
+            .copied()
+            .unwrap_or(0)
+    };
+    let figures = DuringDrain {
+        scenario: "ring-up-during-drain",
+        backlog,
+        tickets_timed: during.len(),
+        idle_p50_us: p(&mut idle, 0.50),
+        idle_p99_us: p(&mut idle, 0.99),
+        during_drain_p50_us: p(&mut during, 0.50),
+        during_drain_p99_us: p(&mut during, 0.99),
+        ratio_p99: 0.0,
+        drain_still_running: still_running,
+    };
+    let figures = DuringDrain {
+        ratio_p99: round(figures.during_drain_p99_us as f64 / figures.idle_p99_us.max(1) as f64),
+        ..figures
+    };
+    println!("{}", serde_json::to_string(&figures)?);
+    Ok(())
+}

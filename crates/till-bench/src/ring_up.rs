@@ -30,6 +30,13 @@ pub struct Args {
     /// How many raw fsyncs to time [default: the number of tickets, at least 200]
     #[arg(long)]
     fsyncs: Option<usize>,
+    /// Compare commit latency while a 100k-ticket backlog drains to a local till-server
+    /// against idle (see `drain.rs`)
+    #[arg(long)]
+    during_drain: bool,
+    /// Backlog size for --during-drain
+    #[arg(long, default_value_t = 100_000)]
+    backlog: usize,
 }
 
 #[derive(Serialize)]
@@ -53,6 +60,9 @@ struct Figures {
 }
 
 pub fn run(args: Args) {
+    if args.during_drain {
+        return crate::drain::ring_up_during_drain(args.tickets, args.backlog);
+    }
     if let Err(e) = measure(args) {
         eprintln!("error: {e}");
         std::process::exit(1);
