@@ -56,7 +56,7 @@ describe("the Till app against a real back office", () => {
   test("a sale shows as 1 pending, then 0 once the back office has it", async () => {
     await recordPending(app);
     await ringUpSale(app, ["BAK-002", "HOT-003"]);
-    await waitCounts(app, "the sale to reach the back office", (c) => c.pending === 0 && c.state === "idle");
+    await waitCounts(app, "the sale to reach the back office", (c) => c.pending === 0 && c.state === "idle", 60000);
     const seen = await pendingSeen(app);
     assert.ok(seen.includes(1), `the sale must be counted as pending before it syncs (saw ${JSON.stringify(seen)})`);
     assert.equal(seen[seen.length - 1], 0, "and the count must end at zero");

@@ -72,7 +72,8 @@ export async function openCustomer(app, name, timeoutMs = 30000) {
     for (const r of await app.all(tid("customer-row"))) if ((await r.text()).includes(name)) return r;
     return null;
   }, timeoutMs);
-  await row.click();
+  // WebKitWebDriver does not click table rows themselves; the row's first cell is the target.
+  await (await row.find("td")).click();
 }
 
 /** Changes the open customer's e-mail and saves it. */
