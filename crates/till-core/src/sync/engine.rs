@@ -516,7 +516,7 @@ impl Actor {
                         self.publish(true);
                         if !paused && matches!(self.state, SyncState::Idle) {
                             let soon = Instant::now() + self.config.debounce;
-                            next_run = Some(next_run.map_or(soon, |at| at.max(soon)));
+                            next_run = Some(next_run.map_or(soon, |at| at.min(soon)));
                         }
                     }
                 },
@@ -542,9 +542,19 @@ impl Actor {
                         let cycle = self.worker.cycle(&stop, &progress);
                         tokio::pin!(cycle);
                         let mut tick = tokio::time::interval(self.config.status_interval.max(Duration::from_millis(250)));
+                        let far = Instant::now() + Duration::from_secs(365 * 24 * 3600);
+                        let mut abandon_at = far;
                         loop {
                             tokio::select! {
                                 result = &mut cycle => break result,
+                                _ = sleep_until(abandon_at) => {
+                                    // The server does not answer: leave the batch in flight; it
+                                    // is checked with the ack endpoint and resent on next start.
+                                    tracing::warn!("shutdown abandons the batch in flight");
+                                    break Err(SyncError::Transport(TransportError::NoAnswer(
+                                        "abandoned at shutdown".into(),
+                                    )));
+                                }
                                 _ = tick.tick() => {
                                     let status = snapshot_during(&self.status_conn, &progress, self.state, self.completed_cycles);
                                     self.status_tx.send_replace(status.clone());
@@ -555,6 +565,7 @@ impl Actor {
                                     Some(Command::Shutdown(reply)) => {
                                         shutdown_reply = Some(reply);
                                         stop.store(true, Ordering::SeqCst);
+                                        abandon_at = Instant::now() + self.config.shutdown_grace;
                                     }
                                     Some(Command::SyncNow(reply)) => {
                                         follow_up = true;

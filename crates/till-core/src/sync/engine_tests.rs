@@ -327,3 +327,23 @@ async fn pause_holds_local_writes_until_resume() {
     assert_eq!(rig.handle.status().pending, 0, "resumed: the write is sent");
     rig.handle.shutdown().await;
 }
+
+#[tokio::test(start_paused = true)]
+async fn shutdown_abandons_a_batch_the_server_never_answers_and_keeps_it_queued() {
+    let rig = rig(vec![Step::SlowOk(Duration::from_secs(3600))]);
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let started = Instant::now();
+    rig.handle.shutdown().await;
+    assert!(
+        started.elapsed() <= Duration::from_secs(6),
+        "shutdown waits the grace period, not the server"
+    );
+    assert_eq!(rig.handle.status().state, SyncState::Stopped);
+    let conn = rig.store.connect().expect("connects");
+    let counts = crate::outbox::counts(&conn).expect("counts");
+    assert_eq!(
+        counts.pending + counts.in_flight,
+        1,
+        "the abandoned item is still queued, to be resent after an ack"
+    );
+}

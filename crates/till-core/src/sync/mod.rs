@@ -67,8 +67,9 @@ pub struct SyncConfig {
     pub applied_retention: Duration,
     /// The shortest gap between two status snapshots sent to the sink.
     pub status_interval: Duration,
-    /// How long a cycle waits for another process's sync to finish before giving up.
-    pub lock_wait: Duration,
+    /// How long a shutdown waits for the batch in flight before abandoning it (its items stay
+    /// queued and are checked with the server's ack endpoint on the next start).
+    pub shutdown_grace: Duration,
 }
 
 impl Default for SyncConfig {
@@ -84,7 +85,7 @@ impl Default for SyncConfig {
             backoff: BackoffPolicy::default(),
             applied_retention: Duration::from_secs(7 * 24 * 3600),
             status_interval: Duration::from_millis(50),
-            lock_wait: Duration::from_secs(0),
+            shutdown_grace: Duration::from_secs(5),
         }
     }
 }

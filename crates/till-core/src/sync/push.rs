@@ -10,7 +10,7 @@ use rusqlite::{params, Connection, TransactionBehavior};
 use till_protocol::{ConflictCurrent, Mutation, MutationBody, Outcome, PushResponse};
 use uuid::Uuid;
 
-use crate::outbox::{self, OutboxEntry};
+use crate::outbox::{self, OutboxEntry, OutboxState};
 use crate::Clock;
 
 use super::conflicts::{self, Detected, PolicySet};
@@ -83,7 +83,11 @@ impl Pusher {
         policies: &PolicySet,
         clock: &dyn Clock,
     ) -> Result<Option<BatchReport>, SyncError> {
-        if enrolment::read(conn)?.ack_needed {
+        let batch = self.page(conn)?;
+        // Rows still in flight were sent by an attempt that never heard back (a crash, a kill,
+        // an abandoned shutdown): as ambiguous as a lost answer.
+        let resumed = batch.iter().any(|e| e.state == OutboxState::InFlight);
+        if resumed || enrolment::read(conn)?.ack_needed {
             // The last attempt may have been applied without us hearing back: ask first.
             let ack = transport.ack(self.terminal_id).await?;
             tracing::info!(
@@ -93,7 +97,6 @@ impl Pusher {
             enrolment::set_server_acked(conn, ack.last_applied_seq)?;
             enrolment::set_ack_needed(conn, false)?;
         }
-        let batch = self.page(conn)?;
         let (Some(first), Some(last)) = (batch.first(), batch.last()) else {
             self.resend_from = None;
             return Ok(None);
