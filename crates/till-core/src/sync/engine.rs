@@ -148,7 +148,7 @@ impl SyncEngine {
         sink: Arc<dyn StatusSink>,
         clock: Arc<dyn Clock>,
     ) -> Result<SyncHandle, SyncError> {
-        let worker = Worker::new(
+        let mut worker = Worker::new(
             &store,
             terminal_id,
             config.clone(),
@@ -156,6 +156,7 @@ impl SyncEngine {
             transport,
             clock,
         )?;
+        worker.sink = Some(Arc::clone(&sink));
         let status_conn = store.connect()?;
         let (commands, rx) = mpsc::unbounded_channel();
         let (status_tx, status) = watch::channel(SyncStatus::initial(SyncState::Idle));
@@ -230,6 +231,8 @@ struct Worker {
     policies: PolicySet,
     clock: Arc<dyn Clock>,
     config: SyncConfig,
+    /// Where accepted tickets are announced (the engine's sink; none for `drain`).
+    sink: Option<Arc<dyn StatusSink>>,
 }
 
 impl Worker {
@@ -249,6 +252,7 @@ impl Worker {
             policies,
             clock,
             config,
+            sink: None,
         })
     }
 
@@ -315,6 +319,11 @@ impl Worker {
                 )
                 .await?;
             let Some(batch) = batch else { break };
+            if let Some(sink) = &self.sink {
+                if !batch.synced_tickets.is_empty() {
+                    sink.tickets_synced(&batch.synced_tickets);
+                }
+            }
             report.pushed += batch.settled;
             report.conflicts += batch.conflicts;
             report.failed += batch.failed;

@@ -162,7 +162,13 @@ pub fn set_paused(conn: &Connection, paused: bool) -> Result<(), SyncError> {
     Ok(())
 }
 
+/// Beyond this, the terminal's clock is reported as off (HLC stamps still order events).
+pub const CLOCK_WARN_MS: i64 = 120_000;
+
 pub fn set_clock_offset(conn: &Connection, offset_ms: i64) -> Result<(), SyncError> {
+    if offset_ms.abs() > CLOCK_WARN_MS {
+        tracing::warn!(offset_ms, "this terminal's clock is off from the server's");
+    }
     conn.prepare_cached("UPDATE sync_state SET clock_offset_ms = ?1 WHERE id = 1")?
         .execute([offset_ms])?;
     Ok(())

@@ -74,6 +74,10 @@ impl SyncStatus {
 /// Called from the engine's task; must not block.
 pub trait StatusSink: Send + Sync + 'static {
     fn publish(&self, status: &SyncStatus);
+
+    /// Tickets the server just accepted: (local ticket id, the server's ticket number). The app
+    /// maps this to `ticket://synced`. Called once per batch, not per ticket.
+    fn tickets_synced(&self, _tickets: &[(uuid::Uuid, Option<u64>)]) {}
 }
 
 /// A sink that drops everything.
