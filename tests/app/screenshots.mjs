@@ -8,7 +8,7 @@ import path from "node:path";
 
 import { Session } from "./lib/webdriver.mjs";
 import { APP, Driver, ROOT, enrolledTerminal, isolatedEnv, removeTemp, run, tempRoot } from "./lib/harness.mjs";
-import { editEmail, fillCart, openCustomer, openTab, tid, waitCounts } from "./lib/till.mjs";
+import { counts, editEmail, fillCart, openCustomer, openTab, tid, waitCounts } from "./lib/till.mjs";
 
 const OUT = process.env.TILL_SCREENSHOTS_DIR ?? path.join(ROOT, "docs", "screenshots");
 const BACKLOG = Number(process.env.TILL_SCREENSHOT_BACKLOG ?? 8000);
@@ -30,6 +30,7 @@ try {
 
   // 1. The register with a cart.
   await fillCart(app, ["BAK-002", "HOT-003", "HOT-003", "PRD-002", "CLD-004", "DEL-006"]);
+  await counts(app).then((c) => console.log(`screenshots: register with status ${JSON.stringify(c)}`));
   await shot("register.png");
   await app.click(tid("clear-sale"));
   await app.click(tid("confirm-clear"));
@@ -40,7 +41,10 @@ try {
   run("tillctl", ["--data-dir", terminalDir, "ring-up", "--demo", String(BACKLOG)], { stdio: "ignore" });
   await server.start();
   await app.click(tid("sync-now"));
-  await app.waitFor("the progress bar", async () => (await app.all(tid("sync-progress"))).length > 0, 120000);
+  await app.waitFor("the progress bar to move", async () => {
+    const [bar] = await app.all(`${tid("sync-progress")} [role="progressbar"]`);
+    return bar && Number(await bar.attr("aria-valuenow")) >= 10;
+  }, 120000);
   await shot("syncing.png");
   await waitCounts(app, "the backlog to drain", (c) => c.pending === 0 && c.state === "idle", 600000);
 

@@ -51,6 +51,8 @@ async function enabled(app, id) {
 export async function fillCart(app, skus) {
   await openTab(app, "register");
   for (const sku of skus) await app.click(tid(`product-${sku}`));
+  const lines = new Set(skus).size;
+  await app.waitFor(`${lines} lines in the cart`, async () => (await app.all(tid("cart-line"))).length === lines);
   await app.waitFor("Pay to be enabled", () => enabled(app, "pay"));
 }
 
