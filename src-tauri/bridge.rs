@@ -4,10 +4,10 @@
 //!
 //! - `sync://state`: the whole snapshot, every time;
 //! - `sync://progress`: the batch progress, while a backlog drains;
-//! - `catalog://updated`: after a cycle that pulled changes, so the register reloads.
-//!
-//! `ticket://synced` is not emitted: the engine does not publish which tickets a cycle settled;
-//! the UI reloads its ticket list when the counts in `sync://state` change.
+//! - `catalog://updated`: after a cycle that pulled changes, so the register reloads;
+//! - `ticket://synced`: one per ticket the server accepted, for batches of at most
+//!   [`MAX_TICKET_EVENTS`] tickets. A larger batch is a backlog draining: the UI reloads its
+//!   ticket list from the counts in `sync://state` instead, so no flood of events reaches it.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -21,7 +21,11 @@ use crate::ipc;
 
 pub const SYNC_STATE: &str = "sync://state";
 pub const SYNC_PROGRESS: &str = "sync://progress";
+pub const TICKET_SYNCED: &str = "ticket://synced";
 pub const CATALOG_UPDATED: &str = "catalog://updated";
+
+/// Most `ticket://synced` events sent for one pushed batch.
+pub const MAX_TICKET_EVENTS: usize = 50;
 
 impl From<&SyncStatus> for ipc::SyncStatus {
     fn from(s: &SyncStatus) -> Self {
@@ -120,6 +124,23 @@ impl<R: Runtime> StatusSink for EventBridge<R> {
             .fetch_max(status.completed_cycles, Ordering::Relaxed);
         if status.completed_cycles > before {
             self.after_cycle();
+        }
+    }
+
+    fn tickets_synced(&self, tickets: &[(uuid::Uuid, Option<u64>)]) {
+        if tickets.len() > MAX_TICKET_EVENTS {
+            return;
+        }
+        for (ticket_id, server_number) in tickets {
+            if let Some(server_number) = server_number {
+                self.emit(
+                    TICKET_SYNCED,
+                    ipc::TicketSynced {
+                        ticket_id: *ticket_id,
+                        server_number: *server_number,
+                    },
+                );
+            }
         }
     }
 }

@@ -217,9 +217,7 @@ pub struct SyncNowAnswer {
     pub reason: Option<String>,
 }
 
-/// The payload of `ticket://synced` in the app API. Not emitted yet: the engine's snapshots do
-/// not say which tickets a cycle settled (see `bridge.rs`); kept so the UI's type stays generated.
-#[allow(dead_code)]
+/// The payload of `ticket://synced`.
 #[derive(Debug, Clone, Serialize, TS)]
 pub struct TicketSynced {
     pub ticket_id: Uuid,
