@@ -9,6 +9,7 @@ import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { randomUUID } from "node:crypto";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 
 import { Session } from "./lib/webdriver.mjs";
@@ -136,3 +137,36 @@ describe("the Till app against a real back office", () => {
   });
 });
 
+
+describe("the Till app on a damaged store", () => {
+  let root, driver, app;
+
+  before(async () => {
+    root = tempRoot();
+    driver = await Driver.start(isolatedEnv(root));
+  });
+
+  after(async () => {
+    if (app) await app.end();
+    if (driver) await driver.stop();
+    if (root) removeTemp(root);
+  });
+
+  test("says the database is damaged and leaves the file exactly as it was", async () => {
+    const dir = path.join(root, "damaged");
+    mkdirSync(dir, { recursive: true });
+    const garbage = Buffer.from("SQLite format 3\0" + "this is not a database page ".repeat(300));
+    const db = path.join(dir, "till.db");
+    writeFileSync(db, garbage);
+    app = await Session.start(driver.url, APP, ["--data-dir", dir]);
+    const alert = await app.waitFor("the start-up error", async () => {
+      const text = await app.exec(`
+        const el = document.querySelector('[role="alert"]');
+        return el ? el.textContent : null;
+      `);
+      return text && /damaged/i.test(text) ? text : null;
+    });
+    assert.match(alert, /till\.db/, `the message names the file: ${alert}`);
+    assert.ok(readFileSync(db).equals(garbage), "a damaged database is never overwritten");
+  });
+});
