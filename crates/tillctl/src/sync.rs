@@ -127,11 +127,8 @@ pub fn add_engine_fields(
     };
     let row = enrolment::read(conn)?;
     let enrolled = enrolment::get(conn)?;
-    if enrolled.is_none() {
-        object.insert("state".into(), "not_enrolled".into());
-    } else if row.paused {
-        object.insert("state".into(), "paused".into());
-    }
+    // `state` stays what the engine last recorded (`idle` before any sync); `enrolled` says
+    // whether it can sync at all.
     object.insert(
         "conflicts".into(),
         sync::conflicts::open_count(conn)?.into(),

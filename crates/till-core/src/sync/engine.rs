@@ -731,6 +731,7 @@ pub async fn drain(
                 report.failed += cycle.failed;
                 status_state = SyncState::Idle;
                 if cycle.drained {
+                    enrolment::set_state_name(&worker.conn, SyncState::Idle.name())?;
                     let counts = outbox::counts(&worker.conn)?;
                     report.pending = counts.pending + counts.in_flight;
                     on_cycle(&snapshot_during(
@@ -756,6 +757,7 @@ pub async fn drain(
                     )?;
                 }
                 let Some(wait) = wait else {
+                    enrolment::set_state_name(&worker.conn, state.name())?;
                     return Err(error);
                 };
                 report.retries += 1;
