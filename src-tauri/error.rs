@@ -24,11 +24,6 @@ impl AppError {
     pub fn invalid_input(message: impl Into<String>) -> Self {
         AppError::new("invalid_input", message)
     }
-
-    /// The store could not be opened at start-up; every command answers with the cause.
-    pub fn store_unavailable(cause: &AppError) -> Self {
-        AppError::new(cause.code.clone(), cause.message.clone())
-    }
 }
 
 impl std::fmt::Display for AppError {

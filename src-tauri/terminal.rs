@@ -26,7 +26,7 @@ impl AppState {
     pub fn terminal(&self) -> CmdResult<Arc<Terminal>> {
         match &self.terminal {
             Ok(t) => Ok(Arc::clone(t)),
-            Err(e) => Err(AppError::store_unavailable(e)),
+            Err(e) => Err(e.clone()),
         }
     }
 
@@ -159,12 +159,10 @@ pub fn start<R: Runtime>(app: &AppHandle<R>, data_dir: &Path) -> AppState {
         tracing::error!(code = %e.code, error = %e.message, "the terminal's store could not be opened");
     });
     if let Ok(t) = &terminal {
-        let t = Arc::clone(t);
-        tauri::async_runtime::spawn(async move {
-            if let Err(e) = t.restart_sync().await {
-                tracing::error!(code = %e.code, error = %e.message, "the sync engine could not start");
-            }
-        });
+        // Before the window's first request, so its first snapshot is already the engine's.
+        if let Err(e) = tauri::async_runtime::block_on(t.restart_sync()) {
+            tracing::error!(code = %e.code, error = %e.message, "the sync engine could not start");
+        }
     }
     AppState { terminal }
 }
