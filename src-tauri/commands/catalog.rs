@@ -51,8 +51,8 @@ pub async fn store_settings(state: State<'_, AppState>) -> CmdResult<StoreSettin
     state.terminal()?.db(|c| catalog::settings(c)).await
 }
 
-/// Products matching `query` by name or SKU; with a `category`, that category's products (the
-/// quick keys), in which case `query` must be empty.
+/// Products matching `query` by name or SKU; with a `category`, only that category's (all of
+/// them when `query` is empty: the quick keys).
 #[tauri::command]
 pub async fn catalog_search(
     state: State<'_, AppState>,
@@ -64,25 +64,27 @@ pub async fn catalog_search(
     if limit == 0 {
         return Err(AppError::invalid_input("limit must be at least 1"));
     }
-    let terminal = state.terminal()?;
-    match category {
-        Some(category) => {
-            check_text("the category", &category)?;
-            if !query.trim().is_empty() {
-                return Err(AppError::invalid_input(
-                    "search either by text or by category, not both",
-                ));
-            }
-            terminal
-                .db(move |c| views(c, catalog::products_in_category(c, &category)?))
-                .await
-        }
-        None => {
-            terminal
-                .db(move |c| views(c, catalog::search(c, &query, limit)?))
-                .await
-        }
+    if let Some(category) = &category {
+        check_text("the category", category)?;
     }
+    let terminal = state.terminal()?;
+    terminal
+        .db(move |c| {
+            let products = match category {
+                Some(category) if query.trim().is_empty() => {
+                    catalog::products_in_category(c, &category)?
+                }
+                Some(category) => {
+                    let mut found = catalog::search(c, &query, catalog::MAX_SEARCH_RESULTS)?;
+                    found.retain(|p| p.category == category);
+                    found.truncate(limit as usize);
+                    found
+                }
+                None => catalog::search(c, &query, limit)?,
+            };
+            views(c, products)
+        })
+        .await
 }
 
 /// The active product with this barcode; `unknown_barcode` when there is none.
