@@ -3,6 +3,7 @@
 
 mod app;
 mod drain;
+mod fleet;
 mod push;
 mod ring_up;
 
@@ -28,6 +29,8 @@ enum Scenario {
     Push(push::Args),
     /// A terminal backlog drained to a local till-server, batched vs one request per ticket
     Drain(drain::Args),
+    /// N terminals draining into till-server at once: SQLite, or PostgreSQL with R replicas
+    Fleet(fleet::Args),
 }
 
 fn main() {
@@ -37,5 +40,6 @@ fn main() {
         Scenario::RingUp(args) => ring_up::run(args),
         Scenario::Push(args) => push::run(args),
         Scenario::Drain(args) => drain::run(args),
+        Scenario::Fleet(args) => fleet::run(args),
     }
 }

@@ -106,7 +106,8 @@ impl From<tokio_postgres::Error> for TxError {
 
 fn database_error(e: tokio_postgres::Error) -> StorageError {
     // A lost connection is worth retrying later; the terminal backs off on `busy`.
-    if e.is_closed() || e.code().is_none() && e.as_db_error().is_none() {
+    let io = std::error::Error::source(&e).is_some_and(|s| s.is::<std::io::Error>());
+    if e.is_closed() || io {
         tracing::warn!(error = %e, "database connection failed");
         return StorageError::Busy;
     }
@@ -148,9 +149,13 @@ impl PostgresStorage {
     /// Connects to `url` (`postgres://user@host:port/db`, libpq options such as
     /// `?options=-csearch_path%3Dshop` allowed) and brings the schema up to date.
     pub async fn connect(url: &str) -> Result<Self, StorageError> {
-        let config = tokio_postgres::Config::from_str(url).map_err(|e| StorageError::Connect {
-            reason: format!("not a PostgreSQL URL: {e}"),
-        })?;
+        let mut config =
+            tokio_postgres::Config::from_str(url).map_err(|e| StorageError::Connect {
+                reason: format!("not a PostgreSQL URL: {e}"),
+            })?;
+        if config.get_connect_timeout().is_none() {
+            config.connect_timeout(Duration::from_secs(10));
+        }
         let manager = Manager::from_config(
             config,
             NoTls,
