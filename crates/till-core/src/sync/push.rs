@@ -191,109 +191,115 @@ impl Pusher {
             sent: batch.len() as u64,
             ..BatchReport::default()
         };
-        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let mut results = response.results.iter().peekable();
         let mut gap = None;
-        for entry in batch {
-            // Results come in the order sent; skip any the server sent for others (logged).
-            while results.peek().is_some_and(|r| r.seq < entry.seq) {
-                if let Some(stray) = results.next() {
-                    tracing::warn!(seq = stray.seq, "result for a mutation not in the batch");
-                }
-            }
-            let result = match results.peek() {
-                Some(r) if r.seq == entry.seq && r.mutation_id == entry.mutation_id => {
-                    results.next()
-                }
-                _ => None,
-            };
-            let Some(result) = result else {
-                tracing::warn!(
-                    seq = entry.seq,
-                    "no result for a mutation sent; it stays queued"
-                );
-                reset_to_pending(&tx, std::slice::from_ref(entry), now)?;
-                continue;
-            };
-            if gap.is_some() {
-                reset_to_pending(&tx, std::slice::from_ref(entry), now)?;
-                continue;
-            }
-            let outcome = match &result.outcome {
-                Outcome::Duplicate { original } => original.as_ref(),
-                other => other,
-            };
-            let result_json = serde_json::to_string(&result.outcome)?;
-            match outcome {
-                Outcome::Applied {
-                    server_id,
-                    server_number,
-                    version,
-                } => {
-                    set_state(&tx, entry.seq, "applied", None, Some(&result_json), now)?;
-                    let mutation: Mutation = serde_json::from_slice(&entry.payload)?;
-                    on_applied(
-                        &tx,
-                        &mutation.body,
-                        *server_id,
-                        *server_number,
-                        *version,
-                        now,
-                    )?;
-                    if entry.kind.starts_with("ticket_") {
-                        report
-                            .synced_tickets
-                            .push((entry.entity_id, *server_number));
+        // Short write transactions, so a ring-up on another connection never waits long.
+        for chunk in batch.chunks(APPLY_CHUNK) {
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            for entry in chunk {
+                // Results come in the order sent; skip any the server sent for others (logged).
+                while results.peek().is_some_and(|r| r.seq < entry.seq) {
+                    if let Some(stray) = results.next() {
+                        tracing::warn!(seq = stray.seq, "result for a mutation not in the batch");
                     }
-                    report.settled += 1;
                 }
-                Outcome::Conflict { reason, current } => {
-                    set_state(&tx, entry.seq, "conflict", None, Some(&result_json), now)?;
-                    let mutation: Mutation = serde_json::from_slice(&entry.payload)?;
-                    let detected = conflict_from_push(&tx, entry, &mutation, *reason, current)?;
-                    conflicts::record(&tx, policies, detected, clock)?;
-                    report.conflicts += 1;
-                    report.settled += 1;
+                let result = match results.peek() {
+                    Some(r) if r.seq == entry.seq && r.mutation_id == entry.mutation_id => {
+                        results.next()
+                    }
+                    _ => None,
+                };
+                let Some(result) = result else {
+                    tracing::warn!(
+                        seq = entry.seq,
+                        "no result for a mutation sent; it stays queued"
+                    );
+                    reset_to_pending(&tx, std::slice::from_ref(entry), now)?;
+                    continue;
+                };
+                if gap.is_some() {
+                    reset_to_pending(&tx, std::slice::from_ref(entry), now)?;
+                    continue;
                 }
-                Outcome::Rejected { code, message } => {
-                    let mutation: Mutation = serde_json::from_slice(&entry.payload)?;
-                    match failed_dependency(&tx, &mutation)? {
-                        Some(parent) => set_failed(
+                let outcome = match &result.outcome {
+                    Outcome::Duplicate { original } => original.as_ref(),
+                    other => other,
+                };
+                let result_json = serde_json::to_string(&result.outcome)?;
+                match outcome {
+                    Outcome::Applied {
+                        server_id,
+                        server_number,
+                        version,
+                    } => {
+                        set_state(&tx, entry.seq, "applied", None, Some(&result_json), now)?;
+                        if entry.kind.starts_with("ticket_") {
+                            // The entity is the ticket: no need to parse the payload.
+                            record_ticket(
+                                &tx,
+                                entry.entity_id,
+                                *server_id,
+                                *server_number,
+                                *version,
+                                now,
+                            )?;
+                            report
+                                .synced_tickets
+                                .push((entry.entity_id, *server_number));
+                        } else {
+                            let mutation: Mutation = serde_json::from_slice(&entry.payload)?;
+                            on_applied(&tx, &mutation.body, *version)?;
+                        }
+                        report.settled += 1;
+                    }
+                    Outcome::Conflict { reason, current } => {
+                        set_state(&tx, entry.seq, "conflict", None, Some(&result_json), now)?;
+                        let mutation: Mutation = serde_json::from_slice(&entry.payload)?;
+                        let detected = conflict_from_push(&tx, entry, &mutation, *reason, current)?;
+                        conflicts::record(&tx, policies, detected, clock)?;
+                        report.conflicts += 1;
+                        report.settled += 1;
+                    }
+                    Outcome::Rejected { code, message } => {
+                        let mutation: Mutation = serde_json::from_slice(&entry.payload)?;
+                        match failed_dependency(&tx, &mutation)? {
+                            Some(parent) => set_failed(
+                                &tx,
+                                entry.seq,
+                                "depends_on_failed",
+                                &format!("waits for item {parent} ({code}: {message})"),
+                                now,
+                            )?,
+                            None => set_failed(&tx, entry.seq, code, message, now)?,
+                        }
+                        report.failed += 1;
+                        report.settled += 1;
+                    }
+                    Outcome::Mismatch { message } => {
+                        set_failed(&tx, entry.seq, "mismatch", message, now)?;
+                        report.failed += 1;
+                        report.settled += 1;
+                    }
+                    Outcome::Gap { expected_seq } => {
+                        tracing::warn!(expected_seq, sent = entry.seq, "sequence gap; resending");
+                        reset_to_pending(&tx, std::slice::from_ref(entry), now)?;
+                        gap = Some(*expected_seq);
+                    }
+                    Outcome::Duplicate { .. } => {
+                        set_failed(
                             &tx,
                             entry.seq,
-                            "depends_on_failed",
-                            &format!("waits for item {parent} ({code}: {message})"),
+                            "unexpected_outcome",
+                            "nested duplicate",
                             now,
-                        )?,
-                        None => set_failed(&tx, entry.seq, code, message, now)?,
+                        )?;
+                        report.failed += 1;
+                        report.settled += 1;
                     }
-                    report.failed += 1;
-                    report.settled += 1;
-                }
-                Outcome::Mismatch { message } => {
-                    set_failed(&tx, entry.seq, "mismatch", message, now)?;
-                    report.failed += 1;
-                    report.settled += 1;
-                }
-                Outcome::Gap { expected_seq } => {
-                    tracing::warn!(expected_seq, sent = entry.seq, "sequence gap; resending");
-                    reset_to_pending(&tx, std::slice::from_ref(entry), now)?;
-                    gap = Some(*expected_seq);
-                }
-                Outcome::Duplicate { .. } => {
-                    set_failed(
-                        &tx,
-                        entry.seq,
-                        "unexpected_outcome",
-                        "nested duplicate",
-                        now,
-                    )?;
-                    report.failed += 1;
-                    report.settled += 1;
                 }
             }
+            tx.commit()?;
         }
-        tx.commit()?;
         self.resend_from = gap;
         Ok(report)
     }
@@ -389,32 +395,40 @@ fn failed_dependency(conn: &Connection, mutation: &Mutation) -> Result<Option<u6
     Ok(seq.and_then(|s| u64::try_from(s).ok()))
 }
 
-fn on_applied(
+/// How many results one write transaction applies at most.
+const APPLY_CHUNK: usize = 100;
+
+/// Records the back office's identity of a ticket this terminal pushed.
+fn record_ticket(
     conn: &Connection,
-    body: &MutationBody,
+    ticket_id: Uuid,
     server_id: i64,
     server_number: Option<u64>,
     version: u64,
     now: i64,
 ) -> Result<(), SyncError> {
+    conn.prepare_cached(
+        "INSERT INTO ticket_sync (ticket_id, server_id, server_number, version, synced_at_ms)
+         VALUES (?1, ?2, ?3, ?4, ?5)
+         ON CONFLICT (ticket_id) DO UPDATE SET server_id = excluded.server_id,
+           server_number = excluded.server_number, version = excluded.version",
+    )?
+    .execute(params![
+        ticket_id.to_string(),
+        server_id,
+        server_number.map(|n| i64::try_from(n).unwrap_or(i64::MAX)),
+        i64::try_from(version).unwrap_or(i64::MAX),
+        now
+    ])?;
+    Ok(())
+}
+
+/// Brings the local customer up to the version the server applied.
+fn on_applied(conn: &Connection, body: &MutationBody, version: u64) -> Result<(), SyncError> {
     match body {
-        MutationBody::TicketCreated(t)
-        | MutationBody::TicketVoided(t)
-        | MutationBody::TicketRefunded(t) => {
-            conn.prepare_cached(
-                "INSERT INTO ticket_sync (ticket_id, server_id, server_number, version, synced_at_ms)
-                 VALUES (?1, ?2, ?3, ?4, ?5)
-                 ON CONFLICT (ticket_id) DO UPDATE SET server_id = excluded.server_id,
-                   server_number = excluded.server_number, version = excluded.version",
-            )?
-            .execute(params![
-                t.id.to_string(),
-                server_id,
-                server_number.map(|n| i64::try_from(n).unwrap_or(i64::MAX)),
-                i64::try_from(version).unwrap_or(i64::MAX),
-                now
-            ])?;
-        }
+        MutationBody::TicketCreated(_)
+        | MutationBody::TicketVoided(_)
+        | MutationBody::TicketRefunded(_) => {}
         MutationBody::CustomerCreated(c) => {
             customers::mark_applied(conn, c.id, version, Some(&c.fields))?
         }
