@@ -244,9 +244,16 @@ impl Worker {
         transport: Arc<dyn Transport>,
         clock: Arc<dyn Clock>,
     ) -> Result<Self, SyncError> {
+        let conn = store.connect()?;
+        // Everything this connection writes can be lost at a power cut without harm: outcomes
+        // are re-learnt from the server (a replay answers with the original result) and a pull
+        // page is fetched again. So its commits skip the fsync (WAL stays consistent; a later
+        // durable commit on any connection makes these durable too), which keeps its write
+        // transactions short and ring-up on the other connections unblocked.
+        conn.pragma_update(None, "synchronous", "NORMAL")?;
         Ok(Worker {
             data_dir: store.data_dir().to_path_buf(),
-            conn: store.connect()?,
+            conn,
             transport,
             pusher: Pusher::new(terminal_id, config.batch_size, config.max_batch_size),
             policies,
