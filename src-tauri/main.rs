@@ -7,6 +7,7 @@ mod bindings;
 mod bridge;
 mod commands;
 mod error;
+mod input;
 mod ipc;
 mod logging;
 mod terminal;

@@ -8,6 +8,7 @@ use till_core::error::{CoreError, Result};
 use till_protocol::{Product, StoreSettings};
 
 use crate::error::{AppError, CmdResult};
+use crate::input::Input;
 use crate::ipc::ProductView;
 use crate::terminal::AppState;
 
@@ -56,10 +57,13 @@ pub async fn store_settings(state: State<'_, AppState>) -> CmdResult<StoreSettin
 #[tauri::command]
 pub async fn catalog_search(
     state: State<'_, AppState>,
-    query: String,
-    category: Option<String>,
-    limit: u32,
+    query: Input<String>,
+    category: Input<Option<String>>,
+    limit: Input<u32>,
 ) -> CmdResult<Vec<ProductView>> {
+    let query = query.into_inner();
+    let category = category.into_inner();
+    let limit = limit.into_inner();
     check_text("the search", &query)?;
     if limit == 0 {
         return Err(AppError::invalid_input("limit must be at least 1"));
@@ -91,8 +95,9 @@ pub async fn catalog_search(
 #[tauri::command]
 pub async fn catalog_by_barcode(
     state: State<'_, AppState>,
-    barcode: String,
+    barcode: Input<String>,
 ) -> CmdResult<ProductView> {
+    let barcode = barcode.into_inner();
     check_text("the barcode", &barcode)?;
     let code = barcode.trim().to_owned();
     if code.is_empty() {

@@ -6,6 +6,7 @@ use till_core::sync::customers::{self, LocalCustomer};
 use till_protocol::CustomerFields;
 
 use crate::error::{AppError, CmdResult};
+use crate::input::Input;
 use crate::ipc::{CustomerView, ItemSyncState};
 use crate::terminal::AppState;
 
@@ -32,8 +33,9 @@ fn view(c: LocalCustomer) -> CustomerView {
 #[tauri::command]
 pub async fn customers_search(
     state: State<'_, AppState>,
-    query: String,
+    query: Input<String>,
 ) -> CmdResult<Vec<CustomerView>> {
+    let query = query.into_inner();
     if query.chars().count() > MAX_QUERY_CHARS {
         return Err(AppError::invalid_input(format!(
             "the search is longer than {MAX_QUERY_CHARS} characters"
@@ -50,9 +52,11 @@ pub async fn customers_search(
 #[tauri::command]
 pub async fn customer_save(
     state: State<'_, AppState>,
-    id: Option<String>,
-    fields: CustomerFields,
+    id: Input<Option<String>>,
+    fields: Input<CustomerFields>,
 ) -> CmdResult<CustomerView> {
+    let id = id.into_inner();
+    let fields = fields.into_inner();
     let id = id
         .map(|s| {
             uuid::Uuid::parse_str(s.trim())

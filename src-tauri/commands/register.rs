@@ -10,6 +10,7 @@ use till_protocol::{Tender, Ticket};
 use uuid::Uuid;
 
 use crate::error::{AppError, CmdResult};
+use crate::input::Input;
 use crate::ipc;
 use crate::terminal::AppState;
 
@@ -113,8 +114,8 @@ pub fn cash_suggestions(total: i64, exponent: u8) -> Vec<i64> {
 }
 
 #[tauri::command]
-pub async fn quote(state: State<'_, AppState>, cart: ipc::Cart) -> CmdResult<ipc::Quote> {
-    let cart = Cart::from(cart);
+pub async fn quote(state: State<'_, AppState>, cart: Input<ipc::Cart>) -> CmdResult<ipc::Quote> {
+    let cart = Cart::from(cart.into_inner());
     state
         .terminal()?
         .db(move |c| {
@@ -125,9 +126,12 @@ pub async fn quote(state: State<'_, AppState>, cart: ipc::Cart) -> CmdResult<ipc
         .await
 }
 
-/// The change due when `tendered` cash pays `total`; `tender_short` when it does not cover it.
+/// The change due when `tendered` cash pays `total`; `insufficient_tender` when it does not
+/// cover it.
 #[tauri::command]
-pub fn change_due(total: i64, tendered: i64) -> CmdResult<i64> {
+pub fn change_due(total: Input<i64>, tendered: Input<i64>) -> CmdResult<i64> {
+    let total = total.into_inner();
+    let tendered = tendered.into_inner();
     if total < 0 {
         return Err(AppError::invalid_input("the total cannot be negative"));
     }
@@ -146,11 +150,15 @@ pub fn change_due(total: i64, tendered: i64) -> CmdResult<i64> {
 #[tauri::command]
 pub async fn ring_up(
     state: State<'_, AppState>,
-    cart: ipc::Cart,
-    tenders: Vec<ipc::TenderInput>,
+    cart: Input<ipc::Cart>,
+    tenders: Input<Vec<ipc::TenderInput>>,
 ) -> CmdResult<ipc::CommittedTicket> {
-    let cart = Cart::from(cart);
-    let tenders: Vec<TenderInput> = tenders.into_iter().map(TenderInput::from).collect();
+    let cart = Cart::from(cart.into_inner());
+    let tenders: Vec<TenderInput> = tenders
+        .into_inner()
+        .into_iter()
+        .map(TenderInput::from)
+        .collect();
     let terminal = state.terminal()?;
     let ticket = terminal
         .db(move |c| tickets::commit(c, &cart, &tenders, &SystemClock))
@@ -172,8 +180,9 @@ fn parse_id(what: &str, id: &str) -> CmdResult<Uuid> {
 #[tauri::command]
 pub async fn void_ticket(
     state: State<'_, AppState>,
-    ticket_id: String,
+    ticket_id: Input<String>,
 ) -> CmdResult<ipc::CommittedTicket> {
+    let ticket_id = ticket_id.into_inner();
     let id = parse_id("ticket", &ticket_id)?;
     let terminal = state.terminal()?;
     let ticket = terminal
@@ -189,9 +198,11 @@ pub async fn void_ticket(
 #[tauri::command]
 pub async fn refund_ticket(
     state: State<'_, AppState>,
-    ticket_id: String,
-    lines: Vec<ipc::RefundLine>,
+    ticket_id: Input<String>,
+    lines: Input<Vec<ipc::RefundLine>>,
 ) -> CmdResult<ipc::CommittedTicket> {
+    let ticket_id = ticket_id.into_inner();
+    let lines = lines.into_inner();
     let id = parse_id("ticket", &ticket_id)?;
     if lines.is_empty() {
         return Err(AppError::invalid_input("a refund needs at least one line"));
@@ -246,8 +257,8 @@ mod tests {
 
     #[test]
     fn change_due_comes_from_the_core_and_refuses_short_cash() {
-        assert_eq!(change_due(1234, 2000).expect("covers"), 766);
-        let err = change_due(1234, 1000).expect_err("short");
+        assert_eq!(change_due(Input(1234), Input(2000)).expect("covers"), 766);
+        let err = change_due(Input(1234), Input(1000)).expect_err("short");
         assert_eq!(err.code, "insufficient_tender");
     }
 }

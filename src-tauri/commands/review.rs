@@ -13,6 +13,7 @@ use till_core::tickets;
 use till_protocol::CustomerFields;
 
 use crate::error::{AppError, CmdResult};
+use crate::input::Input;
 use crate::ipc::{
     ConflictDetail, ConflictEntityKind, ConflictField, ConflictResolution, ConflictSummary,
     FailedItem, FieldPick,
@@ -140,7 +141,11 @@ pub async fn conflicts_list(state: State<'_, AppState>) -> CmdResult<Vec<Conflic
 }
 
 #[tauri::command]
-pub async fn conflict_detail(state: State<'_, AppState>, id: String) -> CmdResult<ConflictDetail> {
+pub async fn conflict_detail(
+    state: State<'_, AppState>,
+    id: Input<String>,
+) -> CmdResult<ConflictDetail> {
+    let id = id.into_inner();
     let id = parse_conflict_id(&id)?;
     state
         .terminal()?
@@ -182,10 +187,13 @@ fn check_person(what: &str, text: &str) -> CmdResult<()> {
 #[tauri::command]
 pub async fn conflict_resolve(
     state: State<'_, AppState>,
-    id: String,
-    resolution: ConflictResolution,
-    resolved_by: String,
+    id: Input<String>,
+    resolution: Input<ConflictResolution>,
+    resolved_by: Input<String>,
 ) -> CmdResult<()> {
+    let id = id.into_inner();
+    let resolution = resolution.into_inner();
+    let resolved_by = resolved_by.into_inner();
     let id = parse_conflict_id(&id)?;
     check_person("the name of who resolves", &resolved_by)?;
     let resolution = match resolution {
@@ -253,7 +261,8 @@ fn operator(c: &rusqlite::Connection) -> till_core::Result<String> {
 
 /// Queues a failed item again (as a new mutation); recorded with the operator's name.
 #[tauri::command]
-pub async fn failed_retry(state: State<'_, AppState>, seq: u64) -> CmdResult<()> {
+pub async fn failed_retry(state: State<'_, AppState>, seq: Input<u64>) -> CmdResult<()> {
+    let seq = seq.into_inner();
     let terminal = state.terminal()?;
     terminal
         .db(move |c| {
@@ -267,7 +276,13 @@ pub async fn failed_retry(state: State<'_, AppState>, seq: u64) -> CmdResult<()>
 
 /// Drops a failed item for good; the reason and the operator are recorded.
 #[tauri::command]
-pub async fn failed_discard(state: State<'_, AppState>, seq: u64, reason: String) -> CmdResult<()> {
+pub async fn failed_discard(
+    state: State<'_, AppState>,
+    seq: Input<u64>,
+    reason: Input<String>,
+) -> CmdResult<()> {
+    let seq = seq.into_inner();
+    let reason = reason.into_inner();
     check_person("the reason", &reason)?;
     let terminal = state.terminal()?;
     terminal

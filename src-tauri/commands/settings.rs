@@ -12,6 +12,7 @@ use till_core::sync::transport::Timeouts;
 use till_core::sync::{HttpTransport, Transport};
 
 use crate::error::{AppError, CmdResult};
+use crate::input::Input;
 use crate::ipc::{AppSettings, ConnectionTest, SettingsInput};
 use crate::terminal::{
     AppState, Terminal, DEFAULT_OPERATOR, DEFAULT_SYNC_INTERVAL_SECS, OPERATOR, SYNC_INTERVAL_SECS,
@@ -67,8 +68,9 @@ pub async fn settings_get(state: State<'_, AppState>) -> CmdResult<AppSettings> 
 #[tauri::command]
 pub async fn settings_set(
     state: State<'_, AppState>,
-    settings: SettingsInput,
+    settings: Input<SettingsInput>,
 ) -> CmdResult<AppSettings> {
+    let settings = settings.into_inner();
     if !(MIN_INTERVAL_SECS..=MAX_INTERVAL_SECS).contains(&settings.sync_interval_secs) {
         return Err(AppError::invalid_input(format!(
             "the sync interval is between {MIN_INTERVAL_SECS} and {MAX_INTERVAL_SECS} seconds"
@@ -113,9 +115,11 @@ pub async fn settings_set(
 #[tauri::command]
 pub async fn enrol(
     state: State<'_, AppState>,
-    server_url: String,
-    token: String,
+    server_url: Input<String>,
+    token: Input<String>,
 ) -> CmdResult<AppSettings> {
+    let server_url = server_url.into_inner();
+    let token = token.into_inner();
     let url = check_url(&server_url)?;
     let token = token.trim();
     if token.is_empty() || token.len() > 1024 {
@@ -130,7 +134,8 @@ pub async fn enrol(
 /// Asks the server's health endpoint: reachable or not, how fast, its version and how far its
 /// clock is from this till's. Answers `ok: false` with the reason rather than failing.
 #[tauri::command]
-pub async fn test_connection(server_url: String) -> CmdResult<ConnectionTest> {
+pub async fn test_connection(server_url: Input<String>) -> CmdResult<ConnectionTest> {
+    let server_url = server_url.into_inner();
     let failed = |message: String| ConnectionTest {
         ok: false,
         latency_ms: None,

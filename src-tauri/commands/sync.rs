@@ -4,6 +4,7 @@ use tauri::State;
 use till_core::sync::history;
 
 use crate::error::{AppError, CmdResult};
+use crate::input::Input;
 use crate::ipc::{SyncCycle, SyncNowAnswer, SyncStatus};
 use crate::terminal::{self, AppState};
 
@@ -60,7 +61,11 @@ pub async fn sync_resume(state: State<'_, AppState>) -> CmdResult<()> {
 
 /// Recent sync cycles, newest first.
 #[tauri::command]
-pub async fn sync_history(state: State<'_, AppState>, limit: u32) -> CmdResult<Vec<SyncCycle>> {
+pub async fn sync_history(
+    state: State<'_, AppState>,
+    limit: Input<u32>,
+) -> CmdResult<Vec<SyncCycle>> {
+    let limit = limit.into_inner();
     if limit == 0 || limit > MAX_HISTORY {
         return Err(AppError::invalid_input(format!(
             "limit must be between 1 and {MAX_HISTORY}"

@@ -7,6 +7,7 @@ use till_core::tickets;
 use till_protocol::Ticket;
 
 use crate::error::{AppError, CmdResult};
+use crate::input::Input;
 use crate::ipc::{self, ItemSyncState};
 use crate::terminal::AppState;
 
@@ -30,9 +31,11 @@ pub fn item_state(outbox_state: Option<&str>) -> ItemSyncState {
 #[tauri::command]
 pub async fn tickets_list(
     state: State<'_, AppState>,
-    limit: u32,
-    today_only: bool,
+    limit: Input<u32>,
+    today_only: Input<bool>,
 ) -> CmdResult<Vec<ipc::TicketSummary>> {
+    let limit = limit.into_inner();
+    let today_only = today_only.into_inner();
     if limit == 0 || limit > MAX_LIST {
         return Err(AppError::invalid_input(format!(
             "limit must be between 1 and {MAX_LIST}"
@@ -123,8 +126,9 @@ fn detail(t: Ticket, reversed_by: Option<Ticket>, sync: ItemSyncState) -> ipc::T
 #[tauri::command]
 pub async fn ticket_detail(
     state: State<'_, AppState>,
-    ticket_id: String,
+    ticket_id: Input<String>,
 ) -> CmdResult<ipc::TicketDetail> {
+    let ticket_id = ticket_id.into_inner();
     let id = uuid::Uuid::parse_str(ticket_id.trim())
         .map_err(|_| AppError::invalid_input(format!("ticket {ticket_id:?} is not a valid id")))?;
     state

@@ -103,6 +103,40 @@ describe("the Till app against a real back office", () => {
     assert.match(settled, /ada@till\.example/, `the back office holds the manager's choice: ${settled}`);
   });
 
+  test("bad input to any command is refused with a typed error and changes nothing", async () => {
+    const before = JSON.parse(run("tillctl", ["--data-dir", terminalDir, "status", "--json"]));
+    const product = (await app.exec(`return window.__TAURI_INTERNALS__.invoke("catalog_search", { query: "", category: null, limit: 1 })`))[0];
+    const line = { product_id: product.id, quantity: 1, discount: null };
+    const cart = (lines) => ({ lines, ticket_discount: null, customer_id: null });
+    const cases = [
+      ["ring_up", { cart: cart([]), tenders: [] }, "empty_cart"],
+      ["ring_up", { cart: cart([{ ...line, quantity: 0 }]), tenders: [] }, "invalid_quantity"],
+      ["ring_up", { cart: cart([{ ...line, quantity: -3 }]), tenders: [] }, "invalid_quantity"],
+      ["ring_up", { cart: cart([line]), tenders: [{ kind: "cash", tendered: 1 }] }, "insufficient_tender"],
+      ["ring_up", { cart: cart([line]), tenders: [{ kind: "card", amount: product.unit_price, approval_ref: "4111 1111 1111 1111", last4: null }] }, "card_number_forbidden"],
+      ["ring_up", { cart: { ...cart([line]), surprise: 1 }, tenders: [] }, "invalid_input"],
+      ["ring_up", { cart: cart([{ ...line, product_id: randomUUID() }]), tenders: [] }, "unknown_product"],
+      ["quote", { cart: "not a cart" }, "invalid_input"],
+      ["catalog_search", { query: "x", category: null, limit: -1 }, "invalid_input"],
+      ["void_ticket", { ticketId: "not-an-id" }, "invalid_input"],
+      ["failed_discard", { seq: 1, reason: "   " }, "invalid_input"],
+      ["settings_set", { settings: { server_url: null, sync_interval_secs: 1, operator: "x" } }, "invalid_input"],
+      ["customer_save", { id: null, fields: { name: "", email: null, phone: null, note: null } }, "invalid_input"],
+    ];
+    for (const [cmd, args, code] of cases) {
+      const answer = await app.exec(`
+        return window.__TAURI_INTERNALS__.invoke(arguments[0], arguments[1]).then(
+          (ok) => ({ ok }), (err) => ({ err }));
+      `, cmd, args);
+      assert.ok(answer.err, `${cmd} ${JSON.stringify(args)} must be refused, got ${JSON.stringify(answer)}`);
+      assert.equal(answer.err.code, code, `${cmd} ${JSON.stringify(args)}: ${JSON.stringify(answer.err)}`);
+      assert.ok(answer.err.message, "every refusal says why");
+    }
+    const after = JSON.parse(run("tillctl", ["--data-dir", terminalDir, "status", "--json"]));
+    assert.equal(after.tickets, before.tickets, "a refused command commits no ticket");
+    assert.equal(after.pending, before.pending, "and queues nothing");
+  });
+
   test("a second launch on the same data dir hands over to the running till and exits", { skip: !process.env.DBUS_SESSION_BUS_ADDRESS && "no D-Bus session bus" }, async () => {
     const second = spawn(APP, ["--data-dir", terminalDir], { env: isolatedEnv(root), stdio: "ignore" });
     const code = await new Promise((resolve) => {
