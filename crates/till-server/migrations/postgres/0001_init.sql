@@ -60,11 +60,16 @@ CREATE TABLE tickets (
 );
 CREATE INDEX tickets_terminal ON tickets (terminal_id, number);
 
--- Stock moves by deltas (`quantity = quantity + delta`), so concurrent sales never conflict.
-CREATE TABLE stock (
-    product_id uuid PRIMARY KEY,
-    quantity   bigint NOT NULL
+-- Stock is a ledger of deltas: a push only appends its moves, so pushes of many terminals
+-- selling the same products neither conflict nor queue behind one row per product (an
+-- `UPDATE … SET quantity = quantity + delta` would hold that row to commit, and every till
+-- sells the popular products). The quantity is the sum of a product's moves.
+CREATE TABLE stock_moves (
+    id         bigserial PRIMARY KEY,
+    product_id uuid NOT NULL,
+    delta      bigint NOT NULL
 );
+CREATE INDEX stock_moves_product ON stock_moves (product_id);
 
 CREATE TABLE settings (
     id         integer PRIMARY KEY CHECK (id = 1),
