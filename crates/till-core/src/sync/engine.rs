@@ -326,6 +326,14 @@ impl Worker {
                 )
                 .await?;
             let Some(batch) = batch else { break };
+            // Checkpoint here, after each batch, so the WAL the engine grows is copied back by
+            // the engine and not by whichever ring-up commit happens to cross the threshold.
+            if let Err(e) = self
+                .conn
+                .query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()))
+            {
+                tracing::debug!(error = %e, "checkpoint skipped");
+            }
             if let Some(sink) = &self.sink {
                 if !batch.synced_tickets.is_empty() {
                     sink.tickets_synced(&batch.synced_tickets);
