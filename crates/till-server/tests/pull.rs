@@ -195,3 +195,68 @@ async fn bad_pull_parameters_get_400_with_a_code() {
     }
     server.stop().await;
 }
+
+on_both_backends!(a_puller_racing_concurrent_writers_misses_no_change);
+/// Change numbers must become visible in order: a pull that moved its cursor past a change
+/// committed later with a lower number would never see it. Writers create customers on four
+/// tasks while a terminal keeps pulling small pages; in the end it has seen every customer.
+async fn a_puller_racing_concurrent_writers_misses_no_change() {
+    let server = TestServer::start().await;
+    let t = server.enrol("till 1").await;
+    const WRITERS: usize = 4;
+    const EACH: usize = 40;
+    let mut writers = Vec::new();
+    for w in 0..WRITERS {
+        let storage = server.storage.clone();
+        writers.push(tokio::spawn(async move {
+            let mut ids = Vec::new();
+            for i in 0..EACH {
+                let id = Uuid::now_v7();
+                let edit = CustomerEdit {
+                    name: Some(format!("writer {w} customer {i}")),
+                    ..CustomerEdit::default()
+                };
+                storage.save_customer(id, edit).await.expect("saves");
+                ids.push(id);
+            }
+            ids
+        }));
+    }
+    let mut seen = std::collections::HashSet::new();
+    let mut cursor = 0u64;
+    let mut record = |page: PullResponse, seen: &mut std::collections::HashSet<Uuid>| {
+        for c in page.changes {
+            if let ChangeKind::CustomerUpserted(customer) = c.change {
+                seen.insert(customer.id);
+            }
+        }
+        page.cursor
+    };
+    while !writers.iter().all(|w| w.is_finished()) {
+        let (status, body) = server
+            .get(&format!("/v1/pull?cursor={cursor}&limit=3"), Some(&t.token))
+            .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        cursor = record(serde_json::from_value(body).expect("a page"), &mut seen);
+    }
+    let mut written = std::collections::HashSet::new();
+    for w in writers {
+        written.extend(w.await.expect("writer finishes"));
+    }
+    let (rest, _, _) = pull_all(&server, &t.token, cursor, 50).await;
+    record(
+        PullResponse {
+            changes: rest,
+            cursor,
+            has_more: false,
+            server_time_ms: 0,
+        },
+        &mut seen,
+    );
+    let missed: Vec<_> = written.difference(&seen).collect();
+    assert!(
+        missed.is_empty(),
+        "pulling on from the cursor reaches every committed change; missed {missed:?}"
+    );
+    server.stop().await;
+}
