@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use reqwest::StatusCode;
 use serde_json::Value;
-use till_protocol::{Mutation, PushRequest, PushResponse};
+use till_protocol::{Mutation, MutationBody, PushRequest, PushResponse, TicketKind};
 use till_server::storage::postgres::testing;
 use uuid::Uuid;
 
@@ -338,6 +338,67 @@ async fn replicas_killed_mid_batch_lose_and_double_nothing() {
         assert_eq!(t["last_seq"], BATCHES * BATCH, "every batch settled: {t}");
         assert_eq!(t["missing_ticket_numbers"], serde_json::json!([]), "{t}");
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_tills_refunding_one_sale_on_two_replicas_at_once_refund_it_once() {
+    let Some(db) = database().await else {
+        return;
+    };
+    let (a, b) = (Replica::start(&db), Replica::start(&db));
+    let (t1, t2) = (enrol(&db, "till 1"), enrol(&db, "till 2"));
+    let http = reqwest::Client::new();
+    for round in 0..10u64 {
+        // Till 1 sells; then both tills refund that sale at the same moment, on two replicas.
+        let sale = common::sales(2 * round + 1, 1);
+        push(&http, &a.url, &t1, &sale)
+            .await
+            .expect("the sale lands");
+        let original = common::ticket_of(&sale[0]);
+        let refund = |number, seq| {
+            till_server::sample::mutation(
+                seq,
+                MutationBody::TicketRefunded(till_server::sample::reversal(
+                    TicketKind::Refund,
+                    number,
+                    original,
+                )),
+            )
+        };
+        let r1 = [refund(2 * round + 2, 2 * round + 2)];
+        let r2 = [refund(round + 1, round + 1)];
+        let (o1, o2) = tokio::join!(push(&http, &a.url, &t1, &r1), push(&http, &b.url, &t2, &r2));
+        let status = |r: Result<PushResponse, String>| {
+            serde_json::to_value(&r.expect("push answers").results[0].outcome).expect("serializes")
+                ["status"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string()
+        };
+        let mut statuses = [status(o1), status(o2)];
+        statuses.sort();
+        assert_eq!(
+            statuses,
+            ["applied".to_string(), "conflict".to_string()],
+            "one refund applies, the other is a conflict naming it"
+        );
+    }
+    let stats = stats(&db);
+    assert_eq!(stats["duplicates"], 0, "{stats}");
+    assert_eq!(stats["tickets"], 10, "ten sales: {stats}");
+    let reversed: i64 = stats["terminals"]
+        .as_array()
+        .expect("terminals")
+        .iter()
+        .map(|t| t["reversals_total"].as_i64().unwrap_or_default())
+        .sum();
+    let sold: i64 = stats["terminals"]
+        .as_array()
+        .expect("terminals")
+        .iter()
+        .map(|t| t["sales_total"].as_i64().unwrap_or_default())
+        .sum();
+    assert_eq!(reversed, sold, "each sale refunded exactly once: {stats}");
 }
 
 #[test]
