@@ -224,7 +224,7 @@ async fn a_puller_racing_concurrent_writers_misses_no_change() {
     }
     let mut seen = std::collections::HashSet::new();
     let mut cursor = 0u64;
-    let mut record = |page: PullResponse, seen: &mut std::collections::HashSet<Uuid>| {
+    let record = |page: PullResponse, seen: &mut std::collections::HashSet<Uuid>| {
         for c in page.changes {
             if let ChangeKind::CustomerUpserted(customer) = c.change {
                 seen.insert(customer.id);
