@@ -1,0 +1,140 @@
+//! Items the server rejects go to the failed list with the server's code and reason, never block
+//! unrelated items, make the items that build on them wait with that reason shown, and leave the
+//! list only by a recorded retry or discard.
+
+use serde_json::Value;
+use till_core::store::Store;
+use till_core::{tickets, SystemClock, TenderInput};
+use till_e2e::*;
+
+async fn failed(dir: &std::path::Path) -> Vec<Value> {
+    let out = tillctl_ok(dir, &["failed", "list", "--json"]).await;
+    serde_json::from_str::<Value>(out.trim())
+        .expect("JSON")
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rejected_sale_fails_alone_and_its_refund_waits_for_it() {
+    let server_dir = tempfile::tempdir().expect("temp dir");
+    let till = tempfile::tempdir().expect("temp dir");
+    let server = Server::start(server_dir.path()).await;
+    let (terminal_id, token) = add_terminal(server_dir.path(), "till-f").await;
+    tillctl_ok(
+        till.path(),
+        &["enrol", "--server", &server.url(), "--token", &token],
+    )
+    .await;
+    tillctl_ok(till.path(), &["ring-up", "--demo", "3"]).await;
+    let store = Store::open(till.path()).expect("opens");
+    {
+        // A payload damaged after commit (a bug, a bad disk): the server must refuse it.
+        let conn = store.connect().expect("connects");
+        let payload: Vec<u8> = conn
+            .query_row("SELECT payload FROM outbox WHERE seq = 1", [], |r| r.get(0))
+            .expect("sale 1 is queued");
+        let mut mutation: Value = serde_json::from_slice(&payload).expect("JSON");
+        let total = mutation["body"]["data"]["totals"]["total"]
+            .as_i64()
+            .expect("a total");
+        mutation["body"]["data"]["totals"]["total"] = (total + 1).into();
+        conn.execute(
+            "UPDATE outbox SET payload = ?1 WHERE seq = 1",
+            [serde_json::to_vec(&mutation).expect("JSON")],
+        )
+        .expect("damaged");
+        let mut conn = store.connect().expect("connects");
+        let sale = tickets::load_by_number(&conn, 1)
+            .expect("reads")
+            .expect("sale 1");
+        tickets::refund(
+            &mut conn,
+            sale.id,
+            &[1],
+            &[TenderInput::Cash {
+                tendered: sale.lines[0].figures.total,
+            }],
+            &SystemClock,
+        )
+        .expect("refund of sale 1 queued as item 4");
+    }
+    tillctl_ok(till.path(), &["ring-up", "--demo", "1"]).await;
+    tillctl_ok(till.path(), &["sync", "--until-drained", "--timeout", "60"]).await;
+
+    let list = failed(till.path()).await;
+    assert_eq!(list.len(), 2, "the bad sale and its refund: {list:?}");
+    assert_eq!(list[0]["seq"], 1);
+    assert_ne!(
+        list[0]["code"], "depends_on_failed",
+        "the server's own code: {list:?}"
+    );
+    assert_eq!(list[1]["seq"], 4);
+    assert_eq!(
+        list[1]["code"], "depends_on_failed",
+        "the refund waits for the sale"
+    );
+    assert!(
+        list[1]["reason"]
+            .as_str()
+            .is_some_and(|r| r.contains("waits for item 1")),
+        "the reason names what it waits for: {list:?}"
+    );
+    let status = status(till.path()).await;
+    assert_eq!(
+        status["pending"], 0,
+        "unrelated items were not blocked: {status}"
+    );
+    assert_eq!(status["failed"], 2);
+    let stats = stats(server_dir.path()).await;
+    let mine = stats["terminals"]
+        .as_array()
+        .and_then(|t| t.iter().find(|t| t["terminal_id"] == terminal_id.as_str()))
+        .cloned()
+        .expect("the server knows the terminal");
+    assert_eq!(mine["tickets"], 3, "sales 2, 3 and 5 arrived: {mine}");
+    assert_eq!(stats["duplicates"], 0);
+
+    // Retry: both are queued again (the sale first), and fail again the same way.
+    let out = tillctl_ok(till.path(), &["failed", "retry", "1", "--by", "manager-3"]).await;
+    assert!(out.contains("queued again"), "{out}");
+    tillctl_ok(till.path(), &["sync", "--until-drained", "--timeout", "60"]).await;
+    let again = failed(till.path()).await;
+    assert_eq!(again.len(), 2, "still refused as sent: {again:?}");
+    assert!(
+        again.iter().all(|f| f["seq"].as_u64() > Some(5)),
+        "as new items: {again:?}"
+    );
+
+    // Discard: they leave the list, and the discard is recorded with its reason.
+    for item in &again {
+        let seq = item["seq"].to_string();
+        tillctl_ok(
+            till.path(),
+            &[
+                "failed",
+                "discard",
+                &seq,
+                "--reason",
+                "damaged payload",
+                "--by",
+                "manager-3",
+            ],
+        )
+        .await;
+    }
+    assert!(failed(till.path()).await.is_empty());
+    let refused = run_tillctl(till.path(), &["failed", "discard", "2", "--reason", "x"]).await;
+    assert!(!refused.ok, "only failed items can be discarded");
+    let conn = store.connect().expect("connects");
+    let recorded: i64 = conn
+        .query_row(
+            "SELECT count(*) FROM outbox_actions WHERE actor = 'manager-3'",
+            [],
+            |r| r.get(0),
+        )
+        .expect("counts");
+    assert_eq!(recorded, 4, "two retries and two discards are on record");
+    server.kill().await;
+}
