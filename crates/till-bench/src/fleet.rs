@@ -88,12 +88,26 @@ pub fn run(args: Args) {
     }
 }
 
+/// The `till-server` binary next to this one, built there first when it is missing.
 fn till_server_bin() -> BenchResult<PathBuf> {
     let exe = std::env::current_exe()?;
     let path = exe.with_file_name("till-server");
-    if !path.exists() {
+    if path.exists() {
+        return Ok(path);
+    }
+    let profile_dir = exe.parent().ok_or("no directory of till-bench")?;
+    let target_dir = profile_dir.parent().ok_or("no target directory")?;
+    eprintln!("building till-server next to till-bench");
+    let mut build = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
+    build
+        .args(["build", "-p", "till-server", "--bin", "till-server"])
+        .env("CARGO_TARGET_DIR", target_dir);
+    if profile_dir.ends_with("release") {
+        build.arg("--release");
+    }
+    if !build.status()?.success() || !path.exists() {
         return Err(format!(
-            "{} is missing; build it first: cargo build --release -p till-server -p till-bench",
+            "{} is missing and could not be built: cargo build --release -p till-server",
             path.display()
         )
         .into());
