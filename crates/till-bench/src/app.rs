@@ -8,7 +8,9 @@
 //!   reopen it, each as a new process.
 //! - **Idle memory** is the resident set (VmRSS) of the app process plus every process under it
 //!   (WebKit's web and network processes), summed from `/proc` after the window has been idle
-//!   for a few seconds. Shared pages are counted once per process, so this is an upper bound.
+//!   for a few seconds. Shared pages (libraries) are counted once per process, so this is an
+//!   upper bound; the proportional set size (PSS, shared pages split between their users, from
+//!   `/proc/PID/smaps_rollup`) is reported beside it.
 //!
 //! Without `DISPLAY`, the scenario runs itself again under `xvfb-run`.
 
@@ -52,6 +54,7 @@ struct Figures {
     idle_rss_app_mib: f64,
     idle_rss_webkit_mib: f64,
     idle_rss_total_mib: f64,
+    idle_pss_total_mib: f64,
     processes: usize,
 }
 
@@ -97,7 +100,7 @@ fn measure(args: Args) -> Result<(), String> {
         }
         stop(&mut child);
     }
-    let (app_kib, webkit_kib, processes) = memory.unwrap_or_default();
+    let (app_kib, webkit_kib, pss_kib, processes) = memory.unwrap_or_default();
     let first = starts[0];
     let mut later: Vec<u64> = if starts.len() > 1 {
         starts[1..].to_vec()
@@ -118,6 +121,7 @@ fn measure(args: Args) -> Result<(), String> {
         idle_rss_app_mib: mib(app_kib),
         idle_rss_webkit_mib: mib(webkit_kib),
         idle_rss_total_mib: mib(app_kib + webkit_kib),
+        idle_pss_total_mib: mib(pss_kib),
         processes,
     };
     println!(
@@ -196,20 +200,29 @@ fn stop(child: &mut Child) {
     let _ = child.wait();
 }
 
-/// (app RSS KiB, RSS KiB of every process below it, number of processes).
-fn tree_rss(pid: u32) -> (u64, u64, usize) {
+/// (app RSS KiB, RSS KiB of every process below it, PSS KiB of them all, number of processes).
+fn tree_rss(pid: u32) -> (u64, u64, u64, usize) {
     let below = descendants(pid);
     let app = rss_kib(pid);
     let others: u64 = below.iter().map(|p| rss_kib(*p)).sum();
-    (app, others, below.len() + 1)
+    let pss: u64 = std::iter::once(pid)
+        .chain(below.iter().copied())
+        .map(|p| proc_kib(&format!("/proc/{p}/smaps_rollup"), "Pss:"))
+        .sum();
+    (app, others, pss, below.len() + 1)
 }
 
 fn rss_kib(pid: u32) -> u64 {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
+    proc_kib(&format!("/proc/{pid}/status"), "VmRSS:")
+}
+
+/// The `KEY: N kB` figure of a `/proc` file, 0 when it cannot be read.
+fn proc_kib(path: &str, key: &str) -> u64 {
+    std::fs::read_to_string(path)
         .ok()
         .and_then(|s| {
             s.lines()
-                .find_map(|l| l.strip_prefix("VmRSS:"))
+                .find_map(|l| l.strip_prefix(key))
                 .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
         })
         .unwrap_or(0)
