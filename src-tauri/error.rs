@@ -65,3 +65,43 @@ impl From<tauri::Error> for AppError {
 
 /// What every command returns.
 pub type CmdResult<T> = Result<T, AppError>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_short_tender_has_the_code_the_app_api_names() {
+        let e = AppError::from(CoreError::TenderShort {
+            due: 500,
+            tendered: 100,
+        });
+        assert_eq!(
+            e.code, "insufficient_tender",
+            "the UI switches on this code"
+        );
+        assert!(
+            e.message.contains("500"),
+            "the message says what is due: {}",
+            e.message
+        );
+    }
+
+    #[test]
+    fn a_core_error_inside_a_sync_error_keeps_the_core_code() {
+        let e = AppError::from(SyncError::Core(CoreError::NoCatalog));
+        assert_eq!(e.code, "no_catalog");
+        let e = AppError::from(SyncError::NotEnrolled);
+        assert_eq!(e.code, "not_enrolled");
+    }
+
+    #[test]
+    fn errors_cross_ipc_as_code_and_message_only() {
+        let json = serde_json::to_value(AppError::new("empty_cart", "the cart is empty"))
+            .expect("serializes");
+        assert_eq!(
+            json,
+            serde_json::json!({"code": "empty_cart", "message": "the cart is empty"})
+        );
+    }
+}
