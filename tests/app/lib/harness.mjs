@@ -23,8 +23,15 @@ export function tempRoot(prefix = "till-app-") {
   return dir;
 }
 
+/** Removes a test's temp dir. WebKit's helper processes may still be writing their caches for a
+ * moment after the app is gone, so removal retries; a dir that still won't go is only reported. */
 export function removeTemp(dir) {
-  if (!process.env.TILL_KEEP_TEMP) rmSync(dir, { recursive: true, force: true });
+  if (process.env.TILL_KEEP_TEMP) return;
+  try {
+    rmSync(dir, { recursive: true, force: true, maxRetries: 20, retryDelay: 100 });
+  } catch (err) {
+    console.error(`# could not remove ${dir}: ${err.message}`);
+  }
 }
 
 /** The environment for the app's processes: XDG dirs inside `root`, no ambient data dir. */
