@@ -13,7 +13,9 @@ pub struct Migration {
     pub sql: &'static str,
 }
 
-/// Every migration this binary knows, in ascending `version` order. Add new files here.
+/// Every migration this binary knows, numbered 1, 2, 3… with no gap: the runner applies those
+/// numbered above `PRAGMA user_version`, so a gap filled later would be skipped on databases
+/// already past it. A test holds the list to this. Add new files here, with the next number.
 pub const MIGRATIONS: &[Migration] = &[
     Migration {
         version: 1,
@@ -26,11 +28,29 @@ pub const MIGRATIONS: &[Migration] = &[
         sql: include_str!("../../../migrations/0002_outbox_entity.sql"),
     },
     Migration {
-        version: 10,
-        name: "0010_sync",
-        sql: include_str!("../../../migrations/0010_sync.sql"),
+        version: 3,
+        name: "0003_sync",
+        sql: include_str!("../../../migrations/0003_sync.sql"),
     },
 ];
+
+/// Whether `migrations` are numbered 1, 2, 3… in order, with no gap and no repeat.
+const fn numbered_without_gaps(migrations: &[Migration]) -> bool {
+    let mut i = 0;
+    while i < migrations.len() {
+        if migrations[i].version as usize != i + 1 {
+            return false;
+        }
+        i += 1;
+    }
+    true
+}
+
+// A gap or a wrong order fails the build, not just the tests.
+const _: () = assert!(
+    numbered_without_gaps(MIGRATIONS),
+    "MIGRATIONS must be numbered 1..=N in order without gaps"
+);
 
 /// The schema version this binary writes.
 pub fn latest_version() -> u32 {
@@ -80,7 +100,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn migrations_are_numbered_in_ascending_order() {
+    fn migrations_are_numbered_one_to_n_without_gaps() {
         for pair in MIGRATIONS.windows(2) {
             assert!(
                 pair[0].version < pair[1].version,
@@ -89,6 +109,55 @@ mod tests {
                 pair[1].name
             );
         }
+        for (i, m) in MIGRATIONS.iter().enumerate() {
+            let expected = u32::try_from(i + 1).expect("few migrations");
+            assert_eq!(
+                m.version, expected,
+                "{} must be migration {expected}: a gap would let a later file slip under \
+                 user_version and never apply",
+                m.name
+            );
+            assert!(
+                m.name.starts_with(&format!("{expected:04}_")),
+                "{} must be named after its number {expected:04}",
+                m.name
+            );
+        }
+        assert_eq!(
+            latest_version(),
+            u32::try_from(MIGRATIONS.len()).expect("few migrations"),
+            "the latest version is the number of migrations"
+        );
+    }
+
+    #[test]
+    fn every_file_in_the_migrations_folder_is_embedded() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../migrations");
+        let mut files: Vec<String> = std::fs::read_dir(&dir)
+            .expect("the migrations folder is readable")
+            .filter_map(|e| e.ok())
+            .filter_map(|e| e.file_name().into_string().ok())
+            .filter_map(|n| n.strip_suffix(".sql").map(str::to_owned))
+            .collect();
+        files.sort();
+        let embedded: Vec<&str> = MIGRATIONS.iter().map(|m| m.name).collect();
+        assert_eq!(
+            files, embedded,
+            "each SQL file must be listed in MIGRATIONS, in number order"
+        );
+    }
+
+    #[test]
+    fn a_gap_in_the_numbering_is_detected() {
+        let step = |version| Migration {
+            version,
+            name: "step",
+            sql: "",
+        };
+        assert!(numbered_without_gaps(&[step(1), step(2), step(3)]));
+        assert!(!numbered_without_gaps(&[step(1), step(2), step(10)]));
+        assert!(!numbered_without_gaps(&[step(2), step(1)]));
+        assert!(!numbered_without_gaps(&[step(1), step(1)]));
     }
 
     #[test]
