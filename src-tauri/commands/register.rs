@@ -69,7 +69,7 @@ fn committed(t: &Ticket) -> ipc::CommittedTicket {
 
 fn quote_view(q: cart::Quote, exponent: u8) -> ipc::Quote {
     ipc::Quote {
-        cash_suggestions: cash_suggestions(q.totals.total, exponent),
+        cash_suggestions: tender::quick_cash(q.totals.total, exponent),
         lines: q
             .lines
             .into_iter()
@@ -92,25 +92,6 @@ fn quote_view(q: cart::Quote, exponent: u8) -> ipc::Quote {
         taxes: q.taxes,
         totals: q.totals,
     }
-}
-
-/// Quick cash amounts for the tender screen: the exact total, then the next round amounts in
-/// common note sizes (1, 5, 10, 20, 50, 100 major units) above it, at most four, ascending.
-pub fn cash_suggestions(total: i64, exponent: u8) -> Vec<i64> {
-    let major = 10_i64.checked_pow(u32::from(exponent)).unwrap_or(1);
-    let mut out = vec![total];
-    for note in [1_i64, 5, 10, 20, 50, 100] {
-        let Some(step) = note.checked_mul(major) else {
-            break;
-        };
-        let Some(up) = total.checked_add(step - 1).map(|t| t / step * step) else {
-            break;
-        };
-        if up > *out.last().unwrap_or(&total) && out.len() < 4 {
-            out.push(up);
-        }
-    }
-    out
 }
 
 #[tauri::command]
@@ -243,16 +224,29 @@ mod tests {
     use super::*;
 
     #[test]
-    fn cash_suggestions_start_with_the_exact_total_and_round_up() {
-        assert_eq!(cash_suggestions(1234, 2), vec![1234, 1300, 1500, 2000]);
-        assert_eq!(cash_suggestions(500, 2), vec![500, 1000, 2000, 5000]);
-        assert_eq!(cash_suggestions(980, 0), vec![980, 1000]);
-    }
-
-    #[test]
-    fn cash_suggestions_never_overflow() {
-        let s = cash_suggestions(i64::MAX - 1, 2);
-        assert_eq!(s[0], i64::MAX - 1, "the exact amount is always offered");
+    fn a_quote_offers_the_core_quick_cash_amounts() {
+        let q = cart::Quote {
+            currency: till_protocol::Currency {
+                code: "EUR".into(),
+                exponent: 2,
+            },
+            prices_include_tax: true,
+            customer_id: None,
+            lines: Vec::new(),
+            ticket_discount: None,
+            taxes: Vec::new(),
+            totals: till_protocol::pricing::TicketTotals {
+                subtotal: 1234,
+                discount_total: 0,
+                tax_total: 0,
+                total: 1234,
+            },
+        };
+        assert_eq!(
+            quote_view(q, 2).cash_suggestions,
+            vec![1234, 1300, 1500, 2000],
+            "the exact total first, then round amounts above it"
+        );
     }
 
     #[test]

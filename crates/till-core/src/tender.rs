@@ -98,6 +98,38 @@ pub fn settle(tenders: &[TenderInput], due: i64) -> Result<Vec<Tender>> {
     Ok(out)
 }
 
+/// Note sizes, in major units, that quick cash amounts round up to.
+const QUICK_CASH_NOTES: [i64; 6] = [1, 5, 10, 20, 50, 100];
+/// Most quick cash amounts offered.
+pub const MAX_QUICK_CASH: usize = 4;
+
+/// Quick cash amounts for the tender screen: the exact `total` first, then `total` rounded up to
+/// the next whole 1, 5, 10, 20, 50 and 100 major units (`exponent` is the currency's number of
+/// decimals), strictly ascending, at most [`MAX_QUICK_CASH`]. Never overflows: an amount that
+/// would is left out.
+pub fn quick_cash(total: i64, exponent: u8) -> Vec<i64> {
+    let major = 10_i64.checked_pow(u32::from(exponent)).unwrap_or(1);
+    let mut out = vec![total];
+    for note in QUICK_CASH_NOTES {
+        if out.len() >= MAX_QUICK_CASH {
+            break;
+        }
+        let Some(step) = note.checked_mul(major) else {
+            break;
+        };
+        let Some(up) = total
+            .checked_add(step - 1)
+            .map(|t| t.div_euclid(step) * step)
+        else {
+            break;
+        };
+        if out.last().is_some_and(|&last| up > last) {
+            out.push(up);
+        }
+    }
+    out
+}
+
 fn check_card(approval_ref: &str, last4: Option<&str>) -> Result<()> {
     if looks_like_card_number(approval_ref) {
         return Err(CoreError::CardNumberForbidden {
@@ -204,6 +236,47 @@ mod tests {
         let e = settle(&[], 1).expect_err("nothing tendered");
         assert_eq!(e.code(), "tender_short");
         assert!(settle(&[], 0).is_ok(), "a free ticket needs no tender");
+    }
+
+    #[test]
+    fn quick_cash_starts_with_the_exact_total_and_rounds_up_to_notes() {
+        assert_eq!(quick_cash(1234, 2), vec![1234, 1300, 1500, 2000]);
+        assert_eq!(quick_cash(500, 2), vec![500, 1000, 2000, 5000]);
+        assert_eq!(quick_cash(980, 0), vec![980, 1000]);
+        assert_eq!(quick_cash(1, 2), vec![1, 100, 500, 1000]);
+        assert_eq!(quick_cash(0, 2), vec![0], "a free ticket needs no cash");
+        assert_eq!(quick_cash(7, 3), vec![7, 1000, 5000, 10_000]);
+    }
+
+    #[test]
+    fn quick_cash_is_at_most_four_strictly_ascending_amounts() {
+        for exponent in 0..=4 {
+            for total in (0..200_000).step_by(997) {
+                let s = quick_cash(total, exponent);
+                assert_eq!(s[0], total, "the exact total comes first");
+                assert!(s.len() <= MAX_QUICK_CASH, "{total}: {s:?}");
+                assert!(
+                    s.windows(2).all(|w| w[0] < w[1]),
+                    "{total}: strictly ascending, no repeats: {s:?}"
+                );
+                assert!(
+                    s.iter().all(|&a| a >= total),
+                    "{total}: every amount covers the total: {s:?}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn quick_cash_never_overflows() {
+        let s = quick_cash(i64::MAX - 1, 2);
+        assert_eq!(s, vec![i64::MAX - 1], "only the exact amount fits");
+        assert_eq!(quick_cash(i64::MAX, 4)[0], i64::MAX);
+        assert_eq!(
+            quick_cash(100, u8::MAX)[0],
+            100,
+            "an absurd exponent is harmless"
+        );
     }
 
     #[test]
