@@ -59,14 +59,19 @@ pub async fn tickets_list(
             total: t.total,
             created_at_ms: t.created_at_ms,
             sync_state: item_state(t.sync_state.as_deref()),
-            server_number: None,
+            server_number: t.server_number,
             reverses: t.reverses,
             reversed_by: t.reversed_by,
         })
         .collect())
 }
 
-fn detail(t: Ticket, reversed_by: Option<Ticket>, sync: ItemSyncState) -> ipc::TicketDetail {
+fn detail(
+    t: Ticket,
+    reversed_by: Option<Ticket>,
+    sync: ItemSyncState,
+    server_number: Option<u64>,
+) -> ipc::TicketDetail {
     let lines = t
         .lines
         .into_iter()
@@ -118,7 +123,7 @@ fn detail(t: Ticket, reversed_by: Option<Ticket>, sync: ItemSyncState) -> ipc::T
         totals: t.totals,
         tenders: t.tenders,
         sync_state: sync,
-        server_number: None,
+        server_number,
         failure_reason: None,
     }
 }
@@ -140,12 +145,10 @@ pub async fn ticket_detail(
                 Some(r) => tickets::load(c, r)?,
                 None => None,
             };
-            let sync = tickets::list(c, 1, Some(ticket.number + 1))?
-                .into_iter()
-                .find(|s| s.id == id)
-                .map(|s| item_state(s.sync_state.as_deref()))
-                .unwrap_or(ItemSyncState::Synced);
-            Ok::<_, AppError>(detail(ticket, reversal, sync))
+            let summary = tickets::summary(c, id)?;
+            let sync = item_state(summary.as_ref().and_then(|s| s.sync_state.as_deref()));
+            let server_number = summary.and_then(|s| s.server_number);
+            Ok::<_, AppError>(detail(ticket, reversal, sync, server_number))
         })
         .await
 }

@@ -511,44 +511,67 @@ pub struct TicketSummary {
     pub lines: u64,
     /// The outbox state of this ticket's mutation (`pending`, `applied`…).
     pub sync_state: Option<String>,
+    /// The back office's number for this ticket, once the server has applied it.
+    pub server_number: Option<u64>,
+}
+
+/// The columns of a [`TicketSummary`]: the ticket, the ticket that reversed it, its outbox
+/// state and, once pushed, the back office's number for it (`ticket_sync`, written by the sync
+/// engine when the server applies it).
+const SUMMARY_SELECT: &str =
+    "SELECT t.id, t.number, t.kind, t.reverses, r.id, t.created_at_ms, t.currency_code,
+         t.currency_exponent, t.total,
+         (SELECT count(*) FROM ticket_lines l WHERE l.ticket_id = t.id),
+         (SELECT o.state FROM outbox o WHERE o.entity_id = t.id ORDER BY o.seq LIMIT 1),
+         s.server_number
+     FROM tickets t
+     LEFT JOIN tickets r ON r.reverses = t.id
+     LEFT JOIN ticket_sync s ON s.ticket_id = t.id";
+
+fn summary_from_row(r: &Row<'_>) -> Result<TicketSummary> {
+    let id: String = r.get(0)?;
+    let kind: String = r.get(2)?;
+    let reverses: Option<String> = r.get(3)?;
+    let reversed_by: Option<String> = r.get(4)?;
+    let server_number: Option<i64> = r.get(11)?;
+    Ok(TicketSummary {
+        id: parse_uuid(&id)?,
+        number: to_u64(r.get(1)?)?,
+        kind: parse_kind(&kind)?,
+        reverses: reverses.as_deref().map(parse_uuid).transpose()?,
+        reversed_by: reversed_by.as_deref().map(parse_uuid).transpose()?,
+        created_at_ms: r.get(5)?,
+        currency: Currency {
+            code: r.get(6)?,
+            exponent: r.get(7)?,
+        },
+        total: r.get(8)?,
+        lines: to_u64(r.get(9)?)?,
+        sync_state: r.get(10)?,
+        server_number: server_number.map(to_u64).transpose()?,
+    })
 }
 
 /// The most recent tickets, newest first, at most `limit`; with `before`, only tickets numbered
 /// below it (for paging).
 pub fn list(conn: &Connection, limit: u32, before: Option<u64>) -> Result<Vec<TicketSummary>> {
     let before = before.map(to_i64).transpose()?.unwrap_or(i64::MAX);
-    let mut stmt = conn.prepare_cached(
-        "SELECT t.id, t.number, t.kind, t.reverses, r.id, t.created_at_ms, t.currency_code,
-             t.currency_exponent, t.total,
-             (SELECT count(*) FROM ticket_lines l WHERE l.ticket_id = t.id),
-             (SELECT o.state FROM outbox o WHERE o.entity_id = t.id ORDER BY o.seq LIMIT 1)
-         FROM tickets t LEFT JOIN tickets r ON r.reverses = t.id
-         WHERE t.number < ?1 ORDER BY t.number DESC LIMIT ?2",
-    )?;
+    let mut stmt = conn.prepare_cached(&format!(
+        "{SUMMARY_SELECT} WHERE t.number < ?1 ORDER BY t.number DESC LIMIT ?2"
+    ))?;
     let mut rows = stmt.query(params![before, limit])?;
     let mut out = Vec::new();
     while let Some(r) = rows.next()? {
-        let id: String = r.get(0)?;
-        let kind: String = r.get(2)?;
-        let reverses: Option<String> = r.get(3)?;
-        let reversed_by: Option<String> = r.get(4)?;
-        out.push(TicketSummary {
-            id: parse_uuid(&id)?,
-            number: to_u64(r.get(1)?)?,
-            kind: parse_kind(&kind)?,
-            reverses: reverses.as_deref().map(parse_uuid).transpose()?,
-            reversed_by: reversed_by.as_deref().map(parse_uuid).transpose()?,
-            created_at_ms: r.get(5)?,
-            currency: Currency {
-                code: r.get(6)?,
-                exponent: r.get(7)?,
-            },
-            total: r.get(8)?,
-            lines: to_u64(r.get(9)?)?,
-            sync_state: r.get(10)?,
-        });
+        out.push(summary_from_row(r)?);
     }
     Ok(out)
+}
+
+/// One ticket's summary (its sync state and server number beside its figures), if it exists.
+pub fn summary(conn: &Connection, id: Uuid) -> Result<Option<TicketSummary>> {
+    let mut stmt = conn.prepare_cached(&format!("{SUMMARY_SELECT} WHERE t.id = ?1"))?;
+    let mut rows = stmt.query([id.to_string()])?;
+    rows.next()?.map(summary_from_row).transpose()
 }
 
 /// How many tickets the store holds.

@@ -433,3 +433,42 @@ mod properties {
         }
     }
 }
+
+#[test]
+fn a_ticket_shows_the_server_number_once_the_back_office_applied_it() {
+    let (_dir, _store, mut conn) = open();
+    let ps = products(&conn);
+    let first = tickets::commit(&mut conn, &cart_of(&[(&ps[0], 1)]), &cash(1_000_000), &NOW)
+        .expect("commits");
+    let second = tickets::commit(&mut conn, &cart_of(&[(&ps[1], 1)]), &cash(1_000_000), &NOW)
+        .expect("commits");
+    let summary = tickets::summary(&conn, first.id)
+        .expect("reads")
+        .expect("present");
+    assert_eq!(
+        summary.server_number, None,
+        "not pushed yet: no server number"
+    );
+
+    // What the sync engine records when the server applies the sale.
+    till_core::sync::push::record_ticket(&conn, first.id, 77, Some(4_321), 1, NOW.0)
+        .expect("records");
+    let list = tickets::list(&conn, 10, None).expect("lists");
+    let numbers: Vec<(u64, Option<u64>)> =
+        list.iter().map(|t| (t.number, t.server_number)).collect();
+    assert_eq!(
+        numbers,
+        vec![(second.number, None), (first.number, Some(4_321))],
+        "the list joins each ticket to its server identity, and only its own"
+    );
+    let summary = tickets::summary(&conn, first.id)
+        .expect("reads")
+        .expect("present");
+    assert_eq!(summary.server_number, Some(4_321), "the detail read agrees");
+    assert_eq!(summary.id, first.id);
+    assert_eq!(
+        tickets::summary(&conn, Uuid::now_v7()).expect("reads"),
+        None,
+        "an unknown ticket has no summary"
+    );
+}

@@ -30,14 +30,19 @@ pub fn run(data_dir: Option<&Path>, args: Args) -> Result<(), Failure> {
             TicketKind::Void => "void",
             TicketKind::Refund => "refund",
         };
+        let server = t
+            .server_number
+            .map(|n| format!(" as #{n}"))
+            .unwrap_or_default();
         println!(
-            "#{:<8} {:<6} {:>12} {}  {} lines  {}{}",
+            "#{:<8} {:<6} {:>12} {}  {} lines  {}{}{}",
             t.number,
             kind,
             money(t.total, t.currency.exponent),
             t.currency.code,
             t.lines,
             t.sync_state.as_deref().unwrap_or("-"),
+            server,
             if t.reversed_by.is_some() {
                 "  (reversed)"
             } else {

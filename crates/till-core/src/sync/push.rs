@@ -398,8 +398,9 @@ fn failed_dependency(conn: &Connection, mutation: &Mutation) -> Result<Option<u6
 /// How many results one write transaction applies at most.
 const APPLY_CHUNK: usize = 100;
 
-/// Records the back office's identity of a ticket this terminal pushed.
-fn record_ticket(
+/// Records the back office's identity of a ticket this terminal pushed (what
+/// [`crate::tickets::list`] and [`crate::tickets::summary`] report as its server number).
+pub fn record_ticket(
     conn: &Connection,
     ticket_id: Uuid,
     server_id: i64,
