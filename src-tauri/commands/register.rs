@@ -174,8 +174,8 @@ pub async fn void_ticket(
     Ok(committed(&ticket))
 }
 
-/// Refunds whole lines of a sale, paid back in cash. The core refunds whole lines only, so a
-/// quantity other than the line's own is refused rather than silently widened.
+/// Refunds some units of some lines of a sale. The core works out what each returned unit
+/// paid and pays it back the way the sale was paid.
 #[tauri::command]
 pub async fn refund_ticket(
     state: State<'_, AppState>,
@@ -183,40 +183,28 @@ pub async fn refund_ticket(
     lines: Input<Vec<ipc::RefundLine>>,
 ) -> CmdResult<ipc::CommittedTicket> {
     let ticket_id = ticket_id.into_inner();
-    let lines = lines.into_inner();
     let id = parse_id("ticket", &ticket_id)?;
-    if lines.is_empty() {
-        return Err(AppError::invalid_input("a refund needs at least one line"));
-    }
+    let lines: Vec<tickets::RefundLine> = lines
+        .into_inner()
+        .into_iter()
+        .map(refund_line)
+        .collect::<CmdResult<_>>()?;
     let terminal = state.terminal()?;
     let ticket = terminal
-        .db(move |c| {
-            let sale = tickets::load(c, id)?
-                .ok_or_else(|| till_core::CoreError::TicketNotFound(id.to_string()))?;
-            let mut numbers = Vec::with_capacity(lines.len());
-            for l in &lines {
-                let n = l.line_no as usize;
-                if let Some(original) = n.checked_sub(1).and_then(|i| sale.lines.get(i)) {
-                    if l.quantity != original.quantity {
-                        return Err(till_core::CoreError::InvalidInput(format!(
-                            "line {n}: only the whole line ({} of {}) can be refunded",
-                            original.quantity, original.name
-                        )));
-                    }
-                }
-                numbers.push(n);
-            }
-            // Money goes back in cash from the drawer; the sale's total always covers any
-            // subset of its lines, and the core records the difference as change.
-            let back = [TenderInput::Cash {
-                tendered: sale.totals.total,
-            }];
-            tickets::refund(c, id, &numbers, &back, &SystemClock)
-        })
+        .db(move |c| tickets::refund(c, id, &lines, &SystemClock))
         .await?;
     tracing::info!(number = ticket.number, refunds = %id, "sale refunded");
     terminal.local_write();
     Ok(committed(&ticket))
+}
+
+fn refund_line(l: ipc::RefundLine) -> CmdResult<tickets::RefundLine> {
+    let line_no = usize::try_from(l.line_no)
+        .map_err(|_| AppError::invalid_input(format!("line {} does not exist", l.line_no)))?;
+    Ok(tickets::RefundLine {
+        line_no,
+        quantity: l.quantity,
+    })
 }
 
 #[cfg(test)]

@@ -6,7 +6,7 @@ use std::path::Path;
 use serde_json::Value;
 use till_core::store::Store;
 use till_core::sync::customers;
-use till_core::{hlc, outbox, tickets, SystemClock, TenderInput};
+use till_core::{hlc, outbox, tickets, SystemClock};
 use till_e2e::*;
 use till_protocol::{CustomerFields, MutationBody};
 use uuid::Uuid;
@@ -238,17 +238,10 @@ async fn a_double_refund_from_two_terminals_is_stored_for_review() {
         let sale = tickets::load_by_number(&conn, 1)
             .expect("reads")
             .expect("sale 1");
-        let lines: Vec<usize> = (1..=sale.lines.len()).collect();
-        tickets::refund(
-            &mut conn,
-            sale.id,
-            &lines,
-            &[TenderInput::Cash {
-                tendered: sale.totals.total,
-            }],
-            &SystemClock,
-        )
-        .expect("refunded on till A")
+        let lines: Vec<tickets::RefundLine> = (1..=sale.lines.len())
+            .filter_map(|n| tickets::RefundLine::whole(&sale, n))
+            .collect();
+        tickets::refund(&mut conn, sale.id, &lines, &SystemClock).expect("refunded on till A")
     };
     // Till B refunds the same sale (the customer came back to another till).
     {

@@ -4,7 +4,7 @@
 
 use serde_json::Value;
 use till_core::store::Store;
-use till_core::{tickets, SystemClock, TenderInput};
+use till_core::{tickets, SystemClock};
 use till_e2e::*;
 
 async fn failed(dir: &std::path::Path) -> Vec<Value> {
@@ -49,16 +49,9 @@ async fn a_rejected_sale_fails_alone_and_its_refund_waits_for_it() {
         let sale = tickets::load_by_number(&conn, 1)
             .expect("reads")
             .expect("sale 1");
-        tickets::refund(
-            &mut conn,
-            sale.id,
-            &[1],
-            &[TenderInput::Cash {
-                tendered: sale.lines[0].figures.total,
-            }],
-            &SystemClock,
-        )
-        .expect("refund of sale 1 queued as item 4");
+        let line = tickets::RefundLine::whole(&sale, 1).expect("sale 1 has a line 1");
+        tickets::refund(&mut conn, sale.id, &[line], &SystemClock)
+            .expect("refund of sale 1 queued as item 4");
     }
     tillctl_ok(till.path(), &["ring-up", "--demo", "1"]).await;
     tillctl_ok(till.path(), &["sync", "--until-drained", "--timeout", "60"]).await;

@@ -42,6 +42,7 @@ pub fn commit(
 pub fn void(conn: &mut Connection, original: Uuid, clock: &dyn Clock) -> Result<Ticket> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     let sale = reversible(&tx, original)?;
+    let tenders = payback(&sale.tenders, sale.totals.total);
     let quote = Quote {
         currency: sale.currency,
         prices_include_tax: sale.prices_include_tax,
@@ -51,75 +52,93 @@ pub fn void(conn: &mut Connection, original: Uuid, clock: &dyn Clock) -> Result<
         taxes: sale.taxes,
         totals: sale.totals,
     };
-    let tenders = sale
-        .tenders
-        .iter()
-        .map(|t| match t {
-            Tender::Cash { .. } => Tender::Cash {
-                tendered: t.counted(),
-                change: 0,
-            },
-            card => card.clone(),
-        })
-        .collect();
     let ticket = record(&tx, TicketKind::Void, Some(original), quote, tenders, clock)?;
     tx.commit()?;
     Ok(ticket)
 }
 
-/// Refunds some lines of a sale (1-based line numbers, each at most once): a new `refund`
-/// ticket carrying those lines at their original prices and discounts. Their share of the
-/// sale's ticket discount is carried as a fixed amount. `tenders` say how the money goes back.
+/// One line of a refund: which line of the sale (1-based) and how many of its units go back.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RefundLine {
+    pub line_no: usize,
+    pub quantity: i64,
+}
+
+impl RefundLine {
+    /// The whole of line `line_no` of `sale`, if it has that line.
+    pub fn whole(sale: &Ticket, line_no: usize) -> Option<RefundLine> {
+        let line = sale.lines.get(line_no.checked_sub(1)?)?;
+        Some(RefundLine {
+            line_no,
+            quantity: line.quantity,
+        })
+    }
+}
+
+/// Refunds part of a sale: `quantity` units of each named line (each line at most once, at
+/// most its own quantity). The refund ticket's line pays back the pro-rata share of what the
+/// sale's line cost after its own discount and its share of the ticket discount, rounded
+/// half-up, so a line never pays back more than it cost and a whole line pays back exactly its
+/// amount. That share is carried as a fixed line discount and the refund has no ticket
+/// discount, so `till_protocol::pricing::price` reproduces every figure (the back office
+/// re-prices it). The money goes back the way the sale was paid (see [`payback`]). A sale is
+/// reversed at most once.
 pub fn refund(
     conn: &mut Connection,
     original: Uuid,
-    line_numbers: &[usize],
-    tenders: &[TenderInput],
+    lines: &[RefundLine],
     clock: &dyn Clock,
 ) -> Result<Ticket> {
-    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    let sale = reversible(&tx, original)?;
-    if line_numbers.is_empty() {
+    if lines.is_empty() {
         return Err(CoreError::InvalidInput(
             "a refund needs at least one line".into(),
         ));
     }
-    let mut chosen = vec![false; sale.lines.len()];
-    for &n in line_numbers {
-        match chosen.get_mut(n.wrapping_sub(1)) {
-            Some(seen @ false) => *seen = true,
-            Some(true) => {
-                return Err(CoreError::InvalidInput(format!(
-                    "line {n} is named twice in the refund"
-                )))
-            }
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let sale = reversible(&tx, original)?;
+    let mut chosen: Vec<Option<i64>> = vec![None; sale.lines.len()];
+    for l in lines {
+        let n = l.line_no;
+        let (slot, line) = match n
+            .checked_sub(1)
+            .and_then(|i| Some((chosen.get_mut(i)?, sale.lines.get(i)?)))
+        {
+            Some(found) => found,
             None => {
                 return Err(CoreError::InvalidInput(format!(
                     "ticket {} has no line {n}",
                     sale.number
                 )))
             }
+        };
+        if slot.is_some() {
+            return Err(CoreError::InvalidInput(format!(
+                "line {n} is named twice in the refund"
+            )));
         }
-    }
-    let mut lines = Vec::new();
-    let mut discount_share: i64 = 0;
-    for (line, keep) in sale.lines.into_iter().zip(chosen) {
-        if keep {
-            discount_share += line.figures.ticket_discount;
-            lines.push(line);
+        if !(1..=line.quantity).contains(&l.quantity) {
+            return Err(CoreError::InvalidInput(format!(
+                "line {n}: a refund returns 1 to {} of {}, not {}",
+                line.quantity, line.name, l.quantity
+            )));
         }
+        *slot = Some(l.quantity);
     }
-    let ticket_discount = (discount_share > 0).then_some(Discount::Amount {
-        minor: discount_share,
-    });
+    let lines = sale
+        .lines
+        .iter()
+        .zip(chosen)
+        .filter_map(|(line, quantity)| quantity.map(|q| refund_line(line, q)))
+        .collect::<Result<Vec<_>>>()?;
     let quote = cart::priced(
         sale.currency,
         sale.prices_include_tax,
         sale.customer_id,
         lines,
-        ticket_discount,
+        None,
     )?;
-    let tenders = tender::settle(tenders, quote.totals.total)?;
+    let tenders = payback(&sale.tenders, quote.totals.total);
     let ticket = record(
         &tx,
         TicketKind::Refund,
@@ -130,6 +149,76 @@ pub fn refund(
     )?;
     tx.commit()?;
     Ok(ticket)
+}
+
+/// `quantity` units of the sale's `line` at its unit price, discounted down to the pro-rata
+/// share of the line's amount: `amount × quantity / line quantity`, rounded half-up. Its
+/// figures are filled in by the pricing rule.
+fn refund_line(line: &TicketLine, quantity: i64) -> Result<TicketLine> {
+    let gross = line
+        .unit_price
+        .checked_mul(quantity)
+        .ok_or(till_protocol::pricing::PricingError::Overflow)?;
+    let amount = if quantity == line.quantity {
+        line.figures.amount
+    } else {
+        pro_rata(line.figures.amount, quantity, line.quantity)?
+    };
+    let discount = gross - amount;
+    Ok(TicketLine {
+        quantity,
+        discount: (discount > 0).then_some(Discount::Amount { minor: discount }),
+        ..line.clone()
+    })
+}
+
+/// `amount × part / whole`, rounded half-up, for non-negative `amount` and `0 < part ≤ whole`.
+fn pro_rata(amount: i64, part: i64, whole: i64) -> Result<i64> {
+    if amount < 0 || part <= 0 || whole < part {
+        return Err(CoreError::Database(format!(
+            "cannot take {part}/{whole} of {amount}"
+        )));
+    }
+    let (a, p, w) = (i128::from(amount), i128::from(part), i128::from(whole));
+    i64::try_from((2 * a * p + w) / (2 * w))
+        .map_err(|_| till_protocol::pricing::PricingError::Overflow.into())
+}
+
+/// How `total` goes back to a customer who paid with `paid`: through the same tenders in their
+/// order, each at most what it counted (cash handed back exactly, no change; card to the same
+/// approval). A reversal never exceeds its sale, so the sale's tenders always cover it.
+fn payback(paid: &[Tender], total: i64) -> Vec<Tender> {
+    let mut left = total;
+    let mut out = Vec::new();
+    for t in paid {
+        let part = t.counted().min(left);
+        if part <= 0 {
+            continue;
+        }
+        left -= part;
+        out.push(match t {
+            Tender::Cash { .. } => Tender::Cash {
+                tendered: part,
+                change: 0,
+            },
+            Tender::Card {
+                approval_ref,
+                last4,
+                ..
+            } => Tender::Card {
+                amount: part,
+                approval_ref: approval_ref.clone(),
+                last4: last4.clone(),
+            },
+        });
+    }
+    if left > 0 {
+        out.push(Tender::Cash {
+            tendered: left,
+            change: 0,
+        });
+    }
+    out
 }
 
 /// The sale `id`, if it exists, is a sale and was not reversed yet.

@@ -6,13 +6,69 @@ mod common;
 use common::{cart_of, footprint, open, products, NOW};
 use till_core::demo::{self, DemoRng};
 use till_core::outbox::{self, OutboxState};
+use till_core::tickets::RefundLine;
 use till_core::{cart, catalog, journal, tickets, Cart, CoreError, TenderInput};
-use till_protocol::pricing::{Discount, MAX_LINES, MAX_QUANTITY, MAX_UNIT_PRICE};
-use till_protocol::{Mutation, MutationBody, Product, Tender, TicketKind};
+use till_protocol::pricing::{
+    self, Discount, PriceInput, PriceLine, MAX_LINES, MAX_QUANTITY, MAX_UNIT_PRICE,
+};
+use till_protocol::{Mutation, MutationBody, Product, Tender, Ticket, TicketKind};
 use uuid::Uuid;
 
 fn cash(tendered: i64) -> Vec<TenderInput> {
     vec![TenderInput::Cash { tendered }]
+}
+
+/// Refund lines from `(line_no, quantity)` pairs.
+fn back(pairs: &[(usize, i64)]) -> Vec<RefundLine> {
+    pairs
+        .iter()
+        .map(|&(line_no, quantity)| RefundLine { line_no, quantity })
+        .collect()
+}
+
+/// The whole of each named line of `sale`.
+fn whole(sale: &Ticket, line_nos: &[usize]) -> Vec<RefundLine> {
+    line_nos
+        .iter()
+        .map(|&n| RefundLine::whole(sale, n).expect("the sale has that line"))
+        .collect()
+}
+
+/// What the back office does with a ticket it receives: prices its lines again with the one
+/// pricing rule and compares every figure.
+fn reprices_exactly(t: &Ticket) -> bool {
+    let input = PriceInput {
+        prices_include_tax: t.prices_include_tax,
+        lines: t
+            .lines
+            .iter()
+            .map(|l| PriceLine {
+                unit_price: l.unit_price,
+                quantity: l.quantity,
+                tax_rate_bp: l.tax_rate_bp,
+                discount: l.discount,
+            })
+            .collect(),
+        ticket_discount: t.ticket_discount,
+    };
+    match pricing::price(&input) {
+        Ok(p) => {
+            p.lines == t.lines.iter().map(|l| l.figures).collect::<Vec<_>>()
+                && p.taxes == t.taxes
+                && p.totals == t.totals
+        }
+        Err(_) => false,
+    }
+}
+
+/// `amount × part / whole` rounded half-up, worked out independently of the core.
+fn half_up(amount: i64, part: i64, whole: i64) -> i64 {
+    let (floor, rest) = (amount * part / whole, amount * part % whole);
+    if 2 * rest >= whole {
+        floor + 1
+    } else {
+        floor
+    }
 }
 
 #[test]
@@ -193,7 +249,7 @@ fn a_void_is_a_new_ticket_and_a_sale_is_reversed_once() {
     let before = footprint(&conn);
     let err = tickets::void(&mut conn, sale.id, &NOW).expect_err("a second void");
     assert_eq!(err.code(), "already_reversed");
-    let err = tickets::refund(&mut conn, sale.id, &[1], &cash(1_000_000), &NOW)
+    let err = tickets::refund(&mut conn, sale.id, &whole(&sale, &[1]), &NOW)
         .expect_err("a refund of a voided sale");
     assert_eq!(err.code(), "already_reversed");
     let err = tickets::void(&mut conn, void.id, &NOW).expect_err("voiding a void");
@@ -212,7 +268,7 @@ fn a_refund_carries_the_chosen_lines_and_their_discount_share() {
     cart.ticket_discount = Some(Discount::Percent { bp: 1000 });
     let sale = tickets::commit(&mut conn, &cart, &cash(1_000_000), &NOW).expect("commits");
     let refund =
-        tickets::refund(&mut conn, sale.id, &[1, 3], &cash(1_000_000), &NOW).expect("refunds");
+        tickets::refund(&mut conn, sale.id, &whole(&sale, &[1, 3]), &NOW).expect("refunds");
     assert_eq!(refund.kind, TicketKind::Refund);
     assert_eq!(refund.reverses, Some(sale.id));
     assert_eq!(refund.lines.len(), 2);
@@ -226,24 +282,138 @@ fn a_refund_carries_the_chosen_lines_and_their_discount_share() {
         outbox::get(&conn, 2).expect("reads").expect("queued").kind,
         "ticket_refunded"
     );
-    let err = tickets::refund(&mut conn, sale.id, &[2], &cash(1_000_000), &NOW)
+    assert!(
+        reprices_exactly(&refund),
+        "the back office accepts its figures"
+    );
+    assert_eq!(
+        refund.tenders,
+        vec![Tender::Cash {
+            tendered: expected,
+            change: 0
+        }],
+        "cash goes back exactly, with no change"
+    );
+    let err = tickets::refund(&mut conn, sale.id, &whole(&sale, &[2]), &NOW)
         .expect_err("a sale is reversed at most once");
     assert_eq!(err.code(), "already_reversed");
 }
 
 #[test]
-fn a_refund_names_valid_lines_once() {
+fn a_refund_names_valid_lines_once_and_at_most_their_quantity() {
     let (_dir, _store, mut conn) = open();
     let ps = products(&conn);
-    let sale = tickets::commit(&mut conn, &cart_of(&[(&ps[0], 1)]), &cash(1_000_000), &NOW)
+    let sale = tickets::commit(&mut conn, &cart_of(&[(&ps[0], 2)]), &cash(1_000_000), &NOW)
         .expect("commits");
     let before = footprint(&conn);
-    for lines in [&[][..], &[2][..], &[0][..], &[1, 1][..]] {
-        let err = tickets::refund(&mut conn, sale.id, lines, &cash(1_000_000), &NOW)
+    for pairs in [
+        &[][..],
+        &[(2, 1)][..],
+        &[(0, 1)][..],
+        &[(1, 1), (1, 1)][..],
+        &[(1, 0)][..],
+        &[(1, -1)][..],
+        &[(1, 3)][..],
+        &[(usize::MAX, 1)][..],
+    ] {
+        let err = tickets::refund(&mut conn, sale.id, &back(pairs), &NOW)
             .expect_err("bad line selection");
-        assert_eq!(err.code(), "invalid_input", "{lines:?}");
+        assert_eq!(err.code(), "invalid_input", "{pairs:?}");
     }
     assert_eq!(footprint(&conn), before, "refused refunds change nothing");
+}
+
+#[test]
+fn a_partial_refund_of_a_discounted_line_pays_back_its_share_and_reprices_exactly() {
+    let (_dir, _store, mut conn) = open();
+    let ps = products(&conn);
+    let mut cart = cart_of(&[(&ps[0], 3), (&ps[1], 7), (&ps[2], 1)]);
+    cart.lines[0].discount = Some(Discount::Percent { bp: 1250 });
+    cart.lines[1].discount = Some(Discount::Amount { minor: 5 });
+    cart.ticket_discount = Some(Discount::Percent { bp: 333 });
+    let sale = tickets::commit(&mut conn, &cart, &cash(1_000_000), &NOW).expect("commits");
+    assert!(
+        sale.lines[0].figures.ticket_discount > 0,
+        "the line carries a ticket-discount share"
+    );
+
+    let refund =
+        tickets::refund(&mut conn, sale.id, &back(&[(1, 1), (2, 3)]), &NOW).expect("refunds");
+    assert_eq!(refund.kind, TicketKind::Refund);
+    assert_eq!(refund.reverses, Some(sale.id));
+    let quantities: Vec<i64> = refund.lines.iter().map(|l| l.quantity).collect();
+    assert_eq!(quantities, vec![1, 3], "the quantities asked for");
+    for (line, (orig, q)) in refund
+        .lines
+        .iter()
+        .zip([(&sale.lines[0], 1), (&sale.lines[1], 3)])
+    {
+        assert_eq!(line.product_id, orig.product_id);
+        assert_eq!(line.unit_price, orig.unit_price, "at the price paid");
+        assert_eq!(
+            line.figures.amount,
+            half_up(orig.figures.amount, q, orig.quantity),
+            "{q} of {}: the pro-rata share of what the line cost, rounded half-up",
+            orig.quantity
+        );
+        assert!(
+            line.figures.amount < orig.figures.amount,
+            "a part costs less"
+        );
+    }
+    assert!(
+        reprices_exactly(&refund),
+        "the pricing rule reproduces every figure the refund carries"
+    );
+    assert!(refund.totals.total < sale.totals.total);
+    assert!(refund.totals.tax_total <= sale.totals.tax_total);
+    assert_eq!(
+        refund.tenders,
+        vec![Tender::Cash {
+            tendered: refund.totals.total,
+            change: 0
+        }],
+        "the refund's total goes back in cash, exactly"
+    );
+    assert_eq!(
+        tickets::load(&conn, refund.id).expect("loads"),
+        Some(refund.clone()),
+        "stored as committed"
+    );
+    let err = tickets::refund(&mut conn, sale.id, &back(&[(3, 1)]), &NOW)
+        .expect_err("the rest of the sale cannot be refunded a second time");
+    assert_eq!(err.code(), "already_reversed");
+    assert!(journal::verify(&mut conn).expect("verifies").holds());
+}
+
+#[test]
+fn a_refund_goes_back_the_way_the_sale_was_paid() {
+    let (_dir, _store, mut conn) = open();
+    let ps = products(&conn);
+    let cart = cart_of(&[(&ps[0], 4)]);
+    let total = cart::quote(&conn, &cart).expect("quotes").totals.total;
+    let card = TenderInput::Card {
+        amount: total - 1,
+        approval_ref: "AUTH-77".into(),
+        last4: Some("4242".into()),
+    };
+    let sale = tickets::commit(
+        &mut conn,
+        &cart,
+        &[card, TenderInput::Cash { tendered: 500 }],
+        &NOW,
+    )
+    .expect("commits");
+    let refund = tickets::refund(&mut conn, sale.id, &back(&[(1, 2)]), &NOW).expect("refunds");
+    assert_eq!(
+        refund.tenders,
+        vec![Tender::Card {
+            amount: refund.totals.total,
+            approval_ref: "AUTH-77".into(),
+            last4: Some("4242".into()),
+        }],
+        "half the goods go back to the card that paid for most of them"
+    );
 }
 
 fn expect_refused(
@@ -424,10 +594,35 @@ mod properties {
                 prop_assert_eq!(sale.totals.tax_total, sale.taxes.iter().map(|t| t.tax).sum::<i64>());
                 prop_assert_eq!(sale.tenders.clone(), vec![Tender::Cash { tendered: total + extra_cash, change: extra_cash }]);
                 let all: Vec<usize> = (1..=sale.lines.len()).collect();
-                let refund = tickets::refund(conn, sale.id, &all, &cash(total.max(1)), &NOW)
+                let refund = tickets::refund(conn, sale.id, &whole(&sale, &all), &NOW)
                     .expect("a full refund is accepted");
                 prop_assert_eq!(refund.totals.total, sale.totals.total, "a full refund pays back the sale");
                 prop_assert_eq!(refund.totals.tax_total, sale.totals.tax_total);
+                prop_assert!(reprices_exactly(&refund), "the back office accepts a full refund");
+
+                // The same cart again, refunded in part: some units of some lines.
+                let sale = tickets::commit(conn, &cart, &cash(total + extra_cash), &NOW)
+                    .expect("commits again");
+                let pairs: Vec<(usize, i64)> = sale
+                    .lines
+                    .iter()
+                    .enumerate()
+                    .filter(|(i, _)| !(i + extra_cash as usize).is_multiple_of(3) || *i == 0)
+                    .map(|(i, l)| (i + 1, 1 + (extra_cash + i as i64) % l.quantity))
+                    .collect();
+                let refund = tickets::refund(conn, sale.id, &back(&pairs), &NOW)
+                    .expect("a partial refund is accepted");
+                prop_assert!(reprices_exactly(&refund), "the back office accepts a partial refund");
+                for (line, (n, q)) in refund.lines.iter().zip(&pairs) {
+                    let orig = &sale.lines[n - 1];
+                    prop_assert_eq!(line.figures.amount, half_up(orig.figures.amount, *q, orig.quantity));
+                    prop_assert!(line.figures.amount <= orig.figures.amount, "a line never pays back more than it cost");
+                }
+                prop_assert!(refund.totals.total <= sale.totals.total, "never more than the sale");
+                prop_assert!(refund.totals.tax_total <= sale.totals.tax_total);
+                prop_assert!(refund.totals.discount_total <= sale.totals.discount_total);
+                let counted: i64 = refund.tenders.iter().map(Tender::counted).sum();
+                prop_assert_eq!(counted, refund.totals.total, "tenders count exactly the refund");
                 Ok(())
             })?;
         }
