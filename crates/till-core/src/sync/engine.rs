@@ -492,6 +492,9 @@ impl Actor {
         let mut backoff = Backoff::with_failures(self.config.backoff, row.failures_in_a_row);
         let mut rng = StdRng::from_entropy();
         let mut paused = row.paused;
+        // Set by "Sync now": the next wake runs a real cycle even while offline, so the person
+        // who asked gets an answer (a finished cycle, or its error) instead of a silent probe.
+        let mut asked = false;
         // A persisted retry time survives a restart, so a restart never hammers the server.
         let mut next_run = match row.next_retry_at_ms {
             Some(at) if at > clock.now_ms() => {
@@ -520,6 +523,7 @@ impl Actor {
                             SyncNowAnswer { accepted: false, reason: Some("sync is paused".into()) }
                         } else {
                             next_run = Some(Instant::now());
+                            asked = true;
                             SyncNowAnswer { accepted: true, reason: None }
                         };
                         let _ = reply.send(answer);
@@ -549,7 +553,7 @@ impl Actor {
                 }
                 _ = async { if let Some(at) = next_run { sleep_until(at).await } }, if next_run.is_some() => {
                     let was_offline = self.state == SyncState::Offline;
-                    if was_offline {
+                    if was_offline && !asked {
                         // Connectivity probe: cheap, no token needed.
                         if let Err(e) = self.worker.transport.health().await {
                             let wait = backoff.fail(&mut rng, None).min(self.config.probe_interval);
@@ -558,6 +562,7 @@ impl Actor {
                             continue 'outer;
                         }
                     }
+                    asked = false;
                     self.set_state(SyncState::Syncing);
                     let stop = AtomicBool::new(false);
                     let mut follow_up = false;

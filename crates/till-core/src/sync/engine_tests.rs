@@ -44,6 +44,8 @@ struct Script {
     /// When each push arrived.
     pushes: Mutex<Vec<Instant>>,
     applied: Mutex<u64>,
+    /// The health probe fails while this is set (the server is down).
+    health_down: std::sync::atomic::AtomicBool,
 }
 
 struct Scripted(Arc<Script>);
@@ -109,6 +111,9 @@ impl Transport for Scripted {
 
     fn health(&self) -> BoxFuture<'_, Result<Health, TransportError>> {
         Box::pin(async move {
+            if self.0.health_down.load(std::sync::atomic::Ordering::SeqCst) {
+                return Err(TransportError::Unreachable("connection refused".into()));
+            }
             Ok(Health {
                 status: "ok".into(),
                 version: "test".into(),
@@ -346,4 +351,29 @@ async fn shutdown_abandons_a_batch_the_server_never_answers_and_keeps_it_queued(
         1,
         "the abandoned item is still queued, to be resent after an ack"
     );
+}
+
+#[tokio::test(start_paused = true)]
+async fn sync_now_while_offline_runs_a_cycle_and_answers() {
+    let refused = || Step::Fail(TransportError::Unreachable("connection refused".into()));
+    let rig = rig(vec![refused(), refused()]);
+    rig.script
+        .health_down
+        .store(true, std::sync::atomic::Ordering::SeqCst);
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    assert_eq!(rig.handle.status().state, SyncState::Offline);
+    let before = rig.handle.status().completed_cycles;
+    let answer = rig.handle.sync_now().await;
+    assert!(answer.accepted, "a manual sync is accepted while offline");
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let status = rig.handle.status();
+    assert_eq!(
+        status.completed_cycles,
+        before + 1,
+        "the person who pressed Sync now gets a finished cycle, not a silent probe"
+    );
+    assert_eq!(pushes(&rig.script).len(), 2, "the manual sync really tried");
+    assert_eq!(status.state, SyncState::Offline);
+    assert!(status.last_error.is_some(), "the answer says why it failed");
+    rig.handle.shutdown().await;
 }
