@@ -145,15 +145,7 @@ pub(crate) fn priced(
 ) -> Result<Quote> {
     let input = PriceInput {
         prices_include_tax,
-        lines: lines
-            .iter()
-            .map(|l| PriceLine {
-                unit_price: l.unit_price,
-                quantity: l.quantity,
-                tax_rate_bp: l.tax_rate_bp,
-                discount: l.discount,
-            })
-            .collect(),
+        lines: lines.iter().map(TicketLine::price_line).collect(),
         ticket_discount,
     };
     let priced = pricing::price(&input)?;

@@ -8,9 +8,7 @@ use till_core::demo::{self, DemoRng};
 use till_core::outbox::{self, OutboxState};
 use till_core::tickets::RefundLine;
 use till_core::{cart, catalog, journal, tickets, Cart, CoreError, TenderInput};
-use till_protocol::pricing::{
-    self, Discount, PriceInput, PriceLine, MAX_LINES, MAX_QUANTITY, MAX_UNIT_PRICE,
-};
+use till_protocol::pricing::{self, Discount, MAX_LINES, MAX_QUANTITY, MAX_UNIT_PRICE};
 use till_protocol::{Mutation, MutationBody, Product, Tender, Ticket, TicketKind};
 use uuid::Uuid;
 
@@ -37,20 +35,7 @@ fn whole(sale: &Ticket, line_nos: &[usize]) -> Vec<RefundLine> {
 /// What the back office does with a ticket it receives: prices its lines again with the one
 /// pricing rule and compares every figure.
 fn reprices_exactly(t: &Ticket) -> bool {
-    let input = PriceInput {
-        prices_include_tax: t.prices_include_tax,
-        lines: t
-            .lines
-            .iter()
-            .map(|l| PriceLine {
-                unit_price: l.unit_price,
-                quantity: l.quantity,
-                tax_rate_bp: l.tax_rate_bp,
-                discount: l.discount,
-            })
-            .collect(),
-        ticket_discount: t.ticket_discount,
-    };
+    let input = t.price_input();
     match pricing::price(&input) {
         Ok(p) => {
             p.lines == t.lines.iter().map(|l| l.figures).collect::<Vec<_>>()

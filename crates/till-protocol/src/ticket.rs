@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::pricing::{Discount, LineFigures, TaxFigures, TicketTotals};
+use crate::pricing::{Discount, LineFigures, PriceInput, PriceLine, TaxFigures, TicketTotals};
 use crate::{Currency, Hlc};
 
 /// What a ticket records.
@@ -86,4 +86,28 @@ pub struct Ticket {
     pub tenders: Vec<Tender>,
     /// The journal hash of this ticket on its terminal (hex SHA-256).
     pub journal_hash: String,
+}
+
+impl TicketLine {
+    /// What the pricing rule needs of this line.
+    pub fn price_line(&self) -> PriceLine {
+        PriceLine {
+            unit_price: self.unit_price,
+            quantity: self.quantity,
+            tax_rate_bp: self.tax_rate_bp,
+            discount: self.discount,
+        }
+    }
+}
+
+impl Ticket {
+    /// The pricing input this ticket's figures must come from: the terminal prices it, the
+    /// back office prices it again and compares.
+    pub fn price_input(&self) -> PriceInput {
+        PriceInput {
+            prices_include_tax: self.prices_include_tax,
+            lines: self.lines.iter().map(TicketLine::price_line).collect(),
+            ticket_discount: self.ticket_discount,
+        }
+    }
 }

@@ -2,7 +2,7 @@
 //! over values the backend has read inside its transaction, so SQLite and PostgreSQL answer alike.
 
 use sha2::{Digest, Sha256};
-use till_protocol::pricing::{price, PriceInput, PriceLine};
+use till_protocol::pricing::price;
 use till_protocol::{
     ConflictCurrent, ConflictReason, Customer, CustomerFields, Mutation, Outcome, Tender, Ticket,
     TicketKind,
@@ -128,20 +128,7 @@ pub fn check_ticket(expected: TicketKind, ticket: &Ticket) -> Result<(), Rejecti
 }
 
 fn check_figures(ticket: &Ticket) -> Result<(), Rejection> {
-    let input = PriceInput {
-        prices_include_tax: ticket.prices_include_tax,
-        lines: ticket
-            .lines
-            .iter()
-            .map(|l| PriceLine {
-                unit_price: l.unit_price,
-                quantity: l.quantity,
-                tax_rate_bp: l.tax_rate_bp,
-                discount: l.discount,
-            })
-            .collect(),
-        ticket_discount: ticket.ticket_discount,
-    };
+    let input = ticket.price_input();
     let priced = price(&input).map_err(|e| Rejection::new(e.code(), e.to_string()))?;
     for (i, (line, figures)) in ticket.lines.iter().zip(&priced.lines).enumerate() {
         if line.figures != *figures {
