@@ -33,6 +33,12 @@ if [ "${#missing[@]}" -gt 0 ]; then
   need_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
 
+# The UI's build (Vite 7) needs Node.js 20.19 or newer; Debian 12's own nodejs is 18.
+if ! node -e 'const [a,b]=process.versions.node.split(".").map(Number); process.exit(a>20||(a===20&&b>=19)?0:1)'; then
+  echo "install-deps: Node.js $(node --version) is too old: the UI needs 20.19 or newer" >&2
+  exit 1
+fi
+
 if ! command -v cargo >/dev/null 2>&1; then
   echo "install-deps: cargo is missing; install the Rust toolchain (rustup) first" >&2
   exit 1
