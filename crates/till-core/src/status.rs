@@ -16,7 +16,7 @@ pub struct Status {
     pub pending: u64,
     /// Mutations the server rejected, waiting for a manager.
     pub failed: u64,
-    /// Mutations in conflict, waiting for a resolution.
+    /// Open conflicts, waiting for a person to resolve them.
     pub conflicts: u64,
     /// Tickets in the store (sales, voids and refunds).
     pub tickets: u64,
@@ -34,7 +34,8 @@ pub fn read(conn: &mut Connection) -> Result<Status> {
         device_id: config::get(&tx, &config::DEVICE_ID)?,
         pending: counts.pending + counts.in_flight,
         failed: counts.failed,
-        conflicts: counts.conflict,
+        // Open conflicts, whether a push or a pull found them (a pull's have no outbox row).
+        conflicts: crate::sync::conflicts::open_count(&tx)?,
         tickets: tickets::count(&tx)?,
         state: config::get(&tx, &config::SYNC_STATE)?.unwrap_or_else(|| "idle".to_string()),
         last_sync_at: config::get(&tx, &config::LAST_SYNC_AT_MS)?,

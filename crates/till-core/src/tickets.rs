@@ -598,7 +598,8 @@ pub struct TicketSummary {
     pub currency: Currency,
     pub total: i64,
     pub lines: u64,
-    /// The outbox state of this ticket's mutation (`pending`, `applied`…).
+    /// The outbox state of this ticket's latest mutation (`pending`, `applied`…): after a
+    /// retry, the retried one.
     pub sync_state: Option<String>,
     /// The back office's number for this ticket, once the server has applied it.
     pub server_number: Option<u64>,
@@ -611,7 +612,7 @@ const SUMMARY_SELECT: &str =
     "SELECT t.id, t.number, t.kind, t.reverses, r.id, t.created_at_ms, t.currency_code,
          t.currency_exponent, t.total,
          (SELECT count(*) FROM ticket_lines l WHERE l.ticket_id = t.id),
-         (SELECT o.state FROM outbox o WHERE o.entity_id = t.id ORDER BY o.seq LIMIT 1),
+         (SELECT o.state FROM outbox o WHERE o.entity_id = t.id ORDER BY o.seq DESC LIMIT 1),
          s.server_number
      FROM tickets t
      LEFT JOIN tickets r ON r.reverses = t.id

@@ -129,10 +129,6 @@ pub fn add_engine_fields(
     let enrolled = enrolment::get(conn)?;
     // `state` stays what the engine last recorded (`idle` before any sync); `enrolled` says
     // whether it can sync at all.
-    object.insert(
-        "conflicts".into(),
-        sync::conflicts::open_count(conn)?.into(),
-    );
     object.insert("enrolled".into(), enrolled.is_some().into());
     object.insert(
         "terminal_id".into(),

@@ -390,7 +390,7 @@ pub fn list(conn: &Connection, include_resolved: bool) -> Result<Vec<Conflict>, 
 }
 
 /// How many conflicts wait for a person.
-pub fn open_count(conn: &Connection) -> Result<u64, SyncError> {
+pub fn open_count(conn: &Connection) -> rusqlite::Result<u64> {
     let n: i64 = conn
         .prepare_cached("SELECT count(*) FROM conflicts WHERE resolved_at_ms IS NULL")?
         .query_row([], |r| r.get(0))?;

@@ -65,6 +65,12 @@ pub fn get(conn: &Connection) -> Result<Option<Enrolment>, SyncError> {
 
 /// Asks the server who `token` belongs to and stores the enrolment. A different terminal than
 /// before starts its pull from the beginning.
+///
+/// The server tracks one gapless mutation sequence per terminal, so one data dir stays one
+/// terminal: enrolling is refused (`enrolment_refused`, nothing changed) when this till already
+/// numbered mutations under another terminal, or when the token's terminal already holds
+/// mutations from another till. Re-enrolling as the same terminal (a new token or URL) and a
+/// first enrolment after selling offline are fine.
 pub async fn enrol(store: &Store, server_url: &str, token: &str) -> Result<Enrolment, SyncError> {
     if token.trim().is_empty() {
         return Err(SyncError::InvalidInput("the token is empty".into()));
@@ -83,6 +89,23 @@ pub async fn enrol(store: &Store, server_url: &str, token: &str) -> Result<Enrol
     let same_terminal = before
         .as_ref()
         .is_some_and(|b| b.terminal_id == enrolment.terminal_id);
+    if !same_terminal {
+        let numbered = crate::counters::last(&tx, crate::counters::MUTATION)?;
+        if let Some(b) = before.as_ref().filter(|_| numbered > 0) {
+            return Err(SyncError::EnrolmentRefused(format!(
+                "this till is terminal {} and has numbered {numbered} mutations for it; it cannot \
+                 become terminal {} (enrol it with a token of terminal {} or use a new data dir)",
+                b.terminal_id, enrolment.terminal_id, b.terminal_id
+            )));
+        }
+        if who.last_applied_seq > 0 {
+            return Err(SyncError::EnrolmentRefused(format!(
+                "terminal {} ({}) already holds {} mutations from another till; add a new \
+                 terminal with `till-server terminal add` for this one",
+                enrolment.terminal_id, enrolment.terminal_name, who.last_applied_seq
+            )));
+        }
+    }
     tx.prepare_cached(
         "UPDATE sync_state SET server_url = ?1, token = ?2, terminal_id = ?3, terminal_name = ?4,
          last_error_code = NULL, last_error_message = NULL, next_retry_at_ms = NULL,

@@ -30,6 +30,11 @@ pub enum SyncError {
     /// The operation does not apply to this item in its current state.
     #[error("{0}")]
     NotApplicable(String),
+    /// Enrolling would break the mutation sequence the server tracks for a terminal: this till
+    /// already numbered mutations for another terminal, or the token's terminal already holds
+    /// another till's mutations.
+    #[error("{0}")]
+    EnrolmentRefused(String),
 }
 
 impl SyncError {
@@ -43,6 +48,7 @@ impl SyncError {
             SyncError::InvalidInput(_) => "invalid_input",
             SyncError::NotFound(_) => "not_found",
             SyncError::NotApplicable(_) => "not_applicable",
+            SyncError::EnrolmentRefused(_) => "enrolment_refused",
         }
     }
 }
