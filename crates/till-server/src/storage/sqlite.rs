@@ -183,11 +183,9 @@ fn to_i64(v: u64, what: &str) -> Result<i64, StorageError> {
 }
 
 fn next_counter(tx: &Transaction<'_>, name: &str) -> Result<i64, StorageError> {
-    Ok(tx.query_row(
-        "UPDATE counters SET value = value + 1 WHERE name = ?1 RETURNING value",
-        [name],
-        |r| r.get(0),
-    )?)
+    Ok(tx
+        .prepare_cached("UPDATE counters SET value = value + 1 WHERE name = ?1 RETURNING value")?
+        .query_row([name], |r| r.get(0))?)
 }
 
 fn kind_name(kind: TicketKind) -> &'static str {
