@@ -313,16 +313,18 @@ impl Worker {
             });
         }
         loop {
-            if stop.load(Ordering::SeqCst) {
+            let stopping = stop.load(Ordering::SeqCst);
+            if stopping && !self.pusher.has_batch_ahead() {
                 return Ok(report);
             }
             let batch = self
                 .pusher
                 .push_batch(
                     &mut self.conn,
-                    self.transport.as_ref(),
+                    &self.transport,
                     &self.policies,
                     self.clock.as_ref(),
+                    !stopping,
                 )
                 .await?;
             let Some(batch) = batch else { break };

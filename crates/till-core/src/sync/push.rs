@@ -4,6 +4,7 @@
 //! rejected and mismatched items go to the failed list, conflicts to the conflict table, a gap
 //! makes the next batch resend from the sequence the server expects.
 
+use std::sync::Arc;
 use std::time::Instant;
 
 use rusqlite::{params, Connection, TransactionBehavior};
@@ -44,6 +45,25 @@ pub struct Pusher {
     pub max_batch_size: usize,
     /// Set by a gap answer: the next batch starts here whatever the rows' states.
     resend_from: Option<u64>,
+    /// The next batch, already marked in flight and sent while the last answer is applied.
+    ahead: Option<Sent>,
+}
+
+/// A batch on its way: its rows (marked in flight) and the request running as its own task.
+struct Sent {
+    batch: Vec<OutboxEntry>,
+    request: tokio::task::JoinHandle<Result<PushResponse, TransportError>>,
+    sent_at: i64,
+    started: Instant,
+}
+
+impl std::fmt::Debug for Sent {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Sent")
+            .field("first", &self.batch.first().map(|e| e.seq))
+            .field("last", &self.batch.last().map(|e| e.seq))
+            .finish()
+    }
 }
 
 impl Pusher {
@@ -54,14 +74,52 @@ impl Pusher {
             batch_size: batch_size.clamp(1, max),
             max_batch_size: max,
             resend_from: None,
+            ahead: None,
         }
     }
 
-    fn page(&self, conn: &Connection) -> Result<Vec<OutboxEntry>, SyncError> {
+    /// Whether a batch was sent ahead and still waits for its answer to be applied.
+    pub fn has_batch_ahead(&self) -> bool {
+        self.ahead.is_some()
+    }
+
+    /// The next page: the oldest unsettled rows after `after` (the batch still being applied,
+    /// when sending ahead), else from the resend point after a gap, else the oldest unsettled.
+    fn page(&self, conn: &Connection, after: Option<u64>) -> Result<Vec<OutboxEntry>, SyncError> {
         let limit = u32::try_from(self.batch_size).unwrap_or(1000);
-        match self.resend_from {
-            None => Ok(outbox::unsent(conn, limit)?),
-            Some(from) => {
+        match (self.resend_from, after) {
+            // Sent ahead only after a clean answer: the batch before settled in order.
+            (_, Some(after)) => {
+                let cols = outbox::ENTRY_COLUMNS;
+                let mut stmt = conn.prepare_cached(&format!(
+                    "SELECT * FROM (SELECT {cols} FROM outbox WHERE state = 'in_flight' AND seq > ?2
+                                    ORDER BY seq LIMIT ?1)
+                     UNION ALL
+                     SELECT * FROM (SELECT {cols} FROM outbox WHERE state = 'pending' AND seq > ?2
+                                    ORDER BY seq LIMIT ?1)
+                     ORDER BY seq LIMIT ?1"
+                ))?;
+                let rows =
+                    stmt.query_map(params![limit, seq_param(after)], outbox::entry_from_row)?;
+                Ok(rows.collect::<rusqlite::Result<_>>()?)
+            }
+            (None, None) => {
+                // Each side walks the (state, seq) index in order and stops at the limit; one
+                // `state IN (…) ORDER BY seq` would read every queued row to sort them, for every
+                // batch of a long backlog.
+                let cols = outbox::ENTRY_COLUMNS;
+                let mut stmt = conn.prepare_cached(&format!(
+                    "SELECT * FROM (SELECT {cols} FROM outbox WHERE state = 'in_flight'
+                                    ORDER BY seq LIMIT ?1)
+                     UNION ALL
+                     SELECT * FROM (SELECT {cols} FROM outbox WHERE state = 'pending'
+                                    ORDER BY seq LIMIT ?1)
+                     ORDER BY seq LIMIT ?1"
+                ))?;
+                let rows = stmt.query_map(params![limit], outbox::entry_from_row)?;
+                Ok(rows.collect::<rusqlite::Result<_>>()?)
+            }
+            (Some(from), None) => {
                 let mut stmt = conn.prepare_cached(&format!(
                     "SELECT {} FROM outbox WHERE seq >= ?1 ORDER BY seq LIMIT ?2",
                     outbox::ENTRY_COLUMNS
@@ -75,50 +133,65 @@ impl Pusher {
         }
     }
 
-    /// Sends one batch. `Ok(None)` when nothing is left to send.
+    /// Settles one batch: the one sent ahead during the last call, or a new one. While its
+    /// answer is applied, the following batch is already marked in flight and sent (when
+    /// `send_ahead` and the answer was clean), so the server works on it meanwhile. The server
+    /// still receives one request at a time, in sequence order. `Ok(None)` when nothing is left.
     pub async fn push_batch(
         &mut self,
         conn: &mut Connection,
-        transport: &dyn Transport,
+        transport: &Arc<dyn Transport>,
         policies: &PolicySet,
         clock: &dyn Clock,
+        send_ahead: bool,
     ) -> Result<Option<BatchReport>, SyncError> {
-        let batch = self.page(conn)?;
-        // Rows still in flight were sent by an attempt that never heard back (a crash, a kill,
-        // an abandoned shutdown): as ambiguous as a lost answer.
-        let resumed = batch.iter().any(|e| e.state == OutboxState::InFlight);
-        if resumed || enrolment::read(conn)?.ack_needed {
-            // The last attempt may have been applied without us hearing back: ask first.
-            let ack = transport.ack(self.terminal_id).await?;
-            tracing::info!(
-                last_applied_seq = ack.last_applied_seq,
-                "asked the server what it settled after an ambiguous failure"
-            );
-            enrolment::set_server_acked(conn, ack.last_applied_seq)?;
-            enrolment::set_ack_needed(conn, false)?;
+        let result = self
+            .settle_one(conn, transport, policies, clock, send_ahead)
+            .await;
+        if result.is_err() {
+            self.abandon_ahead(conn)?;
         }
-        let (Some(first), Some(last)) = (batch.first(), batch.last()) else {
-            self.resend_from = None;
-            return Ok(None);
+        result
+    }
+
+    /// Drops the batch sent ahead without applying its answer: its rows stay in flight and the
+    /// next attempt asks the server what it settled before resending.
+    pub fn abandon_ahead(&mut self, conn: &Connection) -> Result<(), SyncError> {
+        if let Some(ahead) = self.ahead.take() {
+            ahead.request.abort();
+            enrolment::set_ack_needed(conn, true)?;
+        }
+        Ok(())
+    }
+
+    async fn settle_one(
+        &mut self,
+        conn: &mut Connection,
+        transport: &Arc<dyn Transport>,
+        policies: &PolicySet,
+        clock: &dyn Clock,
+        send_ahead: bool,
+    ) -> Result<Option<BatchReport>, SyncError> {
+        let sent = match self.ahead.take() {
+            Some(sent) => sent,
+            None => match self.send(conn, transport, clock, None).await? {
+                Some(sent) => sent,
+                None => return Ok(None),
+            },
         };
-        let (first, last) = (first.seq, last.seq);
-        {
-            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-            tx.prepare_cached(
-                "UPDATE outbox SET state = 'in_flight', attempts = attempts + 1, updated_at_ms = ?3
-                 WHERE seq BETWEEN ?1 AND ?2 AND state IN ('pending', 'in_flight')",
-            )?
-            .execute(params![
-                i64::try_from(first).unwrap_or(i64::MAX),
-                i64::try_from(last).unwrap_or(i64::MAX),
-                clock.now_ms()
-            ])?;
-            tx.commit()?;
-        }
-        let body = request_body(self.terminal_id, &batch);
-        let sent_at = clock.now_ms();
-        let started = Instant::now();
-        let response = match transport.push(body).await {
+        let Sent {
+            batch,
+            request,
+            sent_at,
+            started,
+        } = sent;
+        let answer = match request.await {
+            Ok(answer) => answer,
+            Err(e) => Err(TransportError::NoAnswer(format!(
+                "the push task ended: {e}"
+            ))),
+        };
+        let response = match answer {
             Ok(r) => r,
             Err(e) => {
                 if e.ambiguous() {
@@ -136,16 +209,78 @@ impl Pusher {
         let round_trip_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
         let received_at = clock.now_ms();
         let offset = response.server_time_ms - (sent_at + received_at) / 2;
-        let mut report = self.apply(conn, &batch, &response, policies, clock)?;
+        if send_ahead && clean(&batch, &response) {
+            if let Some(last) = batch.last() {
+                // A failure here must not cost this answer: the next batch is then sent the
+                // ordinary way, after this one is applied, and meets the failure there.
+                match self.send(conn, transport, clock, Some(last.seq)).await {
+                    Ok(ahead) => self.ahead = ahead,
+                    Err(e) => tracing::debug!(error = %e, "could not send the next batch ahead"),
+                }
+            }
+        }
+        let mut report = self
+            .apply(conn, &batch, &response, offset, policies, clock)
+            .await?;
         report.round_trip_ms = round_trip_ms;
         report.clock_offset_ms = Some(offset);
-        enrolment::set_clock_offset(conn, offset)?;
-        enrolment::set_server_acked(conn, response.last_applied_seq)?;
         if report.settled == report.sent && round_trip_ms < 2_000 {
             // The server keeps up: send more at once next time.
             self.batch_size = (self.batch_size * 2).min(self.max_batch_size);
         }
         Ok(Some(report))
+    }
+
+    /// Reads the next page (after `after` when sending ahead), asks the ack endpoint first when
+    /// the last attempt was ambiguous, marks the page in flight and starts its request.
+    async fn send(
+        &mut self,
+        conn: &mut Connection,
+        transport: &Arc<dyn Transport>,
+        clock: &dyn Clock,
+        after: Option<u64>,
+    ) -> Result<Option<Sent>, SyncError> {
+        let batch = self.page(conn, after)?;
+        // Rows still in flight were sent by an attempt that never heard back (a crash, a kill,
+        // an abandoned shutdown): as ambiguous as a lost answer.
+        let resumed = batch.iter().any(|e| e.state == OutboxState::InFlight);
+        if resumed || enrolment::read(conn)?.ack_needed {
+            // The last attempt may have been applied without us hearing back: ask first.
+            let ack = transport.ack(self.terminal_id).await?;
+            tracing::info!(
+                last_applied_seq = ack.last_applied_seq,
+                "asked the server what it settled after an ambiguous failure"
+            );
+            enrolment::set_server_acked(conn, ack.last_applied_seq)?;
+            enrolment::set_ack_needed(conn, false)?;
+        }
+        let (Some(first), Some(last)) = (batch.first(), batch.last()) else {
+            if after.is_none() {
+                self.resend_from = None;
+            }
+            return Ok(None);
+        };
+        let (first, last) = (first.seq, last.seq);
+        {
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            tx.prepare_cached(
+                "UPDATE outbox SET state = 'in_flight', attempts = attempts + 1, updated_at_ms = ?3
+                 WHERE seq BETWEEN ?1 AND ?2 AND state IN ('pending', 'in_flight')",
+            )?
+            .execute(params![seq_param(first), seq_param(last), clock.now_ms()])?;
+            tx.commit()?;
+        }
+        let body = request_body(self.terminal_id, &batch);
+        let sent_at = clock.now_ms();
+        let started = Instant::now();
+        let transport = Arc::clone(transport);
+        let request = tokio::spawn(async move { transport.push(body).await });
+        Ok(Some(Sent {
+            batch,
+            request,
+            sent_at,
+            started,
+        }))
     }
 
     /// A whole-batch 4xx: split the batch until the one item the server refuses is alone, then
@@ -178,11 +313,12 @@ impl Pusher {
         Ok(report)
     }
 
-    fn apply(
+    async fn apply(
         &mut self,
         conn: &mut Connection,
         batch: &[OutboxEntry],
         response: &PushResponse,
+        clock_offset_ms: i64,
         policies: &PolicySet,
         clock: &dyn Clock,
     ) -> Result<BatchReport, SyncError> {
@@ -194,8 +330,16 @@ impl Pusher {
         let mut results = response.results.iter().peekable();
         let mut gap = None;
         // Short write transactions, so a ring-up on another connection never waits long.
-        for chunk in batch.chunks(APPLY_CHUNK) {
+        let chunks = batch.chunks(APPLY_CHUNK).count();
+        for (index, chunk) in batch.chunks(APPLY_CHUNK).enumerate() {
+            // Between chunks the request sent ahead gets its turn on a single-threaded runtime.
+            tokio::task::yield_now().await;
             let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            if index + 1 == chunks {
+                // The batch's bookkeeping rides in its last write, not in writes of its own.
+                enrolment::set_clock_offset(&tx, clock_offset_ms)?;
+                enrolment::set_server_acked(&tx, response.last_applied_seq)?;
+            }
             for entry in chunk {
                 // Results come in the order sent; skip any the server sent for others (logged).
                 while results.peek().is_some_and(|r| r.seq < entry.seq) {
@@ -303,6 +447,17 @@ impl Pusher {
         self.resend_from = gap;
         Ok(report)
     }
+}
+
+/// An answer with one in-order result per item and no gap: the batch after it can be sent
+/// before this one is applied.
+fn clean(batch: &[OutboxEntry], response: &PushResponse) -> bool {
+    response.results.len() == batch.len()
+        && batch.iter().zip(&response.results).all(|(e, r)| {
+            e.seq == r.seq
+                && e.mutation_id == r.mutation_id
+                && !matches!(r.outcome, Outcome::Gap { .. })
+        })
 }
 
 /// `{"terminal_id": …, "mutations": [payload, …]}` from the stored bytes, unparsed.
