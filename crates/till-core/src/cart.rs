@@ -125,6 +125,12 @@ pub fn quote(conn: &Connection, cart: &Cart) -> Result<Quote> {
             figures: UNPRICED,
         });
     }
+    if let Some(id) = cart.customer_id {
+        let known = crate::sync::customers::get(conn, id)?.is_some_and(|c| !c.deleted);
+        if !known {
+            return Err(CoreError::UnknownCustomer(id));
+        }
+    }
     priced(
         settings.currency,
         settings.prices_include_tax,

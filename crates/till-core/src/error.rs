@@ -15,6 +15,9 @@ pub enum CoreError {
     /// A cart line names a product the catalog does not hold.
     #[error("line {line}: no product with id {product_id}")]
     UnknownProduct { line: usize, product_id: Uuid },
+    /// The cart names a customer this till does not know (or one that was deleted).
+    #[error("no customer with id {0}")]
+    UnknownCustomer(Uuid),
     /// A cart line names a product that is no longer on sale.
     #[error("line {line}: {name} is not on sale")]
     InactiveProduct { line: usize, name: String },
@@ -68,6 +71,7 @@ impl CoreError {
         match self {
             CoreError::Pricing(e) => e.code(),
             CoreError::UnknownProduct { .. } => "unknown_product",
+            CoreError::UnknownCustomer(_) => "unknown_customer",
             CoreError::InactiveProduct { .. } => "inactive_product",
             CoreError::UnknownTaxRate { .. } => "unknown_tax_rate",
             CoreError::NoCatalog => "no_catalog",

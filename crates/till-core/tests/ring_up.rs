@@ -449,6 +449,11 @@ fn every_bad_input_is_refused_with_its_code_and_changes_nothing() {
     expect_refused(&mut conn, &cart_of(&[(&ghost, 1)]), &ok, "unknown_product");
     let off = inactive(&conn);
     expect_refused(&mut conn, &cart_of(&[(&off, 1)]), &ok, "inactive_product");
+    let stranger = Cart {
+        customer_id: Some(Uuid::now_v7()),
+        ..cart_of(&[(p, 1)])
+    };
+    expect_refused(&mut conn, &stranger, &ok, "unknown_customer");
     let too_many: Vec<(&Product, i64)> = vec![(p, 1); MAX_LINES + 1];
     expect_refused(&mut conn, &cart_of(&too_many), &ok, "too_many_lines");
     expect_refused(&mut conn, &cart_of(&[(p, 1)]), &cash(1), "tender_short");

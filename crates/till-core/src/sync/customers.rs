@@ -58,11 +58,10 @@ pub fn search(conn: &Connection, query: &str, limit: u32) -> Result<Vec<LocalCus
 }
 
 /// One customer, deleted ones included.
-pub fn get(conn: &Connection, id: Uuid) -> Result<Option<LocalCustomer>, SyncError> {
-    Ok(conn
-        .prepare_cached(&format!("SELECT {COLUMNS} FROM customers WHERE id = ?1"))?
+pub fn get(conn: &Connection, id: Uuid) -> rusqlite::Result<Option<LocalCustomer>> {
+    conn.prepare_cached(&format!("SELECT {COLUMNS} FROM customers WHERE id = ?1"))?
         .query_row([id.to_string()], from_row)
-        .optional()?)
+        .optional()
 }
 
 /// The fields the local copy was based on (the server's at `version`), if known.
