@@ -113,11 +113,33 @@ where
     type Rejection = HttpError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, HttpError> {
-        match Json::<T>::from_request(req, state).await {
+        if !plain_json(req.headers()) {
+            return match Json::<T>::from_request(req, state).await {
+                Ok(Json(value)) => Ok(ApiJson(value)),
+                Err(rejection) => Err(json_rejection(rejection)),
+            };
+        }
+        // The same steps as `Json`, with one parse without path tracking for a valid body (the
+        // cost of a large push); an invalid one is parsed again by `Json` for its exact error.
+        let bytes = axum::body::Bytes::from_request(req, state)
+            .await
+            .map_err(|e| json_rejection(e.into()))?;
+        if let Ok(value) = serde_json::from_slice::<T>(&bytes) {
+            return Ok(ApiJson(value));
+        }
+        match Json::<T>::from_bytes(&bytes) {
             Ok(Json(value)) => Ok(ApiJson(value)),
             Err(rejection) => Err(json_rejection(rejection)),
         }
     }
+}
+
+/// `Content-Type: application/json` exactly, which `Json` accepts; anything else goes through
+/// `Json`'s own check.
+fn plain_json(headers: &axum::http::HeaderMap) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes() == b"application/json")
 }
 
 fn json_rejection(rejection: JsonRejection) -> HttpError {
