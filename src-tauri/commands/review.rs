@@ -22,8 +22,6 @@ use crate::terminal::{AppState, DEFAULT_OPERATOR, OPERATOR};
 
 /// Most failed items one list returns.
 const MAX_FAILED: u32 = 1000;
-/// Longest operator name or discard reason accepted.
-const MAX_TEXT: usize = 500;
 
 fn kind_of(c: &Conflict) -> ConflictEntityKind {
     if c.entity_kind == "customer" {
@@ -171,18 +169,6 @@ pub async fn conflict_detail(
         .await
 }
 
-fn check_person(what: &str, text: &str) -> CmdResult<()> {
-    if text.trim().is_empty() {
-        return Err(AppError::invalid_input(format!("{what} is empty")));
-    }
-    if text.chars().count() > MAX_TEXT {
-        return Err(AppError::invalid_input(format!(
-            "{what} is longer than {MAX_TEXT} characters"
-        )));
-    }
-    Ok(())
-}
-
 /// Settles a conflict as the manager chose; the result is queued for the back office.
 #[tauri::command]
 pub async fn conflict_resolve(
@@ -195,7 +181,6 @@ pub async fn conflict_resolve(
     let resolution = resolution.into_inner();
     let resolved_by = resolved_by.into_inner();
     let id = parse_conflict_id(&id)?;
-    check_person("the name of who resolves", &resolved_by)?;
     let resolution = match resolution {
         ConflictResolution::KeepMine => Resolution::KeepMine,
         ConflictResolution::KeepTheirs => Resolution::KeepTheirs,
@@ -213,9 +198,8 @@ pub async fn conflict_resolve(
         ),
     };
     let terminal = state.terminal()?;
-    let actor = resolved_by.trim().to_owned();
     terminal
-        .db(move |c| conflicts::resolve(c, id, &resolution, &actor, &SystemClock))
+        .db(move |c| conflicts::resolve(c, id, &resolution, &resolved_by, &SystemClock))
         .await?;
     terminal.local_write();
     Ok(())
@@ -283,12 +267,11 @@ pub async fn failed_discard(
 ) -> CmdResult<()> {
     let seq = seq.into_inner();
     let reason = reason.into_inner();
-    check_person("the reason", &reason)?;
     let terminal = state.terminal()?;
     terminal
         .db(move |c| {
             let actor = operator(c)?;
-            failed::discard(c, seq, reason.trim(), &actor, &SystemClock)
+            failed::discard(c, seq, &reason, &actor, &SystemClock)
         })
         .await?;
     terminal.local_write();

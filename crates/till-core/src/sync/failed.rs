@@ -130,9 +130,8 @@ pub fn discard(
     actor: &str,
     clock: &dyn Clock,
 ) -> Result<(), SyncError> {
-    if reason.trim().is_empty() {
-        return Err(SyncError::InvalidInput("a discard needs a reason".into()));
-    }
+    let reason = super::actor::check("the reason", reason)?;
+    let actor = super::actor::check("the name of who discards", actor)?;
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     let entry = failed_entry(&tx, seq)?;
     let now = clock.now_ms();
