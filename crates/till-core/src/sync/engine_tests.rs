@@ -377,3 +377,37 @@ async fn sync_now_while_offline_runs_a_cycle_and_answers() {
     assert!(status.last_error.is_some(), "the answer says why it failed");
     rig.handle.shutdown().await;
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_refused_request_keeps_its_items_queued_and_backs_off() {
+    let refused = || {
+        Step::Fail(TransportError::Refused {
+            status: 422,
+            code: "invalid_json".into(),
+            message: "unknown field".into(),
+        })
+    };
+    let rig = rig((0..50).map(|_| refused()).collect());
+    tokio::time::sleep(Duration::from_secs(60)).await;
+    let status = rig.handle.status();
+    assert_eq!(
+        status.failed, 0,
+        "the server settled nothing, so nothing may leave the sequence: {status:?}"
+    );
+    assert_eq!(status.pending, 1, "the item stays queued in order");
+    assert!(
+        matches!(status.state, SyncState::BackingOff { .. }),
+        "a refused request backs off instead of hammering the server: {status:?}"
+    );
+    assert_eq!(
+        status.last_error.as_ref().map(|e| e.code.as_str()),
+        Some("request_refused"),
+        "the status says why"
+    );
+    let tries = pushes(&rig.script).len();
+    assert!(
+        (2..=10).contains(&tries),
+        "retries space out exponentially instead of hammering: {tries} in a minute"
+    );
+    rig.handle.shutdown().await;
+}

@@ -128,7 +128,14 @@ impl Pusher {
                     params![i64::try_from(from).unwrap_or(i64::MAX), limit],
                     outbox::entry_from_row,
                 )?;
-                Ok(rows.collect::<rusqlite::Result<_>>()?)
+                let page: Vec<OutboxEntry> = rows.collect::<rusqlite::Result<_>>()?;
+                if page.first().map(|e| e.seq) != Some(from) {
+                    return Err(SyncError::Protocol(format!(
+                        "the back office expects mutation {from} next, which this till no longer \
+                         holds; sync stops until someone looks at it"
+                    )));
+                }
+                Ok(page)
             }
         }
     }
@@ -201,7 +208,12 @@ impl Pusher {
                     self.batch_size = (self.batch_size / 2).max(1);
                 }
                 if let TransportError::Refused { .. } = e {
-                    return self.refused_batch(conn, &batch, e, clock).map(Some);
+                    // The server settled nothing of a refused request, so failing its items here
+                    // would leave the server waiting for a sequence this till never sends again.
+                    // They stay queued in order; the engine backs off and shows the error.
+                    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+                    reset_to_pending(&tx, &batch, clock.now_ms())?;
+                    tx.commit()?;
                 }
                 return Err(e.into());
             }
@@ -283,36 +295,6 @@ impl Pusher {
         }))
     }
 
-    /// A whole-batch 4xx: split the batch until the one item the server refuses is alone, then
-    /// fail that item (never the unrelated ones).
-    fn refused_batch(
-        &mut self,
-        conn: &mut Connection,
-        batch: &[OutboxEntry],
-        error: TransportError,
-        clock: &dyn Clock,
-    ) -> Result<BatchReport, SyncError> {
-        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        if batch.len() > 1 {
-            self.batch_size = (batch.len() / 2).max(1);
-            reset_to_pending(&tx, batch, clock.now_ms())?;
-            tx.commit()?;
-            return Ok(BatchReport::default());
-        }
-        let code = match &error {
-            TransportError::Refused { code, .. } => code.clone(),
-            other => other.code().to_string(),
-        };
-        let mut report = BatchReport::default();
-        for entry in batch {
-            set_failed(&tx, entry.seq, &code, &error.to_string(), clock.now_ms())?;
-            report.failed += 1;
-            report.sent += 1;
-        }
-        tx.commit()?;
-        Ok(report)
-    }
-
     async fn apply(
         &mut self,
         conn: &mut Connection,
@@ -329,6 +311,8 @@ impl Pusher {
         };
         let mut results = response.results.iter().peekable();
         let mut gap = None;
+        // Mutations the server refused to settle (a reused id with another payload).
+        let mut mismatched = Vec::new();
         // Short write transactions, so a ring-up on another connection never waits long.
         let chunks = batch.chunks(APPLY_CHUNK).count();
         for (index, chunk) in batch.chunks(APPLY_CHUNK).enumerate() {
@@ -421,6 +405,7 @@ impl Pusher {
                     }
                     Outcome::Mismatch { message } => {
                         set_failed(&tx, entry.seq, "mismatch", message, now)?;
+                        mismatched.push(entry.seq);
                         report.failed += 1;
                         report.settled += 1;
                     }
@@ -443,6 +428,14 @@ impl Pusher {
                 }
             }
             tx.commit()?;
+        }
+        if let Some(expected) = gap.filter(|e| mismatched.contains(e)) {
+            // Resending would meet the same refusal forever: stop, back off, show why.
+            return Err(SyncError::Protocol(format!(
+                "the back office needs mutation {expected} next but refuses it as a mismatch \
+                 (was this data dir enrolled elsewhere, or the server restored from a backup?); \
+                 sync stops until someone looks at it"
+            )));
         }
         self.resend_from = gap;
         Ok(report)
