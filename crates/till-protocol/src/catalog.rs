@@ -84,6 +84,32 @@ pub struct CustomerFields {
 impl CustomerFields {
     /// The field names, in the order the UI shows them.
     pub const NAMES: [&'static str; 4] = ["name", "email", "phone", "note"];
+    /// Longest value of any field, in characters.
+    pub const MAX_CHARS: usize = 500;
+
+    /// The one rule both sides apply, so an edit the terminal accepts is never refused by the
+    /// back office for its shape: a name is required and no field exceeds [`Self::MAX_CHARS`].
+    pub fn check(&self) -> Result<(), String> {
+        if self.name.trim().is_empty() {
+            return Err("a customer needs a name".into());
+        }
+        let too_long = [
+            Some(&self.name),
+            self.email.as_ref(),
+            self.phone.as_ref(),
+            self.note.as_ref(),
+        ]
+        .into_iter()
+        .flatten()
+        .any(|v| v.chars().count() > Self::MAX_CHARS);
+        if too_long {
+            return Err(format!(
+                "customer fields are at most {} characters",
+                Self::MAX_CHARS
+            ));
+        }
+        Ok(())
+    }
 
     /// The fields whose values differ between `self` and `other`.
     pub fn differing(&self, other: &CustomerFields) -> Vec<&'static str> {
@@ -113,4 +139,33 @@ pub struct Customer {
     pub id: Uuid,
     pub version: u64,
     pub fields: CustomerFields,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn named(name: &str, note: Option<String>) -> CustomerFields {
+        CustomerFields {
+            name: name.into(),
+            email: None,
+            phone: None,
+            note,
+        }
+    }
+
+    #[test]
+    fn customer_fields_are_bounded_in_characters_not_bytes() {
+        let japanese = "顧".repeat(CustomerFields::MAX_CHARS);
+        assert!(
+            named("Aiko", Some(japanese)).check().is_ok(),
+            "500 three-byte characters are 500 characters on both sides"
+        );
+        let long = "x".repeat(CustomerFields::MAX_CHARS + 1);
+        assert!(named("Aiko", Some(long)).check().is_err());
+        assert!(
+            named("  ", None).check().is_err(),
+            "a customer needs a name"
+        );
+    }
 }

@@ -350,31 +350,11 @@ pub fn customer_deleted(
     }
 }
 
-/// Checks customer fields for absurd values.
+/// Checks customer fields by the rule the terminal applies too.
 pub fn check_customer_fields(fields: &CustomerFields) -> Result<(), Rejection> {
-    const MAX: usize = 1000;
-    if fields.name.trim().is_empty() {
-        return Err(Rejection::new(
-            "invalid_customer",
-            "a customer needs a name",
-        ));
-    }
-    let too_long = [
-        Some(&fields.name),
-        fields.email.as_ref(),
-        fields.phone.as_ref(),
-        fields.note.as_ref(),
-    ]
-    .into_iter()
-    .flatten()
-    .any(|v| v.len() > MAX);
-    if too_long {
-        return Err(Rejection::new(
-            "invalid_customer",
-            format!("customer fields are limited to {MAX} bytes"),
-        ));
-    }
-    Ok(())
+    fields
+        .check()
+        .map_err(|message| Rejection::new("invalid_customer", message))
 }
 
 #[cfg(test)]

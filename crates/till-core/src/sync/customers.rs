@@ -76,27 +76,6 @@ pub fn base(conn: &Connection, id: Uuid) -> Result<Option<CustomerFields>, SyncE
         .transpose()?)
 }
 
-fn validate(fields: &CustomerFields) -> Result<(), SyncError> {
-    if fields.name.trim().is_empty() {
-        return Err(SyncError::InvalidInput("a customer needs a name".into()));
-    }
-    let too_long = [
-        Some(&fields.name),
-        fields.email.as_ref(),
-        fields.phone.as_ref(),
-        fields.note.as_ref(),
-    ]
-    .into_iter()
-    .flatten()
-    .any(|v| v.chars().count() > 500);
-    if too_long {
-        return Err(SyncError::InvalidInput(
-            "customer fields are at most 500 characters".into(),
-        ));
-    }
-    Ok(())
-}
-
 /// How many mutations of `entity` are queued and not yet settled.
 pub(crate) fn unsettled_for(conn: &Connection, entity: Uuid) -> Result<u64, SyncError> {
     let n: i64 = conn
@@ -114,7 +93,7 @@ pub fn save(
     fields: CustomerFields,
     clock: &dyn Clock,
 ) -> Result<LocalCustomer, SyncError> {
-    validate(&fields)?;
+    fields.check().map_err(SyncError::InvalidInput)?;
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     let now = clock.now_ms();
     let stamp = hlc::tick(&tx, now)?;
