@@ -78,13 +78,7 @@ pub async fn catalog_search(
                 Some(category) if query.trim().is_empty() => {
                     catalog::products_in_category(c, &category)?
                 }
-                Some(category) => {
-                    let mut found = catalog::search(c, &query, catalog::MAX_SEARCH_RESULTS)?;
-                    found.retain(|p| p.category == category);
-                    found.truncate(limit as usize);
-                    found
-                }
-                None => catalog::search(c, &query, limit)?,
+                category => catalog::search(c, &query, category.as_deref(), limit)?,
             };
             views(c, products)
         })

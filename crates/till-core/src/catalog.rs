@@ -230,17 +230,23 @@ pub fn by_barcode(conn: &Connection, barcode: &str) -> Result<Option<Product>> {
         .optional()?)
 }
 
-/// Active products whose name or SKU contains `query` (ASCII case-insensitive), by name, at
-/// most `limit` (capped at [`MAX_SEARCH_RESULTS`]).
-pub fn search(conn: &Connection, query: &str, limit: u32) -> Result<Vec<Product>> {
+/// Active products whose name or SKU contains `query` (ASCII case-insensitive), within
+/// `category` when given, by name, at most `limit` (capped at [`MAX_SEARCH_RESULTS`]).
+pub fn search(
+    conn: &Connection,
+    query: &str,
+    category: Option<&str>,
+    limit: u32,
+) -> Result<Vec<Product>> {
     let pattern = format!("%{}%", escape_like(query.trim()));
     let mut stmt = conn.prepare_cached(&format!(
         "SELECT {PRODUCT_COLUMNS} FROM products
          WHERE active = 1 AND (name LIKE ?1 ESCAPE '\\' OR sku LIKE ?1 ESCAPE '\\')
+           AND (?3 IS NULL OR category = ?3)
          ORDER BY name, sku LIMIT ?2"
     ))?;
     let rows = stmt.query_map(
-        params![pattern, limit.min(MAX_SEARCH_RESULTS)],
+        params![pattern, limit.min(MAX_SEARCH_RESULTS), category],
         product_from_row,
     )?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)

@@ -186,17 +186,24 @@ fn commits_from_several_threads_stay_gapless() {
 #[test]
 fn the_catalog_answers_searches_barcodes_and_categories() {
     let (_dir, _store, conn) = open();
-    let hits = catalog::search(&conn, "CROISSANT", 10).expect("searches");
+    let hits = catalog::search(&conn, "CROISSANT", None, 10).expect("searches");
     assert!(hits.len() >= 2, "search ignores case");
     assert!(hits
         .iter()
         .all(|p| p.name.to_lowercase().contains("croissant")));
     assert_eq!(
-        catalog::search(&conn, "a", 3).expect("searches").len(),
+        catalog::search(&conn, "a", None, 3)
+            .expect("searches")
+            .len(),
         3,
         "limited"
     );
-    let by_sku = catalog::search(&conn, "bak-001", 10).expect("searches");
+    let drinks = catalog::search(&conn, "a", Some("Hot drinks"), 200).expect("searches");
+    assert!(
+        !drinks.is_empty() && drinks.iter().all(|p| p.category == "Hot drinks"),
+        "a search within a category finds only that category's products"
+    );
+    let by_sku = catalog::search(&conn, "bak-001", None, 10).expect("searches");
     assert_eq!(by_sku.len(), 1, "SKUs are searchable");
     let p = &by_sku[0];
     let barcode = p.barcode.clone().expect("has a barcode");
@@ -211,7 +218,7 @@ fn the_catalog_answers_searches_barcodes_and_categories() {
     let bakery = catalog::products_in_category(&conn, "Bakery").expect("lists");
     assert!(bakery.iter().all(|q| q.category == "Bakery" && q.active));
     assert!(
-        catalog::search(&conn, "%", 10)
+        catalog::search(&conn, "%", None, 10)
             .expect("searches")
             .is_empty(),
         "% is literal"
