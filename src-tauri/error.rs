@@ -36,13 +36,7 @@ impl std::error::Error for AppError {}
 
 impl From<CoreError> for AppError {
     fn from(e: CoreError) -> Self {
-        // The app API (docs/app-api.md) names short tenders `insufficient_tender`; every other
-        // code is the core's own.
-        let code = match e.code() {
-            "tender_short" => "insufficient_tender",
-            code => code,
-        };
-        AppError::new(code, e.to_string())
+        AppError::new(e.code(), e.to_string())
     }
 }
 

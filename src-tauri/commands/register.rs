@@ -6,7 +6,7 @@ use till_core::cart::{self, Cart, CartLine};
 use till_core::clock::SystemClock;
 use till_core::tender::{self, TenderInput};
 use till_core::tickets;
-use till_protocol::{Tender, Ticket};
+use till_protocol::Ticket;
 use uuid::Uuid;
 
 use crate::error::{AppError, CmdResult};
@@ -55,14 +55,7 @@ fn committed(t: &Ticket) -> ipc::CommittedTicket {
         number: t.number,
         kind: t.kind,
         total: t.totals.total,
-        change_due: t
-            .tenders
-            .iter()
-            .map(|t| match t {
-                Tender::Cash { change, .. } => *change,
-                Tender::Card { .. } => 0,
-            })
-            .sum(),
+        change_due: tender::change_given(&t.tenders),
         created_at_ms: t.created_at_ms,
     }
 }
@@ -117,13 +110,7 @@ pub fn change_due(total: Input<i64>, tendered: Input<i64>) -> CmdResult<i64> {
         return Err(AppError::invalid_input("the total cannot be negative"));
     }
     let settled = tender::settle(&[TenderInput::Cash { tendered }], total)?;
-    Ok(settled
-        .iter()
-        .map(|t| match t {
-            Tender::Cash { change, .. } => *change,
-            Tender::Card { .. } => 0,
-        })
-        .sum())
+    Ok(tender::change_given(&settled))
 }
 
 /// Commits a sale locally (ticket, journal, outbox in one transaction), then nudges the sync

@@ -75,7 +75,7 @@ impl CoreError {
             CoreError::InactiveProduct { .. } => "inactive_product",
             CoreError::UnknownTaxRate { .. } => "unknown_tax_rate",
             CoreError::NoCatalog => "no_catalog",
-            CoreError::TenderShort { .. } => "tender_short",
+            CoreError::TenderShort { .. } => "insufficient_tender",
             CoreError::CardNumberForbidden { .. } => "card_number_forbidden",
             CoreError::InvalidInput(_) => "invalid_input",
             CoreError::AlreadyReversed { .. } => "already_reversed",

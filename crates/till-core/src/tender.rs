@@ -28,6 +28,17 @@ pub enum TenderInput {
     },
 }
 
+/// The change handed back over `tenders` (only cash gives change).
+pub fn change_given(tenders: &[Tender]) -> i64 {
+    tenders
+        .iter()
+        .map(|t| match t {
+            Tender::Cash { change, .. } => *change,
+            Tender::Card { .. } => 0,
+        })
+        .sum()
+}
+
 /// Checks `tenders` against the amount `due` and returns them as recorded: card amounts first
 /// count towards `due`, at most one cash tender covers the rest and gets the change. A ticket of
 /// zero needs no tender.
@@ -232,9 +243,9 @@ mod tests {
     #[test]
     fn short_tenders_are_refused() {
         let e = settle(&[TenderInput::Cash { tendered: 1000 }], 1234).expect_err("short");
-        assert_eq!(e.code(), "tender_short");
+        assert_eq!(e.code(), "insufficient_tender");
         let e = settle(&[], 1).expect_err("nothing tendered");
-        assert_eq!(e.code(), "tender_short");
+        assert_eq!(e.code(), "insufficient_tender");
         assert!(settle(&[], 0).is_ok(), "a free ticket needs no tender");
     }
 

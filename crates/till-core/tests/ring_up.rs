@@ -456,8 +456,13 @@ fn every_bad_input_is_refused_with_its_code_and_changes_nothing() {
     expect_refused(&mut conn, &stranger, &ok, "unknown_customer");
     let too_many: Vec<(&Product, i64)> = vec![(p, 1); MAX_LINES + 1];
     expect_refused(&mut conn, &cart_of(&too_many), &ok, "too_many_lines");
-    expect_refused(&mut conn, &cart_of(&[(p, 1)]), &cash(1), "tender_short");
-    expect_refused(&mut conn, &cart_of(&[(p, 1)]), &[], "tender_short");
+    expect_refused(
+        &mut conn,
+        &cart_of(&[(p, 1)]),
+        &cash(1),
+        "insufficient_tender",
+    );
+    expect_refused(&mut conn, &cart_of(&[(p, 1)]), &[], "insufficient_tender");
     let pan = vec![TenderInput::Card {
         amount: p.unit_price,
         approval_ref: "4111 1111 1111 1111".into(),
