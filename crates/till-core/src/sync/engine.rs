@@ -251,6 +251,12 @@ impl Worker {
         // durable commit on any connection makes these durable too), which keeps its write
         // transactions short and ring-up on the other connections unblocked.
         conn.pragma_update(None, "synchronous", "NORMAL")?;
+        // The pusher checkpoints after each of its writes itself, once the request is on its
+        // way (marking a batch in flight alone rewrites about a page per row), so the WAL the
+        // engine grows is copied back by the engine, not by whichever ring-up commit crosses
+        // the threshold, and not on the request's path. Pull pages and a prune are checkpointed
+        // after they commit; the engine's other writes are single rows.
+        conn.pragma_update(None, "wal_autocheckpoint", 0)?;
         Ok(Worker {
             data_dir: store.data_dir().to_path_buf(),
             conn,
@@ -328,14 +334,6 @@ impl Worker {
                 )
                 .await?;
             let Some(batch) = batch else { break };
-            // Checkpoint here, after each batch, so the WAL the engine grows is copied back by
-            // the engine and not by whichever ring-up commit happens to cross the threshold.
-            if let Err(e) = self
-                .conn
-                .query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()))
-            {
-                tracing::debug!(error = %e, "checkpoint skipped");
-            }
             if let Some(sink) = &self.sink {
                 if !batch.synced_tickets.is_empty() {
                     sink.tickets_synced(&batch.synced_tickets);
@@ -365,6 +363,7 @@ impl Worker {
             .await?;
             report.pulled += page.applied;
             report.conflicts += page.conflicts;
+            super::push::checkpoint(&self.conn);
             if !page.has_more {
                 break;
             }
@@ -386,6 +385,7 @@ impl Worker {
             .execute([cutoff])?;
         if n > 0 {
             tracing::info!(pruned = n, "pruned applied outbox rows");
+            super::push::checkpoint(&self.conn);
         }
         Ok(())
     }

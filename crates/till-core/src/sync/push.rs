@@ -287,6 +287,12 @@ impl Pusher {
         let started = Instant::now();
         let transport = Arc::clone(transport);
         let request = tokio::spawn(async move { transport.push(body).await });
+        // Copying the marked rows back into the database waits until the request is on its way
+        // (on a single-threaded runtime the request task only runs when this one yields).
+        for _ in 0..REQUEST_YIELDS {
+            tokio::task::yield_now().await;
+        }
+        checkpoint(conn);
         Ok(Some(Sent {
             batch,
             request,
@@ -428,6 +434,7 @@ impl Pusher {
                 }
             }
             tx.commit()?;
+            checkpoint(conn);
         }
         if let Some(expected) = gap.filter(|e| mismatched.contains(e)) {
             // Resending would meet the same refusal forever: stop, back off, show why.
@@ -439,6 +446,16 @@ impl Pusher {
         }
         self.resend_from = gap;
         Ok(report)
+    }
+}
+
+/// Copies what this connection wrote back into the database file (PASSIVE: never waits for
+/// and never blocks a ring-up). The engine's connection has SQLite's automatic checkpoint off,
+/// so the copy happens here, after each of its writes and off the request's path, and the log
+/// stays short enough that a ring-up commit never finds a long one to copy itself.
+pub(super) fn checkpoint(conn: &Connection) {
+    if let Err(e) = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())) {
+        tracing::debug!(error = %e, "checkpoint skipped");
     }
 }
 
@@ -542,6 +559,10 @@ fn failed_dependency(conn: &Connection, mutation: &Mutation) -> Result<Option<u6
     )?;
     Ok(seq.and_then(|s| u64::try_from(s).ok()))
 }
+
+/// How often sending yields to the request task before checkpointing: enough for the HTTP
+/// client to hand the body to the socket.
+const REQUEST_YIELDS: usize = 4;
 
 /// How many results one write transaction applies at most.
 const APPLY_CHUNK: usize = 100;
