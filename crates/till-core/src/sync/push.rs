@@ -47,6 +47,8 @@ pub struct Pusher {
     resend_from: Option<u64>,
     /// The next batch, already marked in flight and sent while the last answer is applied.
     ahead: Option<Sent>,
+    /// Rows written since the last checkpoint (about a WAL page each).
+    unchecked_rows: usize,
 }
 
 /// A batch on its way: its rows (marked in flight) and the request running as its own task.
@@ -75,6 +77,17 @@ impl Pusher {
             max_batch_size: max,
             resend_from: None,
             ahead: None,
+            unchecked_rows: 0,
+        }
+    }
+
+    /// Counts rows just written and checkpoints once enough have piled up, or at the end of a
+    /// batch (`last`).
+    fn wrote(&mut self, conn: &Connection, rows: usize, last: bool) {
+        self.unchecked_rows += rows;
+        if last || self.unchecked_rows >= CHECKPOINT_ROWS {
+            checkpoint(conn);
+            self.unchecked_rows = 0;
         }
     }
 
@@ -292,7 +305,7 @@ impl Pusher {
         for _ in 0..REQUEST_YIELDS {
             tokio::task::yield_now().await;
         }
-        checkpoint(conn);
+        self.wrote(conn, batch.len(), false);
         Ok(Some(Sent {
             batch,
             request,
@@ -434,7 +447,7 @@ impl Pusher {
                 }
             }
             tx.commit()?;
-            checkpoint(conn);
+            self.wrote(conn, chunk.len(), index + 1 == chunks);
         }
         if let Some(expected) = gap.filter(|e| mismatched.contains(e)) {
             // Resending would meet the same refusal forever: stop, back off, show why.
@@ -451,8 +464,9 @@ impl Pusher {
 
 /// Copies what this connection wrote back into the database file (PASSIVE: never waits for
 /// and never blocks a ring-up). The engine's connection has SQLite's automatic checkpoint off,
-/// so the copy happens here, after each of its writes and off the request's path, and the log
-/// stays short enough that a ring-up commit never finds a long one to copy itself.
+/// so the copy happens here, every [`CHECKPOINT_ROWS`] rows and after each batch, off the
+/// request's path, and the log stays short enough that a ring-up commit never finds a long one
+/// to copy itself.
 pub(super) fn checkpoint(conn: &Connection) {
     if let Err(e) = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())) {
         tracing::debug!(error = %e, "checkpoint skipped");
@@ -563,6 +577,9 @@ fn failed_dependency(conn: &Connection, mutation: &Mutation) -> Result<Option<u6
 /// How often sending yields to the request task before checkpointing: enough for the HTTP
 /// client to hand the body to the socket.
 const REQUEST_YIELDS: usize = 4;
+
+/// Rows written before the engine checkpoints (well below SQLite's 1,000-page threshold).
+const CHECKPOINT_ROWS: usize = 200;
 
 /// How many results one write transaction applies at most.
 const APPLY_CHUNK: usize = 100;
