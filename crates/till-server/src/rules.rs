@@ -39,11 +39,21 @@ pub enum Step {
     Apply,
 }
 
+/// What the server recorded for a mutation id, and whether this terminal settled it.
+#[derive(Debug, Clone, Copy)]
+pub struct Known<'a> {
+    pub record: &'a Recorded,
+    /// An id settled by another terminal is never this terminal's replay.
+    pub by_this_terminal: bool,
+}
+
 /// Decides the first step for `mutation`, given what its id was settled with and the terminal's
 /// last settled sequence.
-pub fn classify(recorded: Option<&Recorded>, hash: &str, last_seq: u64, seq: u64) -> Step {
-    match recorded {
-        Some(r) if r.payload_hash == hash => Step::Replay(r.outcome_json.clone()),
+pub fn classify(known: Option<Known<'_>>, hash: &str, last_seq: u64, seq: u64) -> Step {
+    match known {
+        Some(k) if k.by_this_terminal && k.record.payload_hash == hash => {
+            Step::Replay(k.record.outcome_json.clone())
+        }
         Some(_) => Step::Mismatch,
         None if seq <= last_seq => Step::SeqReused,
         None if seq > last_seq + 1 => Step::Gap {
@@ -51,6 +61,34 @@ pub fn classify(recorded: Option<&Recorded>, hash: &str, last_seq: u64, seq: u64
         },
         None => Step::Apply,
     }
+}
+
+/// The outcome of every step but [`Step::Apply`], which needs the backend's own writes
+/// (`Ok(None)`). A stored outcome that no longer parses is an error of the database.
+pub fn answer(step: &Step, mutation: &Mutation) -> Result<Option<Outcome>, serde_json::Error> {
+    Ok(Some(match step {
+        Step::Replay(json) => Outcome::Duplicate {
+            original: Box::new(serde_json::from_str(json)?),
+        },
+        Step::Mismatch => Outcome::Mismatch {
+            message: format!(
+                "mutation {} was settled before with a different payload",
+                mutation.id
+            ),
+        },
+        Step::SeqReused => Rejection::new(
+            "seq_reused",
+            format!(
+                "sequence {} is already settled by another mutation",
+                mutation.seq
+            ),
+        )
+        .into_outcome(),
+        Step::Gap { expected_seq } => Outcome::Gap {
+            expected_seq: *expected_seq,
+        },
+        Step::Apply => return Ok(None),
+    }))
 }
 
 /// A mutation refused for good, with a stable code.
@@ -367,8 +405,21 @@ mod tests {
             payload_hash: "h".into(),
             outcome_json: "{}".into(),
         };
-        assert_eq!(classify(Some(&r), "h", 5, 3), Step::Replay("{}".into()));
-        assert_eq!(classify(Some(&r), "x", 5, 3), Step::Mismatch);
+        let mine = Known {
+            record: &r,
+            by_this_terminal: true,
+        };
+        assert_eq!(classify(Some(mine), "h", 5, 3), Step::Replay("{}".into()));
+        assert_eq!(classify(Some(mine), "x", 5, 3), Step::Mismatch);
+        let theirs = Known {
+            by_this_terminal: false,
+            ..mine
+        };
+        assert_eq!(
+            classify(Some(theirs), "h", 5, 3),
+            Step::Mismatch,
+            "another terminal's mutation is never this terminal's replay"
+        );
     }
 
     #[test]

@@ -51,7 +51,7 @@ use super::{
     StorageError, TerminalRecord, TerminalStats, TicketSummary,
 };
 use crate::clock::now_ms;
-use crate::rules::{self, CustomerDecision, Recorded, Rejection, Step, StoredCustomer};
+use crate::rules::{self, CustomerDecision, Known, Recorded, Rejection, Step, StoredCustomer};
 
 /// Numbered migrations, applied in order, all pending ones in one transaction.
 const MIGRATIONS: &[(u32, &str)] = &[(1, include_str!("../../migrations/postgres/0001_init.sql"))];
@@ -393,43 +393,20 @@ async fn push_batch(
             None => {
                 let hash = rules::payload_hash(mutation)
                     .map_err(|e| StorageError::Database(format!("cannot hash a mutation: {e}")))?;
-                let known = match recorded.get(&mutation.id) {
-                    // An id settled by another terminal is never this terminal's replay.
-                    Some((owner, _)) if *owner != terminal_id => Some(Recorded {
-                        payload_hash: String::new(),
-                        outcome_json: String::new(),
-                    }),
-                    Some((_, r)) => Some(r.clone()),
-                    None => None,
-                };
-                match rules::classify(known.as_ref(), &hash, last_seq, mutation.seq) {
-                    Step::Replay(json) => {
-                        let original: Outcome = serde_json::from_str(&json).map_err(|e| {
-                            StorageError::Corrupt(format!("stored outcome of {}: {e}", mutation.id))
-                        })?;
-                        Outcome::Duplicate {
-                            original: Box::new(original),
-                        }
-                    }
-                    Step::Mismatch => Outcome::Mismatch {
-                        message: format!(
-                            "mutation {} was settled before with a different payload",
-                            mutation.id
-                        ),
-                    },
-                    Step::SeqReused => Rejection::new(
-                        "seq_reused",
-                        format!(
-                            "sequence {} is already settled by another mutation",
-                            mutation.seq
-                        ),
-                    )
-                    .into_outcome(),
-                    Step::Gap { expected_seq } => {
-                        gap = Some(expected_seq);
-                        Outcome::Gap { expected_seq }
-                    }
-                    Step::Apply => {
+                let known = recorded.get(&mutation.id).map(|(owner, record)| Known {
+                    record,
+                    by_this_terminal: *owner == terminal_id,
+                });
+                let step = rules::classify(known, &hash, last_seq, mutation.seq);
+                if let Step::Gap { expected_seq } = step {
+                    gap = Some(expected_seq);
+                }
+                let answered = rules::answer(&step, mutation).map_err(|e| {
+                    StorageError::Corrupt(format!("stored outcome of {}: {e}", mutation.id))
+                })?;
+                match answered {
+                    Some(outcome) => outcome,
+                    None => {
                         let outcome = apply(&tx, terminal_id, mutation, &mut effects).await?;
                         let outcome_json = serde_json::to_string(&outcome).map_err(|e| {
                             StorageError::Database(format!("cannot serialise an outcome: {e}"))

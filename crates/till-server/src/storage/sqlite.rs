@@ -21,7 +21,7 @@ use super::{
     StorageError, TerminalRecord, TerminalStats, TicketSummary,
 };
 use crate::clock::now_ms;
-use crate::rules::{self, CustomerDecision, Recorded, Rejection, Step, StoredCustomer};
+use crate::rules::{self, CustomerDecision, Known, Recorded, Rejection, Step, StoredCustomer};
 
 /// The database file inside the data dir.
 pub const DB_FILE: &str = "till-server.sqlite3";
@@ -289,43 +289,20 @@ fn push_batch(
                 let hash = rules::payload_hash(&mutation)
                     .map_err(|e| StorageError::Database(format!("cannot hash a mutation: {e}")))?;
                 let recorded = recorded_mutation(&tx, mutation.id)?;
-                let recorded = match recorded {
-                    // An id settled by another terminal is never this terminal's replay.
-                    Some((owner, _)) if owner != terminal => Some(Recorded {
-                        payload_hash: String::new(),
-                        outcome_json: String::new(),
-                    }),
-                    Some((_, r)) => Some(r),
-                    None => None,
-                };
-                match rules::classify(recorded.as_ref(), &hash, last_seq, mutation.seq) {
-                    Step::Replay(json) => {
-                        let original: Outcome = serde_json::from_str(&json).map_err(|e| {
-                            StorageError::Corrupt(format!("stored outcome of {}: {e}", mutation.id))
-                        })?;
-                        Outcome::Duplicate {
-                            original: Box::new(original),
-                        }
-                    }
-                    Step::Mismatch => Outcome::Mismatch {
-                        message: format!(
-                            "mutation {} was settled before with a different payload",
-                            mutation.id
-                        ),
-                    },
-                    Step::SeqReused => Rejection::new(
-                        "seq_reused",
-                        format!(
-                            "sequence {} is already settled by another mutation",
-                            mutation.seq
-                        ),
-                    )
-                    .into_outcome(),
-                    Step::Gap { expected_seq } => {
-                        gap = Some(expected_seq);
-                        Outcome::Gap { expected_seq }
-                    }
-                    Step::Apply => {
+                let known = recorded.as_ref().map(|(owner, record)| Known {
+                    record,
+                    by_this_terminal: *owner == terminal,
+                });
+                let step = rules::classify(known, &hash, last_seq, mutation.seq);
+                if let Step::Gap { expected_seq } = step {
+                    gap = Some(expected_seq);
+                }
+                let answered = rules::answer(&step, &mutation).map_err(|e| {
+                    StorageError::Corrupt(format!("stored outcome of {}: {e}", mutation.id))
+                })?;
+                match answered {
+                    Some(outcome) => outcome,
+                    None => {
                         let outcome = apply(&tx, terminal_id, &mutation)?;
                         record(&tx, &terminal, &mutation, &hash, &outcome, now)?;
                         last_seq = mutation.seq;
