@@ -5,6 +5,10 @@ SHELL := /bin/bash
 CARGO ?= cargo
 export CARGO_TERM_COLOR ?= never
 
+# $(call bounded,SECONDS,WHAT,COMMAND): runs a suite under a time limit, so a hung test fails the
+# run with a message naming the suite instead of holding CI until its own limit.
+bounded = timeout --kill-after=30 $(1) $(3) || { rc=$$?; if [ $$rc -eq 124 ]; then echo "make: $(2) did not finish within $(1) s" >&2; fi; exit $$rc; }
+
 .PHONY: run test deps ui build lint test-rust test-ui test-app test-pg soak bench screenshots clean
 
 ## make run: start a local back office with the demo catalog and the app enrolled with it.
@@ -29,13 +33,14 @@ lint:
 	$(CARGO) clippy --workspace --all-targets --quiet -- -D warnings
 
 test-rust:
-	scripts/with-postgres.sh $(CARGO) test --workspace
+	$(call bounded,2400,the Rust tests,scripts/with-postgres.sh $(CARGO) test --workspace)
 
 test-ui:
-	cd ui && npm run check && npm test && npm run test:browser
+	cd ui && npm run check
+	cd ui && $(call bounded,900,the UI tests,sh -c 'npm test && npm run test:browser')
 
 test-app:
-	scripts/test-app.sh
+	$(call bounded,900,the app tests,scripts/test-app.sh)
 
 ## make soak: the long crash/kill run (300 kills), not part of `make test`.
 soak: deps build

@@ -26,6 +26,7 @@ cleanup() {
   rm -rf "$dir"
 }
 trap cleanup EXIT
+trap 'exit 143' TERM INT
 
 "${as_pg[@]}" "$bindir/initdb" -D "$dir/data" -U till --auth=trust -E UTF8 >/dev/null
 "${as_pg[@]}" "$bindir/pg_ctl" -D "$dir/data" -l "$dir/log" -w \

@@ -87,13 +87,30 @@ function spawnUntil(cmd, args, { env, ready, what, timeoutMs = 30000 }) {
   });
 }
 
-async function stopChild(child) {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise((r) => child.once("exit", r));
-  child.kill("SIGTERM");
-  const timer = setTimeout(() => child.kill("SIGKILL"), 5000);
-  await exited;
-  clearTimeout(timer);
+/** Sends `signal` to the child, or to its whole process group when it leads one. */
+function signal(child, sig, group) {
+  try {
+    if (group) process.kill(-child.pid, sig);
+    else child.kill(sig);
+  } catch (err) {
+    if (err.code !== "ESRCH") throw err;
+  }
+}
+
+/** Stops a child: SIGTERM, then SIGKILL after 5 s. A child spawned as a group leader takes its
+ * whole group with it (tauri-driver's WebKitWebDriver, the app and WebKit's helpers), and its
+ * pipes are closed, so nothing left behind can keep this test process alive. */
+async function stopChild(child, { group = false } = {}) {
+  if (child.exitCode === null && child.signalCode === null) {
+    const exited = new Promise((r) => child.once("exit", r));
+    signal(child, "SIGTERM", group);
+    const timer = setTimeout(() => signal(child, "SIGKILL", group), 5000);
+    await exited;
+    clearTimeout(timer);
+  }
+  if (group) signal(child, "SIGKILL", true);
+  child.stdout?.destroy();
+  child.stderr?.destroy();
 }
 
 /** A real till-server on a fixed loopback port, which can be stopped and started again. */
@@ -139,7 +156,7 @@ export class Driver {
     d.proc = spawn(
       "tauri-driver",
       ["--port", String(port), "--native-port", String(nativePort), "--native-driver", NATIVE_DRIVER],
-      { env, stdio: ["ignore", "pipe", "pipe"] },
+      { env, stdio: ["ignore", "pipe", "pipe"], detached: true },
     );
     const keep = (b) => {
       d.log = (d.log + b.toString()).slice(-20000);
@@ -162,7 +179,7 @@ export class Driver {
   }
 
   async stop() {
-    if (this.proc) await stopChild(this.proc);
+    if (this.proc) await stopChild(this.proc, { group: true });
   }
 }
 
