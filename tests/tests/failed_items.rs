@@ -33,7 +33,11 @@ async fn a_rejected_sale_fails_alone_and_its_refund_waits_for_it() {
         // A payload damaged after commit (a bug, a bad disk): the server must refuse it.
         let conn = store.connect().expect("connects");
         let payload: Vec<u8> = conn
-            .query_row("SELECT payload FROM outbox WHERE seq = 1", [], |r| r.get(0))
+            .query_row(
+                "SELECT payload FROM outbox_payload WHERE seq = 1",
+                [],
+                |r| r.get(0),
+            )
             .expect("sale 1 is queued");
         let mut mutation: Value = serde_json::from_slice(&payload).expect("JSON");
         let total = mutation["body"]["data"]["totals"]["total"]
@@ -41,7 +45,7 @@ async fn a_rejected_sale_fails_alone_and_its_refund_waits_for_it() {
             .expect("a total");
         mutation["body"]["data"]["totals"]["total"] = (total + 1).into();
         conn.execute(
-            "UPDATE outbox SET payload = ?1 WHERE seq = 1",
+            "UPDATE outbox_payload SET payload = ?1 WHERE seq = 1",
             [serde_json::to_vec(&mutation).expect("JSON")],
         )
         .expect("damaged");

@@ -32,6 +32,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "0003_sync",
         sql: include_str!("../../../migrations/0003_sync.sql"),
     },
+    Migration {
+        version: 4,
+        name: "0004_outbox_payload",
+        sql: include_str!("../../../migrations/0004_outbox_payload.sql"),
+    },
 ];
 
 /// Whether `migrations` are numbered 1, 2, 3… in order, with no gap and no repeat.
@@ -197,6 +202,36 @@ mod tests {
             tables, 0,
             "all-or-nothing: the first migration is rolled back too"
         );
+    }
+
+    #[test]
+    fn queued_mutations_keep_their_exact_bytes_when_payloads_move_to_their_own_table() {
+        let mut conn = Connection::open_in_memory().expect("opens");
+        apply(&mut conn, &MIGRATIONS[..3]).expect("migrates to version 3");
+        let payload = br#"{"id":"0192","seq":1,"body":"exact bytes"}"#.to_vec();
+        conn.execute(
+            "INSERT INTO outbox (seq, mutation_id, kind, entity_id, payload, state,
+                                 created_at_ms, updated_at_ms)
+             VALUES (1, 'm-1', 'ticket_created', 't-1', ?1, 'in_flight', 5, 6)",
+            [&payload],
+        )
+        .expect("queues");
+        migrate(&mut conn).expect("migrates to the latest version");
+        let (state, moved): (String, Vec<u8>) = conn
+            .query_row(
+                "SELECT state, payload FROM outbox JOIN outbox_payload USING (seq)",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .expect("the mutation is still queued");
+        assert_eq!(state, "in_flight");
+        assert_eq!(moved, payload, "a resend must stay byte-identical");
+        conn.execute("DELETE FROM outbox WHERE seq = 1", [])
+            .expect("prunes");
+        let left: i64 = conn
+            .query_row("SELECT count(*) FROM outbox_payload", [], |r| r.get(0))
+            .expect("counts");
+        assert_eq!(left, 0, "pruning a row takes its payload with it");
     }
 
     #[test]

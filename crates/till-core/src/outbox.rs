@@ -82,17 +82,18 @@ pub fn enqueue(conn: &Connection, body: MutationBody, hlc: Hlc, now_ms: i64) -> 
     let payload = serde_json::to_vec(&mutation).map_err(|e| CoreError::Database(e.to_string()))?;
     let (kind, entity) = describe(&mutation.body);
     conn.prepare_cached(
-        "INSERT INTO outbox (seq, mutation_id, kind, entity_id, payload, state, created_at_ms, updated_at_ms)
-         VALUES (?1, ?2, ?3, ?4, ?5, 'pending', ?6, ?6)",
+        "INSERT INTO outbox (seq, mutation_id, kind, entity_id, state, created_at_ms, updated_at_ms)
+         VALUES (?1, ?2, ?3, ?4, 'pending', ?5, ?5)",
     )?
     .execute(params![
         seq_i64(seq)?,
         mutation.id.to_string(),
         kind,
         entity.to_string(),
-        payload,
         now_ms
     ])?;
+    conn.prepare_cached("INSERT INTO outbox_payload (seq, payload) VALUES (?1, ?2)")?
+        .execute(params![seq_i64(seq)?, payload])?;
     Ok(mutation)
 }
 
@@ -118,9 +119,13 @@ pub struct OutboxEntry {
     pub next_attempt_at_ms: Option<i64>,
 }
 
-/// The columns [`entry_from_row`] reads, in order.
+/// The columns [`entry_from_row`] reads, in order, from [`ENTRY_SOURCE`].
 pub const ENTRY_COLUMNS: &str = "seq, mutation_id, kind, entity_id, payload, state, attempts, \
      last_error, result, created_at_ms, updated_at_ms, next_attempt_at_ms";
+
+/// Where [`ENTRY_COLUMNS`] come from: each outbox row with its payload, which lives in a table of
+/// its own so that the engine's state changes rewrite small rows.
+pub const ENTRY_SOURCE: &str = "outbox JOIN outbox_payload USING (seq)";
 
 /// Reads an [`OutboxEntry`] from a row selected with [`ENTRY_COLUMNS`].
 pub fn entry_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<OutboxEntry> {
@@ -150,7 +155,7 @@ pub fn entry_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<OutboxEntry> {
 /// The entries still to send (`pending` or `in_flight`), in sequence order, at most `limit`.
 pub fn unsent(conn: &Connection, limit: u32) -> Result<Vec<OutboxEntry>> {
     let mut stmt = conn.prepare_cached(&format!(
-        "SELECT {ENTRY_COLUMNS} FROM outbox WHERE state IN ('pending', 'in_flight')
+        "SELECT {ENTRY_COLUMNS} FROM {ENTRY_SOURCE} WHERE state IN ('pending', 'in_flight')
          ORDER BY seq LIMIT ?1"
     ))?;
     let rows = stmt.query_map([limit], entry_from_row)?;
@@ -162,7 +167,7 @@ pub fn get(conn: &Connection, seq: u64) -> Result<Option<OutboxEntry>> {
     use rusqlite::OptionalExtension;
     Ok(conn
         .prepare_cached(&format!(
-            "SELECT {ENTRY_COLUMNS} FROM outbox WHERE seq = ?1"
+            "SELECT {ENTRY_COLUMNS} FROM {ENTRY_SOURCE} WHERE seq = ?1"
         ))?
         .query_row([seq_i64(seq)?], entry_from_row)
         .optional()?)
@@ -204,7 +209,7 @@ pub fn counts(conn: &Connection) -> Result<OutboxCounts> {
 /// The entries in `state`, in sequence order, at most `limit` (e.g. the failed list).
 pub fn in_state(conn: &Connection, state: OutboxState, limit: u32) -> Result<Vec<OutboxEntry>> {
     let mut stmt = conn.prepare_cached(&format!(
-        "SELECT {ENTRY_COLUMNS} FROM outbox WHERE state = ?1 ORDER BY seq LIMIT ?2"
+        "SELECT {ENTRY_COLUMNS} FROM {ENTRY_SOURCE} WHERE state = ?1 ORDER BY seq LIMIT ?2"
     ))?;
     let rows = stmt.query_map(params![state.as_str(), limit], entry_from_row)?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)

@@ -37,8 +37,9 @@ fn split_error(raw: Option<&str>) -> (String, String) {
 /// The failed items, oldest first.
 pub fn list(conn: &Connection, limit: u32) -> Result<Vec<FailedItem>, SyncError> {
     let mut stmt = conn.prepare_cached(&format!(
-        "SELECT {} FROM outbox WHERE state = 'failed' ORDER BY seq LIMIT ?1",
-        outbox::ENTRY_COLUMNS
+        "SELECT {} FROM {} WHERE state = 'failed' ORDER BY seq LIMIT ?1",
+        outbox::ENTRY_COLUMNS,
+        outbox::ENTRY_SOURCE
     ))?;
     let rows = stmt.query_map([limit], outbox::entry_from_row)?;
     let mut out = Vec::new();
