@@ -48,6 +48,9 @@ pub struct Args {
     /// Largest push batch (the batch grows while the server keeps up)
     #[arg(long, default_value_t = till_protocol::MAX_PUSH_BATCH)]
     max_batch_size: usize,
+    /// Send each request only once the one before is answered and applied (no send-ahead)
+    #[arg(long)]
+    one_at_a_time: bool,
     /// Longest wait between two retries, in milliseconds
     #[arg(long, default_value_t = 5_000, value_name = "MS")]
     max_backoff_ms: u64,
@@ -72,6 +75,7 @@ pub fn run(data_dir: Option<&Path>, args: Args) -> Result<(), Failure> {
     let config = SyncConfig {
         batch_size: args.batch_size,
         max_batch_size: args.max_batch_size,
+        send_ahead: !args.one_at_a_time,
         backoff: sync::BackoffPolicy {
             base: Duration::from_millis(200),
             cap: Duration::from_millis(args.max_backoff_ms.max(1)),

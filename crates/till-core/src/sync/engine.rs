@@ -330,7 +330,7 @@ impl Worker {
                     &self.transport,
                     &self.policies,
                     self.clock.as_ref(),
-                    !stopping,
+                    self.config.send_ahead && !stopping,
                 )
                 .await?;
             let Some(batch) = batch else { break };

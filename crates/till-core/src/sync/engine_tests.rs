@@ -16,6 +16,7 @@ use uuid::Uuid;
 use super::status::NoSink;
 use super::transport::{BoxFuture, Transport, TransportError};
 use super::*;
+use crate::outbox;
 use crate::store::Store;
 use crate::Clock;
 
@@ -164,10 +165,8 @@ fn queue_customer(store: &Store, name: &str) {
     .expect("a customer is saved and queued");
 }
 
-fn rig(steps: Vec<Step>) -> Rig {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let store = Store::open(dir.path()).expect("store opens");
-    queue_customer(&store, "Ann");
+/// Starts an engine on `store` whose server follows `steps`.
+fn spawn_scripted(store: &Store, steps: Vec<Step>) -> (Arc<Script>, SyncHandle) {
     let script = Arc::new(Script {
         steps: Mutex::new(steps.into()),
         ..Script::default()
@@ -183,6 +182,14 @@ fn rig(steps: Vec<Step>) -> Rig {
         }),
     )
     .expect("the engine starts");
+    (script, handle)
+}
+
+fn rig(steps: Vec<Step>) -> Rig {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let store = Store::open(dir.path()).expect("store opens");
+    queue_customer(&store, "Ann");
+    let (script, handle) = spawn_scripted(&store, steps);
     Rig {
         _dir: dir,
         store,
@@ -410,4 +417,39 @@ async fn a_refused_request_keeps_its_items_queued_and_backs_off() {
         "retries space out exponentially instead of hammering: {tries} in a minute"
     );
     rig.handle.shutdown().await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_batch_prepared_ahead_goes_back_to_waiting_when_the_answer_before_it_fails() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let store = Store::open(dir.path()).expect("store opens");
+    for i in 0..150 {
+        queue_customer(&store, &format!("Customer {i}"));
+    }
+    let (script, handle) = spawn_scripted(
+        &store,
+        vec![Step::Fail(TransportError::RateLimited {
+            retry_after: Some(Duration::from_secs(30)),
+        })],
+    );
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    let conn = store.connect().expect("connects");
+    let counts = outbox::counts(&conn).expect("counts");
+    assert_eq!(
+        (counts.in_flight, counts.pending),
+        (100, 50),
+        "only the batch that was sent is in doubt; the one prepared behind it was never sent"
+    );
+    tokio::time::sleep(Duration::from_secs(60)).await;
+    let counts = outbox::counts(&conn).expect("counts");
+    assert_eq!(
+        (counts.applied, counts.in_flight, counts.pending),
+        (150, 0, 0)
+    );
+    assert_eq!(
+        *script.applied.lock().expect("lock"),
+        150,
+        "each item reached the server once"
+    );
+    handle.shutdown().await;
 }

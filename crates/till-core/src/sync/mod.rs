@@ -52,6 +52,10 @@ pub struct SyncConfig {
     pub batch_size: usize,
     /// The largest push batch (never above the protocol's limit).
     pub max_batch_size: usize,
+    /// Whether the next batch is prepared and sent while the last answer is applied (the
+    /// server still gets one request at a time). Off: each request waits for the one before
+    /// to be answered and applied.
+    pub send_ahead: bool,
     /// Pull page size.
     pub pull_limit: u32,
     /// The periodic tick while nothing is pending.
@@ -78,6 +82,7 @@ impl Default for SyncConfig {
         SyncConfig {
             batch_size: 100,
             max_batch_size: till_protocol::MAX_PUSH_BATCH,
+            send_ahead: true,
             pull_limit: 500,
             tick: Duration::from_secs(30),
             backlog_tick: Duration::from_secs(1),

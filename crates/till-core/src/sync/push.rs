@@ -51,6 +51,12 @@ pub struct Pusher {
     unchecked_rows: usize,
 }
 
+/// A batch read and marked in flight, with its request body, not sent yet.
+struct Prepared {
+    batch: Vec<OutboxEntry>,
+    body: Vec<u8>,
+}
+
 /// A batch on its way: its rows (marked in flight) and the request running as its own task.
 struct Sent {
     batch: Vec<OutboxEntry>,
@@ -81,8 +87,8 @@ impl Pusher {
         }
     }
 
-    /// Counts rows just written and checkpoints once enough have piled up, or at the end of a
-    /// batch (`last`).
+    /// Counts rows just written and checkpoints once enough have piled up, or when the queue
+    /// goes quiet (`last`: a batch applied with none sent behind it).
     fn wrote(&mut self, conn: &Connection, rows: usize, last: bool) {
         self.unchecked_rows += rows;
         if last || self.unchecked_rows >= CHECKPOINT_ROWS {
@@ -101,41 +107,37 @@ impl Pusher {
     fn page(&self, conn: &Connection, after: Option<u64>) -> Result<Vec<OutboxEntry>, SyncError> {
         let limit = u32::try_from(self.batch_size).unwrap_or(1000);
         match (self.resend_from, after) {
-            // Sent ahead only after a clean answer: the batch before settled in order.
-            (_, Some(after)) => {
-                let cols = outbox::ENTRY_COLUMNS;
+            // Sent ahead only after a clean answer: the batch before settled in order. Without
+            // a batch ahead (`after` 0), the oldest unsettled rows.
+            (_, Some(_)) | (None, None) => {
+                // Each side walks the (state, seq) index in order and stops at the limit (one
+                // `state IN (…) ORDER BY seq` would read every queued row to sort them, for
+                // every batch of a long backlog), and only sequence numbers are merged: the
+                // payloads are read once, in order, for the chosen rows.
+                let (cols, src) = (outbox::ENTRY_COLUMNS, outbox::ENTRY_SOURCE);
                 let mut stmt = conn.prepare_cached(&format!(
-                    "SELECT * FROM (SELECT {cols} FROM outbox WHERE state = 'in_flight' AND seq > ?2
-                                    ORDER BY seq LIMIT ?1)
-                     UNION ALL
-                     SELECT * FROM (SELECT {cols} FROM outbox WHERE state = 'pending' AND seq > ?2
-                                    ORDER BY seq LIMIT ?1)
-                     ORDER BY seq LIMIT ?1"
+                    "SELECT {cols} FROM {src} WHERE seq IN (
+                         SELECT seq FROM (SELECT seq FROM outbox
+                                          WHERE state = 'in_flight' AND seq > ?2
+                                          ORDER BY seq LIMIT ?1)
+                         UNION ALL
+                         SELECT seq FROM (SELECT seq FROM outbox
+                                          WHERE state = 'pending' AND seq > ?2
+                                          ORDER BY seq LIMIT ?1)
+                         ORDER BY seq LIMIT ?1)
+                     ORDER BY seq"
                 ))?;
-                let rows =
-                    stmt.query_map(params![limit, seq_param(after)], outbox::entry_from_row)?;
-                Ok(rows.collect::<rusqlite::Result<_>>()?)
-            }
-            (None, None) => {
-                // Each side walks the (state, seq) index in order and stops at the limit; one
-                // `state IN (…) ORDER BY seq` would read every queued row to sort them, for every
-                // batch of a long backlog.
-                let cols = outbox::ENTRY_COLUMNS;
-                let mut stmt = conn.prepare_cached(&format!(
-                    "SELECT * FROM (SELECT {cols} FROM outbox WHERE state = 'in_flight'
-                                    ORDER BY seq LIMIT ?1)
-                     UNION ALL
-                     SELECT * FROM (SELECT {cols} FROM outbox WHERE state = 'pending'
-                                    ORDER BY seq LIMIT ?1)
-                     ORDER BY seq LIMIT ?1"
-                ))?;
-                let rows = stmt.query_map(params![limit], outbox::entry_from_row)?;
+                let rows = stmt.query_map(
+                    params![limit, seq_param(after.unwrap_or(0))],
+                    outbox::entry_from_row,
+                )?;
                 Ok(rows.collect::<rusqlite::Result<_>>()?)
             }
             (Some(from), None) => {
                 let mut stmt = conn.prepare_cached(&format!(
-                    "SELECT {} FROM outbox WHERE seq >= ?1 ORDER BY seq LIMIT ?2",
-                    outbox::ENTRY_COLUMNS
+                    "SELECT {} FROM {} WHERE seq >= ?1 ORDER BY seq LIMIT ?2",
+                    outbox::ENTRY_COLUMNS,
+                    outbox::ENTRY_SOURCE
                 ))?;
                 let rows = stmt.query_map(
                     params![i64::try_from(from).unwrap_or(i64::MAX), limit],
@@ -194,7 +196,7 @@ impl Pusher {
     ) -> Result<Option<BatchReport>, SyncError> {
         let sent = match self.ahead.take() {
             Some(sent) => sent,
-            None => match self.send(conn, transport, clock, None).await? {
+            None => match self.send(conn, transport, clock).await? {
                 Some(sent) => sent,
                 None => return Ok(None),
             },
@@ -205,6 +207,16 @@ impl Pusher {
             sent_at,
             started,
         } = sent;
+        // While the server works on this batch, the next one is read, marked in flight and
+        // encoded, so a clean answer is followed by the next request at once. A failure here
+        // must not cost this answer: the next batch is then sent the ordinary way.
+        let mut next = None;
+        if let (true, Some(last)) = (send_ahead, batch.last()) {
+            match self.prepare(conn, transport, clock, Some(last.seq)).await {
+                Ok(prepared) => next = prepared,
+                Err(e) => tracing::debug!(error = %e, "could not prepare the next batch"),
+            }
+        }
         let answer = match request.await {
             Ok(answer) => answer,
             Err(e) => Err(TransportError::NoAnswer(format!(
@@ -214,19 +226,22 @@ impl Pusher {
         let response = match answer {
             Ok(r) => r,
             Err(e) => {
-                if e.ambiguous() {
-                    enrolment::set_ack_needed(conn, true)?;
+                let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+                if let Some(next) = &next {
+                    reset_to_pending(&tx, &next.batch, clock.now_ms())?;
                 }
-                if matches!(e, TransportError::NoAnswer(_)) && self.batch_size > 1 {
-                    self.batch_size = (self.batch_size / 2).max(1);
+                if e.ambiguous() {
+                    enrolment::set_ack_needed(&tx, true)?;
                 }
                 if let TransportError::Refused { .. } = e {
                     // The server settled nothing of a refused request, so failing its items here
                     // would leave the server waiting for a sequence this till never sends again.
                     // They stay queued in order; the engine backs off and shows the error.
-                    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
                     reset_to_pending(&tx, &batch, clock.now_ms())?;
-                    tx.commit()?;
+                }
+                tx.commit()?;
+                if matches!(e, TransportError::NoAnswer(_)) && self.batch_size > 1 {
+                    self.batch_size = (self.batch_size / 2).max(1);
                 }
                 return Err(e.into());
             }
@@ -234,14 +249,14 @@ impl Pusher {
         let round_trip_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
         let received_at = clock.now_ms();
         let offset = response.server_time_ms - (sent_at + received_at) / 2;
-        if send_ahead && clean(&batch, &response) {
-            if let Some(last) = batch.last() {
-                // A failure here must not cost this answer: the next batch is then sent the
-                // ordinary way, after this one is applied, and meets the failure there.
-                match self.send(conn, transport, clock, Some(last.seq)).await {
-                    Ok(ahead) => self.ahead = ahead,
-                    Err(e) => tracing::debug!(error = %e, "could not send the next batch ahead"),
-                }
+        if let Some(next) = next {
+            if clean(&batch, &response) {
+                self.ahead = Some(self.start(conn, transport, clock, next).await);
+            } else {
+                // Never sent: the rows go back to waiting, and follow this answer's verdict.
+                let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+                reset_to_pending(&tx, &next.batch, clock.now_ms())?;
+                tx.commit()?;
             }
         }
         let mut report = self
@@ -256,20 +271,38 @@ impl Pusher {
         Ok(Some(report))
     }
 
-    /// Reads the next page (after `after` when sending ahead), asks the ack endpoint first when
-    /// the last attempt was ambiguous, marks the page in flight and starts its request.
+    /// Prepares the next batch (see [`Pusher::prepare`]) and starts its request.
     async fn send(
         &mut self,
         conn: &mut Connection,
         transport: &Arc<dyn Transport>,
         clock: &dyn Clock,
-        after: Option<u64>,
     ) -> Result<Option<Sent>, SyncError> {
+        match self.prepare(conn, transport, clock, None).await? {
+            Some(prepared) => Ok(Some(self.start(conn, transport, clock, prepared).await)),
+            None => Ok(None),
+        }
+    }
+
+    /// Reads the next page, marks it in flight and encodes its request. Without `after`: the
+    /// oldest unsettled rows, asking the ack endpoint first when the last attempt was ambiguous.
+    /// With `after` (the batch whose answer is awaited): the rows after it, unless asking the
+    /// ack endpoint would be needed first, which then waits for the ordinary way.
+    async fn prepare(
+        &mut self,
+        conn: &mut Connection,
+        transport: &Arc<dyn Transport>,
+        clock: &dyn Clock,
+        after: Option<u64>,
+    ) -> Result<Option<Prepared>, SyncError> {
         let batch = self.page(conn, after)?;
         // Rows still in flight were sent by an attempt that never heard back (a crash, a kill,
         // an abandoned shutdown): as ambiguous as a lost answer.
         let resumed = batch.iter().any(|e| e.state == OutboxState::InFlight);
         if resumed || enrolment::read(conn)?.ack_needed {
+            if after.is_some() {
+                return Ok(None);
+            }
             // The last attempt may have been applied without us hearing back: ask first.
             let ack = transport.ack(self.terminal_id).await?;
             tracing::info!(
@@ -279,23 +312,42 @@ impl Pusher {
             enrolment::set_server_acked(conn, ack.last_applied_seq)?;
             enrolment::set_ack_needed(conn, false)?;
         }
-        let (Some(first), Some(last)) = (batch.first(), batch.last()) else {
+        if batch.is_empty() {
             if after.is_none() {
                 self.resend_from = None;
             }
             return Ok(None);
-        };
-        let (first, last) = (first.seq, last.seq);
-        {
-            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-            tx.prepare_cached(
+        }
+        // A few short statements, each committed on its own, with a breath between them so a
+        // ring-up waiting for the lock gets it (inside one explicit transaction SQLite would also
+        // write a statement journal of every page changed).
+        let now = clock.now_ms();
+        for (i, chunk) in batch.chunks(WRITE_CHUNK).enumerate() {
+            if i > 0 {
+                let_writers_in();
+            }
+            let (Some(first), Some(last)) = (chunk.first(), chunk.last()) else {
+                continue;
+            };
+            conn.prepare_cached(
                 "UPDATE outbox SET state = 'in_flight', attempts = attempts + 1, updated_at_ms = ?3
                  WHERE seq BETWEEN ?1 AND ?2 AND state IN ('pending', 'in_flight')",
             )?
-            .execute(params![seq_param(first), seq_param(last), clock.now_ms()])?;
-            tx.commit()?;
+            .execute(params![seq_param(first.seq), seq_param(last.seq), now])?;
         }
         let body = request_body(self.terminal_id, &batch);
+        Ok(Some(Prepared { batch, body }))
+    }
+
+    /// Starts the request of a prepared batch as a task of its own.
+    async fn start(
+        &mut self,
+        conn: &mut Connection,
+        transport: &Arc<dyn Transport>,
+        clock: &dyn Clock,
+        prepared: Prepared,
+    ) -> Sent {
+        let Prepared { batch, body } = prepared;
         let sent_at = clock.now_ms();
         let started = Instant::now();
         let transport = Arc::clone(transport);
@@ -306,12 +358,12 @@ impl Pusher {
             tokio::task::yield_now().await;
         }
         self.wrote(conn, batch.len(), false);
-        Ok(Some(Sent {
+        Sent {
             batch,
             request,
             sent_at,
             started,
-        }))
+        }
     }
 
     async fn apply(
@@ -333,10 +385,14 @@ impl Pusher {
         // Mutations the server refused to settle (a reused id with another payload).
         let mut mismatched = Vec::new();
         // Short write transactions, so a ring-up on another connection never waits long.
-        let chunks = batch.chunks(APPLY_CHUNK).count();
-        for (index, chunk) in batch.chunks(APPLY_CHUNK).enumerate() {
-            // Between chunks the request sent ahead gets its turn on a single-threaded runtime.
+        let chunks = batch.chunks(WRITE_CHUNK).count();
+        for (index, chunk) in batch.chunks(WRITE_CHUNK).enumerate() {
+            // Between chunks the request sent ahead gets its turn on a single-threaded runtime,
+            // and a ring-up waiting for the lock gets it.
             tokio::task::yield_now().await;
+            if index > 0 {
+                let_writers_in();
+            }
             let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
             if index + 1 == chunks {
                 // The batch's bookkeeping rides in its last write, not in writes of its own.
@@ -447,7 +503,8 @@ impl Pusher {
                 }
             }
             tx.commit()?;
-            self.wrote(conn, chunk.len(), index + 1 == chunks);
+            let quiet = index + 1 == chunks && self.ahead.is_none();
+            self.wrote(conn, chunk.len(), quiet);
         }
         if let Some(expected) = gap.filter(|e| mismatched.contains(e)) {
             // Resending would meet the same refusal forever: stop, back off, show why.
@@ -464,9 +521,9 @@ impl Pusher {
 
 /// Copies what this connection wrote back into the database file (PASSIVE: never waits for
 /// and never blocks a ring-up). The engine's connection has SQLite's automatic checkpoint off,
-/// so the copy happens here, every [`CHECKPOINT_ROWS`] rows and after each batch, off the
-/// request's path, and the log stays short enough that a ring-up commit never finds a long one
-/// to copy itself.
+/// so the copy happens here, every [`CHECKPOINT_ROWS`] rows and when the queue goes quiet, off
+/// the request's path, and the log stays short enough that a ring-up commit never finds a long
+/// one to copy itself.
 pub(super) fn checkpoint(conn: &Connection) {
     if let Err(e) = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())) {
         tracing::debug!(error = %e, "checkpoint skipped");
@@ -578,11 +635,23 @@ fn failed_dependency(conn: &Connection, mutation: &Mutation) -> Result<Option<u6
 /// client to hand the body to the socket.
 const REQUEST_YIELDS: usize = 4;
 
-/// Rows written before the engine checkpoints (well below SQLite's 1,000-page threshold).
-const CHECKPOINT_ROWS: usize = 200;
+/// Rows written before the engine checkpoints: outbox rows hold no payload, so a few hundred
+/// log pages, well below SQLite's 1,000-page threshold at which a ring-up would copy them.
+const CHECKPOINT_ROWS: usize = 2000;
 
-/// How many results one write transaction applies at most.
-const APPLY_CHUNK: usize = 100;
+/// How many rows one of the engine's write transactions changes at most: a few hundred
+/// microseconds of holding the lock.
+const WRITE_CHUNK: usize = 250;
+
+/// How long the engine pauses between its write transactions: longer than a waiting ring-up's
+/// busy-handler pause ([`crate::store`]), so the ring-up takes the lock first.
+const WRITERS_IN: std::time::Duration = std::time::Duration::from_micros(100);
+
+/// Lets a writer waiting for the lock (a ring-up on another connection) in before the engine's
+/// next write. A thread sleep: the runtime's timers are far coarser than this.
+fn let_writers_in() {
+    std::thread::sleep(WRITERS_IN);
+}
 
 /// Records the back office's identity of a ticket this terminal pushed (what
 /// [`crate::tickets::list`] and [`crate::tickets::summary`] report as its server number).
