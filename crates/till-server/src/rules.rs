@@ -11,9 +11,25 @@ use uuid::Uuid;
 
 /// Hex SHA-256 of a mutation's canonical JSON (field order is the struct's, so it is stable).
 /// Two sends of the same mutation hash alike; any changed byte of payload, seq or clocks differs.
+/// The JSON is hashed as it is written, never held whole.
 pub fn payload_hash(mutation: &Mutation) -> Result<String, serde_json::Error> {
-    let bytes = serde_json::to_vec(mutation)?;
-    Ok(hex::encode(Sha256::digest(bytes)))
+    let mut hasher = HashWriter(Sha256::new());
+    serde_json::to_writer(&mut hasher, mutation)?;
+    Ok(hex::encode(hasher.0.finalize()))
+}
+
+/// Feeds whatever is written into a SHA-256.
+struct HashWriter(Sha256);
+
+impl std::io::Write for HashWriter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.update(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
 }
 
 /// What a mutation id was settled with before.
@@ -398,6 +414,19 @@ pub fn check_customer_fields(fields: &CustomerFields) -> Result<(), Rejection> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_payload_hash_is_the_sha256_of_the_whole_json_so_stored_hashes_still_match() {
+        let mutation = crate::sample::mutation(
+            1,
+            till_protocol::MutationBody::TicketCreated(crate::sample::sale(1)),
+        );
+        let whole = serde_json::to_vec(&mutation).expect("serialises");
+        assert_eq!(
+            payload_hash(&mutation).expect("hashes"),
+            hex::encode(Sha256::digest(whole))
+        );
+    }
 
     #[test]
     fn a_replay_with_the_same_payload_returns_the_stored_outcome() {
