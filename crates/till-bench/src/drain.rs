@@ -38,9 +38,15 @@ struct Figures {
     tickets: usize,
     lines_per_ticket: usize,
     batched: Run,
+    /// One request per ticket, each sent once the one before is answered: how Workbox
+    /// background sync or POS Awesome replay a queue.
     one_request_per_ticket: Option<Run>,
     /// Batched throughput over one-request-per-ticket throughput (target ≥ 10).
     speedup: Option<f64>,
+    /// One request per ticket with Till's send-ahead (the next request prepared while the last
+    /// answer is applied): what batching adds beyond pipelining.
+    one_request_per_ticket_sent_ahead: Option<Run>,
+    speedup_over_sent_ahead: Option<f64>,
 }
 
 type BenchResult<T> = Result<T, Box<dyn std::error::Error>>;
@@ -180,7 +186,8 @@ fn timed_sync(dir: &Path, extra: &[&str]) -> BenchResult<(f64, u64)> {
         if let Some(status) = child.try_wait()? {
             break status;
         }
-        std::thread::sleep(Duration::from_millis(20));
+        // Short enough not to pad a drain of a few hundred milliseconds.
+        std::thread::sleep(Duration::from_millis(2));
     };
     let seconds = start.elapsed().as_secs_f64();
     if !status.success() {
@@ -199,14 +206,22 @@ fn measure(args: Args) -> BenchResult<()> {
     eprintln!("queueing {} tickets", args.tickets);
     fill(batched_dir.path(), args.tickets)?;
     let replay = !args.no_replay && args.tickets <= 20_000;
-    let replay_dir = tempfile::Builder::new()
-        .prefix("till-bench-replay-")
-        .tempdir()?;
+    // Untouched copies of the backlog for the two replays.
+    let replay_dirs = [
+        tempfile::Builder::new()
+            .prefix("till-bench-replay-")
+            .tempdir()?,
+        tempfile::Builder::new()
+            .prefix("till-bench-replay-")
+            .tempdir()?,
+    ];
     if replay {
-        std::fs::copy(
-            batched_dir.path().join(till_core::store::DB_FILE),
-            replay_dir.path().join(till_core::store::DB_FILE),
-        )?;
+        for dir in &replay_dirs {
+            std::fs::copy(
+                batched_dir.path().join(till_core::store::DB_FILE),
+                dir.path().join(till_core::store::DB_FILE),
+            )?;
+        }
     }
 
     let server = Server::start()?;
@@ -224,39 +239,49 @@ fn measure(args: Args) -> BenchResult<()> {
     };
     drop(server);
 
-    let one_by_one = if replay {
-        let server = Server::start()?;
-        let token = server.add_terminal("bench-replay")?;
-        tillctl(
-            replay_dir.path(),
-            &["enrol", "--server", &server.url, "--token", &token],
-        )?;
-        eprintln!("replaying one request per ticket");
-        let (secs, rss) = timed_sync(
-            replay_dir.path(),
-            &["--batch-size", "1", "--max-batch-size", "1"],
-        )?;
-        Some(Run {
-            seconds: round(secs),
-            tickets_per_s: round(args.tickets as f64 / secs),
-            peak_rss_kib: rss,
-        })
+    let (one_by_one, sent_ahead) = if replay {
+        eprintln!("replaying one request per ticket, each after the last answer");
+        let sequential = replay_one_by_one(replay_dirs[0].path(), args.tickets, true)?;
+        eprintln!("replaying one request per ticket, sent ahead");
+        let ahead = replay_one_by_one(replay_dirs[1].path(), args.tickets, false)?;
+        (Some(sequential), Some(ahead))
     } else {
-        None
+        (None, None)
     };
-    let speedup = one_by_one
-        .as_ref()
-        .map(|r| round(batched.tickets_per_s / r.tickets_per_s));
+    let ratio = |r: &Option<Run>| {
+        r.as_ref()
+            .map(|r| round(batched.tickets_per_s / r.tickets_per_s))
+    };
     let figures = Figures {
         scenario: "drain",
         tickets: args.tickets,
         lines_per_ticket: 5,
+        speedup: ratio(&one_by_one),
+        speedup_over_sent_ahead: ratio(&sent_ahead),
         batched,
         one_request_per_ticket: one_by_one,
-        speedup,
+        one_request_per_ticket_sent_ahead: sent_ahead,
     };
     println!("{}", serde_json::to_string(&figures)?);
     Ok(())
+}
+
+/// Drains the backlog in `dir` (a copy taken before the batched run, so not yet enrolled) into
+/// a fresh server, one ticket per request.
+fn replay_one_by_one(dir: &Path, tickets: usize, one_at_a_time: bool) -> BenchResult<Run> {
+    let server = Server::start()?;
+    let token = server.add_terminal("bench-replay")?;
+    tillctl(dir, &["enrol", "--server", &server.url, "--token", &token])?;
+    let mut args = vec!["--batch-size", "1", "--max-batch-size", "1"];
+    if one_at_a_time {
+        args.push("--one-at-a-time");
+    }
+    let (secs, rss) = timed_sync(dir, &args)?;
+    Ok(Run {
+        seconds: round(secs),
+        tickets_per_s: round(tickets as f64 / secs),
+        peak_rss_kib: rss,
+    })
 }
 
 fn round(x: f64) -> f64 {
