@@ -51,6 +51,9 @@ pub struct Args {
     /// Send each request only once the one before is answered and applied (no send-ahead)
     #[arg(long)]
     one_at_a_time: bool,
+    /// How long after a local sale the engine holds its own writes, in milliseconds (0: never)
+    #[arg(long, default_value_t = 100, value_name = "MS")]
+    give_way_ms: u64,
     /// Longest wait between two retries, in milliseconds
     #[arg(long, default_value_t = 5_000, value_name = "MS")]
     max_backoff_ms: u64,
@@ -76,6 +79,7 @@ pub fn run(data_dir: Option<&Path>, args: Args) -> Result<(), Failure> {
         batch_size: args.batch_size,
         max_batch_size: args.max_batch_size,
         send_ahead: !args.one_at_a_time,
+        give_way: Duration::from_millis(args.give_way_ms),
         backoff: sync::BackoffPolicy {
             base: Duration::from_millis(200),
             cap: Duration::from_millis(args.max_backoff_ms.max(1)),

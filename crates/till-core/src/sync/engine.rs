@@ -261,7 +261,12 @@ impl Worker {
             data_dir: store.data_dir().to_path_buf(),
             conn,
             transport,
-            pusher: Pusher::new(terminal_id, config.batch_size, config.max_batch_size),
+            pusher: Pusher::new(
+                terminal_id,
+                config.batch_size,
+                config.max_batch_size,
+                config.give_way,
+            ),
             policies,
             clock,
             config,

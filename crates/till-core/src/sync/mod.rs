@@ -24,6 +24,7 @@ mod engine_tests;
 pub mod enrolment;
 pub mod error;
 pub mod failed;
+pub mod give_way;
 pub mod history;
 pub mod lock;
 pub mod pull;
@@ -56,6 +57,10 @@ pub struct SyncConfig {
     /// server still gets one request at a time). Off: each request waits for the one before
     /// to be answered and applied.
     pub send_ahead: bool,
+    /// How long after a local commit (a ring-up) the engine holds its own writes, so the
+    /// cashier's commit has the store to itself; at most `give_way::MAX_HOLD` at a time.
+    /// Zero never holds.
+    pub give_way: Duration,
     /// Pull page size.
     pub pull_limit: u32,
     /// The periodic tick while nothing is pending.
@@ -83,6 +88,7 @@ impl Default for SyncConfig {
             batch_size: 100,
             max_batch_size: till_protocol::MAX_PUSH_BATCH,
             send_ahead: true,
+            give_way: Duration::from_millis(100),
             pull_limit: 500,
             tick: Duration::from_secs(30),
             backlog_tick: Duration::from_secs(1),

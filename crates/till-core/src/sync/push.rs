@@ -5,7 +5,7 @@
 //! makes the next batch resend from the sequence the server expects.
 
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use rusqlite::{params, Connection, TransactionBehavior};
 use till_protocol::{ConflictCurrent, Mutation, MutationBody, Outcome, PushResponse};
@@ -18,6 +18,7 @@ use super::conflicts::{self, Detected, PolicySet};
 use super::customers;
 use super::enrolment;
 use super::error::SyncError;
+use super::give_way::GiveWay;
 use super::transport::{Transport, TransportError};
 
 /// What one batch did.
@@ -47,8 +48,10 @@ pub struct Pusher {
     resend_from: Option<u64>,
     /// The next batch, already marked in flight and sent while the last answer is applied.
     ahead: Option<Sent>,
-    /// Rows written since the last checkpoint (about a WAL page each).
+    /// Rows written since the last checkpoint.
     unchecked_rows: usize,
+    /// Holds the engine's writes while the cashier is ringing up.
+    give_way: GiveWay,
 }
 
 /// A batch read and marked in flight, with its request body, not sent yet.
@@ -75,7 +78,12 @@ impl std::fmt::Debug for Sent {
 }
 
 impl Pusher {
-    pub fn new(terminal_id: Uuid, batch_size: usize, max_batch_size: usize) -> Self {
+    pub fn new(
+        terminal_id: Uuid,
+        batch_size: usize,
+        max_batch_size: usize,
+        give_way: Duration,
+    ) -> Self {
         let max = max_batch_size.clamp(1, till_protocol::MAX_PUSH_BATCH);
         Pusher {
             terminal_id,
@@ -84,6 +92,7 @@ impl Pusher {
             resend_from: None,
             ahead: None,
             unchecked_rows: 0,
+            give_way: GiveWay::new(give_way),
         }
     }
 
@@ -318,6 +327,7 @@ impl Pusher {
             }
             return Ok(None);
         }
+        self.give_way.before_write(conn).await?;
         // A few short statements, each committed on its own, with a breath between them so a
         // ring-up waiting for the lock gets it (inside one explicit transaction SQLite would also
         // write a statement journal of every page changed).
@@ -393,6 +403,7 @@ impl Pusher {
             if index > 0 {
                 let_writers_in();
             }
+            self.give_way.before_write(conn).await?;
             let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
             if index + 1 == chunks {
                 // The batch's bookkeeping rides in its last write, not in writes of its own.
