@@ -292,6 +292,8 @@ fn round(x: f64) -> f64 {
 struct DuringDrain {
     scenario: &'static str,
     backlog: usize,
+    /// How long the engine held its writes after a local sale (0: never).
+    give_way_ms: u64,
     tickets_timed: usize,
     idle_p50_us: u64,
     idle_p99_us: u64,
@@ -301,18 +303,22 @@ struct DuringDrain {
     ratio_p99: f64,
     /// Whether the drain was still running when the last timed commit ended.
     drain_still_running: bool,
+    /// How long the timed commits during the drain took, and how many mutations the drain
+    /// settled meanwhile (it gives way to the till, so fewer than when the till is quiet).
+    timed_seconds: f64,
+    settled_while_timed: u64,
 }
 
 /// `till-bench ring-up --during-drain`: durable ring-up commits timed on an idle terminal, then
 /// on the same terminal while `tillctl sync` drains a `backlog` to a local till-server.
-pub fn ring_up_during_drain(tickets: usize, backlog: usize) {
-    if let Err(e) = measure_during_drain(tickets, backlog) {
+pub fn ring_up_during_drain(tickets: usize, backlog: usize, give_way_ms: u64) {
+    if let Err(e) = measure_during_drain(tickets, backlog, give_way_ms) {
         eprintln!("error: {e}");
         std::process::exit(1);
     }
 }
 
-fn measure_during_drain(tickets: usize, backlog: usize) -> BenchResult<()> {
+fn measure_during_drain(tickets: usize, backlog: usize, give_way_ms: u64) -> BenchResult<()> {
     let dir = tempfile::Builder::new()
         .prefix("till-bench-during-")
         .tempdir()?;
@@ -351,12 +357,21 @@ fn measure_during_drain(tickets: usize, backlog: usize) -> BenchResult<()> {
     let mut child = Command::new(sibling("tillctl")?)
         .arg("--data-dir")
         .arg(dir.path())
-        .args(["sync", "--until-drained", "--timeout", "3600"])
+        .args([
+            "sync",
+            "--until-drained",
+            "--timeout",
+            "3600",
+            "--give-way-ms",
+        ])
+        .arg(give_way_ms.to_string())
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()?;
     // Let the first batches start.
     std::thread::sleep(Duration::from_millis(300));
+    let applied_before = till_core::outbox::counts(&conn)?.applied;
+    let timed_from = Instant::now();
     let mut during = Vec::with_capacity(tickets);
     let mut still_running = true;
     for _ in 0..tickets {
@@ -371,6 +386,10 @@ fn measure_during_drain(tickets: usize, backlog: usize) -> BenchResult<()> {
     if still_running {
         still_running = child.try_wait()?.is_none();
     }
+    let timed_for = timed_from.elapsed();
+    let settled_while_timed = till_core::outbox::counts(&conn)?
+        .applied
+        .saturating_sub(applied_before);
     let _ = child.kill();
     let _ = child.wait();
     drop(server);
@@ -384,6 +403,7 @@ fn measure_during_drain(tickets: usize, backlog: usize) -> BenchResult<()> {
     let figures = DuringDrain {
         scenario: "ring-up-during-drain",
         backlog,
+        give_way_ms,
         tickets_timed: during.len(),
         idle_p50_us: p(&mut idle, 0.50),
         idle_p99_us: p(&mut idle, 0.99),
@@ -391,6 +411,8 @@ fn measure_during_drain(tickets: usize, backlog: usize) -> BenchResult<()> {
         during_drain_p99_us: p(&mut during, 0.99),
         ratio_p99: 0.0,
         drain_still_running: still_running,
+        timed_seconds: round(timed_for.as_secs_f64()),
+        settled_while_timed,
     };
     let figures = DuringDrain {
         ratio_p99: round(figures.during_drain_p99_us as f64 / figures.idle_p99_us.max(1) as f64),

@@ -37,6 +37,10 @@ pub struct Args {
     /// Backlog size for --during-drain
     #[arg(long, default_value_t = 100_000)]
     backlog: usize,
+    /// For --during-drain: how long the syncing engine holds its writes after a local sale
+    /// (`tillctl sync --give-way-ms`; 0: never)
+    #[arg(long, default_value_t = 100, value_name = "MS")]
+    give_way_ms: u64,
 }
 
 #[derive(Serialize)]
@@ -61,7 +65,7 @@ struct Figures {
 
 pub fn run(args: Args) {
     if args.during_drain {
-        return crate::drain::ring_up_during_drain(args.tickets, args.backlog);
+        return crate::drain::ring_up_during_drain(args.tickets, args.backlog, args.give_way_ms);
     }
     if let Err(e) = measure(args) {
         eprintln!("error: {e}");
