@@ -131,7 +131,9 @@ impl CustomerFields {
 }
 
 /// A customer as the back office holds it. `version` is assigned by the server and grows by one
-/// with every accepted change.
+/// with every accepted change; `hlc` stamps the change that made this version (the terminal's
+/// mutation stamp, or the back office's clock for an edit made there), so last-writer-wins can
+/// compare it with a terminal's own edit. Absent for customers written before stamps were kept.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
@@ -139,6 +141,8 @@ pub struct Customer {
     pub id: Uuid,
     pub version: u64,
     pub fields: CustomerFields,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hlc: Option<crate::Hlc>,
 }
 
 #[cfg(test)]

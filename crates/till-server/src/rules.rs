@@ -4,8 +4,8 @@
 use sha2::{Digest, Sha256};
 use till_protocol::pricing::price;
 use till_protocol::{
-    ConflictCurrent, ConflictReason, Customer, CustomerFields, Mutation, Outcome, Tender, Ticket,
-    TicketKind,
+    ConflictCurrent, ConflictReason, Customer, CustomerFields, Hlc, Mutation, Outcome, Tender,
+    Ticket, TicketKind,
 };
 use uuid::Uuid;
 
@@ -319,14 +319,16 @@ pub struct StoredCustomer {
 /// What to do with a customer mutation.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum CustomerDecision {
-    /// Write these fields at this version (`insert` when the row does not exist yet).
+    /// Write these fields at this version (`insert` when the row does not exist yet), stamped
+    /// with the change's HLC.
     Write {
         insert: bool,
         version: u64,
         fields: CustomerFields,
+        hlc: Hlc,
     },
     /// Mark deleted at this version.
-    Delete { version: u64 },
+    Delete { version: u64, hlc: Hlc },
     /// Nothing to write; the outcome is already known.
     Settle(Outcome),
 }
@@ -343,12 +345,14 @@ fn conflict(reason: ConflictReason, current: Option<&StoredCustomer>) -> Custome
 pub fn customer_created(
     current: Option<&StoredCustomer>,
     fields: &CustomerFields,
+    hlc: Hlc,
 ) -> CustomerDecision {
     match current {
         None => CustomerDecision::Write {
             insert: true,
             version: 1,
             fields: fields.clone(),
+            hlc,
         },
         Some(c) if c.deleted => conflict(ConflictReason::Deleted, Some(c)),
         Some(c) if c.customer.fields == *fields => CustomerDecision::Settle(Outcome::Applied {
@@ -366,6 +370,7 @@ pub fn customer_updated(
     current: Option<&StoredCustomer>,
     base_version: u64,
     fields: &CustomerFields,
+    hlc: Hlc,
 ) -> Result<CustomerDecision, Rejection> {
     match current {
         None => Err(Rejection::new(
@@ -380,6 +385,7 @@ pub fn customer_updated(
             insert: false,
             version: c.customer.version + 1,
             fields: fields.clone(),
+            hlc,
         }),
     }
 }
@@ -388,6 +394,7 @@ pub fn customer_updated(
 pub fn customer_deleted(
     current: Option<&StoredCustomer>,
     base_version: u64,
+    hlc: Hlc,
 ) -> Result<CustomerDecision, Rejection> {
     match current {
         None => Err(Rejection::new(
@@ -400,8 +407,29 @@ pub fn customer_deleted(
         }
         Some(c) => Ok(CustomerDecision::Delete {
             version: c.customer.version + 1,
+            hlc,
         }),
     }
+}
+
+/// The stamp of a change made in the back office itself (`till-server customer edit`): its
+/// clock, counter 0, and the nil node, so a terminal's stamp of the same millisecond is later.
+pub fn back_office_stamp(now_ms: i64) -> Hlc {
+    Hlc {
+        wall_ms: now_ms,
+        counter: 0,
+        node: Uuid::nil(),
+    }
+}
+
+/// The stored form of a stamp: JSON text, the same in both backends.
+pub fn stamp_text(hlc: &Hlc) -> Result<String, serde_json::Error> {
+    serde_json::to_string(hlc)
+}
+
+/// A stored stamp read back; `None` for a customer written before stamps were kept.
+pub fn parse_stamp(text: Option<&str>) -> Result<Option<Hlc>, serde_json::Error> {
+    text.map(serde_json::from_str).transpose()
 }
 
 /// Checks customer fields by the rule the terminal applies too.

@@ -494,6 +494,12 @@ async fn a_customer_edit_on_a_stale_version_is_a_conflict_not_an_overwrite() {
         .await
         .expect("edits");
     assert_eq!(edited.version, 2);
+    let office = edited.hlc.expect("a back-office edit is stamped");
+    assert_eq!(
+        office.node,
+        Uuid::nil(),
+        "stamped by the back office, not by a terminal"
+    );
 
     // The terminal edits from version 1.
     let stale = sample::mutation(
@@ -517,6 +523,11 @@ async fn a_customer_edit_on_a_stale_version_is_a_conflict_not_an_overwrite() {
                 c.fields.name, "Ada",
                 "the server's copy was not overwritten"
             );
+            assert_eq!(
+                c.hlc,
+                Some(office),
+                "the conflict carries the stamp of the change the terminal missed"
+            );
         }
         other => panic!("expected a stale_version conflict, got {other:?}"),
     }
@@ -530,11 +541,22 @@ async fn a_customer_edit_on_a_stale_version_is_a_conflict_not_an_overwrite() {
             fields: fields("Ada L."),
         }),
     );
+    let stamp = fresh.hlc;
     let (response, _) = server.push(&t, &[fresh]).await;
     assert!(matches!(
         response.results[0].outcome,
         Outcome::Applied { version: 3, .. }
     ));
+    let page = server.storage.pull(0, 100).await.expect("pulls");
+    let pulled = page.changes.iter().find_map(|c| match &c.change {
+        till_protocol::ChangeKind::CustomerUpserted(c) if c.id == id => Some(c),
+        _ => None,
+    });
+    assert_eq!(
+        pulled.and_then(|c| c.hlc),
+        Some(stamp),
+        "a pull carries the stamp of the terminal's change"
+    );
 
     // Deleted in the back office: a later edit conflicts as deleted.
     server.storage.delete_customer(id).await.expect("deletes");

@@ -45,7 +45,7 @@ use tokio_postgres::types::ToSql;
 use tokio_postgres::{IsolationLevel, NoTls, Row};
 use uuid::Uuid;
 
-use super::sqlite::{check_catalog, missing_numbers, mutation_kind};
+use super::sqlite::{check_catalog, missing_numbers, mutation_kind, stamp_column, stamp_of};
 use super::{
     CatalogImport, CustomerEdit, ImportSummary, PullPage, PushOutcome, Stats, Storage,
     StorageError, TerminalRecord, TerminalStats, TicketSummary,
@@ -54,7 +54,13 @@ use crate::clock::now_ms;
 use crate::rules::{self, CustomerDecision, Known, Recorded, Rejection, Step, StoredCustomer};
 
 /// Numbered migrations, applied in order, all pending ones in one transaction.
-const MIGRATIONS: &[(u32, &str)] = &[(1, include_str!("../../migrations/postgres/0001_init.sql"))];
+const MIGRATIONS: &[(u32, &str)] = &[
+    (1, include_str!("../../migrations/postgres/0001_init.sql")),
+    (
+        2,
+        include_str!("../../migrations/postgres/0002_customer_hlc.sql"),
+    ),
+];
 
 /// Advisory lock key held while migrating, so replicas starting together migrate one at a time.
 const MIGRATION_LOCK: i64 = 0x7469_6c6c_5f6d_6967; // "till_mig"
@@ -548,7 +554,7 @@ async fn apply(
         MutationBody::CustomerCreated(c) => {
             let current = load_customer(tx, c.id, true).await?;
             match rules::check_customer_fields(&c.fields)
-                .map(|()| rules::customer_created(current.as_ref(), &c.fields))
+                .map(|()| rules::customer_created(current.as_ref(), &c.fields, mutation.hlc))
             {
                 Err(r) => Err(r),
                 Ok(decision) => Ok(write_customer(tx, c.id, current.as_ref(), decision).await?),
@@ -556,16 +562,16 @@ async fn apply(
         }
         MutationBody::CustomerUpdated(c) => {
             let current = load_customer(tx, c.id, true).await?;
-            match rules::check_customer_fields(&c.fields)
-                .and_then(|()| rules::customer_updated(current.as_ref(), c.base_version, &c.fields))
-            {
+            match rules::check_customer_fields(&c.fields).and_then(|()| {
+                rules::customer_updated(current.as_ref(), c.base_version, &c.fields, mutation.hlc)
+            }) {
                 Err(r) => Err(r),
                 Ok(decision) => Ok(write_customer(tx, c.id, current.as_ref(), decision).await?),
             }
         }
         MutationBody::CustomerDeleted(c) => {
             let current = load_customer(tx, c.id, true).await?;
-            match rules::customer_deleted(current.as_ref(), c.base_version) {
+            match rules::customer_deleted(current.as_ref(), c.base_version, mutation.hlc) {
                 Err(r) => Err(r),
                 Ok(decision) => Ok(write_customer(tx, c.id, current.as_ref(), decision).await?),
             }
@@ -765,12 +771,16 @@ async fn load_customer(
     for_update: bool,
 ) -> Result<Option<StoredCustomer>, TxError> {
     let sql = if for_update {
-        "SELECT server_id, version, name, email, phone, note, deleted FROM customers
+        "SELECT server_id, version, name, email, phone, note, deleted, hlc FROM customers
          WHERE id = $1 FOR UPDATE"
     } else {
-        "SELECT server_id, version, name, email, phone, note, deleted FROM customers WHERE id = $1"
+        "SELECT server_id, version, name, email, phone, note, deleted, hlc FROM customers
+         WHERE id = $1"
     };
-    Ok(opt(tx, sql, &[&id]).await?.map(|r| StoredCustomer {
+    let Some(r) = opt(tx, sql, &[&id]).await? else {
+        return Ok(None);
+    };
+    Ok(Some(StoredCustomer {
         server_id: r.get(0),
         customer: Customer {
             id,
@@ -781,6 +791,7 @@ async fn load_customer(
                 phone: r.get(4),
                 note: r.get(5),
             },
+            hlc: stamp_of(id, r.get::<_, Option<&str>>(7))?,
         },
         deleted: r.get(6),
     }))
@@ -798,9 +809,11 @@ async fn write_customer(
             insert,
             version,
             fields,
+            hlc,
         } => {
             let change = next_change(tx).await?;
             let v = to_i64(version, "version")?;
+            let stamp = stamp_column(&hlc)?;
             let params: Params<'_> = &[
                 &id,
                 &v,
@@ -809,14 +822,15 @@ async fn write_customer(
                 &fields.phone,
                 &fields.note,
                 &change,
+                &stamp,
             ];
             let server_id = if insert {
                 // A customer created on two terminals at once: the loser's unique violation
                 // runs its transaction again, which then finds the row.
                 one(
                     tx,
-                    "INSERT INTO customers (id, version, name, email, phone, note, change_seq)
-                     VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING server_id",
+                    "INSERT INTO customers (id, version, name, email, phone, note, change_seq, hlc)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING server_id",
                     params,
                 )
                 .await?
@@ -825,7 +839,7 @@ async fn write_customer(
                 exec(
                     tx,
                     "UPDATE customers SET version = $2, name = $3, email = $4, phone = $5,
-                            note = $6, change_seq = $7 WHERE id = $1",
+                            note = $6, change_seq = $7, hlc = $8 WHERE id = $1",
                     params,
                 )
                 .await?;
@@ -837,12 +851,18 @@ async fn write_customer(
                 version,
             })
         }
-        CustomerDecision::Delete { version } => {
+        CustomerDecision::Delete { version, hlc } => {
             let change = next_change(tx).await?;
             exec(
                 tx,
-                "UPDATE customers SET deleted = true, version = $2, change_seq = $3 WHERE id = $1",
-                &[&id, &to_i64(version, "version")?, &change],
+                "UPDATE customers SET deleted = true, version = $2, change_seq = $3, hlc = $4
+                 WHERE id = $1",
+                &[
+                    &id,
+                    &to_i64(version, "version")?,
+                    &change,
+                    &stamp_column(&hlc)?,
+                ],
             )
             .await?;
             Ok(Outcome::Applied {
@@ -881,11 +901,13 @@ async fn save_customer_tx(
                     phone: blank(&edit.phone, old.phone),
                     note: blank(&edit.note, old.note),
                 },
+                hlc: rules::back_office_stamp(now_ms()),
             }
         }
         None => CustomerDecision::Write {
             insert: true,
             version: 1,
+            hlc: rules::back_office_stamp(now_ms()),
             fields: CustomerFields {
                 name: edit.name.clone().ok_or_else(|| {
                     StorageError::Invalid(format!(
@@ -921,6 +943,7 @@ async fn delete_customer_tx(client: &mut Object, id: Uuid) -> Result<Customer, T
     }
     let decision = CustomerDecision::Delete {
         version: current.customer.version + 1,
+        hlc: rules::back_office_stamp(now_ms()),
     };
     write_customer(&tx, id, Some(&current), decision).await?;
     let saved = load_customer(&tx, id, false)
@@ -1208,7 +1231,7 @@ async fn pull_page(client: &mut Object, cursor: u64, limit: u32) -> Result<PullP
 
     for r in all(
         &tx,
-        "SELECT id, version, name, email, phone, note, deleted, change_seq FROM customers
+        "SELECT id, version, name, email, phone, note, deleted, change_seq, hlc FROM customers
          WHERE change_seq > $1 ORDER BY change_seq LIMIT $2",
         &[&after, &take],
     )
@@ -1228,6 +1251,7 @@ async fn pull_page(client: &mut Object, cursor: u64, limit: u32) -> Result<PullP
                     phone: r.get(4),
                     note: r.get(5),
                 },
+                hlc: stamp_of(id, r.get::<_, Option<&str>>(8))?,
             })
         };
         changes.push(Change {

@@ -10,7 +10,7 @@ use async_trait::async_trait;
 use rusqlite::{params, Connection, OptionalExtension, Transaction, TransactionBehavior};
 use till_protocol::pricing::{MAX_TAX_RATE_BP, MAX_UNIT_PRICE};
 use till_protocol::{
-    Change, ChangeKind, ConflictCurrent, ConflictReason, Customer, CustomerFields, Mutation,
+    Change, ChangeKind, ConflictCurrent, ConflictReason, Customer, CustomerFields, Hlc, Mutation,
     MutationBody, MutationResult, Outcome, Product, ReversalInfo, StoreSettings, TaxRate, Ticket,
     TicketKind,
 };
@@ -27,7 +27,13 @@ use crate::rules::{self, CustomerDecision, Known, Recorded, Rejection, Step, Sto
 pub const DB_FILE: &str = "till-server.sqlite3";
 
 /// Numbered migrations, applied in order, all pending ones in one transaction.
-const MIGRATIONS: &[(u32, &str)] = &[(1, include_str!("../../migrations/sqlite/0001_init.sql"))];
+const MIGRATIONS: &[(u32, &str)] = &[
+    (1, include_str!("../../migrations/sqlite/0001_init.sql")),
+    (
+        2,
+        include_str!("../../migrations/sqlite/0002_customer_hlc.sql"),
+    ),
+];
 
 /// How long a statement waits for another writer (e.g. the CLI) before reporting busy.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
@@ -398,14 +404,14 @@ fn apply(
         }
         MutationBody::CustomerCreated(c) => apply_customer(tx, c.id, |current| {
             rules::check_customer_fields(&c.fields)?;
-            Ok(rules::customer_created(current, &c.fields))
+            Ok(rules::customer_created(current, &c.fields, mutation.hlc))
         })?,
         MutationBody::CustomerUpdated(c) => apply_customer(tx, c.id, |current| {
             rules::check_customer_fields(&c.fields)?;
-            rules::customer_updated(current, c.base_version, &c.fields)
+            rules::customer_updated(current, c.base_version, &c.fields, mutation.hlc)
         })?,
         MutationBody::CustomerDeleted(c) => apply_customer(tx, c.id, |current| {
-            rules::customer_deleted(current, c.base_version)
+            rules::customer_deleted(current, c.base_version, mutation.hlc)
         })?,
     };
     Ok(applied.unwrap_or_else(Rejection::into_outcome))
@@ -612,13 +618,13 @@ fn insert_ticket(
 // Customers
 
 fn load_customer(conn: &Connection, id: Uuid) -> Result<Option<StoredCustomer>, StorageError> {
-    Ok(conn
+    let row = conn
         .prepare_cached(
-            "SELECT server_id, version, name, email, phone, note, deleted FROM customers
+            "SELECT server_id, version, name, email, phone, note, deleted, hlc FROM customers
              WHERE id = ?1",
         )?
         .query_row([id.to_string()], |r| {
-            Ok(StoredCustomer {
+            let stored = StoredCustomer {
                 server_id: r.get(0)?,
                 customer: Customer {
                     id,
@@ -629,11 +635,28 @@ fn load_customer(conn: &Connection, id: Uuid) -> Result<Option<StoredCustomer>, 
                         phone: r.get(4)?,
                         note: r.get(5)?,
                     },
+                    hlc: None,
                 },
                 deleted: r.get(6)?,
-            })
+            };
+            Ok((stored, r.get::<_, Option<String>>(7)?))
         })
-        .optional()?)
+        .optional()?;
+    row.map(|(mut stored, stamp)| {
+        stored.customer.hlc = stamp_of(id, stamp.as_deref())?;
+        Ok(stored)
+    })
+    .transpose()
+}
+
+/// A customer's stored stamp; a damaged one is reported, never guessed.
+pub(super) fn stamp_of(id: Uuid, text: Option<&str>) -> Result<Option<Hlc>, StorageError> {
+    rules::parse_stamp(text)
+        .map_err(|e| StorageError::Corrupt(format!("the stamp of customer {id}: {e}")))
+}
+
+pub(super) fn stamp_column(hlc: &Hlc) -> Result<String, StorageError> {
+    rules::stamp_text(hlc).map_err(|e| StorageError::Database(format!("cannot store a stamp: {e}")))
 }
 
 fn write_customer(
@@ -648,13 +671,15 @@ fn write_customer(
             insert,
             version,
             fields,
+            hlc,
         } => {
             let change = next_counter(tx, "change")?;
             let v = to_i64(version, "version")?;
+            let stamp = stamp_column(&hlc)?;
             if insert {
                 tx.prepare_cached(
-                    "INSERT INTO customers (id, version, name, email, phone, note, change_seq)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                    "INSERT INTO customers (id, version, name, email, phone, note, change_seq, hlc)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
                 )?
                 .execute(params![
                     id.to_string(),
@@ -663,12 +688,13 @@ fn write_customer(
                     fields.email,
                     fields.phone,
                     fields.note,
-                    change
+                    change,
+                    stamp
                 ])?;
             } else {
                 tx.prepare_cached(
                     "UPDATE customers SET version = ?2, name = ?3, email = ?4, phone = ?5,
-                            note = ?6, change_seq = ?7 WHERE id = ?1",
+                            note = ?6, change_seq = ?7, hlc = ?8 WHERE id = ?1",
                 )?
                 .execute(params![
                     id.to_string(),
@@ -677,7 +703,8 @@ fn write_customer(
                     fields.email,
                     fields.phone,
                     fields.note,
-                    change
+                    change,
+                    stamp
                 ])?;
             }
             let server_id = match current {
@@ -690,11 +717,17 @@ fn write_customer(
                 version,
             })
         }
-        CustomerDecision::Delete { version } => {
+        CustomerDecision::Delete { version, hlc } => {
             let change = next_counter(tx, "change")?;
             tx.execute(
-                "UPDATE customers SET deleted = 1, version = ?2, change_seq = ?3 WHERE id = ?1",
-                params![id.to_string(), to_i64(version, "version")?, change],
+                "UPDATE customers SET deleted = 1, version = ?2, change_seq = ?3, hlc = ?4
+                 WHERE id = ?1",
+                params![
+                    id.to_string(),
+                    to_i64(version, "version")?,
+                    change,
+                    stamp_column(&hlc)?
+                ],
             )?;
             Ok(Outcome::Applied {
                 server_id: current.map(|c| c.server_id).unwrap_or_default(),
@@ -732,11 +765,13 @@ fn save_customer_tx(
                     phone: blank(edit.phone, old.phone),
                     note: blank(edit.note, old.note),
                 },
+                hlc: rules::back_office_stamp(now_ms()),
             }
         }
         None => CustomerDecision::Write {
             insert: true,
             version: 1,
+            hlc: rules::back_office_stamp(now_ms()),
             fields: CustomerFields {
                 name: edit.name.ok_or_else(|| {
                     StorageError::Invalid(format!(
@@ -771,6 +806,7 @@ fn delete_customer_tx(conn: &mut Connection, id: Uuid) -> Result<Customer, Stora
     }
     let decision = CustomerDecision::Delete {
         version: current.customer.version + 1,
+        hlc: rules::back_office_stamp(now_ms()),
     };
     write_customer(&tx, id, Some(&current), decision)?;
     let saved = load_customer(&tx, id)?
@@ -1082,7 +1118,7 @@ fn pull_page(conn: &Connection, cursor: u64, limit: u32) -> Result<PullPage, Sto
     }
 
     let mut stmt = conn.prepare_cached(
-        "SELECT id, version, name, email, phone, note, deleted, change_seq FROM customers
+        "SELECT id, version, name, email, phone, note, deleted, change_seq, hlc FROM customers
          WHERE change_seq > ?1 ORDER BY change_seq LIMIT ?2",
     )?;
     for row in stmt.query_map(params![after, take], |r| {
@@ -1097,9 +1133,10 @@ fn pull_page(conn: &Connection, cursor: u64, limit: u32) -> Result<PullPage, Sto
             },
             r.get::<_, bool>(6)?,
             r.get::<_, i64>(7)?,
+            r.get::<_, Option<String>>(8)?,
         ))
     })? {
-        let (id, version, fields, deleted, seq) = row?;
+        let (id, version, fields, deleted, seq, stamp) = row?;
         let id = parse_uuid(&id)?;
         let version = version.max(0) as u64;
         let change = if deleted {
@@ -1109,6 +1146,7 @@ fn pull_page(conn: &Connection, cursor: u64, limit: u32) -> Result<PullPage, Sto
                 id,
                 version,
                 fields,
+                hlc: stamp_of(id, stamp.as_deref())?,
             })
         };
         changes.push(Change {
