@@ -44,7 +44,13 @@ impl Shop {
 }
 
 async fn sync(dir: &Path) {
-    tillctl_ok(dir, &["sync", "--until-drained", "--timeout", "60"]).await;
+    sync_with(dir, &[]).await;
+}
+
+async fn sync_with(dir: &Path, extra: &[&str]) {
+    let mut args = vec!["sync", "--until-drained", "--timeout", "60"];
+    args.extend_from_slice(extra);
+    tillctl_ok(dir, &args).await;
 }
 
 fn edit(dir: &Path, id: Uuid, change: impl FnOnce(&mut CustomerFields)) {
@@ -292,5 +298,99 @@ async fn a_double_refund_from_two_terminals_is_stored_for_review() {
     assert!(conflicts(till_b.path(), false).await.is_empty());
     let stats = stats(shop.server_dir.path()).await;
     assert_eq!(stats["duplicates"], 0, "{stats}");
+    shop.server.kill().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn last_writer_wins_compares_the_hlc_stamps_of_both_edits() {
+    let shop = Shop::open().await;
+    let later_here = Uuid::now_v7();
+    let later_there = Uuid::now_v7();
+    for id in [later_here, later_there] {
+        shop.customer(&[
+            "add",
+            &id.to_string(),
+            "--name",
+            "Bo",
+            "--email",
+            "bo@example.com",
+        ])
+        .await;
+    }
+    let till = shop.terminal("till-a").await;
+
+    // One customer edited in the back office, then here; the other here, then in the office.
+    shop.customer(&[
+        "edit",
+        &later_here.to_string(),
+        "--email",
+        "office@example.com",
+    ])
+    .await;
+    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    edit(till.path(), later_here, |f| {
+        f.email = Some("till@example.com".into())
+    });
+    edit(till.path(), later_there, |f| {
+        f.email = Some("till@example.com".into())
+    });
+    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    shop.customer(&[
+        "edit",
+        &later_there.to_string(),
+        "--email",
+        "office@example.com",
+    ])
+    .await;
+
+    sync_with(till.path(), &["--customer-policy", "last_writer_wins"]).await;
+    sync(till.path()).await;
+
+    let all = conflicts(till.path(), true).await;
+    assert_eq!(
+        all.len(),
+        2,
+        "both edits met a newer server version: {all:?}"
+    );
+    for c in &all {
+        assert_eq!(c["policy"], "last_writer_wins");
+        assert_eq!(
+            c["resolved_by"], "policy:last_writer_wins",
+            "settled by the stamps"
+        );
+        assert!(
+            c["server"]["hlc"].is_object(),
+            "the server's side carries its stamp: {c}"
+        );
+    }
+    let other = shop.terminal("till-b").await;
+    let email = |id| {
+        local(other.path(), id)
+            .expect("the other till has the customer")
+            .fields
+            .email
+    };
+    assert_eq!(
+        email(later_here).as_deref(),
+        Some("till@example.com"),
+        "the till's later edit wins and reaches the server"
+    );
+    assert_eq!(
+        email(later_there).as_deref(),
+        Some("office@example.com"),
+        "the office's later edit wins"
+    );
+    assert_eq!(
+        local(till.path(), later_there)
+            .expect("the till has the customer")
+            .fields
+            .email
+            .as_deref(),
+        Some("office@example.com"),
+        "and the till takes it"
+    );
+    let status = status(till.path()).await;
+    assert_eq!(status["conflicts"], 0);
+    assert_eq!(status["pending"], 0);
     shop.server.kill().await;
 }

@@ -51,6 +51,10 @@ pub struct Args {
     /// Send each request only once the one before is answered and applied (no send-ahead)
     #[arg(long)]
     one_at_a_time: bool,
+    /// How conflicts over customers are settled
+    #[arg(long, value_name = "POLICY", default_value = "field_merge",
+          value_parser = ["field_merge", "manual", "last_writer_wins", "server_wins", "terminal_wins"])]
+    customer_policy: String,
     /// How long after a local sale the engine holds its own writes, in milliseconds (0: never)
     #[arg(long, default_value_t = 100, value_name = "MS")]
     give_way_ms: u64,
@@ -80,6 +84,14 @@ pub fn run(data_dir: Option<&Path>, args: Args) -> Result<(), Failure> {
         max_batch_size: args.max_batch_size,
         send_ahead: !args.one_at_a_time,
         give_way: Duration::from_millis(args.give_way_ms),
+        policies: sync::PolicySet {
+            customer: sync::PolicySet::named(&args.customer_policy).ok_or_else(|| Failure {
+                code: "unknown_policy".into(),
+                message: format!("no conflict policy is named {}", args.customer_policy),
+                exit: crate::failure::EXIT_RUNTIME,
+            })?,
+            ..sync::PolicySet::default()
+        },
         backoff: sync::BackoffPolicy {
             base: Duration::from_millis(200),
             cap: Duration::from_millis(args.max_backoff_ms.max(1)),

@@ -96,8 +96,9 @@ pub struct FieldMerge;
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Manual;
 
-/// The later change wins, comparing HLC stamps: the local edit's stamp against the stamp this
-/// terminal's clock gave the server's change when it was received.
+/// The later change wins, comparing HLC stamps: the local edit's stamp against the stamp the
+/// server keeps with its version (the stamp of the terminal change that made it, or the back
+/// office's clock for an edit made there). Manual when either side has no stamp.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct LastWriterWins;
 

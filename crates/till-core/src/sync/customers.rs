@@ -5,7 +5,8 @@
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 use serde::Serialize;
 use till_protocol::{
-    Customer, CustomerCreated, CustomerDeleted, CustomerFields, CustomerUpdated, MutationBody,
+    Customer, CustomerCreated, CustomerDeleted, CustomerFields, CustomerUpdated, Hlc, Mutation,
+    MutationBody,
 };
 use uuid::Uuid;
 
@@ -84,6 +85,23 @@ pub(crate) fn unsettled_for(conn: &Connection, entity: Uuid) -> Result<u64, Sync
         )?
         .query_row([entity.to_string()], |r| r.get(0))?;
     Ok(u64::try_from(n).unwrap_or(0))
+}
+
+/// The HLC stamp of the newest change of `entity` made here and not yet settled: what
+/// last-writer-wins weighs against the server's stamp.
+pub(crate) fn unsettled_stamp(conn: &Connection, entity: Uuid) -> Result<Option<Hlc>, SyncError> {
+    let payload: Option<Vec<u8>> = conn
+        .prepare_cached(&format!(
+            "SELECT payload FROM {} WHERE entity_id = ?1 AND state IN ('pending', 'in_flight')
+             ORDER BY seq DESC LIMIT 1",
+            outbox::ENTRY_SOURCE
+        ))?
+        .query_row([entity.to_string()], |r| r.get(0))
+        .optional()?;
+    Ok(payload
+        .map(|p| serde_json::from_slice::<Mutation>(&p))
+        .transpose()?
+        .map(|m| m.hlc))
 }
 
 /// Saves a customer here and queues the change: a create when `id` is `None`, else an update.

@@ -127,35 +127,7 @@ impl SyncEngine {
         sink: Arc<dyn StatusSink>,
         clock: Arc<dyn Clock>,
     ) -> Result<SyncHandle, SyncError> {
-        Self::spawn_with(
-            store,
-            terminal_id,
-            config,
-            PolicySet::default(),
-            transport,
-            sink,
-            clock,
-        )
-    }
-
-    /// Like [`spawn`](Self::spawn), with the deployment's conflict policies.
-    pub fn spawn_with(
-        store: Store,
-        terminal_id: Uuid,
-        config: SyncConfig,
-        policies: PolicySet,
-        transport: Arc<dyn Transport>,
-        sink: Arc<dyn StatusSink>,
-        clock: Arc<dyn Clock>,
-    ) -> Result<SyncHandle, SyncError> {
-        let mut worker = Worker::new(
-            &store,
-            terminal_id,
-            config.clone(),
-            policies,
-            transport,
-            clock,
-        )?;
+        let mut worker = Worker::new(&store, terminal_id, config.clone(), transport, clock)?;
         worker.sink = Some(Arc::clone(&sink));
         let status_conn = store.connect()?;
         let (commands, rx) = mpsc::unbounded_channel();
@@ -240,7 +212,6 @@ impl Worker {
         store: &Store,
         terminal_id: Uuid,
         config: SyncConfig,
-        policies: PolicySet,
         transport: Arc<dyn Transport>,
         clock: Arc<dyn Clock>,
     ) -> Result<Self, SyncError> {
@@ -267,7 +238,7 @@ impl Worker {
                 config.max_batch_size,
                 config.give_way,
             ),
-            policies,
+            policies: config.policies.clone(),
             clock,
             config,
             sink: None,
@@ -729,7 +700,6 @@ pub async fn drain(
         store,
         terminal_id,
         config.clone(),
-        PolicySet::default(),
         transport,
         Arc::clone(&clock),
     )?;

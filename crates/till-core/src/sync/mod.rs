@@ -80,6 +80,8 @@ pub struct SyncConfig {
     /// How long a shutdown waits for the batch in flight before abandoning it (its items stay
     /// queued and are checked with the server's ack endpoint on the next start).
     pub shutdown_grace: Duration,
+    /// The conflict policy of each entity kind (a deployment may plug in its own).
+    pub policies: PolicySet,
 }
 
 impl Default for SyncConfig {
@@ -98,6 +100,7 @@ impl Default for SyncConfig {
             applied_retention: Duration::from_secs(7 * 24 * 3600),
             status_interval: Duration::from_millis(50),
             shutdown_grace: Duration::from_secs(5),
+            policies: PolicySet::default(),
         }
     }
 }

@@ -99,7 +99,10 @@ fn apply_customer(
             let base = customers::base(conn, id)?
                 .map(serde_json::to_value)
                 .transpose()?;
-            let stamp = crate::hlc::last(conn)?;
+            let stamp = match customers::unsettled_stamp(conn, id)? {
+                Some(stamp) => stamp,
+                None => crate::hlc::last(conn)?,
+            };
             let local_side = (!local.deleted)
                 .then(|| serde_json::json!({ "fields": local.fields, "hlc": stamp }));
             conflicts::record(
