@@ -413,39 +413,14 @@ struct Actor {
 
 impl Actor {
     fn snapshot(&self) -> SyncStatus {
-        let mut status = SyncStatus::initial(self.state);
-        status.online = self.state.online();
-        status.completed_cycles = self.completed_cycles;
-        if let Ok(counts) = outbox::counts(&self.status_conn) {
-            status.pending = counts.pending + counts.in_flight;
-            status.failed = counts.failed;
-        }
-        status.conflicts = conflicts::open_count(&self.status_conn).unwrap_or(0);
-        if let Ok(row) = enrolment::read(&self.status_conn) {
-            status.last_success_at_ms = row.last_success_at_ms;
-            status.last_error = row.last_error;
-            status.clock_offset_ms = row.clock_offset_ms;
-            status.next_retry_at_ms = match self.state {
-                SyncState::BackingOff { until_ms } => Some(until_ms),
-                SyncState::Offline => row.next_retry_at_ms,
-                _ => None,
-            };
-        }
-        let live = self.progress.lock().ok().and_then(|l| *l);
-        if let Some(live) = live {
-            status.progress = Some(Progress {
-                done: live.done,
-                total: live.total,
-            });
-            let secs = live.started.elapsed().as_secs_f64();
-            if secs > 0.0 && live.done > 0 {
-                let rate = live.done as f64 / secs;
-                status.throughput_per_s = Some((rate * 10.0).round() / 10.0);
-                let left = live.total.saturating_sub(live.done) as f64;
-                status.eta_secs = Some((left / rate).ceil() as u64);
-            }
-        }
-        status
+        let read = read_status(
+            &self.status_conn,
+            &self.progress,
+            self.state,
+            self.completed_cycles,
+            Reading::Settled,
+        );
+        status_or_last(read, &self.status_tx.borrow())
     }
 
     fn publish(&mut self, force: bool) {
@@ -563,7 +538,8 @@ impl Actor {
                                     )));
                                 }
                                 _ = tick.tick() => {
-                                    let status = snapshot_during(&self.status_conn, &progress, self.state, self.completed_cycles);
+                                    let read = read_status(&self.status_conn, &progress, self.state, self.completed_cycles, Reading::During);
+                                    let status = status_or_last(read, &self.status_tx.borrow());
                                     self.status_tx.send_replace(status.clone());
                                     self.throttle.offer(status, false);
                                 }
@@ -638,23 +614,40 @@ impl Actor {
     }
 }
 
-fn snapshot_during(
+/// Which status is read: between cycles (`Settled`: the last error and the retry time as
+/// recorded), or while a cycle runs and for `drain`'s report (`During`: online, no stale error).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Reading {
+    Settled,
+    During,
+}
+
+/// The status as the store holds it, with the live progress of a running push. A read error is
+/// returned, never shown as zero counts.
+fn read_status(
     conn: &Connection,
     progress: &Mutex<Option<Live>>,
     state: SyncState,
     completed_cycles: u64,
-) -> SyncStatus {
+    reading: Reading,
+) -> Result<SyncStatus, SyncError> {
     let mut status = SyncStatus::initial(state);
-    status.online = true;
+    status.online = reading == Reading::During || state.online();
     status.completed_cycles = completed_cycles;
-    if let Ok(counts) = outbox::counts(conn) {
-        status.pending = counts.pending + counts.in_flight;
-        status.failed = counts.failed;
-    }
-    status.conflicts = conflicts::open_count(conn).unwrap_or(0);
-    if let Ok(row) = enrolment::read(conn) {
-        status.last_success_at_ms = row.last_success_at_ms;
-        status.clock_offset_ms = row.clock_offset_ms;
+    let counts = outbox::counts(conn)?;
+    status.pending = counts.pending + counts.in_flight;
+    status.failed = counts.failed;
+    status.conflicts = conflicts::open_count(conn)?;
+    let row = enrolment::read(conn)?;
+    status.last_success_at_ms = row.last_success_at_ms;
+    status.clock_offset_ms = row.clock_offset_ms;
+    if reading == Reading::Settled {
+        status.last_error = row.last_error;
+        status.next_retry_at_ms = match state {
+            SyncState::BackingOff { until_ms } => Some(until_ms),
+            SyncState::Offline => row.next_retry_at_ms,
+            _ => None,
+        };
     }
     if let Some(live) = progress.lock().ok().and_then(|l| *l) {
         status.progress = Some(Progress {
@@ -669,7 +662,25 @@ fn snapshot_during(
                 Some((live.total.saturating_sub(live.done) as f64 / rate).ceil() as u64);
         }
     }
-    status
+    Ok(status)
+}
+
+/// The status just read, or, when the store could not be read, the last one shown with the
+/// new state and the read error: counts that could not be read are never shown as zero.
+fn status_or_last(read: Result<SyncStatus, SyncError>, last: &SyncStatus) -> SyncStatus {
+    match read {
+        Ok(status) => status,
+        Err(e) => {
+            tracing::error!(error = %e, "could not read the sync status from the store");
+            SyncStatus {
+                last_error: Some(ErrorInfo {
+                    code: "status_unreadable".into(),
+                    message: format!("the sync status could not be read from the store: {e}"),
+                }),
+                ..last.clone()
+            }
+        }
+    }
 }
 
 /// What [`drain`] did.
@@ -715,6 +726,7 @@ pub async fn drain(
     let progress = Mutex::new(None);
     let stop = AtomicBool::new(false);
     let mut report = DrainReport::default();
+    let mut last = SyncStatus::initial(SyncState::Syncing);
     loop {
         let result = worker.cycle(&stop, &progress).await;
         report.cycles += 1;
@@ -731,12 +743,17 @@ pub async fn drain(
                     enrolment::set_state_name(&worker.conn, SyncState::Idle.name())?;
                     let counts = outbox::counts(&worker.conn)?;
                     report.pending = counts.pending + counts.in_flight;
-                    on_cycle(&snapshot_during(
-                        &worker.conn,
-                        &progress,
-                        status_state,
-                        report.cycles,
-                    ));
+                    last = status_or_last(
+                        read_status(
+                            &worker.conn,
+                            &progress,
+                            status_state,
+                            report.cycles,
+                            Reading::During,
+                        ),
+                        &last,
+                    );
+                    on_cycle(&last);
                     return Ok(report);
                 }
             }
@@ -769,16 +786,57 @@ pub async fn drain(
                 tokio::time::sleep(wait).await;
             }
         }
-        on_cycle(&snapshot_during(
-            &worker.conn,
-            &progress,
-            status_state,
-            report.cycles,
-        ));
+        last = status_or_last(
+            read_status(
+                &worker.conn,
+                &progress,
+                status_state,
+                report.cycles,
+                Reading::During,
+            ),
+            &last,
+        );
+        on_cycle(&last);
         if deadline.is_some_and(|d| started.elapsed() > d) {
             return Err(SyncError::Transport(TransportError::NoAnswer(
                 "the deadline passed before the queue drained".into(),
             )));
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_status_the_store_cannot_give_keeps_the_last_counts_and_says_why() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let store = Store::open(dir.path()).expect("opens");
+        let conn = store.connect().expect("connects");
+        let progress = Mutex::new(None);
+        let last = SyncStatus {
+            pending: 7,
+            failed: 2,
+            conflicts: 1,
+            ..SyncStatus::initial(SyncState::Idle)
+        };
+        let read = read_status(&conn, &progress, SyncState::Idle, 0, Reading::Settled);
+        assert!(read.is_ok(), "a healthy store gives its status");
+
+        conn.execute_batch("DROP TABLE conflicts")
+            .expect("a damaged store");
+        let read = read_status(&conn, &progress, SyncState::Idle, 0, Reading::Settled);
+        assert!(read.is_err(), "the error is not swallowed");
+        let shown = status_or_last(read, &last);
+        assert_eq!(
+            (shown.pending, shown.failed, shown.conflicts),
+            (7, 2, 1),
+            "never zero counts for counts that could not be read"
+        );
+        assert_eq!(
+            shown.last_error.map(|e| e.code),
+            Some("status_unreadable".to_string())
+        );
     }
 }
