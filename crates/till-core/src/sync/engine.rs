@@ -683,6 +683,18 @@ fn status_or_last(read: Result<SyncStatus, SyncError>, last: &SyncStatus) -> Syn
     }
 }
 
+/// Reads the status after one of [`drain`]'s cycles into `last`.
+fn report_cycle(
+    conn: &Connection,
+    progress: &Mutex<Option<Live>>,
+    state: SyncState,
+    report: &DrainReport,
+    last: &mut SyncStatus,
+) {
+    let read = read_status(conn, progress, state, report.cycles, Reading::During);
+    *last = status_or_last(read, last);
+}
+
 /// What [`drain`] did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 pub struct DrainReport {
@@ -743,16 +755,7 @@ pub async fn drain(
                     enrolment::set_state_name(&worker.conn, SyncState::Idle.name())?;
                     let counts = outbox::counts(&worker.conn)?;
                     report.pending = counts.pending + counts.in_flight;
-                    last = status_or_last(
-                        read_status(
-                            &worker.conn,
-                            &progress,
-                            status_state,
-                            report.cycles,
-                            Reading::During,
-                        ),
-                        &last,
-                    );
+                    report_cycle(&worker.conn, &progress, status_state, &report, &mut last);
                     on_cycle(&last);
                     return Ok(report);
                 }
@@ -786,16 +789,7 @@ pub async fn drain(
                 tokio::time::sleep(wait).await;
             }
         }
-        last = status_or_last(
-            read_status(
-                &worker.conn,
-                &progress,
-                status_state,
-                report.cycles,
-                Reading::During,
-            ),
-            &last,
-        );
+        report_cycle(&worker.conn, &progress, status_state, &report, &mut last);
         on_cycle(&last);
         if deadline.is_some_and(|d| started.elapsed() > d) {
             return Err(SyncError::Transport(TransportError::NoAnswer(
