@@ -4,6 +4,7 @@
 
 use serde_json::Value;
 use till_core::store::Store;
+use till_core::sync::customers;
 use till_core::{tickets, SystemClock};
 use till_e2e::*;
 
@@ -16,39 +17,53 @@ async fn failed(dir: &std::path::Path) -> Vec<Value> {
         .unwrap_or_default()
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_rejected_sale_fails_alone_and_its_refund_waits_for_it() {
+/// Changes the queued payload of item 1 after its commit (a bug, a bad disk).
+fn damage_item_1(conn: &till_core::sync::Connection, change: impl FnOnce(&mut Value)) {
+    let payload: Vec<u8> = conn
+        .query_row(
+            "SELECT payload FROM outbox_payload WHERE seq = 1",
+            [],
+            |r| r.get(0),
+        )
+        .expect("item 1 is queued");
+    let mut mutation: Value = serde_json::from_slice(&payload).expect("JSON");
+    change(&mut mutation);
+    conn.execute(
+        "UPDATE outbox_payload SET payload = ?1 WHERE seq = 1",
+        [serde_json::to_vec(&mutation).expect("JSON")],
+    )
+    .expect("damaged");
+}
+
+/// A server, and a terminal data dir enrolled with it as `name`: (server dir, terminal dir,
+/// server, terminal id).
+async fn enrolled(name: &str) -> (tempfile::TempDir, tempfile::TempDir, Server, String) {
     let server_dir = tempfile::tempdir().expect("temp dir");
     let till = tempfile::tempdir().expect("temp dir");
     let server = Server::start(server_dir.path()).await;
-    let (terminal_id, token) = add_terminal(server_dir.path(), "till-f").await;
+    let (terminal_id, token) = add_terminal(server_dir.path(), name).await;
     tillctl_ok(
         till.path(),
         &["enrol", "--server", &server.url(), "--token", &token],
     )
     .await;
+    (server_dir, till, server, terminal_id)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rejected_sale_fails_alone_and_its_refund_waits_for_it() {
+    let (server_dir, till, server, terminal_id) = enrolled("till-f").await;
     tillctl_ok(till.path(), &["ring-up", "--demo", "3"]).await;
     let store = Store::open(till.path()).expect("opens");
     {
         // A payload damaged after commit (a bug, a bad disk): the server must refuse it.
         let conn = store.connect().expect("connects");
-        let payload: Vec<u8> = conn
-            .query_row(
-                "SELECT payload FROM outbox_payload WHERE seq = 1",
-                [],
-                |r| r.get(0),
-            )
-            .expect("sale 1 is queued");
-        let mut mutation: Value = serde_json::from_slice(&payload).expect("JSON");
-        let total = mutation["body"]["data"]["totals"]["total"]
-            .as_i64()
-            .expect("a total");
-        mutation["body"]["data"]["totals"]["total"] = (total + 1).into();
-        conn.execute(
-            "UPDATE outbox_payload SET payload = ?1 WHERE seq = 1",
-            [serde_json::to_vec(&mutation).expect("JSON")],
-        )
-        .expect("damaged");
+        damage_item_1(&conn, |mutation| {
+            let total = mutation["body"]["data"]["totals"]["total"]
+                .as_i64()
+                .expect("a total");
+            mutation["body"]["data"]["totals"]["total"] = (total + 1).into();
+        });
         let mut conn = store.connect().expect("connects");
         let sale = tickets::load_by_number(&conn, 1)
             .expect("reads")
@@ -133,5 +148,66 @@ async fn a_rejected_sale_fails_alone_and_its_refund_waits_for_it() {
         )
         .expect("counts");
     assert_eq!(recorded, 4, "two retries and two discards are on record");
+    server.kill().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_retry_queues_again_everything_that_waited_on_the_item_however_deep() {
+    let (_server_dir, till, server, _) = enrolled("till-g").await;
+    let store = Store::open(till.path()).expect("store opens");
+    {
+        // A customer made here, then edited twice: items 1, 2 and 3.
+        let mut conn = store.connect().expect("connects");
+        let fields = |email: &str| till_protocol::CustomerFields {
+            name: "Cy".into(),
+            email: Some(email.into()),
+            phone: None,
+            note: None,
+        };
+        let id = customers::save(&mut conn, None, fields("cy@example.com"), &SystemClock)
+            .expect("created")
+            .id;
+        for email in ["cy@example.org", "cy@example.net"] {
+            customers::save(&mut conn, Some(id), fields(email), &SystemClock).expect("edited");
+        }
+        // The creation is damaged after commit: the server refuses it, so both edits of a
+        // customer it never had wait, the second on the first.
+        damage_item_1(&conn, |mutation| {
+            mutation["body"]["data"]["fields"]["name"] = "".into();
+        });
+    }
+    tillctl_ok(till.path(), &["sync", "--until-drained", "--timeout", "60"]).await;
+    let list = failed(till.path()).await;
+    let waits: Vec<(u64, String)> = list
+        .iter()
+        .map(|f| {
+            (
+                f["seq"].as_u64().unwrap_or(0),
+                f["code"].as_str().unwrap_or("").to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(waits.len(), 3, "{list:?}");
+    assert_eq!(waits[1].1, "depends_on_failed");
+    assert_eq!(waits[2].1, "depends_on_failed");
+    assert!(
+        list[2]["reason"]
+            .as_str()
+            .is_some_and(|r| r.contains("waits for item 2")),
+        "the second edit waits on the first: {list:?}"
+    );
+
+    tillctl_ok(till.path(), &["failed", "retry", "1", "--by", "manager-4"]).await;
+    let status = status(till.path()).await;
+    assert_eq!(status["failed"], 0, "all three left the list: {status}");
+    assert_eq!(status["pending"], 3, "and are queued again, in order");
+    tillctl_ok(till.path(), &["sync", "--until-drained", "--timeout", "60"]).await;
+    let again = failed(till.path()).await;
+    let seqs: Vec<u64> = again.iter().filter_map(|f| f["seq"].as_u64()).collect();
+    assert_eq!(
+        seqs,
+        vec![4, 5, 6],
+        "queued again as new items, in order: {again:?}"
+    );
     server.kill().await;
 }

@@ -37,6 +37,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "0004_outbox_payload",
         sql: include_str!("../../../migrations/0004_outbox_payload.sql"),
     },
+    Migration {
+        version: 5,
+        name: "0005_outbox_depends_on",
+        sql: include_str!("../../../migrations/0005_outbox_depends_on.sql"),
+    },
 ];
 
 /// Whether `migrations` are numbered 1, 2, 3… in order, with no gap and no repeat.
@@ -232,6 +237,26 @@ mod tests {
             .query_row("SELECT count(*) FROM outbox_payload", [], |r| r.get(0))
             .expect("counts");
         assert_eq!(left, 0, "pruning a row takes its payload with it");
+    }
+
+    #[test]
+    fn items_failed_before_dependencies_had_a_column_keep_what_they_wait_for() {
+        let mut conn = Connection::open_in_memory().expect("opens");
+        apply(&mut conn, &MIGRATIONS[..4]).expect("migrates to version 4");
+        conn.execute_batch(
+            "INSERT INTO outbox (seq, mutation_id, kind, entity_id, state, last_error,
+                                 created_at_ms, updated_at_ms) VALUES
+               (1, 'm-1', 'ticket_created', 't-1', 'failed', 'totals_mismatch: off by 1', 5, 5),
+               (12, 'm-12', 'ticket_refunded', 't-2', 'failed',
+                'depends_on_failed: waits for item 1 (unknown_ticket: no such sale)', 5, 5);",
+        )
+        .expect("two failed items");
+        migrate(&mut conn).expect("migrates to the latest version");
+        let waits: Vec<Option<i64>> = conn
+            .prepare("SELECT depends_on_seq FROM outbox ORDER BY seq")
+            .and_then(|mut s| s.query_map([], |r| r.get(0))?.collect())
+            .expect("reads");
+        assert_eq!(waits, vec![None, Some(1)]);
     }
 
     #[test]

@@ -73,7 +73,8 @@ fn failed_entry(conn: &Connection, seq: u64) -> Result<outbox::OutboxEntry, Sync
 }
 
 /// Queues a failed item again as a new mutation with the same content; returns its new
-/// sequence number. Items that waited on it (`depends_on_failed`) are queued again after it.
+/// sequence number. Items that waited on it (`depends_on_failed`), and those that waited on
+/// them, are queued again after it, each after what it waits for.
 pub fn retry(
     conn: &mut Connection,
     seq: u64,
@@ -82,17 +83,20 @@ pub fn retry(
 ) -> Result<u64, SyncError> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     let new_seq = requeue(&tx, seq, actor, clock)?;
-    let waiting: Vec<i64> = tx
-        .prepare_cached(
-            "SELECT seq FROM outbox WHERE state = 'failed' AND last_error LIKE ?1 ORDER BY seq",
-        )?
-        .query_map(
-            [format!("depends_on_failed: waits for item {seq} %")],
-            |r| r.get(0),
-        )?
-        .collect::<rusqlite::Result<_>>()?;
-    for dependent in waiting {
-        requeue(&tx, u64::try_from(dependent).unwrap_or(0), actor, clock)?;
+    let mut parents = std::collections::VecDeque::from([seq]);
+    while let Some(parent) = parents.pop_front() {
+        let waiting: Vec<i64> = tx
+            .prepare_cached(
+                "SELECT seq FROM outbox WHERE state = 'failed' AND depends_on_seq = ?1
+                 ORDER BY seq",
+            )?
+            .query_map([i64::try_from(parent).unwrap_or(i64::MAX)], |r| r.get(0))?
+            .collect::<rusqlite::Result<_>>()?;
+        for dependent in waiting {
+            let dependent = u64::try_from(dependent).unwrap_or(0);
+            requeue(&tx, dependent, actor, clock)?;
+            parents.push_back(dependent);
+        }
     }
     tx.commit()?;
     Ok(new_seq)

@@ -477,13 +477,19 @@ impl Pusher {
                     Outcome::Rejected { code, message } => {
                         let mutation: Mutation = serde_json::from_slice(&entry.payload)?;
                         match failed_dependency(&tx, &mutation)? {
-                            Some(parent) => set_failed(
-                                &tx,
-                                entry.seq,
-                                "depends_on_failed",
-                                &format!("waits for item {parent} ({code}: {message})"),
-                                now,
-                            )?,
+                            Some(parent) => {
+                                set_failed(
+                                    &tx,
+                                    entry.seq,
+                                    "depends_on_failed",
+                                    &format!("waits for item {parent} ({code}: {message})"),
+                                    now,
+                                )?;
+                                tx.prepare_cached(
+                                    "UPDATE outbox SET depends_on_seq = ?2 WHERE seq = ?1",
+                                )?
+                                .execute(params![seq_param(entry.seq), seq_param(parent)])?;
+                            }
                             None => set_failed(&tx, entry.seq, code, message, now)?,
                         }
                         report.failed += 1;
