@@ -1,7 +1,7 @@
 //! Mutations waiting for the back office. Each is written in the same transaction as the change
 //! it describes, numbered by the gapless mutation sequence, and stored as the exact JSON bytes
 //! that will be sent, so every resend is byte-identical (the server compares payloads of a
-//! replayed mutation id).
+//! replayed mutation id). Every write to the outbox goes through this module.
 
 use rusqlite::{params, Connection};
 use serde::{Deserialize, Serialize};
@@ -152,16 +152,6 @@ pub fn entry_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<OutboxEntry> {
     })
 }
 
-/// The entries still to send (`pending` or `in_flight`), in sequence order, at most `limit`.
-pub fn unsent(conn: &Connection, limit: u32) -> Result<Vec<OutboxEntry>> {
-    let mut stmt = conn.prepare_cached(&format!(
-        "SELECT {ENTRY_COLUMNS} FROM {ENTRY_SOURCE} WHERE state IN ('pending', 'in_flight')
-         ORDER BY seq LIMIT ?1"
-    ))?;
-    let rows = stmt.query_map([limit], entry_from_row)?;
-    Ok(rows.collect::<rusqlite::Result<_>>()?)
-}
-
 /// One entry by sequence number.
 pub fn get(conn: &Connection, seq: u64) -> Result<Option<OutboxEntry>> {
     use rusqlite::OptionalExtension;
@@ -215,34 +205,49 @@ pub fn in_state(conn: &Connection, state: OutboxState, limit: u32) -> Result<Vec
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 
-/// Marks entries as sent, counting one more attempt each. Call just before sending them.
-pub fn mark_in_flight(conn: &Connection, seqs: &[u64], now_ms: i64) -> Result<()> {
+/// Marks the unsettled entries from `first` to `last` as sent, counting one more attempt each.
+/// Call just before sending them. One statement: outside an explicit transaction it needs no
+/// statement journal.
+pub fn mark_in_flight(conn: &Connection, first: u64, last: u64, now_ms: i64) -> Result<()> {
+    conn.prepare_cached(
+        "UPDATE outbox SET state = 'in_flight', attempts = attempts + 1, updated_at_ms = ?3
+         WHERE seq BETWEEN ?1 AND ?2 AND state IN ('pending', 'in_flight')",
+    )?
+    .execute(params![seq_i64(first)?, seq_i64(last)?, now_ms])?;
+    Ok(())
+}
+
+/// Puts entries sent without an answer to act on back to waiting.
+pub fn reset_to_pending(
+    conn: &Connection,
+    seqs: impl IntoIterator<Item = u64>,
+    now_ms: i64,
+) -> Result<()> {
     let mut stmt = conn.prepare_cached(
-        "UPDATE outbox SET state = 'in_flight', attempts = attempts + 1, updated_at_ms = ?2
-         WHERE seq = ?1 AND state IN ('pending', 'in_flight')",
+        "UPDATE outbox SET state = 'pending', updated_at_ms = ?2
+         WHERE seq = ?1 AND state = 'in_flight'",
     )?;
-    for &seq in seqs {
+    for seq in seqs {
         stmt.execute(params![seq_i64(seq)?, now_ms])?;
     }
     Ok(())
 }
 
-/// Records where an entry now stands: `result` is the server's outcome JSON when it answered,
-/// `last_error` why it is not settled (or was rejected), `next_attempt_at_ms` when to retry.
-/// The payload is never changed.
+/// Records where an entry now stands: `result` is the server's outcome JSON when it answered
+/// (kept when `None`), `last_error` why it is not settled, was rejected or was dropped. The
+/// payload is never changed.
 pub fn set_state(
     conn: &Connection,
     seq: u64,
     state: OutboxState,
     result: Option<&str>,
     last_error: Option<&str>,
-    next_attempt_at_ms: Option<i64>,
     now_ms: i64,
 ) -> Result<()> {
     let changed = conn
         .prepare_cached(
             "UPDATE outbox SET state = ?2, result = coalesce(?3, result), last_error = ?4,
-                 next_attempt_at_ms = ?5, updated_at_ms = ?6
+                 updated_at_ms = ?5
              WHERE seq = ?1",
         )?
         .execute(params![
@@ -250,13 +255,48 @@ pub fn set_state(
             state.as_str(),
             result,
             last_error,
-            next_attempt_at_ms,
             now_ms
         ])?;
     if changed == 0 {
         return Err(CoreError::InvalidInput(format!("no outbox entry {seq}")));
     }
     Ok(())
+}
+
+/// Records the failed entry that the failed entry `seq` waits for.
+pub fn set_depends_on(conn: &Connection, seq: u64, parent: u64) -> Result<()> {
+    conn.prepare_cached("UPDATE outbox SET depends_on_seq = ?2 WHERE seq = ?1")?
+        .execute(params![seq_i64(seq)?, seq_i64(parent)?])?;
+    Ok(())
+}
+
+/// The failed entries waiting for the failed entry `parent`, oldest first.
+pub fn waiting_for(conn: &Connection, parent: u64) -> Result<Vec<u64>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT seq FROM outbox WHERE state = 'failed' AND depends_on_seq = ?1 ORDER BY seq",
+    )?;
+    let rows = stmt.query_map([seq_i64(parent)?], |r| r.get::<_, i64>(0))?;
+    rows.map(|seq| Ok(u64::try_from(seq?).unwrap_or(0)))
+        .collect()
+}
+
+/// Drops an entry in conflict once its conflict is resolved; an entry in any other state is
+/// left alone.
+pub fn discard_conflicted(conn: &Connection, seq: u64, why: &str, now_ms: i64) -> Result<()> {
+    conn.prepare_cached(
+        "UPDATE outbox SET state = 'discarded', last_error = ?2, updated_at_ms = ?3
+         WHERE seq = ?1 AND state = 'conflict'",
+    )?
+    .execute(params![seq_i64(seq)?, why, now_ms])?;
+    Ok(())
+}
+
+/// Deletes the applied entries settled before `before_ms` (their payloads go with them);
+/// returns how many.
+pub fn prune_applied(conn: &Connection, before_ms: i64) -> Result<usize> {
+    Ok(conn
+        .prepare_cached("DELETE FROM outbox WHERE state = 'applied' AND updated_at_ms < ?1")?
+        .execute([before_ms])?)
 }
 
 #[cfg(test)]
@@ -294,31 +334,29 @@ mod tests {
         );
         let payload = get(&conn, 1).expect("reads").expect("exists").payload;
 
-        mark_in_flight(&conn, &[1, 2], 20).expect("marks");
+        mark_in_flight(&conn, 1, 2, 20).expect("marks");
         let e = get(&conn, 1).expect("reads").expect("exists");
         assert_eq!((e.state, e.attempts), (OutboxState::InFlight, 1));
 
-        set_state(&conn, 1, OutboxState::Applied, Some("{}"), None, None, 30).expect("settles");
-        set_state(
-            &conn,
-            2,
-            OutboxState::Pending,
-            None,
-            Some("timeout"),
-            Some(99),
-            30,
-        )
-        .expect("retries");
+        set_state(&conn, 1, OutboxState::Applied, Some("{}"), None, 30).expect("settles");
+        reset_to_pending(&conn, [1, 2], 30).expect("resets");
         let c = counts(&conn).expect("counts");
-        assert_eq!((c.applied, c.pending, c.in_flight), (1, 1, 0));
-        assert_eq!(unsent(&conn, 10).expect("lists")[0].seq, 2);
+        assert_eq!(
+            (c.applied, c.pending, c.in_flight),
+            (1, 1, 0),
+            "only what was in flight goes back to waiting"
+        );
+        assert_eq!(
+            in_state(&conn, OutboxState::Pending, 10).expect("lists")[0].seq,
+            2
+        );
         assert_eq!(
             get(&conn, 1).expect("reads").expect("exists").payload,
             payload,
             "a settled entry keeps the bytes it was sent with"
         );
         assert_eq!(
-            set_state(&conn, 9, OutboxState::Failed, None, None, None, 1)
+            set_state(&conn, 9, OutboxState::Failed, None, None, 1)
                 .expect_err("no entry 9")
                 .code(),
             "invalid_input"

@@ -450,15 +450,8 @@ fn apply_resolution(
         }
     };
     if let Some(seq) = c.outbox_seq {
-        conn.prepare_cached(
-            "UPDATE outbox SET state = 'discarded', last_error = ?2, updated_at_ms = ?3
-             WHERE seq = ?1 AND state = 'conflict'",
-        )?
-        .execute(params![
-            i64::try_from(seq).unwrap_or(i64::MAX),
-            format!("conflict {} resolved by {actor}", c.id),
-            now
-        ])?;
+        let why = format!("conflict {} resolved by {actor}", c.id);
+        outbox::discard_conflicted(conn, seq, &why, now)?;
     }
     conn.prepare_cached(
         "UPDATE conflicts SET resolved_at_ms = ?2, resolved_by = ?3, resolution = ?4,

@@ -355,10 +355,7 @@ impl Worker {
         let cutoff = self.clock.now_ms().saturating_sub(
             i64::try_from(self.config.applied_retention.as_millis()).unwrap_or(i64::MAX),
         );
-        let n = self
-            .conn
-            .prepare_cached("DELETE FROM outbox WHERE state = 'applied' AND updated_at_ms < ?1")?
-            .execute([cutoff])?;
+        let n = outbox::prune_applied(&self.conn, cutoff)?;
         if n > 0 {
             tracing::info!(pruned = n, "pruned applied outbox rows");
             super::push::checkpoint(&self.conn);

@@ -36,15 +36,8 @@ fn split_error(raw: Option<&str>) -> (String, String) {
 
 /// The failed items, oldest first.
 pub fn list(conn: &Connection, limit: u32) -> Result<Vec<FailedItem>, SyncError> {
-    let mut stmt = conn.prepare_cached(&format!(
-        "SELECT {} FROM {} WHERE state = 'failed' ORDER BY seq LIMIT ?1",
-        outbox::ENTRY_COLUMNS,
-        outbox::ENTRY_SOURCE
-    ))?;
-    let rows = stmt.query_map([limit], outbox::entry_from_row)?;
     let mut out = Vec::new();
-    for entry in rows {
-        let e = entry?;
+    for e in outbox::in_state(conn, OutboxState::Failed, limit)? {
         let (code, reason) = split_error(e.last_error.as_deref());
         out.push(FailedItem {
             seq: e.seq,
@@ -85,15 +78,7 @@ pub fn retry(
     let new_seq = requeue(&tx, seq, actor, clock)?;
     let mut parents = std::collections::VecDeque::from([seq]);
     while let Some(parent) = parents.pop_front() {
-        let waiting: Vec<i64> = tx
-            .prepare_cached(
-                "SELECT seq FROM outbox WHERE state = 'failed' AND depends_on_seq = ?1
-                 ORDER BY seq",
-            )?
-            .query_map([i64::try_from(parent).unwrap_or(i64::MAX)], |r| r.get(0))?
-            .collect::<rusqlite::Result<_>>()?;
-        for dependent in waiting {
-            let dependent = u64::try_from(dependent).unwrap_or(0);
+        for dependent in outbox::waiting_for(&tx, parent)? {
             requeue(&tx, dependent, actor, clock)?;
             parents.push_back(dependent);
         }
@@ -108,10 +93,8 @@ fn requeue(conn: &Connection, seq: u64, actor: &str, clock: &dyn Clock) -> Resul
     let now = clock.now_ms();
     let stamp = hlc::tick(conn, now)?;
     let new = outbox::enqueue(conn, old.body, stamp, now)?;
-    conn.prepare_cached(
-        "UPDATE outbox SET state = 'discarded', updated_at_ms = ?2 WHERE seq = ?1",
-    )?
-    .execute(params![i64::try_from(seq).unwrap_or(i64::MAX), now])?;
+    let why = entry.last_error.as_deref();
+    outbox::set_state(conn, seq, OutboxState::Discarded, None, why, now)?;
     conn.prepare_cached(
         "INSERT INTO outbox_actions (seq, action, new_seq, reason, actor, at_ms, last_error)
          VALUES (?1, 'retry', ?2, NULL, ?3, ?4, ?5)",
@@ -140,8 +123,8 @@ pub fn discard(
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     let entry = failed_entry(&tx, seq)?;
     let now = clock.now_ms();
-    tx.prepare_cached("UPDATE outbox SET state = 'discarded', updated_at_ms = ?2 WHERE seq = ?1")?
-        .execute(params![i64::try_from(seq).unwrap_or(i64::MAX), now])?;
+    let why = entry.last_error.as_deref();
+    outbox::set_state(&tx, seq, OutboxState::Discarded, None, why, now)?;
     tx.prepare_cached(
         "INSERT INTO outbox_actions (seq, action, new_seq, reason, actor, at_ms, last_error)
          VALUES (?1, 'discard', NULL, ?2, ?3, ?4, ?5)",

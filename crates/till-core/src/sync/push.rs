@@ -339,11 +339,7 @@ impl Pusher {
             let (Some(first), Some(last)) = (chunk.first(), chunk.last()) else {
                 continue;
             };
-            conn.prepare_cached(
-                "UPDATE outbox SET state = 'in_flight', attempts = attempts + 1, updated_at_ms = ?3
-                 WHERE seq BETWEEN ?1 AND ?2 AND state IN ('pending', 'in_flight')",
-            )?
-            .execute(params![seq_param(first.seq), seq_param(last.seq), now])?;
+            outbox::mark_in_flight(conn, first.seq, last.seq, now)?;
         }
         let body = request_body(self.terminal_id, &batch);
         Ok(Some(Prepared { batch, body }))
@@ -446,7 +442,14 @@ impl Pusher {
                         server_number,
                         version,
                     } => {
-                        set_state(&tx, entry.seq, "applied", None, Some(&result_json), now)?;
+                        outbox::set_state(
+                            &tx,
+                            entry.seq,
+                            OutboxState::Applied,
+                            Some(&result_json),
+                            None,
+                            now,
+                        )?;
                         if entry.kind.starts_with("ticket_") {
                             // The entity is the ticket: no need to parse the payload.
                             record_ticket(
@@ -467,7 +470,14 @@ impl Pusher {
                         report.settled += 1;
                     }
                     Outcome::Conflict { reason, current } => {
-                        set_state(&tx, entry.seq, "conflict", None, Some(&result_json), now)?;
+                        outbox::set_state(
+                            &tx,
+                            entry.seq,
+                            OutboxState::Conflict,
+                            Some(&result_json),
+                            None,
+                            now,
+                        )?;
                         let mutation: Mutation = serde_json::from_slice(&entry.payload)?;
                         let detected = conflict_from_push(&tx, entry, &mutation, *reason, current)?;
                         conflicts::record(&tx, policies, detected, clock)?;
@@ -485,10 +495,7 @@ impl Pusher {
                                     &format!("waits for item {parent} ({code}: {message})"),
                                     now,
                                 )?;
-                                tx.prepare_cached(
-                                    "UPDATE outbox SET depends_on_seq = ?2 WHERE seq = ?1",
-                                )?
-                                .execute(params![seq_param(entry.seq), seq_param(parent)])?;
+                                outbox::set_depends_on(&tx, entry.seq, parent)?;
                             }
                             None => set_failed(&tx, entry.seq, code, message, now)?,
                         }
@@ -579,22 +586,6 @@ fn seq_param(seq: u64) -> i64 {
     i64::try_from(seq).unwrap_or(i64::MAX)
 }
 
-fn set_state(
-    conn: &Connection,
-    seq: u64,
-    state: &str,
-    error: Option<&str>,
-    result: Option<&str>,
-    now: i64,
-) -> Result<(), SyncError> {
-    conn.prepare_cached(
-        "UPDATE outbox SET state = ?2, last_error = ?3, result = coalesce(?4, result),
-         updated_at_ms = ?5 WHERE seq = ?1",
-    )?
-    .execute(params![seq_param(seq), state, error, result, now])?;
-    Ok(())
-}
-
 fn set_failed(
     conn: &Connection,
     seq: u64,
@@ -603,25 +594,24 @@ fn set_failed(
     now: i64,
 ) -> Result<(), SyncError> {
     tracing::warn!(seq, %code, %message, "item rejected; moved to the failed list");
-    set_state(
+    let why = format!("{code}: {message}");
+    Ok(outbox::set_state(
         conn,
         seq,
-        "failed",
-        Some(&format!("{code}: {message}")),
+        OutboxState::Failed,
         None,
+        Some(&why),
         now,
-    )
+    )?)
 }
 
+/// Puts the rows of a batch that were sent without an answer to act on back to waiting.
 fn reset_to_pending(conn: &Connection, batch: &[OutboxEntry], now: i64) -> Result<(), SyncError> {
-    let mut stmt = conn.prepare_cached(
-        "UPDATE outbox SET state = 'pending', updated_at_ms = ?2
-         WHERE seq = ?1 AND state = 'in_flight'",
-    )?;
-    for entry in batch {
-        stmt.execute(params![seq_param(entry.seq), now])?;
-    }
-    Ok(())
+    Ok(outbox::reset_to_pending(
+        conn,
+        batch.iter().map(|e| e.seq),
+        now,
+    )?)
 }
 
 /// The failed item this mutation builds on, if any: the sale a void or refund reverses, or an
