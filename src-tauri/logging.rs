@@ -20,6 +20,9 @@ pub fn init(data_dir: &Path) -> Option<WorkerGuard> {
         .unwrap_or_else(|_| EnvFilter::new("warn,till=info,till_core=info,till_protocol=info"));
     let stderr = fmt::layer().with_writer(std::io::stderr).with_target(false);
     let dir = data_dir.join(LOG_DIR);
+    // The appender prunes old files as it starts, and complains on stderr when the directory
+    // is not there yet; a failure here shows up as the appender's own error just below.
+    let _ = std::fs::create_dir_all(&dir);
     let appender = tracing_appender::rolling::Builder::new()
         .rotation(tracing_appender::rolling::Rotation::DAILY)
         .filename_prefix("till")
