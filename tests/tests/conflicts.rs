@@ -394,3 +394,45 @@ async fn last_writer_wins_compares_the_hlc_stamps_of_both_edits() {
     assert_eq!(status["pending"], 0);
     shop.server.kill().await;
 }
+
+/// A customer's email edited in the office and here, synced under `policy`: the email the
+/// server ends with (as a new till pulls it), and the one this till ends with.
+async fn email_edited_on_both_sides(policy: &str) -> (Option<String>, Option<String>) {
+    let shop = Shop::open().await;
+    let id = Uuid::now_v7();
+    let ids = id.to_string();
+    shop.customer(&["add", &ids, "--name", "Di", "--email", "di@example.com"])
+        .await;
+    let till = shop.terminal("till-a").await;
+    edit(till.path(), id, |f| {
+        f.email = Some("till@example.com".into())
+    });
+    shop.customer(&["edit", &ids, "--email", "office@example.com"])
+        .await;
+    sync_with(till.path(), &["--customer-policy", policy]).await;
+    let all = conflicts(till.path(), true).await;
+    assert_eq!(all.len(), 1, "{all:?}");
+    assert_eq!(all[0]["resolved_by"], format!("policy:{policy}"));
+    let other = shop.terminal("till-b").await;
+    let on_server = local(other.path(), id).and_then(|c| c.fields.email);
+    let here = local(till.path(), id).and_then(|c| c.fields.email);
+    assert_eq!(status(till.path()).await["pending"], 0);
+    shop.server.kill().await;
+    (on_server, here)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn server_wins_and_terminal_wins_settle_a_customer_conflict_as_named() {
+    let office = Some("office@example.com".to_string());
+    let till = Some("till@example.com".to_string());
+    assert_eq!(
+        email_edited_on_both_sides("server_wins").await,
+        (office.clone(), office),
+        "the office's edit stays, and the till takes it"
+    );
+    assert_eq!(
+        email_edited_on_both_sides("terminal_wins").await,
+        (till.clone(), till),
+        "the till's edit reaches the server"
+    );
+}
