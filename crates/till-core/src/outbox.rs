@@ -120,15 +120,15 @@ pub struct OutboxEntry {
 }
 
 /// The columns [`entry_from_row`] reads, in order, from [`ENTRY_SOURCE`].
-pub const ENTRY_COLUMNS: &str = "seq, mutation_id, kind, entity_id, payload, state, attempts, \
+const ENTRY_COLUMNS: &str = "seq, mutation_id, kind, entity_id, payload, state, attempts, \
      last_error, result, created_at_ms, updated_at_ms, next_attempt_at_ms";
 
 /// Where [`ENTRY_COLUMNS`] come from: each outbox row with its payload, which lives in a table of
 /// its own so that the engine's state changes rewrite small rows.
-pub const ENTRY_SOURCE: &str = "outbox JOIN outbox_payload USING (seq)";
+const ENTRY_SOURCE: &str = "outbox JOIN outbox_payload USING (seq)";
 
 /// Reads an [`OutboxEntry`] from a row selected with [`ENTRY_COLUMNS`].
-pub fn entry_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<OutboxEntry> {
+fn entry_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<OutboxEntry> {
     let bad = |i: usize, msg: String| {
         rusqlite::Error::FromSqlConversionFailure(i, rusqlite::types::Type::Text, msg.into())
     };
@@ -160,6 +160,71 @@ pub fn get(conn: &Connection, seq: u64) -> Result<Option<OutboxEntry>> {
             "SELECT {ENTRY_COLUMNS} FROM {ENTRY_SOURCE} WHERE seq = ?1"
         ))?
         .query_row([seq_i64(seq)?], entry_from_row)
+        .optional()?)
+}
+
+/// The unsettled entries (`in_flight`, then `pending`, merged in sequence order) after `after`,
+/// at most `limit`. Each state walks the (state, seq) index in order and stops at the limit (one
+/// `state IN (…) ORDER BY seq` would read every queued row to sort them, for every batch of a
+/// long backlog), and only sequence numbers are merged: payloads are read once, for the rows
+/// chosen.
+pub fn unsettled_after(conn: &Connection, after: u64, limit: u32) -> Result<Vec<OutboxEntry>> {
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {ENTRY_COLUMNS} FROM {ENTRY_SOURCE} WHERE seq IN (
+             SELECT seq FROM (SELECT seq FROM outbox WHERE state = 'in_flight' AND seq > ?2
+                              ORDER BY seq LIMIT ?1)
+             UNION ALL
+             SELECT seq FROM (SELECT seq FROM outbox WHERE state = 'pending' AND seq > ?2
+                              ORDER BY seq LIMIT ?1)
+             ORDER BY seq LIMIT ?1)
+         ORDER BY seq"
+    ))?;
+    let rows = stmt.query_map(params![limit, seq_i64(after)?], entry_from_row)?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+/// The entries from `from` on, whatever their state, at most `limit` (a resend after a gap).
+pub fn from_seq(conn: &Connection, from: u64, limit: u32) -> Result<Vec<OutboxEntry>> {
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {ENTRY_COLUMNS} FROM {ENTRY_SOURCE} WHERE seq >= ?1 ORDER BY seq LIMIT ?2"
+    ))?;
+    let rows = stmt.query_map(params![seq_i64(from)?, limit], entry_from_row)?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+/// The newest failed entry about `entity` before `seq`: what an entry about it builds on.
+pub fn last_failed_before(conn: &Connection, entity: Uuid, seq: u64) -> Result<Option<u64>> {
+    use rusqlite::OptionalExtension;
+    let found: Option<i64> = conn
+        .prepare_cached(
+            "SELECT seq FROM outbox WHERE entity_id = ?1 AND state = 'failed' AND seq < ?2
+             ORDER BY seq DESC LIMIT 1",
+        )?
+        .query_row(params![entity.to_string(), seq_i64(seq)?], |r| r.get(0))
+        .optional()?;
+    Ok(found.and_then(|s| u64::try_from(s).ok()))
+}
+
+/// How many entries about `entity` are not settled yet.
+pub fn unsettled_count(conn: &Connection, entity: Uuid) -> Result<u64> {
+    let n: i64 = conn
+        .prepare_cached(
+            "SELECT count(*) FROM outbox WHERE entity_id = ?1 AND state IN ('pending', 'in_flight')",
+        )?
+        .query_row([entity.to_string()], |r| r.get(0))?;
+    Ok(u64::try_from(n).unwrap_or(0))
+}
+
+/// The newest entry about `entity` not settled yet.
+pub fn newest_unsettled(conn: &Connection, entity: Uuid) -> Result<Option<OutboxEntry>> {
+    use rusqlite::OptionalExtension;
+    Ok(conn
+        .prepare_cached(&format!(
+            "SELECT {ENTRY_COLUMNS} FROM {ENTRY_SOURCE}
+             WHERE entity_id = ?1 AND state IN ('pending', 'in_flight')
+             ORDER BY seq DESC LIMIT 1"
+        ))?
+        .query_row([entity.to_string()], entry_from_row)
         .optional()?)
 }
 

@@ -79,29 +79,16 @@ pub fn base(conn: &Connection, id: Uuid) -> Result<Option<CustomerFields>, SyncE
 
 /// How many mutations of `entity` are queued and not yet settled.
 pub(crate) fn unsettled_for(conn: &Connection, entity: Uuid) -> Result<u64, SyncError> {
-    let n: i64 = conn
-        .prepare_cached(
-            "SELECT count(*) FROM outbox WHERE entity_id = ?1 AND state IN ('pending', 'in_flight')",
-        )?
-        .query_row([entity.to_string()], |r| r.get(0))?;
-    Ok(u64::try_from(n).unwrap_or(0))
+    Ok(outbox::unsettled_count(conn, entity)?)
 }
 
 /// The HLC stamp of the newest change of `entity` made here and not yet settled: what
 /// last-writer-wins weighs against the server's stamp.
 pub(crate) fn unsettled_stamp(conn: &Connection, entity: Uuid) -> Result<Option<Hlc>, SyncError> {
-    let payload: Option<Vec<u8>> = conn
-        .prepare_cached(&format!(
-            "SELECT payload FROM {} WHERE entity_id = ?1 AND state IN ('pending', 'in_flight')
-             ORDER BY seq DESC LIMIT 1",
-            outbox::ENTRY_SOURCE
-        ))?
-        .query_row([entity.to_string()], |r| r.get(0))
-        .optional()?;
-    Ok(payload
-        .map(|p| serde_json::from_slice::<Mutation>(&p))
-        .transpose()?
-        .map(|m| m.hlc))
+    outbox::newest_unsettled(conn, entity)?
+        .map(|e| serde_json::from_slice::<Mutation>(&e.payload).map(|m| m.hlc))
+        .transpose()
+        .map_err(SyncError::from)
 }
 
 /// Saves a customer here and queues the change: a create when `id` is `None`, else an update.

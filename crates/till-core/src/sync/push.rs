@@ -117,42 +117,12 @@ impl Pusher {
         let limit = u32::try_from(self.batch_size).unwrap_or(1000);
         match (self.resend_from, after) {
             // Sent ahead only after a clean answer: the batch before settled in order. Without
-            // a batch ahead (`after` 0), the oldest unsettled rows.
+            // a batch ahead, the oldest unsettled rows.
             (_, Some(_)) | (None, None) => {
-                // Each side walks the (state, seq) index in order and stops at the limit (one
-                // `state IN (…) ORDER BY seq` would read every queued row to sort them, for
-                // every batch of a long backlog), and only sequence numbers are merged: the
-                // payloads are read once, in order, for the chosen rows.
-                let (cols, src) = (outbox::ENTRY_COLUMNS, outbox::ENTRY_SOURCE);
-                let mut stmt = conn.prepare_cached(&format!(
-                    "SELECT {cols} FROM {src} WHERE seq IN (
-                         SELECT seq FROM (SELECT seq FROM outbox
-                                          WHERE state = 'in_flight' AND seq > ?2
-                                          ORDER BY seq LIMIT ?1)
-                         UNION ALL
-                         SELECT seq FROM (SELECT seq FROM outbox
-                                          WHERE state = 'pending' AND seq > ?2
-                                          ORDER BY seq LIMIT ?1)
-                         ORDER BY seq LIMIT ?1)
-                     ORDER BY seq"
-                ))?;
-                let rows = stmt.query_map(
-                    params![limit, seq_param(after.unwrap_or(0))],
-                    outbox::entry_from_row,
-                )?;
-                Ok(rows.collect::<rusqlite::Result<_>>()?)
+                Ok(outbox::unsettled_after(conn, after.unwrap_or(0), limit)?)
             }
             (Some(from), None) => {
-                let mut stmt = conn.prepare_cached(&format!(
-                    "SELECT {} FROM {} WHERE seq >= ?1 ORDER BY seq LIMIT ?2",
-                    outbox::ENTRY_COLUMNS,
-                    outbox::ENTRY_SOURCE
-                ))?;
-                let rows = stmt.query_map(
-                    params![i64::try_from(from).unwrap_or(i64::MAX), limit],
-                    outbox::entry_from_row,
-                )?;
-                let page: Vec<OutboxEntry> = rows.collect::<rusqlite::Result<_>>()?;
+                let page = outbox::from_seq(conn, from, limit)?;
                 if page.first().map(|e| e.seq) != Some(from) {
                     return Err(SyncError::Protocol(format!(
                         "the back office expects mutation {from} next, which this till no longer \
@@ -582,10 +552,6 @@ fn request_body(terminal_id: Uuid, batch: &[OutboxEntry]) -> Vec<u8> {
     body
 }
 
-fn seq_param(seq: u64) -> i64 {
-    i64::try_from(seq).unwrap_or(i64::MAX)
-}
-
 fn set_failed(
     conn: &Connection,
     seq: u64,
@@ -626,16 +592,7 @@ fn failed_dependency(conn: &Connection, mutation: &Mutation) -> Result<Option<u6
     let Some(parent) = parent else {
         return Ok(None);
     };
-    let seq: Option<i64> = rusqlite::OptionalExtension::optional(
-        conn.prepare_cached(
-            "SELECT seq FROM outbox WHERE entity_id = ?1 AND state = 'failed' AND seq < ?2
-             ORDER BY seq DESC LIMIT 1",
-        )?
-        .query_row(params![parent.to_string(), seq_param(mutation.seq)], |r| {
-            r.get(0)
-        }),
-    )?;
-    Ok(seq.and_then(|s| u64::try_from(s).ok()))
+    Ok(outbox::last_failed_before(conn, parent, mutation.seq)?)
 }
 
 /// How often sending yields to the request task before checkpointing: enough for the HTTP
