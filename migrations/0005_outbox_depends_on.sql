@@ -8,3 +8,7 @@ UPDATE outbox
                              AS INTEGER)
  WHERE state = 'failed' AND last_error LIKE 'depends_on_failed: waits for item %';
 CREATE INDEX outbox_depends_on ON outbox (depends_on_seq) WHERE depends_on_seq IS NOT NULL;
+
+-- When to retry is the engine's (`sync_state.next_retry_at_ms`), not each entry's: this column
+-- was never written.
+ALTER TABLE outbox DROP COLUMN next_attempt_at_ms;

@@ -116,12 +116,11 @@ pub struct OutboxEntry {
     pub result: Option<String>,
     pub created_at_ms: i64,
     pub updated_at_ms: i64,
-    pub next_attempt_at_ms: Option<i64>,
 }
 
 /// The columns [`entry_from_row`] reads, in order, from [`ENTRY_SOURCE`].
 const ENTRY_COLUMNS: &str = "seq, mutation_id, kind, entity_id, payload, state, attempts, \
-     last_error, result, created_at_ms, updated_at_ms, next_attempt_at_ms";
+     last_error, result, created_at_ms, updated_at_ms";
 
 /// Where [`ENTRY_COLUMNS`] come from: each outbox row with its payload, which lives in a table of
 /// its own so that the engine's state changes rewrite small rows.
@@ -148,7 +147,6 @@ fn entry_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<OutboxEntry> {
         result: r.get(8)?,
         created_at_ms: r.get(9)?,
         updated_at_ms: r.get(10)?,
-        next_attempt_at_ms: r.get(11)?,
     })
 }
 
