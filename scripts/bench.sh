@@ -18,6 +18,8 @@ run push
 run drain --tickets 10000
 run drain --tickets 100000
 run ring-up --during-drain
+# The same with the engine never giving way to the till: what the drain costs a sale by itself.
+run ring-up --during-drain --give-way-ms 0
 run fleet --terminals 50 --tickets 200 --backend sqlite
 # The throwaway cluster of with-postgres.sh runs with fsync off; say so next to its figures.
 scripts/with-postgres.sh bash -c '
