@@ -4,13 +4,15 @@
 //! Workbox background sync or POS Awesome replay an offline queue) in the same run. Also reports
 //! the peak RSS of the syncing process, which must not grow with the backlog.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use serde::Serialize;
 use till_core::demo::{self, DemoRng};
 use till_core::{cart, catalog, tickets, Store, SystemClock, TenderInput};
+
+use crate::server::{sibling, BenchResult, Database, Replica};
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -49,8 +51,6 @@ struct Figures {
     speedup_over_sent_ahead: Option<f64>,
 }
 
-type BenchResult<T> = Result<T, Box<dyn std::error::Error>>;
-
 pub fn run(args: Args) {
     if let Err(e) = measure(args) {
         eprintln!("error: {e}");
@@ -58,68 +58,32 @@ pub fn run(args: Args) {
     }
 }
 
-fn sibling(name: &str) -> BenchResult<PathBuf> {
-    let exe = std::env::current_exe()?;
-    let path = exe.with_file_name(name);
-    if !path.exists() {
-        return Err(format!(
-            "{} is missing; build it first: cargo build --release -p till-server -p tillctl",
-            path.display()
-        )
-        .into());
-    }
-    Ok(path)
-}
-
 /// A running `till-server serve` on a fresh data dir.
 struct Server {
-    child: std::process::Child,
-    url: String,
-    dir: tempfile::TempDir,
+    db: Database,
+    replica: Replica,
+    _dir: tempfile::TempDir,
 }
 
 impl Server {
     fn start() -> BenchResult<Server> {
-        use std::io::BufRead;
         let dir = tempfile::Builder::new()
             .prefix("till-bench-server-")
             .tempdir()?;
-        let mut child = Command::new(sibling("till-server")?)
-            .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
-            .arg(dir.path())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()?;
-        let stdout = child.stdout.take().ok_or("no stdout")?;
-        let mut lines = std::io::BufReader::new(stdout).lines();
-        let url = loop {
-            match lines.next() {
-                Some(Ok(line)) => {
-                    if let Some(url) = line.strip_prefix("listening on ") {
-                        break url.trim().to_string();
-                    }
-                }
-                _ => return Err("till-server did not say where it listens".into()),
-            }
-        };
-        std::thread::spawn(move || for _ in lines {});
-        Ok(Server { child, url, dir })
+        let db = Database::Dir(dir.path().to_path_buf());
+        Ok(Server {
+            replica: Replica::start(&db)?,
+            db,
+            _dir: dir,
+        })
+    }
+
+    fn url(&self) -> &str {
+        &self.replica.url
     }
 
     fn add_terminal(&self, name: &str) -> BenchResult<String> {
-        let out = Command::new(sibling("till-server")?)
-            .args(["terminal", "add", name, "--json", "--data-dir"])
-            .arg(self.dir.path())
-            .output()?;
-        let v: serde_json::Value = serde_json::from_slice(&out.stdout)?;
-        Ok(v["token"].as_str().ok_or("no token")?.to_string())
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        self.db.add_terminal(name)
     }
 }
 
@@ -228,7 +192,7 @@ fn measure(args: Args) -> BenchResult<()> {
     let token = server.add_terminal("bench-batched")?;
     tillctl(
         batched_dir.path(),
-        &["enrol", "--server", &server.url, "--token", &token],
+        &["enrol", "--server", server.url(), "--token", &token],
     )?;
     eprintln!("draining in batches through the sync engine");
     let (secs, rss) = timed_sync(batched_dir.path(), &[])?;
@@ -271,7 +235,7 @@ fn measure(args: Args) -> BenchResult<()> {
 fn replay_one_by_one(dir: &Path, tickets: usize, one_at_a_time: bool) -> BenchResult<Run> {
     let server = Server::start()?;
     let token = server.add_terminal("bench-replay")?;
-    tillctl(dir, &["enrol", "--server", &server.url, "--token", &token])?;
+    tillctl(dir, &["enrol", "--server", server.url(), "--token", &token])?;
     let mut args = vec!["--batch-size", "1", "--max-batch-size", "1"];
     if one_at_a_time {
         args.push("--one-at-a-time");
@@ -352,7 +316,7 @@ fn measure_during_drain(tickets: usize, backlog: usize, give_way_ms: u64) -> Ben
     let token = server.add_terminal("bench-during")?;
     tillctl(
         dir.path(),
-        &["enrol", "--server", &server.url, "--token", &token],
+        &["enrol", "--server", server.url(), "--token", &token],
     )?;
     let mut child = Command::new(sibling("tillctl")?)
         .arg("--data-dir")

@@ -14,7 +14,6 @@
 //! throwaway cluster of `scripts/with-postgres.sh` runs with `fsync=off`, which flatters commits.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
 use std::str::FromStr;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -26,6 +25,8 @@ use till_core::sync::{HttpTransport, SyncConfig, Transport, TransportError};
 use till_core::{cart, catalog, tickets, Store, SystemClock, TenderInput};
 use till_protocol::{Ack, Health, PullResponse, PushResponse, WhoAmI};
 use uuid::Uuid;
+
+use crate::server::{BenchResult, Database, Replica};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum Backend {
@@ -79,111 +80,11 @@ struct Figures {
     server_gaps: u64,
 }
 
-type BenchResult<T> = Result<T, Box<dyn std::error::Error + Send + Sync>>;
-
 pub fn run(args: Args) {
     if let Err(e) = measure(args) {
         eprintln!("error: {e}");
         std::process::exit(1);
     }
-}
-
-/// The `till-server` binary next to this one, built there first when it is missing.
-fn till_server_bin() -> BenchResult<PathBuf> {
-    let exe = std::env::current_exe()?;
-    let path = exe.with_file_name("till-server");
-    if path.exists() {
-        return Ok(path);
-    }
-    let profile_dir = exe.parent().ok_or("no directory of till-bench")?;
-    let target_dir = profile_dir.parent().ok_or("no target directory")?;
-    eprintln!("building till-server next to till-bench");
-    let mut build = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
-    build
-        .args(["build", "-p", "till-server", "--bin", "till-server"])
-        .env("CARGO_TARGET_DIR", target_dir);
-    if profile_dir.ends_with("release") {
-        build.arg("--release");
-    }
-    if !build.status()?.success() || !path.exists() {
-        return Err(format!(
-            "{} is missing and could not be built: cargo build --release -p till-server",
-            path.display()
-        )
-        .into());
-    }
-    Ok(path)
-}
-
-/// Where the back office keeps its data: `--data-dir DIR` or `--database URL`.
-#[derive(Clone)]
-enum Database {
-    Dir(PathBuf),
-    Url(String),
-}
-
-impl Database {
-    fn args(&self) -> Vec<String> {
-        match self {
-            Database::Dir(d) => vec!["--data-dir".into(), d.display().to_string()],
-            Database::Url(u) => vec!["--database".into(), u.clone()],
-        }
-    }
-}
-
-/// A running `till-server serve`.
-struct Replica {
-    child: std::process::Child,
-    url: String,
-}
-
-impl Replica {
-    fn start(db: &Database) -> BenchResult<Replica> {
-        use std::io::BufRead;
-        let mut child = Command::new(till_server_bin()?)
-            .args(["serve", "--listen", "127.0.0.1:0"])
-            .args(db.args())
-            .env("RUST_LOG", "warn")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()?;
-        let stdout = child.stdout.take().ok_or("no stdout")?;
-        let mut lines = std::io::BufReader::new(stdout).lines();
-        let url = loop {
-            match lines.next() {
-                Some(Ok(line)) => {
-                    if let Some(url) = line.strip_prefix("listening on ") {
-                        break url.trim().to_string();
-                    }
-                }
-                _ => return Err("till-server did not say where it listens".into()),
-            }
-        };
-        std::thread::spawn(move || for _ in lines {});
-        Ok(Replica { child, url })
-    }
-}
-
-impl Drop for Replica {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn server_json(db: &Database, args: &[&str]) -> BenchResult<serde_json::Value> {
-    let out = Command::new(till_server_bin()?)
-        .args(args)
-        .args(db.args())
-        .output()?;
-    if !out.status.success() {
-        return Err(format!(
-            "till-server {args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        )
-        .into());
-    }
-    Ok(serde_json::from_slice(&out.stdout)?)
 }
 
 /// The engine's HTTP transport, timing every push request.
@@ -316,13 +217,12 @@ fn measure(args: Args) -> BenchResult<()> {
 
     let mut terminals = Vec::new();
     for i in 0..args.terminals {
-        let enrolled = server_json(&db, &["terminal", "add", &format!("fleet {i}"), "--json"])?;
         terminals.push(Terminal {
             dir: tempfile::Builder::new()
                 .prefix("till-bench-fleet-till-")
                 .tempdir()?,
             url: replicas[i % replicas.len()].url.clone(),
-            token: enrolled["token"].as_str().ok_or("no token")?.to_string(),
+            token: db.add_terminal(&format!("fleet {i}"))?,
         });
     }
     // Ring up on both cores at once.
@@ -404,7 +304,7 @@ fn measure(args: Args) -> BenchResult<()> {
     let seconds = start.elapsed().as_secs_f64();
     drop(runtime);
 
-    let stats = server_json(&db, &["stats", "--json"])?;
+    let stats = db.cli_json(&["stats", "--json"])?;
     drop(replicas);
     let mut latencies = lock(&pushes).clone();
     latencies.sort();

@@ -6,6 +6,7 @@ mod drain;
 mod fleet;
 mod push;
 mod ring_up;
+mod server;
 
 use clap::{Parser, Subcommand};
 
