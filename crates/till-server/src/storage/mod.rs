@@ -1,10 +1,20 @@
-//! Where the back office keeps its data. [`Storage`] is what the HTTP layer and the CLI use; each
-//! backend keeps its SQL dialect inside its own module. SQLite ([`sqlite::SqliteStorage`]) is the
-//! embedded default; [`postgres::PostgresStorage`] serves a chain of shops from one PostgreSQL
-//! database shared by several replicas. Both apply the same [`crate::rules`].
+//! Where the back office keeps its data. [`Storage`] is what the HTTP layer and the CLI use.
+//! SQLite ([`sqlite::SqliteStorage`]) is the embedded default; [`postgres::PostgresStorage`]
+//! serves a chain of shops from one PostgreSQL database shared by several replicas.
+//!
+//! Both backends only load facts and carry decisions out; every decision is made once, in
+//! [`crate::decide`]. The write use cases are written once too (`push`, `customers`,
+//! `catalog`), over `tx::Tx`: the loads and writes of one transaction, which each backend
+//! implements in its own SQL dialect and with its own locking. Each backend reads terminals,
+//! tickets, pull pages and stats itself and hands the rows to [`crate::decide`].
 
+mod catalog;
+mod columns;
+mod customers;
 pub mod postgres;
+mod push;
 pub mod sqlite;
+mod tx;
 
 use async_trait::async_trait;
 use serde::Serialize;
@@ -66,7 +76,7 @@ impl From<CatalogSnapshot> for CatalogImport {
 }
 
 /// What `catalog import` changed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 pub struct ImportSummary {
     pub tax_rates: usize,
     pub products: usize,
@@ -192,7 +202,7 @@ pub trait Storage: Send + Sync + 'static {
         token_hash: &str,
     ) -> Result<Option<TerminalRecord>, StorageError>;
 
-    /// Settles `mutations` of `terminal_id` in order, by [`crate::rules`], in one transaction.
+    /// Settles `mutations` of `terminal_id` in order, by [`crate::decide`], in one transaction.
     async fn push(
         &self,
         terminal_id: Uuid,

@@ -1,0 +1,40 @@
+//! What the back office decides, as pure functions: facts a storage backend has read inside its
+//! transaction go in, a decision comes out. Nothing here touches a database, so every rule is
+//! written once, unit-tested here, and carried out alike by SQLite and PostgreSQL.
+//!
+//! One module per use case: [`push`] (settling a batch), [`tickets`] (sales, voids and refunds),
+//! [`customers`], [`catalog`] (`catalog import`, prices, product deletion), [`pull`] (a page of
+//! changes), [`stats`] and [`terminals`].
+
+pub mod catalog;
+pub mod customers;
+pub mod pull;
+pub mod push;
+pub mod stats;
+pub mod terminals;
+pub mod tickets;
+
+use till_protocol::Outcome;
+
+/// A mutation refused for good, with a stable code.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rejection {
+    pub code: &'static str,
+    pub message: String,
+}
+
+impl Rejection {
+    pub fn new(code: &'static str, message: impl Into<String>) -> Self {
+        Rejection {
+            code,
+            message: message.into(),
+        }
+    }
+
+    pub fn into_outcome(self) -> Outcome {
+        Outcome::Rejected {
+            code: self.code.to_string(),
+            message: self.message,
+        }
+    }
+}

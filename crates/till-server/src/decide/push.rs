@@ -1,0 +1,474 @@
+//! Settling a push batch: the outcome a mutation gets before its body is looked at (a replay, a
+//! mismatch, a reused or skipped sequence), and what a settled batch leaves to write. What an
+//! applied mutation does is decided by [`super::tickets`] and [`super::customers`].
+
+use std::collections::{BTreeMap, HashMap};
+
+use sha2::{Digest, Sha256};
+use till_protocol::{Mutation, MutationBody, MutationResult, Outcome, Ticket};
+use uuid::Uuid;
+
+use super::{tickets, Rejection};
+use crate::storage::{PushOutcome, StorageError};
+
+/// Hex SHA-256 of a mutation's canonical JSON (field order is the struct's, so it is stable).
+/// Two sends of the same mutation hash alike; any changed byte of payload, seq or clocks differs.
+/// The JSON is hashed as it is written, never held whole.
+pub fn payload_hash(mutation: &Mutation) -> Result<String, serde_json::Error> {
+    let mut hasher = HashWriter(Sha256::new());
+    serde_json::to_writer(&mut hasher, mutation)?;
+    Ok(hex::encode(hasher.0.finalize()))
+}
+
+/// Feeds whatever is written into a SHA-256.
+struct HashWriter(Sha256);
+
+impl std::io::Write for HashWriter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.update(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// What a mutation id was settled with before.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Recorded {
+    pub payload_hash: String,
+    /// The outcome JSON as first answered.
+    pub outcome_json: String,
+}
+
+/// What the server recorded for each mutation id it was asked about, and which terminal
+/// settled it.
+pub type RecordedBy = HashMap<Uuid, (Uuid, Recorded)>;
+
+/// The first decision on a mutation, before its body is looked at.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Step {
+    /// Settled before with the same payload: answer the stored outcome.
+    Replay(String),
+    /// Settled before with another payload: refuse, record nothing.
+    Mismatch,
+    /// A new id on a sequence number already settled by another mutation.
+    SeqReused,
+    /// The sequence skips ahead of `last + 1`.
+    Gap { expected_seq: u64 },
+    /// The next sequence: apply it.
+    Apply,
+}
+
+/// What the server recorded for a mutation id, and whether this terminal settled it.
+#[derive(Debug, Clone, Copy)]
+pub struct Known<'a> {
+    pub record: &'a Recorded,
+    /// An id settled by another terminal is never this terminal's replay.
+    pub by_this_terminal: bool,
+}
+
+/// Decides the first step for `mutation`, given what its id was settled with and the terminal's
+/// last settled sequence.
+pub fn classify(known: Option<Known<'_>>, hash: &str, last_seq: u64, seq: u64) -> Step {
+    match known {
+        Some(k) if k.by_this_terminal && k.record.payload_hash == hash => {
+            Step::Replay(k.record.outcome_json.clone())
+        }
+        Some(_) => Step::Mismatch,
+        None if seq <= last_seq => Step::SeqReused,
+        None if seq > last_seq + 1 => Step::Gap {
+            expected_seq: last_seq + 1,
+        },
+        None => Step::Apply,
+    }
+}
+
+/// The outcome of every step but [`Step::Apply`], which needs the backend's own writes
+/// (`Ok(None)`). A stored outcome that no longer parses is an error of the database.
+pub fn answer(step: &Step, mutation: &Mutation) -> Result<Option<Outcome>, serde_json::Error> {
+    Ok(Some(match step {
+        Step::Replay(json) => Outcome::Duplicate {
+            original: Box::new(serde_json::from_str(json)?),
+        },
+        Step::Mismatch => Outcome::Mismatch {
+            message: format!(
+                "mutation {} was settled before with a different payload",
+                mutation.id
+            ),
+        },
+        Step::SeqReused => Rejection::new(
+            "seq_reused",
+            format!(
+                "sequence {} is already settled by another mutation",
+                mutation.seq
+            ),
+        )
+        .into_outcome(),
+        Step::Gap { expected_seq } => Outcome::Gap {
+            expected_seq: *expected_seq,
+        },
+        Step::Apply => return Ok(None),
+    }))
+}
+
+/// The stored name of a mutation's kind.
+pub fn mutation_kind(body: &MutationBody) -> &'static str {
+    match body {
+        MutationBody::TicketCreated(_) => "ticket_created",
+        MutationBody::TicketVoided(_) => "ticket_voided",
+        MutationBody::TicketRefunded(_) => "ticket_refunded",
+        MutationBody::CustomerCreated(_) => "customer_created",
+        MutationBody::CustomerUpdated(_) => "customer_updated",
+        MutationBody::CustomerDeleted(_) => "customer_deleted",
+    }
+}
+
+/// A mutation this batch settled, as it is recorded: kept forever, so a replay answers
+/// `outcome_json` byte for byte.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Settled {
+    pub id: Uuid,
+    pub seq: u64,
+    pub kind: &'static str,
+    pub payload_hash: String,
+    pub outcome_json: String,
+    /// For ticket mutations, the ticket the terminal sent (for the duplicate checks of stats).
+    pub ticket_id: Option<Uuid>,
+    pub ticket_number: Option<i64>,
+}
+
+/// What a mutation needs after [`Batch::next`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Next {
+    /// Its outcome is known without looking at its body, and is among the results.
+    Answered,
+    /// Its sequence is next: the backend applies it, then reports with [`Batch::applied`].
+    Apply { hash: String },
+}
+
+/// What a settled batch answers and leaves to write, in one transaction.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Settlement {
+    pub outcome: PushOutcome,
+    /// The mutations settled now, in sequence order.
+    pub settled: Vec<Settled>,
+    /// The stock moves of the tickets stored now, summed per product.
+    pub stock: BTreeMap<Uuid, i64>,
+}
+
+/// One push batch as it settles, mutation by mutation, in the order sent. Never applies a
+/// mutation out of sequence: once a sequence is skipped, the rest of the batch is a gap too.
+#[derive(Debug)]
+pub struct Batch {
+    terminal_id: Uuid,
+    last_seq: u64,
+    gap: Option<u64>,
+    /// What each mutation id of the batch was settled with, before or in this batch, so an id
+    /// sent twice in one batch is a replay the second time.
+    recorded: RecordedBy,
+    results: Vec<MutationResult>,
+    settled: Vec<Settled>,
+    stock: BTreeMap<Uuid, i64>,
+}
+
+impl Batch {
+    /// A batch of `terminal_id`, whose mutations up to `last_seq` are settled; `recorded` holds
+    /// what the batch's mutation ids were settled with before.
+    pub fn new(terminal_id: Uuid, last_seq: u64, recorded: RecordedBy) -> Self {
+        Batch {
+            terminal_id,
+            last_seq,
+            gap: None,
+            recorded,
+            results: Vec::new(),
+            settled: Vec::new(),
+            stock: BTreeMap::new(),
+        }
+    }
+
+    /// Decides what `mutation`, the next of the batch, needs.
+    pub fn next(&mut self, mutation: &Mutation) -> Result<Next, StorageError> {
+        if let Some(expected_seq) = self.gap {
+            self.answer(mutation, Outcome::Gap { expected_seq });
+            return Ok(Next::Answered);
+        }
+        let hash = payload_hash(mutation)
+            .map_err(|e| StorageError::Database(format!("cannot hash a mutation: {e}")))?;
+        let known = self
+            .recorded
+            .get(&mutation.id)
+            .map(|(owner, record)| Known {
+                record,
+                by_this_terminal: *owner == self.terminal_id,
+            });
+        let step = classify(known, &hash, self.last_seq, mutation.seq);
+        if let Step::Gap { expected_seq } = step {
+            self.gap = Some(expected_seq);
+        }
+        let answered = answer(&step, mutation).map_err(|e| {
+            StorageError::Corrupt(format!("stored outcome of {}: {e}", mutation.id))
+        })?;
+        Ok(match answered {
+            Some(outcome) => {
+                self.answer(mutation, outcome);
+                Next::Answered
+            }
+            None => Next::Apply { hash },
+        })
+    }
+
+    /// Settles `mutation`, applied with `outcome` (also a rejection or a conflict: those settle
+    /// their sequence too).
+    pub fn applied(
+        &mut self,
+        mutation: &Mutation,
+        hash: String,
+        outcome: Outcome,
+    ) -> Result<(), StorageError> {
+        let outcome_json = serde_json::to_string(&outcome)
+            .map_err(|e| StorageError::Database(format!("cannot serialise an outcome: {e}")))?;
+        let (ticket_id, ticket_number) = match &mutation.body {
+            MutationBody::TicketCreated(t)
+            | MutationBody::TicketVoided(t)
+            | MutationBody::TicketRefunded(t) => (Some(t.id), i64::try_from(t.number).ok()),
+            _ => (None, None),
+        };
+        self.recorded.insert(
+            mutation.id,
+            (
+                self.terminal_id,
+                Recorded {
+                    payload_hash: hash.clone(),
+                    outcome_json: outcome_json.clone(),
+                },
+            ),
+        );
+        self.settled.push(Settled {
+            id: mutation.id,
+            seq: mutation.seq,
+            kind: mutation_kind(&mutation.body),
+            payload_hash: hash,
+            outcome_json,
+            ticket_id,
+            ticket_number,
+        });
+        self.last_seq = mutation.seq;
+        self.answer(mutation, outcome);
+        Ok(())
+    }
+
+    /// Adds the stock moves of `ticket`, just stored, to the batch's.
+    pub fn move_stock(&mut self, ticket: &Ticket) {
+        for (product, delta) in tickets::stock_deltas(ticket) {
+            *self.stock.entry(product).or_default() += delta;
+        }
+    }
+
+    pub fn finish(self) -> Settlement {
+        Settlement {
+            outcome: PushOutcome {
+                results: self.results,
+                last_applied_seq: self.last_seq,
+            },
+            settled: self.settled,
+            stock: self.stock,
+        }
+    }
+
+    fn answer(&mut self, mutation: &Mutation, outcome: Outcome) {
+        self.results.push(MutationResult {
+            mutation_id: mutation.id,
+            seq: mutation.seq,
+            outcome,
+        });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sample;
+
+    fn applied(server_id: i64) -> Outcome {
+        Outcome::Applied {
+            server_id,
+            server_number: Some(server_id as u64),
+            version: 1,
+        }
+    }
+
+    /// Runs `batch` through a [`Batch`], applying every mutation the batch lets through with
+    /// an `applied` outcome numbered in order.
+    fn settle(
+        terminal_id: Uuid,
+        last_seq: u64,
+        recorded: RecordedBy,
+        batch: &[Mutation],
+    ) -> Settlement {
+        let mut settling = Batch::new(terminal_id, last_seq, recorded);
+        for (i, mutation) in batch.iter().enumerate() {
+            if let Next::Apply { hash } = settling.next(mutation).expect("decides") {
+                settling
+                    .applied(mutation, hash, applied(i as i64 + 1))
+                    .expect("settles");
+            }
+        }
+        settling.finish()
+    }
+
+    fn sale(seq: u64) -> Mutation {
+        sample::mutation(
+            seq,
+            till_protocol::MutationBody::TicketCreated(sample::sale(seq)),
+        )
+    }
+
+    #[test]
+    fn the_payload_hash_is_the_sha256_of_the_whole_json_so_stored_hashes_still_match() {
+        let mutation = sale(1);
+        let whole = serde_json::to_vec(&mutation).expect("serialises");
+        assert_eq!(
+            payload_hash(&mutation).expect("hashes"),
+            hex::encode(Sha256::digest(whole))
+        );
+    }
+
+    #[test]
+    fn a_replay_with_the_same_payload_returns_the_stored_outcome() {
+        let r = Recorded {
+            payload_hash: "h".into(),
+            outcome_json: "{}".into(),
+        };
+        let mine = Known {
+            record: &r,
+            by_this_terminal: true,
+        };
+        assert_eq!(classify(Some(mine), "h", 5, 3), Step::Replay("{}".into()));
+        assert_eq!(classify(Some(mine), "x", 5, 3), Step::Mismatch);
+        let theirs = Known {
+            by_this_terminal: false,
+            ..mine
+        };
+        assert_eq!(
+            classify(Some(theirs), "h", 5, 3),
+            Step::Mismatch,
+            "another terminal's mutation is never this terminal's replay"
+        );
+    }
+
+    #[test]
+    fn sequence_steps_follow_the_last_settled_seq() {
+        assert_eq!(classify(None, "h", 5, 5), Step::SeqReused);
+        assert_eq!(classify(None, "h", 5, 6), Step::Apply);
+        assert_eq!(classify(None, "h", 5, 8), Step::Gap { expected_seq: 6 });
+    }
+
+    #[test]
+    fn a_batch_applies_in_order_and_records_each_settled_mutation() {
+        let terminal = Uuid::now_v7();
+        let batch = [sale(1), sale(2)];
+        let done = settle(terminal, 0, RecordedBy::new(), &batch);
+        assert_eq!(done.outcome.last_applied_seq, 2);
+        assert_eq!(done.outcome.results.len(), 2);
+        assert_eq!(done.settled.len(), 2, "both mutations are recorded");
+        let first = &done.settled[0];
+        assert_eq!(first.kind, "ticket_created");
+        assert_eq!(first.ticket_number, Some(1));
+        assert_eq!(
+            first.outcome_json,
+            serde_json::to_string(&applied(1)).expect("serialises"),
+            "the record keeps the outcome exactly as answered"
+        );
+    }
+
+    #[test]
+    fn after_a_gap_the_rest_of_the_batch_is_a_gap_and_nothing_after_it_applies() {
+        let terminal = Uuid::now_v7();
+        let batch = [sale(1), sale(3), sale(2)];
+        let done = settle(terminal, 0, RecordedBy::new(), &batch);
+        let outcomes: Vec<&Outcome> = done.outcome.results.iter().map(|r| &r.outcome).collect();
+        assert_eq!(
+            outcomes,
+            vec![
+                &applied(1),
+                &Outcome::Gap { expected_seq: 2 },
+                &Outcome::Gap { expected_seq: 2 },
+            ],
+            "seq 2 after the gap must wait for the terminal to resend in order"
+        );
+        assert_eq!(done.outcome.last_applied_seq, 1);
+        assert_eq!(done.settled.len(), 1, "gaps record nothing");
+    }
+
+    #[test]
+    fn an_id_sent_twice_in_one_batch_is_a_replay_the_second_time() {
+        let terminal = Uuid::now_v7();
+        let m = sale(1);
+        let done = settle(terminal, 0, RecordedBy::new(), &[m.clone(), m]);
+        assert_eq!(
+            done.outcome.results[1].outcome,
+            Outcome::Duplicate {
+                original: Box::new(applied(1))
+            }
+        );
+        assert_eq!(done.settled.len(), 1, "a replay records nothing new");
+    }
+
+    #[test]
+    fn an_id_recorded_before_replays_or_mismatches_and_settles_nothing() {
+        let terminal = Uuid::now_v7();
+        let m = sale(1);
+        let record = Recorded {
+            payload_hash: payload_hash(&m).expect("hashes"),
+            outcome_json: serde_json::to_string(&applied(7)).expect("serialises"),
+        };
+        let mine = RecordedBy::from([(m.id, (terminal, record.clone()))]);
+        let done = settle(terminal, 1, mine, std::slice::from_ref(&m));
+        assert_eq!(
+            done.outcome.results[0].outcome,
+            Outcome::Duplicate {
+                original: Box::new(applied(7))
+            }
+        );
+        assert!(done.settled.is_empty());
+
+        let theirs = RecordedBy::from([(m.id, (Uuid::now_v7(), record))]);
+        let done = settle(terminal, 0, theirs, &[m]);
+        assert!(
+            matches!(done.outcome.results[0].outcome, Outcome::Mismatch { .. }),
+            "another terminal's id is never applied again"
+        );
+        assert_eq!(done.outcome.last_applied_seq, 0);
+    }
+
+    #[test]
+    fn a_damaged_stored_outcome_is_an_error_of_the_database() {
+        let terminal = Uuid::now_v7();
+        let m = sale(1);
+        let record = Recorded {
+            payload_hash: payload_hash(&m).expect("hashes"),
+            outcome_json: "not json".into(),
+        };
+        let mut batch = Batch::new(terminal, 1, RecordedBy::from([(m.id, (terminal, record))]));
+        assert!(matches!(batch.next(&m), Err(StorageError::Corrupt(_))));
+    }
+
+    #[test]
+    fn stock_moves_are_summed_per_product_over_the_batch() {
+        let mut batch = Batch::new(Uuid::now_v7(), 0, RecordedBy::new());
+        let sale = sample::sale(1);
+        let refund = sample::reversal(till_protocol::TicketKind::Refund, 2, &sale);
+        batch.move_stock(&sale);
+        batch.move_stock(&sale);
+        batch.move_stock(&refund);
+        let stock = batch.finish().stock;
+        for line in &sale.lines {
+            assert_eq!(
+                stock[&line.product_id], -line.quantity,
+                "two sales less one refund take one sale's goods out"
+            );
+        }
+    }
+}

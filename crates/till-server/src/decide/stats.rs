@@ -1,0 +1,216 @@
+//! `till-server stats`: whether every terminal's work arrived exactly once, from the rows a
+//! backend counted.
+
+use uuid::Uuid;
+
+use crate::storage::{Stats, TerminalRecord, TerminalStats};
+
+/// Listed at most this many missing numbers per terminal in stats; the counts cover all.
+const MAX_LISTED_GAPS: usize = 100;
+
+/// What a backend counted for one terminal.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TerminalRows {
+    pub terminal: TerminalRecord,
+    /// Sales stored.
+    pub sales: i64,
+    pub sales_total: i64,
+    pub reversals_total: i64,
+    /// Ticket mutations settled with another outcome than `applied`.
+    pub refused: i64,
+    /// The distinct ticket numbers its mutations carried, ascending.
+    pub ticket_numbers: Vec<u64>,
+    /// The sequences of its settled mutations, ascending.
+    pub seqs: Vec<u64>,
+}
+
+/// What a backend counted, in one snapshot.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rows {
+    /// In enrolment order.
+    pub terminals: Vec<TerminalRows>,
+    /// Ticket ids carried by more than one settled mutation.
+    pub duplicate_ticket_ids: Vec<Uuid>,
+    /// (terminal, ticket number) pairs carried by more than one settled mutation.
+    pub duplicate_ticket_numbers: Vec<(Uuid, u64)>,
+    /// Stored tickets beyond the first sharing a (terminal, number).
+    pub duplicate_rows: i64,
+    pub mutations: i64,
+}
+
+/// The figures of `stats`: per terminal, and overall duplicates and gaps (both must be 0).
+pub fn stats(rows: Rows) -> Stats {
+    let count = |n: i64| n.max(0) as u64;
+    let mut gaps = 0u64;
+    let terminals: Vec<TerminalStats> = rows
+        .terminals
+        .into_iter()
+        .map(|t| {
+            let max_number = t.ticket_numbers.last().copied().unwrap_or(0);
+            let (missing_tickets, missing_ticket_numbers) =
+                missing_numbers(t.ticket_numbers.into_iter(), max_number);
+            let (missing_seqs, missing_mutation_seqs) =
+                missing_numbers(t.seqs.into_iter(), t.terminal.last_seq);
+            gaps += missing_tickets + missing_seqs;
+            TerminalStats {
+                terminal_id: t.terminal.id,
+                name: t.terminal.name,
+                last_seq: t.terminal.last_seq,
+                tickets: count(t.sales),
+                total: t.sales_total - t.reversals_total,
+                sales_total: t.sales_total,
+                reversals_total: t.reversals_total,
+                refused_ticket_mutations: count(t.refused),
+                missing_ticket_numbers,
+                missing_mutation_seqs,
+            }
+        })
+        .collect();
+    Stats {
+        tickets: terminals.iter().map(|t| t.tickets).sum(),
+        total: terminals.iter().map(|t| t.total).sum(),
+        mutations: count(rows.mutations),
+        duplicates: rows.duplicate_ticket_ids.len() as u64
+            + rows.duplicate_ticket_numbers.len() as u64
+            + count(rows.duplicate_rows),
+        duplicate_ticket_ids: rows.duplicate_ticket_ids,
+        duplicate_ticket_numbers: rows.duplicate_ticket_numbers,
+        gaps,
+        terminals,
+    }
+}
+
+/// Numbers missing from `1..=max` given the sorted distinct numbers present: (count, first few).
+pub fn missing_numbers(present: impl Iterator<Item = u64>, max: u64) -> (u64, Vec<u64>) {
+    let mut expected = 1u64;
+    let mut count = 0u64;
+    let mut listed = Vec::new();
+    let note = |from: u64, to: u64, count: &mut u64, listed: &mut Vec<u64>| {
+        *count += to - from;
+        let mut n = from;
+        while n < to && listed.len() < MAX_LISTED_GAPS {
+            listed.push(n);
+            n += 1;
+        }
+    };
+    for n in present {
+        if n > expected {
+            note(expected, n, &mut count, &mut listed);
+        }
+        expected = expected.max(n.saturating_add(1));
+    }
+    if max >= expected {
+        note(expected, max.saturating_add(1), &mut count, &mut listed);
+    }
+    (count, listed)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn terminal(last_seq: u64) -> TerminalRecord {
+        TerminalRecord {
+            id: Uuid::now_v7(),
+            name: "till 1".into(),
+            created_at_ms: 0,
+            revoked_at_ms: None,
+            last_seq,
+        }
+    }
+
+    fn rows(terminals: Vec<TerminalRows>) -> Rows {
+        Rows {
+            terminals,
+            duplicate_ticket_ids: Vec::new(),
+            duplicate_ticket_numbers: Vec::new(),
+            duplicate_rows: 0,
+            mutations: 0,
+        }
+    }
+
+    #[test]
+    fn missing_numbers_lists_holes_and_the_tail() {
+        assert_eq!(
+            missing_numbers([1, 2, 4, 7].into_iter(), 7),
+            (3, vec![3, 5, 6])
+        );
+        assert_eq!(missing_numbers([2].into_iter(), 4), (3, vec![1, 3, 4]));
+        assert_eq!(missing_numbers(std::iter::empty(), 0), (0, vec![]));
+    }
+
+    #[test]
+    fn missing_numbers_counts_all_but_lists_a_few() {
+        let (count, listed) = missing_numbers([1000].into_iter(), 1000);
+        assert_eq!(count, 999);
+        assert_eq!(listed.len(), MAX_LISTED_GAPS);
+    }
+
+    #[test]
+    fn a_terminal_that_sent_everything_once_has_no_gaps_and_nets_its_reversals() {
+        let stats = stats(Rows {
+            mutations: 4,
+            ..rows(vec![TerminalRows {
+                terminal: terminal(4),
+                sales: 3,
+                sales_total: 900,
+                reversals_total: 200,
+                refused: 1,
+                ticket_numbers: vec![1, 2, 3, 4],
+                seqs: vec![1, 2, 3, 4],
+            }])
+        });
+        assert_eq!(stats.gaps, 0);
+        assert_eq!(stats.duplicates, 0);
+        assert_eq!(stats.tickets, 3);
+        assert_eq!(stats.total, 700, "sales minus voids and refunds");
+        assert_eq!(stats.mutations, 4);
+        let t = &stats.terminals[0];
+        assert_eq!((t.sales_total, t.reversals_total, t.total), (900, 200, 700));
+        assert_eq!(t.refused_ticket_mutations, 1);
+    }
+
+    #[test]
+    fn gaps_add_missing_tickets_and_sequences_over_all_terminals() {
+        let stats = stats(rows(vec![
+            TerminalRows {
+                terminal: terminal(5),
+                sales: 2,
+                sales_total: 0,
+                reversals_total: 0,
+                refused: 0,
+                ticket_numbers: vec![1, 3],
+                seqs: vec![1, 2, 5],
+            },
+            TerminalRows {
+                terminal: terminal(2),
+                sales: 0,
+                sales_total: 0,
+                reversals_total: 0,
+                refused: 0,
+                ticket_numbers: vec![],
+                seqs: vec![],
+            },
+        ]));
+        assert_eq!(stats.terminals[0].missing_ticket_numbers, vec![2]);
+        assert_eq!(stats.terminals[0].missing_mutation_seqs, vec![3, 4]);
+        assert_eq!(
+            stats.terminals[1].missing_mutation_seqs,
+            vec![1, 2],
+            "a settled sequence with no mutation is a gap"
+        );
+        assert_eq!(stats.gaps, 5);
+    }
+
+    #[test]
+    fn duplicates_count_ids_numbers_and_stored_rows() {
+        let t = terminal(0);
+        let stats = stats(Rows {
+            duplicate_ticket_ids: vec![Uuid::now_v7(), Uuid::now_v7()],
+            duplicate_ticket_numbers: vec![(t.id, 7)],
+            duplicate_rows: 2,
+            ..rows(vec![])
+        });
+        assert_eq!(stats.duplicates, 5, "every kind of duplicate counts");
+    }
+}

@@ -1,0 +1,245 @@
+//! What the PostgreSQL backend reads outside a write transaction: terminals, tickets, the rows
+//! of a pull page and of stats. Pages and stats read in one REPEATABLE READ snapshot; what the
+//! rows mean is decided in [`crate::decide`].
+
+use deadpool_postgres::{Object, Transaction};
+use tokio_postgres::types::ToSql;
+use tokio_postgres::{IsolationLevel, Row};
+use uuid::Uuid;
+
+use super::tx::product_from_row;
+use super::{all, one, TxError};
+use crate::decide::customers::CustomerRow;
+use crate::decide::pull::{self, Changed, TaxRateRow};
+use crate::decide::stats::{self, TerminalRows};
+use crate::storage::columns::{to_i64, to_u64, PRODUCT_COLUMNS, TERMINAL_COLUMNS};
+use crate::storage::{TerminalRecord, TicketSummary};
+
+pub(super) fn terminal_from_row(r: &Row) -> TerminalRecord {
+    TerminalRecord {
+        id: r.get(0),
+        name: r.get(1),
+        created_at_ms: r.get(2),
+        revoked_at_ms: r.get(3),
+        last_seq: to_u64(r.get(4)),
+    }
+}
+
+/// The terminal `WHERE {where_clause}` with `$1` bound to `param`.
+pub(super) async fn terminal(
+    client: &mut Object,
+    where_clause: &str,
+    param: &(dyn ToSql + Sync),
+) -> Result<Option<TerminalRecord>, TxError> {
+    let sql = format!("SELECT {TERMINAL_COLUMNS} FROM terminals WHERE {where_clause}");
+    let stmt = client.prepare_cached(&sql).await?;
+    Ok(client
+        .query_opt(&stmt, &[param])
+        .await?
+        .as_ref()
+        .map(terminal_from_row))
+}
+
+/// A read-only snapshot: every table as of one moment.
+async fn snapshot(client: &mut Object) -> Result<Transaction<'_>, TxError> {
+    Ok(client
+        .build_transaction()
+        .isolation_level(IsolationLevel::RepeatableRead)
+        .read_only(true)
+        .start()
+        .await?)
+}
+
+/// The rows of a pull page after `cursor`. One snapshot for the four tables: change numbers
+/// commit in order (module doc of [`super`]), so it holds every change up to the highest it
+/// sees.
+pub(super) async fn pull_rows(
+    client: &mut Object,
+    cursor: u64,
+    limit: u32,
+) -> Result<pull::Rows, TxError> {
+    let tx = snapshot(client).await?;
+    let after = to_i64(cursor, "cursor")?;
+    let take = pull::rows_per_table(limit);
+    let mut rows = pull::Rows::default();
+
+    let sql =
+        "SELECT body, change_seq FROM settings WHERE change_seq > $1 ORDER BY change_seq LIMIT $2";
+    for r in all(&tx, sql, &[&after, &take]).await? {
+        rows.settings.push((r.get(1), r.get(0)));
+    }
+
+    let sql = "SELECT id, name, rate_bp, deleted, change_seq FROM tax_rates WHERE change_seq > $1
+               ORDER BY change_seq LIMIT $2";
+    for r in all(&tx, sql, &[&after, &take]).await? {
+        rows.tax_rates.push(Changed {
+            seq: r.get(4),
+            deleted: r.get(3),
+            row: TaxRateRow {
+                id: r.get(0),
+                name: r.get(1),
+                rate_bp: r.get(2),
+            },
+        });
+    }
+
+    let sql = format!(
+        "SELECT {PRODUCT_COLUMNS} FROM products WHERE change_seq > $1 ORDER BY change_seq LIMIT $2"
+    );
+    for r in all(&tx, &sql, &[&after, &take]).await? {
+        let (product, deleted, seq) = product_from_row(&r);
+        rows.products.push(Changed {
+            seq,
+            deleted,
+            row: product,
+        });
+    }
+
+    let sql =
+        "SELECT id, version, name, email, phone, note, deleted, change_seq, hlc FROM customers
+               WHERE change_seq > $1 ORDER BY change_seq LIMIT $2";
+    for r in all(&tx, sql, &[&after, &take]).await? {
+        rows.customers.push(Changed {
+            seq: r.get(7),
+            deleted: r.get(6),
+            row: CustomerRow {
+                id: r.get(0),
+                version: r.get(1),
+                fields: till_protocol::CustomerFields {
+                    name: r.get(2),
+                    email: r.get(3),
+                    phone: r.get(4),
+                    note: r.get(5),
+                },
+                hlc: r.get(8),
+            },
+        });
+    }
+    tx.commit().await?;
+    Ok(rows)
+}
+
+/// Every ticket received, in the order stored.
+pub(super) async fn tickets(client: &mut Object) -> Result<Vec<TicketSummary>, TxError> {
+    let tx = client.transaction().await?;
+    let rows = all(
+        &tx,
+        "SELECT server_id, server_number, id, terminal_id, number, kind, reverses, reversed_by,
+                total, created_at_ms
+         FROM tickets ORDER BY server_id",
+        &[],
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(rows
+        .iter()
+        .map(|r| TicketSummary {
+            server_id: r.get(0),
+            server_number: to_u64(r.get(1)),
+            id: r.get(2),
+            terminal_id: r.get(3),
+            number: to_u64(r.get(4)),
+            kind: r.get(5),
+            reverses: r.get(6),
+            reversed_by: r.get(7),
+            total: r.get(8),
+            created_at_ms: r.get(9),
+        })
+        .collect())
+}
+
+/// The first column of every row, as counts or numbers.
+async fn u64s(tx: &Transaction<'_>, sql: &str, terminal: &Uuid) -> Result<Vec<u64>, TxError> {
+    let rows = all(tx, sql, &[terminal]).await?;
+    Ok(rows.iter().map(|r| to_u64(r.get(0))).collect())
+}
+
+/// What `stats` counts, in one snapshot.
+pub(super) async fn stats_rows(client: &mut Object) -> Result<stats::Rows, TxError> {
+    let tx = snapshot(client).await?;
+    let sql = format!("SELECT {TERMINAL_COLUMNS} FROM terminals ORDER BY created_at_ms, id");
+    let records: Vec<TerminalRecord> = all(&tx, &sql, &[])
+        .await?
+        .iter()
+        .map(terminal_from_row)
+        .collect();
+    let mut terminals = Vec::new();
+    for terminal in records {
+        let figures = one(
+            &tx,
+            "SELECT count(*) FILTER (WHERE kind = 'sale'),
+                    coalesce(sum(total) FILTER (WHERE kind = 'sale'), 0)::bigint,
+                    coalesce(sum(total) FILTER (WHERE kind <> 'sale'), 0)::bigint
+             FROM tickets WHERE terminal_id = $1",
+            &[&terminal.id],
+        )
+        .await?;
+        let refused: i64 = one(
+            &tx,
+            "SELECT count(*) FROM mutations WHERE terminal_id = $1 AND ticket_id IS NOT NULL
+               AND (outcome::jsonb ->> 'status') <> 'applied'",
+            &[&terminal.id],
+        )
+        .await?
+        .get(0);
+        let ticket_numbers = u64s(
+            &tx,
+            "SELECT DISTINCT ticket_number FROM mutations
+             WHERE terminal_id = $1 AND ticket_number IS NOT NULL ORDER BY ticket_number",
+            &terminal.id,
+        )
+        .await?;
+        let seqs = u64s(
+            &tx,
+            "SELECT seq FROM mutations WHERE terminal_id = $1 ORDER BY seq",
+            &terminal.id,
+        )
+        .await?;
+        terminals.push(TerminalRows {
+            terminal,
+            sales: figures.get(0),
+            sales_total: figures.get(1),
+            reversals_total: figures.get(2),
+            refused,
+            ticket_numbers,
+            seqs,
+        });
+    }
+    let counted = stats::Rows {
+        terminals,
+        duplicate_ticket_ids: all(
+            &tx,
+            "SELECT ticket_id FROM mutations WHERE ticket_id IS NOT NULL
+             GROUP BY ticket_id HAVING count(*) > 1",
+            &[],
+        )
+        .await?
+        .iter()
+        .map(|r| r.get(0))
+        .collect(),
+        duplicate_ticket_numbers: all(
+            &tx,
+            "SELECT terminal_id, ticket_number FROM mutations WHERE ticket_number IS NOT NULL
+             GROUP BY terminal_id, ticket_number HAVING count(*) > 1",
+            &[],
+        )
+        .await?
+        .iter()
+        .map(|r| (r.get(0), to_u64(r.get(1))))
+        .collect(),
+        duplicate_rows: one(
+            &tx,
+            "SELECT coalesce(sum(n - 1), 0)::bigint FROM
+               (SELECT count(*) AS n FROM tickets GROUP BY terminal_id, number
+                HAVING count(*) > 1) d",
+            &[],
+        )
+        .await?
+        .get(0),
+        mutations: one(&tx, "SELECT count(*) FROM mutations", &[])
+            .await?
+            .get(0),
+    };
+    tx.commit().await?;
+    Ok(counted)
+}

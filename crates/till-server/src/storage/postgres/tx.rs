@@ -1,0 +1,395 @@
+//! The PostgreSQL [`Tx`]: each load and write of a use case as one or two prepared statements
+//! in a READ COMMITTED transaction. A load with [`Lock::Row`] takes `FOR UPDATE`, as do the
+//! terminal's row of a push, the product loads and the change counter (see the module doc of
+//! [`super`]). A push's mutations and stock moves are written at its end in one statement each.
+
+use std::collections::HashSet;
+
+use deadpool_postgres::Transaction;
+use till_protocol::{CustomerFields, Product, TaxRate, Ticket};
+use tokio_postgres::types::ToSql;
+use uuid::Uuid;
+
+use super::{all, exec, one, opt, TxError};
+use crate::clock::now_ms;
+use crate::decide::catalog::StoredRate;
+use crate::decide::customers::{CustomerRow, StoredCustomer};
+use crate::decide::push::{Recorded, RecordedBy, Settlement};
+use crate::decide::tickets::StoredTicket;
+use crate::storage::columns::{
+    kind_name, parse_kind, ticket_body, to_i64, to_u64, CUSTOMER_COLUMNS, PRODUCT_COLUMNS,
+};
+use crate::storage::tx::{CustomerVersion, Lock, ProductKey, Tx};
+
+/// One READ COMMITTED transaction of a write use case.
+pub(super) struct PgTx<'t, 'c> {
+    tx: &'t Transaction<'c>,
+}
+
+impl<'t, 'c> PgTx<'t, 'c> {
+    pub(super) fn new(tx: &'t Transaction<'c>) -> Self {
+        PgTx { tx }
+    }
+}
+
+/// `sql` with `FOR UPDATE` when the row is to be held.
+fn locking(sql: String, lock: Lock) -> String {
+    match lock {
+        Lock::No => sql,
+        Lock::Row => sql + " FOR UPDATE",
+    }
+}
+
+/// A customer version and its fields as `$1` to `$8`.
+fn customer_params<'p>(
+    at: &'p CustomerVersion,
+    fields: &'p CustomerFields,
+) -> [&'p (dyn ToSql + Sync); 8] {
+    [
+        &at.id,
+        &at.version,
+        &fields.name,
+        &fields.email,
+        &fields.phone,
+        &fields.note,
+        &at.change,
+        &at.hlc,
+    ]
+}
+
+pub(super) fn product_from_row(r: &tokio_postgres::Row) -> (Product, bool, i64) {
+    (
+        Product {
+            id: r.get(0),
+            sku: r.get(1),
+            barcode: r.get(2),
+            name: r.get(3),
+            category: r.get(4),
+            unit_price: r.get(5),
+            tax_category: r.get(6),
+            active: r.get(7),
+        },
+        r.get(8),
+        r.get(9),
+    )
+}
+
+impl Tx for PgTx<'_, '_> {
+    type Error = TxError;
+
+    async fn lock_terminal(&mut self, id: Uuid) -> Result<Option<u64>, TxError> {
+        let sql = "SELECT last_seq FROM terminals WHERE id = $1 FOR UPDATE";
+        Ok(opt(self.tx, sql, &[&id]).await?.map(|r| to_u64(r.get(0))))
+    }
+
+    /// In one round trip for the whole batch.
+    async fn recorded(&mut self, ids: &[Uuid]) -> Result<RecordedBy, TxError> {
+        let rows = all(
+            self.tx,
+            "SELECT id, terminal_id, payload_hash, outcome FROM mutations WHERE id = ANY($1)",
+            &[&ids],
+        )
+        .await?;
+        Ok(rows
+            .iter()
+            .map(|row| {
+                let record = Recorded {
+                    payload_hash: row.get(2),
+                    outcome_json: row.get(3),
+                };
+                (row.get(0), (row.get(1), record))
+            })
+            .collect())
+    }
+
+    async fn ticket(&mut self, id: Uuid, lock: Lock) -> Result<Option<StoredTicket>, TxError> {
+        let sql = locking(
+            "SELECT server_id, kind, terminal_id, total, reversed_by FROM tickets WHERE id = $1"
+                .into(),
+            lock,
+        );
+        let Some(row) = opt(self.tx, &sql, &[&id]).await? else {
+            return Ok(None);
+        };
+        Ok(Some(StoredTicket {
+            server_id: row.get(0),
+            kind: parse_kind(row.get(1))?,
+            terminal_id: row.get(2),
+            total: row.get(3),
+            reversed_by: row.get(4),
+        }))
+    }
+
+    /// `ON CONFLICT` waits for a ticket with the same id that another replica is committing.
+    async fn insert_ticket(
+        &mut self,
+        terminal_id: Uuid,
+        mutation_id: Uuid,
+        ticket: &Ticket,
+    ) -> Result<Option<(i64, u64)>, TxError> {
+        let row = opt(
+            self.tx,
+            "INSERT INTO tickets (server_number, id, terminal_id, number, kind, reverses, total,
+                                  created_at_ms, mutation_id, body)
+             VALUES (nextval('ticket_number'), $1, $2, $3, $4, $5, $6, $7, $8, $9)
+             ON CONFLICT (id) DO NOTHING
+             RETURNING server_id, server_number",
+            &[
+                &ticket.id,
+                &terminal_id,
+                &to_i64(ticket.number, "ticket number")?,
+                &kind_name(ticket.kind),
+                &ticket.reverses,
+                &ticket.totals.total,
+                &ticket.created_at_ms,
+                &mutation_id,
+                &ticket_body(ticket)?,
+            ],
+        )
+        .await?;
+        Ok(row.map(|r| (r.get(0), to_u64(r.get(1)))))
+    }
+
+    async fn mark_reversed(&mut self, sale: Uuid, by: Uuid) -> Result<(), TxError> {
+        let sql = "UPDATE tickets SET reversed_by = $2 WHERE id = $1";
+        exec(self.tx, sql, &[&sale, &by]).await?;
+        Ok(())
+    }
+
+    /// The mutations in one statement, then the stock moves in one: a ledger of deltas that a
+    /// push only appends to, so pushes of tills selling the same products never wait for each
+    /// other's rows.
+    async fn record_batch(
+        &mut self,
+        terminal_id: Uuid,
+        settlement: &Settlement,
+    ) -> Result<(), TxError> {
+        let settled = &settlement.settled;
+        let ids: Vec<Uuid> = settled.iter().map(|s| s.id).collect();
+        let seqs = settled
+            .iter()
+            .map(|s| to_i64(s.seq, "sequence"))
+            .collect::<Result<Vec<i64>, _>>()?;
+        let kinds: Vec<&str> = settled.iter().map(|s| s.kind).collect();
+        let hashes: Vec<&str> = settled.iter().map(|s| s.payload_hash.as_str()).collect();
+        let outcomes: Vec<&str> = settled.iter().map(|s| s.outcome_json.as_str()).collect();
+        let ticket_ids: Vec<Option<Uuid>> = settled.iter().map(|s| s.ticket_id).collect();
+        let numbers: Vec<Option<i64>> = settled.iter().map(|s| s.ticket_number).collect();
+        exec(
+            self.tx,
+            "INSERT INTO mutations (id, terminal_id, seq, kind, payload_hash, outcome, ticket_id,
+                                    ticket_number, received_at_ms)
+             SELECT m.id, $1, m.seq, m.kind, m.payload_hash, m.outcome, m.ticket_id,
+                    m.ticket_number, $9
+             FROM unnest($2::uuid[], $3::bigint[], $4::text[], $5::text[], $6::text[],
+                         $7::uuid[], $8::bigint[])
+                  AS m (id, seq, kind, payload_hash, outcome, ticket_id, ticket_number)",
+            &[
+                &terminal_id,
+                &ids,
+                &seqs,
+                &kinds,
+                &hashes,
+                &outcomes,
+                &ticket_ids,
+                &numbers,
+                &now_ms(),
+            ],
+        )
+        .await?;
+        if !settlement.stock.is_empty() {
+            let products: Vec<Uuid> = settlement.stock.keys().copied().collect();
+            let deltas: Vec<i64> = settlement.stock.values().copied().collect();
+            exec(
+                self.tx,
+                "INSERT INTO stock_moves (product_id, delta)
+                 SELECT m.product_id, m.delta
+                 FROM unnest($1::uuid[], $2::bigint[]) AS m (product_id, delta)
+                 WHERE m.delta <> 0",
+                &[&products, &deltas],
+            )
+            .await?;
+        }
+        let last_seq = to_i64(settlement.outcome.last_applied_seq, "sequence")?;
+        exec(
+            self.tx,
+            "UPDATE terminals SET last_seq = $2 WHERE id = $1",
+            &[&terminal_id, &last_seq],
+        )
+        .await?;
+        Ok(())
+    }
+
+    /// Holds the counter row to commit (see the module doc of [`super`]).
+    async fn next_change(&mut self) -> Result<i64, TxError> {
+        let sql = "UPDATE counters SET value = value + 1 WHERE name = 'change' RETURNING value";
+        Ok(one(self.tx, sql, &[]).await?.get(0))
+    }
+
+    async fn customer(&mut self, id: Uuid, lock: Lock) -> Result<Option<StoredCustomer>, TxError> {
+        let sql = locking(
+            format!("SELECT {CUSTOMER_COLUMNS} FROM customers WHERE id = $1"),
+            lock,
+        );
+        let Some(r) = opt(self.tx, &sql, &[&id]).await? else {
+            return Ok(None);
+        };
+        let row = CustomerRow {
+            id,
+            version: r.get(1),
+            fields: CustomerFields {
+                name: r.get(2),
+                email: r.get(3),
+                phone: r.get(4),
+                note: r.get(5),
+            },
+            hlc: r.get(7),
+        };
+        Ok(Some(row.into_stored(r.get(0), r.get(6))?))
+    }
+
+    /// A customer created on two terminals at once: the loser's unique violation runs its
+    /// transaction again, which then finds the row.
+    async fn insert_customer(
+        &mut self,
+        at: &CustomerVersion,
+        fields: &CustomerFields,
+    ) -> Result<i64, TxError> {
+        let sql = "INSERT INTO customers (id, version, name, email, phone, note, change_seq, hlc)
+                   VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING server_id";
+        Ok(one(self.tx, sql, &customer_params(at, fields))
+            .await?
+            .get(0))
+    }
+
+    async fn update_customer(
+        &mut self,
+        at: &CustomerVersion,
+        fields: &CustomerFields,
+    ) -> Result<(), TxError> {
+        let sql = "UPDATE customers SET version = $2, name = $3, email = $4, phone = $5,
+                          note = $6, change_seq = $7, hlc = $8 WHERE id = $1";
+        exec(self.tx, sql, &customer_params(at, fields)).await?;
+        Ok(())
+    }
+
+    async fn delete_customer(&mut self, at: &CustomerVersion) -> Result<(), TxError> {
+        exec(
+            self.tx,
+            "UPDATE customers SET deleted = true, version = $2, change_seq = $3, hlc = $4
+             WHERE id = $1",
+            &[&at.id, &at.version, &at.change, &at.hlc],
+        )
+        .await?;
+        Ok(())
+    }
+
+    async fn settings(&mut self) -> Result<Option<String>, TxError> {
+        let sql = "SELECT body FROM settings WHERE id = 1";
+        Ok(opt(self.tx, sql, &[]).await?.map(|r| r.get(0)))
+    }
+
+    async fn put_settings(&mut self, body: &str, change: i64) -> Result<(), TxError> {
+        exec(
+            self.tx,
+            "INSERT INTO settings (id, body, change_seq) VALUES (1, $1, $2)
+             ON CONFLICT (id) DO UPDATE SET body = excluded.body,
+                 change_seq = excluded.change_seq",
+            &[&body, &change],
+        )
+        .await?;
+        Ok(())
+    }
+
+    async fn tax_rate(&mut self, id: &str) -> Result<Option<StoredRate>, TxError> {
+        let sql = "SELECT name, rate_bp, deleted FROM tax_rates WHERE id = $1";
+        Ok(opt(self.tx, sql, &[&id]).await?.map(|r| StoredRate {
+            name: r.get(0),
+            rate_bp: r.get(1),
+            deleted: r.get(2),
+        }))
+    }
+
+    async fn put_tax_rate(&mut self, rate: &TaxRate, change: i64) -> Result<(), TxError> {
+        exec(
+            self.tx,
+            "INSERT INTO tax_rates (id, name, rate_bp, deleted, change_seq)
+             VALUES ($1, $2, $3, false, $4)
+             ON CONFLICT (id) DO UPDATE SET name = excluded.name, rate_bp = excluded.rate_bp,
+                 deleted = false, change_seq = excluded.change_seq",
+            &[&rate.id, &rate.name, &i64::from(rate.rate_bp), &change],
+        )
+        .await?;
+        Ok(())
+    }
+
+    async fn live_tax_rates(&mut self) -> Result<HashSet<String>, TxError> {
+        let sql = "SELECT id FROM tax_rates WHERE NOT deleted";
+        Ok(all(self.tx, sql, &[])
+            .await?
+            .iter()
+            .map(|r| r.get(0))
+            .collect())
+    }
+
+    async fn product_id(&mut self, sku: &str) -> Result<Option<Uuid>, TxError> {
+        let sql = "SELECT id FROM products WHERE sku = $1";
+        Ok(opt(self.tx, sql, &[&sku]).await?.map(|r| r.get(0)))
+    }
+
+    /// Held for the rest of the transaction.
+    async fn product(&mut self, key: ProductKey<'_>) -> Result<Option<Product>, TxError> {
+        let sql = |column: &str| {
+            format!(
+                "SELECT {PRODUCT_COLUMNS} FROM products WHERE {column} = $1 AND NOT deleted \
+                 FOR UPDATE"
+            )
+        };
+        let row = match key {
+            ProductKey::Id(id) => opt(self.tx, &sql("id"), &[&id]).await?,
+            ProductKey::Sku(sku) => opt(self.tx, &sql("sku"), &[&sku]).await?,
+        };
+        Ok(row.map(|r| product_from_row(&r).0))
+    }
+
+    async fn sku_taken(&mut self, sku: &str, id: Uuid) -> Result<bool, TxError> {
+        let sql = "SELECT 1 FROM products WHERE sku = $1 AND id <> $2";
+        Ok(opt(self.tx, sql, &[&sku, &id]).await?.is_some())
+    }
+
+    async fn put_product(&mut self, p: &Product, change: i64) -> Result<(), TxError> {
+        exec(
+            self.tx,
+            "INSERT INTO products (id, sku, barcode, name, category, unit_price, tax_category,
+                                   active, deleted, change_seq)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, false, $9)
+             ON CONFLICT (id) DO UPDATE SET sku = excluded.sku, barcode = excluded.barcode,
+                 name = excluded.name, category = excluded.category,
+                 unit_price = excluded.unit_price, tax_category = excluded.tax_category,
+                 active = excluded.active, deleted = false, change_seq = excluded.change_seq",
+            &[
+                &p.id,
+                &p.sku,
+                &p.barcode,
+                &p.name,
+                &p.category,
+                &p.unit_price,
+                &p.tax_category,
+                &p.active,
+                &change,
+            ],
+        )
+        .await?;
+        Ok(())
+    }
+
+    async fn delete_product(&mut self, id: Uuid, sku: &str, change: i64) -> Result<(), TxError> {
+        exec(
+            self.tx,
+            "UPDATE products SET deleted = true, sku = $2, change_seq = $3 WHERE id = $1",
+            &[&id, &sku, &change],
+        )
+        .await?;
+        Ok(())
+    }
+}

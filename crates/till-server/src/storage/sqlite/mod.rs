@@ -1,0 +1,376 @@
+//! The embedded default backend: one SQLite file in the data dir, WAL mode, `synchronous=FULL`.
+//! Writes go through one connection and `BEGIN IMMEDIATE`, so pushes are serialised, also
+//! against the CLI writing the same file from another process (busy timeout). Reads use a
+//! small pool of reader connections.
+//!
+//! This backend only loads facts and carries decisions out: the write use cases are written
+//! once over `Tx` (implemented in `tx`), the reads are in `reads`, and every decision is in
+//! [`crate::decide`].
+
+mod reads;
+mod tx;
+
+use std::future::Future;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use rusqlite::{params, Connection, TransactionBehavior};
+use till_protocol::{Customer, Mutation, Product};
+use uuid::Uuid;
+
+use self::tx::SqliteTx;
+use super::{
+    catalog, customers, push, CatalogImport, CustomerEdit, ImportSummary, PullPage, PushOutcome,
+    Stats, Storage, StorageError, TerminalRecord, TicketSummary,
+};
+use crate::clock::now_ms;
+use crate::decide::{pull, stats, terminals};
+
+/// The database file inside the data dir.
+pub const DB_FILE: &str = "till-server.sqlite3";
+
+/// Numbered migrations, applied in order, all pending ones in one transaction.
+const MIGRATIONS: &[(u32, &str)] = &[
+    (1, include_str!("../../../migrations/sqlite/0001_init.sql")),
+    (
+        2,
+        include_str!("../../../migrations/sqlite/0002_customer_hlc.sql"),
+    ),
+];
+
+/// How long a statement waits for another writer (e.g. the CLI) before reporting busy.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Cheap to clone: a handle on shared connections.
+#[derive(Clone)]
+pub struct SqliteStorage {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    path: PathBuf,
+    writer: Mutex<Connection>,
+    readers: Mutex<Vec<Connection>>,
+}
+
+impl From<rusqlite::Error> for StorageError {
+    fn from(e: rusqlite::Error) -> Self {
+        match e.sqlite_error_code() {
+            Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked) => {
+                StorageError::Busy
+            }
+            _ => StorageError::Database(e.to_string()),
+        }
+    }
+}
+
+impl SqliteStorage {
+    /// Opens (creating if needed) the database in `data_dir` and brings its schema up to date.
+    pub fn open(data_dir: &Path) -> Result<Self, StorageError> {
+        let unusable = |reason: String| StorageError::DataDir {
+            path: data_dir.display().to_string(),
+            reason,
+        };
+        std::fs::create_dir_all(data_dir).map_err(|e| unusable(e.to_string()))?;
+        // SQLite only fails on the first write; find out now with a clear message.
+        let probe = data_dir.join(".till-server-write-check");
+        std::fs::write(&probe, b"ok").map_err(|e| unusable(format!("not writable: {e}")))?;
+        let _ = std::fs::remove_file(&probe);
+
+        let path = data_dir.join(DB_FILE);
+        let mut writer = open_connection(&path).map_err(|e| unusable(e.to_string()))?;
+        apply_migrations(&mut writer, MIGRATIONS)?;
+        Ok(SqliteStorage {
+            inner: Arc::new(Inner {
+                path,
+                writer: Mutex::new(writer),
+                readers: Mutex::new(Vec::new()),
+            }),
+        })
+    }
+
+    /// The schema version this binary brings.
+    pub fn supported_schema() -> u32 {
+        MIGRATIONS.last().map(|m| m.0).unwrap_or(0)
+    }
+
+    async fn write<T, F>(&self, f: F) -> Result<T, StorageError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Connection) -> Result<T, StorageError> + Send + 'static,
+    {
+        let inner = self.inner.clone();
+        run_blocking(move || {
+            let mut conn = lock(&inner.writer);
+            f(&mut conn)
+        })
+        .await
+    }
+
+    /// Runs `f` in one `BEGIN IMMEDIATE` transaction on the writer connection. IMMEDIATE takes
+    /// the write lock first: two pushes of one batch settle one after the other, and the second
+    /// sees the first's mutations as recorded.
+    async fn write_tx<T, F>(&self, f: F) -> Result<T, StorageError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut SqliteTx<'_>) -> Result<T, StorageError> + Send + 'static,
+    {
+        self.write(move |conn| {
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let value = f(&mut SqliteTx::new(&tx))?;
+            tx.commit()?;
+            Ok(value)
+        })
+        .await
+    }
+
+    async fn read<T, F>(&self, f: F) -> Result<T, StorageError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> Result<T, StorageError> + Send + 'static,
+    {
+        let inner = self.inner.clone();
+        run_blocking(move || {
+            let pooled = lock(&inner.readers).pop();
+            let conn = match pooled {
+                Some(c) => c,
+                None => open_connection(&inner.path)?,
+            };
+            let result = f(&conn);
+            let mut readers = lock(&inner.readers);
+            if readers.len() < 8 {
+                readers.push(conn);
+            }
+            result
+        })
+        .await
+    }
+}
+
+async fn run_blocking<T, F>(f: F) -> Result<T, StorageError>
+where
+    T: Send + 'static,
+    F: FnOnce() -> Result<T, StorageError> + Send + 'static,
+{
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| StorageError::Database(format!("storage task failed: {e}")))?
+}
+
+/// Runs a use case written over [`super::tx::Tx`] to its end on this blocking thread. Every
+/// load and write of [`SqliteTx`] is a plain blocking call, so the use case never waits on
+/// anything but the database.
+fn run<F: Future>(use_case: F) -> F::Output {
+    tokio::runtime::Handle::current().block_on(use_case)
+}
+
+/// A poisoned lock only means another thread panicked mid-statement; SQLite rolled that
+/// transaction back, so the connection is still sound.
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+fn open_connection(path: &Path) -> Result<Connection, StorageError> {
+    let conn = Connection::open(path)?;
+    conn.busy_timeout(BUSY_TIMEOUT)?;
+    conn.execute_batch(
+        "PRAGMA journal_mode = WAL;
+         PRAGMA synchronous = FULL;
+         PRAGMA foreign_keys = ON;",
+    )?;
+    Ok(conn)
+}
+
+/// Applies the pending `migrations` in one transaction: all of them or none.
+fn apply_migrations(conn: &mut Connection, migrations: &[(u32, &str)]) -> Result<(), StorageError> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let found: u32 = tx.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    let supported = migrations.last().map(|m| m.0).unwrap_or(0);
+    if found > supported {
+        return Err(StorageError::NewerSchema { found, supported });
+    }
+    for (version, sql) in migrations.iter().filter(|(v, _)| *v > found) {
+        tx.execute_batch(sql).map_err(|e| StorageError::Migration {
+            version: *version,
+            reason: e.to_string(),
+        })?;
+        tx.pragma_update(None, "user_version", version)?;
+    }
+    tx.commit()?;
+    Ok(())
+}
+
+#[async_trait]
+impl Storage for SqliteStorage {
+    async fn add_terminal(
+        &self,
+        name: &str,
+        token_hash: &str,
+    ) -> Result<TerminalRecord, StorageError> {
+        let record = terminals::enrol(name, Uuid::now_v7(), now_ms())?;
+        let token_hash = token_hash.to_string();
+        self.write(move |conn| {
+            conn.execute(
+                "INSERT INTO terminals (id, name, token_hash, created_at_ms) VALUES (?1, ?2, ?3, ?4)",
+                params![record.id.to_string(), record.name, token_hash, record.created_at_ms],
+            )?;
+            Ok(record)
+        })
+        .await
+    }
+
+    async fn revoke_terminal(&self, id: Uuid) -> Result<TerminalRecord, StorageError> {
+        self.write(move |conn| {
+            conn.execute(
+                "UPDATE terminals SET revoked_at_ms = coalesce(revoked_at_ms, ?2) WHERE id = ?1",
+                params![id.to_string(), now_ms()],
+            )?;
+            reads::terminal(conn, "id = ?1", &id.to_string())?.ok_or_else(|| {
+                StorageError::NotFound {
+                    what: format!("terminal {id}"),
+                }
+            })
+        })
+        .await
+    }
+
+    async fn list_terminals(&self) -> Result<Vec<TerminalRecord>, StorageError> {
+        self.read(reads::terminals).await
+    }
+
+    async fn terminal(&self, id: Uuid) -> Result<Option<TerminalRecord>, StorageError> {
+        self.read(move |conn| reads::terminal(conn, "id = ?1", &id.to_string()))
+            .await
+    }
+
+    async fn terminal_by_token_hash(
+        &self,
+        token_hash: &str,
+    ) -> Result<Option<TerminalRecord>, StorageError> {
+        let hash = token_hash.to_string();
+        self.read(move |conn| reads::terminal(conn, "token_hash = ?1", &hash))
+            .await
+    }
+
+    async fn push(
+        &self,
+        terminal_id: Uuid,
+        mutations: Vec<Mutation>,
+    ) -> Result<PushOutcome, StorageError> {
+        self.write_tx(move |tx| run(push::settle(tx, terminal_id, &mutations)))
+            .await
+    }
+
+    async fn pull(&self, cursor: u64, limit: u32) -> Result<PullPage, StorageError> {
+        let rows = self
+            .read(move |conn| {
+                let tx = conn.unchecked_transaction()?;
+                let rows = reads::pull_rows(&tx, cursor, limit)?;
+                tx.finish()?;
+                Ok(rows)
+            })
+            .await?;
+        pull::page(rows, cursor, limit)
+    }
+
+    async fn import_catalog(&self, catalog: CatalogImport) -> Result<ImportSummary, StorageError> {
+        self.write_tx(move |tx| run(catalog::import(tx, &catalog)))
+            .await
+    }
+
+    async fn set_price(&self, sku: &str, unit_price: i64) -> Result<Product, StorageError> {
+        let sku = sku.to_string();
+        self.write_tx(move |tx| run(catalog::set_price(tx, &sku, unit_price)))
+            .await
+    }
+
+    async fn delete_product(&self, sku: &str) -> Result<Product, StorageError> {
+        let sku = sku.to_string();
+        self.write_tx(move |tx| run(catalog::delete_product(tx, &sku)))
+            .await
+    }
+
+    async fn stock(&self, product_id: Uuid) -> Result<i64, StorageError> {
+        self.read(move |conn| reads::stock(conn, product_id)).await
+    }
+
+    async fn save_customer(&self, id: Uuid, edit: CustomerEdit) -> Result<Customer, StorageError> {
+        self.write_tx(move |tx| run(customers::save(tx, id, &edit)))
+            .await
+    }
+
+    async fn delete_customer(&self, id: Uuid) -> Result<Customer, StorageError> {
+        self.write_tx(move |tx| run(customers::delete(tx, id)))
+            .await
+    }
+
+    async fn tickets(&self) -> Result<Vec<TicketSummary>, StorageError> {
+        self.read(reads::tickets).await
+    }
+
+    async fn stats(&self) -> Result<Stats, StorageError> {
+        let rows = self
+            .read(|conn| {
+                let tx = conn.unchecked_transaction()?;
+                reads::stats_rows(&tx)
+            })
+            .await?;
+        Ok(stats::stats(rows))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_failing_migration_leaves_the_schema_as_it_was() {
+        let mut conn = Connection::open_in_memory().expect("opens");
+        let broken = [
+            (1, MIGRATIONS[0].1),
+            (2, "CREATE TABLE nope (x INTEGER); SELEC oops;"),
+        ];
+        let err = apply_migrations(&mut conn, &broken).expect_err("migration 2 is broken");
+        assert!(
+            matches!(err, StorageError::Migration { version: 2, .. }),
+            "{err}"
+        );
+        let version: u32 = conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .expect("reads");
+        assert_eq!(
+            version, 0,
+            "all or nothing: migration 1 was rolled back too"
+        );
+        let tables: i64 = conn
+            .query_row(
+                "SELECT count(*) FROM sqlite_master WHERE type = 'table'",
+                [],
+                |r| r.get(0),
+            )
+            .expect("reads");
+        assert_eq!(tables, 0, "no table of a failed upgrade survives");
+        apply_migrations(&mut conn, MIGRATIONS).expect("the good migrations apply");
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn a_push_settles_on_a_single_threaded_runtime_too() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let storage = SqliteStorage::open(dir.path()).expect("opens");
+        let terminal = storage
+            .add_terminal("till 1", "hash")
+            .await
+            .expect("enrols");
+        let sale = crate::sample::mutation(
+            1,
+            till_protocol::MutationBody::TicketCreated(crate::sample::sale(1)),
+        );
+        let pushed = storage
+            .push(terminal.id, vec![sale])
+            .await
+            .expect("the use case runs to its end on the blocking thread");
+        assert_eq!(pushed.last_applied_seq, 1);
+    }
+}

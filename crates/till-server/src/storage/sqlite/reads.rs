@@ -1,0 +1,318 @@
+//! What the SQLite backend reads outside a write transaction: terminals, tickets, the rows of a
+//! pull page and of stats. Each read runs on a pooled reader connection; what the rows mean is
+//! decided in [`crate::decide`].
+
+use rusqlite::{params, Connection, OptionalExtension};
+use till_protocol::{CustomerFields, Product};
+use uuid::Uuid;
+
+use crate::decide::customers::CustomerRow;
+use crate::decide::pull::{self, Changed, TaxRateRow};
+use crate::decide::stats::{self, TerminalRows};
+use crate::storage::columns::{to_i64, to_u64, PRODUCT_COLUMNS, TERMINAL_COLUMNS};
+use crate::storage::{StorageError, TerminalRecord, TicketSummary};
+
+pub(super) fn parse_uuid(text: &str) -> Result<Uuid, StorageError> {
+    Uuid::parse_str(text).map_err(|e| StorageError::Corrupt(format!("bad id {text:?}: {e}")))
+}
+
+fn terminal_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<(String, TerminalRecord)> {
+    let id: String = r.get(0)?;
+    Ok((
+        id,
+        TerminalRecord {
+            id: Uuid::nil(),
+            name: r.get(1)?,
+            created_at_ms: r.get(2)?,
+            revoked_at_ms: r.get(3)?,
+            last_seq: to_u64(r.get(4)?),
+        },
+    ))
+}
+
+fn finish_terminal((id, mut t): (String, TerminalRecord)) -> Result<TerminalRecord, StorageError> {
+    t.id = parse_uuid(&id)?;
+    Ok(t)
+}
+
+/// The terminal `WHERE {where_clause}` with `?1` bound to `param`.
+pub(super) fn terminal(
+    conn: &Connection,
+    where_clause: &str,
+    param: &str,
+) -> Result<Option<TerminalRecord>, StorageError> {
+    let sql = format!("SELECT {TERMINAL_COLUMNS} FROM terminals WHERE {where_clause}");
+    conn.prepare_cached(&sql)?
+        .query_row([param], terminal_from_row)
+        .optional()?
+        .map(finish_terminal)
+        .transpose()
+}
+
+/// Every terminal, in enrolment order.
+pub(super) fn terminals(conn: &Connection) -> Result<Vec<TerminalRecord>, StorageError> {
+    let mut stmt = conn.prepare(&format!(
+        "SELECT {TERMINAL_COLUMNS} FROM terminals ORDER BY created_at_ms, id"
+    ))?;
+    let rows = stmt.query_map([], terminal_from_row)?;
+    let mut out = Vec::new();
+    for row in rows {
+        out.push(finish_terminal(row?)?);
+    }
+    Ok(out)
+}
+
+/// A product row: its id as stored, the product, its tombstone flag and change number.
+pub(super) fn product_from_row(
+    r: &rusqlite::Row<'_>,
+) -> rusqlite::Result<(String, Product, bool, i64)> {
+    Ok((
+        r.get(0)?,
+        Product {
+            id: Uuid::nil(),
+            sku: r.get(1)?,
+            barcode: r.get(2)?,
+            name: r.get(3)?,
+            category: r.get(4)?,
+            unit_price: r.get(5)?,
+            tax_category: r.get(6)?,
+            active: r.get(7)?,
+        },
+        r.get(8)?,
+        r.get(9)?,
+    ))
+}
+
+pub(super) fn stock(conn: &Connection, product_id: Uuid) -> Result<i64, StorageError> {
+    Ok(conn
+        .prepare_cached("SELECT quantity FROM stock WHERE product_id = ?1")?
+        .query_row([product_id.to_string()], |r| r.get(0))
+        .optional()?
+        .unwrap_or(0))
+}
+
+/// The rows of a pull page after `cursor`, in the caller's snapshot.
+pub(super) fn pull_rows(
+    conn: &Connection,
+    cursor: u64,
+    limit: u32,
+) -> Result<pull::Rows, StorageError> {
+    let after = to_i64(cursor, "cursor")?;
+    let take = pull::rows_per_table(limit);
+    let mut rows = pull::Rows::default();
+
+    let mut stmt = conn.prepare_cached(
+        "SELECT body, change_seq FROM settings WHERE change_seq > ?1 ORDER BY change_seq LIMIT ?2",
+    )?;
+    for row in stmt.query_map(params![after, take], |r| Ok((r.get(1)?, r.get(0)?)))? {
+        rows.settings.push(row?);
+    }
+
+    let mut stmt = conn.prepare_cached(
+        "SELECT id, name, rate_bp, deleted, change_seq FROM tax_rates WHERE change_seq > ?1
+         ORDER BY change_seq LIMIT ?2",
+    )?;
+    for row in stmt.query_map(params![after, take], |r| {
+        Ok(Changed {
+            seq: r.get(4)?,
+            deleted: r.get(3)?,
+            row: TaxRateRow {
+                id: r.get(0)?,
+                name: r.get(1)?,
+                rate_bp: r.get(2)?,
+            },
+        })
+    })? {
+        rows.tax_rates.push(row?);
+    }
+
+    let sql = format!(
+        "SELECT {PRODUCT_COLUMNS} FROM products WHERE change_seq > ?1 ORDER BY change_seq LIMIT ?2"
+    );
+    let mut stmt = conn.prepare_cached(&sql)?;
+    for row in stmt.query_map(params![after, take], product_from_row)? {
+        let (id, mut product, deleted, seq) = row?;
+        product.id = parse_uuid(&id)?;
+        rows.products.push(Changed {
+            seq,
+            deleted,
+            row: product,
+        });
+    }
+
+    let mut stmt = conn.prepare_cached(
+        "SELECT id, version, name, email, phone, note, deleted, change_seq, hlc FROM customers
+         WHERE change_seq > ?1 ORDER BY change_seq LIMIT ?2",
+    )?;
+    for row in stmt.query_map(params![after, take], |r| {
+        let fields = CustomerFields {
+            name: r.get(2)?,
+            email: r.get(3)?,
+            phone: r.get(4)?,
+            note: r.get(5)?,
+        };
+        Ok((
+            r.get::<_, String>(0)?,
+            r.get(1)?,
+            fields,
+            r.get(6)?,
+            r.get(7)?,
+            r.get(8)?,
+        ))
+    })? {
+        let (id, version, fields, deleted, seq, hlc) = row?;
+        rows.customers.push(Changed {
+            seq,
+            deleted,
+            row: CustomerRow {
+                id: parse_uuid(&id)?,
+                version,
+                fields,
+                hlc,
+            },
+        });
+    }
+    Ok(rows)
+}
+
+/// Every ticket received, in the order stored.
+pub(super) fn tickets(conn: &Connection) -> Result<Vec<TicketSummary>, StorageError> {
+    let mut stmt = conn.prepare(
+        "SELECT server_id, server_number, id, terminal_id, number, kind, reverses, reversed_by,
+                total, created_at_ms
+         FROM tickets ORDER BY server_id",
+    )?;
+    let rows = stmt.query_map([], |r| {
+        Ok((
+            r.get::<_, i64>(0)?,
+            r.get::<_, i64>(1)?,
+            r.get::<_, String>(2)?,
+            r.get::<_, String>(3)?,
+            r.get::<_, i64>(4)?,
+            r.get::<_, String>(5)?,
+            r.get::<_, Option<String>>(6)?,
+            r.get::<_, Option<String>>(7)?,
+            r.get::<_, i64>(8)?,
+            r.get::<_, i64>(9)?,
+        ))
+    })?;
+    let mut out = Vec::new();
+    for row in rows {
+        let (
+            server_id,
+            server_number,
+            id,
+            terminal,
+            number,
+            kind,
+            reverses,
+            reversed_by,
+            total,
+            created,
+        ) = row?;
+        out.push(TicketSummary {
+            server_id,
+            server_number: to_u64(server_number),
+            id: parse_uuid(&id)?,
+            terminal_id: parse_uuid(&terminal)?,
+            number: to_u64(number),
+            kind,
+            reverses: reverses.as_deref().map(parse_uuid).transpose()?,
+            reversed_by: reversed_by.as_deref().map(parse_uuid).transpose()?,
+            total,
+            created_at_ms: created,
+        });
+    }
+    Ok(out)
+}
+
+fn column_u64s(conn: &Connection, sql: &str, terminal: &str) -> Result<Vec<u64>, StorageError> {
+    let mut stmt = conn.prepare(sql)?;
+    let rows = stmt.query_map([terminal], |r| r.get::<_, i64>(0))?;
+    let mut out = Vec::new();
+    for row in rows {
+        out.push(to_u64(row?));
+    }
+    Ok(out)
+}
+
+/// What `stats` counts, in the caller's snapshot.
+pub(super) fn stats_rows(conn: &Connection) -> Result<stats::Rows, StorageError> {
+    let mut terminals = Vec::new();
+    for terminal in self::terminals(conn)? {
+        let id = terminal.id.to_string();
+        let (sales, sales_total, reversals_total) = conn.query_row(
+            "SELECT count(*) FILTER (WHERE kind = 'sale'),
+                    coalesce(sum(total) FILTER (WHERE kind = 'sale'), 0),
+                    coalesce(sum(total) FILTER (WHERE kind != 'sale'), 0)
+             FROM tickets WHERE terminal_id = ?1",
+            [&id],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )?;
+        let refused = conn.query_row(
+            "SELECT count(*) FROM mutations WHERE terminal_id = ?1 AND ticket_id IS NOT NULL
+               AND json_extract(outcome, '$.status') != 'applied'",
+            [&id],
+            |r| r.get(0),
+        )?;
+        let ticket_numbers = column_u64s(
+            conn,
+            "SELECT DISTINCT ticket_number FROM mutations
+             WHERE terminal_id = ?1 AND ticket_number IS NOT NULL ORDER BY ticket_number",
+            &id,
+        )?;
+        let seqs = column_u64s(
+            conn,
+            "SELECT seq FROM mutations WHERE terminal_id = ?1 ORDER BY seq",
+            &id,
+        )?;
+        terminals.push(TerminalRows {
+            terminal,
+            sales,
+            sales_total,
+            reversals_total,
+            refused,
+            ticket_numbers,
+            seqs,
+        });
+    }
+    let duplicate_ticket_ids = {
+        let mut stmt = conn.prepare(
+            "SELECT ticket_id FROM mutations WHERE ticket_id IS NOT NULL
+             GROUP BY ticket_id HAVING count(*) > 1",
+        )?;
+        let rows = stmt.query_map([], |r| r.get::<_, String>(0))?;
+        let mut out = Vec::new();
+        for row in rows {
+            out.push(parse_uuid(&row?)?);
+        }
+        out
+    };
+    let duplicate_ticket_numbers = {
+        let mut stmt = conn.prepare(
+            "SELECT terminal_id, ticket_number FROM mutations WHERE ticket_number IS NOT NULL
+             GROUP BY terminal_id, ticket_number HAVING count(*) > 1",
+        )?;
+        let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (t, n) = row?;
+            out.push((parse_uuid(&t)?, to_u64(n)));
+        }
+        out
+    };
+    let duplicate_rows = conn.query_row(
+        "SELECT coalesce(sum(n - 1), 0) FROM
+           (SELECT count(*) AS n FROM tickets GROUP BY terminal_id, number HAVING count(*) > 1)",
+        [],
+        |r| r.get(0),
+    )?;
+    let mutations = conn.query_row("SELECT count(*) FROM mutations", [], |r| r.get(0))?;
+    Ok(stats::Rows {
+        terminals,
+        duplicate_ticket_ids,
+        duplicate_ticket_numbers,
+        duplicate_rows,
+        mutations,
+    })
+}

@@ -1,0 +1,406 @@
+//! The SQLite [`Tx`]: each load and write of a use case as one or two prepared statements on the
+//! writer connection, inside its `BEGIN IMMEDIATE` transaction. That transaction holds the
+//! whole database, so [`Lock`] asks for nothing more here.
+
+use std::collections::HashSet;
+
+use rusqlite::{params, Connection, OptionalExtension};
+use till_protocol::{CustomerFields, Product, TaxRate, Ticket};
+use uuid::Uuid;
+
+use super::reads::{parse_uuid, product_from_row};
+use crate::clock::now_ms;
+use crate::decide::catalog::StoredRate;
+use crate::decide::customers::{CustomerRow, StoredCustomer};
+use crate::decide::push::{Recorded, RecordedBy, Settlement};
+use crate::decide::tickets::StoredTicket;
+use crate::storage::columns::{
+    kind_name, parse_kind, ticket_body, to_i64, to_u64, CUSTOMER_COLUMNS, PRODUCT_COLUMNS,
+};
+use crate::storage::tx::{CustomerVersion, Lock, ProductKey, Tx};
+use crate::storage::StorageError;
+
+/// A write transaction on the writer connection.
+pub(super) struct SqliteTx<'t> {
+    conn: &'t Connection,
+}
+
+impl<'t> SqliteTx<'t> {
+    pub(super) fn new(conn: &'t Connection) -> Self {
+        SqliteTx { conn }
+    }
+
+    /// Runs `sql` with a customer version and its fields as `?1` to `?8`.
+    fn write_customer(
+        &self,
+        sql: &str,
+        at: &CustomerVersion,
+        fields: &CustomerFields,
+    ) -> Result<(), StorageError> {
+        self.conn.prepare_cached(sql)?.execute(params![
+            at.id.to_string(),
+            at.version,
+            fields.name,
+            fields.email,
+            fields.phone,
+            fields.note,
+            at.change,
+            at.hlc
+        ])?;
+        Ok(())
+    }
+
+    fn next_counter(&self, name: &str) -> Result<i64, StorageError> {
+        Ok(self
+            .conn
+            .prepare_cached(
+                "UPDATE counters SET value = value + 1 WHERE name = ?1 RETURNING value",
+            )?
+            .query_row([name], |r| r.get(0))?)
+    }
+}
+
+impl Tx for SqliteTx<'_> {
+    type Error = StorageError;
+
+    async fn lock_terminal(&mut self, id: Uuid) -> Result<Option<u64>, StorageError> {
+        let last: Option<i64> = self
+            .conn
+            .prepare_cached("SELECT last_seq FROM terminals WHERE id = ?1")?
+            .query_row([id.to_string()], |r| r.get(0))
+            .optional()?;
+        Ok(last.map(to_u64))
+    }
+
+    async fn recorded(&mut self, ids: &[Uuid]) -> Result<RecordedBy, StorageError> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT terminal_id, payload_hash, outcome FROM mutations WHERE id = ?1",
+        )?;
+        let mut recorded = RecordedBy::new();
+        for id in ids {
+            let row = stmt
+                .query_row([id.to_string()], |r| {
+                    Ok((
+                        r.get::<_, String>(0)?,
+                        Recorded {
+                            payload_hash: r.get(1)?,
+                            outcome_json: r.get(2)?,
+                        },
+                    ))
+                })
+                .optional()?;
+            if let Some((owner, record)) = row {
+                recorded.insert(*id, (parse_uuid(&owner)?, record));
+            }
+        }
+        Ok(recorded)
+    }
+
+    async fn ticket(
+        &mut self,
+        id: Uuid,
+        _lock: Lock,
+    ) -> Result<Option<StoredTicket>, StorageError> {
+        let row = self
+            .conn
+            .prepare_cached(
+                "SELECT server_id, kind, terminal_id, total, reversed_by FROM tickets WHERE id = ?1",
+            )?
+            .query_row([id.to_string()], |r| {
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, String>(2)?,
+                    r.get::<_, i64>(3)?,
+                    r.get::<_, Option<String>>(4)?,
+                ))
+            })
+            .optional()?;
+        row.map(|(server_id, kind, terminal, total, reversed_by)| {
+            Ok(StoredTicket {
+                server_id,
+                kind: parse_kind(&kind)?,
+                terminal_id: parse_uuid(&terminal)?,
+                total,
+                reversed_by: reversed_by.as_deref().map(parse_uuid).transpose()?,
+            })
+        })
+        .transpose()
+    }
+
+    async fn insert_ticket(
+        &mut self,
+        terminal_id: Uuid,
+        mutation_id: Uuid,
+        ticket: &Ticket,
+    ) -> Result<Option<(i64, u64)>, StorageError> {
+        let stored = self
+            .conn
+            .prepare_cached("SELECT 1 FROM tickets WHERE id = ?1")?
+            .exists([ticket.id.to_string()])?;
+        if stored {
+            return Ok(None);
+        }
+        // A counter row, not a sequence: back-office numbers are gapless here.
+        let server_number = self.next_counter("ticket_number")?;
+        self.conn
+            .prepare_cached(
+                "INSERT INTO tickets (server_number, id, terminal_id, number, kind, reverses,
+                                      total, created_at_ms, mutation_id, body)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+            )?
+            .execute(params![
+                server_number,
+                ticket.id.to_string(),
+                terminal_id.to_string(),
+                to_i64(ticket.number, "ticket number")?,
+                kind_name(ticket.kind),
+                ticket.reverses.map(|r| r.to_string()),
+                ticket.totals.total,
+                ticket.created_at_ms,
+                mutation_id.to_string(),
+                ticket_body(ticket)?
+            ])?;
+        Ok(Some((self.conn.last_insert_rowid(), to_u64(server_number))))
+    }
+
+    async fn mark_reversed(&mut self, sale: Uuid, by: Uuid) -> Result<(), StorageError> {
+        self.conn.execute(
+            "UPDATE tickets SET reversed_by = ?2 WHERE id = ?1",
+            params![sale.to_string(), by.to_string()],
+        )?;
+        Ok(())
+    }
+
+    async fn record_batch(
+        &mut self,
+        terminal_id: Uuid,
+        settlement: &Settlement,
+    ) -> Result<(), StorageError> {
+        let terminal = terminal_id.to_string();
+        let now = now_ms();
+        let mut insert = self.conn.prepare_cached(
+            "INSERT INTO mutations (id, terminal_id, seq, kind, payload_hash, outcome, ticket_id,
+                                    ticket_number, received_at_ms)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+        )?;
+        for s in &settlement.settled {
+            insert.execute(params![
+                s.id.to_string(),
+                terminal,
+                to_i64(s.seq, "sequence")?,
+                s.kind,
+                s.payload_hash,
+                s.outcome_json,
+                s.ticket_id.map(|t| t.to_string()),
+                s.ticket_number,
+                now
+            ])?;
+        }
+        let mut stock = self.conn.prepare_cached(
+            "INSERT INTO stock (product_id, quantity) VALUES (?1, ?2)
+             ON CONFLICT (product_id) DO UPDATE SET quantity = quantity + excluded.quantity",
+        )?;
+        for (product, delta) in &settlement.stock {
+            stock.execute(params![product.to_string(), delta])?;
+        }
+        let last_seq = to_i64(settlement.outcome.last_applied_seq, "sequence")?;
+        self.conn.execute(
+            "UPDATE terminals SET last_seq = ?2 WHERE id = ?1",
+            params![terminal, last_seq],
+        )?;
+        Ok(())
+    }
+
+    async fn next_change(&mut self) -> Result<i64, StorageError> {
+        self.next_counter("change")
+    }
+
+    async fn customer(
+        &mut self,
+        id: Uuid,
+        _lock: Lock,
+    ) -> Result<Option<StoredCustomer>, StorageError> {
+        let sql = format!("SELECT {CUSTOMER_COLUMNS} FROM customers WHERE id = ?1");
+        let row = self
+            .conn
+            .prepare_cached(&sql)?
+            .query_row([id.to_string()], |r| {
+                let row = CustomerRow {
+                    id,
+                    version: r.get(1)?,
+                    fields: CustomerFields {
+                        name: r.get(2)?,
+                        email: r.get(3)?,
+                        phone: r.get(4)?,
+                        note: r.get(5)?,
+                    },
+                    hlc: r.get(7)?,
+                };
+                Ok((r.get::<_, i64>(0)?, row, r.get::<_, bool>(6)?))
+            })
+            .optional()?;
+        row.map(|(server_id, row, deleted)| row.into_stored(server_id, deleted))
+            .transpose()
+    }
+
+    async fn insert_customer(
+        &mut self,
+        at: &CustomerVersion,
+        fields: &CustomerFields,
+    ) -> Result<i64, StorageError> {
+        self.write_customer(
+            "INSERT INTO customers (id, version, name, email, phone, note, change_seq, hlc)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            at,
+            fields,
+        )?;
+        Ok(self.conn.last_insert_rowid())
+    }
+
+    async fn update_customer(
+        &mut self,
+        at: &CustomerVersion,
+        fields: &CustomerFields,
+    ) -> Result<(), StorageError> {
+        self.write_customer(
+            "UPDATE customers SET version = ?2, name = ?3, email = ?4, phone = ?5,
+                    note = ?6, change_seq = ?7, hlc = ?8 WHERE id = ?1",
+            at,
+            fields,
+        )
+    }
+
+    async fn delete_customer(&mut self, at: &CustomerVersion) -> Result<(), StorageError> {
+        self.conn.execute(
+            "UPDATE customers SET deleted = 1, version = ?2, change_seq = ?3, hlc = ?4
+             WHERE id = ?1",
+            params![at.id.to_string(), at.version, at.change, at.hlc],
+        )?;
+        Ok(())
+    }
+
+    async fn settings(&mut self) -> Result<Option<String>, StorageError> {
+        Ok(self
+            .conn
+            .query_row("SELECT body FROM settings WHERE id = 1", [], |r| r.get(0))
+            .optional()?)
+    }
+
+    async fn put_settings(&mut self, body: &str, change: i64) -> Result<(), StorageError> {
+        self.conn.execute(
+            "INSERT INTO settings (id, body, change_seq) VALUES (1, ?1, ?2)
+             ON CONFLICT (id) DO UPDATE SET body = excluded.body, change_seq = excluded.change_seq",
+            params![body, change],
+        )?;
+        Ok(())
+    }
+
+    async fn tax_rate(&mut self, id: &str) -> Result<Option<StoredRate>, StorageError> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT name, rate_bp, deleted FROM tax_rates WHERE id = ?1",
+                [id],
+                |r| {
+                    Ok(StoredRate {
+                        name: r.get(0)?,
+                        rate_bp: r.get(1)?,
+                        deleted: r.get(2)?,
+                    })
+                },
+            )
+            .optional()?)
+    }
+
+    async fn put_tax_rate(&mut self, rate: &TaxRate, change: i64) -> Result<(), StorageError> {
+        self.conn.execute(
+            "INSERT INTO tax_rates (id, name, rate_bp, deleted, change_seq) VALUES (?1, ?2, ?3, 0, ?4)
+             ON CONFLICT (id) DO UPDATE SET name = excluded.name, rate_bp = excluded.rate_bp,
+                 deleted = 0, change_seq = excluded.change_seq",
+            params![rate.id, rate.name, rate.rate_bp, change],
+        )?;
+        Ok(())
+    }
+
+    async fn live_tax_rates(&mut self) -> Result<HashSet<String>, StorageError> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT id FROM tax_rates WHERE deleted = 0")?;
+        let rows = stmt.query_map([], |r| r.get::<_, String>(0))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    async fn product_id(&mut self, sku: &str) -> Result<Option<Uuid>, StorageError> {
+        let id: Option<String> = self
+            .conn
+            .query_row("SELECT id FROM products WHERE sku = ?1", [sku], |r| {
+                r.get(0)
+            })
+            .optional()?;
+        id.as_deref().map(parse_uuid).transpose()
+    }
+
+    async fn product(&mut self, key: ProductKey<'_>) -> Result<Option<Product>, StorageError> {
+        let (column, value) = match key {
+            ProductKey::Id(id) => ("id", id.to_string()),
+            ProductKey::Sku(sku) => ("sku", sku.to_string()),
+        };
+        let sql =
+            format!("SELECT {PRODUCT_COLUMNS} FROM products WHERE {column} = ?1 AND deleted = 0");
+        let row = self
+            .conn
+            .prepare_cached(&sql)?
+            .query_row([value], product_from_row)
+            .optional()?;
+        row.map(|(id, mut product, _, _)| {
+            product.id = parse_uuid(&id)?;
+            Ok(product)
+        })
+        .transpose()
+    }
+
+    async fn sku_taken(&mut self, sku: &str, id: Uuid) -> Result<bool, StorageError> {
+        Ok(self
+            .conn
+            .prepare_cached("SELECT 1 FROM products WHERE sku = ?1 AND id <> ?2")?
+            .exists(params![sku, id.to_string()])?)
+    }
+
+    async fn put_product(&mut self, p: &Product, change: i64) -> Result<(), StorageError> {
+        self.conn.execute(
+            "INSERT INTO products (id, sku, barcode, name, category, unit_price, tax_category,
+                                   active, deleted, change_seq)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 0, ?9)
+             ON CONFLICT (id) DO UPDATE SET sku = excluded.sku, barcode = excluded.barcode,
+                 name = excluded.name, category = excluded.category,
+                 unit_price = excluded.unit_price, tax_category = excluded.tax_category,
+                 active = excluded.active, deleted = 0, change_seq = excluded.change_seq",
+            params![
+                p.id.to_string(),
+                p.sku,
+                p.barcode,
+                p.name,
+                p.category,
+                p.unit_price,
+                p.tax_category,
+                p.active,
+                change
+            ],
+        )?;
+        Ok(())
+    }
+
+    async fn delete_product(
+        &mut self,
+        id: Uuid,
+        sku: &str,
+        change: i64,
+    ) -> Result<(), StorageError> {
+        self.conn.execute(
+            "UPDATE products SET deleted = 1, sku = ?2, change_seq = ?3 WHERE id = ?1",
+            params![id.to_string(), sku, change],
+        )?;
+        Ok(())
+    }
+}

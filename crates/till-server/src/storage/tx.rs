@@ -1,0 +1,117 @@
+//! The loads and writes of one write transaction, each one or two statements in a backend's
+//! dialect. The use cases above it ([`super::push`], [`super::customers`], [`super::catalog`])
+//! are written once: they load facts through a [`Tx`], ask [`crate::decide`] what to do, and
+//! carry the decision out through the same [`Tx`]. Each backend implements it with its own
+//! locking: SQLite's transaction holds the whole database (`BEGIN IMMEDIATE`), PostgreSQL locks
+//! the rows named below (`FOR UPDATE`).
+
+use std::collections::HashSet;
+
+use till_protocol::{CustomerFields, Product, TaxRate, Ticket};
+use uuid::Uuid;
+
+use super::StorageError;
+use crate::decide::catalog::StoredRate;
+use crate::decide::customers::StoredCustomer;
+use crate::decide::push::{RecordedBy, Settlement};
+use crate::decide::tickets::StoredTicket;
+
+/// Whether a load holds its row until commit, so that a concurrent writer deciding on the same
+/// row waits and then sees this transaction's write.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Lock {
+    No,
+    Row,
+}
+
+/// How a live product is looked up.
+#[derive(Debug, Clone, Copy)]
+pub(super) enum ProductKey<'a> {
+    Id(Uuid),
+    Sku(&'a str),
+}
+
+/// What every write of a customer records: the version it makes, the change number
+/// ([`Tx::next_change`]) pulls order it by, and the stored form of the change's HLC stamp.
+#[derive(Debug)]
+pub(super) struct CustomerVersion {
+    pub id: Uuid,
+    pub version: i64,
+    pub change: i64,
+    pub hlc: String,
+}
+
+/// One write transaction of a backend.
+pub(super) trait Tx {
+    /// How a load or write fails: a [`StorageError`], or for PostgreSQL also a conflict with a
+    /// concurrent transaction that is worth running again.
+    type Error: From<StorageError>;
+
+    /// The terminal's last settled sequence (`None`: no such terminal). Holds the terminal's
+    /// row, so one terminal's batches settle one at a time.
+    async fn lock_terminal(&mut self, id: Uuid) -> Result<Option<u64>, Self::Error>;
+    /// What each of `ids` was settled with, and by which terminal.
+    async fn recorded(&mut self, ids: &[Uuid]) -> Result<RecordedBy, Self::Error>;
+    async fn ticket(&mut self, id: Uuid, lock: Lock) -> Result<Option<StoredTicket>, Self::Error>;
+    /// Stores `ticket`, sent by `terminal_id` in `mutation_id`, under the next back-office
+    /// ticket number: its server id and number, or `None` when a ticket with its id is stored
+    /// already (also one committed meanwhile by another replica).
+    async fn insert_ticket(
+        &mut self,
+        terminal_id: Uuid,
+        mutation_id: Uuid,
+        ticket: &Ticket,
+    ) -> Result<Option<(i64, u64)>, Self::Error>;
+    async fn mark_reversed(&mut self, sale: Uuid, by: Uuid) -> Result<(), Self::Error>;
+    /// Writes what a batch settled: its mutations, its stock moves, and the terminal's last
+    /// settled sequence.
+    async fn record_batch(
+        &mut self,
+        terminal_id: Uuid,
+        settlement: &Settlement,
+    ) -> Result<(), Self::Error>;
+
+    /// The next number of the server-wide change counter, for one catalog or customer change.
+    /// PostgreSQL holds the counter's row to commit, so change numbers commit in order.
+    async fn next_change(&mut self) -> Result<i64, Self::Error>;
+
+    async fn customer(
+        &mut self,
+        id: Uuid,
+        lock: Lock,
+    ) -> Result<Option<StoredCustomer>, Self::Error>;
+    /// Inserts a new customer: its server id.
+    async fn insert_customer(
+        &mut self,
+        at: &CustomerVersion,
+        fields: &CustomerFields,
+    ) -> Result<i64, Self::Error>;
+    async fn update_customer(
+        &mut self,
+        at: &CustomerVersion,
+        fields: &CustomerFields,
+    ) -> Result<(), Self::Error>;
+    /// Marks the customer deleted; terminals receive a tombstone.
+    async fn delete_customer(&mut self, at: &CustomerVersion) -> Result<(), Self::Error>;
+
+    /// The stored settings' JSON.
+    async fn settings(&mut self) -> Result<Option<String>, Self::Error>;
+    async fn put_settings(&mut self, body: &str, change: i64) -> Result<(), Self::Error>;
+    async fn tax_rate(&mut self, id: &str) -> Result<Option<StoredRate>, Self::Error>;
+    /// Inserts or updates the rate (reviving it if deleted).
+    async fn put_tax_rate(&mut self, rate: &TaxRate, change: i64) -> Result<(), Self::Error>;
+    /// The ids of the tax rates not deleted.
+    async fn live_tax_rates(&mut self) -> Result<HashSet<String>, Self::Error>;
+    /// The id of the product holding `sku`.
+    async fn product_id(&mut self, sku: &str) -> Result<Option<Uuid>, Self::Error>;
+    /// A product not deleted. PostgreSQL holds its row.
+    async fn product(&mut self, key: ProductKey<'_>) -> Result<Option<Product>, Self::Error>;
+    /// Whether a product other than `id` holds `sku`.
+    async fn sku_taken(&mut self, sku: &str, id: Uuid) -> Result<bool, Self::Error>;
+    /// Inserts or updates the product by id (reviving it if deleted).
+    async fn put_product(&mut self, product: &Product, change: i64) -> Result<(), Self::Error>;
+    /// Marks the product deleted, its sku changed to `sku` (a tombstone's); terminals receive a
+    /// tombstone.
+    async fn delete_product(&mut self, id: Uuid, sku: &str, change: i64)
+        -> Result<(), Self::Error>;
+}
