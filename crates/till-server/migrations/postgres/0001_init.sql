@@ -4,7 +4,7 @@
 
 -- `change` orders every catalog/customer change for pull cursors. Its single row is taken with
 -- `UPDATE … RETURNING` by each transaction that records a change, so change numbers commit in
--- order (see storage/postgres.rs).
+-- order (see storage/postgres/mod.rs).
 CREATE TABLE counters (
     name  text PRIMARY KEY,
     value bigint NOT NULL
