@@ -105,12 +105,7 @@ pub async fn catalog_by_barcode(
                 .transpose()
         })
         .await?;
-    found.ok_or_else(|| {
-        AppError::new(
-            "unknown_barcode",
-            format!("no product on sale has the barcode {}", barcode.trim()),
-        )
-    })
+    found.ok_or_else(|| CoreError::UnknownBarcode(barcode.trim().to_owned()).into())
 }
 
 #[tauri::command]

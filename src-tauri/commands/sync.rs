@@ -2,6 +2,7 @@
 
 use tauri::State;
 use till_core::sync::history;
+use till_core::ErrorCode;
 
 use crate::error::{AppError, CmdResult};
 use crate::input::Input;
@@ -13,7 +14,7 @@ const MAX_HISTORY: u32 = 500;
 
 fn not_enrolled() -> AppError {
     AppError::new(
-        "not_enrolled",
+        ErrorCode::NotEnrolled,
         "this till is not enrolled with a back office yet; enrol it in Settings",
     )
 }

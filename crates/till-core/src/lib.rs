@@ -13,6 +13,7 @@ pub mod counters;
 pub mod data_dir;
 pub mod demo;
 pub mod error;
+pub mod error_code;
 pub mod hlc;
 pub mod journal;
 pub mod migrations;
@@ -25,6 +26,6 @@ pub mod tickets;
 
 pub use cart::{Cart, CartLine, Quote};
 pub use clock::{Clock, SystemClock};
-pub use error::{CoreError, Result};
+pub use error::{CoreError, ErrorCode, Result};
 pub use store::Store;
 pub use tender::TenderInput;
