@@ -118,8 +118,8 @@ pub fn discard(
     actor: &str,
     clock: &dyn Clock,
 ) -> Result<(), SyncError> {
-    let reason = super::actor::check("the reason", reason)?;
-    let actor = super::actor::check("the name of who discards", actor)?;
+    let reason = super::attribution::check("the reason", reason)?;
+    let actor = super::attribution::check("the name of who discards", actor)?;
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     let entry = failed_entry(&tx, seq)?;
     let now = clock.now_ms();
