@@ -18,6 +18,7 @@ mod tests {
     use ts_rs::{Config, TS};
 
     use crate::ipc::*;
+    use till_core::sync::conflicts::review::{ConflictDetail, ConflictSummary};
 
     /// Where the committed bindings live, relative to the root package.
     const BINDINGS_DIR: &str = "ui/src/lib/bindings";

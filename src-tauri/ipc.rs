@@ -8,6 +8,7 @@
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
+use till_core::sync::conflicts::{Resolution, Side};
 use till_protocol::pricing::{Discount, TaxFigures, TicketTotals};
 use till_protocol::{Tender, TicketKind};
 use ts_rs::TS;
@@ -237,60 +238,26 @@ pub struct SyncCycle {
     pub error: Option<String>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, TS)]
-#[serde(rename_all = "snake_case")]
-pub enum ConflictEntityKind {
-    Customer,
-    Ticket,
-}
-
-#[derive(Debug, Clone, Serialize, TS)]
-pub struct ConflictSummary {
-    pub id: String,
-    pub entity_kind: ConflictEntityKind,
-    pub entity_id: String,
-    pub entity_label: String,
-    pub reason: String,
-    pub policy: String,
-    pub detected_at_ms: i64,
-}
-
-/// One field of a conflicted entity: this terminal's value and the server's.
-#[derive(Debug, Clone, Serialize, TS)]
-pub struct ConflictField {
-    pub name: String,
-    pub mine: Option<String>,
-    pub theirs: Option<String>,
-    pub differs: bool,
-}
-
-#[derive(Debug, Clone, Serialize, TS)]
-pub struct ConflictDetail {
-    pub id: String,
-    pub entity_kind: ConflictEntityKind,
-    pub entity_id: String,
-    pub entity_label: String,
-    pub reason: String,
-    pub policy: String,
-    pub detected_at_ms: i64,
-    pub fields: Vec<ConflictField>,
-    pub server_version: Option<u64>,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, TS)]
-#[serde(rename_all = "snake_case")]
-pub enum FieldPick {
-    Mine,
-    Theirs,
-}
-
 /// How the manager settles a conflict.
 #[derive(Debug, Clone, Deserialize, TS)]
 #[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
 pub enum ConflictResolution {
     KeepMine,
     KeepTheirs,
-    Fields { picks: BTreeMap<String, FieldPick> },
+    /// By field name; a field not named keeps the back office's value.
+    Fields {
+        picks: BTreeMap<String, Side>,
+    },
+}
+
+impl From<ConflictResolution> for Resolution {
+    fn from(r: ConflictResolution) -> Self {
+        match r {
+            ConflictResolution::KeepMine => Resolution::KeepMine,
+            ConflictResolution::KeepTheirs => Resolution::KeepTheirs,
+            ConflictResolution::Fields { picks } => Resolution::Pick(picks),
+        }
+    }
 }
 
 /// A mutation the server refused; it waits for a person to retry or discard it.

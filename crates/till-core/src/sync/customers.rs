@@ -228,6 +228,13 @@ pub(crate) fn remove(conn: &Connection, id: Uuid) -> Result<(), SyncError> {
     Ok(())
 }
 
+/// Marks a customer deleted here, the deletion waiting for the server.
+pub(crate) fn mark_deleted(conn: &Connection, id: Uuid) -> Result<(), SyncError> {
+    conn.prepare_cached("UPDATE customers SET deleted = 1, pending = 1 WHERE id = ?1")?
+        .execute([id.to_string()])?;
+    Ok(())
+}
+
 /// Sets the local copy to `fields` on top of server `version` with `base`, pending or not.
 pub(crate) fn set_local(
     conn: &Connection,
