@@ -18,7 +18,6 @@ mod tests {
     use ts_rs::{Config, TS};
 
     use crate::ipc::*;
-    use till_core::sync::conflicts::review::{ConflictDetail, ConflictSummary};
 
     /// Where the committed bindings live, relative to the root package.
     const BINDINGS_DIR: &str = "ui/src/lib/bindings";
@@ -47,10 +46,11 @@ mod tests {
             ConnectionTest,
             CustomerFields,
             CustomerView,
-            FailedItem,
+            ListedTicket,
             ProductView,
-            Quote,
+            QuoteView,
             RefundLine,
+            ReviewItem,
             SettingsInput,
             StoreSettings,
             SyncCycle,
@@ -59,7 +59,6 @@ mod tests {
             SyncStatus,
             TenderInput,
             TicketDetail,
-            TicketSummary,
             TicketSynced,
         );
     }

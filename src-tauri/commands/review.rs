@@ -3,16 +3,14 @@
 
 use tauri::State;
 use till_core::clock::SystemClock;
-use till_core::config;
-use till_core::sync::conflicts;
-use till_core::sync::conflicts::review::{self, ConflictDetail, ConflictSummary};
+use till_core::settings;
+use till_core::sync::conflicts::{self, review};
 use till_core::sync::failed;
-use till_core::tickets;
 
 use crate::error::{AppError, CmdResult};
 use crate::input::Input;
-use crate::ipc::{ConflictResolution, FailedItem};
-use crate::terminal::{AppState, DEFAULT_OPERATOR, OPERATOR};
+use crate::ipc::{ConflictDetail, ConflictResolution, ConflictSummary, ReviewItem};
+use crate::terminal::AppState;
 
 /// Most failed items one list returns.
 const MAX_FAILED: u32 = 1000;
@@ -58,41 +56,11 @@ pub async fn conflict_resolve(
 }
 
 #[tauri::command]
-pub async fn failed_list(state: State<'_, AppState>) -> CmdResult<Vec<FailedItem>> {
+pub async fn failed_list(state: State<'_, AppState>) -> CmdResult<Vec<ReviewItem>> {
     state
         .terminal()?
-        .db(|c| {
-            let items = failed::list(c, MAX_FAILED)?;
-            Ok::<_, AppError>(
-                items
-                    .into_iter()
-                    .map(|f| {
-                        let ticket = if f.kind.starts_with("ticket") {
-                            tickets::load(c, f.entity_id).ok().flatten()
-                        } else {
-                            None
-                        };
-                        FailedItem {
-                            seq: f.seq,
-                            mutation_id: f.mutation_id,
-                            kind: f.kind,
-                            ticket_id: ticket.as_ref().map(|t| t.id),
-                            ticket_number: ticket.as_ref().map(|t| t.number),
-                            code: f.code,
-                            reason: f.reason,
-                            failed_at_ms: f.failed_at_ms,
-                            attempts: f.attempts,
-                        }
-                    })
-                    .collect(),
-            )
-        })
+        .db(|c| failed::review_list(c, MAX_FAILED))
         .await
-}
-
-/// The operator named in the settings: who retried or discarded an item.
-fn operator(c: &rusqlite::Connection) -> till_core::Result<String> {
-    Ok(config::get(c, &OPERATOR)?.unwrap_or_else(|| DEFAULT_OPERATOR.to_owned()))
 }
 
 /// Queues a failed item again (as a new mutation); recorded with the operator's name.
@@ -102,7 +70,7 @@ pub async fn failed_retry(state: State<'_, AppState>, seq: Input<u64>) -> CmdRes
     let terminal = state.terminal()?;
     terminal
         .db(move |c| {
-            let actor = operator(c)?;
+            let actor = settings::operator(c)?;
             failed::retry(c, seq, &actor, &SystemClock)
         })
         .await?;
@@ -122,7 +90,7 @@ pub async fn failed_discard(
     let terminal = state.terminal()?;
     terminal
         .db(move |c| {
-            let actor = operator(c)?;
+            let actor = settings::operator(c)?;
             failed::discard(c, seq, &reason, &actor, &SystemClock)
         })
         .await?;

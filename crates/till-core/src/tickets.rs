@@ -17,6 +17,7 @@ use crate::tender::{self, TenderInput};
 use crate::{counters, hlc, journal, outbox};
 
 mod rows;
+pub mod view;
 
 pub use rows::{count, list, load, load_by_number, summary, TicketSummary};
 use rows::{insert, parse_uuid};
@@ -64,6 +65,7 @@ pub fn void(conn: &mut Connection, original: Uuid, clock: &dyn Clock) -> Result<
 
 /// One line of a refund: which line of the sale (1-based) and how many of its units go back.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(deny_unknown_fields)]
 pub struct RefundLine {
     pub line_no: usize,
