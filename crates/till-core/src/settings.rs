@@ -22,12 +22,18 @@ use crate::sync::SyncError;
 pub const OPERATOR: config::Key<String> = config::Key::new("app.operator");
 /// Seconds between two periodic syncs.
 pub const SYNC_INTERVAL_SECS: config::Key<u32> = config::Key::new("app.sync_interval_secs");
+/// The operator of a till whose settings were never saved.
 pub const DEFAULT_OPERATOR: &str = "Manager";
+/// The sync interval of a till whose settings were never saved.
 pub const DEFAULT_SYNC_INTERVAL_SECS: u32 = 30;
+/// The shortest and longest sync interval a person may choose.
 pub const MIN_INTERVAL_SECS: u32 = 5;
 pub const MAX_INTERVAL_SECS: u32 = 86_400;
+/// Longest operator name, in characters.
 pub const MAX_OPERATOR_CHARS: usize = 64;
+/// Longest back office address, in characters.
 pub const MAX_URL_CHARS: usize = 2048;
+/// Longest enrolment token, in bytes.
 pub const MAX_TOKEN_BYTES: usize = 1024;
 /// A connection test gives up sooner than a sync would.
 const TEST_TIMEOUTS: Timeouts = Timeouts {
@@ -173,6 +179,8 @@ fn restart_needed(before: &AppSettings, after: &AppSettings) -> bool {
 /// check or the server refuses.
 pub async fn save(store: &Store, input: &SettingsInput) -> Result<Saved, SyncError> {
     let checked = check(input)?;
+    // Its own connection for a few short statements, as enrolment does: a save is rare, and the
+    // caller's connection may be busy with the register.
     let conn = store.connect()?;
     let before = read(&conn)?;
     if let Some(url) = checked.server_url.filter(|url| moves(&before, url)) {
