@@ -55,10 +55,7 @@ impl From<&SyncStatus> for ipc::SyncStatus {
                 SyncState::BackingOff { until_ms } => Some(until_ms),
                 _ => None,
             }),
-            last_error: s
-                .last_error
-                .as_ref()
-                .map(|e| AppError::new(e.code.clone(), e.message.clone())),
+            last_error: s.last_error.as_ref().map(AppError::from),
             clock_offset_ms: s.clock_offset_ms,
             completed_cycles: s.completed_cycles,
         }
@@ -172,7 +169,7 @@ mod tests {
         assert_eq!(view.progress, Some(ipc::SyncProgress { done: 1, total: 3 }));
         assert_eq!(
             view.last_error.map(|e| e.code),
-            Some("server_error".to_string()),
+            Some(till_core::ErrorCode::ServerError),
             "the UI switches on the error code"
         );
     }

@@ -1,28 +1,29 @@
-//! The one error shape the UI sees: `{code, message}`. The UI switches on `code` (stable,
-//! snake_case); `message` is for people. Every command maps its failure here exactly once.
+//! The one error shape the UI sees: `{code, message}`. The UI switches on `code`, one of the
+//! core's [`ErrorCode`]s (its TypeScript type is generated from the same enum); `message` is for
+//! people. Every command maps its failure here exactly once.
 
 use serde::Serialize;
-use till_core::error::CoreError;
-use till_core::sync::SyncError;
+use till_core::error::{CoreError, ErrorCode};
+use till_core::sync::{ErrorInfo, SyncError};
 
 /// An error as it crosses IPC.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, ts_rs::TS)]
 pub struct AppError {
-    pub code: String,
+    pub code: ErrorCode,
     pub message: String,
 }
 
 impl AppError {
-    pub fn new(code: impl Into<String>, message: impl Into<String>) -> Self {
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
         AppError {
-            code: code.into(),
+            code,
             message: message.into(),
         }
     }
 
-    /// Input that Rust-side validation refused before any core function ran.
+    /// Input the shell could not parse before any core function ran.
     pub fn invalid_input(message: impl Into<String>) -> Self {
-        AppError::new("invalid_input", message)
+        AppError::new(ErrorCode::InvalidInput, message)
     }
 }
 
@@ -53,7 +54,21 @@ impl From<tauri::Error> for AppError {
     fn from(e: tauri::Error) -> Self {
         // A panicked or cancelled blocking task: report it, never take the app down with it.
         tracing::error!(error = %e, "a blocking command task did not finish");
-        AppError::new("internal", "the operation did not finish; see the log")
+        AppError::new(
+            ErrorCode::Internal,
+            "the operation did not finish; see the log",
+        )
+    }
+}
+
+/// The engine's last error as the status bar shows it. The engine records codes by name; a name
+/// this build does not know (written by a newer Till) shows as `internal` with its message.
+impl From<&ErrorInfo> for AppError {
+    fn from(e: &ErrorInfo) -> Self {
+        AppError::new(
+            ErrorCode::parse(&e.code).unwrap_or(ErrorCode::Internal),
+            e.message.clone(),
+        )
     }
 }
 
@@ -91,11 +106,34 @@ mod tests {
 
     #[test]
     fn errors_cross_ipc_as_code_and_message_only() {
-        let json = serde_json::to_value(AppError::new("empty_cart", "the cart is empty"))
+        let json = serde_json::to_value(AppError::new(ErrorCode::EmptyCart, "the cart is empty"))
             .expect("serializes");
         assert_eq!(
             json,
             serde_json::json!({"code": "empty_cart", "message": "the cart is empty"})
+        );
+    }
+
+    #[test]
+    fn the_engines_recorded_error_keeps_its_code_and_an_unknown_one_is_internal() {
+        let known = AppError::from(&ErrorInfo {
+            code: "server_error".into(),
+            message: "server error 503".into(),
+        });
+        assert_eq!(known.code, ErrorCode::ServerError);
+        assert_eq!(known.message, "server error 503");
+        let unknown = AppError::from(&ErrorInfo {
+            code: "from_a_newer_till".into(),
+            message: "something new".into(),
+        });
+        assert_eq!(
+            unknown.code,
+            ErrorCode::Internal,
+            "the UI only knows its own codes"
+        );
+        assert_eq!(
+            unknown.message, "something new",
+            "the message still says what happened"
         );
     }
 }

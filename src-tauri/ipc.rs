@@ -1,6 +1,7 @@
-//! The types that cross IPC, exactly as `docs/app-api.md` states them. Each is a view of a core
-//! type (or a command's input) with a plain mapping and no rule of its own; their TypeScript
-//! twins in `ui/src/lib/bindings/` are generated from here (see `bindings.rs`).
+//! The types that cross IPC, exactly as `docs/app-api.md` states them: the core's views and
+//! inputs (their TypeScript twins are generated from the core types, see `bindings.rs`), and the
+//! few shapes that are the shell's own (the status events, the conflict choice as the UI sends
+//! it).
 //!
 //! Inputs refuse unknown fields, so a UI that sends something the shell does not understand gets
 //! `invalid_input` instead of a silently ignored field.
@@ -8,168 +9,23 @@
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
-use till_protocol::pricing::{Discount, TaxFigures, TicketTotals};
-use till_protocol::{Tender, TicketKind};
+use till_core::sync::conflicts::{Resolution, Side};
 use ts_rs::TS;
 use uuid::Uuid;
 
 pub use crate::error::AppError;
+pub use till_core::cart::Cart;
+pub use till_core::register::{CommittedTicket, ProductView, QuoteView};
+pub use till_core::settings::{AppSettings, ConnectionTest, SettingsInput};
+pub use till_core::sync::conflicts::review::{ConflictDetail, ConflictSummary};
+pub use till_core::sync::customers::CustomerView;
+pub use till_core::sync::failed::ReviewItem;
+pub use till_core::sync::history::SyncCycle;
+pub use till_core::tender::TenderInput;
+pub use till_core::tickets::view::{ListedTicket, TicketDetail};
+pub use till_core::tickets::RefundLine;
 #[cfg(test)]
 pub use till_protocol::{CustomerFields, StoreSettings};
-
-/// A product as the register shows it, with its tax rate resolved.
-#[derive(Debug, Clone, Serialize, TS)]
-pub struct ProductView {
-    pub id: Uuid,
-    pub sku: String,
-    pub barcode: Option<String>,
-    pub name: String,
-    pub category: String,
-    pub unit_price: i64,
-    pub tax_category: String,
-    pub tax_rate_bp: u32,
-    pub active: bool,
-}
-
-/// What the cashier is ringing up.
-#[derive(Debug, Clone, Deserialize, TS)]
-#[serde(deny_unknown_fields)]
-pub struct Cart {
-    pub lines: Vec<CartLine>,
-    pub ticket_discount: Option<Discount>,
-    pub customer_id: Option<Uuid>,
-}
-
-#[derive(Debug, Clone, Deserialize, TS)]
-#[serde(deny_unknown_fields)]
-pub struct CartLine {
-    pub product_id: Uuid,
-    pub quantity: i64,
-    pub discount: Option<Discount>,
-}
-
-/// A priced cart; every figure comes from the core's pricing rule.
-#[derive(Debug, Clone, Serialize, TS)]
-pub struct Quote {
-    pub lines: Vec<QuoteLine>,
-    pub taxes: Vec<TaxFigures>,
-    pub totals: TicketTotals,
-    /// Quick cash amounts to offer, smallest first, each covering the total.
-    pub cash_suggestions: Vec<i64>,
-}
-
-#[derive(Debug, Clone, Serialize, TS)]
-pub struct QuoteLine {
-    pub product_id: Uuid,
-    pub sku: String,
-    pub name: String,
-    pub quantity: i64,
-    pub unit_price: i64,
-    pub tax_rate_bp: u32,
-    pub discount: Option<Discount>,
-    pub gross: i64,
-    pub line_discount: i64,
-    pub ticket_discount: i64,
-    pub amount: i64,
-    pub tax: i64,
-    pub total: i64,
-}
-
-/// How the customer pays, as the UI sends it (cash change is computed by the core).
-#[derive(Debug, Clone, Deserialize, TS)]
-#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
-pub enum TenderInput {
-    Cash {
-        tendered: i64,
-    },
-    Card {
-        amount: i64,
-        approval_ref: String,
-        last4: Option<String>,
-    },
-}
-
-/// A ticket just committed to the local store.
-#[derive(Debug, Clone, Serialize, TS)]
-pub struct CommittedTicket {
-    pub id: Uuid,
-    pub number: u64,
-    pub kind: TicketKind,
-    pub total: i64,
-    pub change_due: i64,
-    pub created_at_ms: i64,
-}
-
-/// Which lines of a sale are returned, and how many of each.
-#[derive(Debug, Clone, Deserialize, TS)]
-#[serde(deny_unknown_fields)]
-pub struct RefundLine {
-    /// 1-based line number on the original ticket.
-    pub line_no: u32,
-    pub quantity: i64,
-}
-
-/// Where one ticket, customer edit or mutation stands with the back office.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, TS)]
-#[serde(rename_all = "snake_case")]
-pub enum ItemSyncState {
-    Pending,
-    Synced,
-    Failed,
-    Conflict,
-}
-
-#[derive(Debug, Clone, Serialize, TS)]
-pub struct TicketSummary {
-    pub id: Uuid,
-    pub number: u64,
-    pub kind: TicketKind,
-    pub total: i64,
-    pub created_at_ms: i64,
-    pub sync_state: ItemSyncState,
-    pub server_number: Option<u64>,
-    pub reverses: Option<Uuid>,
-    pub reversed_by: Option<Uuid>,
-}
-
-#[derive(Debug, Clone, Serialize, TS)]
-pub struct TicketDetail {
-    pub id: Uuid,
-    pub number: u64,
-    pub kind: TicketKind,
-    pub created_at_ms: i64,
-    pub customer_id: Option<Uuid>,
-    pub reverses: Option<Uuid>,
-    pub reversed_by: Option<Uuid>,
-    pub lines: Vec<TicketDetailLine>,
-    pub ticket_discount: Option<Discount>,
-    pub taxes: Vec<TaxFigures>,
-    pub totals: TicketTotals,
-    pub tenders: Vec<Tender>,
-    pub sync_state: ItemSyncState,
-    pub server_number: Option<u64>,
-    pub failure_reason: Option<String>,
-}
-
-#[derive(Debug, Clone, Serialize, TS)]
-pub struct TicketDetailLine {
-    pub line_no: u32,
-    pub product_id: Uuid,
-    pub sku: String,
-    pub name: String,
-    pub quantity: i64,
-    pub unit_price: i64,
-    pub tax_rate_bp: u32,
-    pub discount: Option<Discount>,
-    pub gross: i64,
-    pub line_discount: i64,
-    pub ticket_discount: i64,
-    pub amount: i64,
-    pub tax: i64,
-    pub total: i64,
-    /// How many of this line were already refunded.
-    pub refunded_quantity: i64,
-}
 
 /// The sync engine's state, as the status bar names it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, TS)]
@@ -224,125 +80,24 @@ pub struct TicketSynced {
     pub server_number: u64,
 }
 
-/// One recorded sync cycle.
-#[derive(Debug, Clone, Serialize, TS)]
-pub struct SyncCycle {
-    pub id: i64,
-    pub started_at_ms: i64,
-    pub duration_ms: i64,
-    pub pushed: u64,
-    pub pulled: u64,
-    pub conflicts: u64,
-    pub errors: u64,
-    pub error: Option<String>,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, TS)]
-#[serde(rename_all = "snake_case")]
-pub enum ConflictEntityKind {
-    Customer,
-    Ticket,
-}
-
-#[derive(Debug, Clone, Serialize, TS)]
-pub struct ConflictSummary {
-    pub id: String,
-    pub entity_kind: ConflictEntityKind,
-    pub entity_id: String,
-    pub entity_label: String,
-    pub reason: String,
-    pub policy: String,
-    pub detected_at_ms: i64,
-}
-
-/// One field of a conflicted entity: this terminal's value and the server's.
-#[derive(Debug, Clone, Serialize, TS)]
-pub struct ConflictField {
-    pub name: String,
-    pub mine: Option<String>,
-    pub theirs: Option<String>,
-    pub differs: bool,
-}
-
-#[derive(Debug, Clone, Serialize, TS)]
-pub struct ConflictDetail {
-    pub id: String,
-    pub entity_kind: ConflictEntityKind,
-    pub entity_id: String,
-    pub entity_label: String,
-    pub reason: String,
-    pub policy: String,
-    pub detected_at_ms: i64,
-    pub fields: Vec<ConflictField>,
-    pub server_version: Option<u64>,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, TS)]
-#[serde(rename_all = "snake_case")]
-pub enum FieldPick {
-    Mine,
-    Theirs,
-}
-
 /// How the manager settles a conflict.
 #[derive(Debug, Clone, Deserialize, TS)]
 #[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
 pub enum ConflictResolution {
     KeepMine,
     KeepTheirs,
-    Fields { picks: BTreeMap<String, FieldPick> },
+    /// By field name; a field not named keeps the back office's value.
+    Fields {
+        picks: BTreeMap<String, Side>,
+    },
 }
 
-/// A mutation the server refused; it waits for a person to retry or discard it.
-#[derive(Debug, Clone, Serialize, TS)]
-pub struct FailedItem {
-    pub seq: u64,
-    pub mutation_id: Uuid,
-    pub kind: String,
-    pub ticket_id: Option<Uuid>,
-    pub ticket_number: Option<u64>,
-    pub code: String,
-    pub reason: String,
-    pub failed_at_ms: i64,
-    pub attempts: u32,
-}
-
-#[derive(Debug, Clone, Serialize, TS)]
-pub struct CustomerView {
-    pub id: Uuid,
-    pub version: u64,
-    pub name: String,
-    pub email: Option<String>,
-    pub phone: Option<String>,
-    pub note: Option<String>,
-    pub sync_state: ItemSyncState,
-}
-
-/// The terminal's own settings and enrolment.
-#[derive(Debug, Clone, Serialize, TS)]
-pub struct AppSettings {
-    pub server_url: Option<String>,
-    pub enrolled: bool,
-    pub terminal_id: Option<Uuid>,
-    pub terminal_name: Option<String>,
-    pub sync_interval_secs: u32,
-    pub operator: String,
-}
-
-#[derive(Debug, Clone, Deserialize, TS)]
-#[serde(deny_unknown_fields)]
-pub struct SettingsInput {
-    pub server_url: Option<String>,
-    pub sync_interval_secs: u32,
-    pub operator: String,
-}
-
-/// What "Test connection" found.
-#[derive(Debug, Clone, Serialize, TS)]
-pub struct ConnectionTest {
-    pub ok: bool,
-    pub latency_ms: Option<u64>,
-    pub server_version: Option<String>,
-    pub clock_offset_ms: Option<i64>,
-    pub message: Option<String>,
+impl From<ConflictResolution> for Resolution {
+    fn from(r: ConflictResolution) -> Self {
+        match r {
+            ConflictResolution::KeepMine => Resolution::KeepMine,
+            ConflictResolution::KeepTheirs => Resolution::KeepTheirs,
+            ConflictResolution::Fields { picks } => Resolution::Pick(picks),
+        }
+    }
 }

@@ -4,14 +4,14 @@
 
 use std::path::Path;
 use std::sync::{Arc, Mutex, OnceLock};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use rusqlite::Connection;
 use tauri::{AppHandle, Runtime};
 use till_core::store::Store;
 use till_core::sync::state::SyncState;
 use till_core::sync::{StatusSink, SyncConfig, SyncEngine, SyncError, SyncHandle, SyncStatus};
-use till_core::{config, status};
+use till_core::{settings, status};
 
 use crate::bridge::EventBridge;
 use crate::error::{AppError, CmdResult};
@@ -39,12 +39,6 @@ impl AppState {
         }
     }
 }
-
-/// The app's own settings, stored with the terminal's other settings in its store.
-pub const OPERATOR: config::Key<String> = config::Key::new("app.operator");
-pub const SYNC_INTERVAL_SECS: config::Key<u32> = config::Key::new("app.sync_interval_secs");
-pub const DEFAULT_OPERATOR: &str = "Manager";
-pub const DEFAULT_SYNC_INTERVAL_SECS: u32 = 30;
 
 /// One open terminal.
 pub struct Terminal {
@@ -129,17 +123,14 @@ impl Terminal {
         if let Some(old) = old {
             old.shutdown().await;
         }
-        let interval = self
-            .db(|c| config::get(c, &SYNC_INTERVAL_SECS))
-            .await?
-            .unwrap_or(DEFAULT_SYNC_INTERVAL_SECS);
+        let tick = self.db(|c| settings::sync_tick(c)).await?;
         let config = SyncConfig {
-            tick: Duration::from_secs(u64::from(interval)),
+            tick,
             ..SyncConfig::default()
         };
         match SyncEngine::spawn_enrolled(self.store.clone(), config, Arc::clone(&self.sink)) {
             Ok(handle) => {
-                tracing::info!(interval_secs = interval, "sync engine started");
+                tracing::info!(interval_secs = tick.as_secs(), "sync engine started");
                 *self.engine.lock().unwrap_or_else(|p| p.into_inner()) = Some(handle);
                 Ok(())
             }

@@ -2,33 +2,17 @@
 
 use tauri::State;
 use till_core::clock::SystemClock;
-use till_core::sync::customers::{self, LocalCustomer};
+use till_core::sync::customers;
 use till_protocol::CustomerFields;
 
 use crate::error::{AppError, CmdResult};
 use crate::input::Input;
-use crate::ipc::{CustomerView, ItemSyncState};
+use crate::ipc::CustomerView;
 use crate::terminal::AppState;
 
 /// Most customers one search returns (an empty query lists the first ones by name).
 const MAX_RESULTS: u32 = 200;
 const MAX_QUERY_CHARS: usize = 200;
-
-fn view(c: LocalCustomer) -> CustomerView {
-    CustomerView {
-        id: c.id,
-        version: c.version,
-        name: c.fields.name,
-        email: c.fields.email,
-        phone: c.fields.phone,
-        note: c.fields.note,
-        sync_state: if c.pending {
-            ItemSyncState::Pending
-        } else {
-            ItemSyncState::Synced
-        },
-    }
-}
 
 #[tauri::command]
 pub async fn customers_search(
@@ -45,7 +29,7 @@ pub async fn customers_search(
         .terminal()?
         .db(move |c| customers::search(c, &query, MAX_RESULTS))
         .await?;
-    Ok(found.into_iter().map(view).collect())
+    Ok(found.into_iter().map(CustomerView::from).collect())
 }
 
 /// Creates (`id` null) or edits a customer here and queues the change for the back office.
@@ -55,8 +39,7 @@ pub async fn customer_save(
     id: Input<Option<String>>,
     fields: Input<CustomerFields>,
 ) -> CmdResult<CustomerView> {
-    let id = id.into_inner();
-    let fields = fields.into_inner();
+    let (id, fields) = (id.into_inner(), fields.into_inner());
     let id = id
         .map(|s| {
             uuid::Uuid::parse_str(s.trim())
@@ -68,5 +51,5 @@ pub async fn customer_save(
         .db(move |c| customers::save(c, id, fields, &SystemClock))
         .await?;
     terminal.local_write();
-    Ok(view(saved))
+    Ok(saved.into())
 }

@@ -2,6 +2,7 @@
 
 use tauri::State;
 use till_core::sync::history;
+use till_core::ErrorCode;
 
 use crate::error::{AppError, CmdResult};
 use crate::input::Input;
@@ -13,7 +14,7 @@ const MAX_HISTORY: u32 = 500;
 
 fn not_enrolled() -> AppError {
     AppError::new(
-        "not_enrolled",
+        ErrorCode::NotEnrolled,
         "this till is not enrolled with a back office yet; enrol it in Settings",
     )
 }
@@ -71,21 +72,5 @@ pub async fn sync_history(
             "limit must be between 1 and {MAX_HISTORY}"
         )));
     }
-    let cycles = state
-        .terminal()?
-        .db(move |c| history::list(c, limit))
-        .await?;
-    Ok(cycles
-        .into_iter()
-        .map(|c| SyncCycle {
-            id: c.id,
-            started_at_ms: c.started_at_ms,
-            duration_ms: c.duration_ms,
-            pushed: c.pushed,
-            pulled: c.pulled,
-            conflicts: c.conflicts,
-            errors: c.errors,
-            error: c.error,
-        })
-        .collect())
+    state.terminal()?.db(move |c| history::list(c, limit)).await
 }

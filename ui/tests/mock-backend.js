@@ -200,7 +200,7 @@
   if (seed.conflicts) {
     const alan = db.customers[2];
     db.conflicts.push({
-      id: uuid(), entity_kind: "customer", entity_id: alan.id, entity_label: "Alan Turing", reason: "same_field_edited",
+      id: uuid(), entity_kind: "customer", entity_id: alan.id, entity_label: "Alan Turing", reason: "concurrent_edit",
       policy: "manual", detected_at_ms: now() - 12 * 60 * 1000, server_version: 8,
       fields: [
         { name: "name", mine: "Alan Turing", theirs: "Alan Turing", differs: false },

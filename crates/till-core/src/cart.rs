@@ -16,6 +16,7 @@ use crate::error::{CoreError, Result};
 
 /// A cart as the UI or a script sends it. Unknown fields are refused.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(deny_unknown_fields)]
 pub struct Cart {
     pub lines: Vec<CartLine>,
@@ -27,6 +28,7 @@ pub struct Cart {
 
 /// One line of a cart: a product, how many, and an optional line discount.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(deny_unknown_fields)]
 pub struct CartLine {
     pub product_id: Uuid,

@@ -26,13 +26,21 @@ pub fn resolve_from(explicit: Option<&Path>, env: Option<&Path>) -> Result<PathB
     if let Some(dir) = env.filter(|d| !d.as_os_str().is_empty()) {
         return Ok(dir.to_path_buf());
     }
-    dirs::data_dir()
-        .map(|d| d.join(APP_IDENTIFIER))
-        .ok_or_else(|| {
-            CoreError::DataDir(format!(
-                "no platform data directory; pass --data-dir or set {DATA_DIR_ENV}"
-            ))
-        })
+    platform_dir().ok_or_else(|| {
+        CoreError::DataDir(format!(
+            "no platform data directory; pass --data-dir or set {DATA_DIR_ENV}"
+        ))
+    })
+}
+
+/// The platform's app data directory for Till: the user's data directory (Linux
+/// `$XDG_DATA_HOME`, else `~/.local/share`; macOS `~/Library/Application Support`; Windows the
+/// roaming app data) joined with [`APP_IDENTIFIER`], where Tauri keeps the app's data and where
+/// every existing till already has its store. `directories::ProjectDirs` would name it
+/// differently (`…/terminal` on Linux, with a `data` folder below it on Windows), so the base
+/// directory comes from `directories` and the identifier is joined here.
+pub fn platform_dir() -> Option<PathBuf> {
+    directories::BaseDirs::new().map(|d| d.data_dir().join(APP_IDENTIFIER))
 }
 
 #[cfg(test)]

@@ -1,10 +1,12 @@
-//! The one error type of the terminal engine. Every variant has a stable snake_case `code()` that
-//! the UI, `tillctl` and logs switch on; messages are for people and may change.
+//! The one error type of the terminal engine. Every variant has a stable [`ErrorCode`] that the
+//! UI, `tillctl` and logs switch on; messages are for people and may change.
 
 use std::path::PathBuf;
 
 use till_protocol::pricing::PricingError;
 use uuid::Uuid;
+
+pub use crate::error_code::ErrorCode;
 
 /// Why a core operation failed. An operation that fails changed nothing.
 #[derive(Debug, thiserror::Error)]
@@ -21,6 +23,9 @@ pub enum CoreError {
     /// A cart line names a product that is no longer on sale.
     #[error("line {line}: {name} is not on sale")]
     InactiveProduct { line: usize, name: String },
+    /// No product on sale has this barcode.
+    #[error("no product on sale has the barcode {0}")]
+    UnknownBarcode(String),
     /// A product names a tax category the catalog does not hold.
     #[error("line {line}: tax category {tax_category} is unknown")]
     UnknownTaxRate { line: usize, tax_category: String },
@@ -36,6 +41,10 @@ pub enum CoreError {
     /// Malformed or unexpected input: bad JSON, unknown fields, out-of-range values.
     #[error("invalid input: {0}")]
     InvalidInput(String),
+    /// A value a person entered breaks a rule (a settings field, an address); the message says
+    /// what is expected and is shown as it is.
+    #[error("{0}")]
+    InvalidValue(String),
     /// The ticket was already voided or refunded on this terminal.
     #[error("ticket {ticket_id} was already reversed by ticket {by}")]
     AlreadyReversed { ticket_id: Uuid, by: Uuid },
@@ -67,26 +76,27 @@ pub enum CoreError {
 
 impl CoreError {
     /// The stable code the UI, CLI and logs report.
-    pub fn code(&self) -> &'static str {
+    pub fn code(&self) -> ErrorCode {
         match self {
-            CoreError::Pricing(e) => e.code(),
-            CoreError::UnknownProduct { .. } => "unknown_product",
-            CoreError::UnknownCustomer(_) => "unknown_customer",
-            CoreError::InactiveProduct { .. } => "inactive_product",
-            CoreError::UnknownTaxRate { .. } => "unknown_tax_rate",
-            CoreError::NoCatalog => "no_catalog",
-            CoreError::TenderShort { .. } => "insufficient_tender",
-            CoreError::CardNumberForbidden { .. } => "card_number_forbidden",
-            CoreError::InvalidInput(_) => "invalid_input",
-            CoreError::AlreadyReversed { .. } => "already_reversed",
-            CoreError::NotReversible(_) => "not_reversible",
-            CoreError::TicketNotFound(_) => "ticket_not_found",
-            CoreError::SchemaTooNew { .. } => "schema_too_new",
-            CoreError::DatabaseCorrupt { .. } => "database_corrupt",
-            CoreError::DiskFull(_) => "disk_full",
-            CoreError::DataDir(_) => "data_dir_unavailable",
-            CoreError::Database(_) => "database_error",
-            CoreError::Io(_) => "io_error",
+            CoreError::Pricing(e) => e.into(),
+            CoreError::UnknownProduct { .. } => ErrorCode::UnknownProduct,
+            CoreError::UnknownCustomer(_) => ErrorCode::UnknownCustomer,
+            CoreError::InactiveProduct { .. } => ErrorCode::InactiveProduct,
+            CoreError::UnknownBarcode(_) => ErrorCode::UnknownBarcode,
+            CoreError::UnknownTaxRate { .. } => ErrorCode::UnknownTaxRate,
+            CoreError::NoCatalog => ErrorCode::NoCatalog,
+            CoreError::TenderShort { .. } => ErrorCode::InsufficientTender,
+            CoreError::CardNumberForbidden { .. } => ErrorCode::CardNumberForbidden,
+            CoreError::InvalidInput(_) | CoreError::InvalidValue(_) => ErrorCode::InvalidInput,
+            CoreError::AlreadyReversed { .. } => ErrorCode::AlreadyReversed,
+            CoreError::NotReversible(_) => ErrorCode::NotReversible,
+            CoreError::TicketNotFound(_) => ErrorCode::TicketNotFound,
+            CoreError::SchemaTooNew { .. } => ErrorCode::SchemaTooNew,
+            CoreError::DatabaseCorrupt { .. } => ErrorCode::DatabaseCorrupt,
+            CoreError::DiskFull(_) => ErrorCode::DiskFull,
+            CoreError::DataDir(_) => ErrorCode::DataDirUnavailable,
+            CoreError::Database(_) => ErrorCode::DatabaseError,
+            CoreError::Io(_) => ErrorCode::IoError,
         }
     }
 }

@@ -15,6 +15,7 @@ pub const PAN_MIN_DIGITS: usize = 12;
 
 /// A tender as the UI sends it. Cash change is computed, never given.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
 pub enum TenderInput {
     /// Cash handed over, in minor units.

@@ -145,6 +145,7 @@ impl Outcome {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(rename = "ServerConflictReason"))]
 #[serde(rename_all = "snake_case")]
 pub enum ConflictReason {
     /// The edit was based on an older version than the server's.

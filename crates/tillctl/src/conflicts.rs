@@ -64,10 +64,10 @@ pub fn run(data_dir: Option<&Path>, args: Args) -> Result<(), Failure> {
                     println!(
                         "{}\t{}\t{}\t{}\tfields={}\tpolicy={}{}",
                         c.id,
-                        c.entity_kind,
+                        c.entity().as_str(),
                         c.entity_id,
                         c.reason,
-                        c.fields.join(","),
+                        c.sides.field_names().join(","),
                         c.policy,
                         c.resolved_by
                             .map(|by| format!("\tresolved by {by}"))

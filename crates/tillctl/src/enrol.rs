@@ -1,9 +1,10 @@
 //! `tillctl enrol --server URL --token TOKEN`: asks the server who the token belongs to
-//! (`/v1/whoami`) and stores the server URL, token and terminal id in the data dir.
+//! (`/v1/whoami`) and stores the server URL, token and terminal id in the data dir. The address
+//! and token are checked as the app's settings screen checks them.
 
 use std::path::Path;
 
-use till_core::sync::enrolment;
+use till_core::settings;
 
 use crate::sync::runtime;
 use crate::{open_store, Failure};
@@ -23,7 +24,7 @@ pub struct Args {
 
 pub fn run(data_dir: Option<&Path>, args: Args) -> Result<(), Failure> {
     let store = open_store(data_dir)?;
-    let enrolled = runtime()?.block_on(enrolment::enrol(&store, &args.server, &args.token))?;
+    let enrolled = runtime()?.block_on(settings::enrol(&store, &args.server, &args.token))?;
     if args.json {
         println!("{}", serde_json::to_string(&enrolled)?);
     } else {

@@ -1,6 +1,6 @@
 //! How a subcommand fails: a stable code, a message, and the process exit code.
 
-use till_core::CoreError;
+use till_core::{CoreError, ErrorCode};
 
 /// Exit code of a runtime failure (bad input, I/O, database).
 pub const EXIT_RUNTIME: u8 = 1;
@@ -12,7 +12,7 @@ pub const EXIT_STORE_REFUSED: u8 = 4;
 /// A failed subcommand, printed as `error: <message> (<code>)`.
 #[derive(Debug)]
 pub struct Failure {
-    pub code: String,
+    pub code: ErrorCode,
     pub message: String,
     pub exit: u8,
 }
@@ -26,7 +26,7 @@ impl From<CoreError> for Failure {
             _ => EXIT_RUNTIME,
         };
         Failure {
-            code: e.code().to_string(),
+            code: e.code(),
             message: e.to_string(),
             exit,
         }
@@ -42,7 +42,7 @@ impl From<std::io::Error> for Failure {
 impl From<serde_json::Error> for Failure {
     fn from(e: serde_json::Error) -> Self {
         Failure {
-            code: "io_error".into(),
+            code: ErrorCode::IoError,
             message: e.to_string(),
             exit: EXIT_RUNTIME,
         }

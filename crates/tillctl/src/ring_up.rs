@@ -29,7 +29,7 @@ pub fn run(data_dir: Option<&Path>, args: Args) -> Result<(), Failure> {
     let products = catalog::active_products(&conn)?;
     if products.is_empty() {
         return Err(Failure {
-            code: "no_products".into(),
+            code: till_core::ErrorCode::NoProducts,
             message: "the catalog has no active products to ring up".into(),
             exit: crate::failure::EXIT_RUNTIME,
         });

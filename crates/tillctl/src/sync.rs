@@ -24,7 +24,7 @@ impl From<SyncError> for Failure {
             _ => crate::failure::EXIT_RUNTIME,
         };
         Failure {
-            code: e.code().to_string(),
+            code: e.code(),
             message: e.to_string(),
             exit,
         }
@@ -86,7 +86,7 @@ pub fn run(data_dir: Option<&Path>, args: Args) -> Result<(), Failure> {
         give_way: Duration::from_millis(args.give_way_ms),
         policies: sync::PolicySet {
             customer: sync::PolicySet::named(&args.customer_policy).ok_or_else(|| Failure {
-                code: "unknown_policy".into(),
+                code: till_core::ErrorCode::UnknownPolicy,
                 message: format!("no conflict policy is named {}", args.customer_policy),
                 exit: crate::failure::EXIT_RUNTIME,
             })?,

@@ -1,8 +1,11 @@
-//! `tillctl tickets [--limit N] [--json]`: the most recent tickets, newest first.
+//! `tillctl tickets [--limit N] [--json]`: the most recent tickets, newest first;
+//! `tillctl tickets --number N [--json]`: one ticket with its lines, each with how much of it a
+//! void or refund already returned (the app's ticket detail).
 
 use std::path::Path;
 
-use till_protocol::TicketKind;
+use till_core::tickets::view;
+use till_protocol::{Currency, TicketKind};
 
 use crate::{open_store, Failure};
 
@@ -11,7 +14,10 @@ pub struct Args {
     /// How many tickets to list
     #[arg(long, default_value_t = 20)]
     limit: u32,
-    /// Print a JSON array instead of text
+    /// Show this ticket (its number on this till) line by line instead of the list
+    #[arg(long, value_name = "N")]
+    number: Option<u64>,
+    /// Print JSON instead of text
     #[arg(long)]
     json: bool,
 }
@@ -19,17 +25,16 @@ pub struct Args {
 pub fn run(data_dir: Option<&Path>, args: Args) -> Result<(), Failure> {
     let store = open_store(data_dir)?;
     let conn = store.connect()?;
+    if let Some(number) = args.number {
+        return show(&conn, number, args.json);
+    }
     let list = till_core::tickets::list(&conn, args.limit, None)?;
     if args.json {
         println!("{}", serde_json::to_string(&list)?);
         return Ok(());
     }
     for t in list {
-        let kind = match t.kind {
-            TicketKind::Sale => "sale",
-            TicketKind::Void => "void",
-            TicketKind::Refund => "refund",
-        };
+        let kind = kind_name(t.kind);
         let server = t
             .server_number
             .map(|n| format!(" as #{n}"))
@@ -48,6 +53,60 @@ pub fn run(data_dir: Option<&Path>, args: Args) -> Result<(), Failure> {
             } else {
                 ""
             },
+        );
+    }
+    Ok(())
+}
+
+fn kind_name(kind: TicketKind) -> &'static str {
+    match kind {
+        TicketKind::Sale => "sale",
+        TicketKind::Void => "void",
+        TicketKind::Refund => "refund",
+    }
+}
+
+/// One ticket, line by line, as the app's ticket detail shows it.
+fn show(conn: &till_core::sync::Connection, number: u64, json: bool) -> Result<(), Failure> {
+    let t = view::detail_by_number(conn, number)?;
+    if json {
+        println!("{}", serde_json::to_string(&t)?);
+        return Ok(());
+    }
+    let currency = till_core::tickets::summary(conn, t.id)?
+        .map(|s| s.currency)
+        .unwrap_or_else(|| Currency {
+            code: String::new(),
+            exponent: 0,
+        });
+    let exponent = currency.exponent;
+    let server = t
+        .server_number
+        .map(|n| format!(" as #{n}"))
+        .unwrap_or_default();
+    println!(
+        "#{} {} {} {}  {}{}",
+        t.number,
+        kind_name(t.kind),
+        money(t.totals.total, exponent),
+        currency.code,
+        t.sync_state.as_str(),
+        server
+    );
+    for l in &t.lines {
+        println!(
+            "{:>3}  {:<12} {:<24} {:>5} x {:>10} = {:>10}{}",
+            l.line_no,
+            l.line.sku,
+            l.line.name,
+            l.line.quantity,
+            money(l.line.unit_price, exponent),
+            money(l.line.total, exponent),
+            if l.refunded_quantity > 0 {
+                format!("  ({} returned)", l.refunded_quantity)
+            } else {
+                String::new()
+            }
         );
     }
     Ok(())

@@ -28,7 +28,7 @@ pub fn run(data_dir: Option<&Path>, args: Args) -> Result<(), Failure> {
             Ok(())
         }
         Some(link) => Err(Failure {
-            code: "journal_broken".into(),
+            code: till_core::ErrorCode::JournalBroken,
             message: format!("the journal is broken at {link}"),
             exit: EXIT_VERIFY_FAILED,
         }),

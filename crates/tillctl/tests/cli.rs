@@ -62,6 +62,58 @@ fn tickets_lists_newest_first() {
 }
 
 #[test]
+fn one_ticket_shows_its_lines_with_what_was_returned() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    assert!(
+        tillctl(dir.path(), &["ring-up", "--demo", "1", "--lines", "2"])
+            .status
+            .success()
+    );
+    let out = tillctl(dir.path(), &["tickets", "--number", "1", "--json"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("one JSON object");
+    assert_eq!(v["number"], 1);
+    assert_eq!(v["sync_state"], "pending", "not sent yet");
+    let lines = v["lines"].as_array().expect("lines");
+    assert!(!lines.is_empty());
+    for (i, l) in lines.iter().enumerate() {
+        assert_eq!(l["line_no"], i + 1, "numbered as refunds name them");
+        assert_eq!(l["refunded_quantity"], 0, "nothing returned yet");
+    }
+    let missing = tillctl(dir.path(), &["tickets", "--number", "9"]);
+    assert_eq!(missing.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&missing.stderr);
+    assert_eq!(err.trim_end(), "error: no ticket 9 (ticket_not_found)");
+}
+
+#[test]
+fn enrol_checks_the_address_and_token_as_the_app_does() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let out = tillctl(
+        dir.path(),
+        &["enrol", "--server", "office:7878", "--token", "t"],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr).trim_end(),
+        "error: the back office's address starts with http:// or https:// (invalid_input)"
+    );
+    let out = tillctl(
+        dir.path(),
+        &["enrol", "--server", "http://127.0.0.1:9", "--token", "  "],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr).trim_end(),
+        "error: enter the enrolment token (invalid_input)"
+    );
+}
+
+#[test]
 fn a_broken_journal_exits_3_and_names_the_link() {
     let dir = tempfile::tempdir().expect("temp dir");
     assert!(tillctl(dir.path(), &["ring-up", "--demo", "4"])

@@ -12,6 +12,7 @@ import type { ConflictSummary } from "./bindings/ConflictSummary";
 import type { ConnectionTest } from "./bindings/ConnectionTest";
 import type { CustomerFields } from "./bindings/CustomerFields";
 import type { CustomerView } from "./bindings/CustomerView";
+import type { ErrorCode } from "./bindings/ErrorCode";
 import type { FailedItem } from "./bindings/FailedItem";
 import type { ProductView } from "./bindings/ProductView";
 import type { Quote } from "./bindings/Quote";
@@ -35,11 +36,14 @@ export const EVENTS = {
   catalogUpdated: "catalog://updated",
 } as const;
 
-/** Turns whatever a command rejected with into an AppError, so callers switch on `code`. */
+/**
+ * Turns whatever a command rejected with into an AppError, so callers switch on `code`: one of
+ * the generated `ErrorCode`s, which every error the shell sends carries.
+ */
 export function toAppError(err: unknown): AppError {
   if (err && typeof err === "object" && "code" in err && "message" in err) {
-    const e = err as { code: unknown; message: unknown };
-    return { code: String(e.code), message: String(e.message) };
+    const e = err as { code: ErrorCode; message: unknown };
+    return { code: e.code, message: String(e.message) };
   }
   if (err instanceof Error) return { code: "ipc_error", message: err.message };
   return { code: "ipc_error", message: String(err) };

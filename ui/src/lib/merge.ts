@@ -1,9 +1,9 @@
 // The preview of a conflict resolution: which value each field ends up with.
 import type { ConflictField } from "./bindings/ConflictField";
 import type { ConflictResolution } from "./bindings/ConflictResolution";
-import type { FieldPick } from "./bindings/FieldPick";
+import type { Side } from "./bindings/Side";
 
-export type Picks = Record<string, FieldPick>;
+export type Picks = Record<string, Side>;
 
 /** The picks a review starts from: the server's value for every differing field. */
 export function defaultPicks(fields: ConflictField[]): Picks {
@@ -28,7 +28,7 @@ export function resolutionFor(fields: ConflictField[], picks: Picks): ConflictRe
   const sides = new Set(differing.map((f) => picks[f.name] ?? "theirs"));
   if (sides.size === 1 && sides.has("mine")) return { kind: "keep_mine" };
   if (sides.size <= 1) return { kind: "keep_theirs" };
-  const out: { [key in string]?: FieldPick } = {};
+  const out: { [key in string]?: Side } = {};
   for (const f of differing) out[f.name] = picks[f.name] ?? "theirs";
   return { kind: "fields", picks: out };
 }

@@ -31,7 +31,7 @@ describe("Sync now", () => {
   });
 
   it("reports the cycle's error as the result", () => {
-    const v = observed(pressed(s({})), s({ state: "backing_off", completed_cycles: 5, last_error: { code: "network", message: "connection refused" } }));
+    const v = observed(pressed(s({})), s({ state: "backing_off", completed_cycles: 5, last_error: { code: "server_unreachable", message: "connection refused" } }));
     expect(v).toEqual({ phase: "done", ok: false, message: "Sync failed: connection refused" });
   });
 

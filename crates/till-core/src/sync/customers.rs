@@ -10,6 +10,7 @@ use till_protocol::{
 };
 use uuid::Uuid;
 
+use crate::item_state::ItemSyncState;
 use crate::{hlc, outbox, Clock};
 
 use super::error::SyncError;
@@ -25,6 +26,37 @@ pub struct LocalCustomer {
     pub pending: bool,
     /// Deleted here; the deletion is waiting for the server.
     pub deleted: bool,
+}
+
+/// A customer as the app lists it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct CustomerView {
+    pub id: Uuid,
+    pub version: u64,
+    pub name: String,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+    pub note: Option<String>,
+    pub sync_state: ItemSyncState,
+}
+
+impl From<LocalCustomer> for CustomerView {
+    fn from(c: LocalCustomer) -> Self {
+        CustomerView {
+            id: c.id,
+            version: c.version,
+            name: c.fields.name,
+            email: c.fields.email,
+            phone: c.fields.phone,
+            note: c.fields.note,
+            sync_state: if c.pending {
+                ItemSyncState::Pending
+            } else {
+                ItemSyncState::Synced
+            },
+        }
+    }
 }
 
 const COLUMNS: &str = "id, version, name, email, phone, note, pending, deleted";
@@ -224,6 +256,13 @@ pub(crate) fn mark_applied(
 /// Removes a customer the server deleted.
 pub(crate) fn remove(conn: &Connection, id: Uuid) -> Result<(), SyncError> {
     conn.prepare_cached("DELETE FROM customers WHERE id = ?1")?
+        .execute([id.to_string()])?;
+    Ok(())
+}
+
+/// Marks a customer deleted here, the deletion waiting for the server.
+pub(crate) fn mark_deleted(conn: &Connection, id: Uuid) -> Result<(), SyncError> {
+    conn.prepare_cached("UPDATE customers SET deleted = 1, pending = 1 WHERE id = ?1")?
         .execute([id.to_string()])?;
     Ok(())
 }

@@ -275,7 +275,7 @@ impl Worker {
         }
         match &result {
             Ok(_) => enrolment::record_success(&self.conn, self.clock.as_ref())?,
-            Err(e) => tracing::warn!(code = e.code(), error = %e, "sync cycle failed"),
+            Err(e) => tracing::warn!(code = e.code().as_str(), error = %e, "sync cycle failed"),
         }
         result
     }
@@ -779,7 +779,7 @@ pub async fn drain(
                     return Err(error);
                 }
                 tracing::info!(
-                    code = error.code(),
+                    code = error.code().as_str(),
                     wait_ms = wait.as_millis() as u64,
                     "retrying after a failure"
                 );

@@ -1,6 +1,6 @@
 //! Why a sync operation failed, with stable codes.
 
-use crate::error::CoreError;
+use crate::error::{CoreError, ErrorCode};
 
 use super::transport::TransportError;
 
@@ -38,17 +38,18 @@ pub enum SyncError {
 }
 
 impl SyncError {
-    pub fn code(&self) -> &'static str {
+    /// The stable code the UI, CLI and logs report.
+    pub fn code(&self) -> ErrorCode {
         match self {
             SyncError::Core(e) => e.code(),
             SyncError::Transport(e) => e.code(),
-            SyncError::NotEnrolled => "not_enrolled",
-            SyncError::Busy => "sync_busy",
-            SyncError::Protocol(_) => "protocol_error",
-            SyncError::InvalidInput(_) => "invalid_input",
-            SyncError::NotFound(_) => "not_found",
-            SyncError::NotApplicable(_) => "not_applicable",
-            SyncError::EnrolmentRefused(_) => "enrolment_refused",
+            SyncError::NotEnrolled => ErrorCode::NotEnrolled,
+            SyncError::Busy => ErrorCode::SyncBusy,
+            SyncError::Protocol(_) => ErrorCode::ProtocolError,
+            SyncError::InvalidInput(_) => ErrorCode::InvalidInput,
+            SyncError::NotFound(_) => ErrorCode::NotFound,
+            SyncError::NotApplicable(_) => ErrorCode::NotApplicable,
+            SyncError::EnrolmentRefused(_) => ErrorCode::EnrolmentRefused,
         }
     }
 }

@@ -8,7 +8,7 @@ use till_protocol::Mutation;
 use uuid::Uuid;
 
 use crate::outbox::{self, OutboxState};
-use crate::{hlc, Clock};
+use crate::{hlc, tickets, Clock};
 
 use super::error::SyncError;
 
@@ -24,6 +24,47 @@ pub struct FailedItem {
     pub reason: String,
     pub attempts: u32,
     pub failed_at_ms: i64,
+}
+
+/// A failed item as the app's review list shows it: the ticket it carries, by this till's number.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(rename = "FailedItem"))]
+pub struct ReviewItem {
+    pub seq: u64,
+    pub mutation_id: Uuid,
+    /// The mutation type (`ticket_created`, `customer_updated`, …).
+    pub kind: String,
+    pub ticket_id: Option<Uuid>,
+    pub ticket_number: Option<u64>,
+    pub code: String,
+    pub reason: String,
+    pub failed_at_ms: i64,
+    pub attempts: u32,
+}
+
+/// The failed items, oldest first, each ticket item with the ticket it carries.
+pub fn review_list(conn: &Connection, limit: u32) -> Result<Vec<ReviewItem>, SyncError> {
+    Ok(list(conn, limit)?
+        .into_iter()
+        .map(|f| {
+            let ticket = if f.kind.starts_with("ticket") {
+                tickets::load(conn, f.entity_id).ok().flatten()
+            } else {
+                None
+            };
+            ReviewItem {
+                seq: f.seq,
+                mutation_id: f.mutation_id,
+                kind: f.kind,
+                ticket_id: ticket.as_ref().map(|t| t.id),
+                ticket_number: ticket.as_ref().map(|t| t.number),
+                code: f.code,
+                reason: f.reason,
+                failed_at_ms: f.failed_at_ms,
+                attempts: f.attempts,
+            }
+        })
+        .collect())
 }
 
 /// Splits `code: reason` as stored in `last_error`.
@@ -118,8 +159,8 @@ pub fn discard(
     actor: &str,
     clock: &dyn Clock,
 ) -> Result<(), SyncError> {
-    let reason = super::actor::check("the reason", reason)?;
-    let actor = super::actor::check("the name of who discards", actor)?;
+    let reason = super::attribution::check("the reason", reason)?;
+    let actor = super::attribution::check("the name of who discards", actor)?;
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     let entry = failed_entry(&tx, seq)?;
     let now = clock.now_ms();

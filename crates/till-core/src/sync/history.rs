@@ -7,6 +7,7 @@ use super::error::SyncError;
 
 /// A recorded cycle.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct SyncCycle {
     pub id: i64,
     pub started_at_ms: i64,

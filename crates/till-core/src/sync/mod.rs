@@ -14,7 +14,7 @@
 //! connection never waits on it for long. One cycle runs at a time per data dir, also across
 //! processes (the app and `tillctl`), guarded by an advisory lock on `sync.lock`.
 
-pub mod actor;
+pub mod attribution;
 pub mod backoff;
 pub mod conflicts;
 pub mod customers;

@@ -8,7 +8,9 @@ use till_protocol::{ChangeKind, Customer, PullResponse};
 
 use crate::{catalog, Clock};
 
-use super::conflicts::{self, Detected, PolicySet};
+use super::conflicts::{
+    self, ConflictReason, CustomerSides, Detected, LocalEdit, LocalReason, PolicySet, Sides,
+};
 use super::customers;
 use super::enrolment;
 use super::error::SyncError;
@@ -96,30 +98,29 @@ fn apply_customer(
     };
     match (local, pending) {
         (Some(local), true) if version > local.version => {
-            let base = customers::base(conn, id)?
-                .map(serde_json::to_value)
-                .transpose()?;
             let stamp = match customers::unsettled_stamp(conn, id)? {
                 Some(stamp) => stamp,
                 None => crate::hlc::last(conn)?,
             };
-            let local_side = (!local.deleted)
-                .then(|| serde_json::json!({ "fields": local.fields, "hlc": stamp }));
             conflicts::record(
                 conn,
                 policies,
                 Detected {
-                    entity_kind: "customer",
                     entity_id: id,
                     outbox_seq: None,
                     reason: if incoming.is_some() {
-                        "concurrent_edit".into()
+                        ConflictReason::Local(LocalReason::ConcurrentEdit)
                     } else {
-                        "deleted".into()
+                        ConflictReason::Server(till_protocol::ConflictReason::Deleted)
                     },
-                    local: local_side,
-                    server: incoming.map(serde_json::to_value).transpose()?,
-                    base,
+                    sides: Sides::Customer(CustomerSides {
+                        mine: (!local.deleted).then_some(LocalEdit {
+                            fields: local.fields,
+                            hlc: Some(stamp),
+                        }),
+                        theirs: incoming.cloned(),
+                        base: customers::base(conn, id)?,
+                    }),
                 },
                 clock,
             )?;

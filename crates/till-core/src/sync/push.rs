@@ -14,7 +14,9 @@ use uuid::Uuid;
 use crate::outbox::{self, OutboxEntry, OutboxState};
 use crate::Clock;
 
-use super::conflicts::{self, Detected, PolicySet};
+use super::conflicts::{
+    self, ConflictReason, CustomerSides, Detected, LocalEdit, PolicySet, Sides, TicketSides,
+};
 use super::customers;
 use super::enrolment;
 use super::error::SyncError;
@@ -660,6 +662,9 @@ fn on_applied(conn: &Connection, body: &MutationBody, version: u64) -> Result<()
     Ok(())
 }
 
+/// The conflict a push answer reports, typed: this terminal's side from the mutation sent, the
+/// server's from its current copy (a deleted customer has none), the base the local edit started
+/// from.
 fn conflict_from_push(
     conn: &Connection,
     entry: &OutboxEntry,
@@ -667,41 +672,43 @@ fn conflict_from_push(
     reason: till_protocol::ConflictReason,
     current: &Option<ConflictCurrent>,
 ) -> Result<Detected, SyncError> {
-    let reason = serde_json::to_value(reason)?
-        .as_str()
-        .unwrap_or("conflict")
-        .to_string();
-    let deleted_there = reason == "deleted";
-    let server = match current {
-        // A tombstone is no side to merge with: the server's side is "deleted".
-        Some(ConflictCurrent::Customer(_)) if deleted_there => None,
-        Some(ConflictCurrent::Customer(c)) => Some(serde_json::to_value(c)?),
-        Some(ConflictCurrent::Reversal(r)) => Some(serde_json::to_value(r)?),
-        None => None,
+    let local_edit = |fields: &till_protocol::CustomerFields| LocalEdit {
+        fields: fields.clone(),
+        hlc: Some(mutation.hlc),
     };
-    let customer_local = |fields: Option<&till_protocol::CustomerFields>| serde_json::json!({ "fields": fields, "hlc": mutation.hlc });
-    let (kind, local) = match &mutation.body {
-        MutationBody::CustomerCreated(c) => ("customer", Some(customer_local(Some(&c.fields)))),
-        MutationBody::CustomerUpdated(c) => ("customer", Some(customer_local(Some(&c.fields)))),
-        MutationBody::CustomerDeleted(_) => ("customer", None),
+    let customer = |mine: Option<LocalEdit>| -> Result<Sides, SyncError> {
+        Ok(Sides::Customer(CustomerSides {
+            mine,
+            // A tombstone is no side to merge with: the server's side is "deleted".
+            theirs: match current {
+                Some(ConflictCurrent::Customer(c))
+                    if reason != till_protocol::ConflictReason::Deleted =>
+                {
+                    Some(c.clone())
+                }
+                _ => None,
+            },
+            base: customers::base(conn, entry.entity_id)?,
+        }))
+    };
+    let sides = match &mutation.body {
+        MutationBody::CustomerCreated(c) => customer(Some(local_edit(&c.fields)))?,
+        MutationBody::CustomerUpdated(c) => customer(Some(local_edit(&c.fields)))?,
+        MutationBody::CustomerDeleted(_) => customer(None)?,
         MutationBody::TicketCreated(t)
         | MutationBody::TicketVoided(t)
-        | MutationBody::TicketRefunded(t) => ("ticket", Some(serde_json::json!({ "ticket": t }))),
-    };
-    let base = if kind == "customer" {
-        customers::base(conn, entry.entity_id)?
-            .map(serde_json::to_value)
-            .transpose()?
-    } else {
-        None
+        | MutationBody::TicketRefunded(t) => Sides::Ticket(TicketSides {
+            mine: Some(t.clone()),
+            theirs: match current {
+                Some(ConflictCurrent::Reversal(r)) => Some(r.clone()),
+                _ => None,
+            },
+        }),
     };
     Ok(Detected {
-        entity_kind: kind,
         entity_id: entry.entity_id,
         outbox_seq: Some(entry.seq),
-        reason,
-        local,
-        server,
-        base,
+        reason: ConflictReason::Server(reason),
+        sides,
     })
 }

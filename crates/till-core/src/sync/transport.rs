@@ -9,6 +9,8 @@ use serde::de::DeserializeOwned;
 use till_protocol::{Ack, ApiError, Health, PullResponse, PushResponse, WhoAmI};
 use uuid::Uuid;
 
+use crate::error::ErrorCode;
+
 /// A boxed future, so `Transport` can be used as `Arc<dyn Transport>`.
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
@@ -76,16 +78,16 @@ pub enum TransportError {
 }
 
 impl TransportError {
-    pub fn code(&self) -> &'static str {
+    pub fn code(&self) -> ErrorCode {
         match self {
-            TransportError::Unreachable(_) => "server_unreachable",
-            TransportError::NoAnswer(_) => "no_answer",
-            TransportError::Server { .. } => "server_error",
-            TransportError::RateLimited { .. } => "rate_limited",
-            TransportError::Unauthorized { .. } => "unauthorized",
-            TransportError::Refused { .. } => "request_refused",
-            TransportError::Malformed(_) => "malformed_response",
-            TransportError::Config(_) => "bad_server_url",
+            TransportError::Unreachable(_) => ErrorCode::ServerUnreachable,
+            TransportError::NoAnswer(_) => ErrorCode::NoAnswer,
+            TransportError::Server { .. } => ErrorCode::ServerError,
+            TransportError::RateLimited { .. } => ErrorCode::RateLimited,
+            TransportError::Unauthorized { .. } => ErrorCode::Unauthorized,
+            TransportError::Refused { .. } => ErrorCode::RequestRefused,
+            TransportError::Malformed(_) => ErrorCode::MalformedResponse,
+            TransportError::Config(_) => ErrorCode::BadServerUrl,
         }
     }
 

@@ -3,6 +3,6 @@ import type { CartLine } from "./CartLine";
 import type { Discount } from "./Discount";
 
 /**
- * What the cashier is ringing up.
+ * A cart as the UI or a script sends it. Unknown fields are refused.
  */
 export type Cart = { lines: Array<CartLine>, ticket_discount: Discount | null, customer_id: string | null, };

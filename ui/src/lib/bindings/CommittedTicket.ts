@@ -4,4 +4,8 @@ import type { TicketKind } from "./TicketKind";
 /**
  * A ticket just committed to the local store.
  */
-export type CommittedTicket = { id: string, number: number, kind: TicketKind, total: number, change_due: number, created_at_ms: number, };
+export type CommittedTicket = { id: string, number: number, kind: TicketKind, total: number, 
+/**
+ * The cash handed back.
+ */
+change_due: number, created_at_ms: number, };

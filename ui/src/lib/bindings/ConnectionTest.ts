@@ -3,4 +3,12 @@
 /**
  * What "Test connection" found.
  */
-export type ConnectionTest = { ok: boolean, latency_ms: number | null, server_version: string | null, clock_offset_ms: number | null, message: string | null, };
+export type ConnectionTest = { ok: boolean, latency_ms: number | null, server_version: string | null, 
+/**
+ * The server's clock minus this till's.
+ */
+clock_offset_ms: number | null, 
+/**
+ * Why it failed.
+ */
+message: string | null, };

@@ -6,7 +6,11 @@ import type { TicketTotals } from "./TicketTotals";
 /**
  * A priced cart; every figure comes from the core's pricing rule.
  */
-export type Quote = { lines: Array<QuoteLine>, taxes: Array<TaxFigures>, totals: TicketTotals, 
+export type Quote = { 
+/**
+ * The figures of the cart's lines, in the cart's order.
+ */
+lines: Array<QuoteLine>, taxes: Array<TaxFigures>, totals: TicketTotals, 
 /**
  * Quick cash amounts to offer, smallest first, each covering the total.
  */

@@ -7,4 +7,7 @@ import type { TicketDetailLine } from "./TicketDetailLine";
 import type { TicketKind } from "./TicketKind";
 import type { TicketTotals } from "./TicketTotals";
 
+/**
+ * One ticket with its lines, figures, tenders and where it stands with the back office.
+ */
 export type TicketDetail = { id: string, number: number, kind: TicketKind, created_at_ms: number, customer_id: string | null, reverses: string | null, reversed_by: string | null, lines: Array<TicketDetailLine>, ticket_discount: Discount | null, taxes: Array<TaxFigures>, totals: TicketTotals, tenders: Array<Tender>, sync_state: ItemSyncState, server_number: number | null, failure_reason: string | null, };

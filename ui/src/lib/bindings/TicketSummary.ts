@@ -2,4 +2,7 @@
 import type { ItemSyncState } from "./ItemSyncState";
 import type { TicketKind } from "./TicketKind";
 
+/**
+ * A ticket in the app's list.
+ */
 export type TicketSummary = { id: string, number: number, kind: TicketKind, total: number, created_at_ms: number, sync_state: ItemSyncState, server_number: number | null, reverses: string | null, reversed_by: string | null, };

@@ -1,0 +1,387 @@
+//! The terminal's own settings: which back office it syncs with, how often, and who operates it.
+//! The checks on what a person enters live here, so the app's settings screen and `tillctl enrol`
+//! accept exactly the same addresses and tokens; so does the workflow that changes settings
+//! (moving an enrolled till to another address is checked with the server first). The caller
+//! that runs the sync engine restarts it when [`Saved::restart_sync`] says so.
+
+use std::time::{Duration, Instant};
+
+use rusqlite::Connection;
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::clock::{Clock, SystemClock};
+use crate::config;
+use crate::error::CoreError;
+use crate::store::Store;
+use crate::sync::enrolment::{self, Enrolment};
+use crate::sync::transport::{HttpTransport, Timeouts, Transport};
+use crate::sync::SyncError;
+
+/// Who operates the till: recorded with the items a manager retries or discards in the app.
+pub const OPERATOR: config::Key<String> = config::Key::new("app.operator");
+/// Seconds between two periodic syncs.
+pub const SYNC_INTERVAL_SECS: config::Key<u32> = config::Key::new("app.sync_interval_secs");
+/// The operator of a till whose settings were never saved.
+pub const DEFAULT_OPERATOR: &str = "Manager";
+/// The sync interval of a till whose settings were never saved.
+pub const DEFAULT_SYNC_INTERVAL_SECS: u32 = 30;
+/// The shortest and longest sync interval a person may choose.
+pub const MIN_INTERVAL_SECS: u32 = 5;
+pub const MAX_INTERVAL_SECS: u32 = 86_400;
+/// Longest operator name, in characters.
+pub const MAX_OPERATOR_CHARS: usize = 64;
+/// Longest back office address, in characters.
+pub const MAX_URL_CHARS: usize = 2048;
+/// Longest enrolment token, in bytes.
+pub const MAX_TOKEN_BYTES: usize = 1024;
+/// A connection test gives up sooner than a sync would.
+const TEST_TIMEOUTS: Timeouts = Timeouts {
+    connect: Duration::from_secs(3),
+    request: Duration::from_secs(5),
+};
+
+/// The terminal's own settings and enrolment.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct AppSettings {
+    pub server_url: Option<String>,
+    pub enrolled: bool,
+    pub terminal_id: Option<Uuid>,
+    pub terminal_name: Option<String>,
+    pub sync_interval_secs: u32,
+    pub operator: String,
+}
+
+/// The settings a person saves.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[serde(deny_unknown_fields)]
+pub struct SettingsInput {
+    /// A new back office address for an enrolled till; `null` keeps the current one.
+    pub server_url: Option<String>,
+    pub sync_interval_secs: u32,
+    pub operator: String,
+}
+
+/// What "Test connection" found.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct ConnectionTest {
+    pub ok: bool,
+    pub latency_ms: Option<u64>,
+    pub server_version: Option<String>,
+    /// The server's clock minus this till's.
+    pub clock_offset_ms: Option<i64>,
+    /// Why it failed.
+    pub message: Option<String>,
+}
+
+/// A back office address as entered: trimmed, not blank, http or https.
+pub fn check_url(url: &str) -> Result<&str, CoreError> {
+    let url = url.trim();
+    if url.is_empty() || url.chars().count() > MAX_URL_CHARS {
+        return Err(CoreError::InvalidValue(
+            "enter the back office's address".into(),
+        ));
+    }
+    if !(url.starts_with("http://") || url.starts_with("https://")) {
+        return Err(CoreError::InvalidValue(
+            "the back office's address starts with http:// or https://".into(),
+        ));
+    }
+    Ok(url)
+}
+
+/// An enrolment token as entered: trimmed, not blank, bounded.
+pub fn check_token(token: &str) -> Result<&str, CoreError> {
+    let token = token.trim();
+    if token.is_empty() || token.len() > MAX_TOKEN_BYTES {
+        return Err(CoreError::InvalidValue("enter the enrolment token".into()));
+    }
+    Ok(token)
+}
+
+/// Settings that passed every check: the operator trimmed, the address checked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Checked<'a> {
+    pub server_url: Option<&'a str>,
+    pub sync_interval_secs: u32,
+    pub operator: &'a str,
+}
+
+/// Checks what a person entered on the settings screen.
+pub fn check(input: &SettingsInput) -> Result<Checked<'_>, CoreError> {
+    if !(MIN_INTERVAL_SECS..=MAX_INTERVAL_SECS).contains(&input.sync_interval_secs) {
+        return Err(CoreError::InvalidValue(format!(
+            "the sync interval is between {MIN_INTERVAL_SECS} and {MAX_INTERVAL_SECS} seconds"
+        )));
+    }
+    let operator = input.operator.trim();
+    if operator.is_empty() || operator.chars().count() > MAX_OPERATOR_CHARS {
+        return Err(CoreError::InvalidValue(format!(
+            "the operator's name is 1 to {MAX_OPERATOR_CHARS} characters"
+        )));
+    }
+    Ok(Checked {
+        server_url: input.server_url.as_deref().map(check_url).transpose()?,
+        sync_interval_secs: input.sync_interval_secs,
+        operator,
+    })
+}
+
+/// The settings as stored, with their defaults.
+pub fn read(conn: &Connection) -> Result<AppSettings, SyncError> {
+    let enrolled = enrolment::get(conn)?;
+    Ok(AppSettings {
+        server_url: enrolled.as_ref().map(|e| e.server_url.clone()),
+        enrolled: enrolled.is_some(),
+        terminal_id: enrolled.as_ref().map(|e| e.terminal_id),
+        terminal_name: enrolled.map(|e| e.terminal_name),
+        sync_interval_secs: config::get(conn, &SYNC_INTERVAL_SECS)?
+            .unwrap_or(DEFAULT_SYNC_INTERVAL_SECS),
+        operator: operator(conn)?,
+    })
+}
+
+/// The operator named in the settings.
+pub fn operator(conn: &Connection) -> Result<String, CoreError> {
+    Ok(config::get(conn, &OPERATOR)?.unwrap_or_else(|| DEFAULT_OPERATOR.to_owned()))
+}
+
+/// The periodic sync tick the settings ask for.
+pub fn sync_tick(conn: &Connection) -> Result<Duration, CoreError> {
+    let secs = config::get(conn, &SYNC_INTERVAL_SECS)?.unwrap_or(DEFAULT_SYNC_INTERVAL_SECS);
+    Ok(Duration::from_secs(u64::from(secs)))
+}
+
+/// What saving did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Saved {
+    pub settings: AppSettings,
+    /// The address or the interval changed: the running sync engine must be started again.
+    pub restart_sync: bool,
+}
+
+/// Whether `url` moves an enrolled till to another back office.
+fn moves(before: &AppSettings, url: &str) -> bool {
+    before.enrolled && before.server_url.as_deref() != Some(url)
+}
+
+/// Whether the engine must start again to follow the new settings.
+fn restart_needed(before: &AppSettings, after: &AppSettings) -> bool {
+    after.server_url != before.server_url || after.sync_interval_secs != before.sync_interval_secs
+}
+
+/// Saves the sync interval and operator. A new address for an enrolled till is checked with the
+/// server first, with the till's current token (re-enrolment as the same terminal); a till that
+/// is not enrolled yet gets its address from [`enrol`], with a token. Nothing is saved when a
+/// check or the server refuses.
+pub async fn save(store: &Store, input: &SettingsInput) -> Result<Saved, SyncError> {
+    let checked = check(input)?;
+    // Its own connection for a few short statements, as enrolment does: a save is rare, and the
+    // caller's connection may be busy with the register.
+    let conn = store.connect()?;
+    let before = read(&conn)?;
+    if let Some(url) = checked.server_url.filter(|url| moves(&before, url)) {
+        let token = enrolment::get(&conn)?.map(|e| e.token).unwrap_or_default();
+        enrolment::enrol(store, url, &token).await?;
+    }
+    config::set(&conn, &SYNC_INTERVAL_SECS, &checked.sync_interval_secs)?;
+    config::set(&conn, &OPERATOR, &checked.operator.to_owned())?;
+    let after = read(&conn)?;
+    Ok(Saved {
+        restart_sync: restart_needed(&before, &after),
+        settings: after,
+    })
+}
+
+/// Enrols the till with a back office, the address and token as a person entered them: both
+/// are checked here, then the server checks the token. The caller starts syncing.
+pub async fn enrol(store: &Store, server_url: &str, token: &str) -> Result<Enrolment, SyncError> {
+    let url = check_url(server_url)?;
+    let token = check_token(token)?;
+    enrolment::enrol(store, url, token).await
+}
+
+/// Asks the server's health endpoint: reachable or not, how fast, its version and how far its
+/// clock is from this till's. Answers `ok: false` with the reason rather than failing; changes
+/// nothing.
+pub async fn test_connection(server_url: &str) -> ConnectionTest {
+    let failed = |message: String| ConnectionTest {
+        ok: false,
+        latency_ms: None,
+        server_version: None,
+        clock_offset_ms: None,
+        message: Some(message),
+    };
+    let url = match check_url(server_url) {
+        Ok(url) => url,
+        Err(e) => return failed(e.to_string()),
+    };
+    let transport = match HttpTransport::new(url, "", TEST_TIMEOUTS) {
+        Ok(t) => t,
+        Err(e) => return failed(e.to_string()),
+    };
+    let sent_ms = SystemClock.now_ms();
+    let began = Instant::now();
+    match transport.health().await {
+        Ok(health) => {
+            let rtt = began.elapsed();
+            let midpoint = sent_ms + i64::try_from(rtt.as_millis() / 2).unwrap_or(0);
+            ConnectionTest {
+                ok: true,
+                latency_ms: Some(u64::try_from(rtt.as_millis()).unwrap_or(u64::MAX)),
+                server_version: Some(health.version),
+                clock_offset_ms: Some(health.server_time_ms - midpoint),
+                message: None,
+            }
+        }
+        Err(e) => failed(e.to_string()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn input(url: Option<&str>, interval: u32, operator: &str) -> SettingsInput {
+        SettingsInput {
+            server_url: url.map(Into::into),
+            sync_interval_secs: interval,
+            operator: operator.into(),
+        }
+    }
+
+    fn settings(url: Option<&str>, interval: u32) -> AppSettings {
+        AppSettings {
+            server_url: url.map(Into::into),
+            enrolled: url.is_some(),
+            terminal_id: None,
+            terminal_name: None,
+            sync_interval_secs: interval,
+            operator: DEFAULT_OPERATOR.into(),
+        }
+    }
+
+    #[test]
+    fn an_address_is_trimmed_and_must_be_http_or_https() {
+        assert_eq!(
+            check_url("  http://office:7878 ").ok(),
+            Some("http://office:7878")
+        );
+        assert_eq!(check_url("https://office").ok(), Some("https://office"));
+        for (bad, says) in [
+            ("   ", "enter the back office's address"),
+            (
+                "ftp://office",
+                "the back office's address starts with http:// or https://",
+            ),
+        ] {
+            let e = check_url(bad).expect_err(bad);
+            assert_eq!(e.code(), "invalid_input");
+            assert_eq!(
+                e.to_string(),
+                says,
+                "the settings screen shows this as it is"
+            );
+        }
+        let long = format!("http://{}", "x".repeat(MAX_URL_CHARS));
+        assert!(check_url(&long).is_err(), "bounded like every input");
+    }
+
+    #[test]
+    fn a_token_is_trimmed_not_blank_and_bounded() {
+        assert_eq!(check_token(" t0k ").ok(), Some("t0k"));
+        assert_eq!(
+            check_token("  ").expect_err("blank").to_string(),
+            "enter the enrolment token"
+        );
+        assert!(check_token(&"x".repeat(MAX_TOKEN_BYTES + 1)).is_err());
+    }
+
+    #[test]
+    fn settings_are_checked_before_anything_is_saved() {
+        let entered = input(Some(" http://a "), 30, "  Sam ");
+        let ok = check(&entered).expect("valid");
+        assert_eq!(ok.operator, "Sam");
+        assert_eq!(ok.server_url, Some("http://a"));
+        for (bad, says) in [
+            (
+                input(None, 4, "Sam"),
+                "the sync interval is between 5 and 86400 seconds",
+            ),
+            (
+                input(None, 86_401, "Sam"),
+                "the sync interval is between 5 and 86400 seconds",
+            ),
+            (
+                input(None, 30, "  "),
+                "the operator's name is 1 to 64 characters",
+            ),
+            (
+                input(None, 30, &"x".repeat(65)),
+                "the operator's name is 1 to 64 characters",
+            ),
+            (
+                input(Some("office"), 30, "Sam"),
+                "the back office's address starts with http:// or https://",
+            ),
+        ] {
+            assert_eq!(check(&bad).expect_err(says).to_string(), says);
+        }
+    }
+
+    #[test]
+    fn only_an_enrolled_till_given_another_address_moves() {
+        let enrolled = settings(Some("http://a"), 30);
+        assert!(moves(&enrolled, "http://b"));
+        assert!(!moves(&enrolled, "http://a"), "the same address is no move");
+        assert!(
+            !moves(&settings(None, 30), "http://b"),
+            "a till not enrolled yet gets its address by enrolling, with a token"
+        );
+    }
+
+    #[test]
+    fn the_engine_restarts_when_the_address_or_the_interval_changed() {
+        let before = settings(Some("http://a"), 30);
+        assert!(!restart_needed(&before, &before.clone()));
+        assert!(restart_needed(&before, &settings(Some("http://b"), 30)));
+        assert!(restart_needed(&before, &settings(Some("http://a"), 60)));
+        let mut renamed = before.clone();
+        renamed.operator = "Sam".into();
+        assert!(
+            !restart_needed(&before, &renamed),
+            "the operator's name is not the engine's"
+        );
+    }
+
+    #[test]
+    fn saving_stores_the_interval_and_the_operator_and_says_when_to_restart() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let store = Store::open(dir.path()).expect("opens");
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime");
+        let saved = rt
+            .block_on(save(&store, &input(None, 60, " Sam ")))
+            .expect("saves");
+        assert_eq!(saved.settings.sync_interval_secs, 60);
+        assert_eq!(saved.settings.operator, "Sam");
+        assert!(saved.restart_sync, "the interval changed");
+        let again = rt
+            .block_on(save(&store, &input(None, 60, "Kim")))
+            .expect("saves");
+        assert!(!again.restart_sync, "only the operator changed");
+        let refused = rt.block_on(save(&store, &input(None, 1, "Kim")));
+        assert!(refused.is_err());
+        let conn = store.connect().expect("connects");
+        assert_eq!(
+            read(&conn).expect("reads").operator,
+            "Kim",
+            "a refused save changes nothing"
+        );
+    }
+}

@@ -1,0 +1,291 @@
+//! The rules that may settle a fresh conflict without a person: one policy per entity kind,
+//! deciding from the conflict's typed sides.
+
+use std::sync::Arc;
+
+use super::sides::{CustomerField, Sides};
+use super::{Conflict, Resolution, Side};
+
+/// What a policy decides about a fresh conflict.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Decision {
+    /// Leave it for a person.
+    Manual,
+    /// Settle it now.
+    Resolve(Resolution),
+}
+
+/// A rule for one entity kind. Deployments may implement their own and pass it in a
+/// [`PolicySet`].
+pub trait ConflictPolicy: Send + Sync {
+    /// A stable name stored with each conflict.
+    fn name(&self) -> &'static str;
+    fn decide(&self, conflict: &Conflict) -> Decision;
+}
+
+/// Merges field by field when the two sides changed different fields; manual when both changed
+/// the same field (or when there is no common ancestor). The default for customers.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct FieldMerge;
+
+/// Always leaves the conflict for a person. The default for tickets.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Manual;
+
+/// The later change wins, comparing HLC stamps: the local edit's stamp against the stamp the
+/// server keeps with its version (the stamp of the terminal change that made it, or the back
+/// office's clock for an edit made there). Manual when either side has no stamp.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct LastWriterWins;
+
+/// The server's version always wins.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ServerWins;
+
+/// This terminal's version always wins.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct TerminalWins;
+
+impl ConflictPolicy for FieldMerge {
+    fn name(&self) -> &'static str {
+        "field_merge"
+    }
+
+    fn decide(&self, c: &Conflict) -> Decision {
+        let Sides::Customer(sides) = &c.sides else {
+            return Decision::Manual;
+        };
+        let (Some(mine), Some(theirs), Some(base)) = (&sides.mine, &sides.theirs, &sides.base)
+        else {
+            return Decision::Manual;
+        };
+        let changed_here = CustomerField::differing(base, &mine.fields);
+        let changed_there = CustomerField::differing(base, &theirs.fields);
+        if changed_here.iter().any(|f| changed_there.contains(f)) {
+            return Decision::Manual;
+        }
+        let picks = changed_here
+            .into_iter()
+            .map(|f| (f.as_str().to_string(), Side::Mine))
+            .collect();
+        Decision::Resolve(Resolution::Pick(picks))
+    }
+}
+
+impl ConflictPolicy for Manual {
+    fn name(&self) -> &'static str {
+        "manual"
+    }
+
+    fn decide(&self, _: &Conflict) -> Decision {
+        Decision::Manual
+    }
+}
+
+impl ConflictPolicy for LastWriterWins {
+    fn name(&self) -> &'static str {
+        "last_writer_wins"
+    }
+
+    fn decide(&self, c: &Conflict) -> Decision {
+        let Sides::Customer(sides) = &c.sides else {
+            return Decision::Manual;
+        };
+        let mine = sides.mine.as_ref().and_then(|m| m.hlc);
+        let theirs = sides.theirs.as_ref().and_then(|t| t.hlc);
+        match (mine, theirs) {
+            (Some(mine), Some(theirs)) if mine > theirs => Decision::Resolve(Resolution::KeepMine),
+            (Some(_), Some(_)) => Decision::Resolve(Resolution::KeepTheirs),
+            _ => Decision::Manual,
+        }
+    }
+}
+
+impl ConflictPolicy for ServerWins {
+    fn name(&self) -> &'static str {
+        "server_wins"
+    }
+
+    fn decide(&self, _: &Conflict) -> Decision {
+        Decision::Resolve(Resolution::KeepTheirs)
+    }
+}
+
+impl ConflictPolicy for TerminalWins {
+    fn name(&self) -> &'static str {
+        "terminal_wins"
+    }
+
+    fn decide(&self, c: &Conflict) -> Decision {
+        if let Sides::Ticket(_) = c.sides {
+            // A reversal cannot be applied twice; a person must look at it.
+            return Decision::Manual;
+        }
+        Decision::Resolve(Resolution::KeepMine)
+    }
+}
+
+/// The policy of each entity kind.
+#[derive(Clone)]
+pub struct PolicySet {
+    pub customer: Arc<dyn ConflictPolicy>,
+    pub ticket: Arc<dyn ConflictPolicy>,
+}
+
+impl Default for PolicySet {
+    fn default() -> Self {
+        PolicySet {
+            customer: Arc::new(FieldMerge),
+            ticket: Arc::new(Manual),
+        }
+    }
+}
+
+impl std::fmt::Debug for PolicySet {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PolicySet")
+            .field("customer", &self.customer.name())
+            .field("ticket", &self.ticket.name())
+            .finish()
+    }
+}
+
+impl PolicySet {
+    pub(super) fn for_sides(&self, sides: &Sides) -> &Arc<dyn ConflictPolicy> {
+        match sides {
+            Sides::Customer(_) => &self.customer,
+            Sides::Ticket(_) => &self.ticket,
+        }
+    }
+
+    /// A policy by its stable name (`field_merge`, `manual`, `last_writer_wins`,
+    /// `server_wins`, `terminal_wins`).
+    pub fn named(name: &str) -> Option<Arc<dyn ConflictPolicy>> {
+        Some(match name {
+            "field_merge" => Arc::new(FieldMerge),
+            "manual" => Arc::new(Manual),
+            "last_writer_wins" => Arc::new(LastWriterWins),
+            "server_wins" => Arc::new(ServerWins),
+            "terminal_wins" => Arc::new(TerminalWins),
+            _ => return None,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::sides::{ConflictReason, CustomerSides, LocalEdit, TicketSides};
+    use super::*;
+    use till_protocol::{Customer, CustomerFields, Hlc};
+    use uuid::Uuid;
+
+    fn customer_conflict(base: &str, mine: &str, theirs_email: &str) -> Conflict {
+        let fields = |name: &str, email: &str| CustomerFields {
+            name: name.into(),
+            email: Some(email.into()),
+            phone: None,
+            note: None,
+        };
+        Conflict {
+            id: 1,
+            entity_id: Uuid::nil(),
+            outbox_seq: None,
+            reason: ConflictReason::Server(till_protocol::ConflictReason::StaleVersion),
+            sides: Sides::Customer(CustomerSides {
+                mine: Some(LocalEdit {
+                    fields: fields(mine, "a@x"),
+                    hlc: None,
+                }),
+                theirs: Some(Customer {
+                    id: Uuid::nil(),
+                    version: 2,
+                    fields: fields(base, theirs_email),
+                    hlc: None,
+                }),
+                base: Some(fields(base, "a@x")),
+            }),
+            policy: "field_merge".into(),
+            detected_at_ms: 0,
+            resolved_at_ms: None,
+            resolved_by: None,
+            resolution: None,
+            resolution_seq: None,
+        }
+    }
+
+    fn stamp(wall_ms: i64) -> Option<Hlc> {
+        Some(Hlc {
+            wall_ms,
+            counter: 0,
+            node: Uuid::nil(),
+        })
+    }
+
+    #[test]
+    fn field_merge_takes_both_sides_when_they_changed_different_fields() {
+        let c = customer_conflict("Ann", "Anne", "b@x");
+        let decision = FieldMerge.decide(&c);
+        let expected = Resolution::Pick([("name".to_string(), Side::Mine)].into());
+        assert_eq!(
+            decision,
+            Decision::Resolve(expected),
+            "name here, email there"
+        );
+    }
+
+    #[test]
+    fn field_merge_leaves_the_same_field_changed_on_both_sides_to_a_person() {
+        let mut c = customer_conflict("Ann", "Anne", "a@x");
+        if let Sides::Customer(sides) = &mut c.sides {
+            if let Some(theirs) = &mut sides.theirs {
+                theirs.fields.name = "Annie".into();
+            }
+        }
+        assert_eq!(FieldMerge.decide(&c), Decision::Manual);
+    }
+
+    #[test]
+    fn terminal_wins_never_reapplies_a_reversal() {
+        let mut c = customer_conflict("Ann", "Anne", "a@x");
+        c.sides = Sides::Ticket(TicketSides {
+            mine: None,
+            theirs: None,
+        });
+        assert_eq!(TerminalWins.decide(&c), Decision::Manual);
+        assert_eq!(
+            ServerWins.decide(&c),
+            Decision::Resolve(Resolution::KeepTheirs)
+        );
+    }
+
+    #[test]
+    fn last_writer_wins_compares_the_two_stamps_and_needs_both() {
+        let mut c = customer_conflict("Ann", "Anne", "b@x");
+        let set = |c: &mut Conflict, mine: Option<Hlc>, theirs: Option<Hlc>| {
+            if let Sides::Customer(sides) = &mut c.sides {
+                if let Some(m) = &mut sides.mine {
+                    m.hlc = mine;
+                }
+                if let Some(t) = &mut sides.theirs {
+                    t.hlc = theirs;
+                }
+            }
+        };
+        set(&mut c, stamp(2), stamp(1));
+        assert_eq!(
+            LastWriterWins.decide(&c),
+            Decision::Resolve(Resolution::KeepMine)
+        );
+        set(&mut c, stamp(1), stamp(2));
+        assert_eq!(
+            LastWriterWins.decide(&c),
+            Decision::Resolve(Resolution::KeepTheirs)
+        );
+        set(&mut c, stamp(1), None);
+        assert_eq!(
+            LastWriterWins.decide(&c),
+            Decision::Manual,
+            "a version written before stamps were kept cannot be compared"
+        );
+    }
+}
