@@ -316,3 +316,47 @@ async fn unknown_routes_methods_and_paths_get_json_errors() {
     assert_error(status, &body, "invalid_token", "garbage token");
     server.stop().await;
 }
+
+on_both_backends!(a_database_failure_answers_its_code_and_a_generic_message_naming_the_request);
+async fn a_database_failure_answers_its_code_and_a_generic_message_naming_the_request() {
+    let server = TestServer::start().await;
+    let t = server.enrol("till 1").await;
+    server
+        .execute_sql("ALTER TABLE mutations RENAME TO mutations_gone")
+        .await;
+    let response = server
+        .http
+        .post(format!("{}/v1/push", server.url))
+        .bearer_auth(&t.token)
+        .header("content-type", "application/json")
+        .body(push_body(&t, &sales(1, 1)))
+        .send()
+        .await
+        .expect("the server answers");
+    assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
+    let request_id = response.headers()["x-request-id"]
+        .to_str()
+        .expect("ascii")
+        .to_string();
+    let body: Value = response.json().await.expect("json");
+    assert_eq!(body["code"], "database_error", "the code stays: {body}");
+    let message = body["message"].as_str().expect("a message");
+    assert!(
+        message.contains(&request_id),
+        "the message names the request, so its log line can be found: {message}"
+    );
+    for leak in [
+        "mutations",
+        "relation",
+        "table",
+        "SQL",
+        "sqlite",
+        "postgres",
+    ] {
+        assert!(
+            !message.to_lowercase().contains(&leak.to_lowercase()),
+            "the database's own text stays in the log ({leak}): {message}"
+        );
+    }
+    server.stop().await;
+}

@@ -4,12 +4,15 @@
 //!
 //! One module per use case: [`push`] (settling a batch), [`tickets`] (sales, voids and refunds),
 //! [`customers`], [`catalog`] (`catalog import`, prices, product deletion), [`pull`] (a page of
-//! changes), [`stats`] and [`terminals`].
+//! changes), [`stats`], [`terminals`] (enrolment, which token works, rotation),
+//! [`auth_failures`] (the failed-authentication limit) and [`stamps`] (a terminal clock ahead).
 
+pub mod auth_failures;
 pub mod catalog;
 pub mod customers;
 pub mod pull;
 pub mod push;
+pub mod stamps;
 pub mod stats;
 pub mod terminals;
 pub mod tickets;

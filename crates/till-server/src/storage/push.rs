@@ -10,17 +10,20 @@ use super::customers;
 use super::tx::{Lock, Tx};
 use super::{PushOutcome, StorageError};
 use crate::decide::push::{Batch, Next};
+use crate::decide::stamps::StampLimit;
 use crate::decide::tickets::{self, Reversal};
 use crate::decide::{self, Rejection};
 
 /// An applied mutation's outcome, or why it was refused.
 type Applied = Result<Outcome, Rejection>;
 
-/// Settles `mutations` of `terminal_id` in order, in the caller's transaction.
+/// Settles `mutations` of `terminal_id` in order, in the caller's transaction; the stamps it
+/// keeps are bounded by `stamps`.
 pub(super) async fn settle<T: Tx>(
     tx: &mut T,
     terminal_id: Uuid,
     mutations: &[Mutation],
+    stamps: StampLimit,
 ) -> Result<PushOutcome, T::Error> {
     let last_seq = tx
         .lock_terminal(terminal_id)
@@ -33,6 +36,7 @@ pub(super) async fn settle<T: Tx>(
     let mut settling = Settling {
         tx,
         terminal_id,
+        stamps,
         batch: Batch::new(terminal_id, last_seq, recorded),
     };
     for mutation in mutations {
@@ -52,13 +56,14 @@ pub(super) async fn settle<T: Tx>(
 struct Settling<'a, T> {
     tx: &'a mut T,
     terminal_id: Uuid,
+    stamps: StampLimit,
     batch: Batch,
 }
 
 impl<T: Tx> Settling<'_, T> {
     /// Applies one mutation whose sequence is next.
     async fn apply(&mut self, mutation: &Mutation) -> Result<Outcome, T::Error> {
-        let hlc = mutation.hlc;
+        let hlc = self.stamps.bound(mutation.hlc);
         let applied = match &mutation.body {
             MutationBody::TicketCreated(t) => self.sale(mutation.id, t).await?,
             MutationBody::TicketVoided(t) => {

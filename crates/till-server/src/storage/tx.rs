@@ -10,7 +10,7 @@ use std::collections::HashSet;
 use till_protocol::{CustomerFields, Product, TaxRate, Ticket};
 use uuid::Uuid;
 
-use super::StorageError;
+use super::{StorageError, TerminalRecord};
 use crate::decide::catalog::StoredRate;
 use crate::decide::customers::StoredCustomer;
 use crate::decide::push::{RecordedBy, Settlement};
@@ -50,6 +50,16 @@ pub(super) trait Tx {
     /// The terminal's last settled sequence (`None`: no such terminal). Holds the terminal's
     /// row, so one terminal's batches settle one at a time.
     async fn lock_terminal(&mut self, id: Uuid) -> Result<Option<u64>, Self::Error>;
+    /// The terminal, its row held to commit.
+    async fn terminal(&mut self, id: Uuid) -> Result<Option<TerminalRecord>, Self::Error>;
+    /// Makes `token_hash` the terminal's token; its current one becomes the previous token,
+    /// working until `previous_expires_at_ms` (`None`: forgotten).
+    async fn replace_token(
+        &mut self,
+        id: Uuid,
+        token_hash: &str,
+        previous_expires_at_ms: Option<i64>,
+    ) -> Result<(), Self::Error>;
     /// What each of `ids` was settled with, and by which terminal.
     async fn recorded(&mut self, ids: &[Uuid]) -> Result<RecordedBy, Self::Error>;
     async fn ticket(&mut self, id: Uuid, lock: Lock) -> Result<Option<StoredTicket>, Self::Error>;

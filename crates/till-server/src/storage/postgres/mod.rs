@@ -49,11 +49,12 @@ use uuid::Uuid;
 
 use self::tx::PgTx;
 use super::{
-    catalog, customers, push, CatalogImport, CustomerEdit, ImportSummary, PullPage, PushOutcome,
-    Stats, Storage, StorageError, TerminalRecord, TicketSummary,
+    catalog, customers, push, terminals, CatalogImport, CustomerEdit, ImportSummary, PullPage,
+    PushOutcome, Rotated, Stats, Storage, StorageError, TerminalRecord, TicketSummary, TokenOwner,
 };
 use crate::clock::now_ms;
-use crate::decide::{pull, stats, terminals};
+use crate::decide::stamps::StampLimit;
+use crate::decide::{self, pull, stats};
 use crate::storage::columns::TERMINAL_COLUMNS;
 
 /// Numbered migrations, applied in order, all pending ones in one transaction.
@@ -65,6 +66,10 @@ const MIGRATIONS: &[(u32, &str)] = &[
     (
         2,
         include_str!("../../../migrations/postgres/0002_customer_hlc.sql"),
+    ),
+    (
+        3,
+        include_str!("../../../migrations/postgres/0003_token_rotation.sql"),
     ),
 ];
 
@@ -317,7 +322,7 @@ impl Storage for PostgresStorage {
         name: &str,
         token_hash: &str,
     ) -> Result<TerminalRecord, StorageError> {
-        let record = terminals::enrol(name, Uuid::now_v7(), now_ms())?;
+        let record = decide::terminals::enrol(name, Uuid::now_v7(), now_ms())?;
         let client = self.client().await?;
         client
             .execute(
@@ -368,11 +373,20 @@ impl Storage for PostgresStorage {
     async fn terminal_by_token_hash(
         &self,
         token_hash: &str,
-    ) -> Result<Option<TerminalRecord>, StorageError> {
-        retrying!(self, "terminal_by_token_hash", |client| reads::terminal(
-            &mut client,
-            "token_hash = $1",
-            &token_hash
+    ) -> Result<Option<TokenOwner>, StorageError> {
+        retrying!(self, "terminal_by_token_hash", |client| {
+            reads::terminal_by_token(&mut client, token_hash)
+        })
+    }
+
+    async fn rotate_token(
+        &self,
+        id: Uuid,
+        token_hash: &str,
+        grace_ms: i64,
+    ) -> Result<Rotated, StorageError> {
+        in_transaction!(self, "rotate_token", |tx| terminals::rotate_token(
+            tx, id, token_hash, grace_ms
         ))
     }
 
@@ -380,8 +394,14 @@ impl Storage for PostgresStorage {
         &self,
         terminal_id: Uuid,
         mutations: Vec<Mutation>,
+        stamps: StampLimit,
     ) -> Result<PushOutcome, StorageError> {
-        in_transaction!(self, "push", |tx| push::settle(tx, terminal_id, &mutations))
+        in_transaction!(self, "push", |tx| push::settle(
+            tx,
+            terminal_id,
+            &mutations,
+            stamps
+        ))
     }
 
     async fn pull(&self, cursor: u64, limit: u32) -> Result<PullPage, StorageError> {

@@ -10,6 +10,7 @@ use till_protocol::{CustomerFields, Product, TaxRate, Ticket};
 use tokio_postgres::types::ToSql;
 use uuid::Uuid;
 
+use super::reads::terminal_from_row;
 use super::{all, exec, one, opt, TxError};
 use crate::clock::now_ms;
 use crate::decide::catalog::StoredRate;
@@ -18,8 +19,10 @@ use crate::decide::push::{Recorded, RecordedBy, Settlement};
 use crate::decide::tickets::StoredTicket;
 use crate::storage::columns::{
     kind_name, parse_kind, ticket_body, to_i64, to_u64, CUSTOMER_COLUMNS, PRODUCT_COLUMNS,
+    TERMINAL_COLUMNS,
 };
 use crate::storage::tx::{CustomerVersion, Lock, ProductKey, Tx};
+use crate::storage::TerminalRecord;
 
 /// One READ COMMITTED transaction of a write use case.
 pub(super) struct PgTx<'t, 'c> {
@@ -80,6 +83,32 @@ impl Tx for PgTx<'_, '_> {
     async fn lock_terminal(&mut self, id: Uuid) -> Result<Option<u64>, TxError> {
         let sql = "SELECT last_seq FROM terminals WHERE id = $1 FOR UPDATE";
         Ok(opt(self.tx, sql, &[&id]).await?.map(|r| to_u64(r.get(0))))
+    }
+
+    async fn terminal(&mut self, id: Uuid) -> Result<Option<TerminalRecord>, TxError> {
+        let sql = format!("SELECT {TERMINAL_COLUMNS} FROM terminals WHERE id = $1 FOR UPDATE");
+        Ok(opt(self.tx, &sql, &[&id])
+            .await?
+            .as_ref()
+            .map(terminal_from_row))
+    }
+
+    async fn replace_token(
+        &mut self,
+        id: Uuid,
+        token_hash: &str,
+        previous_expires_at_ms: Option<i64>,
+    ) -> Result<(), TxError> {
+        exec(
+            self.tx,
+            "UPDATE terminals
+             SET previous_token_hash = CASE WHEN $3::bigint IS NULL THEN NULL ELSE token_hash END,
+                 previous_expires_at_ms = $3, token_hash = $2
+             WHERE id = $1",
+            &[&id, &token_hash, &previous_expires_at_ms],
+        )
+        .await?;
+        Ok(())
     }
 
     /// In one round trip for the whole batch.
