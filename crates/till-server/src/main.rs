@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 use serde::Serialize;
+use till_server::decide::settings::{OfficeSetting, OfficeSettings};
 use till_server::serve::{shutdown_signal, BoundServer, ServeError, ServeOptions, TlsFiles};
 use till_server::storage::postgres::PostgresStorage;
 use till_server::storage::sqlite::SqliteStorage;
@@ -55,6 +56,9 @@ enum Command {
     /// Adds, edits and deletes customers (each change bumps the customer's version).
     #[command(subcommand)]
     Customer(CustomerCommand),
+    /// Shows and changes the back office's own settings.
+    #[command(subcommand)]
+    Settings(SettingsCommand),
     /// Lists the tickets received.
     Tickets {
         #[arg(long)]
@@ -134,6 +138,17 @@ enum TerminalCommand {
     },
     /// Lists terminals.
     List {
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum SettingsCommand {
+    /// Sets one setting: `allow-cross-till-returns true|false`.
+    Set { name: String, value: String },
+    /// Shows every setting.
+    Show {
         #[arg(long)]
         json: bool,
     },
@@ -363,6 +378,13 @@ async fn run(cli: Cli) -> Result<(), CliError> {
             println!("deleted {} at version {}", c.id, c.version);
             Ok(())
         }
+        Command::Settings(SettingsCommand::Set { name, value }) => {
+            let setting = OfficeSetting::parse(&name, &value)?;
+            print_settings(&storage.set_office_setting(setting).await?, false)
+        }
+        Command::Settings(SettingsCommand::Show { json }) => {
+            print_settings(&storage.office_settings().await?, json)
+        }
         Command::Tickets { json } => {
             let tickets = storage.tickets().await?;
             if json {
@@ -394,6 +416,17 @@ async fn run(cli: Cli) -> Result<(), CliError> {
             Ok(())
         }
     }
+}
+
+fn print_settings(settings: &OfficeSettings, json: bool) -> Result<(), CliError> {
+    if json {
+        return print_json(settings);
+    }
+    println!(
+        "allow-cross-till-returns {}",
+        settings.allow_cross_till_returns
+    );
+    Ok(())
 }
 
 /// The data dir's SQLite database, or the PostgreSQL database named by `--database`.

@@ -5,13 +5,15 @@
 //! One module per use case: [`push`] (settling a batch), [`tickets`] (sales, voids and refunds),
 //! [`customers`], [`catalog`] (`catalog import`, prices, product deletion), [`pull`] (a page of
 //! changes), [`stats`], [`terminals`] (enrolment, which token works, rotation),
-//! [`auth_failures`] (the failed-authentication limit) and [`stamps`] (a terminal clock ahead).
+//! [`auth_failures`] (the failed-authentication limit), [`stamps`] (a terminal clock ahead) and
+//! [`settings`] (the back office's own settings, such as cross-till returns).
 
 pub mod auth_failures;
 pub mod catalog;
 pub mod customers;
 pub mod pull;
 pub mod push;
+pub mod settings;
 pub mod stamps;
 pub mod stats;
 pub mod terminals;

@@ -5,6 +5,7 @@ use till_protocol::{Ticket, TicketKind};
 
 use super::StorageError;
 use crate::decide::terminals::TokenSlot;
+use crate::decide::tickets::SoldLine;
 
 /// The columns of a [`super::TerminalRecord`], in the order both backends read them.
 pub(super) const TERMINAL_COLUMNS: &str =
@@ -55,6 +56,20 @@ pub(super) fn parse_kind(name: &str) -> Result<TicketKind, StorageError> {
             "unknown ticket kind {other:?}"
         ))),
     }
+}
+
+/// The lines of a ticket kept whole (its JSON), as a reversal is checked against them.
+pub(super) fn sold_lines(body: &str) -> Result<Vec<SoldLine>, StorageError> {
+    let ticket: Ticket = serde_json::from_str(body)
+        .map_err(|e| StorageError::Corrupt(format!("a stored ticket does not parse: {e}")))?;
+    Ok(ticket
+        .lines
+        .iter()
+        .map(|l| SoldLine {
+            product_id: l.product_id,
+            quantity: l.quantity,
+        })
+        .collect())
 }
 
 /// A ticket as kept whole beside its columns: its JSON.

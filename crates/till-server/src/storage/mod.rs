@@ -13,6 +13,7 @@ mod columns;
 mod customers;
 pub mod postgres;
 mod push;
+mod settings;
 pub mod sqlite;
 mod terminals;
 mod tx;
@@ -24,6 +25,7 @@ use till_protocol::{
 };
 use uuid::Uuid;
 
+use crate::decide::settings::{OfficeSetting, OfficeSettings};
 use crate::decide::stamps::StampLimit;
 use crate::decide::terminals::TokenSlot;
 
@@ -257,5 +259,11 @@ pub trait Storage: Send + Sync + 'static {
     async fn save_customer(&self, id: Uuid, edit: CustomerEdit) -> Result<Customer, StorageError>;
     async fn delete_customer(&self, id: Uuid) -> Result<Customer, StorageError>;
     async fn tickets(&self) -> Result<Vec<TicketSummary>, StorageError>;
+    /// The back office's own settings (store policies only the server applies).
+    async fn office_settings(&self) -> Result<OfficeSettings, StorageError>;
+    async fn set_office_setting(
+        &self,
+        setting: OfficeSetting,
+    ) -> Result<OfficeSettings, StorageError>;
     async fn stats(&self) -> Result<Stats, StorageError>;
 }

@@ -11,7 +11,7 @@ use super::tx::{Lock, Tx};
 use super::{PushOutcome, StorageError};
 use crate::decide::push::{Batch, Next};
 use crate::decide::stamps::StampLimit;
-use crate::decide::tickets::{self, Reversal};
+use crate::decide::tickets::{self, Reversal, ReversalFacts};
 use crate::decide::{self, Rejection};
 
 /// An applied mutation's outcome, or why it was refused.
@@ -119,13 +119,23 @@ impl<T: Tx> Settling<'_, T> {
         };
         // Held: a reversal of the same sale elsewhere waits, then finds this one.
         let original = self.tx.ticket(original_id, Lock::Row).await?;
-        match tickets::reversal(kind, ticket, original_id, original.as_ref()) {
+        let sold = self.tx.sold_lines(original_id).await?;
+        let facts = ReversalFacts {
+            terminal_id: self.terminal_id,
+            cross_till_returns: self.tx.office_settings().await?.allow_cross_till_returns,
+            sold: &sold,
+        };
+        match tickets::reversal(kind, ticket, original_id, original.as_ref(), facts) {
             Reversal::Reject(r) => Ok(Err(r)),
             Reversal::Conflict { first } => {
                 let stored = self.tx.ticket(first, Lock::No).await?.ok_or_else(|| {
                     StorageError::Corrupt(format!("reversal {first} of {original_id} is missing"))
                 })?;
-                Ok(Ok(tickets::already_reversed(first, &stored)))
+                Ok(Ok(tickets::already_reversed(
+                    first,
+                    &stored,
+                    self.terminal_id,
+                )))
             }
             Reversal::Insert => {
                 let stored = self.store(mutation_id, ticket).await?;

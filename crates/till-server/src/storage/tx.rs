@@ -14,7 +14,8 @@ use super::{StorageError, TerminalRecord};
 use crate::decide::catalog::StoredRate;
 use crate::decide::customers::StoredCustomer;
 use crate::decide::push::{RecordedBy, Settlement};
-use crate::decide::tickets::StoredTicket;
+use crate::decide::settings::OfficeSettings;
+use crate::decide::tickets::{SoldLine, StoredTicket};
 
 /// Whether a load holds its row until commit, so that a concurrent writer deciding on the same
 /// row waits and then sees this transaction's write.
@@ -72,7 +73,12 @@ pub(super) trait Tx {
         mutation_id: Uuid,
         ticket: &Ticket,
     ) -> Result<Option<(i64, u64)>, Self::Error>;
+    /// The lines of the stored ticket `id` (none when there is no such ticket).
+    async fn sold_lines(&mut self, id: Uuid) -> Result<Vec<SoldLine>, Self::Error>;
     async fn mark_reversed(&mut self, sale: Uuid, by: Uuid) -> Result<(), Self::Error>;
+    /// The back office's settings, from their rows.
+    async fn office_settings(&mut self) -> Result<OfficeSettings, Self::Error>;
+    async fn put_office_setting(&mut self, name: &str, value: &str) -> Result<(), Self::Error>;
     /// Writes what a batch settled: its mutations, its stock moves, and the terminal's last
     /// settled sequence.
     async fn record_batch(

@@ -48,11 +48,14 @@ use tokio_postgres::{IsolationLevel, NoTls, Row};
 use uuid::Uuid;
 
 use self::tx::PgTx;
+use super::tx::Tx;
 use super::{
-    catalog, customers, push, terminals, CatalogImport, CustomerEdit, ImportSummary, PullPage,
-    PushOutcome, Rotated, Stats, Storage, StorageError, TerminalRecord, TicketSummary, TokenOwner,
+    catalog, customers, push, settings, terminals, CatalogImport, CustomerEdit, ImportSummary,
+    PullPage, PushOutcome, Rotated, Stats, Storage, StorageError, TerminalRecord, TicketSummary,
+    TokenOwner,
 };
 use crate::clock::now_ms;
+use crate::decide::settings::{OfficeSetting, OfficeSettings};
 use crate::decide::stamps::StampLimit;
 use crate::decide::{self, pull, stats};
 use crate::storage::columns::TERMINAL_COLUMNS;
@@ -70,6 +73,10 @@ const MIGRATIONS: &[(u32, &str)] = &[
     (
         3,
         include_str!("../../../migrations/postgres/0003_token_rotation.sql"),
+    ),
+    (
+        4,
+        include_str!("../../../migrations/postgres/0004_office_settings.sql"),
     ),
 ];
 
@@ -450,6 +457,17 @@ impl Storage for PostgresStorage {
 
     async fn tickets(&self) -> Result<Vec<TicketSummary>, StorageError> {
         retrying!(self, "tickets", |client| reads::tickets(&mut client))
+    }
+
+    async fn office_settings(&self) -> Result<OfficeSettings, StorageError> {
+        in_transaction!(self, "office_settings", |tx| tx.office_settings())
+    }
+
+    async fn set_office_setting(
+        &self,
+        setting: OfficeSetting,
+    ) -> Result<OfficeSettings, StorageError> {
+        in_transaction!(self, "set_office_setting", |tx| settings::set(tx, setting))
     }
 
     async fn stats(&self) -> Result<Stats, StorageError> {

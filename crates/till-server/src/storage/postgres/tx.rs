@@ -16,10 +16,11 @@ use crate::clock::now_ms;
 use crate::decide::catalog::StoredRate;
 use crate::decide::customers::{CustomerRow, StoredCustomer};
 use crate::decide::push::{Recorded, RecordedBy, Settlement};
-use crate::decide::tickets::StoredTicket;
+use crate::decide::settings::OfficeSettings;
+use crate::decide::tickets::{SoldLine, StoredTicket};
 use crate::storage::columns::{
-    kind_name, parse_kind, ticket_body, to_i64, to_u64, CUSTOMER_COLUMNS, PRODUCT_COLUMNS,
-    TERMINAL_COLUMNS,
+    kind_name, parse_kind, sold_lines, ticket_body, to_i64, to_u64, CUSTOMER_COLUMNS,
+    PRODUCT_COLUMNS, TERMINAL_COLUMNS,
 };
 use crate::storage::tx::{CustomerVersion, Lock, ProductKey, Tx};
 use crate::storage::TerminalRecord;
@@ -177,6 +178,35 @@ impl Tx for PgTx<'_, '_> {
         )
         .await?;
         Ok(row.map(|r| (r.get(0), to_u64(r.get(1)))))
+    }
+
+    async fn sold_lines(&mut self, id: Uuid) -> Result<Vec<SoldLine>, TxError> {
+        let sql = "SELECT body FROM tickets WHERE id = $1";
+        match opt(self.tx, sql, &[&id]).await? {
+            Some(row) => Ok(sold_lines(row.get(0))?),
+            None => Ok(Vec::new()),
+        }
+    }
+
+    async fn office_settings(&mut self) -> Result<OfficeSettings, TxError> {
+        let rows: Vec<(String, String)> =
+            all(self.tx, "SELECT name, value FROM office_settings", &[])
+                .await?
+                .iter()
+                .map(|r| (r.get(0), r.get(1)))
+                .collect();
+        Ok(OfficeSettings::from_rows(&rows)?)
+    }
+
+    async fn put_office_setting(&mut self, name: &str, value: &str) -> Result<(), TxError> {
+        exec(
+            self.tx,
+            "INSERT INTO office_settings (name, value) VALUES ($1, $2)
+             ON CONFLICT (name) DO UPDATE SET value = excluded.value",
+            &[&name, &value],
+        )
+        .await?;
+        Ok(())
     }
 
     async fn mark_reversed(&mut self, sale: Uuid, by: Uuid) -> Result<(), TxError> {

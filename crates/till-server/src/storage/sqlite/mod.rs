@@ -22,10 +22,12 @@ use uuid::Uuid;
 
 use self::tx::SqliteTx;
 use super::{
-    catalog, customers, push, terminals, CatalogImport, CustomerEdit, ImportSummary, PullPage,
-    PushOutcome, Rotated, Stats, Storage, StorageError, TerminalRecord, TicketSummary, TokenOwner,
+    catalog, customers, push, settings, terminals, CatalogImport, CustomerEdit, ImportSummary,
+    PullPage, PushOutcome, Rotated, Stats, Storage, StorageError, TerminalRecord, TicketSummary,
+    TokenOwner,
 };
 use crate::clock::now_ms;
+use crate::decide::settings::{OfficeSetting, OfficeSettings};
 use crate::decide::stamps::StampLimit;
 use crate::decide::{self, pull, stats};
 
@@ -42,6 +44,10 @@ const MIGRATIONS: &[(u32, &str)] = &[
     (
         3,
         include_str!("../../../migrations/sqlite/0003_token_rotation.sql"),
+    ),
+    (
+        4,
+        include_str!("../../../migrations/sqlite/0004_office_settings.sql"),
     ),
 ];
 
@@ -325,6 +331,18 @@ impl Storage for SqliteStorage {
 
     async fn tickets(&self) -> Result<Vec<TicketSummary>, StorageError> {
         self.read(reads::tickets).await
+    }
+
+    async fn office_settings(&self) -> Result<OfficeSettings, StorageError> {
+        self.read(reads::office_settings).await
+    }
+
+    async fn set_office_setting(
+        &self,
+        setting: OfficeSetting,
+    ) -> Result<OfficeSettings, StorageError> {
+        self.write_tx(move |tx| run(settings::set(tx, setting)))
+            .await
     }
 
     async fn stats(&self) -> Result<Stats, StorageError> {

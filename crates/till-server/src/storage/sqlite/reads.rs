@@ -8,6 +8,7 @@ use uuid::Uuid;
 
 use crate::decide::customers::CustomerRow;
 use crate::decide::pull::{self, Changed, TaxRateRow};
+use crate::decide::settings::OfficeSettings;
 use crate::decide::stats::{self, TerminalRows};
 use crate::storage::columns::token_slot;
 use crate::storage::columns::{to_i64, to_u64, PRODUCT_COLUMNS, TERMINAL_COLUMNS};
@@ -72,6 +73,15 @@ pub(super) fn terminal_by_token(
             })
         })
         .transpose()
+}
+
+/// The back office's settings.
+pub(super) fn office_settings(conn: &Connection) -> Result<OfficeSettings, StorageError> {
+    let mut stmt = conn.prepare_cached("SELECT name, value FROM office_settings")?;
+    let rows = stmt
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<Result<Vec<(String, String)>, _>>()?;
+    OfficeSettings::from_rows(&rows)
 }
 
 /// Every terminal, in enrolment order.

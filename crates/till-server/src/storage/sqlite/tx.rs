@@ -13,9 +13,11 @@ use crate::clock::now_ms;
 use crate::decide::catalog::StoredRate;
 use crate::decide::customers::{CustomerRow, StoredCustomer};
 use crate::decide::push::{Recorded, RecordedBy, Settlement};
-use crate::decide::tickets::StoredTicket;
+use crate::decide::settings::OfficeSettings;
+use crate::decide::tickets::{SoldLine, StoredTicket};
 use crate::storage::columns::{
-    kind_name, parse_kind, ticket_body, to_i64, to_u64, CUSTOMER_COLUMNS, PRODUCT_COLUMNS,
+    kind_name, parse_kind, sold_lines, ticket_body, to_i64, to_u64, CUSTOMER_COLUMNS,
+    PRODUCT_COLUMNS,
 };
 use crate::storage::tx::{CustomerVersion, Lock, ProductKey, Tx};
 use crate::storage::{StorageError, TerminalRecord};
@@ -182,6 +184,28 @@ impl Tx for SqliteTx<'_> {
                 ticket_body(ticket)?
             ])?;
         Ok(Some((self.conn.last_insert_rowid(), to_u64(server_number))))
+    }
+
+    async fn sold_lines(&mut self, id: Uuid) -> Result<Vec<SoldLine>, StorageError> {
+        let body: Option<String> = self
+            .conn
+            .prepare_cached("SELECT body FROM tickets WHERE id = ?1")?
+            .query_row([id.to_string()], |r| r.get(0))
+            .optional()?;
+        body.map_or(Ok(Vec::new()), |b| sold_lines(&b))
+    }
+
+    async fn office_settings(&mut self) -> Result<OfficeSettings, StorageError> {
+        reads::office_settings(self.conn)
+    }
+
+    async fn put_office_setting(&mut self, name: &str, value: &str) -> Result<(), StorageError> {
+        self.conn.execute(
+            "INSERT INTO office_settings (name, value) VALUES (?1, ?2)
+             ON CONFLICT (name) DO UPDATE SET value = excluded.value",
+            params![name, value],
+        )?;
+        Ok(())
     }
 
     async fn mark_reversed(&mut self, sale: Uuid, by: Uuid) -> Result<(), StorageError> {
