@@ -6,7 +6,8 @@
 //! [`customers`], [`catalog`] (`catalog import`, prices, product deletion), [`pull`] (a page of
 //! changes), [`stats`], [`terminals`] (enrolment, which token works, rotation),
 //! [`auth_failures`] (the failed-authentication limit), [`stamps`] (a terminal clock ahead) and
-//! [`settings`] (the back office's own settings, such as cross-till returns).
+//! [`settings`] (the back office's own settings, such as cross-till returns); [`text`] caps the
+//! length of every string stored.
 
 pub mod auth_failures;
 pub mod catalog;
@@ -17,6 +18,7 @@ pub mod settings;
 pub mod stamps;
 pub mod stats;
 pub mod terminals;
+pub mod text;
 pub mod tickets;
 
 use till_protocol::Outcome;

@@ -8,12 +8,13 @@ use till_protocol::{
 };
 use uuid::Uuid;
 
-use super::Rejection;
+use super::{text, Rejection};
 
-/// Checks a ticket the way the back office must before storing it: the kind matches the
-/// mutation, every figure is what the one pricing rule gives, the tenders cover the total
+/// Checks a ticket the way the back office must before storing it: no string over its cap
+/// ([`text`]), the kind matches the mutation, every figure is what the one pricing rule gives, the tenders cover the total
 /// exactly, and no card data beyond the last four digits travels.
 pub fn check_ticket(expected: TicketKind, ticket: &Ticket) -> Result<(), Rejection> {
+    text::check_ticket(ticket).map_err(|message| Rejection::new("text_too_long", message))?;
     if ticket.kind != expected {
         return Err(Rejection::new(
             "kind_mismatch",
@@ -53,7 +54,8 @@ pub fn check_ticket(expected: TicketKind, ticket: &Ticket) -> Result<(), Rejecti
             "invalid_currency",
             format!(
                 "currency {} with exponent {} is not valid",
-                currency.code, currency.exponent
+                currency.code.chars().take(8).collect::<String>(),
+                currency.exponent
             ),
         ));
     }
@@ -136,7 +138,9 @@ fn check_tenders(ticket: &Ticket) -> Result<(), Rejection> {
                         ));
                     }
                 }
-                if approval_ref.len() > 64 || looks_like_card_number(approval_ref) {
+                if approval_ref.len() > text::MAX_APPROVAL_REF
+                    || looks_like_card_number(approval_ref)
+                {
                     return Err(Rejection::new(
                         "invalid_card_data",
                         format!("tender {n}: the approval reference must not hold a card number"),
