@@ -34,6 +34,7 @@
 
 mod reads;
 pub mod testing;
+pub mod tls;
 mod tx;
 
 use std::str::FromStr;
@@ -44,7 +45,7 @@ use deadpool_postgres::{Manager, ManagerConfig, Object, Pool, RecyclingMethod, T
 use till_protocol::{Customer, Mutation, Product};
 use tokio_postgres::error::SqlState;
 use tokio_postgres::types::ToSql;
-use tokio_postgres::{IsolationLevel, NoTls, Row};
+use tokio_postgres::{IsolationLevel, Row};
 use uuid::Uuid;
 
 use self::tx::PgTx;
@@ -191,18 +192,22 @@ macro_rules! in_transaction {
 
 impl PostgresStorage {
     /// Connects to `url` (`postgres://user@host:port/db`, libpq options such as
-    /// `?options=-csearch_path%3Dshop` allowed) and brings the schema up to date.
+    /// `?options=-csearch_path%3Dshop` allowed, TLS as [`tls`] reads `sslmode` and
+    /// `sslrootcert`) and brings the schema up to date.
     pub async fn connect(url: &str) -> Result<Self, StorageError> {
+        let (url, tls_options) = tls::split_url(url)?;
         let mut config =
-            tokio_postgres::Config::from_str(url).map_err(|e| StorageError::Connect {
+            tokio_postgres::Config::from_str(&url).map_err(|e| StorageError::Connect {
                 reason: format!("not a PostgreSQL URL: {e}"),
             })?;
         if config.get_connect_timeout().is_none() {
             config.connect_timeout(Duration::from_secs(10));
         }
+        let (ssl_mode, connector) = tls::connector(&tls_options)?;
+        config.ssl_mode(ssl_mode);
         let manager = Manager::from_config(
             config,
-            NoTls,
+            connector,
             ManagerConfig {
                 recycling_method: RecyclingMethod::Fast,
             },
@@ -221,7 +226,7 @@ impl PostgresStorage {
             .get()
             .await
             .map_err(|e| StorageError::Connect {
-                reason: e.to_string(),
+                reason: with_causes(&e),
             })?;
         apply_migrations(&mut client, MIGRATIONS).await?;
         Ok(storage)
@@ -238,6 +243,21 @@ impl PostgresStorage {
             StorageError::Busy
         })
     }
+}
+
+/// `e` and the errors under it, so a refused TLS handshake says why (an unknown issuer, a
+/// certificate for another name).
+fn with_causes(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        let more = c.to_string();
+        if !text.contains(&more) {
+            text = format!("{text}: {more}");
+        }
+        cause = c.source();
+    }
+    text
 }
 
 /// Applies the pending `migrations` in one transaction under an advisory lock: all or none, one
