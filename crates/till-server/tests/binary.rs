@@ -627,3 +627,70 @@ fn half_sent_request_heads_over_tls_are_dropped_after_the_header_timeout_too() {
     assert_closed_after_the_header_timeout(&mut streams);
     assert!(served.terminate().success());
 }
+
+#[test]
+fn rotate_token_and_settings_commands_work_as_documented() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let added: Value = serde_json::from_str(&ok_stdout(
+        cli(dir.path(), &["terminal", "add", "Till 1", "--json"]),
+        "terminal add",
+    ))
+    .expect("json");
+    let id = added["id"].as_str().expect("id");
+    let rotated: Value = serde_json::from_str(&ok_stdout(
+        cli(
+            dir.path(),
+            &["terminal", "rotate-token", id, "--grace", "15m", "--json"],
+        ),
+        "rotate-token",
+    ))
+    .expect("json");
+    assert_eq!(rotated["id"], added["id"]);
+    let token = rotated["token"].as_str().expect("a new token");
+    assert!(token.starts_with("till_") && token != added["token"]);
+    let stops = rotated["old_token_expires_at_ms"].as_i64().expect("when");
+    let listed: Value = serde_json::from_str(&ok_stdout(
+        cli(dir.path(), &["terminal", "list", "--json"]),
+        "terminal list",
+    ))
+    .expect("json");
+    assert_eq!(listed[0]["previous_token_expires_at_ms"], stops);
+    let now_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("time")
+        .as_millis() as i64;
+    assert!((now_ms + 14 * 60_000..=now_ms + 15 * 60_000).contains(&stops));
+    let text = ok_stdout(
+        cli(
+            dir.path(),
+            &["terminal", "rotate-token", id, "--grace", "0"],
+        ),
+        "rotate-token",
+    );
+    assert!(text.contains("token: till_"), "{text}");
+    let bad = cli(
+        dir.path(),
+        &["terminal", "rotate-token", id, "--grace", "30"],
+    );
+    assert_eq!(bad.status.code(), Some(2), "a duration needs its unit");
+
+    let set = ok_stdout(
+        cli(
+            dir.path(),
+            &["settings", "set", "allow-cross-till-returns", "true"],
+        ),
+        "settings set",
+    );
+    assert!(set.contains("allow-cross-till-returns true"), "{set}");
+    let shown: Value = serde_json::from_str(&ok_stdout(
+        cli(dir.path(), &["settings", "show", "--json"]),
+        "settings show",
+    ))
+    .expect("json");
+    assert_eq!(shown["allow_cross_till_returns"], true);
+    let bad = cli(
+        dir.path(),
+        &["settings", "set", "allow-cross-till-returns", "yes"],
+    );
+    assert!(!bad.status.success());
+}
