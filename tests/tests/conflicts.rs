@@ -234,6 +234,11 @@ async fn a_double_refund_from_two_terminals_is_stored_for_review() {
     let shop = Shop::open().await;
     let till_a = shop.terminal("till-a").await;
     let till_b = shop.terminal("till-b").await;
+    server_cli(
+        shop.server_dir.path(),
+        &["settings", "set", "allow-cross-till-returns", "true"],
+    )
+    .await;
     tillctl_ok(till_a.path(), &["ring-up", "--demo", "1"]).await;
     sync(till_a.path()).await;
 

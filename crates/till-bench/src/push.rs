@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use serde::Serialize;
 use till_protocol::{MutationBody, Outcome, PushRequest, PushResponse};
 use till_server::sample;
-use till_server::serve::BoundServer;
+use till_server::serve::{BoundServer, ServeOptions};
 use till_server::storage::sqlite::SqliteStorage;
 use till_server::storage::Storage;
 use till_server::token;
@@ -79,8 +79,13 @@ async fn measure(args: Args) -> Result<(), String> {
     }
     let dir = tempfile::tempdir().map_err(|e| format!("temp dir: {e}"))?;
     let storage = Arc::new(SqliteStorage::open(dir.path()).map_err(|e| e.to_string())?);
-    let server =
-        BoundServer::bind(storage.clone(), "127.0.0.1:0", None).map_err(|e| e.to_string())?;
+    let server = BoundServer::bind(
+        storage.clone(),
+        "127.0.0.1:0",
+        None,
+        &ServeOptions::default(),
+    )
+    .map_err(|e| e.to_string())?;
     let url = format!("{}/v1/push", server.url());
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let serving = tokio::spawn(server.run(async {

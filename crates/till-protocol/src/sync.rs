@@ -168,14 +168,18 @@ pub enum ConflictCurrent {
     Reversal(ReversalInfo),
 }
 
+/// The reversal that came first. Its till and total are told only to that till: another till
+/// learns which ticket reversed the sale and how, nothing more of another till's business.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct ReversalInfo {
     pub ticket_id: Uuid,
     pub kind: crate::TicketKind,
-    pub terminal_id: Uuid,
-    pub total: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub terminal_id: Option<Uuid>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub total: Option<i64>,
 }
 
 /// `GET /v1/pull?cursor=…&limit=…`: changes after `cursor`, oldest first.

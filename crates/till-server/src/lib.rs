@@ -9,6 +9,7 @@
 pub mod catalog_file;
 pub mod clock;
 pub mod decide;
+pub mod duration;
 pub mod http;
 pub mod sample;
 pub mod serve;

@@ -4,14 +4,16 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
+use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 use serde::Serialize;
-use till_server::serve::{shutdown_signal, BoundServer, ServeError, TlsFiles};
+use till_server::decide::settings::{OfficeSetting, OfficeSettings};
+use till_server::serve::{shutdown_signal, BoundServer, ServeError, ServeOptions, TlsFiles};
 use till_server::storage::postgres::PostgresStorage;
 use till_server::storage::sqlite::SqliteStorage;
 use till_server::storage::{CustomerEdit, Storage, StorageError};
-use till_server::{catalog_file, token};
+use till_server::{catalog_file, duration, token};
 use uuid::Uuid;
 
 #[derive(Parser)]
@@ -54,6 +56,9 @@ enum Command {
     /// Adds, edits and deletes customers (each change bumps the customer's version).
     #[command(subcommand)]
     Customer(CustomerCommand),
+    /// Shows and changes the back office's own settings.
+    #[command(subcommand)]
+    Settings(SettingsCommand),
     /// Lists the tickets received.
     Tickets {
         #[arg(long)]
@@ -77,6 +82,39 @@ struct ServeArgs {
     /// PEM private key for --tls-cert.
     #[arg(long, value_name = "PEM", requires = "tls_cert")]
     tls_key: Option<PathBuf>,
+    /// How long a client may take to send a request's headers [default: 30s].
+    #[arg(long, value_name = "DURATION", value_parser = duration::parse)]
+    header_timeout: Option<Duration>,
+    /// How long one request may take, body and waiting included; then 408 [default: 60s].
+    #[arg(long, value_name = "DURATION", value_parser = duration::parse)]
+    request_timeout: Option<Duration>,
+    /// Requests handled at once; more wait for a slot [default: 64].
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    max_concurrent: Option<u32>,
+    /// Failed authentications one address may make per minute before it gets 429; 0 for no
+    /// limit [default: 20].
+    #[arg(long, value_name = "N")]
+    max_auth_failures: Option<u32>,
+    /// How far ahead of this server's clock a terminal's stamp may be before it is clamped
+    /// [default: 5m].
+    #[arg(long, value_name = "DURATION", value_parser = duration::parse)]
+    max_clock_skew: Option<Duration>,
+}
+
+impl ServeArgs {
+    /// The options given, the defaults for the rest.
+    fn options(&self) -> ServeOptions {
+        let default = ServeOptions::default();
+        ServeOptions {
+            header_timeout: self.header_timeout.unwrap_or(default.header_timeout),
+            request_timeout: self.request_timeout.unwrap_or(default.request_timeout),
+            max_concurrent: self
+                .max_concurrent
+                .map_or(default.max_concurrent, |n| n as usize),
+            max_auth_failures: self.max_auth_failures.unwrap_or(default.max_auth_failures),
+            max_clock_skew: self.max_clock_skew.unwrap_or(default.max_clock_skew),
+        }
+    }
 }
 
 #[derive(Subcommand)]
@@ -89,8 +127,28 @@ enum TerminalCommand {
     },
     /// Revokes a terminal's token: its requests get 401 from now on.
     Revoke { id: Uuid },
+    /// Gives a terminal a new token (printed once); the old one works on for the grace period.
+    RotateToken {
+        id: Uuid,
+        /// How long the old token keeps working: 0, 30s, 15m, 24h, 7d.
+        #[arg(long, value_name = "DURATION", value_parser = duration::parse, default_value = "24h")]
+        grace: Duration,
+        #[arg(long)]
+        json: bool,
+    },
     /// Lists terminals.
     List {
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum SettingsCommand {
+    /// Sets one setting: `allow-cross-till-returns true|false`.
+    Set { name: String, value: String },
+    /// Shows every setting.
+    Show {
         #[arg(long)]
         json: bool,
     },
@@ -253,6 +311,29 @@ async fn run(cli: Cli) -> Result<(), CliError> {
             println!("revoked {} ({})", t.id, t.name);
             Ok(())
         }
+        Command::Terminal(TerminalCommand::RotateToken { id, grace, json }) => {
+            let token = token::generate();
+            let grace_ms = i64::try_from(grace.as_millis()).unwrap_or(i64::MAX);
+            let rotated = storage
+                .rotate_token(id, &token::hash(&token), grace_ms)
+                .await?;
+            if json {
+                print_json(&serde_json::json!({
+                    "id": rotated.terminal.id,
+                    "name": rotated.terminal.name,
+                    "token": token,
+                    "old_token_expires_at_ms": rotated.old_token_stops_at_ms,
+                }))
+            } else {
+                println!("id: {}", rotated.terminal.id);
+                println!("token: {token}");
+                println!(
+                    "old token works until: {} ms since the Unix epoch",
+                    rotated.old_token_stops_at_ms
+                );
+                Ok(())
+            }
+        }
         Command::Terminal(TerminalCommand::List { json }) => {
             let terminals = storage.list_terminals().await?;
             if json {
@@ -297,6 +378,13 @@ async fn run(cli: Cli) -> Result<(), CliError> {
             println!("deleted {} at version {}", c.id, c.version);
             Ok(())
         }
+        Command::Settings(SettingsCommand::Set { name, value }) => {
+            let setting = OfficeSetting::parse(&name, &value)?;
+            print_settings(&storage.set_office_setting(setting).await?, false)
+        }
+        Command::Settings(SettingsCommand::Show { json }) => {
+            print_settings(&storage.office_settings().await?, json)
+        }
         Command::Tickets { json } => {
             let tickets = storage.tickets().await?;
             if json {
@@ -330,6 +418,17 @@ async fn run(cli: Cli) -> Result<(), CliError> {
     }
 }
 
+fn print_settings(settings: &OfficeSettings, json: bool) -> Result<(), CliError> {
+    if json {
+        return print_json(settings);
+    }
+    println!(
+        "allow-cross-till-returns {}",
+        settings.allow_cross_till_returns
+    );
+    Ok(())
+}
+
 /// The data dir's SQLite database, or the PostgreSQL database named by `--database`.
 async fn open_storage(
     data_dir: Option<PathBuf>,
@@ -346,11 +445,12 @@ async fn open_storage(
 }
 
 async fn serve(storage: Arc<dyn Storage>, args: ServeArgs) -> Result<(), CliError> {
+    let options = args.options();
     let tls = match (args.tls_cert, args.tls_key) {
         (Some(cert), Some(key)) => Some(TlsFiles { cert, key }),
         _ => None,
     };
-    let server = BoundServer::bind(storage, &args.listen, tls.as_ref())?;
+    let server = BoundServer::bind(storage, &args.listen, tls.as_ref(), &options)?;
     // Scripts wait for this exact line; it is the only thing `serve` writes to stdout.
     println!("listening on {}", server.url());
     tracing::info!(addr = %server.local_addr(), "till-server ready");

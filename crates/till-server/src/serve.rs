@@ -1,4 +1,4 @@
-//! Binding, TLS and graceful shutdown of the HTTP server.
+//! Binding, TLS, connection timeouts and graceful shutdown of the HTTP server.
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -8,12 +8,47 @@ use std::time::Duration;
 
 use axum::Router;
 use axum_server::tls_rustls::RustlsConfig;
+use hyper_util::rt::TokioTimer;
 
-use crate::http::{router, AppState};
+use crate::http::{router, AppState, Limits};
 use crate::storage::Storage;
 
-/// How long in-flight requests may run on after shutdown is asked, over TLS.
-const TLS_DRAIN: Duration = Duration::from_secs(30);
+/// How long in-flight requests may run on after shutdown is asked.
+const DRAIN: Duration = Duration::from_secs(30);
+
+/// How the server protects itself from slow, greedy or guessing clients, and how far ahead of
+/// its clock a terminal's stamp may be. Each field is a flag of `till-server serve`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServeOptions {
+    /// How long a client may take to send a request's headers, on plain HTTP and TLS alike
+    /// (`--header-timeout`); an idle kept-alive connection is closed after it too.
+    pub header_timeout: Duration,
+    /// How long one request may take, from waiting for a slot and reading its body to the
+    /// answer (`--request-timeout`): 408 `request_timeout` after it.
+    pub request_timeout: Duration,
+    /// Requests handled at once (`--max-concurrent`); more wait for a slot, and the wait counts
+    /// toward their request timeout.
+    pub max_concurrent: usize,
+    /// Failed authentications one client address may make per minute (`--max-auth-failures`)
+    /// before its requests get 429 `too_many_auth_failures` until the minute is over; 0: no
+    /// limit.
+    pub max_auth_failures: u32,
+    /// How far ahead of this server's clock a terminal's HLC stamp may be before the server
+    /// clamps the stamp it keeps (`--max-clock-skew`).
+    pub max_clock_skew: Duration,
+}
+
+impl Default for ServeOptions {
+    fn default() -> Self {
+        ServeOptions {
+            header_timeout: Duration::from_secs(30),
+            request_timeout: Duration::from_secs(60),
+            max_concurrent: 64,
+            max_auth_failures: 20,
+            max_clock_skew: Duration::from_secs(5 * 60),
+        }
+    }
+}
 
 /// A certificate chain and its private key, both PEM.
 #[derive(Debug, Clone)]
@@ -51,6 +86,7 @@ pub struct BoundServer {
     listener: std::net::TcpListener,
     addr: SocketAddr,
     tls: Option<RustlsConfig>,
+    header_timeout: Duration,
     app: Router,
 }
 
@@ -60,6 +96,7 @@ impl BoundServer {
         storage: Arc<dyn Storage>,
         listen: &str,
         tls: Option<&TlsFiles>,
+        options: &ServeOptions,
     ) -> Result<BoundServer, ServeError> {
         let tls = tls.map(load_tls).transpose()?;
         let listener = std::net::TcpListener::bind(listen).map_err(|e| match e.kind() {
@@ -81,7 +118,11 @@ impl BoundServer {
             listener,
             addr,
             tls,
-            app: router(AppState { storage }),
+            header_timeout: options.header_timeout,
+            app: router(AppState {
+                storage,
+                limits: Arc::new(Limits::new(options)),
+            }),
         })
     }
 
@@ -97,36 +138,43 @@ impl BoundServer {
     }
 
     /// Serves until `shutdown` completes, then stops accepting and lets in-flight requests
-    /// finish.
+    /// finish, for at most [`DRAIN`].
     pub async fn run<F>(self, shutdown: F) -> Result<(), ServeError>
     where
         F: Future<Output = ()> + Send + 'static,
     {
+        let handle = axum_server::Handle::new();
+        let trigger = handle.clone();
+        tokio::spawn(async move {
+            shutdown.await;
+            trigger.graceful_shutdown(Some(DRAIN));
+        });
         let app = self.app.into_make_service_with_connect_info::<SocketAddr>();
-        match self.tls {
+        let served = match self.tls {
             None => {
-                let listener = tokio::net::TcpListener::from_std(self.listener)
-                    .map_err(|e| ServeError::Io(e.to_string()))?;
-                axum::serve(listener, app)
-                    .with_graceful_shutdown(shutdown)
-                    .await
-                    .map_err(|e| ServeError::Io(e.to_string()))
+                let mut server = axum_server::from_tcp(self.listener).handle(handle);
+                with_timer(&mut server, self.header_timeout);
+                server.serve(app).await
             }
             Some(config) => {
-                let handle = axum_server::Handle::new();
-                let trigger = handle.clone();
-                tokio::spawn(async move {
-                    shutdown.await;
-                    trigger.graceful_shutdown(Some(TLS_DRAIN));
-                });
-                axum_server::from_tcp_rustls(self.listener, config)
-                    .handle(handle)
-                    .serve(app)
-                    .await
-                    .map_err(|e| ServeError::Io(e.to_string()))
+                let mut server = axum_server::from_tcp_rustls(self.listener, config).handle(handle);
+                with_timer(&mut server, self.header_timeout);
+                server.serve(app).await
             }
-        }
+        };
+        served.map_err(|e| ServeError::Io(e.to_string()))
     }
+}
+
+/// Gives hyper a timer, without which it silently runs no timeout at all, and the header
+/// timeout: a client that opens a connection and sends half a request is dropped after it.
+fn with_timer<A>(server: &mut axum_server::Server<A>, header_timeout: Duration) {
+    let builder = server.http_builder();
+    builder
+        .http1()
+        .timer(TokioTimer::new())
+        .header_read_timeout(header_timeout);
+    builder.http2().timer(TokioTimer::new());
 }
 
 fn load_tls(files: &TlsFiles) -> Result<RustlsConfig, ServeError> {

@@ -316,3 +316,101 @@ async fn unknown_routes_methods_and_paths_get_json_errors() {
     assert_error(status, &body, "invalid_token", "garbage token");
     server.stop().await;
 }
+
+on_both_backends!(a_database_failure_answers_its_code_and_a_generic_message_naming_the_request);
+async fn a_database_failure_answers_its_code_and_a_generic_message_naming_the_request() {
+    let server = TestServer::start().await;
+    let t = server.enrol("till 1").await;
+    server
+        .execute_sql("ALTER TABLE mutations RENAME TO mutations_gone")
+        .await;
+    let response = server
+        .http
+        .post(format!("{}/v1/push", server.url))
+        .bearer_auth(&t.token)
+        .header("content-type", "application/json")
+        .body(push_body(&t, &sales(1, 1)))
+        .send()
+        .await
+        .expect("the server answers");
+    assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
+    let request_id = response.headers()["x-request-id"]
+        .to_str()
+        .expect("ascii")
+        .to_string();
+    let body: Value = response.json().await.expect("json");
+    assert_eq!(body["code"], "database_error", "the code stays: {body}");
+    let message = body["message"].as_str().expect("a message");
+    assert!(
+        message.contains(&request_id),
+        "the message names the request, so its log line can be found: {message}"
+    );
+    for leak in [
+        "mutations",
+        "relation",
+        "table",
+        "SQL",
+        "sqlite",
+        "postgres",
+    ] {
+        assert!(
+            !message.to_lowercase().contains(&leak.to_lowercase()),
+            "the database's own text stays in the log ({leak}): {message}"
+        );
+    }
+    server.stop().await;
+}
+
+on_both_backends!(overlong_strings_are_refused_as_bad_input_before_anything_is_stored);
+async fn overlong_strings_are_refused_as_bad_input_before_anything_is_stored() {
+    use till_server::decide::text::{MAX_CODE, MAX_NAME};
+    use till_server::storage::{CatalogImport, StorageError};
+
+    let server = TestServer::start().await;
+    let t = server.enrol("till 1").await;
+    let mut long_name = sales(1, 1);
+    if let till_protocol::MutationBody::TicketCreated(ticket) = &mut long_name[0].body {
+        ticket.lines[0].name = "n".repeat(100_000);
+    }
+    let (response, raw) = server.push(&t, &long_name).await;
+    assert!(
+        matches!(&response.results[0].outcome,
+            till_protocol::Outcome::Rejected { code, .. } if code == "text_too_long"),
+        "{:?}",
+        response.results[0].outcome
+    );
+    assert!(
+        raw.to_string().len() < 1_000,
+        "the refusal does not carry the string back"
+    );
+    assert_eq!(server.storage.stats().await.expect("stats").tickets, 0);
+
+    let product = |sku: String, name: String| till_protocol::Product {
+        id: uuid::Uuid::now_v7(),
+        sku,
+        barcode: None,
+        name,
+        category: "c".into(),
+        unit_price: 100,
+        tax_category: "standard".into(),
+        active: true,
+    };
+    for p in [
+        product("s".repeat(MAX_CODE + 1), "Bread".into()),
+        product("SKU-1".into(), "n".repeat(MAX_NAME + 1)),
+    ] {
+        let refused = server
+            .storage
+            .import_catalog(CatalogImport {
+                settings: None,
+                tax_rates: vec![],
+                products: vec![p],
+            })
+            .await;
+        assert!(
+            matches!(refused, Err(StorageError::Invalid(_))),
+            "an overlong catalog string is bad input, not a database error: {refused:?}"
+        );
+    }
+    server.stop().await;
+}

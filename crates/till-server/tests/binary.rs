@@ -487,3 +487,210 @@ fn the_demo_catalog_imports_and_reimports_without_changes() {
         "an unchanged catalog changes nothing (no pull churn): {again}"
     );
 }
+
+/// The start of a request head, never finished.
+const HALF_A_HEAD: &[u8] = b"GET /v1/health HTTP/1.1\r\nHost: localhost\r\nX-Slow: ";
+
+/// Every one of `streams`, each sent half a request head, is closed by a server whose header
+/// timeout is 1 s, well before the streams' own 10 s read timeout.
+fn assert_closed_after_the_header_timeout(streams: &mut [impl std::io::Read]) {
+    let started = std::time::Instant::now();
+    for (i, stream) in streams.iter_mut().enumerate() {
+        assert!(
+            closed_by_server(stream),
+            "connection {i} must be closed by the header timeout, not left open"
+        );
+    }
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(8),
+        "closed after about the header timeout: {:?}",
+        started.elapsed()
+    );
+}
+
+/// Whether the server closed `stream` (end of stream, or a reset) before its read timeout.
+fn closed_by_server(stream: &mut impl std::io::Read) -> bool {
+    let mut buf = [0u8; 1024];
+    loop {
+        match stream.read(&mut buf) {
+            Ok(0) => return true,
+            Ok(_) => continue,
+            Err(e) => {
+                return !matches!(
+                    e.kind(),
+                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                )
+            }
+        }
+    }
+}
+
+#[test]
+fn hundreds_of_half_sent_request_heads_are_dropped_after_the_header_timeout() {
+    use std::io::Write;
+    use std::time::Duration;
+
+    let dir = tempfile::tempdir().expect("temp dir");
+    let served = Served::start(dir.path(), &["--header-timeout", "1s"]);
+    let addr = served.url.trim_start_matches("http://").to_string();
+    let mut streams: Vec<std::net::TcpStream> = (0..300)
+        .map(|_| {
+            let mut s = std::net::TcpStream::connect(&addr).expect("connects");
+            s.write_all(HALF_A_HEAD).expect("writes half a head");
+            s.set_read_timeout(Some(Duration::from_secs(10)))
+                .expect("sets a timeout");
+            s
+        })
+        .collect();
+    assert_closed_after_the_header_timeout(&mut streams);
+    let body = ok_health(&addr);
+    assert!(
+        body.contains("\"status\":\"ok\""),
+        "and the server still answers: {body}"
+    );
+    assert!(served.terminate().success());
+}
+
+/// `GET /v1/health` over a fresh plain connection: the whole answer.
+fn ok_health(addr: &str) -> String {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(addr).expect("connects");
+    write!(
+        s,
+        "GET /v1/health HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+    )
+    .expect("writes");
+    let mut answer = String::new();
+    s.read_to_string(&mut answer).expect("reads");
+    answer
+}
+
+#[test]
+fn half_sent_request_heads_over_tls_are_dropped_after_the_header_timeout_too() {
+    use std::io::Write;
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    use rustls::pki_types::pem::PemObject;
+    use rustls::pki_types::CertificateDer;
+
+    let dir = tempfile::tempdir().expect("temp dir");
+    let certified =
+        rcgen::generate_simple_self_signed(vec!["localhost".to_string()]).expect("cert");
+    let cert_path = dir.path().join("cert.pem");
+    let key_path = dir.path().join("key.pem");
+    std::fs::write(&cert_path, certified.cert.pem()).expect("writes");
+    std::fs::write(&key_path, certified.key_pair.serialize_pem()).expect("writes");
+    let served = Served::start(
+        &dir.path().join("data"),
+        &[
+            "--tls-cert",
+            cert_path.to_str().expect("path"),
+            "--tls-key",
+            key_path.to_str().expect("path"),
+            "--header-timeout",
+            "1s",
+        ],
+    );
+    let addr = served.url.trim_start_matches("https://").to_string();
+    let mut roots = rustls::RootCertStore::empty();
+    roots
+        .add(CertificateDer::from_pem_slice(certified.cert.pem().as_bytes()).expect("pem"))
+        .expect("a root");
+    let config = Arc::new(
+        rustls::ClientConfig::builder_with_provider(Arc::new(
+            rustls::crypto::ring::default_provider(),
+        ))
+        .with_safe_default_protocol_versions()
+        .expect("protocol versions")
+        .with_root_certificates(roots)
+        .with_no_client_auth(),
+    );
+    let mut streams: Vec<_> = (0..20)
+        .map(|_| {
+            let tcp = std::net::TcpStream::connect(&addr).expect("connects");
+            tcp.set_read_timeout(Some(Duration::from_secs(10)))
+                .expect("sets a timeout");
+            let tls = rustls::ClientConnection::new(
+                config.clone(),
+                "localhost".try_into().expect("name"),
+            )
+            .expect("a TLS client");
+            let mut stream = rustls::StreamOwned::new(tls, tcp);
+            stream
+                .write_all(HALF_A_HEAD)
+                .expect("handshakes and writes half a head");
+            stream.flush().expect("flushes");
+            stream
+        })
+        .collect();
+    assert_closed_after_the_header_timeout(&mut streams);
+    assert!(served.terminate().success());
+}
+
+#[test]
+fn rotate_token_and_settings_commands_work_as_documented() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let added: Value = serde_json::from_str(&ok_stdout(
+        cli(dir.path(), &["terminal", "add", "Till 1", "--json"]),
+        "terminal add",
+    ))
+    .expect("json");
+    let id = added["id"].as_str().expect("id");
+    let rotated: Value = serde_json::from_str(&ok_stdout(
+        cli(
+            dir.path(),
+            &["terminal", "rotate-token", id, "--grace", "15m", "--json"],
+        ),
+        "rotate-token",
+    ))
+    .expect("json");
+    assert_eq!(rotated["id"], added["id"]);
+    let token = rotated["token"].as_str().expect("a new token");
+    assert!(token.starts_with("till_") && token != added["token"]);
+    let stops = rotated["old_token_expires_at_ms"].as_i64().expect("when");
+    let listed: Value = serde_json::from_str(&ok_stdout(
+        cli(dir.path(), &["terminal", "list", "--json"]),
+        "terminal list",
+    ))
+    .expect("json");
+    assert_eq!(listed[0]["previous_token_expires_at_ms"], stops);
+    let now_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("time")
+        .as_millis() as i64;
+    assert!((now_ms + 14 * 60_000..=now_ms + 15 * 60_000).contains(&stops));
+    let text = ok_stdout(
+        cli(
+            dir.path(),
+            &["terminal", "rotate-token", id, "--grace", "0"],
+        ),
+        "rotate-token",
+    );
+    assert!(text.contains("token: till_"), "{text}");
+    let bad = cli(
+        dir.path(),
+        &["terminal", "rotate-token", id, "--grace", "30"],
+    );
+    assert_eq!(bad.status.code(), Some(2), "a duration needs its unit");
+
+    let set = ok_stdout(
+        cli(
+            dir.path(),
+            &["settings", "set", "allow-cross-till-returns", "true"],
+        ),
+        "settings set",
+    );
+    assert!(set.contains("allow-cross-till-returns true"), "{set}");
+    let shown: Value = serde_json::from_str(&ok_stdout(
+        cli(dir.path(), &["settings", "show", "--json"]),
+        "settings show",
+    ))
+    .expect("json");
+    assert_eq!(shown["allow_cross_till_returns"], true);
+    let bad = cli(
+        dir.path(),
+        &["settings", "set", "allow-cross-till-returns", "yes"],
+    );
+    assert!(!bad.status.success());
+}

@@ -347,6 +347,11 @@ async fn two_tills_refunding_one_sale_on_two_replicas_at_once_refund_it_once() {
     };
     let (a, b) = (Replica::start(&db), Replica::start(&db));
     let (t1, t2) = (enrol(&db, "till 1"), enrol(&db, "till 2"));
+    let allowed = cli(
+        &db,
+        &["settings", "set", "allow-cross-till-returns", "true"],
+    );
+    assert!(allowed.status.success(), "till 2 may refund till 1's sales");
     let http = reqwest::Client::new();
     for round in 0..10u64 {
         // Till 1 sells; then both tills refund that sale at the same moment, on two replicas.

@@ -10,6 +10,7 @@ use till_protocol::{
     ConflictCurrent, ConflictReason, CustomerCreated, CustomerDeleted, CustomerFields,
     CustomerUpdated, MutationBody, Outcome, Tender, TicketKind,
 };
+use till_server::decide::settings::OfficeSetting;
 use till_server::sample::{self, SampleLine};
 use till_server::storage::CustomerEdit;
 use uuid::Uuid;
@@ -353,6 +354,11 @@ async fn a_second_refund_of_one_sale_is_a_conflict_naming_the_first() {
     let server = TestServer::start().await;
     let a = server.enrol("till A").await;
     let b = server.enrol("till B").await;
+    server
+        .storage
+        .set_office_setting(OfficeSetting::AllowCrossTillReturns(true))
+        .await
+        .expect("allows till B to refund till A's sale");
     let sale = sales(1, 1);
     let original = ticket_of(&sale[0]).clone();
     // The sale and its refund in one batch: the refund may name a sale earlier in the batch.
@@ -388,7 +394,11 @@ async fn a_second_refund_of_one_sale_is_a_conflict_naming_the_first() {
                         info.ticket_id, refund_a.id,
                         "the conflict names the first refund"
                     );
-                    assert_eq!(info.terminal_id, a.id);
+                    assert_eq!(
+                        (info.terminal_id, info.total),
+                        (None, None),
+                        "till B is not told till A's id or its refund's total"
+                    );
                 }
                 other => panic!("expected the first refund, got {other:?}"),
             }
@@ -400,13 +410,17 @@ async fn a_second_refund_of_one_sale_is_a_conflict_naming_the_first() {
     let (response, _) = server
         .push(&a, &[sample::mutation(3, MutationBody::TicketVoided(void))])
         .await;
-    assert!(matches!(
-        response.results[0].outcome,
+    match &response.results[0].outcome {
         Outcome::Conflict {
             reason: ConflictReason::AlreadyReversed,
-            ..
-        }
-    ));
+            current: Some(ConflictCurrent::Reversal(info)),
+        } => assert_eq!(
+            (info.terminal_id, info.total),
+            (Some(a.id), Some(refund_a.totals.total)),
+            "till A is told its own refund in full"
+        ),
+        other => panic!("a void after the refund is a conflict, got {other:?}"),
+    }
     let stats = server.storage.stats().await.expect("stats");
     let till_a = stats
         .terminals
@@ -698,5 +712,51 @@ async fn concurrent_sales_of_one_product_move_stock_by_deltas() {
         )
         .await;
     assert_eq!(server.storage.stock(product).await.expect("stock"), -78);
+    server.stop().await;
+}
+
+on_both_backends!(a_customer_stamp_far_ahead_of_the_server_is_clamped_and_the_sale_still_lands);
+async fn a_customer_stamp_far_ahead_of_the_server_is_clamped_and_the_sale_still_lands() {
+    let server = TestServer::start().await;
+    let t = server.enrol("till 1").await;
+    let now = till_server::clock::now_ms();
+    let a_year = 365 * 24 * 3_600_000;
+    let id = Uuid::now_v7();
+    let mut create = sample::mutation(
+        1,
+        MutationBody::CustomerCreated(CustomerCreated {
+            id,
+            fields: CustomerFields {
+                name: "Ada".into(),
+                email: None,
+                phone: None,
+                note: None,
+            },
+        }),
+    );
+    create.hlc.wall_ms = now + a_year;
+    let mut sale = sales(2, 1).remove(0);
+    sale.hlc.wall_ms = now + a_year;
+    let (response, _) = server.push(&t, &[create, sale]).await;
+    for r in &response.results {
+        assert!(
+            matches!(r.outcome, Outcome::Applied { .. }),
+            "a clock ahead never refuses a change: {r:?}"
+        );
+    }
+    let (_, page) = server.get("/v1/pull", Some(&t.token)).await;
+    let kept = page["changes"]
+        .as_array()
+        .expect("changes")
+        .iter()
+        .find(|c| c["change"]["data"]["id"] == id.to_string())
+        .expect("the customer is pulled")["change"]["data"]["hlc"]["wall_ms"]
+        .as_i64()
+        .expect("a stamp");
+    let latest = till_server::clock::now_ms() + 5 * 60_000;
+    assert!(
+        (now..=latest).contains(&kept),
+        "the stamp kept is at most the allowed skew ahead of the server, not a year: {kept}"
+    );
     server.stop().await;
 }

@@ -6,11 +6,13 @@ use std::collections::HashSet;
 use till_protocol::pricing::{MAX_TAX_RATE_BP, MAX_UNIT_PRICE};
 use till_protocol::{Product, StoreSettings, TaxRate};
 
+use super::text;
 use crate::storage::{CatalogImport, ImportSummary, StorageError};
 
-/// Checks a whole import before anything of it is written.
+/// Checks a whole import before anything of it is written, its strings first ([`text`]).
 pub fn check(catalog: &CatalogImport) -> Result<(), StorageError> {
     let invalid = |m: String| Err(StorageError::Invalid(m));
+    text::check_catalog(catalog).map_err(StorageError::Invalid)?;
     if let Some(settings) = &catalog.settings {
         let c = &settings.currency;
         if c.code.len() != 3 || !c.code.bytes().all(|b| b.is_ascii_uppercase()) || c.exponent > 4 {

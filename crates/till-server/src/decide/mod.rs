@@ -4,14 +4,21 @@
 //!
 //! One module per use case: [`push`] (settling a batch), [`tickets`] (sales, voids and refunds),
 //! [`customers`], [`catalog`] (`catalog import`, prices, product deletion), [`pull`] (a page of
-//! changes), [`stats`] and [`terminals`].
+//! changes), [`stats`], [`terminals`] (enrolment, which token works, rotation),
+//! [`auth_failures`] (the failed-authentication limit), [`stamps`] (a terminal clock ahead) and
+//! [`settings`] (the back office's own settings, such as cross-till returns); [`text`] caps the
+//! length of every string stored.
 
+pub mod auth_failures;
 pub mod catalog;
 pub mod customers;
 pub mod pull;
 pub mod push;
+pub mod settings;
+pub mod stamps;
 pub mod stats;
 pub mod terminals;
+pub mod text;
 pub mod tickets;
 
 use till_protocol::Outcome;

@@ -116,6 +116,7 @@ mod tests {
             created_at_ms: 0,
             revoked_at_ms: None,
             last_seq,
+            previous_token_expires_at_ms: None,
         }
     }
 

@@ -1,5 +1,6 @@
 //! Sales, voids and refunds: whether a ticket may be stored, and what a reversal of a stored
-//! sale gets.
+//! sale gets. A sale is reversed by the till that sold it, or by another till of a store that
+//! allows cross-till returns, whose reversal is then checked line by line against the sale.
 
 use till_protocol::pricing::price;
 use till_protocol::{
@@ -7,12 +8,13 @@ use till_protocol::{
 };
 use uuid::Uuid;
 
-use super::Rejection;
+use super::{text, Rejection};
 
-/// Checks a ticket the way the back office must before storing it: the kind matches the
-/// mutation, every figure is what the one pricing rule gives, the tenders cover the total
+/// Checks a ticket the way the back office must before storing it: no string over its cap
+/// ([`text`]), the kind matches the mutation, every figure is what the one pricing rule gives, the tenders cover the total
 /// exactly, and no card data beyond the last four digits travels.
 pub fn check_ticket(expected: TicketKind, ticket: &Ticket) -> Result<(), Rejection> {
+    text::check_ticket(ticket).map_err(|message| Rejection::new("text_too_long", message))?;
     if ticket.kind != expected {
         return Err(Rejection::new(
             "kind_mismatch",
@@ -52,7 +54,8 @@ pub fn check_ticket(expected: TicketKind, ticket: &Ticket) -> Result<(), Rejecti
             "invalid_currency",
             format!(
                 "currency {} with exponent {} is not valid",
-                currency.code, currency.exponent
+                currency.code.chars().take(8).collect::<String>(),
+                currency.exponent
             ),
         ));
     }
@@ -135,7 +138,9 @@ fn check_tenders(ticket: &Ticket) -> Result<(), Rejection> {
                         ));
                     }
                 }
-                if approval_ref.len() > 64 || looks_like_card_number(approval_ref) {
+                if approval_ref.len() > text::MAX_APPROVAL_REF
+                    || looks_like_card_number(approval_ref)
+                {
                     return Err(Rejection::new(
                         "invalid_card_data",
                         format!("tender {n}: the approval reference must not hold a card number"),
@@ -214,6 +219,22 @@ pub fn reversed_id(ticket: &Ticket) -> Result<Uuid, Rejection> {
         .ok_or_else(|| Rejection::new("invalid_reverses", "no original ticket named"))
 }
 
+/// One line of a stored sale, as a reversal of another till is checked against it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SoldLine {
+    pub product_id: Uuid,
+    pub quantity: i64,
+}
+
+/// Who sends a reversal, what the store allows it, and the lines of the sale it names as
+/// stored (empty when the sale is unknown).
+#[derive(Debug, Clone, Copy)]
+pub struct ReversalFacts<'a> {
+    pub terminal_id: Uuid,
+    pub cross_till_returns: bool,
+    pub sold: &'a [SoldLine],
+}
+
 /// What to do with a void or refund of a known ticket.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Reversal {
@@ -226,13 +247,16 @@ pub enum Reversal {
 }
 
 /// Decides a `kind` reversal (`ticket`, already checked by [`check_ticket`]) of the ticket
-/// `original_id`, given that ticket as stored (`None`: unknown to the server). A sale is
-/// reversed at most once; a void returns the whole sale, a refund at most the sale.
+/// `original_id`, given that ticket as stored (`None`: unknown to the server) and `facts`. Only
+/// the till that made a sale reverses it, unless the store allows cross-till returns; a sale is
+/// reversed at most once; a void returns the whole sale, a refund at most the sale, and a
+/// reversal from another till returns only products of the sale, in at most the quantities sold.
 pub fn reversal(
     kind: TicketKind,
     ticket: &Ticket,
     original_id: Uuid,
     original: Option<&StoredTicket>,
+    facts: ReversalFacts<'_>,
 ) -> Reversal {
     let Some(original) = original else {
         return Reversal::Reject(Rejection::new(
@@ -246,6 +270,16 @@ pub fn reversal(
             format!(
                 "ticket {original_id} is a {:?}, only sales can be reversed",
                 original.kind
+            ),
+        ));
+    }
+    let cross_till = original.terminal_id != facts.terminal_id;
+    if cross_till && !facts.cross_till_returns {
+        return Reversal::Reject(Rejection::new(
+            "not_your_sale",
+            format!(
+                "ticket {original_id} was sold by another till, and this store does not allow \
+                 cross-till returns"
             ),
         ));
     }
@@ -270,19 +304,56 @@ pub fn reversal(
             ),
         ));
     }
+    if cross_till {
+        if let Err(r) = check_lines_against_sale(ticket, facts.sold) {
+            return Reversal::Reject(r);
+        }
+    }
     Reversal::Insert
 }
 
-/// The conflict a second reversal of a sale gets: it names the first one, `first` as stored,
-/// so the terminal can show who reversed the sale and for how much.
-pub fn already_reversed(first_id: Uuid, first: &StoredTicket) -> Outcome {
+/// Every line of a reversal names a product of the sale, and no product is returned in more
+/// than the quantity sold. (A sale is reversed at most once, so nothing of it was returned
+/// before: what is left to return is what was sold.)
+fn check_lines_against_sale(ticket: &Ticket, sold: &[SoldLine]) -> Result<(), Rejection> {
+    let mut left: std::collections::HashMap<Uuid, i64> = std::collections::HashMap::new();
+    for line in sold {
+        *left.entry(line.product_id).or_default() += line.quantity;
+    }
+    for (i, line) in ticket.lines.iter().enumerate() {
+        let n = i + 1;
+        let Some(remaining) = left.get_mut(&line.product_id) else {
+            return Err(Rejection::new(
+                "not_on_sale",
+                format!("line {n}: product {} is not on the sale", line.product_id),
+            ));
+        };
+        if line.quantity < 1 || line.quantity > *remaining {
+            return Err(Rejection::new(
+                "quantity_exceeds_sale",
+                format!(
+                    "line {n}: {} of product {} returned, {} left of the sale",
+                    line.quantity, line.product_id, remaining
+                ),
+            ));
+        }
+        *remaining -= line.quantity;
+    }
+    Ok(())
+}
+
+/// The conflict a second reversal of a sale gets: it names the first one, `first` as stored.
+/// The till that made the first reversal (`asking`) is also told its total; another till only
+/// learns that the sale was reversed, by which ticket and how, never another till's details.
+pub fn already_reversed(first_id: Uuid, first: &StoredTicket, asking: Uuid) -> Outcome {
+    let own = first.terminal_id == asking;
     Outcome::Conflict {
         reason: ConflictReason::AlreadyReversed,
         current: Some(ConflictCurrent::Reversal(ReversalInfo {
             ticket_id: first_id,
             kind: first.kind,
-            terminal_id: first.terminal_id,
-            total: first.total,
+            terminal_id: own.then_some(first.terminal_id),
+            total: own.then_some(first.total),
         })),
     }
 }
@@ -299,6 +370,15 @@ mod tests {
             terminal_id: Uuid::now_v7(),
             total,
             reversed_by,
+        }
+    }
+
+    /// The facts of a reversal sent by the till that made `original`.
+    fn by_seller(original: Option<&StoredTicket>) -> ReversalFacts<'static> {
+        ReversalFacts {
+            terminal_id: original.map_or(Uuid::nil(), |o| o.terminal_id),
+            cross_till_returns: false,
+            sold: &[],
         }
     }
 
@@ -334,12 +414,24 @@ mod tests {
         let refund = sample::reversal(TicketKind::Refund, 2, &sale);
         let original = stored(TicketKind::Sale, sale.totals.total, None);
         assert_eq!(
-            reversal(TicketKind::Refund, &refund, sale.id, Some(&original)),
+            reversal(
+                TicketKind::Refund,
+                &refund,
+                sale.id,
+                Some(&original),
+                by_seller(Some(&original))
+            ),
             Reversal::Insert
         );
         let void = sample::reversal(TicketKind::Void, 2, &sale);
         assert_eq!(
-            reversal(TicketKind::Void, &void, sale.id, Some(&original)),
+            reversal(
+                TicketKind::Void,
+                &void,
+                sale.id,
+                Some(&original),
+                by_seller(Some(&original))
+            ),
             Reversal::Insert
         );
     }
@@ -351,20 +443,26 @@ mod tests {
         let first = Uuid::now_v7();
         let original = stored(TicketKind::Sale, sale.totals.total, Some(first));
         assert_eq!(
-            reversal(TicketKind::Refund, &refund, sale.id, Some(&original)),
+            reversal(
+                TicketKind::Refund,
+                &refund,
+                sale.id,
+                Some(&original),
+                by_seller(Some(&original))
+            ),
             Reversal::Conflict { first },
             "a sale is reversed at most once"
         );
         let first_refund = stored(TicketKind::Refund, 250, None);
-        match already_reversed(first, &first_refund) {
+        match already_reversed(first, &first_refund, first_refund.terminal_id) {
             Outcome::Conflict {
                 reason: ConflictReason::AlreadyReversed,
                 current: Some(ConflictCurrent::Reversal(info)),
             } => {
                 assert_eq!(info.ticket_id, first);
                 assert_eq!(info.kind, TicketKind::Refund);
-                assert_eq!(info.terminal_id, first_refund.terminal_id);
-                assert_eq!(info.total, 250);
+                assert_eq!(info.terminal_id, Some(first_refund.terminal_id));
+                assert_eq!(info.total, Some(250));
             }
             other => panic!("expected an already_reversed conflict, got {other:?}"),
         }
@@ -375,7 +473,13 @@ mod tests {
         let sale = sample::sale(1);
         let refund = sample::reversal(TicketKind::Refund, 2, &sale);
         assert_eq!(
-            code(reversal(TicketKind::Refund, &refund, sale.id, None)),
+            code(reversal(
+                TicketKind::Refund,
+                &refund,
+                sale.id,
+                None,
+                by_seller(None)
+            )),
             "unknown_ticket"
         );
         let a_refund = stored(TicketKind::Refund, sale.totals.total, None);
@@ -384,7 +488,8 @@ mod tests {
                 TicketKind::Refund,
                 &refund,
                 sale.id,
-                Some(&a_refund)
+                Some(&a_refund),
+                by_seller(Some(&a_refund))
             )),
             "not_a_sale",
             "only sales can be reversed"
@@ -397,7 +502,13 @@ mod tests {
         let void = sample::reversal(TicketKind::Void, 2, &sale);
         let bigger = stored(TicketKind::Sale, sale.totals.total + 1, None);
         assert_eq!(
-            code(reversal(TicketKind::Void, &void, sale.id, Some(&bigger))),
+            code(reversal(
+                TicketKind::Void,
+                &void,
+                sale.id,
+                Some(&bigger),
+                by_seller(Some(&bigger))
+            )),
             "void_mismatch"
         );
         let refund = sample::reversal(TicketKind::Refund, 2, &sale);
@@ -407,12 +518,19 @@ mod tests {
                 TicketKind::Refund,
                 &refund,
                 sale.id,
-                Some(&smaller)
+                Some(&smaller),
+                by_seller(Some(&smaller))
             )),
             "refund_exceeds_sale"
         );
         assert_eq!(
-            reversal(TicketKind::Refund, &refund, sale.id, Some(&bigger)),
+            reversal(
+                TicketKind::Refund,
+                &refund,
+                sale.id,
+                Some(&bigger),
+                by_seller(Some(&bigger))
+            ),
             Reversal::Insert,
             "a partial refund is allowed"
         );
@@ -445,6 +563,114 @@ mod tests {
             assert_eq!(product, same);
             assert!(out < 0, "a sale takes goods out");
             assert_eq!(back, -out, "a refund puts them back");
+        }
+    }
+
+    #[test]
+    fn another_tills_sale_is_not_yours_unless_the_store_allows_cross_till_returns() {
+        let sale = sample::sale(1);
+        let refund = sample::reversal(TicketKind::Refund, 2, &sale);
+        let original = stored(TicketKind::Sale, sale.totals.total, Some(Uuid::now_v7()));
+        let sold = sold_lines(&sale);
+        let other = ReversalFacts {
+            terminal_id: Uuid::now_v7(),
+            cross_till_returns: false,
+            sold: &sold,
+        };
+        assert_eq!(
+            code(reversal(
+                TicketKind::Refund,
+                &refund,
+                sale.id,
+                Some(&original),
+                other
+            )),
+            "not_your_sale",
+            "refused before anything about the sale, even that it was reversed, is told"
+        );
+        let allowed = ReversalFacts {
+            cross_till_returns: true,
+            ..other
+        };
+        assert!(matches!(
+            reversal(
+                TicketKind::Refund,
+                &refund,
+                sale.id,
+                Some(&original),
+                allowed
+            ),
+            Reversal::Conflict { .. }
+        ));
+        let unreversed = stored(TicketKind::Sale, sale.totals.total, None);
+        assert_eq!(
+            reversal(
+                TicketKind::Refund,
+                &refund,
+                sale.id,
+                Some(&unreversed),
+                allowed
+            ),
+            Reversal::Insert
+        );
+    }
+
+    fn sold_lines(ticket: &Ticket) -> Vec<SoldLine> {
+        ticket
+            .lines
+            .iter()
+            .map(|l| SoldLine {
+                product_id: l.product_id,
+                quantity: l.quantity,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_cross_till_refund_returns_only_products_of_the_sale_in_at_most_the_quantities_sold() {
+        let sale = sample::sale(1);
+        let original = stored(TicketKind::Sale, i64::MAX, None);
+        let decide = |refund: &Ticket, sold: &[SoldLine]| {
+            let facts = ReversalFacts {
+                terminal_id: Uuid::now_v7(),
+                cross_till_returns: true,
+                sold,
+            };
+            reversal(TicketKind::Refund, refund, sale.id, Some(&original), facts)
+        };
+        let refund = sample::reversal(TicketKind::Refund, 2, &sale);
+        let mut sold = sold_lines(&sale);
+        sold[0].product_id = Uuid::now_v7();
+        assert_eq!(code(decide(&refund, &sold)), "not_on_sale");
+        let mut sold = sold_lines(&sale);
+        sold[1].quantity -= 1;
+        assert_eq!(code(decide(&refund, &sold)), "quantity_exceeds_sale");
+        let mut twice = refund.clone();
+        twice.lines.push(twice.lines[0].clone());
+        let sold = sold_lines(&sale);
+        assert_eq!(
+            code(decide(&twice, &sold)),
+            "quantity_exceeds_sale",
+            "two lines of one product count together"
+        );
+        assert_eq!(decide(&refund, &sold), Reversal::Insert);
+    }
+
+    #[test]
+    fn a_conflict_tells_another_till_neither_the_first_reversals_till_nor_its_total() {
+        let first = stored(TicketKind::Refund, 250, None);
+        let first_id = Uuid::now_v7();
+        match already_reversed(first_id, &first, Uuid::now_v7()) {
+            Outcome::Conflict {
+                current: Some(ConflictCurrent::Reversal(info)),
+                ..
+            } => {
+                assert_eq!(info.ticket_id, first_id, "the first reversal is named");
+                assert_eq!(info.kind, TicketKind::Refund);
+                assert_eq!(info.terminal_id, None);
+                assert_eq!(info.total, None);
+            }
+            other => panic!("expected an already_reversed conflict, got {other:?}"),
         }
     }
 }

@@ -4,9 +4,12 @@
 use till_protocol::{Ticket, TicketKind};
 
 use super::StorageError;
+use crate::decide::terminals::TokenSlot;
+use crate::decide::tickets::SoldLine;
 
 /// The columns of a [`super::TerminalRecord`], in the order both backends read them.
-pub(super) const TERMINAL_COLUMNS: &str = "id, name, created_at_ms, revoked_at_ms, last_seq";
+pub(super) const TERMINAL_COLUMNS: &str =
+    "id, name, created_at_ms, revoked_at_ms, last_seq, previous_expires_at_ms";
 
 /// The columns of a product, its tombstone flag and its change number, in the order both
 /// backends read them.
@@ -16,6 +19,15 @@ pub(super) const PRODUCT_COLUMNS: &str =
 /// The columns of a customer as a decision needs it, in the order both backends read them.
 pub(super) const CUSTOMER_COLUMNS: &str =
     "server_id, version, name, email, phone, note, deleted, hlc";
+
+/// Which token a lookup by token hash matched, from its `token_hash = $1` column.
+pub(super) fn token_slot(current: bool) -> TokenSlot {
+    if current {
+        TokenSlot::Current
+    } else {
+        TokenSlot::Previous
+    }
+}
 
 /// A count, sequence or number for an integer column; beyond `i64` it is refused, never wrapped.
 pub(super) fn to_i64(v: u64, what: &str) -> Result<i64, StorageError> {
@@ -44,6 +56,20 @@ pub(super) fn parse_kind(name: &str) -> Result<TicketKind, StorageError> {
             "unknown ticket kind {other:?}"
         ))),
     }
+}
+
+/// The lines of a ticket kept whole (its JSON), as a reversal is checked against them.
+pub(super) fn sold_lines(body: &str) -> Result<Vec<SoldLine>, StorageError> {
+    let ticket: Ticket = serde_json::from_str(body)
+        .map_err(|e| StorageError::Corrupt(format!("a stored ticket does not parse: {e}")))?;
+    Ok(ticket
+        .lines
+        .iter()
+        .map(|l| SoldLine {
+            product_id: l.product_id,
+            quantity: l.quantity,
+        })
+        .collect())
 }
 
 /// A ticket as kept whole beside its columns: its JSON.

@@ -13,7 +13,9 @@ mod columns;
 mod customers;
 pub mod postgres;
 mod push;
+mod settings;
 pub mod sqlite;
+mod terminals;
 mod tx;
 
 use async_trait::async_trait;
@@ -22,6 +24,10 @@ use till_protocol::{
     CatalogSnapshot, Change, Customer, Mutation, MutationResult, Product, StoreSettings, TaxRate,
 };
 use uuid::Uuid;
+
+use crate::decide::settings::{OfficeSetting, OfficeSettings};
+use crate::decide::stamps::StampLimit;
+use crate::decide::terminals::TokenSlot;
 
 /// A terminal enrolled with the back office.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -32,12 +38,30 @@ pub struct TerminalRecord {
     pub revoked_at_ms: Option<i64>,
     /// Every mutation up to this sequence is settled.
     pub last_seq: u64,
+    /// Until when the token replaced by the last `terminal rotate-token` keeps working; `None`
+    /// when there is none.
+    pub previous_token_expires_at_ms: Option<i64>,
 }
 
 impl TerminalRecord {
     pub fn is_revoked(&self) -> bool {
         self.revoked_at_ms.is_some()
     }
+}
+
+/// The terminal a bearer token belongs to, and which of its tokens it is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TokenOwner {
+    pub terminal: TerminalRecord,
+    pub slot: TokenSlot,
+}
+
+/// What `terminal rotate-token` did: the terminal as it is now, and when its old token stops
+/// working.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rotated {
+    pub terminal: TerminalRecord,
+    pub old_token_stops_at_ms: i64,
 }
 
 /// The outcome of one push batch, settled in one transaction.
@@ -197,16 +221,29 @@ pub trait Storage: Send + Sync + 'static {
     async fn revoke_terminal(&self, id: Uuid) -> Result<TerminalRecord, StorageError>;
     async fn list_terminals(&self) -> Result<Vec<TerminalRecord>, StorageError>;
     async fn terminal(&self, id: Uuid) -> Result<Option<TerminalRecord>, StorageError>;
+    /// The terminal whose current token, or whose token before its last rotation, hashes to
+    /// `token_hash` (whether that one still works is [`crate::decide::terminals::accept_token`]'s
+    /// call).
     async fn terminal_by_token_hash(
         &self,
         token_hash: &str,
-    ) -> Result<Option<TerminalRecord>, StorageError>;
+    ) -> Result<Option<TokenOwner>, StorageError>;
+    /// Gives the terminal the token hashing to `token_hash`; its current one keeps working for
+    /// `grace_ms` more (none: forgotten at once). A revoked terminal is refused.
+    async fn rotate_token(
+        &self,
+        id: Uuid,
+        token_hash: &str,
+        grace_ms: i64,
+    ) -> Result<Rotated, StorageError>;
 
-    /// Settles `mutations` of `terminal_id` in order, by [`crate::decide`], in one transaction.
+    /// Settles `mutations` of `terminal_id` in order, by [`crate::decide`], in one transaction;
+    /// the HLC stamps it keeps are bounded by `stamps`.
     async fn push(
         &self,
         terminal_id: Uuid,
         mutations: Vec<Mutation>,
+        stamps: StampLimit,
     ) -> Result<PushOutcome, StorageError>;
     /// Changes with a sequence above `cursor`, oldest first, at most `limit`.
     async fn pull(&self, cursor: u64, limit: u32) -> Result<PullPage, StorageError>;
@@ -222,5 +259,11 @@ pub trait Storage: Send + Sync + 'static {
     async fn save_customer(&self, id: Uuid, edit: CustomerEdit) -> Result<Customer, StorageError>;
     async fn delete_customer(&self, id: Uuid) -> Result<Customer, StorageError>;
     async fn tickets(&self) -> Result<Vec<TicketSummary>, StorageError>;
+    /// The back office's own settings (store policies only the server applies).
+    async fn office_settings(&self) -> Result<OfficeSettings, StorageError>;
+    async fn set_office_setting(
+        &self,
+        setting: OfficeSetting,
+    ) -> Result<OfficeSettings, StorageError>;
     async fn stats(&self) -> Result<Stats, StorageError>;
 }

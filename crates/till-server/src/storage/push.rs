@@ -10,17 +10,20 @@ use super::customers;
 use super::tx::{Lock, Tx};
 use super::{PushOutcome, StorageError};
 use crate::decide::push::{Batch, Next};
-use crate::decide::tickets::{self, Reversal};
+use crate::decide::stamps::StampLimit;
+use crate::decide::tickets::{self, Reversal, ReversalFacts};
 use crate::decide::{self, Rejection};
 
 /// An applied mutation's outcome, or why it was refused.
 type Applied = Result<Outcome, Rejection>;
 
-/// Settles `mutations` of `terminal_id` in order, in the caller's transaction.
+/// Settles `mutations` of `terminal_id` in order, in the caller's transaction; the stamps it
+/// keeps are bounded by `stamps`.
 pub(super) async fn settle<T: Tx>(
     tx: &mut T,
     terminal_id: Uuid,
     mutations: &[Mutation],
+    stamps: StampLimit,
 ) -> Result<PushOutcome, T::Error> {
     let last_seq = tx
         .lock_terminal(terminal_id)
@@ -33,6 +36,7 @@ pub(super) async fn settle<T: Tx>(
     let mut settling = Settling {
         tx,
         terminal_id,
+        stamps,
         batch: Batch::new(terminal_id, last_seq, recorded),
     };
     for mutation in mutations {
@@ -52,13 +56,14 @@ pub(super) async fn settle<T: Tx>(
 struct Settling<'a, T> {
     tx: &'a mut T,
     terminal_id: Uuid,
+    stamps: StampLimit,
     batch: Batch,
 }
 
 impl<T: Tx> Settling<'_, T> {
     /// Applies one mutation whose sequence is next.
     async fn apply(&mut self, mutation: &Mutation) -> Result<Outcome, T::Error> {
-        let hlc = mutation.hlc;
+        let hlc = self.stamps.bound(mutation.hlc);
         let applied = match &mutation.body {
             MutationBody::TicketCreated(t) => self.sale(mutation.id, t).await?,
             MutationBody::TicketVoided(t) => {
@@ -114,13 +119,23 @@ impl<T: Tx> Settling<'_, T> {
         };
         // Held: a reversal of the same sale elsewhere waits, then finds this one.
         let original = self.tx.ticket(original_id, Lock::Row).await?;
-        match tickets::reversal(kind, ticket, original_id, original.as_ref()) {
+        let sold = self.tx.sold_lines(original_id).await?;
+        let facts = ReversalFacts {
+            terminal_id: self.terminal_id,
+            cross_till_returns: self.tx.office_settings().await?.allow_cross_till_returns,
+            sold: &sold,
+        };
+        match tickets::reversal(kind, ticket, original_id, original.as_ref(), facts) {
             Reversal::Reject(r) => Ok(Err(r)),
             Reversal::Conflict { first } => {
                 let stored = self.tx.ticket(first, Lock::No).await?.ok_or_else(|| {
                     StorageError::Corrupt(format!("reversal {first} of {original_id} is missing"))
                 })?;
-                Ok(Ok(tickets::already_reversed(first, &stored)))
+                Ok(Ok(tickets::already_reversed(
+                    first,
+                    &stored,
+                    self.terminal_id,
+                )))
             }
             Reversal::Insert => {
                 let stored = self.store(mutation_id, ticket).await?;

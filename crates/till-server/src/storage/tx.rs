@@ -10,11 +10,12 @@ use std::collections::HashSet;
 use till_protocol::{CustomerFields, Product, TaxRate, Ticket};
 use uuid::Uuid;
 
-use super::StorageError;
+use super::{StorageError, TerminalRecord};
 use crate::decide::catalog::StoredRate;
 use crate::decide::customers::StoredCustomer;
 use crate::decide::push::{RecordedBy, Settlement};
-use crate::decide::tickets::StoredTicket;
+use crate::decide::settings::OfficeSettings;
+use crate::decide::tickets::{SoldLine, StoredTicket};
 
 /// Whether a load holds its row until commit, so that a concurrent writer deciding on the same
 /// row waits and then sees this transaction's write.
@@ -50,6 +51,16 @@ pub(super) trait Tx {
     /// The terminal's last settled sequence (`None`: no such terminal). Holds the terminal's
     /// row, so one terminal's batches settle one at a time.
     async fn lock_terminal(&mut self, id: Uuid) -> Result<Option<u64>, Self::Error>;
+    /// The terminal, its row held to commit.
+    async fn terminal(&mut self, id: Uuid) -> Result<Option<TerminalRecord>, Self::Error>;
+    /// Makes `token_hash` the terminal's token; its current one becomes the previous token,
+    /// working until `previous_expires_at_ms` (`None`: forgotten).
+    async fn replace_token(
+        &mut self,
+        id: Uuid,
+        token_hash: &str,
+        previous_expires_at_ms: Option<i64>,
+    ) -> Result<(), Self::Error>;
     /// What each of `ids` was settled with, and by which terminal.
     async fn recorded(&mut self, ids: &[Uuid]) -> Result<RecordedBy, Self::Error>;
     async fn ticket(&mut self, id: Uuid, lock: Lock) -> Result<Option<StoredTicket>, Self::Error>;
@@ -62,7 +73,12 @@ pub(super) trait Tx {
         mutation_id: Uuid,
         ticket: &Ticket,
     ) -> Result<Option<(i64, u64)>, Self::Error>;
+    /// The lines of the stored ticket `id` (none when there is no such ticket).
+    async fn sold_lines(&mut self, id: Uuid) -> Result<Vec<SoldLine>, Self::Error>;
     async fn mark_reversed(&mut self, sale: Uuid, by: Uuid) -> Result<(), Self::Error>;
+    /// The back office's settings, from their rows.
+    async fn office_settings(&mut self) -> Result<OfficeSettings, Self::Error>;
+    async fn put_office_setting(&mut self, name: &str, value: &str) -> Result<(), Self::Error>;
     /// Writes what a batch settled: its mutations, its stock moves, and the terminal's last
     /// settled sequence.
     async fn record_batch(

@@ -12,7 +12,7 @@ use reqwest::StatusCode;
 use serde_json::Value;
 use till_protocol::{Mutation, MutationBody, PushRequest, PushResponse, Ticket};
 use till_server::sample;
-use till_server::serve::BoundServer;
+use till_server::serve::{BoundServer, ServeOptions};
 use till_server::storage::postgres::{testing, PostgresStorage};
 use till_server::storage::sqlite::SqliteStorage;
 use till_server::storage::Storage;
@@ -62,6 +62,8 @@ pub struct TestServer {
     pub url: String,
     pub storage: Arc<dyn Storage>,
     pub backend: Backend,
+    /// The PostgreSQL URL of the test's schema (`None` on SQLite).
+    pub database_url: Option<String>,
     pub dir: tempfile::TempDir,
     pub http: reqwest::Client,
     stop: Option<oneshot::Sender<()>>,
@@ -77,23 +79,32 @@ pub struct Terminal {
 
 impl TestServer {
     pub async fn start() -> TestServer {
+        Self::start_with(ServeOptions::default()).await
+    }
+
+    /// A server with its own limits (timeouts, slots, the failed-authentication limit, the
+    /// clock skew).
+    pub async fn start_with(options: ServeOptions) -> TestServer {
         let backend = BACKEND.try_with(|b| *b).unwrap_or(Backend::Sqlite);
         let dir = tempfile::tempdir().expect("temp dir");
-        let storage: Arc<dyn Storage> = match backend {
-            Backend::Sqlite => Arc::new(SqliteStorage::open(dir.path()).expect("database opens")),
+        let (storage, database_url): (Arc<dyn Storage>, _) = match backend {
+            Backend::Sqlite => (
+                Arc::new(SqliteStorage::open(dir.path()).expect("database opens")),
+                None,
+            ),
             Backend::Postgres => {
                 let url = testing::database_url().expect("a PostgreSQL test database");
                 let url = testing::fresh_schema_url(&url)
                     .await
                     .expect("creates a test schema");
-                Arc::new(
-                    PostgresStorage::connect(&url)
-                        .await
-                        .expect("database opens"),
-                )
+                let storage = PostgresStorage::connect(&url)
+                    .await
+                    .expect("database opens");
+                (Arc::new(storage), Some(url))
             }
         };
-        let server = BoundServer::bind(storage.clone(), "127.0.0.1:0", None).expect("binds");
+        let server =
+            BoundServer::bind(storage.clone(), "127.0.0.1:0", None, &options).expect("binds");
         let url = server.url();
         let (stop, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(async move {
@@ -107,6 +118,7 @@ impl TestServer {
             url,
             storage,
             backend,
+            database_url,
             dir,
             http: reqwest::Client::new(),
             stop: Some(stop),
@@ -121,6 +133,35 @@ impl TestServer {
         if let Some(task) = self.task.take() {
             let _ = task.await;
         }
+    }
+
+    /// Runs `sql` on the test's database behind the server's back (to break it, say).
+    pub async fn execute_sql(&self, sql: &str) {
+        match &self.database_url {
+            None => {
+                let path = self.dir.path().join(till_server::storage::sqlite::DB_FILE);
+                let conn = rusqlite::Connection::open(path).expect("opens the database");
+                conn.execute_batch(sql).expect("runs the SQL");
+            }
+            Some(url) => {
+                let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls)
+                    .await
+                    .expect("connects");
+                let task = tokio::spawn(connection);
+                client.batch_execute(sql).await.expect("runs the SQL");
+                drop(client);
+                let _ = task.await;
+            }
+        }
+    }
+
+    /// An HTTP client whose connections come from `ip` (any 127.x.y.z on loopback), so a test
+    /// can play several client addresses.
+    pub fn client_from(ip: &str) -> reqwest::Client {
+        reqwest::Client::builder()
+            .local_address(ip.parse::<std::net::IpAddr>().expect("an address"))
+            .build()
+            .expect("a client")
     }
 
     pub async fn enrol(&self, name: &str) -> Terminal {

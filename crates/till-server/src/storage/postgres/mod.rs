@@ -34,6 +34,7 @@
 
 mod reads;
 pub mod testing;
+pub mod tls;
 mod tx;
 
 use std::str::FromStr;
@@ -44,16 +45,20 @@ use deadpool_postgres::{Manager, ManagerConfig, Object, Pool, RecyclingMethod, T
 use till_protocol::{Customer, Mutation, Product};
 use tokio_postgres::error::SqlState;
 use tokio_postgres::types::ToSql;
-use tokio_postgres::{IsolationLevel, NoTls, Row};
+use tokio_postgres::{IsolationLevel, Row};
 use uuid::Uuid;
 
 use self::tx::PgTx;
+use super::tx::Tx;
 use super::{
-    catalog, customers, push, CatalogImport, CustomerEdit, ImportSummary, PullPage, PushOutcome,
-    Stats, Storage, StorageError, TerminalRecord, TicketSummary,
+    catalog, customers, push, settings, terminals, CatalogImport, CustomerEdit, ImportSummary,
+    PullPage, PushOutcome, Rotated, Stats, Storage, StorageError, TerminalRecord, TicketSummary,
+    TokenOwner,
 };
 use crate::clock::now_ms;
-use crate::decide::{pull, stats, terminals};
+use crate::decide::settings::{OfficeSetting, OfficeSettings};
+use crate::decide::stamps::StampLimit;
+use crate::decide::{self, pull, stats};
 use crate::storage::columns::TERMINAL_COLUMNS;
 
 /// Numbered migrations, applied in order, all pending ones in one transaction.
@@ -65,6 +70,14 @@ const MIGRATIONS: &[(u32, &str)] = &[
     (
         2,
         include_str!("../../../migrations/postgres/0002_customer_hlc.sql"),
+    ),
+    (
+        3,
+        include_str!("../../../migrations/postgres/0003_token_rotation.sql"),
+    ),
+    (
+        4,
+        include_str!("../../../migrations/postgres/0004_office_settings.sql"),
     ),
 ];
 
@@ -179,18 +192,22 @@ macro_rules! in_transaction {
 
 impl PostgresStorage {
     /// Connects to `url` (`postgres://user@host:port/db`, libpq options such as
-    /// `?options=-csearch_path%3Dshop` allowed) and brings the schema up to date.
+    /// `?options=-csearch_path%3Dshop` allowed, TLS as [`tls`] reads `sslmode` and
+    /// `sslrootcert`) and brings the schema up to date.
     pub async fn connect(url: &str) -> Result<Self, StorageError> {
+        let (url, tls_options) = tls::split_url(url)?;
         let mut config =
-            tokio_postgres::Config::from_str(url).map_err(|e| StorageError::Connect {
+            tokio_postgres::Config::from_str(&url).map_err(|e| StorageError::Connect {
                 reason: format!("not a PostgreSQL URL: {e}"),
             })?;
         if config.get_connect_timeout().is_none() {
             config.connect_timeout(Duration::from_secs(10));
         }
+        let (ssl_mode, connector) = tls::connector(&tls_options)?;
+        config.ssl_mode(ssl_mode);
         let manager = Manager::from_config(
             config,
-            NoTls,
+            connector,
             ManagerConfig {
                 recycling_method: RecyclingMethod::Fast,
             },
@@ -209,7 +226,7 @@ impl PostgresStorage {
             .get()
             .await
             .map_err(|e| StorageError::Connect {
-                reason: e.to_string(),
+                reason: with_causes(&e),
             })?;
         apply_migrations(&mut client, MIGRATIONS).await?;
         Ok(storage)
@@ -226,6 +243,21 @@ impl PostgresStorage {
             StorageError::Busy
         })
     }
+}
+
+/// `e` and the errors under it, so a refused TLS handshake says why (an unknown issuer, a
+/// certificate for another name).
+fn with_causes(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        let more = c.to_string();
+        if !text.contains(&more) {
+            text = format!("{text}: {more}");
+        }
+        cause = c.source();
+    }
+    text
 }
 
 /// Applies the pending `migrations` in one transaction under an advisory lock: all or none, one
@@ -317,7 +349,7 @@ impl Storage for PostgresStorage {
         name: &str,
         token_hash: &str,
     ) -> Result<TerminalRecord, StorageError> {
-        let record = terminals::enrol(name, Uuid::now_v7(), now_ms())?;
+        let record = decide::terminals::enrol(name, Uuid::now_v7(), now_ms())?;
         let client = self.client().await?;
         client
             .execute(
@@ -368,11 +400,20 @@ impl Storage for PostgresStorage {
     async fn terminal_by_token_hash(
         &self,
         token_hash: &str,
-    ) -> Result<Option<TerminalRecord>, StorageError> {
-        retrying!(self, "terminal_by_token_hash", |client| reads::terminal(
-            &mut client,
-            "token_hash = $1",
-            &token_hash
+    ) -> Result<Option<TokenOwner>, StorageError> {
+        retrying!(self, "terminal_by_token_hash", |client| {
+            reads::terminal_by_token(&mut client, token_hash)
+        })
+    }
+
+    async fn rotate_token(
+        &self,
+        id: Uuid,
+        token_hash: &str,
+        grace_ms: i64,
+    ) -> Result<Rotated, StorageError> {
+        in_transaction!(self, "rotate_token", |tx| terminals::rotate_token(
+            tx, id, token_hash, grace_ms
         ))
     }
 
@@ -380,8 +421,14 @@ impl Storage for PostgresStorage {
         &self,
         terminal_id: Uuid,
         mutations: Vec<Mutation>,
+        stamps: StampLimit,
     ) -> Result<PushOutcome, StorageError> {
-        in_transaction!(self, "push", |tx| push::settle(tx, terminal_id, &mutations))
+        in_transaction!(self, "push", |tx| push::settle(
+            tx,
+            terminal_id,
+            &mutations,
+            stamps
+        ))
     }
 
     async fn pull(&self, cursor: u64, limit: u32) -> Result<PullPage, StorageError> {
@@ -430,6 +477,17 @@ impl Storage for PostgresStorage {
 
     async fn tickets(&self) -> Result<Vec<TicketSummary>, StorageError> {
         retrying!(self, "tickets", |client| reads::tickets(&mut client))
+    }
+
+    async fn office_settings(&self) -> Result<OfficeSettings, StorageError> {
+        in_transaction!(self, "office_settings", |tx| tx.office_settings())
+    }
+
+    async fn set_office_setting(
+        &self,
+        setting: OfficeSetting,
+    ) -> Result<OfficeSettings, StorageError> {
+        in_transaction!(self, "set_office_setting", |tx| settings::set(tx, setting))
     }
 
     async fn stats(&self) -> Result<Stats, StorageError> {

@@ -12,8 +12,9 @@ use super::{all, one, TxError};
 use crate::decide::customers::CustomerRow;
 use crate::decide::pull::{self, Changed, TaxRateRow};
 use crate::decide::stats::{self, TerminalRows};
+use crate::storage::columns::token_slot;
 use crate::storage::columns::{to_i64, to_u64, PRODUCT_COLUMNS, TERMINAL_COLUMNS};
-use crate::storage::{TerminalRecord, TicketSummary};
+use crate::storage::{TerminalRecord, TicketSummary, TokenOwner};
 
 pub(super) fn terminal_from_row(r: &Row) -> TerminalRecord {
     TerminalRecord {
@@ -22,7 +23,27 @@ pub(super) fn terminal_from_row(r: &Row) -> TerminalRecord {
         created_at_ms: r.get(2),
         revoked_at_ms: r.get(3),
         last_seq: to_u64(r.get(4)),
+        previous_token_expires_at_ms: r.get(5),
     }
+}
+
+/// The terminal whose current or previous token hashes to `token_hash`.
+pub(super) async fn terminal_by_token(
+    client: &mut Object,
+    token_hash: &str,
+) -> Result<Option<TokenOwner>, TxError> {
+    let sql = format!(
+        "SELECT {TERMINAL_COLUMNS}, token_hash = $1 FROM terminals
+         WHERE token_hash = $1 OR previous_token_hash = $1"
+    );
+    let stmt = client.prepare_cached(&sql).await?;
+    Ok(client
+        .query_opt(&stmt, &[&token_hash])
+        .await?
+        .map(|r| TokenOwner {
+            terminal: terminal_from_row(&r),
+            slot: token_slot(r.get(6)),
+        }))
 }
 
 /// The terminal `WHERE {where_clause}` with `$1` bound to `param`.

@@ -10,16 +10,20 @@ use till_protocol::{CustomerFields, Product, TaxRate, Ticket};
 use tokio_postgres::types::ToSql;
 use uuid::Uuid;
 
+use super::reads::terminal_from_row;
 use super::{all, exec, one, opt, TxError};
 use crate::clock::now_ms;
 use crate::decide::catalog::StoredRate;
 use crate::decide::customers::{CustomerRow, StoredCustomer};
 use crate::decide::push::{Recorded, RecordedBy, Settlement};
-use crate::decide::tickets::StoredTicket;
+use crate::decide::settings::OfficeSettings;
+use crate::decide::tickets::{SoldLine, StoredTicket};
 use crate::storage::columns::{
-    kind_name, parse_kind, ticket_body, to_i64, to_u64, CUSTOMER_COLUMNS, PRODUCT_COLUMNS,
+    kind_name, parse_kind, sold_lines, ticket_body, to_i64, to_u64, CUSTOMER_COLUMNS,
+    PRODUCT_COLUMNS, TERMINAL_COLUMNS,
 };
 use crate::storage::tx::{CustomerVersion, Lock, ProductKey, Tx};
+use crate::storage::TerminalRecord;
 
 /// One READ COMMITTED transaction of a write use case.
 pub(super) struct PgTx<'t, 'c> {
@@ -80,6 +84,32 @@ impl Tx for PgTx<'_, '_> {
     async fn lock_terminal(&mut self, id: Uuid) -> Result<Option<u64>, TxError> {
         let sql = "SELECT last_seq FROM terminals WHERE id = $1 FOR UPDATE";
         Ok(opt(self.tx, sql, &[&id]).await?.map(|r| to_u64(r.get(0))))
+    }
+
+    async fn terminal(&mut self, id: Uuid) -> Result<Option<TerminalRecord>, TxError> {
+        let sql = format!("SELECT {TERMINAL_COLUMNS} FROM terminals WHERE id = $1 FOR UPDATE");
+        Ok(opt(self.tx, &sql, &[&id])
+            .await?
+            .as_ref()
+            .map(terminal_from_row))
+    }
+
+    async fn replace_token(
+        &mut self,
+        id: Uuid,
+        token_hash: &str,
+        previous_expires_at_ms: Option<i64>,
+    ) -> Result<(), TxError> {
+        exec(
+            self.tx,
+            "UPDATE terminals
+             SET previous_token_hash = CASE WHEN $3::bigint IS NULL THEN NULL ELSE token_hash END,
+                 previous_expires_at_ms = $3, token_hash = $2
+             WHERE id = $1",
+            &[&id, &token_hash, &previous_expires_at_ms],
+        )
+        .await?;
+        Ok(())
     }
 
     /// In one round trip for the whole batch.
@@ -148,6 +178,35 @@ impl Tx for PgTx<'_, '_> {
         )
         .await?;
         Ok(row.map(|r| (r.get(0), to_u64(r.get(1)))))
+    }
+
+    async fn sold_lines(&mut self, id: Uuid) -> Result<Vec<SoldLine>, TxError> {
+        let sql = "SELECT body FROM tickets WHERE id = $1";
+        match opt(self.tx, sql, &[&id]).await? {
+            Some(row) => Ok(sold_lines(row.get(0))?),
+            None => Ok(Vec::new()),
+        }
+    }
+
+    async fn office_settings(&mut self) -> Result<OfficeSettings, TxError> {
+        let rows: Vec<(String, String)> =
+            all(self.tx, "SELECT name, value FROM office_settings", &[])
+                .await?
+                .iter()
+                .map(|r| (r.get(0), r.get(1)))
+                .collect();
+        Ok(OfficeSettings::from_rows(&rows)?)
+    }
+
+    async fn put_office_setting(&mut self, name: &str, value: &str) -> Result<(), TxError> {
+        exec(
+            self.tx,
+            "INSERT INTO office_settings (name, value) VALUES ($1, $2)
+             ON CONFLICT (name) DO UPDATE SET value = excluded.value",
+            &[&name, &value],
+        )
+        .await?;
+        Ok(())
     }
 
     async fn mark_reversed(&mut self, sale: Uuid, by: Uuid) -> Result<(), TxError> {

@@ -22,11 +22,14 @@ use uuid::Uuid;
 
 use self::tx::SqliteTx;
 use super::{
-    catalog, customers, push, CatalogImport, CustomerEdit, ImportSummary, PullPage, PushOutcome,
-    Stats, Storage, StorageError, TerminalRecord, TicketSummary,
+    catalog, customers, push, settings, terminals, CatalogImport, CustomerEdit, ImportSummary,
+    PullPage, PushOutcome, Rotated, Stats, Storage, StorageError, TerminalRecord, TicketSummary,
+    TokenOwner,
 };
 use crate::clock::now_ms;
-use crate::decide::{pull, stats, terminals};
+use crate::decide::settings::{OfficeSetting, OfficeSettings};
+use crate::decide::stamps::StampLimit;
+use crate::decide::{self, pull, stats};
 
 /// The database file inside the data dir.
 pub const DB_FILE: &str = "till-server.sqlite3";
@@ -37,6 +40,14 @@ const MIGRATIONS: &[(u32, &str)] = &[
     (
         2,
         include_str!("../../../migrations/sqlite/0002_customer_hlc.sql"),
+    ),
+    (
+        3,
+        include_str!("../../../migrations/sqlite/0003_token_rotation.sql"),
+    ),
+    (
+        4,
+        include_str!("../../../migrations/sqlite/0004_office_settings.sql"),
     ),
 ];
 
@@ -209,7 +220,7 @@ impl Storage for SqliteStorage {
         name: &str,
         token_hash: &str,
     ) -> Result<TerminalRecord, StorageError> {
-        let record = terminals::enrol(name, Uuid::now_v7(), now_ms())?;
+        let record = decide::terminals::enrol(name, Uuid::now_v7(), now_ms())?;
         let token_hash = token_hash.to_string();
         self.write(move |conn| {
             conn.execute(
@@ -248,9 +259,20 @@ impl Storage for SqliteStorage {
     async fn terminal_by_token_hash(
         &self,
         token_hash: &str,
-    ) -> Result<Option<TerminalRecord>, StorageError> {
+    ) -> Result<Option<TokenOwner>, StorageError> {
         let hash = token_hash.to_string();
-        self.read(move |conn| reads::terminal(conn, "token_hash = ?1", &hash))
+        self.read(move |conn| reads::terminal_by_token(conn, &hash))
+            .await
+    }
+
+    async fn rotate_token(
+        &self,
+        id: Uuid,
+        token_hash: &str,
+        grace_ms: i64,
+    ) -> Result<Rotated, StorageError> {
+        let hash = token_hash.to_string();
+        self.write_tx(move |tx| run(terminals::rotate_token(tx, id, &hash, grace_ms)))
             .await
     }
 
@@ -258,8 +280,9 @@ impl Storage for SqliteStorage {
         &self,
         terminal_id: Uuid,
         mutations: Vec<Mutation>,
+        stamps: StampLimit,
     ) -> Result<PushOutcome, StorageError> {
-        self.write_tx(move |tx| run(push::settle(tx, terminal_id, &mutations)))
+        self.write_tx(move |tx| run(push::settle(tx, terminal_id, &mutations, stamps)))
             .await
     }
 
@@ -308,6 +331,18 @@ impl Storage for SqliteStorage {
 
     async fn tickets(&self) -> Result<Vec<TicketSummary>, StorageError> {
         self.read(reads::tickets).await
+    }
+
+    async fn office_settings(&self) -> Result<OfficeSettings, StorageError> {
+        self.read(reads::office_settings).await
+    }
+
+    async fn set_office_setting(
+        &self,
+        setting: OfficeSetting,
+    ) -> Result<OfficeSettings, StorageError> {
+        self.write_tx(move |tx| run(settings::set(tx, setting)))
+            .await
     }
 
     async fn stats(&self) -> Result<Stats, StorageError> {
@@ -368,7 +403,7 @@ mod tests {
             till_protocol::MutationBody::TicketCreated(crate::sample::sale(1)),
         );
         let pushed = storage
-            .push(terminal.id, vec![sale])
+            .push(terminal.id, vec![sale], StampLimit::ahead_of(now_ms(), 0))
             .await
             .expect("the use case runs to its end on the blocking thread");
         assert_eq!(pushed.last_applied_seq, 1);

@@ -8,9 +8,11 @@ use uuid::Uuid;
 
 use crate::decide::customers::CustomerRow;
 use crate::decide::pull::{self, Changed, TaxRateRow};
+use crate::decide::settings::OfficeSettings;
 use crate::decide::stats::{self, TerminalRows};
+use crate::storage::columns::token_slot;
 use crate::storage::columns::{to_i64, to_u64, PRODUCT_COLUMNS, TERMINAL_COLUMNS};
-use crate::storage::{StorageError, TerminalRecord, TicketSummary};
+use crate::storage::{StorageError, TerminalRecord, TicketSummary, TokenOwner};
 
 pub(super) fn parse_uuid(text: &str) -> Result<Uuid, StorageError> {
     Uuid::parse_str(text).map_err(|e| StorageError::Corrupt(format!("bad id {text:?}: {e}")))
@@ -26,6 +28,7 @@ fn terminal_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<(String, Termina
             created_at_ms: r.get(2)?,
             revoked_at_ms: r.get(3)?,
             last_seq: to_u64(r.get(4)?),
+            previous_token_expires_at_ms: r.get(5)?,
         },
     ))
 }
@@ -47,6 +50,38 @@ pub(super) fn terminal(
         .optional()?
         .map(finish_terminal)
         .transpose()
+}
+
+/// The terminal whose current or previous token hashes to `token_hash`.
+pub(super) fn terminal_by_token(
+    conn: &Connection,
+    token_hash: &str,
+) -> Result<Option<TokenOwner>, StorageError> {
+    let sql = format!(
+        "SELECT {TERMINAL_COLUMNS}, token_hash = ?1 FROM terminals
+         WHERE token_hash = ?1 OR previous_token_hash = ?1"
+    );
+    conn.prepare_cached(&sql)?
+        .query_row([token_hash], |r| {
+            Ok((terminal_from_row(r)?, r.get::<_, bool>(6)?))
+        })
+        .optional()?
+        .map(|(row, current)| {
+            Ok(TokenOwner {
+                terminal: finish_terminal(row)?,
+                slot: token_slot(current),
+            })
+        })
+        .transpose()
+}
+
+/// The back office's settings.
+pub(super) fn office_settings(conn: &Connection) -> Result<OfficeSettings, StorageError> {
+    let mut stmt = conn.prepare_cached("SELECT name, value FROM office_settings")?;
+    let rows = stmt
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<Result<Vec<(String, String)>, _>>()?;
+    OfficeSettings::from_rows(&rows)
 }
 
 /// Every terminal, in enrolment order.

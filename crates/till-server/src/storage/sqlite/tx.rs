@@ -8,17 +8,19 @@ use rusqlite::{params, Connection, OptionalExtension};
 use till_protocol::{CustomerFields, Product, TaxRate, Ticket};
 use uuid::Uuid;
 
-use super::reads::{parse_uuid, product_from_row};
+use super::reads::{self, parse_uuid, product_from_row};
 use crate::clock::now_ms;
 use crate::decide::catalog::StoredRate;
 use crate::decide::customers::{CustomerRow, StoredCustomer};
 use crate::decide::push::{Recorded, RecordedBy, Settlement};
-use crate::decide::tickets::StoredTicket;
+use crate::decide::settings::OfficeSettings;
+use crate::decide::tickets::{SoldLine, StoredTicket};
 use crate::storage::columns::{
-    kind_name, parse_kind, ticket_body, to_i64, to_u64, CUSTOMER_COLUMNS, PRODUCT_COLUMNS,
+    kind_name, parse_kind, sold_lines, ticket_body, to_i64, to_u64, CUSTOMER_COLUMNS,
+    PRODUCT_COLUMNS,
 };
 use crate::storage::tx::{CustomerVersion, Lock, ProductKey, Tx};
-use crate::storage::StorageError;
+use crate::storage::{StorageError, TerminalRecord};
 
 /// A write transaction on the writer connection.
 pub(super) struct SqliteTx<'t> {
@@ -70,6 +72,26 @@ impl Tx for SqliteTx<'_> {
             .query_row([id.to_string()], |r| r.get(0))
             .optional()?;
         Ok(last.map(to_u64))
+    }
+
+    async fn terminal(&mut self, id: Uuid) -> Result<Option<TerminalRecord>, StorageError> {
+        reads::terminal(self.conn, "id = ?1", &id.to_string())
+    }
+
+    async fn replace_token(
+        &mut self,
+        id: Uuid,
+        token_hash: &str,
+        previous_expires_at_ms: Option<i64>,
+    ) -> Result<(), StorageError> {
+        self.conn.execute(
+            "UPDATE terminals
+             SET previous_token_hash = CASE WHEN ?3 IS NULL THEN NULL ELSE token_hash END,
+                 previous_expires_at_ms = ?3, token_hash = ?2
+             WHERE id = ?1",
+            params![id.to_string(), token_hash, previous_expires_at_ms],
+        )?;
+        Ok(())
     }
 
     async fn recorded(&mut self, ids: &[Uuid]) -> Result<RecordedBy, StorageError> {
@@ -162,6 +184,28 @@ impl Tx for SqliteTx<'_> {
                 ticket_body(ticket)?
             ])?;
         Ok(Some((self.conn.last_insert_rowid(), to_u64(server_number))))
+    }
+
+    async fn sold_lines(&mut self, id: Uuid) -> Result<Vec<SoldLine>, StorageError> {
+        let body: Option<String> = self
+            .conn
+            .prepare_cached("SELECT body FROM tickets WHERE id = ?1")?
+            .query_row([id.to_string()], |r| r.get(0))
+            .optional()?;
+        body.map_or(Ok(Vec::new()), |b| sold_lines(&b))
+    }
+
+    async fn office_settings(&mut self) -> Result<OfficeSettings, StorageError> {
+        reads::office_settings(self.conn)
+    }
+
+    async fn put_office_setting(&mut self, name: &str, value: &str) -> Result<(), StorageError> {
+        self.conn.execute(
+            "INSERT INTO office_settings (name, value) VALUES (?1, ?2)
+             ON CONFLICT (name) DO UPDATE SET value = excluded.value",
+            params![name, value],
+        )?;
+        Ok(())
     }
 
     async fn mark_reversed(&mut self, sale: Uuid, by: Uuid) -> Result<(), StorageError> {

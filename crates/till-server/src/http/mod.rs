@@ -1,6 +1,14 @@
-//! The HTTP API (`/v1`). Handlers only parse, authenticate, call one [`Storage`] method and map
-//! errors to the one error shape `{code, message}`. Bad input never reaches storage and never
-//! gets a 500: JSON, query and path rejections are mapped here.
+//! The HTTP API (`/v1`). Handlers only parse, authenticate ([`auth`]), call one [`Storage`]
+//! method and map errors to the one error shape `{code, message}`. Bad input never reaches
+//! storage and never gets a 500: JSON, query and path rejections are mapped here. Every request
+//! passes through [`limits`] first (a request slot, the request timeout); a 5xx answer carries
+//! its code and a generic message naming the request id, never the cause, which goes to the log.
+
+mod auth;
+mod limits;
+
+pub use auth::AuthedTerminal;
+pub use limits::Limits;
 
 use std::sync::Arc;
 
@@ -23,8 +31,8 @@ use utoipa::OpenApi;
 use uuid::Uuid;
 
 use crate::clock::now_ms;
-use crate::storage::{Storage, StorageError, TerminalRecord};
-use crate::token;
+use crate::decide::stamps::StampLimit;
+use crate::storage::{Storage, StorageError};
 
 /// Page size of a pull that names no limit.
 pub const DEFAULT_PULL_LIMIT: u32 = 200;
@@ -43,14 +51,18 @@ pub const ROUTES: [(&str, &str); 6] = [
 #[derive(Clone)]
 pub struct AppState {
     pub storage: Arc<dyn Storage>,
+    pub limits: Arc<Limits>,
 }
 
-/// A non-2xx answer: a status and the `{code, message}` body.
+/// A non-2xx answer: a status and the `{code, message}` body. For a 5xx, `message` is the cause
+/// for the log; the client is told only the code and the request id.
 #[derive(Debug)]
 pub struct HttpError {
     pub status: StatusCode,
     pub code: &'static str,
     pub message: String,
+    /// Seconds for `Retry-After` (429, 503; a 503 says 1 unless told).
+    pub retry_after_s: Option<u64>,
 }
 
 impl HttpError {
@@ -59,31 +71,57 @@ impl HttpError {
             status,
             code,
             message: message.into(),
+            retry_after_s: None,
+        }
+    }
+
+    pub fn retry_after(self, seconds: u64) -> Self {
+        HttpError {
+            retry_after_s: Some(seconds),
+            ..self
         }
     }
 }
 
 impl IntoResponse for HttpError {
     fn into_response(self) -> Response {
+        let message = if self.status.is_server_error() {
+            public_message(&self)
+        } else {
+            self.message
+        };
         let body = Json(ApiError {
             code: self.code.to_string(),
-            message: self.message,
+            message,
         });
         let mut response = (self.status, body).into_response();
-        match self.status {
-            StatusCode::UNAUTHORIZED => {
-                response
-                    .headers_mut()
-                    .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
-            }
-            StatusCode::SERVICE_UNAVAILABLE => {
-                response
-                    .headers_mut()
-                    .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
-            }
-            _ => {}
+        let headers = response.headers_mut();
+        if self.status == StatusCode::UNAUTHORIZED {
+            headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
+        let retry_after = match self.status {
+            StatusCode::SERVICE_UNAVAILABLE => Some(self.retry_after_s.unwrap_or(1)),
+            _ => self.retry_after_s,
+        };
+        if let Some(seconds) = retry_after {
+            headers.insert(header::RETRY_AFTER, HeaderValue::from(seconds));
         }
         response
+    }
+}
+
+/// What a 5xx answer says: its code, a generic sentence and the request id. The cause (a
+/// database's own text, a path, a query) is logged here with that id, never sent.
+fn public_message(error: &HttpError) -> String {
+    let request_id = limits::request_id();
+    if error.status == StatusCode::SERVICE_UNAVAILABLE {
+        tracing::warn!(code = error.code, cause = %error.message, "request refused for now");
+        format!("the back office is busy; try again later (request id {request_id})")
+    } else {
+        tracing::error!(code = error.code, cause = %error.message, "request failed");
+        format!(
+            "the back office could not complete the request; see its log (request id {request_id})"
+        )
     }
 }
 
@@ -95,9 +133,6 @@ impl From<StorageError> for HttpError {
             StorageError::Invalid(_) => StatusCode::BAD_REQUEST,
             _ => StatusCode::INTERNAL_SERVER_ERROR,
         };
-        if status.is_server_error() {
-            tracing::error!(code = e.code(), error = %e, "storage failed");
-        }
         HttpError::new(status, e.code(), e.to_string())
     }
 }
@@ -214,49 +249,6 @@ fn path_rejection(rejection: PathRejection) -> HttpError {
     )
 }
 
-/// The terminal a valid, unrevoked bearer token belongs to.
-pub struct AuthedTerminal(pub TerminalRecord);
-
-impl FromRequestParts<AppState> for AuthedTerminal {
-    type Rejection = HttpError;
-
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, HttpError> {
-        let unauthorized =
-            |code, message: &str| HttpError::new(StatusCode::UNAUTHORIZED, code, message);
-        let header = parts.headers.get(header::AUTHORIZATION).ok_or_else(|| {
-            unauthorized(
-                "missing_token",
-                "an Authorization: Bearer token is required",
-            )
-        })?;
-        let token = header
-            .to_str()
-            .ok()
-            .and_then(|v| v.strip_prefix("Bearer "))
-            .map(str::trim)
-            .filter(|t| !t.is_empty() && t.len() <= 512)
-            .ok_or_else(|| {
-                unauthorized(
-                    "invalid_token",
-                    "the Authorization header is not a bearer token",
-                )
-            })?;
-        let terminal = state
-            .storage
-            .terminal_by_token_hash(&token::hash(token))
-            .await?
-            .ok_or_else(|| unauthorized("invalid_token", "the bearer token is not known"))?;
-        if terminal.is_revoked() {
-            return Err(unauthorized(
-                "token_revoked",
-                "this terminal's token was revoked",
-            ));
-        }
-        tracing::Span::current().record("terminal", tracing::field::display(terminal.id));
-        Ok(AuthedTerminal(terminal))
-    }
-}
-
 fn wrong_terminal(token_terminal: Uuid, asked: Uuid) -> HttpError {
     HttpError::new(
         StatusCode::FORBIDDEN,
@@ -349,7 +341,12 @@ pub async fn push(
         ));
     }
     let count = request.mutations.len();
-    let outcome = state.storage.push(terminal.id, request.mutations).await?;
+    let skew = i64::try_from(state.limits.max_clock_skew.as_millis()).unwrap_or(i64::MAX);
+    let stamps = StampLimit::ahead_of(now_ms(), skew);
+    let outcome = state
+        .storage
+        .push(terminal.id, request.mutations, stamps)
+        .await?;
     tracing::info!(
         mutations = count,
         last_applied_seq = outcome.last_applied_seq,
@@ -438,11 +435,10 @@ async fn method_not_allowed() -> HttpError {
 }
 
 fn panic_response(_: Box<dyn std::any::Any + Send + 'static>) -> Response {
-    tracing::error!("a request handler panicked");
     HttpError::new(
         StatusCode::INTERNAL_SERVER_ERROR,
         "internal",
-        "the server failed on this request",
+        "a request handler panicked",
     )
     .into_response()
 }
@@ -473,8 +469,10 @@ impl utoipa::Modify for BearerAuth {
 )]
 pub struct ApiDoc;
 
-/// The whole application: routes, body limit, request ids, tracing and panic safety.
+/// The whole application: routes, body limit, request ids, tracing, panic safety, and the
+/// request slots and timeout of [`limits`].
 pub fn router(state: AppState) -> Router {
+    let guard = axum::middleware::from_fn_with_state(state.clone(), limits::guard);
     Router::new()
         .route("/v1/health", get(health))
         .route("/v1/openapi.json", get(openapi_json))
@@ -487,6 +485,7 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(CatchPanicLayer::custom(panic_response))
+        .layer(guard)
         .layer(PropagateRequestIdLayer::x_request_id())
         .layer(
             TraceLayer::new_for_http()

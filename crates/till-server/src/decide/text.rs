@@ -1,0 +1,150 @@
+//! How long each string the back office stores may be. A string over its cap is refused as bad
+//! input (a rejection or a 4xx) before anything is written, never left to the database; and no
+//! message about it repeats the string. Customer fields follow the rule shared with the till
+//! (`CustomerFields::check`), terminal names their own (`terminals::enrol`).
+
+use till_protocol::{StoreSettings, Ticket};
+
+use crate::storage::CatalogImport;
+
+/// Skus, barcodes, tax categories and tax rate ids.
+pub const MAX_CODE: usize = 64;
+/// Product, line, tax rate and store names.
+pub const MAX_NAME: usize = 200;
+/// Product categories.
+pub const MAX_CATEGORY: usize = 100;
+/// A BCP 47 locale.
+pub const MAX_LOCALE: usize = 35;
+/// A ticket's journal hash (hex SHA-256 is 64).
+pub const MAX_HASH: usize = 128;
+/// A card tender's approval reference, in bytes (refused as `invalid_card_data` beyond it).
+pub const MAX_APPROVAL_REF: usize = 64;
+
+/// `what` is at most `max` characters; the error names the field and its cap.
+pub fn check(what: &str, value: &str, max: usize) -> Result<(), String> {
+    if value.chars().count() > max {
+        Err(format!("{what} is longer than {max} characters"))
+    } else {
+        Ok(())
+    }
+}
+
+/// Every string of a ticket a terminal sends: its journal hash and its lines' skus, names and
+/// tax categories. (A currency code that is not three letters is `invalid_currency`, and a card
+/// tender's approval reference is capped with the card data checks, as `invalid_card_data`.)
+pub fn check_ticket(ticket: &Ticket) -> Result<(), String> {
+    check("the journal hash", &ticket.journal_hash, MAX_HASH)?;
+    for (i, line) in ticket.lines.iter().enumerate() {
+        let n = i + 1;
+        check(&format!("line {n}'s sku"), &line.sku, MAX_CODE)?;
+        check(&format!("line {n}'s name"), &line.name, MAX_NAME)?;
+        check(
+            &format!("line {n}'s tax category"),
+            &line.tax_category,
+            MAX_CODE,
+        )?;
+    }
+    Ok(())
+}
+
+/// Every string of a catalog import.
+pub fn check_catalog(catalog: &CatalogImport) -> Result<(), String> {
+    if let Some(settings) = &catalog.settings {
+        check_settings(settings)?;
+    }
+    for (i, rate) in catalog.tax_rates.iter().enumerate() {
+        let n = i + 1;
+        check(&format!("tax rate {n}'s id"), &rate.id, MAX_CODE)?;
+        check(&format!("tax rate {n}'s name"), &rate.name, MAX_NAME)?;
+    }
+    for (i, p) in catalog.products.iter().enumerate() {
+        let n = i + 1;
+        check(&format!("product {n}'s sku"), &p.sku, MAX_CODE)?;
+        check(&format!("product {n}'s name"), &p.name, MAX_NAME)?;
+        check(
+            &format!("product {n}'s category"),
+            &p.category,
+            MAX_CATEGORY,
+        )?;
+        check(
+            &format!("product {n}'s tax category"),
+            &p.tax_category,
+            MAX_CODE,
+        )?;
+        if let Some(barcode) = &p.barcode {
+            check(&format!("product {n}'s barcode"), barcode, MAX_CODE)?;
+        }
+    }
+    Ok(())
+}
+
+fn check_settings(settings: &StoreSettings) -> Result<(), String> {
+    check("the store name", &settings.store_name, MAX_NAME)?;
+    check("the currency code", &settings.currency.code, 3)?;
+    check("the locale", &settings.locale, MAX_LOCALE)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sample;
+
+    #[test]
+    fn a_string_at_its_cap_passes_and_one_over_is_refused_without_being_repeated() {
+        assert_eq!(check("the sku", &"é".repeat(MAX_CODE), MAX_CODE), Ok(()));
+        let long = "x".repeat(MAX_CODE + 1);
+        let refused = check("the sku", &long, MAX_CODE).expect_err("too long");
+        assert!(
+            refused.contains("the sku") && refused.contains("64"),
+            "{refused}"
+        );
+        assert!(
+            !refused.contains(&long),
+            "the message never repeats the value"
+        );
+    }
+
+    #[test]
+    fn every_stored_string_of_a_ticket_is_capped() {
+        let sale = sample::sale(1);
+        assert_eq!(check_ticket(&sale), Ok(()));
+        let over = |f: &dyn Fn(&mut Ticket)| {
+            let mut t = sale.clone();
+            f(&mut t);
+            check_ticket(&t).is_err()
+        };
+        assert!(over(&|t| t.lines[2].sku = "s".repeat(MAX_CODE + 1)));
+        assert!(over(&|t| t.lines[0].name = "n".repeat(MAX_NAME + 1)));
+        assert!(over(&|t| t.lines[0].tax_category = "c".repeat(MAX_CODE + 1)));
+        assert!(over(&|t| t.journal_hash = "0".repeat(MAX_HASH + 1)));
+    }
+
+    #[test]
+    fn every_stored_string_of_a_catalog_is_capped() {
+        let catalog: till_protocol::CatalogSnapshot =
+            serde_json::from_str(include_str!("../../../../catalog/demo.json"))
+                .expect("the demo catalog");
+        let import = CatalogImport::from(catalog);
+        assert_eq!(check_catalog(&import), Ok(()), "the demo catalog fits");
+        let over = |f: &dyn Fn(&mut CatalogImport)| {
+            let mut c = import.clone();
+            f(&mut c);
+            check_catalog(&c).is_err()
+        };
+        assert!(over(&|c| c.products[0].sku = "s".repeat(MAX_CODE + 1)));
+        assert!(over(&|c| c.products[0].name = "n".repeat(MAX_NAME + 1)));
+        assert!(over(
+            &|c| c.products[0].category = "c".repeat(MAX_CATEGORY + 1)
+        ));
+        assert!(over(
+            &|c| c.products[0].barcode = Some("b".repeat(MAX_CODE + 1))
+        ));
+        assert!(over(&|c| c.tax_rates[0].name = "n".repeat(MAX_NAME + 1)));
+        assert!(over(&|c| c.tax_rates[0].id = "i".repeat(MAX_CODE + 1)));
+        assert!(over(&|c| {
+            if let Some(s) = c.settings.as_mut() {
+                s.locale = "l".repeat(MAX_LOCALE + 1);
+            }
+        }));
+    }
+}
