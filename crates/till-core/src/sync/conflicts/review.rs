@@ -244,8 +244,8 @@ mod tests {
         let reversal = ReversalInfo {
             ticket_id: Uuid::nil(),
             kind: TicketKind::Refund,
-            terminal_id: Uuid::nil(),
-            total: 250,
+            terminal_id: Some(Uuid::nil()),
+            total: Some(250),
         };
         c.sides = Sides::Ticket(TicketSides {
             mine: None,
