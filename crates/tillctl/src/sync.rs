@@ -6,7 +6,9 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-use till_core::sync::{self, enrolment, transport::Timeouts, HttpTransport, SyncConfig, SyncError};
+use till_core::sync::{
+    self, enrolment, persisted, transport::Timeouts, HttpTransport, SyncConfig, SyncError,
+};
 use till_core::SystemClock;
 
 use crate::{open_store, Failure};
@@ -145,7 +147,7 @@ pub fn add_engine_fields(
     let Some(object) = status.as_object_mut() else {
         return Ok(());
     };
-    let row = enrolment::read(conn)?;
+    let row = persisted::read(conn)?;
     let enrolled = enrolment::get(conn)?;
     // `state` stays what the engine last recorded (`idle` before any sync); `enrolled` says
     // whether it can sync at all.

@@ -24,7 +24,6 @@ use crate::{outbox, Clock};
 
 use super::backoff::Backoff;
 use super::conflicts::{self, PolicySet};
-use super::enrolment;
 use super::error::SyncError;
 use super::history::{self, SyncCycle};
 use super::lock::SyncLock;
@@ -34,6 +33,7 @@ use super::state::SyncState;
 use super::status::{ErrorInfo, Progress, StatusSink, SyncStatus, Throttle};
 use super::transport::{ErrorClass, Transport, TransportError};
 use super::SyncConfig;
+use super::{enrolment, persisted};
 
 /// The answer to "Sync now": at once, with the reason when it cannot run.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -274,7 +274,7 @@ impl Worker {
             tracing::warn!(error = %e, "could not record the sync cycle");
         }
         match &result {
-            Ok(_) => enrolment::record_success(&self.conn, self.clock.as_ref())?,
+            Ok(_) => persisted::record_success(&self.conn, self.clock.as_ref())?,
             Err(e) => tracing::warn!(code = e.code(), error = %e, "sync cycle failed"),
         }
         result
@@ -429,7 +429,7 @@ impl Actor {
     fn set_state(&mut self, state: SyncState) {
         if self.state != state {
             self.state = state;
-            if let Err(e) = enrolment::set_state_name(&self.worker.conn, state.name()) {
+            if let Err(e) = persisted::set_state_name(&self.worker.conn, state.name()) {
                 tracing::warn!(error = %e, "could not record the sync state");
             }
         }
@@ -438,7 +438,7 @@ impl Actor {
 
     async fn run(mut self) {
         let clock = Arc::clone(&self.worker.clock);
-        let row = enrolment::read(&self.status_conn).unwrap_or_default();
+        let row = persisted::read(&self.status_conn).unwrap_or_default();
         let mut backoff = Backoff::with_failures(self.config.backoff, row.failures_in_a_row);
         let mut rng = StdRng::from_entropy();
         let mut paused = row.paused;
@@ -481,12 +481,12 @@ impl Actor {
                     Some(Command::Pause) => {
                         paused = true;
                         next_run = None;
-                        let _ = enrolment::set_paused(&self.worker.conn, true);
+                        let _ = persisted::set_paused(&self.worker.conn, true);
                         self.set_state(SyncState::Paused);
                     }
                     Some(Command::Resume) => {
                         paused = false;
-                        let _ = enrolment::set_paused(&self.worker.conn, false);
+                        let _ = persisted::set_paused(&self.worker.conn, false);
                         next_run = Some(Instant::now());
                         self.set_state(SyncState::Idle);
                     }
@@ -553,12 +553,12 @@ impl Actor {
                                     }
                                     Some(Command::Pause) => {
                                         paused = true;
-                                        let _ = enrolment::set_paused(&self.status_conn, true);
+                                        let _ = persisted::set_paused(&self.status_conn, true);
                                         stop.store(true, Ordering::SeqCst);
                                     }
                                     Some(Command::Resume) => {
                                         paused = false;
-                                        let _ = enrolment::set_paused(&self.status_conn, false);
+                                        let _ = persisted::set_paused(&self.status_conn, false);
                                     }
                                     Some(Command::LocalWrite) => follow_up = true,
                                 },
@@ -583,7 +583,7 @@ impl Actor {
                             let (state, wait) = after_failure(&error, &mut backoff, &mut rng);
                             let until_ms = wait.map(|w| clock.now_ms() + i64::try_from(w.as_millis()).unwrap_or(i64::MAX));
                             if !matches!(error, SyncError::Busy) {
-                                let _ = enrolment::record_failure(&self.worker.conn, &error_info(&error), until_ms, backoff.failures());
+                                let _ = persisted::record_failure(&self.worker.conn, &error_info(&error), until_ms, backoff.failures());
                             }
                             next_run = wait.map(|w| now + w);
                             let state = match state {
@@ -635,7 +635,7 @@ fn read_status(
     status.pending = counts.pending + counts.in_flight;
     status.failed = counts.failed;
     status.conflicts = conflicts::open_count(conn)?;
-    let row = enrolment::read(conn)?;
+    let row = persisted::read(conn)?;
     status.last_success_at_ms = row.last_success_at_ms;
     status.clock_offset_ms = row.clock_offset_ms;
     if reading == Reading::Settled {
@@ -724,7 +724,7 @@ pub async fn drain(
         Arc::clone(&clock),
     )?;
     let started = Instant::now();
-    let row = enrolment::read(&worker.conn)?;
+    let row = persisted::read(&worker.conn)?;
     let mut backoff = Backoff::with_failures(config.backoff, row.failures_in_a_row);
     let mut rng = StdRng::from_entropy();
     if let Some(at) = row.next_retry_at_ms {
@@ -749,7 +749,7 @@ pub async fn drain(
                 report.failed += cycle.failed;
                 status_state = SyncState::Idle;
                 if cycle.drained {
-                    enrolment::set_state_name(&worker.conn, SyncState::Idle.name())?;
+                    persisted::set_state_name(&worker.conn, SyncState::Idle.name())?;
                     let counts = outbox::counts(&worker.conn)?;
                     report.pending = counts.pending + counts.in_flight;
                     report_cycle(&worker.conn, &progress, status_state, &report, &mut last);
@@ -763,7 +763,7 @@ pub async fn drain(
                 let until =
                     wait.map(|w| clock.now_ms() + i64::try_from(w.as_millis()).unwrap_or(0));
                 if !matches!(error, SyncError::Busy) {
-                    enrolment::record_failure(
+                    persisted::record_failure(
                         &worker.conn,
                         &error_info(&error),
                         until,
@@ -771,7 +771,7 @@ pub async fn drain(
                     )?;
                 }
                 let Some(wait) = wait else {
-                    enrolment::set_state_name(&worker.conn, state.name())?;
+                    persisted::set_state_name(&worker.conn, state.name())?;
                     return Err(error);
                 };
                 report.retries += 1;

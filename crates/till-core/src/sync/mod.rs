@@ -3,6 +3,8 @@
 //!
 //! The moving parts, one module each:
 //! - [`state`]: the explicit engine state the UI shows;
+//! - [`enrolment`]: which server this terminal syncs with; [`persisted`]: the engine's own state
+//!   as stored (cursor, ack, retry timing, last success and error, pause flag);
 //! - [`backoff`]: exponential back-off with full jitter, honouring `Retry-After`;
 //! - [`transport`]: the HTTP client behind a trait, and how its errors are classified;
 //! - [`push`] and [`pull`]: one cycle's work against the store, in short transactions;
@@ -27,6 +29,7 @@ pub mod failed;
 pub mod give_way;
 pub mod history;
 pub mod lock;
+pub mod persisted;
 pub mod pull;
 pub mod push;
 pub mod state;

@@ -16,9 +16,9 @@ use crate::Clock;
 
 use super::conflicts::{self, Detected, PolicySet};
 use super::customers;
-use super::enrolment;
 use super::error::SyncError;
 use super::give_way::GiveWay;
+use super::persisted;
 use super::transport::{Transport, TransportError};
 
 /// What one batch did.
@@ -160,7 +160,7 @@ impl Pusher {
     pub fn abandon_ahead(&mut self, conn: &Connection) -> Result<(), SyncError> {
         if let Some(ahead) = self.ahead.take() {
             ahead.request.abort();
-            enrolment::set_ack_needed(conn, true)?;
+            persisted::set_ack_needed(conn, true)?;
         }
         Ok(())
     }
@@ -210,7 +210,7 @@ impl Pusher {
                     reset_to_pending(&tx, &next.batch, clock.now_ms())?;
                 }
                 if e.ambiguous() {
-                    enrolment::set_ack_needed(&tx, true)?;
+                    persisted::set_ack_needed(&tx, true)?;
                 }
                 if let TransportError::Refused { .. } = e {
                     // The server settled nothing of a refused request, so failing its items here
@@ -278,7 +278,7 @@ impl Pusher {
         // Rows still in flight were sent by an attempt that never heard back (a crash, a kill,
         // an abandoned shutdown): as ambiguous as a lost answer.
         let resumed = batch.iter().any(|e| e.state == OutboxState::InFlight);
-        if resumed || enrolment::read(conn)?.ack_needed {
+        if resumed || persisted::read(conn)?.ack_needed {
             if after.is_some() {
                 return Ok(None);
             }
@@ -288,8 +288,8 @@ impl Pusher {
                 last_applied_seq = ack.last_applied_seq,
                 "asked the server what it settled after an ambiguous failure"
             );
-            enrolment::set_server_acked(conn, ack.last_applied_seq)?;
-            enrolment::set_ack_needed(conn, false)?;
+            persisted::set_server_acked(conn, ack.last_applied_seq)?;
+            persisted::set_ack_needed(conn, false)?;
         }
         if batch.is_empty() {
             if after.is_none() {
@@ -373,8 +373,8 @@ impl Pusher {
             let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
             if index + 1 == chunks {
                 // The batch's bookkeeping rides in its last write, not in writes of its own.
-                enrolment::set_clock_offset(&tx, clock_offset_ms)?;
-                enrolment::set_server_acked(&tx, response.last_applied_seq)?;
+                persisted::set_clock_offset(&tx, clock_offset_ms)?;
+                persisted::set_server_acked(&tx, response.last_applied_seq)?;
             }
             for entry in chunk {
                 // Results come in the order sent; skip any the server sent for others (logged).
