@@ -19,7 +19,7 @@ use tokio::task::JoinHandle;
 use tokio::time::{sleep_until, Instant};
 use uuid::Uuid;
 
-use crate::store::Store;
+use crate::store::{wal, Store};
 use crate::{outbox, Clock};
 
 use super::backoff::Backoff;
@@ -215,19 +215,7 @@ impl Worker {
         transport: Arc<dyn Transport>,
         clock: Arc<dyn Clock>,
     ) -> Result<Self, SyncError> {
-        let conn = store.connect()?;
-        // Everything this connection writes can be lost at a power cut without harm: outcomes
-        // are re-learnt from the server (a replay answers with the original result) and a pull
-        // page is fetched again. So its commits skip the fsync (WAL stays consistent; a later
-        // durable commit on any connection makes these durable too), which keeps its write
-        // transactions short and ring-up on the other connections unblocked.
-        conn.pragma_update(None, "synchronous", "NORMAL")?;
-        // The pusher checkpoints after each of its writes itself, once the request is on its
-        // way (marking a batch in flight alone rewrites about a page per row), so the WAL the
-        // engine grows is copied back by the engine, not by whichever ring-up commit crosses
-        // the threshold, and not on the request's path. Pull pages and a prune are checkpointed
-        // after they commit; the engine's other writes are single rows.
-        conn.pragma_update(None, "wal_autocheckpoint", 0)?;
+        let conn = wal::engine_connection(store)?;
         Ok(Worker {
             data_dir: store.data_dir().to_path_buf(),
             conn,
@@ -339,7 +327,7 @@ impl Worker {
             .await?;
             report.pulled += page.applied;
             report.conflicts += page.conflicts;
-            super::push::checkpoint(&self.conn);
+            wal::checkpoint(&self.conn);
             if !page.has_more {
                 break;
             }
@@ -358,7 +346,7 @@ impl Worker {
         let n = outbox::prune_applied(&self.conn, cutoff)?;
         if n > 0 {
             tracing::info!(pruned = n, "pruned applied outbox rows");
-            super::push::checkpoint(&self.conn);
+            wal::checkpoint(&self.conn);
         }
         Ok(())
     }

@@ -12,6 +12,7 @@ use till_protocol::{ConflictCurrent, Mutation, MutationBody, Outcome, PushRespon
 use uuid::Uuid;
 
 use crate::outbox::{self, OutboxEntry, OutboxState};
+use crate::store::wal::{let_writers_in, Checkpointer, WRITE_CHUNK};
 use crate::Clock;
 
 use super::conflicts::{self, Detected, PolicySet};
@@ -48,8 +49,8 @@ pub struct Pusher {
     resend_from: Option<u64>,
     /// The next batch, already marked in flight and sent while the last answer is applied.
     ahead: Option<Sent>,
-    /// Rows written since the last checkpoint.
-    unchecked_rows: usize,
+    /// Checkpoints the engine's writes.
+    checkpointer: Checkpointer,
     /// Holds the engine's writes while the cashier is ringing up.
     give_way: GiveWay,
 }
@@ -91,18 +92,8 @@ impl Pusher {
             max_batch_size: max,
             resend_from: None,
             ahead: None,
-            unchecked_rows: 0,
+            checkpointer: Checkpointer::default(),
             give_way: GiveWay::new(give_way),
-        }
-    }
-
-    /// Counts rows just written and checkpoints once enough have piled up, or when the queue
-    /// goes quiet (`last`: a batch applied with none sent behind it).
-    fn wrote(&mut self, conn: &Connection, rows: usize, last: bool) {
-        self.unchecked_rows += rows;
-        if last || self.unchecked_rows >= CHECKPOINT_ROWS {
-            checkpoint(conn);
-            self.unchecked_rows = 0;
         }
     }
 
@@ -304,7 +295,7 @@ impl Pusher {
         let now = clock.now_ms();
         for (i, chunk) in batch.chunks(WRITE_CHUNK).enumerate() {
             if i > 0 {
-                let_writers_in();
+                let_writers_in().await;
             }
             let (Some(first), Some(last)) = (chunk.first(), chunk.last()) else {
                 continue;
@@ -333,7 +324,7 @@ impl Pusher {
         for _ in 0..REQUEST_YIELDS {
             tokio::task::yield_now().await;
         }
-        self.wrote(conn, batch.len(), false);
+        self.checkpointer.wrote(conn, batch.len(), false);
         Sent {
             batch,
             request,
@@ -367,7 +358,7 @@ impl Pusher {
             // and a ring-up waiting for the lock gets it.
             tokio::task::yield_now().await;
             if index > 0 {
-                let_writers_in();
+                let_writers_in().await;
             }
             self.give_way.before_write(conn).await?;
             let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
@@ -498,7 +489,7 @@ impl Pusher {
             }
             tx.commit()?;
             let quiet = index + 1 == chunks && self.ahead.is_none();
-            self.wrote(conn, chunk.len(), quiet);
+            self.checkpointer.wrote(conn, chunk.len(), quiet);
         }
         if let Some(expected) = gap.filter(|e| mismatched.contains(e)) {
             // Resending would meet the same refusal forever: stop, back off, show why.
@@ -510,17 +501,6 @@ impl Pusher {
         }
         self.resend_from = gap;
         Ok(report)
-    }
-}
-
-/// Copies what this connection wrote back into the database file (PASSIVE: never waits for
-/// and never blocks a ring-up). The engine's connection has SQLite's automatic checkpoint off,
-/// so the copy happens here, every [`CHECKPOINT_ROWS`] rows and when the queue goes quiet, off
-/// the request's path, and the log stays short enough that a ring-up commit never finds a long
-/// one to copy itself.
-pub(super) fn checkpoint(conn: &Connection) {
-    if let Err(e) = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())) {
-        tracing::debug!(error = %e, "checkpoint skipped");
     }
 }
 
@@ -598,24 +578,6 @@ fn failed_dependency(conn: &Connection, mutation: &Mutation) -> Result<Option<u6
 /// How often sending yields to the request task before checkpointing: enough for the HTTP
 /// client to hand the body to the socket.
 const REQUEST_YIELDS: usize = 4;
-
-/// Rows written before the engine checkpoints: outbox rows hold no payload, so a few hundred
-/// log pages, well below SQLite's 1,000-page threshold at which a ring-up would copy them.
-const CHECKPOINT_ROWS: usize = 2000;
-
-/// How many rows one of the engine's write transactions changes at most: a few hundred
-/// microseconds of holding the lock.
-const WRITE_CHUNK: usize = 250;
-
-/// How long the engine pauses between its write transactions: longer than a waiting ring-up's
-/// busy-handler pause ([`crate::store`]), so the ring-up takes the lock first.
-const WRITERS_IN: std::time::Duration = std::time::Duration::from_micros(100);
-
-/// Lets a writer waiting for the lock (a ring-up on another connection) in before the engine's
-/// next write. A thread sleep: the runtime's timers are far coarser than this.
-fn let_writers_in() {
-    std::thread::sleep(WRITERS_IN);
-}
 
 /// Records the back office's identity of a ticket this terminal pushed (what
 /// [`crate::tickets::list`] and [`crate::tickets::summary`] report as its server number).
