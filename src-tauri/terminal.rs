@@ -96,11 +96,9 @@ impl Terminal {
         }
         let s = self.db(status::read).await?;
         Ok(SyncStatus {
-            pending: s.pending,
-            failed: s.failed,
-            conflicts: s.conflicts,
-            last_success_at_ms: s.last_sync_at,
-            ..SyncStatus::initial(SyncState::NotEnrolled)
+            state: SyncState::NotEnrolled,
+            online: false,
+            ..s.sync
         })
     }
 

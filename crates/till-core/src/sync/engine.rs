@@ -23,14 +23,16 @@ use crate::store::{wal, Store};
 use crate::{outbox, Clock};
 
 use super::backoff::Backoff;
-use super::conflicts::{self, PolicySet};
+use super::conflicts::PolicySet;
 use super::error::SyncError;
 use super::history::{self, SyncCycle};
 use super::lock::SyncLock;
 use super::pull;
 use super::push::Pusher;
 use super::state::SyncState;
-use super::status::{ErrorInfo, Progress, StatusSink, SyncStatus, Throttle};
+use super::status::{
+    read_status, status_or_last, ErrorInfo, Live, Reading, StatusSink, SyncStatus, Throttle,
+};
 use super::transport::{ErrorClass, Transport, TransportError};
 use super::SyncConfig;
 use super::{enrolment, persisted};
@@ -173,14 +175,6 @@ impl SyncEngine {
             Arc::new(crate::SystemClock),
         )
     }
-}
-
-/// Live progress of the running cycle, shared with the actor for snapshots.
-#[derive(Debug, Clone, Copy)]
-struct Live {
-    done: u64,
-    total: u64,
-    started: Instant,
 }
 
 /// What a cycle moved.
@@ -599,75 +593,6 @@ impl Actor {
     }
 }
 
-/// Which status is read: between cycles (`Settled`: the last error and the retry time as
-/// recorded), or while a cycle runs and for `drain`'s report (`During`: online, no stale error).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Reading {
-    Settled,
-    During,
-}
-
-/// The status as the store holds it, with the live progress of a running push. A read error is
-/// returned, never shown as zero counts.
-fn read_status(
-    conn: &Connection,
-    progress: &Mutex<Option<Live>>,
-    state: SyncState,
-    completed_cycles: u64,
-    reading: Reading,
-) -> Result<SyncStatus, SyncError> {
-    let mut status = SyncStatus::initial(state);
-    status.online = reading == Reading::During || state.online();
-    status.completed_cycles = completed_cycles;
-    let counts = outbox::counts(conn)?;
-    status.pending = counts.pending + counts.in_flight;
-    status.failed = counts.failed;
-    status.conflicts = conflicts::open_count(conn)?;
-    let row = persisted::read(conn)?;
-    status.last_success_at_ms = row.last_success_at_ms;
-    status.clock_offset_ms = row.clock_offset_ms;
-    if reading == Reading::Settled {
-        status.last_error = row.last_error;
-        status.next_retry_at_ms = match state {
-            SyncState::BackingOff { until_ms } => Some(until_ms),
-            SyncState::Offline => row.next_retry_at_ms,
-            _ => None,
-        };
-    }
-    if let Some(live) = progress.lock().ok().and_then(|l| *l) {
-        status.progress = Some(Progress {
-            done: live.done,
-            total: live.total,
-        });
-        let secs = live.started.elapsed().as_secs_f64();
-        if secs > 0.0 && live.done > 0 {
-            let rate = live.done as f64 / secs;
-            status.throughput_per_s = Some((rate * 10.0).round() / 10.0);
-            status.eta_secs =
-                Some((live.total.saturating_sub(live.done) as f64 / rate).ceil() as u64);
-        }
-    }
-    Ok(status)
-}
-
-/// The status just read, or, when the store could not be read, the last one shown with the
-/// new state and the read error: counts that could not be read are never shown as zero.
-fn status_or_last(read: Result<SyncStatus, SyncError>, last: &SyncStatus) -> SyncStatus {
-    match read {
-        Ok(status) => status,
-        Err(e) => {
-            tracing::error!(error = %e, "could not read the sync status from the store");
-            SyncStatus {
-                last_error: Some(ErrorInfo {
-                    code: "status_unreadable".into(),
-                    message: format!("the sync status could not be read from the store: {e}"),
-                }),
-                ..last.clone()
-            }
-        }
-    }
-}
-
 /// Reads the status after one of [`drain`]'s cycles into `last`.
 fn report_cycle(
     conn: &Connection,
@@ -781,41 +706,5 @@ pub async fn drain(
                 "the deadline passed before the queue drained".into(),
             )));
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_status_the_store_cannot_give_keeps_the_last_counts_and_says_why() {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let store = Store::open(dir.path()).expect("opens");
-        let conn = store.connect().expect("connects");
-        let progress = Mutex::new(None);
-        let last = SyncStatus {
-            pending: 7,
-            failed: 2,
-            conflicts: 1,
-            ..SyncStatus::initial(SyncState::Idle)
-        };
-        let read = read_status(&conn, &progress, SyncState::Idle, 0, Reading::Settled);
-        assert!(read.is_ok(), "a healthy store gives its status");
-
-        conn.execute_batch("DROP TABLE conflicts")
-            .expect("a damaged store");
-        let read = read_status(&conn, &progress, SyncState::Idle, 0, Reading::Settled);
-        assert!(read.is_err(), "the error is not swallowed");
-        let shown = status_or_last(read, &last);
-        assert_eq!(
-            (shown.pending, shown.failed, shown.conflicts),
-            (7, 2, 1),
-            "never zero counts for counts that could not be read"
-        );
-        assert_eq!(
-            shown.last_error.map(|e| e.code),
-            Some("status_unreadable".to_string())
-        );
     }
 }

@@ -8,6 +8,7 @@ use rusqlite::{params, Connection};
 use crate::{config, Clock};
 
 use super::error::SyncError;
+use super::state::SyncState;
 use super::status::ErrorInfo;
 
 /// Where sync stands, as persisted.
@@ -100,7 +101,6 @@ pub fn record_success(conn: &Connection, clock: &dyn Clock) -> Result<(), SyncEr
          last_error_message = NULL, next_retry_at_ms = NULL, failures_in_a_row = 0 WHERE id = 1",
     )?
     .execute([now])?;
-    config::set(conn, &config::LAST_SYNC_AT_MS, &now)?;
     Ok(())
 }
 
@@ -128,4 +128,18 @@ pub fn record_failure(
 pub fn set_state_name(conn: &Connection, name: &str) -> Result<(), SyncError> {
     config::set(conn, &config::SYNC_STATE, &name.to_string())?;
     Ok(())
+}
+
+/// The state the engine last recorded (`idle` before it ever ran), with `next_retry_at_ms` as
+/// the end of a back-off. A name this version does not know (written by a newer Till) reads as
+/// `idle`.
+pub fn state(conn: &Connection, next_retry_at_ms: Option<i64>) -> Result<SyncState, SyncError> {
+    let name = config::get(conn, &config::SYNC_STATE)?;
+    let name = name.as_deref().unwrap_or("idle");
+    Ok(
+        SyncState::from_name(name, next_retry_at_ms).unwrap_or_else(|| {
+            tracing::warn!(name, "unknown sync state recorded; shown as idle");
+            SyncState::Idle
+        }),
+    )
 }
