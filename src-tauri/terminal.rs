@@ -168,7 +168,7 @@ pub fn start<R: Runtime>(app: &AppHandle<R>, data_dir: &Path) -> AppState {
 fn open<R: Runtime>(app: &AppHandle<R>, data_dir: &Path) -> CmdResult<Terminal> {
     let store = Store::open(data_dir)?;
     let conn = store.connect()?;
-    let sink: Arc<dyn StatusSink> = Arc::new(EventBridge::new(app.clone(), store.clone()));
+    let sink: Arc<dyn StatusSink> = Arc::new(EventBridge::new(app.clone()));
     Ok(Terminal {
         store,
         conn: Mutex::new(conn),

@@ -255,6 +255,9 @@ impl Worker {
         if let Err(e) = history::record(&self.conn, &cycle) {
             tracing::warn!(error = %e, "could not record the sync cycle");
         }
+        if let Some(sink) = &self.sink {
+            sink.cycle_finished(&cycle);
+        }
         match &result {
             Ok(_) => persisted::record_success(&self.conn, self.clock.as_ref())?,
             Err(e) => tracing::warn!(code = e.code(), error = %e, "sync cycle failed"),

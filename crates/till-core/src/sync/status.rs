@@ -14,6 +14,7 @@ use crate::outbox::{self, OutboxCounts};
 
 use super::conflicts;
 use super::error::SyncError;
+use super::history::SyncCycle;
 use super::persisted::{self, PersistedState};
 use super::state::SyncState;
 
@@ -207,6 +208,10 @@ pub trait StatusSink: Send + Sync + 'static {
     /// Tickets the server just accepted: (local ticket id, the server's ticket number). The app
     /// maps this to `ticket://synced`. Called once per batch, not per ticket.
     fn tickets_synced(&self, _tickets: &[(uuid::Uuid, Option<u64>)]) {}
+
+    /// A cycle ended and was recorded in the sync history: what it moved and what went wrong.
+    /// The app reloads its catalog after one that pulled changes.
+    fn cycle_finished(&self, _cycle: &SyncCycle) {}
 }
 
 /// A sink that drops everything.
