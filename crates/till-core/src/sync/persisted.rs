@@ -5,7 +5,7 @@
 
 use rusqlite::{params, Connection};
 
-use crate::{config, Clock};
+use crate::config;
 
 use super::error::SyncError;
 use super::state::SyncState;
@@ -75,7 +75,7 @@ pub fn set_server_acked(conn: &Connection, seq: u64) -> Result<(), SyncError> {
     Ok(())
 }
 
-pub fn set_paused(conn: &Connection, paused: bool) -> Result<(), SyncError> {
+fn set_paused(conn: &Connection, paused: bool) -> Result<(), SyncError> {
     conn.prepare_cached("UPDATE sync_state SET paused = ?1 WHERE id = 1")?
         .execute([i64::from(paused)])?;
     Ok(())
@@ -93,19 +93,18 @@ pub fn set_clock_offset(conn: &Connection, offset_ms: i64) -> Result<(), SyncErr
     Ok(())
 }
 
-/// Records a successful cycle: clears the error and the retry time.
-pub fn record_success(conn: &Connection, clock: &dyn Clock) -> Result<(), SyncError> {
-    let now = clock.now_ms();
+/// Records a successful cycle at `at_ms`: clears the error and the retry time.
+fn record_success(conn: &Connection, at_ms: i64) -> Result<(), SyncError> {
     conn.prepare_cached(
         "UPDATE sync_state SET last_success_at_ms = ?1, last_error_code = NULL,
          last_error_message = NULL, next_retry_at_ms = NULL, failures_in_a_row = 0 WHERE id = 1",
     )?
-    .execute([now])?;
+    .execute([at_ms])?;
     Ok(())
 }
 
 /// Records a failed attempt and when the next one may start.
-pub fn record_failure(
+fn record_failure(
     conn: &Connection,
     error: &ErrorInfo,
     next_retry_at_ms: Option<i64>,
@@ -125,7 +124,7 @@ pub fn record_failure(
 }
 
 /// Mirrors the engine state into the store so `tillctl status` of another process sees it.
-pub fn set_state_name(conn: &Connection, name: &str) -> Result<(), SyncError> {
+fn set_state_name(conn: &Connection, name: &str) -> Result<(), SyncError> {
     config::set(conn, &config::SYNC_STATE, &name.to_string())?;
     Ok(())
 }
@@ -142,4 +141,40 @@ pub fn state(conn: &Connection, next_retry_at_ms: Option<i64>) -> Result<SyncSta
             SyncState::Idle
         }),
     )
+}
+
+/// A record the engine keeps of itself, for its next start and for other processes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Record {
+    /// A person paused (`true`) or resumed sync; a restart keeps it.
+    Paused(bool),
+    /// The engine's state, for `tillctl status` of another process.
+    State(SyncState),
+    /// A failed attempt: why, when the next one may start (a restart waits for it too) and how
+    /// many failed in a row (a restart goes on backing off from there).
+    Failure {
+        error: ErrorInfo,
+        next_retry_at_ms: Option<i64>,
+        failures_in_a_row: u32,
+    },
+    /// A cycle succeeded at `at_ms` (Unix milliseconds): clears the error and the retry time.
+    Success { at_ms: i64 },
+}
+
+/// Writes `record`. A failure is logged and the engine goes on: these records inform the next
+/// start and other processes, and no decision of the running engine waits on them.
+pub fn keep(conn: &Connection, record: &Record) {
+    let written = match record {
+        Record::Paused(paused) => set_paused(conn, *paused),
+        Record::State(state) => set_state_name(conn, state.name()),
+        Record::Failure {
+            error,
+            next_retry_at_ms,
+            failures_in_a_row,
+        } => record_failure(conn, error, *next_retry_at_ms, *failures_in_a_row),
+        Record::Success { at_ms } => record_success(conn, *at_ms),
+    };
+    if let Err(e) = written {
+        tracing::warn!(error = %e, ?record, "could not record the sync engine's state");
+    }
 }
