@@ -9,12 +9,10 @@
 //!   [`MAX_TICKET_EVENTS`] tickets. A larger batch is a backlog draining: the UI reloads its
 //!   ticket list from the counts in `sync://state` instead, so no flood of events reaches it.
 
-use std::sync::atomic::{AtomicU64, Ordering};
-
 use tauri::{AppHandle, Emitter, Runtime};
-use till_core::store::Store;
+use till_core::sync::history::SyncCycle;
 use till_core::sync::state::SyncState;
-use till_core::sync::{history, StatusSink, SyncStatus};
+use till_core::sync::{StatusSink, SyncStatus};
 
 use crate::error::AppError;
 use crate::ipc;
@@ -65,47 +63,17 @@ impl From<&SyncStatus> for ipc::SyncStatus {
 /// The sync engine's sink in the app.
 pub struct EventBridge<R: Runtime> {
     app: AppHandle<R>,
-    store: Store,
-    /// The last `completed_cycles` seen, to notice the end of each cycle once.
-    cycles_seen: AtomicU64,
 }
 
 impl<R: Runtime> EventBridge<R> {
-    pub fn new(app: AppHandle<R>, store: Store) -> Self {
-        EventBridge {
-            app,
-            store,
-            cycles_seen: AtomicU64::new(0),
-        }
+    pub fn new(app: AppHandle<R>) -> Self {
+        EventBridge { app }
     }
 
     fn emit<S: serde::Serialize + Clone>(&self, event: &str, payload: S) {
         if let Err(e) = self.app.emit(event, payload) {
             tracing::warn!(event, error = %e, "cannot emit an event to the UI");
         }
-    }
-
-    /// After a cycle ends, tells the UI to reload the catalog when that cycle pulled changes.
-    /// Reads the cycle's record on a blocking thread: the engine's task never waits here.
-    fn after_cycle(&self) {
-        let store = self.store.clone();
-        let app = self.app.clone();
-        tauri::async_runtime::spawn_blocking(move || {
-            let pulled = store
-                .connect()
-                .map_err(|e| e.to_string())
-                .and_then(|c| history::list(&c, 1).map_err(|e| e.to_string()))
-                .map(|cycles| cycles.first().is_some_and(|c| c.pulled > 0));
-            match pulled {
-                Ok(true) => {
-                    if let Err(e) = app.emit(CATALOG_UPDATED, ()) {
-                        tracing::warn!(error = %e, "cannot emit catalog://updated");
-                    }
-                }
-                Ok(false) => {}
-                Err(e) => tracing::warn!(error = %e, "cannot read the last sync cycle"),
-            }
-        });
     }
 }
 
@@ -116,11 +84,12 @@ impl<R: Runtime> StatusSink for EventBridge<R> {
             self.emit(SYNC_PROGRESS, progress);
         }
         self.emit(SYNC_STATE, view);
-        let before = self
-            .cycles_seen
-            .fetch_max(status.completed_cycles, Ordering::Relaxed);
-        if status.completed_cycles > before {
-            self.after_cycle();
+    }
+
+    /// Tells the UI to reload the catalog after a cycle that pulled changes.
+    fn cycle_finished(&self, cycle: &SyncCycle) {
+        if cycle.pulled > 0 {
+            self.emit(CATALOG_UPDATED, ());
         }
     }
 

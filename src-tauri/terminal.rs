@@ -90,11 +90,9 @@ impl Terminal {
         }
         let s = self.db(status::read).await?;
         Ok(SyncStatus {
-            pending: s.pending,
-            failed: s.failed,
-            conflicts: s.conflicts,
-            last_success_at_ms: s.last_sync_at,
-            ..SyncStatus::initial(SyncState::NotEnrolled)
+            state: SyncState::NotEnrolled,
+            online: false,
+            ..s.sync
         })
     }
 
@@ -161,7 +159,7 @@ pub fn start<R: Runtime>(app: &AppHandle<R>, data_dir: &Path) -> AppState {
 fn open<R: Runtime>(app: &AppHandle<R>, data_dir: &Path) -> CmdResult<Terminal> {
     let store = Store::open(data_dir)?;
     let conn = store.connect()?;
-    let sink: Arc<dyn StatusSink> = Arc::new(EventBridge::new(app.clone(), store.clone()));
+    let sink: Arc<dyn StatusSink> = Arc::new(EventBridge::new(app.clone()));
     Ok(Terminal {
         store,
         conn: Mutex::new(conn),

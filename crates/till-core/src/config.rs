@@ -35,8 +35,6 @@ pub const DEVICE_ID: Key<Uuid> = Key::new("device_id");
 pub const HLC_LAST: Key<till_protocol::Hlc> = Key::new("hlc_last");
 /// The sync engine's current state name (`idle`, `syncing`, `backoff`, `offline`…), for `status`.
 pub const SYNC_STATE: Key<String> = Key::new("sync_state");
-/// When the last sync succeeded, in Unix milliseconds.
-pub const LAST_SYNC_AT_MS: Key<i64> = Key::new("last_sync_at_ms");
 
 /// Reads a value; `None` when it was never set. A stored value of the wrong shape is reported
 /// as `database_corrupt` rather than silently replaced.

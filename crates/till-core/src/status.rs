@@ -1,44 +1,45 @@
-//! What a terminal holds, at a glance: the figures `tillctl status` prints and the app's status
-//! bar starts from.
+//! What a terminal holds, at a glance: the figures `tillctl status` prints and the app shows
+//! before its sync engine runs. The sync part is the engine's own snapshot type, read from the
+//! store as another process finds it.
 
 use rusqlite::Connection;
-use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::error::Result;
-use crate::{config, outbox, tickets};
+use crate::sync::enrolment::{self, Enrolment};
+use crate::sync::persisted;
+use crate::sync::status::{Reading, Stored};
+use crate::sync::{SyncError, SyncStatus};
+use crate::{config, tickets};
 
 /// A snapshot of the terminal's state.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Status {
     pub device_id: Option<Uuid>,
-    /// Mutations not yet settled by the server (pending or in flight).
-    pub pending: u64,
-    /// Mutations the server rejected, waiting for a manager.
-    pub failed: u64,
-    /// Open conflicts, waiting for a person to resolve them.
-    pub conflicts: u64,
     /// Tickets in the store (sales, voids and refunds).
     pub tickets: u64,
-    /// The sync engine's state; `idle` until it has run.
-    pub state: String,
-    /// When sync last succeeded (Unix milliseconds), or null.
-    pub last_sync_at: Option<i64>,
+    /// The server this terminal syncs with; `None` until it is enrolled.
+    pub enrolment: Option<Enrolment>,
+    /// Whether a person paused sync.
+    pub paused: bool,
+    /// The last sequence the server said it applied.
+    pub server_acked_seq: u64,
+    /// Sync as recorded: the state the engine last recorded (`idle` until it has run), the
+    /// queue's counts, the last success, error and retry time.
+    pub sync: SyncStatus,
 }
 
 /// Reads the status in one snapshot.
-pub fn read(conn: &mut Connection) -> Result<Status> {
+pub fn read(conn: &mut Connection) -> Result<Status, SyncError> {
     let tx = conn.transaction()?;
-    let counts = outbox::counts(&tx)?;
+    let stored = Stored::read(&tx)?;
+    let state = persisted::state(&tx, stored.persisted.next_retry_at_ms)?;
     let status = Status {
         device_id: config::get(&tx, &config::DEVICE_ID)?,
-        pending: counts.pending + counts.in_flight,
-        failed: counts.failed,
-        // Open conflicts, whether a push or a pull found them (a pull's have no outbox row).
-        conflicts: crate::sync::conflicts::open_count(&tx)?,
         tickets: tickets::count(&tx)?,
-        state: config::get(&tx, &config::SYNC_STATE)?.unwrap_or_else(|| "idle".to_string()),
-        last_sync_at: config::get(&tx, &config::LAST_SYNC_AT_MS)?,
+        enrolment: enrolment::get(&tx)?,
+        paused: stored.persisted.paused,
+        server_acked_seq: stored.persisted.server_acked_seq,
+        sync: SyncStatus::from_store(state, Reading::Recorded, &stored),
     };
     tx.finish()?;
     Ok(status)

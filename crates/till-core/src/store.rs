@@ -12,6 +12,8 @@ use uuid::Uuid;
 use crate::error::{CoreError, Result};
 use crate::{catalog, config, migrations};
 
+pub mod wal;
+
 /// The database file name inside the data dir.
 pub const DB_FILE: &str = "till.db";
 /// How long a connection waits for another writer before giving up (about: see [`wait_for_writer`]).

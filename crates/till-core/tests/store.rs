@@ -140,9 +140,9 @@ fn a_second_connection_sees_commits_and_can_write_too() {
     );
     let st = status::read(&mut a).expect("reads");
     assert_eq!(st.tickets, 2);
-    assert_eq!(st.pending, 2);
-    assert_eq!(st.state, "idle");
-    assert_eq!(st.last_sync_at, None);
+    assert_eq!(st.sync.pending, 2);
+    assert_eq!(st.sync.state.name(), "idle");
+    assert_eq!(st.sync.last_success_at_ms, None);
 }
 
 #[test]

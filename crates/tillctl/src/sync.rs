@@ -135,39 +135,3 @@ pub fn run(data_dir: Option<&Path>, args: Args) -> Result<(), Failure> {
     }
     Ok(())
 }
-
-/// Adds the sync engine's fields to `status --json`: enrolment, next retry, last error, clock
-/// offset, pause flag; `conflicts` counts open conflicts (push- and pull-detected).
-pub fn add_engine_fields(
-    conn: &till_core::sync::Connection,
-    status: &mut serde_json::Value,
-) -> Result<(), Failure> {
-    let Some(object) = status.as_object_mut() else {
-        return Ok(());
-    };
-    let row = enrolment::read(conn)?;
-    let enrolled = enrolment::get(conn)?;
-    // `state` stays what the engine last recorded (`idle` before any sync); `enrolled` says
-    // whether it can sync at all.
-    object.insert("enrolled".into(), enrolled.is_some().into());
-    object.insert(
-        "terminal_id".into(),
-        serde_json::to_value(enrolled.as_ref().map(|e| e.terminal_id))?,
-    );
-    object.insert(
-        "server_url".into(),
-        serde_json::to_value(enrolled.as_ref().map(|e| e.server_url.clone()))?,
-    );
-    object.insert("paused".into(), row.paused.into());
-    object.insert(
-        "next_retry_at_ms".into(),
-        serde_json::to_value(row.next_retry_at_ms)?,
-    );
-    object.insert("last_error".into(), serde_json::to_value(row.last_error)?);
-    object.insert(
-        "clock_offset_ms".into(),
-        serde_json::to_value(row.clock_offset_ms)?,
-    );
-    object.insert("server_acked_seq".into(), row.server_acked_seq.into());
-    Ok(())
-}

@@ -1,11 +1,15 @@
-//! The sync engine as a tokio actor: an explicit [`SyncState`], a command channel, and one
-//! cycle at a time. Triggers are start-up, the periodic tick (sooner while a backlog remains), a
-//! debounced trigger after each local write, connectivity regained (a health probe while
-//! offline) and "Sync now"; a trigger that arrives during a cycle coalesces into one follow-up.
+//! The sync engine as a tokio actor: a [`Machine`] that decides, and a small driver that carries
+//! out its effects. The driver waits on the command channel, the machine's wake, the running
+//! cycle (a future polled in the same loop), the status tick and the throttle's flush, hands
+//! each to the machine and does what it answers. Triggers are start-up, the periodic tick
+//! (sooner while a backlog remains), a debounced trigger after each local write, connectivity
+//! regained (a health probe while offline) and "Sync now"; a trigger that arrives during a cycle
+//! coalesces into one follow-up.
 //!
-//! [`drain`] runs the same cycles in the foreground until the outbox is empty (`tillctl sync`).
+//! [`drain`](super::drain()) drives the same machine in the foreground (`tillctl sync`).
 
-use std::path::PathBuf;
+use std::future::{pending, Future};
+use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -16,24 +20,21 @@ use rusqlite::Connection;
 use serde::Serialize;
 use tokio::sync::{mpsc, oneshot, watch};
 use tokio::task::JoinHandle;
-use tokio::time::{sleep_until, Instant};
+use tokio::time::{sleep_until, Instant, Interval};
 use uuid::Uuid;
 
 use crate::store::Store;
-use crate::{outbox, Clock};
+use crate::Clock;
 
-use super::backoff::Backoff;
-use super::conflicts::{self, PolicySet};
-use super::enrolment;
+use super::cycle::{outcome, CycleReport, Worker};
 use super::error::SyncError;
-use super::history::{self, SyncCycle};
-use super::lock::SyncLock;
-use super::pull;
-use super::push::Pusher;
+use super::machine::{Effect, Event, Machine, Mode, Now, Snapshot, Timing};
+use super::persisted::Record;
 use super::state::SyncState;
-use super::status::{ErrorInfo, Progress, StatusSink, SyncStatus, Throttle};
-use super::transport::{ErrorClass, Transport, TransportError};
+use super::status::{read_status, status_or_last, Live, StatusSink, SyncStatus, Throttle};
+use super::transport::Transport;
 use super::SyncConfig;
+use super::{enrolment, persisted};
 
 /// The answer to "Sync now": at once, with the reason when it cannot run.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -127,23 +128,43 @@ impl SyncEngine {
         sink: Arc<dyn StatusSink>,
         clock: Arc<dyn Clock>,
     ) -> Result<SyncHandle, SyncError> {
-        let mut worker = Worker::new(&store, terminal_id, config.clone(), transport, clock)?;
-        worker.sink = Some(Arc::clone(&sink));
+        let worker = Worker::new(
+            &store,
+            terminal_id,
+            config.clone(),
+            Arc::clone(&transport),
+            Arc::clone(&clock),
+            Some(Arc::clone(&sink)),
+        )?;
         let status_conn = store.connect()?;
+        let recorded = persisted::read(&status_conn).unwrap_or_default();
         let (commands, rx) = mpsc::unbounded_channel();
         let (status_tx, status) = watch::channel(SyncStatus::initial(SyncState::Idle));
         let actor = Actor {
-            worker,
+            machine: Machine::new(
+                Timing::from(&config),
+                Mode::Background,
+                StdRng::from_entropy(),
+            ),
+            worker: Arc::new(tokio::sync::Mutex::new(worker)),
+            transport,
+            clock,
             status_conn,
-            rx,
+            commands: rx,
+            commands_open: true,
             status_tx,
             throttle: Throttle::new(sink, config.status_interval),
-            config,
-            state: SyncState::Idle,
-            completed_cycles: 0,
-            progress: Arc::new(Mutex::new(None)),
+            tick_every: config.status_interval.max(MIN_TICK),
+            live: Arc::new(Mutex::new(None)),
+            wake: None,
+            abandon_at: None,
+            cycle: None,
+            stop: None,
+            tick: None,
+            sync_now_reply: None,
+            shutdown_reply: None,
         };
-        let task = tokio::spawn(actor.run());
+        let task = tokio::spawn(actor.run(Event::started(&recorded)));
         Ok(SyncHandle {
             commands,
             status,
@@ -175,659 +196,239 @@ impl SyncEngine {
     }
 }
 
-/// Live progress of the running cycle, shared with the actor for snapshots.
-#[derive(Debug, Clone, Copy)]
-struct Live {
-    done: u64,
-    total: u64,
-    started: Instant,
-}
+/// The status tick while a cycle runs is never more frequent than this.
+const MIN_TICK: Duration = Duration::from_millis(250);
 
-/// What a cycle moved.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
-pub struct CycleReport {
-    pub pushed: u64,
-    pub pulled: u64,
-    pub conflicts: u64,
-    pub failed: u64,
-    /// Nothing unsent was left when the cycle ended.
-    pub drained: bool,
-}
+/// A running cycle: it holds the worker until it ends.
+type Running = Pin<Box<dyn Future<Output = Result<CycleReport, SyncError>> + Send>>;
 
-/// The part of the engine that does the work: its own connection, the transport, the pusher.
-struct Worker {
-    data_dir: PathBuf,
-    conn: Connection,
-    transport: Arc<dyn Transport>,
-    pusher: Pusher,
-    policies: PolicySet,
-    clock: Arc<dyn Clock>,
-    config: SyncConfig,
-    /// Where accepted tickets are announced (the engine's sink; none for `drain`).
-    sink: Option<Arc<dyn StatusSink>>,
-}
-
-impl Worker {
-    fn new(
-        store: &Store,
-        terminal_id: Uuid,
-        config: SyncConfig,
-        transport: Arc<dyn Transport>,
-        clock: Arc<dyn Clock>,
-    ) -> Result<Self, SyncError> {
-        let conn = store.connect()?;
-        // Everything this connection writes can be lost at a power cut without harm: outcomes
-        // are re-learnt from the server (a replay answers with the original result) and a pull
-        // page is fetched again. So its commits skip the fsync (WAL stays consistent; a later
-        // durable commit on any connection makes these durable too), which keeps its write
-        // transactions short and ring-up on the other connections unblocked.
-        conn.pragma_update(None, "synchronous", "NORMAL")?;
-        // The pusher checkpoints after each of its writes itself, once the request is on its
-        // way (marking a batch in flight alone rewrites about a page per row), so the WAL the
-        // engine grows is copied back by the engine, not by whichever ring-up commit crosses
-        // the threshold, and not on the request's path. Pull pages and a prune are checkpointed
-        // after they commit; the engine's other writes are single rows.
-        conn.pragma_update(None, "wal_autocheckpoint", 0)?;
-        Ok(Worker {
-            data_dir: store.data_dir().to_path_buf(),
-            conn,
-            transport,
-            pusher: Pusher::new(
-                terminal_id,
-                config.batch_size,
-                config.max_batch_size,
-                config.give_way,
-            ),
-            policies: config.policies.clone(),
-            clock,
-            config,
-            sink: None,
-        })
-    }
-
-    /// One cycle: take the data-dir lock, push until drained (or `stop`), pull every page,
-    /// prune, record the cycle in the history.
-    async fn cycle(
-        &mut self,
-        stop: &AtomicBool,
-        live: &Mutex<Option<Live>>,
-    ) -> Result<CycleReport, SyncError> {
-        let _lock = SyncLock::try_acquire(&self.data_dir)?;
-        let started_ms = self.clock.now_ms();
-        let started = Instant::now();
-        let result = self.cycle_locked(stop, live).await;
-        if let Ok(mut l) = live.lock() {
-            *l = None;
-        }
-        let report = result.as_ref().copied().unwrap_or_default();
-        let cycle = SyncCycle {
-            id: 0,
-            started_at_ms: started_ms,
-            duration_ms: i64::try_from(started.elapsed().as_millis()).unwrap_or(i64::MAX),
-            pushed: report.pushed,
-            pulled: report.pulled,
-            conflicts: report.conflicts,
-            errors: u64::from(result.is_err()) + report.failed,
-            error: result.as_ref().err().map(|e| format!("{}: {e}", e.code())),
-        };
-        if let Err(e) = history::record(&self.conn, &cycle) {
-            tracing::warn!(error = %e, "could not record the sync cycle");
-        }
-        match &result {
-            Ok(_) => enrolment::record_success(&self.conn, self.clock.as_ref())?,
-            Err(e) => tracing::warn!(code = e.code().as_str(), error = %e, "sync cycle failed"),
-        }
-        result
-    }
-
-    async fn cycle_locked(
-        &mut self,
-        stop: &AtomicBool,
-        live: &Mutex<Option<Live>>,
-    ) -> Result<CycleReport, SyncError> {
-        let mut report = CycleReport::default();
-        let counts = outbox::counts(&self.conn)?;
-        if let Ok(mut l) = live.lock() {
-            *l = Some(Live {
-                done: 0,
-                total: counts.pending + counts.in_flight,
-                started: Instant::now(),
-            });
-        }
-        loop {
-            let stopping = stop.load(Ordering::SeqCst);
-            if stopping && !self.pusher.has_batch_ahead() {
-                return Ok(report);
-            }
-            let batch = self
-                .pusher
-                .push_batch(
-                    &mut self.conn,
-                    &self.transport,
-                    &self.policies,
-                    self.clock.as_ref(),
-                    self.config.send_ahead && !stopping,
-                )
-                .await?;
-            let Some(batch) = batch else { break };
-            if let Some(sink) = &self.sink {
-                if !batch.synced_tickets.is_empty() {
-                    sink.tickets_synced(&batch.synced_tickets);
-                }
-            }
-            report.pushed += batch.settled;
-            report.conflicts += batch.conflicts;
-            report.failed += batch.failed;
-            if let Ok(mut l) = live.lock() {
-                if let Some(l) = l.as_mut() {
-                    l.done += batch.settled;
-                    l.total = l.total.max(l.done);
-                }
-            }
-        }
-        loop {
-            if stop.load(Ordering::SeqCst) {
-                return Ok(report);
-            }
-            let page = pull::pull_page(
-                &mut self.conn,
-                self.transport.as_ref(),
-                self.config.pull_limit,
-                &self.policies,
-                self.clock.as_ref(),
-            )
-            .await?;
-            report.pulled += page.applied;
-            report.conflicts += page.conflicts;
-            super::push::checkpoint(&self.conn);
-            if !page.has_more {
-                break;
-            }
-        }
-        self.prune()?;
-        let counts = outbox::counts(&self.conn)?;
-        report.drained = counts.pending + counts.in_flight == 0;
-        Ok(report)
-    }
-
-    /// Deletes applied outbox rows older than the retention. Tickets and the journal stay.
-    fn prune(&self) -> Result<(), SyncError> {
-        let cutoff = self.clock.now_ms().saturating_sub(
-            i64::try_from(self.config.applied_retention.as_millis()).unwrap_or(i64::MAX),
-        );
-        let n = outbox::prune_applied(&self.conn, cutoff)?;
-        if n > 0 {
-            tracing::info!(pruned = n, "pruned applied outbox rows");
-            super::push::checkpoint(&self.conn);
-        }
-        Ok(())
-    }
-}
-
-/// What to do after a failed cycle.
-fn after_failure(
-    error: &SyncError,
-    backoff: &mut Backoff,
-    rng: &mut StdRng,
-) -> (SyncState, Option<Duration>) {
-    match error {
-        SyncError::Busy => (SyncState::Idle, Some(Duration::from_secs(1))),
-        SyncError::NotEnrolled => (SyncState::NotEnrolled, None),
-        SyncError::Transport(e) if e.class() == ErrorClass::Auth => (SyncState::AuthError, None),
-        SyncError::Transport(e) => {
-            let wait = backoff.fail(rng, e.retry_after());
-            if e.unreachable() {
-                (SyncState::Offline, Some(wait))
-            } else {
-                (SyncState::BackingOff { until_ms: 0 }, Some(wait))
-            }
-        }
-        _ => (
-            SyncState::BackingOff { until_ms: 0 },
-            Some(backoff.fail(rng, None)),
-        ),
-    }
-}
-
-fn error_info(e: &SyncError) -> ErrorInfo {
-    ErrorInfo {
-        code: e.code().to_string(),
-        message: e.to_string(),
-    }
-}
-
+/// The driver of the engine's machine.
 struct Actor {
-    worker: Worker,
+    machine: Machine,
+    worker: Arc<tokio::sync::Mutex<Worker>>,
+    /// For health probes.
+    transport: Arc<dyn Transport>,
+    clock: Arc<dyn Clock>,
+    /// Snapshots are read through this connection, and the records made while a cycle holds
+    /// the worker's (see [`Actor::keep`]).
     status_conn: Connection,
-    rx: mpsc::UnboundedReceiver<Command>,
+    commands: mpsc::UnboundedReceiver<Command>,
+    /// Until every handle is dropped.
+    commands_open: bool,
     status_tx: watch::Sender<SyncStatus>,
     throttle: Throttle,
-    config: SyncConfig,
-    state: SyncState,
-    completed_cycles: u64,
-    progress: Arc<Mutex<Option<Live>>>,
+    tick_every: Duration,
+    /// Progress of the running cycle, for snapshots.
+    live: Arc<Mutex<Option<Live>>>,
+    /// The machine's next wake.
+    wake: Option<Instant>,
+    /// When a shutdown stops waiting for the batch in flight.
+    abandon_at: Option<Instant>,
+    cycle: Option<Running>,
+    /// Asks the running cycle to stop after the batch in flight.
+    stop: Option<Arc<AtomicBool>>,
+    /// The status tick of the running cycle.
+    tick: Option<Interval>,
+    /// Who asked "Sync now", until the machine answers.
+    sync_now_reply: Option<oneshot::Sender<SyncNowAnswer>>,
+    /// Who asked for the shutdown, answered once the engine stopped.
+    shutdown_reply: Option<oneshot::Sender<()>>,
 }
 
 impl Actor {
-    fn snapshot(&self) -> SyncStatus {
-        let read = read_status(
-            &self.status_conn,
-            &self.progress,
-            self.state,
-            self.completed_cycles,
-            Reading::Settled,
-        );
-        status_or_last(read, &self.status_tx.borrow())
-    }
-
-    fn publish(&mut self, force: bool) {
-        let status = self.snapshot();
-        self.status_tx.send_replace(status.clone());
-        self.throttle.offer(status, force);
-    }
-
-    fn set_state(&mut self, state: SyncState) {
-        if self.state != state {
-            self.state = state;
-            if let Err(e) = enrolment::set_state_name(&self.worker.conn, state.name()) {
-                tracing::warn!(error = %e, "could not record the sync state");
+    async fn run(mut self, first: Event) {
+        let mut event = first;
+        loop {
+            let effects = self.machine.step(event, self.now());
+            match self.carry_out(effects).await {
+                Carried::Exit => break,
+                Carried::Then(next) => event = next,
+                Carried::Done => event = self.next_event().await,
             }
         }
-        self.publish(true);
-    }
-
-    async fn run(mut self) {
-        let clock = Arc::clone(&self.worker.clock);
-        let row = enrolment::read(&self.status_conn).unwrap_or_default();
-        let mut backoff = Backoff::with_failures(self.config.backoff, row.failures_in_a_row);
-        let mut rng = StdRng::from_entropy();
-        let mut paused = row.paused;
-        // Set by "Sync now": the next wake runs a real cycle even while offline, so the person
-        // who asked gets an answer (a finished cycle, or its error) instead of a silent probe.
-        let mut asked = false;
-        // A persisted retry time survives a restart, so a restart never hammers the server.
-        let mut next_run = match row.next_retry_at_ms {
-            Some(at) if at > clock.now_ms() => {
-                let wait = Duration::from_millis(u64::try_from(at - clock.now_ms()).unwrap_or(0));
-                self.set_state(SyncState::BackingOff { until_ms: at });
-                Some(Instant::now() + wait.min(self.config.backoff.cap))
-            }
-            _ => {
-                self.set_state(SyncState::Idle);
-                Some(Instant::now())
-            }
-        };
-        if paused {
-            next_run = None;
-            self.set_state(SyncState::Paused);
-        }
-        let mut shutdown_reply: Option<oneshot::Sender<()>> = None;
-        'outer: loop {
-            let flush_at = self.throttle.flush_at();
-            tokio::select! {
-                command = self.rx.recv() => match command {
-                    None => break 'outer,
-                    Some(Command::Shutdown(reply)) => { shutdown_reply = Some(reply); break 'outer; }
-                    Some(Command::SyncNow(reply)) => {
-                        let answer = if paused {
-                            SyncNowAnswer { accepted: false, reason: Some("sync is paused".into()) }
-                        } else {
-                            next_run = Some(Instant::now());
-                            asked = true;
-                            SyncNowAnswer { accepted: true, reason: None }
-                        };
-                        let _ = reply.send(answer);
-                    }
-                    Some(Command::Pause) => {
-                        paused = true;
-                        next_run = None;
-                        let _ = enrolment::set_paused(&self.worker.conn, true);
-                        self.set_state(SyncState::Paused);
-                    }
-                    Some(Command::Resume) => {
-                        paused = false;
-                        let _ = enrolment::set_paused(&self.worker.conn, false);
-                        next_run = Some(Instant::now());
-                        self.set_state(SyncState::Idle);
-                    }
-                    Some(Command::LocalWrite) => {
-                        self.publish(true);
-                        if !paused && matches!(self.state, SyncState::Idle) {
-                            let soon = Instant::now() + self.config.debounce;
-                            next_run = Some(next_run.map_or(soon, |at| at.min(soon)));
-                        }
-                    }
-                },
-                _ = async { if let Some(at) = flush_at { sleep_until(at).await } }, if flush_at.is_some() => {
-                    self.throttle.flush();
-                }
-                _ = async { if let Some(at) = next_run { sleep_until(at).await } }, if next_run.is_some() => {
-                    let was_offline = self.state == SyncState::Offline;
-                    if was_offline && !asked {
-                        // Connectivity probe: cheap, no token needed.
-                        if let Err(e) = self.worker.transport.health().await {
-                            let wait = backoff.fail(&mut rng, None).min(self.config.probe_interval);
-                            tracing::debug!(error = %e, "still offline");
-                            next_run = Some(Instant::now() + wait);
-                            continue 'outer;
-                        }
-                    }
-                    asked = false;
-                    self.set_state(SyncState::Syncing);
-                    let stop = AtomicBool::new(false);
-                    let mut follow_up = false;
-                    let progress = Arc::clone(&self.progress);
-                    let result = {
-                        let cycle = self.worker.cycle(&stop, &progress);
-                        tokio::pin!(cycle);
-                        let mut tick = tokio::time::interval(self.config.status_interval.max(Duration::from_millis(250)));
-                        let far = Instant::now() + Duration::from_secs(365 * 24 * 3600);
-                        let mut abandon_at = far;
-                        loop {
-                            tokio::select! {
-                                result = &mut cycle => break result,
-                                _ = sleep_until(abandon_at) => {
-                                    // The server does not answer: leave the batch in flight; it
-                                    // is checked with the ack endpoint and resent on next start.
-                                    tracing::warn!("shutdown abandons the batch in flight");
-                                    break Err(SyncError::Transport(TransportError::NoAnswer(
-                                        "abandoned at shutdown".into(),
-                                    )));
-                                }
-                                _ = tick.tick() => {
-                                    let read = read_status(&self.status_conn, &progress, self.state, self.completed_cycles, Reading::During);
-                                    let status = status_or_last(read, &self.status_tx.borrow());
-                                    self.status_tx.send_replace(status.clone());
-                                    self.throttle.offer(status, false);
-                                }
-                                command = self.rx.recv() => match command {
-                                    None => stop.store(true, Ordering::SeqCst),
-                                    Some(Command::Shutdown(reply)) => {
-                                        shutdown_reply = Some(reply);
-                                        stop.store(true, Ordering::SeqCst);
-                                        abandon_at = Instant::now() + self.config.shutdown_grace;
-                                    }
-                                    Some(Command::SyncNow(reply)) => {
-                                        follow_up = true;
-                                        let _ = reply.send(SyncNowAnswer { accepted: true, reason: Some("coalesced with the running sync".into()) });
-                                    }
-                                    Some(Command::Pause) => {
-                                        paused = true;
-                                        let _ = enrolment::set_paused(&self.status_conn, true);
-                                        stop.store(true, Ordering::SeqCst);
-                                    }
-                                    Some(Command::Resume) => {
-                                        paused = false;
-                                        let _ = enrolment::set_paused(&self.status_conn, false);
-                                    }
-                                    Some(Command::LocalWrite) => follow_up = true,
-                                },
-                            }
-                        }
-                    };
-                    self.completed_cycles += 1;
-                    let now = Instant::now();
-                    match result {
-                        Ok(report) => {
-                            backoff.reset();
-                            next_run = Some(if follow_up {
-                                now
-                            } else if report.drained {
-                                now + self.config.tick
-                            } else {
-                                now + self.config.backlog_tick
-                            });
-                            self.set_state(SyncState::Idle);
-                        }
-                        Err(error) => {
-                            let (state, wait) = after_failure(&error, &mut backoff, &mut rng);
-                            let until_ms = wait.map(|w| clock.now_ms() + i64::try_from(w.as_millis()).unwrap_or(i64::MAX));
-                            if !matches!(error, SyncError::Busy) {
-                                let _ = enrolment::record_failure(&self.worker.conn, &error_info(&error), until_ms, backoff.failures());
-                            }
-                            next_run = wait.map(|w| now + w);
-                            let state = match state {
-                                SyncState::BackingOff { .. } => SyncState::BackingOff { until_ms: until_ms.unwrap_or(0) },
-                                other => other,
-                            };
-                            self.set_state(state);
-                        }
-                    }
-                    if shutdown_reply.is_some() {
-                        break 'outer;
-                    }
-                    if paused {
-                        next_run = None;
-                        self.set_state(SyncState::Paused);
-                    }
-                }
-            }
-        }
-        self.set_state(SyncState::Stopped);
         self.throttle.flush();
-        if let Some(reply) = shutdown_reply {
+        if let Some(reply) = self.shutdown_reply.take() {
             let _ = reply.send(());
         }
     }
-}
 
-/// Which status is read: between cycles (`Settled`: the last error and the retry time as
-/// recorded), or while a cycle runs and for `drain`'s report (`During`: online, no stale error).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Reading {
-    Settled,
-    During,
-}
-
-/// The status as the store holds it, with the live progress of a running push. A read error is
-/// returned, never shown as zero counts.
-fn read_status(
-    conn: &Connection,
-    progress: &Mutex<Option<Live>>,
-    state: SyncState,
-    completed_cycles: u64,
-    reading: Reading,
-) -> Result<SyncStatus, SyncError> {
-    let mut status = SyncStatus::initial(state);
-    status.online = reading == Reading::During || state.online();
-    status.completed_cycles = completed_cycles;
-    let counts = outbox::counts(conn)?;
-    status.pending = counts.pending + counts.in_flight;
-    status.failed = counts.failed;
-    status.conflicts = conflicts::open_count(conn)?;
-    let row = enrolment::read(conn)?;
-    status.last_success_at_ms = row.last_success_at_ms;
-    status.clock_offset_ms = row.clock_offset_ms;
-    if reading == Reading::Settled {
-        status.last_error = row.last_error;
-        status.next_retry_at_ms = match state {
-            SyncState::BackingOff { until_ms } => Some(until_ms),
-            SyncState::Offline => row.next_retry_at_ms,
-            _ => None,
-        };
-    }
-    if let Some(live) = progress.lock().ok().and_then(|l| *l) {
-        status.progress = Some(Progress {
-            done: live.done,
-            total: live.total,
-        });
-        let secs = live.started.elapsed().as_secs_f64();
-        if secs > 0.0 && live.done > 0 {
-            let rate = live.done as f64 / secs;
-            status.throughput_per_s = Some((rate * 10.0).round() / 10.0);
-            status.eta_secs =
-                Some((live.total.saturating_sub(live.done) as f64 / rate).ceil() as u64);
+    fn now(&self) -> Now {
+        Now {
+            at: Instant::now().into_std(),
+            wall_ms: self.clock.now_ms(),
         }
     }
-    Ok(status)
-}
 
-/// The status just read, or, when the store could not be read, the last one shown with the
-/// new state and the read error: counts that could not be read are never shown as zero.
-fn status_or_last(read: Result<SyncStatus, SyncError>, last: &SyncStatus) -> SyncStatus {
-    match read {
-        Ok(status) => status,
-        Err(e) => {
-            tracing::error!(error = %e, "could not read the sync status from the store");
-            SyncStatus {
-                last_error: Some(ErrorInfo {
-                    code: "status_unreadable".into(),
-                    message: format!("the sync status could not be read from the store: {e}"),
-                }),
-                ..last.clone()
+    /// Waits for the next event for the machine; flushes the throttle meanwhile.
+    async fn next_event(&mut self) -> Event {
+        loop {
+            let flush_at = self.throttle.flush_at();
+            tokio::select! {
+                command = self.commands.recv(), if self.commands_open => {
+                    return self.command(command);
+                }
+                () = at(self.wake) => {
+                    self.wake = None;
+                    return Event::Wake;
+                }
+                () = at(self.abandon_at) => {
+                    self.abandon_at = None;
+                    return Event::GraceElapsed;
+                }
+                result = running(&mut self.cycle) => {
+                    self.end_cycle();
+                    return Event::CycleEnded(outcome(&result));
+                }
+                () = ticking(&mut self.tick) => return Event::Tick,
+                () = at(flush_at) => self.throttle.flush(),
             }
         }
     }
-}
 
-/// Reads the status after one of [`drain`]'s cycles into `last`.
-fn report_cycle(
-    conn: &Connection,
-    progress: &Mutex<Option<Live>>,
-    state: SyncState,
-    report: &DrainReport,
-    last: &mut SyncStatus,
-) {
-    let read = read_status(conn, progress, state, report.cycles, Reading::During);
-    *last = status_or_last(read, last);
-}
-
-/// What [`drain`] did.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
-pub struct DrainReport {
-    pub cycles: u64,
-    pub pushed: u64,
-    pub pulled: u64,
-    pub conflicts: u64,
-    pub failed: u64,
-    pub retries: u64,
-    pub pending: u64,
-}
-
-/// Runs cycles in the foreground until nothing is left to send, retrying transient failures
-/// with back-off, until `deadline`. Stops at once on an auth error. The same cycle as the
-/// engine's, under the same data-dir lock.
-pub async fn drain(
-    store: &Store,
-    terminal_id: Uuid,
-    config: SyncConfig,
-    transport: Arc<dyn Transport>,
-    clock: Arc<dyn Clock>,
-    deadline: Option<Duration>,
-    mut on_cycle: impl FnMut(&SyncStatus),
-) -> Result<DrainReport, SyncError> {
-    let mut worker = Worker::new(
-        store,
-        terminal_id,
-        config.clone(),
-        transport,
-        Arc::clone(&clock),
-    )?;
-    let started = Instant::now();
-    let row = enrolment::read(&worker.conn)?;
-    let mut backoff = Backoff::with_failures(config.backoff, row.failures_in_a_row);
-    let mut rng = StdRng::from_entropy();
-    if let Some(at) = row.next_retry_at_ms {
-        // Respect a retry time set before a restart, so restarts do not hammer the server.
-        let wait = u64::try_from(at - clock.now_ms()).unwrap_or(0);
-        tokio::time::sleep(Duration::from_millis(wait).min(config.backoff.cap)).await;
-    }
-    let progress = Mutex::new(None);
-    let stop = AtomicBool::new(false);
-    let mut report = DrainReport::default();
-    let mut last = SyncStatus::initial(SyncState::Syncing);
-    loop {
-        let result = worker.cycle(&stop, &progress).await;
-        report.cycles += 1;
-        let status_state;
-        match result {
-            Ok(cycle) => {
-                backoff.reset();
-                report.pushed += cycle.pushed;
-                report.pulled += cycle.pulled;
-                report.conflicts += cycle.conflicts;
-                report.failed += cycle.failed;
-                status_state = SyncState::Idle;
-                if cycle.drained {
-                    enrolment::set_state_name(&worker.conn, SyncState::Idle.name())?;
-                    let counts = outbox::counts(&worker.conn)?;
-                    report.pending = counts.pending + counts.in_flight;
-                    report_cycle(&worker.conn, &progress, status_state, &report, &mut last);
-                    on_cycle(&last);
-                    return Ok(report);
-                }
+    /// The machine's event for a command; keeps the reply it will answer.
+    fn command(&mut self, command: Option<Command>) -> Event {
+        match command {
+            None => {
+                self.commands_open = false;
+                Event::CommandsClosed
             }
-            Err(error) => {
-                let (state, wait) = after_failure(&error, &mut backoff, &mut rng);
-                status_state = state;
-                let until =
-                    wait.map(|w| clock.now_ms() + i64::try_from(w.as_millis()).unwrap_or(0));
-                if !matches!(error, SyncError::Busy) {
-                    enrolment::record_failure(
-                        &worker.conn,
-                        &error_info(&error),
-                        until,
-                        backoff.failures(),
-                    )?;
-                }
-                let Some(wait) = wait else {
-                    enrolment::set_state_name(&worker.conn, state.name())?;
-                    return Err(error);
-                };
-                report.retries += 1;
-                if deadline.is_some_and(|d| started.elapsed() + wait > d) {
-                    return Err(error);
-                }
-                tracing::info!(
-                    code = error.code().as_str(),
-                    wait_ms = wait.as_millis() as u64,
-                    "retrying after a failure"
-                );
-                tokio::time::sleep(wait).await;
+            Some(Command::SyncNow(reply)) => {
+                self.sync_now_reply = Some(reply);
+                Event::SyncNow
+            }
+            Some(Command::Pause) => Event::Pause,
+            Some(Command::Resume) => Event::Resume,
+            Some(Command::LocalWrite) => Event::LocalWrite,
+            Some(Command::Shutdown(reply)) => {
+                self.shutdown_reply = Some(reply);
+                Event::Shutdown
             }
         }
-        report_cycle(&worker.conn, &progress, status_state, &report, &mut last);
-        on_cycle(&last);
-        if deadline.is_some_and(|d| started.elapsed() > d) {
-            return Err(SyncError::Transport(TransportError::NoAnswer(
-                "the deadline passed before the queue drained".into(),
-            )));
+    }
+
+    /// Carries out the machine's effects in order.
+    async fn carry_out(&mut self, effects: Vec<Effect>) -> Carried {
+        let mut then = Carried::Done;
+        for effect in effects {
+            match effect {
+                Effect::StartCycle => self.start_cycle(),
+                // Awaited in place, as one short request with its own timeout: a command that
+                // arrives meanwhile is handled right after it.
+                Effect::Probe => then = Carried::Then(probe(self.transport.as_ref()).await),
+                Effect::StopCycle => {
+                    if let Some(stop) = &self.stop {
+                        stop.store(true, Ordering::SeqCst);
+                    }
+                }
+                Effect::AbandonCycle => {
+                    // The server does not answer: leave the batch in flight; it is checked with
+                    // the ack endpoint and resent on next start.
+                    tracing::warn!("shutdown abandons the batch in flight");
+                    self.end_cycle();
+                }
+                Effect::Schedule(wake) => self.wake = wake.map(Instant::from_std),
+                Effect::AbandonAt(at) => self.abandon_at = Some(Instant::from_std(at)),
+                Effect::Persist(record) => self.keep(&record),
+                Effect::Publish(snapshot) => self.publish(snapshot),
+                Effect::Reply(answer) => {
+                    if let Some(reply) = self.sync_now_reply.take() {
+                        let _ = reply.send(answer);
+                    }
+                }
+                Effect::Exit => return Carried::Exit,
+            }
+        }
+        then
+    }
+
+    /// Writes one of the machine's records through the worker's connection, so that the
+    /// engine never gives way to its own writes ([`super::give_way`] holds the cycle's writes
+    /// after any other connection commits). A record made while a cycle holds that connection
+    /// (a pause or resume) is written through the status connection at once, so that it survives a crash.
+    fn keep(&self, record: &Record) {
+        match self.worker.try_lock() {
+            Ok(worker) => persisted::keep(worker.conn(), record),
+            Err(_) => persisted::keep(&self.status_conn, record),
         }
     }
-}
 
-#[cfg(test)]
-mod tests {
-    use super::*;
+    fn start_cycle(&mut self) {
+        let stop = Arc::new(AtomicBool::new(false));
+        let worker = Arc::clone(&self.worker);
+        let live = Arc::clone(&self.live);
+        let stopping = Arc::clone(&stop);
+        self.cycle = Some(Box::pin(async move {
+            worker.lock().await.cycle(&stopping, &live).await
+        }));
+        self.stop = Some(stop);
+        self.tick = Some(tokio::time::interval(self.tick_every));
+    }
 
-    #[test]
-    fn a_status_the_store_cannot_give_keeps_the_last_counts_and_says_why() {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let store = Store::open(dir.path()).expect("opens");
-        let conn = store.connect().expect("connects");
-        let progress = Mutex::new(None);
-        let last = SyncStatus {
-            pending: 7,
-            failed: 2,
-            conflicts: 1,
-            ..SyncStatus::initial(SyncState::Idle)
-        };
-        let read = read_status(&conn, &progress, SyncState::Idle, 0, Reading::Settled);
-        assert!(read.is_ok(), "a healthy store gives its status");
+    /// Forgets the running cycle: it ended, or is abandoned.
+    fn end_cycle(&mut self) {
+        self.cycle = None;
+        self.stop = None;
+        self.tick = None;
+        self.abandon_at = None;
+    }
 
-        conn.execute_batch("DROP TABLE conflicts")
-            .expect("a damaged store");
-        let read = read_status(&conn, &progress, SyncState::Idle, 0, Reading::Settled);
-        assert!(read.is_err(), "the error is not swallowed");
-        let shown = status_or_last(read, &last);
-        assert_eq!(
-            (shown.pending, shown.failed, shown.conflicts),
-            (7, 2, 1),
-            "never zero counts for counts that could not be read"
+    fn publish(&mut self, snapshot: Snapshot) {
+        let read = read_status(
+            &self.status_conn,
+            &self.live,
+            snapshot.state,
+            snapshot.completed_cycles,
+            snapshot.reading,
         );
-        assert_eq!(
-            shown.last_error.map(|e| e.code),
-            Some("status_unreadable".to_string())
-        );
+        let status = status_or_last(read, &self.status_tx.borrow());
+        self.status_tx.send_replace(status.clone());
+        self.throttle.offer(status, snapshot.force);
+    }
+}
+
+/// What carrying out one step's effects leads to.
+enum Carried {
+    /// Wait for the next event.
+    Done,
+    /// Hand the machine this event next (a probe's answer).
+    Then(Event),
+    /// The engine stopped.
+    Exit,
+}
+
+/// Asks the server's health endpoint whether it is reachable again.
+async fn probe(transport: &dyn Transport) -> Event {
+    let answer = transport.health().await;
+    if let Err(e) = &answer {
+        tracing::debug!(error = %e, "still offline");
+    }
+    Event::Probed {
+        reachable: answer.is_ok(),
+    }
+}
+
+/// Completes at `instant`, or never.
+async fn at(instant: Option<Instant>) {
+    match instant {
+        Some(instant) => sleep_until(instant).await,
+        None => pending().await,
+    }
+}
+
+/// The result of the running cycle, or never when none runs.
+async fn running(cycle: &mut Option<Running>) -> Result<CycleReport, SyncError> {
+    match cycle {
+        Some(cycle) => cycle.await,
+        None => pending().await,
+    }
+}
+
+/// The next status tick of the running cycle, or never when none runs.
+async fn ticking(tick: &mut Option<Interval>) {
+    match tick {
+        Some(tick) => {
+            tick.tick().await;
+        }
+        None => pending().await,
     }
 }

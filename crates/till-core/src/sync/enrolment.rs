@@ -1,15 +1,14 @@
-//! The `sync_state` row: which server this terminal is enrolled with, and where sync stands
-//! (pull cursor, next retry, last success and error, clock offset, pause flag).
+//! The enrolment: which server this terminal syncs with, as whom, with which token. It lives in
+//! the `sync_state` row beside the engine's own state ([`super::persisted`]).
 
 use rusqlite::{params, Connection, OptionalExtension};
 use serde::Serialize;
 use uuid::Uuid;
 
+use crate::config;
 use crate::store::Store;
-use crate::{config, Clock};
 
 use super::error::SyncError;
-use super::status::ErrorInfo;
 use super::transport::{HttpTransport, Timeouts, Transport};
 
 /// The server a terminal syncs with, from `tillctl enrol` or the app's settings.
@@ -20,20 +19,6 @@ pub struct Enrolment {
     pub token: String,
     pub terminal_id: Uuid,
     pub terminal_name: String,
-}
-
-/// Where sync stands, as persisted.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct SyncRow {
-    pub cursor: u64,
-    pub next_retry_at_ms: Option<i64>,
-    pub last_success_at_ms: Option<i64>,
-    pub last_error: Option<ErrorInfo>,
-    pub clock_offset_ms: Option<i64>,
-    pub paused: bool,
-    pub ack_needed: bool,
-    pub server_acked_seq: u64,
-    pub failures_in_a_row: u32,
 }
 
 /// The stored enrolment, if any.
@@ -127,110 +112,4 @@ pub async fn enrol(store: &Store, server_url: &str, token: &str) -> Result<Enrol
     tx.commit()?;
     tracing::info!(terminal = %enrolment.terminal_id, server = %enrolment.server_url, "enrolled");
     Ok(enrolment)
-}
-
-/// The persisted sync state.
-pub fn read(conn: &Connection) -> Result<SyncRow, SyncError> {
-    let row = conn
-        .prepare_cached(
-            "SELECT cursor, next_retry_at_ms, last_success_at_ms, last_error_code,
-                    last_error_message, clock_offset_ms, paused, ack_needed, server_acked_seq,
-                    failures_in_a_row
-             FROM sync_state WHERE id = 1",
-        )?
-        .query_row([], |r| {
-            let code: Option<String> = r.get(3)?;
-            let message: Option<String> = r.get(4)?;
-            Ok(SyncRow {
-                cursor: u64::try_from(r.get::<_, i64>(0)?).unwrap_or(0),
-                next_retry_at_ms: r.get(1)?,
-                last_success_at_ms: r.get(2)?,
-                last_error: code.map(|code| ErrorInfo {
-                    code,
-                    message: message.unwrap_or_default(),
-                }),
-                clock_offset_ms: r.get(5)?,
-                paused: r.get::<_, i64>(6)? != 0,
-                ack_needed: r.get::<_, i64>(7)? != 0,
-                server_acked_seq: u64::try_from(r.get::<_, i64>(8)?).unwrap_or(0),
-                failures_in_a_row: u32::try_from(r.get::<_, i64>(9)?).unwrap_or(0),
-            })
-        })?;
-    Ok(row)
-}
-
-pub fn set_cursor(conn: &Connection, cursor: u64) -> Result<(), SyncError> {
-    conn.prepare_cached("UPDATE sync_state SET cursor = ?1 WHERE id = 1")?
-        .execute([i64::try_from(cursor).unwrap_or(i64::MAX)])?;
-    Ok(())
-}
-
-pub fn set_ack_needed(conn: &Connection, needed: bool) -> Result<(), SyncError> {
-    conn.prepare_cached("UPDATE sync_state SET ack_needed = ?1 WHERE id = 1")?
-        .execute([i64::from(needed)])?;
-    Ok(())
-}
-
-pub fn set_server_acked(conn: &Connection, seq: u64) -> Result<(), SyncError> {
-    conn.prepare_cached(
-        "UPDATE sync_state SET server_acked_seq = max(server_acked_seq, ?1) WHERE id = 1",
-    )?
-    .execute([i64::try_from(seq).unwrap_or(i64::MAX)])?;
-    Ok(())
-}
-
-pub fn set_paused(conn: &Connection, paused: bool) -> Result<(), SyncError> {
-    conn.prepare_cached("UPDATE sync_state SET paused = ?1 WHERE id = 1")?
-        .execute([i64::from(paused)])?;
-    Ok(())
-}
-
-/// Beyond this, the terminal's clock is reported as off (HLC stamps still order events).
-pub const CLOCK_WARN_MS: i64 = 120_000;
-
-pub fn set_clock_offset(conn: &Connection, offset_ms: i64) -> Result<(), SyncError> {
-    if offset_ms.abs() > CLOCK_WARN_MS {
-        tracing::warn!(offset_ms, "this terminal's clock is off from the server's");
-    }
-    conn.prepare_cached("UPDATE sync_state SET clock_offset_ms = ?1 WHERE id = 1")?
-        .execute([offset_ms])?;
-    Ok(())
-}
-
-/// Records a successful cycle: clears the error and the retry time.
-pub fn record_success(conn: &Connection, clock: &dyn Clock) -> Result<(), SyncError> {
-    let now = clock.now_ms();
-    conn.prepare_cached(
-        "UPDATE sync_state SET last_success_at_ms = ?1, last_error_code = NULL,
-         last_error_message = NULL, next_retry_at_ms = NULL, failures_in_a_row = 0 WHERE id = 1",
-    )?
-    .execute([now])?;
-    config::set(conn, &config::LAST_SYNC_AT_MS, &now)?;
-    Ok(())
-}
-
-/// Records a failed attempt and when the next one may start.
-pub fn record_failure(
-    conn: &Connection,
-    error: &ErrorInfo,
-    next_retry_at_ms: Option<i64>,
-    failures_in_a_row: u32,
-) -> Result<(), SyncError> {
-    conn.prepare_cached(
-        "UPDATE sync_state SET last_error_code = ?1, last_error_message = ?2,
-         next_retry_at_ms = ?3, failures_in_a_row = ?4 WHERE id = 1",
-    )?
-    .execute(params![
-        error.code,
-        error.message,
-        next_retry_at_ms,
-        failures_in_a_row
-    ])?;
-    Ok(())
-}
-
-/// Mirrors the engine state into the store so `tillctl status` of another process sees it.
-pub fn set_state_name(conn: &Connection, name: &str) -> Result<(), SyncError> {
-    config::set(conn, &config::SYNC_STATE, &name.to_string())?;
-    Ok(())
 }

@@ -3,11 +3,17 @@
 //!
 //! The moving parts, one module each:
 //! - [`state`]: the explicit engine state the UI shows;
+//! - [`enrolment`]: which server this terminal syncs with; [`persisted`]: the engine's own state
+//!   as stored (cursor, ack, retry timing, last success and error, pause flag);
 //! - [`backoff`]: exponential back-off with full jitter, honouring `Retry-After`;
 //! - [`transport`]: the HTTP client behind a trait, and how its errors are classified;
-//! - [`push`] and [`pull`]: one cycle's work against the store, in short transactions;
+//! - [`push`] and [`pull`]: one cycle's work against the store, in short transactions; `cycle`
+//!   puts them together under the data dir's sync lock;
 //! - [`conflicts`], [`failed`], [`customers`], [`history`]: what a person reviews and edits;
-//! - [`engine`]: the tokio actor that schedules cycles, and its cheap-clone [`SyncHandle`];
+//! - [`machine`]: the engine's decisions (when to run, probe, back off, record, publish) as a
+//!   pure state machine, tested as a table of transitions;
+//! - [`engine`]: the tokio actor that drives the machine, and its cheap-clone [`SyncHandle`];
+//!   [`drain`](mod@drain): the same machine driven in the foreground (`tillctl sync`);
 //! - [`status`]: the snapshot published to an injected, throttled [`StatusSink`].
 //!
 //! The engine always uses its own SQLite connection and short transactions, so ring-up on another
@@ -18,6 +24,8 @@ pub mod attribution;
 pub mod backoff;
 pub mod conflicts;
 pub mod customers;
+mod cycle;
+pub mod drain;
 pub mod engine;
 #[cfg(test)]
 mod engine_tests;
@@ -27,6 +35,10 @@ pub mod failed;
 pub mod give_way;
 pub mod history;
 pub mod lock;
+pub mod machine;
+#[cfg(test)]
+mod machine_tests;
+pub mod persisted;
 pub mod pull;
 pub mod push;
 pub mod state;
@@ -40,7 +52,8 @@ pub use rusqlite::Connection;
 
 pub use backoff::{Backoff, BackoffPolicy};
 pub use conflicts::{Conflict, ConflictPolicy, PolicySet, Resolution};
-pub use engine::{drain, DrainReport, SyncEngine, SyncHandle, SyncNowAnswer};
+pub use drain::{drain, DrainReport};
+pub use engine::{SyncEngine, SyncHandle, SyncNowAnswer};
 pub use error::SyncError;
 pub use state::SyncState;
 pub use status::{ErrorInfo, Progress, StatusSink, SyncStatus};

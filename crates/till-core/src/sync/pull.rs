@@ -12,8 +12,8 @@ use super::conflicts::{
     self, ConflictReason, CustomerSides, Detected, LocalEdit, LocalReason, PolicySet, Sides,
 };
 use super::customers;
-use super::enrolment;
 use super::error::SyncError;
+use super::persisted;
 use super::transport::Transport;
 
 /// What one page did.
@@ -33,13 +33,13 @@ pub async fn pull_page(
     policies: &PolicySet,
     clock: &dyn Clock,
 ) -> Result<PageReport, SyncError> {
-    let cursor = enrolment::read(conn)?.cursor;
+    let cursor = persisted::read(conn)?.cursor;
     let sent_at = clock.now_ms();
     let page = transport.pull(cursor, limit).await?;
     let offset = page.server_time_ms - (sent_at + clock.now_ms()) / 2;
     let mut report = apply_page(conn, &page, policies, clock)?;
     report.clock_offset_ms = offset;
-    enrolment::set_clock_offset(conn, offset)?;
+    persisted::set_clock_offset(conn, offset)?;
     Ok(report)
 }
 
@@ -76,7 +76,7 @@ pub fn apply_page(
         }
         report.applied += 1;
     }
-    enrolment::set_cursor(&tx, page.cursor)?;
+    persisted::set_cursor(&tx, page.cursor)?;
     tx.commit()?;
     Ok(report)
 }

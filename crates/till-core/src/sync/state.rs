@@ -40,6 +40,24 @@ impl SyncState {
         }
     }
 
+    /// The state a [`name`](Self::name) stands for; `until_ms` is the retry time recorded with
+    /// it, the end of a back-off. `None` for a name this version does not know.
+    pub fn from_name(name: &str, until_ms: Option<i64>) -> Option<SyncState> {
+        Some(match name {
+            "not_enrolled" => SyncState::NotEnrolled,
+            "idle" => SyncState::Idle,
+            "syncing" => SyncState::Syncing,
+            "backing_off" => SyncState::BackingOff {
+                until_ms: until_ms.unwrap_or(0),
+            },
+            "offline" => SyncState::Offline,
+            "auth_error" => SyncState::AuthError,
+            "paused" => SyncState::Paused,
+            "stopped" => SyncState::Stopped,
+            _ => return None,
+        })
+    }
+
     /// Whether the server answered the last time it was asked.
     pub fn online(&self) -> bool {
         matches!(
@@ -52,5 +70,35 @@ impl SyncState {
 impl Serialize for SyncState {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         serializer.serialize_str(self.name())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_state_is_read_back_from_its_recorded_name() {
+        for state in [
+            SyncState::NotEnrolled,
+            SyncState::Idle,
+            SyncState::Syncing,
+            SyncState::BackingOff { until_ms: 42 },
+            SyncState::Offline,
+            SyncState::AuthError,
+            SyncState::Paused,
+            SyncState::Stopped,
+        ] {
+            assert_eq!(
+                SyncState::from_name(state.name(), Some(42)),
+                Some(state),
+                "tillctl status shows the state the engine recorded"
+            );
+        }
+        assert_eq!(
+            SyncState::from_name("diverged", None),
+            None,
+            "a name from a newer Till is not guessed at"
+        );
     }
 }

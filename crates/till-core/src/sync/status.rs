@@ -1,11 +1,21 @@
-//! The status snapshot the engine publishes, and the throttle in front of the injected sink.
+//! The status snapshot the engine publishes, how it is read from the store, and the throttle in
+//! front of the injected sink. [`SyncStatus`] is the one status type: the engine publishes it,
+//! `drain` reports it, and [`crate::status`] reads it for a terminal whose engine is not running
+//! here (`tillctl status`, the app before enrolment).
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use rusqlite::Connection;
 use serde::Serialize;
 use tokio::time::Instant;
 
+use crate::outbox::{self, OutboxCounts};
+
+use super::conflicts;
+use super::error::SyncError;
+use super::history::SyncCycle;
+use super::persisted::{self, PersistedState};
 use super::state::SyncState;
 
 /// Progress of the batch in flight.
@@ -70,6 +80,126 @@ impl SyncStatus {
     }
 }
 
+/// Which status is read: between cycles (`Settled`: the last error, and the retry time of a
+/// state that waits for one), while a cycle runs and for `drain`'s report (`During`: online, no
+/// stale error), or as another process finds it (`Recorded`: the last error and retry time as
+/// recorded, whatever the state).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reading {
+    Settled,
+    During,
+    Recorded,
+}
+
+/// What the store holds for a snapshot, read together.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Stored {
+    pub counts: OutboxCounts,
+    /// Open conflicts, whether a push or a pull found them (a pull's have no outbox row).
+    pub conflicts: u64,
+    pub persisted: PersistedState,
+}
+
+impl Stored {
+    pub fn read(conn: &Connection) -> Result<Stored, SyncError> {
+        Ok(Stored {
+            counts: outbox::counts(conn)?,
+            conflicts: conflicts::open_count(conn)?,
+            persisted: persisted::read(conn)?,
+        })
+    }
+}
+
+impl SyncStatus {
+    /// The snapshot of an engine in `state`, as `reading` sees what the store holds.
+    pub fn from_store(state: SyncState, reading: Reading, stored: &Stored) -> Self {
+        let row = &stored.persisted;
+        let mut status = SyncStatus::initial(state);
+        status.online = reading == Reading::During || state.online();
+        status.pending = stored.counts.pending + stored.counts.in_flight;
+        status.failed = stored.counts.failed;
+        status.conflicts = stored.conflicts;
+        status.last_success_at_ms = row.last_success_at_ms;
+        status.clock_offset_ms = row.clock_offset_ms;
+        match reading {
+            Reading::Settled => {
+                status.last_error = row.last_error.clone();
+                status.next_retry_at_ms = match state {
+                    SyncState::BackingOff { until_ms } => Some(until_ms),
+                    SyncState::Offline => row.next_retry_at_ms,
+                    _ => None,
+                };
+            }
+            Reading::Recorded => {
+                status.last_error = row.last_error.clone();
+                status.next_retry_at_ms = row.next_retry_at_ms;
+            }
+            Reading::During => {}
+        }
+        status
+    }
+
+    /// Adds the progress of a running push: items settled of those pending when it started, the
+    /// rate so far and the time left at that rate.
+    fn with_progress(mut self, live: Live, elapsed: Duration) -> Self {
+        self.progress = Some(Progress {
+            done: live.done,
+            total: live.total,
+        });
+        let secs = elapsed.as_secs_f64();
+        if secs > 0.0 && live.done > 0 {
+            let rate = live.done as f64 / secs;
+            self.throughput_per_s = Some((rate * 10.0).round() / 10.0);
+            self.eta_secs =
+                Some((live.total.saturating_sub(live.done) as f64 / rate).ceil() as u64);
+        }
+        self
+    }
+}
+
+/// Live progress of the running cycle, shared between the cycle and the status reader.
+#[derive(Debug, Clone, Copy)]
+pub struct Live {
+    pub done: u64,
+    pub total: u64,
+    pub started: Instant,
+}
+
+/// The status as the store holds it, with the live progress of a running push. A read error is
+/// returned, never shown as zero counts.
+pub fn read_status(
+    conn: &Connection,
+    progress: &Mutex<Option<Live>>,
+    state: SyncState,
+    completed_cycles: u64,
+    reading: Reading,
+) -> Result<SyncStatus, SyncError> {
+    let mut status = SyncStatus::from_store(state, reading, &Stored::read(conn)?);
+    status.completed_cycles = completed_cycles;
+    if let Some(live) = progress.lock().ok().and_then(|l| *l) {
+        status = status.with_progress(live, live.started.elapsed());
+    }
+    Ok(status)
+}
+
+/// The status just read, or, when the store could not be read, the last one shown with the
+/// new state and the read error: counts that could not be read are never shown as zero.
+pub fn status_or_last(read: Result<SyncStatus, SyncError>, last: &SyncStatus) -> SyncStatus {
+    match read {
+        Ok(status) => status,
+        Err(e) => {
+            tracing::error!(error = %e, "could not read the sync status from the store");
+            SyncStatus {
+                last_error: Some(ErrorInfo {
+                    code: "status_unreadable".into(),
+                    message: format!("the sync status could not be read from the store: {e}"),
+                }),
+                ..last.clone()
+            }
+        }
+    }
+}
+
 /// Where snapshots go: the app maps them to its `sync://state` event, `tillctl` prints them.
 /// Called from the engine's task; must not block.
 pub trait StatusSink: Send + Sync + 'static {
@@ -78,6 +208,10 @@ pub trait StatusSink: Send + Sync + 'static {
     /// Tickets the server just accepted: (local ticket id, the server's ticket number). The app
     /// maps this to `ticket://synced`. Called once per batch, not per ticket.
     fn tickets_synced(&self, _tickets: &[(uuid::Uuid, Option<u64>)]) {}
+
+    /// A cycle ended and was recorded in the sync history: what it moved and what went wrong.
+    /// The app reloads its catalog after one that pulled changes.
+    fn cycle_finished(&self, _cycle: &SyncCycle) {}
 }
 
 /// A sink that drops everything.
@@ -144,7 +278,7 @@ impl Throttle {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::sync::Mutex;
+    use crate::store::Store;
 
     #[derive(Default)]
     struct Recorder(Mutex<Vec<u64>>);
@@ -162,6 +296,139 @@ mod tests {
             pending,
             ..SyncStatus::initial(SyncState::Idle)
         }
+    }
+
+    #[test]
+    fn a_status_the_store_cannot_give_keeps_the_last_counts_and_says_why() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let store = Store::open(dir.path()).expect("opens");
+        let conn = store.connect().expect("connects");
+        let progress = Mutex::new(None);
+        let last = SyncStatus {
+            pending: 7,
+            failed: 2,
+            conflicts: 1,
+            ..SyncStatus::initial(SyncState::Idle)
+        };
+        let read = read_status(&conn, &progress, SyncState::Idle, 0, Reading::Settled);
+        assert!(read.is_ok(), "a healthy store gives its status");
+
+        conn.execute_batch("DROP TABLE conflicts")
+            .expect("a damaged store");
+        let read = read_status(&conn, &progress, SyncState::Idle, 0, Reading::Settled);
+        assert!(read.is_err(), "the error is not swallowed");
+        let shown = status_or_last(read, &last);
+        assert_eq!(
+            (shown.pending, shown.failed, shown.conflicts),
+            (7, 2, 1),
+            "never zero counts for counts that could not be read"
+        );
+        assert_eq!(
+            shown.last_error.map(|e| e.code),
+            Some("status_unreadable".to_string())
+        );
+    }
+
+    fn stored() -> Stored {
+        Stored {
+            counts: OutboxCounts {
+                pending: 3,
+                in_flight: 2,
+                failed: 1,
+                ..OutboxCounts::default()
+            },
+            conflicts: 4,
+            persisted: PersistedState {
+                next_retry_at_ms: Some(9_000),
+                last_success_at_ms: Some(1_000),
+                last_error: Some(ErrorInfo {
+                    code: "server_error".into(),
+                    message: "server error 503".into(),
+                }),
+                clock_offset_ms: Some(-20),
+                ..PersistedState::default()
+            },
+        }
+    }
+
+    #[test]
+    fn each_reading_shows_the_error_and_retry_time_that_apply() {
+        let stored = stored();
+        let read = |state, reading| SyncStatus::from_store(state, reading, &stored);
+
+        let idle = read(SyncState::Idle, Reading::Settled);
+        assert_eq!(
+            (idle.pending, idle.failed, idle.conflicts),
+            (5, 1, 4),
+            "in flight is pending"
+        );
+        assert_eq!(idle.last_success_at_ms, Some(1_000));
+        assert_eq!(idle.clock_offset_ms, Some(-20));
+        assert!(
+            idle.last_error.is_some(),
+            "between cycles the last error is shown"
+        );
+        assert_eq!(
+            idle.next_retry_at_ms, None,
+            "an idle engine waits for no retry"
+        );
+
+        let backing_off = read(SyncState::BackingOff { until_ms: 7_000 }, Reading::Settled);
+        assert_eq!(
+            backing_off.next_retry_at_ms,
+            Some(7_000),
+            "the state's own retry time"
+        );
+        assert!(backing_off.online, "the server answered, if badly");
+        let offline = read(SyncState::Offline, Reading::Settled);
+        assert_eq!(
+            offline.next_retry_at_ms,
+            Some(9_000),
+            "the recorded retry time"
+        );
+        assert!(!offline.online);
+
+        let during = read(SyncState::Syncing, Reading::During);
+        assert!(during.online, "a running cycle talks to the server");
+        assert_eq!(
+            (during.last_error, during.next_retry_at_ms),
+            (None, None),
+            "no stale error while a cycle runs"
+        );
+
+        let recorded = read(SyncState::Stopped, Reading::Recorded);
+        assert_eq!(
+            (recorded.last_error.is_some(), recorded.next_retry_at_ms),
+            (true, Some(9_000)),
+            "another process sees what the engine recorded, whatever its state"
+        );
+    }
+
+    #[test]
+    fn progress_shows_the_rate_so_far_and_the_time_left_at_that_rate() {
+        let live = Live {
+            done: 30,
+            total: 90,
+            started: Instant::now(),
+        };
+        let status = SyncStatus::initial(SyncState::Syncing);
+        let running = status.clone().with_progress(live, Duration::from_secs(4));
+        assert_eq!(
+            running.progress,
+            Some(Progress {
+                done: 30,
+                total: 90
+            })
+        );
+        assert_eq!(running.throughput_per_s, Some(7.5));
+        assert_eq!(running.eta_secs, Some(8), "60 left at 7.5 a second");
+
+        let starting = status.with_progress(Live { done: 0, ..live }, Duration::ZERO);
+        assert_eq!(
+            (starting.throughput_per_s, starting.eta_secs),
+            (None, None),
+            "no rate before anything settled"
+        );
     }
 
     #[tokio::test(start_paused = true)]

@@ -1,0 +1,215 @@
+//! One sync cycle: take the data dir's sync lock, push until the queue is drained (or asked to
+//! stop), pull every page, prune what was applied long ago, record the cycle in the history.
+//! The engine's actor and `drain` run the same cycle; their machine decides when.
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+
+use rusqlite::Connection;
+use serde::Serialize;
+use tokio::time::Instant;
+use uuid::Uuid;
+
+use crate::store::{wal, Store};
+use crate::{outbox, Clock};
+
+use super::conflicts::PolicySet;
+use super::error::SyncError;
+use super::history::{self, SyncCycle};
+use super::lock::SyncLock;
+use super::machine::{CycleOutcome, Failure};
+use super::pull;
+use super::push::Pusher;
+use super::status::{Live, StatusSink};
+use super::transport::Transport;
+use super::SyncConfig;
+
+/// What a cycle moved.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct CycleReport {
+    pub pushed: u64,
+    pub pulled: u64,
+    pub conflicts: u64,
+    pub failed: u64,
+    /// Nothing unsent was left when the cycle ended.
+    pub drained: bool,
+}
+
+/// The part of the engine that does the work: its own connection, the transport, the pusher.
+pub(super) struct Worker {
+    data_dir: PathBuf,
+    conn: Connection,
+    transport: Arc<dyn Transport>,
+    pusher: Pusher,
+    policies: PolicySet,
+    clock: Arc<dyn Clock>,
+    config: SyncConfig,
+    /// Where accepted tickets are announced (the engine's sink; none for `drain`).
+    sink: Option<Arc<dyn StatusSink>>,
+}
+
+impl Worker {
+    /// A worker for the engine of `store`, talking to `transport` as `terminal_id`; `sink`
+    /// hears of accepted tickets and finished cycles.
+    pub(super) fn new(
+        store: &Store,
+        terminal_id: Uuid,
+        config: SyncConfig,
+        transport: Arc<dyn Transport>,
+        clock: Arc<dyn Clock>,
+        sink: Option<Arc<dyn StatusSink>>,
+    ) -> Result<Self, SyncError> {
+        let conn = wal::engine_connection(store)?;
+        Ok(Worker {
+            data_dir: store.data_dir().to_path_buf(),
+            conn,
+            transport,
+            pusher: Pusher::new(
+                terminal_id,
+                config.batch_size,
+                config.max_batch_size,
+                config.give_way,
+            ),
+            policies: config.policies.clone(),
+            clock,
+            config,
+            sink,
+        })
+    }
+
+    /// The engine's own connection, for its records between cycles.
+    pub(super) fn conn(&self) -> &Connection {
+        &self.conn
+    }
+
+    /// One cycle: take the data-dir lock, push until drained (or `stop`), pull every page,
+    /// prune, record the cycle in the history.
+    pub(super) async fn cycle(
+        &mut self,
+        stop: &AtomicBool,
+        live: &Mutex<Option<Live>>,
+    ) -> Result<CycleReport, SyncError> {
+        let _lock = SyncLock::try_acquire(&self.data_dir)?;
+        let started_ms = self.clock.now_ms();
+        let started = Instant::now();
+        let result = self.cycle_locked(stop, live).await;
+        if let Ok(mut l) = live.lock() {
+            *l = None;
+        }
+        let report = result.as_ref().copied().unwrap_or_default();
+        let cycle = SyncCycle {
+            id: 0,
+            started_at_ms: started_ms,
+            duration_ms: i64::try_from(started.elapsed().as_millis()).unwrap_or(i64::MAX),
+            pushed: report.pushed,
+            pulled: report.pulled,
+            conflicts: report.conflicts,
+            errors: u64::from(result.is_err()) + report.failed,
+            error: result.as_ref().err().map(|e| format!("{}: {e}", e.code())),
+        };
+        if let Err(e) = history::record(&self.conn, &cycle) {
+            tracing::warn!(error = %e, "could not record the sync cycle");
+        }
+        if let Some(sink) = &self.sink {
+            sink.cycle_finished(&cycle);
+        }
+        if let Err(e) = &result {
+            tracing::warn!(code = e.code().as_str(), error = %e, "sync cycle failed");
+        }
+        result
+    }
+
+    async fn cycle_locked(
+        &mut self,
+        stop: &AtomicBool,
+        live: &Mutex<Option<Live>>,
+    ) -> Result<CycleReport, SyncError> {
+        let mut report = CycleReport::default();
+        let counts = outbox::counts(&self.conn)?;
+        if let Ok(mut l) = live.lock() {
+            *l = Some(Live {
+                done: 0,
+                total: counts.pending + counts.in_flight,
+                started: Instant::now(),
+            });
+        }
+        loop {
+            let stopping = stop.load(Ordering::SeqCst);
+            if stopping && !self.pusher.has_batch_ahead() {
+                return Ok(report);
+            }
+            let batch = self
+                .pusher
+                .push_batch(
+                    &mut self.conn,
+                    &self.transport,
+                    &self.policies,
+                    self.clock.as_ref(),
+                    self.config.send_ahead && !stopping,
+                )
+                .await?;
+            let Some(batch) = batch else { break };
+            if let Some(sink) = &self.sink {
+                if !batch.synced_tickets.is_empty() {
+                    sink.tickets_synced(&batch.synced_tickets);
+                }
+            }
+            report.pushed += batch.settled;
+            report.conflicts += batch.conflicts;
+            report.failed += batch.failed;
+            if let Ok(mut l) = live.lock() {
+                if let Some(l) = l.as_mut() {
+                    l.done += batch.settled;
+                    l.total = l.total.max(l.done);
+                }
+            }
+        }
+        loop {
+            if stop.load(Ordering::SeqCst) {
+                return Ok(report);
+            }
+            let page = pull::pull_page(
+                &mut self.conn,
+                self.transport.as_ref(),
+                self.config.pull_limit,
+                &self.policies,
+                self.clock.as_ref(),
+            )
+            .await?;
+            report.pulled += page.applied;
+            report.conflicts += page.conflicts;
+            wal::checkpoint(&self.conn);
+            if !page.has_more {
+                break;
+            }
+        }
+        self.prune()?;
+        let counts = outbox::counts(&self.conn)?;
+        report.drained = counts.pending + counts.in_flight == 0;
+        Ok(report)
+    }
+
+    /// Deletes applied outbox rows older than the retention. Tickets and the journal stay.
+    fn prune(&self) -> Result<(), SyncError> {
+        let cutoff = self.clock.now_ms().saturating_sub(
+            i64::try_from(self.config.applied_retention.as_millis()).unwrap_or(i64::MAX),
+        );
+        let n = outbox::prune_applied(&self.conn, cutoff)?;
+        if n > 0 {
+            tracing::info!(pruned = n, "pruned applied outbox rows");
+            wal::checkpoint(&self.conn);
+        }
+        Ok(())
+    }
+}
+
+/// What a cycle's result means to the machine.
+pub(super) fn outcome(result: &Result<CycleReport, SyncError>) -> CycleOutcome {
+    match result {
+        Ok(report) => CycleOutcome::Done {
+            drained: report.drained,
+        },
+        Err(e) => CycleOutcome::Failed(Failure::of(e)),
+    }
+}

@@ -1,0 +1,180 @@
+//! The sync engine's persisted state, in the `sync_state` row beside the enrolment: where sync
+//! stands (pull cursor, what the server acknowledged, whether an ack must be asked first), its
+//! retry timing (next retry, failures in a row), the last success and error, the clock offset,
+//! the pause flag, and the state name other processes read (`tillctl status`).
+
+use rusqlite::{params, Connection};
+
+use crate::config;
+
+use super::error::SyncError;
+use super::state::SyncState;
+use super::status::ErrorInfo;
+
+/// Where sync stands, as persisted.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PersistedState {
+    pub cursor: u64,
+    pub next_retry_at_ms: Option<i64>,
+    pub last_success_at_ms: Option<i64>,
+    pub last_error: Option<ErrorInfo>,
+    pub clock_offset_ms: Option<i64>,
+    pub paused: bool,
+    pub ack_needed: bool,
+    pub server_acked_seq: u64,
+    pub failures_in_a_row: u32,
+}
+
+/// Reads the engine's persisted state.
+pub fn read(conn: &Connection) -> Result<PersistedState, SyncError> {
+    let row = conn
+        .prepare_cached(
+            "SELECT cursor, next_retry_at_ms, last_success_at_ms, last_error_code,
+                    last_error_message, clock_offset_ms, paused, ack_needed, server_acked_seq,
+                    failures_in_a_row
+             FROM sync_state WHERE id = 1",
+        )?
+        .query_row([], |r| {
+            let code: Option<String> = r.get(3)?;
+            let message: Option<String> = r.get(4)?;
+            Ok(PersistedState {
+                cursor: u64::try_from(r.get::<_, i64>(0)?).unwrap_or(0),
+                next_retry_at_ms: r.get(1)?,
+                last_success_at_ms: r.get(2)?,
+                last_error: code.map(|code| ErrorInfo {
+                    code,
+                    message: message.unwrap_or_default(),
+                }),
+                clock_offset_ms: r.get(5)?,
+                paused: r.get::<_, i64>(6)? != 0,
+                ack_needed: r.get::<_, i64>(7)? != 0,
+                server_acked_seq: u64::try_from(r.get::<_, i64>(8)?).unwrap_or(0),
+                failures_in_a_row: u32::try_from(r.get::<_, i64>(9)?).unwrap_or(0),
+            })
+        })?;
+    Ok(row)
+}
+
+pub fn set_cursor(conn: &Connection, cursor: u64) -> Result<(), SyncError> {
+    conn.prepare_cached("UPDATE sync_state SET cursor = ?1 WHERE id = 1")?
+        .execute([i64::try_from(cursor).unwrap_or(i64::MAX)])?;
+    Ok(())
+}
+
+pub fn set_ack_needed(conn: &Connection, needed: bool) -> Result<(), SyncError> {
+    conn.prepare_cached("UPDATE sync_state SET ack_needed = ?1 WHERE id = 1")?
+        .execute([i64::from(needed)])?;
+    Ok(())
+}
+
+pub fn set_server_acked(conn: &Connection, seq: u64) -> Result<(), SyncError> {
+    conn.prepare_cached(
+        "UPDATE sync_state SET server_acked_seq = max(server_acked_seq, ?1) WHERE id = 1",
+    )?
+    .execute([i64::try_from(seq).unwrap_or(i64::MAX)])?;
+    Ok(())
+}
+
+fn set_paused(conn: &Connection, paused: bool) -> Result<(), SyncError> {
+    conn.prepare_cached("UPDATE sync_state SET paused = ?1 WHERE id = 1")?
+        .execute([i64::from(paused)])?;
+    Ok(())
+}
+
+/// Beyond this, the terminal's clock is reported as off (HLC stamps still order events).
+pub const CLOCK_WARN_MS: i64 = 120_000;
+
+pub fn set_clock_offset(conn: &Connection, offset_ms: i64) -> Result<(), SyncError> {
+    if offset_ms.abs() > CLOCK_WARN_MS {
+        tracing::warn!(offset_ms, "this terminal's clock is off from the server's");
+    }
+    conn.prepare_cached("UPDATE sync_state SET clock_offset_ms = ?1 WHERE id = 1")?
+        .execute([offset_ms])?;
+    Ok(())
+}
+
+/// Records a successful cycle at `at_ms`: clears the error and the retry time.
+fn record_success(conn: &Connection, at_ms: i64) -> Result<(), SyncError> {
+    conn.prepare_cached(
+        "UPDATE sync_state SET last_success_at_ms = ?1, last_error_code = NULL,
+         last_error_message = NULL, next_retry_at_ms = NULL, failures_in_a_row = 0 WHERE id = 1",
+    )?
+    .execute([at_ms])?;
+    Ok(())
+}
+
+/// Records a failed attempt and when the next one may start.
+fn record_failure(
+    conn: &Connection,
+    error: &ErrorInfo,
+    next_retry_at_ms: Option<i64>,
+    failures_in_a_row: u32,
+) -> Result<(), SyncError> {
+    conn.prepare_cached(
+        "UPDATE sync_state SET last_error_code = ?1, last_error_message = ?2,
+         next_retry_at_ms = ?3, failures_in_a_row = ?4 WHERE id = 1",
+    )?
+    .execute(params![
+        error.code,
+        error.message,
+        next_retry_at_ms,
+        failures_in_a_row
+    ])?;
+    Ok(())
+}
+
+/// Mirrors the engine state into the store so `tillctl status` of another process sees it.
+fn set_state_name(conn: &Connection, name: &str) -> Result<(), SyncError> {
+    config::set(conn, &config::SYNC_STATE, &name.to_string())?;
+    Ok(())
+}
+
+/// The state the engine last recorded (`idle` before it ever ran), with `next_retry_at_ms` as
+/// the end of a back-off. A name this version does not know (written by a newer Till) reads as
+/// `idle`.
+pub fn state(conn: &Connection, next_retry_at_ms: Option<i64>) -> Result<SyncState, SyncError> {
+    let name = config::get(conn, &config::SYNC_STATE)?;
+    let name = name.as_deref().unwrap_or("idle");
+    Ok(
+        SyncState::from_name(name, next_retry_at_ms).unwrap_or_else(|| {
+            tracing::warn!(name, "unknown sync state recorded; shown as idle");
+            SyncState::Idle
+        }),
+    )
+}
+
+/// A record the engine keeps of itself, for its next start and for other processes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Record {
+    /// A person paused (`true`) or resumed sync; a restart keeps it.
+    Paused(bool),
+    /// The engine's state, for `tillctl status` of another process.
+    State(SyncState),
+    /// A failed attempt: why, when the next one may start (a restart waits for it too) and how
+    /// many failed in a row (a restart goes on backing off from there).
+    Failure {
+        error: ErrorInfo,
+        next_retry_at_ms: Option<i64>,
+        failures_in_a_row: u32,
+    },
+    /// A cycle succeeded at `at_ms` (Unix milliseconds): clears the error and the retry time.
+    Success { at_ms: i64 },
+}
+
+/// Writes `record`. A failure is logged and the engine goes on: these records inform the next
+/// start and other processes, and no decision of the running engine waits on them.
+pub fn keep(conn: &Connection, record: &Record) {
+    let written = match record {
+        Record::Paused(paused) => set_paused(conn, *paused),
+        Record::State(state) => set_state_name(conn, state.name()),
+        Record::Failure {
+            error,
+            next_retry_at_ms,
+            failures_in_a_row,
+        } => record_failure(conn, error, *next_retry_at_ms, *failures_in_a_row),
+        Record::Success { at_ms } => record_success(conn, *at_ms),
+    };
+    if let Err(e) = written {
+        tracing::warn!(error = %e, ?record, "could not record the sync engine's state");
+    }
+}

@@ -1,0 +1,462 @@
+//! The batches of a push: which rows go next (in sequence order, or from the sequence the server
+//! asked for after a gap), asking the ack endpoint before resending after an ambiguous failure,
+//! sending the next batch while the last answer is applied, and the batch size, which grows
+//! while the server keeps up and shrinks when a request goes unanswered.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use rusqlite::{Connection, TransactionBehavior};
+use till_protocol::{Outcome, PushResponse};
+use uuid::Uuid;
+
+use crate::outbox::{self, OutboxEntry, OutboxState};
+use crate::store::wal::{let_writers_in, Checkpointer, WRITE_CHUNK};
+use crate::Clock;
+
+use super::super::conflicts::PolicySet;
+use super::super::error::SyncError;
+use super::super::give_way::GiveWay;
+use super::super::persisted;
+use super::super::transport::{Transport, TransportError};
+use super::outcomes::{self, reset_to_pending, Writer};
+use super::BatchReport;
+
+/// The push side of a cycle: owns the batch size and the resend point across batches.
+#[derive(Debug)]
+pub struct Pusher {
+    terminal_id: Uuid,
+    size: BatchSize,
+    /// Set by a gap answer: the next batch starts here whatever the rows' states.
+    resend_from: Option<u64>,
+    /// The next batch, already marked in flight and sent while the last answer is applied.
+    ahead: Option<Sent>,
+    /// Checkpoints the engine's writes.
+    checkpointer: Checkpointer,
+    /// Holds the engine's writes while the cashier is ringing up.
+    give_way: GiveWay,
+}
+
+/// A batch read and marked in flight, with its request body, not sent yet.
+struct Prepared {
+    batch: Vec<OutboxEntry>,
+    body: Vec<u8>,
+}
+
+/// A batch on its way: its rows (marked in flight) and the request running as its own task.
+struct Sent {
+    batch: Vec<OutboxEntry>,
+    request: tokio::task::JoinHandle<Result<PushResponse, TransportError>>,
+    sent_at: i64,
+    started: Instant,
+}
+
+impl std::fmt::Debug for Sent {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Sent")
+            .field("first", &self.batch.first().map(|e| e.seq))
+            .field("last", &self.batch.last().map(|e| e.seq))
+            .finish()
+    }
+}
+
+impl Pusher {
+    pub fn new(
+        terminal_id: Uuid,
+        batch_size: usize,
+        max_batch_size: usize,
+        give_way: Duration,
+    ) -> Self {
+        Pusher {
+            terminal_id,
+            size: BatchSize::new(batch_size, max_batch_size),
+            resend_from: None,
+            ahead: None,
+            checkpointer: Checkpointer::default(),
+            give_way: GiveWay::new(give_way),
+        }
+    }
+
+    /// Whether a batch was sent ahead and still waits for its answer to be applied.
+    pub fn has_batch_ahead(&self) -> bool {
+        self.ahead.is_some()
+    }
+
+    /// The next page: the oldest unsettled rows after `after` (the batch still being applied,
+    /// when sending ahead), else from the resend point after a gap, else the oldest unsettled.
+    fn page(&self, conn: &Connection, after: Option<u64>) -> Result<Vec<OutboxEntry>, SyncError> {
+        let limit = u32::try_from(self.size.current).unwrap_or(1000);
+        match (self.resend_from, after) {
+            // Sent ahead only after a clean answer: the batch before settled in order. Without
+            // a batch ahead, the oldest unsettled rows.
+            (_, Some(_)) | (None, None) => {
+                Ok(outbox::unsettled_after(conn, after.unwrap_or(0), limit)?)
+            }
+            (Some(from), None) => {
+                let page = outbox::from_seq(conn, from, limit)?;
+                if page.first().map(|e| e.seq) != Some(from) {
+                    return Err(SyncError::Protocol(format!(
+                        "the back office expects mutation {from} next, which this till no longer \
+                         holds; sync stops until someone looks at it"
+                    )));
+                }
+                Ok(page)
+            }
+        }
+    }
+
+    /// Settles one batch: the one sent ahead during the last call, or a new one. While its
+    /// answer is applied, the following batch is already marked in flight and sent (when
+    /// `send_ahead` and the answer was clean), so the server works on it meanwhile. The server
+    /// still receives one request at a time, in sequence order. `Ok(None)` when nothing is left.
+    pub async fn push_batch(
+        &mut self,
+        conn: &mut Connection,
+        transport: &Arc<dyn Transport>,
+        policies: &PolicySet,
+        clock: &dyn Clock,
+        send_ahead: bool,
+    ) -> Result<Option<BatchReport>, SyncError> {
+        let result = self
+            .settle_one(conn, transport, policies, clock, send_ahead)
+            .await;
+        if result.is_err() {
+            self.abandon_ahead(conn)?;
+        }
+        result
+    }
+
+    /// Drops the batch sent ahead without applying its answer: its rows stay in flight and the
+    /// next attempt asks the server what it settled before resending.
+    pub fn abandon_ahead(&mut self, conn: &Connection) -> Result<(), SyncError> {
+        if let Some(ahead) = self.ahead.take() {
+            ahead.request.abort();
+            persisted::set_ack_needed(conn, true)?;
+        }
+        Ok(())
+    }
+
+    async fn settle_one(
+        &mut self,
+        conn: &mut Connection,
+        transport: &Arc<dyn Transport>,
+        policies: &PolicySet,
+        clock: &dyn Clock,
+        send_ahead: bool,
+    ) -> Result<Option<BatchReport>, SyncError> {
+        let sent = match self.ahead.take() {
+            Some(sent) => sent,
+            None => match self.send(conn, transport, clock).await? {
+                Some(sent) => sent,
+                None => return Ok(None),
+            },
+        };
+        let Sent {
+            batch,
+            request,
+            sent_at,
+            started,
+        } = sent;
+        // While the server works on this batch, the next one is read, marked in flight and
+        // encoded, so a clean answer is followed by the next request at once. A failure here
+        // must not cost this answer: the next batch is then sent the ordinary way.
+        let mut next = None;
+        if let (true, Some(last)) = (send_ahead, batch.last()) {
+            match self.prepare(conn, transport, clock, Some(last.seq)).await {
+                Ok(prepared) => next = prepared,
+                Err(e) => tracing::debug!(error = %e, "could not prepare the next batch"),
+            }
+        }
+        let answer = match request.await {
+            Ok(answer) => answer,
+            Err(e) => Err(TransportError::NoAnswer(format!(
+                "the push task ended: {e}"
+            ))),
+        };
+        let response = match answer {
+            Ok(r) => r,
+            Err(e) => {
+                let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+                if let Some(next) = &next {
+                    reset_to_pending(&tx, &next.batch, clock.now_ms())?;
+                }
+                if e.ambiguous() {
+                    persisted::set_ack_needed(&tx, true)?;
+                }
+                if let TransportError::Refused { .. } = e {
+                    // The server settled nothing of a refused request, so failing its items here
+                    // would leave the server waiting for a sequence this till never sends again.
+                    // They stay queued in order; the engine backs off and shows the error.
+                    reset_to_pending(&tx, &batch, clock.now_ms())?;
+                }
+                tx.commit()?;
+                if matches!(e, TransportError::NoAnswer(_)) {
+                    self.size.unanswered();
+                }
+                return Err(e.into());
+            }
+        };
+        let round_trip_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+        let received_at = clock.now_ms();
+        let offset = response.server_time_ms - (sent_at + received_at) / 2;
+        if let Some(next) = next {
+            if clean(&batch, &response) {
+                self.ahead = Some(self.start(conn, transport, clock, next).await);
+            } else {
+                // Never sent: the rows go back to waiting, and follow this answer's verdict.
+                let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+                reset_to_pending(&tx, &next.batch, clock.now_ms())?;
+                tx.commit()?;
+            }
+        }
+        let plan = outcomes::plan(&batch, &response);
+        let mut writer = Writer {
+            conn,
+            give_way: &mut self.give_way,
+            checkpointer: &mut self.checkpointer,
+            policies,
+            clock,
+        };
+        let quiet = self.ahead.is_none();
+        writer.apply(&plan, &response, offset, quiet).await?;
+        self.resend_from = plan.resend_from()?;
+        let mut report = plan.report;
+        report.round_trip_ms = round_trip_ms;
+        report.clock_offset_ms = Some(offset);
+        self.size
+            .answered(report.settled == report.sent, round_trip_ms);
+        Ok(Some(report))
+    }
+
+    /// Prepares the next batch (see [`Pusher::prepare`]) and starts its request.
+    async fn send(
+        &mut self,
+        conn: &mut Connection,
+        transport: &Arc<dyn Transport>,
+        clock: &dyn Clock,
+    ) -> Result<Option<Sent>, SyncError> {
+        match self.prepare(conn, transport, clock, None).await? {
+            Some(prepared) => Ok(Some(self.start(conn, transport, clock, prepared).await)),
+            None => Ok(None),
+        }
+    }
+
+    /// Reads the next page, marks it in flight and encodes its request. Without `after`: the
+    /// oldest unsettled rows, asking the ack endpoint first when the last attempt was ambiguous.
+    /// With `after` (the batch whose answer is awaited): the rows after it, unless asking the
+    /// ack endpoint would be needed first, which then waits for the ordinary way.
+    async fn prepare(
+        &mut self,
+        conn: &mut Connection,
+        transport: &Arc<dyn Transport>,
+        clock: &dyn Clock,
+        after: Option<u64>,
+    ) -> Result<Option<Prepared>, SyncError> {
+        let batch = self.page(conn, after)?;
+        // Rows still in flight were sent by an attempt that never heard back (a crash, a kill,
+        // an abandoned shutdown): as ambiguous as a lost answer.
+        let resumed = batch.iter().any(|e| e.state == OutboxState::InFlight);
+        if resumed || persisted::read(conn)?.ack_needed {
+            if after.is_some() {
+                return Ok(None);
+            }
+            // The last attempt may have been applied without us hearing back: ask first.
+            let ack = transport.ack(self.terminal_id).await?;
+            tracing::info!(
+                last_applied_seq = ack.last_applied_seq,
+                "asked the server what it settled after an ambiguous failure"
+            );
+            persisted::set_server_acked(conn, ack.last_applied_seq)?;
+            persisted::set_ack_needed(conn, false)?;
+        }
+        if batch.is_empty() {
+            if after.is_none() {
+                self.resend_from = None;
+            }
+            return Ok(None);
+        }
+        self.give_way.before_write(conn).await?;
+        // A few short statements, each committed on its own, with a breath between them so a
+        // ring-up waiting for the lock gets it (inside one explicit transaction SQLite would also
+        // write a statement journal of every page changed).
+        let now = clock.now_ms();
+        for (i, chunk) in batch.chunks(WRITE_CHUNK).enumerate() {
+            if i > 0 {
+                let_writers_in().await;
+            }
+            let (Some(first), Some(last)) = (chunk.first(), chunk.last()) else {
+                continue;
+            };
+            outbox::mark_in_flight(conn, first.seq, last.seq, now)?;
+        }
+        let body = request_body(self.terminal_id, &batch);
+        Ok(Some(Prepared { batch, body }))
+    }
+
+    /// Starts the request of a prepared batch as a task of its own.
+    async fn start(
+        &mut self,
+        conn: &mut Connection,
+        transport: &Arc<dyn Transport>,
+        clock: &dyn Clock,
+        prepared: Prepared,
+    ) -> Sent {
+        let Prepared { batch, body } = prepared;
+        let sent_at = clock.now_ms();
+        let started = Instant::now();
+        let transport = Arc::clone(transport);
+        let request = tokio::spawn(async move { transport.push(body).await });
+        // Copying the marked rows back into the database waits until the request is on its way
+        // (on a single-threaded runtime the request task only runs when this one yields).
+        for _ in 0..REQUEST_YIELDS {
+            tokio::task::yield_now().await;
+        }
+        self.checkpointer.wrote(conn, batch.len(), false);
+        Sent {
+            batch,
+            request,
+            sent_at,
+            started,
+        }
+    }
+}
+
+/// How often sending yields to the request task before checkpointing: enough for the HTTP
+/// client to hand the body to the socket.
+const REQUEST_YIELDS: usize = 4;
+
+/// An answer slower than this does not grow the batch.
+const QUICK_ANSWER_MS: u64 = 2_000;
+
+/// How many mutations go in one request: doubles while the server keeps up, halves after a
+/// request that went unanswered, always between 1 and the largest batch allowed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct BatchSize {
+    current: usize,
+    max: usize,
+}
+
+impl BatchSize {
+    fn new(first: usize, max: usize) -> Self {
+        let max = max.clamp(1, till_protocol::MAX_PUSH_BATCH);
+        BatchSize {
+            current: first.clamp(1, max),
+            max,
+        }
+    }
+
+    /// After an answer: every item settled, quickly, means the server keeps up, so the next
+    /// request carries more.
+    fn answered(&mut self, all_settled: bool, round_trip_ms: u64) {
+        if all_settled && round_trip_ms < QUICK_ANSWER_MS {
+            self.current = (self.current * 2).min(self.max);
+        }
+    }
+
+    /// After a request that got no answer (a timeout, a cut connection): smaller requests.
+    fn unanswered(&mut self) {
+        self.current = (self.current / 2).max(1);
+    }
+}
+
+/// An answer with one in-order result per item and no gap: the batch after it can be sent
+/// before this one is applied.
+fn clean(batch: &[OutboxEntry], response: &PushResponse) -> bool {
+    response.results.len() == batch.len()
+        && batch.iter().zip(&response.results).all(|(e, r)| {
+            e.seq == r.seq
+                && e.mutation_id == r.mutation_id
+                && !matches!(r.outcome, Outcome::Gap { .. })
+        })
+}
+
+/// `{"terminal_id": …, "mutations": [payload, …]}` from the stored bytes, unparsed.
+fn request_body(terminal_id: Uuid, batch: &[OutboxEntry]) -> Vec<u8> {
+    let size = batch.iter().map(|e| e.payload.len() + 1).sum::<usize>() + 80;
+    let mut body = Vec::with_capacity(size);
+    body.extend_from_slice(b"{\"terminal_id\":\"");
+    body.extend_from_slice(terminal_id.to_string().as_bytes());
+    body.extend_from_slice(b"\",\"mutations\":[");
+    for (i, entry) in batch.iter().enumerate() {
+        if i > 0 {
+            body.push(b',');
+        }
+        body.extend_from_slice(&entry.payload);
+    }
+    body.extend_from_slice(b"]}");
+    body
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::fixtures::{answer, entry};
+    use super::*;
+
+    fn applied(seq: u64) -> Outcome {
+        Outcome::Applied {
+            server_id: i64::try_from(seq).unwrap_or(0),
+            server_number: Some(seq),
+            version: 1,
+        }
+    }
+
+    #[test]
+    fn the_batch_grows_while_the_server_keeps_up_and_shrinks_when_it_does_not_answer() {
+        let mut size = BatchSize::new(100, 400);
+        size.answered(true, 50);
+        assert_eq!(size.current, 200, "a quick, complete answer doubles it");
+        size.answered(true, 50);
+        size.answered(true, 50);
+        assert_eq!(size.current, 400, "never above the largest batch");
+        size.answered(false, 50);
+        size.answered(true, QUICK_ANSWER_MS);
+        assert_eq!(
+            size.current, 400,
+            "an answer with unsettled items or a slow one does not grow it"
+        );
+        size.unanswered();
+        assert_eq!(size.current, 200, "a request without an answer halves it");
+        let mut one = BatchSize::new(0, 0);
+        one.unanswered();
+        assert_eq!(one, BatchSize { current: 1, max: 1 }, "never below one");
+        assert_eq!(
+            BatchSize::new(10, usize::MAX).max,
+            till_protocol::MAX_PUSH_BATCH,
+            "never above the protocol's limit"
+        );
+    }
+
+    #[test]
+    fn only_a_complete_in_order_answer_without_a_gap_lets_the_next_batch_go_ahead() {
+        let batch: Vec<OutboxEntry> = (1..=3).map(entry).collect();
+        assert!(clean(&batch, &answer(&batch, applied)));
+        let mut short = answer(&batch, applied);
+        short.results.pop();
+        assert!(!clean(&batch, &short), "a missing result");
+        let gap = answer(&batch, |seq| match seq {
+            2 => Outcome::Gap { expected_seq: 1 },
+            _ => applied(seq),
+        });
+        assert!(
+            !clean(&batch, &gap),
+            "a gap resends from the server's point"
+        );
+        let mut swapped = answer(&batch, applied);
+        swapped.results.swap(0, 1);
+        assert!(!clean(&batch, &swapped), "results out of order");
+    }
+
+    #[test]
+    fn the_request_body_carries_the_stored_payloads_byte_for_byte() {
+        let terminal = Uuid::now_v7();
+        let batch: Vec<OutboxEntry> = (7..=8).map(entry).collect();
+        let body = request_body(terminal, &batch);
+        assert_eq!(
+            String::from_utf8_lossy(&body),
+            format!(
+                "{{\"terminal_id\":\"{terminal}\",\"mutations\":[{{\"seq\":7}},{{\"seq\":8}}]}}"
+            ),
+            "a resend is byte-identical to the first send"
+        );
+    }
+}
