@@ -18,6 +18,7 @@ mod tests {
 
     use ts_rs::{Config, TS};
 
+    use crate::error::AppError;
     use crate::ipc::*;
     use till_core::ErrorCode;
 
@@ -58,7 +59,6 @@ mod tests {
             StoreSettings,
             SyncCycle,
             SyncNowAnswer,
-            SyncProgress,
             SyncStatus,
             TenderInput,
             TicketDetail,

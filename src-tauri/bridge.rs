@@ -11,10 +11,8 @@
 
 use tauri::{AppHandle, Emitter, Runtime};
 use till_core::sync::history::SyncCycle;
-use till_core::sync::state::SyncState;
 use till_core::sync::{StatusSink, SyncStatus};
 
-use crate::error::AppError;
 use crate::ipc;
 
 pub const SYNC_STATE: &str = "sync://state";
@@ -24,41 +22,6 @@ pub const CATALOG_UPDATED: &str = "catalog://updated";
 
 /// Most `ticket://synced` events sent for one pushed batch.
 pub const MAX_TICKET_EVENTS: usize = 50;
-
-impl From<&SyncStatus> for ipc::SyncStatus {
-    fn from(s: &SyncStatus) -> Self {
-        ipc::SyncStatus {
-            state: match s.state {
-                SyncState::NotEnrolled => ipc::EngineState::NotEnrolled,
-                SyncState::Idle => ipc::EngineState::Idle,
-                SyncState::Syncing => ipc::EngineState::Syncing,
-                SyncState::BackingOff { .. } => ipc::EngineState::BackingOff,
-                SyncState::Offline => ipc::EngineState::Offline,
-                SyncState::AuthError => ipc::EngineState::AuthError,
-                SyncState::Paused => ipc::EngineState::Paused,
-                SyncState::Stopped => ipc::EngineState::Stopped,
-            },
-            online: s.online,
-            pending: s.pending,
-            failed: s.failed,
-            conflicts: s.conflicts,
-            progress: s.progress.map(|p| ipc::SyncProgress {
-                done: p.done,
-                total: p.total,
-            }),
-            throughput_per_s: s.throughput_per_s,
-            eta_secs: s.eta_secs,
-            last_success_at_ms: s.last_success_at_ms,
-            next_retry_at_ms: s.next_retry_at_ms.or(match s.state {
-                SyncState::BackingOff { until_ms } => Some(until_ms),
-                _ => None,
-            }),
-            last_error: s.last_error.as_ref().map(AppError::from),
-            clock_offset_ms: s.clock_offset_ms,
-            completed_cycles: s.completed_cycles,
-        }
-    }
-}
 
 /// The sync engine's sink in the app.
 pub struct EventBridge<R: Runtime> {
@@ -79,11 +42,10 @@ impl<R: Runtime> EventBridge<R> {
 
 impl<R: Runtime> StatusSink for EventBridge<R> {
     fn publish(&self, status: &SyncStatus) {
-        let view = ipc::SyncStatus::from(status);
-        if let Some(progress) = view.progress {
+        if let Some(progress) = status.progress {
             self.emit(SYNC_PROGRESS, progress);
         }
-        self.emit(SYNC_STATE, view);
+        self.emit(SYNC_STATE, status.clone());
     }
 
     /// Tells the UI to reload the catalog after a cycle that pulled changes.
@@ -114,7 +76,9 @@ impl<R: Runtime> StatusSink for EventBridge<R> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use till_core::sync::state::SyncState;
     use till_core::sync::{ErrorInfo, Progress};
+    use till_core::ErrorCode;
 
     #[test]
     fn backing_off_snapshot_carries_its_retry_time_and_error() {
@@ -122,23 +86,21 @@ mod tests {
             pending: 3,
             progress: Some(Progress { done: 1, total: 3 }),
             last_error: Some(ErrorInfo {
-                code: "server_error".into(),
+                code: ErrorCode::ServerError,
                 message: "server error 503".into(),
             }),
             ..SyncStatus::initial(SyncState::BackingOff { until_ms: 42 })
         };
-        let view = ipc::SyncStatus::from(&core);
-        assert_eq!(view.state, ipc::EngineState::BackingOff);
+        let view = serde_json::to_value(&core).expect("serializes");
+        assert_eq!(view["state"], "backing_off");
         assert_eq!(
-            view.next_retry_at_ms,
-            Some(42),
+            view["next_retry_at_ms"], 42,
             "the countdown needs the retry time"
         );
-        assert_eq!(view.pending, 3);
-        assert_eq!(view.progress, Some(ipc::SyncProgress { done: 1, total: 3 }));
+        assert_eq!(view["pending"], 3);
+        assert_eq!(view["progress"], serde_json::json!({"done": 1, "total": 3}));
         assert_eq!(
-            view.last_error.map(|e| e.code),
-            Some(till_core::ErrorCode::ServerError),
+            view["last_error"]["code"], "server_error",
             "the UI switches on the error code"
         );
     }
@@ -155,9 +117,12 @@ mod tests {
             SyncState::Paused,
             SyncState::Stopped,
         ] {
-            let view = ipc::SyncStatus::from(&SyncStatus::initial(state));
-            let ui = serde_json::to_value(view.state).expect("serializes");
-            assert_eq!(ui, state.name(), "one name per state on both sides");
+            let view = serde_json::to_value(SyncStatus::initial(state)).expect("serializes");
+            assert_eq!(
+                view["state"],
+                state.name(),
+                "one name per state on both sides"
+            );
         }
     }
 }

@@ -4,7 +4,7 @@
 
 use serde::Serialize;
 use till_core::error::{CoreError, ErrorCode};
-use till_core::sync::{ErrorInfo, SyncError};
+use till_core::sync::SyncError;
 
 /// An error as it crosses IPC.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, ts_rs::TS)]
@@ -61,17 +61,6 @@ impl From<tauri::Error> for AppError {
     }
 }
 
-/// The engine's last error as the status bar shows it. The engine records codes by name; a name
-/// this build does not know (written by a newer Till) shows as `internal` with its message.
-impl From<&ErrorInfo> for AppError {
-    fn from(e: &ErrorInfo) -> Self {
-        AppError::new(
-            ErrorCode::parse(&e.code).unwrap_or(ErrorCode::Internal),
-            e.message.clone(),
-        )
-    }
-}
-
 /// What every command returns.
 pub type CmdResult<T> = Result<T, AppError>;
 
@@ -111,29 +100,6 @@ mod tests {
         assert_eq!(
             json,
             serde_json::json!({"code": "empty_cart", "message": "the cart is empty"})
-        );
-    }
-
-    #[test]
-    fn the_engines_recorded_error_keeps_its_code_and_an_unknown_one_is_internal() {
-        let known = AppError::from(&ErrorInfo {
-            code: "server_error".into(),
-            message: "server error 503".into(),
-        });
-        assert_eq!(known.code, ErrorCode::ServerError);
-        assert_eq!(known.message, "server error 503");
-        let unknown = AppError::from(&ErrorInfo {
-            code: "from_a_newer_till".into(),
-            message: "something new".into(),
-        });
-        assert_eq!(
-            unknown.code,
-            ErrorCode::Internal,
-            "the UI only knows its own codes"
-        );
-        assert_eq!(
-            unknown.message, "something new",
-            "the message still says what happened"
         );
     }
 }

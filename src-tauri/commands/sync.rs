@@ -24,8 +24,7 @@ fn not_enrolled() -> AppError {
 #[tauri::command]
 pub async fn sync_status(state: State<'_, AppState>) -> CmdResult<SyncStatus> {
     terminal::note_ui_ready();
-    let status = state.terminal()?.status().await?;
-    Ok(SyncStatus::from(&status))
+    state.terminal()?.status().await
 }
 
 /// Asks for a sync cycle; answers at once (the cycle's progress and result come as events).

@@ -119,7 +119,7 @@ impl Failure {
         Failure {
             kind,
             error: ErrorInfo {
-                code: error.code().to_string(),
+                code: error.code(),
                 message: error.to_string(),
             },
         }

@@ -14,6 +14,7 @@ use super::machine::*;
 use super::persisted::Record;
 use super::state::SyncState;
 use super::status::ErrorInfo;
+use crate::error_code::ErrorCode;
 
 /// The wall clock (Unix milliseconds) at the table's origin.
 const WALL: i64 = 1_700_000_000_000;
@@ -84,7 +85,7 @@ fn failed(kind: FailureKind, code: &str) -> Event {
     Event::CycleEnded(CycleOutcome::Failed(Failure {
         kind,
         error: ErrorInfo {
-            code: code.into(),
+            code: ErrorCode::parse(code).expect("a known code"),
             message: format!("{code} in a test"),
         },
     }))

@@ -6,6 +6,7 @@
 use rusqlite::{params, Connection};
 
 use crate::config;
+use crate::error_code::ErrorCode;
 
 use super::error::SyncError;
 use super::state::SyncState;
@@ -41,8 +42,10 @@ pub fn read(conn: &Connection) -> Result<PersistedState, SyncError> {
                 cursor: u64::try_from(r.get::<_, i64>(0)?).unwrap_or(0),
                 next_retry_at_ms: r.get(1)?,
                 last_success_at_ms: r.get(2)?,
+                // A code this build does not know (written by a newer Till) shows as `internal`,
+                // with its message.
                 last_error: code.map(|code| ErrorInfo {
-                    code,
+                    code: ErrorCode::parse(&code).unwrap_or(ErrorCode::Internal),
                     message: message.unwrap_or_default(),
                 }),
                 clock_offset_ms: r.get(5)?,
@@ -115,7 +118,7 @@ fn record_failure(
          next_retry_at_ms = ?3, failures_in_a_row = ?4 WHERE id = 1",
     )?
     .execute(params![
-        error.code,
+        error.code.as_str(),
         error.message,
         next_retry_at_ms,
         failures_in_a_row
@@ -176,5 +179,44 @@ pub fn keep(conn: &Connection, record: &Record) {
     };
     if let Err(e) = written {
         tracing::warn!(error = %e, ?record, "could not record the sync engine's state");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::Store;
+
+    fn recorded_error(code: &str) -> ErrorInfo {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let store = Store::open(dir.path()).expect("opens");
+        let conn = store.connect().expect("connects");
+        conn.execute(
+            "UPDATE sync_state SET last_error_code = ?1, last_error_message = 'something new'
+             WHERE id = 1",
+            [code],
+        )
+        .expect("records an error");
+        read(&conn)
+            .expect("reads")
+            .last_error
+            .expect("an error was recorded")
+    }
+
+    #[test]
+    fn the_engines_recorded_error_keeps_its_code_and_an_unknown_one_is_internal() {
+        let known = recorded_error("server_error");
+        assert_eq!(known.code, ErrorCode::ServerError);
+        assert_eq!(known.message, "something new");
+        let unknown = recorded_error("from_a_newer_till");
+        assert_eq!(
+            unknown.code,
+            ErrorCode::Internal,
+            "the UI only knows its own codes"
+        );
+        assert_eq!(
+            unknown.message, "something new",
+            "the message still says what happened"
+        );
     }
 }

@@ -25,18 +25,48 @@ pub enum SyncState {
     Stopped,
 }
 
+/// The state's name without its data: what a [`SyncState`] serialises as, and the type the
+/// UI's bindings give the status's `state`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(rename = "EngineState"))]
+pub enum StateName {
+    NotEnrolled,
+    Idle,
+    Syncing,
+    BackingOff,
+    Offline,
+    AuthError,
+    Paused,
+    Stopped,
+}
+
 impl SyncState {
+    /// The state's name, without its data.
+    pub fn kind(&self) -> StateName {
+        match self {
+            SyncState::NotEnrolled => StateName::NotEnrolled,
+            SyncState::Idle => StateName::Idle,
+            SyncState::Syncing => StateName::Syncing,
+            SyncState::BackingOff { .. } => StateName::BackingOff,
+            SyncState::Offline => StateName::Offline,
+            SyncState::AuthError => StateName::AuthError,
+            SyncState::Paused => StateName::Paused,
+            SyncState::Stopped => StateName::Stopped,
+        }
+    }
+
     /// The stable name the UI and `tillctl status` show.
     pub fn name(&self) -> &'static str {
-        match self {
-            SyncState::NotEnrolled => "not_enrolled",
-            SyncState::Idle => "idle",
-            SyncState::Syncing => "syncing",
-            SyncState::BackingOff { .. } => "backing_off",
-            SyncState::Offline => "offline",
-            SyncState::AuthError => "auth_error",
-            SyncState::Paused => "paused",
-            SyncState::Stopped => "stopped",
+        match self.kind() {
+            StateName::NotEnrolled => "not_enrolled",
+            StateName::Idle => "idle",
+            StateName::Syncing => "syncing",
+            StateName::BackingOff => "backing_off",
+            StateName::Offline => "offline",
+            StateName::AuthError => "auth_error",
+            StateName::Paused => "paused",
+            StateName::Stopped => "stopped",
         }
     }
 
@@ -69,7 +99,7 @@ impl SyncState {
 
 impl Serialize for SyncState {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.name())
+        self.kind().serialize(serializer)
     }
 }
 
@@ -93,6 +123,11 @@ mod tests {
                 SyncState::from_name(state.name(), Some(42)),
                 Some(state),
                 "tillctl status shows the state the engine recorded"
+            );
+            assert_eq!(
+                serde_json::to_value(state).ok(),
+                Some(serde_json::Value::from(state.name())),
+                "the status serialises the state as its name"
             );
         }
         assert_eq!(

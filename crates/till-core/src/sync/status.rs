@@ -10,16 +10,20 @@ use rusqlite::Connection;
 use serde::Serialize;
 use tokio::time::Instant;
 
+use crate::error_code::ErrorCode;
 use crate::outbox::{self, OutboxCounts};
 
 use super::conflicts;
 use super::error::SyncError;
 use super::history::SyncCycle;
 use super::persisted::{self, PersistedState};
+#[cfg(feature = "ts")]
+use super::state::StateName;
 use super::state::SyncState;
 
 /// Progress of the batch in flight.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(rename = "SyncProgress"))]
 pub struct Progress {
     pub done: u64,
     pub total: u64,
@@ -27,14 +31,19 @@ pub struct Progress {
 
 /// The `{code, message}` of the last error.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct ErrorInfo {
-    pub code: String,
+    pub code: ErrorCode,
     pub message: String,
 }
 
-/// An immutable snapshot of the engine, as the UI's status bar and `tillctl status` show it.
+/// An immutable snapshot of the engine, as the UI's status bar and `tillctl status` show it: the
+/// payload of the app's `sync://state` event.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct SyncStatus {
+    /// Serialised as the state's name; a back-off's end is `next_retry_at_ms`.
+    #[cfg_attr(feature = "ts", ts(as = "StateName"))]
     pub state: SyncState,
     /// Whether the server answered the last time it was asked.
     pub online: bool,
@@ -64,6 +73,10 @@ impl SyncStatus {
     pub fn initial(state: SyncState) -> Self {
         SyncStatus {
             state,
+            next_retry_at_ms: match state {
+                SyncState::BackingOff { until_ms } => Some(until_ms),
+                _ => None,
+            },
             online: false,
             pending: 0,
             failed: 0,
@@ -72,7 +85,6 @@ impl SyncStatus {
             throughput_per_s: None,
             eta_secs: None,
             last_success_at_ms: None,
-            next_retry_at_ms: None,
             last_error: None,
             clock_offset_ms: None,
             completed_cycles: 0,
@@ -191,7 +203,7 @@ pub fn status_or_last(read: Result<SyncStatus, SyncError>, last: &SyncStatus) ->
             tracing::error!(error = %e, "could not read the sync status from the store");
             SyncStatus {
                 last_error: Some(ErrorInfo {
-                    code: "status_unreadable".into(),
+                    code: ErrorCode::StatusUnreadable,
                     message: format!("the sync status could not be read from the store: {e}"),
                 }),
                 ..last.clone()
@@ -324,8 +336,8 @@ mod tests {
             "never zero counts for counts that could not be read"
         );
         assert_eq!(
-            shown.last_error.map(|e| e.code),
-            Some("status_unreadable".to_string())
+            shown.last_error.map(|e| e.code.as_str()),
+            Some("status_unreadable")
         );
     }
 
@@ -342,7 +354,7 @@ mod tests {
                 next_retry_at_ms: Some(9_000),
                 last_success_at_ms: Some(1_000),
                 last_error: Some(ErrorInfo {
-                    code: "server_error".into(),
+                    code: ErrorCode::ServerError,
                     message: "server error 503".into(),
                 }),
                 clock_offset_ms: Some(-20),
