@@ -1,13 +1,15 @@
 //! The hybrid logical clock of this terminal. Stamps are `(wall_ms, counter, node)`: the wall part
 //! never goes below the largest wall time seen (local or remote), the counter orders events in
-//! the same millisecond. The last stamp is persisted in the caller's write transaction, so the
-//! clock never goes backwards across restarts or between processes sharing the data dir.
+//! the same millisecond. The last stamp is persisted in the caller's write transaction, which
+//! commits durably, so the clock never goes backwards across restarts, power cuts or between
+//! processes sharing the data dir.
 
 use rusqlite::Connection;
 use till_protocol::Hlc;
 
 use crate::config;
 use crate::error::{CoreError, Result};
+use crate::store::wal;
 
 /// The next stamp after `last` for a local event at wall time `now_ms`.
 pub fn next_local(last: Hlc, now_ms: i64) -> Hlc {
@@ -72,15 +74,18 @@ pub fn last(conn: &Connection) -> Result<Hlc> {
 }
 
 /// Issues a stamp for a local event and persists it. Call inside the write transaction of the
-/// event so the stamp and the event commit together.
+/// event so the stamp and the event commit together, durably ([`wal::ensure_durable`]).
 pub fn tick(conn: &Connection, now_ms: i64) -> Result<Hlc> {
+    wal::ensure_durable(conn)?;
     let stamp = next_local(last(conn)?, now_ms);
     config::set(conn, &config::HLC_LAST, &stamp)?;
     Ok(stamp)
 }
 
-/// Merges a stamp received from elsewhere (e.g. the server's time) and persists the result.
+/// Merges a stamp received from elsewhere (e.g. the server's time) and persists the result, in a
+/// transaction that commits durably ([`wal::ensure_durable`]).
 pub fn receive(conn: &Connection, remote: Hlc, now_ms: i64) -> Result<Hlc> {
+    wal::ensure_durable(conn)?;
     let stamp = next_received(last(conn)?, remote, now_ms);
     config::set(conn, &config::HLC_LAST, &stamp)?;
     Ok(stamp)

@@ -3,9 +3,10 @@
 //! changes go to the catalog; customers to the local copy, except that a change to a customer
 //! with a local edit still pending becomes a conflict instead of overwriting it.
 
-use rusqlite::{Connection, TransactionBehavior};
+use rusqlite::Connection;
 use till_protocol::{ChangeKind, Customer, PullResponse};
 
+use crate::store::wal;
 use crate::{catalog, Clock};
 
 use super::conflicts::{
@@ -51,33 +52,42 @@ pub fn apply_page(
     clock: &dyn Clock,
 ) -> Result<PageReport, SyncError> {
     let now = clock.now_ms();
-    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     let mut report = PageReport {
         has_more: page.has_more && !page.changes.is_empty(),
         ..PageReport::default()
     };
-    for change in &page.changes {
-        match &change.change {
-            ChangeKind::Settings(s) => catalog::set_settings(&tx, s)?,
-            ChangeKind::TaxRateUpserted(r) => catalog::upsert_tax_rate(&tx, r)?,
-            ChangeKind::TaxRateDeleted { id } => catalog::delete_tax_rate(&tx, id)?,
-            ChangeKind::ProductUpserted(p) => catalog::upsert_product(&tx, p)?,
-            ChangeKind::ProductDeleted { id } => catalog::delete_product(&tx, *id)?,
-            ChangeKind::CustomerUpserted(c) => {
-                if apply_customer(&tx, Some(c), c.id, c.version, policies, clock, now)? {
-                    report.conflicts += 1;
+    // A customer change may meet a local edit: the conflict's policy may settle it at once and
+    // queue a new mutation, whose sequence number must survive a power cut like a sale's.
+    let durable = page.changes.iter().any(|c| {
+        matches!(
+            c.change,
+            ChangeKind::CustomerUpserted(_) | ChangeKind::CustomerDeleted { .. }
+        )
+    });
+    wal::write(conn, durable, |tx| {
+        for change in &page.changes {
+            match &change.change {
+                ChangeKind::Settings(s) => catalog::set_settings(tx, s)?,
+                ChangeKind::TaxRateUpserted(r) => catalog::upsert_tax_rate(tx, r)?,
+                ChangeKind::TaxRateDeleted { id } => catalog::delete_tax_rate(tx, id)?,
+                ChangeKind::ProductUpserted(p) => catalog::upsert_product(tx, p)?,
+                ChangeKind::ProductDeleted { id } => catalog::delete_product(tx, *id)?,
+                ChangeKind::CustomerUpserted(c) => {
+                    if apply_customer(tx, Some(c), c.id, c.version, policies, clock, now)? {
+                        report.conflicts += 1;
+                    }
+                }
+                ChangeKind::CustomerDeleted { id, version } => {
+                    if apply_customer(tx, None, *id, *version, policies, clock, now)? {
+                        report.conflicts += 1;
+                    }
                 }
             }
-            ChangeKind::CustomerDeleted { id, version } => {
-                if apply_customer(&tx, None, *id, *version, policies, clock, now)? {
-                    report.conflicts += 1;
-                }
-            }
+            report.applied += 1;
         }
-        report.applied += 1;
-    }
-    persisted::set_cursor(&tx, page.cursor)?;
-    tx.commit()?;
+        persisted::set_cursor(tx, page.cursor)?;
+        Ok::<_, SyncError>(())
+    })?;
     Ok(report)
 }
 

@@ -6,14 +6,14 @@
 //! the plan out in short transactions, looking up in the store only what a row's write needs (the
 //! failed item a rejected one builds on, the base of a conflicting customer).
 
-use rusqlite::{params, Connection, TransactionBehavior};
+use rusqlite::{params, Connection};
 use till_protocol::{
     ConflictCurrent, ConflictReason, Mutation, MutationBody, Outcome, PushResponse,
 };
 use uuid::Uuid;
 
 use crate::outbox::{self, OutboxEntry, OutboxState};
-use crate::store::wal::{let_writers_in, Checkpointer, WRITE_CHUNK};
+use crate::store::wal::{self, let_writers_in, Checkpointer, WRITE_CHUNK};
 use crate::Clock;
 
 use super::super::conflicts::{
@@ -218,17 +218,21 @@ impl Writer<'_> {
             }
             self.give_way.before_write(self.conn).await?;
             let last = index + 1 == chunks;
-            let tx = self
-                .conn
-                .transaction_with_behavior(TransactionBehavior::Immediate)?;
-            if last {
-                persisted::set_clock_offset(&tx, clock_offset_ms)?;
-                persisted::set_server_acked(&tx, response.last_applied_seq)?;
-            }
-            for (entry, settle) in chunk {
-                write(&tx, entry, settle, now, policies, clock)?;
-            }
-            tx.commit()?;
+            // A conflict may be settled by its policy at once, queueing a new mutation: that
+            // sequence number must survive a power cut like a sale's.
+            let durable = chunk
+                .iter()
+                .any(|(_, settle)| matches!(settle, Settle::Conflict { .. }));
+            wal::write(self.conn, durable, |tx| {
+                if last {
+                    persisted::set_clock_offset(tx, clock_offset_ms)?;
+                    persisted::set_server_acked(tx, response.last_applied_seq)?;
+                }
+                for (entry, settle) in chunk {
+                    write(tx, entry, settle, now, policies, clock)?;
+                }
+                Ok::<_, SyncError>(())
+            })?;
             self.checkpointer
                 .wrote(self.conn, chunk.len(), last && quiet);
         }
