@@ -1,6 +1,8 @@
 //! Helpers shared by Till's end-to-end tests: the real `till-server` and `tillctl` binaries,
-//! driven as child processes over loopback, and the fault-injecting proxy.
+//! driven as child processes over loopback, the fault-injecting proxy, and a filesystem that
+//! loses power.
 
+pub mod powercut;
 pub mod proxy;
 
 use std::net::SocketAddr;
