@@ -117,6 +117,15 @@ pub async fn stats(server_dir: &Path) -> Value {
     serde_json::from_str(out.trim()).expect("stats --json prints JSON")
 }
 
+/// One terminal's figures in `stats` (`null` when the server does not know it).
+pub fn terminal_stats(stats: &Value, terminal_id: &str) -> Value {
+    stats["terminals"]
+        .as_array()
+        .and_then(|ts| ts.iter().find(|t| t["terminal_id"] == terminal_id))
+        .cloned()
+        .unwrap_or(Value::Null)
+}
+
 /// The output of one `tillctl` run.
 #[derive(Debug)]
 pub struct Run {

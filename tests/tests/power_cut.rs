@@ -233,14 +233,7 @@ async fn assert_sound(shop: &Shop, dir: &Path, what: &str) {
     let stats = stats(shop.server_dir.path()).await;
     assert_eq!(stats["duplicates"], 0, "{what}: no ticket twice: {stats}");
     assert_eq!(stats["gaps"], 0, "{what}: no sequence skipped: {stats}");
-    let terminal = stats["terminals"]
-        .as_array()
-        .and_then(|ts| {
-            ts.iter()
-                .find(|t| t["terminal_id"] == shop.terminal_id.as_str())
-        })
-        .cloned()
-        .unwrap_or(Value::Null);
+    let terminal = terminal_stats(&stats, &shop.terminal_id);
     let sales = numbers(dir).await.len();
     assert_eq!(
         terminal["tickets"].as_u64(),

@@ -97,6 +97,48 @@ pub fn enqueue(conn: &Connection, body: MutationBody, hlc: Hlc, now_ms: i64) -> 
     Ok(mutation)
 }
 
+/// Queues again, under its own sequence number and id, a mutation salvaged from a damaged store
+/// (`payload` its bytes as first sent, so the server recognises a replay), as `pending` or, with
+/// `failed` (its reason), back on the failed list. Returns `false`, changing nothing, when this
+/// store already holds that mutation or that sequence number.
+pub fn restore(
+    conn: &Connection,
+    mutation: &Mutation,
+    payload: &[u8],
+    failed: Option<&str>,
+    created_at_ms: i64,
+    now_ms: i64,
+) -> Result<bool> {
+    let (kind, entity) = describe(&mutation.body);
+    let state = if failed.is_some() {
+        "failed"
+    } else {
+        "pending"
+    };
+    let added = conn
+        .prepare_cached(
+            "INSERT OR IGNORE INTO outbox (seq, mutation_id, kind, entity_id, state, last_error,
+                                           created_at_ms, updated_at_ms)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        )?
+        .execute(params![
+            seq_i64(mutation.seq)?,
+            mutation.id.to_string(),
+            kind,
+            entity.to_string(),
+            state,
+            failed,
+            created_at_ms,
+            now_ms
+        ])?;
+    if added == 0 {
+        return Ok(false);
+    }
+    conn.prepare_cached("INSERT INTO outbox_payload (seq, payload) VALUES (?1, ?2)")?
+        .execute(params![seq_i64(mutation.seq)?, payload])?;
+    Ok(true)
+}
+
 fn seq_i64(seq: u64) -> Result<i64> {
     i64::try_from(seq).map_err(|_| CoreError::Database(format!("sequence {seq} out of range")))
 }

@@ -249,6 +249,14 @@ pub fn reversed_by(conn: &Connection, id: Uuid) -> Result<Option<Uuid>> {
     by.map(|s| parse_uuid(&s)).transpose()
 }
 
+/// Writes back a ticket salvaged from a damaged store, exactly as it was committed, with its
+/// journal entry (linking to `prev_hash`), inside the caller's write transaction. The caller has
+/// checked that the ticket hashes to its entry.
+pub(crate) fn restore(tx: &Connection, ticket: &Ticket, prev_hash: &str) -> Result<()> {
+    insert(tx, ticket)?;
+    journal::append(tx, ticket, prev_hash)
+}
+
 /// Numbers, stamps, hashes and writes a priced ticket with its journal entry and outbox
 /// mutation, inside the caller's write transaction.
 fn record(
