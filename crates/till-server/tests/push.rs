@@ -202,6 +202,88 @@ async fn a_mutation_id_reused_with_another_payload_is_a_mismatch_and_records_not
     server.stop().await;
 }
 
+/// `value`'s JSON with its top-level keys in reverse order: the same mutation as an older
+/// till's structs might have written it.
+fn keys_reversed(value: &serde_json::Value) -> String {
+    let object = value.as_object().expect("an object");
+    let keys: Vec<String> = object
+        .iter()
+        .rev()
+        .map(|(k, v)| format!("{}:{v}", serde_json::Value::String(k.clone())))
+        .collect();
+    format!("{{{}}}", keys.join(","))
+}
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    hex::encode(sha2::Sha256::digest(bytes))
+}
+
+on_both_backends!(a_replay_of_a_mutation_hashed_by_the_rule_before_is_still_a_duplicate);
+async fn a_replay_of_a_mutation_hashed_by_the_rule_before_is_still_a_duplicate() {
+    let server = TestServer::start().await;
+    let t = server.enrol("till 1").await;
+    let batch = sales(1, 2);
+    let today = serde_json::to_string(&batch[0]).expect("serialises");
+    let older = keys_reversed(&serde_json::to_value(&batch[1]).expect("serialises"));
+    let body = format!(
+        r#"{{"terminal_id":"{}","mutations":[{today},{older}]}}"#,
+        t.id
+    );
+    let (status, first) = server.push_raw(&t, body.as_bytes()).await;
+    assert_eq!(status, StatusCode::OK);
+    // The database as a server before hashing bytes received left it: the first mutation's hash
+    // over the JSON its own structs wrote, the second's over the bytes of a till whose structs
+    // wrote its keys in another order (what that server's structs wrote too).
+    server
+        .execute_sql(&format!(
+            "UPDATE mutations SET payload_hash = '{}' WHERE id = '{}';
+             UPDATE mutations SET payload_hash = '{}' WHERE id = '{}';",
+            sha256_hex(today.as_bytes()),
+            batch[0].id,
+            sha256_hex(older.as_bytes()),
+            batch[1].id
+        ))
+        .await;
+    let (status, replay) = server.push_raw(&t, body.as_bytes()).await;
+    assert_eq!(status, StatusCode::OK);
+    let (first, replay) = (outcome_bytes(&first), outcome_bytes(&replay));
+    for (original, again) in first.iter().zip(&replay) {
+        assert_eq!(
+            &original_bytes(again),
+            original,
+            "a replay of a mutation settled under the rule before answers its original outcome"
+        );
+    }
+    let stats = server.storage.stats().await.expect("stats");
+    assert_eq!(stats.tickets, 2, "nothing is stored twice");
+    server.stop().await;
+}
+
+on_both_backends!(the_payload_hash_is_taken_over_the_bytes_received);
+async fn the_payload_hash_is_taken_over_the_bytes_received() {
+    let server = TestServer::start().await;
+    let t = server.enrol("till 1").await;
+    let batch = sales(1, 1);
+    let older = keys_reversed(&serde_json::to_value(&batch[0]).expect("serialises"));
+    let body = format!(r#"{{"terminal_id":"{}","mutations":[{older}]}}"#, t.id);
+    let (status, _) = server.push_raw(&t, body.as_bytes()).await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, replay) = server.push_raw(&t, body.as_bytes()).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        outcome_bytes(&replay)[0].starts_with(r#"{"status":"duplicate""#),
+        "the same bytes again are a replay"
+    );
+    let (response, _) = server.push(&t, &batch).await;
+    assert!(
+        matches!(response.results[0].outcome, Outcome::Mismatch { .. }),
+        "the same mutation in other bytes is not what was received: {:?}",
+        response.results[0].outcome
+    );
+    server.stop().await;
+}
+
 on_both_backends!(a_sequence_gap_stops_the_batch_and_names_the_expected_seq);
 async fn a_sequence_gap_stops_the_batch_and_names_the_expected_seq() {
     let server = TestServer::start().await;

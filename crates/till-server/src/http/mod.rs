@@ -31,6 +31,7 @@ use utoipa::OpenApi;
 use uuid::Uuid;
 
 use crate::clock::now_ms;
+use crate::decide::push::Received;
 use crate::decide::stamps::StampLimit;
 use crate::storage::{Storage, StorageError};
 
@@ -294,6 +295,15 @@ pub async fn whoami(AuthedTerminal(terminal): AuthedTerminal) -> Json<WhoAmI> {
     })
 }
 
+/// A [`PushRequest`] as it arrived: each mutation parsed and kept as the bytes received, which
+/// its payload hash is taken over.
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReceivedPush {
+    terminal_id: Uuid,
+    mutations: Vec<Received>,
+}
+
 /// Delivers a batch of the terminal's mutations, settled in one transaction, with one result
 /// per mutation in the order sent. Safe to retry at any time.
 #[utoipa::path(post, path = "/v1/push", tag = "sync", security(("bearer" = [])),
@@ -311,7 +321,7 @@ pub async fn whoami(AuthedTerminal(terminal): AuthedTerminal) -> Json<WhoAmI> {
 pub async fn push(
     State(state): State<AppState>,
     AuthedTerminal(terminal): AuthedTerminal,
-    ApiJson(request): ApiJson<PushRequest>,
+    ApiJson(request): ApiJson<ReceivedPush>,
 ) -> Result<Json<PushResponse>, HttpError> {
     if request.terminal_id != terminal.id {
         return Err(wrong_terminal(terminal.id, request.terminal_id));
@@ -329,6 +339,7 @@ pub async fn push(
     if let Some(m) = request
         .mutations
         .iter()
+        .map(|r| &r.mutation)
         .find(|m| m.seq == 0 || m.seq > i64::MAX as u64)
     {
         return Err(HttpError::new(

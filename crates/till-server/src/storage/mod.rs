@@ -21,10 +21,11 @@ mod tx;
 use async_trait::async_trait;
 use serde::Serialize;
 use till_protocol::{
-    CatalogSnapshot, Change, Customer, Mutation, MutationResult, Product, StoreSettings, TaxRate,
+    CatalogSnapshot, Change, Customer, MutationResult, Product, StoreSettings, TaxRate,
 };
 use uuid::Uuid;
 
+use crate::decide::push::Received;
 use crate::decide::settings::{OfficeSetting, OfficeSettings};
 use crate::decide::stamps::StampLimit;
 use crate::decide::terminals::TokenSlot;
@@ -242,7 +243,7 @@ pub trait Storage: Send + Sync + 'static {
     async fn push(
         &self,
         terminal_id: Uuid,
-        mutations: Vec<Mutation>,
+        mutations: Vec<Received>,
         stamps: StampLimit,
     ) -> Result<PushOutcome, StorageError>;
     /// Changes with a sequence above `cursor`, oldest first, at most `limit`.

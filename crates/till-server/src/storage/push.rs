@@ -9,7 +9,7 @@ use uuid::Uuid;
 use super::customers;
 use super::tx::{Lock, Tx};
 use super::{PushOutcome, StorageError};
-use crate::decide::push::{Batch, Next};
+use crate::decide::push::{Batch, Next, Received};
 use crate::decide::stamps::StampLimit;
 use crate::decide::tickets::{self, Reversal, ReversalFacts};
 use crate::decide::{self, Rejection};
@@ -22,7 +22,7 @@ type Applied = Result<Outcome, Rejection>;
 pub(super) async fn settle<T: Tx>(
     tx: &mut T,
     terminal_id: Uuid,
-    mutations: &[Mutation],
+    mutations: &[Received],
     stamps: StampLimit,
 ) -> Result<PushOutcome, T::Error> {
     let last_seq = tx
@@ -31,7 +31,7 @@ pub(super) async fn settle<T: Tx>(
         .ok_or_else(|| StorageError::NotFound {
             what: format!("terminal {terminal_id}"),
         })?;
-    let ids: Vec<Uuid> = mutations.iter().map(|m| m.id).collect();
+    let ids: Vec<Uuid> = mutations.iter().map(|m| m.mutation.id).collect();
     let recorded = tx.recorded(&ids).await?;
     let mut settling = Settling {
         tx,
@@ -39,8 +39,9 @@ pub(super) async fn settle<T: Tx>(
         stamps,
         batch: Batch::new(terminal_id, last_seq, recorded),
     };
-    for mutation in mutations {
-        if let Next::Apply { hash } = settling.batch.next(mutation)? {
+    for received in mutations {
+        if let Next::Apply { hash } = settling.batch.next(received)? {
+            let mutation = &received.mutation;
             let outcome = settling.apply(mutation).await?;
             settling.batch.applied(mutation, hash, outcome)?;
         }
