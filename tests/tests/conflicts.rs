@@ -441,3 +441,218 @@ async fn server_wins_and_terminal_wins_settle_a_customer_conflict_as_named() {
         "the till's edit reaches the server"
     );
 }
+
+/// A customer with a name, e-mail and phone in the office, pulled by a till that then edits its
+/// name and, in a second edit, its phone, offline; the office edits the e-mail meanwhile.
+async fn two_offline_edits_and_an_office_edit(shop: &Shop) -> (Uuid, tempfile::TempDir) {
+    let id = Uuid::now_v7();
+    let ids = id.to_string();
+    shop.customer(&[
+        "add",
+        &ids,
+        "--name",
+        "Bo",
+        "--email",
+        "bo@example.com",
+        "--phone",
+        "111",
+    ])
+    .await;
+    let till = shop.terminal("till-a").await;
+    edit(till.path(), id, |f| f.name = "Bo Brown".into());
+    edit(till.path(), id, |f| f.phone = Some("222".into()));
+    shop.customer(&["edit", &ids, "--email", "bo@office.example"])
+        .await;
+    (id, till)
+}
+
+fn fields_of(dir: &Path, id: Uuid) -> CustomerFields {
+    local(dir, id).expect("the till has the customer").fields
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_edits_here_and_one_in_the_office_on_different_fields_all_reach_the_server() {
+    let shop = Shop::open().await;
+    let (id, till) = two_offline_edits_and_an_office_edit(&shop).await;
+    sync(till.path()).await;
+
+    let all = conflicts(till.path(), true).await;
+    assert_eq!(
+        all.len(),
+        1,
+        "both edits make up one conflict with the office's edit: {all:?}"
+    );
+    assert_eq!(all[0]["resolved_by"], "policy:field_merge");
+    let fresh = shop.terminal("till-b").await;
+    let on_server = fields_of(fresh.path(), id);
+    assert_eq!(on_server.name, "Bo Brown", "the first edit here");
+    assert_eq!(
+        on_server.phone.as_deref(),
+        Some("222"),
+        "the second edit here"
+    );
+    assert_eq!(
+        on_server.email.as_deref(),
+        Some("bo@office.example"),
+        "the office's edit is never overwritten by an edit that did not see it"
+    );
+    assert_eq!(fields_of(till.path(), id), on_server, "both tills agree");
+    let status = status(till.path()).await;
+    assert_eq!(status["pending"], 0);
+    assert_eq!(status["conflicts"], 0);
+    shop.server.kill().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn under_the_manual_policy_nothing_changes_until_a_person_decides_and_every_field_is_named() {
+    let shop = Shop::open().await;
+    let (id, till) = two_offline_edits_and_an_office_edit(&shop).await;
+    sync_with(till.path(), &["--customer-policy", "manual"]).await;
+
+    let open = conflicts(till.path(), false).await;
+    assert_eq!(open.len(), 1, "one conflict for the customer: {open:?}");
+    assert_eq!(
+        open[0]["fields"],
+        serde_json::json!(["name", "email", "phone"]),
+        "the conflict names every field involved"
+    );
+    assert_eq!(open[0]["local"]["fields"]["phone"], "222");
+    assert_eq!(open[0]["server"]["fields"]["email"], "bo@office.example");
+    let before = shop.terminal("till-b").await;
+    let untouched = fields_of(before.path(), id);
+    assert_eq!(
+        (
+            untouched.name.as_str(),
+            untouched.email.as_deref(),
+            untouched.phone.as_deref()
+        ),
+        ("Bo", Some("bo@office.example"), Some("111")),
+        "the back office keeps its own version until a person decides"
+    );
+    let here = fields_of(till.path(), id);
+    assert_eq!(
+        (here.name.as_str(), here.phone.as_deref()),
+        ("Bo Brown", Some("222")),
+        "and the till keeps its edits"
+    );
+
+    let conflict_id = open[0]["id"].to_string();
+    tillctl_ok(
+        till.path(),
+        &[
+            "conflicts",
+            "resolve",
+            &conflict_id,
+            "--pick",
+            "name=mine",
+            "--pick",
+            "phone=mine",
+            "--by",
+            "manager-1",
+        ],
+    )
+    .await;
+    sync_with(till.path(), &["--customer-policy", "manual"]).await;
+    let after = shop.terminal("till-c").await;
+    let decided = fields_of(after.path(), id);
+    assert_eq!(
+        (
+            decided.name.as_str(),
+            decided.email.as_deref(),
+            decided.phone.as_deref()
+        ),
+        ("Bo Brown", Some("bo@office.example"), Some("222")),
+        "the person's choice reaches the server whole"
+    );
+    assert_eq!(status(till.path()).await["pending"], 0);
+    shop.server.kill().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tillctl_adds_edits_lists_and_shows_customers_as_the_app_does() {
+    let shop = Shop::open().await;
+    let till = shop.terminal("till-a").await;
+    let added = tillctl_ok(
+        till.path(),
+        &[
+            "customers",
+            "add",
+            "--name",
+            "Cy",
+            "--email",
+            "cy@example.com",
+            "--json",
+        ],
+    )
+    .await;
+    let added: Value = serde_json::from_str(added.trim()).expect("add --json prints JSON");
+    let id = added["id"].as_str().expect("an id").to_string();
+    let plain = tillctl_ok(till.path(), &["customers", "add", "--name", "Di"]).await;
+    assert!(
+        Uuid::parse_str(plain.trim()).is_ok(),
+        "the plain form prints the id alone: {plain:?}"
+    );
+
+    let show = |dir: &Path, id: &str| {
+        let (dir, id) = (dir.to_path_buf(), id.to_string());
+        async move {
+            let out = tillctl_ok(&dir, &["customers", "show", &id, "--json"]).await;
+            serde_json::from_str::<Value>(out.trim()).expect("show --json prints JSON")
+        }
+    };
+    let shown = show(till.path(), &id).await;
+    assert_eq!(
+        shown,
+        serde_json::json!({
+            "id": id, "name": "Cy", "email": "cy@example.com", "phone": null, "note": null,
+            "version": 0, "pending": true
+        }),
+        "created here, waiting to sync"
+    );
+    sync(till.path()).await;
+    let shown = show(till.path(), &id).await;
+    assert_eq!(
+        (shown["version"].clone(), shown["pending"].clone()),
+        (1.into(), false.into())
+    );
+
+    tillctl_ok(
+        till.path(),
+        &["customers", "edit", &id, "--phone", "333", "--email", ""],
+    )
+    .await;
+    let shown = show(till.path(), &id).await;
+    assert_eq!(shown["phone"], "333");
+    assert!(shown["email"].is_null(), "an empty value clears the field");
+    assert_eq!(shown["name"], "Cy", "a field not named keeps its value");
+    assert_eq!(shown["pending"], true);
+    let refused = run_tillctl(till.path(), &["customers", "edit", &id, "--name", ""]).await;
+    assert!(!refused.ok, "a customer needs a name, as in the app");
+    assert!(
+        refused.stderr.contains("(invalid_input)"),
+        "{}",
+        refused.stderr
+    );
+    sync(till.path()).await;
+
+    let other = shop.terminal("till-b").await;
+    let listed = tillctl_ok(other.path(), &["customers", "list", "--json"]).await;
+    let listed: Value = serde_json::from_str(listed.trim()).expect("list --json prints JSON");
+    let names: Vec<&str> = listed
+        .as_array()
+        .expect("an array")
+        .iter()
+        .map(|c| c["name"].as_str().unwrap_or_default())
+        .collect();
+    assert_eq!(names, ["Cy", "Di"], "by name, as the back office has them");
+    let pulled = show(other.path(), &id).await;
+    assert_eq!(pulled["phone"], "333", "the edit reached the back office");
+    assert_eq!(pulled["version"], 2);
+    let missing = run_tillctl(
+        other.path(),
+        &["customers", "show", &Uuid::now_v7().to_string(), "--json"],
+    )
+    .await;
+    assert!(missing.stderr.contains("(not_found)"), "{}", missing.stderr);
+    shop.server.kill().await;
+}

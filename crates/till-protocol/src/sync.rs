@@ -5,6 +5,15 @@ use uuid::Uuid;
 
 use crate::{Customer, CustomerFields, Hlc, StoreSettings, TaxRate, Ticket};
 
+/// The request header in which a terminal names the protocol revision it speaks
+/// (`Till-Protocol: 2`). Without it the back office answers as revision 1: a till that predates
+/// a revision keeps working, it is only not told what it would not understand.
+pub const PROTOCOL_HEADER: &str = "till-protocol";
+/// The protocol revision of this crate. Revision 2 adds what made each customer version
+/// ([`Customer::made_by`], in pulls and conflicts) and the `disputed` outcome of a reversal of a
+/// sale already reversed (revision 1 is told `conflict` `already_reversed` for it).
+pub const PROTOCOL_REVISION: u32 = 2;
+
 /// Most mutations one push may carry.
 pub const MAX_PUSH_BATCH: usize = 1000;
 /// Most changes one pull page may carry.
@@ -49,9 +58,9 @@ pub enum MutationBody {
     TicketRefunded(Ticket),
     /// A customer was created on the terminal.
     CustomerCreated(CustomerCreated),
-    /// A customer was edited on the terminal, starting from `base_version`.
+    /// A customer was edited on the terminal, starting from the version `base` made.
     CustomerUpdated(CustomerUpdated),
-    /// A customer was deleted on the terminal, starting from `base_version`.
+    /// A customer was deleted on the terminal, starting from the version `base` made.
     CustomerDeleted(CustomerDeleted),
 }
 
@@ -68,8 +77,15 @@ pub struct CustomerCreated {
 #[serde(deny_unknown_fields)]
 pub struct CustomerUpdated {
     pub id: Uuid,
-    /// The server version this edit was made on. A stale base is a conflict, never an overwrite.
+    /// The server version this edit was made on, as the terminal guessed it. The back office
+    /// judges by it only when `base` is absent (a terminal that predates `base`).
     pub base_version: u64,
+    /// What made the version this edit was made on ([`Customer::made_by`]), or, for an edit
+    /// queued after another unsettled edit of the same customer, the id of that earlier
+    /// mutation. The edit is applied only while the server's current version was made by it;
+    /// otherwise it is a conflict, never an overwrite.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub base: Option<Uuid>,
     pub fields: CustomerFields,
 }
 
@@ -78,7 +94,11 @@ pub struct CustomerUpdated {
 #[serde(deny_unknown_fields)]
 pub struct CustomerDeleted {
     pub id: Uuid,
+    /// As [`CustomerUpdated::base_version`].
     pub base_version: u64,
+    /// As [`CustomerUpdated::base`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub base: Option<Uuid>,
 }
 
 /// The answer to a push: one result per mutation, in the order sent.

@@ -603,6 +603,7 @@ async fn a_customer_edit_on_a_stale_version_is_a_conflict_not_an_overwrite() {
         MutationBody::CustomerUpdated(CustomerUpdated {
             id,
             base_version: 1,
+            base: None,
             fields: fields("Ada L."),
         }),
     );
@@ -634,6 +635,7 @@ async fn a_customer_edit_on_a_stale_version_is_a_conflict_not_an_overwrite() {
         MutationBody::CustomerUpdated(CustomerUpdated {
             id,
             base_version: 2,
+            base: None,
             fields: fields("Ada L."),
         }),
     );
@@ -661,6 +663,7 @@ async fn a_customer_edit_on_a_stale_version_is_a_conflict_not_an_overwrite() {
         MutationBody::CustomerUpdated(CustomerUpdated {
             id,
             base_version: 3,
+            base: None,
             fields: fields("Ada"),
         }),
     );
@@ -672,6 +675,128 @@ async fn a_customer_edit_on_a_stale_version_is_a_conflict_not_an_overwrite() {
             ..
         }
     ));
+    server.stop().await;
+}
+
+on_both_backends!(an_edit_queued_after_another_never_overwrites_an_office_edit_it_never_saw);
+async fn an_edit_queued_after_another_never_overwrites_an_office_edit_it_never_saw() {
+    let server = TestServer::start().await;
+    let t = server.enrol("till 1").await;
+    let id = Uuid::now_v7();
+    let v1 = server
+        .storage
+        .save_customer(
+            id,
+            CustomerEdit {
+                name: Some("Ada".into()),
+                email: Some("ada@example.com".into()),
+                ..Default::default()
+            },
+        )
+        .await
+        .expect("creates");
+    let office_made_v1 = v1
+        .made_by
+        .expect("a back-office version records what made it");
+    let (_, page) = server.get("/v1/pull", Some(&t.token)).await;
+    assert!(
+        page["changes"][0]["change"]["data"]["made_by"].is_null(),
+        "a terminal that does not name protocol revision 2 is not told what made a version"
+    );
+    // Offline, the till edits the name (M1, on v1), then the phone (M2, queued after M1; its
+    // guessed number is 2). Meanwhile the office edits the e-mail: v2.
+    let m1 = sample::mutation(
+        1,
+        MutationBody::CustomerUpdated(CustomerUpdated {
+            id,
+            base_version: 1,
+            base: Some(office_made_v1),
+            fields: CustomerFields {
+                name: "Ada L.".into(),
+                ..v1.fields.clone()
+            },
+        }),
+    );
+    let m2 = sample::mutation(
+        2,
+        MutationBody::CustomerUpdated(CustomerUpdated {
+            id,
+            base_version: 2,
+            base: Some(m1.id),
+            fields: CustomerFields {
+                name: "Ada L.".into(),
+                phone: Some("555".into()),
+                ..v1.fields.clone()
+            },
+        }),
+    );
+    let v2 = server
+        .storage
+        .save_customer(
+            id,
+            CustomerEdit {
+                email: Some("ada@office.example".into()),
+                ..Default::default()
+            },
+        )
+        .await
+        .expect("edits");
+    assert_ne!(
+        v2.made_by, v1.made_by,
+        "each office edit is a change of its own"
+    );
+    let (response, _) = server.push_current(&t, &[m1.clone(), m2]).await;
+    for (i, r) in response.results.iter().enumerate() {
+        match &r.outcome {
+            Outcome::Conflict {
+                reason: ConflictReason::StaleVersion,
+                current: Some(ConflictCurrent::Customer(c)),
+            } => assert_eq!(
+                c.made_by, v2.made_by,
+                "the conflict names what made the server's version"
+            ),
+            other => panic!("edit {} must be a conflict, got {other:?}", i + 1),
+        }
+    }
+    let page = server.storage.pull(0, 100).await.expect("pulls");
+    let kept = page.changes.iter().find_map(|c| match &c.change {
+        till_protocol::ChangeKind::CustomerUpserted(c) if c.id == id => Some(c),
+        _ => None,
+    });
+    assert_eq!(
+        kept.map(|c| c.fields.email.as_deref()),
+        Some(Some("ada@office.example")),
+        "the office's e-mail was not overwritten by an edit that never saw it"
+    );
+
+    // The resolution, made on v2 by name, applies; the change that made it is the mutation.
+    let resolution = sample::mutation(
+        3,
+        MutationBody::CustomerUpdated(CustomerUpdated {
+            id,
+            base_version: 2,
+            base: v2.made_by,
+            fields: CustomerFields {
+                name: "Ada L.".into(),
+                email: Some("ada@office.example".into()),
+                phone: Some("555".into()),
+                note: None,
+            },
+        }),
+    );
+    let (response, _) = server
+        .push_current(&t, std::slice::from_ref(&resolution))
+        .await;
+    assert!(matches!(
+        response.results[0].outcome,
+        Outcome::Applied { version: 3, .. }
+    ));
+    let page = server.storage.pull(0, 100).await.expect("pulls");
+    let v3 = page.changes.iter().find_map(|c| match &c.change {
+        till_protocol::ChangeKind::CustomerUpserted(c) if c.id == id => Some(c),
+        _ => None,
+    });
+    assert_eq!(v3.and_then(|c| c.made_by), Some(resolution.id));
     server.stop().await;
 }
 
@@ -710,6 +835,7 @@ async fn creating_a_customer_twice_is_idempotent_and_other_content_conflicts() {
         MutationBody::CustomerDeleted(CustomerDeleted {
             id,
             base_version: 7,
+            base: None,
         }),
     );
     let delete = sample::mutation(
@@ -717,6 +843,7 @@ async fn creating_a_customer_twice_is_idempotent_and_other_content_conflicts() {
         MutationBody::CustomerDeleted(CustomerDeleted {
             id,
             base_version: 1,
+            base: None,
         }),
     );
     let (response, _) = server.push(&b, &[stale_delete, delete]).await;

@@ -117,6 +117,7 @@ fn apply_customer(
                         mine: (!local.deleted).then_some(LocalEdit {
                             fields: local.fields,
                             hlc: Some(stamp),
+                            changed: customers::changed_while_unsettled(conn, id)?,
                         }),
                         theirs: incoming.cloned(),
                         base: customers::base(conn, id)?,

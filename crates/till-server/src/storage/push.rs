@@ -9,6 +9,7 @@ use uuid::Uuid;
 use super::customers;
 use super::tx::{Lock, Tx};
 use super::{PushOutcome, StorageError};
+use crate::decide::customers::{EditBase, Made};
 use crate::decide::push::{Batch, Next, Received};
 use crate::decide::stamps::StampLimit;
 use crate::decide::tickets::{self, Reversal, ReversalFacts};
@@ -64,7 +65,10 @@ struct Settling<'a, T> {
 impl<T: Tx> Settling<'_, T> {
     /// Applies one mutation whose sequence is next.
     async fn apply(&mut self, mutation: &Mutation) -> Result<Outcome, T::Error> {
-        let hlc = self.stamps.bound(mutation.hlc);
+        let made = Made {
+            by: mutation.id,
+            hlc: self.stamps.bound(mutation.hlc),
+        };
         let applied = match &mutation.body {
             MutationBody::TicketCreated(t) => self.sale(mutation.id, t).await?,
             MutationBody::TicketVoided(t) => {
@@ -75,19 +79,21 @@ impl<T: Tx> Settling<'_, T> {
             }
             MutationBody::CustomerCreated(c) => {
                 customers::apply(self.tx, c.id, |current| {
-                    decide::customers::created(current, &c.fields, hlc)
+                    decide::customers::created(current, &c.fields, made)
                 })
                 .await?
             }
             MutationBody::CustomerUpdated(c) => {
                 customers::apply(self.tx, c.id, |current| {
-                    decide::customers::updated(current, c.base_version, &c.fields, hlc)
+                    let base = EditBase::of(c.base, c.base_version);
+                    decide::customers::updated(current, base, &c.fields, made)
                 })
                 .await?
             }
             MutationBody::CustomerDeleted(c) => {
                 customers::apply(self.tx, c.id, |current| {
-                    decide::customers::deleted(current, c.base_version, hlc)
+                    let base = EditBase::of(c.base, c.base_version);
+                    decide::customers::deleted(current, base, made)
                 })
                 .await?
             }

@@ -33,13 +33,15 @@ pub(super) enum ProductKey<'a> {
 }
 
 /// What every write of a customer records: the version it makes, the change number
-/// ([`Tx::next_change`]) pulls order it by, and the stored form of the change's HLC stamp.
+/// ([`Tx::next_change`]) pulls order it by, the stored form of the change's HLC stamp, and what
+/// made the version.
 #[derive(Debug)]
 pub(super) struct CustomerVersion {
     pub id: Uuid,
     pub version: i64,
     pub change: i64,
     pub hlc: String,
+    pub made_by: Uuid,
 }
 
 /// One write transaction of a backend.

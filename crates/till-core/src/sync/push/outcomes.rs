@@ -17,8 +17,8 @@ use crate::store::wal::{let_writers_in, Checkpointer, WRITE_CHUNK};
 use crate::Clock;
 
 use super::super::conflicts::{
-    self, ConflictReason as LocalConflictReason, CustomerSides, Detected, LocalEdit, PolicySet,
-    Sides, TicketSides,
+    self, ConflictEntity, ConflictReason as LocalConflictReason, CustomerSides, Detected,
+    LocalEdit, PolicySet, Sides, TicketSides,
 };
 use super::super::customers;
 use super::super::error::SyncError;
@@ -272,7 +272,7 @@ fn write(
                 )?;
             } else {
                 let mutation: Mutation = serde_json::from_slice(&entry.payload)?;
-                on_applied(tx, &mutation.body, *version)?;
+                on_applied(tx, &mutation, *version)?;
             }
         }
         Settle::Conflict {
@@ -314,6 +314,15 @@ fn write(
             set_failed(tx, entry.seq, "unexpected_outcome", "nested duplicate", now)?
         }
         Settle::Requeue => reset_to_pending(tx, std::slice::from_ref(entry), now)?,
+    }
+    if entry.kind.starts_with("customer_") {
+        conflicts::decide_waiting(
+            tx,
+            policies,
+            ConflictEntity::Customer,
+            entry.entity_id,
+            clock,
+        )?;
     }
     Ok(())
 }
@@ -392,18 +401,21 @@ pub fn record_ticket(
 }
 
 /// Brings the local customer up to the version the server applied.
-fn on_applied(conn: &Connection, body: &MutationBody, version: u64) -> Result<(), SyncError> {
-    match body {
+fn on_applied(conn: &Connection, mutation: &Mutation, version: u64) -> Result<(), SyncError> {
+    let made_by = mutation.id;
+    match &mutation.body {
         MutationBody::TicketCreated(_)
         | MutationBody::TicketVoided(_)
         | MutationBody::TicketRefunded(_) => {}
         MutationBody::CustomerCreated(c) => {
-            customers::mark_applied(conn, c.id, version, Some(&c.fields))?
+            customers::mark_applied(conn, c.id, made_by, version, Some(&c.fields))?
         }
         MutationBody::CustomerUpdated(c) => {
-            customers::mark_applied(conn, c.id, version, Some(&c.fields))?
+            customers::mark_applied(conn, c.id, made_by, version, Some(&c.fields))?
         }
-        MutationBody::CustomerDeleted(c) => customers::mark_applied(conn, c.id, version, None)?,
+        MutationBody::CustomerDeleted(c) => {
+            customers::mark_applied(conn, c.id, made_by, version, None)?
+        }
     }
     Ok(())
 }
@@ -418,9 +430,12 @@ fn conflict_from_push(
     reason: till_protocol::ConflictReason,
     current: &Option<ConflictCurrent>,
 ) -> Result<Detected, SyncError> {
+    let changed = customers::changed_by(conn, mutation)?;
+    customers::forget_edit_base(conn, mutation.id)?;
     let local_edit = |fields: &till_protocol::CustomerFields| LocalEdit {
         fields: fields.clone(),
         hlc: Some(mutation.hlc),
+        changed: changed.clone(),
     };
     let customer = |mine: Option<LocalEdit>| -> Result<Sides, SyncError> {
         Ok(Sides::Customer(CustomerSides {

@@ -80,6 +80,10 @@ const MIGRATIONS: &[(u32, &str)] = &[
         4,
         include_str!("../../../migrations/postgres/0004_office_settings.sql"),
     ),
+    (
+        5,
+        include_str!("../../../migrations/postgres/0005_customer_made_by.sql"),
+    ),
 ];
 
 /// Advisory lock key held while migrating, so replicas starting together migrate one at a time.

@@ -116,9 +116,8 @@ pub(super) async fn pull_rows(
         });
     }
 
-    let sql =
-        "SELECT id, version, name, email, phone, note, deleted, change_seq, hlc FROM customers
-               WHERE change_seq > $1 ORDER BY change_seq LIMIT $2";
+    let sql = "SELECT id, version, name, email, phone, note, deleted, change_seq, hlc, made_by
+               FROM customers WHERE change_seq > $1 ORDER BY change_seq LIMIT $2";
     for r in all(&tx, sql, &[&after, &take]).await? {
         rows.customers.push(Changed {
             seq: r.get(7),
@@ -133,6 +132,7 @@ pub(super) async fn pull_rows(
                     note: r.get(5),
                 },
                 hlc: r.get(8),
+                made_by: r.get(9),
             },
         });
     }

@@ -44,11 +44,11 @@ fn locking(sql: String, lock: Lock) -> String {
     }
 }
 
-/// A customer version and its fields as `$1` to `$8`.
+/// A customer version and its fields as `$1` to `$9`.
 fn customer_params<'p>(
     at: &'p CustomerVersion,
     fields: &'p CustomerFields,
-) -> [&'p (dyn ToSql + Sync); 8] {
+) -> [&'p (dyn ToSql + Sync); 9] {
     [
         &at.id,
         &at.version,
@@ -58,6 +58,7 @@ fn customer_params<'p>(
         &fields.note,
         &at.change,
         &at.hlc,
+        &at.made_by,
     ]
 }
 
@@ -303,6 +304,7 @@ impl Tx for PgTx<'_, '_> {
                 note: r.get(5),
             },
             hlc: r.get(7),
+            made_by: r.get(8),
         };
         Ok(Some(row.into_stored(r.get(0), r.get(6))?))
     }
@@ -314,8 +316,9 @@ impl Tx for PgTx<'_, '_> {
         at: &CustomerVersion,
         fields: &CustomerFields,
     ) -> Result<i64, TxError> {
-        let sql = "INSERT INTO customers (id, version, name, email, phone, note, change_seq, hlc)
-                   VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING server_id";
+        let sql = "INSERT INTO customers (id, version, name, email, phone, note, change_seq, hlc,
+                                         made_by)
+                   VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING server_id";
         Ok(one(self.tx, sql, &customer_params(at, fields))
             .await?
             .get(0))
@@ -327,7 +330,7 @@ impl Tx for PgTx<'_, '_> {
         fields: &CustomerFields,
     ) -> Result<(), TxError> {
         let sql = "UPDATE customers SET version = $2, name = $3, email = $4, phone = $5,
-                          note = $6, change_seq = $7, hlc = $8 WHERE id = $1";
+                          note = $6, change_seq = $7, hlc = $8, made_by = $9 WHERE id = $1";
         exec(self.tx, sql, &customer_params(at, fields)).await?;
         Ok(())
     }
@@ -335,9 +338,9 @@ impl Tx for PgTx<'_, '_> {
     async fn delete_customer(&mut self, at: &CustomerVersion) -> Result<(), TxError> {
         exec(
             self.tx,
-            "UPDATE customers SET deleted = true, version = $2, change_seq = $3, hlc = $4
-             WHERE id = $1",
-            &[&at.id, &at.version, &at.change, &at.hlc],
+            "UPDATE customers SET deleted = true, version = $2, change_seq = $3, hlc = $4,
+                    made_by = $5 WHERE id = $1",
+            &[&at.id, &at.version, &at.change, &at.hlc, &at.made_by],
         )
         .await?;
         Ok(())

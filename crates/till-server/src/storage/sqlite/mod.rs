@@ -50,6 +50,10 @@ const MIGRATIONS: &[(u32, &str)] = &[
         4,
         include_str!("../../../migrations/sqlite/0004_office_settings.sql"),
     ),
+    (
+        5,
+        include_str!("../../../migrations/sqlite/0005_customer_made_by.sql"),
+    ),
 ];
 
 /// How long a statement waits for another writer (e.g. the CLI) before reporting busy.

@@ -176,8 +176,8 @@ pub(super) fn pull_rows(
     }
 
     let mut stmt = conn.prepare_cached(
-        "SELECT id, version, name, email, phone, note, deleted, change_seq, hlc FROM customers
-         WHERE change_seq > ?1 ORDER BY change_seq LIMIT ?2",
+        "SELECT id, version, name, email, phone, note, deleted, change_seq, hlc, made_by
+         FROM customers WHERE change_seq > ?1 ORDER BY change_seq LIMIT ?2",
     )?;
     for row in stmt.query_map(params![after, take], |r| {
         let fields = CustomerFields {
@@ -193,9 +193,10 @@ pub(super) fn pull_rows(
             r.get(6)?,
             r.get(7)?,
             r.get(8)?,
+            r.get::<_, Option<String>>(9)?,
         ))
     })? {
-        let (id, version, fields, deleted, seq, hlc) = row?;
+        let (id, version, fields, deleted, seq, hlc, made_by) = row?;
         rows.customers.push(Changed {
             seq,
             deleted,
@@ -204,6 +205,7 @@ pub(super) fn pull_rows(
                 version,
                 fields,
                 hlc,
+                made_by: made_by.as_deref().map(parse_uuid).transpose()?,
             },
         });
     }

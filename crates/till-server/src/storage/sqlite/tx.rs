@@ -32,7 +32,7 @@ impl<'t> SqliteTx<'t> {
         SqliteTx { conn }
     }
 
-    /// Runs `sql` with a customer version and its fields as `?1` to `?8`.
+    /// Runs `sql` with a customer version and its fields as `?1` to `?9`.
     fn write_customer(
         &self,
         sql: &str,
@@ -47,7 +47,8 @@ impl<'t> SqliteTx<'t> {
             fields.phone,
             fields.note,
             at.change,
-            at.hlc
+            at.hlc,
+            at.made_by.to_string()
         ])?;
         Ok(())
     }
@@ -280,12 +281,17 @@ impl Tx for SqliteTx<'_> {
                         note: r.get(5)?,
                     },
                     hlc: r.get(7)?,
+                    made_by: None,
                 };
-                Ok((r.get::<_, i64>(0)?, row, r.get::<_, bool>(6)?))
+                let made_by: Option<String> = r.get(8)?;
+                Ok((r.get::<_, i64>(0)?, row, r.get::<_, bool>(6)?, made_by))
             })
             .optional()?;
-        row.map(|(server_id, row, deleted)| row.into_stored(server_id, deleted))
-            .transpose()
+        row.map(|(server_id, mut row, deleted, made_by)| {
+            row.made_by = made_by.as_deref().map(parse_uuid).transpose()?;
+            row.into_stored(server_id, deleted)
+        })
+        .transpose()
     }
 
     async fn insert_customer(
@@ -294,8 +300,8 @@ impl Tx for SqliteTx<'_> {
         fields: &CustomerFields,
     ) -> Result<i64, StorageError> {
         self.write_customer(
-            "INSERT INTO customers (id, version, name, email, phone, note, change_seq, hlc)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            "INSERT INTO customers (id, version, name, email, phone, note, change_seq, hlc, made_by)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
             at,
             fields,
         )?;
@@ -309,7 +315,7 @@ impl Tx for SqliteTx<'_> {
     ) -> Result<(), StorageError> {
         self.write_customer(
             "UPDATE customers SET version = ?2, name = ?3, email = ?4, phone = ?5,
-                    note = ?6, change_seq = ?7, hlc = ?8 WHERE id = ?1",
+                    note = ?6, change_seq = ?7, hlc = ?8, made_by = ?9 WHERE id = ?1",
             at,
             fields,
         )
@@ -317,9 +323,15 @@ impl Tx for SqliteTx<'_> {
 
     async fn delete_customer(&mut self, at: &CustomerVersion) -> Result<(), StorageError> {
         self.conn.execute(
-            "UPDATE customers SET deleted = 1, version = ?2, change_seq = ?3, hlc = ?4
-             WHERE id = ?1",
-            params![at.id.to_string(), at.version, at.change, at.hlc],
+            "UPDATE customers SET deleted = 1, version = ?2, change_seq = ?3, hlc = ?4,
+                    made_by = ?5 WHERE id = ?1",
+            params![
+                at.id.to_string(),
+                at.version,
+                at.change,
+                at.hlc,
+                at.made_by.to_string()
+            ],
         )?;
         Ok(())
     }
