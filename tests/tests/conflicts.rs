@@ -656,3 +656,96 @@ async fn tillctl_adds_edits_lists_and_shows_customers_as_the_app_does() {
     assert!(missing.stderr.contains("(not_found)"), "{}", missing.stderr);
     shop.server.kill().await;
 }
+
+/// Edits a customer's e-mail here as if this till's clock said `at_ms`.
+fn edit_email_at(dir: &Path, id: Uuid, email: &str, at_ms: i64) {
+    let store = Store::open(dir).expect("store opens");
+    let mut conn = store.connect().expect("connects");
+    let mut fields = customers::get(&conn, id)
+        .expect("reads")
+        .expect("the customer was pulled")
+        .fields;
+    fields.email = Some(email.into());
+    customers::save(
+        &mut conn,
+        Some(id),
+        fields,
+        &till_core::clock::FixedClock(at_ms),
+    )
+    .expect("saved and queued");
+}
+
+/// Three tills pull a customer, then edit its e-mail offline, each with its clock `ahead_ms` of
+/// the moment they all synced, and sync one after another in `order` under last-writer-wins.
+/// Returns the e-mail the back office ends with (as a fresh till pulls it) and each till's
+/// failed items.
+async fn last_writer_of_three(ahead_ms: [i64; 3], order: [usize; 3]) -> (String, Vec<Value>) {
+    let shop = Shop::open().await;
+    let id = Uuid::now_v7();
+    shop.customer(&["add", &id.to_string(), "--name", "Ed"])
+        .await;
+    let mut tills = Vec::new();
+    for n in 0..3 {
+        tills.push(shop.terminal(&format!("till-{n}")).await);
+    }
+    let synced = till_core::Clock::now_ms(&SystemClock);
+    for (n, till) in tills.iter().enumerate() {
+        edit_email_at(
+            till.path(),
+            id,
+            &format!("till-{n}@example.com"),
+            synced + ahead_ms[n],
+        );
+    }
+    for n in order {
+        sync_with(tills[n].path(), &["--customer-policy", "last_writer_wins"]).await;
+    }
+    let mut failed = Vec::new();
+    for till in &tills {
+        let out = tillctl_ok(till.path(), &["failed", "list", "--json"]).await;
+        failed.push(serde_json::from_str::<Value>(out.trim()).expect("failed list --json"));
+    }
+    let fresh = shop.terminal("till-fresh").await;
+    let email = fields_of(fresh.path(), id).email.unwrap_or_default();
+    shop.server.kill().await;
+    (email, failed)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn last_writer_wins_between_three_tills_whatever_order_they_push_in() {
+    let clocks = [1, 2, 3];
+    let (forward, _) = last_writer_of_three(clocks, [0, 1, 2]).await;
+    let (backward, _) = last_writer_of_three(clocks, [2, 1, 0]).await;
+    assert_eq!(
+        forward, "till-2@example.com",
+        "the edit with the latest stamp wins, though two resolutions went before it"
+    );
+    assert_eq!(
+        backward, forward,
+        "the other push order gives the same winner"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_till_whose_clock_is_a_day_ahead_never_wins_and_its_edit_waits_on_its_failed_list() {
+    let day = 86_400_000;
+    let clocks = [1, 2, day];
+    for order in [[0, 1, 2], [2, 1, 0]] {
+        let (email, failed) = last_writer_of_three(clocks, order).await;
+        assert_eq!(
+            email, "till-1@example.com",
+            "the latest edit of a till with a right clock wins (order {order:?})"
+        );
+        let refused = failed[2].as_array().expect("a list");
+        assert!(
+            refused.first().is_some_and(|i| i["code"] == "clock_ahead")
+                && refused
+                    .iter()
+                    .all(|i| i["code"] == "clock_ahead" || i["code"] == "depends_on_failed"),
+            "the day-ahead till's edit is refused and shown, not applied, and what it settled \
+             later waits for it (order {order:?}): {refused:?}"
+        );
+        assert!(failed[0].as_array().is_some_and(Vec::is_empty));
+        assert!(failed[1].as_array().is_some_and(Vec::is_empty));
+    }
+}

@@ -95,8 +95,8 @@ struct ServeArgs {
     /// limit [default: 20].
     #[arg(long, value_name = "N")]
     max_auth_failures: Option<u32>,
-    /// How far ahead of this server's clock a terminal's stamp may be before it is clamped
-    /// [default: 5m].
+    /// How far ahead of this server's clock a terminal's stamp on a customer change may be
+    /// before the change is refused [default: 5m].
     #[arg(long, value_name = "DURATION", value_parser = duration::parse)]
     max_clock_skew: Option<Duration>,
 }

@@ -924,48 +924,65 @@ async fn concurrent_sales_of_one_product_move_stock_by_deltas() {
     server.stop().await;
 }
 
-on_both_backends!(a_customer_stamp_far_ahead_of_the_server_is_clamped_and_the_sale_still_lands);
-async fn a_customer_stamp_far_ahead_of_the_server_is_clamped_and_the_sale_still_lands() {
+on_both_backends!(
+    a_customer_change_stamped_far_ahead_of_the_server_is_refused_and_the_sale_still_lands
+);
+async fn a_customer_change_stamped_far_ahead_of_the_server_is_refused_and_the_sale_still_lands() {
     let server = TestServer::start().await;
     let t = server.enrol("till 1").await;
     let now = till_server::clock::now_ms();
     let a_year = 365 * 24 * 3_600_000;
     let id = Uuid::now_v7();
-    let mut create = sample::mutation(
-        1,
-        MutationBody::CustomerCreated(CustomerCreated {
-            id,
-            fields: CustomerFields {
-                name: "Ada".into(),
-                email: None,
-                phone: None,
-                note: None,
-            },
-        }),
-    );
-    create.hlc.wall_ms = now + a_year;
+    let create = |seq| {
+        sample::mutation(
+            seq,
+            MutationBody::CustomerCreated(CustomerCreated {
+                id,
+                fields: CustomerFields {
+                    name: "Ada".into(),
+                    email: None,
+                    phone: None,
+                    note: None,
+                },
+            }),
+        )
+    };
+    let mut ahead = create(1);
+    ahead.hlc.wall_ms = now + a_year + 60 * 60_000;
     let mut sale = sales(2, 1).remove(0);
     sale.hlc.wall_ms = now + a_year;
-    let (response, _) = server.push(&t, &[create, sale]).await;
-    for r in &response.results {
-        assert!(
-            matches!(r.outcome, Outcome::Applied { .. }),
-            "a clock ahead never refuses a change: {r:?}"
-        );
+    let (response, _) = server.push(&t, &[ahead, sale]).await;
+    match &response.results[0].outcome {
+        Outcome::Rejected { code, message } => {
+            assert_eq!(code, "clock_ahead");
+            assert!(
+                message.contains("365d") && message.contains("5m allowed"),
+                "the refusal names how far ahead the till is and the skew allowed: {message}"
+            );
+        }
+        other => panic!("a customer change a year ahead is refused, got {other:?}"),
     }
-    let (_, page) = server.get("/v1/pull", Some(&t.token)).await;
-    let kept = page["changes"]
-        .as_array()
-        .expect("changes")
-        .iter()
-        .find(|c| c["change"]["data"]["id"] == id.to_string())
-        .expect("the customer is pulled")["change"]["data"]["hlc"]["wall_ms"]
-        .as_i64()
-        .expect("a stamp");
-    let latest = till_server::clock::now_ms() + 5 * 60_000;
     assert!(
-        (now..=latest).contains(&kept),
-        "the stamp kept is at most the allowed skew ahead of the server, not a year: {kept}"
+        matches!(response.results[1].outcome, Outcome::Applied { .. }),
+        "a sale is never refused for a clock: {:?}",
+        response.results[1].outcome
+    );
+    let (_, page) = server.get("/v1/pull", Some(&t.token)).await;
+    assert!(
+        page["changes"]
+            .as_array()
+            .expect("changes")
+            .iter()
+            .all(|c| c["change"]["data"]["id"] != id.to_string()),
+        "nothing of the refused change is kept: {page}"
+    );
+    let mut within = create(3);
+    within.hlc.wall_ms = now + 60_000;
+    let (response, _) = server.push(&t, &[within]).await;
+    assert!(
+        matches!(response.results[0].outcome, Outcome::Applied { .. }),
+        "a clock a minute ahead is within the skew: {:?}",
+        response.results[0].outcome
     );
     server.stop().await;
 }

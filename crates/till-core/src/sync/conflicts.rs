@@ -228,6 +228,9 @@ pub(crate) fn record(
     clock: &dyn Clock,
 ) -> Result<i64, SyncError> {
     let now = clock.now_ms();
+    if let Some(stamp) = d.sides.server_stamp() {
+        crate::hlc::receive(conn, stamp, now)?;
+    }
     let policy = policies.for_sides(&d.sides).name();
     let kind = d.sides.entity().as_str();
     let open = open_for(conn, d.sides.entity(), d.entity_id)?;

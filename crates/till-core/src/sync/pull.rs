@@ -1,7 +1,8 @@
 //! Pulling the back office's changes since the stored cursor, page by page. Each page and its
 //! cursor commit in one transaction, so a crash never skips or half-applies a page. Catalog
 //! changes go to the catalog; customers to the local copy, except that a change to a customer
-//! with a local edit still pending becomes a conflict instead of overwriting it.
+//! with a local edit still pending becomes a conflict instead of overwriting it. The stamps of
+//! the customer versions pulled are merged into this terminal's clock.
 
 use rusqlite::{Connection, TransactionBehavior};
 use till_protocol::{ChangeKind, Customer, PullResponse};
@@ -75,6 +76,14 @@ pub fn apply_page(
             }
         }
         report.applied += 1;
+    }
+    // The stamps of the back office's versions: a change made here after seeing them is later.
+    let newest = page.changes.iter().filter_map(|c| match &c.change {
+        ChangeKind::CustomerUpserted(c) => c.hlc,
+        _ => None,
+    });
+    if let Some(stamp) = newest.max() {
+        crate::hlc::receive(&tx, stamp, now)?;
     }
     persisted::set_cursor(&tx, page.cursor)?;
     tx.commit()?;

@@ -239,7 +239,7 @@ pub trait Storage: Send + Sync + 'static {
     ) -> Result<Rotated, StorageError>;
 
     /// Settles `mutations` of `terminal_id` in order, by [`crate::decide`], in one transaction;
-    /// the HLC stamps it keeps are bounded by `stamps`.
+    /// a customer change stamped beyond `stamps` is refused (`clock_ahead`).
     async fn push(
         &self,
         terminal_id: Uuid,

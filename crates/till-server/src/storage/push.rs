@@ -9,7 +9,7 @@ use uuid::Uuid;
 use super::customers;
 use super::tx::{Lock, Tx};
 use super::{PushOutcome, StorageError};
-use crate::decide::customers::{EditBase, Made};
+use crate::decide::customers::{CustomerDecision, EditBase, Made, StoredCustomer};
 use crate::decide::push::{Batch, Next, Received};
 use crate::decide::stamps::StampLimit;
 use crate::decide::tickets::{self, Reversal, ReversalFacts};
@@ -18,8 +18,8 @@ use crate::decide::{self, Rejection};
 /// An applied mutation's outcome, or why it was refused.
 type Applied = Result<Outcome, Rejection>;
 
-/// Settles `mutations` of `terminal_id` in order, in the caller's transaction; the stamps it
-/// keeps are bounded by `stamps`.
+/// Settles `mutations` of `terminal_id` in order, in the caller's transaction; a customer change
+/// stamped beyond `stamps` is refused.
 pub(super) async fn settle<T: Tx>(
     tx: &mut T,
     terminal_id: Uuid,
@@ -67,7 +67,7 @@ impl<T: Tx> Settling<'_, T> {
     async fn apply(&mut self, mutation: &Mutation) -> Result<Outcome, T::Error> {
         let made = Made {
             by: mutation.id,
-            hlc: self.stamps.bound(mutation.hlc),
+            hlc: mutation.hlc,
         };
         let applied = match &mutation.body {
             MutationBody::TicketCreated(t) => self.sale(mutation.id, t).await?,
@@ -78,20 +78,20 @@ impl<T: Tx> Settling<'_, T> {
                 self.reversal(mutation.id, TicketKind::Refund, t).await?
             }
             MutationBody::CustomerCreated(c) => {
-                customers::apply(self.tx, c.id, |current| {
+                self.customer(c.id, made, |current| {
                     decide::customers::created(current, &c.fields, made)
                 })
                 .await?
             }
             MutationBody::CustomerUpdated(c) => {
-                customers::apply(self.tx, c.id, |current| {
+                self.customer(c.id, made, |current| {
                     let base = EditBase::of(c.base, c.base_version);
                     decide::customers::updated(current, base, &c.fields, made)
                 })
                 .await?
             }
             MutationBody::CustomerDeleted(c) => {
-                customers::apply(self.tx, c.id, |current| {
+                self.customer(c.id, made, |current| {
                     let base = EditBase::of(c.base, c.base_version);
                     decide::customers::deleted(current, base, made)
                 })
@@ -99,6 +99,20 @@ impl<T: Tx> Settling<'_, T> {
             }
         };
         Ok(applied.unwrap_or_else(Rejection::into_outcome))
+    }
+
+    /// A customer change `made` by the mutation: refused when stamped beyond the clock skew
+    /// allowed, else as `decide` says on the customer as stored.
+    async fn customer(
+        &mut self,
+        id: Uuid,
+        made: Made,
+        decide: impl FnOnce(Option<&StoredCustomer>) -> Result<CustomerDecision, Rejection>,
+    ) -> Result<Applied, T::Error> {
+        if let Err(refused) = self.stamps.check(made.hlc) {
+            return Ok(Err(refused));
+        }
+        customers::apply(self.tx, id, decide).await
     }
 
     async fn sale(&mut self, mutation_id: Uuid, ticket: &Ticket) -> Result<Applied, T::Error> {

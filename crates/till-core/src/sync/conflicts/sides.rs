@@ -275,6 +275,14 @@ impl Sides {
         }
     }
 
+    /// The stamp of the back office's version, when its side carries one.
+    pub fn server_stamp(&self) -> Option<Hlc> {
+        match self {
+            Sides::Customer(c) => c.theirs.as_ref()?.hlc,
+            Sides::Ticket(_) => None,
+        }
+    }
+
     /// The names of the fields that differ, as stored and as `tillctl` prints them.
     pub fn field_names(&self) -> Vec<&'static str> {
         match self {
