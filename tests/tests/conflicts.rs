@@ -36,6 +36,18 @@ impl Shop {
         dir
     }
 
+    /// Two tills of a store that allows cross-till returns.
+    async fn two_tills_with_cross_till_returns(&self) -> (tempfile::TempDir, tempfile::TempDir) {
+        let till_a = self.terminal("till-a").await;
+        let till_b = self.terminal("till-b").await;
+        server_cli(
+            self.server_dir.path(),
+            &["settings", "set", "allow-cross-till-returns", "true"],
+        )
+        .await;
+        (till_a, till_b)
+    }
+
     async fn customer(&self, args: &[&str]) {
         let mut all = vec!["customer"];
         all.extend_from_slice(args);
@@ -229,51 +241,59 @@ async fn a_customer_deleted_on_the_server_while_edited_here_is_a_conflict_and_ke
     shop.server.kill().await;
 }
 
+/// Refunds the whole of sale 1 on the till of `dir`, as its cashier does.
+fn refund_sale_one(dir: &Path) -> till_protocol::Ticket {
+    let store = Store::open(dir).expect("opens");
+    let mut conn = store.connect().expect("connects");
+    let sale = tickets::load_by_number(&conn, 1)
+        .expect("reads")
+        .expect("sale 1");
+    let lines: Vec<tickets::RefundLine> = (1..=sale.lines.len())
+        .filter_map(|n| tickets::RefundLine::whole(&sale, n))
+        .collect();
+    tickets::refund(&mut conn, sale.id, &lines, &SystemClock).expect("refunded")
+}
+
+/// Queues, on the till of `dir`, a refund of another till's sale: a copy of `refund` under this
+/// till's ticket number 1 (a till cannot ring up another till's return yet, so it is written
+/// into its outbox by hand).
+fn queue_cross_till_refund(dir: &Path, refund: &till_protocol::Ticket) {
+    let store = Store::open(dir).expect("opens");
+    let conn = store.connect().expect("connects");
+    let now = till_core::Clock::now_ms(&SystemClock);
+    let stamp = hlc::tick(&conn, now).expect("stamps");
+    let mut copy = refund.clone();
+    copy.id = Uuid::now_v7();
+    copy.number = 1;
+    copy.hlc = stamp;
+    outbox::enqueue(&conn, MutationBody::TicketRefunded(copy), stamp, now).expect("queued");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_double_refund_from_two_terminals_is_stored_for_review() {
     let shop = Shop::open().await;
-    let till_a = shop.terminal("till-a").await;
-    let till_b = shop.terminal("till-b").await;
-    server_cli(
-        shop.server_dir.path(),
-        &["settings", "set", "allow-cross-till-returns", "true"],
-    )
-    .await;
+    let (till_a, till_b) = shop.two_tills_with_cross_till_returns().await;
     tillctl_ok(till_a.path(), &["ring-up", "--demo", "1"]).await;
     sync(till_a.path()).await;
 
     // Till A refunds the whole sale.
-    let refund = {
-        let store = Store::open(till_a.path()).expect("opens");
-        let mut conn = store.connect().expect("connects");
-        let sale = tickets::load_by_number(&conn, 1)
-            .expect("reads")
-            .expect("sale 1");
-        let lines: Vec<tickets::RefundLine> = (1..=sale.lines.len())
-            .filter_map(|n| tickets::RefundLine::whole(&sale, n))
-            .collect();
-        tickets::refund(&mut conn, sale.id, &lines, &SystemClock).expect("refunded on till A")
-    };
+    let refund = refund_sale_one(till_a.path());
     // Till B refunds the same sale (the customer came back to another till).
-    {
-        let store = Store::open(till_b.path()).expect("opens");
-        let conn = store.connect().expect("connects");
-        let now = till_core::Clock::now_ms(&SystemClock);
-        let stamp = hlc::tick(&conn, now).expect("stamps");
-        let mut second = refund.clone();
-        second.id = Uuid::now_v7();
-        second.number = 1;
-        second.hlc = stamp;
-        outbox::enqueue(&conn, MutationBody::TicketRefunded(second), stamp, now)
-            .expect("queued on till B");
-    }
+    queue_cross_till_refund(till_b.path(), &refund);
     sync(till_a.path()).await;
     sync(till_b.path()).await;
 
     let open = conflicts(till_b.path(), false).await;
-    assert_eq!(open.len(), 1, "the second refund is a conflict: {open:?}");
+    assert_eq!(
+        open.len(),
+        1,
+        "the second refund is flagged for a manager: {open:?}"
+    );
     assert_eq!(open[0]["entity_kind"], "ticket");
-    assert_eq!(open[0]["reason"], "already_reversed");
+    assert_eq!(
+        open[0]["reason"], "disputed_reversal",
+        "stored and counted by the back office, disputed"
+    );
     assert_eq!(open[0]["policy"], "manual", "money: a person reviews it");
     assert_eq!(
         open[0]["server"]["ticket_id"],
@@ -287,22 +307,33 @@ async fn a_double_refund_from_two_terminals_is_stored_for_review() {
     )
     .await;
     assert!(!refused.ok, "a reversal is never sent twice");
+    let dropped = run_tillctl(
+        till_b.path(),
+        &["conflicts", "resolve", &conflict_id, "--keep", "theirs"],
+    )
+    .await;
+    assert!(
+        !dropped.ok,
+        "the cash of a counted refund is never dropped from the books"
+    );
     tillctl_ok(
         till_b.path(),
         &[
             "conflicts",
             "resolve",
             &conflict_id,
-            "--keep",
-            "theirs",
+            "--settle",
+            "refund-stands",
             "--by",
             "manager-2",
         ],
     )
     .await;
     assert!(conflicts(till_b.path(), false).await.is_empty());
+    sync(till_b.path()).await;
     let stats = stats(shop.server_dir.path()).await;
     assert_eq!(stats["duplicates"], 0, "{stats}");
+    assert_eq!(disputes(&shop).await, (1, 0), "counted, and settled");
     shop.server.kill().await;
 }
 
@@ -748,4 +779,153 @@ async fn a_till_whose_clock_is_a_day_ahead_never_wins_and_its_edit_waits_on_its_
         assert!(failed[0].as_array().is_some_and(Vec::is_empty));
         assert!(failed[1].as_array().is_some_and(Vec::is_empty));
     }
+}
+
+/// A sale rung up on till B and refunded there, after till A refunded the same sale (the store
+/// allows cross-till returns; till A's refund is the copy of till B's, in its outbox only): both
+/// synced, till A first. Till B's refund is the disputed one. Returns both tills and till A's
+/// refund total, which only its outbox holds.
+async fn a_refund_disputed_on_till_b(shop: &Shop) -> (tempfile::TempDir, tempfile::TempDir, i64) {
+    let (till_a, till_b) = shop.two_tills_with_cross_till_returns().await;
+    tillctl_ok(till_b.path(), &["ring-up", "--demo", "1"]).await;
+    sync(till_b.path()).await;
+    let refund = refund_sale_one(till_b.path());
+    queue_cross_till_refund(till_a.path(), &refund);
+    sync(till_a.path()).await;
+    sync(till_b.path()).await;
+    (till_a, till_b, refund.totals.total)
+}
+
+/// The back office's total for the till of `dir`.
+fn server_total(stats: &Value, dir: &Path) -> i64 {
+    let store = Store::open(dir).expect("opens");
+    let mut conn = store.connect().expect("connects");
+    let id = till_core::status::read(&mut conn)
+        .expect("status")
+        .enrolment
+        .expect("enrolled")
+        .terminal_id
+        .to_string();
+    stats["terminals"]
+        .as_array()
+        .and_then(|ts| ts.iter().find(|t| t["terminal_id"] == id))
+        .and_then(|t| t["total"].as_i64())
+        .unwrap_or_else(|| panic!("the back office knows till {id}: {stats}"))
+}
+
+/// The books agree: each till's total as the back office counts it is the till's own (till A's
+/// less the refund only its outbox holds), and the back office's total is theirs together.
+async fn assert_books_agree(shop: &Shop, till_a: &Path, till_b: &Path, outbox_only: i64) {
+    let stats = stats(shop.server_dir.path()).await;
+    let (_, a) = local_tickets(till_a);
+    let (_, b) = local_tickets(till_b);
+    assert_eq!(server_total(&stats, till_b), b, "till B's books: {stats}");
+    assert_eq!(
+        server_total(&stats, till_a),
+        a - outbox_only,
+        "till A's books: {stats}"
+    );
+    assert_eq!(
+        stats["total"],
+        a - outbox_only + b,
+        "the back office's books"
+    );
+    assert_eq!(stats["duplicates"], 0, "{stats}");
+}
+
+/// The back office's disputed reversals, and how many of them are still open.
+async fn disputes(shop: &Shop) -> (u64, u64) {
+    let stats = stats(shop.server_dir.path()).await;
+    let count = |key: &str| {
+        stats[key]
+            .as_u64()
+            .unwrap_or_else(|| panic!("{key}: {stats}"))
+    };
+    (count("disputed_reversals"), count("open_disputes"))
+}
+
+async fn disputed_conflict(till: &Path) -> String {
+    let open = conflicts(till, false).await;
+    assert_eq!(open.len(), 1, "{open:?}");
+    assert_eq!(open[0]["reason"], "disputed_reversal");
+    open[0]["id"].to_string()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_double_refund_is_counted_until_a_manager_says_the_refund_stands() {
+    let shop = Shop::open().await;
+    let (till_a, till_b, first) = a_refund_disputed_on_till_b(&shop).await;
+    assert_books_agree(&shop, till_a.path(), till_b.path(), first).await;
+    let status_b = status(till_b.path()).await;
+    assert_eq!(status_b["disputed_reversals"], 1, "{status_b}");
+    assert_eq!(status_b["conflicts"], 1);
+    assert_eq!(status_b["pending"], 0, "the refund reached the back office");
+    assert_eq!(disputes(&shop).await, (1, 1), "counted, for a manager");
+
+    let id = disputed_conflict(till_b.path()).await;
+    tillctl_ok(
+        till_b.path(),
+        &[
+            "conflicts",
+            "resolve",
+            &id,
+            "--settle",
+            "refund-stands",
+            "--by",
+            "manager-1",
+        ],
+    )
+    .await;
+    sync(till_b.path()).await;
+    assert_eq!(disputes(&shop).await, (1, 0), "counted, and settled");
+    assert_eq!(status(till_b.path()).await["disputed_reversals"], 0);
+    assert_books_agree(&shop, till_a.path(), till_b.path(), first).await;
+    shop.server.kill().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_double_refund_whose_cash_came_back_is_counted_in_again_by_a_counter_sale() {
+    let shop = Shop::open().await;
+    let (till_a, till_b, first) = a_refund_disputed_on_till_b(&shop).await;
+    let id = disputed_conflict(till_b.path()).await;
+    let (count_before, total_before) = local_tickets(till_b.path());
+    let silent = run_tillctl(
+        till_b.path(),
+        &["conflicts", "resolve", &id, "--settle", "cash-came-back"],
+    )
+    .await;
+    assert!(!silent.ok, "why the cash came back is recorded");
+    tillctl_ok(
+        till_b.path(),
+        &[
+            "conflicts",
+            "resolve",
+            &id,
+            "--settle",
+            "cash-came-back",
+            "--why",
+            "the customer brought it back",
+            "--by",
+            "manager-1",
+        ],
+    )
+    .await;
+    let (count, total) = local_tickets(till_b.path());
+    assert_eq!(
+        count,
+        count_before + 1,
+        "a counter-sale, under the next number"
+    );
+    assert!(total > total_before, "the cash is counted in again here");
+    tillctl_ok(till_b.path(), &["verify-journal"]).await;
+    sync(till_b.path()).await;
+    let done = conflicts(till_b.path(), true).await;
+    assert_eq!(done[0]["resolved_by"], "manager-1", "who is recorded");
+    assert_eq!(
+        done[0]["resolution"]["picks"]["why"], "the customer brought it back",
+        "and why"
+    );
+    assert_eq!(disputes(&shop).await, (1, 0), "counted, and settled");
+    assert_books_agree(&shop, till_a.path(), till_b.path(), first).await;
+    shop.server.kill().await;
 }

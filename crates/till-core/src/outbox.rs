@@ -65,6 +65,7 @@ pub fn describe(body: &MutationBody) -> (&'static str, Uuid) {
         MutationBody::CustomerCreated(c) => ("customer_created", c.id),
         MutationBody::CustomerUpdated(c) => ("customer_updated", c.id),
         MutationBody::CustomerDeleted(c) => ("customer_deleted", c.id),
+        MutationBody::DisputeSettled(d) => ("dispute_settled", d.reversal_id),
     }
 }
 

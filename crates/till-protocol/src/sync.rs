@@ -62,6 +62,8 @@ pub enum MutationBody {
     CustomerUpdated(CustomerUpdated),
     /// A customer was deleted on the terminal, starting from the version `base` made.
     CustomerDeleted(CustomerDeleted),
+    /// A manager settled a disputed reversal this terminal made (see [`Outcome::Disputed`]).
+    DisputeSettled(DisputeSettled),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -99,6 +101,33 @@ pub struct CustomerDeleted {
     /// As [`CustomerUpdated::base`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub base: Option<Uuid>,
+}
+
+/// How a manager settled a disputed reversal: the cash was handed out, or it came back.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct DisputeSettled {
+    /// The disputed void or refund.
+    pub reversal_id: Uuid,
+    pub settlement: DisputeSettlement,
+    /// Who decided.
+    pub by: String,
+    /// Why, in their words.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub why: Option<String>,
+}
+
+/// What became of a disputed reversal's cash.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+pub enum DisputeSettlement {
+    /// It was handed out: the reversal stands and stays counted; the dispute is closed.
+    RefundStands,
+    /// It came back: `counter_sale`, a sale of the reversal's lines at its figures rung up on the
+    /// same terminal (and pushed before this), counts it back in.
+    CashCameBack { counter_sale: Uuid },
 }
 
 /// The answer to a push: one result per mutation, in the order sent.
@@ -142,6 +171,15 @@ pub enum Outcome {
         #[cfg_attr(feature = "openapi", schema(no_recursion))]
         original: Box<Outcome>,
     },
+    /// A void or refund of a sale already reversed by `first`: stored and counted all the same
+    /// (the cash left the drawer), and flagged for a manager, who settles it with
+    /// [`MutationBody::DisputeSettled`]. A terminal of protocol revision 1 is told a `conflict`
+    /// (`already_reversed`, naming `first`) for it instead; the reversal is stored either way.
+    Disputed {
+        server_id: i64,
+        server_number: Option<u64>,
+        first: ReversalInfo,
+    },
     /// Not applied because the server's copy moved on; the terminal must resolve it.
     Conflict {
         reason: ConflictReason,
@@ -157,7 +195,8 @@ pub enum Outcome {
 }
 
 impl Outcome {
-    /// Whether the mutation is settled on the server (applied, duplicate, conflict or rejected).
+    /// Whether the mutation is settled on the server (applied, duplicate, disputed, conflict or
+    /// rejected).
     pub fn settles(&self) -> bool {
         !matches!(self, Outcome::Gap { .. } | Outcome::Mismatch { .. })
     }

@@ -404,13 +404,26 @@ async fn run(cli: Cli) -> Result<(), CliError> {
                 return print_json(&stats);
             }
             println!(
-                "{} tickets, total {}, {} mutations, {} duplicates, {} gaps",
-                stats.tickets, stats.total, stats.mutations, stats.duplicates, stats.gaps
+                "{} tickets, total {}, {} mutations, {} duplicates, {} gaps, \
+                 {} disputed reversals ({} open)",
+                stats.tickets,
+                stats.total,
+                stats.mutations,
+                stats.duplicates,
+                stats.gaps,
+                stats.disputed_reversals,
+                stats.open_disputes
             );
             for t in &stats.terminals {
                 println!(
-                    "  {} {}: {} tickets, total {}, last seq {}",
-                    t.terminal_id, t.name, t.tickets, t.total, t.last_seq
+                    "  {} {}: {} tickets, total {}, last seq {}, {} disputed ({} open)",
+                    t.terminal_id,
+                    t.name,
+                    t.tickets,
+                    t.total,
+                    t.last_seq,
+                    t.disputed_reversals,
+                    t.open_disputes
                 );
             }
             Ok(())

@@ -23,6 +23,7 @@ use super::error::SyncError;
 
 mod customer;
 mod policy;
+mod reversal;
 pub mod review;
 mod sides;
 
@@ -60,6 +61,12 @@ impl Conflict {
     /// The kind of entity it is about.
     pub fn entity(&self) -> ConflictEntity {
         self.sides.entity()
+    }
+
+    /// A void or refund of this terminal the back office stored and counts though its sale was
+    /// reversed before: settled by a manager only.
+    pub fn is_disputed_reversal(&self) -> bool {
+        self.reason == ConflictReason::Local(LocalReason::DisputedReversal)
     }
 }
 
@@ -136,6 +143,11 @@ pub enum Resolution {
     /// checked against [`CustomerField`] when the choice is applied, after the conflict is known
     /// to be about a customer.
     Pick(BTreeMap<String, Side>),
+    /// A disputed reversal: its cash was handed out, so it stands and stays counted.
+    RefundStands,
+    /// A disputed reversal: its cash came back, `why` in the manager's words; a counter-sale of
+    /// its lines counts it in again, here and in the back office.
+    CashCameBack { why: String },
 }
 
 /// A conflict as detected, before it is stored.
@@ -231,7 +243,11 @@ pub(crate) fn record(
     if let Some(stamp) = d.sides.server_stamp() {
         crate::hlc::receive(conn, stamp, now)?;
     }
-    let policy = policies.for_sides(&d.sides).name();
+    let policy = if d.reason == ConflictReason::Local(LocalReason::DisputedReversal) {
+        Manual.name()
+    } else {
+        policies.for_sides(&d.sides).name()
+    };
     let kind = d.sides.entity().as_str();
     let open = open_for(conn, d.sides.entity(), d.entity_id)?;
     let sides = match (&open, d.sides) {
@@ -322,13 +338,16 @@ fn open_for(
 }
 
 /// Lets the policy of `conflict`'s kind settle it when it may: a customer's once none of its
-/// edits waits for the server.
+/// edits waits for the server; a disputed reversal's never (money: a manager decides).
 fn decide(
     conn: &Connection,
     policies: &PolicySet,
     conflict: &Conflict,
     clock: &dyn Clock,
 ) -> Result<(), SyncError> {
+    if conflict.is_disputed_reversal() {
+        return Ok(());
+    }
     if conflict.entity() == ConflictEntity::Customer
         && customers::unsettled_for(conn, conflict.entity_id)? > 0
     {
@@ -361,6 +380,20 @@ pub fn open_count(conn: &Connection) -> rusqlite::Result<u64> {
     let n: i64 = conn
         .prepare_cached("SELECT count(*) FROM conflicts WHERE resolved_at_ms IS NULL")?
         .query_row([], |r| r.get(0))?;
+    Ok(u64::try_from(n).unwrap_or(0))
+}
+
+/// How many of them are disputed reversals: cash this terminal handed out for a sale already
+/// reversed elsewhere, counted by the back office until a manager settles it.
+pub fn open_disputed_count(conn: &Connection) -> rusqlite::Result<u64> {
+    let n: i64 = conn
+        .prepare_cached(
+            "SELECT count(*) FROM conflicts WHERE resolved_at_ms IS NULL AND reason = ?1",
+        )?
+        .query_row(
+            [ConflictReason::Local(LocalReason::DisputedReversal).as_str()],
+            |r| r.get(0),
+        )?;
     Ok(u64::try_from(n).unwrap_or(0))
 }
 
@@ -410,16 +443,7 @@ fn apply_resolution(
             outbox::discard_conflicted_about(conn, c.entity_id, &why, now)?;
             seq
         }
-        Sides::Ticket(_) => {
-            if *resolution != Resolution::KeepTheirs {
-                return Err(SyncError::NotApplicable(
-                    "a ticket already reversed on the server cannot be reversed again; \
-                     resolve with keep theirs to acknowledge it"
-                        .into(),
-                ));
-            }
-            None
-        }
+        Sides::Ticket(sides) => reversal::settle(conn, c, sides, resolution, actor, clock)?,
     };
     if let Some(seq) = c.outbox_seq {
         let why = format!("conflict {} resolved by {actor}", c.id);

@@ -179,6 +179,7 @@ pub fn mutation_kind(body: &MutationBody) -> &'static str {
         MutationBody::CustomerCreated(_) => "customer_created",
         MutationBody::CustomerUpdated(_) => "customer_updated",
         MutationBody::CustomerDeleted(_) => "customer_deleted",
+        MutationBody::DisputeSettled(_) => "dispute_settled",
     }
 }
 

@@ -3,7 +3,9 @@
 //! revision, whose types refuse fields they do not know, is told the same facts in the shape it
 //! reads. A replay to it is rendered alike, so it still gets its first answer byte for byte.
 
-use till_protocol::{ChangeKind, ConflictCurrent, MutationResult, Outcome, PROTOCOL_REVISION};
+use till_protocol::{
+    ChangeKind, ConflictCurrent, ConflictReason, MutationResult, Outcome, PROTOCOL_REVISION,
+};
 
 /// A protocol revision a terminal speaks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -29,6 +31,11 @@ impl Revision {
     fn reads_made_by(self) -> bool {
         self >= Revision(2)
     }
+
+    /// Whether it reads a disputed reversal as such.
+    fn reads_disputed(self) -> bool {
+        self >= Revision(2)
+    }
 }
 
 /// A push's results as a terminal of `revision` reads them.
@@ -42,11 +49,17 @@ pub fn results(results: Vec<MutationResult>, revision: Revision) -> Vec<Mutation
         .collect()
 }
 
-/// One outcome as a terminal of `revision` reads it.
+/// One outcome as a terminal of `revision` reads it. A disputed reversal is told to a terminal
+/// of revision 1 as the conflict it knows (`already_reversed`, naming the first reversal): it
+/// shows it to a manager, and the reversal is stored and counted all the same.
 pub fn outcome(outcome: Outcome, revision: Revision) -> Outcome {
     match outcome {
         Outcome::Duplicate { original } => Outcome::Duplicate {
             original: Box::new(self::outcome(*original, revision)),
+        },
+        Outcome::Disputed { first, .. } if !revision.reads_disputed() => Outcome::Conflict {
+            reason: ConflictReason::AlreadyReversed,
+            current: Some(ConflictCurrent::Reversal(first)),
         },
         Outcome::Conflict {
             reason,
@@ -84,7 +97,7 @@ pub fn changes(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use till_protocol::{Change, ConflictReason, Customer, CustomerFields};
+    use till_protocol::{Change, Customer, CustomerFields, ReversalInfo, TicketKind};
     use uuid::Uuid;
 
     fn customer() -> Customer {
@@ -100,6 +113,37 @@ mod tests {
             hlc: None,
             made_by: Some(Uuid::now_v7()),
         }
+    }
+
+    #[test]
+    fn a_first_revision_terminal_is_told_a_disputed_reversal_as_the_conflict_it_knows() {
+        let first = ReversalInfo {
+            ticket_id: Uuid::now_v7(),
+            kind: TicketKind::Refund,
+            terminal_id: None,
+            total: None,
+        };
+        let disputed = Outcome::Disputed {
+            server_id: 4,
+            server_number: Some(9),
+            first: first.clone(),
+        };
+        let as_before = Outcome::Conflict {
+            reason: ConflictReason::AlreadyReversed,
+            current: Some(ConflictCurrent::Reversal(first)),
+        };
+        assert_eq!(outcome(disputed.clone(), Revision::FIRST), as_before);
+        let replay = Outcome::Duplicate {
+            original: Box::new(disputed.clone()),
+        };
+        assert_eq!(
+            outcome(replay, Revision::FIRST),
+            Outcome::Duplicate {
+                original: Box::new(as_before)
+            },
+            "a replay is told the same"
+        );
+        assert_eq!(outcome(disputed.clone(), Revision(2)), disputed);
     }
 
     #[test]

@@ -39,6 +39,11 @@ pub(super) fn merged(
             }
             Some(result)
         }
+        Resolution::RefundStands | Resolution::CashCameBack { .. } => {
+            return Err(SyncError::NotApplicable(
+                "that settles a disputed reversal, not a customer".into(),
+            ))
+        }
     })
 }
 
@@ -53,6 +58,7 @@ pub(super) fn winning_stamp(sides: &CustomerSides, resolution: &Resolution) -> O
         Resolution::KeepMine => mine,
         Resolution::KeepTheirs => theirs,
         Resolution::Pick(_) => mine.max(theirs),
+        Resolution::RefundStands | Resolution::CashCameBack { .. } => None,
     }
 }
 

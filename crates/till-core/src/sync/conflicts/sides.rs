@@ -50,13 +50,16 @@ pub enum ConflictReason {
     Local(LocalReason),
 }
 
-/// A reason only this terminal finds.
+/// A reason only this terminal names.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum LocalReason {
     /// A pull brought a new server version of a customer whose edit here is not settled yet.
     ConcurrentEdit,
+    /// A void or refund made here of a sale already reversed elsewhere: the back office stored
+    /// and counts it (the cash left the drawer); a manager settles it, never a policy.
+    DisputedReversal,
 }
 
 impl ConflictReason {
@@ -69,6 +72,7 @@ impl ConflictReason {
             ConflictReason::Server(Server::AlreadyReversed) => "already_reversed",
             ConflictReason::Server(Server::AlreadyExists) => "already_exists",
             ConflictReason::Local(LocalReason::ConcurrentEdit) => "concurrent_edit",
+            ConflictReason::Local(LocalReason::DisputedReversal) => "disputed_reversal",
         }
     }
 
@@ -387,6 +391,10 @@ mod tests {
             (
                 ConflictReason::Local(LocalReason::ConcurrentEdit),
                 "concurrent_edit",
+            ),
+            (
+                ConflictReason::Local(LocalReason::DisputedReversal),
+                "disputed_reversal",
             ),
         ];
         for (reason, name) in named {

@@ -8,7 +8,7 @@
 
 use rusqlite::{params, Connection, TransactionBehavior};
 use till_protocol::{
-    ConflictCurrent, ConflictReason, Mutation, MutationBody, Outcome, PushResponse,
+    ConflictCurrent, ConflictReason, Mutation, MutationBody, Outcome, PushResponse, ReversalInfo,
 };
 use uuid::Uuid;
 
@@ -18,7 +18,7 @@ use crate::Clock;
 
 use super::super::conflicts::{
     self, ConflictEntity, ConflictReason as LocalConflictReason, CustomerSides, Detected,
-    LocalEdit, PolicySet, Sides, TicketSides,
+    LocalEdit, LocalReason, PolicySet, Sides, TicketSides,
 };
 use super::super::customers;
 use super::super::error::SyncError;
@@ -36,6 +36,14 @@ pub enum Settle<'a> {
         server_id: i64,
         server_number: Option<u64>,
         version: u64,
+    },
+    /// A reversal of a sale already reversed elsewhere: stored and counted by the server, and a
+    /// disputed reversal for a manager here.
+    Disputed {
+        outcome: &'a Outcome,
+        server_id: i64,
+        server_number: Option<u64>,
+        first: &'a ReversalInfo,
     },
     /// The server's copy moved on: a conflict for a person or a policy to settle.
     Conflict {
@@ -148,6 +156,22 @@ fn settle<'a>(entry: &'a OutboxEntry, outcome: &'a Outcome, plan: &mut Plan<'a>)
                 version: *version,
             }
         }
+        Outcome::Disputed {
+            server_id,
+            server_number,
+            first,
+        } => {
+            report
+                .synced_tickets
+                .push((entry.entity_id, *server_number));
+            report.conflicts += 1;
+            Settle::Disputed {
+                outcome,
+                server_id: *server_id,
+                server_number: *server_number,
+                first,
+            }
+        }
         Outcome::Conflict { reason, current } => {
             report.conflicts += 1;
             Settle::Conflict {
@@ -252,15 +276,7 @@ fn write(
             server_number,
             version,
         } => {
-            let result = serde_json::to_string(outcome)?;
-            outbox::set_state(
-                tx,
-                entry.seq,
-                OutboxState::Applied,
-                Some(&result),
-                None,
-                now,
-            )?;
+            keep_answer(tx, entry.seq, OutboxState::Applied, outcome, now)?;
             if is_ticket(entry) {
                 record_ticket(
                     tx,
@@ -275,20 +291,24 @@ fn write(
                 on_applied(tx, &mutation, *version)?;
             }
         }
+        Settle::Disputed {
+            outcome,
+            server_id,
+            server_number,
+            first,
+        } => {
+            keep_answer(tx, entry.seq, OutboxState::Applied, outcome, now)?;
+            record_ticket(tx, entry.entity_id, *server_id, *server_number, 1, now)?;
+            let mutation: Mutation = serde_json::from_slice(&entry.payload)?;
+            let detected = disputed_reversal(entry, &mutation, first);
+            conflicts::record(tx, policies, detected, clock)?;
+        }
         Settle::Conflict {
             outcome,
             reason,
             current,
         } => {
-            let result = serde_json::to_string(outcome)?;
-            outbox::set_state(
-                tx,
-                entry.seq,
-                OutboxState::Conflict,
-                Some(&result),
-                None,
-                now,
-            )?;
+            keep_answer(tx, entry.seq, OutboxState::Conflict, outcome, now)?;
             let mutation: Mutation = serde_json::from_slice(&entry.payload)?;
             let detected = conflict_from_push(tx, entry, &mutation, *reason, current)?;
             conflicts::record(tx, policies, detected, clock)?;
@@ -325,6 +345,25 @@ fn write(
         )?;
     }
     Ok(())
+}
+
+/// Settles row `seq` in `state`, keeping the server's answer as given.
+fn keep_answer(
+    conn: &Connection,
+    seq: u64,
+    state: OutboxState,
+    outcome: &Outcome,
+    now: i64,
+) -> Result<(), SyncError> {
+    let result = serde_json::to_string(outcome)?;
+    Ok(outbox::set_state(
+        conn,
+        seq,
+        state,
+        Some(&result),
+        None,
+        now,
+    )?)
 }
 
 fn set_failed(
@@ -416,8 +455,35 @@ fn on_applied(conn: &Connection, mutation: &Mutation, version: u64) -> Result<()
         MutationBody::CustomerDeleted(c) => {
             customers::mark_applied(conn, c.id, made_by, version, None)?
         }
+        MutationBody::DisputeSettled(_) => {}
     }
     Ok(())
+}
+
+/// The disputed reversal a `disputed` answer reports: this terminal's void or refund, and the
+/// reversal the back office holds from before.
+fn disputed_reversal(entry: &OutboxEntry, mutation: &Mutation, first: &ReversalInfo) -> Detected {
+    let mine = match &mutation.body {
+        MutationBody::TicketVoided(t) | MutationBody::TicketRefunded(t) => Some(t.clone()),
+        _ => None,
+    };
+    Detected {
+        entity_id: entry.entity_id,
+        outbox_seq: Some(entry.seq),
+        reason: LocalConflictReason::Local(LocalReason::DisputedReversal),
+        sides: Sides::Ticket(TicketSides {
+            mine,
+            theirs: Some(first.clone()),
+        }),
+    }
+}
+
+/// The reversal the back office holds, from a conflict's current copy.
+fn reversal(current: &Option<ConflictCurrent>) -> Option<ReversalInfo> {
+    match current {
+        Some(ConflictCurrent::Reversal(r)) => Some(r.clone()),
+        _ => None,
+    }
 }
 
 /// The conflict a push answer reports, typed: this terminal's side from the mutation sent, the
@@ -460,10 +526,11 @@ fn conflict_from_push(
         | MutationBody::TicketVoided(t)
         | MutationBody::TicketRefunded(t) => Sides::Ticket(TicketSides {
             mine: Some(t.clone()),
-            theirs: match current {
-                Some(ConflictCurrent::Reversal(r)) => Some(r.clone()),
-                _ => None,
-            },
+            theirs: reversal(current),
+        }),
+        MutationBody::DisputeSettled(_) => Sides::Ticket(TicketSides {
+            mine: None,
+            theirs: reversal(current),
         }),
     };
     Ok(Detected {
@@ -492,6 +559,7 @@ mod tests {
             .iter()
             .map(|(_, settle)| match settle {
                 Settle::Applied { .. } => "applied",
+                Settle::Disputed { .. } => "disputed",
                 Settle::Conflict { .. } => "conflict",
                 Settle::Rejected { .. } => "rejected",
                 Settle::Mismatch { .. } => "mismatch",
@@ -569,6 +637,30 @@ mod tests {
             Some(None),
             "no gap, no resend point"
         );
+    }
+
+    #[test]
+    fn a_disputed_reversal_is_synced_and_counted_as_a_conflict_for_a_manager() {
+        let batch: Vec<OutboxEntry> = (1..=1).map(entry).collect();
+        let first = ReversalInfo {
+            ticket_id: Uuid::now_v7(),
+            kind: till_protocol::TicketKind::Refund,
+            terminal_id: None,
+            total: None,
+        };
+        let response = answer(&batch, |_| Outcome::Disputed {
+            server_id: 8,
+            server_number: Some(40),
+            first: first.clone(),
+        });
+        let plan = plan(&batch, &response);
+        assert_eq!(kinds(&plan), ["disputed"]);
+        assert_eq!(
+            plan.report.synced_tickets,
+            [(batch[0].entity_id, Some(40))],
+            "the back office holds it"
+        );
+        assert_eq!((plan.report.settled, plan.report.conflicts), (1, 1));
     }
 
     #[test]

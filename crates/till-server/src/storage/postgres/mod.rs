@@ -84,6 +84,10 @@ const MIGRATIONS: &[(u32, &str)] = &[
         5,
         include_str!("../../../migrations/postgres/0005_customer_made_by.sql"),
     ),
+    (
+        6,
+        include_str!("../../../migrations/postgres/0006_disputed_reversals.sql"),
+    ),
 ];
 
 /// Advisory lock key held while migrating, so replicas starting together migrate one at a time.

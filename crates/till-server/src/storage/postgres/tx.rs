@@ -17,7 +17,7 @@ use crate::decide::catalog::StoredRate;
 use crate::decide::customers::{CustomerRow, StoredCustomer};
 use crate::decide::push::{Recorded, RecordedBy, Settlement};
 use crate::decide::settings::OfficeSettings;
-use crate::decide::tickets::{SoldLine, StoredTicket};
+use crate::decide::tickets::{DisputeClosed, NewDispute, SoldLine, StoredDispute, StoredTicket};
 use crate::storage::columns::{
     kind_name, parse_kind, sold_lines, ticket_body, to_i64, to_u64, CUSTOMER_COLUMNS,
     PRODUCT_COLUMNS, TERMINAL_COLUMNS,
@@ -213,6 +213,67 @@ impl Tx for PgTx<'_, '_> {
     async fn mark_reversed(&mut self, sale: Uuid, by: Uuid) -> Result<(), TxError> {
         let sql = "UPDATE tickets SET reversed_by = $2 WHERE id = $1";
         exec(self.tx, sql, &[&sale, &by]).await?;
+        Ok(())
+    }
+
+    async fn insert_dispute(&mut self, d: &NewDispute, now_ms: i64) -> Result<(), TxError> {
+        exec(
+            self.tx,
+            "INSERT INTO disputes (reversal_id, sale_id, first_id, terminal_id, total,
+                                   detected_at_ms)
+             VALUES ($1, $2, $3, $4, $5, $6)",
+            &[
+                &d.reversal_id,
+                &d.sale_id,
+                &d.first_id,
+                &d.terminal_id,
+                &d.total,
+                &now_ms,
+            ],
+        )
+        .await?;
+        Ok(())
+    }
+
+    async fn dispute(&mut self, reversal_id: Uuid) -> Result<Option<StoredDispute>, TxError> {
+        let sql = "SELECT id, terminal_id, total, settlement FROM disputes
+                   WHERE reversal_id = $1 FOR UPDATE";
+        Ok(opt(self.tx, sql, &[&reversal_id])
+            .await?
+            .map(|r| StoredDispute {
+                server_id: r.get(0),
+                terminal_id: r.get(1),
+                total: r.get(2),
+                settlement: r.get(3),
+            }))
+    }
+
+    async fn counts_back_a_dispute(&mut self, id: Uuid) -> Result<bool, TxError> {
+        let sql = "SELECT 1 FROM disputes WHERE counter_sale_id = $1";
+        Ok(opt(self.tx, sql, &[&id]).await?.is_some())
+    }
+
+    async fn close_dispute(
+        &mut self,
+        reversal_id: Uuid,
+        closed: &DisputeClosed,
+        now_ms: i64,
+    ) -> Result<(), TxError> {
+        exec(
+            self.tx,
+            "UPDATE disputes SET settlement = $2, counter_sale_id = $3, settled_by = $4,
+                    why = $5, settled_at_ms = $6
+             WHERE reversal_id = $1",
+            &[
+                &reversal_id,
+                &closed.settlement,
+                &closed.counter_sale,
+                &closed.by,
+                &closed.why,
+                &now_ms,
+            ],
+        )
+        .await?;
         Ok(())
     }
 

@@ -54,6 +54,10 @@ const MIGRATIONS: &[(u32, &str)] = &[
         5,
         include_str!("../../../migrations/sqlite/0005_customer_made_by.sql"),
     ),
+    (
+        6,
+        include_str!("../../../migrations/sqlite/0006_disputed_reversals.sql"),
+    ),
 ];
 
 /// How long a statement waits for another writer (e.g. the CLI) before reporting busy.

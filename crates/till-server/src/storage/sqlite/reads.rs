@@ -288,9 +288,15 @@ pub(super) fn stats_rows(conn: &Connection) -> Result<stats::Rows, StorageError>
         )?;
         let refused = conn.query_row(
             "SELECT count(*) FROM mutations WHERE terminal_id = ?1 AND ticket_id IS NOT NULL
-               AND json_extract(outcome, '$.status') != 'applied'",
+               AND json_extract(outcome, '$.status') NOT IN ('applied', 'disputed')",
             [&id],
             |r| r.get(0),
+        )?;
+        let (disputed, open_disputes) = conn.query_row(
+            "SELECT count(*), count(*) FILTER (WHERE settlement IS NULL)
+             FROM disputes WHERE terminal_id = ?1",
+            [&id],
+            |r| Ok((r.get(0)?, r.get(1)?)),
         )?;
         let ticket_numbers = column_u64s(
             conn,
@@ -309,6 +315,8 @@ pub(super) fn stats_rows(conn: &Connection) -> Result<stats::Rows, StorageError>
             sales_total,
             reversals_total,
             refused,
+            disputed,
+            open_disputes,
             ticket_numbers,
             seqs,
         });

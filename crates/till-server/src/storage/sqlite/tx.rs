@@ -14,7 +14,7 @@ use crate::decide::catalog::StoredRate;
 use crate::decide::customers::{CustomerRow, StoredCustomer};
 use crate::decide::push::{Recorded, RecordedBy, Settlement};
 use crate::decide::settings::OfficeSettings;
-use crate::decide::tickets::{SoldLine, StoredTicket};
+use crate::decide::tickets::{DisputeClosed, NewDispute, SoldLine, StoredDispute, StoredTicket};
 use crate::storage::columns::{
     kind_name, parse_kind, sold_lines, ticket_body, to_i64, to_u64, CUSTOMER_COLUMNS,
     PRODUCT_COLUMNS,
@@ -214,6 +214,80 @@ impl Tx for SqliteTx<'_> {
             "UPDATE tickets SET reversed_by = ?2 WHERE id = ?1",
             params![sale.to_string(), by.to_string()],
         )?;
+        Ok(())
+    }
+
+    async fn insert_dispute(&mut self, d: &NewDispute, now_ms: i64) -> Result<(), StorageError> {
+        self.conn
+            .prepare_cached(
+                "INSERT INTO disputes (reversal_id, sale_id, first_id, terminal_id, total,
+                                       detected_at_ms)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            )?
+            .execute(params![
+                d.reversal_id.to_string(),
+                d.sale_id.to_string(),
+                d.first_id.to_string(),
+                d.terminal_id.to_string(),
+                d.total,
+                now_ms
+            ])?;
+        Ok(())
+    }
+
+    async fn dispute(&mut self, reversal_id: Uuid) -> Result<Option<StoredDispute>, StorageError> {
+        let row = self
+            .conn
+            .prepare_cached(
+                "SELECT id, terminal_id, total, settlement FROM disputes WHERE reversal_id = ?1",
+            )?
+            .query_row([reversal_id.to_string()], |r| {
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, i64>(2)?,
+                    r.get::<_, Option<String>>(3)?,
+                ))
+            })
+            .optional()?;
+        row.map(|(server_id, terminal, total, settlement)| {
+            Ok(StoredDispute {
+                server_id,
+                terminal_id: parse_uuid(&terminal)?,
+                total,
+                settlement,
+            })
+        })
+        .transpose()
+    }
+
+    async fn counts_back_a_dispute(&mut self, id: Uuid) -> Result<bool, StorageError> {
+        Ok(self
+            .conn
+            .prepare_cached("SELECT 1 FROM disputes WHERE counter_sale_id = ?1")?
+            .exists([id.to_string()])?)
+    }
+
+    async fn close_dispute(
+        &mut self,
+        reversal_id: Uuid,
+        closed: &DisputeClosed,
+        now_ms: i64,
+    ) -> Result<(), StorageError> {
+        self.conn
+            .prepare_cached(
+                "UPDATE disputes SET settlement = ?2, counter_sale_id = ?3, settled_by = ?4,
+                        why = ?5, settled_at_ms = ?6
+                 WHERE reversal_id = ?1",
+            )?
+            .execute(params![
+                reversal_id.to_string(),
+                closed.settlement,
+                closed.counter_sale.map(|c| c.to_string()),
+                closed.by,
+                closed.why,
+                now_ms
+            ])?;
         Ok(())
     }
 
