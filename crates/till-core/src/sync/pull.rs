@@ -148,3 +148,51 @@ fn apply_customer(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::clock::FixedClock;
+    use crate::{config, hlc};
+    use till_protocol::{Change, CustomerFields, Hlc};
+    use uuid::Uuid;
+
+    #[test]
+    fn a_pull_merges_the_stamps_of_the_versions_it_brings_into_the_clock() {
+        let mut conn = Connection::open_in_memory().expect("opens");
+        crate::migrations::migrate(&mut conn).expect("migrates");
+        config::set(&conn, &config::DEVICE_ID, &Uuid::now_v7()).expect("identity");
+        let now = 1_700_000_000_000;
+        let office = Hlc {
+            wall_ms: now + 30_000,
+            counter: 7,
+            node: Uuid::nil(),
+        };
+        let page = PullResponse {
+            changes: vec![Change {
+                seq: 1,
+                change: ChangeKind::CustomerUpserted(Customer {
+                    id: Uuid::now_v7(),
+                    version: 1,
+                    fields: CustomerFields {
+                        name: "Ada".into(),
+                        email: None,
+                        phone: None,
+                        note: None,
+                    },
+                    hlc: Some(office),
+                    made_by: Some(Uuid::now_v7()),
+                }),
+            }],
+            cursor: 1,
+            has_more: false,
+            server_time_ms: now,
+        };
+        apply_page(&mut conn, &page, &PolicySet::default(), &FixedClock(now)).expect("applies");
+        let next = hlc::tick(&conn, now).expect("stamps");
+        assert!(
+            next > office,
+            "an edit made after seeing a version is later than it, whatever this clock says"
+        );
+    }
+}
