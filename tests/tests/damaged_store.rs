@@ -3,8 +3,9 @@
 //! the damaged file is set aside untouched, the till goes on selling into a fresh store, sync
 //! waits, and `tillctl recover` salvages the unsynced sales, which reach the back office exactly
 //! once (a second `recover` queues nothing). Two kinds of damage: the one seen in a shop (an index
-//! that lost the outbox's pending rows, so the sync engine would never see those sales), and bytes
-//! flipped at seeded offsets of the store's index pages.
+//! that lost the outbox's pending rows, so the sync engine would never see those sales), bytes
+//! flipped at seeded offsets of the store's index pages, and one letter of a product's tax
+//! category changed in place, which no structural check sees: only the page's checksum does.
 
 use std::path::{Path, PathBuf};
 
@@ -100,6 +101,50 @@ fn flip_index_bytes(db: &Path, seed: u64, count: usize) {
         let offset = (page - 1) * page_size + rng.gen_range(0..page_size);
         bytes[offset as usize] ^= rng.gen_range(1..=255u8);
     }
+    std::fs::write(db, bytes).expect("writes the damaged file");
+}
+
+/// Changes the case of one letter of a product's tax category where the catalog keeps it: a
+/// change SQLite's own checks cannot see (the row is well formed and the column has no index)
+/// and the journal does not cover.
+fn change_a_tax_category(db: &Path) {
+    let (page_size, leaves, name, tax): (usize, Vec<usize>, String, String) = {
+        let conn = Connection::open(db).expect("opens");
+        let page_size = conn
+            .query_row("PRAGMA page_size", [], |r| r.get(0))
+            .expect("page size");
+        let mut stmt = conn
+            .prepare("SELECT pageno FROM dbstat WHERE name = 'products' AND pagetype = 'leaf'")
+            .expect("prepares");
+        let leaves = stmt
+            .query_map([], |r| r.get(0))
+            .expect("lists")
+            .collect::<rusqlite::Result<_>>()
+            .expect("reads");
+        let (name, tax) = conn
+            .query_row(
+                "SELECT name, tax_category FROM products ORDER BY sku LIMIT 1",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .expect("a product");
+        (page_size, leaves, name, tax)
+    };
+    let find = |hay: &[u8], needle: &str| {
+        hay.windows(needle.len())
+            .position(|w| w == needle.as_bytes())
+    };
+    let mut bytes = std::fs::read(db).expect("reads");
+    let at = leaves
+        .iter()
+        .find_map(|&page| {
+            let page = &bytes[(page - 1) * page_size..page * page_size];
+            let row = find(page, &name)?;
+            let tax_at = find(&page[row..], &tax)?;
+            Some((page.as_ptr() as usize - bytes.as_ptr() as usize) + row + tax_at)
+        })
+        .expect("the product is on a leaf page of the catalog");
+    bytes[at] ^= 0x20;
     std::fs::write(db, bytes).expect("writes the damaged file");
 }
 
@@ -262,4 +307,17 @@ async fn bytes_flipped_in_the_index_pages_are_caught_and_the_sales_recovered() {
     let damaged = std::fs::read(&db).expect("reads");
     caught_set_aside_and_recovered(&shop, damaged, &format!("40 flipped bytes (seed {seed})"))
         .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_letter_changed_in_a_tax_category_is_caught_by_its_page_checksum() {
+    let shop = shop_with_unsynced_sales().await;
+    let db = shop.till.path().join(DB_FILE);
+    change_a_tax_category(&db);
+    let quick: String = Connection::open(&db)
+        .and_then(|c| c.query_row("PRAGMA integrity_check", [], |r| r.get(0)))
+        .expect("checks");
+    assert_eq!(quick, "ok", "SQLite's own check sees nothing wrong");
+    let damaged = std::fs::read(&db).expect("reads");
+    caught_set_aside_and_recovered(&shop, damaged, "a letter of a tax category").await;
 }

@@ -104,6 +104,12 @@ impl CoreError {
 impl From<rusqlite::Error> for CoreError {
     fn from(e: rusqlite::Error) -> Self {
         use rusqlite::ffi::ErrorCode;
+        if till_pages::is_seal_error(&e) {
+            return CoreError::DatabaseCorrupt {
+                path: PathBuf::new(),
+                detail: format!("a page does not match its checksum ({e})"),
+            };
+        }
         match e.sqlite_error_code() {
             Some(ErrorCode::DatabaseCorrupt) | Some(ErrorCode::NotADatabase) => {
                 CoreError::DatabaseCorrupt {

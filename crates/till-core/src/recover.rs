@@ -26,7 +26,7 @@ use crate::clock::Clock;
 use crate::config::{self, Key};
 use crate::error::{CoreError, Result};
 use crate::outbox::OutboxState;
-use crate::store::{integrity, open_connection, Store, DB_FILE};
+use crate::store::{integrity, open_unchecked, unchecked_uri, Store, DB_FILE};
 use crate::{counters, journal, outbox, tickets};
 
 /// What became of a damaged store, kept in the store that replaced it.
@@ -168,9 +168,10 @@ impl Drop for Scratch {
 }
 
 /// Takes over into the fresh store on `conn` what is readable of the till's identity in the
-/// damaged copy at `old`: each part on its own, so what cannot be read is simply left as new.
+/// damaged copy at `old` (read without checking its pages' seals, like the salvage): each part
+/// on its own, so what cannot be read is simply left as new.
 fn seed(conn: &mut Connection, old: &Path) -> Result<()> {
-    conn.execute("ATTACH DATABASE ?1 AS old", [old.to_string_lossy()])?;
+    conn.execute("ATTACH DATABASE ?1 AS old", [unchecked_uri(old)?])?;
     let parts: [(&str, &str); 6] = [
         (
             "identity and clock",
@@ -253,7 +254,7 @@ pub fn recover(store: &Store, from: Option<&Path>, clock: &dyn Clock) -> Result<
     }
     let now = clock.now_ms();
     let scratch = Scratch::copy(&from, store.data_dir(), now)?;
-    let old = open_connection(&scratch.path)?;
+    let old = open_unchecked(&scratch.path)?;
     let mutations = read_mutations(&old);
     let mut report = Recovery {
         at_ms: now,

@@ -51,6 +51,7 @@ impl Store {
         if found > known {
             return Err(CoreError::SchemaTooNew { found, known });
         }
+        seal_pages(&conn, &db_path)?;
         let mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
         if !mode.eq_ignore_ascii_case("wal") {
             return Err(CoreError::Database(format!(
@@ -88,14 +89,42 @@ impl Store {
 }
 
 /// Opens a connection with the store's settings. Does not migrate; use [`Store::open`] first.
+/// Every page read from the database file is checked against its seal (`till_pages`): a
+/// damaged page is `database_corrupt`, never a wrong figure.
 pub fn open_connection(db_path: &Path) -> Result<Connection> {
-    let conn = Connection::open_with_flags(
-        db_path,
-        OpenFlags::SQLITE_OPEN_READ_WRITE
-            | OpenFlags::SQLITE_OPEN_CREATE
-            | OpenFlags::SQLITE_OPEN_NO_MUTEX
-            | OpenFlags::SQLITE_OPEN_URI,
-    )
+    till_pages::register()?;
+    open_with(db_path, Some(till_pages::VFS))
+}
+
+/// A connection like [`open_connection`] that reads pages without checking their seals: for
+/// salvaging what is readable from a damaged copy, where each ticket is checked against its
+/// journal entry instead.
+pub(crate) fn open_unchecked(db_path: &Path) -> Result<Connection> {
+    open_with(db_path, None)
+}
+
+/// A URI naming `db_path` through SQLite's own VFS, for an `ATTACH` that reads a damaged copy
+/// the way [`open_unchecked`] does.
+pub(crate) fn unchecked_uri(db_path: &Path) -> Result<String> {
+    let mut path = String::new();
+    for c in db_path.to_string_lossy().chars() {
+        match c {
+            '%' | '?' | '#' => path.push_str(&format!("%{:02X}", u32::from(c))),
+            c => path.push(c),
+        }
+    }
+    Ok(format!("file:{path}?vfs={}", till_pages::platform_vfs()?))
+}
+
+fn open_with(db_path: &Path, vfs: Option<&str>) -> Result<Connection> {
+    let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
+        | OpenFlags::SQLITE_OPEN_CREATE
+        | OpenFlags::SQLITE_OPEN_NO_MUTEX
+        | OpenFlags::SQLITE_OPEN_URI;
+    let conn = match vfs {
+        Some(vfs) => Connection::open_with_flags_and_vfs(db_path, flags, vfs),
+        None => Connection::open_with_flags(db_path, flags),
+    }
     .map_err(|e| with_path(e.into(), db_path))?;
     conn.busy_handler(Some(wait_for_writer))?;
     conn.pragma_update(None, "foreign_keys", true)
@@ -124,6 +153,45 @@ fn wait_for_writer(tries: i32) -> bool {
     } else {
         false
     }
+}
+
+/// Gives every page of the store room for its seal: at once for a new store; an existing store
+/// without it is rewritten once (`VACUUM`, out of WAL mode, which needs no other connection
+/// open). When another connection holds the store, the rewrite waits for a later open and the
+/// store works meanwhile, unsealed.
+fn seal_pages(conn: &Connection, db_path: &Path) -> Result<()> {
+    if till_pages::reserved_bytes(conn)? == till_pages::RESERVED_BYTES {
+        return Ok(());
+    }
+    let pages: i64 = conn.query_row("PRAGMA page_count", [], |r| r.get(0))?;
+    if pages == 0 {
+        till_pages::reserve(conn)?;
+        return Ok(());
+    }
+    let rewrite = || -> Result<()> {
+        let mode: String = conn.query_row("PRAGMA journal_mode = DELETE", [], |r| r.get(0))?;
+        if !mode.eq_ignore_ascii_case("delete") {
+            return Err(CoreError::Database(format!(
+                "the store is in use (journal mode stays {mode})"
+            )));
+        }
+        till_pages::reserve(conn)?;
+        conn.execute_batch("VACUUM")?;
+        Ok(())
+    };
+    // Another connection is a reason to wait for a later open, not to wait here.
+    conn.busy_handler(None)?;
+    let rewritten = rewrite();
+    conn.busy_handler(Some(wait_for_writer))?;
+    match rewritten {
+        Ok(()) => {
+            tracing::info!(db = %db_path.display(), "the store's pages are sealed from now on")
+        }
+        Err(e) => {
+            tracing::warn!(db = %db_path.display(), error = %e, "the store's pages cannot be sealed yet; trying again at the next open")
+        }
+    }
+    Ok(())
 }
 
 /// `PRAGMA quick_check`: anything but a single `ok` means the file is damaged.

@@ -295,3 +295,101 @@ fn a_full_disk_refuses_the_sale_cleanly_and_the_till_carries_on() {
         .expect("verifies")
         .holds());
 }
+
+/// Every page of the store's file, as the disk holds it once the log is checkpointed.
+fn pages_on_disk(dir: &std::path::Path) -> Vec<Vec<u8>> {
+    let conn = rusqlite::Connection::open(dir.join(DB_FILE)).unwrap();
+    conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE)")
+        .unwrap();
+    let page_size: usize = conn
+        .query_row("PRAGMA page_size", [], |r| r.get(0))
+        .unwrap();
+    drop(conn);
+    std::fs::read(dir.join(DB_FILE))
+        .unwrap()
+        .chunks(page_size)
+        .map(<[u8]>::to_vec)
+        .collect()
+}
+
+#[test]
+fn every_page_of_a_new_store_carries_its_checksum() {
+    let (dir, _store, conn) = open();
+    assert_eq!(
+        till_pages::reserved_bytes(&conn).unwrap(),
+        till_pages::RESERVED_BYTES
+    );
+    drop(conn);
+    let pages = pages_on_disk(dir.path());
+    assert!(pages.len() > 10, "the demo catalog fills pages");
+    for (n, page) in pages.iter().enumerate() {
+        assert!(
+            till_pages::is_sealed(page),
+            "page {} has no valid checksum",
+            n + 1
+        );
+    }
+}
+
+#[test]
+fn a_store_from_before_page_checksums_gets_them_at_its_next_open_and_keeps_its_rows() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let mut plain = rusqlite::Connection::open(dir.path().join(DB_FILE)).unwrap();
+        plain
+            .query_row("PRAGMA journal_mode = WAL", [], |r| r.get::<_, String>(0))
+            .unwrap();
+        migrations::migrate(&mut plain).unwrap();
+        config::set(&plain, &config::DEVICE_ID, &uuid::Uuid::nil()).unwrap();
+    }
+    let store = Store::open(dir.path()).unwrap();
+    assert_eq!(store.device_id(), uuid::Uuid::nil(), "the rows are kept");
+    let conn = store.connect().unwrap();
+    assert_eq!(
+        till_pages::reserved_bytes(&conn).unwrap(),
+        till_pages::RESERVED_BYTES
+    );
+    let mode: String = conn
+        .query_row("PRAGMA journal_mode", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(mode, "wal", "back in WAL mode after the rewrite");
+    drop(conn);
+    for (n, page) in pages_on_disk(dir.path()).iter().enumerate() {
+        assert!(
+            till_pages::is_sealed(page),
+            "page {} has no valid checksum",
+            n + 1
+        );
+    }
+}
+
+#[test]
+fn a_store_in_use_elsewhere_opens_unsealed_and_is_sealed_later() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join(DB_FILE);
+    {
+        let mut plain = rusqlite::Connection::open(&path).unwrap();
+        plain
+            .query_row("PRAGMA journal_mode = WAL", [], |r| r.get::<_, String>(0))
+            .unwrap();
+        migrations::migrate(&mut plain).unwrap();
+    }
+    let other = rusqlite::Connection::open(&path).unwrap();
+    other
+        .execute_batch("BEGIN; SELECT count(*) FROM tickets;")
+        .unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    let conn = store.connect().unwrap();
+    assert_eq!(
+        till_pages::reserved_bytes(&conn).unwrap(),
+        0,
+        "not rewritten under another reader"
+    );
+    drop((conn, other));
+    let store = Store::open(dir.path()).unwrap();
+    let conn = store.connect().unwrap();
+    assert_eq!(
+        till_pages::reserved_bytes(&conn).unwrap(),
+        till_pages::RESERVED_BYTES
+    );
+}

@@ -3,7 +3,8 @@
 //! engine), the journal's hash chain (every ticket's content, line by line), and every queued
 //! mutation's stored bytes (they parse, and say the sequence, id and entity of their row).
 //! `quick_check`, which the store runs at open, skips the index comparison and sees none of the
-//! content; this check is what says the store can be trusted. It only reads.
+//! content; this check (reading through the page seals, so a page whose bytes changed on disk
+//! is named) is what says the store can be trusted. It only reads.
 
 use std::path::Path;
 
@@ -19,9 +20,11 @@ const NAMED: usize = 5;
 /// Checks the store at `db_path` on a read-only connection of its own; `database_corrupt`
 /// naming the first problems when anything is wrong.
 pub fn check(db_path: &Path) -> Result<()> {
-    let mut conn = Connection::open_with_flags(
+    till_pages::register()?;
+    let mut conn = Connection::open_with_flags_and_vfs(
         db_path,
         OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        till_pages::VFS,
     )?;
     let problems = problems(&mut conn)?;
     if problems.is_empty() {
