@@ -63,8 +63,11 @@ error_codes! {
     NoCatalog = "no_catalog",
     /// The tenders cover less than the amount due.
     InsufficientTender = "insufficient_tender",
-    /// Something that looks like a full card number was given.
+    /// A card tender's approval reference or last four digits held a full card number.
     CardNumberForbidden = "card_number_forbidden",
+    /// A free-text field (a customer's details, a reason, a name) held what looks like a full
+    /// card number; nothing was written.
+    CardNumberInText = "card_number_in_text",
     /// Input was refused: malformed, out of range, or breaking a rule its message names.
     InvalidInput = "invalid_input",
     /// The ticket was already voided or refunded.

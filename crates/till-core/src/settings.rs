@@ -123,6 +123,11 @@ pub fn check(input: &SettingsInput) -> Result<Checked<'_>, CoreError> {
             "the operator's name is 1 to {MAX_OPERATOR_CHARS} characters"
         )));
     }
+    if till_protocol::card::looks_like_card_number(operator) {
+        return Err(CoreError::CardNumberInText {
+            field: "the operator's name".into(),
+        });
+    }
     Ok(Checked {
         server_url: input.server_url.as_deref().map(check_url).transpose()?,
         sync_interval_secs: input.sync_interval_secs,
@@ -330,6 +335,9 @@ mod tests {
         ] {
             assert_eq!(check(&bad).expect_err(says).to_string(), says);
         }
+        let card = check(&input(None, 30, "4111 1111 1111 1111"))
+            .expect_err("a card number is no operator's name");
+        assert_eq!(card.code(), "card_number_in_text");
     }
 
     #[test]

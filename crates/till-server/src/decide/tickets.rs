@@ -2,6 +2,7 @@
 //! sale gets. A sale is reversed by the till that sold it, or by another till of a store that
 //! allows cross-till returns, whose reversal is then checked line by line against the sale.
 
+use till_protocol::card::looks_like_card_number;
 use till_protocol::pricing::price;
 use till_protocol::{
     ConflictCurrent, ConflictReason, Outcome, ReversalInfo, Tender, Ticket, TicketKind,
@@ -160,23 +161,6 @@ fn check_tenders(ticket: &Ticket) -> Result<(), Rejection> {
         ));
     }
     Ok(())
-}
-
-/// Whether `text` holds a run of 13 or more digits (spaces and dashes ignored): a full card
-/// number (PAN) that must never reach the back office.
-fn looks_like_card_number(text: &str) -> bool {
-    let mut run = 0;
-    for c in text.chars() {
-        if c.is_ascii_digit() {
-            run += 1;
-            if run >= 13 {
-                return true;
-            }
-        } else if c != ' ' && c != '-' {
-            run = 0;
-        }
-    }
-    false
 }
 
 /// Stock moves of a ticket: a sale takes goods out, a void or refund puts them back.
@@ -394,6 +378,23 @@ mod tests {
         assert!(looks_like_card_number("4111 1111 1111 1111"));
         assert!(looks_like_card_number("ref-4111111111111111"));
         assert!(!looks_like_card_number("APPROVED-123456"));
+        assert!(looks_like_card_number("4111  1111  1111  1111"));
+        assert!(looks_like_card_number("4111.1111.1111.1111"));
+    }
+
+    #[test]
+    fn a_card_number_however_written_in_an_approval_reference_is_invalid_card_data() {
+        for approval_ref in ["4111  1111  1111  1111", "4111.1111.1111.1111"] {
+            let mut sale = sample::sale(1);
+            sale.tenders = vec![Tender::Card {
+                amount: sale.totals.total,
+                approval_ref: approval_ref.into(),
+                last4: None,
+            }];
+            let refused =
+                check_ticket(TicketKind::Sale, &sale).expect_err("never stored with a card number");
+            assert_eq!(refused.code, "invalid_card_data", "{approval_ref}");
+        }
     }
 
     #[test]
