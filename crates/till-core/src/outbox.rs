@@ -65,6 +65,7 @@ pub fn describe(body: &MutationBody) -> (&'static str, Uuid) {
         MutationBody::CustomerCreated(c) => ("customer_created", c.id),
         MutationBody::CustomerUpdated(c) => ("customer_updated", c.id),
         MutationBody::CustomerDeleted(c) => ("customer_deleted", c.id),
+        MutationBody::DisputeSettled(d) => ("dispute_settled", d.reversal_id),
     }
 }
 
@@ -268,6 +269,16 @@ pub fn newest_unsettled(conn: &Connection, entity: Uuid) -> Result<Option<Outbox
         .optional()?)
 }
 
+/// The entries about `entity` not settled yet, oldest first.
+pub fn unsettled_about(conn: &Connection, entity: Uuid) -> Result<Vec<OutboxEntry>> {
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {ENTRY_COLUMNS} FROM {ENTRY_SOURCE}
+         WHERE entity_id = ?1 AND state IN ('pending', 'in_flight') ORDER BY seq"
+    ))?;
+    let rows = stmt.query_map([entity.to_string()], entry_from_row)?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
 /// How many entries are in each state.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OutboxCounts {
@@ -396,6 +407,21 @@ pub fn discard_conflicted(conn: &Connection, seq: u64, why: &str, now_ms: i64) -
     Ok(())
 }
 
+/// Drops every entry about `entity` in conflict, once the conflict they make up is resolved.
+pub fn discard_conflicted_about(
+    conn: &Connection,
+    entity: Uuid,
+    why: &str,
+    now_ms: i64,
+) -> Result<()> {
+    conn.prepare_cached(
+        "UPDATE outbox SET state = 'discarded', last_error = ?2, updated_at_ms = ?3
+         WHERE entity_id = ?1 AND state = 'conflict'",
+    )?
+    .execute(params![entity.to_string(), why, now_ms])?;
+    Ok(())
+}
+
 /// Deletes the applied entries settled before `before_ms` (their payloads go with them);
 /// returns how many.
 pub fn prune_applied(conn: &Connection, before_ms: i64) -> Result<usize> {
@@ -419,6 +445,7 @@ mod tests {
         MutationBody::CustomerDeleted(CustomerDeleted {
             id: Uuid::from_u128(n),
             base_version: 1,
+            base: None,
         })
     }
 

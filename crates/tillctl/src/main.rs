@@ -3,6 +3,7 @@
 //! variant in [`Command`] and an arm in `main`.
 
 mod conflicts;
+mod customers;
 mod enrol;
 mod failed;
 mod failure;
@@ -52,6 +53,8 @@ enum Command {
     Sync(sync::Args),
     /// List, show and resolve sync conflicts
     Conflicts(conflicts::Args),
+    /// Add, edit, list and show customers (each change queued for the back office)
+    Customers(customers::Args),
     /// List, retry and discard items the server rejected
     Failed(failed::Args),
     /// The most recent sync cycles
@@ -78,6 +81,7 @@ fn main() -> ExitCode {
         Command::Enrol(args) => enrol::run(dir, args),
         Command::Sync(args) => sync::run(dir, args),
         Command::Conflicts(args) => conflicts::run(dir, args),
+        Command::Customers(args) => customers::run(dir, args),
         Command::Failed(args) => failed::run(dir, args),
         Command::History(args) => history::run(dir, args),
         Command::Recover(args) => recover::run(dir, args),

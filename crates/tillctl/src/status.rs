@@ -6,6 +6,7 @@ use serde::Serialize;
 use till_core::recover::Damaged;
 use till_core::status::Status;
 use till_core::store::integrity;
+use till_core::sync::conflicts;
 use till_core::sync::ErrorInfo;
 
 use crate::{open_store, Failure};
@@ -28,6 +29,9 @@ struct StatusJson<'a> {
     /// Open conflicts, push- and pull-detected.
     conflicts: u64,
     device_id: Option<String>,
+    /// Of the open conflicts, disputed reversals: cash handed out for a sale already reversed
+    /// elsewhere, counted by the back office until a manager settles it.
+    disputed_reversals: u64,
     enrolled: bool,
     failed: u64,
     last_error: Option<&'a ErrorInfo>,
@@ -47,13 +51,14 @@ struct StatusJson<'a> {
 }
 
 impl<'a> StatusJson<'a> {
-    fn new(st: &'a Status, store_damaged: Option<Damaged>) -> Self {
+    fn new(st: &'a Status, store_damaged: Option<Damaged>, disputed_reversals: u64) -> Self {
         let sync = &st.sync;
         StatusJson {
             cleartext: sync.cleartext,
             clock_offset_ms: sync.clock_offset_ms,
             conflicts: sync.conflicts,
             device_id: st.device_id.map(|id| id.to_string()),
+            disputed_reversals,
             enrolled: st.enrolment.is_some(),
             failed: sync.failed,
             last_error: sync.last_error.as_ref(),
@@ -79,8 +84,12 @@ pub fn run(data_dir: Option<&Path>, args: Args) -> Result<(), Failure> {
     let mut conn = store.connect()?;
     let st = till_core::status::read(&mut conn)?;
     let damaged = till_core::recover::damaged(&conn)?;
+    let disputed = conflicts::open_disputed_count(&conn).map_err(till_core::CoreError::from)?;
     if args.json {
-        println!("{}", serde_json::to_string(&StatusJson::new(&st, damaged))?);
+        println!(
+            "{}",
+            serde_json::to_string(&StatusJson::new(&st, damaged, disputed))?
+        );
     } else {
         println!("data dir:   {}", store.data_dir().display());
         println!("device id:  {}", store.device_id());
@@ -89,6 +98,7 @@ pub fn run(data_dir: Option<&Path>, args: Args) -> Result<(), Failure> {
         println!("pending:    {}", st.sync.pending);
         println!("failed:     {}", st.sync.failed);
         println!("conflicts:  {}", st.sync.conflicts);
+        println!("disputed:   {disputed} (reversals counted until a manager settles them)");
         if st.sync.cleartext {
             println!("cleartext:  plain http to another machine (allowed at enrolment)");
         }

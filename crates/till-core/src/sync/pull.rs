@@ -1,7 +1,8 @@
 //! Pulling the back office's changes since the stored cursor, page by page. Each page and its
 //! cursor commit in one transaction, so a crash never skips or half-applies a page. Catalog
 //! changes go to the catalog; customers to the local copy, except that a change to a customer
-//! with a local edit still pending becomes a conflict instead of overwriting it.
+//! with a local edit still pending becomes a conflict instead of overwriting it. The stamps of
+//! the customer versions pulled are merged into this terminal's clock.
 
 use rusqlite::Connection;
 use till_protocol::{ChangeKind, Customer, PullResponse};
@@ -85,6 +86,15 @@ pub fn apply_page(
             }
             report.applied += 1;
         }
+        // The stamps of the back office's versions: a change made here after seeing them is
+        // later. Only a page with customer changes brings any, and it commits durably.
+        let newest = page.changes.iter().filter_map(|c| match &c.change {
+            ChangeKind::CustomerUpserted(c) => c.hlc,
+            _ => None,
+        });
+        if let Some(stamp) = newest.max() {
+            crate::hlc::receive(tx, stamp, now)?;
+        }
         persisted::set_cursor(tx, page.cursor)?;
         Ok::<_, SyncError>(())
     })?;
@@ -127,6 +137,7 @@ fn apply_customer(
                         mine: (!local.deleted).then_some(LocalEdit {
                             fields: local.fields,
                             hlc: Some(stamp),
+                            changed: customers::changed_while_unsettled(conn, id)?,
                         }),
                         theirs: incoming.cloned(),
                         base: customers::base(conn, id)?,
@@ -146,5 +157,53 @@ fn apply_customer(
             }
             Ok(false)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::clock::FixedClock;
+    use crate::{config, hlc};
+    use till_protocol::{Change, CustomerFields, Hlc};
+    use uuid::Uuid;
+
+    #[test]
+    fn a_pull_merges_the_stamps_of_the_versions_it_brings_into_the_clock() {
+        let mut conn = Connection::open_in_memory().expect("opens");
+        crate::migrations::migrate(&mut conn).expect("migrates");
+        config::set(&conn, &config::DEVICE_ID, &Uuid::now_v7()).expect("identity");
+        let now = 1_700_000_000_000;
+        let office = Hlc {
+            wall_ms: now + 30_000,
+            counter: 7,
+            node: Uuid::nil(),
+        };
+        let page = PullResponse {
+            changes: vec![Change {
+                seq: 1,
+                change: ChangeKind::CustomerUpserted(Customer {
+                    id: Uuid::now_v7(),
+                    version: 1,
+                    fields: CustomerFields {
+                        name: "Ada".into(),
+                        email: None,
+                        phone: None,
+                        note: None,
+                    },
+                    hlc: Some(office),
+                    made_by: Some(Uuid::now_v7()),
+                }),
+            }],
+            cursor: 1,
+            has_more: false,
+            server_time_ms: now,
+        };
+        apply_page(&mut conn, &page, &PolicySet::default(), &FixedClock(now)).expect("applies");
+        let next = hlc::tick(&conn, now).expect("stamps");
+        assert!(
+            next > office,
+            "an edit made after seeing a version is later than it, whatever this clock says"
+        );
     }
 }

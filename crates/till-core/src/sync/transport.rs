@@ -310,6 +310,10 @@ impl HttpTransport {
         cap: usize,
     ) -> Result<T, TransportError> {
         let mut request = request
+            .header(
+                till_protocol::PROTOCOL_HEADER,
+                till_protocol::PROTOCOL_REVISION.to_string(),
+            )
             .build()
             .map_err(|e| TransportError::Config(e.to_string()))?;
         if let Some(credential) = self.credential.as_ref().filter(|_| with_token) {
