@@ -411,6 +411,22 @@ fn check_attribution(settled: &DisputeSettled) -> Result<(), String> {
     }
 }
 
+/// Neither who decided nor why holds what looks like a card number (`card_number_in_text`,
+/// naming the field, never the value).
+fn refuse_card_numbers(settled: &DisputeSettled) -> Result<(), Rejection> {
+    let field = if looks_like_card_number(&settled.by) {
+        "who decided"
+    } else if settled.why.as_deref().is_some_and(looks_like_card_number) {
+        "the reason"
+    } else {
+        return Ok(());
+    };
+    Err(Rejection::new(
+        "card_number_in_text",
+        format!("{field} holds what looks like a card number"),
+    ))
+}
+
 /// Decides a manager's settlement of a disputed reversal sent by `terminal_id`, given the
 /// dispute as stored and, for cash that came back, its counter-sale as stored. Only the till
 /// that made the disputed reversal settles it, once; a counter-sale is a sale of that till of
@@ -422,6 +438,7 @@ pub fn settle_dispute(
     counter: Option<&CounterSale>,
 ) -> Result<DisputeClosed, Rejection> {
     check_attribution(settled).map_err(|message| Rejection::new("invalid_settlement", message))?;
+    refuse_card_numbers(settled)?;
     let reversal = settled.reversal_id;
     let Some(dispute) = dispute.filter(|d| d.terminal_id == terminal_id) else {
         return Err(Rejection::new(
@@ -673,6 +690,13 @@ mod tests {
             Some("invalid_settlement"),
             "who decided is recorded"
         );
+        let carded = DisputeSettled {
+            why: Some("paid back to 4111.1111.1111.1111".into()),
+            ..settlement(DisputeSettlement::RefundStands)
+        };
+        let refused = settle_dispute(&carded, till, Some(&open), None).expect_err("a card number");
+        assert_eq!(refused.code, "card_number_in_text");
+        assert!(!refused.message.contains("4111"), "{}", refused.message);
     }
 
     #[test]
