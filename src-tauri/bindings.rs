@@ -55,6 +55,7 @@ mod tests {
             QuoteView,
             RefundLine,
             ReviewItem,
+            ServerTrust,
             SettingsInput,
             StoreSettings,
             SyncCycle,

@@ -20,7 +20,7 @@ pub use till_core::sync::conflicts::review::{ConflictDetail, ConflictSummary};
 pub use till_core::sync::customers::CustomerView;
 pub use till_core::sync::failed::ReviewItem;
 pub use till_core::sync::history::SyncCycle;
-pub use till_core::sync::SyncStatus;
+pub use till_core::sync::{ServerTrust, SyncStatus};
 pub use till_core::tender::TenderInput;
 pub use till_core::tickets::view::{ListedTicket, TicketDetail};
 pub use till_core::tickets::RefundLine;

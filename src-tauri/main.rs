@@ -33,6 +33,7 @@ struct Args {
 
 fn main() {
     terminal::mark_process_start();
+    logging::private_umask();
     let args = Args::parse();
     let data_dir = match till_core::data_dir::resolve(args.data_dir.as_deref()) {
         Ok(dir) => dir,
@@ -41,7 +42,7 @@ fn main() {
             std::process::exit(2);
         }
     };
-    if let Err(e) = std::fs::create_dir_all(&data_dir) {
+    if let Err(e) = till_core::data_dir::create_private(&data_dir) {
         eprintln!(
             "till: cannot create the data directory {}: {e}",
             data_dir.display()

@@ -37,14 +37,24 @@ pub fn bin(name: &str) -> PathBuf {
 pub struct Server {
     pub data_dir: PathBuf,
     pub addr: SocketAddr,
+    /// `http`, or `https` when started with `--tls-cert`/`--tls-key`.
+    pub scheme: String,
     child: Child,
 }
 
 impl Server {
     /// Starts the server on `data_dir` and waits for its `listening on http://ADDR` line.
     pub async fn start(data_dir: &Path) -> Server {
+        Server::start_with(data_dir, &["--listen", "127.0.0.1:0"]).await
+    }
+
+    /// Starts `till-server serve ARGS` on `data_dir` (ARGS names `--listen`) and waits for its
+    /// `listening on http(s)://ADDR` line.
+    pub async fn start_with(data_dir: &Path, args: &[&str]) -> Server {
         let mut child = Command::new(bin("till-server"))
-            .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+            .arg("serve")
+            .args(args)
+            .arg("--data-dir")
             .arg(data_dir)
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
@@ -53,29 +63,37 @@ impl Server {
             .expect("till-server starts");
         let stdout = child.stdout.take().expect("stdout is piped");
         let mut lines = BufReader::new(stdout).lines();
-        let addr = tokio::time::timeout(Duration::from_secs(30), async {
+        let (scheme, addr) = tokio::time::timeout(Duration::from_secs(30), async {
             while let Ok(Some(line)) = lines.next_line().await {
-                if let Some(url) = line.strip_prefix("listening on http://") {
-                    return url.trim().parse::<SocketAddr>().ok();
-                }
+                let Some((scheme, addr)) = line
+                    .strip_prefix("listening on ")
+                    .and_then(|url| url.trim().split_once("://"))
+                else {
+                    continue;
+                };
+                return addr
+                    .parse::<SocketAddr>()
+                    .ok()
+                    .map(|addr| (scheme.to_string(), addr));
             }
             None
         })
         .await
         .ok()
         .flatten()
-        .expect("till-server prints `listening on http://ADDR` once ready");
+        .expect("till-server prints `listening on http(s)://ADDR` once ready");
         // Keep draining stdout so the server never blocks on a full pipe.
         tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
         Server {
             data_dir: data_dir.to_path_buf(),
             addr,
+            scheme,
             child,
         }
     }
 
     pub fn url(&self) -> String {
-        format!("http://{}", self.addr)
+        format!("{}://{}", self.scheme, self.addr)
     }
 
     /// Kills the server with SIGKILL (no graceful shutdown) and waits for it to be gone.

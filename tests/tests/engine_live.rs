@@ -10,8 +10,8 @@ use till_core::demo::{self, DemoRng};
 use till_core::store::Store;
 use till_core::sync::transport::Timeouts;
 use till_core::sync::{
-    enrolment, BackoffPolicy, HttpTransport, StatusSink, SyncConfig, SyncEngine, SyncState,
-    SyncStatus,
+    enrolment, BackoffPolicy, HttpTransport, ServerTrust, StatusSink, SyncConfig, SyncEngine,
+    SyncState, SyncStatus,
 };
 use till_core::{cart, catalog, tickets, SystemClock, TenderInput};
 use till_e2e::proxy::{FaultPlan, FaultProxy};
@@ -48,7 +48,7 @@ async fn the_engine_drains_sales_rung_up_while_it_runs_through_a_faulty_network(
         .expect("the proxy starts");
     proxy.heal();
     let store = Store::open(till.path()).expect("store opens");
-    let enrolled = enrolment::enrol(&store, &proxy.url(), &token)
+    let enrolled = enrolment::enrol(&store, &proxy.url(), &token, &ServerTrust::default())
         .await
         .expect("enrols through the proxy");
     proxy.unheal();

@@ -126,6 +126,7 @@
       terminal_name: seed.enrolled ? "Till 1" : null,
       sync_interval_secs: 30,
       operator: "Sam",
+      trust: { ca_pem: null, pin_sha256: null, allow_cleartext: false },
     },
     tickets: [],
     nextNumber: 1,
@@ -145,6 +146,7 @@
       pending: 0, failed: 0, conflicts: 0, progress: null, throughput_per_s: null, eta_secs: null,
       last_success_at_ms: seed.enrolled ? now() - 4 * 60 * 1000 : null,
       next_retry_at_ms: null, last_error: null, clock_offset_ms: seed.enrolled ? 350 : null, completed_cycles: 0,
+      cleartext: false,
     },
   };
 
@@ -399,12 +401,15 @@
     settings_get: () => db.settings,
     settings_set: ({ settings }) => {
       if (!Number.isInteger(settings.sync_interval_secs) || settings.sync_interval_secs < 5) return fail("invalid_settings", "the sync interval must be at least 5 seconds");
-      Object.assign(db.settings, settings);
+      if (db.settings.enrolled && settings.server_url !== null && settings.server_url !== db.settings.server_url) {
+        return fail("enrolment_token_needed", "another back office address needs that back office's enrolment token");
+      }
+      Object.assign(db.settings, { sync_interval_secs: settings.sync_interval_secs, operator: settings.operator });
       return db.settings;
     },
-    enrol: ({ serverUrl, token }) => {
+    enrol: ({ serverUrl, token, trust }) => {
       if (token !== "good-token") return fail("enrol_rejected", "The back office did not accept this enrolment token");
-      Object.assign(db.settings, { server_url: serverUrl, enrolled: true, terminal_id: "0192f0c4-aaaa-7000-8000-000000000009", terminal_name: "Till 2" });
+      Object.assign(db.settings, { server_url: serverUrl, enrolled: true, terminal_id: "0192f0c4-aaaa-7000-8000-000000000009", terminal_name: "Till 2", trust });
       emitState({ state: "idle", online: true });
       return db.settings;
     },

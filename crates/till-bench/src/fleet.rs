@@ -256,8 +256,12 @@ fn measure(args: Args) -> BenchResult<()> {
     let mut engines = Vec::new();
     for t in &terminals {
         let store = Store::open(t.dir.path())?;
-        let enrolment =
-            runtime.block_on(till_core::sync::enrolment::enrol(&store, &t.url, &t.token))?;
+        let enrolment = runtime.block_on(till_core::sync::enrolment::enrol(
+            &store,
+            &t.url,
+            &t.token,
+            &till_core::sync::ServerTrust::default(),
+        ))?;
         let transport = Timed {
             inner: HttpTransport::new(&t.url, &t.token, Timeouts::default())?,
             pushes: pushes.clone(),

@@ -1,6 +1,11 @@
 //! Where a terminal keeps its data: `--data-dir`, else `TILL_DATA_DIR`, else the platform's app
-//! data directory under the app identifier (the same place the desktop app uses).
+//! data directory under the app identifier (the same place the desktop app uses). And who may
+//! read it: the data dir holds the store (with the enrolment token) and the logs, so it is
+//! private to the user running Till: the directory `0700`, its files `0600`, set when they are
+//! made (whatever the umask) and tightened again on every open. On other platforms than Unix the
+//! per-user application data directory's own permissions apply.
 
+use std::io;
 use std::path::{Path, PathBuf};
 
 use crate::error::{CoreError, Result};
@@ -41,6 +46,94 @@ pub fn resolve_from(explicit: Option<&Path>, env: Option<&Path>) -> Result<PathB
 /// directory comes from `directories` and the identifier is joined here.
 pub fn platform_dir() -> Option<PathBuf> {
     directories::BaseDirs::new().map(|d| d.data_dir().join(APP_IDENTIFIER))
+}
+
+/// Creates `dir` (and any missing parent) private to the user running Till (`0700`, whatever the
+/// umask), or makes an existing one private again. An existing directory that cannot be changed
+/// (another user's) is used as it is, with a warning: the files in it are still private.
+pub fn create_private(dir: &Path) -> io::Result<()> {
+    let existed = dir.is_dir();
+    private::create_dir(dir)?;
+    match private::set_mode(dir, private::DIR_MODE) {
+        Err(e) if existed => {
+            tracing::warn!(dir = %dir.display(), error = %e, "cannot make the directory private");
+            Ok(())
+        }
+        other => other,
+    }
+}
+
+/// Creates the file at `path` when absent, private to the user running Till (`0600`, whatever
+/// the umask); an existing file is left as it is. Returns whether it was created.
+pub fn create_private_file(path: &Path) -> io::Result<bool> {
+    match private::create_new_file(path) {
+        Ok(_) => Ok(true),
+        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => Ok(false),
+        Err(e) => Err(e),
+    }
+}
+
+/// Makes the file at `path` private again (`0600`). A file that is not there is fine; one that
+/// cannot be changed (another user's) is used as it is, with a warning.
+pub fn make_private(path: &Path) {
+    match private::set_mode(path, private::FILE_MODE) {
+        Err(e) if e.kind() != io::ErrorKind::NotFound => {
+            tracing::warn!(file = %path.display(), error = %e, "cannot make the file private");
+        }
+        _ => {}
+    }
+}
+
+#[cfg(unix)]
+mod private {
+    use std::fs::{DirBuilder, File, OpenOptions, Permissions};
+    use std::io;
+    use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
+    use std::path::Path;
+
+    pub const DIR_MODE: u32 = 0o700;
+    pub const FILE_MODE: u32 = 0o600;
+
+    pub fn create_dir(dir: &Path) -> io::Result<()> {
+        DirBuilder::new().recursive(true).mode(DIR_MODE).create(dir)
+    }
+
+    pub fn create_new_file(path: &Path) -> io::Result<File> {
+        let file = OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(FILE_MODE)
+            .open(path)?;
+        // The umask could only have taken bits away; set exactly what is meant.
+        file.set_permissions(Permissions::from_mode(FILE_MODE))?;
+        Ok(file)
+    }
+
+    pub fn set_mode(path: &Path, mode: u32) -> io::Result<()> {
+        std::fs::set_permissions(path, Permissions::from_mode(mode))
+    }
+}
+
+#[cfg(not(unix))]
+mod private {
+    use std::fs::{File, OpenOptions};
+    use std::io;
+    use std::path::Path;
+
+    pub const DIR_MODE: u32 = 0;
+    pub const FILE_MODE: u32 = 0;
+
+    pub fn create_dir(dir: &Path) -> io::Result<()> {
+        std::fs::create_dir_all(dir)
+    }
+
+    pub fn create_new_file(path: &Path) -> io::Result<File> {
+        OpenOptions::new().write(true).create_new(true).open(path)
+    }
+
+    pub fn set_mode(_path: &Path, _mode: u32) -> io::Result<()> {
+        Ok(())
+    }
 }
 
 #[cfg(test)]

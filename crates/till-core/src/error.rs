@@ -38,6 +38,10 @@ pub enum CoreError {
     /// Something that looks like a full card number (PAN) was given; the till never stores one.
     #[error("a full card number was given in {field}; keep only the approval reference and at most the last four digits")]
     CardNumberForbidden { field: &'static str },
+    /// A free-text field held what looks like a full card number (`till_protocol::card`); the
+    /// message names the field, never the value.
+    #[error("{field} holds what looks like a card number; a till never keeps card numbers")]
+    CardNumberInText { field: String },
     /// Malformed or unexpected input: bad JSON, unknown fields, out-of-range values.
     #[error("invalid input: {0}")]
     InvalidInput(String),
@@ -87,6 +91,7 @@ impl CoreError {
             CoreError::NoCatalog => ErrorCode::NoCatalog,
             CoreError::TenderShort { .. } => ErrorCode::InsufficientTender,
             CoreError::CardNumberForbidden { .. } => ErrorCode::CardNumberForbidden,
+            CoreError::CardNumberInText { .. } => ErrorCode::CardNumberInText,
             CoreError::InvalidInput(_) | CoreError::InvalidValue(_) => ErrorCode::InvalidInput,
             CoreError::AlreadyReversed { .. } => ErrorCode::AlreadyReversed,
             CoreError::NotReversible(_) => ErrorCode::NotReversible,

@@ -63,8 +63,11 @@ error_codes! {
     NoCatalog = "no_catalog",
     /// The tenders cover less than the amount due.
     InsufficientTender = "insufficient_tender",
-    /// Something that looks like a full card number was given.
+    /// A card tender's approval reference or last four digits held a full card number.
     CardNumberForbidden = "card_number_forbidden",
+    /// A free-text field (a customer's details, a reason, a name) held what looks like a full
+    /// card number; nothing was written.
+    CardNumberInText = "card_number_in_text",
     /// Input was refused: malformed, out of range, or breaking a rule its message names.
     InvalidInput = "invalid_input",
     /// The ticket was already voided or refunded.
@@ -119,6 +122,19 @@ error_codes! {
     MalformedResponse = "malformed_response",
     /// The server address is not usable.
     BadServerUrl = "bad_server_url",
+    /// Plain http to another machine, not allowed for this back office: nothing was sent.
+    CleartextRefused = "cleartext_refused",
+    /// The back office's certificate is not the one pinned at enrolment: nothing was sent.
+    CertificatePinMismatch = "certificate_pin_mismatch",
+    /// The back office's certificate is not trusted (unknown CA, another host, out of date):
+    /// nothing was sent.
+    UntrustedCertificate = "untrusted_certificate",
+    /// A request would have carried the till's token to another origin than the one it was
+    /// given for: nothing was sent.
+    TokenOriginMismatch = "token_origin_mismatch",
+    /// A new back office address needs a new enrolment token: the till's token is never sent
+    /// to another address.
+    EnrolmentTokenNeeded = "enrolment_token_needed",
 
     // The desktop shell.
     /// A command did not finish (its task panicked or was cancelled); the log says why.

@@ -185,7 +185,9 @@ fn seed(conn: &mut Connection, old: &Path) -> Result<()> {
                  (SELECT server_url, token, terminal_id, terminal_name, server_acked_seq, paused
                   FROM old.sync_state WHERE id = 1),
                  ack_needed = 1
-             WHERE id = 1 AND EXISTS (SELECT 1 FROM old.sync_state WHERE id = 1)",
+             WHERE id = 1 AND EXISTS (SELECT 1 FROM old.sync_state WHERE id = 1);
+             INSERT OR REPLACE INTO main.meta (key, value)
+             SELECT key, value FROM old.meta WHERE key = 'enrolment.trust'",
         ),
         (
             "numbers",

@@ -1,8 +1,9 @@
 //! The terminal's own settings: which back office it syncs with, how often, and who operates it.
 //! The checks on what a person enters live here, so the app's settings screen and `tillctl enrol`
-//! accept exactly the same addresses and tokens; so does the workflow that changes settings
-//! (moving an enrolled till to another address is checked with the server first). The caller
-//! that runs the sync engine restarts it when [`Saved::restart_sync`] says so.
+//! accept exactly the same addresses, tokens and trust; so does the workflow that changes
+//! settings (another back office address takes a new enrolment, with a new token: the till's
+//! token never goes to another address). The caller that runs the sync engine restarts it when
+//! [`Saved::restart_sync`] says so.
 
 use std::time::{Duration, Instant};
 
@@ -16,6 +17,7 @@ use crate::error::CoreError;
 use crate::store::Store;
 use crate::sync::enrolment::{self, Enrolment};
 use crate::sync::transport::{HttpTransport, Timeouts, Transport};
+use crate::sync::trust::ServerTrust;
 use crate::sync::SyncError;
 
 /// Who operates the till: recorded with the items a manager retries or discards in the app.
@@ -51,6 +53,8 @@ pub struct AppSettings {
     pub terminal_name: Option<String>,
     pub sync_interval_secs: u32,
     pub operator: String,
+    /// How the back office is trusted (the default before enrolment).
+    pub trust: ServerTrust,
 }
 
 /// The settings a person saves.
@@ -58,7 +62,8 @@ pub struct AppSettings {
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(deny_unknown_fields)]
 pub struct SettingsInput {
-    /// A new back office address for an enrolled till; `null` keeps the current one.
+    /// The back office address as the form holds it; `null` keeps the current one. Another
+    /// address than the enrolled one is refused (`enrolment_token_needed`): it takes [`enrol`].
     pub server_url: Option<String>,
     pub sync_interval_secs: u32,
     pub operator: String,
@@ -123,6 +128,11 @@ pub fn check(input: &SettingsInput) -> Result<Checked<'_>, CoreError> {
             "the operator's name is 1 to {MAX_OPERATOR_CHARS} characters"
         )));
     }
+    if till_protocol::card::looks_like_card_number(operator) {
+        return Err(CoreError::CardNumberInText {
+            field: "the operator's name".into(),
+        });
+    }
     Ok(Checked {
         server_url: input.server_url.as_deref().map(check_url).transpose()?,
         sync_interval_secs: input.sync_interval_secs,
@@ -137,10 +147,11 @@ pub fn read(conn: &Connection) -> Result<AppSettings, SyncError> {
         server_url: enrolled.as_ref().map(|e| e.server_url.clone()),
         enrolled: enrolled.is_some(),
         terminal_id: enrolled.as_ref().map(|e| e.terminal_id),
-        terminal_name: enrolled.map(|e| e.terminal_name),
+        terminal_name: enrolled.as_ref().map(|e| e.terminal_name.clone()),
         sync_interval_secs: config::get(conn, &SYNC_INTERVAL_SECS)?
             .unwrap_or(DEFAULT_SYNC_INTERVAL_SECS),
         operator: operator(conn)?,
+        trust: enrolled.map(|e| e.trust).unwrap_or_default(),
     })
 }
 
@@ -163,9 +174,9 @@ pub struct Saved {
     pub restart_sync: bool,
 }
 
-/// Whether `url` moves an enrolled till to another back office.
+/// Whether `url` moves an enrolled till to another back office (a trailing `/` is no move).
 fn moves(before: &AppSettings, url: &str) -> bool {
-    before.enrolled && before.server_url.as_deref() != Some(url)
+    before.enrolled && before.server_url.as_deref() != Some(url.trim_end_matches('/'))
 }
 
 /// Whether the engine must start again to follow the new settings.
@@ -173,19 +184,22 @@ fn restart_needed(before: &AppSettings, after: &AppSettings) -> bool {
     after.server_url != before.server_url || after.sync_interval_secs != before.sync_interval_secs
 }
 
-/// Saves the sync interval and operator. A new address for an enrolled till is checked with the
-/// server first, with the till's current token (re-enrolment as the same terminal); a till that
-/// is not enrolled yet gets its address from [`enrol`], with a token. Nothing is saved when a
-/// check or the server refuses.
+/// Saves the sync interval and operator. Another address for an enrolled till is refused
+/// (`enrolment_token_needed`): the till's token is never sent to another address, so a move
+/// takes a new enrolment with that back office's token ([`enrol`]); a till that is not enrolled
+/// yet gets its address the same way. Nothing is saved, and nothing sent, when a check refuses.
 pub async fn save(store: &Store, input: &SettingsInput) -> Result<Saved, SyncError> {
     let checked = check(input)?;
     // Its own connection for a few short statements, as enrolment does: a save is rare, and the
     // caller's connection may be busy with the register.
     let conn = store.connect()?;
     let before = read(&conn)?;
-    if let Some(url) = checked.server_url.filter(|url| moves(&before, url)) {
-        let token = enrolment::get(&conn)?.map(|e| e.token).unwrap_or_default();
-        enrolment::enrol(store, url, &token).await?;
+    if checked.server_url.is_some_and(|url| moves(&before, url)) {
+        return Err(SyncError::TokenNeeded(
+            "another back office address needs that back office's enrolment token: enter it \
+             and enrol the till again (this till's token is never sent to another address)"
+                .into(),
+        ));
     }
     config::set(&conn, &SYNC_INTERVAL_SECS, &checked.sync_interval_secs)?;
     config::set(&conn, &OPERATOR, &checked.operator.to_owned())?;
@@ -196,18 +210,26 @@ pub async fn save(store: &Store, input: &SettingsInput) -> Result<Saved, SyncErr
     })
 }
 
-/// Enrols the till with a back office, the address and token as a person entered them: both
-/// are checked here, then the server checks the token. The caller starts syncing.
-pub async fn enrol(store: &Store, server_url: &str, token: &str) -> Result<Enrolment, SyncError> {
+/// Enrols the till with a back office, the address, token and trust as a person entered them:
+/// all are checked here (plain http to another machine only when allowed, `cleartext_refused`
+/// otherwise), then the server checks the token. Enrolling again as the same terminal (a rotated
+/// token) keeps the queue. The caller starts syncing.
+pub async fn enrol(
+    store: &Store,
+    server_url: &str,
+    token: &str,
+    trust: &ServerTrust,
+) -> Result<Enrolment, SyncError> {
     let url = check_url(server_url)?;
     let token = check_token(token)?;
-    enrolment::enrol(store, url, token).await
+    let trust = trust.check(url)?;
+    enrolment::enrol(store, url, token, &trust).await
 }
 
-/// Asks the server's health endpoint: reachable or not, how fast, its version and how far its
-/// clock is from this till's. Answers `ok: false` with the reason rather than failing; changes
-/// nothing.
-pub async fn test_connection(server_url: &str) -> ConnectionTest {
+/// Asks the server's health endpoint, trusted as `trust` says and without any token: reachable or
+/// not, how fast, its version and how far its clock is from this till's. Answers `ok: false`
+/// with the reason rather than failing; changes nothing.
+pub async fn test_connection(server_url: &str, trust: &ServerTrust) -> ConnectionTest {
     let failed = |message: String| ConnectionTest {
         ok: false,
         latency_ms: None,
@@ -215,11 +237,12 @@ pub async fn test_connection(server_url: &str) -> ConnectionTest {
         clock_offset_ms: None,
         message: Some(message),
     };
-    let url = match check_url(server_url) {
-        Ok(url) => url,
+    let checked = check_url(server_url).and_then(|url| Ok((url, trust.check(url)?)));
+    let (url, trust) = match checked {
+        Ok(checked) => checked,
         Err(e) => return failed(e.to_string()),
     };
-    let transport = match HttpTransport::new(url, "", TEST_TIMEOUTS) {
+    let transport = match HttpTransport::connect(url, None, &trust, TEST_TIMEOUTS) {
         Ok(t) => t,
         Err(e) => return failed(e.to_string()),
     };
@@ -261,6 +284,7 @@ mod tests {
             terminal_name: None,
             sync_interval_secs: interval,
             operator: DEFAULT_OPERATOR.into(),
+            trust: ServerTrust::default(),
         }
     }
 
@@ -330,6 +354,9 @@ mod tests {
         ] {
             assert_eq!(check(&bad).expect_err(says).to_string(), says);
         }
+        let card = check(&input(None, 30, "4111 1111 1111 1111"))
+            .expect_err("a card number is no operator's name");
+        assert_eq!(card.code(), "card_number_in_text");
     }
 
     #[test]
@@ -382,6 +409,41 @@ mod tests {
             read(&conn).expect("reads").operator,
             "Kim",
             "a refused save changes nothing"
+        );
+    }
+
+    #[test]
+    fn another_address_for_an_enrolled_till_takes_a_new_enrolment_and_nothing_is_sent() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let store = Store::open(dir.path()).expect("opens");
+        let conn = store.connect().expect("connects");
+        conn.execute(
+            "UPDATE sync_state SET server_url = 'http://127.0.0.1:7878', token = 't',
+             terminal_id = ?1, terminal_name = 'Till 1' WHERE id = 1",
+            [Uuid::now_v7().to_string()],
+        )
+        .expect("enrolled");
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime");
+        // Nothing listens on port 9: a save that sent anything would fail differently.
+        let moved = rt.block_on(save(&store, &input(Some("http://127.0.0.1:9"), 60, "Kim")));
+        let e = moved.expect_err("the token never goes to another address");
+        assert_eq!(e.code(), "enrolment_token_needed");
+        let after = read(&conn).expect("reads");
+        assert_eq!(
+            (after.server_url.as_deref(), after.sync_interval_secs),
+            (Some("http://127.0.0.1:7878"), DEFAULT_SYNC_INTERVAL_SECS),
+            "nothing saved"
+        );
+        let same = rt.block_on(save(
+            &store,
+            &input(Some("http://127.0.0.1:7878/"), 60, "Kim"),
+        ));
+        assert!(
+            same.is_ok_and(|s| s.settings.sync_interval_secs == 60),
+            "the same address with a trailing slash is no move"
         );
     }
 }

@@ -2,6 +2,11 @@
 //! a busy timeout. Several connections may share one store (the UI's ring-up connection, the
 //! sync engine's own connection, `tillctl` in another process); writers take short
 //! `BEGIN IMMEDIATE` transactions so none of them waits long on another.
+//!
+//! The store holds the enrolment token, so it is private to the user running Till: the data dir
+//! `0700`, `till.db` made `0600` before SQLite first opens it (SQLite gives its `-wal` and `-shm`
+//! files the database's own mode), all three tightened again on every open
+//! ([`crate::data_dir`]).
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -10,7 +15,7 @@ use rusqlite::{Connection, OpenFlags, TransactionBehavior};
 use uuid::Uuid;
 
 use crate::error::{CoreError, Result};
-use crate::{catalog, config, migrations};
+use crate::{catalog, config, data_dir, migrations};
 
 pub mod integrity;
 pub mod wal;
@@ -40,11 +45,16 @@ impl Store {
     /// applies pending migrations, makes the device id on first open and loads the demo catalog
     /// when no catalog exists yet.
     pub fn open(data_dir: &Path) -> Result<Store> {
-        std::fs::create_dir_all(data_dir).map_err(|e| {
+        data_dir::create_private(data_dir).map_err(|e| {
             CoreError::DataDir(format!("cannot create {}: {e}", data_dir.display()))
         })?;
         let db_path = data_dir.join(DB_FILE);
         let mut conn = open_connection(&db_path)?;
+        for suffix in ["", "-wal", "-shm"] {
+            let mut file = db_path.clone().into_os_string();
+            file.push(suffix);
+            data_dir::make_private(Path::new(&file));
+        }
         check_integrity(&conn, &db_path)?;
         let found = migrations::current_version(&conn).map_err(|e| with_path(e, &db_path))?;
         let known = migrations::latest_version();
@@ -90,7 +100,8 @@ impl Store {
 
 /// Opens a connection with the store's settings. Does not migrate; use [`Store::open`] first.
 /// Every page read from the database file is checked against its seal (`till_pages`): a
-/// damaged page is `database_corrupt`, never a wrong figure.
+/// damaged page is `database_corrupt`, never a wrong figure. A database file that is not there
+/// yet is created private first.
 pub fn open_connection(db_path: &Path) -> Result<Connection> {
     till_pages::register()?;
     open_with(db_path, Some(till_pages::VFS))
@@ -121,6 +132,7 @@ fn open_with(db_path: &Path, vfs: Option<&str>) -> Result<Connection> {
         | OpenFlags::SQLITE_OPEN_CREATE
         | OpenFlags::SQLITE_OPEN_NO_MUTEX
         | OpenFlags::SQLITE_OPEN_URI;
+    data_dir::create_private_file(db_path)?;
     let conn = match vfs {
         Some(vfs) => Connection::open_with_flags_and_vfs(db_path, flags, vfs),
         None => Connection::open_with_flags(db_path, flags),

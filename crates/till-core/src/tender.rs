@@ -1,17 +1,16 @@
 //! How a ticket is paid: cash (with change) or an external card terminal's approval. The till
 //! never stores a full card number: a card tender keeps the approval reference and at most the
-//! last four digits, and anything that looks like a card number is refused.
+//! last four digits, and anything that looks like a card number (`till_protocol::card`, the rule
+//! the back office applies too) is refused.
 
 use serde::{Deserialize, Serialize};
+use till_protocol::card::looks_like_card_number;
 use till_protocol::Tender;
 
 use crate::error::{CoreError, Result};
 
 /// Longest approval reference accepted.
 pub const MAX_APPROVAL_REF_LEN: usize = 64;
-/// A run of this many digits (spaces and dashes between them allowed) is treated as a card
-/// number. Real PANs have 12 to 19 digits; approval references are short codes.
-pub const PAN_MIN_DIGITS: usize = 12;
 
 /// A tender as the UI sends it. Cash change is computed, never given.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -174,28 +173,6 @@ fn check_card(approval_ref: &str, last4: Option<&str>) -> Result<()> {
     Ok(())
 }
 
-/// Whether `s` holds a run of at least [`PAN_MIN_DIGITS`] digits, allowing single spaces or
-/// dashes between them (how card numbers are printed and typed).
-pub fn looks_like_card_number(s: &str) -> bool {
-    let mut run = 0usize;
-    let mut prev_digit = false;
-    for c in s.chars() {
-        if c.is_ascii_digit() {
-            run += 1;
-            prev_digit = true;
-            if run >= PAN_MIN_DIGITS {
-                return true;
-            }
-        } else if (c == ' ' || c == '-') && prev_digit {
-            prev_digit = false;
-        } else {
-            run = 0;
-            prev_digit = false;
-        }
-    }
-    false
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -297,6 +274,8 @@ mod tests {
             ("4111111111111111", None),
             ("ref 4111 1111 1111 1111", None),
             ("4111-1111-1111-1111", None),
+            ("4111  1111  1111  1111", None),
+            ("4111.1111.1111.1111", None),
             ("A1B2", Some("4111111111111111")),
         ] {
             let e = settle(&[card(100, r, l4)], 100).expect_err("a PAN must be refused");

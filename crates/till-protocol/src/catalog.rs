@@ -111,6 +111,17 @@ impl CustomerFields {
         Ok(())
     }
 
+    /// The first field (by its name in [`Self::NAMES`]) holding what looks like a full card
+    /// number ([`crate::card`]): the till refuses to save it and the back office to store it.
+    pub fn field_with_card_number(&self) -> Option<&'static str> {
+        crate::card::first_field_with_card_number([
+            ("name", Some(self.name.as_str())),
+            ("email", self.email.as_deref()),
+            ("phone", self.phone.as_deref()),
+            ("note", self.note.as_deref()),
+        ])
+    }
+
     /// The fields whose values differ between `self` and `other`.
     pub fn differing(&self, other: &CustomerFields) -> Vec<&'static str> {
         let mut out = Vec::new();
@@ -176,6 +187,26 @@ mod tests {
         assert!(
             named("  ", None).check().is_err(),
             "a customer needs a name"
+        );
+    }
+
+    #[test]
+    fn the_field_holding_a_card_number_is_named() {
+        assert_eq!(named("Ada", None).field_with_card_number(), None);
+        let mut fields = named("Ada", Some("paid 4111  1111  1111  1111".into()));
+        assert_eq!(fields.field_with_card_number(), Some("note"));
+        fields.phone = Some("4111.1111.1111.1111".into());
+        assert_eq!(
+            fields.field_with_card_number(),
+            Some("phone"),
+            "fields are looked at in the order the UI shows them"
+        );
+        fields.phone = Some("+44 20 7946 0958".into());
+        fields.note = None;
+        assert_eq!(
+            fields.field_with_card_number(),
+            None,
+            "a phone number is fine"
         );
     }
 }

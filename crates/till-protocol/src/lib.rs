@@ -1,7 +1,8 @@
-//! The wire protocol between a Till terminal and the back office (`/v1`), and the pricing rule
-//! both sides apply. Every type here is what travels as JSON; structs refuse unknown fields
+//! The wire protocol between a Till terminal and the back office (`/v1`), and the rules both
+//! sides apply: the pricing rule and the card-number detector. Every type here is what travels as JSON; structs refuse unknown fields
 //! because a stray field between two versions of our own code means a bug.
 
+pub mod card;
 pub mod catalog;
 pub mod pricing;
 pub mod sync;

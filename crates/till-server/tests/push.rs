@@ -431,6 +431,56 @@ async fn tenders_must_cover_the_total_and_carry_no_card_number() {
     server.stop().await;
 }
 
+on_both_backends!(a_card_number_however_written_is_rejected_in_a_tender_or_a_customer);
+async fn a_card_number_however_written_is_rejected_in_a_tender_or_a_customer() {
+    let server = TestServer::start().await;
+    let t = server.enrol("till 1").await;
+    let paid_with = |number: u64, approval_ref: &str| {
+        let mut sale = sample::sale(number);
+        sale.tenders = vec![Tender::Card {
+            amount: sale.totals.total,
+            approval_ref: approval_ref.into(),
+            last4: None,
+        }];
+        MutationBody::TicketCreated(sale)
+    };
+    let customer = MutationBody::CustomerCreated(CustomerCreated {
+        id: Uuid::now_v7(),
+        fields: CustomerFields {
+            note: Some("card 4111-1111-1111-1111".into()),
+            ..fields("Ada")
+        },
+    });
+    let mutations = [
+        paid_with(1, "4111.1111.1111.1111"),
+        paid_with(2, "4111  1111  1111  1111"),
+        customer,
+    ]
+    .into_iter()
+    .enumerate()
+    .map(|(i, body)| sample::mutation(i as u64 + 1, body))
+    .collect::<Vec<_>>();
+    let (response, _) = server.push(&t, &mutations).await;
+    let codes: Vec<&str> = response
+        .results
+        .iter()
+        .map(|r| match &r.outcome {
+            Outcome::Rejected { code, .. } => code.as_str(),
+            _ => "not rejected",
+        })
+        .collect();
+    assert_eq!(
+        codes,
+        [
+            "invalid_card_data",
+            "invalid_card_data",
+            "card_number_in_text"
+        ],
+        "a card number is never stored, however it is written"
+    );
+    server.stop().await;
+}
+
 on_both_backends!(a_second_refund_of_one_sale_is_a_conflict_naming_the_first_to_an_older_till);
 async fn a_second_refund_of_one_sale_is_a_conflict_naming_the_first_to_an_older_till() {
     let server = TestServer::start().await;

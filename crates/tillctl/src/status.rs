@@ -23,6 +23,8 @@ pub struct Args {
 /// have always been printed.
 #[derive(Serialize)]
 struct StatusJson<'a> {
+    /// Plain http to another machine, as the operator allowed at enrolment.
+    cleartext: bool,
     clock_offset_ms: Option<i64>,
     /// Open conflicts, push- and pull-detected.
     conflicts: u64,
@@ -52,6 +54,7 @@ impl<'a> StatusJson<'a> {
     fn new(st: &'a Status, store_damaged: Option<Damaged>, disputed_reversals: u64) -> Self {
         let sync = &st.sync;
         StatusJson {
+            cleartext: sync.cleartext,
             clock_offset_ms: sync.clock_offset_ms,
             conflicts: sync.conflicts,
             device_id: st.device_id.map(|id| id.to_string()),
@@ -96,6 +99,9 @@ pub fn run(data_dir: Option<&Path>, args: Args) -> Result<(), Failure> {
         println!("failed:     {}", st.sync.failed);
         println!("conflicts:  {}", st.sync.conflicts);
         println!("disputed:   {disputed} (reversals counted until a manager settles them)");
+        if st.sync.cleartext {
+            println!("cleartext:  plain http to another machine (allowed at enrolment)");
+        }
         match st.sync.last_success_at_ms {
             Some(ms) => println!("last sync:  {ms} (Unix ms)"),
             None => println!("last sync:  never"),

@@ -181,3 +181,30 @@ fn the_data_dir_comes_from_till_data_dir_when_not_given() {
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
     assert_eq!(v["tickets"], 0, "--data-dir wins over TILL_DATA_DIR");
 }
+
+#[cfg(unix)]
+#[test]
+fn the_data_dir_and_database_tillctl_makes_are_private_and_loosened_ones_are_tightened() {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = |path: &std::path::Path| {
+        std::fs::metadata(path)
+            .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+            .permissions()
+            .mode()
+            & 0o777
+    };
+    let parent = tempfile::tempdir().expect("temp dir");
+    let dir = parent.path().join("till");
+    assert!(tillctl(&dir, &["ring-up", "--demo", "1"]).status.success());
+    let db = dir.join(till_core::store::DB_FILE);
+    assert_eq!((mode(&dir), mode(&db)), (0o700, 0o600), "as created");
+
+    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).expect("loosens");
+    std::fs::set_permissions(&db, std::fs::Permissions::from_mode(0o644)).expect("loosens");
+    assert!(tillctl(&dir, &["status", "--json"]).status.success());
+    assert_eq!(
+        (mode(&dir), mode(&db)),
+        (0o700, 0o600),
+        "tightened again at open"
+    );
+}

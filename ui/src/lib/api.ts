@@ -17,6 +17,7 @@ import type { FailedItem } from "./bindings/FailedItem";
 import type { ProductView } from "./bindings/ProductView";
 import type { Quote } from "./bindings/Quote";
 import type { RefundLine } from "./bindings/RefundLine";
+import type { ServerTrust } from "./bindings/ServerTrust";
 import type { SettingsInput } from "./bindings/SettingsInput";
 import type { StoreSettings } from "./bindings/StoreSettings";
 import type { SyncCycle } from "./bindings/SyncCycle";
@@ -96,8 +97,10 @@ export const api = {
 
   settingsGet: () => call<AppSettings>("settings_get"),
   settingsSet: (settings: SettingsInput) => call<AppSettings>("settings_set", { settings }),
-  enrol: (serverUrl: string, token: string) => call<AppSettings>("enrol", { serverUrl, token }),
-  testConnection: (serverUrl: string) => call<ConnectionTest>("test_connection", { serverUrl }),
+  enrol: (serverUrl: string, token: string, trust: ServerTrust) =>
+    call<AppSettings>("enrol", { serverUrl, token, trust }),
+  testConnection: (serverUrl: string, trust: ServerTrust) =>
+    call<ConnectionTest>("test_connection", { serverUrl, trust }),
 };
 
 export function onSyncState(handler: (s: SyncStatus) => void): Promise<UnlistenFn> {

@@ -100,5 +100,6 @@ export function initialStatus(): SyncStatus {
     last_error: null,
     clock_offset_ms: null,
     completed_cycles: 0,
+    cleartext: false,
   };
 }

@@ -99,6 +99,36 @@ describe("Sync now", () => {
   });
 });
 
+describe("settings", () => {
+  it("asks for a new token before another address, tests it without one, and shows plain http in red", async () => {
+    const { page, context } = await openApp(browser, server.url);
+    try {
+      await page.getByTestId("tab-settings").click();
+      assert.equal(await page.getByTestId("needs-token").count(), 0, "the enrolled address needs nothing new");
+      await page.getByTestId("server-url").fill("https://other.example:8443");
+      await page.getByTestId("needs-token").waitFor();
+      await page.getByTestId("cert-pin").fill("ab".repeat(32));
+      await page.getByTestId("test-connection").click();
+      await page.getByTestId("test-result").waitFor();
+      const test = (await page.evaluate(() => window.__mock.calls)).find((c) => c.cmd === "test_connection");
+      assert.deepEqual(Object.keys(test.args).sort(), ["serverUrl", "trust"], "a connection test carries no token");
+      assert.equal(test.args.trust.pin_sha256, "ab".repeat(32), "and tests with the trust on the form");
+      await page.getByTestId("save-settings").click();
+      await page.getByTestId("settings-message").filter({ hasText: "enrolment token" }).waitFor();
+
+      await emit(page, { cleartext: true });
+      const warning = page.getByTestId("cleartext-warning");
+      await warning.waitFor();
+      const colour = await warning.evaluate((el) => getComputedStyle(el).backgroundColor);
+      assert.equal(colour, "rgb(220, 38, 38)", "plain http stands out in red");
+      await emit(page, { cleartext: false });
+      await warning.waitFor({ state: "detached" });
+    } finally {
+      await context.close();
+    }
+  });
+});
+
 describe("first run", () => {
   it("sells offline at once with an enrol banner, and enrolling removes the banner", async () => {
     const { page, context } = await openApp(browser, server.url, { seed: { enrolled: false, tickets: false, conflicts: false, failed: false } });

@@ -56,6 +56,16 @@ describe("StatusBar", () => {
     await waitFor(() => expect(screen.getByTestId("clock-warning").textContent).toMatch(/7 min ahead/));
   });
 
+  it("shows plain http in red while the enrolment uses it, and nothing otherwise", async () => {
+    render(StatusBar);
+    app.applyStatus(snapshot({ cleartext: false }));
+    await Promise.resolve();
+    expect(screen.queryByTestId("cleartext-warning")).toBeNull();
+    app.applyStatus(snapshot({ cleartext: true }));
+    await waitFor(() => expect(screen.getByTestId("cleartext-warning").textContent).toMatch(/Plain http/));
+    expect(screen.getByTestId("cleartext-warning").getAttribute("role"), "announced, not just coloured").toBe("alert");
+  });
+
   it("turns Sync now busy at once, then shows the result of the cycle", async () => {
     render(StatusBar);
     window.__mock.emitState({ state: "idle", online: true, pending: 0, failed: 0, conflicts: 0, progress: null, last_error: null });

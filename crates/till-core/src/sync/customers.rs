@@ -13,6 +13,7 @@ use till_protocol::{
 };
 use uuid::Uuid;
 
+use crate::error::CoreError;
 use crate::item_state::ItemSyncState;
 use crate::{hlc, outbox, Clock};
 
@@ -225,6 +226,12 @@ pub fn save(
     clock: &dyn Clock,
 ) -> Result<LocalCustomer, SyncError> {
     fields.check().map_err(SyncError::InvalidInput)?;
+    if let Some(field) = fields.field_with_card_number() {
+        return Err(CoreError::CardNumberInText {
+            field: format!("the customer's {field}"),
+        }
+        .into());
+    }
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     let now = clock.now_ms();
     let stamp = hlc::tick(&tx, now)?;

@@ -180,11 +180,7 @@ impl SyncEngine {
     ) -> Result<SyncHandle, SyncError> {
         let conn = store.connect()?;
         let enrolment = enrolment::get(&conn)?.ok_or(SyncError::NotEnrolled)?;
-        let transport = super::HttpTransport::new(
-            &enrolment.server_url,
-            &enrolment.token,
-            super::transport::Timeouts::default(),
-        )?;
+        let transport = enrolment.transport(super::transport::Timeouts::default())?;
         Self::spawn(
             store,
             enrolment.terminal_id,

@@ -1,15 +1,31 @@
-//! The enrolment: which server this terminal syncs with, as whom, with which token. It lives in
-//! the `sync_state` row beside the engine's own state ([`super::persisted`]).
+//! The enrolment: which server this terminal syncs with, as whom, with which token, and how the
+//! server is trusted. The address, token and terminal live in the `sync_state` row beside the
+//! engine's own state ([`super::persisted`]); the origin the token was given for and the trust
+//! ([`ServerTrust`]) in [`TRUST`], written in the same transaction.
 
 use rusqlite::{params, Connection, OptionalExtension};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::config;
 use crate::store::Store;
 
 use super::error::SyncError;
-use super::transport::{HttpTransport, Timeouts, Transport};
+use super::transport::{Credential, HttpTransport, Timeouts, Transport, TransportError};
+use super::trust::{self, ServerTrust};
+
+/// The origin the enrolled token was given for, and how the server is trusted.
+pub const TRUST: config::Key<RecordedTrust> = config::Key::new("enrolment.trust");
+
+/// What [`TRUST`] holds.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RecordedTrust {
+    /// The origin (scheme, host, port) the token was given for.
+    pub token_origin: String,
+    pub ca_pem: Option<String>,
+    pub pin_sha256: Option<String>,
+    pub allow_cleartext: bool,
+}
 
 /// The server a terminal syncs with, from `tillctl enrol` or the app's settings.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -17,11 +33,38 @@ pub struct Enrolment {
     pub server_url: String,
     #[serde(skip)]
     pub token: String,
+    /// The origin the token was given for: it is never sent anywhere else.
+    #[serde(skip)]
+    pub token_origin: String,
     pub terminal_id: Uuid,
     pub terminal_name: String,
+    /// How the server is trusted.
+    #[serde(skip)]
+    pub trust: ServerTrust,
 }
 
-/// The stored enrolment, if any.
+impl Enrolment {
+    /// The transport every request of this enrolment goes through: its token, sent to its own
+    /// origin only, and its trust.
+    pub fn transport(&self, timeouts: Timeouts) -> Result<HttpTransport, TransportError> {
+        HttpTransport::connect(
+            &self.server_url,
+            Some(Credential::new(&self.token, &self.token_origin)),
+            &self.trust,
+            timeouts,
+        )
+    }
+
+    /// Whether this enrolment talks plain http to another machine (allowed by its operator).
+    pub fn cleartext(&self) -> bool {
+        self.trust.allow_cleartext
+            && trust::parse(&self.server_url)
+                .is_ok_and(|u| trust::is_cleartext_to_another_machine(&u))
+    }
+}
+
+/// The stored enrolment, if any. An enrolment made before its trust was recorded keeps its
+/// address's origin and what it used ([`ServerTrust::of_earlier_enrolment`]).
 pub fn get(conn: &Connection) -> Result<Option<Enrolment>, SyncError> {
     type Row = (
         Option<String>,
@@ -40,33 +83,67 @@ pub fn get(conn: &Connection) -> Result<Option<Enrolment>, SyncError> {
     };
     let terminal_id = Uuid::parse_str(&terminal_id)
         .map_err(|e| SyncError::Protocol(format!("stored terminal id: {e}")))?;
+    let (token_origin, trust) = match config::get(conn, &TRUST)? {
+        Some(r) => (
+            r.token_origin,
+            ServerTrust {
+                ca_pem: r.ca_pem,
+                pin_sha256: r.pin_sha256,
+                allow_cleartext: r.allow_cleartext,
+            },
+        ),
+        None => (
+            trust::parse(&server_url)
+                .map(|u| trust::origin(&u))
+                .unwrap_or_default(),
+            ServerTrust::of_earlier_enrolment(&server_url),
+        ),
+    };
     Ok(Some(Enrolment {
         server_url,
         token,
+        token_origin,
         terminal_id,
         terminal_name: name.unwrap_or_default(),
+        trust,
     }))
 }
 
-/// Asks the server who `token` belongs to and stores the enrolment. A different terminal than
-/// before starts its pull from the beginning.
+/// Asks the server who `token` belongs to, over a connection trusted as `trust` says (checked
+/// by the caller, [`ServerTrust::check`]), and stores the enrolment: the token bound to the
+/// origin of `server_url`, and the trust. A different terminal than before starts its pull from
+/// the beginning.
 ///
 /// The server tracks one gapless mutation sequence per terminal, so one data dir stays one
 /// terminal: enrolling is refused (`enrolment_refused`, nothing changed) when this till already
 /// numbered mutations under another terminal, or when the token's terminal already holds
-/// mutations from another till. Re-enrolling as the same terminal (a new token or URL) and a
-/// first enrolment after selling offline are fine.
-pub async fn enrol(store: &Store, server_url: &str, token: &str) -> Result<Enrolment, SyncError> {
+/// mutations from another till. Re-enrolling as the same terminal (a rotated token, or the same
+/// back office at a new address, each with its token) keeps the queue, the cursor and the rest;
+/// so does a first enrolment after selling offline.
+pub async fn enrol(
+    store: &Store,
+    server_url: &str,
+    token: &str,
+    trust: &ServerTrust,
+) -> Result<Enrolment, SyncError> {
     if token.trim().is_empty() {
         return Err(SyncError::InvalidInput("the token is empty".into()));
     }
-    let transport = HttpTransport::new(server_url, token, Timeouts::default())?;
+    let credential = Credential::for_address(token, server_url)?;
+    let transport = HttpTransport::connect(
+        server_url,
+        Some(credential.clone()),
+        trust,
+        Timeouts::default(),
+    )?;
     let who = transport.whoami().await?;
     let enrolment = Enrolment {
         server_url: server_url.trim_end_matches('/').to_string(),
         token: token.to_string(),
+        token_origin: credential.origin().to_string(),
         terminal_id: who.terminal_id,
         terminal_name: who.name,
+        trust: trust.clone(),
     };
     let mut conn = store.connect()?;
     let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
@@ -102,6 +179,16 @@ pub async fn enrol(store: &Store, server_url: &str, token: &str) -> Result<Enrol
         enrolment.terminal_id.to_string(),
         enrolment.terminal_name
     ])?;
+    config::set(
+        &tx,
+        &TRUST,
+        &RecordedTrust {
+            token_origin: enrolment.token_origin.clone(),
+            ca_pem: enrolment.trust.ca_pem.clone(),
+            pin_sha256: enrolment.trust.pin_sha256.clone(),
+            allow_cleartext: enrolment.trust.allow_cleartext,
+        },
+    )?;
     if !same_terminal {
         tx.execute(
             "UPDATE sync_state SET cursor = 0, server_acked_seq = 0 WHERE id = 1",

@@ -35,6 +35,10 @@ pub enum SyncError {
     /// another till's mutations.
     #[error("{0}")]
     EnrolmentRefused(String),
+    /// A new address for an enrolled till came without a new enrolment token: the till's token
+    /// is never sent to another address.
+    #[error("{0}")]
+    TokenNeeded(String),
 }
 
 impl SyncError {
@@ -50,6 +54,7 @@ impl SyncError {
             SyncError::NotFound(_) => ErrorCode::NotFound,
             SyncError::NotApplicable(_) => ErrorCode::NotApplicable,
             SyncError::EnrolmentRefused(_) => ErrorCode::EnrolmentRefused,
+            SyncError::TokenNeeded(_) => ErrorCode::EnrolmentTokenNeeded,
         }
     }
 }

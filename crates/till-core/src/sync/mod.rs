@@ -7,6 +7,8 @@
 //!   as stored (cursor, ack, retry timing, last success and error, pause flag);
 //! - [`backoff`]: exponential back-off with full jitter, honouring `Retry-After`;
 //! - [`transport`]: the HTTP client behind a trait, and how its errors are classified;
+//!   [`trust`]: where the token may go and how the back office is trusted (no cleartext by
+//!   default, a shop's CA or a certificate pin), [`tls`] the client's TLS for it;
 //! - [`push`] and [`pull`]: one cycle's work against the store, in short transactions; `cycle`
 //!   puts them together under the data dir's sync lock;
 //! - [`conflicts`], [`failed`], [`customers`], [`history`]: what a person reviews and edits;
@@ -43,7 +45,11 @@ pub mod pull;
 pub mod push;
 pub mod state;
 pub mod status;
+pub mod tls;
 pub mod transport;
+#[cfg(test)]
+mod transport_tests;
+pub mod trust;
 
 use std::time::Duration;
 
@@ -57,7 +63,8 @@ pub use engine::{SyncEngine, SyncHandle, SyncNowAnswer};
 pub use error::SyncError;
 pub use state::SyncState;
 pub use status::{ErrorInfo, Progress, StatusSink, SyncStatus};
-pub use transport::{HttpTransport, Transport, TransportError};
+pub use transport::{Credential, HttpTransport, Transport, TransportError};
+pub use trust::ServerTrust;
 
 /// How the engine behaves. Every field has a sensible default.
 #[derive(Debug, Clone)]

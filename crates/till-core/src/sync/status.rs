@@ -14,6 +14,7 @@ use crate::error_code::ErrorCode;
 use crate::outbox::{self, OutboxCounts};
 
 use super::conflicts;
+use super::enrolment;
 use super::error::SyncError;
 use super::history::SyncCycle;
 use super::persisted::{self, PersistedState};
@@ -66,6 +67,9 @@ pub struct SyncStatus {
     pub clock_offset_ms: Option<i64>,
     /// Cycles completed since the engine started.
     pub completed_cycles: u64,
+    /// This till talks to its back office over plain http to another machine, as its operator
+    /// allowed: the token and every sale cross the network unencrypted.
+    pub cleartext: bool,
 }
 
 impl SyncStatus {
@@ -88,6 +92,7 @@ impl SyncStatus {
             last_error: None,
             clock_offset_ms: None,
             completed_cycles: 0,
+            cleartext: false,
         }
     }
 }
@@ -110,6 +115,8 @@ pub struct Stored {
     /// Open conflicts, whether a push or a pull found them (a pull's have no outbox row).
     pub conflicts: u64,
     pub persisted: PersistedState,
+    /// The enrolment talks plain http to another machine.
+    pub cleartext: bool,
 }
 
 impl Stored {
@@ -118,6 +125,7 @@ impl Stored {
             counts: outbox::counts(conn)?,
             conflicts: conflicts::open_count(conn)?,
             persisted: persisted::read(conn)?,
+            cleartext: enrolment::get(conn)?.is_some_and(|e| e.cleartext()),
         })
     }
 }
@@ -133,6 +141,7 @@ impl SyncStatus {
         status.conflicts = stored.conflicts;
         status.last_success_at_ms = row.last_success_at_ms;
         status.clock_offset_ms = row.clock_offset_ms;
+        status.cleartext = stored.cleartext;
         match reading {
             Reading::Settled => {
                 status.last_error = row.last_error.clone();
@@ -360,6 +369,7 @@ mod tests {
                 clock_offset_ms: Some(-20),
                 ..PersistedState::default()
             },
+            cleartext: true,
         }
     }
 
@@ -376,6 +386,7 @@ mod tests {
         );
         assert_eq!(idle.last_success_at_ms, Some(1_000));
         assert_eq!(idle.clock_offset_ms, Some(-20));
+        assert!(idle.cleartext, "plain http is shown in every reading");
         assert!(
             idle.last_error.is_some(),
             "between cycles the last error is shown"

@@ -1,15 +1,25 @@
 //! The network, behind a trait so the state machine can be driven in tests without I/O, and the
 //! one place where HTTP failures are classified.
+//!
+//! The real transport guards what a back office could do to a till: the token goes only to the
+//! origin it was given for ([`Credential`]), redirects are not followed, every request has a
+//! connect and a total timeout, and every answer is read with a size cap, so a rogue server can
+//! neither learn the token, nor hold a sync forever, nor exhaust the till's memory.
 
+use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
 use std::time::Duration;
 
+use reqwest::header::{HeaderValue, AUTHORIZATION};
 use serde::de::DeserializeOwned;
 use till_protocol::{Ack, ApiError, Health, PullResponse, PushResponse, WhoAmI};
 use uuid::Uuid;
 
 use crate::error::ErrorCode;
+
+use super::tls;
+use super::trust::{self, ServerTrust};
 
 /// A boxed future, so `Transport` can be used as `Arc<dyn Transport>`.
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
@@ -75,6 +85,20 @@ pub enum TransportError {
     /// The client could not be built (bad URL, TLS set-up).
     #[error("bad server address: {0}")]
     Config(String),
+    /// Plain http to another machine, not allowed for this back office. Nothing was sent.
+    #[error("{0}")]
+    Cleartext(String),
+    /// The back office's certificate is not the pinned one. Nothing was sent.
+    #[error("{0}")]
+    PinMismatch(String),
+    /// The back office's certificate is not trusted (no trusted CA issued it, or it names another
+    /// host, or it is out of date). Nothing was sent.
+    #[error("{0}")]
+    Untrusted(String),
+    /// A request would have carried the token to another origin than the one it was given for.
+    /// Nothing was sent.
+    #[error("{0}")]
+    TokenOrigin(String),
 }
 
 impl TransportError {
@@ -88,6 +112,10 @@ impl TransportError {
             TransportError::Refused { .. } => ErrorCode::RequestRefused,
             TransportError::Malformed(_) => ErrorCode::MalformedResponse,
             TransportError::Config(_) => ErrorCode::BadServerUrl,
+            TransportError::Cleartext(_) => ErrorCode::CleartextRefused,
+            TransportError::PinMismatch(_) => ErrorCode::CertificatePinMismatch,
+            TransportError::Untrusted(_) => ErrorCode::UntrustedCertificate,
+            TransportError::TokenOrigin(_) => ErrorCode::TokenOriginMismatch,
         }
     }
 
@@ -98,8 +126,17 @@ impl TransportError {
             | TransportError::Server { .. }
             | TransportError::RateLimited { .. }
             | TransportError::Malformed(_) => ErrorClass::Transient,
-            TransportError::Unauthorized { .. } => ErrorClass::Auth,
-            TransportError::Refused { .. } | TransportError::Config(_) => ErrorClass::Permanent,
+            // The token cannot be used with this address: nothing is sent until the till is
+            // enrolled again.
+            TransportError::Unauthorized { .. } | TransportError::TokenOrigin(_) => {
+                ErrorClass::Auth
+            }
+            // A certificate refused may be a hostile network for a while: tried again later.
+            TransportError::Refused { .. }
+            | TransportError::Config(_)
+            | TransportError::Cleartext(_)
+            | TransportError::PinMismatch(_)
+            | TransportError::Untrusted(_) => ErrorClass::Permanent,
         }
     }
 
@@ -129,7 +166,7 @@ impl TransportError {
     }
 }
 
-/// Timeouts of the HTTP client.
+/// Timeouts of the HTTP client: every request has both.
 #[derive(Debug, Clone, Copy)]
 pub struct Timeouts {
     pub connect: Duration,
@@ -146,53 +183,145 @@ impl Default for Timeouts {
     }
 }
 
+/// The largest answer to a pull the till reads: a full page of changes with room to spare.
+pub const MAX_PULL_ANSWER: usize = 16 * 1024 * 1024;
+/// The largest answer to a push the till reads: as large as the largest request the back office
+/// reads, so a batch's results always fit.
+pub const MAX_PUSH_ANSWER: usize = till_protocol::MAX_BODY_BYTES;
+/// The largest of the other answers (health, whoami, ack) and of any error's body.
+pub const MAX_SMALL_ANSWER: usize = 64 * 1024;
+
+/// A terminal's bearer token and the one origin (scheme, host, port) it was given for: it is
+/// attached to requests to that origin and to no other.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Credential {
+    token: String,
+    origin: String,
+}
+
+impl Credential {
+    /// `token`, given for the origin `origin` (as [`trust::origin`] writes it).
+    pub fn new(token: &str, origin: &str) -> Self {
+        Credential {
+            token: token.to_string(),
+            origin: origin.to_string(),
+        }
+    }
+
+    /// `token`, given for the origin of `url`.
+    pub fn for_address(token: &str, url: &str) -> Result<Self, TransportError> {
+        Ok(Credential::new(token, &trust::origin(&trust::parse(url)?)))
+    }
+
+    pub fn origin(&self) -> &str {
+        &self.origin
+    }
+
+    /// Adds the token to `request`, or refuses when it goes to another origin.
+    fn authorize(&self, request: &mut reqwest::Request) -> Result<(), TransportError> {
+        let to = trust::origin(request.url());
+        if to != self.origin {
+            return Err(TransportError::TokenOrigin(format!(
+                "this till's token was given for {} and is never sent to {to}: enrol the till \
+                 with that back office to sync with it",
+                self.origin
+            )));
+        }
+        let mut value = HeaderValue::from_str(&format!("Bearer {}", self.token)).map_err(|_| {
+            TransportError::Config("the token holds characters a header cannot".into())
+        })?;
+        value.set_sensitive(true);
+        request.headers_mut().insert(AUTHORIZATION, value);
+        Ok(())
+    }
+}
+
+impl fmt::Debug for Credential {
+    /// Never prints the token.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Credential")
+            .field("origin", &self.origin)
+            .finish_non_exhaustive()
+    }
+}
+
 /// The real transport: reqwest with rustls.
 #[derive(Debug, Clone)]
 pub struct HttpTransport {
     client: reqwest::Client,
     base: String,
-    token: String,
+    credential: Option<Credential>,
 }
 
 impl HttpTransport {
-    /// A client for the server at `base_url` (`http://host:port`, no path) with `token`.
-    pub fn new(base_url: &str, token: &str, timeouts: Timeouts) -> Result<Self, TransportError> {
-        let base = base_url.trim_end_matches('/').to_string();
-        let parsed = reqwest::Url::parse(&base)
-            .map_err(|e| TransportError::Config(format!("{base_url}: {e}")))?;
-        if !matches!(parsed.scheme(), "http" | "https") {
-            return Err(TransportError::Config(format!(
-                "{base_url}: the scheme must be http or https"
-            )));
-        }
-        let client = reqwest::Client::builder()
+    /// A client for the back office at `base_url` (`https://host:port`, no path), trusted as
+    /// `trust` says, sending `credential`'s token (when there is one) to its own origin only.
+    /// Plain http to another machine is refused unless `trust` allows it.
+    pub fn connect(
+        base_url: &str,
+        credential: Option<Credential>,
+        trust: &ServerTrust,
+        timeouts: Timeouts,
+    ) -> Result<Self, TransportError> {
+        let parsed = trust::parse(base_url)?;
+        trust::refuse_cleartext(&parsed, trust)?;
+        let mut builder = reqwest::Client::builder()
             .connect_timeout(timeouts.connect)
             .timeout(timeouts.request)
-            .user_agent(concat!("till/", env!("CARGO_PKG_VERSION")))
+            // A redirect could lead anywhere; the back office never answers one.
+            .redirect(reqwest::redirect::Policy::none())
+            .user_agent(concat!("till/", env!("CARGO_PKG_VERSION")));
+        if trust::is_loopback(&parsed) {
+            // A proxy would reach its own loopback, not this machine's.
+            builder = builder.no_proxy();
+        }
+        let client = tls::configure(builder, trust)?
             .build()
             .map_err(|e| TransportError::Config(e.to_string()))?;
         Ok(HttpTransport {
             client,
-            base,
-            token: token.to_string(),
+            base: base_url.trim_end_matches('/').to_string(),
+            credential,
         })
+    }
+
+    /// A client for the back office at `base_url` with `token`, given for that address, and the
+    /// usual roots.
+    pub fn new(base_url: &str, token: &str, timeouts: Timeouts) -> Result<Self, TransportError> {
+        let credential = Credential::for_address(token, base_url)?;
+        Self::connect(
+            base_url,
+            Some(credential),
+            &ServerTrust::default(),
+            timeouts,
+        )
     }
 
     fn url(&self, path: &str) -> String {
         format!("{}{}{path}", self.base, till_protocol::API_PREFIX)
     }
 
+    /// Sends `request` (with the token when `with_token`) and reads an answer of at most `cap`
+    /// bytes.
     async fn send<T: DeserializeOwned>(
         &self,
         request: reqwest::RequestBuilder,
+        with_token: bool,
+        cap: usize,
     ) -> Result<T, TransportError> {
-        let response = request
-            .bearer_auth(&self.token)
+        let mut request = request
             .header(
                 till_protocol::PROTOCOL_HEADER,
                 till_protocol::PROTOCOL_REVISION.to_string(),
             )
-            .send()
+            .build()
+            .map_err(|e| TransportError::Config(e.to_string()))?;
+        if let Some(credential) = self.credential.as_ref().filter(|_| with_token) {
+            credential.authorize(&mut request)?;
+        }
+        let response = self
+            .client
+            .execute(request)
             .await
             .map_err(classify_send_error)?;
         let status = response.status().as_u16();
@@ -202,16 +331,18 @@ impl HttpTransport {
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.trim().parse::<u64>().ok())
             .map(Duration::from_secs);
-        let bytes = response
-            .bytes()
-            .await
-            .map_err(|e| TransportError::NoAnswer(format!("reading the answer: {e}")))?;
         if (200..300).contains(&status) {
+            let bytes = read_capped(response, cap).await?;
             return serde_json::from_slice(&bytes).map_err(|e| {
                 tracing::warn!(error = %e, bytes = bytes.len(), "malformed answer from the server");
                 TransportError::Malformed(e.to_string())
             });
         }
+        // An error's body only explains it: one too long is left unread, the status still counts.
+        let bytes = match read_capped(response, MAX_SMALL_ANSWER).await {
+            Err(TransportError::Malformed(_)) => Vec::new(),
+            other => other?,
+        };
         let body: Option<ApiError> = serde_json::from_slice(&bytes).ok();
         let (code, message) = match body {
             Some(e) => (e.code, e.message),
@@ -239,22 +370,58 @@ impl HttpTransport {
     }
 }
 
+/// The body of `response`, refused as `Malformed` once it is longer than `cap` bytes: what the
+/// server claims is never allocated, and a body that never ends stops being read at the cap.
+async fn read_capped(
+    mut response: reqwest::Response,
+    cap: usize,
+) -> Result<Vec<u8>, TransportError> {
+    let too_long = || {
+        TransportError::Malformed(format!(
+            "the answer is longer than the {cap} bytes a till reads"
+        ))
+    };
+    let claimed = response.content_length().unwrap_or(0);
+    if claimed > u64::try_from(cap).unwrap_or(u64::MAX) {
+        return Err(too_long());
+    }
+    let mut body = Vec::with_capacity(usize::try_from(claimed).unwrap_or(0).min(MAX_SMALL_ANSWER));
+    while let Some(chunk) = response
+        .chunk()
+        .await
+        .map_err(|e| TransportError::NoAnswer(format!("reading the answer: {}", chain(&e))))?
+    {
+        if body.len() + chunk.len() > cap {
+            return Err(too_long());
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
+}
+
 fn classify_send_error(e: reqwest::Error) -> TransportError {
-    if e.is_connect() {
+    if let Some(refused) = tls::certificate_refused(&e) {
+        refused
+    } else if e.is_connect() {
         TransportError::Unreachable(e.to_string())
     } else if e.is_builder() {
         TransportError::Config(e.to_string())
     } else {
         // Timeouts, resets and closed connections after the request may have gone out.
-        let mut message = e.to_string();
-        let mut source = std::error::Error::source(&e);
-        while let Some(inner) = source {
-            message.push_str(": ");
-            message.push_str(&inner.to_string());
-            source = inner.source();
-        }
-        TransportError::NoAnswer(message)
+        TransportError::NoAnswer(chain(&e))
     }
+}
+
+/// `e` and every error beneath it, on one line.
+fn chain(e: &reqwest::Error) -> String {
+    let mut message = e.to_string();
+    let mut source = std::error::Error::source(e);
+    while let Some(inner) = source {
+        message.push_str(": ");
+        message.push_str(&inner.to_string());
+        source = inner.source();
+    }
+    message
 }
 
 impl Transport for HttpTransport {
@@ -265,7 +432,7 @@ impl Transport for HttpTransport {
                 .post(self.url("/push"))
                 .header(reqwest::header::CONTENT_TYPE, "application/json")
                 .body(body);
-            self.send(request).await
+            self.send(request, true, MAX_PUSH_ANSWER).await
         })
     }
 
@@ -275,7 +442,7 @@ impl Transport for HttpTransport {
                 .client
                 .get(self.url("/pull"))
                 .query(&[("cursor", cursor.to_string()), ("limit", limit.to_string())]);
-            self.send(request).await
+            self.send(request, true, MAX_PULL_ANSWER).await
         })
     }
 
@@ -284,16 +451,22 @@ impl Transport for HttpTransport {
             let request = self
                 .client
                 .get(self.url(&format!("/terminals/{terminal_id}/ack")));
-            self.send(request).await
+            self.send(request, true, MAX_SMALL_ANSWER).await
         })
     }
 
     fn health(&self) -> BoxFuture<'_, Result<Health, TransportError>> {
-        Box::pin(async move { self.send(self.client.get(self.url("/health"))).await })
+        Box::pin(async move {
+            let request = self.client.get(self.url("/health"));
+            self.send(request, false, MAX_SMALL_ANSWER).await
+        })
     }
 
     fn whoami(&self) -> BoxFuture<'_, Result<WhoAmI, TransportError>> {
-        Box::pin(async move { self.send(self.client.get(self.url("/whoami"))).await })
+        Box::pin(async move {
+            let request = self.client.get(self.url("/whoami"));
+            self.send(request, true, MAX_SMALL_ANSWER).await
+        })
     }
 }
 
@@ -325,6 +498,13 @@ mod tests {
         );
         assert!(TransportError::Malformed("eof".into()).ambiguous());
         assert!(!TransportError::Unreachable("refused".into()).ambiguous());
+        assert_eq!(
+            TransportError::TokenOrigin("elsewhere".into()).class(),
+            ErrorClass::Auth,
+            "a token that cannot go to this address stops sync until the till is enrolled again"
+        );
+        let pin = TransportError::PinMismatch("renewed".into());
+        assert!(!pin.ambiguous() && !pin.unreachable(), "nothing was sent");
     }
 
     #[test]

@@ -129,11 +129,19 @@ fn conflict(reason: ConflictReason, current: Option<&StoredCustomer>) -> Custome
     })
 }
 
-/// Checks customer fields by the rule the terminal applies too.
+/// Checks customer fields by the rules the terminal applies too: their shape, and no card
+/// number in any of them (`card_number_in_text`, naming the field, never the value).
 fn check_fields(fields: &CustomerFields) -> Result<(), Rejection> {
     fields
         .check()
-        .map_err(|message| Rejection::new("invalid_customer", message))
+        .map_err(|message| Rejection::new("invalid_customer", message))?;
+    match fields.field_with_card_number() {
+        Some(field) => Err(Rejection::new(
+            "card_number_in_text",
+            format!("the customer's {field} holds what looks like a card number"),
+        )),
+        None => Ok(()),
+    }
 }
 
 /// A customer created on a terminal. Creating one that exists with the same content is applied
@@ -361,6 +369,28 @@ mod tests {
             }
             other => panic!("expected a conflict, got {other:?}"),
         }
+    }
+
+    #[test]
+    fn a_card_number_in_any_customer_field_is_rejected_wherever_the_change_comes_from() {
+        let mut with_card = fields("Ada");
+        with_card.note = Some("card 4111.1111.1111.1111".into());
+        let refused = created(None, &with_card, made()).expect_err("a card number is never stored");
+        assert_eq!(refused.code, "card_number_in_text");
+        assert!(
+            refused.message.contains("note") && !refused.message.contains("4111"),
+            "{}",
+            refused.message
+        );
+        let edit = CustomerEdit {
+            phone: Some("4111  1111  1111  1111".into()),
+            ..CustomerEdit::default()
+        };
+        let office = back_office_edit(Uuid::now_v7(), Some(&stored(1, false)), &edit, made());
+        assert!(
+            matches!(office, Err(StorageError::Invalid(ref m)) if m.contains("phone")),
+            "the back office's own edits follow the same rule: {office:?}"
+        );
     }
 
     #[test]

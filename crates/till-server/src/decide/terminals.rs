@@ -8,13 +8,18 @@ use crate::storage::{StorageError, TerminalRecord};
 /// The longest terminal name, in bytes.
 const MAX_NAME_LEN: usize = 200;
 
-/// The record of a terminal enrolled as `name` (trimmed; 1 to 200 characters) with `id` at
-/// `now_ms`: nothing settled yet, not revoked.
+/// The record of a terminal enrolled as `name` (trimmed; 1 to 200 characters, no card number)
+/// with `id` at `now_ms`: nothing settled yet, not revoked.
 pub fn enrol(name: &str, id: Uuid, now_ms: i64) -> Result<TerminalRecord, StorageError> {
     let name = name.trim();
     if name.is_empty() || name.len() > MAX_NAME_LEN {
         return Err(StorageError::Invalid(
             "a terminal name must be 1 to 200 characters".into(),
+        ));
+    }
+    if till_protocol::card::looks_like_card_number(name) {
+        return Err(StorageError::Invalid(
+            "a terminal name must not hold a card number".into(),
         ));
     }
     Ok(TerminalRecord {
@@ -115,6 +120,16 @@ mod tests {
             Err(StorageError::Invalid(_))
         ));
         assert!(enrol(&"x".repeat(MAX_NAME_LEN), id, 0).is_ok());
+    }
+
+    #[test]
+    fn a_name_holding_a_card_number_is_refused() {
+        let refused = enrol("Till 4111-1111-1111-1111", Uuid::now_v7(), 0);
+        assert!(
+            matches!(refused, Err(StorageError::Invalid(ref m)) if !m.contains("4111")),
+            "{refused:?}"
+        );
+        assert!(enrol("Till 12", Uuid::now_v7(), 0).is_ok());
     }
 
     fn rotated(grace_ms: i64) -> TerminalRecord {

@@ -5,6 +5,7 @@
 //! left the drawer, so the books count it until a manager settles it (the refund stands, or the
 //! cash came back and a counter-sale counts it in again).
 
+use till_protocol::card::looks_like_card_number;
 use till_protocol::pricing::price;
 use till_protocol::{
     DisputeSettled, DisputeSettlement, Outcome, ReversalInfo, Tender, Ticket, TicketKind,
@@ -163,23 +164,6 @@ fn check_tenders(ticket: &Ticket) -> Result<(), Rejection> {
         ));
     }
     Ok(())
-}
-
-/// Whether `text` holds a run of 13 or more digits (spaces and dashes ignored): a full card
-/// number (PAN) that must never reach the back office.
-fn looks_like_card_number(text: &str) -> bool {
-    let mut run = 0;
-    for c in text.chars() {
-        if c.is_ascii_digit() {
-            run += 1;
-            if run >= 13 {
-                return true;
-            }
-        } else if c != ' ' && c != '-' {
-            run = 0;
-        }
-    }
-    false
 }
 
 /// Stock moves of a ticket: a sale takes goods out, a void or refund puts them back.
@@ -427,6 +411,22 @@ fn check_attribution(settled: &DisputeSettled) -> Result<(), String> {
     }
 }
 
+/// Neither who decided nor why holds what looks like a card number (`card_number_in_text`,
+/// naming the field, never the value).
+fn refuse_card_numbers(settled: &DisputeSettled) -> Result<(), Rejection> {
+    let field = if looks_like_card_number(&settled.by) {
+        "who decided"
+    } else if settled.why.as_deref().is_some_and(looks_like_card_number) {
+        "the reason"
+    } else {
+        return Ok(());
+    };
+    Err(Rejection::new(
+        "card_number_in_text",
+        format!("{field} holds what looks like a card number"),
+    ))
+}
+
 /// Decides a manager's settlement of a disputed reversal sent by `terminal_id`, given the
 /// dispute as stored and, for cash that came back, its counter-sale as stored. Only the till
 /// that made the disputed reversal settles it, once; a counter-sale is a sale of that till of
@@ -438,6 +438,7 @@ pub fn settle_dispute(
     counter: Option<&CounterSale>,
 ) -> Result<DisputeClosed, Rejection> {
     check_attribution(settled).map_err(|message| Rejection::new("invalid_settlement", message))?;
+    refuse_card_numbers(settled)?;
     let reversal = settled.reversal_id;
     let Some(dispute) = dispute.filter(|d| d.terminal_id == terminal_id) else {
         return Err(Rejection::new(
@@ -520,6 +521,23 @@ mod tests {
         assert!(looks_like_card_number("4111 1111 1111 1111"));
         assert!(looks_like_card_number("ref-4111111111111111"));
         assert!(!looks_like_card_number("APPROVED-123456"));
+        assert!(looks_like_card_number("4111  1111  1111  1111"));
+        assert!(looks_like_card_number("4111.1111.1111.1111"));
+    }
+
+    #[test]
+    fn a_card_number_however_written_in_an_approval_reference_is_invalid_card_data() {
+        for approval_ref in ["4111  1111  1111  1111", "4111.1111.1111.1111"] {
+            let mut sale = sample::sale(1);
+            sale.tenders = vec![Tender::Card {
+                amount: sale.totals.total,
+                approval_ref: approval_ref.into(),
+                last4: None,
+            }];
+            let refused =
+                check_ticket(TicketKind::Sale, &sale).expect_err("never stored with a card number");
+            assert_eq!(refused.code, "invalid_card_data", "{approval_ref}");
+        }
     }
 
     #[test]
@@ -672,6 +690,13 @@ mod tests {
             Some("invalid_settlement"),
             "who decided is recorded"
         );
+        let carded = DisputeSettled {
+            why: Some("paid back to 4111.1111.1111.1111".into()),
+            ..settlement(DisputeSettlement::RefundStands)
+        };
+        let refused = settle_dispute(&carded, till, Some(&open), None).expect_err("a card number");
+        assert_eq!(refused.code, "card_number_in_text");
+        assert!(!refused.message.contains("4111"), "{}", refused.message);
     }
 
     #[test]

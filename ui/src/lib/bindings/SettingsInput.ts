@@ -5,6 +5,7 @@
  */
 export type SettingsInput = { 
 /**
- * A new back office address for an enrolled till; `null` keeps the current one.
+ * The back office address as the form holds it; `null` keeps the current one. Another
+ * address than the enrolled one is refused (`enrolment_token_needed`): it takes [`enrol`].
  */
 server_url: string | null, sync_interval_secs: number, operator: string, };

@@ -47,4 +47,9 @@ clock_offset_ms: number | null,
 /**
  * Cycles completed since the engine started.
  */
-completed_cycles: number, };
+completed_cycles: number, 
+/**
+ * This till talks to its back office over plain http to another machine, as its operator
+ * allowed: the token and every sale cross the network unencrypted.
+ */
+cleartext: boolean, };

@@ -1,0 +1,251 @@
+//! The real transport against servers that misbehave, on loopback: one that records what it is
+//! sent, one that redirects, one whose answer never ends or claims to be huge, one that never
+//! answers. What each may learn or cost the till is bounded.
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+
+use super::transport::{
+    Credential, HttpTransport, Timeouts, Transport, TransportError, MAX_PULL_ANSWER,
+};
+use super::trust::ServerTrust;
+
+const TOKEN: &str = "till_secret_token";
+
+/// What a test server answers every request with.
+#[derive(Clone)]
+enum Answer {
+    /// 200 with this JSON.
+    Json(&'static str),
+    /// 302 to this address.
+    Redirect(String),
+    /// 200 whose body never ends.
+    Endless,
+    /// 200 claiming a body of this many bytes, then silence.
+    Claims(u64),
+    /// Nothing at all, the connection held open.
+    Silence,
+}
+
+/// A server on loopback that answers every request with `answer` and records each request's
+/// head (request line and headers).
+struct Rogue {
+    url: String,
+    heads: Arc<Mutex<Vec<String>>>,
+}
+
+impl Rogue {
+    async fn start(answer: Answer) -> Rogue {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("binds");
+        let url = format!("http://{}", listener.local_addr().expect("an address"));
+        let heads = Arc::new(Mutex::new(Vec::new()));
+        let recorded = Arc::clone(&heads);
+        tokio::spawn(async move {
+            while let Ok((stream, _)) = listener.accept().await {
+                let (answer, recorded) = (answer.clone(), Arc::clone(&recorded));
+                tokio::spawn(async move {
+                    if let Some(head) = read_head(&stream).await {
+                        recorded.lock().expect("not poisoned").push(head);
+                        respond(stream, answer).await;
+                    }
+                });
+            }
+        });
+        Rogue { url, heads }
+    }
+
+    fn heads(&self) -> Vec<String> {
+        self.heads.lock().expect("not poisoned").clone()
+    }
+}
+
+async fn read_head(stream: &TcpStream) -> Option<String> {
+    let mut head = Vec::new();
+    let mut byte = [0u8; 1];
+    while !head.ends_with(b"\r\n\r\n") {
+        stream.readable().await.ok()?;
+        match stream.try_read(&mut byte) {
+            Ok(0) => return None,
+            Ok(_) => head.push(byte[0]),
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => continue,
+            Err(_) => return None,
+        }
+    }
+    Some(String::from_utf8_lossy(&head).to_ascii_lowercase())
+}
+
+async fn respond(mut stream: TcpStream, answer: Answer) {
+    let head = match &answer {
+        Answer::Json(body) => format!(
+            "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{body}",
+            body.len()
+        ),
+        Answer::Redirect(to) => {
+            format!("HTTP/1.1 302 Found\r\nlocation: {to}/v1/whoami\r\ncontent-length: 0\r\n\r\n")
+        }
+        Answer::Endless => {
+            "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\nconnection: close\r\n\r\n[".into()
+        }
+        Answer::Claims(n) => format!("HTTP/1.1 200 OK\r\ncontent-length: {n}\r\n\r\n["),
+        Answer::Silence => String::new(),
+    };
+    if stream.write_all(head.as_bytes()).await.is_err() {
+        return;
+    }
+    match answer {
+        Answer::Endless => {
+            let chunk = vec![b' '; 64 * 1024];
+            while stream.write_all(&chunk).await.is_ok() {}
+        }
+        Answer::Claims(_) | Answer::Silence => {
+            let mut sink = [0u8; 1024];
+            while matches!(stream.read(&mut sink).await, Ok(n) if n > 0) {}
+        }
+        Answer::Json(_) | Answer::Redirect(_) => {}
+    }
+}
+
+fn quick() -> Timeouts {
+    Timeouts {
+        connect: Duration::from_secs(2),
+        request: Duration::from_millis(800),
+    }
+}
+
+fn authorized(heads: &[String]) -> usize {
+    heads
+        .iter()
+        .filter(|h| h.contains("\r\nauthorization:"))
+        .count()
+}
+
+const WHOAMI: &str = r#"{"terminal_id":"0192f0c4-aaaa-7000-8000-000000000001","name":"Till 1","last_applied_seq":0,"server_time_ms":0}"#;
+
+#[tokio::test]
+async fn the_token_goes_to_its_own_origin_and_health_never_carries_it() {
+    let server = Rogue::start(Answer::Json(WHOAMI)).await;
+    let transport = HttpTransport::new(&server.url, TOKEN, quick()).expect("a client");
+    transport.whoami().await.expect("answers");
+    let _ = transport.health().await;
+    let heads = server.heads();
+    assert_eq!(heads.len(), 2);
+    assert!(
+        heads[0].contains(&format!("authorization: bearer {TOKEN}")),
+        "{}",
+        heads[0]
+    );
+    assert_eq!(authorized(&heads[1..]), 0, "health needs no token");
+}
+
+#[tokio::test]
+async fn a_token_given_for_another_origin_is_never_sent() {
+    let elsewhere = Rogue::start(Answer::Json(WHOAMI)).await;
+    let enrolled_with = Credential::new(TOKEN, "http://127.0.0.1:1");
+    let transport = HttpTransport::connect(
+        &elsewhere.url,
+        Some(enrolled_with),
+        &ServerTrust::default(),
+        quick(),
+    )
+    .expect("a client");
+    let refused = transport
+        .whoami()
+        .await
+        .expect_err("the token belongs elsewhere");
+    assert_eq!(refused.code(), "token_origin_mismatch");
+    assert!(!refused.to_string().contains(TOKEN), "{refused}");
+    let _ = transport.health().await;
+    assert_eq!(
+        authorized(&elsewhere.heads()),
+        0,
+        "the other server never sees the token: {:?}",
+        elsewhere.heads()
+    );
+}
+
+#[tokio::test]
+async fn a_redirect_is_not_followed() {
+    let elsewhere = Rogue::start(Answer::Json(WHOAMI)).await;
+    let redirecting = Rogue::start(Answer::Redirect(elsewhere.url.clone())).await;
+    let transport = HttpTransport::new(&redirecting.url, TOKEN, quick()).expect("a client");
+    let refused = transport
+        .whoami()
+        .await
+        .expect_err("a redirect is no answer");
+    assert!(
+        matches!(refused, TransportError::Refused { status: 302, .. }),
+        "{refused:?}"
+    );
+    assert!(
+        elsewhere.heads().is_empty(),
+        "nothing reaches the other server"
+    );
+}
+
+#[tokio::test]
+async fn an_answer_that_never_ends_is_cut_at_the_cap() {
+    let server = Rogue::start(Answer::Endless).await;
+    let transport = HttpTransport::new(
+        &server.url,
+        TOKEN,
+        Timeouts {
+            connect: Duration::from_secs(2),
+            request: Duration::from_secs(60),
+        },
+    )
+    .expect("a client");
+    let began = Instant::now();
+    let refused = transport.pull(0, 10).await.expect_err("never ends");
+    assert!(
+        matches!(refused, TransportError::Malformed(_)),
+        "{refused:?}"
+    );
+    assert!(
+        refused.to_string().contains(&MAX_PULL_ANSWER.to_string()),
+        "says why: {refused}"
+    );
+    assert!(
+        began.elapsed() < Duration::from_secs(30),
+        "stopped at the cap, not by the timeout"
+    );
+    let small = transport.health().await.expect_err("never ends either");
+    assert!(matches!(small, TransportError::Malformed(_)), "{small:?}");
+}
+
+#[tokio::test]
+async fn an_answer_claiming_to_be_huge_is_refused_before_it_is_read() {
+    let server = Rogue::start(Answer::Claims(u64::MAX / 2)).await;
+    let transport = HttpTransport::new(&server.url, TOKEN, quick()).expect("a client");
+    let refused = transport.pull(0, 10).await.expect_err("too large");
+    assert!(
+        matches!(refused, TransportError::Malformed(_)),
+        "{refused:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_server_that_never_answers_is_given_up_on() {
+    let server = Rogue::start(Answer::Silence).await;
+    let transport = HttpTransport::new(&server.url, TOKEN, quick()).expect("a client");
+    let began = Instant::now();
+    let refused = transport.whoami().await.expect_err("no answer");
+    assert!(
+        matches!(refused, TransportError::NoAnswer(_)),
+        "{refused:?}"
+    );
+    assert!(
+        began.elapsed() < Duration::from_secs(5),
+        "the request's timeout ends it: {:?}",
+        began.elapsed()
+    );
+}
+
+#[tokio::test]
+async fn plain_http_to_another_machine_is_refused_before_anything_is_sent() {
+    let refused = HttpTransport::new("http://192.0.2.10:7878", TOKEN, quick())
+        .expect_err("cleartext is off by default");
+    assert_eq!(refused.code(), "cleartext_refused");
+}
