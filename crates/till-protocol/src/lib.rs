@@ -5,6 +5,7 @@
 pub mod catalog;
 pub mod pricing;
 pub mod sync;
+pub mod text;
 pub mod ticket;
 
 pub use catalog::*;

@@ -159,8 +159,8 @@ pub fn discard(
     actor: &str,
     clock: &dyn Clock,
 ) -> Result<(), SyncError> {
-    let reason = super::attribution::check("the reason", reason)?;
-    let actor = super::attribution::check("the name of who discards", actor)?;
+    let reason = super::attribution::reason("the reason", reason)?;
+    let actor = super::attribution::name("the name of who discards", actor)?;
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     let entry = failed_entry(&tx, seq)?;
     let now = clock.now_ms();

@@ -10,11 +10,11 @@ use uuid::Uuid;
 
 use super::{text, Rejection};
 
-/// Checks a ticket the way the back office must before storing it: no string over its cap
-/// ([`text`]), the kind matches the mutation, every figure is what the one pricing rule gives, the tenders cover the total
+/// Checks a ticket the way the back office must before storing it: no string over its cap or
+/// holding a control character ([`text`]), the kind matches the mutation, every figure is what the one pricing rule gives, the tenders cover the total
 /// exactly, and no card data beyond the last four digits travels.
 pub fn check_ticket(expected: TicketKind, ticket: &Ticket) -> Result<(), Rejection> {
-    text::check_ticket(ticket).map_err(|message| Rejection::new("text_too_long", message))?;
+    text::check_ticket(ticket).map_err(|r| Rejection::new(r.code, r.message))?;
     if ticket.kind != expected {
         return Err(Rejection::new(
             "kind_mismatch",
