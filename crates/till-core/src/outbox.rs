@@ -181,15 +181,6 @@ pub fn unsettled_after(conn: &Connection, after: u64, limit: u32) -> Result<Vec<
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 
-/// The entries from `from` on, whatever their state, at most `limit` (a resend after a gap).
-pub fn from_seq(conn: &Connection, from: u64, limit: u32) -> Result<Vec<OutboxEntry>> {
-    let mut stmt = conn.prepare_cached(&format!(
-        "SELECT {ENTRY_COLUMNS} FROM {ENTRY_SOURCE} WHERE seq >= ?1 ORDER BY seq LIMIT ?2"
-    ))?;
-    let rows = stmt.query_map(params![seq_i64(from)?, limit], entry_from_row)?;
-    Ok(rows.collect::<rusqlite::Result<_>>()?)
-}
-
 /// The newest failed entry about `entity` before `seq`: what an entry about it builds on.
 pub fn last_failed_before(conn: &Connection, entity: Uuid, seq: u64) -> Result<Option<u64>> {
     use rusqlite::OptionalExtension;

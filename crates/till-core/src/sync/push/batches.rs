@@ -92,16 +92,7 @@ impl Pusher {
             (_, Some(_)) | (None, None) => {
                 Ok(outbox::unsettled_after(conn, after.unwrap_or(0), limit)?)
             }
-            (Some(from), None) => {
-                let page = outbox::from_seq(conn, from, limit)?;
-                if page.first().map(|e| e.seq) != Some(from) {
-                    return Err(SyncError::Protocol(format!(
-                        "the back office expects mutation {from} next, which this till no longer \
-                         holds; sync stops until someone looks at it"
-                    )));
-                }
-                Ok(page)
-            }
+            (Some(from), None) => resend_page(conn, from, limit),
         }
     }
 
@@ -321,6 +312,26 @@ impl Pusher {
     }
 }
 
+/// The page resent after a gap: the unsettled rows from `from`, the sequence the back office
+/// expects next. A row settled here (applied, failed, in conflict, discarded) is never sent
+/// again, so a manager's discard never comes back and a conflict is never detected (and its
+/// policy run) twice. When the back office expects such a row, or one this till no longer holds,
+/// its history is behind this till's: sync stops and says so.
+fn resend_page(conn: &Connection, from: u64, limit: u32) -> Result<Vec<OutboxEntry>, SyncError> {
+    let page = outbox::unsettled_after(conn, from.saturating_sub(1), limit)?;
+    if page.first().map(|e| e.seq) == Some(from) {
+        return Ok(page);
+    }
+    let held = match outbox::get(conn, from)? {
+        Some(entry) => format!("which this till settled as {}", entry.state.as_str()),
+        None => "which this till no longer holds".to_string(),
+    };
+    Err(SyncError::Protocol(format!(
+        "the back office expects mutation {from} next, {held}; a settled item is never sent \
+         again, so sync stops until someone looks at it"
+    )))
+}
+
 /// How often sending yields to the request task before checkpointing: enough for the HTTP
 /// client to hand the body to the socket.
 const REQUEST_YIELDS: usize = 4;
@@ -444,6 +455,52 @@ mod tests {
         let mut swapped = answer(&batch, applied);
         swapped.results.swap(0, 1);
         assert!(!clean(&batch, &swapped), "results out of order");
+    }
+
+    /// A store with `states.len()` queued mutations, the n-th in `states[n - 1]`.
+    fn outbox_in(states: &[OutboxState]) -> Connection {
+        let mut conn = Connection::open_in_memory().expect("opens");
+        crate::migrations::migrate(&mut conn).expect("migrates");
+        let hlc = till_protocol::Hlc {
+            wall_ms: 1,
+            counter: 0,
+            node: Uuid::nil(),
+        };
+        for (i, state) in states.iter().enumerate() {
+            let body =
+                till_protocol::MutationBody::CustomerDeleted(till_protocol::CustomerDeleted {
+                    id: Uuid::now_v7(),
+                    base_version: 1,
+                });
+            let m = outbox::enqueue(&conn, body, hlc, 1).expect("queues");
+            assert_eq!(m.seq, i as u64 + 1);
+            outbox::set_state(&conn, m.seq, *state, None, None, 1).expect("sets");
+        }
+        conn
+    }
+
+    #[test]
+    fn a_resend_after_a_gap_sends_only_rows_still_unsettled() {
+        use OutboxState::*;
+        let seqs = |page: Vec<OutboxEntry>| page.iter().map(|e| e.seq).collect::<Vec<_>>();
+        let conn = outbox_in(&[Applied, Pending, Discarded, Conflict, InFlight, Pending]);
+        assert_eq!(
+            resend_page(&conn, 2, 100).map(seqs).ok(),
+            Some(vec![2, 5, 6]),
+            "a discarded row never comes back, a conflict is never sent (and judged) twice"
+        );
+        for (from, says) in [
+            (1, "settled as applied"),
+            (3, "settled as discarded"),
+            (4, "settled as conflict"),
+            (9, "no longer holds"),
+        ] {
+            let stop = resend_page(&conn, from, 100).expect_err("nothing settled is resent");
+            assert!(
+                matches!(&stop, SyncError::Protocol(m) if m.contains(says)),
+                "the back office expecting {from}: {stop}"
+            );
+        }
     }
 
     #[test]
