@@ -78,6 +78,7 @@ pub fn enqueue(conn: &Connection, body: MutationBody, hlc: Hlc, now_ms: i64) -> 
         hlc,
         wall_clock_ms: now_ms,
         body,
+        recovered: None,
     };
     let payload = serde_json::to_vec(&mutation).map_err(|e| CoreError::Database(e.to_string()))?;
     let (kind, entity) = describe(&mutation.body);

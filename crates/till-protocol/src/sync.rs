@@ -20,6 +20,13 @@ pub struct PushRequest {
     /// Must be the terminal the bearer token belongs to.
     pub terminal_id: Uuid,
     pub mutations: Vec<Mutation>,
+    /// Mutations of this batch the terminal gives up on: each settles its sequence as
+    /// `rejected` (`withdrawn`) without being applied. A terminal withdraws a mutation the back
+    /// office failed on (5xx, or no answer) every time it was sent alone, so that the ones after
+    /// it can sync; it stays on the terminal's failed list, where a manager retries or discards
+    /// it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub withdraw: Vec<Uuid>,
 }
 
 /// One change made on a terminal, delivered exactly once.
@@ -34,6 +41,28 @@ pub struct Mutation {
     pub hlc: Hlc,
     pub wall_clock_ms: i64,
     pub body: MutationBody,
+    /// Set when a terminal whose history diverged from the back office's (a restored or copied
+    /// data dir) queues its mutation again under a new terminal identity: where it was first
+    /// numbered. Absent otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recovered: Option<Recovered>,
+}
+
+/// Where a recovered mutation was first numbered. The back office answers it as settled when
+/// that terminal delivered exactly it before (`duplicate` with the original outcome, nothing
+/// applied twice), and otherwise applies it, keeping where it came from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct Recovered {
+    /// The terminal identity it was first numbered under.
+    pub terminal_id: Uuid,
+    /// Its id there.
+    pub mutation_id: Uuid,
+    /// Its sequence there.
+    pub seq: u64,
+    /// Hex SHA-256 of its JSON as first queued there, byte for byte as it was sent.
+    pub payload_sha256: String,
 }
 
 /// What a mutation does.

@@ -121,6 +121,7 @@ async fn push(
     let request = PushRequest {
         terminal_id: terminal.id,
         mutations: batch.to_vec(),
+        withdraw: Vec::new(),
     };
     let response = http
         .post(format!("{url}/v1/push"))

@@ -345,7 +345,7 @@ pub async fn push(
     let stamps = StampLimit::ahead_of(now_ms(), skew);
     let outcome = state
         .storage
-        .push(terminal.id, request.mutations, stamps)
+        .push(terminal.id, request.mutations, request.withdraw, stamps)
         .await?;
     tracing::info!(
         mutations = count,

@@ -131,6 +131,9 @@ pub struct TicketSummary {
     pub reversed_by: Option<Uuid>,
     pub total: i64,
     pub created_at_ms: i64,
+    /// For a ticket a till delivered after its history diverged (a restored or copied data
+    /// dir), re-enrolled as a new terminal: the terminal it was first numbered under.
+    pub recovered_from: Option<Uuid>,
 }
 
 /// Figures for one terminal in [`Stats`].
@@ -147,7 +150,9 @@ pub struct TerminalStats {
     pub reversals_total: i64,
     /// Ticket mutations the server refused (rejected or conflict).
     pub refused_ticket_mutations: u64,
-    /// Ticket numbers between 1 and the highest received that never arrived.
+    /// Ticket numbers between 1 and the highest received that never arrived. For a terminal
+    /// enrolled to recover a diverged till's history, counted after the highest number it
+    /// recovered (the numbers before continue another terminal's).
     pub missing_ticket_numbers: Vec<u64>,
     /// Mutation sequences between 1 and `last_seq` with no settled mutation.
     pub missing_mutation_seqs: Vec<u64>,
@@ -237,12 +242,13 @@ pub trait Storage: Send + Sync + 'static {
         grace_ms: i64,
     ) -> Result<Rotated, StorageError>;
 
-    /// Settles `mutations` of `terminal_id` in order, by [`crate::decide`], in one transaction;
-    /// the HLC stamps it keeps are bounded by `stamps`.
+    /// Settles `mutations` of `terminal_id` in order, by [`crate::decide`], in one transaction,
+    /// applying none of those it `withdraw`s; the HLC stamps it keeps are bounded by `stamps`.
     async fn push(
         &self,
         terminal_id: Uuid,
         mutations: Vec<Mutation>,
+        withdraw: Vec<Uuid>,
         stamps: StampLimit,
     ) -> Result<PushOutcome, StorageError>;
     /// Changes with a sequence above `cursor`, oldest first, at most `limit`.

@@ -17,12 +17,13 @@ use crate::decide::{self, Rejection};
 /// An applied mutation's outcome, or why it was refused.
 type Applied = Result<Outcome, Rejection>;
 
-/// Settles `mutations` of `terminal_id` in order, in the caller's transaction; the stamps it
-/// keeps are bounded by `stamps`.
+/// Settles `mutations` of `terminal_id` in order, in the caller's transaction, applying none of
+/// those it `withdraw`s; the stamps it keeps are bounded by `stamps`.
 pub(super) async fn settle<T: Tx>(
     tx: &mut T,
     terminal_id: Uuid,
     mutations: &[Mutation],
+    withdraw: &[Uuid],
     stamps: StampLimit,
 ) -> Result<PushOutcome, T::Error> {
     let last_seq = tx
@@ -31,7 +32,11 @@ pub(super) async fn settle<T: Tx>(
         .ok_or_else(|| StorageError::NotFound {
             what: format!("terminal {terminal_id}"),
         })?;
-    let ids: Vec<Uuid> = mutations.iter().map(|m| m.id).collect();
+    // Each mutation's own id, and the original of each recovered one.
+    let ids: Vec<Uuid> = mutations
+        .iter()
+        .flat_map(|m| std::iter::once(m.id).chain(m.recovered.as_ref().map(|r| r.mutation_id)))
+        .collect();
     let recorded = tx.recorded(&ids).await?;
     let mut settling = Settling {
         tx,
@@ -41,7 +46,11 @@ pub(super) async fn settle<T: Tx>(
     };
     for mutation in mutations {
         if let Next::Apply { hash } = settling.batch.next(mutation)? {
-            let outcome = settling.apply(mutation).await?;
+            let outcome = if withdraw.contains(&mutation.id) {
+                decide::push::withdrawn()
+            } else {
+                settling.apply(mutation).await?
+            };
             settling.batch.applied(mutation, hash, outcome)?;
         }
     }

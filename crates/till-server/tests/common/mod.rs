@@ -197,6 +197,7 @@ impl TestServer {
         let request = PushRequest {
             terminal_id: terminal.id,
             mutations: mutations.to_vec(),
+            withdraw: Vec::new(),
         };
         let body = serde_json::to_vec(&request).expect("serializes");
         let (status, bytes) = self.push_raw(terminal, &body).await;
@@ -297,6 +298,7 @@ pub fn push_body(terminal: &Terminal, mutations: &[Mutation]) -> Vec<u8> {
     serde_json::to_vec(&PushRequest {
         terminal_id: terminal.id,
         mutations: mutations.to_vec(),
+        withdraw: Vec::new(),
     })
     .expect("serializes")
 }

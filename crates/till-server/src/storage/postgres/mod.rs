@@ -79,6 +79,10 @@ const MIGRATIONS: &[(u32, &str)] = &[
         4,
         include_str!("../../../migrations/postgres/0004_office_settings.sql"),
     ),
+    (
+        5,
+        include_str!("../../../migrations/postgres/0005_recovered_mutations.sql"),
+    ),
 ];
 
 /// Advisory lock key held while migrating, so replicas starting together migrate one at a time.
@@ -421,12 +425,14 @@ impl Storage for PostgresStorage {
         &self,
         terminal_id: Uuid,
         mutations: Vec<Mutation>,
+        withdraw: Vec<Uuid>,
         stamps: StampLimit,
     ) -> Result<PushOutcome, StorageError> {
         in_transaction!(self, "push", |tx| push::settle(
             tx,
             terminal_id,
             &mutations,
+            &withdraw,
             stamps
         ))
     }

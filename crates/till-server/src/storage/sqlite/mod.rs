@@ -49,6 +49,10 @@ const MIGRATIONS: &[(u32, &str)] = &[
         4,
         include_str!("../../../migrations/sqlite/0004_office_settings.sql"),
     ),
+    (
+        5,
+        include_str!("../../../migrations/sqlite/0005_recovered_mutations.sql"),
+    ),
 ];
 
 /// How long a statement waits for another writer (e.g. the CLI) before reporting busy.
@@ -280,9 +284,10 @@ impl Storage for SqliteStorage {
         &self,
         terminal_id: Uuid,
         mutations: Vec<Mutation>,
+        withdraw: Vec<Uuid>,
         stamps: StampLimit,
     ) -> Result<PushOutcome, StorageError> {
-        self.write_tx(move |tx| run(push::settle(tx, terminal_id, &mutations, stamps)))
+        self.write_tx(move |tx| run(push::settle(tx, terminal_id, &mutations, &withdraw, stamps)))
             .await
     }
 
@@ -403,7 +408,12 @@ mod tests {
             till_protocol::MutationBody::TicketCreated(crate::sample::sale(1)),
         );
         let pushed = storage
-            .push(terminal.id, vec![sale], StampLimit::ahead_of(now_ms(), 0))
+            .push(
+                terminal.id,
+                vec![sale],
+                Vec::new(),
+                StampLimit::ahead_of(now_ms(), 0),
+            )
             .await
             .expect("the use case runs to its end on the blocking thread");
         assert_eq!(pushed.last_applied_seq, 1);
