@@ -35,6 +35,10 @@ pub enum SyncError {
     /// another till's mutations.
     #[error("{0}")]
     EnrolmentRefused(String),
+    /// The back office's history of this terminal is not this till's (a restored or copied
+    /// data dir): nothing more is sent until the till is enrolled as a new terminal.
+    #[error("{0}")]
+    Diverged(String),
 }
 
 impl SyncError {
@@ -50,6 +54,7 @@ impl SyncError {
             SyncError::NotFound(_) => ErrorCode::NotFound,
             SyncError::NotApplicable(_) => ErrorCode::NotApplicable,
             SyncError::EnrolmentRefused(_) => ErrorCode::EnrolmentRefused,
+            SyncError::Diverged(_) => ErrorCode::Diverged,
         }
     }
 }

@@ -19,7 +19,7 @@ use super::super::error::SyncError;
 use super::super::give_way::GiveWay;
 use super::super::persisted;
 use super::super::transport::{Transport, TransportError};
-use super::outcomes::{self, reset_to_pending, Writer};
+use super::outcomes::{self, reset_to_pending, Numbering, Writer};
 use super::BatchReport;
 
 /// The push side of a cycle: owns the batch size and the resend point across batches.
@@ -190,8 +190,10 @@ impl Pusher {
         let round_trip_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
         let received_at = clock.now_ms();
         let offset = response.server_time_ms - (sent_at + received_at) / 2;
+        let numbering = numbering(conn)?;
+        let plan = outcomes::plan(&batch, &response, numbering);
         if let Some(next) = next {
-            if clean(&batch, &response) {
+            if clean(&batch, &response, numbering) && plan.diverged.is_none() {
                 self.ahead = Some(self.start(conn, transport, clock, next).await);
             } else {
                 // Never sent: the rows go back to waiting, and follow this answer's verdict.
@@ -200,7 +202,6 @@ impl Pusher {
                 tx.commit()?;
             }
         }
-        let plan = outcomes::plan(&batch, &response);
         let mut writer = Writer {
             conn,
             give_way: &mut self.give_way,
@@ -257,6 +258,17 @@ impl Pusher {
                 last_applied_seq = ack.last_applied_seq,
                 "asked the server what it settled after an ambiguous failure"
             );
+            let numbered = numbering(conn)?.numbered;
+            if ack.last_applied_seq > numbered {
+                let why = format!(
+                    "this till's history differs from the back office's (a restored or copied \
+                     data dir?): it settled {} mutations of this terminal, this till numbered \
+                     {numbered}; enrol this till as a new terminal to deliver its sales",
+                    ack.last_applied_seq
+                );
+                persisted::set_diverged(conn, &why)?;
+                return Err(SyncError::Diverged(why));
+            }
             persisted::set_server_acked(conn, ack.last_applied_seq)?;
             persisted::set_ack_needed(conn, false)?;
         }
@@ -370,12 +382,20 @@ impl BatchSize {
     }
 }
 
+/// How this till's rows are numbered for the back office now.
+fn numbering(conn: &Connection) -> Result<Numbering, SyncError> {
+    Ok(Numbering {
+        base: outbox::seq_base(conn)?,
+        numbered: outbox::numbered(conn)?,
+    })
+}
+
 /// An answer with one in-order result per item and no gap: the batch after it can be sent
-/// before this one is applied.
-fn clean(batch: &[OutboxEntry], response: &PushResponse) -> bool {
+/// before this one is applied (unless it shows another history, see [`outcomes::plan`]).
+fn clean(batch: &[OutboxEntry], response: &PushResponse, numbering: Numbering) -> bool {
     response.results.len() == batch.len()
         && batch.iter().zip(&response.results).all(|(e, r)| {
-            e.seq == r.seq
+            numbering.wire(e) == r.seq
                 && e.mutation_id == r.mutation_id
                 && !matches!(r.outcome, Outcome::Gap { .. })
         })
@@ -440,21 +460,31 @@ mod tests {
     #[test]
     fn only_a_complete_in_order_answer_without_a_gap_lets_the_next_batch_go_ahead() {
         let batch: Vec<OutboxEntry> = (1..=3).map(entry).collect();
-        assert!(clean(&batch, &answer(&batch, applied)));
+        assert!(clean(
+            &batch,
+            &answer(&batch, applied),
+            Numbering::default()
+        ));
         let mut short = answer(&batch, applied);
         short.results.pop();
-        assert!(!clean(&batch, &short), "a missing result");
+        assert!(
+            !clean(&batch, &short, Numbering::default()),
+            "a missing result"
+        );
         let gap = answer(&batch, |seq| match seq {
             2 => Outcome::Gap { expected_seq: 1 },
             _ => applied(seq),
         });
         assert!(
-            !clean(&batch, &gap),
+            !clean(&batch, &gap, Numbering::default()),
             "a gap resends from the server's point"
         );
         let mut swapped = answer(&batch, applied);
         swapped.results.swap(0, 1);
-        assert!(!clean(&batch, &swapped), "results out of order");
+        assert!(
+            !clean(&batch, &swapped, Numbering::default()),
+            "results out of order"
+        );
     }
 
     /// A store with `states.len()` queued mutations, the n-th in `states[n - 1]`.
