@@ -31,9 +31,27 @@ pub fn bin(name: &str) -> PathBuf {
     path
 }
 
+/// Where a back office keeps its data, as `till-server` is told on its command line.
+#[derive(Debug, Clone)]
+pub enum BackOffice {
+    /// Its embedded SQLite database in this data dir.
+    DataDir(PathBuf),
+    /// A PostgreSQL database (`postgres://…`).
+    Database(String),
+}
+
+impl BackOffice {
+    /// The arguments naming it.
+    fn args(&self) -> [std::ffi::OsString; 2] {
+        match self {
+            BackOffice::DataDir(dir) => ["--data-dir".into(), dir.into()],
+            BackOffice::Database(url) => ["--database".into(), url.into()],
+        }
+    }
+}
+
 /// A running `till-server serve` on `127.0.0.1:0`.
 pub struct Server {
-    pub data_dir: PathBuf,
     pub addr: SocketAddr,
     child: Child,
 }
@@ -41,9 +59,14 @@ pub struct Server {
 impl Server {
     /// Starts the server on `data_dir` and waits for its `listening on http://ADDR` line.
     pub async fn start(data_dir: &Path) -> Server {
+        Self::start_on(&BackOffice::DataDir(data_dir.to_path_buf())).await
+    }
+
+    /// Starts the server on `office` and waits for its `listening on http://ADDR` line.
+    pub async fn start_on(office: &BackOffice) -> Server {
         let mut child = Command::new(bin("till-server"))
-            .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
-            .arg(data_dir)
+            .args(["serve", "--listen", "127.0.0.1:0"])
+            .args(office.args())
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .kill_on_drop(true)
@@ -65,11 +88,7 @@ impl Server {
         .expect("till-server prints `listening on http://ADDR` once ready");
         // Keep draining stdout so the server never blocks on a full pipe.
         tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
-        Server {
-            data_dir: data_dir.to_path_buf(),
-            addr,
-            child,
-        }
+        Server { addr, child }
     }
 
     pub fn url(&self) -> String {
@@ -84,10 +103,14 @@ impl Server {
 
 /// Runs `till-server ARGS --data-dir DIR` and returns stdout; panics on failure.
 pub async fn server_cli(data_dir: &Path, args: &[&str]) -> String {
+    office_cli(&BackOffice::DataDir(data_dir.to_path_buf()), args).await
+}
+
+/// Runs `till-server ARGS` on `office` and returns stdout; panics on failure.
+pub async fn office_cli(office: &BackOffice, args: &[&str]) -> String {
     let out = Command::new(bin("till-server"))
         .args(args)
-        .arg("--data-dir")
-        .arg(data_dir)
+        .args(office.args())
         .output()
         .await
         .expect("till-server runs");
@@ -101,7 +124,12 @@ pub async fn server_cli(data_dir: &Path, args: &[&str]) -> String {
 
 /// Enrols a terminal on the server; returns (terminal id, token).
 pub async fn add_terminal(server_dir: &Path, name: &str) -> (String, String) {
-    let out = server_cli(server_dir, &["terminal", "add", name, "--json"]).await;
+    add_terminal_to(&BackOffice::DataDir(server_dir.to_path_buf()), name).await
+}
+
+/// Enrols a terminal on `office`; returns (terminal id, token).
+pub async fn add_terminal_to(office: &BackOffice, name: &str) -> (String, String) {
+    let out = office_cli(office, &["terminal", "add", name, "--json"]).await;
     let v: Value = serde_json::from_str(out.trim()).expect("terminal add --json prints JSON");
     (
         v["id"].as_str().expect("an id").to_string(),
@@ -111,7 +139,12 @@ pub async fn add_terminal(server_dir: &Path, name: &str) -> (String, String) {
 
 /// `till-server stats --json`.
 pub async fn stats(server_dir: &Path) -> Value {
-    let out = server_cli(server_dir, &["stats", "--json"]).await;
+    stats_of(&BackOffice::DataDir(server_dir.to_path_buf())).await
+}
+
+/// `till-server stats --json` of `office`.
+pub async fn stats_of(office: &BackOffice) -> Value {
+    let out = office_cli(office, &["stats", "--json"]).await;
     serde_json::from_str(out.trim()).expect("stats --json prints JSON")
 }
 

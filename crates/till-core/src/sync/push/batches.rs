@@ -1,7 +1,8 @@
 //! The batches of a push: which rows go next (in sequence order, or from the sequence the server
 //! asked for after a gap), asking the ack endpoint before resending after an ambiguous failure,
-//! sending the next batch while the last answer is applied, and the batch size, which grows
-//! while the server keeps up and shrinks when a request goes unanswered.
+//! sending the next batch while the last answer is applied, the batch size, which grows while
+//! the server keeps up and shrinks when a request goes unanswered, and isolating an item the
+//! server keeps failing on ([`super::poison`]) until it is withdrawn.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -19,7 +20,8 @@ use super::super::error::SyncError;
 use super::super::give_way::GiveWay;
 use super::super::persisted;
 use super::super::transport::{Transport, TransportError};
-use super::outcomes::{self, reset_to_pending, Numbering, Writer};
+use super::outcomes::{self, reset_to_pending, Numbering, Settle, Writer};
+use super::poison::{Poison, Verdict};
 use super::BatchReport;
 
 /// The push side of a cycle: owns the batch size and the resend point across batches.
@@ -27,14 +29,28 @@ use super::BatchReport;
 pub struct Pusher {
     terminal_id: Uuid,
     size: BatchSize,
-    /// Set by a gap answer: the next batch starts here whatever the rows' states.
+    /// Set by a gap answer: the next batch starts at this row.
     resend_from: Option<u64>,
     /// The next batch, already marked in flight and sent while the last answer is applied.
     ahead: Option<Sent>,
+    /// The search for an item the server keeps failing on.
+    poison: Poison,
+    /// The item found: the next batch is it alone, withdrawn.
+    withdrawal: Option<Withdrawal>,
     /// Checkpoints the engine's writes.
     checkpointer: Checkpointer,
     /// Holds the engine's writes while the cashier is ringing up.
     give_way: GiveWay,
+}
+
+/// An item the server failed on every time it was sent alone, and the failure it met: the
+/// code and message its failed-list entry shows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Withdrawal {
+    seq: u64,
+    mutation_id: Uuid,
+    code: String,
+    message: String,
 }
 
 /// A batch read and marked in flight, with its request body, not sent yet.
@@ -72,6 +88,8 @@ impl Pusher {
             size: BatchSize::new(batch_size, max_batch_size),
             resend_from: None,
             ahead: None,
+            poison: Poison::default(),
+            withdrawal: None,
             checkpointer: Checkpointer::default(),
             give_way: GiveWay::new(give_way),
         }
@@ -85,7 +103,12 @@ impl Pusher {
     /// The next page: the oldest unsettled rows after `after` (the batch still being applied,
     /// when sending ahead), else from the resend point after a gap, else the oldest unsettled.
     fn page(&self, conn: &Connection, after: Option<u64>) -> Result<Vec<OutboxEntry>, SyncError> {
-        let limit = u32::try_from(self.size.current).unwrap_or(1000);
+        let size = match (&self.withdrawal, self.poison.limit()) {
+            (Some(_), _) => 1,
+            (None, Some(limit)) => limit.min(self.size.current),
+            (None, None) => self.size.current,
+        };
+        let limit = u32::try_from(size).unwrap_or(1000);
         match (self.resend_from, after) {
             // Sent ahead only after a clean answer: the batch before settled in order. Without
             // a batch ahead, the oldest unsettled rows.
@@ -184,6 +207,7 @@ impl Pusher {
                 if matches!(e, TransportError::NoAnswer(_)) {
                     self.size.unanswered();
                 }
+                self.suspect(&batch, &e);
                 return Err(e.into());
             }
         };
@@ -191,7 +215,15 @@ impl Pusher {
         let received_at = clock.now_ms();
         let offset = response.server_time_ms - (sent_at + received_at) / 2;
         let numbering = numbering(conn)?;
-        let plan = outcomes::plan(&batch, &response, numbering);
+        let withdrawal = self.withdrawal.take();
+        let mut plan = outcomes::plan(&batch, &response, numbering);
+        match &withdrawal {
+            Some(w) => {
+                record_withdrawal(&mut plan, w);
+                self.poison.withdrawn();
+            }
+            None => self.poison.answered(batch.len()),
+        }
         if let Some(next) = next {
             if clean(&batch, &response, numbering) && plan.diverged.is_none() {
                 self.ahead = Some(self.start(conn, transport, clock, next).await);
@@ -244,7 +276,15 @@ impl Pusher {
         clock: &dyn Clock,
         after: Option<u64>,
     ) -> Result<Option<Prepared>, SyncError> {
+        // While an item is isolated, each batch waits for the answer before it.
+        if after.is_some() && (self.poison.limit().is_some() || self.withdrawal.is_some()) {
+            return Ok(None);
+        }
         let batch = self.page(conn, after)?;
+        // The item to withdraw is still the oldest unsettled one (not settled meanwhile).
+        if self.withdrawal.as_ref().map(|w| w.seq) != batch.first().map(|e| e.seq) {
+            self.withdrawal = None;
+        }
         // Rows still in flight were sent by an attempt that never heard back (a crash, a kill,
         // an abandoned shutdown): as ambiguous as a lost answer.
         let resumed = batch.iter().any(|e| e.state == OutboxState::InFlight);
@@ -292,8 +332,31 @@ impl Pusher {
             };
             outbox::mark_in_flight(conn, first.seq, last.seq, now)?;
         }
-        let body = request_body(self.terminal_id, &batch);
+        let withdraw = self.withdrawal.as_ref().map(|w| w.mutation_id);
+        let body = request_body(self.terminal_id, &batch, withdraw);
         Ok(Some(Prepared { batch, body }))
+    }
+
+    /// Counts a failure of `batch` against it when the batch itself may be what fails, and
+    /// marks its first row for withdrawal once that row failed alone time and again.
+    fn suspect(&mut self, batch: &[OutboxEntry], error: &TransportError) {
+        let Some(first) = batch.first().filter(|_| error.may_be_the_batch()) else {
+            return;
+        };
+        if self.poison.failed(first.seq, batch.len()) == Verdict::Withdraw {
+            let (code, message) = error.reason();
+            tracing::warn!(
+                seq = first.seq,
+                %code,
+                "the back office fails on this item every time; it is withdrawn to the failed list"
+            );
+            self.withdrawal = Some(Withdrawal {
+                seq: first.seq,
+                mutation_id: first.mutation_id,
+                code,
+                message,
+            });
+        }
     }
 
     /// Starts the request of a prepared batch as a task of its own.
@@ -401,8 +464,23 @@ fn clean(batch: &[OutboxEntry], response: &PushResponse, numbering: Numbering) -
         })
 }
 
-/// `{"terminal_id": …, "mutations": [payload, …]}` from the stored bytes, unparsed.
-fn request_body(terminal_id: Uuid, batch: &[OutboxEntry]) -> Vec<u8> {
+/// The withdrawn row goes to the failed list with the failure the server met on it, not the
+/// server's word for withdrawing it.
+fn record_withdrawal<'a>(plan: &mut outcomes::Plan<'a>, withdrawal: &'a Withdrawal) {
+    for (entry, settle) in &mut plan.rows {
+        let withdrawn = matches!(settle, Settle::Rejected { code, .. } if *code == "withdrawn");
+        if entry.seq == withdrawal.seq && withdrawn {
+            *settle = Settle::Rejected {
+                code: &withdrawal.code,
+                message: &withdrawal.message,
+            };
+        }
+    }
+}
+
+/// `{"terminal_id": …, "mutations": [payload, …]}` from the stored bytes, unparsed, and the
+/// mutation to `withdraw`, if any.
+fn request_body(terminal_id: Uuid, batch: &[OutboxEntry], withdraw: Option<Uuid>) -> Vec<u8> {
     let size = batch.iter().map(|e| e.payload.len() + 1).sum::<usize>() + 80;
     let mut body = Vec::with_capacity(size);
     body.extend_from_slice(b"{\"terminal_id\":\"");
@@ -414,7 +492,13 @@ fn request_body(terminal_id: Uuid, batch: &[OutboxEntry]) -> Vec<u8> {
         }
         body.extend_from_slice(&entry.payload);
     }
-    body.extend_from_slice(b"]}");
+    body.push(b']');
+    if let Some(id) = withdraw {
+        body.extend_from_slice(b",\"withdraw\":[\"");
+        body.extend_from_slice(id.to_string().as_bytes());
+        body.extend_from_slice(b"\"]");
+    }
+    body.push(b'}');
     body
 }
 
@@ -537,13 +621,21 @@ mod tests {
     fn the_request_body_carries_the_stored_payloads_byte_for_byte() {
         let terminal = Uuid::now_v7();
         let batch: Vec<OutboxEntry> = (7..=8).map(entry).collect();
-        let body = request_body(terminal, &batch);
+        let body = request_body(terminal, &batch, None);
         assert_eq!(
             String::from_utf8_lossy(&body),
             format!(
                 "{{\"terminal_id\":\"{terminal}\",\"mutations\":[{{\"seq\":7}},{{\"seq\":8}}]}}"
             ),
             "a resend is byte-identical to the first send"
+        );
+        let withdrawn = batch[1].mutation_id;
+        let body = request_body(terminal, &batch[1..], Some(withdrawn));
+        let request: serde_json::Value = serde_json::from_slice(&body).expect("JSON");
+        assert_eq!(
+            request["withdraw"],
+            serde_json::json!([withdrawn]),
+            "the item given up on is named: {request}"
         );
     }
 }
