@@ -19,6 +19,7 @@ pub mod item_state;
 pub mod journal;
 pub mod migrations;
 pub mod outbox;
+pub mod recover;
 pub mod register;
 pub mod settings;
 pub mod status;

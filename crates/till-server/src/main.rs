@@ -95,8 +95,8 @@ struct ServeArgs {
     /// limit [default: 20].
     #[arg(long, value_name = "N")]
     max_auth_failures: Option<u32>,
-    /// How far ahead of this server's clock a terminal's stamp may be before it is clamped
-    /// [default: 5m].
+    /// How far ahead of this server's clock a terminal's stamp on a customer change may be
+    /// before the change is refused [default: 5m].
     #[arg(long, value_name = "DURATION", value_parser = duration::parse)]
     max_clock_skew: Option<Duration>,
 }
@@ -408,13 +408,26 @@ async fn run(cli: Cli) -> Result<(), CliError> {
                 return print_json(&stats);
             }
             println!(
-                "{} tickets, total {}, {} mutations, {} duplicates, {} gaps",
-                stats.tickets, stats.total, stats.mutations, stats.duplicates, stats.gaps
+                "{} tickets, total {}, {} mutations, {} duplicates, {} gaps, \
+                 {} disputed reversals ({} open)",
+                stats.tickets,
+                stats.total,
+                stats.mutations,
+                stats.duplicates,
+                stats.gaps,
+                stats.disputed_reversals,
+                stats.open_disputes
             );
             for t in &stats.terminals {
                 println!(
-                    "  {} {}: {} tickets, total {}, last seq {}",
-                    t.terminal_id, t.name, t.tickets, t.total, t.last_seq
+                    "  {} {}: {} tickets, total {}, last seq {}, {} disputed ({} open)",
+                    t.terminal_id,
+                    t.name,
+                    t.tickets,
+                    t.total,
+                    t.last_seq,
+                    t.disputed_reversals,
+                    t.open_disputes
                 );
             }
             Ok(())

@@ -9,7 +9,7 @@ mod common;
 use common::*;
 use reqwest::StatusCode;
 use till_protocol::{Mutation, MutationBody, Outcome, PushRequest, PushResponse, Recovered};
-use till_server::decide::push::payload_hash;
+use till_server::decide::push::{payload_hash, Received, RECEIVED_PREFIX};
 use uuid::Uuid;
 
 /// The outcome's status, or a rejection's code.
@@ -57,7 +57,11 @@ fn recovered(original: &Mutation, first: Uuid, seq: u64) -> Mutation {
         terminal_id: first,
         mutation_id: original.id,
         seq: original.seq,
-        payload_sha256: payload_hash(original).expect("hashes"),
+        payload_sha256: payload_hash(
+            &Received::from_mutation(original.clone()).expect("serialises"),
+        )
+        .trim_start_matches(RECEIVED_PREFIX)
+        .to_string(),
     });
     m
 }

@@ -34,13 +34,18 @@ pub struct Refusal {
 /// `what`, a field of one line, is at most `max` characters and holds no control character;
 /// the refusal names the field and what is wrong, never the value.
 pub fn check(what: &str, value: &str, max: usize) -> Result<(), Refusal> {
+    check_lines(what, value, max, Lines::One)
+}
+
+/// [`check`] for a field of `lines`: a reason or a note may break lines.
+pub fn check_lines(what: &str, value: &str, max: usize, lines: Lines) -> Result<(), Refusal> {
     if value.chars().count() > max {
         return Err(Refusal {
             code: "text_too_long",
             message: format!("{what} is longer than {max} characters"),
         });
     }
-    shared::check(what, value, Lines::One).map_err(|e| Refusal {
+    shared::check(what, value, lines).map_err(|e| Refusal {
         code: "invalid_text",
         message: e.to_string(),
     })

@@ -199,12 +199,14 @@ mod tests {
                 mine: Some(LocalEdit {
                     fields: fields("ada@till"),
                     hlc: None,
+                    changed: None,
                 }),
                 theirs: Some(Customer {
                     id: Uuid::nil(),
                     version: 2,
                     fields: fields("ada@office"),
                     hlc: None,
+                    made_by: None,
                 }),
                 base: None,
             }),

@@ -585,6 +585,7 @@ mod tests {
                 till_protocol::MutationBody::CustomerDeleted(till_protocol::CustomerDeleted {
                     id: Uuid::now_v7(),
                     base_version: 1,
+                    base: None,
                 });
             let m = outbox::enqueue(&conn, body, hlc, 1).expect("queues");
             assert_eq!(m.seq, i as u64 + 1);
