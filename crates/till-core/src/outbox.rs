@@ -139,8 +139,8 @@ fn insert(
 /// numbered from 1 for the new identity, gets a new mutation id (the old one may be the back
 /// office's already) and names where it was first numbered and the hash of what was sent there
 /// ([`Recovered`]), so the back office recognises what it already holds. Its content (a
-/// ticket with its id and number, a customer change) is unchanged. Returns how many. Call in
-/// the transaction that enrols the new identity.
+/// ticket with its id and number, a customer change with the base it names and the fields it was
+/// made on) is unchanged. Returns how many. Call in the transaction that enrols the new identity.
 pub fn requeue_for(conn: &Connection, old_terminal: Uuid, now_ms: i64) -> Result<u64> {
     let base = counters::last(conn, counters::MUTATION)?;
     let unsettled: Vec<i64> = conn
@@ -172,6 +172,9 @@ pub fn requeue_for(conn: &Connection, old_terminal: Uuid, now_ms: i64) -> Result
         conn.prepare_cached("DELETE FROM outbox WHERE seq = ?1")?
             .execute([seq_i64(old_seq)?])?;
         insert(conn, seq, &mutation, entry.created_at_ms, now_ms)?;
+        // The fields a queued customer edit was made on follow it to its new id.
+        conn.prepare_cached("UPDATE customer_edits SET mutation_id = ?2 WHERE mutation_id = ?1")?
+            .execute([first.id.to_string(), mutation.id.to_string()])?;
     }
     config::set(conn, &SEQ_BASE, &base)?;
     Ok(unsettled.len() as u64)
@@ -582,8 +585,34 @@ mod tests {
             .iter()
             .map(|&s| get(&conn, s).expect("reads").expect("exists").payload)
             .collect();
+        let edit_of = |seq: u64| -> Option<String> {
+            let id = get(&conn, seq).expect("reads").expect("exists").mutation_id;
+            conn.query_row(
+                "SELECT base FROM customer_edits WHERE mutation_id = ?1",
+                [id.to_string()],
+                |r| r.get(0),
+            )
+            .ok()
+        };
+        conn.execute(
+            "INSERT INTO customer_edits (mutation_id, customer_id, base) VALUES (?1, ?2, '{}')",
+            [
+                get(&conn, 2)
+                    .expect("reads")
+                    .expect("exists")
+                    .mutation_id
+                    .to_string(),
+                Uuid::now_v7().to_string(),
+            ],
+        )
+        .expect("keeps an edit's base");
         let old = Uuid::now_v7();
         assert_eq!(requeue_for(&conn, old, 30).expect("requeues"), 2);
+        assert_eq!(
+            edit_of(4).as_deref(),
+            Some("{}"),
+            "the fields an edit was made on follow it to its new id"
+        );
         assert_eq!(seq_base(&conn).expect("reads"), 3);
         assert!(get(&conn, 2).expect("reads").is_none(), "moved, not copied");
         let moved: Vec<OutboxEntry> = unsettled_after(&conn, 0, 10).expect("reads");

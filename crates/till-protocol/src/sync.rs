@@ -57,6 +57,15 @@ pub struct Mutation {
     pub recovered: Option<Recovered>,
 }
 
+impl Mutation {
+    /// The identity a customer version this mutation makes is made by (`made_by`), which a later
+    /// edit names as its base: its own id, or for a recovered mutation its original's, so an
+    /// edit queued after it names it alike whether the first terminal delivered it or not.
+    pub fn made_by(&self) -> Uuid {
+        self.recovered.as_ref().map_or(self.id, |r| r.mutation_id)
+    }
+}
+
 /// Where a recovered mutation was first numbered. The back office answers it as settled when
 /// that terminal delivered exactly it before (`duplicate` with the original outcome, nothing
 /// applied twice), and otherwise applies it, keeping where it came from.
@@ -359,6 +368,35 @@ pub struct WhoAmI {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_recovered_mutation_makes_its_version_by_its_original_id() {
+        let mut mutation = Mutation {
+            id: Uuid::now_v7(),
+            seq: 1,
+            hlc: Hlc {
+                wall_ms: 1,
+                counter: 0,
+                node: Uuid::nil(),
+            },
+            wall_clock_ms: 1,
+            body: MutationBody::CustomerDeleted(CustomerDeleted {
+                id: Uuid::now_v7(),
+                base_version: 1,
+                base: None,
+            }),
+            recovered: None,
+        };
+        assert_eq!(mutation.made_by(), mutation.id);
+        let original = Uuid::now_v7();
+        mutation.recovered = Some(Recovered {
+            terminal_id: Uuid::now_v7(),
+            mutation_id: original,
+            seq: 7,
+            payload_sha256: String::new(),
+        });
+        assert_eq!(mutation.made_by(), original);
+    }
 
     #[test]
     fn unknown_fields_are_refused() {

@@ -8,7 +8,10 @@ mod common;
 
 use common::*;
 use reqwest::StatusCode;
-use till_protocol::{Mutation, MutationBody, Outcome, PushRequest, PushResponse, Recovered};
+use till_protocol::{
+    CustomerCreated, CustomerFields, CustomerUpdated, Mutation, MutationBody, Outcome, PushRequest,
+    PushResponse, Recovered,
+};
 use till_server::decide::push::{payload_hash, Received, RECEIVED_PREFIX};
 use uuid::Uuid;
 
@@ -115,6 +118,60 @@ async fn a_recovered_history_settles_once_under_its_new_identity() {
         recovered_from,
         [(1, None), (2, None), (3, None), (4, Some(old.id))],
         "the back office shows which ticket came from a recovered history"
+    );
+    server.stop().await;
+}
+
+/// A customer created at `seq` and an edit of it queued after it (naming the create as its
+/// base), as a till numbers them.
+fn created_then_edited(seq: u64) -> [Mutation; 2] {
+    let id = Uuid::now_v7();
+    let fields = |name: &str| CustomerFields {
+        name: name.into(),
+        email: None,
+        phone: None,
+        note: None,
+    };
+    let created = till_server::sample::mutation(
+        seq,
+        MutationBody::CustomerCreated(CustomerCreated {
+            id,
+            fields: fields("Ada"),
+        }),
+    );
+    let edited = till_server::sample::mutation(
+        seq + 1,
+        MutationBody::CustomerUpdated(CustomerUpdated {
+            id,
+            base_version: 1,
+            base: Some(created.id),
+            fields: fields("Ada L."),
+        }),
+    );
+    [created, edited]
+}
+
+on_both_backends!(a_recovered_edit_applies_on_the_recovered_change_it_was_queued_after);
+async fn a_recovered_edit_applies_on_the_recovered_change_it_was_queued_after() {
+    let server = TestServer::start().await;
+    let old = server.enrol("till 1").await;
+    // The old identity delivered one customer's creation, never the other's.
+    let [delivered, delivered_edit] = created_then_edited(1);
+    let [never_sent, never_sent_edit] = created_then_edited(2);
+    server.push(&old, std::slice::from_ref(&delivered)).await;
+    let new = server.enrol("till 1, recovered").await;
+    let batch = [
+        recovered(&delivered, old.id, 1),
+        recovered(&delivered_edit, old.id, 2),
+        recovered(&never_sent, old.id, 3),
+        recovered(&never_sent_edit, old.id, 4),
+    ];
+    let (response, _) = server.push(&new, &batch).await;
+    assert_eq!(
+        verdicts(&response),
+        ["duplicate", "applied", "applied", "applied"],
+        "each edit names its create by the id it was first queued with, and applies whether \
+         that create reached the back office before or only now"
     );
     server.stop().await;
 }

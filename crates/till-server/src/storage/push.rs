@@ -79,7 +79,7 @@ impl<T: Tx> Settling<'_, T> {
     /// Applies one mutation whose sequence is next.
     async fn apply(&mut self, mutation: &Mutation) -> Result<Outcome, T::Error> {
         let made = Made {
-            by: mutation.id,
+            by: mutation.made_by(),
             hlc: mutation.hlc,
         };
         let applied = match &mutation.body {

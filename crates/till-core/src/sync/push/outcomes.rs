@@ -520,19 +520,18 @@ pub fn record_ticket(
 
 /// Brings the local customer up to the version the server applied.
 fn on_applied(conn: &Connection, mutation: &Mutation, version: u64) -> Result<(), SyncError> {
-    let made_by = mutation.id;
     match &mutation.body {
         MutationBody::TicketCreated(_)
         | MutationBody::TicketVoided(_)
         | MutationBody::TicketRefunded(_) => {}
         MutationBody::CustomerCreated(c) => {
-            customers::mark_applied(conn, c.id, made_by, version, Some(&c.fields))?
+            customers::mark_applied(conn, c.id, mutation, version, Some(&c.fields))?
         }
         MutationBody::CustomerUpdated(c) => {
-            customers::mark_applied(conn, c.id, made_by, version, Some(&c.fields))?
+            customers::mark_applied(conn, c.id, mutation, version, Some(&c.fields))?
         }
         MutationBody::CustomerDeleted(c) => {
-            customers::mark_applied(conn, c.id, made_by, version, None)?
+            customers::mark_applied(conn, c.id, mutation, version, None)?
         }
         MutationBody::DisputeSettled(_) => {}
     }
