@@ -27,6 +27,17 @@ pub fn seq_base(conn: &Connection) -> Result<u64> {
     Ok(config::get(conn, &SEQ_BASE)?.unwrap_or(0))
 }
 
+/// Whether `wire`, the sequence a mutation carries to the back office, fits the outbox row `seq`
+/// of a till whose current identity numbers from `base`: `seq - base` for a row of the current
+/// identity; for a row queued under an earlier one (settled since), at most `seq`.
+pub fn wire_seq_fits(seq: u64, wire: u64, base: u64) -> bool {
+    if seq > base {
+        wire == seq - base
+    } else {
+        (1..=seq).contains(&wire)
+    }
+}
+
 /// The last sequence the current terminal identity numbered, as the back office counts.
 pub fn numbered(conn: &Connection) -> Result<u64> {
     Ok(counters::last(conn, counters::MUTATION)?.saturating_sub(seq_base(conn)?))
@@ -180,12 +191,13 @@ pub fn requeue_for(conn: &Connection, old_terminal: Uuid, now_ms: i64) -> Result
     Ok(unsettled.len() as u64)
 }
 
-/// Queues again, under its own sequence number and id, a mutation salvaged from a damaged store
-/// (`payload` its bytes as first sent, so the server recognises a replay), as `pending` or, with
-/// `failed` (its reason), back on the failed list. Returns `false`, changing nothing, when this
+/// Queues again, under its own (local) sequence number `seq` and id, a mutation salvaged from a
+/// damaged store (`payload` its bytes as first sent, so the server recognises a replay), as
+/// `pending` or, with `failed` (its reason), back on the failed list. Returns `false`, changing nothing, when this
 /// store already holds that mutation or that sequence number.
 pub fn restore(
     conn: &Connection,
+    seq: u64,
     mutation: &Mutation,
     payload: &[u8],
     failed: Option<&str>,
@@ -205,7 +217,7 @@ pub fn restore(
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
         )?
         .execute(params![
-            seq_i64(mutation.seq)?,
+            seq_i64(seq)?,
             mutation.id.to_string(),
             kind,
             entity.to_string(),
@@ -218,7 +230,7 @@ pub fn restore(
         return Ok(false);
     }
     conn.prepare_cached("INSERT INTO outbox_payload (seq, payload) VALUES (?1, ?2)")?
-        .execute(params![seq_i64(mutation.seq)?, payload])?;
+        .execute(params![seq_i64(seq)?, payload])?;
     Ok(true)
 }
 
@@ -566,6 +578,28 @@ mod tests {
                 .code(),
             "invalid_input"
         );
+    }
+
+    #[test]
+    fn a_rows_wire_sequence_follows_the_numbering_of_the_identity_it_was_queued_under() {
+        let cases = [
+            // (local seq, wire seq, base, fits)
+            (5, 5, 0, true),
+            (5, 4, 0, false),
+            (8, 2, 6, true),
+            (8, 8, 6, false),
+            (6, 6, 6, true),
+            (4, 2, 6, true),
+            (4, 5, 6, false),
+            (4, 0, 6, false),
+        ];
+        for (seq, wire, base, fits) in cases {
+            assert_eq!(
+                wire_seq_fits(seq, wire, base),
+                fits,
+                "seq {seq}, wire {wire}, base {base}"
+            );
+        }
     }
 
     #[test]

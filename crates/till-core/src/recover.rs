@@ -175,7 +175,8 @@ fn seed(conn: &mut Connection, old: &Path) -> Result<()> {
         (
             "identity and clock",
             "INSERT OR REPLACE INTO main.meta (key, value)
-             SELECT key, value FROM old.meta WHERE key IN ('device_id', 'hlc_last')",
+             SELECT key, value FROM old.meta
+             WHERE key IN ('device_id', 'hlc_last', 'outbox_seq_base')",
         ),
         (
             "enrolment",
@@ -288,6 +289,8 @@ pub fn recover(store: &Store, from: Option<&Path>, clock: &dyn Clock) -> Result<
 
 /// A mutation read back from the damaged copy: its row's state and reason, its exact bytes.
 struct Salvaged {
+    /// Its outbox row's (local) sequence number.
+    seq: u64,
     mutation: Mutation,
     payload: Vec<u8>,
     state: Option<OutboxState>,
@@ -327,6 +330,9 @@ fn read_mutations(old: &Connection) -> Mutations {
     .flatten()
     .max()
     .unwrap_or(0);
+    // Where the numbering of the terminal identity it was enrolled as last starts (0 when the
+    // meta row is unreadable: a mutation of a later identity then fails its check).
+    let base = outbox::seq_base(old).unwrap_or(0);
     let mut out = Mutations {
         found: Vec::new(),
         unreadable: Vec::new(),
@@ -355,8 +361,9 @@ fn read_mutations(old: &Connection) -> Mutations {
             // Pruned long after it was applied: nothing to salvage.
             Ok(None) => {}
             Ok(Some((id, entity, state, last_error, created_at_ms, payload))) => {
-                match integrity::matches_row(seq, &id, &entity, payload.as_deref()) {
+                match integrity::matches_row(seq, base, &id, &entity, payload.as_deref()) {
                     Ok(mutation) => out.found.push(Salvaged {
+                        seq: seq_u,
                         mutation,
                         payload: payload.unwrap_or_default(),
                         state: OutboxState::parse(&state),
@@ -475,13 +482,21 @@ fn restore_mutations(
 ) -> Result<()> {
     let mut last = 0;
     for s in &mutations.found {
-        last = last.max(s.mutation.seq);
+        last = last.max(s.seq);
         let failed = match s.state {
             Some(OutboxState::Pending | OutboxState::InFlight) => None,
             Some(OutboxState::Failed) => Some(s.last_error.as_deref().unwrap_or("failed")),
             _ => continue,
         };
-        if outbox::restore(tx, &s.mutation, &s.payload, failed, s.created_at_ms, now)? {
+        if outbox::restore(
+            tx,
+            s.seq,
+            &s.mutation,
+            &s.payload,
+            failed,
+            s.created_at_ms,
+            now,
+        )? {
             if failed.is_some() {
                 report.failed += 1;
             } else {
