@@ -517,3 +517,58 @@ fn raise_counter(tx: &Connection, name: &str, at_least: u64) -> Result<()> {
     )?;
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use till_protocol::{CustomerDeleted, Hlc};
+
+    use super::*;
+    use crate::clock::FixedClock;
+
+    #[test]
+    fn a_re_enrolled_tills_queue_is_sound_and_salvaged_under_its_numbering() {
+        let dir = tempfile::tempdir().expect("a temp dir");
+        let store = Store::open(dir.path()).expect("opens");
+        let conn = store.connect().expect("connects");
+        let hlc = Hlc {
+            wall_ms: 1,
+            counter: 0,
+            node: Uuid::nil(),
+        };
+        for _ in 0..3 {
+            let body = MutationBody::CustomerDeleted(CustomerDeleted {
+                id: Uuid::now_v7(),
+                base_version: 1,
+                base: None,
+            });
+            outbox::enqueue(&conn, body, hlc, 1).expect("queues");
+        }
+        outbox::requeue_for(&conn, Uuid::now_v7(), 2).expect("requeues");
+        drop(conn);
+        let db = dir.path().join(DB_FILE);
+        integrity::check(&db).expect("numbered from 1 again for the new identity, it is sound");
+
+        let clock = FixedClock(10);
+        let fresh = set_aside(dir.path(), "a test", &clock).expect("sets aside");
+        let report = recover(&fresh, None, &clock).expect("recovers");
+        assert_eq!(report.queued, 3);
+        let conn = fresh.connect().expect("connects");
+        assert_eq!(outbox::seq_base(&conn).expect("reads"), 3, "taken over");
+        let queued: Vec<(u64, u64)> = outbox::unsettled_after(&conn, 0, 10)
+            .expect("reads")
+            .iter()
+            .map(|e| {
+                let m: Mutation = serde_json::from_slice(&e.payload).expect("parses");
+                (e.seq, m.seq)
+            })
+            .collect();
+        assert_eq!(
+            queued,
+            [(4, 1), (5, 2), (6, 3)],
+            "each under its own numbers"
+        );
+        assert_eq!(outbox::numbered(&conn).expect("reads"), 3);
+        drop(conn);
+        integrity::check(&db).expect("the fresh store is sound too");
+    }
+}
