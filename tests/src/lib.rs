@@ -33,29 +33,53 @@ pub fn bin(name: &str) -> PathBuf {
     path
 }
 
+/// Where a back office keeps its data, as `till-server` is told on its command line.
+#[derive(Debug, Clone)]
+pub enum BackOffice {
+    /// Its embedded SQLite database in this data dir.
+    DataDir(PathBuf),
+    /// A PostgreSQL database (`postgres://…`).
+    Database(String),
+}
+
+impl BackOffice {
+    /// The arguments naming it.
+    fn args(&self) -> [std::ffi::OsString; 2] {
+        match self {
+            BackOffice::DataDir(dir) => ["--data-dir".into(), dir.into()],
+            BackOffice::Database(url) => ["--database".into(), url.into()],
+        }
+    }
+}
+
 /// A running `till-server serve` on `127.0.0.1:0`.
 pub struct Server {
-    pub data_dir: PathBuf,
     pub addr: SocketAddr,
     /// `http`, or `https` when started with `--tls-cert`/`--tls-key`.
     pub scheme: String,
+    /// Where it keeps its data.
+    pub office: BackOffice,
     child: Child,
 }
 
 impl Server {
     /// Starts the server on `data_dir` and waits for its `listening on http://ADDR` line.
     pub async fn start(data_dir: &Path) -> Server {
-        Server::start_with(data_dir, &["--listen", "127.0.0.1:0"]).await
+        Self::start_on(&BackOffice::DataDir(data_dir.to_path_buf())).await
     }
 
-    /// Starts `till-server serve ARGS` on `data_dir` (ARGS names `--listen`) and waits for its
+    /// Starts the server on `office` and waits for its `listening on http://ADDR` line.
+    pub async fn start_on(office: &BackOffice) -> Server {
+        Self::start_with(office, &["--listen", "127.0.0.1:0"]).await
+    }
+
+    /// Starts `till-server serve ARGS` on `office` (ARGS names `--listen`) and waits for its
     /// `listening on http(s)://ADDR` line.
-    pub async fn start_with(data_dir: &Path, args: &[&str]) -> Server {
+    pub async fn start_with(office: &BackOffice, args: &[&str]) -> Server {
         let mut child = Command::new(bin("till-server"))
             .arg("serve")
             .args(args)
-            .arg("--data-dir")
-            .arg(data_dir)
+            .args(office.args())
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .kill_on_drop(true)
@@ -85,10 +109,18 @@ impl Server {
         // Keep draining stdout so the server never blocks on a full pipe.
         tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
         Server {
-            data_dir: data_dir.to_path_buf(),
             addr,
             scheme,
+            office: office.clone(),
             child,
+        }
+    }
+
+    /// The data dir of a back office on SQLite.
+    pub fn data_dir(&self) -> &Path {
+        match &self.office {
+            BackOffice::DataDir(dir) => dir,
+            BackOffice::Database(_) => panic!("a back office on PostgreSQL has no data dir"),
         }
     }
 
@@ -104,10 +136,14 @@ impl Server {
 
 /// Runs `till-server ARGS --data-dir DIR` and returns stdout; panics on failure.
 pub async fn server_cli(data_dir: &Path, args: &[&str]) -> String {
+    office_cli(&BackOffice::DataDir(data_dir.to_path_buf()), args).await
+}
+
+/// Runs `till-server ARGS` on `office` and returns stdout; panics on failure.
+pub async fn office_cli(office: &BackOffice, args: &[&str]) -> String {
     let out = Command::new(bin("till-server"))
         .args(args)
-        .arg("--data-dir")
-        .arg(data_dir)
+        .args(office.args())
         .output()
         .await
         .expect("till-server runs");
@@ -121,7 +157,12 @@ pub async fn server_cli(data_dir: &Path, args: &[&str]) -> String {
 
 /// Enrols a terminal on the server; returns (terminal id, token).
 pub async fn add_terminal(server_dir: &Path, name: &str) -> (String, String) {
-    let out = server_cli(server_dir, &["terminal", "add", name, "--json"]).await;
+    add_terminal_to(&BackOffice::DataDir(server_dir.to_path_buf()), name).await
+}
+
+/// Enrols a terminal on `office`; returns (terminal id, token).
+pub async fn add_terminal_to(office: &BackOffice, name: &str) -> (String, String) {
+    let out = office_cli(office, &["terminal", "add", name, "--json"]).await;
     let v: Value = serde_json::from_str(out.trim()).expect("terminal add --json prints JSON");
     (
         v["id"].as_str().expect("an id").to_string(),
@@ -131,7 +172,12 @@ pub async fn add_terminal(server_dir: &Path, name: &str) -> (String, String) {
 
 /// `till-server stats --json`.
 pub async fn stats(server_dir: &Path) -> Value {
-    let out = server_cli(server_dir, &["stats", "--json"]).await;
+    stats_of(&BackOffice::DataDir(server_dir.to_path_buf())).await
+}
+
+/// `till-server stats --json` of `office`.
+pub async fn stats_of(office: &BackOffice) -> Value {
+    let out = office_cli(office, &["stats", "--json"]).await;
     serde_json::from_str(out.trim()).expect("stats --json prints JSON")
 }
 

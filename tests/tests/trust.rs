@@ -42,7 +42,7 @@ async fn https_server(dir: &Path, ca: &Ca) -> (Server, String) {
     std::fs::write(&key_path, key.serialize_pem()).expect("writes");
     let pin = hex::encode(Sha256::digest(cert.der()));
     let server = Server::start_with(
-        &dir.join("office"),
+        &BackOffice::DataDir(dir.join("office")),
         &[
             "--listen",
             "127.0.0.1:0",
@@ -81,7 +81,7 @@ async fn a_shops_own_ca_is_trusted_for_its_back_office_and_another_is_not() {
     std::fs::write(&ca_file, &shop_ca.pem).expect("writes");
     let other_ca = dir.path().join("other-ca.pem");
     std::fs::write(&other_ca, new_ca("Someone else").pem).expect("writes");
-    let (_, token) = add_terminal(&server.data_dir, "till-1").await;
+    let (_, token) = add_terminal(server.data_dir(), "till-1").await;
     let till = tempfile::tempdir().expect("temp dir");
 
     let usual_roots = enrol(till.path(), &server.url(), &token, &[]).await;
@@ -111,7 +111,7 @@ async fn a_shops_own_ca_is_trusted_for_its_back_office_and_another_is_not() {
     tillctl_ok(till.path(), &["ring-up", "--demo", "2"]).await;
     tillctl_ok(till.path(), &["sync", "--until-drained", "--timeout", "60"]).await;
     assert_eq!(
-        stats(&server.data_dir).await["tickets"],
+        stats(server.data_dir()).await["tickets"],
         2,
         "every later request trusts the CA stored with the enrolment"
     );
@@ -121,7 +121,7 @@ async fn a_shops_own_ca_is_trusted_for_its_back_office_and_another_is_not() {
 async fn a_pinned_certificate_is_accepted_whoever_issued_it_and_another_is_refused() {
     let dir = tempfile::tempdir().expect("temp dir");
     let (server, pin) = https_server(dir.path(), &new_ca("Unknown CA")).await;
-    let (_, token) = add_terminal(&server.data_dir, "till-1").await;
+    let (_, token) = add_terminal(server.data_dir(), "till-1").await;
     let till = tempfile::tempdir().expect("temp dir");
 
     let mut wrong = pin.clone().into_bytes();
@@ -145,7 +145,7 @@ async fn a_pinned_certificate_is_accepted_whoever_issued_it_and_another_is_refus
     );
     tillctl_ok(till.path(), &["ring-up", "--demo", "1"]).await;
     tillctl_ok(till.path(), &["sync", "--until-drained", "--timeout", "60"]).await;
-    assert_eq!(stats(&server.data_dir).await["tickets"], 1);
+    assert_eq!(stats(server.data_dir()).await["tickets"], 1);
 
     let both = enrol(
         till.path(),
@@ -178,7 +178,11 @@ async fn plain_http_to_another_machine_needs_the_switch_and_is_shown_while_on() 
         return;
     };
     let office = tempfile::tempdir().expect("temp dir");
-    let server = Server::start_with(office.path(), &["--listen", "0.0.0.0:0"]).await;
+    let server = Server::start_with(
+        &BackOffice::DataDir(office.path().to_path_buf()),
+        &["--listen", "0.0.0.0:0"],
+    )
+    .await;
     let url = format!("http://{ip}:{}", server.addr.port());
     let (_, token) = add_terminal(office.path(), "till-1").await;
     refused_with(

@@ -112,6 +112,7 @@ async fn measure(args: Args) -> Result<(), String> {
                 let request = PushRequest {
                     terminal_id: terminal.id,
                     mutations,
+                    withdraw: Vec::new(),
                 };
                 serde_json::to_vec(&request).map(|b| (seqs.len(), b))
             })

@@ -102,6 +102,9 @@ error_codes! {
     NotApplicable = "not_applicable",
     /// Enrolling would break the mutation sequence the server tracks.
     EnrolmentRefused = "enrolment_refused",
+    /// This till's history differs from the back office's (a restored or copied data dir):
+    /// sync stops until the till is enrolled as a new terminal.
+    Diverged = "diverged",
     /// The sync status could not be read from the store; the counts shown are the last known.
     StatusUnreadable = "status_unreadable",
 

@@ -2,14 +2,46 @@
 //! it describes, numbered by the gapless mutation sequence, and stored as the exact JSON bytes
 //! that will be sent, so every resend is byte-identical (the server compares payloads of a
 //! replayed mutation id). Every write to the outbox goes through this module.
+//!
+//! An outbox row's `seq` is this till's own, never reused. The back office numbers a
+//! terminal's mutations from 1; a till enrolled as a new terminal after its history diverged
+//! ([`requeue_for`]) starts that numbering again, so the sequence a mutation carries to the back
+//! office is its `seq` less the [`seq_base`] of the identity it was queued under (0 until then).
 
 use rusqlite::{params, Connection};
 use serde::{Deserialize, Serialize};
-use till_protocol::{Hlc, Mutation, MutationBody};
+use sha2::{Digest, Sha256};
+use till_protocol::{Hlc, Mutation, MutationBody, Recovered};
 use uuid::Uuid;
 
+use crate::config;
 use crate::counters;
 use crate::error::{CoreError, Result};
+
+/// The local sequence number the current terminal identity's numbering follows.
+const SEQ_BASE: config::Key<u64> = config::Key::new("outbox_seq_base");
+
+/// What the back-office sequence of a mutation is offset by: `seq - seq_base` (0 until the till
+/// was enrolled as a new terminal after its history diverged).
+pub fn seq_base(conn: &Connection) -> Result<u64> {
+    Ok(config::get(conn, &SEQ_BASE)?.unwrap_or(0))
+}
+
+/// Whether `wire`, the sequence a mutation carries to the back office, fits the outbox row `seq`
+/// of a till whose current identity numbers from `base`: `seq - base` for a row of the current
+/// identity; for a row queued under an earlier one (settled since), at most `seq`.
+pub fn wire_seq_fits(seq: u64, wire: u64, base: u64) -> bool {
+    if seq > base {
+        wire == seq - base
+    } else {
+        (1..=seq).contains(&wire)
+    }
+}
+
+/// The last sequence the current terminal identity numbered, as the back office counts.
+pub fn numbered(conn: &Connection) -> Result<u64> {
+    Ok(counters::last(conn, counters::MUTATION)?.saturating_sub(seq_base(conn)?))
+}
 
 /// Where an outbox entry stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -70,40 +102,102 @@ pub fn describe(body: &MutationBody) -> (&'static str, Uuid) {
 }
 
 /// Queues a mutation: takes the next mutation sequence number and stores the serialized
-/// mutation as state `pending`. Call inside the transaction of the change it describes.
+/// mutation as state `pending`. Call inside the transaction of the change it describes. The
+/// mutation returned carries the sequence the back office sees ([`seq_base`]).
 pub fn enqueue(conn: &Connection, body: MutationBody, hlc: Hlc, now_ms: i64) -> Result<Mutation> {
     let seq = counters::next(conn, counters::MUTATION)?;
     let mutation = Mutation {
         id: Uuid::now_v7(),
-        seq,
+        seq: seq - seq_base(conn)?,
         hlc,
         wall_clock_ms: now_ms,
         body,
+        recovered: None,
     };
-    let payload = serde_json::to_vec(&mutation).map_err(|e| CoreError::Database(e.to_string()))?;
+    insert(conn, seq, &mutation, now_ms, now_ms)?;
+    Ok(mutation)
+}
+
+/// Stores `mutation` as the pending row `seq`.
+fn insert(
+    conn: &Connection,
+    seq: u64,
+    mutation: &Mutation,
+    created_at_ms: i64,
+    now_ms: i64,
+) -> Result<()> {
+    let payload = serde_json::to_vec(mutation).map_err(|e| CoreError::Database(e.to_string()))?;
     let (kind, entity) = describe(&mutation.body);
     conn.prepare_cached(
         "INSERT INTO outbox (seq, mutation_id, kind, entity_id, state, created_at_ms, updated_at_ms)
-         VALUES (?1, ?2, ?3, ?4, 'pending', ?5, ?5)",
+         VALUES (?1, ?2, ?3, ?4, 'pending', ?5, ?6)",
     )?
     .execute(params![
         seq_i64(seq)?,
         mutation.id.to_string(),
         kind,
         entity.to_string(),
+        created_at_ms,
         now_ms
     ])?;
     conn.prepare_cached("INSERT INTO outbox_payload (seq, payload) VALUES (?1, ?2)")?
         .execute(params![seq_i64(seq)?, payload])?;
-    Ok(mutation)
+    Ok(())
 }
 
-/// Queues again, under its own sequence number and id, a mutation salvaged from a damaged store
-/// (`payload` its bytes as first sent, so the server recognises a replay), as `pending` or, with
-/// `failed` (its reason), back on the failed list. Returns `false`, changing nothing, when this
+/// Queues every unsettled mutation again for a new terminal identity, after this till's history
+/// diverged under `old_terminal`: in order, each takes the next local sequence number and is
+/// numbered from 1 for the new identity, gets a new mutation id (the old one may be the back
+/// office's already) and names where it was first numbered and the hash of what was sent there
+/// ([`Recovered`]), so the back office recognises what it already holds. Its content (a
+/// ticket with its id and number, a customer change with the base it names and the fields it was
+/// made on) is unchanged. Returns how many. Call in the transaction that enrols the new identity.
+pub fn requeue_for(conn: &Connection, old_terminal: Uuid, now_ms: i64) -> Result<u64> {
+    let base = counters::last(conn, counters::MUTATION)?;
+    let unsettled: Vec<i64> = conn
+        .prepare_cached(
+            "SELECT seq FROM outbox WHERE state IN ('pending', 'in_flight') ORDER BY seq",
+        )?
+        .query_map([], |r| r.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
+    for old_seq in &unsettled {
+        let old_seq = u64::try_from(*old_seq)
+            .map_err(|_| CoreError::Database(format!("outbox sequence {old_seq}")))?;
+        let entry = get(conn, old_seq)?
+            .ok_or_else(|| CoreError::Database(format!("outbox entry {old_seq} vanished")))?;
+        let first: Mutation = serde_json::from_slice(&entry.payload)?;
+        let seq = counters::next(conn, counters::MUTATION)?;
+        let mutation = Mutation {
+            id: Uuid::now_v7(),
+            seq: seq - base,
+            recovered: Some(Recovered {
+                terminal_id: old_terminal,
+                mutation_id: first.id,
+                seq: first.seq,
+                payload_sha256: hex::encode(Sha256::digest(&entry.payload)),
+            }),
+            ..first
+        };
+        conn.prepare_cached("DELETE FROM outbox_payload WHERE seq = ?1")?
+            .execute([seq_i64(old_seq)?])?;
+        conn.prepare_cached("DELETE FROM outbox WHERE seq = ?1")?
+            .execute([seq_i64(old_seq)?])?;
+        insert(conn, seq, &mutation, entry.created_at_ms, now_ms)?;
+        // The fields a queued customer edit was made on follow it to its new id.
+        conn.prepare_cached("UPDATE customer_edits SET mutation_id = ?2 WHERE mutation_id = ?1")?
+            .execute([first.id.to_string(), mutation.id.to_string()])?;
+    }
+    config::set(conn, &SEQ_BASE, &base)?;
+    Ok(unsettled.len() as u64)
+}
+
+/// Queues again, under its own (local) sequence number `seq` and id, a mutation salvaged from a
+/// damaged store (`payload` its bytes as first sent, so the server recognises a replay), as
+/// `pending` or, with `failed` (its reason), back on the failed list. Returns `false`, changing nothing, when this
 /// store already holds that mutation or that sequence number.
 pub fn restore(
     conn: &Connection,
+    seq: u64,
     mutation: &Mutation,
     payload: &[u8],
     failed: Option<&str>,
@@ -123,7 +217,7 @@ pub fn restore(
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
         )?
         .execute(params![
-            seq_i64(mutation.seq)?,
+            seq_i64(seq)?,
             mutation.id.to_string(),
             kind,
             entity.to_string(),
@@ -136,7 +230,7 @@ pub fn restore(
         return Ok(false);
     }
     conn.prepare_cached("INSERT INTO outbox_payload (seq, payload) VALUES (?1, ?2)")?
-        .execute(params![seq_i64(mutation.seq)?, payload])?;
+        .execute(params![seq_i64(seq)?, payload])?;
     Ok(true)
 }
 
@@ -221,15 +315,6 @@ pub fn unsettled_after(conn: &Connection, after: u64, limit: u32) -> Result<Vec<
          ORDER BY seq"
     ))?;
     let rows = stmt.query_map(params![limit, seq_i64(after)?], entry_from_row)?;
-    Ok(rows.collect::<rusqlite::Result<_>>()?)
-}
-
-/// The entries from `from` on, whatever their state, at most `limit` (a resend after a gap).
-pub fn from_seq(conn: &Connection, from: u64, limit: u32) -> Result<Vec<OutboxEntry>> {
-    let mut stmt = conn.prepare_cached(&format!(
-        "SELECT {ENTRY_COLUMNS} FROM {ENTRY_SOURCE} WHERE seq >= ?1 ORDER BY seq LIMIT ?2"
-    ))?;
-    let rows = stmt.query_map(params![seq_i64(from)?, limit], entry_from_row)?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 
@@ -492,6 +577,112 @@ mod tests {
                 .expect_err("no entry 9")
                 .code(),
             "invalid_input"
+        );
+    }
+
+    #[test]
+    fn a_rows_wire_sequence_follows_the_numbering_of_the_identity_it_was_queued_under() {
+        let cases = [
+            // (local seq, wire seq, base, fits)
+            (5, 5, 0, true),
+            (5, 4, 0, false),
+            (8, 2, 6, true),
+            (8, 8, 6, false),
+            (6, 6, 6, true),
+            (4, 2, 6, true),
+            (4, 5, 6, false),
+            (4, 0, 6, false),
+        ];
+        for (seq, wire, base, fits) in cases {
+            assert_eq!(
+                wire_seq_fits(seq, wire, base),
+                fits,
+                "seq {seq}, wire {wire}, base {base}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_new_identity_gets_the_unsettled_mutations_renumbered_from_one_naming_their_origin() {
+        let conn = conn();
+        let hlc = Hlc {
+            wall_ms: 1,
+            counter: 0,
+            node: Uuid::nil(),
+        };
+        for n in 1..=3 {
+            enqueue(&conn, body(n), hlc, 10).expect("queues");
+        }
+        set_state(&conn, 1, OutboxState::Applied, Some("{}"), None, 20).expect("settles");
+        mark_in_flight(&conn, 3, 3, 20).expect("marks");
+        let sent: Vec<Vec<u8>> = [2, 3]
+            .iter()
+            .map(|&s| get(&conn, s).expect("reads").expect("exists").payload)
+            .collect();
+        let edit_of = |seq: u64| -> Option<String> {
+            let id = get(&conn, seq).expect("reads").expect("exists").mutation_id;
+            conn.query_row(
+                "SELECT base FROM customer_edits WHERE mutation_id = ?1",
+                [id.to_string()],
+                |r| r.get(0),
+            )
+            .ok()
+        };
+        conn.execute(
+            "INSERT INTO customer_edits (mutation_id, customer_id, base) VALUES (?1, ?2, '{}')",
+            [
+                get(&conn, 2)
+                    .expect("reads")
+                    .expect("exists")
+                    .mutation_id
+                    .to_string(),
+                Uuid::now_v7().to_string(),
+            ],
+        )
+        .expect("keeps an edit's base");
+        let old = Uuid::now_v7();
+        assert_eq!(requeue_for(&conn, old, 30).expect("requeues"), 2);
+        assert_eq!(
+            edit_of(4).as_deref(),
+            Some("{}"),
+            "the fields an edit was made on follow it to its new id"
+        );
+        assert_eq!(seq_base(&conn).expect("reads"), 3);
+        assert!(get(&conn, 2).expect("reads").is_none(), "moved, not copied");
+        let moved: Vec<OutboxEntry> = unsettled_after(&conn, 0, 10).expect("reads");
+        assert_eq!(moved.iter().map(|e| e.seq).collect::<Vec<_>>(), [4, 5]);
+        for (i, (entry, first_payload)) in moved.iter().zip(&sent).enumerate() {
+            let first: Mutation = serde_json::from_slice(first_payload).expect("parses");
+            let again: Mutation = serde_json::from_slice(&entry.payload).expect("parses");
+            assert_eq!(
+                again.seq,
+                i as u64 + 1,
+                "numbered from 1 for the new identity"
+            );
+            assert_ne!(again.id, first.id, "a new id: the old one may be taken");
+            assert_eq!(entry.mutation_id, again.id);
+            assert_eq!((entry.state, entry.attempts), (OutboxState::Pending, 0));
+            assert_eq!(again.body, first.body, "the content is unchanged");
+            assert_eq!(
+                again.recovered,
+                Some(Recovered {
+                    terminal_id: old,
+                    mutation_id: first.id,
+                    seq: first.seq,
+                    payload_sha256: hex::encode(Sha256::digest(first_payload)),
+                }),
+                "it names where it was first numbered and what was sent there"
+            );
+        }
+        let next = enqueue(&conn, body(9), hlc, 40).expect("queues");
+        assert_eq!(
+            (next.seq, numbered(&conn).expect("reads")),
+            (3, 3),
+            "new mutations follow on"
+        );
+        assert_eq!(
+            get(&conn, 6).expect("reads").map(|e| e.mutation_id),
+            Some(next.id)
         );
     }
 }

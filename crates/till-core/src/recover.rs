@@ -176,7 +176,8 @@ fn seed(conn: &mut Connection, old: &Path) -> Result<()> {
         (
             "identity and clock",
             "INSERT OR REPLACE INTO main.meta (key, value)
-             SELECT key, value FROM old.meta WHERE key IN ('device_id', 'hlc_last')",
+             SELECT key, value FROM old.meta
+             WHERE key IN ('device_id', 'hlc_last', 'outbox_seq_base')",
         ),
         (
             "enrolment",
@@ -291,6 +292,8 @@ pub fn recover(store: &Store, from: Option<&Path>, clock: &dyn Clock) -> Result<
 
 /// A mutation read back from the damaged copy: its row's state and reason, its exact bytes.
 struct Salvaged {
+    /// Its outbox row's (local) sequence number.
+    seq: u64,
     mutation: Mutation,
     payload: Vec<u8>,
     state: Option<OutboxState>,
@@ -330,6 +333,9 @@ fn read_mutations(old: &Connection) -> Mutations {
     .flatten()
     .max()
     .unwrap_or(0);
+    // Where the numbering of the terminal identity it was enrolled as last starts (0 when the
+    // meta row is unreadable: a mutation of a later identity then fails its check).
+    let base = outbox::seq_base(old).unwrap_or(0);
     let mut out = Mutations {
         found: Vec::new(),
         unreadable: Vec::new(),
@@ -358,8 +364,9 @@ fn read_mutations(old: &Connection) -> Mutations {
             // Pruned long after it was applied: nothing to salvage.
             Ok(None) => {}
             Ok(Some((id, entity, state, last_error, created_at_ms, payload))) => {
-                match integrity::matches_row(seq, &id, &entity, payload.as_deref()) {
+                match integrity::matches_row(seq, base, &id, &entity, payload.as_deref()) {
                     Ok(mutation) => out.found.push(Salvaged {
+                        seq: seq_u,
                         mutation,
                         payload: payload.unwrap_or_default(),
                         state: OutboxState::parse(&state),
@@ -478,13 +485,21 @@ fn restore_mutations(
 ) -> Result<()> {
     let mut last = 0;
     for s in &mutations.found {
-        last = last.max(s.mutation.seq);
+        last = last.max(s.seq);
         let failed = match s.state {
             Some(OutboxState::Pending | OutboxState::InFlight) => None,
             Some(OutboxState::Failed) => Some(s.last_error.as_deref().unwrap_or("failed")),
             _ => continue,
         };
-        if outbox::restore(tx, &s.mutation, &s.payload, failed, s.created_at_ms, now)? {
+        if outbox::restore(
+            tx,
+            s.seq,
+            &s.mutation,
+            &s.payload,
+            failed,
+            s.created_at_ms,
+            now,
+        )? {
             if failed.is_some() {
                 report.failed += 1;
             } else {
@@ -504,4 +519,59 @@ fn raise_counter(tx: &Connection, name: &str, at_least: u64) -> Result<()> {
         params![name, i64::try_from(at_least).unwrap_or(i64::MAX)],
     )?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use till_protocol::{CustomerDeleted, Hlc};
+
+    use super::*;
+    use crate::clock::FixedClock;
+
+    #[test]
+    fn a_re_enrolled_tills_queue_is_sound_and_salvaged_under_its_numbering() {
+        let dir = tempfile::tempdir().expect("a temp dir");
+        let store = Store::open(dir.path()).expect("opens");
+        let conn = store.connect().expect("connects");
+        let hlc = Hlc {
+            wall_ms: 1,
+            counter: 0,
+            node: Uuid::nil(),
+        };
+        for _ in 0..3 {
+            let body = MutationBody::CustomerDeleted(CustomerDeleted {
+                id: Uuid::now_v7(),
+                base_version: 1,
+                base: None,
+            });
+            outbox::enqueue(&conn, body, hlc, 1).expect("queues");
+        }
+        outbox::requeue_for(&conn, Uuid::now_v7(), 2).expect("requeues");
+        drop(conn);
+        let db = dir.path().join(DB_FILE);
+        integrity::check(&db).expect("numbered from 1 again for the new identity, it is sound");
+
+        let clock = FixedClock(10);
+        let fresh = set_aside(dir.path(), "a test", &clock).expect("sets aside");
+        let report = recover(&fresh, None, &clock).expect("recovers");
+        assert_eq!(report.queued, 3);
+        let conn = fresh.connect().expect("connects");
+        assert_eq!(outbox::seq_base(&conn).expect("reads"), 3, "taken over");
+        let queued: Vec<(u64, u64)> = outbox::unsettled_after(&conn, 0, 10)
+            .expect("reads")
+            .iter()
+            .map(|e| {
+                let m: Mutation = serde_json::from_slice(&e.payload).expect("parses");
+                (e.seq, m.seq)
+            })
+            .collect();
+        assert_eq!(
+            queued,
+            [(4, 1), (5, 2), (6, 3)],
+            "each under its own numbers"
+        );
+        assert_eq!(outbox::numbered(&conn).expect("reads"), 3);
+        drop(conn);
+        integrity::check(&db).expect("the fresh store is sound too");
+    }
 }

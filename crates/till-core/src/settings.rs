@@ -90,6 +90,7 @@ pub fn check_url(url: &str) -> Result<&str, CoreError> {
             "enter the back office's address".into(),
         ));
     }
+    one_line("the back office's address", url)?;
     if !(url.starts_with("http://") || url.starts_with("https://")) {
         return Err(CoreError::InvalidValue(
             "the back office's address starts with http:// or https://".into(),
@@ -104,7 +105,14 @@ pub fn check_token(token: &str) -> Result<&str, CoreError> {
     if token.is_empty() || token.len() > MAX_TOKEN_BYTES {
         return Err(CoreError::InvalidValue("enter the enrolment token".into()));
     }
+    one_line("the enrolment token", token)?;
     Ok(token)
+}
+
+/// `value` holds no control character ([`till_protocol::text`]).
+fn one_line(what: &str, value: &str) -> Result<(), CoreError> {
+    till_protocol::text::check(what, value, till_protocol::text::Lines::One)
+        .map_err(|e| CoreError::InvalidValue(e.to_string()))
 }
 
 /// Settings that passed every check: the operator trimmed, the address checked.
@@ -128,6 +136,7 @@ pub fn check(input: &SettingsInput) -> Result<Checked<'_>, CoreError> {
             "the operator's name is 1 to {MAX_OPERATOR_CHARS} characters"
         )));
     }
+    one_line("the operator's name", operator)?;
     if till_protocol::card::looks_like_card_number(operator) {
         return Err(CoreError::CardNumberInText {
             field: "the operator's name".into(),
@@ -322,6 +331,8 @@ mod tests {
             "enter the enrolment token"
         );
         assert!(check_token(&"x".repeat(MAX_TOKEN_BYTES + 1)).is_err());
+        assert!(check_token("t0k\n").is_ok(), "trimmed first");
+        assert!(check_token("t0\u{7}k").is_err(), "no control character");
     }
 
     #[test]
@@ -350,6 +361,16 @@ mod tests {
             (
                 input(Some("office"), 30, "Sam"),
                 "the back office's address starts with http:// or https://",
+            ),
+            (
+                input(None, 30, "Sam\tBrown"),
+                "the operator's name holds a control character (U+0009); it may hold only \
+                 printable characters on one line",
+            ),
+            (
+                input(Some("http://a\u{0}"), 30, "Sam"),
+                "the back office's address holds a control character (U+0000); it may hold \
+                 only printable characters on one line",
             ),
         ] {
             assert_eq!(check(&bad).expect_err(says).to_string(), says);

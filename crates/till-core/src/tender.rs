@@ -5,6 +5,7 @@
 
 use serde::{Deserialize, Serialize};
 use till_protocol::card::looks_like_card_number;
+use till_protocol::text::{self, Lines};
 use till_protocol::Tender;
 
 use crate::error::{CoreError, Result};
@@ -165,11 +166,13 @@ fn check_card(approval_ref: &str, last4: Option<&str>) -> Result<()> {
             "a card tender needs the card terminal's approval reference".into(),
         ));
     }
-    if r.chars().count() > MAX_APPROVAL_REF_LEN || r.chars().any(char::is_control) {
+    if r.chars().count() > MAX_APPROVAL_REF_LEN {
         return Err(CoreError::InvalidInput(format!(
-            "the approval reference must be at most {MAX_APPROVAL_REF_LEN} printable characters"
+            "the approval reference must be at most {MAX_APPROVAL_REF_LEN} characters"
         )));
     }
+    text::check("the approval reference", r, Lines::One)
+        .map_err(|e| CoreError::InvalidInput(e.to_string()))?;
     Ok(())
 }
 
@@ -301,5 +304,10 @@ mod tests {
             "a card pays no more than the total"
         );
         assert!(settle(&[card(100, "AUTH 123456", Some("4242"))], 100).is_ok());
+        let refused = settle(&[card(100, "OK\u{0}1", None)], 100).unwrap_err();
+        assert!(
+            refused.to_string().contains("control character"),
+            "a reference holds no control character: {refused}"
+        );
     }
 }

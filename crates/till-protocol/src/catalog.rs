@@ -88,11 +88,27 @@ impl CustomerFields {
     pub const MAX_CHARS: usize = 500;
 
     /// The one rule both sides apply, so an edit the terminal accepts is never refused by the
-    /// back office for its shape: a name is required and no field exceeds [`Self::MAX_CHARS`].
+    /// back office for its shape: a name is required, no field exceeds [`Self::MAX_CHARS`], and
+    /// no field holds a control character ([`crate::text`]; the note may hold line breaks).
     pub fn check(&self) -> Result<(), String> {
         if self.name.trim().is_empty() {
             return Err("a customer needs a name".into());
         }
+        let one = crate::text::Lines::One;
+        [
+            ("the customer's name", Some(&self.name), one),
+            ("the customer's email", self.email.as_ref(), one),
+            ("the customer's phone", self.phone.as_ref(), one),
+            (
+                "the customer's note",
+                self.note.as_ref(),
+                crate::text::Lines::Many,
+            ),
+        ]
+        .into_iter()
+        .filter_map(|(what, value, lines)| value.map(|v| (what, v, lines)))
+        .try_for_each(|(what, value, lines)| crate::text::check(what, value, lines))
+        .map_err(|e| e.to_string())?;
         let too_long = [
             Some(&self.name),
             self.email.as_ref(),
@@ -208,5 +224,18 @@ mod tests {
             None,
             "a phone number is fine"
         );
+    }
+
+    #[test]
+    fn customer_fields_hold_no_control_characters_but_a_note_may_break_lines() {
+        assert!(named("Ada\u{0}", None).check().is_err(), "a NUL in a name");
+        let mut fields = named("Ada", Some("first line\nsecond line".into()));
+        assert_eq!(fields.check(), Ok(()), "a note may hold line breaks");
+        fields.phone = Some("555\n0100".into());
+        let refused = fields.check().expect_err("a phone number is one line");
+        assert!(refused.contains("the customer's phone"), "{refused}");
+        fields.phone = None;
+        fields.note = Some("bell \u{7}".into());
+        assert!(fields.check().is_err(), "a note holds no bell");
     }
 }

@@ -6,6 +6,7 @@ pub mod card;
 pub mod catalog;
 pub mod pricing;
 pub mod sync;
+pub mod text;
 pub mod ticket;
 
 pub use catalog::*;

@@ -29,6 +29,13 @@ pub struct PushRequest {
     /// Must be the terminal the bearer token belongs to.
     pub terminal_id: Uuid,
     pub mutations: Vec<Mutation>,
+    /// Mutations of this batch the terminal gives up on: each settles its sequence as
+    /// `rejected` (`withdrawn`) without being applied. A terminal withdraws a mutation the back
+    /// office failed on (5xx, or no answer) every time it was sent alone, so that the ones after
+    /// it can sync; it stays on the terminal's failed list, where a manager retries or discards
+    /// it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub withdraw: Vec<Uuid>,
 }
 
 /// One change made on a terminal, delivered exactly once.
@@ -43,6 +50,37 @@ pub struct Mutation {
     pub hlc: Hlc,
     pub wall_clock_ms: i64,
     pub body: MutationBody,
+    /// Set when a terminal whose history diverged from the back office's (a restored or copied
+    /// data dir) queues its mutation again under a new terminal identity: where it was first
+    /// numbered. Absent otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recovered: Option<Recovered>,
+}
+
+impl Mutation {
+    /// The identity a customer version this mutation makes is made by (`made_by`), which a later
+    /// edit names as its base: its own id, or for a recovered mutation its original's, so an
+    /// edit queued after it names it alike whether the first terminal delivered it or not.
+    pub fn made_by(&self) -> Uuid {
+        self.recovered.as_ref().map_or(self.id, |r| r.mutation_id)
+    }
+}
+
+/// Where a recovered mutation was first numbered. The back office answers it as settled when
+/// that terminal delivered exactly it before (`duplicate` with the original outcome, nothing
+/// applied twice), and otherwise applies it, keeping where it came from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct Recovered {
+    /// The terminal identity it was first numbered under.
+    pub terminal_id: Uuid,
+    /// Its id there.
+    pub mutation_id: Uuid,
+    /// Its sequence there.
+    pub seq: u64,
+    /// Hex SHA-256 of its JSON as first queued there, byte for byte as it was sent.
+    pub payload_sha256: String,
 }
 
 /// What a mutation does.
@@ -330,6 +368,35 @@ pub struct WhoAmI {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_recovered_mutation_makes_its_version_by_its_original_id() {
+        let mut mutation = Mutation {
+            id: Uuid::now_v7(),
+            seq: 1,
+            hlc: Hlc {
+                wall_ms: 1,
+                counter: 0,
+                node: Uuid::nil(),
+            },
+            wall_clock_ms: 1,
+            body: MutationBody::CustomerDeleted(CustomerDeleted {
+                id: Uuid::now_v7(),
+                base_version: 1,
+                base: None,
+            }),
+            recovered: None,
+        };
+        assert_eq!(mutation.made_by(), mutation.id);
+        let original = Uuid::now_v7();
+        mutation.recovered = Some(Recovered {
+            terminal_id: Uuid::now_v7(),
+            mutation_id: original,
+            seq: 7,
+            payload_sha256: String::new(),
+        });
+        assert_eq!(mutation.made_by(), original);
+    }
 
     #[test]
     fn unknown_fields_are_refused() {

@@ -391,8 +391,12 @@ async fn run(cli: Cli) -> Result<(), CliError> {
                 return print_json(&tickets);
             }
             for t in tickets {
+                let recovered = t
+                    .recovered_from
+                    .map(|from| format!("  recovered from terminal {from}"))
+                    .unwrap_or_default();
                 println!(
-                    "#{:<6} {} terminal {} no. {:<6} {:<6} {:>12}",
+                    "#{:<6} {} terminal {} no. {:<6} {:<6} {:>12}{recovered}",
                     t.server_number, t.id, t.terminal_id, t.number, t.kind, t.total
                 );
             }

@@ -125,6 +125,7 @@ pub fn mutation(seq: u64, body: MutationBody) -> Mutation {
         },
         wall_clock_ms: 1_700_000_000_000 + seq as i64,
         body,
+        recovered: None,
     }
 }
 

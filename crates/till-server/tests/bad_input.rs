@@ -414,3 +414,88 @@ async fn overlong_strings_are_refused_as_bad_input_before_anything_is_stored() {
     }
     server.stop().await;
 }
+
+on_both_backends!(control_characters_are_refused_as_bad_input_never_a_500);
+/// PostgreSQL cannot store a NUL in text: a NUL that reached it failed the whole push with a
+/// 500, which the till retried forever. Every string is checked first, by the till's own rule.
+async fn control_characters_are_refused_as_bad_input_never_a_500() {
+    use till_protocol::{CustomerCreated, CustomerFields, MutationBody, Outcome};
+    use till_server::storage::{CatalogImport, CustomerEdit, StorageError};
+
+    let server = TestServer::start().await;
+    let t = server.enrol("till 1").await;
+    let customer = till_server::sample::mutation(
+        1,
+        MutationBody::CustomerCreated(CustomerCreated {
+            id: uuid::Uuid::now_v7(),
+            fields: CustomerFields {
+                name: "Ada\u{0}Lovelace".into(),
+                email: None,
+                phone: None,
+                note: None,
+            },
+        }),
+    );
+    let mut sale = sales(2, 1);
+    if let MutationBody::TicketCreated(ticket) = &mut sale[0].body {
+        ticket.lines[0].name = "Bread\u{1b}[2J".into();
+    }
+    let (response, _) = server.push(&t, &[customer, sale[0].clone()]).await;
+    let codes: Vec<&str> = response
+        .results
+        .iter()
+        .map(|r| match &r.outcome {
+            Outcome::Rejected { code, .. } => code.as_str(),
+            _ => "not rejected",
+        })
+        .collect();
+    assert_eq!(
+        codes,
+        ["invalid_customer", "invalid_text"],
+        "each item refused alone, with a code: {:?}",
+        response.results
+    );
+    assert_eq!(
+        response.last_applied_seq, 2,
+        "a refusal settles its sequence, so the items after it flow"
+    );
+    let stats = server.storage.stats().await.expect("stats");
+    assert_eq!(stats.tickets, 0, "nothing of a refused item is stored");
+
+    let edit = server
+        .storage
+        .save_customer(
+            uuid::Uuid::now_v7(),
+            CustomerEdit {
+                name: Some("Grace\u{7}".into()),
+                ..CustomerEdit::default()
+            },
+        )
+        .await;
+    assert!(
+        matches!(edit, Err(StorageError::Invalid(_))),
+        "a back-office edit is checked alike: {edit:?}"
+    );
+    let import = server
+        .storage
+        .import_catalog(CatalogImport {
+            settings: None,
+            tax_rates: vec![],
+            products: vec![till_protocol::Product {
+                id: uuid::Uuid::now_v7(),
+                sku: "SKU\u{0}".into(),
+                barcode: None,
+                name: "Milk".into(),
+                category: "c".into(),
+                unit_price: 100,
+                tax_category: "standard".into(),
+                active: true,
+            }],
+        })
+        .await;
+    assert!(
+        matches!(import, Err(StorageError::Invalid(_))),
+        "a catalog string is checked alike: {import:?}"
+    );
+    server.stop().await;
+}

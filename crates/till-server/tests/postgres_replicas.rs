@@ -121,6 +121,7 @@ async fn push(
     let request = PushRequest {
         terminal_id: terminal.id,
         mutations: batch.to_vec(),
+        withdraw: Vec::new(),
     };
     let response = http
         .post(format!("{url}/v1/push"))
@@ -154,16 +155,23 @@ async fn ack(http: &reqwest::Client, url: &str, terminal: &Enrolled) -> Result<u
     if response.status() != StatusCode::OK {
         return Err(format!("status {}", response.status()));
     }
-    let v: Value = response.json().await.map_err(|e| e.to_string())?;
-    v["last_seq"]
-        .as_u64()
-        .ok_or_else(|| format!("no last_seq in {v}"))
+    let ack: till_protocol::Ack = response.json().await.map_err(|e| e.to_string())?;
+    Ok(ack.last_applied_seq)
 }
 
 fn assert_exactly_once(stats: &Value, tickets: u64, why: &str) {
     assert_eq!(stats["duplicates"], 0, "{why}: no ticket twice: {stats}");
     assert_eq!(stats["gaps"], 0, "{why}: no ticket lost: {stats}");
     assert_eq!(stats["tickets"], tickets, "{why}: every ticket: {stats}");
+}
+
+/// Holds `terminal`'s row behind the replicas' backs: a push of it waits until released.
+async fn hold_terminal(db: &str, terminal: &Enrolled) -> common::Held {
+    let sql = format!(
+        "SELECT 1 FROM terminals WHERE id = '{}' FOR UPDATE",
+        terminal.id
+    );
+    common::hold_on_postgres(db, &sql).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -177,9 +185,20 @@ async fn the_same_batch_sent_to_two_replicas_at_once_is_applied_once() {
     let http = reqwest::Client::new();
     for round in 0..5u64 {
         let batch = common::sales(round * 40 + 1, 40);
-        let (ra, rb) = tokio::join!(
+        // Both replicas are made to overlap: neither can settle the batch until both wait
+        // for the terminal's row, held here.
+        let held = hold_terminal(&db, &terminal).await;
+        let both = async {
+            common::eventually("both replicas wait for the terminal's row", || async {
+                held.waiting().await == Some(2)
+            })
+            .await;
+            held.release().await;
+        };
+        let (ra, rb, ()) = tokio::join!(
             push(&http, &a.url, &terminal, &batch),
-            push(&http, &b.url, &terminal, &batch)
+            push(&http, &b.url, &terminal, &batch),
+            both
         );
         let (ra, rb) = (
             ra.expect("replica a answers"),
@@ -246,6 +265,7 @@ async fn batches_of_many_terminals_spread_over_replicas_land_exactly_once() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn replicas_killed_mid_batch_lose_and_double_nothing() {
+    use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
     let Some(db) = database().await else {
         return;
     };
@@ -263,17 +283,38 @@ async fn replicas_killed_mid_batch_lose_and_double_nothing() {
         let urls = urls.lock().expect("lock");
         urls[i % urls.len()].clone()
     };
+    // Kills and restarts replica `i` with SIGKILL; its new address takes the old one's place.
+    let restart = |i: usize| {
+        let (replicas, urls, db) = (replicas.clone(), urls.clone(), db.clone());
+        async move {
+            let url = tokio::task::spawn_blocking(move || {
+                let mut replica = replicas[i].lock().expect("lock");
+                replica.kill();
+                *replica = Replica::start(&db);
+                replica.url.clone()
+            })
+            .await
+            .expect("restarts");
+            urls.lock().expect("lock")[i] = url;
+        }
+    };
     const TERMINALS: usize = 3;
     const BATCHES: u64 = 8;
     const BATCH: u64 = 50;
     let http = reqwest::Client::new();
-    let done = Arc::new(std::sync::atomic::AtomicUsize::new(0));
-    let failures = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let terminals: Vec<Enrolled> = (0..TERMINALS)
+        .map(|t| enrol(&db, &format!("till {t}")))
+        .collect();
+    // The first kill lands mid-request for certain: terminal 0's first push (to replica 1)
+    // waits for the terminal's row, held here, when replica 1 is killed.
+    let held = hold_terminal(&db, &terminals[0]).await;
+    let done = Arc::new(AtomicUsize::new(0));
+    let failures = Arc::new(AtomicUsize::new(0));
+    let asked = Arc::new(AtomicUsize::new(0));
     let mut tasks = Vec::new();
-    for t in 0..TERMINALS {
-        let terminal = enrol(&db, &format!("till {t}"));
-        let (urls, http, done, failures) =
-            (urls.clone(), http.clone(), done.clone(), failures.clone());
+    for (t, terminal) in terminals.into_iter().enumerate() {
+        let (urls, http) = (urls.clone(), http.clone());
+        let (done, failures, asked) = (done.clone(), failures.clone(), asked.clone());
         tasks.push(tokio::spawn(async move {
             let mut attempt = t;
             for batch in 0..BATCHES {
@@ -288,45 +329,50 @@ async fn replicas_killed_mid_batch_lose_and_double_nothing() {
                         Err(e) => {
                             // Did it arrive? Ask any replica; resend if not.
                             if e.starts_with("no answer") {
-                                failures.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                                failures.fetch_add(1, SeqCst);
                             }
                             tokio::time::sleep(Duration::from_millis(20)).await;
                             let url = url_of(&urls, attempt + 1);
-                            if ack(&http, &url, &terminal).await.is_ok_and(|a| a >= last) {
-                                break;
+                            if let Ok(settled) = ack(&http, &url, &terminal).await {
+                                asked.fetch_add(1, SeqCst);
+                                if settled >= last {
+                                    break;
+                                }
                             }
                         }
                     }
                 }
             }
-            done.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            done.fetch_add(1, SeqCst);
         }));
     }
-    // Kill one replica or the other with SIGKILL, a dozen times while the terminals push, at
+    common::eventually("terminal 0's first push waits for its row", || async {
+        held.waiting().await == Some(1)
+    })
+    .await;
+    restart(1).await;
+    held.release().await;
+    // Then kill one replica or the other, eleven more times while the terminals push, at
     // varying moments; then let them finish.
     const KILLS: usize = 12;
-    let mut kills = 0usize;
-    while kills < KILLS && done.load(std::sync::atomic::Ordering::SeqCst) < TERMINALS {
-        let i = kills % replicas.len();
+    let mut kills = 1usize;
+    while kills < KILLS && done.load(SeqCst) < TERMINALS {
         tokio::time::sleep(Duration::from_millis(40 + (kills as u64 * 37) % 90)).await;
-        let (replicas, db) = (replicas.clone(), db.clone());
-        let url = tokio::task::spawn_blocking(move || {
-            let mut replica = replicas[i].lock().expect("lock");
-            replica.kill();
-            *replica = Replica::start(&db);
-            replica.url.clone()
-        })
-        .await
-        .expect("restarts");
-        urls.lock().expect("lock")[i] = url;
+        restart(kills % replicas.len()).await;
         kills += 1;
     }
     for task in tasks {
         task.await.expect("terminal finishes");
     }
     eprintln!(
-        "{kills} kills, {} pushes cut short mid-request",
-        failures.load(std::sync::atomic::Ordering::SeqCst)
+        "{kills} kills, {} pushes cut short mid-request, {} acks answered",
+        failures.load(SeqCst),
+        asked.load(SeqCst)
+    );
+    assert!(
+        failures.load(SeqCst) >= 1 && asked.load(SeqCst) >= 1,
+        "a push cut short by a killed replica was followed by asking another replica what it \
+         settled, and it answered"
     );
     let stats = stats(&db);
     assert_exactly_once(

@@ -198,65 +198,73 @@ async fn bad_pull_parameters_get_400_with_a_code() {
 
 on_both_backends!(a_puller_racing_concurrent_writers_misses_no_change);
 /// Change numbers must become visible in order: a pull that moved its cursor past a change
-/// committed later with a lower number would never see it. Writers create customers on four
-/// tasks while a terminal keeps pulling small pages; in the end it has seen every customer.
+/// committed later with a lower number would never see it. Made certain rather than left to
+/// timing: one writer has taken its change number and written its customer but not committed
+/// (a transaction held open) when a second writer starts and a terminal pulls. The second
+/// writer must wait for the first, the pull must not pass the held change, and pulling on from
+/// its cursor after both commit must bring both.
 async fn a_puller_racing_concurrent_writers_misses_no_change() {
     let server = TestServer::start().await;
     let t = server.enrol("till 1").await;
-    const WRITERS: usize = 4;
-    const EACH: usize = 40;
-    let mut writers = Vec::new();
-    for w in 0..WRITERS {
-        let storage = server.storage.clone();
-        writers.push(tokio::spawn(async move {
-            let mut ids = Vec::new();
-            for i in 0..EACH {
-                let id = Uuid::now_v7();
-                let edit = CustomerEdit {
-                    name: Some(format!("writer {w} customer {i}")),
-                    ..CustomerEdit::default()
-                };
-                storage.save_customer(id, edit).await.expect("saves");
-                ids.push(id);
-            }
-            ids
-        }));
+    let (first, second) = (Uuid::now_v7(), Uuid::now_v7());
+    let held = server
+        .hold(
+            &format!(
+                "UPDATE counters SET value = value + 1 WHERE name = 'change';
+                 INSERT INTO customers (id, version, name, change_seq)
+                 SELECT '{first}', 1, 'first writer', value FROM counters WHERE name = 'change';"
+            ),
+            &format!(
+                "WITH c AS (UPDATE counters SET value = value + 1 WHERE name = 'change'
+                            RETURNING value)
+                 INSERT INTO customers (id, version, name, change_seq)
+                 SELECT '{first}', 1, 'first writer', value FROM c;"
+            ),
+        )
+        .await;
+    let storage = server.storage.clone();
+    let (started, writing) = tokio::sync::oneshot::channel();
+    let writer = tokio::spawn(async move {
+        let _ = started.send(());
+        let edit = CustomerEdit {
+            name: Some("second writer".into()),
+            ..CustomerEdit::default()
+        };
+        storage.save_customer(second, edit).await.expect("saves")
+    });
+    writing.await.expect("the second writer started");
+    if server.backend == Backend::Postgres {
+        eventually(
+            "the second writer waits for the first's change number",
+            || async { held.waiting().await == Some(1) },
+        )
+        .await;
     }
-    let mut seen = std::collections::HashSet::new();
-    let mut cursor = 0u64;
-    let record = |page: PullResponse, seen: &mut std::collections::HashSet<Uuid>| {
-        for c in page.changes {
-            if let ChangeKind::CustomerUpserted(customer) = c.change {
-                seen.insert(customer.id);
-            }
-        }
-        page.cursor
+    let seen = |changes: &[till_protocol::Change]| -> Vec<Uuid> {
+        changes
+            .iter()
+            .filter_map(|c| match &c.change {
+                ChangeKind::CustomerUpserted(customer) => Some(customer.id),
+                _ => None,
+            })
+            .collect()
     };
-    while !writers.iter().all(|w| w.is_finished()) {
-        let (status, body) = server
-            .get(&format!("/v1/pull?cursor={cursor}&limit=3"), Some(&t.token))
-            .await;
-        assert_eq!(status, StatusCode::OK, "{body}");
-        cursor = record(serde_json::from_value(body).expect("a page"), &mut seen);
-    }
-    let mut written = std::collections::HashSet::new();
-    for w in writers {
-        written.extend(w.await.expect("writer finishes"));
-    }
-    let (rest, _, _) = pull_all(&server, &t.token, cursor, 50).await;
-    record(
-        PullResponse {
-            changes: rest,
-            cursor,
-            has_more: false,
-            server_time_ms: 0,
-        },
-        &mut seen,
-    );
-    let missed: Vec<_> = written.difference(&seen).collect();
+    let (early, cursor, _) = pull_all(&server, &t.token, 0, 3).await;
     assert!(
-        missed.is_empty(),
-        "pulling on from the cursor reaches every committed change; missed {missed:?}"
+        !writer.is_finished(),
+        "the writers overlapped: the second could not commit before the first"
+    );
+    assert!(
+        seen(&early).is_empty(),
+        "nothing uncommitted is pulled: {early:?}"
+    );
+    held.release().await;
+    writer.await.expect("the second writer finishes");
+    let (later, _, _) = pull_all(&server, &t.token, cursor, 3).await;
+    assert_eq!(
+        seen(&later),
+        [first, second],
+        "pulling on from the cursor reaches every committed change, in order"
     );
     server.stop().await;
 }

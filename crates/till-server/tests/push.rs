@@ -144,19 +144,40 @@ async fn two_terminals_pushing_at_once_both_land_completely() {
 }
 
 on_both_backends!(the_same_batch_sent_concurrently_on_two_connections_is_applied_once);
+/// The two sends overlap for certain: a transaction held behind the server's back keeps either
+/// from committing until both are inside the server (and, on PostgreSQL, both wait for the
+/// terminal's row).
 async fn the_same_batch_sent_concurrently_on_two_connections_is_applied_once() {
     let server = TestServer::start().await;
     let t = server.enrol("till 1").await;
     for round in 0..5u64 {
         let body = push_body(&t, &sales(round * 20 + 1, 20));
+        let held = server
+            .hold(
+                "",
+                &format!("SELECT 1 FROM terminals WHERE id = '{}' FOR UPDATE", t.id),
+            )
+            .await;
         // Two clients: two connections.
         let other = Client2 {
             http: reqwest::Client::new(),
         };
-        let (first, second) = tokio::join!(
-            server.push_raw(&t, &body),
-            other.push_raw_via(&server, &t, &body)
-        );
+        let first = server.push_raw(&t, &body);
+        let second = other.push_raw_via(&server, &t, &body);
+        let both = async {
+            eventually("both sends are inside the server at once", || async {
+                server.pushes.now() == 2
+            })
+            .await;
+            if server.backend == Backend::Postgres {
+                eventually("both wait for the terminal's row", || async {
+                    held.waiting().await == Some(2)
+                })
+                .await;
+            }
+            held.release().await;
+        };
+        let (first, second, ()) = tokio::join!(first, second, both);
         assert_eq!(first.0, StatusCode::OK);
         assert_eq!(second.0, StatusCode::OK);
         let (one, two) = (outcome_bytes(&first.1), outcome_bytes(&second.1));

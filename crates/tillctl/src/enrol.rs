@@ -4,10 +4,13 @@
 //! checked as the app's settings screen checks them: plain http is refused to anything but this
 //! machine unless `--allow-cleartext`. Enrolling again with a new token of the same terminal (after
 //! `till-server terminal rotate-token`) keeps the queue; another address always takes a new token.
+//! On a till whose history diverged, a token of a new terminal recovers it: what the back office
+//! lacks is queued again under that terminal.
 
 use std::path::{Path, PathBuf};
 
 use till_core::settings;
+use till_core::sync::persisted;
 use till_core::sync::ServerTrust;
 
 use crate::sync::runtime;
@@ -56,14 +59,29 @@ pub fn run(data_dir: Option<&Path>, args: Args) -> Result<(), Failure> {
         allow_cleartext: args.allow_cleartext,
     };
     let store = open_store(data_dir)?;
+    let diverged = persisted::diverged(&store.connect()?)?.is_some();
     let enrolled =
         runtime()?.block_on(settings::enrol(&store, &args.server, &args.token, &trust))?;
+    let conn = store.connect()?;
+    let recovered = diverged && persisted::diverged(&conn)?.is_none();
     if args.json {
         println!("{}", serde_json::to_string(&enrolled)?);
-    } else {
+        return Ok(());
+    }
+    println!(
+        "enrolled as {} ({}) with {}",
+        enrolled.terminal_name, enrolled.terminal_id, enrolled.server_url
+    );
+    if recovered {
+        let queued = till_core::outbox::counts(&conn)?.pending;
         println!(
-            "enrolled as {} ({}) with {}",
-            enrolled.terminal_name, enrolled.terminal_id, enrolled.server_url
+            "this till's history had diverged: {queued} mutations the back office has not \
+             settled are queued again as this terminal, flagged recovered"
+        );
+    } else if diverged {
+        println!(
+            "this till's history still differs from the back office's: enrol it with a token \
+             of a new terminal (till-server terminal add) to deliver its sales"
         );
     }
     if enrolled.cleartext() {

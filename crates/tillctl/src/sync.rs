@@ -1,6 +1,7 @@
 //! `tillctl sync [--until-drained] [--json]`: runs the sync engine's cycles in the foreground
 //! until the outbox is drained. Exit 0 when done; non-zero with the reason otherwise
-//! (5: the server refused the token, 6: not enrolled, 1: anything else, e.g. the deadline).
+//! (5: the server refused the token, 6: not enrolled, 7: this till's history diverged from the
+//! back office's, 1: anything else, e.g. the deadline).
 
 use std::path::Path;
 use std::sync::Arc;
@@ -15,11 +16,15 @@ use crate::{open_checked, Failure};
 pub const EXIT_AUTH: u8 = 5;
 /// Exit code when the terminal is not enrolled.
 pub const EXIT_NOT_ENROLLED: u8 = 6;
+/// Exit code when this till's history differs from the back office's (a restored or copied
+/// data dir): nothing is sent until it is enrolled as a new terminal.
+pub const EXIT_DIVERGED: u8 = 7;
 
 impl From<SyncError> for Failure {
     fn from(e: SyncError) -> Self {
         let exit = match &e {
             SyncError::NotEnrolled => EXIT_NOT_ENROLLED,
+            SyncError::Diverged(_) => EXIT_DIVERGED,
             SyncError::Transport(t) if t.class() == sync::transport::ErrorClass::Auth => EXIT_AUTH,
             _ => crate::failure::EXIT_RUNTIME,
         };

@@ -49,6 +49,12 @@ export function describeState(s: SyncStatus, nowMs: number): StateView {
       return { label: "Offline", detail: "sales are kept on this till", tone: "warn" };
     case "auth_error":
       return { label: "Not authorised", detail: "re-enrol this till in Settings", tone: "error" };
+    case "diverged":
+      return {
+        label: "Sync stopped",
+        detail: "this till's history differs from the back office — see Settings",
+        tone: "error",
+      };
     case "paused":
       return { label: "Sync paused", detail: null, tone: "muted" };
     case "not_enrolled":

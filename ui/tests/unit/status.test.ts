@@ -37,6 +37,12 @@ describe("describeState", () => {
   it("tells an auth error to re-enrol", () => {
     expect(describeState(status({ state: "auth_error" }), NOW).detail).toMatch(/re-enrol/);
   });
+
+  it("says plainly that a diverged till stopped and where to look", () => {
+    const view = describeState(status({ state: "diverged" }), NOW);
+    expect(view).toMatchObject({ label: "Sync stopped", tone: "error" });
+    expect(view.detail).toBe("this till's history differs from the back office — see Settings");
+  });
 });
 
 describe("formatDuration and relativeTime", () => {

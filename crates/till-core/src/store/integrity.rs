@@ -78,6 +78,7 @@ fn queued_mutations(conn: &Connection) -> Result<Vec<String>> {
          FROM outbox AS o NOT INDEXED LEFT JOIN outbox_payload AS p USING (seq)
          ORDER BY o.seq",
     )?;
+    let base = crate::outbox::seq_base(conn)?;
     let mut rows = stmt.query([])?;
     let mut bad = Vec::new();
     while let Some(r) = rows.next()? {
@@ -85,16 +86,18 @@ fn queued_mutations(conn: &Connection) -> Result<Vec<String>> {
         let id: String = r.get(1)?;
         let entity: String = r.get(2)?;
         let payload: Option<Vec<u8>> = r.get(3)?;
-        if let Err(why) = matches_row(seq, &id, &entity, payload.as_deref()) {
+        if let Err(why) = matches_row(seq, base, &id, &entity, payload.as_deref()) {
             bad.push(format!("outbox item {seq}: {why}"));
         }
     }
     Ok(bad)
 }
 
-/// Whether `payload` is the mutation of the outbox row (`seq`, `id`, `entity`).
+/// Whether `payload` is the mutation of the outbox row (`seq`, `id`, `entity`) of a till whose
+/// current terminal identity numbers from `base` ([`crate::outbox::wire_seq_fits`]).
 pub fn matches_row(
     seq: i64,
+    base: u64,
     id: &str,
     entity: &str,
     payload: Option<&[u8]>,
@@ -103,7 +106,8 @@ pub fn matches_row(
     let m: Mutation =
         serde_json::from_slice(payload).map_err(|e| format!("its payload is unreadable: {e}"))?;
     let (_, about) = crate::outbox::describe(&m.body);
-    if i64::try_from(m.seq).ok() != Some(seq) || m.id.to_string() != id {
+    let fits = u64::try_from(seq).is_ok_and(|seq| crate::outbox::wire_seq_fits(seq, m.seq, base));
+    if !fits || m.id.to_string() != id {
         return Err(format!(
             "its payload is mutation {} at {}, not {id}",
             m.id, m.seq

@@ -414,7 +414,7 @@ pub fn resolve(
     actor: &str,
     clock: &dyn Clock,
 ) -> Result<Conflict, SyncError> {
-    let actor = super::attribution::check("the name of who resolves", actor)?;
+    let actor = super::attribution::name("the name of who resolves", actor)?;
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     let conflict = get(&tx, id)?;
     if conflict.resolved_at_ms.is_some() {

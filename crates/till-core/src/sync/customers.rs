@@ -134,17 +134,18 @@ pub(crate) fn unsettled_for(conn: &Connection, entity: Uuid) -> Result<u64, Sync
     Ok(outbox::unsettled_count(conn, entity)?)
 }
 
-/// The base a new edit of customer `id` names: the newest edit of it still waiting for the
-/// server (the new one was made on top of it), else what made the server version the local copy
-/// is based on (`made_by`).
+/// The base a new edit of customer `id` names: what the newest edit of it still waiting for the
+/// server makes its version by (the new one was made on top of it; [`Mutation::made_by`]), else
+/// what made the server version the local copy is based on (`made_by`).
 pub(crate) fn edit_base(
     conn: &Connection,
     id: Uuid,
     made_by: Option<Uuid>,
 ) -> Result<Option<Uuid>, SyncError> {
-    Ok(outbox::newest_unsettled(conn, id)?
-        .map(|e| e.mutation_id)
-        .or(made_by))
+    let queued = outbox::newest_unsettled(conn, id)?
+        .map(|e| serde_json::from_slice::<Mutation>(&e.payload).map(|m| m.made_by()))
+        .transpose()?;
+    Ok(queued.or(made_by))
 }
 
 /// Keeps the fields the edit `mutation_id` of customer `id` was made on.
@@ -302,17 +303,17 @@ pub(crate) fn put_server(conn: &Connection, c: &Customer, now_ms: i64) -> Result
     set_local(conn, c.id, c, &c.fields, false, now_ms)
 }
 
-/// Records the server's version and base after the local change `mutation_id` was applied as
+/// Records the server's version and base after the local change `mutation` was applied as
 /// `version`, keeping the local fields (which are what the server now holds, or newer local
 /// edits). The version that change made is the base of the next edit.
 pub(crate) fn mark_applied(
     conn: &Connection,
     id: Uuid,
-    mutation_id: Uuid,
+    mutation: &Mutation,
     version: u64,
     applied_fields: Option<&CustomerFields>,
 ) -> Result<(), SyncError> {
-    forget_edit_base(conn, mutation_id)?;
+    forget_edit_base(conn, mutation.id)?;
     let still_pending = unsettled_for(conn, id)? > 0;
     let base = applied_fields.map(serde_json::to_string).transpose()?;
     conn.prepare_cached(
@@ -325,7 +326,7 @@ pub(crate) fn mark_applied(
         i64::try_from(version).unwrap_or(i64::MAX),
         base,
         i64::from(still_pending),
-        mutation_id.to_string()
+        mutation.made_by().to_string()
     ])?;
     if !still_pending {
         conn.prepare_cached("DELETE FROM customers WHERE id = ?1 AND deleted = 1")?
@@ -403,4 +404,36 @@ pub(crate) fn set_created(
         now_ms
     ])?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use till_protocol::{CustomerDeleted, Hlc, MutationBody};
+
+    use super::*;
+
+    #[test]
+    fn an_edit_queued_after_a_recovered_one_names_it_by_its_original_id() {
+        let mut conn = Connection::open_in_memory().expect("opens");
+        crate::migrations::migrate(&mut conn).expect("migrates");
+        let id = Uuid::now_v7();
+        let hlc = Hlc {
+            wall_ms: 1,
+            counter: 0,
+            node: Uuid::nil(),
+        };
+        let body = MutationBody::CustomerDeleted(CustomerDeleted {
+            id,
+            base_version: 1,
+            base: None,
+        });
+        let first = outbox::enqueue(&conn, body, hlc, 1).expect("queues");
+        assert_eq!(edit_base(&conn, id, None).expect("reads"), Some(first.id));
+        outbox::requeue_for(&conn, Uuid::now_v7(), 2).expect("requeues");
+        assert_eq!(
+            edit_base(&conn, id, None).expect("reads"),
+            Some(first.id),
+            "queued again under a new id, it still makes its version by the first one"
+        );
+    }
 }

@@ -19,6 +19,7 @@ use super::error::SyncError;
 use super::history::{self, SyncCycle};
 use super::lock::SyncLock;
 use super::machine::{CycleOutcome, Failure};
+use super::persisted;
 use super::pull;
 use super::push::Pusher;
 use super::status::{Live, StatusSink};
@@ -125,6 +126,10 @@ impl Worker {
         stop: &AtomicBool,
         live: &Mutex<Option<Live>>,
     ) -> Result<CycleReport, SyncError> {
+        // A protocol stop, whichever process found it: nothing is sent or pulled.
+        if let Some(why) = persisted::diverged(&self.conn)? {
+            return Err(SyncError::Diverged(why));
+        }
         let mut report = CycleReport::default();
         let counts = outbox::counts(&self.conn)?;
         if let Ok(mut l) = live.lock() {

@@ -205,6 +205,7 @@ fn pushes(script: &Script) -> Vec<Instant> {
 fn unavailable() -> TransportError {
     TransportError::Server {
         status: 503,
+        code: "busy".into(),
         message: "down".into(),
         retry_after: None,
     }

@@ -7,10 +7,14 @@ use rusqlite::{params, Connection, OptionalExtension};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::config;
+use crate::clock::Clock;
 use crate::store::Store;
+use crate::{config, outbox};
 
 use super::error::SyncError;
+use super::lock::SyncLock;
+use super::persisted;
+use super::state::SyncState;
 use super::transport::{Credential, HttpTransport, Timeouts, Transport, TransportError};
 use super::trust::{self, ServerTrust};
 
@@ -120,6 +124,11 @@ pub fn get(conn: &Connection) -> Result<Option<Enrolment>, SyncError> {
 /// mutations from another till. Re-enrolling as the same terminal (a rotated token, or the same
 /// back office at a new address, each with its token) keeps the queue, the cursor and the rest;
 /// so does a first enrolment after selling offline.
+///
+/// The way out of a diverged history (a restored or copied data dir): enrolling as a new
+/// terminal, one that holds nothing yet, queues every mutation the back office has not settled
+/// again under that identity, renumbered from 1 and flagged recovered
+/// ([`outbox::requeue_for`]), and sync resumes.
 pub async fn enrol(
     store: &Store,
     server_url: &str,
@@ -146,14 +155,21 @@ pub async fn enrol(
         trust: trust.clone(),
     };
     let mut conn = store.connect()?;
+    // Renumbering the queue of a diverged till must not meet a cycle sending it.
+    let _lock = match persisted::diverged(&conn)? {
+        Some(_) => Some(SyncLock::try_acquire(store.data_dir())?),
+        None => None,
+    };
     let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
     let before = get(&tx)?;
     let same_terminal = before
         .as_ref()
         .is_some_and(|b| b.terminal_id == enrolment.terminal_id);
+    let diverged = persisted::diverged(&tx)?.is_some();
+    let recover = before.as_ref().filter(|_| diverged && !same_terminal);
     if !same_terminal {
         let numbered = crate::counters::last(&tx, crate::counters::MUTATION)?;
-        if let Some(b) = before.as_ref().filter(|_| numbered > 0) {
+        if let Some(b) = before.as_ref().filter(|_| numbered > 0 && !diverged) {
             return Err(SyncError::EnrolmentRefused(format!(
                 "this till is terminal {} and has numbered {numbered} mutations for it; it cannot \
                  become terminal {} (enrol it with a token of terminal {} or use a new data dir)",
@@ -195,7 +211,23 @@ pub async fn enrol(
             [],
         )?;
     }
-    config::set(&tx, &config::SYNC_STATE, &"idle".to_string())?;
+    if let Some(old) = recover {
+        let queued = outbox::requeue_for(&tx, old.terminal_id, crate::SystemClock.now_ms())?;
+        persisted::set_ack_needed(&tx, false)?;
+        persisted::clear_diverged(&tx)?;
+        tracing::warn!(
+            queued,
+            from = %old.terminal_id,
+            to = %enrolment.terminal_id,
+            "a diverged history is delivered under a new terminal identity"
+        );
+    }
+    let state = if diverged && recover.is_none() {
+        SyncState::Diverged
+    } else {
+        SyncState::Idle
+    };
+    config::set(&tx, &config::SYNC_STATE, &state.name().to_string())?;
     tx.commit()?;
     tracing::info!(terminal = %enrolment.terminal_id, server = %enrolment.server_url, "enrolled");
     Ok(enrolment)

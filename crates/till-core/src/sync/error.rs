@@ -39,6 +39,10 @@ pub enum SyncError {
     /// is never sent to another address.
     #[error("{0}")]
     TokenNeeded(String),
+    /// The back office's history of this terminal is not this till's (a restored or copied
+    /// data dir): nothing more is sent until the till is enrolled as a new terminal.
+    #[error("{0}")]
+    Diverged(String),
 }
 
 impl SyncError {
@@ -55,6 +59,7 @@ impl SyncError {
             SyncError::NotApplicable(_) => ErrorCode::NotApplicable,
             SyncError::EnrolmentRefused(_) => ErrorCode::EnrolmentRefused,
             SyncError::TokenNeeded(_) => ErrorCode::EnrolmentTokenNeeded,
+            SyncError::Diverged(_) => ErrorCode::Diverged,
         }
     }
 }

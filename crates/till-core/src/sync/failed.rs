@@ -133,7 +133,8 @@ fn requeue(conn: &Connection, seq: u64, actor: &str, clock: &dyn Clock) -> Resul
     let old: Mutation = serde_json::from_slice(&entry.payload)?;
     let now = clock.now_ms();
     let stamp = hlc::tick(conn, now)?;
-    let new = outbox::enqueue(conn, old.body, stamp, now)?;
+    outbox::enqueue(conn, old.body, stamp, now)?;
+    let new_seq = crate::counters::last(conn, crate::counters::MUTATION)?;
     let why = entry.last_error.as_deref();
     outbox::set_state(conn, seq, OutboxState::Discarded, None, why, now)?;
     conn.prepare_cached(
@@ -142,13 +143,13 @@ fn requeue(conn: &Connection, seq: u64, actor: &str, clock: &dyn Clock) -> Resul
     )?
     .execute(params![
         i64::try_from(seq).unwrap_or(i64::MAX),
-        i64::try_from(new.seq).unwrap_or(i64::MAX),
+        i64::try_from(new_seq).unwrap_or(i64::MAX),
         actor,
         now,
         entry.last_error
     ])?;
-    tracing::info!(seq, new_seq = new.seq, %actor, "failed item queued again");
-    Ok(new.seq)
+    tracing::info!(seq, new_seq, %actor, "failed item queued again");
+    Ok(new_seq)
 }
 
 /// Drops a failed item for good, recording who and why.
@@ -159,8 +160,8 @@ pub fn discard(
     actor: &str,
     clock: &dyn Clock,
 ) -> Result<(), SyncError> {
-    let reason = super::attribution::check("the reason", reason)?;
-    let actor = super::attribution::check("the name of who discards", actor)?;
+    let reason = super::attribution::reason("the reason", reason)?;
+    let actor = super::attribution::name("the name of who discards", actor)?;
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     let entry = failed_entry(&tx, seq)?;
     let now = clock.now_ms();

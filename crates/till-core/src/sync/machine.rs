@@ -27,6 +27,10 @@ use super::SyncConfig;
 /// How long a cycle waits when another process holds the data dir's sync lock.
 pub const BUSY_RETRY: Duration = Duration::from_secs(1);
 
+/// Why "Sync now" does nothing on a till whose history diverged.
+pub const DIVERGED_REASON: &str = "this till's history differs from the back office's; enrol it \
+     as a new terminal (see Settings)";
+
 /// The timings the machine schedules with, from [`SyncConfig`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Timing {
@@ -96,6 +100,9 @@ pub enum FailureKind {
     NotEnrolled,
     /// The server refused the token (401/403): nothing is sent until it is fixed.
     Auth,
+    /// This till's history differs from the back office's: nothing is sent until the till is
+    /// enrolled as a new terminal, whatever anyone asks.
+    Diverged,
     /// The server could not be reached at all: back off, probing its health meanwhile.
     Unreachable,
     /// Anything else (5xx, 429, a timeout, a malformed answer, a refused request, a protocol or
@@ -109,6 +116,7 @@ impl Failure {
         let kind = match error {
             SyncError::Busy => FailureKind::Busy,
             SyncError::NotEnrolled => FailureKind::NotEnrolled,
+            SyncError::Diverged(_) => FailureKind::Diverged,
             SyncError::Transport(e) if e.class() == ErrorClass::Auth => FailureKind::Auth,
             SyncError::Transport(e) if e.unreachable() => FailureKind::Unreachable,
             SyncError::Transport(e) => FailureKind::Retry {
@@ -130,11 +138,13 @@ impl Failure {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Event {
     /// The driver started, with what the store recorded before: a pause, a retry time and the
-    /// failures in a row survive a restart, so a restart never hammers the server.
+    /// failures in a row survive a restart, so a restart never hammers the server; a diverged
+    /// history survives it too.
     Started {
         paused: bool,
         next_retry_at_ms: Option<i64>,
         failures_in_a_row: u32,
+        diverged: bool,
     },
     /// A person pressed "Sync now".
     SyncNow,
@@ -167,6 +177,7 @@ impl Event {
             paused: persisted.paused,
             next_retry_at_ms: persisted.next_retry_at_ms,
             failures_in_a_row: persisted.failures_in_a_row,
+            diverged: persisted.diverged.is_some(),
         }
     }
 }
@@ -233,6 +244,8 @@ pub struct Machine {
     state: SyncState,
     activity: Activity,
     paused: bool,
+    /// This till's history differs from the back office's: nothing runs any more.
+    diverged: bool,
     /// Set by "Sync now": the next wake runs a real cycle even while offline, so the person who
     /// asked gets an answer (a finished cycle, or its error) instead of a silent probe.
     asked: bool,
@@ -258,6 +271,7 @@ impl Machine {
             state: SyncState::Idle,
             activity: Activity::Waiting,
             paused: false,
+            diverged: false,
             asked: false,
             follow_up: false,
             wake: None,
@@ -292,8 +306,12 @@ impl Machine {
                     paused,
                     next_retry_at_ms,
                     failures_in_a_row,
+                    diverged,
                 },
-            ) => self.started(paused, next_retry_at_ms, failures_in_a_row, now, &mut fx),
+            ) => {
+                self.diverged = diverged;
+                self.started(paused, next_retry_at_ms, failures_in_a_row, now, &mut fx)
+            }
             (Activity::Cycling, Event::SyncNow) => {
                 self.follow_up = true;
                 fx.push(Effect::Reply(SyncNowAnswer {
@@ -301,6 +319,10 @@ impl Machine {
                     reason: Some("coalesced with the running sync".into()),
                 }));
             }
+            (_, Event::SyncNow) if self.diverged => fx.push(Effect::Reply(SyncNowAnswer {
+                accepted: false,
+                reason: Some(DIVERGED_REASON.into()),
+            })),
             (_, Event::SyncNow) if self.paused => fx.push(Effect::Reply(SyncNowAnswer {
                 accepted: false,
                 reason: Some("sync is paused".into()),
@@ -318,11 +340,19 @@ impl Machine {
                 fx.push(Effect::Persist(Record::Paused(true)));
                 fx.push(Effect::StopCycle);
             }
+            (_, Event::Pause) if self.diverged => {
+                self.paused = true;
+                fx.push(Effect::Persist(Record::Paused(true)));
+            }
             (_, Event::Pause) => {
                 self.paused = true;
                 self.schedule(None, &mut fx);
                 fx.push(Effect::Persist(Record::Paused(true)));
                 self.set_state(SyncState::Paused, &mut fx);
+            }
+            (_, Event::Resume) if self.diverged => {
+                self.paused = false;
+                fx.push(Effect::Persist(Record::Paused(false)));
             }
             (Activity::Cycling, Event::Resume) => {
                 self.paused = false;
@@ -352,6 +382,7 @@ impl Machine {
                 fx.push(Effect::StopCycle);
             }
             (_, Event::CommandsClosed) => self.exit(&mut fx),
+            (Activity::Waiting, Event::Wake) if self.diverged => self.wake = None,
             (Activity::Waiting, Event::Wake) => {
                 self.wake = None;
                 let probe = self.mode == Mode::Background
@@ -411,6 +442,10 @@ impl Machine {
     ) {
         self.backoff = Backoff::with_failures(self.timing.backoff, failures_in_a_row);
         self.paused = paused && self.mode == Mode::Background;
+        if self.diverged {
+            self.set_state(SyncState::Diverged, fx);
+            return;
+        }
         if self.paused {
             self.set_state(SyncState::Paused, fx);
             return;
@@ -460,7 +495,7 @@ impl Machine {
             self.exit(fx);
             return;
         }
-        if self.paused {
+        if self.paused && !self.diverged {
             self.schedule(None, fx);
             self.set_state(SyncState::Paused, fx);
         }
@@ -476,6 +511,10 @@ impl Machine {
             FailureKind::Busy => (SyncState::Idle, Some(BUSY_RETRY)),
             FailureKind::NotEnrolled => (SyncState::NotEnrolled, None),
             FailureKind::Auth => (SyncState::AuthError, None),
+            FailureKind::Diverged => {
+                self.diverged = true;
+                (SyncState::Diverged, None)
+            }
             FailureKind::Unreachable => (
                 SyncState::Offline,
                 Some(self.backoff.fail(&mut self.rng, None)),

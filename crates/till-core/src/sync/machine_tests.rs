@@ -57,6 +57,7 @@ fn started() -> Event {
         paused: false,
         next_retry_at_ms: None,
         failures_in_a_row: 0,
+        diverged: false,
     }
 }
 
@@ -65,6 +66,17 @@ fn started_paused() -> Event {
         paused: true,
         next_retry_at_ms: None,
         failures_in_a_row: 0,
+        diverged: false,
+    }
+}
+
+/// Started on a till whose history diverged before a restart.
+fn started_diverged() -> Event {
+    Event::Started {
+        paused: false,
+        next_retry_at_ms: None,
+        failures_in_a_row: 0,
+        diverged: true,
     }
 }
 
@@ -74,6 +86,7 @@ fn started_retrying_in(ms: i64) -> Event {
         paused: false,
         next_retry_at_ms: Some(WALL + i64::try_from(LATER.as_millis()).unwrap_or(0) + ms),
         failures_in_a_row: 3,
+        diverged: false,
     }
 }
 
@@ -94,6 +107,17 @@ fn failed(kind: FailureKind, code: &str) -> Event {
 fn unreachable() -> Event {
     failed(FailureKind::Unreachable, "server_unreachable")
 }
+
+fn diverged() -> Event {
+    failed(FailureKind::Diverged, "diverged")
+}
+
+/// What a cycle that found a diverged history leads to: recorded, shown, nothing scheduled.
+const DIVERGES: &[&str] = &[
+    "persist failure diverged retry none (0 in a row)",
+    "persist state diverged",
+    "publish diverged Settled after 1 forced",
+];
 
 /// An effect as the table spells it; times are relative to the event under test.
 fn render(effect: &Effect, now: Now) -> String {
@@ -480,6 +504,76 @@ fn table() -> Vec<Row> {
                 "publish backing_off Settled after 1 forced",
             ],
         ),
+        // A diverged history: a protocol stop.
+        row(
+            "the history diverged: recorded, nothing scheduled",
+            vec![started(), Wake],
+            diverged(),
+            "diverged",
+            DIVERGES,
+        ),
+        row(
+            "start diverged: nothing runs, also after a restart",
+            vec![],
+            started_diverged(),
+            "diverged",
+            &[
+                "persist state diverged",
+                "publish diverged Settled after 0 forced",
+            ],
+        ),
+        row(
+            "sync now while diverged: refused, saying why",
+            vec![started_diverged()],
+            SyncNow,
+            "diverged",
+            &[
+                "reply refused: this till's history differs from the back office's; enrol it as a \
+               new terminal (see Settings)",
+            ],
+        ),
+        row(
+            "a local write while diverged: shown, nothing scheduled",
+            vec![started(), Wake, diverged()],
+            LocalWrite,
+            "diverged",
+            &["publish diverged Settled after 1 forced"],
+        ),
+        row(
+            "pause while diverged: recorded, the state stays",
+            vec![started_diverged()],
+            Pause,
+            "diverged",
+            &["persist paused true"],
+        ),
+        row(
+            "resume while diverged: recorded, nothing runs",
+            vec![started_diverged(), Pause],
+            Resume,
+            "diverged",
+            &["persist paused false"],
+        ),
+        row(
+            "a wake while diverged: nothing",
+            vec![started_diverged()],
+            Wake,
+            "diverged",
+            &[],
+        ),
+        row(
+            "diverged while paused: the stop is what shows",
+            vec![started(), Wake, Pause],
+            diverged(),
+            "diverged",
+            DIVERGES,
+        ),
+        foreground(row(
+            "drain diverged: nothing scheduled, so the drain ends with the error",
+            vec![started(), Wake],
+            diverged(),
+            "diverged",
+            DIVERGES,
+        )),
         // Shutdown.
         row(
             "shutdown while idle: stopped",
@@ -766,6 +860,11 @@ fn failures_are_classified_from_the_cycles_error() {
         kind(SyncError::Protocol("gap".into())),
         FailureKind::Retry { retry_after: None },
         "anything else backs off"
+    );
+    assert_eq!(
+        kind(SyncError::Diverged("seq_reused".into())),
+        FailureKind::Diverged,
+        "a diverged history is a protocol stop, never retried"
     );
     let failure = Failure::of(&SyncError::NotEnrolled);
     assert_eq!(

@@ -1,7 +1,8 @@
 //! The sync engine's persisted state, in the `sync_state` row beside the enrolment: where sync
 //! stands (pull cursor, what the server acknowledged, whether an ack must be asked first), its
 //! retry timing (next retry, failures in a row), the last success and error, the clock offset,
-//! the pause flag, and the state name other processes read (`tillctl status`).
+//! the pause flag, the state name other processes read (`tillctl status`), and whether this
+//! till's history diverged from the back office's.
 
 use rusqlite::{params, Connection};
 
@@ -24,7 +25,13 @@ pub struct PersistedState {
     pub ack_needed: bool,
     pub server_acked_seq: u64,
     pub failures_in_a_row: u32,
+    /// Why this till's history differs from the back office's, once the engine found out: a
+    /// protocol stop that survives restarts until the till is enrolled as a new terminal.
+    pub diverged: Option<String>,
 }
+
+/// Why the history diverged (the message shown), while it does.
+const DIVERGED: config::Key<String> = config::Key::new("sync_diverged");
 
 /// Reads the engine's persisted state.
 pub fn read(conn: &Connection) -> Result<PersistedState, SyncError> {
@@ -53,9 +60,32 @@ pub fn read(conn: &Connection) -> Result<PersistedState, SyncError> {
                 ack_needed: r.get::<_, i64>(7)? != 0,
                 server_acked_seq: u64::try_from(r.get::<_, i64>(8)?).unwrap_or(0),
                 failures_in_a_row: u32::try_from(r.get::<_, i64>(9)?).unwrap_or(0),
+                diverged: None,
             })
         })?;
-    Ok(row)
+    Ok(PersistedState {
+        diverged: diverged(conn)?,
+        ..row
+    })
+}
+
+/// Why this till's history differs from the back office's, if it does.
+pub fn diverged(conn: &Connection) -> Result<Option<String>, SyncError> {
+    Ok(config::get(conn, &DIVERGED)?)
+}
+
+/// Records that this till's history differs from the back office's, and why; the engine then
+/// sends nothing more.
+pub fn set_diverged(conn: &Connection, why: &str) -> Result<(), SyncError> {
+    tracing::error!(%why, "this till's history differs from the back office's; sync stops");
+    config::set(conn, &DIVERGED, &why.to_string())?;
+    Ok(())
+}
+
+/// Forgets the divergence: the till was enrolled as a new terminal.
+pub(super) fn clear_diverged(conn: &Connection) -> Result<(), SyncError> {
+    config::remove(conn, &DIVERGED)?;
+    Ok(())
 }
 
 pub fn set_cursor(conn: &Connection, cursor: u64) -> Result<(), SyncError> {
@@ -140,9 +170,12 @@ fn set_state_name(conn: &Connection, name: &str) -> Result<(), SyncError> {
 }
 
 /// The state the engine last recorded (`idle` before it ever ran), with `next_retry_at_ms` as
-/// the end of a back-off. A name this version does not know (written by a newer Till) reads as
-/// `idle`.
+/// the end of a back-off; `diverged` whenever the history diverged, whoever found out. A name
+/// this version does not know (written by a newer Till) reads as `idle`.
 pub fn state(conn: &Connection, next_retry_at_ms: Option<i64>) -> Result<SyncState, SyncError> {
+    if diverged(conn)?.is_some() {
+        return Ok(SyncState::Diverged);
+    }
     let name = config::get(conn, &config::SYNC_STATE)?;
     let name = name.as_deref().unwrap_or("idle");
     Ok(

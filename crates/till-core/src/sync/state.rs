@@ -19,6 +19,11 @@ pub enum SyncState {
     /// The server refused the token (401/403); nothing is sent until the terminal is enrolled
     /// again with a valid token.
     AuthError,
+    /// This till's history differs from the back office's (a restored or copied data dir: the
+    /// server holds other mutations at this till's sequence numbers, or more of them). Nothing
+    /// is sent or pulled, also after a restart, until the till is enrolled as a new terminal,
+    /// which queues what the back office lacks under that identity.
+    Diverged,
     /// A person paused sync; local work goes on and queues up.
     Paused,
     /// The engine was shut down; its handle answers but nothing runs.
@@ -37,6 +42,7 @@ pub enum StateName {
     BackingOff,
     Offline,
     AuthError,
+    Diverged,
     Paused,
     Stopped,
 }
@@ -51,6 +57,7 @@ impl SyncState {
             SyncState::BackingOff { .. } => StateName::BackingOff,
             SyncState::Offline => StateName::Offline,
             SyncState::AuthError => StateName::AuthError,
+            SyncState::Diverged => StateName::Diverged,
             SyncState::Paused => StateName::Paused,
             SyncState::Stopped => StateName::Stopped,
         }
@@ -65,6 +72,7 @@ impl SyncState {
             StateName::BackingOff => "backing_off",
             StateName::Offline => "offline",
             StateName::AuthError => "auth_error",
+            StateName::Diverged => "diverged",
             StateName::Paused => "paused",
             StateName::Stopped => "stopped",
         }
@@ -82,6 +90,7 @@ impl SyncState {
             },
             "offline" => SyncState::Offline,
             "auth_error" => SyncState::AuthError,
+            "diverged" => SyncState::Diverged,
             "paused" => SyncState::Paused,
             "stopped" => SyncState::Stopped,
             _ => return None,
@@ -116,6 +125,7 @@ mod tests {
             SyncState::BackingOff { until_ms: 42 },
             SyncState::Offline,
             SyncState::AuthError,
+            SyncState::Diverged,
             SyncState::Paused,
             SyncState::Stopped,
         ] {
@@ -131,7 +141,7 @@ mod tests {
             );
         }
         assert_eq!(
-            SyncState::from_name("diverged", None),
+            SyncState::from_name("hibernating", None),
             None,
             "a name from a newer Till is not guessed at"
         );

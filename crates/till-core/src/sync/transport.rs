@@ -59,10 +59,11 @@ pub enum TransportError {
     /// The request may have been sent but no (complete) answer came: timeout, reset, cut short.
     #[error("no answer from the server: {0}")]
     NoAnswer(String),
-    /// 5xx.
-    #[error("server error {status}: {message}")]
+    /// 5xx, with the server's own code (`database_error`, `busy`, …).
+    #[error("server error {status} ({code}): {message}")]
     Server {
         status: u16,
+        code: String,
         message: String,
         retry_after: Option<Duration>,
     },
@@ -154,6 +155,25 @@ impl TransportError {
     /// Whether the server could not be reached at all (the engine then goes offline and probes).
     pub fn unreachable(&self) -> bool {
         matches!(self, TransportError::Unreachable(_))
+    }
+
+    /// Whether the batch itself may be what fails: a server error other than `busy` (503), or
+    /// no answer. The server being away, overloaded or refusing the request says nothing about
+    /// the items in it.
+    pub fn may_be_the_batch(&self) -> bool {
+        match self {
+            TransportError::Server { status, .. } => *status != 503,
+            TransportError::NoAnswer(_) => true,
+            _ => false,
+        }
+    }
+
+    /// The code and message a person reads: the server's own for a server error.
+    pub fn reason(&self) -> (String, String) {
+        match self {
+            TransportError::Server { code, message, .. } => (code.clone(), message.clone()),
+            other => (other.code().as_str().to_string(), other.to_string()),
+        }
     }
 
     /// How long the server asked us to wait.
@@ -356,6 +376,7 @@ impl HttpTransport {
             429 => TransportError::RateLimited { retry_after },
             500..=599 => TransportError::Server {
                 status,
+                code,
                 message,
                 retry_after,
             },
@@ -505,6 +526,29 @@ mod tests {
         );
         let pin = TransportError::PinMismatch("renewed".into());
         assert!(!pin.ambiguous() && !pin.unreachable(), "nothing was sent");
+    }
+
+    #[test]
+    fn only_a_server_error_or_no_answer_may_be_the_batchs_fault() {
+        let server = |status| TransportError::Server {
+            status,
+            code: "database_error".into(),
+            message: "see the log".into(),
+            retry_after: None,
+        };
+        assert!(server(500).may_be_the_batch());
+        assert!(TransportError::NoAnswer("timed out".into()).may_be_the_batch());
+        assert!(
+            !server(503).may_be_the_batch(),
+            "busy is the server's state"
+        );
+        assert!(!TransportError::Unreachable("refused".into()).may_be_the_batch());
+        assert!(!TransportError::RateLimited { retry_after: None }.may_be_the_batch());
+        assert_eq!(
+            server(500).reason(),
+            ("database_error".into(), "see the log".into()),
+            "the server's own code and message"
+        );
     }
 
     #[test]

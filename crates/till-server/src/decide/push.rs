@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, HashMap};
 use serde::{Deserialize, Deserializer};
 use serde_json::value::RawValue;
 use sha2::{Digest, Sha256};
-use till_protocol::{Mutation, MutationBody, MutationResult, Outcome, Ticket};
+use till_protocol::{Mutation, MutationBody, MutationResult, Outcome, Recovered, Ticket};
 use uuid::Uuid;
 
 use super::{tickets, Rejection};
@@ -69,10 +69,18 @@ fn sha256_hex(bytes: &[u8]) -> String {
 /// structs.
 pub fn same_payload(stored_hash: &str, received: &Received) -> Result<bool, serde_json::Error> {
     let raw = sha256_hex(received.json.get().as_bytes());
-    Ok(match stored_hash.strip_prefix(RECEIVED_PREFIX) {
-        Some(hex) => hex == raw,
-        None => stored_hash == raw || stored_hash == reserialised_hash(&received.mutation)?,
-    })
+    Ok(hashes_bytes(stored_hash, &raw)
+        || (!stored_hash.starts_with(RECEIVED_PREFIX)
+            && stored_hash == reserialised_hash(&received.mutation)?))
+}
+
+/// Whether a stored payload hash, by either rule, is `raw`: the hex SHA-256 of a mutation's
+/// bytes as sent.
+pub fn hashes_bytes(stored_hash: &str, raw: &str) -> bool {
+    stored_hash
+        .strip_prefix(RECEIVED_PREFIX)
+        .unwrap_or(stored_hash)
+        == raw
 }
 
 /// Feeds whatever is written into a SHA-256.
@@ -110,8 +118,14 @@ pub enum Step {
     Mismatch,
     /// A new id on a sequence number already settled by another mutation.
     SeqReused,
+    /// The next sequence, after a mutation before it in the batch reused a settled one: the
+    /// terminal's history differs from the back office's, so nothing more of the batch applies.
+    Diverged,
     /// The sequence skips ahead of `last + 1`.
     Gap { expected_seq: u64 },
+    /// The next sequence, a recovered mutation whose original its first terminal delivered
+    /// exactly: settle it with the original's outcome (this JSON), apply nothing again.
+    Delivered(String),
     /// The next sequence: apply it.
     Apply,
 }
@@ -142,11 +156,26 @@ pub fn classify(known: Option<Known<'_>>, last_seq: u64, seq: u64) -> Step {
     }
 }
 
+/// What the first terminal of a recovered mutation recorded for its original, when that is
+/// exactly the mutation recovered: the same payload, delivered by the terminal it names.
+pub fn delivered_before<'a>(
+    recovered: &Recovered,
+    recorded: &'a RecordedBy,
+) -> Option<&'a Recorded> {
+    recorded
+        .get(&recovered.mutation_id)
+        .filter(|(owner, record)| {
+            *owner == recovered.terminal_id
+                && hashes_bytes(&record.payload_hash, &recovered.payload_sha256)
+        })
+        .map(|(_, record)| record)
+}
+
 /// The outcome of every step but [`Step::Apply`], which needs the backend's own writes
 /// (`Ok(None)`). A stored outcome that no longer parses is an error of the database.
 pub fn answer(step: &Step, mutation: &Mutation) -> Result<Option<Outcome>, serde_json::Error> {
     Ok(Some(match step {
-        Step::Replay(json) => Outcome::Duplicate {
+        Step::Replay(json) | Step::Delivered(json) => Outcome::Duplicate {
             original: Box::new(serde_json::from_str(json)?),
         },
         Step::Mismatch => Outcome::Mismatch {
@@ -159,6 +188,15 @@ pub fn answer(step: &Step, mutation: &Mutation) -> Result<Option<Outcome>, serde
             "seq_reused",
             format!(
                 "sequence {} is already settled by another mutation",
+                mutation.seq
+            ),
+        )
+        .into_outcome(),
+        Step::Diverged => Rejection::new(
+            "history_diverged",
+            format!(
+                "sequence {} was not applied: a mutation before it in this batch reused a \
+                 settled sequence, so this terminal's history differs from the back office's",
                 mutation.seq
             ),
         )
@@ -183,6 +221,17 @@ pub fn mutation_kind(body: &MutationBody) -> &'static str {
     }
 }
 
+/// The outcome of a mutation the terminal withdrew ([`till_protocol::PushRequest::withdraw`]):
+/// its sequence settles, nothing of it is applied.
+pub fn withdrawn() -> Outcome {
+    Rejection::new(
+        "withdrawn",
+        "withdrawn by the terminal after the back office failed on it alone; nothing of it was \
+         applied",
+    )
+    .into_outcome()
+}
+
 /// A mutation this batch settled, as it is recorded: kept forever, so a replay answers
 /// `outcome_json` byte for byte.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -192,9 +241,12 @@ pub struct Settled {
     pub kind: &'static str,
     pub payload_hash: String,
     pub outcome_json: String,
-    /// For ticket mutations, the ticket the terminal sent (for the duplicate checks of stats).
+    /// For ticket mutations that stored or refused a ticket, the ticket the terminal sent (for
+    /// the duplicate checks of stats); none for a recovered mutation delivered before.
     pub ticket_id: Option<Uuid>,
     pub ticket_number: Option<i64>,
+    /// Where a recovered mutation was first numbered.
+    pub recovered: Option<Recovered>,
 }
 
 /// What a mutation needs after [`Batch::next`].
@@ -223,6 +275,8 @@ pub struct Batch {
     terminal_id: Uuid,
     last_seq: u64,
     gap: Option<u64>,
+    /// A mutation of the batch reused a settled sequence: nothing after it applies.
+    diverged: bool,
     /// What each mutation id of the batch was settled with, before or in this batch, so an id
     /// sent twice in one batch is a replay the second time.
     recorded: RecordedBy,
@@ -239,6 +293,7 @@ impl Batch {
             terminal_id,
             last_seq,
             gap: None,
+            diverged: false,
             recorded,
             results: Vec::new(),
             settled: Vec::new(),
@@ -262,19 +317,36 @@ impl Batch {
             }),
             None => None,
         };
-        let step = classify(known, self.last_seq, mutation.seq);
-        if let Step::Gap { expected_seq } = step {
-            self.gap = Some(expected_seq);
+        let step = match classify(known, self.last_seq, mutation.seq) {
+            Step::Apply if self.diverged => Step::Diverged,
+            Step::Apply => mutation
+                .recovered
+                .as_ref()
+                .and_then(|r| delivered_before(r, &self.recorded))
+                .map_or(Step::Apply, |first| {
+                    Step::Delivered(first.outcome_json.clone())
+                }),
+            other => other,
+        };
+        match step {
+            Step::Gap { expected_seq } => self.gap = Some(expected_seq),
+            Step::SeqReused => self.diverged = true,
+            _ => {}
         }
         let answered = answer(&step, mutation).map_err(|e| {
             StorageError::Corrupt(format!("stored outcome of {}: {e}", mutation.id))
         })?;
-        Ok(match answered {
-            Some(outcome) => {
+        Ok(match (step, answered) {
+            (Step::Delivered(original), Some(outcome)) => {
+                self.record(mutation, payload_hash(received), original, None);
                 self.answer(mutation, outcome);
                 Next::Answered
             }
-            None => Next::Apply {
+            (_, Some(outcome)) => {
+                self.answer(mutation, outcome);
+                Next::Answered
+            }
+            (_, None) => Next::Apply {
                 hash: payload_hash(received),
             },
         })
@@ -290,12 +362,26 @@ impl Batch {
     ) -> Result<(), StorageError> {
         let outcome_json = serde_json::to_string(&outcome)
             .map_err(|e| StorageError::Database(format!("cannot serialise an outcome: {e}")))?;
-        let (ticket_id, ticket_number) = match &mutation.body {
+        let ticket = match &mutation.body {
             MutationBody::TicketCreated(t)
             | MutationBody::TicketVoided(t)
-            | MutationBody::TicketRefunded(t) => (Some(t.id), i64::try_from(t.number).ok()),
-            _ => (None, None),
+            | MutationBody::TicketRefunded(t) => Some((t.id, i64::try_from(t.number).ok())),
+            _ => None,
         };
+        self.record(mutation, hash, outcome_json, ticket);
+        self.answer(mutation, outcome);
+        Ok(())
+    }
+
+    /// Records `mutation` as settled with `outcome_json` (what a replay answers), carrying
+    /// `ticket` (its id and number) when it stored or refused one.
+    fn record(
+        &mut self,
+        mutation: &Mutation,
+        hash: String,
+        outcome_json: String,
+        ticket: Option<(Uuid, Option<i64>)>,
+    ) {
         self.recorded.insert(
             mutation.id,
             (
@@ -312,12 +398,11 @@ impl Batch {
             kind: mutation_kind(&mutation.body),
             payload_hash: hash,
             outcome_json,
-            ticket_id,
-            ticket_number,
+            ticket_id: ticket.map(|(id, _)| id),
+            ticket_number: ticket.and_then(|(_, number)| number),
+            recovered: mutation.recovered.clone(),
         });
         self.last_seq = mutation.seq;
-        self.answer(mutation, outcome);
-        Ok(())
     }
 
     /// Adds the stock moves of `ticket`, just stored, to the batch's.
@@ -586,6 +671,148 @@ mod tests {
             "another terminal's id is never applied again"
         );
         assert_eq!(done.outcome.last_applied_seq, 0);
+    }
+
+    /// A rejection's code, else the outcome's kind.
+    fn statuses(done: &Settlement) -> Vec<&str> {
+        fn verdict(o: &Outcome) -> &str {
+            match o {
+                Outcome::Rejected { code, .. } => code,
+                Outcome::Applied { .. } => "applied",
+                Outcome::Disputed { .. } => "disputed",
+                Outcome::Duplicate { .. } => "duplicate",
+                Outcome::Gap { .. } => "gap",
+                Outcome::Conflict { .. } | Outcome::Mismatch { .. } => "refused",
+            }
+        }
+        done.outcome
+            .results
+            .iter()
+            .map(|r| verdict(&r.outcome))
+            .collect()
+    }
+
+    #[test]
+    fn after_a_reused_sequence_nothing_more_of_the_batch_applies() {
+        let terminal = Uuid::now_v7();
+        let ours = sale(3);
+        let recorded = RecordedBy::from([(
+            ours.id,
+            (
+                terminal,
+                Recorded {
+                    payload_hash: payload_hash(&received(ours.clone())),
+                    outcome_json: serde_json::to_string(&applied(3)).expect("serialises"),
+                },
+            ),
+        )]);
+        // The terminal settled up to 5; a copy of its data dir sends its own 4 and 6.
+        let done = settle(terminal, 5, recorded, &[sale(4), ours, sale(6), sale(7)]);
+        assert_eq!(
+            statuses(&done),
+            ["seq_reused", "duplicate", "history_diverged", "gap"],
+            "a replay is still answered; the next sequence after the reused one is held, and \
+             nothing after that settled"
+        );
+        assert!(
+            done.settled.is_empty(),
+            "nothing of another history is stored"
+        );
+        assert_eq!(done.outcome.last_applied_seq, 5);
+    }
+
+    /// A mutation of `terminal` recovered under another identity, at `seq` there.
+    fn recovered(original: &Mutation, first_terminal: Uuid, seq: u64) -> Mutation {
+        let mut m = sample::mutation(seq, original.body.clone());
+        m.recovered = Some(Recovered {
+            terminal_id: first_terminal,
+            mutation_id: original.id,
+            seq: original.seq,
+            payload_sha256: sha256_hex(&serde_json::to_vec(original).expect("serialises")),
+        });
+        m
+    }
+
+    #[test]
+    fn a_recovered_mutation_its_first_terminal_delivered_settles_with_the_original_outcome() {
+        let (old, new) = (Uuid::now_v7(), Uuid::now_v7());
+        let delivered = sale(10);
+        let record = Recorded {
+            payload_hash: payload_hash(&received(delivered.clone())),
+            outcome_json: serde_json::to_string(&applied(42)).expect("serialises"),
+        };
+        let recorded = RecordedBy::from([(delivered.id, (old, record.clone()))]);
+        let never_sent = sale(11);
+        let batch = [
+            recovered(&delivered, old, 1),
+            recovered(&never_sent, old, 2),
+        ];
+        let done = settle(new, 0, recorded.clone(), &batch);
+        assert_eq!(
+            done.outcome.results[0].outcome,
+            Outcome::Duplicate {
+                original: Box::new(applied(42))
+            },
+            "delivered before: answered as settled, never applied again"
+        );
+        assert!(matches!(
+            done.outcome.results[1].outcome,
+            Outcome::Applied { .. }
+        ));
+        assert_eq!(
+            done.outcome.last_applied_seq, 2,
+            "both settle the new sequence"
+        );
+        let first = &done.settled[0];
+        assert_eq!(
+            first.outcome_json, record.outcome_json,
+            "a replay answers alike"
+        );
+        assert_eq!(
+            (first.ticket_id, first.ticket_number),
+            (None, None),
+            "it delivered no ticket: stats count none twice"
+        );
+        assert_eq!(
+            done.settled[1].recovered.as_ref().map(|r| r.terminal_id),
+            Some(old),
+            "where a recovered mutation came from is kept"
+        );
+
+        let mut other_payload = recovered(&delivered, old, 1);
+        if let Some(r) = other_payload.recovered.as_mut() {
+            r.payload_sha256 = "0".repeat(64);
+        }
+        let mut other_terminal = recovered(&delivered, old, 1);
+        if let Some(r) = other_terminal.recovered.as_mut() {
+            r.terminal_id = Uuid::now_v7();
+        }
+        for m in [other_payload, other_terminal] {
+            let done = settle(new, 0, recorded.clone(), std::slice::from_ref(&m));
+            assert!(
+                matches!(done.outcome.results[0].outcome, Outcome::Applied { .. }),
+                "not exactly what was delivered: judged as a mutation of its own"
+            );
+        }
+    }
+
+    #[test]
+    fn a_recovered_mutations_hash_names_its_bytes_under_either_rule() {
+        let raw = sha256_hex(b"{}");
+        assert!(hashes_bytes(&format!("{RECEIVED_PREFIX}{raw}"), &raw));
+        assert!(hashes_bytes(&raw, &raw), "a hash kept by the rule before");
+        assert!(!hashes_bytes(
+            &format!("{RECEIVED_PREFIX}{raw}"),
+            &sha256_hex(b"[]")
+        ));
+    }
+
+    #[test]
+    fn a_withdrawn_mutation_is_rejected_as_withdrawn() {
+        assert!(matches!(
+            withdrawn(),
+            Outcome::Rejected { ref code, .. } if code == "withdrawn"
+        ));
     }
 
     #[test]

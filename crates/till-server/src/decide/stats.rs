@@ -23,6 +23,9 @@ pub struct TerminalRows {
     pub open_disputes: i64,
     /// The distinct ticket numbers its mutations carried, ascending.
     pub ticket_numbers: Vec<u64>,
+    /// The highest ticket number a recovered mutation carried (0: none): the numbers up to it
+    /// continue the terminal the till was first enrolled as.
+    pub recovered_up_to: u64,
     /// The sequences of its settled mutations, ascending.
     pub seqs: Vec<u64>,
 }
@@ -50,10 +53,13 @@ pub fn stats(rows: Rows) -> Stats {
         .into_iter()
         .map(|t| {
             let max_number = t.ticket_numbers.last().copied().unwrap_or(0);
-            let (missing_tickets, missing_ticket_numbers) =
-                missing_numbers(t.ticket_numbers.into_iter(), max_number);
+            let (missing_tickets, missing_ticket_numbers) = missing_numbers(
+                t.ticket_numbers.into_iter(),
+                t.recovered_up_to + 1,
+                max_number,
+            );
             let (missing_seqs, missing_mutation_seqs) =
-                missing_numbers(t.seqs.into_iter(), t.terminal.last_seq);
+                missing_numbers(t.seqs.into_iter(), 1, t.terminal.last_seq);
             gaps += missing_tickets + missing_seqs;
             TerminalStats {
                 terminal_id: t.terminal.id,
@@ -87,9 +93,14 @@ pub fn stats(rows: Rows) -> Stats {
     }
 }
 
-/// Numbers missing from `1..=max` given the sorted distinct numbers present: (count, first few).
-pub fn missing_numbers(present: impl Iterator<Item = u64>, max: u64) -> (u64, Vec<u64>) {
-    let mut expected = 1u64;
+/// Numbers missing from `first..=max` given the sorted distinct numbers present (those below
+/// `first` ignored): (count, first few).
+pub fn missing_numbers(
+    present: impl Iterator<Item = u64>,
+    first: u64,
+    max: u64,
+) -> (u64, Vec<u64>) {
+    let mut expected = first;
     let mut count = 0u64;
     let mut listed = Vec::new();
     let note = |from: u64, to: u64, count: &mut u64, listed: &mut Vec<u64>| {
@@ -140,16 +151,21 @@ mod tests {
     #[test]
     fn missing_numbers_lists_holes_and_the_tail() {
         assert_eq!(
-            missing_numbers([1, 2, 4, 7].into_iter(), 7),
+            missing_numbers([1, 2, 4, 7].into_iter(), 1, 7),
             (3, vec![3, 5, 6])
         );
-        assert_eq!(missing_numbers([2].into_iter(), 4), (3, vec![1, 3, 4]));
-        assert_eq!(missing_numbers(std::iter::empty(), 0), (0, vec![]));
+        assert_eq!(missing_numbers([2].into_iter(), 1, 4), (3, vec![1, 3, 4]));
+        assert_eq!(missing_numbers(std::iter::empty(), 1, 0), (0, vec![]));
+        assert_eq!(
+            missing_numbers([3, 5, 6, 8].into_iter(), 6, 9),
+            (2, vec![7, 9]),
+            "counted from the first number asked"
+        );
     }
 
     #[test]
     fn missing_numbers_counts_all_but_lists_a_few() {
-        let (count, listed) = missing_numbers([1000].into_iter(), 1000);
+        let (count, listed) = missing_numbers([1000].into_iter(), 1, 1000);
         assert_eq!(count, 999);
         assert_eq!(listed.len(), MAX_LISTED_GAPS);
     }
@@ -167,6 +183,7 @@ mod tests {
                 disputed: 0,
                 open_disputes: 0,
                 ticket_numbers: vec![1, 2, 3, 4],
+                recovered_up_to: 0,
                 seqs: vec![1, 2, 3, 4],
             }])
         });
@@ -191,6 +208,7 @@ mod tests {
             disputed,
             open_disputes,
             ticket_numbers: vec![],
+            recovered_up_to: 0,
             seqs: vec![],
         };
         let stats = stats(rows(vec![till(2, 1), till(1, 1)]));
@@ -218,6 +236,7 @@ mod tests {
                 disputed: 0,
                 open_disputes: 0,
                 ticket_numbers: vec![1, 3],
+                recovered_up_to: 0,
                 seqs: vec![1, 2, 5],
             },
             TerminalRows {
@@ -229,6 +248,7 @@ mod tests {
                 disputed: 0,
                 open_disputes: 0,
                 ticket_numbers: vec![],
+                recovered_up_to: 0,
                 seqs: vec![],
             },
         ]));
@@ -240,6 +260,28 @@ mod tests {
             "a settled sequence with no mutation is a gap"
         );
         assert_eq!(stats.gaps, 5);
+    }
+
+    #[test]
+    fn a_terminal_recovering_a_tills_history_counts_gaps_after_what_it_recovered() {
+        let stats = stats(rows(vec![TerminalRows {
+            terminal: terminal(5),
+            sales: 5,
+            sales_total: 0,
+            reversals_total: 0,
+            refused: 0,
+            disputed: 0,
+            open_disputes: 0,
+            ticket_numbers: vec![4, 6, 7, 9],
+            recovered_up_to: 7,
+            seqs: vec![1, 2, 3, 4, 5],
+        }]));
+        assert_eq!(
+            stats.terminals[0].missing_ticket_numbers,
+            vec![8],
+            "the numbers it recovered continue another terminal's; its own must be gapless"
+        );
+        assert_eq!(stats.gaps, 1);
     }
 
     #[test]

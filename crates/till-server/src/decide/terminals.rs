@@ -8,8 +8,8 @@ use crate::storage::{StorageError, TerminalRecord};
 /// The longest terminal name, in bytes.
 const MAX_NAME_LEN: usize = 200;
 
-/// The record of a terminal enrolled as `name` (trimmed; 1 to 200 characters, no card number)
-/// with `id` at `now_ms`: nothing settled yet, not revoked.
+/// The record of a terminal enrolled as `name` (trimmed; 1 to 200 bytes, no control character,
+/// no card number) with `id` at `now_ms`: nothing settled yet, not revoked.
 pub fn enrol(name: &str, id: Uuid, now_ms: i64) -> Result<TerminalRecord, StorageError> {
     let name = name.trim();
     if name.is_empty() || name.len() > MAX_NAME_LEN {
@@ -17,6 +17,8 @@ pub fn enrol(name: &str, id: Uuid, now_ms: i64) -> Result<TerminalRecord, Storag
             "a terminal name must be 1 to 200 characters".into(),
         ));
     }
+    till_protocol::text::check("a terminal name", name, till_protocol::text::Lines::One)
+        .map_err(|e| StorageError::Invalid(e.to_string()))?;
     if till_protocol::card::looks_like_card_number(name) {
         return Err(StorageError::Invalid(
             "a terminal name must not hold a card number".into(),
@@ -120,6 +122,10 @@ mod tests {
             Err(StorageError::Invalid(_))
         ));
         assert!(enrol(&"x".repeat(MAX_NAME_LEN), id, 0).is_ok());
+        assert!(
+            matches!(enrol("Till\u{0}1", id, 0), Err(StorageError::Invalid(_))),
+            "no control character in a name"
+        );
     }
 
     #[test]

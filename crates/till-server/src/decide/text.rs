@@ -1,15 +1,18 @@
-//! How long each string the back office stores may be. A string over its cap is refused as bad
-//! input (a rejection or a 4xx) before anything is written, never left to the database; and no
-//! message about it repeats the string. Customer fields follow the rule shared with the till
+//! Every string the back office stores: how long it may be and which characters it may hold.
+//! A string over its cap (`text_too_long`) or holding a control character (`invalid_text`, by
+//! the rule shared with the till, [`till_protocol::text`]) is refused as bad input (a rejection
+//! or a 4xx) before anything is written, never left to the database; and no message about it
+//! repeats the string. Customer fields follow the rule shared with the till
 //! (`CustomerFields::check`), terminal names their own (`terminals::enrol`).
 
-use till_protocol::{StoreSettings, Ticket};
+use till_protocol::text::{self as shared, Lines};
+use till_protocol::{StoreSettings, Tender, Ticket};
 
 use crate::storage::CatalogImport;
 
 /// Skus, barcodes, tax categories and tax rate ids.
 pub const MAX_CODE: usize = 64;
-/// Product, line, tax rate and store names.
+/// Product, line, tax rate, store and terminal names.
 pub const MAX_NAME: usize = 200;
 /// Product categories.
 pub const MAX_CATEGORY: usize = 100;
@@ -20,19 +23,39 @@ pub const MAX_HASH: usize = 128;
 /// A card tender's approval reference, in bytes (refused as `invalid_card_data` beyond it).
 pub const MAX_APPROVAL_REF: usize = 64;
 
-/// `what` is at most `max` characters; the error names the field and its cap.
-pub fn check(what: &str, value: &str, max: usize) -> Result<(), String> {
-    if value.chars().count() > max {
-        Err(format!("{what} is longer than {max} characters"))
-    } else {
-        Ok(())
-    }
+/// Why a string is refused, with the stable code of a rejection.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refusal {
+    /// `text_too_long` or `invalid_text`.
+    pub code: &'static str,
+    pub message: String,
 }
 
-/// Every string of a ticket a terminal sends: its journal hash and its lines' skus, names and
-/// tax categories. (A currency code that is not three letters is `invalid_currency`, and a card
-/// tender's approval reference is capped with the card data checks, as `invalid_card_data`.)
-pub fn check_ticket(ticket: &Ticket) -> Result<(), String> {
+/// `what`, a field of one line, is at most `max` characters and holds no control character;
+/// the refusal names the field and what is wrong, never the value.
+pub fn check(what: &str, value: &str, max: usize) -> Result<(), Refusal> {
+    check_lines(what, value, max, Lines::One)
+}
+
+/// [`check`] for a field of `lines`: a reason or a note may break lines.
+pub fn check_lines(what: &str, value: &str, max: usize, lines: Lines) -> Result<(), Refusal> {
+    if value.chars().count() > max {
+        return Err(Refusal {
+            code: "text_too_long",
+            message: format!("{what} is longer than {max} characters"),
+        });
+    }
+    shared::check(what, value, lines).map_err(|e| Refusal {
+        code: "invalid_text",
+        message: e.to_string(),
+    })
+}
+
+/// Every string of a ticket a terminal sends: its journal hash, its lines' skus, names and tax
+/// categories, and its card tenders' approval references. (A currency code that is not three
+/// letters is `invalid_currency`; an approval reference is capped in bytes with the card data
+/// checks, as `invalid_card_data`.)
+pub fn check_ticket(ticket: &Ticket) -> Result<(), Refusal> {
     check("the journal hash", &ticket.journal_hash, MAX_HASH)?;
     for (i, line) in ticket.lines.iter().enumerate() {
         let n = i + 1;
@@ -44,11 +67,24 @@ pub fn check_ticket(ticket: &Ticket) -> Result<(), String> {
             MAX_CODE,
         )?;
     }
+    for (i, tender) in ticket.tenders.iter().enumerate() {
+        if let Tender::Card { approval_ref, .. } = tender {
+            check(
+                &format!("tender {}'s approval reference", i + 1),
+                approval_ref,
+                usize::MAX,
+            )?;
+        }
+    }
     Ok(())
 }
 
 /// Every string of a catalog import.
 pub fn check_catalog(catalog: &CatalogImport) -> Result<(), String> {
+    check_catalog_strings(catalog).map_err(|r| r.message)
+}
+
+fn check_catalog_strings(catalog: &CatalogImport) -> Result<(), Refusal> {
     if let Some(settings) = &catalog.settings {
         check_settings(settings)?;
     }
@@ -78,7 +114,7 @@ pub fn check_catalog(catalog: &CatalogImport) -> Result<(), String> {
     Ok(())
 }
 
-fn check_settings(settings: &StoreSettings) -> Result<(), String> {
+fn check_settings(settings: &StoreSettings) -> Result<(), Refusal> {
     check("the store name", &settings.store_name, MAX_NAME)?;
     check("the currency code", &settings.currency.code, 3)?;
     check("the locale", &settings.locale, MAX_LOCALE)
@@ -94,13 +130,28 @@ mod tests {
         assert_eq!(check("the sku", &"é".repeat(MAX_CODE), MAX_CODE), Ok(()));
         let long = "x".repeat(MAX_CODE + 1);
         let refused = check("the sku", &long, MAX_CODE).expect_err("too long");
+        assert_eq!(refused.code, "text_too_long");
         assert!(
-            refused.contains("the sku") && refused.contains("64"),
-            "{refused}"
+            refused.message.contains("the sku") && refused.message.contains("64"),
+            "{refused:?}"
         );
         assert!(
-            !refused.contains(&long),
+            !refused.message.contains(&long),
             "the message never repeats the value"
+        );
+    }
+
+    #[test]
+    fn a_control_character_is_invalid_text_by_the_rule_the_till_applies() {
+        let refused = check("the sku", "SKU\u{0}1", MAX_CODE).expect_err("a NUL");
+        assert_eq!(refused.code, "invalid_text");
+        assert!(
+            refused.message.contains("the sku") && refused.message.contains("U+0000"),
+            "{refused:?}"
+        );
+        assert!(
+            check("the name", "two\nlines", MAX_NAME).is_err(),
+            "a name is one line"
         );
     }
 
@@ -117,6 +168,13 @@ mod tests {
         assert!(over(&|t| t.lines[0].name = "n".repeat(MAX_NAME + 1)));
         assert!(over(&|t| t.lines[0].tax_category = "c".repeat(MAX_CODE + 1)));
         assert!(over(&|t| t.journal_hash = "0".repeat(MAX_HASH + 1)));
+        assert!(over(&|t| t.lines[1].name = "Bread\u{1b}[2J".into()));
+        assert!(over(&|t| t.lines[0].sku = "A\tB".into()));
+        assert!(over(&|t| t.tenders = vec![Tender::Card {
+            amount: t.totals.total,
+            approval_ref: "OK\u{7}".into(),
+            last4: None,
+        }]));
     }
 
     #[test]
@@ -139,6 +197,7 @@ mod tests {
         assert!(over(
             &|c| c.products[0].barcode = Some("b".repeat(MAX_CODE + 1))
         ));
+        assert!(over(&|c| c.products[0].name = "Milk\u{0}".into()));
         assert!(over(&|c| c.tax_rates[0].name = "n".repeat(MAX_NAME + 1)));
         assert!(over(&|c| c.tax_rates[0].id = "i".repeat(MAX_CODE + 1)));
         assert!(over(&|c| {

@@ -7,6 +7,7 @@
 
 use till_protocol::card::looks_like_card_number;
 use till_protocol::pricing::price;
+use till_protocol::text::Lines;
 use till_protocol::{
     DisputeSettled, DisputeSettlement, Outcome, ReversalInfo, Tender, Ticket, TicketKind,
 };
@@ -14,11 +15,11 @@ use uuid::Uuid;
 
 use super::{text, Rejection};
 
-/// Checks a ticket the way the back office must before storing it: no string over its cap
-/// ([`text`]), the kind matches the mutation, every figure is what the one pricing rule gives, the tenders cover the total
+/// Checks a ticket the way the back office must before storing it: no string over its cap or
+/// holding a control character ([`text`]), the kind matches the mutation, every figure is what the one pricing rule gives, the tenders cover the total
 /// exactly, and no card data beyond the last four digits travels.
 pub fn check_ticket(expected: TicketKind, ticket: &Ticket) -> Result<(), Rejection> {
-    text::check_ticket(ticket).map_err(|message| Rejection::new("text_too_long", message))?;
+    text::check_ticket(ticket).map_err(|r| Rejection::new(r.code, r.message))?;
     if ticket.kind != expected {
         return Err(Rejection::new(
             "kind_mismatch",
@@ -398,15 +399,25 @@ pub struct CounterSale {
 /// them).
 pub const MAX_ATTRIBUTION: usize = 500;
 
-/// A settlement names who decided and may say why, each in at most [`MAX_ATTRIBUTION`]
-/// characters.
-fn check_attribution(settled: &DisputeSettled) -> Result<(), String> {
+/// A settlement names who decided (one line) and may say why (lines), each in at most
+/// [`MAX_ATTRIBUTION`] characters (`invalid_settlement`) and without a control character
+/// (`invalid_text`).
+fn check_attribution(settled: &DisputeSettled) -> Result<(), Rejection> {
     if settled.by.trim().is_empty() {
-        return Err("a settlement names who decided".into());
+        return Err(Rejection::new(
+            "invalid_settlement",
+            "a settlement names who decided",
+        ));
     }
-    text::check("who decided", &settled.by, MAX_ATTRIBUTION)?;
+    let refused = |r: text::Refusal| match r.code {
+        "text_too_long" => Rejection::new("invalid_settlement", r.message),
+        code => Rejection::new(code, r.message),
+    };
+    text::check("who decided", &settled.by, MAX_ATTRIBUTION).map_err(refused)?;
     match &settled.why {
-        Some(why) => text::check("the reason", why, MAX_ATTRIBUTION),
+        Some(why) => {
+            text::check_lines("the reason", why, MAX_ATTRIBUTION, Lines::Many).map_err(refused)
+        }
         None => Ok(()),
     }
 }
@@ -437,7 +448,7 @@ pub fn settle_dispute(
     dispute: Option<&StoredDispute>,
     counter: Option<&CounterSale>,
 ) -> Result<DisputeClosed, Rejection> {
-    check_attribution(settled).map_err(|message| Rejection::new("invalid_settlement", message))?;
+    check_attribution(settled)?;
     refuse_card_numbers(settled)?;
     let reversal = settled.reversal_id;
     let Some(dispute) = dispute.filter(|d| d.terminal_id == terminal_id) else {
@@ -683,12 +694,30 @@ mod tests {
         );
         let nobody = DisputeSettled {
             by: " ".into(),
-            ..stands
+            ..stands.clone()
         };
         assert_eq!(
             code(settle_dispute(&nobody, till, Some(&open), None)),
             Some("invalid_settlement"),
             "who decided is recorded"
+        );
+        let why = |why: &str| DisputeSettled {
+            why: Some(why.into()),
+            ..stands.clone()
+        };
+        assert_eq!(
+            code(settle_dispute(
+                &why("counted\nagain"),
+                till,
+                Some(&open),
+                None
+            )),
+            None,
+            "a reason may break lines"
+        );
+        assert_eq!(
+            code(settle_dispute(&why("a NUL \u{0}"), till, Some(&open), None)),
+            Some("invalid_text")
         );
         let carded = DisputeSettled {
             why: Some("paid back to 4111.1111.1111.1111".into()),

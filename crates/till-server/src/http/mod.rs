@@ -316,6 +316,9 @@ pub async fn whoami(AuthedTerminal(terminal): AuthedTerminal) -> Json<WhoAmI> {
 pub struct ReceivedPush {
     terminal_id: Uuid,
     mutations: Vec<Received>,
+    /// [`PushRequest::withdraw`].
+    #[serde(default)]
+    withdraw: Vec<Uuid>,
 }
 
 /// Delivers a batch of the terminal's mutations, settled in one transaction, with one result
@@ -372,7 +375,7 @@ pub async fn push(
     let stamps = StampLimit::ahead_of(now_ms(), skew);
     let outcome = state
         .storage
-        .push(terminal.id, request.mutations, stamps)
+        .push(terminal.id, request.mutations, request.withdraw, stamps)
         .await?;
     tracing::info!(
         mutations = count,

@@ -132,6 +132,9 @@ pub struct TicketSummary {
     pub reversed_by: Option<Uuid>,
     pub total: i64,
     pub created_at_ms: i64,
+    /// For a ticket a till delivered after its history diverged (a restored or copied data
+    /// dir), re-enrolled as a new terminal: the terminal it was first numbered under.
+    pub recovered_from: Option<Uuid>,
 }
 
 /// Figures for one terminal in [`Stats`].
@@ -153,7 +156,9 @@ pub struct TerminalStats {
     pub disputed_reversals: u64,
     /// Of those, the ones no manager settled yet.
     pub open_disputes: u64,
-    /// Ticket numbers between 1 and the highest received that never arrived.
+    /// Ticket numbers between 1 and the highest received that never arrived. For a terminal
+    /// enrolled to recover a diverged till's history, counted after the highest number it
+    /// recovered (the numbers before continue another terminal's).
     pub missing_ticket_numbers: Vec<u64>,
     /// Mutation sequences between 1 and `last_seq` with no settled mutation.
     pub missing_mutation_seqs: Vec<u64>,
@@ -246,12 +251,14 @@ pub trait Storage: Send + Sync + 'static {
         grace_ms: i64,
     ) -> Result<Rotated, StorageError>;
 
-    /// Settles `mutations` of `terminal_id` in order, by [`crate::decide`], in one transaction;
-    /// a customer change stamped beyond `stamps` is refused (`clock_ahead`).
+    /// Settles `mutations` of `terminal_id` in order, by [`crate::decide`], in one transaction,
+    /// applying none of those it `withdraw`s; a customer change stamped beyond `stamps` is refused
+    /// (`clock_ahead`).
     async fn push(
         &self,
         terminal_id: Uuid,
         mutations: Vec<Received>,
+        withdraw: Vec<Uuid>,
         stamps: StampLimit,
     ) -> Result<PushOutcome, StorageError>;
     /// Changes with a sequence above `cursor`, oldest first, at most `limit`.

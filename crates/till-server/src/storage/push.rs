@@ -21,12 +21,13 @@ use crate::decide::{self, Rejection};
 /// An applied mutation's outcome, or why it was refused.
 type Applied = Result<Outcome, Rejection>;
 
-/// Settles `mutations` of `terminal_id` in order, in the caller's transaction; a customer change
-/// stamped beyond `stamps` is refused.
+/// Settles `mutations` of `terminal_id` in order, in the caller's transaction, applying none of
+/// those it `withdraw`s; a customer change stamped beyond `stamps` is refused.
 pub(super) async fn settle<T: Tx>(
     tx: &mut T,
     terminal_id: Uuid,
     mutations: &[Received],
+    withdraw: &[Uuid],
     stamps: StampLimit,
 ) -> Result<PushOutcome, T::Error> {
     let last_seq = tx
@@ -35,7 +36,12 @@ pub(super) async fn settle<T: Tx>(
         .ok_or_else(|| StorageError::NotFound {
             what: format!("terminal {terminal_id}"),
         })?;
-    let ids: Vec<Uuid> = mutations.iter().map(|m| m.mutation.id).collect();
+    // Each mutation's own id, and the original of each recovered one.
+    let ids: Vec<Uuid> = mutations
+        .iter()
+        .map(|received| &received.mutation)
+        .flat_map(|m| std::iter::once(m.id).chain(m.recovered.as_ref().map(|r| r.mutation_id)))
+        .collect();
     let recorded = tx.recorded(&ids).await?;
     let mut settling = Settling {
         tx,
@@ -46,7 +52,11 @@ pub(super) async fn settle<T: Tx>(
     for received in mutations {
         if let Next::Apply { hash } = settling.batch.next(received)? {
             let mutation = &received.mutation;
-            let outcome = settling.apply(mutation).await?;
+            let outcome = if withdraw.contains(&mutation.id) {
+                decide::push::withdrawn()
+            } else {
+                settling.apply(mutation).await?
+            };
             settling.batch.applied(mutation, hash, outcome)?;
         }
     }
@@ -69,7 +79,7 @@ impl<T: Tx> Settling<'_, T> {
     /// Applies one mutation whose sequence is next.
     async fn apply(&mut self, mutation: &Mutation) -> Result<Outcome, T::Error> {
         let made = Made {
-            by: mutation.id,
+            by: mutation.made_by(),
             hlc: mutation.hlc,
         };
         let applied = match &mutation.body {

@@ -6,16 +6,26 @@
 //! `name::postgres`: the same behaviour, held by both backends.
 #![allow(dead_code)]
 
+use std::future::Future;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
+use std::time::Duration;
 
+use async_trait::async_trait;
 use reqwest::StatusCode;
 use serde_json::Value;
-use till_protocol::{Mutation, MutationBody, PushRequest, PushResponse, Ticket};
+use till_protocol::{Customer, Mutation, MutationBody, Product, PushRequest, PushResponse, Ticket};
+use till_server::decide::push::Received;
+use till_server::decide::settings::{OfficeSetting, OfficeSettings};
+use till_server::decide::stamps::StampLimit;
 use till_server::sample;
 use till_server::serve::{BoundServer, ServeOptions};
 use till_server::storage::postgres::{testing, PostgresStorage};
 use till_server::storage::sqlite::SqliteStorage;
-use till_server::storage::Storage;
+use till_server::storage::{
+    CatalogImport, CustomerEdit, ImportSummary, PullPage, PushOutcome, Rotated, Stats, Storage,
+    StorageError, TerminalRecord, TicketSummary, TokenOwner,
+};
 use till_server::token;
 use tokio::sync::oneshot;
 use uuid::Uuid;
@@ -61,6 +71,8 @@ macro_rules! on_both_backends {
 pub struct TestServer {
     pub url: String,
     pub storage: Arc<dyn Storage>,
+    /// The pushes running in the server's storage now.
+    pub pushes: Arc<InFlight>,
     pub backend: Backend,
     /// The PostgreSQL URL of the test's schema (`None` on SQLite).
     pub database_url: Option<String>,
@@ -103,6 +115,11 @@ impl TestServer {
                 (Arc::new(storage), Some(url))
             }
         };
+        let pushes = Arc::new(InFlight::default());
+        let storage: Arc<dyn Storage> = Arc::new(Observed {
+            inner: storage,
+            pushes: pushes.clone(),
+        });
         let server =
             BoundServer::bind(storage.clone(), "127.0.0.1:0", None, &options).expect("binds");
         let url = server.url();
@@ -117,6 +134,7 @@ impl TestServer {
         TestServer {
             url,
             storage,
+            pushes,
             backend,
             database_url,
             dir,
@@ -152,6 +170,23 @@ impl TestServer {
                 drop(client);
                 let _ = task.await;
             }
+        }
+    }
+
+    /// Opens a transaction on the test's database behind the server's back and holds it open
+    /// until [`Held::release`]: on SQLite the whole database (`BEGIN IMMEDIATE`, then
+    /// `sqlite_sql`), on PostgreSQL what `postgres_sql` locks. A write of the server that needs
+    /// it waits: the way a test makes requests overlap for certain.
+    pub async fn hold(&self, sqlite_sql: &str, postgres_sql: &str) -> Held {
+        match &self.database_url {
+            None => {
+                let path = self.dir.path().join(till_server::storage::sqlite::DB_FILE);
+                let conn = rusqlite::Connection::open(path).expect("opens the database");
+                conn.execute_batch(&format!("BEGIN IMMEDIATE; {sqlite_sql}"))
+                    .expect("holds the database");
+                Held(Holding::Sqlite(conn))
+            }
+            Some(url) => hold_on_postgres(url, postgres_sql).await,
         }
     }
 
@@ -232,6 +267,7 @@ impl TestServer {
         let request = PushRequest {
             terminal_id: terminal.id,
             mutations: mutations.to_vec(),
+            withdraw: Vec::new(),
         };
         let body = serde_json::to_vec(&request).expect("serializes");
         let (status, bytes) = self.push_raw_as(terminal, &body, revision).await;
@@ -332,6 +368,203 @@ pub fn push_body(terminal: &Terminal, mutations: &[Mutation]) -> Vec<u8> {
     serde_json::to_vec(&PushRequest {
         terminal_id: terminal.id,
         mutations: mutations.to_vec(),
+        withdraw: Vec::new(),
     })
     .expect("serializes")
+}
+
+/// A transaction held open behind the server's back ([`TestServer::hold`]).
+pub struct Held(Holding);
+
+enum Holding {
+    Sqlite(rusqlite::Connection),
+    Postgres {
+        client: tokio_postgres::Client,
+        task: tokio::task::JoinHandle<()>,
+        pid: i32,
+    },
+}
+
+/// Opens a transaction on the PostgreSQL database at `url`, runs `sql` in it and holds what it
+/// locks until [`Held::release`].
+pub async fn hold_on_postgres(url: &str, sql: &str) -> Held {
+    let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls)
+        .await
+        .expect("connects");
+    let task = tokio::spawn(async move {
+        let _ = connection.await;
+    });
+    client
+        .batch_execute(&format!("BEGIN; {sql}"))
+        .await
+        .expect("holds what the SQL locks");
+    let pid: i32 = client
+        .query_one("SELECT pg_backend_pid()", &[])
+        .await
+        .expect("its process id")
+        .get(0);
+    Held(Holding::Postgres { client, task, pid })
+}
+
+impl Held {
+    /// How many transactions wait for this one now, directly or queued behind another that
+    /// waits for it; `None` where the database cannot say (SQLite has no view of who waits for
+    /// its lock).
+    pub async fn waiting(&self) -> Option<usize> {
+        match &self.0 {
+            Holding::Sqlite(_) => None,
+            Holding::Postgres { client, pid, .. } => {
+                // A transaction sees one snapshot of the activity view until told to drop it.
+                client
+                    .batch_execute("SELECT pg_stat_clear_snapshot()")
+                    .await
+                    .expect("a fresh view of who waits");
+                let n: i64 = client
+                    .query_one(
+                        "WITH RECURSIVE waiting (pid) AS (
+                             SELECT pid FROM pg_stat_activity
+                             WHERE $1 = ANY (pg_blocking_pids(pid))
+                             UNION
+                             SELECT a.pid FROM pg_stat_activity a, waiting w
+                             WHERE w.pid = ANY (pg_blocking_pids(a.pid))
+                         )
+                         SELECT count(*) FROM waiting",
+                        &[pid],
+                    )
+                    .await
+                    .expect("asks who waits")
+                    .get(0);
+                Some(n as usize)
+            }
+        }
+    }
+
+    /// Commits, letting whatever waited through.
+    pub async fn release(self) {
+        match self.0 {
+            Holding::Sqlite(conn) => conn.execute_batch("COMMIT").expect("commits"),
+            Holding::Postgres { client, task, .. } => {
+                client.batch_execute("COMMIT").await.expect("commits");
+                drop(client);
+                let _ = task.await;
+            }
+        }
+    }
+}
+
+/// Waits until `check` answers true, polling, or panics after ten seconds saying `what`.
+pub async fn eventually<F: Future<Output = bool>>(what: &str, mut check: impl FnMut() -> F) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while !check().await {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "never happened: {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+/// Counts calls running at once.
+#[derive(Debug, Default)]
+pub struct InFlight(AtomicUsize);
+
+impl InFlight {
+    /// How many run now.
+    pub fn now(&self) -> usize {
+        self.0.load(Ordering::SeqCst)
+    }
+
+    async fn count<T>(&self, call: impl Future<Output = T>) -> T {
+        self.0.fetch_add(1, Ordering::SeqCst);
+        let out = call.await;
+        self.0.fetch_sub(1, Ordering::SeqCst);
+        out
+    }
+}
+
+/// The server's storage, counting the pushes that run in it: a test sees that two pushes are
+/// both inside the server before it lets either commit.
+struct Observed {
+    inner: Arc<dyn Storage>,
+    pushes: Arc<InFlight>,
+}
+
+#[async_trait]
+impl Storage for Observed {
+    async fn add_terminal(
+        &self,
+        name: &str,
+        token_hash: &str,
+    ) -> Result<TerminalRecord, StorageError> {
+        self.inner.add_terminal(name, token_hash).await
+    }
+    async fn revoke_terminal(&self, id: Uuid) -> Result<TerminalRecord, StorageError> {
+        self.inner.revoke_terminal(id).await
+    }
+    async fn list_terminals(&self) -> Result<Vec<TerminalRecord>, StorageError> {
+        self.inner.list_terminals().await
+    }
+    async fn terminal(&self, id: Uuid) -> Result<Option<TerminalRecord>, StorageError> {
+        self.inner.terminal(id).await
+    }
+    async fn terminal_by_token_hash(
+        &self,
+        token_hash: &str,
+    ) -> Result<Option<TokenOwner>, StorageError> {
+        self.inner.terminal_by_token_hash(token_hash).await
+    }
+    async fn rotate_token(
+        &self,
+        id: Uuid,
+        token_hash: &str,
+        grace_ms: i64,
+    ) -> Result<Rotated, StorageError> {
+        self.inner.rotate_token(id, token_hash, grace_ms).await
+    }
+    async fn push(
+        &self,
+        terminal_id: Uuid,
+        mutations: Vec<Received>,
+        withdraw: Vec<Uuid>,
+        stamps: StampLimit,
+    ) -> Result<PushOutcome, StorageError> {
+        let push = self.inner.push(terminal_id, mutations, withdraw, stamps);
+        self.pushes.count(push).await
+    }
+    async fn pull(&self, cursor: u64, limit: u32) -> Result<PullPage, StorageError> {
+        self.inner.pull(cursor, limit).await
+    }
+    async fn import_catalog(&self, catalog: CatalogImport) -> Result<ImportSummary, StorageError> {
+        self.inner.import_catalog(catalog).await
+    }
+    async fn set_price(&self, sku: &str, unit_price: i64) -> Result<Product, StorageError> {
+        self.inner.set_price(sku, unit_price).await
+    }
+    async fn delete_product(&self, sku: &str) -> Result<Product, StorageError> {
+        self.inner.delete_product(sku).await
+    }
+    async fn stock(&self, product_id: Uuid) -> Result<i64, StorageError> {
+        self.inner.stock(product_id).await
+    }
+    async fn save_customer(&self, id: Uuid, edit: CustomerEdit) -> Result<Customer, StorageError> {
+        self.inner.save_customer(id, edit).await
+    }
+    async fn delete_customer(&self, id: Uuid) -> Result<Customer, StorageError> {
+        self.inner.delete_customer(id).await
+    }
+    async fn tickets(&self) -> Result<Vec<TicketSummary>, StorageError> {
+        self.inner.tickets().await
+    }
+    async fn office_settings(&self) -> Result<OfficeSettings, StorageError> {
+        self.inner.office_settings().await
+    }
+    async fn set_office_setting(
+        &self,
+        setting: OfficeSetting,
+    ) -> Result<OfficeSettings, StorageError> {
+        self.inner.set_office_setting(setting).await
+    }
+    async fn stats(&self) -> Result<Stats, StorageError> {
+        self.inner.stats().await
+    }
 }

@@ -39,7 +39,7 @@ pub(super) fn settle(
             queue(conn, c.entity_id, settlement, actor, None, clock).map(Some)
         }
         (true, Resolution::CashCameBack { why }) => {
-            let why = attribution::check("why the cash came back", why)?;
+            let why = attribution::reason("why the cash came back", why)?;
             let reversal = sides.mine.as_ref().ok_or_else(|| {
                 SyncError::NotApplicable(
                     "this till's void or refund is not recorded with the conflict".into(),

@@ -1,7 +1,8 @@
 //! The batches of a push: which rows go next (in sequence order, or from the sequence the server
 //! asked for after a gap), asking the ack endpoint before resending after an ambiguous failure,
-//! sending the next batch while the last answer is applied, and the batch size, which grows
-//! while the server keeps up and shrinks when a request goes unanswered.
+//! sending the next batch while the last answer is applied, the batch size, which grows while
+//! the server keeps up and shrinks when a request goes unanswered, and isolating an item the
+//! server keeps failing on ([`super::poison`]) until it is withdrawn.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -19,7 +20,8 @@ use super::super::error::SyncError;
 use super::super::give_way::GiveWay;
 use super::super::persisted;
 use super::super::transport::{Transport, TransportError};
-use super::outcomes::{self, reset_to_pending, Writer};
+use super::outcomes::{self, reset_to_pending, Numbering, Settle, Writer};
+use super::poison::{Poison, Verdict};
 use super::BatchReport;
 
 /// The push side of a cycle: owns the batch size and the resend point across batches.
@@ -27,14 +29,28 @@ use super::BatchReport;
 pub struct Pusher {
     terminal_id: Uuid,
     size: BatchSize,
-    /// Set by a gap answer: the next batch starts here whatever the rows' states.
+    /// Set by a gap answer: the next batch starts at this row.
     resend_from: Option<u64>,
     /// The next batch, already marked in flight and sent while the last answer is applied.
     ahead: Option<Sent>,
+    /// The search for an item the server keeps failing on.
+    poison: Poison,
+    /// The item found: the next batch is it alone, withdrawn.
+    withdrawal: Option<Withdrawal>,
     /// Checkpoints the engine's writes.
     checkpointer: Checkpointer,
     /// Holds the engine's writes while the cashier is ringing up.
     give_way: GiveWay,
+}
+
+/// An item the server failed on every time it was sent alone, and the failure it met: the
+/// code and message its failed-list entry shows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Withdrawal {
+    seq: u64,
+    mutation_id: Uuid,
+    code: String,
+    message: String,
 }
 
 /// A batch read and marked in flight, with its request body, not sent yet.
@@ -72,6 +88,8 @@ impl Pusher {
             size: BatchSize::new(batch_size, max_batch_size),
             resend_from: None,
             ahead: None,
+            poison: Poison::default(),
+            withdrawal: None,
             checkpointer: Checkpointer::default(),
             give_way: GiveWay::new(give_way),
         }
@@ -85,23 +103,19 @@ impl Pusher {
     /// The next page: the oldest unsettled rows after `after` (the batch still being applied,
     /// when sending ahead), else from the resend point after a gap, else the oldest unsettled.
     fn page(&self, conn: &Connection, after: Option<u64>) -> Result<Vec<OutboxEntry>, SyncError> {
-        let limit = u32::try_from(self.size.current).unwrap_or(1000);
+        let size = match (&self.withdrawal, self.poison.limit()) {
+            (Some(_), _) => 1,
+            (None, Some(limit)) => limit.min(self.size.current),
+            (None, None) => self.size.current,
+        };
+        let limit = u32::try_from(size).unwrap_or(1000);
         match (self.resend_from, after) {
             // Sent ahead only after a clean answer: the batch before settled in order. Without
             // a batch ahead, the oldest unsettled rows.
             (_, Some(_)) | (None, None) => {
                 Ok(outbox::unsettled_after(conn, after.unwrap_or(0), limit)?)
             }
-            (Some(from), None) => {
-                let page = outbox::from_seq(conn, from, limit)?;
-                if page.first().map(|e| e.seq) != Some(from) {
-                    return Err(SyncError::Protocol(format!(
-                        "the back office expects mutation {from} next, which this till no longer \
-                         holds; sync stops until someone looks at it"
-                    )));
-                }
-                Ok(page)
-            }
+            (Some(from), None) => resend_page(conn, from, limit),
         }
     }
 
@@ -193,14 +207,25 @@ impl Pusher {
                 if matches!(e, TransportError::NoAnswer(_)) {
                     self.size.unanswered();
                 }
+                self.suspect(&batch, &e);
                 return Err(e.into());
             }
         };
         let round_trip_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
         let received_at = clock.now_ms();
         let offset = response.server_time_ms - (sent_at + received_at) / 2;
+        let numbering = numbering(conn)?;
+        let withdrawal = self.withdrawal.take();
+        let mut plan = outcomes::plan(&batch, &response, numbering);
+        match &withdrawal {
+            Some(w) => {
+                record_withdrawal(&mut plan, w);
+                self.poison.withdrawn();
+            }
+            None => self.poison.answered(batch.len()),
+        }
         if let Some(next) = next {
-            if clean(&batch, &response) {
+            if clean(&batch, &response, numbering) && plan.diverged.is_none() {
                 self.ahead = Some(self.start(conn, transport, clock, next).await);
             } else {
                 // Never sent: the rows go back to waiting, and follow this answer's verdict.
@@ -209,7 +234,6 @@ impl Pusher {
                 tx.commit()?;
             }
         }
-        let plan = outcomes::plan(&batch, &response);
         let mut writer = Writer {
             conn,
             give_way: &mut self.give_way,
@@ -252,7 +276,15 @@ impl Pusher {
         clock: &dyn Clock,
         after: Option<u64>,
     ) -> Result<Option<Prepared>, SyncError> {
+        // While an item is isolated, each batch waits for the answer before it.
+        if after.is_some() && (self.poison.limit().is_some() || self.withdrawal.is_some()) {
+            return Ok(None);
+        }
         let batch = self.page(conn, after)?;
+        // The item to withdraw is still the oldest unsettled one (not settled meanwhile).
+        if self.withdrawal.as_ref().map(|w| w.seq) != batch.first().map(|e| e.seq) {
+            self.withdrawal = None;
+        }
         // Rows still in flight were sent by an attempt that never heard back (a crash, a kill,
         // an abandoned shutdown): as ambiguous as a lost answer.
         let resumed = batch.iter().any(|e| e.state == OutboxState::InFlight);
@@ -266,6 +298,17 @@ impl Pusher {
                 last_applied_seq = ack.last_applied_seq,
                 "asked the server what it settled after an ambiguous failure"
             );
+            let numbered = numbering(conn)?.numbered;
+            if ack.last_applied_seq > numbered {
+                let why = format!(
+                    "this till's history differs from the back office's (a restored or copied \
+                     data dir?): it settled {} mutations of this terminal, this till numbered \
+                     {numbered}; enrol this till as a new terminal to deliver its sales",
+                    ack.last_applied_seq
+                );
+                persisted::set_diverged(conn, &why)?;
+                return Err(SyncError::Diverged(why));
+            }
             persisted::set_server_acked(conn, ack.last_applied_seq)?;
             persisted::set_ack_needed(conn, false)?;
         }
@@ -289,8 +332,31 @@ impl Pusher {
             };
             outbox::mark_in_flight(conn, first.seq, last.seq, now)?;
         }
-        let body = request_body(self.terminal_id, &batch);
+        let withdraw = self.withdrawal.as_ref().map(|w| w.mutation_id);
+        let body = request_body(self.terminal_id, &batch, withdraw);
         Ok(Some(Prepared { batch, body }))
+    }
+
+    /// Counts a failure of `batch` against it when the batch itself may be what fails, and
+    /// marks its first row for withdrawal once that row failed alone time and again.
+    fn suspect(&mut self, batch: &[OutboxEntry], error: &TransportError) {
+        let Some(first) = batch.first().filter(|_| error.may_be_the_batch()) else {
+            return;
+        };
+        if self.poison.failed(first.seq, batch.len()) == Verdict::Withdraw {
+            let (code, message) = error.reason();
+            tracing::warn!(
+                seq = first.seq,
+                %code,
+                "the back office fails on this item every time; it is withdrawn to the failed list"
+            );
+            self.withdrawal = Some(Withdrawal {
+                seq: first.seq,
+                mutation_id: first.mutation_id,
+                code,
+                message,
+            });
+        }
     }
 
     /// Starts the request of a prepared batch as a task of its own.
@@ -319,6 +385,26 @@ impl Pusher {
             started,
         }
     }
+}
+
+/// The page resent after a gap: the unsettled rows from `from`, the sequence the back office
+/// expects next. A row settled here (applied, failed, in conflict, discarded) is never sent
+/// again, so a manager's discard never comes back and a conflict is never detected (and its
+/// policy run) twice. When the back office expects such a row, or one this till no longer holds,
+/// its history is behind this till's: sync stops and says so.
+fn resend_page(conn: &Connection, from: u64, limit: u32) -> Result<Vec<OutboxEntry>, SyncError> {
+    let page = outbox::unsettled_after(conn, from.saturating_sub(1), limit)?;
+    if page.first().map(|e| e.seq) == Some(from) {
+        return Ok(page);
+    }
+    let held = match outbox::get(conn, from)? {
+        Some(entry) => format!("which this till settled as {}", entry.state.as_str()),
+        None => "which this till no longer holds".to_string(),
+    };
+    Err(SyncError::Protocol(format!(
+        "the back office expects mutation {from} next, {held}; a settled item is never sent \
+         again, so sync stops until someone looks at it"
+    )))
 }
 
 /// How often sending yields to the request task before checkpointing: enough for the HTTP
@@ -359,19 +445,42 @@ impl BatchSize {
     }
 }
 
+/// How this till's rows are numbered for the back office now.
+fn numbering(conn: &Connection) -> Result<Numbering, SyncError> {
+    Ok(Numbering {
+        base: outbox::seq_base(conn)?,
+        numbered: outbox::numbered(conn)?,
+    })
+}
+
 /// An answer with one in-order result per item and no gap: the batch after it can be sent
-/// before this one is applied.
-fn clean(batch: &[OutboxEntry], response: &PushResponse) -> bool {
+/// before this one is applied (unless it shows another history, see [`outcomes::plan`]).
+fn clean(batch: &[OutboxEntry], response: &PushResponse, numbering: Numbering) -> bool {
     response.results.len() == batch.len()
         && batch.iter().zip(&response.results).all(|(e, r)| {
-            e.seq == r.seq
+            numbering.wire(e) == r.seq
                 && e.mutation_id == r.mutation_id
                 && !matches!(r.outcome, Outcome::Gap { .. })
         })
 }
 
-/// `{"terminal_id": …, "mutations": [payload, …]}` from the stored bytes, unparsed.
-fn request_body(terminal_id: Uuid, batch: &[OutboxEntry]) -> Vec<u8> {
+/// The withdrawn row goes to the failed list with the failure the server met on it, not the
+/// server's word for withdrawing it.
+fn record_withdrawal<'a>(plan: &mut outcomes::Plan<'a>, withdrawal: &'a Withdrawal) {
+    for (entry, settle) in &mut plan.rows {
+        let withdrawn = matches!(settle, Settle::Rejected { code, .. } if *code == "withdrawn");
+        if entry.seq == withdrawal.seq && withdrawn {
+            *settle = Settle::Rejected {
+                code: &withdrawal.code,
+                message: &withdrawal.message,
+            };
+        }
+    }
+}
+
+/// `{"terminal_id": …, "mutations": [payload, …]}` from the stored bytes, unparsed, and the
+/// mutation to `withdraw`, if any.
+fn request_body(terminal_id: Uuid, batch: &[OutboxEntry], withdraw: Option<Uuid>) -> Vec<u8> {
     let size = batch.iter().map(|e| e.payload.len() + 1).sum::<usize>() + 80;
     let mut body = Vec::with_capacity(size);
     body.extend_from_slice(b"{\"terminal_id\":\"");
@@ -383,7 +492,13 @@ fn request_body(terminal_id: Uuid, batch: &[OutboxEntry]) -> Vec<u8> {
         }
         body.extend_from_slice(&entry.payload);
     }
-    body.extend_from_slice(b"]}");
+    body.push(b']');
+    if let Some(id) = withdraw {
+        body.extend_from_slice(b",\"withdraw\":[\"");
+        body.extend_from_slice(id.to_string().as_bytes());
+        body.extend_from_slice(b"\"]");
+    }
+    body.push(b'}');
     body
 }
 
@@ -429,34 +544,99 @@ mod tests {
     #[test]
     fn only_a_complete_in_order_answer_without_a_gap_lets_the_next_batch_go_ahead() {
         let batch: Vec<OutboxEntry> = (1..=3).map(entry).collect();
-        assert!(clean(&batch, &answer(&batch, applied)));
+        assert!(clean(
+            &batch,
+            &answer(&batch, applied),
+            Numbering::default()
+        ));
         let mut short = answer(&batch, applied);
         short.results.pop();
-        assert!(!clean(&batch, &short), "a missing result");
+        assert!(
+            !clean(&batch, &short, Numbering::default()),
+            "a missing result"
+        );
         let gap = answer(&batch, |seq| match seq {
             2 => Outcome::Gap { expected_seq: 1 },
             _ => applied(seq),
         });
         assert!(
-            !clean(&batch, &gap),
+            !clean(&batch, &gap, Numbering::default()),
             "a gap resends from the server's point"
         );
         let mut swapped = answer(&batch, applied);
         swapped.results.swap(0, 1);
-        assert!(!clean(&batch, &swapped), "results out of order");
+        assert!(
+            !clean(&batch, &swapped, Numbering::default()),
+            "results out of order"
+        );
+    }
+
+    /// A store with `states.len()` queued mutations, the n-th in `states[n - 1]`.
+    fn outbox_in(states: &[OutboxState]) -> Connection {
+        let mut conn = Connection::open_in_memory().expect("opens");
+        crate::migrations::migrate(&mut conn).expect("migrates");
+        let hlc = till_protocol::Hlc {
+            wall_ms: 1,
+            counter: 0,
+            node: Uuid::nil(),
+        };
+        for (i, state) in states.iter().enumerate() {
+            let body =
+                till_protocol::MutationBody::CustomerDeleted(till_protocol::CustomerDeleted {
+                    id: Uuid::now_v7(),
+                    base_version: 1,
+                    base: None,
+                });
+            let m = outbox::enqueue(&conn, body, hlc, 1).expect("queues");
+            assert_eq!(m.seq, i as u64 + 1);
+            outbox::set_state(&conn, m.seq, *state, None, None, 1).expect("sets");
+        }
+        conn
+    }
+
+    #[test]
+    fn a_resend_after_a_gap_sends_only_rows_still_unsettled() {
+        use OutboxState::*;
+        let seqs = |page: Vec<OutboxEntry>| page.iter().map(|e| e.seq).collect::<Vec<_>>();
+        let conn = outbox_in(&[Applied, Pending, Discarded, Conflict, InFlight, Pending]);
+        assert_eq!(
+            resend_page(&conn, 2, 100).map(seqs).ok(),
+            Some(vec![2, 5, 6]),
+            "a discarded row never comes back, a conflict is never sent (and judged) twice"
+        );
+        for (from, says) in [
+            (1, "settled as applied"),
+            (3, "settled as discarded"),
+            (4, "settled as conflict"),
+            (9, "no longer holds"),
+        ] {
+            let stop = resend_page(&conn, from, 100).expect_err("nothing settled is resent");
+            assert!(
+                matches!(&stop, SyncError::Protocol(m) if m.contains(says)),
+                "the back office expecting {from}: {stop}"
+            );
+        }
     }
 
     #[test]
     fn the_request_body_carries_the_stored_payloads_byte_for_byte() {
         let terminal = Uuid::now_v7();
         let batch: Vec<OutboxEntry> = (7..=8).map(entry).collect();
-        let body = request_body(terminal, &batch);
+        let body = request_body(terminal, &batch, None);
         assert_eq!(
             String::from_utf8_lossy(&body),
             format!(
                 "{{\"terminal_id\":\"{terminal}\",\"mutations\":[{{\"seq\":7}},{{\"seq\":8}}]}}"
             ),
             "a resend is byte-identical to the first send"
+        );
+        let withdrawn = batch[1].mutation_id;
+        let body = request_body(terminal, &batch[1..], Some(withdrawn));
+        let request: serde_json::Value = serde_json::from_slice(&body).expect("JSON");
+        assert_eq!(
+            request["withdraw"],
+            serde_json::json!([withdrawn]),
+            "the item given up on is named: {request}"
         );
     }
 }

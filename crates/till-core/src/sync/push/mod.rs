@@ -7,7 +7,9 @@
 //! - [`batches`]: paging, the resend after a gap, the ack protocol after an ambiguous failure,
 //!   sending the next batch ahead, and the adaptive batch size;
 //! - [`outcomes`]: what an answer means for each row (a pure plan), and the writer that carries
-//!   the plan out.
+//!   the plan out;
+//! - [`poison`]: finding the one item the back office keeps failing on (halving the batch), so
+//!   it is withdrawn to the failed list and the rest flows.
 //!
 //! How the writes share the store with ring-up (chunks, checkpoints) is the store's:
 //! [`crate::store::wal`].
@@ -16,6 +18,7 @@ use uuid::Uuid;
 
 pub mod batches;
 pub mod outcomes;
+pub mod poison;
 
 pub use batches::Pusher;
 pub use outcomes::record_ticket;

@@ -61,6 +61,22 @@ pub enum Settle<'a> {
     Requeue,
 }
 
+/// How this till's outbox rows are numbered for the back office: a row's sequence there is its
+/// `seq` less `base` ([`outbox::seq_base`]); `numbered` is the last sequence this till numbered
+/// there ([`outbox::numbered`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Numbering {
+    pub base: u64,
+    pub numbered: u64,
+}
+
+impl Numbering {
+    /// The sequence the back office knows `entry` by.
+    pub fn wire(&self, entry: &OutboxEntry) -> u64 {
+        entry.seq.saturating_sub(self.base)
+    }
+}
+
 /// What an answer means for its batch.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Plan<'a> {
@@ -68,33 +84,59 @@ pub struct Plan<'a> {
     pub rows: Vec<(&'a OutboxEntry, Settle<'a>)>,
     /// What the batch adds up to (the round trip and clock offset are the caller's).
     pub report: BatchReport,
-    /// The sequence the server expects next, after a gap.
+    /// The row the server expects next, after a gap.
     gap: Option<u64>,
-    /// Rows the server refused as a mismatch.
-    mismatched: Vec<u64>,
+    /// Why the answer shows that the back office's history of this terminal is not this
+    /// till's, if it does.
+    pub diverged: Option<String>,
 }
 
 impl Plan<'_> {
-    /// Where the next batch starts after a gap (`None`: the oldest unsettled rows), or a
-    /// protocol error when the server expects next a mutation it refuses as a mismatch:
-    /// resending would meet the same refusal forever, so sync stops and shows why.
+    /// Where the next batch starts after a gap (`None`: the oldest unsettled rows), or
+    /// `diverged` when the answer shows the back office holds another history of this terminal
+    /// (a restored or copied data dir): sending more would merge two tills' sales under one
+    /// identity, so sync stops until the till is enrolled as a new terminal.
     pub fn resend_from(&self) -> Result<Option<u64>, SyncError> {
-        match self.gap {
-            Some(expected) if self.mismatched.contains(&expected) => {
-                Err(SyncError::Protocol(format!(
-                    "the back office needs mutation {expected} next but refuses it as a mismatch \
-                     (was this data dir enrolled elsewhere, or the server restored from a backup?); \
-                     sync stops until someone looks at it"
-                )))
-            }
-            gap => Ok(gap),
+        match &self.diverged {
+            Some(why) => Err(SyncError::Diverged(why.clone())),
+            None => Ok(self.gap),
         }
     }
 }
 
-/// Decides what becomes of each row of `batch` from the server's `response`. Results come in
-/// the order sent; one for a mutation not in the batch is skipped (and logged).
-pub fn plan<'a>(batch: &'a [OutboxEntry], response: &'a PushResponse) -> Plan<'a> {
+/// Whether `outcome`, the answer for the mutation the back office knows as `seq`, shows that its
+/// history of this terminal is not this till's: a new mutation refused on a sequence settled by
+/// another (`seq_reused`) or held after one (`history_diverged`), or the very sequence the back
+/// office expects next refused as another mutation's (`mismatch`, resent forever otherwise).
+fn divergence(seq: u64, outcome: &Outcome, next_expected: u64) -> Option<String> {
+    match outcome {
+        Outcome::Rejected { code, message }
+            if code == "seq_reused" || code == "history_diverged" =>
+        {
+            Some(format!(
+                "this till's history differs from the back office's (a restored or copied data \
+                 dir?): it refused mutation {seq} ({code}: {message}); enrol this till as a new \
+                 terminal to deliver its sales"
+            ))
+        }
+        Outcome::Mismatch { message } if seq == next_expected => Some(format!(
+            "this till's history differs from the back office's (a restored or copied data \
+             dir?): it expects mutation {seq} next but holds another one ({message}); enrol \
+             this till as a new terminal to deliver its sales"
+        )),
+        _ => None,
+    }
+}
+
+/// Decides what becomes of each row of `batch` from the server's `response`, the rows numbered
+/// by `numbering`. Results come in the order sent; one for a mutation not in the batch is
+/// skipped (and logged). A row whose answer shows a diverged history stays queued, for the
+/// new identity the till is then enrolled as.
+pub fn plan<'a>(
+    batch: &'a [OutboxEntry],
+    response: &'a PushResponse,
+    numbering: Numbering,
+) -> Plan<'a> {
     let mut plan = Plan {
         rows: Vec::with_capacity(batch.len()),
         report: BatchReport {
@@ -102,29 +144,49 @@ pub fn plan<'a>(batch: &'a [OutboxEntry], response: &'a PushResponse) -> Plan<'a
             ..BatchReport::default()
         },
         gap: None,
-        mismatched: Vec::new(),
+        diverged: None,
     };
+    if response.last_applied_seq > numbering.numbered {
+        plan.diverged = Some(format!(
+            "this till's history differs from the back office's (a restored or copied data \
+             dir?): it settled {} mutations of this terminal, this till numbered {}; enrol this \
+             till as a new terminal to deliver its sales",
+            response.last_applied_seq, numbering.numbered
+        ));
+    }
+    let next_expected = response
+        .results
+        .iter()
+        .find_map(|r| match r.outcome {
+            Outcome::Gap { expected_seq } => Some(expected_seq),
+            _ => None,
+        })
+        .unwrap_or(response.last_applied_seq + 1);
     let mut results = response.results.iter().peekable();
     for entry in batch {
-        while results.peek().is_some_and(|r| r.seq < entry.seq) {
+        let seq = numbering.wire(entry);
+        while results.peek().is_some_and(|r| r.seq < seq) {
             if let Some(stray) = results.next() {
                 tracing::warn!(seq = stray.seq, "result for a mutation not in the batch");
             }
         }
         let result = match results.peek() {
-            Some(r) if r.seq == entry.seq && r.mutation_id == entry.mutation_id => results.next(),
+            Some(r) if r.seq == seq && r.mutation_id == entry.mutation_id => results.next(),
             _ => None,
         };
         let settle = match result {
             None => {
-                tracing::warn!(
-                    seq = entry.seq,
-                    "no result for a mutation sent; it stays queued"
-                );
+                tracing::warn!(seq, "no result for a mutation sent; it stays queued");
                 Settle::Requeue
             }
             Some(_) if plan.gap.is_some() => Settle::Requeue,
-            Some(result) => settle(entry, &result.outcome, &mut plan),
+            Some(result) => match divergence(seq, &result.outcome, next_expected) {
+                Some(why) => {
+                    plan.diverged.get_or_insert(why);
+                    Settle::Requeue
+                }
+                None => settle(entry, &result.outcome, numbering, &mut plan),
+            },
         };
         plan.rows.push((entry, settle));
     }
@@ -132,7 +194,12 @@ pub fn plan<'a>(batch: &'a [OutboxEntry], response: &'a PushResponse) -> Plan<'a
 }
 
 /// What `outcome` means for `entry`, counted into `plan`.
-fn settle<'a>(entry: &'a OutboxEntry, outcome: &'a Outcome, plan: &mut Plan<'a>) -> Settle<'a> {
+fn settle<'a>(
+    entry: &'a OutboxEntry,
+    outcome: &'a Outcome,
+    numbering: Numbering,
+    plan: &mut Plan<'a>,
+) -> Settle<'a> {
     let original = match outcome {
         Outcome::Duplicate { original } => original.as_ref(),
         other => other,
@@ -185,13 +252,12 @@ fn settle<'a>(entry: &'a OutboxEntry, outcome: &'a Outcome, plan: &mut Plan<'a>)
             Settle::Rejected { code, message }
         }
         Outcome::Mismatch { message } => {
-            plan.mismatched.push(entry.seq);
             report.failed += 1;
             Settle::Mismatch { message }
         }
         Outcome::Gap { expected_seq } => {
             tracing::warn!(expected_seq, sent = entry.seq, "sequence gap; resending");
-            plan.gap = Some(*expected_seq);
+            plan.gap = Some(expected_seq + numbering.base);
             return Settle::Requeue;
         }
         Outcome::Duplicate { .. } => {
@@ -243,14 +309,19 @@ impl Writer<'_> {
             self.give_way.before_write(self.conn).await?;
             let last = index + 1 == chunks;
             // A conflict may be settled by its policy at once, queueing a new mutation: that
-            // sequence number must survive a power cut like a sale's.
-            let durable = chunk
-                .iter()
-                .any(|(_, settle)| matches!(settle, Settle::Conflict { .. }));
+            // sequence number must survive a power cut like a sale's. So must the stop of a
+            // diverged history.
+            let durable = (last && plan.diverged.is_some())
+                || chunk
+                    .iter()
+                    .any(|(_, settle)| matches!(settle, Settle::Conflict { .. }));
             wal::write(self.conn, durable, |tx| {
                 if last {
                     persisted::set_clock_offset(tx, clock_offset_ms)?;
                     persisted::set_server_acked(tx, response.last_applied_seq)?;
+                    if let Some(why) = &plan.diverged {
+                        persisted::set_diverged(tx, why)?;
+                    }
                 }
                 for (entry, settle) in chunk {
                     write(tx, entry, settle, now, policies, clock)?;
@@ -319,7 +390,7 @@ fn write(
         }
         Settle::Rejected { code, message } => {
             let mutation: Mutation = serde_json::from_slice(&entry.payload)?;
-            match failed_dependency(tx, &mutation)? {
+            match failed_dependency(tx, entry.seq, &mutation)? {
                 Some(parent) => {
                     set_failed(
                         tx,
@@ -402,9 +473,13 @@ pub(super) fn reset_to_pending(
     )?)
 }
 
-/// The failed item this mutation builds on, if any: the sale a void or refund reverses, or an
-/// earlier change of the same customer.
-fn failed_dependency(conn: &Connection, mutation: &Mutation) -> Result<Option<u64>, SyncError> {
+/// The failed item the mutation of row `seq` builds on, if any: the sale a void or refund
+/// reverses, or an earlier change of the same customer.
+fn failed_dependency(
+    conn: &Connection,
+    seq: u64,
+    mutation: &Mutation,
+) -> Result<Option<u64>, SyncError> {
     let parent = match &mutation.body {
         MutationBody::TicketVoided(t) | MutationBody::TicketRefunded(t) => t.reverses,
         MutationBody::CustomerUpdated(c) => Some(c.id),
@@ -414,7 +489,7 @@ fn failed_dependency(conn: &Connection, mutation: &Mutation) -> Result<Option<u6
     let Some(parent) = parent else {
         return Ok(None);
     };
-    Ok(outbox::last_failed_before(conn, parent, mutation.seq)?)
+    Ok(outbox::last_failed_before(conn, parent, seq)?)
 }
 
 /// Records the back office's identity of a ticket this terminal pushed (what
@@ -445,19 +520,18 @@ pub fn record_ticket(
 
 /// Brings the local customer up to the version the server applied.
 fn on_applied(conn: &Connection, mutation: &Mutation, version: u64) -> Result<(), SyncError> {
-    let made_by = mutation.id;
     match &mutation.body {
         MutationBody::TicketCreated(_)
         | MutationBody::TicketVoided(_)
         | MutationBody::TicketRefunded(_) => {}
         MutationBody::CustomerCreated(c) => {
-            customers::mark_applied(conn, c.id, made_by, version, Some(&c.fields))?
+            customers::mark_applied(conn, c.id, mutation, version, Some(&c.fields))?
         }
         MutationBody::CustomerUpdated(c) => {
-            customers::mark_applied(conn, c.id, made_by, version, Some(&c.fields))?
+            customers::mark_applied(conn, c.id, mutation, version, Some(&c.fields))?
         }
         MutationBody::CustomerDeleted(c) => {
-            customers::mark_applied(conn, c.id, made_by, version, None)?
+            customers::mark_applied(conn, c.id, mutation, version, None)?
         }
         MutationBody::DisputeSettled(_) => {}
     }
@@ -558,6 +632,14 @@ mod tests {
         }
     }
 
+    /// The numbering of a till that never changed identity and numbered plenty.
+    fn mine() -> Numbering {
+        Numbering {
+            base: 0,
+            numbered: 1_000,
+        }
+    }
+
     fn kinds(plan: &Plan<'_>) -> Vec<&'static str> {
         plan.rows
             .iter()
@@ -599,7 +681,7 @@ mod tests {
                 message: "another payload".into(),
             },
         });
-        let plan = plan(&batch, &response);
+        let plan = plan(&batch, &response, mine());
         assert_eq!(
             kinds(&plan),
             [
@@ -657,7 +739,7 @@ mod tests {
             server_number: Some(40),
             first: first.clone(),
         });
-        let plan = plan(&batch, &response);
+        let plan = plan(&batch, &response, mine());
         assert_eq!(kinds(&plan), ["disputed"]);
         assert_eq!(
             plan.report.synced_tickets,
@@ -675,7 +757,7 @@ mod tests {
             6 => Outcome::Gap { expected_seq: 4 },
             _ => applied(seq),
         });
-        let plan = plan(&batch, &response);
+        let plan = plan(&batch, &response, mine());
         assert_eq!(kinds(&plan), ["applied", "requeue", "requeue", "requeue"]);
         assert_eq!(plan.report.settled, 1, "nothing after a gap was applied");
         assert_eq!(
@@ -693,14 +775,14 @@ mod tests {
         let mut stray = response.results[0].clone();
         stray.seq = 1;
         response.results.insert(0, stray);
-        let plan = plan(&batch, &response);
+        let plan = plan(&batch, &response, mine());
         assert_eq!(kinds(&plan), ["applied", "requeue", "applied"]);
         assert_eq!(plan.report.settled, 2);
 
         let mut other_id = answer(&batch, applied);
         other_id.results[0].mutation_id = Uuid::now_v7();
         assert_eq!(
-            kinds(&super::plan(&batch, &other_id))[0],
+            kinds(&super::plan(&batch, &other_id, mine()))[0],
             "requeue",
             "a result for another mutation with the same sequence settles nothing"
         );
@@ -715,11 +797,103 @@ mod tests {
             },
             _ => Outcome::Gap { expected_seq: 3 },
         });
-        let plan = plan(&batch, &response);
-        assert_eq!(kinds(&plan), ["mismatch", "requeue"]);
+        let plan = plan(&batch, &response, mine());
+        assert_eq!(
+            kinds(&plan),
+            ["requeue", "requeue"],
+            "kept for the identity the till is enrolled as next"
+        );
         assert!(
-            matches!(plan.resend_from(), Err(SyncError::Protocol(_))),
-            "resending would meet the same refusal"
+            matches!(plan.resend_from(), Err(SyncError::Diverged(_))),
+            "resending would meet the same refusal: the back office holds another history"
+        );
+    }
+
+    #[test]
+    fn every_sign_of_another_history_stops_sync_and_keeps_the_rows_queued() {
+        let batch: Vec<OutboxEntry> = (4..=6).map(entry).collect();
+        let rejected = |code: &str| Outcome::Rejected {
+            code: code.into(),
+            message: "in a test".into(),
+        };
+        let mut acked_above = answer(&batch, applied);
+        acked_above.last_applied_seq = 9;
+        let cases = [
+            (
+                "a new mutation on a settled sequence",
+                answer(&batch, |seq| match seq {
+                    4 => applied(4),
+                    5 => rejected("seq_reused"),
+                    _ => rejected("history_diverged"),
+                }),
+                ["applied", "requeue", "requeue"],
+            ),
+            (
+                "the sequence expected next refused as another mutation's",
+                {
+                    let mut a = answer(&batch, |seq| match seq {
+                        4 => applied(4),
+                        5 => Outcome::Mismatch {
+                            message: "another payload".into(),
+                        },
+                        _ => Outcome::Gap { expected_seq: 5 },
+                    });
+                    a.last_applied_seq = 4;
+                    a
+                },
+                ["applied", "requeue", "requeue"],
+            ),
+            (
+                "more settled than this till ever numbered",
+                acked_above,
+                ["applied", "applied", "applied"],
+            ),
+        ];
+        for (why, response, expected) in cases {
+            let numbering = Numbering {
+                base: 0,
+                numbered: 6,
+            };
+            let plan = plan(&batch, &response, numbering);
+            assert_eq!(kinds(&plan), expected, "{why}");
+            assert!(
+                matches!(plan.resend_from(), Err(SyncError::Diverged(_))),
+                "{why}: a protocol stop"
+            );
+        }
+        let rejected_for_good = answer(&batch, |_| rejected("totals_mismatch"));
+        assert!(
+            plan(&batch, &rejected_for_good, mine()).diverged.is_none(),
+            "any other refusal is an item's own"
+        );
+    }
+
+    #[test]
+    fn a_till_enrolled_anew_is_answered_in_its_new_numbering() {
+        // Outbox rows 11 to 13 are the new identity's sequences 1 to 3.
+        let numbering = Numbering {
+            base: 10,
+            numbered: 3,
+        };
+        let in_wire = |mut response: PushResponse| {
+            for r in &mut response.results {
+                r.seq -= 10;
+            }
+            response.last_applied_seq -= 10;
+            response
+        };
+        let batch: Vec<OutboxEntry> = (11..=13).map(entry).collect();
+        let all = in_wire(answer(&batch, applied));
+        assert_eq!(
+            kinds(&plan(&batch, &all, numbering)),
+            ["applied", "applied", "applied"]
+        );
+        let later: Vec<OutboxEntry> = (12..=13).map(entry).collect();
+        let gap = in_wire(answer(&later, |_| Outcome::Gap { expected_seq: 1 }));
+        assert_eq!(
+            plan(&later, &gap, numbering).resend_from().ok(),
+            Some(Some(11)),
+            "the back office's sequence 1 is outbox row 11"
         );
     }
 }

@@ -88,6 +88,10 @@ const MIGRATIONS: &[(u32, &str)] = &[
         6,
         include_str!("../../../migrations/postgres/0006_disputed_reversals.sql"),
     ),
+    (
+        7,
+        include_str!("../../../migrations/postgres/0007_recovered_mutations.sql"),
+    ),
 ];
 
 /// Advisory lock key held while migrating, so replicas starting together migrate one at a time.
@@ -430,12 +434,14 @@ impl Storage for PostgresStorage {
         &self,
         terminal_id: Uuid,
         mutations: Vec<Received>,
+        withdraw: Vec<Uuid>,
         stamps: StampLimit,
     ) -> Result<PushOutcome, StorageError> {
         in_transaction!(self, "push", |tx| push::settle(
             tx,
             terminal_id,
             &mutations,
+            &withdraw,
             stamps
         ))
     }

@@ -145,9 +145,10 @@ pub(super) async fn tickets(client: &mut Object) -> Result<Vec<TicketSummary>, T
     let tx = client.transaction().await?;
     let rows = all(
         &tx,
-        "SELECT server_id, server_number, id, terminal_id, number, kind, reverses, reversed_by,
-                total, created_at_ms
-         FROM tickets ORDER BY server_id",
+        "SELECT t.server_id, t.server_number, t.id, t.terminal_id, t.number, t.kind,
+                t.reverses, t.reversed_by, t.total, t.created_at_ms, m.recovered_terminal
+         FROM tickets t LEFT JOIN mutations m ON m.id = t.mutation_id
+         ORDER BY t.server_id",
         &[],
     )
     .await?;
@@ -165,6 +166,7 @@ pub(super) async fn tickets(client: &mut Object) -> Result<Vec<TicketSummary>, T
             reversed_by: r.get(7),
             total: r.get(8),
             created_at_ms: r.get(9),
+            recovered_from: r.get(10),
         })
         .collect())
 }
@@ -223,6 +225,13 @@ pub(super) async fn stats_rows(client: &mut Object) -> Result<stats::Rows, TxErr
             &terminal.id,
         )
         .await?;
+        let recovered_up_to = u64s(
+            &tx,
+            "SELECT coalesce(max(ticket_number), 0) FROM mutations
+             WHERE terminal_id = $1 AND recovered_terminal IS NOT NULL",
+            &terminal.id,
+        )
+        .await?;
         terminals.push(TerminalRows {
             terminal,
             sales: figures.get(0),
@@ -232,6 +241,7 @@ pub(super) async fn stats_rows(client: &mut Object) -> Result<stats::Rows, TxErr
             disputed: disputes.get(0),
             open_disputes: disputes.get(1),
             ticket_numbers,
+            recovered_up_to: recovered_up_to.first().copied().unwrap_or(0),
             seqs,
         });
     }

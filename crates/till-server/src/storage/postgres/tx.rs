@@ -6,7 +6,7 @@
 use std::collections::HashSet;
 
 use deadpool_postgres::Transaction;
-use till_protocol::{CustomerFields, Product, TaxRate, Ticket};
+use till_protocol::{CustomerFields, Product, Recovered, TaxRate, Ticket};
 use tokio_postgres::types::ToSql;
 use uuid::Uuid;
 
@@ -296,15 +296,25 @@ impl Tx for PgTx<'_, '_> {
         let outcomes: Vec<&str> = settled.iter().map(|s| s.outcome_json.as_str()).collect();
         let ticket_ids: Vec<Option<Uuid>> = settled.iter().map(|s| s.ticket_id).collect();
         let numbers: Vec<Option<i64>> = settled.iter().map(|s| s.ticket_number).collect();
+        let recovered = |f: fn(&Recovered) -> Uuid| -> Vec<Option<Uuid>> {
+            settled
+                .iter()
+                .map(|s| s.recovered.as_ref().map(f))
+                .collect()
+        };
+        let (from_terminals, from_mutations) =
+            (recovered(|r| r.terminal_id), recovered(|r| r.mutation_id));
         exec(
             self.tx,
             "INSERT INTO mutations (id, terminal_id, seq, kind, payload_hash, outcome, ticket_id,
-                                    ticket_number, received_at_ms)
+                                    ticket_number, received_at_ms, recovered_terminal,
+                                    recovered_mutation)
              SELECT m.id, $1, m.seq, m.kind, m.payload_hash, m.outcome, m.ticket_id,
-                    m.ticket_number, $9
+                    m.ticket_number, $9, m.recovered_terminal, m.recovered_mutation
              FROM unnest($2::uuid[], $3::bigint[], $4::text[], $5::text[], $6::text[],
-                         $7::uuid[], $8::bigint[])
-                  AS m (id, seq, kind, payload_hash, outcome, ticket_id, ticket_number)",
+                         $7::uuid[], $8::bigint[], $10::uuid[], $11::uuid[])
+                  AS m (id, seq, kind, payload_hash, outcome, ticket_id, ticket_number,
+                        recovered_terminal, recovered_mutation)",
             &[
                 &terminal_id,
                 &ids,
@@ -315,6 +325,8 @@ impl Tx for PgTx<'_, '_> {
                 &ticket_ids,
                 &numbers,
                 &now_ms(),
+                &from_terminals,
+                &from_mutations,
             ],
         )
         .await?;

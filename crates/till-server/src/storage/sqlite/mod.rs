@@ -58,6 +58,10 @@ const MIGRATIONS: &[(u32, &str)] = &[
         6,
         include_str!("../../../migrations/sqlite/0006_disputed_reversals.sql"),
     ),
+    (
+        7,
+        include_str!("../../../migrations/sqlite/0007_recovered_mutations.sql"),
+    ),
 ];
 
 /// How long a statement waits for another writer (e.g. the CLI) before reporting busy.
@@ -289,9 +293,10 @@ impl Storage for SqliteStorage {
         &self,
         terminal_id: Uuid,
         mutations: Vec<Received>,
+        withdraw: Vec<Uuid>,
         stamps: StampLimit,
     ) -> Result<PushOutcome, StorageError> {
-        self.write_tx(move |tx| run(push::settle(tx, terminal_id, &mutations, stamps)))
+        self.write_tx(move |tx| run(push::settle(tx, terminal_id, &mutations, &withdraw, stamps)))
             .await
     }
 
@@ -413,7 +418,12 @@ mod tests {
         ))
         .expect("serialises");
         let pushed = storage
-            .push(terminal.id, vec![sale], StampLimit::ahead_of(now_ms(), 0))
+            .push(
+                terminal.id,
+                vec![sale],
+                Vec::new(),
+                StampLimit::ahead_of(now_ms(), 0),
+            )
             .await
             .expect("the use case runs to its end on the blocking thread");
         assert_eq!(pushed.last_applied_seq, 1);

@@ -215,9 +215,10 @@ pub(super) fn pull_rows(
 /// Every ticket received, in the order stored.
 pub(super) fn tickets(conn: &Connection) -> Result<Vec<TicketSummary>, StorageError> {
     let mut stmt = conn.prepare(
-        "SELECT server_id, server_number, id, terminal_id, number, kind, reverses, reversed_by,
-                total, created_at_ms
-         FROM tickets ORDER BY server_id",
+        "SELECT t.server_id, t.server_number, t.id, t.terminal_id, t.number, t.kind,
+                t.reverses, t.reversed_by, t.total, t.created_at_ms, m.recovered_terminal
+         FROM tickets t LEFT JOIN mutations m ON m.id = t.mutation_id
+         ORDER BY t.server_id",
     )?;
     let rows = stmt.query_map([], |r| {
         Ok((
@@ -231,6 +232,7 @@ pub(super) fn tickets(conn: &Connection) -> Result<Vec<TicketSummary>, StorageEr
             r.get::<_, Option<String>>(7)?,
             r.get::<_, i64>(8)?,
             r.get::<_, i64>(9)?,
+            r.get::<_, Option<String>>(10)?,
         ))
     })?;
     let mut out = Vec::new();
@@ -246,6 +248,7 @@ pub(super) fn tickets(conn: &Connection) -> Result<Vec<TicketSummary>, StorageEr
             reversed_by,
             total,
             created,
+            recovered_from,
         ) = row?;
         out.push(TicketSummary {
             server_id,
@@ -258,6 +261,7 @@ pub(super) fn tickets(conn: &Connection) -> Result<Vec<TicketSummary>, StorageEr
             reversed_by: reversed_by.as_deref().map(parse_uuid).transpose()?,
             total,
             created_at_ms: created,
+            recovered_from: recovered_from.as_deref().map(parse_uuid).transpose()?,
         });
     }
     Ok(out)
@@ -309,6 +313,12 @@ pub(super) fn stats_rows(conn: &Connection) -> Result<stats::Rows, StorageError>
             "SELECT seq FROM mutations WHERE terminal_id = ?1 ORDER BY seq",
             &id,
         )?;
+        let recovered_up_to: i64 = conn.query_row(
+            "SELECT coalesce(max(ticket_number), 0) FROM mutations
+             WHERE terminal_id = ?1 AND recovered_terminal IS NOT NULL",
+            [&id],
+            |r| r.get(0),
+        )?;
         terminals.push(TerminalRows {
             terminal,
             sales,
@@ -318,6 +328,7 @@ pub(super) fn stats_rows(conn: &Connection) -> Result<stats::Rows, StorageError>
             disputed,
             open_disputes,
             ticket_numbers,
+            recovered_up_to: to_u64(recovered_up_to),
             seqs,
         });
     }

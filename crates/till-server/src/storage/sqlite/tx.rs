@@ -300,8 +300,9 @@ impl Tx for SqliteTx<'_> {
         let now = now_ms();
         let mut insert = self.conn.prepare_cached(
             "INSERT INTO mutations (id, terminal_id, seq, kind, payload_hash, outcome, ticket_id,
-                                    ticket_number, received_at_ms)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                                    ticket_number, received_at_ms, recovered_terminal,
+                                    recovered_mutation)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
         )?;
         for s in &settlement.settled {
             insert.execute(params![
@@ -313,7 +314,9 @@ impl Tx for SqliteTx<'_> {
                 s.outcome_json,
                 s.ticket_id.map(|t| t.to_string()),
                 s.ticket_number,
-                now
+                now,
+                s.recovered.as_ref().map(|r| r.terminal_id.to_string()),
+                s.recovered.as_ref().map(|r| r.mutation_id.to_string()),
             ])?;
         }
         let mut stock = self.conn.prepare_cached(
