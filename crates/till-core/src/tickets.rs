@@ -19,7 +19,7 @@ use crate::{counters, hlc, journal, outbox};
 mod rows;
 pub mod view;
 
-pub use rows::{count, list, load, load_by_number, summary, TicketSummary};
+pub use rows::{count, count_sales, list, load, load_by_number, summary, TicketSummary};
 use rows::{insert, parse_uuid};
 
 /// Rings up `cart` paid by `tenders`: prices it against the current catalog, checks the tenders

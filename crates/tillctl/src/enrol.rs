@@ -26,11 +26,13 @@ pub fn run(data_dir: Option<&Path>, args: Args) -> Result<(), Failure> {
     let store = open_store(data_dir)?;
     let enrolled = runtime()?.block_on(settings::enrol(&store, &args.server, &args.token))?;
     if args.json {
-        println!("{}", serde_json::to_string(&enrolled)?);
+        outln!("{}", serde_json::to_string(&enrolled)?);
     } else {
-        println!(
+        outln!(
             "enrolled as {} ({}) with {}",
-            enrolled.terminal_name, enrolled.terminal_id, enrolled.server_url
+            enrolled.terminal_name,
+            enrolled.terminal_id,
+            enrolled.server_url
         );
     }
     Ok(())

@@ -31,10 +31,14 @@ struct StatusJson<'a> {
     next_retry_at_ms: Option<i64>,
     paused: bool,
     pending: u64,
+    /// Voids and refunds.
+    reversals: u64,
+    sales: u64,
     server_acked_seq: u64,
     server_url: Option<&'a str>,
     state: &'static str,
     terminal_id: Option<String>,
+    /// Every ticket: `sales` + `reversals`.
     tickets: u64,
 }
 
@@ -52,6 +56,8 @@ impl<'a> From<&'a Status> for StatusJson<'a> {
             next_retry_at_ms: sync.next_retry_at_ms,
             paused: st.paused,
             pending: sync.pending,
+            reversals: st.reversals,
+            sales: st.sales,
             server_acked_seq: st.server_acked_seq,
             server_url: st.enrolment.as_ref().map(|e| e.server_url.as_str()),
             state: sync.state.name(),
@@ -66,18 +72,23 @@ pub fn run(data_dir: Option<&Path>, args: Args) -> Result<(), Failure> {
     let mut conn = store.connect()?;
     let st = till_core::status::read(&mut conn)?;
     if args.json {
-        println!("{}", serde_json::to_string(&StatusJson::from(&st))?);
+        outln!("{}", serde_json::to_string(&StatusJson::from(&st))?);
     } else {
-        println!("data dir:   {}", store.data_dir().display());
-        println!("device id:  {}", store.device_id());
-        println!("state:      {}", st.sync.state.name());
-        println!("tickets:    {}", st.tickets);
-        println!("pending:    {}", st.sync.pending);
-        println!("failed:     {}", st.sync.failed);
-        println!("conflicts:  {}", st.sync.conflicts);
+        outln!("data dir:   {}", store.data_dir().display());
+        outln!("device id:  {}", store.device_id());
+        outln!("state:      {}", st.sync.state.name());
+        outln!(
+            "tickets:    {} ({} sales, {} reversals)",
+            st.tickets,
+            st.sales,
+            st.reversals
+        );
+        outln!("pending:    {}", st.sync.pending);
+        outln!("failed:     {}", st.sync.failed);
+        outln!("conflicts:  {}", st.sync.conflicts);
         match st.sync.last_success_at_ms {
-            Some(ms) => println!("last sync:  {ms} (Unix ms)"),
-            None => println!("last sync:  never"),
+            Some(ms) => outln!("last sync:  {ms} (Unix ms)"),
+            None => outln!("last sync:  never"),
         }
     }
     Ok(())
