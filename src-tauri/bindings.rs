@@ -39,6 +39,7 @@ mod tests {
             };
         }
         export!(
+            ActivityLine,
             AppError,
             AppSettings,
             Cart,
@@ -51,13 +52,14 @@ mod tests {
             CustomerView,
             ErrorCode,
             ListedTicket,
-            ProductView,
+            Lookup,
+            ProductList,
             QuoteView,
             RefundLine,
+            Resolved,
             ReviewItem,
             SettingsInput,
             StoreSettings,
-            SyncCycle,
             SyncNowAnswer,
             SyncStatus,
             TenderInput,

@@ -4,7 +4,7 @@
 pub const COMMANDS: &[&str] = &[
     "store_settings",
     "catalog_search",
-    "catalog_by_barcode",
+    "catalog_resolve",
     "catalog_categories",
     "quote",
     "change_due",

@@ -16,7 +16,7 @@ pub fn handler<R: tauri::Runtime>() -> impl Fn(tauri::ipc::Invoke<R>) -> bool + 
     tauri::generate_handler![
         catalog::store_settings,
         catalog::catalog_search,
-        catalog::catalog_by_barcode,
+        catalog::catalog_resolve,
         catalog::catalog_categories,
         register::quote,
         register::change_due,

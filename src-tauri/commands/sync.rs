@@ -6,7 +6,7 @@ use till_core::ErrorCode;
 
 use crate::error::{AppError, CmdResult};
 use crate::input::Input;
-use crate::ipc::{SyncCycle, SyncNowAnswer, SyncStatus};
+use crate::ipc::{ActivityLine, SyncNowAnswer, SyncStatus};
 use crate::terminal::{self, AppState};
 
 /// Most history entries one call returns.
@@ -59,17 +59,21 @@ pub async fn sync_resume(state: State<'_, AppState>) -> CmdResult<()> {
     Ok(())
 }
 
-/// Recent sync cycles, newest first.
+/// Recent sync activity, newest first: a cycle per line, runs of idle cycles (and of one
+/// failure repeating) folded into one.
 #[tauri::command]
 pub async fn sync_history(
     state: State<'_, AppState>,
     limit: Input<u32>,
-) -> CmdResult<Vec<SyncCycle>> {
+) -> CmdResult<Vec<ActivityLine>> {
     let limit = limit.into_inner();
     if limit == 0 || limit > MAX_HISTORY {
         return Err(AppError::invalid_input(format!(
             "limit must be between 1 and {MAX_HISTORY}"
         )));
     }
-    state.terminal()?.db(move |c| history::list(c, limit)).await
+    state
+        .terminal()?
+        .db(move |c| history::activity(c, limit))
+        .await
 }

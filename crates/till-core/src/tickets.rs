@@ -32,7 +32,7 @@ pub fn commit(
 ) -> Result<Ticket> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     let quote = cart::quote(&tx, cart)?;
-    let tenders = tender::settle(tenders, quote.totals.total)?;
+    let tenders = tender::settle(tenders, quote.totals.total, &quote.currency)?;
     let ticket = record(&tx, TicketKind::Sale, None, quote, tenders, clock)?;
     tx.commit()?;
     tracing::debug!(

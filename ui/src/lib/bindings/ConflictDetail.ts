@@ -14,7 +14,15 @@ fields: Array<ConflictField>,
 /**
  * The back office's version of a customer.
  */
-server_version: number | null, id: string, entity_kind: ConflictEntityKind, entity_id: string, 
+server_version: number | null, 
+/**
+ * When this till's edit was made (its clock stamp), if known.
+ */
+mine_at_ms: number | null, 
+/**
+ * When the back office's version was made, if known.
+ */
+theirs_at_ms: number | null, id: string, entity_kind: ConflictEntityKind, entity_id: string, 
 /**
  * The customer's name, or the ticket's number on this till.
  */

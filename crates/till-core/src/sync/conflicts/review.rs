@@ -4,12 +4,14 @@
 use rusqlite::Connection;
 use serde::Serialize;
 use serde_json::Value;
+use till_protocol::Hlc;
+use uuid::Uuid;
 
 use crate::tickets;
 
 use super::super::error::SyncError;
 use super::sides::{ConflictEntity, ConflictReason, CustomerField, CustomerSides, TicketSides};
-use super::{get, list, Conflict, Sides};
+use super::{get, list, Conflict, Side, Sides};
 
 /// A conflict in the review list.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -32,8 +34,16 @@ pub struct FieldRow {
     pub name: String,
     pub mine: Option<String>,
     pub theirs: Option<String>,
-    /// The sides differ here: the manager chooses.
+    /// The sides differ here.
     pub differs: bool,
+    /// The manager chooses this field: the sides differ and this till changed it (or it cannot
+    /// be told: no common base, or one side deleted the customer). A field only the back office
+    /// changed is not a choice: its change is taken.
+    pub choice: bool,
+    /// The side the result takes unless the manager picks: the back office for a field this till
+    /// did not change, this till for one only it changed, the newer edit for one both changed
+    /// when both edits' times are known; `null` when the manager must pick.
+    pub default: Option<Side>,
 }
 
 /// A conflict with both sides, as the review screen compares them.
@@ -47,6 +57,10 @@ pub struct ConflictDetail {
     pub fields: Vec<FieldRow>,
     /// The back office's version of a customer.
     pub server_version: Option<u64>,
+    /// When this till's edit was made (its clock stamp), if known.
+    pub mine_at_ms: Option<i64>,
+    /// When the back office's version was made, if known.
+    pub theirs_at_ms: Option<i64>,
 }
 
 /// The open conflicts, oldest first.
@@ -62,6 +76,8 @@ pub fn summaries(conn: &Connection) -> Result<Vec<ConflictSummary>, SyncError> {
 /// One conflict, compared field by field.
 pub fn detail(conn: &Connection, id: i64) -> Result<ConflictDetail, SyncError> {
     let c = get(conn, id)?;
+    let (mine_at, theirs_at) = stamps(&c.sides);
+    let (mine_at_ms, theirs_at_ms) = (mine_at.map(|h| h.wall_ms), theirs_at.map(|h| h.wall_ms));
     Ok(ConflictDetail {
         summary: summary(&c, ticket_number(conn, &c)),
         fields: rows(&c.sides),
@@ -69,7 +85,19 @@ pub fn detail(conn: &Connection, id: i64) -> Result<ConflictDetail, SyncError> {
             Sides::Customer(sides) => sides.theirs.as_ref().map(|t| t.version),
             Sides::Ticket(_) => None,
         },
+        mine_at_ms,
+        theirs_at_ms,
     })
+}
+
+/// Whether a conflict about this entity waits for a manager.
+pub fn is_open(conn: &Connection, entity: ConflictEntity, id: Uuid) -> Result<bool, SyncError> {
+    Ok(conn
+        .prepare_cached(
+            "SELECT 1 FROM conflicts
+             WHERE entity_kind = ?1 AND entity_id = ?2 AND resolved_at_ms IS NULL",
+        )?
+        .exists(rusqlite::params![entity.as_str(), id.to_string()])?)
 }
 
 /// This till's number of the ticket a ticket conflict is about, if it holds the ticket.
@@ -116,6 +144,45 @@ fn rows(sides: &Sides) -> Vec<FieldRow> {
     }
 }
 
+/// The clock stamps of this till's edit and of the back office's version, where known.
+fn stamps(sides: &Sides) -> (Option<Hlc>, Option<Hlc>) {
+    match sides {
+        Sides::Customer(c) => customer_stamps(c),
+        Sides::Ticket(_) => (None, None),
+    }
+}
+
+fn customer_stamps(c: &CustomerSides) -> (Option<Hlc>, Option<Hlc>) {
+    (
+        c.mine.as_ref().and_then(|m| m.hlc),
+        c.theirs.as_ref().and_then(|t| t.hlc),
+    )
+}
+
+/// The side whose edit is newer, when both edits' stamps are known.
+fn newer(sides: &CustomerSides) -> Option<Side> {
+    match customer_stamps(sides) {
+        (Some(mine), Some(theirs)) if mine > theirs => Some(Side::Mine),
+        (Some(_), Some(_)) => Some(Side::Theirs),
+        _ => None,
+    }
+}
+
+/// Whether the manager chooses field `f`, and the side it takes unless they do (see
+/// [`FieldRow`]).
+fn choice(f: CustomerField, sides: &CustomerSides) -> (bool, Option<Side>) {
+    let (Some(mine), Some(theirs), Some(base)) = (&sides.mine, &sides.theirs, &sides.base) else {
+        return (true, newer(sides));
+    };
+    let changed_here = f.value(&mine.fields) != f.value(base);
+    let changed_there = f.value(&theirs.fields) != f.value(base);
+    match (changed_here, changed_there) {
+        (false, _) => (false, Some(Side::Theirs)),
+        (true, false) => (true, Some(Side::Mine)),
+        (true, true) => (true, newer(sides)),
+    }
+}
+
 /// A customer's four fields in their display order.
 fn customer_rows(sides: &CustomerSides) -> Vec<FieldRow> {
     let differing = sides.differing();
@@ -127,9 +194,17 @@ fn customer_rows(sides: &CustomerSides) -> Vec<FieldRow> {
         .map(|f| {
             let mine = value(f, sides.mine.as_ref().map(|m| &m.fields));
             let theirs = value(f, sides.theirs.as_ref().map(|t| &t.fields));
+            let differs = differing.contains(&f) || mine != theirs;
+            let (choice, default) = if differs {
+                choice(f, sides)
+            } else {
+                (false, None)
+            };
             FieldRow {
                 name: f.as_str().to_owned(),
-                differs: differing.contains(&f) || mine != theirs,
+                differs,
+                choice,
+                default,
                 mine,
                 theirs,
             }
@@ -139,7 +214,8 @@ fn customer_rows(sides: &CustomerSides) -> Vec<FieldRow> {
 
 /// A ticket conflict shows its two sides' stored objects key by key: this till's reversal
 /// (`ticket`, the whole ticket) and what the back office holds (the reversing ticket's id, kind,
-/// terminal and total), so nothing either side knows is hidden from the manager.
+/// terminal and total), so nothing either side knows is hidden from the manager. Nothing is a
+/// choice: the back office's reversal stands, and resolving acknowledges it.
 fn ticket_rows(sides: &TicketSides) -> Vec<FieldRow> {
     let columns = Sides::Ticket(sides.clone()).to_columns().ok();
     let object = |v: Option<&Value>| v.and_then(Value::as_object).cloned().unwrap_or_default();
@@ -155,9 +231,12 @@ fn ticket_rows(sides: &TicketSides) -> Vec<FieldRow> {
         .into_iter()
         .map(|name| {
             let (m, t) = (shown(mine.get(name)), shown(theirs.get(name)));
+            let differs = m != t;
             FieldRow {
                 name: name.clone(),
-                differs: m != t,
+                differs,
+                choice: false,
+                default: differs.then_some(Side::Theirs),
                 mine: m,
                 theirs: t,
             }
@@ -178,7 +257,6 @@ mod tests {
     use super::super::sides::LocalEdit;
     use super::*;
     use till_protocol::{Customer, CustomerFields, ReversalInfo, TicketKind};
-    use uuid::Uuid;
 
     fn fields(email: &str) -> CustomerFields {
         CustomerFields {
@@ -233,6 +311,140 @@ mod tests {
         assert!(!f[0].differs, "the same name on both sides needs no choice");
     }
 
+    fn stamp(wall_ms: i64) -> Option<Hlc> {
+        Some(Hlc {
+            wall_ms,
+            counter: 0,
+            node: Uuid::nil(),
+        })
+    }
+
+    /// Both sides edited from a base where Ada had `ada@base` and no phone: this till changed the
+    /// e-mail and the note, the back office the e-mail and the phone.
+    fn edited_on_both_sides(mine_at: Option<Hlc>, theirs_at: Option<Hlc>) -> CustomerSides {
+        let base = fields("ada@base");
+        let mut mine = fields("ada@till");
+        mine.note = Some("pays by card".into());
+        let mut theirs = fields("ada@office");
+        theirs.phone = Some("+44 1".into());
+        CustomerSides {
+            mine: Some(LocalEdit {
+                fields: mine,
+                hlc: mine_at,
+            }),
+            theirs: Some(Customer {
+                id: Uuid::nil(),
+                version: 4,
+                fields: theirs,
+                hlc: theirs_at,
+            }),
+            base: Some(base),
+        }
+    }
+
+    fn row<'a>(rows: &'a [FieldRow], name: &str) -> &'a FieldRow {
+        rows.iter()
+            .find(|r| r.name == name)
+            .expect("the row is there")
+    }
+
+    #[test]
+    fn a_field_this_till_did_not_change_is_not_offered_and_takes_the_office_change() {
+        let rows = customer_rows(&edited_on_both_sides(None, None));
+        let phone = row(&rows, "phone");
+        assert!(phone.differs, "the office added a phone");
+        assert!(
+            !phone.choice,
+            "this till never touched the phone: nothing to choose"
+        );
+        assert_eq!(phone.default, Some(Side::Theirs));
+        let name = row(&rows, "name");
+        assert_eq!(
+            (name.differs, name.choice, name.default),
+            (false, false, None)
+        );
+    }
+
+    #[test]
+    fn a_field_only_this_till_changed_keeps_the_tills_edit_by_default() {
+        let rows = customer_rows(&edited_on_both_sides(None, None));
+        let note = row(&rows, "note");
+        assert!(note.choice, "this till changed the note");
+        assert_eq!(
+            note.default,
+            Some(Side::Mine),
+            "the till's edit is the only edit of the note, never silently dropped"
+        );
+    }
+
+    #[test]
+    fn a_field_both_changed_defaults_to_the_newer_edit_or_waits_for_a_pick() {
+        let rows = customer_rows(&edited_on_both_sides(None, None));
+        let email = row(&rows, "email");
+        assert!(email.choice);
+        assert_eq!(email.default, None, "no times known: the manager must pick");
+        let rows = customer_rows(&edited_on_both_sides(stamp(20), stamp(10)));
+        assert_eq!(
+            row(&rows, "email").default,
+            Some(Side::Mine),
+            "this till's edit is newer"
+        );
+        let rows = customer_rows(&edited_on_both_sides(stamp(10), stamp(20)));
+        assert_eq!(
+            row(&rows, "email").default,
+            Some(Side::Theirs),
+            "the office's edit is newer"
+        );
+    }
+
+    #[test]
+    fn without_a_common_base_every_differing_field_is_a_choice() {
+        let mut sides = edited_on_both_sides(None, None);
+        sides.base = None;
+        let rows = customer_rows(&sides);
+        for name in ["email", "phone", "note"] {
+            let r = row(&rows, name);
+            assert!(
+                r.choice && r.default.is_none(),
+                "{name}: who changed it is unknown"
+            );
+        }
+    }
+
+    #[test]
+    fn a_customer_in_an_open_conflict_is_listed_as_in_conflict_not_pending() {
+        use crate::item_state::ItemSyncState;
+        use crate::sync::customers;
+        let dir = tempfile::tempdir().expect("temp dir");
+        let store = crate::Store::open(dir.path()).expect("opens");
+        let mut conn = store.connect().expect("connects");
+        let clock = crate::clock::FixedClock(1_000);
+        let ada = customers::save(&mut conn, None, fields("ada@till"), &clock).expect("saves");
+        let state = |conn: &Connection| {
+            customers::search_views(conn, "Ada", 10).expect("lists")[0].sync_state
+        };
+        assert_eq!(state(&conn), ItemSyncState::Pending);
+        conn.execute(
+            "INSERT INTO conflicts (entity_kind, entity_id, reason, policy, detected_at_ms)
+             VALUES ('customer', ?1, 'concurrent_edit', 'manual', 1)",
+            [ada.id.to_string()],
+        )
+        .expect("a conflict about Ada");
+        assert!(is_open(&conn, ConflictEntity::Customer, ada.id).expect("reads"));
+        assert_eq!(
+            state(&conn),
+            ItemSyncState::Conflict,
+            "her unconfirmed edit is in conflict, not merely waiting"
+        );
+        conn.execute("UPDATE conflicts SET resolved_at_ms = 2", [])
+            .expect("resolves");
+        assert_eq!(
+            state(&conn),
+            ItemSyncState::Pending,
+            "resolved: back to waiting to send"
+        );
+    }
+
     #[test]
     fn a_customer_conflict_is_labelled_by_name() {
         assert_eq!(label(&customer_conflict(), None), "Ada");
@@ -258,6 +470,10 @@ mod tests {
         assert_eq!(total.theirs.as_deref(), Some("250"));
         assert_eq!(total.mine, None);
         assert!(total.differs);
+        assert!(
+            !total.choice && total.default == Some(Side::Theirs),
+            "the office's reversal stands: nothing to choose"
+        );
         assert_eq!(
             f.len(),
             4,
