@@ -4,7 +4,8 @@
 //
 // Seed it by defining `window.__MOCK_SEED__` before this script runs:
 //   { enrolled, conflicts, moreConflicts, failed, tickets, status: {...SyncStatus overrides},
-//     syncDelayMs, syncFails, searchDelayMs, bigCatalog, history: [...ActivityLine] }
+//     store: {...StoreSettings}, settings: {...AppSettings}, syncDelayMs, syncFails, searchDelayMs,
+//     bigCatalog, history: [...ActivityLine] }
 // Drive it from a test through `window.__mock`:
 //   __mock.emitState(partial)  merge into the status snapshot and push `sync://state`
 //   __mock.emit(event, payload) push any event
@@ -290,6 +291,8 @@
   };
   recount();
   Object.assign(db.status, seed.status || {});
+  Object.assign(db.store, seed.store || {});
+  Object.assign(db.settings, seed.settings || {});
 
   // ---- IPC plumbing -----------------------------------------------------------------------
   const callbacks = new Map();

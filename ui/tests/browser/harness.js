@@ -60,7 +60,7 @@ export async function openApp(browser, url, { seed = {}, viewport = { width: 128
   await page.addInitScript({ path: MOCK });
   await page.addInitScript(() => Object.freeze(Object.prototype));
   await page.goto(url);
-  await page.getByTestId("store-name").filter({ hasText: "Corner Shop" }).waitFor();
+  await page.getByTestId("store-name").filter({ hasText: seed.store?.store_name ?? "Corner Shop" }).waitFor();
   return { page, context, errors };
 }
 

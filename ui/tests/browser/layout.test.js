@@ -79,13 +79,19 @@ for (const size of SIZES) {
   const at = `${size.width}×${size.height}`;
   describe(`at ${at}`, () => {
     it("the status bar fits and Sync now is whole: offline, error, syncing with progress, conflicts", async () => {
-      const { page, context } = await openApp(browser, server.url, { viewport: size, seed: { syncFails: LONG_ERROR, syncDelayMs: 100 } });
+      const seed = {
+        syncFails: LONG_ERROR, syncDelayMs: 100,
+        store: { store_name: "Till Demo Café & Grocer" }, settings: { operator: "Alexandra Montgomery" },
+      };
+      const { page, context } = await openApp(browser, server.url, { viewport: size, seed });
       try {
         for (const [name, snapshot] of Object.entries(STATES)) {
           await page.evaluate((s) => window.__mock.emitState(s), snapshot);
           await page.getByTestId("status-bar").and(page.locator(`[data-state="${snapshot.state}"]`)).waitFor();
           await assertStatusBarFits(page, `${at} ${name}`);
         }
+        const nav = await page.getByRole("navigation", { name: "Screens" }).evaluate((n) => n.scrollWidth - n.clientWidth);
+        assert.ok(nav <= 0, `${at}: every screen's tab is in view, badges and all (the tabs overflow by ${nav}px)`);
         // A failed Sync now: its result beside the button, the error in a few words.
         await page.getByTestId("sync-now").click();
         await page.getByTestId("sync-now-result").filter({ hasText: "Sync failed: Back office unreachable" }).waitFor();
@@ -107,6 +113,12 @@ for (const size of SIZES) {
         for (const cat of ["Snacks", "Pantry", "Produce", "Household"]) {
           assert.equal(await page.getByTestId(`cat-${cat}`).isVisible(), true, `${cat} is on screen`);
         }
+        const cut = await page.evaluate(() =>
+          [...document.querySelectorAll('[data-testid="search-results"] .product')]
+            .filter((tile) => tile.scrollHeight > tile.clientHeight + 1)
+            .map((tile) => tile.dataset.testid),
+        );
+        assert.deepEqual(cut, [], "every tile is tall enough for its name, price and SKU");
         const skus = ["BAK-001", "BAK-002", "DRK-003", "DAI-001", "HOU-003", "SNK-001", "PRO-002", "HOT-001", "PAN-010", "DRK-001", "DRK-004", "SNK-002"];
         for (const sku of skus) await burst(page, sku);
         await page.getByTestId("cart-line").nth(skus.length - 1).waitFor();
