@@ -13,8 +13,8 @@ import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 
 import { Session } from "./lib/webdriver.mjs";
-import { editEmail, openCustomer, openTab, pendingSeen, recordPending, ringUpSale, tid, waitCounts } from "./lib/till.mjs";
-import { APP, Driver, enrolledTerminal, isolatedEnv, removeTemp, run, tempRoot } from "./lib/harness.mjs";
+import { burst, clearSale, editEmail, openCustomer, openTab, pendingSeen, recordPending, ringUpSale, tid, waitCounts } from "./lib/till.mjs";
+import { APP, Driver, ROOT, enrolledTerminal, isolatedEnv, removeTemp, run, tempRoot } from "./lib/harness.mjs";
 
 let root, server, terminalDir, terminal, driver, app;
 
@@ -52,6 +52,38 @@ describe("the Till app against a real back office", () => {
     if (driver) await driver.stop();
     if (server) await server.stop();
     if (root) removeTemp(root);
+  });
+
+  test("at scanner speed, Enter adds the product the field names: milk, espresso, PAN-010", async () => {
+    // Each text and its Enter go in one burst, before the search for the text has answered.
+    let cart = await burst(app, "milk", 1);
+    assert.notEqual(cart[0].name, "AA batteries 4", "never the first result of the empty search");
+    assert.match(cart[0].name, /milk/i, `a product the text finds: ${JSON.stringify(cart)}`);
+    cart = await burst(app, "espresso", 2);
+    assert.deepEqual(cart[1], { sku: "HOT-001", name: "Espresso" }, "the exact name, not Double espresso");
+    cart = await burst(app, "PAN-010", 3);
+    assert.deepEqual(cart[2], { sku: "PAN-010", name: "Baked beans 415g" }, "a SKU typed as fast as a scanner");
+    const flash = await app.exec(`return document.querySelector('[data-testid="flash"]')?.className ?? ""`);
+    assert.doesNotMatch(flash, /\bbad\b/, "and no error on the way");
+    await clearSale(app);
+  });
+
+  test("All shows every product of the demo catalog, with the count", async () => {
+    await app.click(tid("cat-all"));
+    const active = JSON.parse(readFileSync(path.join(ROOT, "catalog", "demo.json"), "utf8")).products.filter((p) => p.active).length;
+    const count = await app.waitFor("the product count", async () => {
+      const text = await app.text(tid("result-count"));
+      return text === `${active} products` ? text : null;
+    });
+    assert.ok(count, "the count of every product on sale");
+    const tiles = await app.exec(`return document.querySelectorAll('[data-testid="search-results"] .product').length`);
+    assert.equal(tiles, active, "a tile for each");
+    for (const sku of ["HOT-001", "DRY-001"]) {
+      await app.exec(`document.querySelector('[data-testid="product-${sku}"]').scrollIntoView()`);
+      await app.click(tid(`product-${sku}`));
+    }
+    await app.waitFor("Espresso and Whole milk in the cart", async () => (await app.all(tid("cart-line"))).length === 2);
+    await clearSale(app);
   });
 
   test("a sale shows as 1 pending, then 0 once the back office has it", async () => {
@@ -105,7 +137,7 @@ describe("the Till app against a real back office", () => {
 
   test("bad input to any command is refused with a typed error and changes nothing", async () => {
     const before = JSON.parse(run("tillctl", ["--data-dir", terminalDir, "status", "--json"]));
-    const product = (await app.exec(`return window.__TAURI_INTERNALS__.invoke("catalog_search", { query: "", category: null, limit: 1 })`))[0];
+    const product = (await app.exec(`return window.__TAURI_INTERNALS__.invoke("catalog_search", { query: "", category: null, limit: 1 })`)).products[0];
     const line = { product_id: product.id, quantity: 1, discount: null };
     const cart = (lines) => ({ lines, ticket_discount: null, customer_id: null });
     const cases = [
@@ -160,7 +192,10 @@ describe("the Till app against a real back office", () => {
     const local = JSON.parse(run("tillctl", ["--data-dir", terminalDir, "tickets", "--limit", "1000", "--json"]));
     const sales = local.filter((t) => t.kind === "sale");
     assert.equal(sales.length, 4, "one sale, then three while the back office was down");
-    assert.equal(mine.tickets, sales.length, "every sale the till committed is on the server");
+    assert.equal(mine.sales, sales.length, "every sale the till committed is on the server");
+    assert.equal(mine.tickets, local.length, "and every ticket, counted in the same words as the till");
+    const counted = JSON.parse(run("tillctl", ["--data-dir", terminalDir, "status", "--json"]));
+    assert.deepEqual([counted.tickets, counted.sales, counted.reversals], [mine.tickets, mine.sales, mine.reversals], "tillctl status and stats agree");
     assert.equal(stats.duplicates, 0, "nothing was recorded twice");
     assert.equal(stats.gaps, 0, "no ticket number or mutation sequence is missing");
     assert.deepEqual(mine.missing_ticket_numbers, [], "no ticket number is missing");
