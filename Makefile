@@ -42,9 +42,11 @@ test-ui:
 test-app:
 	$(call bounded,900,the app tests,scripts/test-app.sh)
 
-## make soak: the long crash/kill run (300 kills), not part of `make test`.
+## make soak: the long crash/kill run (300 kills) and power-cut run (60 cuts), not part of
+## `make test`.
 soak: deps build
 	TILL_SOAK=1 $(CARGO) test -p till-e2e --test crash -- --nocapture
+	TILL_SOAK=1 $(CARGO) test -p till-e2e --test power_cut -- --nocapture
 
 bench: deps build
 	scripts/bench.sh

@@ -17,6 +17,8 @@ packages=(
   chromium
   # The chain-of-shops back end and its tests
   postgresql
+  # The power-cut test mounts a FUSE filesystem under a till's data dir
+  fuse3
 )
 
 missing=()

@@ -51,6 +51,12 @@ pub enum ConflictResolution {
     Fields {
         picks: BTreeMap<String, Side>,
     },
+    /// A disputed reversal whose cash was handed out: it stands, counted.
+    RefundStands,
+    /// A disputed reversal whose cash came back, and why: a counter-sale counts it in again.
+    CashCameBack {
+        why: String,
+    },
 }
 
 impl From<ConflictResolution> for Resolution {
@@ -59,6 +65,8 @@ impl From<ConflictResolution> for Resolution {
             ConflictResolution::KeepMine => Resolution::KeepMine,
             ConflictResolution::KeepTheirs => Resolution::KeepTheirs,
             ConflictResolution::Fields { picks } => Resolution::Pick(picks),
+            ConflictResolution::RefundStands => Resolution::RefundStands,
+            ConflictResolution::CashCameBack { why } => Resolution::CashCameBack { why },
         }
     }
 }

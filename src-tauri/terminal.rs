@@ -1,6 +1,10 @@
-//! The app's state: the terminal's store and its sync engine, opened once at start-up. A store
-//! that cannot be opened (damaged, newer schema, unwritable) is kept as the error every command
-//! answers with, so the window still opens and says why; the file is never touched.
+//! The app's state: the terminal's store and its sync engine, opened once at start-up. The
+//! register is usable at once; the store's full check runs in the background and sync starts
+//! only once it passes. A store found damaged (by that check, at open, or by a command that met
+//! a damaged page) is set aside untouched, a fresh one takes its place and its sales are salvaged
+//! into it (`till_core::recover`), and the register sells on. A store that cannot be opened for
+//! another reason (newer schema, unwritable) is kept as the error every command answers with, so
+//! the window still opens and says why.
 
 use std::path::Path;
 use std::sync::{Arc, Mutex, OnceLock};
@@ -8,10 +12,11 @@ use std::time::Instant;
 
 use rusqlite::Connection;
 use tauri::{AppHandle, Runtime};
+use till_core::store::integrity;
 use till_core::store::Store;
 use till_core::sync::state::SyncState;
 use till_core::sync::{StatusSink, SyncConfig, SyncEngine, SyncError, SyncHandle, SyncStatus};
-use till_core::{settings, status};
+use till_core::{recover, settings, status, CoreError, ErrorCode, SystemClock};
 
 use crate::bridge::EventBridge;
 use crate::error::{AppError, CmdResult};
@@ -66,8 +71,24 @@ impl Terminal {
     }
 
     /// Runs `f` on the UI's connection on a blocking thread, so no database work ever runs on
-    /// the UI's event loop, and maps its error once.
+    /// the UI's event loop, and maps its error once. A command that meets a damaged page has the
+    /// whole store checked again.
     pub async fn db<T, E, F>(self: &Arc<Self>, f: F) -> CmdResult<T>
+    where
+        T: Send + 'static,
+        E: Into<AppError>,
+        F: FnOnce(&mut Connection) -> Result<T, E> + Send + 'static,
+    {
+        let result = self.on_conn(f).await;
+        if matches!(&result, Err(e) if e.code == ErrorCode::DatabaseCorrupt) {
+            let this = Arc::clone(self);
+            tauri::async_runtime::spawn(async move { this.check_then_sync().await });
+        }
+        result
+    }
+
+    /// [`Terminal::db`] without the check.
+    async fn on_conn<T, E, F>(self: &Arc<Self>, f: F) -> CmdResult<T>
     where
         T: Send + 'static,
         E: Into<AppError>,
@@ -81,6 +102,71 @@ impl Terminal {
             f(&mut conn).map_err(Into::into)
         })
         .await?
+    }
+
+    /// The store's full check, then sync: a damaged store is first replaced and its sales
+    /// salvaged. Sync does not start while the check fails or a salvage waits.
+    pub async fn check_then_sync(self: &Arc<Self>) {
+        let path = self.store.db_path().to_path_buf();
+        let checked = tauri::async_runtime::spawn_blocking(move || integrity::check(&path)).await;
+        match checked {
+            Ok(Ok(())) => {}
+            Ok(Err(CoreError::DatabaseCorrupt { detail, .. })) => {
+                if let Err(e) = self.replace_damaged(detail).await {
+                    tracing::error!(code = %e.code, error = %e.message, "the damaged store could not be replaced; sync stays off");
+                    return;
+                }
+            }
+            Ok(Err(e)) => {
+                tracing::error!(error = %e, "the store's full check could not run; sync stays off");
+                return;
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "the store's full check stopped; sync stays off");
+                return;
+            }
+        }
+        let store = self.store.clone();
+        let salvaged = self
+            .on_conn(move |conn| match recover::awaiting_recovery(conn)? {
+                Some(_) => recover::recover(&store, None, &SystemClock).map(Some),
+                None => Ok(None),
+            })
+            .await;
+        match salvaged {
+            Ok(Some(report)) => {
+                tracing::warn!(?report, "the damaged store's sales were salvaged");
+                self.local_write();
+            }
+            Ok(None) => {}
+            Err(e) => {
+                tracing::error!(code = %e.code, error = %e.message, "the damaged store's sales could not be salvaged; sync stays off");
+                return;
+            }
+        }
+        if let Err(e) = self.restart_sync().await {
+            tracing::error!(code = %e.code, error = %e.message, "the sync engine could not start");
+        }
+    }
+
+    /// Sets the damaged store aside and sells on in a fresh one. The register's connection is
+    /// held meanwhile (closed first, so nothing is written onto the damaged file), and the
+    /// engine is stopped.
+    async fn replace_damaged(self: &Arc<Self>, detail: String) -> CmdResult<()> {
+        let old = self.engine.lock().unwrap_or_else(|p| p.into_inner()).take();
+        if let Some(old) = old {
+            old.shutdown().await;
+        }
+        let store = self.store.clone();
+        self.on_conn(move |conn| {
+            *conn = Connection::open_in_memory()?;
+            recover::set_aside(store.data_dir(), &detail, &SystemClock)?;
+            *conn = store.connect()?;
+            Ok::<_, CoreError>(())
+        })
+        .await?;
+        self.local_write();
+        Ok(())
     }
 
     /// The status snapshot: the engine's, or, before enrolment, the store's counts.
@@ -121,7 +207,7 @@ impl Terminal {
         if let Some(old) = old {
             old.shutdown().await;
         }
-        let tick = self.db(|c| settings::sync_tick(c)).await?;
+        let tick = self.on_conn(|c| settings::sync_tick(c)).await?;
         let config = SyncConfig {
             tick,
             ..SyncConfig::default()
@@ -142,22 +228,27 @@ impl Terminal {
     }
 }
 
-/// Opens the store in `data_dir` and starts the sync engine beside the UI.
+/// Opens the store in `data_dir`, and starts the sync engine beside the UI once the store's full
+/// check has passed.
 pub fn start<R: Runtime>(app: &AppHandle<R>, data_dir: &Path) -> AppState {
     let terminal = open(app, data_dir).map(Arc::new).inspect_err(|e| {
         tracing::error!(code = %e.code, error = %e.message, "the terminal's store could not be opened");
     });
     if let Ok(t) = &terminal {
-        // Before the window's first request, so its first snapshot is already the engine's.
-        if let Err(e) = tauri::async_runtime::block_on(t.restart_sync()) {
-            tracing::error!(code = %e.code, error = %e.message, "the sync engine could not start");
-        }
+        let t = Arc::clone(t);
+        tauri::async_runtime::spawn(async move { t.check_then_sync().await });
     }
     AppState { terminal }
 }
 
 fn open<R: Runtime>(app: &AppHandle<R>, data_dir: &Path) -> CmdResult<Terminal> {
-    let store = Store::open(data_dir)?;
+    let store = match Store::open(data_dir) {
+        // Damaged beyond opening: set aside now, and salvaged by the check that follows.
+        Err(CoreError::DatabaseCorrupt { detail, .. }) => {
+            recover::set_aside(data_dir, &detail, &SystemClock)?
+        }
+        other => other?,
+    };
     let conn = store.connect()?;
     let sink: Arc<dyn StatusSink> = Arc::new(EventBridge::new(app.clone()));
     Ok(Terminal {

@@ -1,6 +1,8 @@
 //! Helpers shared by Till's end-to-end tests: the real `till-server` and `tillctl` binaries,
-//! driven as child processes over loopback, and the fault-injecting proxy.
+//! driven as child processes over loopback, the fault-injecting proxy, and a filesystem that
+//! loses power.
 
+pub mod powercut;
 pub mod proxy;
 
 use std::net::SocketAddr;
@@ -113,6 +115,15 @@ pub async fn add_terminal(server_dir: &Path, name: &str) -> (String, String) {
 pub async fn stats(server_dir: &Path) -> Value {
     let out = server_cli(server_dir, &["stats", "--json"]).await;
     serde_json::from_str(out.trim()).expect("stats --json prints JSON")
+}
+
+/// One terminal's figures in `stats` (`null` when the server does not know it).
+pub fn terminal_stats(stats: &Value, terminal_id: &str) -> Value {
+    stats["terminals"]
+        .as_array()
+        .and_then(|ts| ts.iter().find(|t| t["terminal_id"] == terminal_id))
+        .cloned()
+        .unwrap_or(Value::Null)
 }
 
 /// The output of one `tillctl` run.

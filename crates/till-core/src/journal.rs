@@ -12,7 +12,7 @@ use till_protocol::Ticket;
 use uuid::Uuid;
 
 use crate::error::{CoreError, Result};
-use crate::{counters, tickets};
+use crate::{config, counters, tickets};
 
 /// The `prev_hash` of the first entry: 32 zero bytes, in hex.
 pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
@@ -34,13 +34,32 @@ pub fn chain_hash(prev_hex: &str, ticket: &Ticket) -> Result<String> {
     Ok(hex::encode(h.finalize()))
 }
 
-/// The hash of the last entry, or [`GENESIS`] for an empty journal.
+/// Where a store's chain goes on from when it replaced a damaged one: the last entry of the
+/// damaged store's journal. Its entries come back when they are salvaged; meanwhile new tickets
+/// link to it, so the chain is whole once they are.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct Base {
+    pub position: u64,
+    pub hash: String,
+}
+
+/// The [`Base`] of a store that replaced a damaged one.
+pub const BASE: config::Key<Base> = config::Key::new("journal_base");
+
+/// The hash of the last entry (or of the [`BASE`] when it is later), or [`GENESIS`] for an
+/// empty journal.
 pub fn last_hash(conn: &Connection) -> Result<String> {
-    Ok(conn
-        .prepare_cached("SELECT hash FROM journal ORDER BY position DESC LIMIT 1")?
-        .query_row([], |r| r.get(0))
-        .optional()?
-        .unwrap_or_else(|| GENESIS.to_string()))
+    let last: Option<(i64, String)> = conn
+        .prepare_cached("SELECT position, hash FROM journal ORDER BY position DESC LIMIT 1")?
+        .query_row([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .optional()?;
+    let base = config::get(conn, &BASE)?;
+    Ok(match (last, base) {
+        (Some((position, _)), Some(base)) if base.position >= position as u64 => base.hash,
+        (Some((_, hash)), _) => hash,
+        (None, Some(base)) => base.hash,
+        (None, None) => GENESIS.to_string(),
+    })
 }
 
 /// Appends the entry of `ticket`, whose `journal_hash` was computed from `prev_hash`.
@@ -135,6 +154,21 @@ pub fn verify(conn: &mut Connection) -> Result<Verification> {
     result
 }
 
+/// Where the chain of this store starts: at entry 1 from [`GENESIS`], or, in a store that
+/// replaced a damaged one and does not hold that store's entries (yet), right after its
+/// [`BASE`].
+fn start_of(conn: &Connection) -> Result<(String, u64)> {
+    let first: Option<i64> =
+        conn.query_row("SELECT min(position) FROM journal", [], |r| r.get(0))?;
+    Ok(match (first, config::get(conn, &BASE)?) {
+        (None, Some(base)) => (base.hash, base.position + 1),
+        (Some(first), Some(base)) if first > 1 && first as u64 == base.position + 1 => {
+            (base.hash, base.position + 1)
+        }
+        _ => (GENESIS.to_string(), 1),
+    })
+}
+
 fn verify_in(conn: &Connection) -> Result<Verification> {
     let mut stmt = conn.prepare(
         "SELECT position, ticket_id, ticket_number, prev_hash, hash FROM journal ORDER BY position",
@@ -148,11 +182,11 @@ fn verify_in(conn: &Connection) -> Result<Verification> {
             hash: r.get(4)?,
         })
     })?;
-    let mut prev = GENESIS.to_string();
-    let mut expected: u64 = 1;
+    let (mut prev, start) = start_of(conn)?;
+    let mut expected = start;
     let broken = |n: u64, kind: BreakKind, detail: String| {
         Ok(Verification {
-            verified: n - 1,
+            verified: n - start,
             broken: Some(BrokenLink {
                 ticket_number: n,
                 kind,
@@ -250,7 +284,7 @@ fn verify_in(conn: &Connection) -> Result<Verification> {
         );
     }
     Ok(Verification {
-        verified: expected - 1,
+        verified: expected - start,
         broken: None,
     })
 }

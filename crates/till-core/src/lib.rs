@@ -20,6 +20,7 @@ pub mod journal;
 pub mod migrations;
 pub mod money;
 pub mod outbox;
+pub mod recover;
 pub mod register;
 pub mod settings;
 pub mod status;

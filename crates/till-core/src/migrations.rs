@@ -42,6 +42,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "0005_outbox_depends_on",
         sql: include_str!("../../../migrations/0005_outbox_depends_on.sql"),
     },
+    Migration {
+        version: 6,
+        name: "0006_customer_edit_bases",
+        sql: include_str!("../../../migrations/0006_customer_edit_bases.sql"),
+    },
 ];
 
 /// Whether `migrations` are numbered 1, 2, 3… in order, with no gap and no repeat.

@@ -65,6 +65,7 @@ pub fn describe(body: &MutationBody) -> (&'static str, Uuid) {
         MutationBody::CustomerCreated(c) => ("customer_created", c.id),
         MutationBody::CustomerUpdated(c) => ("customer_updated", c.id),
         MutationBody::CustomerDeleted(c) => ("customer_deleted", c.id),
+        MutationBody::DisputeSettled(d) => ("dispute_settled", d.reversal_id),
     }
 }
 
@@ -95,6 +96,48 @@ pub fn enqueue(conn: &Connection, body: MutationBody, hlc: Hlc, now_ms: i64) -> 
     conn.prepare_cached("INSERT INTO outbox_payload (seq, payload) VALUES (?1, ?2)")?
         .execute(params![seq_i64(seq)?, payload])?;
     Ok(mutation)
+}
+
+/// Queues again, under its own sequence number and id, a mutation salvaged from a damaged store
+/// (`payload` its bytes as first sent, so the server recognises a replay), as `pending` or, with
+/// `failed` (its reason), back on the failed list. Returns `false`, changing nothing, when this
+/// store already holds that mutation or that sequence number.
+pub fn restore(
+    conn: &Connection,
+    mutation: &Mutation,
+    payload: &[u8],
+    failed: Option<&str>,
+    created_at_ms: i64,
+    now_ms: i64,
+) -> Result<bool> {
+    let (kind, entity) = describe(&mutation.body);
+    let state = if failed.is_some() {
+        "failed"
+    } else {
+        "pending"
+    };
+    let added = conn
+        .prepare_cached(
+            "INSERT OR IGNORE INTO outbox (seq, mutation_id, kind, entity_id, state, last_error,
+                                           created_at_ms, updated_at_ms)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        )?
+        .execute(params![
+            seq_i64(mutation.seq)?,
+            mutation.id.to_string(),
+            kind,
+            entity.to_string(),
+            state,
+            failed,
+            created_at_ms,
+            now_ms
+        ])?;
+    if added == 0 {
+        return Ok(false);
+    }
+    conn.prepare_cached("INSERT INTO outbox_payload (seq, payload) VALUES (?1, ?2)")?
+        .execute(params![seq_i64(mutation.seq)?, payload])?;
+    Ok(true)
 }
 
 fn seq_i64(seq: u64) -> Result<i64> {
@@ -226,6 +269,16 @@ pub fn newest_unsettled(conn: &Connection, entity: Uuid) -> Result<Option<Outbox
         .optional()?)
 }
 
+/// The entries about `entity` not settled yet, oldest first.
+pub fn unsettled_about(conn: &Connection, entity: Uuid) -> Result<Vec<OutboxEntry>> {
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {ENTRY_COLUMNS} FROM {ENTRY_SOURCE}
+         WHERE entity_id = ?1 AND state IN ('pending', 'in_flight') ORDER BY seq"
+    ))?;
+    let rows = stmt.query_map([entity.to_string()], entry_from_row)?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
 /// How many entries are in each state.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OutboxCounts {
@@ -354,6 +407,21 @@ pub fn discard_conflicted(conn: &Connection, seq: u64, why: &str, now_ms: i64) -
     Ok(())
 }
 
+/// Drops every entry about `entity` in conflict, once the conflict they make up is resolved.
+pub fn discard_conflicted_about(
+    conn: &Connection,
+    entity: Uuid,
+    why: &str,
+    now_ms: i64,
+) -> Result<()> {
+    conn.prepare_cached(
+        "UPDATE outbox SET state = 'discarded', last_error = ?2, updated_at_ms = ?3
+         WHERE entity_id = ?1 AND state = 'conflict'",
+    )?
+    .execute(params![entity.to_string(), why, now_ms])?;
+    Ok(())
+}
+
 /// Deletes the applied entries settled before `before_ms` (their payloads go with them);
 /// returns how many.
 pub fn prune_applied(conn: &Connection, before_ms: i64) -> Result<usize> {
@@ -377,6 +445,7 @@ mod tests {
         MutationBody::CustomerDeleted(CustomerDeleted {
             id: Uuid::from_u128(n),
             base_version: 1,
+            base: None,
         })
     }
 

@@ -12,6 +12,7 @@ use uuid::Uuid;
 use crate::error::{CoreError, Result};
 use crate::{catalog, config, migrations};
 
+pub mod integrity;
 pub mod wal;
 
 /// The database file name inside the data dir.

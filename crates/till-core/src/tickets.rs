@@ -158,6 +158,34 @@ pub fn refund(
     Ok(ticket)
 }
 
+/// The counter-entry of a disputed reversal whose cash came back: a sale of `reversal`'s lines
+/// at its figures, paid in as it paid out, committed like any sale (its number, journal entry and
+/// outbox mutation) inside the caller's transaction. It counts the money back in here and in the
+/// back office, and puts the goods the reversal returned out of stock again.
+pub(crate) fn counter_sale(
+    tx: &Connection,
+    reversal: &Ticket,
+    clock: &dyn Clock,
+) -> Result<Ticket> {
+    let quote = Quote {
+        currency: reversal.currency.clone(),
+        prices_include_tax: reversal.prices_include_tax,
+        customer_id: reversal.customer_id,
+        lines: reversal.lines.clone(),
+        ticket_discount: reversal.ticket_discount,
+        taxes: reversal.taxes.clone(),
+        totals: reversal.totals,
+    };
+    record(
+        tx,
+        TicketKind::Sale,
+        None,
+        quote,
+        reversal.tenders.clone(),
+        clock,
+    )
+}
+
 /// `quantity` units of the sale's `line` at its unit price, discounted down to the pro-rata
 /// share of the line's amount: `amount × quantity / line quantity`, rounded half-up. Its
 /// figures are filled in by the pricing rule.
@@ -247,6 +275,14 @@ pub fn reversed_by(conn: &Connection, id: Uuid) -> Result<Option<Uuid>> {
         .query_row([id.to_string()], |r| r.get(0))
         .optional()?;
     by.map(|s| parse_uuid(&s)).transpose()
+}
+
+/// Writes back a ticket salvaged from a damaged store, exactly as it was committed, with its
+/// journal entry (linking to `prev_hash`), inside the caller's write transaction. The caller has
+/// checked that the ticket hashes to its entry.
+pub(crate) fn restore(tx: &Connection, ticket: &Ticket, prev_hash: &str) -> Result<()> {
+    insert(tx, ticket)?;
+    journal::append(tx, ticket, prev_hash)
 }
 
 /// Numbers, stamps, hashes and writes a priced ticket with its journal entry and outbox

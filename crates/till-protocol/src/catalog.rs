@@ -143,6 +143,12 @@ pub struct Customer {
     pub fields: CustomerFields,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub hlc: Option<crate::Hlc>,
+    /// What made this version: the id of the terminal mutation that did, or an id the back
+    /// office drew for an edit made there. A terminal's edit names it as its `base`, and is
+    /// applied only while this version is current. Absent for versions made before it was kept,
+    /// and to a terminal of protocol revision 1 (see [`crate::PROTOCOL_REVISION`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub made_by: Option<Uuid>,
 }
 
 #[cfg(test)]

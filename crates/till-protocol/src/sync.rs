@@ -5,6 +5,15 @@ use uuid::Uuid;
 
 use crate::{Customer, CustomerFields, Hlc, StoreSettings, TaxRate, Ticket};
 
+/// The request header in which a terminal names the protocol revision it speaks
+/// (`Till-Protocol: 2`). Without it the back office answers as revision 1: a till that predates
+/// a revision keeps working, it is only not told what it would not understand.
+pub const PROTOCOL_HEADER: &str = "till-protocol";
+/// The protocol revision of this crate. Revision 2 adds what made each customer version
+/// ([`Customer::made_by`], in pulls and conflicts) and the `disputed` outcome of a reversal of a
+/// sale already reversed (revision 1 is told `conflict` `already_reversed` for it).
+pub const PROTOCOL_REVISION: u32 = 2;
+
 /// Most mutations one push may carry.
 pub const MAX_PUSH_BATCH: usize = 1000;
 /// Most changes one pull page may carry.
@@ -49,10 +58,12 @@ pub enum MutationBody {
     TicketRefunded(Ticket),
     /// A customer was created on the terminal.
     CustomerCreated(CustomerCreated),
-    /// A customer was edited on the terminal, starting from `base_version`.
+    /// A customer was edited on the terminal, starting from the version `base` made.
     CustomerUpdated(CustomerUpdated),
-    /// A customer was deleted on the terminal, starting from `base_version`.
+    /// A customer was deleted on the terminal, starting from the version `base` made.
     CustomerDeleted(CustomerDeleted),
+    /// A manager settled a disputed reversal this terminal made (see [`Outcome::Disputed`]).
+    DisputeSettled(DisputeSettled),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -68,8 +79,15 @@ pub struct CustomerCreated {
 #[serde(deny_unknown_fields)]
 pub struct CustomerUpdated {
     pub id: Uuid,
-    /// The server version this edit was made on. A stale base is a conflict, never an overwrite.
+    /// The server version this edit was made on, as the terminal guessed it. The back office
+    /// judges by it only when `base` is absent (a terminal that predates `base`).
     pub base_version: u64,
+    /// What made the version this edit was made on ([`Customer::made_by`]), or, for an edit
+    /// queued after another unsettled edit of the same customer, the id of that earlier
+    /// mutation. The edit is applied only while the server's current version was made by it;
+    /// otherwise it is a conflict, never an overwrite.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub base: Option<Uuid>,
     pub fields: CustomerFields,
 }
 
@@ -78,7 +96,38 @@ pub struct CustomerUpdated {
 #[serde(deny_unknown_fields)]
 pub struct CustomerDeleted {
     pub id: Uuid,
+    /// As [`CustomerUpdated::base_version`].
     pub base_version: u64,
+    /// As [`CustomerUpdated::base`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub base: Option<Uuid>,
+}
+
+/// How a manager settled a disputed reversal: the cash was handed out, or it came back.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct DisputeSettled {
+    /// The disputed void or refund.
+    pub reversal_id: Uuid,
+    pub settlement: DisputeSettlement,
+    /// Who decided.
+    pub by: String,
+    /// Why, in their words.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub why: Option<String>,
+}
+
+/// What became of a disputed reversal's cash.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+pub enum DisputeSettlement {
+    /// It was handed out: the reversal stands and stays counted; the dispute is closed.
+    RefundStands,
+    /// It came back: `counter_sale`, a sale of the reversal's lines at its figures rung up on the
+    /// same terminal (and pushed before this), counts it back in.
+    CashCameBack { counter_sale: Uuid },
 }
 
 /// The answer to a push: one result per mutation, in the order sent.
@@ -122,6 +171,15 @@ pub enum Outcome {
         #[cfg_attr(feature = "openapi", schema(no_recursion))]
         original: Box<Outcome>,
     },
+    /// A void or refund of a sale already reversed by `first`: stored and counted all the same
+    /// (the cash left the drawer), and flagged for a manager, who settles it with
+    /// [`MutationBody::DisputeSettled`]. A terminal of protocol revision 1 is told a `conflict`
+    /// (`already_reversed`, naming `first`) for it instead; the reversal is stored either way.
+    Disputed {
+        server_id: i64,
+        server_number: Option<u64>,
+        first: ReversalInfo,
+    },
     /// Not applied because the server's copy moved on; the terminal must resolve it.
     Conflict {
         reason: ConflictReason,
@@ -137,7 +195,8 @@ pub enum Outcome {
 }
 
 impl Outcome {
-    /// Whether the mutation is settled on the server (applied, duplicate, conflict or rejected).
+    /// Whether the mutation is settled on the server (applied, duplicate, disputed, conflict or
+    /// rejected).
     pub fn settles(&self) -> bool {
         !matches!(self, Outcome::Gap { .. } | Outcome::Mismatch { .. })
     }

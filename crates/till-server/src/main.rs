@@ -98,8 +98,8 @@ struct ServeArgs {
     /// limit [default: 20].
     #[arg(long, value_name = "N")]
     max_auth_failures: Option<u32>,
-    /// How far ahead of this server's clock a terminal's stamp may be before it is clamped
-    /// [default: 5m].
+    /// How far ahead of this server's clock a terminal's stamp on a customer change may be
+    /// before the change is refused [default: 5m].
     #[arg(long, value_name = "DURATION", value_parser = duration::parse)]
     max_clock_skew: Option<Duration>,
 }
@@ -417,25 +417,31 @@ async fn run(cli: Cli) -> Result<(), CliError> {
                 return print_json(&stats);
             }
             outln!(
-                "{} tickets ({} sales, {} reversals), total {}, {} mutations, {} duplicates, {} gaps",
+                "{} tickets ({} sales, {} reversals), total {}, {} mutations, {} duplicates, \
+                 {} gaps, {} disputed reversals ({} open)",
                 stats.tickets,
                 stats.sales,
                 stats.reversals,
                 stats.total,
                 stats.mutations,
                 stats.duplicates,
-                stats.gaps
+                stats.gaps,
+                stats.disputed_reversals,
+                stats.open_disputes
             );
             for t in &stats.terminals {
                 outln!(
-                    "  {} {}: {} tickets ({} sales, {} reversals), total {}, last seq {}",
+                    "  {} {}: {} tickets ({} sales, {} reversals), total {}, last seq {}, \
+                     {} disputed ({} open)",
                     t.terminal_id,
                     t.name,
                     t.tickets,
                     t.sales,
                     t.reversals,
                     t.total,
-                    t.last_seq
+                    t.last_seq,
+                    t.disputed_reversals,
+                    t.open_disputes
                 );
             }
             Ok(())

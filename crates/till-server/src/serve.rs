@@ -33,8 +33,8 @@ pub struct ServeOptions {
     /// before its requests get 429 `too_many_auth_failures` until the minute is over; 0: no
     /// limit.
     pub max_auth_failures: u32,
-    /// How far ahead of this server's clock a terminal's HLC stamp may be before the server
-    /// clamps the stamp it keeps (`--max-clock-skew`).
+    /// How far ahead of this server's clock a terminal's HLC stamp on a customer change may be
+    /// before the change is refused as `clock_ahead` (`--max-clock-skew`).
     pub max_clock_skew: Duration,
 }
 

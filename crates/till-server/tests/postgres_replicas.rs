@@ -385,7 +385,8 @@ async fn two_tills_refunding_one_sale_on_two_replicas_at_once_refund_it_once() {
         assert_eq!(
             statuses,
             ["applied".to_string(), "conflict".to_string()],
-            "one refund applies, the other is a conflict naming it"
+            "one refund applies, the other is disputed (told as a conflict naming it to a till \
+             that names no protocol revision)"
         );
     }
     let stats = stats(&db);
@@ -403,7 +404,15 @@ async fn two_tills_refunding_one_sale_on_two_replicas_at_once_refund_it_once() {
         .iter()
         .map(|t| t["sales_total"].as_i64().unwrap_or_default())
         .sum();
-    assert_eq!(reversed, sold, "each sale refunded exactly once: {stats}");
+    assert_eq!(
+        stats["disputed_reversals"], 10,
+        "each sale refunded once, the other refund stored as disputed: {stats}"
+    );
+    assert_eq!(
+        reversed,
+        2 * sold,
+        "both refunds' cash left a drawer, so both are counted: {stats}"
+    );
 }
 
 #[test]

@@ -202,6 +202,88 @@ async fn a_mutation_id_reused_with_another_payload_is_a_mismatch_and_records_not
     server.stop().await;
 }
 
+/// `value`'s JSON with its top-level keys in reverse order: the same mutation as an older
+/// till's structs might have written it.
+fn keys_reversed(value: &serde_json::Value) -> String {
+    let object = value.as_object().expect("an object");
+    let keys: Vec<String> = object
+        .iter()
+        .rev()
+        .map(|(k, v)| format!("{}:{v}", serde_json::Value::String(k.clone())))
+        .collect();
+    format!("{{{}}}", keys.join(","))
+}
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    hex::encode(sha2::Sha256::digest(bytes))
+}
+
+on_both_backends!(a_replay_of_a_mutation_hashed_by_the_rule_before_is_still_a_duplicate);
+async fn a_replay_of_a_mutation_hashed_by_the_rule_before_is_still_a_duplicate() {
+    let server = TestServer::start().await;
+    let t = server.enrol("till 1").await;
+    let batch = sales(1, 2);
+    let today = serde_json::to_string(&batch[0]).expect("serialises");
+    let older = keys_reversed(&serde_json::to_value(&batch[1]).expect("serialises"));
+    let body = format!(
+        r#"{{"terminal_id":"{}","mutations":[{today},{older}]}}"#,
+        t.id
+    );
+    let (status, first) = server.push_raw(&t, body.as_bytes()).await;
+    assert_eq!(status, StatusCode::OK);
+    // The database as a server before hashing bytes received left it: the first mutation's hash
+    // over the JSON its own structs wrote, the second's over the bytes of a till whose structs
+    // wrote its keys in another order (what that server's structs wrote too).
+    server
+        .execute_sql(&format!(
+            "UPDATE mutations SET payload_hash = '{}' WHERE id = '{}';
+             UPDATE mutations SET payload_hash = '{}' WHERE id = '{}';",
+            sha256_hex(today.as_bytes()),
+            batch[0].id,
+            sha256_hex(older.as_bytes()),
+            batch[1].id
+        ))
+        .await;
+    let (status, replay) = server.push_raw(&t, body.as_bytes()).await;
+    assert_eq!(status, StatusCode::OK);
+    let (first, replay) = (outcome_bytes(&first), outcome_bytes(&replay));
+    for (original, again) in first.iter().zip(&replay) {
+        assert_eq!(
+            &original_bytes(again),
+            original,
+            "a replay of a mutation settled under the rule before answers its original outcome"
+        );
+    }
+    let stats = server.storage.stats().await.expect("stats");
+    assert_eq!(stats.tickets, 2, "nothing is stored twice");
+    server.stop().await;
+}
+
+on_both_backends!(the_payload_hash_is_taken_over_the_bytes_received);
+async fn the_payload_hash_is_taken_over_the_bytes_received() {
+    let server = TestServer::start().await;
+    let t = server.enrol("till 1").await;
+    let batch = sales(1, 1);
+    let older = keys_reversed(&serde_json::to_value(&batch[0]).expect("serialises"));
+    let body = format!(r#"{{"terminal_id":"{}","mutations":[{older}]}}"#, t.id);
+    let (status, _) = server.push_raw(&t, body.as_bytes()).await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, replay) = server.push_raw(&t, body.as_bytes()).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        outcome_bytes(&replay)[0].starts_with(r#"{"status":"duplicate""#),
+        "the same bytes again are a replay"
+    );
+    let (response, _) = server.push(&t, &batch).await;
+    assert!(
+        matches!(response.results[0].outcome, Outcome::Mismatch { .. }),
+        "the same mutation in other bytes is not what was received: {:?}",
+        response.results[0].outcome
+    );
+    server.stop().await;
+}
+
 on_both_backends!(a_sequence_gap_stops_the_batch_and_names_the_expected_seq);
 async fn a_sequence_gap_stops_the_batch_and_names_the_expected_seq() {
     let server = TestServer::start().await;
@@ -349,8 +431,8 @@ async fn tenders_must_cover_the_total_and_carry_no_card_number() {
     server.stop().await;
 }
 
-on_both_backends!(a_second_refund_of_one_sale_is_a_conflict_naming_the_first);
-async fn a_second_refund_of_one_sale_is_a_conflict_naming_the_first() {
+on_both_backends!(a_second_refund_of_one_sale_is_a_conflict_naming_the_first_to_an_older_till);
+async fn a_second_refund_of_one_sale_is_a_conflict_naming_the_first_to_an_older_till() {
     let server = TestServer::start().await;
     let a = server.enrol("till A").await;
     let b = server.enrol("till B").await;
@@ -407,6 +489,7 @@ async fn a_second_refund_of_one_sale_is_a_conflict_naming_the_first() {
     }
     // A void after the refund is a conflict as well.
     let void = sample::reversal(TicketKind::Void, 3, &original);
+    let void_total = void.totals.total;
     let (response, _) = server
         .push(&a, &[sample::mutation(3, MutationBody::TicketVoided(void))])
         .await;
@@ -427,7 +510,15 @@ async fn a_second_refund_of_one_sale_is_a_conflict_naming_the_first() {
         .iter()
         .find(|t| t.terminal_id == a.id)
         .expect("till A");
-    assert_eq!(till_a.total, 0, "a refunded sale nets to zero");
+    assert_eq!(
+        till_a.total, -void_total,
+        "a refunded sale nets to zero; the void after it is stored all the same, its cash out"
+    );
+    assert_eq!(
+        (stats.disputed_reversals, stats.open_disputes),
+        (2, 2),
+        "till B's refund and till A's void are stored as disputed, for a manager"
+    );
     server.stop().await;
 }
 
@@ -521,6 +612,7 @@ async fn a_customer_edit_on_a_stale_version_is_a_conflict_not_an_overwrite() {
         MutationBody::CustomerUpdated(CustomerUpdated {
             id,
             base_version: 1,
+            base: None,
             fields: fields("Ada L."),
         }),
     );
@@ -552,6 +644,7 @@ async fn a_customer_edit_on_a_stale_version_is_a_conflict_not_an_overwrite() {
         MutationBody::CustomerUpdated(CustomerUpdated {
             id,
             base_version: 2,
+            base: None,
             fields: fields("Ada L."),
         }),
     );
@@ -579,6 +672,7 @@ async fn a_customer_edit_on_a_stale_version_is_a_conflict_not_an_overwrite() {
         MutationBody::CustomerUpdated(CustomerUpdated {
             id,
             base_version: 3,
+            base: None,
             fields: fields("Ada"),
         }),
     );
@@ -590,6 +684,128 @@ async fn a_customer_edit_on_a_stale_version_is_a_conflict_not_an_overwrite() {
             ..
         }
     ));
+    server.stop().await;
+}
+
+on_both_backends!(an_edit_queued_after_another_never_overwrites_an_office_edit_it_never_saw);
+async fn an_edit_queued_after_another_never_overwrites_an_office_edit_it_never_saw() {
+    let server = TestServer::start().await;
+    let t = server.enrol("till 1").await;
+    let id = Uuid::now_v7();
+    let v1 = server
+        .storage
+        .save_customer(
+            id,
+            CustomerEdit {
+                name: Some("Ada".into()),
+                email: Some("ada@example.com".into()),
+                ..Default::default()
+            },
+        )
+        .await
+        .expect("creates");
+    let office_made_v1 = v1
+        .made_by
+        .expect("a back-office version records what made it");
+    let (_, page) = server.get("/v1/pull", Some(&t.token)).await;
+    assert!(
+        page["changes"][0]["change"]["data"]["made_by"].is_null(),
+        "a terminal that does not name protocol revision 2 is not told what made a version"
+    );
+    // Offline, the till edits the name (M1, on v1), then the phone (M2, queued after M1; its
+    // guessed number is 2). Meanwhile the office edits the e-mail: v2.
+    let m1 = sample::mutation(
+        1,
+        MutationBody::CustomerUpdated(CustomerUpdated {
+            id,
+            base_version: 1,
+            base: Some(office_made_v1),
+            fields: CustomerFields {
+                name: "Ada L.".into(),
+                ..v1.fields.clone()
+            },
+        }),
+    );
+    let m2 = sample::mutation(
+        2,
+        MutationBody::CustomerUpdated(CustomerUpdated {
+            id,
+            base_version: 2,
+            base: Some(m1.id),
+            fields: CustomerFields {
+                name: "Ada L.".into(),
+                phone: Some("555".into()),
+                ..v1.fields.clone()
+            },
+        }),
+    );
+    let v2 = server
+        .storage
+        .save_customer(
+            id,
+            CustomerEdit {
+                email: Some("ada@office.example".into()),
+                ..Default::default()
+            },
+        )
+        .await
+        .expect("edits");
+    assert_ne!(
+        v2.made_by, v1.made_by,
+        "each office edit is a change of its own"
+    );
+    let (response, _) = server.push_current(&t, &[m1.clone(), m2]).await;
+    for (i, r) in response.results.iter().enumerate() {
+        match &r.outcome {
+            Outcome::Conflict {
+                reason: ConflictReason::StaleVersion,
+                current: Some(ConflictCurrent::Customer(c)),
+            } => assert_eq!(
+                c.made_by, v2.made_by,
+                "the conflict names what made the server's version"
+            ),
+            other => panic!("edit {} must be a conflict, got {other:?}", i + 1),
+        }
+    }
+    let page = server.storage.pull(0, 100).await.expect("pulls");
+    let kept = page.changes.iter().find_map(|c| match &c.change {
+        till_protocol::ChangeKind::CustomerUpserted(c) if c.id == id => Some(c),
+        _ => None,
+    });
+    assert_eq!(
+        kept.map(|c| c.fields.email.as_deref()),
+        Some(Some("ada@office.example")),
+        "the office's e-mail was not overwritten by an edit that never saw it"
+    );
+
+    // The resolution, made on v2 by name, applies; the change that made it is the mutation.
+    let resolution = sample::mutation(
+        3,
+        MutationBody::CustomerUpdated(CustomerUpdated {
+            id,
+            base_version: 2,
+            base: v2.made_by,
+            fields: CustomerFields {
+                name: "Ada L.".into(),
+                email: Some("ada@office.example".into()),
+                phone: Some("555".into()),
+                note: None,
+            },
+        }),
+    );
+    let (response, _) = server
+        .push_current(&t, std::slice::from_ref(&resolution))
+        .await;
+    assert!(matches!(
+        response.results[0].outcome,
+        Outcome::Applied { version: 3, .. }
+    ));
+    let page = server.storage.pull(0, 100).await.expect("pulls");
+    let v3 = page.changes.iter().find_map(|c| match &c.change {
+        till_protocol::ChangeKind::CustomerUpserted(c) if c.id == id => Some(c),
+        _ => None,
+    });
+    assert_eq!(v3.and_then(|c| c.made_by), Some(resolution.id));
     server.stop().await;
 }
 
@@ -628,6 +844,7 @@ async fn creating_a_customer_twice_is_idempotent_and_other_content_conflicts() {
         MutationBody::CustomerDeleted(CustomerDeleted {
             id,
             base_version: 7,
+            base: None,
         }),
     );
     let delete = sample::mutation(
@@ -635,6 +852,7 @@ async fn creating_a_customer_twice_is_idempotent_and_other_content_conflicts() {
         MutationBody::CustomerDeleted(CustomerDeleted {
             id,
             base_version: 1,
+            base: None,
         }),
     );
     let (response, _) = server.push(&b, &[stale_delete, delete]).await;
@@ -715,48 +933,65 @@ async fn concurrent_sales_of_one_product_move_stock_by_deltas() {
     server.stop().await;
 }
 
-on_both_backends!(a_customer_stamp_far_ahead_of_the_server_is_clamped_and_the_sale_still_lands);
-async fn a_customer_stamp_far_ahead_of_the_server_is_clamped_and_the_sale_still_lands() {
+on_both_backends!(
+    a_customer_change_stamped_far_ahead_of_the_server_is_refused_and_the_sale_still_lands
+);
+async fn a_customer_change_stamped_far_ahead_of_the_server_is_refused_and_the_sale_still_lands() {
     let server = TestServer::start().await;
     let t = server.enrol("till 1").await;
     let now = till_server::clock::now_ms();
     let a_year = 365 * 24 * 3_600_000;
     let id = Uuid::now_v7();
-    let mut create = sample::mutation(
-        1,
-        MutationBody::CustomerCreated(CustomerCreated {
-            id,
-            fields: CustomerFields {
-                name: "Ada".into(),
-                email: None,
-                phone: None,
-                note: None,
-            },
-        }),
-    );
-    create.hlc.wall_ms = now + a_year;
+    let create = |seq| {
+        sample::mutation(
+            seq,
+            MutationBody::CustomerCreated(CustomerCreated {
+                id,
+                fields: CustomerFields {
+                    name: "Ada".into(),
+                    email: None,
+                    phone: None,
+                    note: None,
+                },
+            }),
+        )
+    };
+    let mut ahead = create(1);
+    ahead.hlc.wall_ms = now + a_year + 60 * 60_000;
     let mut sale = sales(2, 1).remove(0);
     sale.hlc.wall_ms = now + a_year;
-    let (response, _) = server.push(&t, &[create, sale]).await;
-    for r in &response.results {
-        assert!(
-            matches!(r.outcome, Outcome::Applied { .. }),
-            "a clock ahead never refuses a change: {r:?}"
-        );
+    let (response, _) = server.push(&t, &[ahead, sale]).await;
+    match &response.results[0].outcome {
+        Outcome::Rejected { code, message } => {
+            assert_eq!(code, "clock_ahead");
+            assert!(
+                message.contains("365d") && message.contains("5m allowed"),
+                "the refusal names how far ahead the till is and the skew allowed: {message}"
+            );
+        }
+        other => panic!("a customer change a year ahead is refused, got {other:?}"),
     }
-    let (_, page) = server.get("/v1/pull", Some(&t.token)).await;
-    let kept = page["changes"]
-        .as_array()
-        .expect("changes")
-        .iter()
-        .find(|c| c["change"]["data"]["id"] == id.to_string())
-        .expect("the customer is pulled")["change"]["data"]["hlc"]["wall_ms"]
-        .as_i64()
-        .expect("a stamp");
-    let latest = till_server::clock::now_ms() + 5 * 60_000;
     assert!(
-        (now..=latest).contains(&kept),
-        "the stamp kept is at most the allowed skew ahead of the server, not a year: {kept}"
+        matches!(response.results[1].outcome, Outcome::Applied { .. }),
+        "a sale is never refused for a clock: {:?}",
+        response.results[1].outcome
+    );
+    let (_, page) = server.get("/v1/pull", Some(&t.token)).await;
+    assert!(
+        page["changes"]
+            .as_array()
+            .expect("changes")
+            .iter()
+            .all(|c| c["change"]["data"]["id"] != id.to_string()),
+        "nothing of the refused change is kept: {page}"
+    );
+    let mut within = create(3);
+    within.hlc.wall_ms = now + 60_000;
+    let (response, _) = server.push(&t, &[within]).await;
+    assert!(
+        matches!(response.results[0].outcome, Outcome::Applied { .. }),
+        "a clock a minute ahead is within the skew: {:?}",
+        response.results[0].outcome
     );
     server.stop().await;
 }

@@ -5,7 +5,10 @@
 mod common;
 
 use common::*;
-use till_protocol::{MutationBody, Outcome, TicketKind};
+use till_protocol::{
+    ConflictCurrent, ConflictReason, DisputeSettled, DisputeSettlement, MutationBody, Outcome,
+    TicketKind,
+};
 use till_server::decide::settings::OfficeSetting;
 use till_server::sample;
 use uuid::Uuid;
@@ -113,5 +116,236 @@ async fn stats_name_sales_reversals_and_tickets_as_the_till_does() {
     );
     assert_eq!((stats.sales, stats.reversals, stats.tickets), (2, 1, 3));
     assert_eq!((stats.duplicates, stats.gaps), (0, 0));
+    server.stop().await;
+}
+
+fn disputed_first(outcome: &Outcome) -> (i64, till_protocol::ReversalInfo) {
+    match outcome {
+        Outcome::Disputed {
+            server_id,
+            server_number: Some(_),
+            first,
+        } => (*server_id, first.clone()),
+        other => panic!("expected a disputed reversal, got {other:?}"),
+    }
+}
+
+fn settle(seq: u64, reversal_id: Uuid, settlement: DisputeSettlement) -> till_protocol::Mutation {
+    sample::mutation(
+        seq,
+        MutationBody::DisputeSettled(DisputeSettled {
+            reversal_id,
+            settlement,
+            by: "manager-1".into(),
+            why: Some("counted the drawer".into()),
+        }),
+    )
+}
+
+/// A sale of till A, refunded by till A; the store allows cross-till returns. Returns a refund of
+/// the same sale for another till to push.
+async fn double_refund(server: &TestServer, a: &Terminal) -> till_protocol::Ticket {
+    server
+        .storage
+        .set_office_setting(OfficeSetting::AllowCrossTillReturns(true))
+        .await
+        .expect("sets");
+    let sale = sales(1, 1);
+    let original = ticket_of(&sale[0]).clone();
+    let refund_a = sample::reversal(TicketKind::Refund, 2, &original);
+    let mut batch = sale;
+    batch.push(sample::mutation(2, MutationBody::TicketRefunded(refund_a)));
+    server.push_current(a, &batch).await;
+    sample::reversal(TicketKind::Refund, 1, &original)
+}
+
+fn terminal_total(stats: &till_server::storage::Stats, id: Uuid) -> i64 {
+    stats
+        .terminals
+        .iter()
+        .find(|t| t.terminal_id == id)
+        .expect("the terminal")
+        .total
+}
+
+on_both_backends!(a_double_refund_is_stored_disputed_and_counted_until_the_refund_stands);
+async fn a_double_refund_is_stored_disputed_and_counted_until_the_refund_stands() {
+    let server = TestServer::start().await;
+    let a = server.enrol("till A").await;
+    let b = server.enrol("till B").await;
+    let refund_b = double_refund(&server, &a).await;
+    let (response, _) = server
+        .push_current(
+            &b,
+            &[sample::mutation(
+                1,
+                MutationBody::TicketRefunded(refund_b.clone()),
+            )],
+        )
+        .await;
+    let (_, first) = disputed_first(&response.results[0].outcome);
+    assert_eq!(
+        (first.terminal_id, first.total),
+        (None, None),
+        "the first refund is named, not another till's details"
+    );
+    let stats = server.storage.stats().await.expect("stats");
+    assert_eq!(
+        terminal_total(&stats, b.id),
+        -refund_b.totals.total,
+        "the cash handed out at till B is counted at the back office"
+    );
+    assert_eq!((stats.disputed_reversals, stats.open_disputes), (1, 1));
+
+    let stands = settle(2, refund_b.id, DisputeSettlement::RefundStands);
+    let (response, _) = server
+        .push_current(
+            &a,
+            &[settle(3, refund_b.id, DisputeSettlement::RefundStands)],
+        )
+        .await;
+    assert_eq!(
+        code(&response.results[0].outcome),
+        "unknown_dispute",
+        "only the till that made it settles it"
+    );
+    let (response, _) = server.push_current(&b, &[stands]).await;
+    assert!(
+        matches!(response.results[0].outcome, Outcome::Applied { .. }),
+        "{:?}",
+        response.results[0].outcome
+    );
+    let again = settle(3, refund_b.id, DisputeSettlement::RefundStands);
+    let (response, _) = server.push_current(&b, &[again]).await;
+    assert_eq!(code(&response.results[0].outcome), "dispute_settled");
+    let stats = server.storage.stats().await.expect("stats");
+    assert_eq!(
+        (stats.disputed_reversals, stats.open_disputes),
+        (1, 0),
+        "settled: still counted, no longer open"
+    );
+    assert_eq!(terminal_total(&stats, b.id), -refund_b.totals.total);
+    server.stop().await;
+}
+
+on_both_backends!(cash_that_came_back_is_counted_in_again_by_its_counter_sale);
+async fn cash_that_came_back_is_counted_in_again_by_its_counter_sale() {
+    let server = TestServer::start().await;
+    let a = server.enrol("till A").await;
+    let b = server.enrol("till B").await;
+    let refund_b = double_refund(&server, &a).await;
+    server
+        .push_current(
+            &b,
+            &[sample::mutation(
+                1,
+                MutationBody::TicketRefunded(refund_b.clone()),
+            )],
+        )
+        .await;
+    // The counter-sale: the refund's lines sold again, paid as the refund paid out.
+    let mut counter = refund_b.clone();
+    counter.id = Uuid::now_v7();
+    counter.number = 2;
+    counter.kind = TicketKind::Sale;
+    counter.reverses = None;
+    let short = {
+        let line = &refund_b.lines[0];
+        sample::ticket(
+            TicketKind::Sale,
+            3,
+            None,
+            &[sample::SampleLine::new(
+                line.product_id,
+                1,
+                1,
+                line.tax_rate_bp,
+            )],
+            None,
+        )
+        .expect("prices")
+    };
+    let batch = [
+        sample::mutation(2, MutationBody::TicketCreated(counter.clone())),
+        sample::mutation(3, MutationBody::TicketCreated(short.clone())),
+        settle(
+            4,
+            refund_b.id,
+            DisputeSettlement::CashCameBack {
+                counter_sale: short.id,
+            },
+        ),
+        settle(
+            5,
+            refund_b.id,
+            DisputeSettlement::CashCameBack {
+                counter_sale: counter.id,
+            },
+        ),
+    ];
+    let (response, _) = server.push_current(&b, &batch).await;
+    assert_eq!(
+        code(&response.results[2].outcome),
+        "counter_mismatch",
+        "the cash comes back as exactly the disputed total"
+    );
+    assert!(
+        matches!(response.results[3].outcome, Outcome::Applied { .. }),
+        "{:?}",
+        response.results[3].outcome
+    );
+    let stats = server.storage.stats().await.expect("stats");
+    assert_eq!(
+        terminal_total(&stats, b.id),
+        short.totals.total,
+        "the disputed refund and its counter-sale cancel out"
+    );
+    assert_eq!((stats.disputed_reversals, stats.open_disputes), (1, 0));
+    server.stop().await;
+}
+
+on_both_backends!(
+    an_older_till_is_told_a_conflict_for_a_disputed_refund_that_is_stored_all_the_same
+);
+async fn an_older_till_is_told_a_conflict_for_a_disputed_refund_that_is_stored_all_the_same() {
+    let server = TestServer::start().await;
+    let a = server.enrol("till A").await;
+    let b = server.enrol("till B").await;
+    let refund_b = double_refund(&server, &a).await;
+    let mutation = sample::mutation(1, MutationBody::TicketRefunded(refund_b.clone()));
+    let (response, _) = server.push(&b, std::slice::from_ref(&mutation)).await;
+    assert!(
+        matches!(
+            response.results[0].outcome,
+            Outcome::Conflict {
+                reason: ConflictReason::AlreadyReversed,
+                current: Some(ConflictCurrent::Reversal(_))
+            }
+        ),
+        "an older till reads what it knows: {:?}",
+        response.results[0].outcome
+    );
+    let (replay, _) = server.push(&b, std::slice::from_ref(&mutation)).await;
+    assert_eq!(
+        replay.results[0].outcome,
+        Outcome::Duplicate {
+            original: Box::new(response.results[0].outcome.clone())
+        },
+        "its replay is told the same"
+    );
+    let (upgraded, _) = server.push_current(&b, &[mutation]).await;
+    match &upgraded.results[0].outcome {
+        Outcome::Duplicate { original } => {
+            disputed_first(original);
+        }
+        other => panic!("a replay after an upgrade is a duplicate: {other:?}"),
+    }
+    let stats = server.storage.stats().await.expect("stats");
+    assert_eq!(
+        terminal_total(&stats, b.id),
+        -refund_b.totals.total,
+        "the cash it handed out is counted"
+    );
+    assert_eq!(stats.open_disputes, 1);
     server.stop().await;
 }

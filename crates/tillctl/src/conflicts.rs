@@ -1,4 +1,5 @@
-//! `tillctl conflicts list|show ID|resolve ID --keep mine|theirs | --pick FIELD=mine|theirs…`.
+//! `tillctl conflicts list|show ID|resolve ID --keep mine|theirs | --pick FIELD=mine|theirs… |
+//! --settle refund-stands|cash-came-back [--why TEXT]`.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -30,11 +31,18 @@ enum Command {
     Resolve {
         id: i64,
         /// Which side wins as a whole: mine or theirs
-        #[arg(long, value_name = "SIDE", conflicts_with = "pick")]
+        #[arg(long, value_name = "SIDE", conflicts_with_all = ["pick", "settle"])]
         keep: Option<String>,
         /// Per field: FIELD=mine or FIELD=theirs (fields not named keep the server's value)
-        #[arg(long, value_name = "FIELD=SIDE")]
+        #[arg(long, value_name = "FIELD=SIDE", conflicts_with = "settle")]
         pick: Vec<String>,
+        /// A disputed reversal: refund-stands (the cash was handed out) or cash-came-back (a
+        /// counter-sale counts it in again; give --why)
+        #[arg(long, value_name = "HOW")]
+        settle: Option<String>,
+        /// Why the cash came back (recorded with the settlement)
+        #[arg(long, requires = "settle")]
+        why: Option<String>,
         /// Who decides (recorded)
         #[arg(long, default_value = "tillctl")]
         by: String,
@@ -47,6 +55,19 @@ fn side(s: &str) -> Result<Side, SyncError> {
         "theirs" => Ok(Side::Theirs),
         other => Err(SyncError::InvalidInput(format!(
             "{other}: a side is mine or theirs"
+        ))),
+    }
+}
+
+/// How a disputed reversal is settled, as `--settle` names it.
+fn settlement(how: &str, why: Option<String>) -> Result<Resolution, SyncError> {
+    match how {
+        "refund-stands" => Ok(Resolution::RefundStands),
+        "cash-came-back" => Ok(Resolution::CashCameBack {
+            why: why.unwrap_or_default(),
+        }),
+        other => Err(SyncError::InvalidInput(format!(
+            "{other}: a disputed reversal is settled as refund-stands or cash-came-back"
         ))),
     }
 }
@@ -80,13 +101,21 @@ pub fn run(data_dir: Option<&Path>, args: Args) -> Result<(), Failure> {
             let c = conflicts::get(&conn, id)?;
             outln!("{}", serde_json::to_string_pretty(&c)?);
         }
-        Command::Resolve { id, keep, pick, by } => {
-            let resolution = match (keep, pick.is_empty()) {
-                (Some(k), true) => match side(&k)? {
+        Command::Resolve {
+            id,
+            keep,
+            pick,
+            settle,
+            why,
+            by,
+        } => {
+            let resolution = match (keep, pick.is_empty(), settle) {
+                (None, true, Some(how)) => settlement(&how, why)?,
+                (Some(k), true, None) => match side(&k)? {
                     Side::Mine => Resolution::KeepMine,
                     Side::Theirs => Resolution::KeepTheirs,
                 },
-                (None, false) => {
+                (None, false, None) => {
                     let mut picks = BTreeMap::new();
                     for p in pick {
                         let (field, s) = p.split_once('=').ok_or_else(|| {
@@ -98,7 +127,9 @@ pub fn run(data_dir: Option<&Path>, args: Args) -> Result<(), Failure> {
                 }
                 _ => {
                     return Err(SyncError::InvalidInput(
-                        "give --keep mine|theirs or one or more --pick FIELD=SIDE".into(),
+                        "give --keep mine|theirs, one or more --pick FIELD=SIDE, or \
+                         --settle refund-stands|cash-came-back"
+                            .into(),
                     )
                     .into())
                 }

@@ -6,10 +6,12 @@
 mod out;
 
 mod conflicts;
+mod customers;
 mod enrol;
 mod failed;
 mod failure;
 mod history;
+mod recover;
 mod ring_up;
 mod status;
 mod sync;
@@ -20,7 +22,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use till_core::{data_dir, Store};
+use till_core::{data_dir, recover as salvage, Store, SystemClock};
 
 pub use failure::Failure;
 
@@ -54,10 +56,14 @@ enum Command {
     Sync(sync::Args),
     /// List, show and resolve sync conflicts
     Conflicts(conflicts::Args),
+    /// Add, edit, list and show customers (each change queued for the back office)
+    Customers(customers::Args),
     /// List, retry and discard items the server rejected
     Failed(failed::Args),
     /// The most recent sync cycles
     History(history::Args),
+    /// Salvage the sales and queued mutations of a damaged store that was set aside
+    Recover(recover::Args),
 }
 
 fn main() -> ExitCode {
@@ -78,8 +84,10 @@ fn main() -> ExitCode {
         Command::Enrol(args) => enrol::run(dir, args),
         Command::Sync(args) => sync::run(dir, args),
         Command::Conflicts(args) => conflicts::run(dir, args),
+        Command::Customers(args) => customers::run(dir, args),
         Command::Failed(args) => failed::run(dir, args),
         Command::History(args) => history::run(dir, args),
+        Command::Recover(args) => recover::run(dir, args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -94,4 +102,22 @@ fn main() -> ExitCode {
 pub fn open_store(data_dir: Option<&Path>) -> Result<Store, Failure> {
     let dir = data_dir::resolve(data_dir)?;
     Ok(Store::open(&dir)?)
+}
+
+/// Opens the store for a command that writes, after its full check: a damaged store is set
+/// aside (untouched) and a fresh one takes its place, said on stderr. Returns the damage while
+/// its sales wait for `tillctl recover`.
+pub fn open_checked(data_dir: Option<&Path>) -> Result<(Store, Option<salvage::Damaged>), Failure> {
+    let dir = data_dir::resolve(data_dir)?;
+    let opened = salvage::open_checked(&dir, &SystemClock)?;
+    let waiting = opened.damaged.filter(|d| d.recovered.is_none());
+    if let Some(d) = &waiting {
+        eprintln!(
+            "warning: the store was damaged ({}); it was set aside untouched as {} and this till \
+             sells into a fresh store; run `tillctl recover` to salvage its sales",
+            d.detail,
+            d.file.display()
+        );
+    }
+    Ok((opened.store, waiting))
 }

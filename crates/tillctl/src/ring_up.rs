@@ -8,7 +8,7 @@ use std::path::Path;
 use till_core::demo::{self, DemoRng};
 use till_core::{cart, catalog, tickets, SystemClock};
 
-use crate::{open_store, Failure};
+use crate::{open_checked, Failure};
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -24,7 +24,7 @@ pub struct Args {
 }
 
 pub fn run(data_dir: Option<&Path>, args: Args) -> Result<(), Failure> {
-    let store = open_store(data_dir)?;
+    let (store, _) = open_checked(data_dir)?;
     let mut conn = store.connect()?;
     let products = catalog::active_products(&conn)?;
     if products.is_empty() {

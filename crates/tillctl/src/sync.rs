@@ -9,7 +9,7 @@ use std::time::Duration;
 use till_core::sync::{self, enrolment, transport::Timeouts, HttpTransport, SyncConfig, SyncError};
 use till_core::SystemClock;
 
-use crate::{open_store, Failure};
+use crate::{open_checked, Failure};
 
 /// Exit code when the server refuses the terminal's token.
 pub const EXIT_AUTH: u8 = 5;
@@ -72,7 +72,18 @@ pub fn runtime() -> Result<tokio::runtime::Runtime, Failure> {
 }
 
 pub fn run(data_dir: Option<&Path>, args: Args) -> Result<(), Failure> {
-    let store = open_store(data_dir)?;
+    let (store, waiting) = open_checked(data_dir)?;
+    if let Some(d) = waiting {
+        return Err(Failure {
+            code: till_core::ErrorCode::DatabaseCorrupt,
+            message: format!(
+                "sync waits until the sales of the damaged store {} are salvaged: run `tillctl \
+                 recover` first",
+                d.file.display()
+            ),
+            exit: crate::failure::EXIT_STORE_REFUSED,
+        });
+    }
     let conn = store.connect()?;
     let enrolment = enrolment::get(&conn)?.ok_or(SyncError::NotEnrolled)?;
     drop(conn);

@@ -1,13 +1,13 @@
 //! How the sync engine's writes share the store with the cashier's: its connections skip the
-//! fsync and SQLite's automatic checkpoint, it writes in short chunks with a pause between them
-//! that a waiting ring-up fits into, and it copies the log back into the database file itself,
-//! off the request's path.
+//! fsync (except for a write that takes a sequence number) and SQLite's automatic checkpoint, it
+//! writes in short chunks with a pause between them that a waiting ring-up fits into, and it
+//! copies the log back into the database file itself, off the request's path.
 
 use std::time::Duration;
 
-use rusqlite::Connection;
+use rusqlite::{Connection, Transaction, TransactionBehavior};
 
-use crate::error::Result;
+use crate::error::{CoreError, Result};
 
 use super::Store;
 
@@ -25,12 +25,15 @@ const WRITERS_IN: Duration = Duration::from_micros(100);
 
 /// A connection for the sync engine's own work.
 ///
-/// Everything it writes can be lost at a power cut without harm: outcomes are re-learnt from the
-/// server (a replay answers with the original result), a pull page is fetched again, and the
+/// Most of what it writes can be lost at a power cut without harm: outcomes are re-learnt from
+/// the server (a replay answers with the original result), a pull page is fetched again, and the
 /// engine's bookkeeping only spaces out retries and tells other processes where sync stands. So
-/// its commits skip the fsync (WAL stays consistent; a later durable commit on any connection
+/// those commits skip the fsync (WAL stays consistent; a later durable commit on any connection
 /// makes these durable too), which keeps its write transactions short and ring-up on the other
-/// connections unblocked.
+/// connections unblocked. A write that may take a sequence number or tick the clock (a conflict
+/// a policy settles queues a new mutation) is not re-learnt: it goes through [`write`] with
+/// `durable` set, and [`ensure_durable`] refuses to hand out a number on this connection
+/// otherwise.
 ///
 /// Its automatic checkpoint is off: the engine copies the log back itself ([`checkpoint`],
 /// [`Checkpointer`]), once a request is on its way, so the log it grows is copied by the engine,
@@ -40,6 +43,58 @@ pub fn engine_connection(store: &Store) -> Result<Connection> {
     conn.pragma_update(None, "synchronous", "NORMAL")?;
     conn.pragma_update(None, "wal_autocheckpoint", 0)?;
     Ok(conn)
+}
+
+/// Runs `f` in one immediate transaction on `conn` and commits it. With `durable`, the commit is
+/// on disk before this returns (`synchronous=FULL` for this transaction, then back to what the
+/// connection had): SQLite only changes the level between transactions.
+pub fn write<T, E>(
+    conn: &mut Connection,
+    durable: bool,
+    f: impl FnOnce(&Transaction<'_>) -> std::result::Result<T, E>,
+) -> std::result::Result<T, E>
+where
+    E: From<rusqlite::Error>,
+{
+    let level = if durable {
+        let level: i64 = conn.query_row("PRAGMA synchronous", [], |r| r.get(0))?;
+        conn.pragma_update(None, "synchronous", "FULL")?;
+        Some(level)
+    } else {
+        None
+    };
+    let result = (|| {
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let out = f(&tx)?;
+        tx.commit()?;
+        Ok(out)
+    })();
+    if let Some(level) = level {
+        conn.pragma_update(None, "synchronous", level)?;
+    }
+    result
+}
+
+/// `synchronous=NORMAL`: the level of the engine's re-learnable writes.
+const RELEARNABLE: i64 = 1;
+
+/// Refuses to go on when `conn` commits without the fsync of the engine's re-learnable writes.
+/// Called by whatever hands out a number that must never be handed out twice (a ticket or
+/// mutation sequence number, a clock stamp): after a power cut such a commit may be gone while
+/// the server already holds what it numbered, and the number would be used again.
+/// (`synchronous=OFF`, where a benchmark fills a store, is a choice made on purpose and passes.)
+pub fn ensure_durable(conn: &Connection) -> Result<()> {
+    let level: i64 = conn
+        .prepare_cached("PRAGMA synchronous")?
+        .query_row([], |r| r.get(0))?;
+    if level == RELEARNABLE {
+        return Err(CoreError::Database(
+            "a sequence number or clock stamp was taken in a transaction that would not survive \
+             a power cut (synchronous=NORMAL); write it with store::wal::write(.., durable)"
+                .into(),
+        ));
+    }
+    Ok(())
 }
 
 /// Copies what was written back into the database file (PASSIVE: never waits for and never
@@ -117,6 +172,44 @@ mod tests {
             !checkpointer.due(1, false),
             "and the count starts over after it"
         );
+    }
+
+    fn level(conn: &Connection) -> i64 {
+        conn.query_row("PRAGMA synchronous", [], |r| r.get(0))
+            .expect("reads the level")
+    }
+
+    #[test]
+    fn the_engine_takes_a_sequence_number_only_in_a_durable_write() {
+        let dir = tempfile::tempdir().expect("a temp dir");
+        let store = Store::open(dir.path()).expect("opens");
+        let mut conn = engine_connection(&store).expect("connects");
+        let refused = write(&mut conn, false, |tx| {
+            crate::counters::next(tx, crate::counters::MUTATION)
+        })
+        .expect_err("a re-learnable write must not hand out a sequence number");
+        assert_eq!(refused.code(), crate::ErrorCode::DatabaseError);
+        let seq = write(&mut conn, true, |tx| {
+            assert_eq!(
+                level(tx),
+                2,
+                "a durable write commits with synchronous=FULL"
+            );
+            crate::counters::next(tx, crate::counters::MUTATION)
+        })
+        .expect("a durable write hands it out");
+        assert_eq!(seq, 1, "the refused write gave its number back");
+        assert_eq!(
+            level(&conn),
+            RELEARNABLE,
+            "the engine's other writes stay re-learnable"
+        );
+        let failing = write(&mut conn, true, |tx| {
+            crate::hlc::tick(tx, 5)?;
+            Err::<(), _>(CoreError::InvalidInput("stop".into()))
+        });
+        assert!(failing.is_err());
+        assert_eq!(level(&conn), RELEARNABLE, "also after a failed write");
     }
 
     #[tokio::test]

@@ -1,9 +1,13 @@
 //! Disagreements between this terminal and the back office that sync will not settle by
 //! overwriting: a customer edited on both sides, deleted on the server while edited here, a
 //! refund of a ticket another terminal already refunded. Each is stored with both sides, the
-//! differing fields and the policy of its entity kind; a policy may settle it at once, else a
-//! person resolves it. A resolution records who chose what and when, and queues the result as a
-//! new mutation against the server's version.
+//! differing fields and the policy of its entity kind; a policy may settle it, else a person
+//! resolves it. A resolution records who chose what and when, and queues the result as a new
+//! mutation against the server's version, carrying the winning edit's stamp.
+//!
+//! One open conflict per entity: every edit of a customer that meets the back office's copy joins
+//! it, each adding the fields it changed. Its policy decides once no edit of that customer waits
+//! for the server any more, so it settles the edits together and never one without the others.
 
 use std::collections::BTreeMap;
 
@@ -14,10 +18,12 @@ use uuid::Uuid;
 
 use crate::{outbox, Clock};
 
+use super::customers;
 use super::error::SyncError;
 
 mod customer;
 mod policy;
+mod reversal;
 pub mod review;
 mod sides;
 
@@ -55,6 +61,12 @@ impl Conflict {
     /// The kind of entity it is about.
     pub fn entity(&self) -> ConflictEntity {
         self.sides.entity()
+    }
+
+    /// A void or refund of this terminal the back office stored and counts though its sale was
+    /// reversed before: settled by a manager only.
+    pub fn is_disputed_reversal(&self) -> bool {
+        self.reason == ConflictReason::Local(LocalReason::DisputedReversal)
     }
 }
 
@@ -131,6 +143,11 @@ pub enum Resolution {
     /// checked against [`CustomerField`] when the choice is applied, after the conflict is known
     /// to be about a customer.
     Pick(BTreeMap<String, Side>),
+    /// A disputed reversal: its cash was handed out, so it stands and stays counted.
+    RefundStands,
+    /// A disputed reversal: its cash came back, `why` in the manager's words; a counter-sale of
+    /// its lines counts it in again, here and in the back office.
+    CashCameBack { why: String },
 }
 
 /// A conflict as detected, before it is stored.
@@ -223,21 +240,29 @@ pub(crate) fn record(
     clock: &dyn Clock,
 ) -> Result<i64, SyncError> {
     let now = clock.now_ms();
-    let policy = policies.for_sides(&d.sides);
+    if let Some(stamp) = d.sides.server_stamp() {
+        crate::hlc::receive(conn, stamp, now)?;
+    }
+    let policy = if d.reason == ConflictReason::Local(LocalReason::DisputedReversal) {
+        Manual.name()
+    } else {
+        policies.for_sides(&d.sides).name()
+    };
     let kind = d.sides.entity().as_str();
-    let columns = d.sides.to_columns()?;
+    let open = open_for(conn, d.sides.entity(), d.entity_id)?;
+    let sides = match (&open, d.sides) {
+        (Some(open), Sides::Customer(later)) => match &open.sides {
+            Sides::Customer(before) => Sides::Customer(before.merged_with(later)),
+            Sides::Ticket(_) => Sides::Customer(later),
+        },
+        (_, sides) => sides,
+    };
+    let columns = sides.to_columns()?;
     let fields = serde_json::to_string(&columns.fields)?;
     let enc = |v: &Option<Value>| v.as_ref().map(Value::to_string);
     let reason = d.reason.as_str();
-    let open: Option<i64> = conn
-        .prepare_cached(
-            "SELECT id FROM conflicts WHERE entity_kind = ?1 AND entity_id = ?2
-             AND resolved_at_ms IS NULL",
-        )?
-        .query_row(params![kind, d.entity_id.to_string()], |r| r.get(0))
-        .optional()?;
     let seq = d.outbox_seq.map(|s| i64::try_from(s).unwrap_or(i64::MAX));
-    let id = match open {
+    let id = match open.map(|c| c.id) {
         Some(id) => {
             conn.prepare_cached(
                 "UPDATE conflicts SET outbox_seq = coalesce(?2, outbox_seq),
@@ -269,19 +294,71 @@ pub(crate) fn record(
                 enc(&columns.server),
                 enc(&columns.base),
                 fields,
-                policy.name(),
+                policy,
                 now
             ])?;
             conn.last_insert_rowid()
         }
     };
     tracing::info!(conflict = id, entity = %d.entity_id, %reason, "conflict recorded");
-    let conflict = get(conn, id)?;
-    if let Decision::Resolve(resolution) = policy.decide(&conflict) {
-        let actor = format!("policy:{}", policy.name());
-        apply_resolution(conn, &conflict, &resolution, &actor, clock)?;
-    }
+    decide(conn, policies, &get(conn, id)?, clock)?;
     Ok(id)
+}
+
+/// Lets the policy of the entity's open conflict settle it, if it is waiting for the edits of
+/// that entity still out with the server and none is any more. Called when a mutation about
+/// `entity` settles.
+pub(crate) fn decide_waiting(
+    conn: &Connection,
+    policies: &PolicySet,
+    entity: ConflictEntity,
+    entity_id: Uuid,
+    clock: &dyn Clock,
+) -> Result<(), SyncError> {
+    match open_for(conn, entity, entity_id)? {
+        Some(open) => decide(conn, policies, &open, clock),
+        None => Ok(()),
+    }
+}
+
+/// The entity's open conflict, if any.
+fn open_for(
+    conn: &Connection,
+    entity: ConflictEntity,
+    entity_id: Uuid,
+) -> Result<Option<Conflict>, SyncError> {
+    conn.prepare_cached(&format!(
+        "SELECT {COLUMNS} FROM conflicts WHERE entity_kind = ?1 AND entity_id = ?2
+         AND resolved_at_ms IS NULL"
+    ))?
+    .query_row(params![entity.as_str(), entity_id.to_string()], from_row)
+    .optional()?
+    .map(Row::typed)
+    .transpose()
+}
+
+/// Lets the policy of `conflict`'s kind settle it when it may: a customer's once none of its
+/// edits waits for the server; a disputed reversal's never (money: a manager decides).
+fn decide(
+    conn: &Connection,
+    policies: &PolicySet,
+    conflict: &Conflict,
+    clock: &dyn Clock,
+) -> Result<(), SyncError> {
+    if conflict.is_disputed_reversal() {
+        return Ok(());
+    }
+    if conflict.entity() == ConflictEntity::Customer
+        && customers::unsettled_for(conn, conflict.entity_id)? > 0
+    {
+        return Ok(());
+    }
+    let policy = policies.for_sides(&conflict.sides);
+    if let Decision::Resolve(resolution) = policy.decide(conflict) {
+        let actor = format!("policy:{}", policy.name());
+        apply_resolution(conn, conflict, &resolution, &actor, clock)?;
+    }
+    Ok(())
 }
 
 /// Conflicts, newest first; open ones only unless `include_resolved`.
@@ -303,6 +380,20 @@ pub fn open_count(conn: &Connection) -> rusqlite::Result<u64> {
     let n: i64 = conn
         .prepare_cached("SELECT count(*) FROM conflicts WHERE resolved_at_ms IS NULL")?
         .query_row([], |r| r.get(0))?;
+    Ok(u64::try_from(n).unwrap_or(0))
+}
+
+/// How many of them are disputed reversals: cash this terminal handed out for a sale already
+/// reversed elsewhere, counted by the back office until a manager settles it.
+pub fn open_disputed_count(conn: &Connection) -> rusqlite::Result<u64> {
+    let n: i64 = conn
+        .prepare_cached(
+            "SELECT count(*) FROM conflicts WHERE resolved_at_ms IS NULL AND reason = ?1",
+        )?
+        .query_row(
+            [ConflictReason::Local(LocalReason::DisputedReversal).as_str()],
+            |r| r.get(0),
+        )?;
     Ok(u64::try_from(n).unwrap_or(0))
 }
 
@@ -346,17 +437,13 @@ fn apply_resolution(
 ) -> Result<(), SyncError> {
     let now = clock.now_ms();
     let resolution_seq = match &c.sides {
-        Sides::Customer(sides) => customer::settle(conn, c.entity_id, sides, resolution, now)?,
-        Sides::Ticket(_) => {
-            if *resolution != Resolution::KeepTheirs {
-                return Err(SyncError::NotApplicable(
-                    "a ticket already reversed on the server cannot be reversed again; \
-                     resolve with keep theirs to acknowledge it"
-                        .into(),
-                ));
-            }
-            None
+        Sides::Customer(sides) => {
+            let seq = customer::settle(conn, c.entity_id, sides, resolution, now)?;
+            let why = format!("conflict {} resolved by {actor}", c.id);
+            outbox::discard_conflicted_about(conn, c.entity_id, &why, now)?;
+            seq
         }
+        Sides::Ticket(sides) => reversal::settle(conn, c, sides, resolution, actor, clock)?,
     };
     if let Some(seq) = c.outbox_seq {
         let why = format!("conflict {} resolved by {actor}", c.id);

@@ -1,6 +1,9 @@
 //! The terminal's copy of the back office's customers, and local edits queued as outbox
-//! mutations. `version` is the last server version known; a local edit is sent against the
-//! version the server will have reached once the edits already queued are applied.
+//! mutations. `version` is the last server version known and `made_by` what made it. A local
+//! edit names its base by identity: the newest edit of the same customer still waiting for the
+//! server, else what made the version the local copy is based on; the back office applies it
+//! only while that is what made its current version. Each edit also keeps the fields it was made
+//! on, so a conflict knows exactly which fields that edit changed.
 
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 use serde::Serialize;
@@ -13,7 +16,7 @@ use uuid::Uuid;
 use crate::item_state::ItemSyncState;
 use crate::{hlc, outbox, Clock};
 
-use super::conflicts::{review, ConflictEntity};
+use super::conflicts::{review, ConflictEntity, CustomerField};
 use super::error::SyncError;
 
 /// A customer as the terminal holds it.
@@ -27,6 +30,8 @@ pub struct LocalCustomer {
     pub pending: bool,
     /// Deleted here; the deletion is waiting for the server.
     pub deleted: bool,
+    /// What made the server version `version` (`None`: created here, or not told).
+    pub made_by: Option<Uuid>,
 }
 
 /// A customer as the app lists it.
@@ -82,14 +87,19 @@ pub fn search_views(
         .collect()
 }
 
-const COLUMNS: &str = "id, version, name, email, phone, note, pending, deleted";
+const COLUMNS: &str = "id, version, name, email, phone, note, pending, deleted, made_by";
+
+fn uuid_column(i: usize, text: &str) -> rusqlite::Result<Uuid> {
+    Uuid::parse_str(text).map_err(|e| {
+        rusqlite::Error::FromSqlConversionFailure(i, rusqlite::types::Type::Text, e.into())
+    })
+}
 
 fn from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<LocalCustomer> {
     let id: String = r.get(0)?;
+    let made_by: Option<String> = r.get(8)?;
     Ok(LocalCustomer {
-        id: Uuid::parse_str(&id).map_err(|e| {
-            rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, e.into())
-        })?,
+        id: uuid_column(0, &id)?,
         version: u64::try_from(r.get::<_, i64>(1)?).unwrap_or(0),
         fields: CustomerFields {
             name: r.get(2)?,
@@ -99,6 +109,7 @@ fn from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<LocalCustomer> {
         },
         pending: r.get::<_, i64>(6)? != 0,
         deleted: r.get::<_, i64>(7)? != 0,
+        made_by: made_by.as_deref().map(|m| uuid_column(8, m)).transpose()?,
     })
 }
 
@@ -120,6 +131,13 @@ pub fn get(conn: &Connection, id: Uuid) -> rusqlite::Result<Option<LocalCustomer
         .optional()
 }
 
+/// One customer not deleted here; `not_found` otherwise.
+pub fn live(conn: &Connection, id: Uuid) -> Result<LocalCustomer, SyncError> {
+    get(conn, id)?
+        .filter(|c| !c.deleted)
+        .ok_or_else(|| SyncError::NotFound(format!("customer {id}")))
+}
+
 /// The fields the local copy was based on (the server's at `version`), if known.
 pub fn base(conn: &Connection, id: Uuid) -> Result<Option<CustomerFields>, SyncError> {
     let raw: Option<Option<String>> = conn
@@ -135,6 +153,81 @@ pub fn base(conn: &Connection, id: Uuid) -> Result<Option<CustomerFields>, SyncE
 /// How many mutations of `entity` are queued and not yet settled.
 pub(crate) fn unsettled_for(conn: &Connection, entity: Uuid) -> Result<u64, SyncError> {
     Ok(outbox::unsettled_count(conn, entity)?)
+}
+
+/// The base a new edit of customer `id` names: the newest edit of it still waiting for the
+/// server (the new one was made on top of it), else what made the server version the local copy
+/// is based on (`made_by`).
+pub(crate) fn edit_base(
+    conn: &Connection,
+    id: Uuid,
+    made_by: Option<Uuid>,
+) -> Result<Option<Uuid>, SyncError> {
+    Ok(outbox::newest_unsettled(conn, id)?
+        .map(|e| e.mutation_id)
+        .or(made_by))
+}
+
+/// Keeps the fields the edit `mutation_id` of customer `id` was made on.
+pub(crate) fn keep_edit_base(
+    conn: &Connection,
+    mutation_id: Uuid,
+    id: Uuid,
+    base: &CustomerFields,
+) -> Result<(), SyncError> {
+    conn.prepare_cached(
+        "INSERT INTO customer_edits (mutation_id, customer_id, base) VALUES (?1, ?2, ?3)",
+    )?
+    .execute(params![
+        mutation_id.to_string(),
+        id.to_string(),
+        serde_json::to_string(base)?
+    ])?;
+    Ok(())
+}
+
+/// The fields the edit `mutation` changed, against the fields it was made on; `None` when those
+/// are not known (an edit queued before they were kept, or a create).
+pub(crate) fn changed_by(
+    conn: &Connection,
+    mutation: &Mutation,
+) -> Result<Option<Vec<CustomerField>>, SyncError> {
+    let MutationBody::CustomerUpdated(edit) = &mutation.body else {
+        return Ok(None);
+    };
+    let base: Option<String> = conn
+        .prepare_cached("SELECT base FROM customer_edits WHERE mutation_id = ?1")?
+        .query_row([mutation.id.to_string()], |r| r.get(0))
+        .optional()?
+        .flatten();
+    Ok(base
+        .map(|b| serde_json::from_str::<CustomerFields>(&b))
+        .transpose()?
+        .map(|base| CustomerField::differing(&base, &edit.fields)))
+}
+
+/// The fields changed by the edits of customer `id` still waiting for the server, each against
+/// its own base, in display order; `None` when one of them does not know its base.
+pub(crate) fn changed_while_unsettled(
+    conn: &Connection,
+    id: Uuid,
+) -> Result<Option<Vec<CustomerField>>, SyncError> {
+    let mut changed = Vec::new();
+    for entry in outbox::unsettled_about(conn, id)? {
+        let mutation: Mutation = serde_json::from_slice(&entry.payload)?;
+        match changed_by(conn, &mutation)? {
+            Some(fields) => changed.extend(fields),
+            None => return Ok(None),
+        }
+    }
+    Ok(Some(CustomerField::union(changed)))
+}
+
+/// Forgets what the edit `mutation_id` was made on, once it no longer needs it.
+pub(crate) fn forget_edit_base(conn: &Connection, mutation_id: Uuid) -> Result<(), SyncError> {
+    conn.prepare_cached("DELETE FROM customer_edits WHERE mutation_id = ?1")?
+        .execute([mutation_id.to_string()])?;
+    Ok(())
 }
 
 /// The HLC stamp of the newest change of `entity` made here and not yet settled: what
@@ -160,27 +253,15 @@ pub fn save(
     let id = match id {
         None => {
             let id = Uuid::now_v7();
-            tx.prepare_cached(
-                "INSERT INTO customers (id, version, name, email, phone, note, base, pending, updated_at_ms)
-                 VALUES (?1, 0, ?2, ?3, ?4, ?5, NULL, 1, ?6)",
-            )?
-            .execute(params![
-                id.to_string(),
-                fields.name,
-                fields.email,
-                fields.phone,
-                fields.note,
-                now
-            ])?;
+            set_created(&tx, id, &fields, now)?;
             let body = MutationBody::CustomerCreated(CustomerCreated { id, fields });
             outbox::enqueue(&tx, body, stamp, now)?;
             id
         }
         Some(id) => {
-            let current = get(&tx, id)?
-                .filter(|c| !c.deleted)
-                .ok_or_else(|| SyncError::NotFound(format!("customer {id}")))?;
+            let current = live(&tx, id)?;
             let base_version = current.version + unsettled_for(&tx, id)?;
+            let base = edit_base(&tx, id, current.made_by)?;
             tx.prepare_cached(
                 "UPDATE customers SET name = ?2, email = ?3, phone = ?4, note = ?5, pending = 1,
                  updated_at_ms = ?6 WHERE id = ?1",
@@ -196,9 +277,11 @@ pub fn save(
             let body = MutationBody::CustomerUpdated(CustomerUpdated {
                 id,
                 base_version,
+                base,
                 fields,
             });
-            outbox::enqueue(&tx, body, stamp, now)?;
+            let queued = outbox::enqueue(&tx, body, stamp, now)?;
+            keep_edit_base(&tx, queued.id, id, &current.fields)?;
             id
         }
     };
@@ -211,16 +294,19 @@ pub fn save(
 pub fn delete(conn: &mut Connection, id: Uuid, clock: &dyn Clock) -> Result<(), SyncError> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     let now = clock.now_ms();
-    let current = get(&tx, id)?
-        .filter(|c| !c.deleted)
-        .ok_or_else(|| SyncError::NotFound(format!("customer {id}")))?;
+    let current = live(&tx, id)?;
     let base_version = current.version + unsettled_for(&tx, id)?;
+    let base = edit_base(&tx, id, current.made_by)?;
     let stamp = hlc::tick(&tx, now)?;
     tx.prepare_cached(
         "UPDATE customers SET deleted = 1, pending = 1, updated_at_ms = ?2 WHERE id = ?1",
     )?
     .execute(params![id.to_string(), now])?;
-    let body = MutationBody::CustomerDeleted(CustomerDeleted { id, base_version });
+    let body = MutationBody::CustomerDeleted(CustomerDeleted {
+        id,
+        base_version,
+        base,
+    });
     outbox::enqueue(&tx, body, stamp, now)?;
     tx.commit()?;
     Ok(())
@@ -228,46 +314,33 @@ pub fn delete(conn: &mut Connection, id: Uuid, clock: &dyn Clock) -> Result<(), 
 
 /// Stores the server's copy as the new base (no local change pending).
 pub(crate) fn put_server(conn: &Connection, c: &Customer, now_ms: i64) -> Result<(), SyncError> {
-    let base = serde_json::to_string(&c.fields)?;
-    conn.prepare_cached(
-        "INSERT INTO customers (id, version, name, email, phone, note, base, pending, deleted, updated_at_ms)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 0, 0, ?8)
-         ON CONFLICT (id) DO UPDATE SET version = excluded.version, name = excluded.name,
-           email = excluded.email, phone = excluded.phone, note = excluded.note,
-           base = excluded.base, pending = 0, deleted = 0, updated_at_ms = excluded.updated_at_ms",
-    )?
-    .execute(params![
-        c.id.to_string(),
-        i64::try_from(c.version).unwrap_or(i64::MAX),
-        c.fields.name,
-        c.fields.email,
-        c.fields.phone,
-        c.fields.note,
-        base,
-        now_ms
-    ])?;
-    Ok(())
+    set_local(conn, c.id, c, &c.fields, false, now_ms)
 }
 
-/// Records the server's version and base after a local change was applied, keeping the local
-/// fields (which are what the server now holds, or newer local edits).
+/// Records the server's version and base after the local change `mutation_id` was applied as
+/// `version`, keeping the local fields (which are what the server now holds, or newer local
+/// edits). The version that change made is the base of the next edit.
 pub(crate) fn mark_applied(
     conn: &Connection,
     id: Uuid,
+    mutation_id: Uuid,
     version: u64,
     applied_fields: Option<&CustomerFields>,
 ) -> Result<(), SyncError> {
+    forget_edit_base(conn, mutation_id)?;
     let still_pending = unsettled_for(conn, id)? > 0;
     let base = applied_fields.map(serde_json::to_string).transpose()?;
     conn.prepare_cached(
-        "UPDATE customers SET version = max(version, ?2), base = coalesce(?3, base), pending = ?4
+        "UPDATE customers SET made_by = CASE WHEN ?2 >= version THEN ?5 ELSE made_by END,
+           version = max(version, ?2), base = coalesce(?3, base), pending = ?4
          WHERE id = ?1",
     )?
     .execute(params![
         id.to_string(),
         i64::try_from(version).unwrap_or(i64::MAX),
         base,
-        i64::from(still_pending)
+        i64::from(still_pending),
+        mutation_id.to_string()
     ])?;
     if !still_pending {
         conn.prepare_cached("DELETE FROM customers WHERE id = ?1 AND deleted = 1")?
@@ -290,34 +363,58 @@ pub(crate) fn mark_deleted(conn: &Connection, id: Uuid) -> Result<(), SyncError>
     Ok(())
 }
 
-/// Sets the local copy to `fields` on top of server `version` with `base`, pending or not.
+/// Sets the local copy of customer `id` to `fields` on top of the server's version `server`
+/// (its number, what made it, and its fields as the base), pending or not.
 pub(crate) fn set_local(
     conn: &Connection,
     id: Uuid,
-    version: u64,
+    server: &Customer,
     fields: &CustomerFields,
-    base: Option<&CustomerFields>,
     pending: bool,
     now_ms: i64,
 ) -> Result<(), SyncError> {
-    let base = base.map(serde_json::to_string).transpose()?;
+    let base = serde_json::to_string(&server.fields)?;
     conn.prepare_cached(
-        "INSERT INTO customers (id, version, name, email, phone, note, base, pending, deleted, updated_at_ms)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 0, ?9)
+        "INSERT INTO customers (id, version, name, email, phone, note, base, pending, deleted,
+                                updated_at_ms, made_by)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 0, ?9, ?10)
          ON CONFLICT (id) DO UPDATE SET version = excluded.version, name = excluded.name,
            email = excluded.email, phone = excluded.phone, note = excluded.note,
            base = excluded.base, pending = excluded.pending, deleted = 0,
-           updated_at_ms = excluded.updated_at_ms",
+           updated_at_ms = excluded.updated_at_ms, made_by = excluded.made_by",
     )?
     .execute(params![
         id.to_string(),
-        i64::try_from(version).unwrap_or(i64::MAX),
+        i64::try_from(server.version).unwrap_or(i64::MAX),
         fields.name,
         fields.email,
         fields.phone,
         fields.note,
         base,
         i64::from(pending),
+        now_ms,
+        server.made_by.map(|m| m.to_string())
+    ])?;
+    Ok(())
+}
+
+/// Sets a customer created here (never applied) to `fields`, pending.
+pub(crate) fn set_created(
+    conn: &Connection,
+    id: Uuid,
+    fields: &CustomerFields,
+    now_ms: i64,
+) -> Result<(), SyncError> {
+    conn.prepare_cached(
+        "INSERT INTO customers (id, version, name, email, phone, note, base, pending, updated_at_ms)
+         VALUES (?1, 0, ?2, ?3, ?4, ?5, NULL, 1, ?6)",
+    )?
+    .execute(params![
+        id.to_string(),
+        fields.name,
+        fields.email,
+        fields.phone,
+        fields.note,
         now_ms
     ])?;
     Ok(())

@@ -96,6 +96,13 @@ pub fn set_clock_offset(conn: &Connection, offset_ms: i64) -> Result<(), SyncErr
     Ok(())
 }
 
+/// The offset of the back office's clock from this terminal's (server − local), as last
+/// measured on a round trip; `None` before any.
+pub fn clock_offset(conn: &Connection) -> rusqlite::Result<Option<i64>> {
+    conn.prepare_cached("SELECT clock_offset_ms FROM sync_state WHERE id = 1")?
+        .query_row([], |r| r.get(0))
+}
+
 /// Records a successful cycle at `at_ms`: clears the error and the retry time.
 fn record_success(conn: &Connection, at_ms: i64) -> Result<(), SyncError> {
     conn.prepare_cached(

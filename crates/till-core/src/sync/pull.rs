@@ -1,11 +1,13 @@
 //! Pulling the back office's changes since the stored cursor, page by page. Each page and its
 //! cursor commit in one transaction, so a crash never skips or half-applies a page. Catalog
 //! changes go to the catalog; customers to the local copy, except that a change to a customer
-//! with a local edit still pending becomes a conflict instead of overwriting it.
+//! with a local edit still pending becomes a conflict instead of overwriting it. The stamps of
+//! the customer versions pulled are merged into this terminal's clock.
 
-use rusqlite::{Connection, TransactionBehavior};
+use rusqlite::Connection;
 use till_protocol::{ChangeKind, Customer, PullResponse};
 
+use crate::store::wal;
 use crate::{catalog, Clock};
 
 use super::conflicts::{
@@ -51,33 +53,51 @@ pub fn apply_page(
     clock: &dyn Clock,
 ) -> Result<PageReport, SyncError> {
     let now = clock.now_ms();
-    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     let mut report = PageReport {
         has_more: page.has_more && !page.changes.is_empty(),
         ..PageReport::default()
     };
-    for change in &page.changes {
-        match &change.change {
-            ChangeKind::Settings(s) => catalog::set_settings(&tx, s)?,
-            ChangeKind::TaxRateUpserted(r) => catalog::upsert_tax_rate(&tx, r)?,
-            ChangeKind::TaxRateDeleted { id } => catalog::delete_tax_rate(&tx, id)?,
-            ChangeKind::ProductUpserted(p) => catalog::upsert_product(&tx, p)?,
-            ChangeKind::ProductDeleted { id } => catalog::delete_product(&tx, *id)?,
-            ChangeKind::CustomerUpserted(c) => {
-                if apply_customer(&tx, Some(c), c.id, c.version, policies, clock, now)? {
-                    report.conflicts += 1;
+    // A customer change may meet a local edit: the conflict's policy may settle it at once and
+    // queue a new mutation, whose sequence number must survive a power cut like a sale's.
+    let durable = page.changes.iter().any(|c| {
+        matches!(
+            c.change,
+            ChangeKind::CustomerUpserted(_) | ChangeKind::CustomerDeleted { .. }
+        )
+    });
+    wal::write(conn, durable, |tx| {
+        for change in &page.changes {
+            match &change.change {
+                ChangeKind::Settings(s) => catalog::set_settings(tx, s)?,
+                ChangeKind::TaxRateUpserted(r) => catalog::upsert_tax_rate(tx, r)?,
+                ChangeKind::TaxRateDeleted { id } => catalog::delete_tax_rate(tx, id)?,
+                ChangeKind::ProductUpserted(p) => catalog::upsert_product(tx, p)?,
+                ChangeKind::ProductDeleted { id } => catalog::delete_product(tx, *id)?,
+                ChangeKind::CustomerUpserted(c) => {
+                    if apply_customer(tx, Some(c), c.id, c.version, policies, clock, now)? {
+                        report.conflicts += 1;
+                    }
+                }
+                ChangeKind::CustomerDeleted { id, version } => {
+                    if apply_customer(tx, None, *id, *version, policies, clock, now)? {
+                        report.conflicts += 1;
+                    }
                 }
             }
-            ChangeKind::CustomerDeleted { id, version } => {
-                if apply_customer(&tx, None, *id, *version, policies, clock, now)? {
-                    report.conflicts += 1;
-                }
-            }
+            report.applied += 1;
         }
-        report.applied += 1;
-    }
-    persisted::set_cursor(&tx, page.cursor)?;
-    tx.commit()?;
+        // The stamps of the back office's versions: a change made here after seeing them is
+        // later. Only a page with customer changes brings any, and it commits durably.
+        let newest = page.changes.iter().filter_map(|c| match &c.change {
+            ChangeKind::CustomerUpserted(c) => c.hlc,
+            _ => None,
+        });
+        if let Some(stamp) = newest.max() {
+            crate::hlc::receive(tx, stamp, now)?;
+        }
+        persisted::set_cursor(tx, page.cursor)?;
+        Ok::<_, SyncError>(())
+    })?;
     Ok(report)
 }
 
@@ -117,6 +137,7 @@ fn apply_customer(
                         mine: (!local.deleted).then_some(LocalEdit {
                             fields: local.fields,
                             hlc: Some(stamp),
+                            changed: customers::changed_while_unsettled(conn, id)?,
                         }),
                         theirs: incoming.cloned(),
                         base: customers::base(conn, id)?,
@@ -136,5 +157,53 @@ fn apply_customer(
             }
             Ok(false)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::clock::FixedClock;
+    use crate::{config, hlc};
+    use till_protocol::{Change, CustomerFields, Hlc};
+    use uuid::Uuid;
+
+    #[test]
+    fn a_pull_merges_the_stamps_of_the_versions_it_brings_into_the_clock() {
+        let mut conn = Connection::open_in_memory().expect("opens");
+        crate::migrations::migrate(&mut conn).expect("migrates");
+        config::set(&conn, &config::DEVICE_ID, &Uuid::now_v7()).expect("identity");
+        let now = 1_700_000_000_000;
+        let office = Hlc {
+            wall_ms: now + 30_000,
+            counter: 7,
+            node: Uuid::nil(),
+        };
+        let page = PullResponse {
+            changes: vec![Change {
+                seq: 1,
+                change: ChangeKind::CustomerUpserted(Customer {
+                    id: Uuid::now_v7(),
+                    version: 1,
+                    fields: CustomerFields {
+                        name: "Ada".into(),
+                        email: None,
+                        phone: None,
+                        note: None,
+                    },
+                    hlc: Some(office),
+                    made_by: Some(Uuid::now_v7()),
+                }),
+            }],
+            cursor: 1,
+            has_more: false,
+            server_time_ms: now,
+        };
+        apply_page(&mut conn, &page, &PolicySet::default(), &FixedClock(now)).expect("applies");
+        let next = hlc::tick(&conn, now).expect("stamps");
+        assert!(
+            next > office,
+            "an edit made after seeing a version is later than it, whatever this clock says"
+        );
     }
 }

@@ -188,6 +188,10 @@ impl HttpTransport {
     ) -> Result<T, TransportError> {
         let response = request
             .bearer_auth(&self.token)
+            .header(
+                till_protocol::PROTOCOL_HEADER,
+                till_protocol::PROTOCOL_REVISION.to_string(),
+            )
             .send()
             .await
             .map_err(classify_send_error)?;

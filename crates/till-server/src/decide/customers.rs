@@ -1,6 +1,7 @@
-//! Customers: what a terminal's create, edit or delete does to the server's copy (a stale base
-//! version is a conflict, never an overwrite), and what an edit made in the back office itself
-//! does.
+//! Customers: what a terminal's create, edit or delete does to the server's copy (an edit made on
+//! another version than the current one is a conflict, never an overwrite), and what an edit made
+//! in the back office itself does. Each version records what made it (the terminal mutation, or
+//! an id drawn for a back-office edit) and its HLC stamp.
 
 use till_protocol::{ConflictCurrent, ConflictReason, Customer, CustomerFields, Hlc, Outcome};
 use uuid::Uuid;
@@ -25,6 +26,8 @@ pub struct CustomerRow {
     /// The stamp's stored form ([`stamp_text`]); `None` for a customer written before stamps
     /// were kept.
     pub hlc: Option<String>,
+    /// What made this version; `None` for a version written before it was kept.
+    pub made_by: Option<Uuid>,
 }
 
 impl CustomerRow {
@@ -47,6 +50,7 @@ impl CustomerRow {
             version: self.version(),
             fields: self.fields,
             hlc,
+            made_by: self.made_by,
         })
     }
 
@@ -69,19 +73,51 @@ pub fn stamp_text(hlc: &Hlc) -> Result<String, StorageError> {
         .map_err(|e| StorageError::Database(format!("cannot store a stamp: {e}")))
 }
 
+/// The change that makes a customer version: which one (a terminal's mutation id, or an id drawn
+/// for a back-office edit) and its HLC stamp.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Made {
+    pub by: Uuid,
+    pub hlc: Hlc,
+}
+
+/// The version a terminal's edit or delete was made on, as the terminal names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EditBase {
+    /// What made that version (the mutation's `base`): the edit applies only while the current
+    /// version was made by it.
+    MadeBy(Uuid),
+    /// Its number (`base_version`), from a terminal that predates `base`.
+    Version(u64),
+}
+
+impl EditBase {
+    /// The base a mutation names: by identity when it carries one, else by number.
+    pub fn of(base: Option<Uuid>, base_version: u64) -> EditBase {
+        base.map_or(EditBase::Version(base_version), EditBase::MadeBy)
+    }
+
+    fn is_current(self, c: &StoredCustomer) -> bool {
+        match self {
+            EditBase::MadeBy(id) => c.customer.made_by == Some(id),
+            EditBase::Version(version) => c.customer.version == version,
+        }
+    }
+}
+
 /// What to do with a customer change.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum CustomerDecision {
-    /// Write these fields at this version (`insert` when the row does not exist yet), stamped
-    /// with the change's HLC.
+    /// Write these fields at this version (`insert` when the row does not exist yet), made by
+    /// the change `made`.
     Write {
         insert: bool,
         version: u64,
         fields: CustomerFields,
-        hlc: Hlc,
+        made: Made,
     },
     /// Mark deleted at this version.
-    Delete { version: u64, hlc: Hlc },
+    Delete { version: u64, made: Made },
     /// Nothing to write; the outcome is already known.
     Settle(Outcome),
 }
@@ -105,7 +141,7 @@ fn check_fields(fields: &CustomerFields) -> Result<(), Rejection> {
 pub fn created(
     current: Option<&StoredCustomer>,
     fields: &CustomerFields,
-    hlc: Hlc,
+    made: Made,
 ) -> Result<CustomerDecision, Rejection> {
     check_fields(fields)?;
     Ok(match current {
@@ -113,7 +149,7 @@ pub fn created(
             insert: true,
             version: 1,
             fields: fields.clone(),
-            hlc,
+            made,
         },
         Some(c) if c.deleted => conflict(ConflictReason::Deleted, Some(c)),
         Some(c) if c.customer.fields == *fields => CustomerDecision::Settle(Outcome::Applied {
@@ -125,7 +161,7 @@ pub fn created(
     })
 }
 
-/// What a terminal's edit or delete from `base_version` applies to.
+/// What a terminal's edit or delete from `base` applies to.
 enum Base<'a> {
     /// The customer, live at that version.
     Live(&'a StoredCustomer),
@@ -133,14 +169,14 @@ enum Base<'a> {
     Conflict(CustomerDecision),
 }
 
-fn base(current: Option<&StoredCustomer>, base_version: u64) -> Result<Base<'_>, Rejection> {
+fn base(current: Option<&StoredCustomer>, base: EditBase) -> Result<Base<'_>, Rejection> {
     match current {
         None => Err(Rejection::new(
             "unknown_customer",
             "the customer does not exist on the server",
         )),
         Some(c) if c.deleted => Ok(Base::Conflict(conflict(ConflictReason::Deleted, Some(c)))),
-        Some(c) if c.customer.version != base_version => Ok(Base::Conflict(conflict(
+        Some(c) if !base.is_current(c) => Ok(Base::Conflict(conflict(
             ConflictReason::StaleVersion,
             Some(c),
         ))),
@@ -148,36 +184,36 @@ fn base(current: Option<&StoredCustomer>, base_version: u64) -> Result<Base<'_>,
     }
 }
 
-/// A customer edited on a terminal from `base_version`.
+/// A customer edited on a terminal, made on the version `edit_base` names.
 pub fn updated(
     current: Option<&StoredCustomer>,
-    base_version: u64,
+    edit_base: EditBase,
     fields: &CustomerFields,
-    hlc: Hlc,
+    made: Made,
 ) -> Result<CustomerDecision, Rejection> {
     check_fields(fields)?;
-    Ok(match base(current, base_version)? {
+    Ok(match base(current, edit_base)? {
         Base::Conflict(decision) => decision,
         Base::Live(c) => CustomerDecision::Write {
             insert: false,
             version: c.customer.version + 1,
             fields: fields.clone(),
-            hlc,
+            made,
         },
     })
 }
 
-/// A customer deleted on a terminal from `base_version`.
+/// A customer deleted on a terminal, made on the version `edit_base` names.
 pub fn deleted(
     current: Option<&StoredCustomer>,
-    base_version: u64,
-    hlc: Hlc,
+    edit_base: EditBase,
+    made: Made,
 ) -> Result<CustomerDecision, Rejection> {
-    Ok(match base(current, base_version)? {
+    Ok(match base(current, edit_base)? {
         Base::Conflict(decision) => decision,
         Base::Live(c) => CustomerDecision::Delete {
             version: c.customer.version + 1,
-            hlc,
+            made,
         },
     })
 }
@@ -192,14 +228,22 @@ pub fn back_office_stamp(now_ms: i64) -> Hlc {
     }
 }
 
-/// `till-server customer add|edit` at `now_ms`: creates the customer (a name is then required)
-/// or edits it, bumping its version. A field left `None` keeps its value, `Some("")` clears it;
-/// a deleted customer stays deleted.
+/// A change made in the back office itself at `now_ms`, `by` an id drawn for it.
+pub fn back_office_change(by: Uuid, now_ms: i64) -> Made {
+    Made {
+        by,
+        hlc: back_office_stamp(now_ms),
+    }
+}
+
+/// `till-server customer add|edit`, the change `made`: creates the customer (a name is then
+/// required) or edits it, bumping its version. A field left `None` keeps its value, `Some("")`
+/// clears it; a deleted customer stays deleted.
 pub fn back_office_edit(
     id: Uuid,
     current: Option<&StoredCustomer>,
     edit: &CustomerEdit,
-    now_ms: i64,
+    made: Made,
 ) -> Result<CustomerDecision, StorageError> {
     let blank = |new: &Option<String>, old: Option<String>| match new {
         Some(s) if s.is_empty() => None,
@@ -240,15 +284,15 @@ pub fn back_office_edit(
         insert,
         version,
         fields,
-        hlc: back_office_stamp(now_ms),
+        made,
     })
 }
 
-/// `till-server customer delete` at `now_ms`: terminals then receive a tombstone.
+/// `till-server customer delete`, the change `made`: terminals then receive a tombstone.
 pub fn back_office_delete(
     id: Uuid,
     current: Option<&StoredCustomer>,
-    now_ms: i64,
+    made: Made,
 ) -> Result<CustomerDecision, StorageError> {
     match current {
         None => Err(StorageError::NotFound {
@@ -259,7 +303,7 @@ pub fn back_office_delete(
         ))),
         Some(c) => Ok(CustomerDecision::Delete {
             version: c.customer.version + 1,
-            hlc: back_office_stamp(now_ms),
+            made,
         }),
     }
 }
@@ -277,6 +321,9 @@ mod tests {
         }
     }
 
+    /// The change that made each stored version in these tests.
+    const MADE_BY: Uuid = Uuid::from_u128(0x0190_0000_0000_7000_8000_0000_0000_00aa);
+
     fn stored(version: u64, deleted: bool) -> StoredCustomer {
         StoredCustomer {
             server_id: 9,
@@ -285,6 +332,7 @@ mod tests {
                 version,
                 fields: fields("Ada"),
                 hlc: None,
+                made_by: Some(MADE_BY),
             },
             deleted,
         }
@@ -295,6 +343,13 @@ mod tests {
             wall_ms: 1_700_000_000_000,
             counter: 3,
             node: Uuid::now_v7(),
+        }
+    }
+
+    fn made() -> Made {
+        Made {
+            by: Uuid::now_v7(),
+            hlc: hlc(),
         }
     }
 
@@ -310,14 +365,14 @@ mod tests {
 
     #[test]
     fn a_new_customer_is_inserted_at_version_1_with_the_change_stamp() {
-        let stamp = hlc();
+        let change = made();
         assert_eq!(
-            created(None, &fields("Ada"), stamp),
+            created(None, &fields("Ada"), change),
             Ok(CustomerDecision::Write {
                 insert: true,
                 version: 1,
                 fields: fields("Ada"),
-                hlc: stamp,
+                made: change,
             })
         );
     }
@@ -326,26 +381,28 @@ mod tests {
     fn creating_an_existing_customer_is_idempotent_only_with_the_same_content() {
         let current = stored(4, false);
         assert_eq!(
-            created(Some(&current), &fields("Ada"), hlc()),
+            created(Some(&current), &fields("Ada"), made()),
             Ok(CustomerDecision::Settle(Outcome::Applied {
                 server_id: 9,
                 server_number: None,
                 version: 4,
             }))
         );
-        let other = created(Some(&current), &fields("Grace"), hlc()).expect("decides");
+        let other = created(Some(&current), &fields("Grace"), made()).expect("decides");
         assert_eq!(conflict_reason(other), ConflictReason::AlreadyExists);
-        let gone = created(Some(&stored(4, true)), &fields("Ada"), hlc()).expect("decides");
+        let gone = created(Some(&stored(4, true)), &fields("Ada"), made()).expect("decides");
         assert_eq!(conflict_reason(gone), ConflictReason::Deleted);
     }
 
     #[test]
     fn an_edit_on_a_stale_version_is_a_conflict_not_an_overwrite() {
         let current = stored(3, false);
-        let stale = updated(Some(&current), 2, &fields("Grace"), hlc()).expect("decides");
+        let by_number = |v| EditBase::Version(v);
+        let stale =
+            updated(Some(&current), by_number(2), &fields("Grace"), made()).expect("decides");
         assert_eq!(conflict_reason(stale), ConflictReason::StaleVersion);
         assert!(matches!(
-            updated(Some(&current), 3, &fields("Grace"), hlc()),
+            updated(Some(&current), by_number(3), &fields("Grace"), made()),
             Ok(CustomerDecision::Write {
                 insert: false,
                 version: 4,
@@ -353,28 +410,90 @@ mod tests {
             })
         ));
         assert_eq!(
-            updated(None, 1, &fields("Grace"), hlc()).map_err(|r| r.code),
+            updated(None, by_number(1), &fields("Grace"), made()).map_err(|r| r.code),
             Err("unknown_customer")
         );
     }
 
     #[test]
+    fn an_edit_names_its_base_by_what_made_it_and_applies_only_on_that_version() {
+        let current = stored(3, false);
+        let change = made();
+        assert_eq!(
+            updated(
+                Some(&current),
+                EditBase::MadeBy(MADE_BY),
+                &fields("Grace"),
+                change
+            ),
+            Ok(CustomerDecision::Write {
+                insert: false,
+                version: 4,
+                fields: fields("Grace"),
+                made: change,
+            }),
+            "made on the current version: applied, and this change made the next"
+        );
+        let queued_after_another = EditBase::MadeBy(Uuid::now_v7());
+        let other = updated(
+            Some(&current),
+            queued_after_another,
+            &fields("Grace"),
+            made(),
+        )
+        .expect("decides");
+        assert_eq!(
+            conflict_reason(other),
+            ConflictReason::StaleVersion,
+            "made on a version another change replaced: a conflict, whatever the numbers say"
+        );
+        let legacy = StoredCustomer {
+            customer: Customer {
+                made_by: None,
+                ..current.customer.clone()
+            },
+            ..current.clone()
+        };
+        let unknown = updated(
+            Some(&legacy),
+            EditBase::MadeBy(MADE_BY),
+            &fields("Grace"),
+            made(),
+        )
+        .expect("decides");
+        assert_eq!(
+            conflict_reason(unknown),
+            ConflictReason::StaleVersion,
+            "a version of unknown origin is never taken for the base named"
+        );
+        assert_eq!(
+            EditBase::of(None, 3),
+            EditBase::Version(3),
+            "a terminal that predates base is judged by number"
+        );
+        assert_eq!(EditBase::of(Some(MADE_BY), 3), EditBase::MadeBy(MADE_BY));
+    }
+
+    #[test]
     fn a_delete_bumps_the_version_unless_stale_or_gone() {
         let current = stored(3, false);
-        let stamp = hlc();
+        let change = made();
         assert_eq!(
-            deleted(Some(&current), 3, stamp),
+            deleted(Some(&current), EditBase::Version(3), change),
             Ok(CustomerDecision::Delete {
                 version: 4,
-                hlc: stamp
+                made: change
             })
         );
-        let stale = deleted(Some(&current), 1, stamp).expect("decides");
+        let stale = deleted(Some(&current), EditBase::Version(1), change).expect("decides");
         assert_eq!(conflict_reason(stale), ConflictReason::StaleVersion);
-        let twice = deleted(Some(&stored(4, true)), 4, stamp).expect("decides");
+        let other =
+            deleted(Some(&current), EditBase::MadeBy(Uuid::now_v7()), change).expect("decides");
+        assert_eq!(conflict_reason(other), ConflictReason::StaleVersion);
+        let twice = deleted(Some(&stored(4, true)), EditBase::Version(4), change).expect("decides");
         assert_eq!(conflict_reason(twice), ConflictReason::Deleted);
         assert_eq!(
-            deleted(None, 1, stamp).map_err(|r| r.code),
+            deleted(None, EditBase::Version(1), change).map_err(|r| r.code),
             Err("unknown_customer")
         );
     }
@@ -383,11 +502,11 @@ mod tests {
     fn fields_breaking_the_shared_rule_are_rejected_before_anything_else() {
         let empty = fields("");
         assert_eq!(
-            created(None, &empty, hlc()).map_err(|r| r.code),
+            created(None, &empty, made()).map_err(|r| r.code),
             Err("invalid_customer")
         );
         assert_eq!(
-            updated(None, 1, &empty, hlc()).map_err(|r| r.code),
+            updated(None, EditBase::Version(1), &empty, made()).map_err(|r| r.code),
             Err("invalid_customer"),
             "the fields are checked before the customer is looked up"
         );
@@ -402,7 +521,8 @@ mod tests {
             phone: Some("+44 20 7946 0000".into()),
             note: None,
         };
-        let decision = back_office_edit(current.customer.id, Some(&current), &edit, 1_000)
+        let change = back_office_change(Uuid::now_v7(), 1_000);
+        let decision = back_office_edit(current.customer.id, Some(&current), &edit, change)
             .expect("an edit of a live customer");
         assert_eq!(
             decision,
@@ -415,22 +535,24 @@ mod tests {
                     phone: Some("+44 20 7946 0000".into()),
                     note: None,
                 },
-                hlc: back_office_stamp(1_000),
+                made: change,
             }
         );
+        assert_eq!(change.hlc, back_office_stamp(1_000));
     }
 
     #[test]
     fn a_back_office_edit_creates_a_customer_only_with_a_name_and_never_revives_one() {
         let id = Uuid::now_v7();
-        let nameless = back_office_edit(id, None, &CustomerEdit::default(), 1_000);
+        let change = back_office_change(Uuid::now_v7(), 1_000);
+        let nameless = back_office_edit(id, None, &CustomerEdit::default(), change);
         assert!(matches!(nameless, Err(StorageError::Invalid(_))));
         let named = CustomerEdit {
             name: Some("Ada".into()),
             ..CustomerEdit::default()
         };
         assert!(matches!(
-            back_office_edit(id, None, &named, 1_000),
+            back_office_edit(id, None, &named, change),
             Ok(CustomerDecision::Write {
                 insert: true,
                 version: 1,
@@ -439,7 +561,7 @@ mod tests {
         ));
         let gone = stored(5, true);
         assert!(matches!(
-            back_office_edit(id, Some(&gone), &named, 1_000),
+            back_office_edit(id, Some(&gone), &named, change),
             Err(StorageError::Invalid(_))
         ));
     }
@@ -447,19 +569,20 @@ mod tests {
     #[test]
     fn a_back_office_delete_needs_a_live_customer() {
         let id = Uuid::now_v7();
+        let change = back_office_change(Uuid::now_v7(), 1_000);
         assert!(matches!(
-            back_office_delete(id, None, 1_000),
+            back_office_delete(id, None, change),
             Err(StorageError::NotFound { .. })
         ));
         assert!(matches!(
-            back_office_delete(id, Some(&stored(2, true)), 1_000),
+            back_office_delete(id, Some(&stored(2, true)), change),
             Err(StorageError::Invalid(_))
         ));
         assert_eq!(
-            back_office_delete(id, Some(&stored(2, false)), 1_000).expect("deletes"),
+            back_office_delete(id, Some(&stored(2, false)), change).expect("deletes"),
             CustomerDecision::Delete {
                 version: 3,
-                hlc: back_office_stamp(1_000)
+                made: change
             }
         );
     }
@@ -472,10 +595,16 @@ mod tests {
             version: 3,
             fields: fields("Ada"),
             hlc: Some(stamp_text(&stamp).expect("serialises")),
+            made_by: Some(MADE_BY),
         };
         let stored = row.clone().into_stored(9, false).expect("reads");
         assert_eq!(stored.customer.hlc, Some(stamp));
         assert_eq!(stored.customer.version, 3);
+        assert_eq!(
+            stored.customer.made_by,
+            Some(MADE_BY),
+            "what made it travels with it"
+        );
         let before_stamps = CustomerRow {
             hlc: None,
             ..row.clone()

@@ -7,13 +7,15 @@
 //! changes), [`stats`], [`terminals`] (enrolment, which token works, rotation),
 //! [`auth_failures`] (the failed-authentication limit), [`stamps`] (a terminal clock ahead) and
 //! [`settings`] (the back office's own settings, such as cross-till returns); [`text`] caps the
-//! length of every string stored.
+//! length of every string stored; [`revision`] renders answers for a terminal of an older
+//! protocol revision.
 
 pub mod auth_failures;
 pub mod catalog;
 pub mod customers;
 pub mod pull;
 pub mod push;
+pub mod revision;
 pub mod settings;
 pub mod stamps;
 pub mod stats;

@@ -155,6 +155,7 @@ mod tests {
                     note: None,
                 },
                 hlc,
+                made_by: None,
             },
         }
     }

@@ -4,6 +4,8 @@
 
 use std::collections::{BTreeMap, HashMap};
 
+use serde::{Deserialize, Deserializer};
+use serde_json::value::RawValue;
 use sha2::{Digest, Sha256};
 use till_protocol::{Mutation, MutationBody, MutationResult, Outcome, Ticket};
 use uuid::Uuid;
@@ -11,13 +13,66 @@ use uuid::Uuid;
 use super::{tickets, Rejection};
 use crate::storage::{PushOutcome, StorageError};
 
-/// Hex SHA-256 of a mutation's canonical JSON (field order is the struct's, so it is stable).
-/// Two sends of the same mutation hash alike; any changed byte of payload, seq or clocks differs.
-/// The JSON is hashed as it is written, never held whole.
-pub fn payload_hash(mutation: &Mutation) -> Result<String, serde_json::Error> {
+/// A mutation as it arrived in a push: parsed, and its JSON exactly as received (its element of
+/// the batch's `mutations` array, byte for byte). The payload hash is taken over those bytes, so
+/// a change of the server's own structs never turns an honest replay into a mismatch.
+#[derive(Debug, Clone)]
+pub struct Received {
+    pub mutation: Mutation,
+    pub json: Box<RawValue>,
+}
+
+impl Received {
+    /// A mutation as a terminal sends it (the JSON its outbox stores).
+    pub fn from_mutation(mutation: Mutation) -> Result<Received, serde_json::Error> {
+        let json = serde_json::value::to_raw_value(&mutation)?;
+        Ok(Received { mutation, json })
+    }
+}
+
+impl<'de> Deserialize<'de> for Received {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let json = Box::<RawValue>::deserialize(deserializer)?;
+        let mutation = serde_json::from_str(json.get()).map_err(serde::de::Error::custom)?;
+        Ok(Received { mutation, json })
+    }
+}
+
+/// How the stored hash of a mutation taken over the bytes received begins. A stored hash without
+/// it was taken by the rule before: over the parsed mutation written out again by the server.
+pub const RECEIVED_PREFIX: &str = "received:";
+
+/// The payload hash kept for a mutation settled now: [`RECEIVED_PREFIX`] and the hex SHA-256 of
+/// its JSON as received. Two sends of the same bytes hash alike; any changed byte differs.
+pub fn payload_hash(received: &Received) -> String {
+    format!(
+        "{RECEIVED_PREFIX}{}",
+        sha256_hex(received.json.get().as_bytes())
+    )
+}
+
+/// The hash the rule before this one kept: the hex SHA-256 of the mutation's JSON as the
+/// server's structs write it out. Written as it is hashed, never held whole.
+pub fn reserialised_hash(mutation: &Mutation) -> Result<String, serde_json::Error> {
     let mut hasher = HashWriter(Sha256::new());
     serde_json::to_writer(&mut hasher, mutation)?;
     Ok(hex::encode(hasher.0.finalize()))
+}
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    hex::encode(Sha256::digest(bytes))
+}
+
+/// Whether `received` carries the payload a mutation was settled with, whichever way its stored
+/// hash was taken. A hash of the rule before matches the bytes received (what the terminal's
+/// structs wrote then, which the server's wrote alike) or the mutation written out by today's
+/// structs.
+pub fn same_payload(stored_hash: &str, received: &Received) -> Result<bool, serde_json::Error> {
+    let raw = sha256_hex(received.json.get().as_bytes());
+    Ok(match stored_hash.strip_prefix(RECEIVED_PREFIX) {
+        Some(hex) => hex == raw,
+        None => stored_hash == raw || stored_hash == reserialised_hash(&received.mutation)?,
+    })
 }
 
 /// Feeds whatever is written into a SHA-256.
@@ -61,19 +116,21 @@ pub enum Step {
     Apply,
 }
 
-/// What the server recorded for a mutation id, and whether this terminal settled it.
+/// What the server recorded for a mutation id, and how the mutation received compares with it.
 #[derive(Debug, Clone, Copy)]
 pub struct Known<'a> {
     pub record: &'a Recorded,
     /// An id settled by another terminal is never this terminal's replay.
     pub by_this_terminal: bool,
+    /// The mutation received carries the payload recorded ([`same_payload`]).
+    pub same_payload: bool,
 }
 
-/// Decides the first step for `mutation`, given what its id was settled with and the terminal's
-/// last settled sequence.
-pub fn classify(known: Option<Known<'_>>, hash: &str, last_seq: u64, seq: u64) -> Step {
+/// Decides the first step for a mutation at `seq`, given what its id was settled with and the
+/// terminal's last settled sequence.
+pub fn classify(known: Option<Known<'_>>, last_seq: u64, seq: u64) -> Step {
     match known {
-        Some(k) if k.by_this_terminal && k.record.payload_hash == hash => {
+        Some(k) if k.by_this_terminal && k.same_payload => {
             Step::Replay(k.record.outcome_json.clone())
         }
         Some(_) => Step::Mismatch,
@@ -122,6 +179,7 @@ pub fn mutation_kind(body: &MutationBody) -> &'static str {
         MutationBody::CustomerCreated(_) => "customer_created",
         MutationBody::CustomerUpdated(_) => "customer_updated",
         MutationBody::CustomerDeleted(_) => "customer_deleted",
+        MutationBody::DisputeSettled(_) => "dispute_settled",
     }
 }
 
@@ -188,22 +246,23 @@ impl Batch {
         }
     }
 
-    /// Decides what `mutation`, the next of the batch, needs.
-    pub fn next(&mut self, mutation: &Mutation) -> Result<Next, StorageError> {
+    /// Decides what `received`, the next mutation of the batch, needs.
+    pub fn next(&mut self, received: &Received) -> Result<Next, StorageError> {
+        let mutation = &received.mutation;
         if let Some(expected_seq) = self.gap {
             self.answer(mutation, Outcome::Gap { expected_seq });
             return Ok(Next::Answered);
         }
-        let hash = payload_hash(mutation)
-            .map_err(|e| StorageError::Database(format!("cannot hash a mutation: {e}")))?;
-        let known = self
-            .recorded
-            .get(&mutation.id)
-            .map(|(owner, record)| Known {
+        let known = match self.recorded.get(&mutation.id) {
+            Some((owner, record)) => Some(Known {
                 record,
                 by_this_terminal: *owner == self.terminal_id,
-            });
-        let step = classify(known, &hash, self.last_seq, mutation.seq);
+                same_payload: same_payload(&record.payload_hash, received)
+                    .map_err(|e| StorageError::Database(format!("cannot hash a mutation: {e}")))?,
+            }),
+            None => None,
+        };
+        let step = classify(known, self.last_seq, mutation.seq);
         if let Step::Gap { expected_seq } = step {
             self.gap = Some(expected_seq);
         }
@@ -215,7 +274,9 @@ impl Batch {
                 self.answer(mutation, outcome);
                 Next::Answered
             }
-            None => Next::Apply { hash },
+            None => Next::Apply {
+                hash: payload_hash(received),
+            },
         })
     }
 
@@ -307,15 +368,44 @@ mod tests {
         recorded: RecordedBy,
         batch: &[Mutation],
     ) -> Settlement {
+        let batch: Vec<Received> = batch.iter().cloned().map(received).collect();
+        settle_received(terminal_id, last_seq, recorded, &batch)
+    }
+
+    fn settle_received(
+        terminal_id: Uuid,
+        last_seq: u64,
+        recorded: RecordedBy,
+        batch: &[Received],
+    ) -> Settlement {
         let mut settling = Batch::new(terminal_id, last_seq, recorded);
-        for (i, mutation) in batch.iter().enumerate() {
-            if let Next::Apply { hash } = settling.next(mutation).expect("decides") {
+        for (i, received) in batch.iter().enumerate() {
+            if let Next::Apply { hash } = settling.next(received).expect("decides") {
                 settling
-                    .applied(mutation, hash, applied(i as i64 + 1))
+                    .applied(&received.mutation, hash, applied(i as i64 + 1))
                     .expect("settles");
             }
         }
         settling.finish()
+    }
+
+    fn received(mutation: Mutation) -> Received {
+        Received::from_mutation(mutation).expect("serialises")
+    }
+
+    /// `mutation` as an older terminal might have written it: the same content, its keys in
+    /// another order than today's structs write them.
+    fn reordered(mutation: &Mutation) -> Received {
+        let value = serde_json::to_value(mutation).expect("serialises");
+        let mut keys: Vec<(&String, &serde_json::Value)> =
+            value.as_object().expect("an object").iter().collect();
+        keys.reverse();
+        let body = keys
+            .iter()
+            .map(|(k, v)| format!("{}:{v}", serde_json::Value::String((*k).clone())))
+            .collect::<Vec<_>>()
+            .join(",");
+        serde_json::from_str(&format!("{{{body}}}")).expect("parses")
     }
 
     fn sale(seq: u64) -> Mutation {
@@ -330,8 +420,58 @@ mod tests {
         let mutation = sale(1);
         let whole = serde_json::to_vec(&mutation).expect("serialises");
         assert_eq!(
-            payload_hash(&mutation).expect("hashes"),
-            hex::encode(Sha256::digest(whole))
+            reserialised_hash(&mutation).expect("hashes"),
+            hex::encode(Sha256::digest(&whole)),
+            "the rule before: the whole JSON as the server writes it out"
+        );
+        assert_eq!(
+            payload_hash(&received(mutation)),
+            format!("received:{}", hex::encode(Sha256::digest(whole))),
+            "the rule now: the bytes received, marked as such"
+        );
+    }
+
+    #[test]
+    fn a_payload_is_hashed_as_received_not_as_todays_structs_write_it() {
+        let mutation = sale(1);
+        let older = reordered(&mutation);
+        assert_eq!(older.mutation, mutation, "the same mutation");
+        assert_ne!(
+            payload_hash(&older),
+            payload_hash(&received(mutation)),
+            "other bytes, another hash"
+        );
+        assert_eq!(
+            payload_hash(&older),
+            format!(
+                "received:{}",
+                hex::encode(Sha256::digest(older.json.get().as_bytes()))
+            )
+        );
+    }
+
+    #[test]
+    fn a_hash_taken_by_the_rule_before_still_recognises_a_replay() {
+        let mutation = sale(1);
+        let sent = received(mutation.clone());
+        let before = reserialised_hash(&mutation).expect("hashes");
+        assert!(
+            same_payload(&before, &sent).expect("compares"),
+            "a mutation settled before the change replays as a duplicate"
+        );
+        let older = reordered(&mutation);
+        let older_rule = hex::encode(Sha256::digest(older.json.get().as_bytes()));
+        assert!(
+            same_payload(&older_rule, &older).expect("compares"),
+            "a hash an older server took of the bytes its structs wrote matches those bytes"
+        );
+        assert!(
+            !same_payload(&before, &received(sale(2))).expect("compares"),
+            "another payload never matches"
+        );
+        assert!(
+            !same_payload(&payload_hash(&sent), &older).expect("compares"),
+            "a hash taken as received matches those bytes only"
         );
     }
 
@@ -344,15 +484,20 @@ mod tests {
         let mine = Known {
             record: &r,
             by_this_terminal: true,
+            same_payload: true,
         };
-        assert_eq!(classify(Some(mine), "h", 5, 3), Step::Replay("{}".into()));
-        assert_eq!(classify(Some(mine), "x", 5, 3), Step::Mismatch);
+        assert_eq!(classify(Some(mine), 5, 3), Step::Replay("{}".into()));
+        let other_payload = Known {
+            same_payload: false,
+            ..mine
+        };
+        assert_eq!(classify(Some(other_payload), 5, 3), Step::Mismatch);
         let theirs = Known {
             by_this_terminal: false,
             ..mine
         };
         assert_eq!(
-            classify(Some(theirs), "h", 5, 3),
+            classify(Some(theirs), 5, 3),
             Step::Mismatch,
             "another terminal's mutation is never this terminal's replay"
         );
@@ -360,9 +505,9 @@ mod tests {
 
     #[test]
     fn sequence_steps_follow_the_last_settled_seq() {
-        assert_eq!(classify(None, "h", 5, 5), Step::SeqReused);
-        assert_eq!(classify(None, "h", 5, 6), Step::Apply);
-        assert_eq!(classify(None, "h", 5, 8), Step::Gap { expected_seq: 6 });
+        assert_eq!(classify(None, 5, 5), Step::SeqReused);
+        assert_eq!(classify(None, 5, 6), Step::Apply);
+        assert_eq!(classify(None, 5, 8), Step::Gap { expected_seq: 6 });
     }
 
     #[test]
@@ -421,7 +566,7 @@ mod tests {
         let terminal = Uuid::now_v7();
         let m = sale(1);
         let record = Recorded {
-            payload_hash: payload_hash(&m).expect("hashes"),
+            payload_hash: payload_hash(&received(m.clone())),
             outcome_json: serde_json::to_string(&applied(7)).expect("serialises"),
         };
         let mine = RecordedBy::from([(m.id, (terminal, record.clone()))]);
@@ -444,14 +589,43 @@ mod tests {
     }
 
     #[test]
+    fn the_same_bytes_sent_again_are_a_replay_whatever_order_their_keys_are_in() {
+        let terminal = Uuid::now_v7();
+        let older = reordered(&sale(1));
+        let done = settle_received(terminal, 0, RecordedBy::new(), std::slice::from_ref(&older));
+        let recorded = RecordedBy::from([(
+            older.mutation.id,
+            (
+                terminal,
+                Recorded {
+                    payload_hash: done.settled[0].payload_hash.clone(),
+                    outcome_json: done.settled[0].outcome_json.clone(),
+                },
+            ),
+        )]);
+        let again = settle_received(terminal, 1, recorded, &[older]);
+        assert_eq!(
+            again.outcome.results[0].outcome,
+            Outcome::Duplicate {
+                original: Box::new(applied(1))
+            }
+        );
+    }
+
+    #[test]
     fn a_damaged_stored_outcome_is_an_error_of_the_database() {
         let terminal = Uuid::now_v7();
         let m = sale(1);
+        let m = received(m);
         let record = Recorded {
-            payload_hash: payload_hash(&m).expect("hashes"),
+            payload_hash: payload_hash(&m),
             outcome_json: "not json".into(),
         };
-        let mut batch = Batch::new(terminal, 1, RecordedBy::from([(m.id, (terminal, record))]));
+        let mut batch = Batch::new(
+            terminal,
+            1,
+            RecordedBy::from([(m.mutation.id, (terminal, record))]),
+        );
         assert!(matches!(batch.next(&m), Err(StorageError::Corrupt(_))));
     }
 

@@ -18,8 +18,11 @@ pub struct TerminalRows {
     pub reversals: i64,
     pub sales_total: i64,
     pub reversals_total: i64,
-    /// Ticket mutations settled with another outcome than `applied`.
+    /// Ticket mutations settled with another outcome than `applied` or `disputed`.
     pub refused: i64,
+    /// Its disputed reversals (stored and counted), and how many of them no manager settled yet.
+    pub disputed: i64,
+    pub open_disputes: i64,
     /// The distinct ticket numbers its mutations carried, ascending.
     pub ticket_numbers: Vec<u64>,
     /// The sequences of its settled mutations, ascending.
@@ -65,6 +68,8 @@ pub fn stats(rows: Rows) -> Stats {
                 sales_total: t.sales_total,
                 reversals_total: t.reversals_total,
                 refused_ticket_mutations: count(t.refused),
+                disputed_reversals: count(t.disputed),
+                open_disputes: count(t.open_disputes),
                 missing_ticket_numbers,
                 missing_mutation_seqs,
             }
@@ -75,6 +80,8 @@ pub fn stats(rows: Rows) -> Stats {
         reversals: terminals.iter().map(|t| t.reversals).sum(),
         tickets: terminals.iter().map(|t| t.tickets).sum(),
         total: terminals.iter().map(|t| t.total).sum(),
+        disputed_reversals: terminals.iter().map(|t| t.disputed_reversals).sum(),
+        open_disputes: terminals.iter().map(|t| t.open_disputes).sum(),
         mutations: count(rows.mutations),
         duplicates: rows.duplicate_ticket_ids.len() as u64
             + rows.duplicate_ticket_numbers.len() as u64
@@ -164,6 +171,8 @@ mod tests {
                 sales_total: 900,
                 reversals_total: 200,
                 refused: 1,
+                disputed: 0,
+                open_disputes: 0,
                 ticket_numbers: vec![1, 2, 3, 4],
                 seqs: vec![1, 2, 3, 4],
             }])
@@ -184,6 +193,33 @@ mod tests {
     }
 
     #[test]
+    fn disputed_reversals_are_counted_per_terminal_and_overall() {
+        let till = |disputed, open_disputes| TerminalRows {
+            terminal: terminal(0),
+            sales: 1,
+            reversals: disputed,
+            sales_total: 500,
+            reversals_total: 1000,
+            refused: 0,
+            disputed,
+            open_disputes,
+            ticket_numbers: vec![],
+            seqs: vec![],
+        };
+        let stats = stats(rows(vec![till(2, 1), till(1, 1)]));
+        assert_eq!(
+            (stats.disputed_reversals, stats.open_disputes),
+            (3, 2),
+            "a manager still has two to settle"
+        );
+        assert_eq!(stats.terminals[0].disputed_reversals, 2);
+        assert_eq!(
+            stats.terminals[0].total, -500,
+            "a disputed reversal is counted: the cash left the drawer"
+        );
+    }
+
+    #[test]
     fn gaps_add_missing_tickets_and_sequences_over_all_terminals() {
         let stats = stats(rows(vec![
             TerminalRows {
@@ -193,6 +229,8 @@ mod tests {
                 sales_total: 0,
                 reversals_total: 0,
                 refused: 0,
+                disputed: 0,
+                open_disputes: 0,
                 ticket_numbers: vec![1, 3],
                 seqs: vec![1, 2, 5],
             },
@@ -203,6 +241,8 @@ mod tests {
                 sales_total: 0,
                 reversals_total: 0,
                 refused: 0,
+                disputed: 0,
+                open_disputes: 0,
                 ticket_numbers: vec![],
                 seqs: vec![],
             },

@@ -1,10 +1,13 @@
 //! Sales, voids and refunds: whether a ticket may be stored, and what a reversal of a stored
 //! sale gets. A sale is reversed by the till that sold it, or by another till of a store that
-//! allows cross-till returns, whose reversal is then checked line by line against the sale.
+//! allows cross-till returns, whose reversal is then checked line by line against the sale. A
+//! reversal of a sale already reversed is stored all the same, as a disputed reversal: the cash
+//! left the drawer, so the books count it until a manager settles it (the refund stands, or the
+//! cash came back and a counter-sale counts it in again).
 
 use till_protocol::pricing::price;
 use till_protocol::{
-    ConflictCurrent, ConflictReason, Outcome, ReversalInfo, Tender, Ticket, TicketKind,
+    DisputeSettled, DisputeSettlement, Outcome, ReversalInfo, Tender, Ticket, TicketKind,
 };
 use uuid::Uuid;
 
@@ -240,17 +243,19 @@ pub struct ReversalFacts<'a> {
 pub enum Reversal {
     /// Refused for good.
     Reject(Rejection),
-    /// The sale was reversed before, by `first`: a conflict naming it ([`already_reversed`]).
-    Conflict { first: Uuid },
+    /// The sale was reversed before, by `first`: store this one as a disputed reversal, counted
+    /// and flagged for a manager ([`disputed`]); the sale stays reversed by `first`.
+    Disputed { first: Uuid },
     /// Store the reversal and mark the sale reversed by it.
     Insert,
 }
 
 /// Decides a `kind` reversal (`ticket`, already checked by [`check_ticket`]) of the ticket
 /// `original_id`, given that ticket as stored (`None`: unknown to the server) and `facts`. Only
-/// the till that made a sale reverses it, unless the store allows cross-till returns; a sale is
-/// reversed at most once; a void returns the whole sale, a refund at most the sale, and a
-/// reversal from another till returns only products of the sale, in at most the quantities sold.
+/// the till that made a sale reverses it, unless the store allows cross-till returns; a void
+/// returns the whole sale, a refund at most the sale, and a reversal from another till returns
+/// only products of the sale, in at most the quantities sold. A sale is reversed once: a further
+/// reversal that passes those checks is disputed, stored and counted all the same.
 pub fn reversal(
     kind: TicketKind,
     ticket: &Ticket,
@@ -283,9 +288,6 @@ pub fn reversal(
             ),
         ));
     }
-    if let Some(first) = original.reversed_by {
-        return Reversal::Conflict { first };
-    }
     if kind == TicketKind::Void && ticket.totals.total != original.total {
         return Reversal::Reject(Rejection::new(
             "void_mismatch",
@@ -309,12 +311,14 @@ pub fn reversal(
             return Reversal::Reject(r);
         }
     }
-    Reversal::Insert
+    match original.reversed_by {
+        Some(first) => Reversal::Disputed { first },
+        None => Reversal::Insert,
+    }
 }
 
 /// Every line of a reversal names a product of the sale, and no product is returned in more
-/// than the quantity sold. (A sale is reversed at most once, so nothing of it was returned
-/// before: what is left to return is what was sold.)
+/// than the quantity sold.
 fn check_lines_against_sale(ticket: &Ticket, sold: &[SoldLine]) -> Result<(), Rejection> {
     let mut left: std::collections::HashMap<Uuid, i64> = std::collections::HashMap::new();
     for line in sold {
@@ -342,20 +346,142 @@ fn check_lines_against_sale(ticket: &Ticket, sold: &[SoldLine]) -> Result<(), Re
     Ok(())
 }
 
-/// The conflict a second reversal of a sale gets: it names the first one, `first` as stored.
-/// The till that made the first reversal (`asking`) is also told its total; another till only
-/// learns that the sale was reversed, by which ticket and how, never another till's details.
-pub fn already_reversed(first_id: Uuid, first: &StoredTicket, asking: Uuid) -> Outcome {
+/// The first reversal of a sale, `first` as stored, as a later reversal's answer names it. The
+/// till that made it (`asking`) is also told its total; another till only learns that the sale
+/// was reversed, by which ticket and how, never another till's details.
+pub fn first_reversal(first_id: Uuid, first: &StoredTicket, asking: Uuid) -> ReversalInfo {
     let own = first.terminal_id == asking;
-    Outcome::Conflict {
-        reason: ConflictReason::AlreadyReversed,
-        current: Some(ConflictCurrent::Reversal(ReversalInfo {
-            ticket_id: first_id,
-            kind: first.kind,
-            terminal_id: own.then_some(first.terminal_id),
-            total: own.then_some(first.total),
-        })),
+    ReversalInfo {
+        ticket_id: first_id,
+        kind: first.kind,
+        terminal_id: own.then_some(first.terminal_id),
+        total: own.then_some(first.total),
     }
+}
+
+/// The answer to a disputed reversal, stored as `server_id` and `server_number`: it names the
+/// reversal that came first.
+pub fn disputed(server_id: i64, server_number: u64, first: ReversalInfo) -> Outcome {
+    Outcome::Disputed {
+        server_id,
+        server_number: Some(server_number),
+        first,
+    }
+}
+
+/// A disputed reversal as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredDispute {
+    /// The dispute's row.
+    pub server_id: i64,
+    /// The till that made the disputed reversal.
+    pub terminal_id: Uuid,
+    /// The disputed reversal's total.
+    pub total: i64,
+    /// How it was settled; `None` while open.
+    pub settlement: Option<String>,
+}
+
+/// A disputed reversal as it is recorded when its reversal is stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewDispute {
+    pub reversal_id: Uuid,
+    pub sale_id: Uuid,
+    pub first_id: Uuid,
+    pub terminal_id: Uuid,
+    pub total: i64,
+}
+
+/// How a dispute is closed: `settlement` (`refund_stands` or `cash_came_back`), the counter-sale
+/// of the cash that came back, who decided and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DisputeClosed {
+    pub settlement: &'static str,
+    pub counter_sale: Option<Uuid>,
+    pub by: String,
+    pub why: Option<String>,
+}
+
+/// What a terminal's counter-sale is, as a dispute settlement checks it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CounterSale {
+    pub ticket: StoredTicket,
+    /// It already counts back the cash of another dispute.
+    pub used: bool,
+}
+
+/// Longest name of who settled a dispute, or reason given, in characters (as the till checks
+/// them).
+pub const MAX_ATTRIBUTION: usize = 500;
+
+/// A settlement names who decided and may say why, each in at most [`MAX_ATTRIBUTION`]
+/// characters.
+fn check_attribution(settled: &DisputeSettled) -> Result<(), String> {
+    if settled.by.trim().is_empty() {
+        return Err("a settlement names who decided".into());
+    }
+    text::check("who decided", &settled.by, MAX_ATTRIBUTION)?;
+    match &settled.why {
+        Some(why) => text::check("the reason", why, MAX_ATTRIBUTION),
+        None => Ok(()),
+    }
+}
+
+/// Decides a manager's settlement of a disputed reversal sent by `terminal_id`, given the
+/// dispute as stored and, for cash that came back, its counter-sale as stored. Only the till
+/// that made the disputed reversal settles it, once; a counter-sale is a sale of that till of
+/// exactly the disputed total, counting back one dispute's cash.
+pub fn settle_dispute(
+    settled: &DisputeSettled,
+    terminal_id: Uuid,
+    dispute: Option<&StoredDispute>,
+    counter: Option<&CounterSale>,
+) -> Result<DisputeClosed, Rejection> {
+    check_attribution(settled).map_err(|message| Rejection::new("invalid_settlement", message))?;
+    let reversal = settled.reversal_id;
+    let Some(dispute) = dispute.filter(|d| d.terminal_id == terminal_id) else {
+        return Err(Rejection::new(
+            "unknown_dispute",
+            format!("this till made no disputed reversal {reversal}"),
+        ));
+    };
+    if let Some(how) = &dispute.settlement {
+        return Err(Rejection::new(
+            "dispute_settled",
+            format!("the disputed reversal {reversal} was settled before ({how})"),
+        ));
+    }
+    let counter_sale = match settled.settlement {
+        DisputeSettlement::RefundStands => None,
+        DisputeSettlement::CashCameBack { counter_sale } => {
+            let fits = counter.is_some_and(|c| {
+                !c.used
+                    && c.ticket.kind == TicketKind::Sale
+                    && c.ticket.terminal_id == terminal_id
+                    && c.ticket.total == dispute.total
+            });
+            if !fits {
+                return Err(Rejection::new(
+                    "counter_mismatch",
+                    format!(
+                        "the cash of {reversal} ({}) comes back as a sale of this till of that \
+                         total, counting back no other dispute; {counter_sale} is not one",
+                        dispute.total
+                    ),
+                ));
+            }
+            Some(counter_sale)
+        }
+    };
+    Ok(DisputeClosed {
+        settlement: match settled.settlement {
+            DisputeSettlement::RefundStands => "refund_stands",
+            DisputeSettlement::CashCameBack { .. } => "cash_came_back",
+        },
+        counter_sale,
+        by: settled.by.clone(),
+        why: settled.why.clone(),
+    })
 }
 
 #[cfg(test)]
@@ -437,7 +563,7 @@ mod tests {
     }
 
     #[test]
-    fn a_second_reversal_is_a_conflict_naming_the_first() {
+    fn a_second_reversal_is_stored_as_disputed_naming_the_first() {
         let sale = sample::sale(1);
         let refund = sample::reversal(TicketKind::Refund, 3, &sale);
         let first = Uuid::now_v7();
@@ -450,21 +576,157 @@ mod tests {
                 Some(&original),
                 by_seller(Some(&original))
             ),
-            Reversal::Conflict { first },
-            "a sale is reversed at most once"
+            Reversal::Disputed { first },
+            "a sale is reversed once; the cash of a second reversal left the drawer all the same"
         );
         let first_refund = stored(TicketKind::Refund, 250, None);
-        match already_reversed(first, &first_refund, first_refund.terminal_id) {
-            Outcome::Conflict {
-                reason: ConflictReason::AlreadyReversed,
-                current: Some(ConflictCurrent::Reversal(info)),
-            } => {
-                assert_eq!(info.ticket_id, first);
-                assert_eq!(info.kind, TicketKind::Refund);
-                assert_eq!(info.terminal_id, Some(first_refund.terminal_id));
-                assert_eq!(info.total, Some(250));
+        let info = first_reversal(first, &first_refund, first_refund.terminal_id);
+        assert_eq!(info.ticket_id, first);
+        assert_eq!(info.kind, TicketKind::Refund);
+        assert_eq!(info.terminal_id, Some(first_refund.terminal_id));
+        assert_eq!(info.total, Some(250));
+        assert_eq!(
+            disputed(7, 12, info.clone()),
+            Outcome::Disputed {
+                server_id: 7,
+                server_number: Some(12),
+                first: info
             }
-            other => panic!("expected an already_reversed conflict, got {other:?}"),
+        );
+    }
+
+    #[test]
+    fn a_second_reversal_beyond_the_sale_is_refused_not_disputed() {
+        let sale = sample::sale(1);
+        let refund = sample::reversal(TicketKind::Refund, 3, &sale);
+        let original = stored(
+            TicketKind::Sale,
+            sale.totals.total - 1,
+            Some(Uuid::now_v7()),
+        );
+        assert_eq!(
+            code(reversal(
+                TicketKind::Refund,
+                &refund,
+                sale.id,
+                Some(&original),
+                by_seller(Some(&original))
+            )),
+            "refund_exceeds_sale"
+        );
+    }
+
+    fn settlement(settlement: DisputeSettlement) -> DisputeSettled {
+        DisputeSettled {
+            reversal_id: Uuid::now_v7(),
+            settlement,
+            by: "manager-1".into(),
+            why: Some("the customer brought it back".into()),
+        }
+    }
+
+    /// An open dispute of `till`'s, of 250.
+    fn open_dispute(till: Uuid) -> StoredDispute {
+        StoredDispute {
+            server_id: 3,
+            terminal_id: till,
+            total: 250,
+            settlement: None,
+        }
+    }
+
+    #[test]
+    fn a_dispute_is_settled_once_by_the_till_that_made_it() {
+        let till = Uuid::now_v7();
+        let open = open_dispute(till);
+        let stands = settlement(DisputeSettlement::RefundStands);
+        let closed = settle_dispute(&stands, till, Some(&open), None).expect("settles");
+        assert_eq!(
+            (closed.settlement, closed.counter_sale, closed.by.as_str()),
+            ("refund_stands", None, "manager-1")
+        );
+        let code = |r: Result<DisputeClosed, Rejection>| r.map_err(|r| r.code).err();
+        assert_eq!(
+            code(settle_dispute(&stands, Uuid::now_v7(), Some(&open), None)),
+            Some("unknown_dispute"),
+            "another till's dispute is not this till's to settle"
+        );
+        assert_eq!(
+            code(settle_dispute(&stands, till, None, None)),
+            Some("unknown_dispute")
+        );
+        let settled = StoredDispute {
+            settlement: Some("refund_stands".into()),
+            ..open.clone()
+        };
+        assert_eq!(
+            code(settle_dispute(&stands, till, Some(&settled), None)),
+            Some("dispute_settled")
+        );
+        let nobody = DisputeSettled {
+            by: " ".into(),
+            ..stands
+        };
+        assert_eq!(
+            code(settle_dispute(&nobody, till, Some(&open), None)),
+            Some("invalid_settlement"),
+            "who decided is recorded"
+        );
+    }
+
+    #[test]
+    fn cash_that_came_back_is_counted_in_by_a_sale_of_the_same_till_and_total() {
+        let till = Uuid::now_v7();
+        let open = open_dispute(till);
+        let counter_id = Uuid::now_v7();
+        let back = settlement(DisputeSettlement::CashCameBack {
+            counter_sale: counter_id,
+        });
+        let counter = CounterSale {
+            ticket: StoredTicket {
+                terminal_id: till,
+                ..stored(TicketKind::Sale, 250, None)
+            },
+            used: false,
+        };
+        let closed = settle_dispute(&back, till, Some(&open), Some(&counter)).expect("settles");
+        assert_eq!(closed.settlement, "cash_came_back");
+        assert_eq!(closed.counter_sale, Some(counter_id));
+        assert_eq!(closed.why.as_deref(), Some("the customer brought it back"));
+        let wrong = [
+            None,
+            Some(CounterSale {
+                used: true,
+                ..counter.clone()
+            }),
+            Some(CounterSale {
+                ticket: StoredTicket {
+                    total: 249,
+                    ..counter.ticket.clone()
+                },
+                ..counter.clone()
+            }),
+            Some(CounterSale {
+                ticket: StoredTicket {
+                    kind: TicketKind::Refund,
+                    ..counter.ticket.clone()
+                },
+                ..counter.clone()
+            }),
+            Some(CounterSale {
+                ticket: StoredTicket {
+                    terminal_id: Uuid::now_v7(),
+                    ..counter.ticket.clone()
+                },
+                ..counter.clone()
+            }),
+        ];
+        for c in &wrong {
+            assert_eq!(
+                settle_dispute(&back, till, Some(&open), c.as_ref()).map_err(|r| r.code),
+                Err("counter_mismatch"),
+                "{c:?}"
+            );
         }
     }
 
@@ -600,7 +862,7 @@ mod tests {
                 Some(&original),
                 allowed
             ),
-            Reversal::Conflict { .. }
+            Reversal::Disputed { .. }
         ));
         let unreversed = stored(TicketKind::Sale, sale.totals.total, None);
         assert_eq!(
@@ -660,17 +922,10 @@ mod tests {
     fn a_conflict_tells_another_till_neither_the_first_reversals_till_nor_its_total() {
         let first = stored(TicketKind::Refund, 250, None);
         let first_id = Uuid::now_v7();
-        match already_reversed(first_id, &first, Uuid::now_v7()) {
-            Outcome::Conflict {
-                current: Some(ConflictCurrent::Reversal(info)),
-                ..
-            } => {
-                assert_eq!(info.ticket_id, first_id, "the first reversal is named");
-                assert_eq!(info.kind, TicketKind::Refund);
-                assert_eq!(info.terminal_id, None);
-                assert_eq!(info.total, None);
-            }
-            other => panic!("expected an already_reversed conflict, got {other:?}"),
-        }
+        let info = first_reversal(first_id, &first, Uuid::now_v7());
+        assert_eq!(info.ticket_id, first_id, "the first reversal is named");
+        assert_eq!(info.kind, TicketKind::Refund);
+        assert_eq!(info.terminal_id, None);
+        assert_eq!(info.total, None);
     }
 }

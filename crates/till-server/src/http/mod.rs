@@ -31,6 +31,8 @@ use utoipa::OpenApi;
 use uuid::Uuid;
 
 use crate::clock::now_ms;
+use crate::decide::push::Received;
+use crate::decide::revision::{self, Revision};
 use crate::decide::stamps::StampLimit;
 use crate::storage::{Storage, StorageError};
 
@@ -249,6 +251,19 @@ fn path_rejection(rejection: PathRejection) -> HttpError {
     )
 }
 
+/// The protocol revision a request names in its `Till-Protocol` header.
+impl<S: Send + Sync> FromRequestParts<S> for Revision {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        let named = parts
+            .headers
+            .get(till_protocol::PROTOCOL_HEADER)
+            .and_then(|v| v.to_str().ok());
+        Ok(Revision::named(named))
+    }
+}
+
 fn wrong_terminal(token_terminal: Uuid, asked: Uuid) -> HttpError {
     HttpError::new(
         StatusCode::FORBIDDEN,
@@ -294,10 +309,20 @@ pub async fn whoami(AuthedTerminal(terminal): AuthedTerminal) -> Json<WhoAmI> {
     })
 }
 
+/// A [`PushRequest`] as it arrived: each mutation parsed and kept as the bytes received, which
+/// its payload hash is taken over.
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReceivedPush {
+    terminal_id: Uuid,
+    mutations: Vec<Received>,
+}
+
 /// Delivers a batch of the terminal's mutations, settled in one transaction, with one result
 /// per mutation in the order sent. Safe to retry at any time.
 #[utoipa::path(post, path = "/v1/push", tag = "sync", security(("bearer" = [])),
     request_body = PushRequest,
+    params(("Till-Protocol" = Option<u32>, Header, description = "The protocol revision the terminal speaks; 1 when absent")),
     responses(
         (status = 200, description = "Per-mutation results", body = PushResponse),
         (status = 400, description = "Malformed request", body = ApiError),
@@ -311,7 +336,8 @@ pub async fn whoami(AuthedTerminal(terminal): AuthedTerminal) -> Json<WhoAmI> {
 pub async fn push(
     State(state): State<AppState>,
     AuthedTerminal(terminal): AuthedTerminal,
-    ApiJson(request): ApiJson<PushRequest>,
+    revision: Revision,
+    ApiJson(request): ApiJson<ReceivedPush>,
 ) -> Result<Json<PushResponse>, HttpError> {
     if request.terminal_id != terminal.id {
         return Err(wrong_terminal(terminal.id, request.terminal_id));
@@ -329,6 +355,7 @@ pub async fn push(
     if let Some(m) = request
         .mutations
         .iter()
+        .map(|r| &r.mutation)
         .find(|m| m.seq == 0 || m.seq > i64::MAX as u64)
     {
         return Err(HttpError::new(
@@ -353,7 +380,7 @@ pub async fn push(
         "push settled"
     );
     Ok(Json(PushResponse {
-        results: outcome.results,
+        results: revision::results(outcome.results, revision),
         last_applied_seq: outcome.last_applied_seq,
         server_time_ms: now_ms(),
     }))
@@ -364,6 +391,7 @@ pub async fn push(
     params(
         ("cursor" = Option<u64>, Query, description = "A cursor from an earlier page; 0 or absent for everything"),
         ("limit" = Option<u32>, Query, description = "Page size, 1 to 1000"),
+        ("Till-Protocol" = Option<u32>, Header, description = "The protocol revision the terminal speaks; 1 when absent"),
     ),
     responses(
         (status = 200, description = "One page of changes", body = PullResponse),
@@ -373,6 +401,7 @@ pub async fn push(
 pub async fn pull(
     State(state): State<AppState>,
     AuthedTerminal(_terminal): AuthedTerminal,
+    revision: Revision,
     ApiQuery(query): ApiQuery<PullQuery>,
 ) -> Result<Json<PullResponse>, HttpError> {
     let limit = query.limit.unwrap_or(DEFAULT_PULL_LIMIT);
@@ -393,7 +422,7 @@ pub async fn pull(
     }
     let page = state.storage.pull(cursor, limit).await?;
     Ok(Json(PullResponse {
-        changes: page.changes,
+        changes: revision::changes(page.changes, revision),
         cursor: page.cursor,
         has_more: page.has_more,
         server_time_ms: now_ms(),

@@ -18,7 +18,7 @@ pub(super) const PRODUCT_COLUMNS: &str =
 
 /// The columns of a customer as a decision needs it, in the order both backends read them.
 pub(super) const CUSTOMER_COLUMNS: &str =
-    "server_id, version, name, email, phone, note, deleted, hlc";
+    "server_id, version, name, email, phone, note, deleted, hlc, made_by";
 
 /// Which token a lookup by token hash matched, from its `token_hash = $1` column.
 pub(super) fn token_slot(current: bool) -> TokenSlot {

@@ -1,14 +1,14 @@
 //! Customer changes, written once over [`Tx`]: a terminal's mutation (from a push) and an edit
 //! made in the back office itself (`till-server customer …`).
 
-use till_protocol::{Customer, Hlc, Outcome};
+use till_protocol::{Customer, Outcome};
 use uuid::Uuid;
 
 use super::columns::to_i64;
 use super::tx::{CustomerVersion, Lock, Tx};
 use super::{CustomerEdit, StorageError};
 use crate::clock::now_ms;
-use crate::decide::customers::{self, stamp_text, CustomerDecision, StoredCustomer};
+use crate::decide::customers::{self, stamp_text, CustomerDecision, Made, StoredCustomer};
 use crate::decide::Rejection;
 
 /// Applies a terminal's customer mutation: `decide` chooses by the customer as stored, held so
@@ -32,7 +32,7 @@ pub(super) async fn save<T: Tx>(
     edit: &CustomerEdit,
 ) -> Result<Customer, T::Error> {
     let current = tx.customer(id, Lock::Row).await?;
-    let decision = customers::back_office_edit(id, current.as_ref(), edit, now_ms())?;
+    let decision = customers::back_office_edit(id, current.as_ref(), edit, back_office_change())?;
     carry_out(tx, id, current.as_ref(), decision).await?;
     saved(tx, id).await
 }
@@ -40,9 +40,14 @@ pub(super) async fn save<T: Tx>(
 /// `till-server customer delete`.
 pub(super) async fn delete<T: Tx>(tx: &mut T, id: Uuid) -> Result<Customer, T::Error> {
     let current = tx.customer(id, Lock::Row).await?;
-    let decision = customers::back_office_delete(id, current.as_ref(), now_ms())?;
+    let decision = customers::back_office_delete(id, current.as_ref(), back_office_change())?;
     carry_out(tx, id, current.as_ref(), decision).await?;
     saved(tx, id).await
+}
+
+/// An edit made here now, under an id drawn for it.
+fn back_office_change() -> Made {
+    customers::back_office_change(Uuid::now_v7(), now_ms())
 }
 
 async fn saved<T: Tx>(tx: &mut T, id: Uuid) -> Result<Customer, T::Error> {
@@ -67,9 +72,9 @@ async fn carry_out<T: Tx>(
             insert,
             version,
             fields,
-            hlc,
+            made,
         } => {
-            let at = next_version(tx, id, version, &hlc).await?;
+            let at = next_version(tx, id, version, &made).await?;
             let server_id = if insert {
                 tx.insert_customer(&at, &fields).await?
             } else {
@@ -78,26 +83,27 @@ async fn carry_out<T: Tx>(
             };
             Ok(applied(server_id, version))
         }
-        CustomerDecision::Delete { version, hlc } => {
-            let at = next_version(tx, id, version, &hlc).await?;
+        CustomerDecision::Delete { version, made } => {
+            let at = next_version(tx, id, version, &made).await?;
             tx.delete_customer(&at).await?;
             Ok(applied(current_id, version))
         }
     }
 }
 
-/// The customer's `version`, stamped with `hlc`, as the next change.
+/// The customer's `version`, `made` by a change, as the next change.
 async fn next_version<T: Tx>(
     tx: &mut T,
     id: Uuid,
     version: u64,
-    hlc: &Hlc,
+    made: &Made,
 ) -> Result<CustomerVersion, T::Error> {
     Ok(CustomerVersion {
         id,
         version: to_i64(version, "version")?,
         change: tx.next_change().await?,
-        hlc: stamp_text(hlc)?,
+        hlc: stamp_text(&made.hlc)?,
+        made_by: made.by,
     })
 }
 

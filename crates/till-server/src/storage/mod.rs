@@ -21,10 +21,11 @@ mod tx;
 use async_trait::async_trait;
 use serde::Serialize;
 use till_protocol::{
-    CatalogSnapshot, Change, Customer, Mutation, MutationResult, Product, StoreSettings, TaxRate,
+    CatalogSnapshot, Change, Customer, MutationResult, Product, StoreSettings, TaxRate,
 };
 use uuid::Uuid;
 
+use crate::decide::push::Received;
 use crate::decide::settings::{OfficeSetting, OfficeSettings};
 use crate::decide::stamps::StampLimit;
 use crate::decide::terminals::TokenSlot;
@@ -151,6 +152,11 @@ pub struct TerminalStats {
     pub reversals_total: i64,
     /// Ticket mutations the server refused (rejected or conflict).
     pub refused_ticket_mutations: u64,
+    /// Voids and refunds of a sale already reversed: stored and counted in `total` (the cash
+    /// left the drawer), flagged for a manager.
+    pub disputed_reversals: u64,
+    /// Of those, the ones no manager settled yet.
+    pub open_disputes: u64,
     /// Ticket numbers between 1 and the highest received that never arrived.
     pub missing_ticket_numbers: Vec<u64>,
     /// Mutation sequences between 1 and `last_seq` with no settled mutation.
@@ -166,6 +172,9 @@ pub struct Stats {
     pub reversals: u64,
     pub tickets: u64,
     pub total: i64,
+    /// Disputed reversals over all terminals, and those still open.
+    pub disputed_reversals: u64,
+    pub open_disputes: u64,
     pub mutations: u64,
     /// Ticket ids delivered in more than one settled mutation, plus (terminal, ticket number)
     /// pairs received more than once, plus ticket rows sharing a (terminal, number). Must be 0.
@@ -245,11 +254,11 @@ pub trait Storage: Send + Sync + 'static {
     ) -> Result<Rotated, StorageError>;
 
     /// Settles `mutations` of `terminal_id` in order, by [`crate::decide`], in one transaction;
-    /// the HLC stamps it keeps are bounded by `stamps`.
+    /// a customer change stamped beyond `stamps` is refused (`clock_ahead`).
     async fn push(
         &self,
         terminal_id: Uuid,
-        mutations: Vec<Mutation>,
+        mutations: Vec<Received>,
         stamps: StampLimit,
     ) -> Result<PushOutcome, StorageError>;
     /// Changes with a sequence above `cursor`, oldest first, at most `limit`.

@@ -3,26 +3,30 @@
 //! writes it. Every check of a mutation runs before its first write, so a refused mutation
 //! leaves nothing behind.
 
-use till_protocol::{Mutation, MutationBody, Outcome, Ticket, TicketKind};
+use till_protocol::{
+    DisputeSettled, DisputeSettlement, Mutation, MutationBody, Outcome, Ticket, TicketKind,
+};
 use uuid::Uuid;
 
 use super::customers;
 use super::tx::{Lock, Tx};
 use super::{PushOutcome, StorageError};
-use crate::decide::push::{Batch, Next};
+use crate::clock::now_ms;
+use crate::decide::customers::{CustomerDecision, EditBase, Made, StoredCustomer};
+use crate::decide::push::{Batch, Next, Received};
 use crate::decide::stamps::StampLimit;
-use crate::decide::tickets::{self, Reversal, ReversalFacts};
+use crate::decide::tickets::{self, CounterSale, NewDispute, Reversal, ReversalFacts};
 use crate::decide::{self, Rejection};
 
 /// An applied mutation's outcome, or why it was refused.
 type Applied = Result<Outcome, Rejection>;
 
-/// Settles `mutations` of `terminal_id` in order, in the caller's transaction; the stamps it
-/// keeps are bounded by `stamps`.
+/// Settles `mutations` of `terminal_id` in order, in the caller's transaction; a customer change
+/// stamped beyond `stamps` is refused.
 pub(super) async fn settle<T: Tx>(
     tx: &mut T,
     terminal_id: Uuid,
-    mutations: &[Mutation],
+    mutations: &[Received],
     stamps: StampLimit,
 ) -> Result<PushOutcome, T::Error> {
     let last_seq = tx
@@ -31,7 +35,7 @@ pub(super) async fn settle<T: Tx>(
         .ok_or_else(|| StorageError::NotFound {
             what: format!("terminal {terminal_id}"),
         })?;
-    let ids: Vec<Uuid> = mutations.iter().map(|m| m.id).collect();
+    let ids: Vec<Uuid> = mutations.iter().map(|m| m.mutation.id).collect();
     let recorded = tx.recorded(&ids).await?;
     let mut settling = Settling {
         tx,
@@ -39,8 +43,9 @@ pub(super) async fn settle<T: Tx>(
         stamps,
         batch: Batch::new(terminal_id, last_seq, recorded),
     };
-    for mutation in mutations {
-        if let Next::Apply { hash } = settling.batch.next(mutation)? {
+    for received in mutations {
+        if let Next::Apply { hash } = settling.batch.next(received)? {
+            let mutation = &received.mutation;
             let outcome = settling.apply(mutation).await?;
             settling.batch.applied(mutation, hash, outcome)?;
         }
@@ -63,7 +68,10 @@ struct Settling<'a, T> {
 impl<T: Tx> Settling<'_, T> {
     /// Applies one mutation whose sequence is next.
     async fn apply(&mut self, mutation: &Mutation) -> Result<Outcome, T::Error> {
-        let hlc = self.stamps.bound(mutation.hlc);
+        let made = Made {
+            by: mutation.id,
+            hlc: mutation.hlc,
+        };
         let applied = match &mutation.body {
             MutationBody::TicketCreated(t) => self.sale(mutation.id, t).await?,
             MutationBody::TicketVoided(t) => {
@@ -73,32 +81,49 @@ impl<T: Tx> Settling<'_, T> {
                 self.reversal(mutation.id, TicketKind::Refund, t).await?
             }
             MutationBody::CustomerCreated(c) => {
-                customers::apply(self.tx, c.id, |current| {
-                    decide::customers::created(current, &c.fields, hlc)
+                self.customer(c.id, made, |current| {
+                    decide::customers::created(current, &c.fields, made)
                 })
                 .await?
             }
             MutationBody::CustomerUpdated(c) => {
-                customers::apply(self.tx, c.id, |current| {
-                    decide::customers::updated(current, c.base_version, &c.fields, hlc)
+                self.customer(c.id, made, |current| {
+                    let base = EditBase::of(c.base, c.base_version);
+                    decide::customers::updated(current, base, &c.fields, made)
                 })
                 .await?
             }
             MutationBody::CustomerDeleted(c) => {
-                customers::apply(self.tx, c.id, |current| {
-                    decide::customers::deleted(current, c.base_version, hlc)
+                self.customer(c.id, made, |current| {
+                    let base = EditBase::of(c.base, c.base_version);
+                    decide::customers::deleted(current, base, made)
                 })
                 .await?
             }
+            MutationBody::DisputeSettled(d) => self.settle_dispute(d).await?,
         };
         Ok(applied.unwrap_or_else(Rejection::into_outcome))
+    }
+
+    /// A customer change `made` by the mutation: refused when stamped beyond the clock skew
+    /// allowed, else as `decide` says on the customer as stored.
+    async fn customer(
+        &mut self,
+        id: Uuid,
+        made: Made,
+        decide: impl FnOnce(Option<&StoredCustomer>) -> Result<CustomerDecision, Rejection>,
+    ) -> Result<Applied, T::Error> {
+        if let Err(refused) = self.stamps.check(made.hlc) {
+            return Ok(Err(refused));
+        }
+        customers::apply(self.tx, id, decide).await
     }
 
     async fn sale(&mut self, mutation_id: Uuid, ticket: &Ticket) -> Result<Applied, T::Error> {
         if let Err(r) = tickets::check_ticket(TicketKind::Sale, ticket) {
             return Ok(Err(r));
         }
-        self.store(mutation_id, ticket).await
+        Ok(self.store(mutation_id, ticket).await?.map(applied_ticket))
     }
 
     async fn reversal(
@@ -127,43 +152,95 @@ impl<T: Tx> Settling<'_, T> {
         };
         match tickets::reversal(kind, ticket, original_id, original.as_ref(), facts) {
             Reversal::Reject(r) => Ok(Err(r)),
-            Reversal::Conflict { first } => {
-                let stored = self.tx.ticket(first, Lock::No).await?.ok_or_else(|| {
+            Reversal::Disputed { first } => {
+                let stored_first = self.tx.ticket(first, Lock::No).await?.ok_or_else(|| {
                     StorageError::Corrupt(format!("reversal {first} of {original_id} is missing"))
                 })?;
-                Ok(Ok(tickets::already_reversed(
-                    first,
-                    &stored,
-                    self.terminal_id,
-                )))
+                let (server_id, server_number) = match self.store(mutation_id, ticket).await? {
+                    Ok(stored) => stored,
+                    Err(refused) => return Ok(Err(refused)),
+                };
+                let dispute = NewDispute {
+                    reversal_id: ticket.id,
+                    sale_id: original_id,
+                    first_id: first,
+                    terminal_id: self.terminal_id,
+                    total: ticket.totals.total,
+                };
+                self.tx.insert_dispute(&dispute, now_ms()).await?;
+                let named = tickets::first_reversal(first, &stored_first, self.terminal_id);
+                Ok(Ok(tickets::disputed(server_id, server_number, named)))
             }
             Reversal::Insert => {
                 let stored = self.store(mutation_id, ticket).await?;
                 if stored.is_ok() {
                     self.tx.mark_reversed(original_id, ticket.id).await?;
                 }
-                Ok(stored)
+                Ok(stored.map(applied_ticket))
             }
         }
     }
 
-    /// Stores a checked ticket and its stock moves, or refuses it when its id is stored
-    /// already.
-    async fn store(&mut self, mutation_id: Uuid, ticket: &Ticket) -> Result<Applied, T::Error> {
+    /// A manager's settlement of a disputed reversal of this terminal.
+    async fn settle_dispute(&mut self, settled: &DisputeSettled) -> Result<Applied, T::Error> {
+        let dispute = self.tx.dispute(settled.reversal_id).await?;
+        let counter = match settled.settlement {
+            DisputeSettlement::RefundStands => None,
+            DisputeSettlement::CashCameBack { counter_sale } => {
+                match self.tx.ticket(counter_sale, Lock::No).await? {
+                    Some(ticket) => Some(CounterSale {
+                        ticket,
+                        used: self.tx.counts_back_a_dispute(counter_sale).await?,
+                    }),
+                    None => None,
+                }
+            }
+        };
+        let closed = match tickets::settle_dispute(
+            settled,
+            self.terminal_id,
+            dispute.as_ref(),
+            counter.as_ref(),
+        ) {
+            Ok(closed) => closed,
+            Err(refused) => return Ok(Err(refused)),
+        };
+        self.tx
+            .close_dispute(settled.reversal_id, &closed, now_ms())
+            .await?;
+        Ok(Ok(Outcome::Applied {
+            server_id: dispute.map(|d| d.server_id).unwrap_or_default(),
+            server_number: None,
+            version: 1,
+        }))
+    }
+
+    /// Stores a checked ticket and its stock moves: its server id and number, or a refusal when
+    /// its id is stored already.
+    async fn store(
+        &mut self,
+        mutation_id: Uuid,
+        ticket: &Ticket,
+    ) -> Result<Result<(i64, u64), Rejection>, T::Error> {
         let inserted = self
             .tx
             .insert_ticket(self.terminal_id, mutation_id, ticket)
             .await?;
-        let Some((server_id, server_number)) = inserted else {
+        let Some(stored) = inserted else {
             let stored = self.tx.ticket(ticket.id, Lock::No).await?;
             let server_id = stored.map(|t| t.server_id).unwrap_or_default();
             return Ok(Err(tickets::duplicate(ticket.id, server_id)));
         };
         self.batch.move_stock(ticket);
-        Ok(Ok(Outcome::Applied {
-            server_id,
-            server_number: Some(server_number),
-            version: 1,
-        }))
+        Ok(Ok(stored))
+    }
+}
+
+/// The answer to a ticket stored as `server_id` under back-office number `server_number`.
+fn applied_ticket((server_id, server_number): (i64, u64)) -> Outcome {
+    Outcome::Applied {
+        server_id,
+        server_number: Some(server_number),
+        version: 1,
     }
 }

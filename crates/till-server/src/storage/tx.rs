@@ -15,7 +15,7 @@ use crate::decide::catalog::StoredRate;
 use crate::decide::customers::StoredCustomer;
 use crate::decide::push::{RecordedBy, Settlement};
 use crate::decide::settings::OfficeSettings;
-use crate::decide::tickets::{SoldLine, StoredTicket};
+use crate::decide::tickets::{DisputeClosed, NewDispute, SoldLine, StoredDispute, StoredTicket};
 
 /// Whether a load holds its row until commit, so that a concurrent writer deciding on the same
 /// row waits and then sees this transaction's write.
@@ -33,13 +33,15 @@ pub(super) enum ProductKey<'a> {
 }
 
 /// What every write of a customer records: the version it makes, the change number
-/// ([`Tx::next_change`]) pulls order it by, and the stored form of the change's HLC stamp.
+/// ([`Tx::next_change`]) pulls order it by, the stored form of the change's HLC stamp, and what
+/// made the version.
 #[derive(Debug)]
 pub(super) struct CustomerVersion {
     pub id: Uuid,
     pub version: i64,
     pub change: i64,
     pub hlc: String,
+    pub made_by: Uuid,
 }
 
 /// One write transaction of a backend.
@@ -76,6 +78,23 @@ pub(super) trait Tx {
     /// The lines of the stored ticket `id` (none when there is no such ticket).
     async fn sold_lines(&mut self, id: Uuid) -> Result<Vec<SoldLine>, Self::Error>;
     async fn mark_reversed(&mut self, sale: Uuid, by: Uuid) -> Result<(), Self::Error>;
+    /// Flags a stored reversal as disputed, at `now_ms`.
+    async fn insert_dispute(
+        &mut self,
+        dispute: &NewDispute,
+        now_ms: i64,
+    ) -> Result<(), Self::Error>;
+    /// The disputed reversal `reversal_id`, its row held to commit.
+    async fn dispute(&mut self, reversal_id: Uuid) -> Result<Option<StoredDispute>, Self::Error>;
+    /// Whether the sale `id` already counts back the cash of a dispute.
+    async fn counts_back_a_dispute(&mut self, id: Uuid) -> Result<bool, Self::Error>;
+    /// Records how the dispute of `reversal_id` was settled, at `now_ms`.
+    async fn close_dispute(
+        &mut self,
+        reversal_id: Uuid,
+        closed: &DisputeClosed,
+        now_ms: i64,
+    ) -> Result<(), Self::Error>;
     /// The back office's settings, from their rows.
     async fn office_settings(&mut self) -> Result<OfficeSettings, Self::Error>;
     async fn put_office_setting(&mut self, name: &str, value: &str) -> Result<(), Self::Error>;

@@ -177,13 +177,28 @@ impl TestServer {
         }
     }
 
-    /// Posts raw JSON to /v1/push; returns the status and the raw body.
+    /// Posts raw JSON to /v1/push as a terminal that names no protocol revision (one that
+    /// predates them); returns the status and the raw body.
     pub async fn push_raw(&self, terminal: &Terminal, body: &[u8]) -> (StatusCode, Vec<u8>) {
-        let response = self
+        self.push_raw_as(terminal, body, None).await
+    }
+
+    /// Posts raw JSON to /v1/push naming protocol `revision` (none: the header is left out).
+    pub async fn push_raw_as(
+        &self,
+        terminal: &Terminal,
+        body: &[u8],
+        revision: Option<u32>,
+    ) -> (StatusCode, Vec<u8>) {
+        let mut request = self
             .http
             .post(format!("{}/v1/push", self.url))
             .bearer_auth(&terminal.token)
-            .header("content-type", "application/json")
+            .header("content-type", "application/json");
+        if let Some(revision) = revision {
+            request = request.header(till_protocol::PROTOCOL_HEADER, revision.to_string());
+        }
+        let response = request
             .body(body.to_vec())
             .send()
             .await
@@ -192,14 +207,34 @@ impl TestServer {
         (status, response.bytes().await.expect("body").to_vec())
     }
 
-    /// Pushes `mutations` as `terminal`; expects 200 and returns the parsed and the raw response.
+    /// Pushes `mutations` as `terminal`, a till that names no protocol revision; expects 200
+    /// and returns the parsed and the raw response.
     pub async fn push(&self, terminal: &Terminal, mutations: &[Mutation]) -> (PushResponse, Value) {
+        self.push_as(terminal, mutations, None).await
+    }
+
+    /// Pushes `mutations` as a till of today's protocol revision.
+    pub async fn push_current(
+        &self,
+        terminal: &Terminal,
+        mutations: &[Mutation],
+    ) -> (PushResponse, Value) {
+        let revision = Some(till_protocol::PROTOCOL_REVISION);
+        self.push_as(terminal, mutations, revision).await
+    }
+
+    async fn push_as(
+        &self,
+        terminal: &Terminal,
+        mutations: &[Mutation],
+        revision: Option<u32>,
+    ) -> (PushResponse, Value) {
         let request = PushRequest {
             terminal_id: terminal.id,
             mutations: mutations.to_vec(),
         };
         let body = serde_json::to_vec(&request).expect("serializes");
-        let (status, bytes) = self.push_raw(terminal, &body).await;
+        let (status, bytes) = self.push_raw_as(terminal, &body, revision).await;
         assert_eq!(
             status,
             StatusCode::OK,

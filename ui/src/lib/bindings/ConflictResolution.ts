@@ -4,4 +4,4 @@ import type { Side } from "./Side";
 /**
  * How the manager settles a conflict.
  */
-export type ConflictResolution = { "kind": "keep_mine" } | { "kind": "keep_theirs" } | { "kind": "fields", picks: { [key in string]?: Side }, };
+export type ConflictResolution = { "kind": "keep_mine" } | { "kind": "keep_theirs" } | { "kind": "fields", picks: { [key in string]?: Side }, } | { "kind": "refund_stands" } | { "kind": "cash_came_back", why: string, };

@@ -3,7 +3,7 @@
 
 use rusqlite::Connection;
 use till_protocol::{
-    CustomerCreated, CustomerDeleted, CustomerFields, CustomerUpdated, MutationBody,
+    CustomerCreated, CustomerDeleted, CustomerFields, CustomerUpdated, Hlc, MutationBody,
 };
 
 use crate::{hlc, outbox};
@@ -39,11 +39,32 @@ pub(super) fn merged(
             }
             Some(result)
         }
+        Resolution::RefundStands | Resolution::CashCameBack { .. } => {
+            return Err(SyncError::NotApplicable(
+                "that settles a disputed reversal, not a customer".into(),
+            ))
+        }
     })
 }
 
+/// The stamp a resolution's mutation carries: the winning edit's, never a fresh one, so that
+/// last-writer-wins between several terminals gives the same winner whatever order their edits
+/// reach the back office in. Fields picked from both sides carry the later of the two stamps.
+/// `None` when the winning side has no stamp (a deletion here, a version older than stamps).
+pub(super) fn winning_stamp(sides: &CustomerSides, resolution: &Resolution) -> Option<Hlc> {
+    let mine = sides.mine.as_ref().and_then(|m| m.hlc);
+    let theirs = sides.theirs.as_ref().and_then(|t| t.hlc);
+    match resolution {
+        Resolution::KeepMine => mine,
+        Resolution::KeepTheirs => theirs,
+        Resolution::Pick(_) => mine.max(theirs),
+        Resolution::RefundStands | Resolution::CashCameBack { .. } => None,
+    }
+}
+
 /// Settles a customer conflict locally and queues what the server needs, if anything; returns
-/// the queued mutation's sequence number.
+/// the queued mutation's sequence number. An edit is made on the server's version, named by what
+/// made it.
 pub(super) fn settle(
     conn: &Connection,
     id: uuid::Uuid,
@@ -52,52 +73,59 @@ pub(super) fn settle(
     now: i64,
 ) -> Result<Option<u64>, SyncError> {
     let result = merged(sides, resolution)?;
-    let theirs = sides.theirs.as_ref();
-    let server_version = theirs.map_or(0, |t| t.version);
-    let server_fields = theirs.map(|t| t.fields.clone());
     let queued = customers::unsettled_for(conn, id)?;
-    let body = match (&result, &server_fields) {
-        (Some(r), Some(s)) if r == s => None,
-        (None, None) => None,
-        (Some(r), Some(_)) => Some(MutationBody::CustomerUpdated(CustomerUpdated {
-            id,
-            base_version: server_version + queued,
-            fields: r.clone(),
-        })),
+    let (body, edit_base) = match (&result, &sides.theirs) {
+        (Some(r), Some(t)) if *r == t.fields => (None, None),
+        (None, None) => (None, None),
+        (Some(r), Some(t)) => (
+            Some(MutationBody::CustomerUpdated(CustomerUpdated {
+                id,
+                base_version: t.version + queued,
+                base: t.made_by,
+                fields: r.clone(),
+            })),
+            Some(&t.fields),
+        ),
         // Deleted there, kept here: the server never revives a tombstone, so the kept customer
         // comes back as a new one.
-        (Some(r), None) => Some(MutationBody::CustomerCreated(CustomerCreated {
-            id: uuid::Uuid::now_v7(),
-            fields: r.clone(),
-        })),
-        (None, Some(_)) => Some(MutationBody::CustomerDeleted(CustomerDeleted {
-            id,
-            base_version: server_version + queued,
-        })),
+        (Some(r), None) => (
+            Some(MutationBody::CustomerCreated(CustomerCreated {
+                id: uuid::Uuid::now_v7(),
+                fields: r.clone(),
+            })),
+            None,
+        ),
+        (None, Some(t)) => (
+            Some(MutationBody::CustomerDeleted(CustomerDeleted {
+                id,
+                base_version: t.version + queued,
+                base: t.made_by,
+            })),
+            None,
+        ),
     };
-    if let (Some(fields), Some(MutationBody::CustomerCreated(created))) = (&result, &body) {
-        customers::remove(conn, id)?;
-        customers::set_local(conn, created.id, 0, fields, None, true, now)?;
-    }
-    match (&result, &body) {
-        (Some(_), Some(MutationBody::CustomerCreated(_))) => {}
-        (Some(fields), _) => customers::set_local(
-            conn,
-            id,
-            server_version,
-            fields,
-            server_fields.as_ref(),
-            body.is_some() || queued > 0,
-            now,
-        )?,
-        (None, Some(_)) => customers::mark_deleted(conn, id)?,
-        (None, None) => customers::remove(conn, id)?,
+    match (&result, &sides.theirs, &body) {
+        (Some(fields), _, Some(MutationBody::CustomerCreated(created))) => {
+            customers::remove(conn, id)?;
+            customers::set_created(conn, created.id, fields, now)?;
+        }
+        (Some(fields), Some(theirs), _) => {
+            customers::set_local(conn, id, theirs, fields, body.is_some() || queued > 0, now)?
+        }
+        (_, _, Some(_)) => customers::mark_deleted(conn, id)?,
+        (_, _, None) => customers::remove(conn, id)?,
     }
     let Some(body) = body else {
         return Ok(None);
     };
-    let stamp = hlc::tick(conn, now)?;
+    let stamp = match winning_stamp(sides, resolution) {
+        Some(stamp) => stamp,
+        None => hlc::tick(conn, now)?,
+    };
     let mutation = outbox::enqueue(conn, body, stamp, now)?;
+    if let Some(base) = edit_base {
+        customers::keep_edit_base(conn, mutation.id, id, base)?;
+    }
     Ok(Some(mutation.seq))
 }
 
@@ -118,12 +146,17 @@ mod tests {
 
     fn sides(mine: Option<CustomerFields>, theirs: Option<CustomerFields>) -> CustomerSides {
         CustomerSides {
-            mine: mine.map(|fields| LocalEdit { fields, hlc: None }),
+            mine: mine.map(|fields| LocalEdit {
+                fields,
+                hlc: None,
+                changed: None,
+            }),
             theirs: theirs.map(|fields| Customer {
                 id: uuid::Uuid::nil(),
                 version: 4,
                 fields,
                 hlc: None,
+                made_by: None,
             }),
             base: None,
         }

@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use super::sides::{CustomerField, Sides};
+use super::sides::Sides;
 use super::{Conflict, Resolution, Side};
 
 /// What a policy decides about a fresh conflict.
@@ -24,7 +24,9 @@ pub trait ConflictPolicy: Send + Sync {
 }
 
 /// Merges field by field when the two sides changed different fields; manual when both changed
-/// the same field (or when there is no common ancestor). The default for customers.
+/// the same field (or when there is no common ancestor). This terminal's changes are the fields
+/// its edits changed, each against the fields it was made on, so a field one pending edit changed
+/// is never lost to another. The default for customers.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct FieldMerge;
 
@@ -55,12 +57,11 @@ impl ConflictPolicy for FieldMerge {
         let Sides::Customer(sides) = &c.sides else {
             return Decision::Manual;
         };
-        let (Some(mine), Some(theirs), Some(base)) = (&sides.mine, &sides.theirs, &sides.base)
+        let (Some(changed_here), Some(changed_there)) =
+            (sides.changed_here(), sides.changed_there())
         else {
             return Decision::Manual;
         };
-        let changed_here = CustomerField::differing(base, &mine.fields);
-        let changed_there = CustomerField::differing(base, &theirs.fields);
         if changed_here.iter().any(|f| changed_there.contains(f)) {
             return Decision::Manual;
         }
@@ -174,7 +175,9 @@ impl PolicySet {
 
 #[cfg(test)]
 mod tests {
-    use super::super::sides::{ConflictReason, CustomerSides, LocalEdit, TicketSides};
+    use super::super::sides::{
+        ConflictReason, CustomerField, CustomerSides, LocalEdit, TicketSides,
+    };
     use super::*;
     use till_protocol::{Customer, CustomerFields, Hlc};
     use uuid::Uuid;
@@ -195,12 +198,14 @@ mod tests {
                 mine: Some(LocalEdit {
                     fields: fields(mine, "a@x"),
                     hlc: None,
+                    changed: None,
                 }),
                 theirs: Some(Customer {
                     id: Uuid::nil(),
                     version: 2,
                     fields: fields(base, theirs_email),
                     hlc: None,
+                    made_by: None,
                 }),
                 base: Some(fields(base, "a@x")),
             }),
@@ -242,6 +247,36 @@ mod tests {
             }
         }
         assert_eq!(FieldMerge.decide(&c), Decision::Manual);
+    }
+
+    #[test]
+    fn field_merge_keeps_every_field_each_pending_edit_changed() {
+        // Here: one edit changed the name, the next the phone; there: the e-mail.
+        let mut c = customer_conflict("Ann", "Anne", "b@x");
+        if let Sides::Customer(sides) = &mut c.sides {
+            if let Some(mine) = &mut sides.mine {
+                mine.fields.phone = Some("555".into());
+                mine.changed = Some(vec![CustomerField::Name, CustomerField::Phone]);
+            }
+        }
+        let expected = Resolution::Pick(
+            [
+                ("name".to_string(), Side::Mine),
+                ("phone".to_string(), Side::Mine),
+            ]
+            .into(),
+        );
+        assert_eq!(FieldMerge.decide(&c), Decision::Resolve(expected));
+        if let Sides::Customer(sides) = &mut c.sides {
+            if let Some(mine) = &mut sides.mine {
+                mine.changed = Some(vec![CustomerField::Email]);
+            }
+        }
+        assert_eq!(
+            FieldMerge.decide(&c),
+            Decision::Manual,
+            "an edit here of the field the office changed is for a person"
+        );
     }
 
     #[test]

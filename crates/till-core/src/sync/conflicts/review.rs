@@ -171,15 +171,15 @@ fn newer(sides: &CustomerSides) -> Option<Side> {
 /// Whether the manager chooses field `f`, and the side it takes unless they do (see
 /// [`FieldRow`]).
 fn choice(f: CustomerField, sides: &CustomerSides) -> (bool, Option<Side>) {
-    let (Some(mine), Some(theirs), Some(base)) = (&sides.mine, &sides.theirs, &sides.base) else {
+    let (Some(_), Some(here)) = (&sides.theirs, sides.changed_here()) else {
         return (true, newer(sides));
     };
-    let changed_here = f.value(&mine.fields) != f.value(base);
-    let changed_there = f.value(&theirs.fields) != f.value(base);
-    match (changed_here, changed_there) {
-        (false, _) => (false, Some(Side::Theirs)),
-        (true, false) => (true, Some(Side::Mine)),
-        (true, true) => (true, newer(sides)),
+    if !here.contains(&f) {
+        return (false, Some(Side::Theirs));
+    }
+    match sides.changed_there() {
+        Some(there) if !there.contains(&f) => (true, Some(Side::Mine)),
+        _ => (true, newer(sides)),
     }
 }
 
@@ -277,12 +277,14 @@ mod tests {
                 mine: Some(LocalEdit {
                     fields: fields("ada@till"),
                     hlc: None,
+                    changed: None,
                 }),
                 theirs: Some(Customer {
                     id: Uuid::nil(),
                     version: 2,
                     fields: fields("ada@office"),
                     hlc: None,
+                    made_by: None,
                 }),
                 base: None,
             }),
@@ -331,12 +333,14 @@ mod tests {
             mine: Some(LocalEdit {
                 fields: mine,
                 hlc: mine_at,
+                changed: None,
             }),
             theirs: Some(Customer {
                 id: Uuid::nil(),
                 version: 4,
                 fields: theirs,
                 hlc: theirs_at,
+                made_by: None,
             }),
             base: Some(base),
         }
@@ -395,6 +399,29 @@ mod tests {
             Some(Side::Theirs),
             "the office's edit is newer"
         );
+    }
+
+    #[test]
+    fn the_fields_this_tills_edits_recorded_are_the_choices_even_without_a_base() {
+        let mut sides = edited_on_both_sides(None, None);
+        sides.base = None;
+        if let Some(mine) = sides.mine.as_mut() {
+            mine.changed = Some(vec![CustomerField::Email]);
+        }
+        let rows = customer_rows(&sides);
+        let email = row(&rows, "email");
+        assert!(
+            email.choice && email.default.is_none(),
+            "edited on both sides"
+        );
+        for name in ["phone", "note"] {
+            let r = row(&rows, name);
+            assert_eq!(
+                (r.choice, r.default),
+                (false, Some(Side::Theirs)),
+                "{name}: no edit of this till changed it"
+            );
+        }
     }
 
     #[test]

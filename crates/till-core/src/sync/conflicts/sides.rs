@@ -50,13 +50,16 @@ pub enum ConflictReason {
     Local(LocalReason),
 }
 
-/// A reason only this terminal finds.
+/// A reason only this terminal names.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum LocalReason {
     /// A pull brought a new server version of a customer whose edit here is not settled yet.
     ConcurrentEdit,
+    /// A void or refund made here of a sale already reversed elsewhere: the back office stored
+    /// and counts it (the cash left the drawer); a manager settles it, never a policy.
+    DisputedReversal,
 }
 
 impl ConflictReason {
@@ -69,6 +72,7 @@ impl ConflictReason {
             ConflictReason::Server(Server::AlreadyReversed) => "already_reversed",
             ConflictReason::Server(Server::AlreadyExists) => "already_exists",
             ConflictReason::Local(LocalReason::ConcurrentEdit) => "concurrent_edit",
+            ConflictReason::Local(LocalReason::DisputedReversal) => "disputed_reversal",
         }
     }
 
@@ -144,14 +148,29 @@ impl CustomerField {
             .filter(|f| f.value(a) != f.value(b))
             .collect()
     }
+
+    /// Each field named in `fields` once, in display order.
+    pub fn union(fields: impl IntoIterator<Item = CustomerField>) -> Vec<CustomerField> {
+        let mut named: Vec<CustomerField> = fields.into_iter().collect();
+        named.sort();
+        named.dedup();
+        named
+    }
 }
 
-/// This terminal's side of a customer conflict: the fields it holds and the stamp of its edit.
+/// This terminal's side of a customer conflict: the fields it holds, the stamp of its newest
+/// edit, and which fields its edits changed.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LocalEdit {
     pub fields: CustomerFields,
     /// The HLC stamp of the local edit; absent, last-writer-wins leaves the conflict to a person.
     pub hlc: Option<Hlc>,
+    /// The fields this terminal's edits changed, each edit against the fields it was made on (so
+    /// a field another edit of the same customer changed is never mistaken for the office's);
+    /// absent when an edit does not know its base, then the fields differing from the conflict's
+    /// base count.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub changed: Option<Vec<CustomerField>>,
 }
 
 /// Both sides of a customer conflict.
@@ -172,6 +191,44 @@ impl CustomerSides {
         match (&self.mine, &self.theirs) {
             (Some(m), Some(t)) => CustomerField::differing(&m.fields, &t.fields),
             _ => CustomerField::ALL.to_vec(),
+        }
+    }
+
+    /// The fields this terminal changed: as its edits recorded them, else those differing from
+    /// the base; `None` without a side or a base to tell.
+    pub fn changed_here(&self) -> Option<Vec<CustomerField>> {
+        let mine = self.mine.as_ref()?;
+        match &mine.changed {
+            Some(changed) => Some(changed.clone()),
+            None => Some(CustomerField::differing(self.base.as_ref()?, &mine.fields)),
+        }
+    }
+
+    /// The fields the back office changed since the base; `None` without a side or a base.
+    pub fn changed_there(&self) -> Option<Vec<CustomerField>> {
+        let theirs = self.theirs.as_ref()?;
+        Some(CustomerField::differing(
+            self.base.as_ref()?,
+            &theirs.fields,
+        ))
+    }
+
+    /// `later` (a later edit of the same customer meeting the back office's copy) taken into
+    /// these sides: its fields, stamp and server copy win, the base stays the one the first edit
+    /// was made on, and the changed fields add up.
+    pub fn merged_with(&self, later: CustomerSides) -> CustomerSides {
+        let changed = match (&self.mine, &later.mine) {
+            (Some(before), Some(now)) => match (&before.changed, &now.changed) {
+                (Some(b), Some(n)) => Some(CustomerField::union(b.iter().chain(n).copied())),
+                _ => None,
+            },
+            (None, Some(now)) => now.changed.clone(),
+            (_, None) => None,
+        };
+        CustomerSides {
+            mine: later.mine.map(|m| LocalEdit { changed, ..m }),
+            theirs: later.theirs,
+            base: self.base.clone().or(later.base),
         }
     }
 }
@@ -219,6 +276,14 @@ impl Sides {
         match self {
             Sides::Customer(_) => ConflictEntity::Customer,
             Sides::Ticket(_) => ConflictEntity::Ticket,
+        }
+    }
+
+    /// The stamp of the back office's version, when its side carries one.
+    pub fn server_stamp(&self) -> Option<Hlc> {
+        match self {
+            Sides::Customer(c) => c.theirs.as_ref()?.hlc,
+            Sides::Ticket(_) => None,
         }
     }
 
@@ -327,6 +392,10 @@ mod tests {
                 ConflictReason::Local(LocalReason::ConcurrentEdit),
                 "concurrent_edit",
             ),
+            (
+                ConflictReason::Local(LocalReason::DisputedReversal),
+                "disputed_reversal",
+            ),
         ];
         for (reason, name) in named {
             assert_eq!(reason.as_str(), name);
@@ -370,11 +439,78 @@ mod tests {
             mine: Some(LocalEdit {
                 fields: fields("Ann", None),
                 hlc: None,
+                changed: None,
             }),
             theirs: None,
             base: None,
         };
         assert_eq!(sides.differing(), CustomerField::ALL);
+    }
+
+    #[test]
+    fn a_later_edit_joins_the_open_conflict_adding_the_fields_it_changed() {
+        let office = Customer {
+            id: Uuid::nil(),
+            version: 2,
+            fields: fields("Ann", Some("ann@office")),
+            hlc: None,
+            made_by: None,
+        };
+        let edit = |name: &str, phone: Option<&str>, changed: Vec<CustomerField>| LocalEdit {
+            fields: CustomerFields {
+                phone: phone.map(Into::into),
+                ..fields(name, None)
+            },
+            hlc: None,
+            changed: Some(changed),
+        };
+        let first = CustomerSides {
+            mine: Some(edit("Anne", None, vec![CustomerField::Name])),
+            theirs: Some(office.clone()),
+            base: Some(fields("Ann", None)),
+        };
+        let second = CustomerSides {
+            mine: Some(edit("Anne", Some("555"), vec![CustomerField::Phone])),
+            theirs: Some(office),
+            base: Some(fields("Anne", None)),
+        };
+        let joined = first.merged_with(second);
+        assert_eq!(
+            joined.changed_here(),
+            Some(vec![CustomerField::Name, CustomerField::Phone]),
+            "both edits' fields, each once, in display order"
+        );
+        assert_eq!(
+            joined.base,
+            Some(fields("Ann", None)),
+            "the base the first edit was made on"
+        );
+        assert_eq!(
+            joined.changed_there(),
+            Some(vec![CustomerField::Email]),
+            "what the office changed since then"
+        );
+        assert_eq!(
+            joined.differing(),
+            [
+                CustomerField::Name,
+                CustomerField::Email,
+                CustomerField::Phone
+            ],
+            "the conflict names every field involved"
+        );
+        let unknown = CustomerSides {
+            mine: Some(LocalEdit {
+                changed: None,
+                ..edit("Anne", Some("555"), vec![])
+            }),
+            ..joined.clone()
+        };
+        assert_eq!(
+            joined.merged_with(unknown).changed_here(),
+            Some(vec![CustomerField::Name, CustomerField::Phone]),
+            "an edit that does not know its base counts what differs from the base"
+        );
     }
 
     #[test]

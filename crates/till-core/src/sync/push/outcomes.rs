@@ -6,19 +6,19 @@
 //! the plan out in short transactions, looking up in the store only what a row's write needs (the
 //! failed item a rejected one builds on, the base of a conflicting customer).
 
-use rusqlite::{params, Connection, TransactionBehavior};
+use rusqlite::{params, Connection};
 use till_protocol::{
-    ConflictCurrent, ConflictReason, Mutation, MutationBody, Outcome, PushResponse,
+    ConflictCurrent, ConflictReason, Mutation, MutationBody, Outcome, PushResponse, ReversalInfo,
 };
 use uuid::Uuid;
 
 use crate::outbox::{self, OutboxEntry, OutboxState};
-use crate::store::wal::{let_writers_in, Checkpointer, WRITE_CHUNK};
+use crate::store::wal::{self, let_writers_in, Checkpointer, WRITE_CHUNK};
 use crate::Clock;
 
 use super::super::conflicts::{
-    self, ConflictReason as LocalConflictReason, CustomerSides, Detected, LocalEdit, PolicySet,
-    Sides, TicketSides,
+    self, ConflictEntity, ConflictReason as LocalConflictReason, CustomerSides, Detected,
+    LocalEdit, LocalReason, PolicySet, Sides, TicketSides,
 };
 use super::super::customers;
 use super::super::error::SyncError;
@@ -36,6 +36,14 @@ pub enum Settle<'a> {
         server_id: i64,
         server_number: Option<u64>,
         version: u64,
+    },
+    /// A reversal of a sale already reversed elsewhere: stored and counted by the server, and a
+    /// disputed reversal for a manager here.
+    Disputed {
+        outcome: &'a Outcome,
+        server_id: i64,
+        server_number: Option<u64>,
+        first: &'a ReversalInfo,
     },
     /// The server's copy moved on: a conflict for a person or a policy to settle.
     Conflict {
@@ -148,6 +156,22 @@ fn settle<'a>(entry: &'a OutboxEntry, outcome: &'a Outcome, plan: &mut Plan<'a>)
                 version: *version,
             }
         }
+        Outcome::Disputed {
+            server_id,
+            server_number,
+            first,
+        } => {
+            report
+                .synced_tickets
+                .push((entry.entity_id, *server_number));
+            report.conflicts += 1;
+            Settle::Disputed {
+                outcome,
+                server_id: *server_id,
+                server_number: *server_number,
+                first,
+            }
+        }
         Outcome::Conflict { reason, current } => {
             report.conflicts += 1;
             Settle::Conflict {
@@ -218,17 +242,21 @@ impl Writer<'_> {
             }
             self.give_way.before_write(self.conn).await?;
             let last = index + 1 == chunks;
-            let tx = self
-                .conn
-                .transaction_with_behavior(TransactionBehavior::Immediate)?;
-            if last {
-                persisted::set_clock_offset(&tx, clock_offset_ms)?;
-                persisted::set_server_acked(&tx, response.last_applied_seq)?;
-            }
-            for (entry, settle) in chunk {
-                write(&tx, entry, settle, now, policies, clock)?;
-            }
-            tx.commit()?;
+            // A conflict may be settled by its policy at once, queueing a new mutation: that
+            // sequence number must survive a power cut like a sale's.
+            let durable = chunk
+                .iter()
+                .any(|(_, settle)| matches!(settle, Settle::Conflict { .. }));
+            wal::write(self.conn, durable, |tx| {
+                if last {
+                    persisted::set_clock_offset(tx, clock_offset_ms)?;
+                    persisted::set_server_acked(tx, response.last_applied_seq)?;
+                }
+                for (entry, settle) in chunk {
+                    write(tx, entry, settle, now, policies, clock)?;
+                }
+                Ok::<_, SyncError>(())
+            })?;
             self.checkpointer
                 .wrote(self.conn, chunk.len(), last && quiet);
         }
@@ -252,15 +280,7 @@ fn write(
             server_number,
             version,
         } => {
-            let result = serde_json::to_string(outcome)?;
-            outbox::set_state(
-                tx,
-                entry.seq,
-                OutboxState::Applied,
-                Some(&result),
-                None,
-                now,
-            )?;
+            keep_answer(tx, entry.seq, OutboxState::Applied, outcome, now)?;
             if is_ticket(entry) {
                 record_ticket(
                     tx,
@@ -272,23 +292,27 @@ fn write(
                 )?;
             } else {
                 let mutation: Mutation = serde_json::from_slice(&entry.payload)?;
-                on_applied(tx, &mutation.body, *version)?;
+                on_applied(tx, &mutation, *version)?;
             }
+        }
+        Settle::Disputed {
+            outcome,
+            server_id,
+            server_number,
+            first,
+        } => {
+            keep_answer(tx, entry.seq, OutboxState::Applied, outcome, now)?;
+            record_ticket(tx, entry.entity_id, *server_id, *server_number, 1, now)?;
+            let mutation: Mutation = serde_json::from_slice(&entry.payload)?;
+            let detected = disputed_reversal(entry, &mutation, first);
+            conflicts::record(tx, policies, detected, clock)?;
         }
         Settle::Conflict {
             outcome,
             reason,
             current,
         } => {
-            let result = serde_json::to_string(outcome)?;
-            outbox::set_state(
-                tx,
-                entry.seq,
-                OutboxState::Conflict,
-                Some(&result),
-                None,
-                now,
-            )?;
+            keep_answer(tx, entry.seq, OutboxState::Conflict, outcome, now)?;
             let mutation: Mutation = serde_json::from_slice(&entry.payload)?;
             let detected = conflict_from_push(tx, entry, &mutation, *reason, current)?;
             conflicts::record(tx, policies, detected, clock)?;
@@ -315,7 +339,35 @@ fn write(
         }
         Settle::Requeue => reset_to_pending(tx, std::slice::from_ref(entry), now)?,
     }
+    if entry.kind.starts_with("customer_") {
+        conflicts::decide_waiting(
+            tx,
+            policies,
+            ConflictEntity::Customer,
+            entry.entity_id,
+            clock,
+        )?;
+    }
     Ok(())
+}
+
+/// Settles row `seq` in `state`, keeping the server's answer as given.
+fn keep_answer(
+    conn: &Connection,
+    seq: u64,
+    state: OutboxState,
+    outcome: &Outcome,
+    now: i64,
+) -> Result<(), SyncError> {
+    let result = serde_json::to_string(outcome)?;
+    Ok(outbox::set_state(
+        conn,
+        seq,
+        state,
+        Some(&result),
+        None,
+        now,
+    )?)
 }
 
 fn set_failed(
@@ -392,20 +444,50 @@ pub fn record_ticket(
 }
 
 /// Brings the local customer up to the version the server applied.
-fn on_applied(conn: &Connection, body: &MutationBody, version: u64) -> Result<(), SyncError> {
-    match body {
+fn on_applied(conn: &Connection, mutation: &Mutation, version: u64) -> Result<(), SyncError> {
+    let made_by = mutation.id;
+    match &mutation.body {
         MutationBody::TicketCreated(_)
         | MutationBody::TicketVoided(_)
         | MutationBody::TicketRefunded(_) => {}
         MutationBody::CustomerCreated(c) => {
-            customers::mark_applied(conn, c.id, version, Some(&c.fields))?
+            customers::mark_applied(conn, c.id, made_by, version, Some(&c.fields))?
         }
         MutationBody::CustomerUpdated(c) => {
-            customers::mark_applied(conn, c.id, version, Some(&c.fields))?
+            customers::mark_applied(conn, c.id, made_by, version, Some(&c.fields))?
         }
-        MutationBody::CustomerDeleted(c) => customers::mark_applied(conn, c.id, version, None)?,
+        MutationBody::CustomerDeleted(c) => {
+            customers::mark_applied(conn, c.id, made_by, version, None)?
+        }
+        MutationBody::DisputeSettled(_) => {}
     }
     Ok(())
+}
+
+/// The disputed reversal a `disputed` answer reports: this terminal's void or refund, and the
+/// reversal the back office holds from before.
+fn disputed_reversal(entry: &OutboxEntry, mutation: &Mutation, first: &ReversalInfo) -> Detected {
+    let mine = match &mutation.body {
+        MutationBody::TicketVoided(t) | MutationBody::TicketRefunded(t) => Some(t.clone()),
+        _ => None,
+    };
+    Detected {
+        entity_id: entry.entity_id,
+        outbox_seq: Some(entry.seq),
+        reason: LocalConflictReason::Local(LocalReason::DisputedReversal),
+        sides: Sides::Ticket(TicketSides {
+            mine,
+            theirs: Some(first.clone()),
+        }),
+    }
+}
+
+/// The reversal the back office holds, from a conflict's current copy.
+fn reversal(current: &Option<ConflictCurrent>) -> Option<ReversalInfo> {
+    match current {
+        Some(ConflictCurrent::Reversal(r)) => Some(r.clone()),
+        _ => None,
+    }
 }
 
 /// The conflict a push answer reports, typed: this terminal's side from the mutation sent, the
@@ -418,9 +500,12 @@ fn conflict_from_push(
     reason: till_protocol::ConflictReason,
     current: &Option<ConflictCurrent>,
 ) -> Result<Detected, SyncError> {
+    let changed = customers::changed_by(conn, mutation)?;
+    customers::forget_edit_base(conn, mutation.id)?;
     let local_edit = |fields: &till_protocol::CustomerFields| LocalEdit {
         fields: fields.clone(),
         hlc: Some(mutation.hlc),
+        changed: changed.clone(),
     };
     let customer = |mine: Option<LocalEdit>| -> Result<Sides, SyncError> {
         Ok(Sides::Customer(CustomerSides {
@@ -445,10 +530,11 @@ fn conflict_from_push(
         | MutationBody::TicketVoided(t)
         | MutationBody::TicketRefunded(t) => Sides::Ticket(TicketSides {
             mine: Some(t.clone()),
-            theirs: match current {
-                Some(ConflictCurrent::Reversal(r)) => Some(r.clone()),
-                _ => None,
-            },
+            theirs: reversal(current),
+        }),
+        MutationBody::DisputeSettled(_) => Sides::Ticket(TicketSides {
+            mine: None,
+            theirs: reversal(current),
         }),
     };
     Ok(Detected {
@@ -477,6 +563,7 @@ mod tests {
             .iter()
             .map(|(_, settle)| match settle {
                 Settle::Applied { .. } => "applied",
+                Settle::Disputed { .. } => "disputed",
                 Settle::Conflict { .. } => "conflict",
                 Settle::Rejected { .. } => "rejected",
                 Settle::Mismatch { .. } => "mismatch",
@@ -554,6 +641,30 @@ mod tests {
             Some(None),
             "no gap, no resend point"
         );
+    }
+
+    #[test]
+    fn a_disputed_reversal_is_synced_and_counted_as_a_conflict_for_a_manager() {
+        let batch: Vec<OutboxEntry> = (1..=1).map(entry).collect();
+        let first = ReversalInfo {
+            ticket_id: Uuid::now_v7(),
+            kind: till_protocol::TicketKind::Refund,
+            terminal_id: None,
+            total: None,
+        };
+        let response = answer(&batch, |_| Outcome::Disputed {
+            server_id: 8,
+            server_number: Some(40),
+            first: first.clone(),
+        });
+        let plan = plan(&batch, &response);
+        assert_eq!(kinds(&plan), ["disputed"]);
+        assert_eq!(
+            plan.report.synced_tickets,
+            [(batch[0].entity_id, Some(40))],
+            "the back office holds it"
+        );
+        assert_eq!((plan.report.settled, plan.report.conflicts), (1, 1));
     }
 
     #[test]

@@ -42,7 +42,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use deadpool_postgres::{Manager, ManagerConfig, Object, Pool, RecyclingMethod, Transaction};
-use till_protocol::{Customer, Mutation, Product};
+use till_protocol::{Customer, Product};
 use tokio_postgres::error::SqlState;
 use tokio_postgres::types::ToSql;
 use tokio_postgres::{IsolationLevel, Row};
@@ -56,6 +56,7 @@ use super::{
     TokenOwner,
 };
 use crate::clock::now_ms;
+use crate::decide::push::Received;
 use crate::decide::settings::{OfficeSetting, OfficeSettings};
 use crate::decide::stamps::StampLimit;
 use crate::decide::{self, pull, stats};
@@ -78,6 +79,14 @@ const MIGRATIONS: &[(u32, &str)] = &[
     (
         4,
         include_str!("../../../migrations/postgres/0004_office_settings.sql"),
+    ),
+    (
+        5,
+        include_str!("../../../migrations/postgres/0005_customer_made_by.sql"),
+    ),
+    (
+        6,
+        include_str!("../../../migrations/postgres/0006_disputed_reversals.sql"),
     ),
 ];
 
@@ -420,7 +429,7 @@ impl Storage for PostgresStorage {
     async fn push(
         &self,
         terminal_id: Uuid,
-        mutations: Vec<Mutation>,
+        mutations: Vec<Received>,
         stamps: StampLimit,
     ) -> Result<PushOutcome, StorageError> {
         in_transaction!(self, "push", |tx| push::settle(

@@ -116,9 +116,8 @@ pub(super) async fn pull_rows(
         });
     }
 
-    let sql =
-        "SELECT id, version, name, email, phone, note, deleted, change_seq, hlc FROM customers
-               WHERE change_seq > $1 ORDER BY change_seq LIMIT $2";
+    let sql = "SELECT id, version, name, email, phone, note, deleted, change_seq, hlc, made_by
+               FROM customers WHERE change_seq > $1 ORDER BY change_seq LIMIT $2";
     for r in all(&tx, sql, &[&after, &take]).await? {
         rows.customers.push(Changed {
             seq: r.get(7),
@@ -133,6 +132,7 @@ pub(super) async fn pull_rows(
                     note: r.get(5),
                 },
                 hlc: r.get(8),
+                made_by: r.get(9),
             },
         });
     }
@@ -199,11 +199,18 @@ pub(super) async fn stats_rows(client: &mut Object) -> Result<stats::Rows, TxErr
         let refused: i64 = one(
             &tx,
             "SELECT count(*) FROM mutations WHERE terminal_id = $1 AND ticket_id IS NOT NULL
-               AND (outcome::jsonb ->> 'status') <> 'applied'",
+               AND (outcome::jsonb ->> 'status') NOT IN ('applied', 'disputed')",
             &[&terminal.id],
         )
         .await?
         .get(0);
+        let disputes = one(
+            &tx,
+            "SELECT count(*), count(*) FILTER (WHERE settlement IS NULL)
+             FROM disputes WHERE terminal_id = $1",
+            &[&terminal.id],
+        )
+        .await?;
         let ticket_numbers = u64s(
             &tx,
             "SELECT DISTINCT ticket_number FROM mutations
@@ -224,6 +231,8 @@ pub(super) async fn stats_rows(client: &mut Object) -> Result<stats::Rows, TxErr
             sales_total: figures.get(2),
             reversals_total: figures.get(3),
             refused,
+            disputed: disputes.get(0),
+            open_disputes: disputes.get(1),
             ticket_numbers,
             seqs,
         });

@@ -17,7 +17,7 @@ use crate::decide::catalog::StoredRate;
 use crate::decide::customers::{CustomerRow, StoredCustomer};
 use crate::decide::push::{Recorded, RecordedBy, Settlement};
 use crate::decide::settings::OfficeSettings;
-use crate::decide::tickets::{SoldLine, StoredTicket};
+use crate::decide::tickets::{DisputeClosed, NewDispute, SoldLine, StoredDispute, StoredTicket};
 use crate::storage::columns::{
     kind_name, parse_kind, sold_lines, ticket_body, to_i64, to_u64, CUSTOMER_COLUMNS,
     PRODUCT_COLUMNS, TERMINAL_COLUMNS,
@@ -44,11 +44,11 @@ fn locking(sql: String, lock: Lock) -> String {
     }
 }
 
-/// A customer version and its fields as `$1` to `$8`.
+/// A customer version and its fields as `$1` to `$9`.
 fn customer_params<'p>(
     at: &'p CustomerVersion,
     fields: &'p CustomerFields,
-) -> [&'p (dyn ToSql + Sync); 8] {
+) -> [&'p (dyn ToSql + Sync); 9] {
     [
         &at.id,
         &at.version,
@@ -58,6 +58,7 @@ fn customer_params<'p>(
         &fields.note,
         &at.change,
         &at.hlc,
+        &at.made_by,
     ]
 }
 
@@ -215,6 +216,67 @@ impl Tx for PgTx<'_, '_> {
         Ok(())
     }
 
+    async fn insert_dispute(&mut self, d: &NewDispute, now_ms: i64) -> Result<(), TxError> {
+        exec(
+            self.tx,
+            "INSERT INTO disputes (reversal_id, sale_id, first_id, terminal_id, total,
+                                   detected_at_ms)
+             VALUES ($1, $2, $3, $4, $5, $6)",
+            &[
+                &d.reversal_id,
+                &d.sale_id,
+                &d.first_id,
+                &d.terminal_id,
+                &d.total,
+                &now_ms,
+            ],
+        )
+        .await?;
+        Ok(())
+    }
+
+    async fn dispute(&mut self, reversal_id: Uuid) -> Result<Option<StoredDispute>, TxError> {
+        let sql = "SELECT id, terminal_id, total, settlement FROM disputes
+                   WHERE reversal_id = $1 FOR UPDATE";
+        Ok(opt(self.tx, sql, &[&reversal_id])
+            .await?
+            .map(|r| StoredDispute {
+                server_id: r.get(0),
+                terminal_id: r.get(1),
+                total: r.get(2),
+                settlement: r.get(3),
+            }))
+    }
+
+    async fn counts_back_a_dispute(&mut self, id: Uuid) -> Result<bool, TxError> {
+        let sql = "SELECT 1 FROM disputes WHERE counter_sale_id = $1";
+        Ok(opt(self.tx, sql, &[&id]).await?.is_some())
+    }
+
+    async fn close_dispute(
+        &mut self,
+        reversal_id: Uuid,
+        closed: &DisputeClosed,
+        now_ms: i64,
+    ) -> Result<(), TxError> {
+        exec(
+            self.tx,
+            "UPDATE disputes SET settlement = $2, counter_sale_id = $3, settled_by = $4,
+                    why = $5, settled_at_ms = $6
+             WHERE reversal_id = $1",
+            &[
+                &reversal_id,
+                &closed.settlement,
+                &closed.counter_sale,
+                &closed.by,
+                &closed.why,
+                &now_ms,
+            ],
+        )
+        .await?;
+        Ok(())
+    }
+
     /// The mutations in one statement, then the stock moves in one: a ledger of deltas that a
     /// push only appends to, so pushes of tills selling the same products never wait for each
     /// other's rows.
@@ -303,6 +365,7 @@ impl Tx for PgTx<'_, '_> {
                 note: r.get(5),
             },
             hlc: r.get(7),
+            made_by: r.get(8),
         };
         Ok(Some(row.into_stored(r.get(0), r.get(6))?))
     }
@@ -314,8 +377,9 @@ impl Tx for PgTx<'_, '_> {
         at: &CustomerVersion,
         fields: &CustomerFields,
     ) -> Result<i64, TxError> {
-        let sql = "INSERT INTO customers (id, version, name, email, phone, note, change_seq, hlc)
-                   VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING server_id";
+        let sql = "INSERT INTO customers (id, version, name, email, phone, note, change_seq, hlc,
+                                         made_by)
+                   VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING server_id";
         Ok(one(self.tx, sql, &customer_params(at, fields))
             .await?
             .get(0))
@@ -327,7 +391,7 @@ impl Tx for PgTx<'_, '_> {
         fields: &CustomerFields,
     ) -> Result<(), TxError> {
         let sql = "UPDATE customers SET version = $2, name = $3, email = $4, phone = $5,
-                          note = $6, change_seq = $7, hlc = $8 WHERE id = $1";
+                          note = $6, change_seq = $7, hlc = $8, made_by = $9 WHERE id = $1";
         exec(self.tx, sql, &customer_params(at, fields)).await?;
         Ok(())
     }
@@ -335,9 +399,9 @@ impl Tx for PgTx<'_, '_> {
     async fn delete_customer(&mut self, at: &CustomerVersion) -> Result<(), TxError> {
         exec(
             self.tx,
-            "UPDATE customers SET deleted = true, version = $2, change_seq = $3, hlc = $4
-             WHERE id = $1",
-            &[&at.id, &at.version, &at.change, &at.hlc],
+            "UPDATE customers SET deleted = true, version = $2, change_seq = $3, hlc = $4,
+                    made_by = $5 WHERE id = $1",
+            &[&at.id, &at.version, &at.change, &at.hlc, &at.made_by],
         )
         .await?;
         Ok(())

@@ -17,7 +17,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use rusqlite::{params, Connection, TransactionBehavior};
-use till_protocol::{Customer, Mutation, Product};
+use till_protocol::{Customer, Product};
 use uuid::Uuid;
 
 use self::tx::SqliteTx;
@@ -27,6 +27,7 @@ use super::{
     TokenOwner,
 };
 use crate::clock::now_ms;
+use crate::decide::push::Received;
 use crate::decide::settings::{OfficeSetting, OfficeSettings};
 use crate::decide::stamps::StampLimit;
 use crate::decide::{self, pull, stats};
@@ -48,6 +49,14 @@ const MIGRATIONS: &[(u32, &str)] = &[
     (
         4,
         include_str!("../../../migrations/sqlite/0004_office_settings.sql"),
+    ),
+    (
+        5,
+        include_str!("../../../migrations/sqlite/0005_customer_made_by.sql"),
+    ),
+    (
+        6,
+        include_str!("../../../migrations/sqlite/0006_disputed_reversals.sql"),
     ),
 ];
 
@@ -279,7 +288,7 @@ impl Storage for SqliteStorage {
     async fn push(
         &self,
         terminal_id: Uuid,
-        mutations: Vec<Mutation>,
+        mutations: Vec<Received>,
         stamps: StampLimit,
     ) -> Result<PushOutcome, StorageError> {
         self.write_tx(move |tx| run(push::settle(tx, terminal_id, &mutations, stamps)))
@@ -398,10 +407,11 @@ mod tests {
             .add_terminal("till 1", "hash")
             .await
             .expect("enrols");
-        let sale = crate::sample::mutation(
+        let sale = Received::from_mutation(crate::sample::mutation(
             1,
             till_protocol::MutationBody::TicketCreated(crate::sample::sale(1)),
-        );
+        ))
+        .expect("serialises");
         let pushed = storage
             .push(terminal.id, vec![sale], StampLimit::ahead_of(now_ms(), 0))
             .await

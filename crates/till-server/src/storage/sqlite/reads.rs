@@ -176,8 +176,8 @@ pub(super) fn pull_rows(
     }
 
     let mut stmt = conn.prepare_cached(
-        "SELECT id, version, name, email, phone, note, deleted, change_seq, hlc FROM customers
-         WHERE change_seq > ?1 ORDER BY change_seq LIMIT ?2",
+        "SELECT id, version, name, email, phone, note, deleted, change_seq, hlc, made_by
+         FROM customers WHERE change_seq > ?1 ORDER BY change_seq LIMIT ?2",
     )?;
     for row in stmt.query_map(params![after, take], |r| {
         let fields = CustomerFields {
@@ -193,9 +193,10 @@ pub(super) fn pull_rows(
             r.get(6)?,
             r.get(7)?,
             r.get(8)?,
+            r.get::<_, Option<String>>(9)?,
         ))
     })? {
-        let (id, version, fields, deleted, seq, hlc) = row?;
+        let (id, version, fields, deleted, seq, hlc, made_by) = row?;
         rows.customers.push(Changed {
             seq,
             deleted,
@@ -204,6 +205,7 @@ pub(super) fn pull_rows(
                 version,
                 fields,
                 hlc,
+                made_by: made_by.as_deref().map(parse_uuid).transpose()?,
             },
         });
     }
@@ -287,9 +289,15 @@ pub(super) fn stats_rows(conn: &Connection) -> Result<stats::Rows, StorageError>
         )?;
         let refused = conn.query_row(
             "SELECT count(*) FROM mutations WHERE terminal_id = ?1 AND ticket_id IS NOT NULL
-               AND json_extract(outcome, '$.status') != 'applied'",
+               AND json_extract(outcome, '$.status') NOT IN ('applied', 'disputed')",
             [&id],
             |r| r.get(0),
+        )?;
+        let (disputed, open_disputes) = conn.query_row(
+            "SELECT count(*), count(*) FILTER (WHERE settlement IS NULL)
+             FROM disputes WHERE terminal_id = ?1",
+            [&id],
+            |r| Ok((r.get(0)?, r.get(1)?)),
         )?;
         let ticket_numbers = column_u64s(
             conn,
@@ -309,6 +317,8 @@ pub(super) fn stats_rows(conn: &Connection) -> Result<stats::Rows, StorageError>
             sales_total,
             reversals_total,
             refused,
+            disputed,
+            open_disputes,
             ticket_numbers,
             seqs,
         });

@@ -14,7 +14,7 @@ use crate::decide::catalog::StoredRate;
 use crate::decide::customers::{CustomerRow, StoredCustomer};
 use crate::decide::push::{Recorded, RecordedBy, Settlement};
 use crate::decide::settings::OfficeSettings;
-use crate::decide::tickets::{SoldLine, StoredTicket};
+use crate::decide::tickets::{DisputeClosed, NewDispute, SoldLine, StoredDispute, StoredTicket};
 use crate::storage::columns::{
     kind_name, parse_kind, sold_lines, ticket_body, to_i64, to_u64, CUSTOMER_COLUMNS,
     PRODUCT_COLUMNS,
@@ -32,7 +32,7 @@ impl<'t> SqliteTx<'t> {
         SqliteTx { conn }
     }
 
-    /// Runs `sql` with a customer version and its fields as `?1` to `?8`.
+    /// Runs `sql` with a customer version and its fields as `?1` to `?9`.
     fn write_customer(
         &self,
         sql: &str,
@@ -47,7 +47,8 @@ impl<'t> SqliteTx<'t> {
             fields.phone,
             fields.note,
             at.change,
-            at.hlc
+            at.hlc,
+            at.made_by.to_string()
         ])?;
         Ok(())
     }
@@ -216,6 +217,80 @@ impl Tx for SqliteTx<'_> {
         Ok(())
     }
 
+    async fn insert_dispute(&mut self, d: &NewDispute, now_ms: i64) -> Result<(), StorageError> {
+        self.conn
+            .prepare_cached(
+                "INSERT INTO disputes (reversal_id, sale_id, first_id, terminal_id, total,
+                                       detected_at_ms)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            )?
+            .execute(params![
+                d.reversal_id.to_string(),
+                d.sale_id.to_string(),
+                d.first_id.to_string(),
+                d.terminal_id.to_string(),
+                d.total,
+                now_ms
+            ])?;
+        Ok(())
+    }
+
+    async fn dispute(&mut self, reversal_id: Uuid) -> Result<Option<StoredDispute>, StorageError> {
+        let row = self
+            .conn
+            .prepare_cached(
+                "SELECT id, terminal_id, total, settlement FROM disputes WHERE reversal_id = ?1",
+            )?
+            .query_row([reversal_id.to_string()], |r| {
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, i64>(2)?,
+                    r.get::<_, Option<String>>(3)?,
+                ))
+            })
+            .optional()?;
+        row.map(|(server_id, terminal, total, settlement)| {
+            Ok(StoredDispute {
+                server_id,
+                terminal_id: parse_uuid(&terminal)?,
+                total,
+                settlement,
+            })
+        })
+        .transpose()
+    }
+
+    async fn counts_back_a_dispute(&mut self, id: Uuid) -> Result<bool, StorageError> {
+        Ok(self
+            .conn
+            .prepare_cached("SELECT 1 FROM disputes WHERE counter_sale_id = ?1")?
+            .exists([id.to_string()])?)
+    }
+
+    async fn close_dispute(
+        &mut self,
+        reversal_id: Uuid,
+        closed: &DisputeClosed,
+        now_ms: i64,
+    ) -> Result<(), StorageError> {
+        self.conn
+            .prepare_cached(
+                "UPDATE disputes SET settlement = ?2, counter_sale_id = ?3, settled_by = ?4,
+                        why = ?5, settled_at_ms = ?6
+                 WHERE reversal_id = ?1",
+            )?
+            .execute(params![
+                reversal_id.to_string(),
+                closed.settlement,
+                closed.counter_sale.map(|c| c.to_string()),
+                closed.by,
+                closed.why,
+                now_ms
+            ])?;
+        Ok(())
+    }
+
     async fn record_batch(
         &mut self,
         terminal_id: Uuid,
@@ -280,12 +355,17 @@ impl Tx for SqliteTx<'_> {
                         note: r.get(5)?,
                     },
                     hlc: r.get(7)?,
+                    made_by: None,
                 };
-                Ok((r.get::<_, i64>(0)?, row, r.get::<_, bool>(6)?))
+                let made_by: Option<String> = r.get(8)?;
+                Ok((r.get::<_, i64>(0)?, row, r.get::<_, bool>(6)?, made_by))
             })
             .optional()?;
-        row.map(|(server_id, row, deleted)| row.into_stored(server_id, deleted))
-            .transpose()
+        row.map(|(server_id, mut row, deleted, made_by)| {
+            row.made_by = made_by.as_deref().map(parse_uuid).transpose()?;
+            row.into_stored(server_id, deleted)
+        })
+        .transpose()
     }
 
     async fn insert_customer(
@@ -294,8 +374,8 @@ impl Tx for SqliteTx<'_> {
         fields: &CustomerFields,
     ) -> Result<i64, StorageError> {
         self.write_customer(
-            "INSERT INTO customers (id, version, name, email, phone, note, change_seq, hlc)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            "INSERT INTO customers (id, version, name, email, phone, note, change_seq, hlc, made_by)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
             at,
             fields,
         )?;
@@ -309,7 +389,7 @@ impl Tx for SqliteTx<'_> {
     ) -> Result<(), StorageError> {
         self.write_customer(
             "UPDATE customers SET version = ?2, name = ?3, email = ?4, phone = ?5,
-                    note = ?6, change_seq = ?7, hlc = ?8 WHERE id = ?1",
+                    note = ?6, change_seq = ?7, hlc = ?8, made_by = ?9 WHERE id = ?1",
             at,
             fields,
         )
@@ -317,9 +397,15 @@ impl Tx for SqliteTx<'_> {
 
     async fn delete_customer(&mut self, at: &CustomerVersion) -> Result<(), StorageError> {
         self.conn.execute(
-            "UPDATE customers SET deleted = 1, version = ?2, change_seq = ?3, hlc = ?4
-             WHERE id = ?1",
-            params![at.id.to_string(), at.version, at.change, at.hlc],
+            "UPDATE customers SET deleted = 1, version = ?2, change_seq = ?3, hlc = ?4,
+                    made_by = ?5 WHERE id = ?1",
+            params![
+                at.id.to_string(),
+                at.version,
+                at.change,
+                at.hlc,
+                at.made_by.to_string()
+            ],
         )?;
         Ok(())
     }

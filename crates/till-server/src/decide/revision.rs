@@ -1,0 +1,197 @@
+//! What a terminal is told, by the protocol revision it names (`Till-Protocol`). The back office
+//! decides and records every outcome as the current revision has it; a terminal of an older
+//! revision, whose types refuse fields they do not know, is told the same facts in the shape it
+//! reads. A replay to it is rendered alike, so it still gets its first answer byte for byte.
+
+use till_protocol::{
+    ChangeKind, ConflictCurrent, ConflictReason, MutationResult, Outcome, PROTOCOL_REVISION,
+};
+
+/// A protocol revision a terminal speaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Revision(pub u32);
+
+impl Revision {
+    /// What a terminal that names no revision speaks.
+    pub const FIRST: Revision = Revision(1);
+    /// What this server speaks.
+    pub const CURRENT: Revision = Revision(PROTOCOL_REVISION);
+
+    /// The revision a request names in its header value (the first when it names none, or
+    /// nothing readable; never beyond this server's own).
+    pub fn named(header: Option<&str>) -> Revision {
+        header
+            .and_then(|v| v.trim().parse::<u32>().ok())
+            .map_or(Revision::FIRST, |n| {
+                Revision(n.clamp(Revision::FIRST.0, Revision::CURRENT.0))
+            })
+    }
+
+    /// Whether a terminal of this revision reads what made a customer version.
+    fn reads_made_by(self) -> bool {
+        self >= Revision(2)
+    }
+
+    /// Whether it reads a disputed reversal as such.
+    fn reads_disputed(self) -> bool {
+        self >= Revision(2)
+    }
+}
+
+/// A push's results as a terminal of `revision` reads them.
+pub fn results(results: Vec<MutationResult>, revision: Revision) -> Vec<MutationResult> {
+    results
+        .into_iter()
+        .map(|r| MutationResult {
+            outcome: outcome(r.outcome, revision),
+            ..r
+        })
+        .collect()
+}
+
+/// One outcome as a terminal of `revision` reads it. A disputed reversal is told to a terminal
+/// of revision 1 as the conflict it knows (`already_reversed`, naming the first reversal): it
+/// shows it to a manager, and the reversal is stored and counted all the same.
+pub fn outcome(outcome: Outcome, revision: Revision) -> Outcome {
+    match outcome {
+        Outcome::Duplicate { original } => Outcome::Duplicate {
+            original: Box::new(self::outcome(*original, revision)),
+        },
+        Outcome::Disputed { first, .. } if !revision.reads_disputed() => Outcome::Conflict {
+            reason: ConflictReason::AlreadyReversed,
+            current: Some(ConflictCurrent::Reversal(first)),
+        },
+        Outcome::Conflict {
+            reason,
+            current: Some(ConflictCurrent::Customer(mut c)),
+        } if !revision.reads_made_by() => {
+            c.made_by = None;
+            Outcome::Conflict {
+                reason,
+                current: Some(ConflictCurrent::Customer(c)),
+            }
+        }
+        other => other,
+    }
+}
+
+/// A pull page's changes as a terminal of `revision` reads them.
+pub fn changes(
+    changes: Vec<till_protocol::Change>,
+    revision: Revision,
+) -> Vec<till_protocol::Change> {
+    if revision.reads_made_by() {
+        return changes;
+    }
+    changes
+        .into_iter()
+        .map(|mut change| {
+            if let ChangeKind::CustomerUpserted(c) = &mut change.change {
+                c.made_by = None;
+            }
+            change
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use till_protocol::{Change, Customer, CustomerFields, ReversalInfo, TicketKind};
+    use uuid::Uuid;
+
+    fn customer() -> Customer {
+        Customer {
+            id: Uuid::now_v7(),
+            version: 2,
+            fields: CustomerFields {
+                name: "Ada".into(),
+                email: None,
+                phone: None,
+                note: None,
+            },
+            hlc: None,
+            made_by: Some(Uuid::now_v7()),
+        }
+    }
+
+    #[test]
+    fn a_first_revision_terminal_is_told_a_disputed_reversal_as_the_conflict_it_knows() {
+        let first = ReversalInfo {
+            ticket_id: Uuid::now_v7(),
+            kind: TicketKind::Refund,
+            terminal_id: None,
+            total: None,
+        };
+        let disputed = Outcome::Disputed {
+            server_id: 4,
+            server_number: Some(9),
+            first: first.clone(),
+        };
+        let as_before = Outcome::Conflict {
+            reason: ConflictReason::AlreadyReversed,
+            current: Some(ConflictCurrent::Reversal(first)),
+        };
+        assert_eq!(outcome(disputed.clone(), Revision::FIRST), as_before);
+        let replay = Outcome::Duplicate {
+            original: Box::new(disputed.clone()),
+        };
+        assert_eq!(
+            outcome(replay, Revision::FIRST),
+            Outcome::Duplicate {
+                original: Box::new(as_before)
+            },
+            "a replay is told the same"
+        );
+        assert_eq!(outcome(disputed.clone(), Revision(2)), disputed);
+    }
+
+    #[test]
+    fn a_revision_is_read_from_the_header_within_what_this_server_speaks() {
+        assert_eq!(Revision::named(None), Revision::FIRST);
+        assert_eq!(Revision::named(Some("garbage")), Revision::FIRST);
+        assert_eq!(Revision::named(Some(" 2 ")), Revision(2));
+        assert_eq!(Revision::named(Some("0")), Revision::FIRST);
+        assert_eq!(Revision::named(Some("99")), Revision::CURRENT);
+    }
+
+    #[test]
+    fn a_first_revision_terminal_is_never_told_what_made_a_version() {
+        let conflict = Outcome::Conflict {
+            reason: ConflictReason::StaleVersion,
+            current: Some(ConflictCurrent::Customer(customer())),
+        };
+        let replay = Outcome::Duplicate {
+            original: Box::new(conflict.clone()),
+        };
+        for told in [
+            outcome(conflict.clone(), Revision::FIRST),
+            match outcome(replay.clone(), Revision::FIRST) {
+                Outcome::Duplicate { original } => *original,
+                other => panic!("a replay stays a replay: {other:?}"),
+            },
+        ] {
+            match told {
+                Outcome::Conflict {
+                    current: Some(ConflictCurrent::Customer(c)),
+                    ..
+                } => assert_eq!(c.made_by, None),
+                other => panic!("still the conflict: {other:?}"),
+            }
+        }
+        assert_eq!(
+            outcome(replay.clone(), Revision::CURRENT),
+            replay,
+            "the current revision is told everything"
+        );
+        let page = vec![Change {
+            seq: 1,
+            change: ChangeKind::CustomerUpserted(customer()),
+        }];
+        match &changes(page.clone(), Revision::FIRST)[0].change {
+            ChangeKind::CustomerUpserted(c) => assert_eq!(c.made_by, None),
+            other => panic!("still the customer: {other:?}"),
+        }
+        assert_eq!(changes(page.clone(), Revision(2)), page);
+    }
+}

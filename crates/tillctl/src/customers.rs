@@ -1,0 +1,187 @@
+//! `tillctl customers add|edit|list|show`: this terminal's customers, through the core functions
+//! the app's Customers screen uses, so both follow one rule. Each change is saved here and
+//! queued for the back office.
+
+use std::path::Path;
+
+use serde::Serialize;
+use till_core::sync::customers::{self, LocalCustomer};
+use till_core::sync::SyncError;
+use till_core::SystemClock;
+use till_protocol::CustomerFields;
+use uuid::Uuid;
+
+use crate::{open_store, Failure};
+
+/// Most customers `list` prints.
+const MAX_LISTED: u32 = 100_000;
+
+#[derive(clap::Args)]
+pub struct Args {
+    #[command(subcommand)]
+    command: Command,
+}
+
+/// The fields a command names; a field not named keeps its value.
+#[derive(clap::Args)]
+struct Named {
+    /// A name (required for a new customer)
+    #[arg(long)]
+    name: Option<String>,
+    /// An e-mail address; "" clears it
+    #[arg(long)]
+    email: Option<String>,
+    /// A phone number; "" clears it
+    #[arg(long)]
+    phone: Option<String>,
+    /// A note; "" clears it
+    #[arg(long)]
+    note: Option<String>,
+}
+
+#[derive(clap::Subcommand)]
+enum Command {
+    /// Create a customer here (queued for the back office); prints its id
+    Add {
+        #[command(flatten)]
+        fields: Named,
+        /// Print {"id": …} instead of the id alone
+        #[arg(long)]
+        json: bool,
+    },
+    /// Edit a customer: fields not named keep their value, an empty one is cleared
+    Edit {
+        id: String,
+        #[command(flatten)]
+        fields: Named,
+    },
+    /// Customers by name
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// One customer, with whether an edit of it is waiting to sync
+    Show {
+        id: String,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+impl Named {
+    /// `current` with the named fields applied.
+    fn applied_to(self, current: CustomerFields) -> CustomerFields {
+        let optional = |new: Option<String>, old: Option<String>| match new {
+            Some(v) if v.is_empty() => None,
+            Some(v) => Some(v),
+            None => old,
+        };
+        CustomerFields {
+            name: self.name.unwrap_or(current.name),
+            email: optional(self.email, current.email),
+            phone: optional(self.phone, current.phone),
+            note: optional(self.note, current.note),
+        }
+    }
+}
+
+/// A customer as `list --json` and `show --json` print it.
+#[derive(Serialize)]
+struct Shown {
+    id: Uuid,
+    name: String,
+    email: Option<String>,
+    phone: Option<String>,
+    note: Option<String>,
+    /// The last back-office version this terminal knows (0: created here, not yet applied).
+    version: u64,
+    /// An edit of it is waiting to sync.
+    pending: bool,
+}
+
+impl From<LocalCustomer> for Shown {
+    fn from(c: LocalCustomer) -> Self {
+        Shown {
+            id: c.id,
+            name: c.fields.name,
+            email: c.fields.email,
+            phone: c.fields.phone,
+            note: c.fields.note,
+            version: c.version,
+            pending: c.pending,
+        }
+    }
+}
+
+fn parse_id(id: &str) -> Result<Uuid, SyncError> {
+    Uuid::parse_str(id.trim())
+        .map_err(|_| SyncError::InvalidInput(format!("{id:?} is not a customer id")))
+}
+
+pub fn run(data_dir: Option<&Path>, args: Args) -> Result<(), Failure> {
+    let store = open_store(data_dir)?;
+    let mut conn = store.connect()?;
+    match args.command {
+        Command::Add { fields, json } => {
+            let blank = CustomerFields {
+                name: String::new(),
+                email: None,
+                phone: None,
+                note: None,
+            };
+            let saved = customers::save(&mut conn, None, fields.applied_to(blank), &SystemClock)?;
+            if json {
+                outln!("{}", serde_json::json!({ "id": saved.id }));
+            } else {
+                outln!("{}", saved.id);
+            }
+        }
+        Command::Edit { id, fields } => {
+            let id = parse_id(&id)?;
+            let current = customers::live(&conn, id)?;
+            let saved = customers::save(
+                &mut conn,
+                Some(id),
+                fields.applied_to(current.fields),
+                &SystemClock,
+            )?;
+            outln!("customer {} saved; the edit is queued", saved.id);
+        }
+        Command::List { json } => {
+            let all: Vec<Shown> = customers::search(&conn, "", MAX_LISTED)?
+                .into_iter()
+                .map(Shown::from)
+                .collect();
+            if json {
+                outln!("{}", serde_json::to_string(&all)?);
+            } else {
+                for c in all {
+                    outln!(
+                        "{}\t{}\t{}\t{}\tversion {}{}",
+                        c.id,
+                        c.name,
+                        c.email.unwrap_or_default(),
+                        c.phone.unwrap_or_default(),
+                        c.version,
+                        if c.pending { "\tpending" } else { "" }
+                    );
+                }
+            }
+        }
+        Command::Show { id, json } => {
+            let shown = Shown::from(customers::live(&conn, parse_id(&id)?)?);
+            if json {
+                outln!("{}", serde_json::to_string(&shown)?);
+            } else {
+                outln!("id:       {}", shown.id);
+                outln!("name:     {}", shown.name);
+                outln!("email:    {}", shown.email.unwrap_or_default());
+                outln!("phone:    {}", shown.phone.unwrap_or_default());
+                outln!("note:     {}", shown.note.unwrap_or_default());
+                outln!("version:  {}", shown.version);
+                outln!("pending:  {}", shown.pending);
+            }
+        }
+    }
+    Ok(())
+}
