@@ -59,6 +59,7 @@ mod tests {
             Resolved,
             ReviewItem,
             SettingsInput,
+            StoreDamage,
             StoreSettings,
             SyncNowAnswer,
             SyncStatus,

@@ -14,6 +14,7 @@ pub const COMMANDS: &[&str] = &[
     "tickets_list",
     "ticket_detail",
     "sync_status",
+    "store_damage",
     "sync_now",
     "sync_pause",
     "sync_resume",

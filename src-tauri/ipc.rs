@@ -14,6 +14,7 @@ use ts_rs::TS;
 use uuid::Uuid;
 
 pub use till_core::cart::Cart;
+pub use till_core::recover::notice::StoreDamage;
 pub use till_core::register::{CommittedTicket, Lookup, ProductList, QuoteView, Resolved};
 pub use till_core::settings::{AppSettings, ConnectionTest, SettingsInput};
 pub use till_core::sync::conflicts::review::{ConflictDetail, ConflictSummary};

@@ -26,6 +26,7 @@ pub fn handler<R: tauri::Runtime>() -> impl Fn(tauri::ipc::Invoke<R>) -> bool + 
         tickets::tickets_list,
         tickets::ticket_detail,
         sync::sync_status,
+        sync::store_damage,
         sync::sync_now,
         sync::sync_pause,
         sync::sync_resume,

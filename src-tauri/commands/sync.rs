@@ -6,7 +6,7 @@ use till_core::ErrorCode;
 
 use crate::error::{AppError, CmdResult};
 use crate::input::Input;
-use crate::ipc::{ActivityLine, SyncNowAnswer, SyncStatus};
+use crate::ipc::{ActivityLine, StoreDamage, SyncNowAnswer, SyncStatus};
 use crate::terminal::{self, AppState};
 
 /// Most history entries one call returns.
@@ -25,6 +25,14 @@ fn not_enrolled() -> AppError {
 pub async fn sync_status(state: State<'_, AppState>) -> CmdResult<SyncStatus> {
     terminal::note_ui_ready();
     state.terminal()?.status().await
+}
+
+/// The notice of a damaged store this one replaced (set aside untouched, its sales salvaged or
+/// being salvaged), or `null`. The UI reads it at start-up; afterwards `store://damaged` carries
+/// every change.
+#[tauri::command]
+pub async fn store_damage(state: State<'_, AppState>) -> CmdResult<Option<StoreDamage>> {
+    state.terminal()?.store_damage().await
 }
 
 /// Asks for a sync cycle; answers at once (the cycle's progress and result come as events).

@@ -9,7 +9,7 @@ import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { randomUUID } from "node:crypto";
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
 
 import { Session } from "./lib/webdriver.mjs";
@@ -221,21 +221,28 @@ describe("the Till app on a damaged store", () => {
     if (root) removeTemp(root);
   });
 
-  test("says the database is damaged and leaves the file exactly as it was", async () => {
+  test("sets the damaged store aside untouched, says so plainly, and sells on", async () => {
     const dir = path.join(root, "damaged");
     mkdirSync(dir, { recursive: true });
     const garbage = Buffer.from("SQLite format 3\0" + "this is not a database page ".repeat(300));
-    const db = path.join(dir, "till.db");
-    writeFileSync(db, garbage);
+    writeFileSync(path.join(dir, "till.db"), garbage);
     app = await Session.start(driver.url, APP, ["--data-dir", dir]);
-    const alert = await app.waitFor("the start-up error", async () => {
-      const text = await app.exec(`
-        const el = document.querySelector('[role="alert"]');
-        return el ? el.textContent : null;
-      `);
-      return text && /damaged/i.test(text) ? text : null;
+    const banner = await app.waitFor("the damaged store's notice", async () => {
+      const text = await app.exec(`return document.querySelector('[data-testid="store-damaged"]')?.textContent ?? null`);
+      return text && /damaged and set aside as till\.db\.damaged-\d+/.test(text) ? text : null;
     });
-    assert.match(alert, /till\.db/, `the message names the file: ${alert}`);
-    assert.ok(readFileSync(db).equals(garbage), "a damaged database is never overwritten");
+    const aside = readdirSync(dir).filter((f) => /^till\.db\.damaged-\d+$/.test(f));
+    assert.equal(aside.length, 1, `one file set aside: ${readdirSync(dir)}`);
+    assert.ok(banner.includes(aside[0]), `the window names the file set aside, ${aside[0]}: ${banner}`);
+    assert.ok(readFileSync(path.join(dir, aside[0])).equals(garbage), "the damaged file is kept byte for byte");
+    // Garbage holds no sale to salvage: the window says so rather than "being salvaged" for ever.
+    await app.waitFor("the salvage's outcome", async () => {
+      const text = await app.text(tid("store-damaged-salvage"));
+      return /could not be salvaged \(.*not a database/.test(text) ? text : null;
+    });
+    await ringUpSale(app, ["HOT-001"]);
+    const status = JSON.parse(run("tillctl", ["--data-dir", dir, "status", "--json"]));
+    assert.equal(status.sales, 1, "the sale rung up after the damage is in the fresh store");
+    assert.equal(status.store_damaged.file, path.join(dir, aside[0]), "which knows what it replaced");
   });
 });

@@ -4,8 +4,8 @@
 //
 // Seed it by defining `window.__MOCK_SEED__` before this script runs:
 //   { enrolled, conflicts, moreConflicts, failed, tickets, status: {...SyncStatus overrides},
-//     store: {...StoreSettings}, settings: {...AppSettings}, syncDelayMs, syncFails, searchDelayMs,
-//     bigCatalog, history: [...ActivityLine] }
+//     store: {...StoreSettings}, settings: {...AppSettings}, storeDamage: StoreDamage, syncDelayMs,
+//     syncFails, searchDelayMs, bigCatalog, history: [...ActivityLine] }
 // Drive it from a test through `window.__mock`:
 //   __mock.emitState(partial)  merge into the status snapshot and push `sync://state`
 //   __mock.emit(event, payload) push any event
@@ -400,6 +400,7 @@
       db.tickets.filter((t) => !todayOnly || now() - t.created_at_ms < DAY).slice(0, limit).map(summary),
     ticket_detail: ({ ticketId }) => findTicket(ticketId) ?? fail("unknown_ticket", "no such ticket"),
     sync_status: () => db.status,
+    store_damage: () => seed.storeDamage ?? null,
     sync_now: () => {
       if (!db.settings.enrolled) return { accepted: false, reason: "This till is not enrolled with a back office yet" };
       if (db.status.state === "paused") return { accepted: false, reason: "Sync is paused; resume it in Sync activity" };

@@ -21,6 +21,7 @@ import type { Quote } from "./bindings/Quote";
 import type { RefundLine } from "./bindings/RefundLine";
 import type { Resolved } from "./bindings/Resolved";
 import type { SettingsInput } from "./bindings/SettingsInput";
+import type { StoreDamage } from "./bindings/StoreDamage";
 import type { StoreSettings } from "./bindings/StoreSettings";
 import type { SyncNowAnswer } from "./bindings/SyncNowAnswer";
 import type { SyncProgress } from "./bindings/SyncProgress";
@@ -36,6 +37,7 @@ export const EVENTS = {
   syncProgress: "sync://progress",
   ticketSynced: "ticket://synced",
   catalogUpdated: "catalog://updated",
+  storeDamaged: "store://damaged",
 } as const;
 
 /**
@@ -78,6 +80,7 @@ export const api = {
   ticketDetail: (ticketId: string) => call<TicketDetail>("ticket_detail", { ticketId }),
 
   syncStatus: () => call<SyncStatus>("sync_status"),
+  storeDamage: () => call<StoreDamage | null>("store_damage"),
   syncNow: () => call<SyncNowAnswer>("sync_now"),
   syncPause: () => call<null>("sync_pause"),
   syncResume: () => call<null>("sync_resume"),
@@ -116,4 +119,8 @@ export function onTicketSynced(handler: (t: TicketSynced) => void): Promise<Unli
 
 export function onCatalogUpdated(handler: () => void): Promise<UnlistenFn> {
   return listen<null>(EVENTS.catalogUpdated, () => handler());
+}
+
+export function onStoreDamaged(handler: (d: StoreDamage) => void): Promise<UnlistenFn> {
+  return listen<StoreDamage>(EVENTS.storeDamaged, (e) => handler(e.payload));
 }

@@ -1,6 +1,7 @@
 // Nothing is clipped at the smallest window the app allows (1024×700) nor at its default size
 // (1280×800): the status bar never overflows and Sync now is whole in every state, every category
-// key is on screen, the cart shows many lines, and the ticket actions are above the fold.
+// key is on screen, the cart shows many lines, the ticket actions are above the fold, and a damaged
+// store's banner leaves the register whole.
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { burst, launch, openApp, serveDist } from "./harness.js";
@@ -148,6 +149,40 @@ for (const size of SIZES) {
           "a line chosen by keyboard is scrolled into view",
         );
         assert.deepEqual(await clipped(page), [], "nothing sticks out of the window");
+      } finally {
+        await context.close();
+      }
+    });
+
+    it("a damaged store: the banner names the file set aside and the salvage, the register sells on", async () => {
+      const damage = {
+        file: "till.db.damaged-1764460800000", path: "/home/till/.local/share/till/till.db.damaged-1764460800000",
+        detected_at_ms: Date.now(), detail: "file is not a database", salvaged: null, salvage_failed: null,
+      };
+      const { page, context, errors } = await openApp(browser, server.url, { viewport: size, seed: { storeDamage: damage } });
+      try {
+        const banner = page.getByTestId("store-damaged");
+        await banner.filter({ hasText: "set aside as till.db.damaged-1764460800000" }).waitFor();
+        assert.equal(await banner.getAttribute("role"), "alert", "said plainly, to a screen reader too");
+        assert.match(await banner.innerText(), /being salvaged/);
+        await page.evaluate((d) => window.__mock.emit("store://damaged", { ...d, salvaged: { tickets: 12, queued: 3, unreadable_tickets: 0 } }), damage);
+        await page.getByTestId("store-damaged-salvage").filter({ hasText: "salvaged (12 tickets)" }).waitFor();
+        await assertStatusBarFits(page, `${at} with the damage banner`);
+        assert.deepEqual(await clipped(page), [], "nothing sticks out of the window under the banner");
+        await page.getByTestId("store-damaged").locator("button.words").click();
+        await page.getByTestId("store-damaged-details").filter({ hasText: "file is not a database" }).waitFor();
+
+        await page.keyboard.press("F2");
+        await burst(page, "BAK-002");
+        await page.getByTestId("cart-line").first().waitFor();
+        await page.keyboard.press("F4");
+        await page.getByTestId("complete-sale").click();
+        await page.getByTestId("receipt").waitFor();
+        await page.getByTestId("new-sale").click();
+
+        await page.getByTestId("store-damaged-dismiss").click();
+        await page.getByTestId("store-damaged").waitFor({ state: "detached" });
+        assert.deepEqual(errors, []);
       } finally {
         await context.close();
       }
