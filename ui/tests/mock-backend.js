@@ -3,7 +3,7 @@
 // `window.__TAURI_INTERNALS__`, the object `@tauri-apps/api` calls, so the built UI runs unchanged.
 //
 // Seed it by defining `window.__MOCK_SEED__` before this script runs:
-//   { enrolled, conflicts, moreConflicts, failed, tickets, status: {...SyncStatus overrides},
+//   { enrolled, conflicts, moreConflicts, disputed, failed, tickets, status: {...SyncStatus overrides},
 //     store: {...StoreSettings}, settings: {...AppSettings}, storeDamage: StoreDamage, syncDelayMs,
 //     syncFails, searchDelayMs, bigCatalog, history: [...ActivityLine] }
 // Drive it from a test through `window.__mock`:
@@ -247,7 +247,7 @@
     const alan = db.customers[2];
     db.conflicts.push({
       id: uuid(), entity_kind: "customer", entity_id: alan.id, entity_label: "Alan Turing", reason: "concurrent_edit",
-      policy: "manual", detected_at_ms: now() - 12 * 60 * 1000, server_version: 8,
+      policy: "manual", detected_at_ms: now() - 12 * 60 * 1000, server_version: 8, settlement: "fields",
       mine_at_ms: now() - 40 * 60 * 1000, theirs_at_ms: now() - 15 * 60 * 1000,
       fields: [
         { name: "name", mine: "Alan Turing", theirs: "Alan Turing", differs: false, choice: false, default: null },
@@ -264,13 +264,24 @@
     ada.sync_state = "conflict";
     db.conflicts.push({
       id: uuid(), entity_kind: "customer", entity_id: ada.id, entity_label: "Ada Lovelace", reason: "stale_version",
-      policy: "field_merge", detected_at_ms: now() - 3 * 60 * 1000, server_version: 4, mine_at_ms: null, theirs_at_ms: null,
+      policy: "field_merge", detected_at_ms: now() - 3 * 60 * 1000, server_version: 4, mine_at_ms: null, theirs_at_ms: null, settlement: "fields",
       fields: [
         { name: "name", mine: "Ada Lovelace", theirs: "Ada Lovelace", differs: false, choice: false, default: null },
         { name: "email", mine: "ada@till.example", theirs: "ada@office.example", differs: true, choice: true, default: null },
         { name: "phone", mine: "+44 20 7946 0001", theirs: "+44 20 7946 0555", differs: true, choice: false, default: "theirs" },
         { name: "note", mine: null, theirs: null, differs: false, choice: false, default: null },
       ],
+    });
+  }
+  if (seed.disputed) {
+    // This till refunded ticket #12, which another till had already refunded: the back office
+    // stored both and counts the cash handed out until a manager says what became of it.
+    const row = (name, mine, theirs) => ({ name, mine, theirs, differs: mine !== theirs, choice: false, default: "theirs" });
+    db.conflicts.push({
+      id: uuid(), entity_kind: "ticket", entity_id: uuid(), entity_label: "Ticket #12", reason: "disputed_reversal",
+      policy: "manual", detected_at_ms: now() - 5 * 60 * 1000, server_version: null, mine_at_ms: null, theirs_at_ms: null,
+      settlement: "dispute",
+      fields: [row("kind", "refund", "refund"), row("terminal_id", null, "Till 2"), row("total", "-450", "-450")],
     });
   }
   const line = (id, agoMin, over) => ({
@@ -410,12 +421,15 @@
     sync_pause: () => (emitState({ state: "paused" }), null),
     sync_resume: () => (emitState({ state: "idle" }), null),
     sync_history: ({ limit }) => db.history.slice(0, limit),
-    conflicts_list: () => db.conflicts.map(({ fields, server_version, ...s }) => s),
+    conflicts_list: () => db.conflicts.map(({ fields, server_version, settlement, mine_at_ms, theirs_at_ms, ...s }) => s),
     conflict_detail: ({ id }) => db.conflicts.find((c) => c.id === id) ?? fail("unknown_conflict", "no such conflict"),
     conflict_resolve: ({ id, resolution, resolvedBy }) => {
       const c = db.conflicts.find((x) => x.id === id);
       if (!c) return fail("unknown_conflict", "no such conflict");
-      if (!resolution || !["keep_mine", "keep_theirs", "fields"].includes(resolution.kind)) return fail("invalid_resolution", "unknown resolution");
+      if (!resolution || !["keep_mine", "keep_theirs", "fields", "refund_stands", "cash_came_back"].includes(resolution.kind)) return fail("invalid_resolution", "unknown resolution");
+      const disputed = c.settlement === "dispute";
+      if (disputed !== ["refund_stands", "cash_came_back"].includes(resolution.kind)) return fail("not_applicable", "this conflict is not settled that way");
+      if (resolution.kind === "cash_came_back" && !resolution.why?.trim()) return fail("invalid_input", "why the cash came back is blank");
       const cust = db.customers.find((x) => x.id === c.entity_id);
       if (cust) {
         for (const f of c.fields) {

@@ -189,7 +189,7 @@ for (const size of SIZES) {
     });
 
     it("the ticket actions, the conflict review and the other screens fit", async () => {
-      const { page, context } = await openApp(browser, server.url, { viewport: size, seed: { moreConflicts: true } });
+      const { page, context } = await openApp(browser, server.url, { viewport: size, seed: { moreConflicts: true, disputed: true } });
       try {
         await page.getByTestId("tab-tickets").click();
         await page.locator('[data-testid="ticket-row"][data-number="2"]').click();
@@ -202,6 +202,9 @@ for (const size of SIZES) {
         await page.getByTestId("conflict-item").first().click();
         await page.getByTestId("resolve").waitFor();
         assert.deepEqual(await clipped(page), [], "conflict review");
+        await page.getByTestId("conflict-item").filter({ hasText: "Ticket #12" }).click();
+        await page.getByTestId("settle-cash-came-back").waitFor();
+        assert.deepEqual(await clipped(page), [], "a disputed reversal's settlements");
         for (const tab of ["customers", "failed", "activity", "settings"]) {
           await page.getByTestId(`tab-${tab}`).click();
           assert.deepEqual(await clipped(page), [], tab);

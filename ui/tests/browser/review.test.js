@@ -105,6 +105,42 @@ describe("conflict review, in a manager's words", () => {
     }
   });
 
+  it("settles a disputed reversal: the refund stands, or the cash came back with why", async () => {
+    const { page, context, errors } = await openApp(browser, server.url, { seed: { conflicts: false, disputed: true } });
+    try {
+      await page.getByTestId("tab-conflicts").click();
+      await page.getByTestId("conflict-item").first().click();
+      assert.equal(await page.getByTestId("conflict-title").innerText(), "Ticket #12");
+      assert.match(await page.getByTestId("conflict-reason").innerText(), /already voided or refunded elsewhere/);
+      assert.equal(await page.getByTestId("resolve").count(), 0, "no Resolve that would drop counted money");
+      assert.equal(await page.getByTestId("keep-theirs").count(), 0);
+      const cameBack = page.getByTestId("settle-cash-came-back");
+      assert.equal(await cameBack.isDisabled(), true, "the cash came back only with why");
+      await page.getByTestId("settle-why").fill("   ");
+      assert.equal(await cameBack.isDisabled(), true, "a blank reason is no reason");
+      await page.getByTestId("settle-why").fill("the customer brought the cash back");
+      await cameBack.click();
+      await page.getByTestId("resolved-note").filter({ hasText: "Ticket #12" }).waitFor();
+      const resolved = await page.evaluate(() => window.__mock.db.lastResolution);
+      assert.deepEqual(resolved.resolution, { kind: "cash_came_back", why: "the customer brought the cash back" });
+      await page.getByTestId("no-conflicts").waitFor();
+      assert.deepEqual(errors, []);
+    } finally {
+      await context.close();
+    }
+    const again = await openApp(browser, server.url, { seed: { conflicts: false, disputed: true } });
+    try {
+      await again.page.getByTestId("tab-conflicts").click();
+      await again.page.getByTestId("conflict-item").first().click();
+      await again.page.getByTestId("settle-refund-stands").click();
+      await again.page.getByTestId("resolved-note").waitFor();
+      const resolved = await again.page.evaluate(() => window.__mock.db.lastResolution);
+      assert.deepEqual(resolved.resolution, { kind: "refund_stands" });
+    } finally {
+      await again.context.close();
+    }
+  });
+
   it("lists a customer in conflict as in conflict, not as pending", async () => {
     const { page, context } = await openApp(browser, server.url);
     try {

@@ -2,6 +2,7 @@
 import type { ConflictEntityKind } from "./ConflictEntityKind";
 import type { ConflictField } from "./ConflictField";
 import type { ConflictReason } from "./ConflictReason";
+import type { Settlement } from "./Settlement";
 
 /**
  * A conflict with both sides, as the review screen compares them.
@@ -11,6 +12,10 @@ export type ConflictDetail = {
  * Every field of both sides, in display order.
  */
 fields: Array<ConflictField>, 
+/**
+ * The choices the manager has.
+ */
+settlement: Settlement, 
 /**
  * The back office's version of a customer.
  */

@@ -46,6 +46,31 @@ pub struct FieldRow {
     pub default: Option<Side>,
 }
 
+/// How the manager settles a conflict, so the screen offers exactly those choices.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[serde(rename_all = "snake_case")]
+pub enum Settlement {
+    /// A customer: a side for each field this till changed (`fields`, `keep_mine`, `keep_theirs`).
+    Fields,
+    /// A reversal the back office refused because another already reversed its sale: only
+    /// acknowledged (`keep_theirs`).
+    Acknowledge,
+    /// A disputed reversal the back office stored and counts: the refund stands
+    /// (`refund_stands`), or the cash came back, with why (`cash_came_back`).
+    Dispute,
+}
+
+impl Settlement {
+    fn of(c: &Conflict) -> Settlement {
+        match c.entity() {
+            ConflictEntity::Customer => Settlement::Fields,
+            ConflictEntity::Ticket if c.is_disputed_reversal() => Settlement::Dispute,
+            ConflictEntity::Ticket => Settlement::Acknowledge,
+        }
+    }
+}
+
 /// A conflict with both sides, as the review screen compares them.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
@@ -55,6 +80,8 @@ pub struct ConflictDetail {
     pub summary: ConflictSummary,
     /// Every field of both sides, in display order.
     pub fields: Vec<FieldRow>,
+    /// The choices the manager has.
+    pub settlement: Settlement,
     /// The back office's version of a customer.
     pub server_version: Option<u64>,
     /// When this till's edit was made (its clock stamp), if known.
@@ -81,6 +108,7 @@ pub fn detail(conn: &Connection, id: i64) -> Result<ConflictDetail, SyncError> {
     Ok(ConflictDetail {
         summary: summary(&c, ticket_number(conn, &c)),
         fields: rows(&c.sides),
+        settlement: Settlement::of(&c),
         server_version: match &c.sides {
             Sides::Customer(sides) => sides.theirs.as_ref().map(|t| t.version),
             Sides::Ticket(_) => None,
@@ -505,6 +533,32 @@ mod tests {
             f.len(),
             4,
             "the office's four facts, nothing from this side"
+        );
+    }
+
+    #[test]
+    fn the_settlement_offered_follows_the_conflict() {
+        let mut c = customer_conflict();
+        assert_eq!(
+            Settlement::of(&c),
+            Settlement::Fields,
+            "a customer: field by field"
+        );
+        c.sides = Sides::Ticket(TicketSides {
+            mine: None,
+            theirs: None,
+        });
+        c.reason = ConflictReason::Server(till_protocol::ConflictReason::AlreadyReversed);
+        assert_eq!(
+            Settlement::of(&c),
+            Settlement::Acknowledge,
+            "a reversal the office refused is only acknowledged"
+        );
+        c.reason = ConflictReason::Local(super::super::sides::LocalReason::DisputedReversal);
+        assert_eq!(
+            Settlement::of(&c),
+            Settlement::Dispute,
+            "a disputed reversal: the refund stands, or the cash came back"
         );
     }
 }
