@@ -10,11 +10,11 @@ export function damageHeadline(d: StoreDamage): string {
   return `The store was damaged and set aside as ${d.file}, untouched.`;
 }
 
-/** What became of its sales. */
+/** What became of its sales, in a few words (why a salvage failed is in the details). */
 export function damageSalvage(d: StoreDamage): string {
   const s = d.salvaged;
   if (!s && d.salvage_failed) {
-    return `Its sales could not be salvaged (${d.salvage_failed}); the register sells on in a fresh store, and \`tillctl recover\` can try again.`;
+    return "Its sales could not be salvaged; the register sells on in a fresh store, and `tillctl recover` can try again.";
   }
   if (!s) return "Its sales are being salvaged into a fresh store; the register sells on.";
   const lost = s.unreadable_tickets > 0 ? ` ${plural(s.unreadable_tickets, "ticket", "tickets")} could not be read.` : "";

@@ -20,9 +20,9 @@ describe("the damaged store's notice", () => {
     expect(damageSalvage(damage(null))).toMatch(/being salvaged/);
   });
 
-  it("says why the salvage failed, and that the register sells on", () => {
-    expect(damageSalvage(damage(null, "file is not a database"))).toBe(
-      "Its sales could not be salvaged (file is not a database); the register sells on in a fresh store, and `tillctl recover` can try again.",
+  it("says the salvage failed, and that the register sells on", () => {
+    expect(damageSalvage(damage(null, "the database /data/till/recovering-1/till.db is damaged"))).toBe(
+      "Its sales could not be salvaged; the register sells on in a fresh store, and `tillctl recover` can try again.",
     );
   });
 
