@@ -12,8 +12,8 @@ import { randomUUID } from "node:crypto";
 import { mkdirSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
 
-import { Session } from "./lib/webdriver.mjs";
-import { burst, clearSale, editEmail, openCustomer, openTab, pendingSeen, recordPending, ringUpSale, tid, waitCounts } from "./lib/till.mjs";
+import { KEYS, Session } from "./lib/webdriver.mjs";
+import { burst, cartLines, clearSale, editEmail, openCustomer, openTab, pendingSeen, recordPending, ringUpSale, tid, waitCounts } from "./lib/till.mjs";
 import { APP, Driver, ROOT, enrolledTerminal, isolatedEnv, removeTemp, run, tempRoot } from "./lib/harness.mjs";
 
 let root, server, terminalDir, terminal, driver, app;
@@ -65,6 +65,37 @@ describe("the Till app against a real back office", () => {
     assert.deepEqual(cart[2], { sku: "PAN-010", name: "Baked beans 415g" }, "a SKU typed as fast as a scanner");
     const flash = await app.exec(`return document.querySelector('[data-testid="flash"]')?.className ?? ""`);
     assert.doesNotMatch(flash, /\bbad\b/, "and no error on the way");
+    const search = await app.find(tid("product-search"));
+    await search.type(`ZZZ-999${KEYS.enter}`);
+    const unknown = await app.waitFor("the refusal", async () => {
+      const text = await app.text(tid("flash"));
+      return /ZZZ-999/.test(text) ? text : null;
+    });
+    assert.match(unknown, /ZZZ-999/, "a code that finds nothing is named");
+    assert.equal((await cartLines(app)).length, 3, "and adds nothing");
+    await clearSale(app);
+  });
+
+  test("↑/↓ in the search field move a visible highlight, and Enter takes it", async () => {
+    const search = await app.find(tid("product-search"));
+    await search.clear();
+    await search.type("milk");
+    const highlighted = () => app.exec(`
+      const el = document.querySelector('[data-testid="search-results"] [data-highlighted="true"]');
+      return el && /milk/i.test(el.textContent) ? el.dataset.testid : null;
+    `);
+    const first = await app.waitFor("the first result for milk highlighted", highlighted);
+    await search.type(KEYS.arrowDown);
+    const second = await app.waitFor("the highlight to move", async () => {
+      const now = await highlighted();
+      return now && now !== first ? now : null;
+    });
+    await search.type(KEYS.enter);
+    const [line] = await app.waitFor("one line", async () => {
+      const cart = await cartLines(app);
+      return cart.length === 1 ? cart : null;
+    });
+    assert.equal(`product-${line.sku}`, second, "the highlighted result, not the first");
     await clearSale(app);
   });
 
