@@ -281,7 +281,7 @@
       id: uuid(), entity_kind: "ticket", entity_id: uuid(), entity_label: "Ticket #12", reason: "disputed_reversal",
       policy: "manual", detected_at_ms: now() - 5 * 60 * 1000, server_version: null, mine_at_ms: null, theirs_at_ms: null,
       settlement: "dispute",
-      fields: [row("kind", "refund", "refund"), row("terminal_id", null, "Till 2"), row("total", "-450", "-450")],
+      fields: [row("reversal", "Refund #12", "Refund"), row("till", "this till", null), row("total", "£4.50", null)],
     });
   }
   const line = (id, agoMin, over) => ({

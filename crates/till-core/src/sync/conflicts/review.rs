@@ -3,12 +3,13 @@
 
 use rusqlite::Connection;
 use serde::Serialize;
-use serde_json::Value;
-use till_protocol::Hlc;
+use till_protocol::{Currency, Hlc, TicketKind};
 use uuid::Uuid;
 
-use crate::tickets;
+use crate::money::Money;
+use crate::{catalog, tickets};
 
+use super::super::enrolment;
 use super::super::error::SyncError;
 use super::sides::{ConflictEntity, ConflictReason, CustomerField, CustomerSides, TicketSides};
 use super::{get, list, Conflict, Side, Sides};
@@ -107,7 +108,7 @@ pub fn detail(conn: &Connection, id: i64) -> Result<ConflictDetail, SyncError> {
     let (mine_at_ms, theirs_at_ms) = (mine_at.map(|h| h.wall_ms), theirs_at.map(|h| h.wall_ms));
     Ok(ConflictDetail {
         summary: summary(&c, ticket_number(conn, &c)),
-        fields: rows(&c.sides),
+        fields: rows(conn, &c.sides)?,
         settlement: Settlement::of(&c),
         server_version: match &c.sides {
             Sides::Customer(sides) => sides.theirs.as_ref().map(|t| t.version),
@@ -165,11 +166,16 @@ fn label(c: &Conflict, ticket_number: Option<u64>) -> String {
     }
 }
 
-fn rows(sides: &Sides) -> Vec<FieldRow> {
-    match sides {
+fn rows(conn: &Connection, sides: &Sides) -> Result<Vec<FieldRow>, SyncError> {
+    Ok(match sides {
         Sides::Customer(c) => customer_rows(c),
-        Sides::Ticket(t) => ticket_rows(t),
-    }
+        Sides::Ticket(t) => {
+            let this_till = enrolment::get(conn)?.map(|e| e.terminal_id);
+            // Only for a ticket this till does not hold: the figures are then shown bare.
+            let currency = catalog::settings(conn).ok().map(|s| s.currency);
+            ticket_rows(t, this_till, currency.as_ref())
+        }
+    })
 }
 
 /// The clock stamps of this till's edit and of the back office's version, where known.
@@ -244,39 +250,63 @@ fn customer_rows(sides: &CustomerSides) -> Vec<FieldRow> {
 /// (`ticket`, the whole ticket) and what the back office holds (the reversing ticket's id, kind,
 /// terminal and total), so nothing either side knows is hidden from the manager. Nothing is a
 /// choice: the back office's reversal stands, and resolving acknowledges it.
-fn ticket_rows(sides: &TicketSides) -> Vec<FieldRow> {
-    let columns = Sides::Ticket(sides.clone()).to_columns().ok();
-    let object = |v: Option<&Value>| v.and_then(Value::as_object).cloned().unwrap_or_default();
-    let mine = object(columns.as_ref().and_then(|c| c.local.as_ref()));
-    let theirs = object(columns.as_ref().and_then(|c| c.server.as_ref()));
-    let mut names: Vec<&String> = mine.keys().collect();
-    for name in theirs.keys() {
-        if !names.contains(&name) {
-            names.push(name);
+/// A ticket conflict in a manager's words, row by row: which reversal each side holds, at which
+/// till, and for how much (in `currency`, the ticket's own when this till holds it).
+fn ticket_rows(
+    sides: &TicketSides,
+    this_till: Option<Uuid>,
+    currency: Option<&Currency>,
+) -> Vec<FieldRow> {
+    let (mine, theirs) = (sides.mine.as_ref(), sides.theirs.as_ref());
+    let currency = mine.map(|t| &t.currency).or(currency);
+    let money = |minor: i64| match currency {
+        Some(c) => Money::new(minor, c).to_string(),
+        None => minor.to_string(),
+    };
+    let till = |id: Uuid| {
+        if Some(id) == this_till {
+            "this till".to_string()
+        } else {
+            "another till".to_string()
         }
-    }
-    names
-        .into_iter()
-        .map(|name| {
-            let (m, t) = (shown(mine.get(name)), shown(theirs.get(name)));
-            let differs = m != t;
-            FieldRow {
-                name: name.clone(),
-                differs,
-                choice: false,
-                default: differs.then_some(Side::Theirs),
-                mine: m,
-                theirs: t,
-            }
-        })
-        .collect()
+    };
+    [
+        (
+            "reversal",
+            mine.map(|t| format!("{} #{}", kind_word(t.kind), t.number)),
+            theirs.map(|r| kind_word(r.kind).to_string()),
+        ),
+        (
+            "till",
+            mine.map(|_| "this till".to_string()),
+            theirs.and_then(|r| r.terminal_id).map(till),
+        ),
+        (
+            "total",
+            mine.map(|t| money(t.totals.total)),
+            theirs.and_then(|r| r.total).map(money),
+        ),
+    ]
+    .into_iter()
+    .map(|(name, mine, theirs)| {
+        let differs = mine != theirs;
+        FieldRow {
+            name: name.to_string(),
+            differs,
+            choice: false,
+            default: differs.then_some(Side::Theirs),
+            mine,
+            theirs,
+        }
+    })
+    .collect()
 }
 
-fn shown(v: Option<&Value>) -> Option<String> {
-    match v? {
-        Value::Null => None,
-        Value::String(s) => Some(s.clone()),
-        other => Some(other.to_string()),
+fn kind_word(kind: TicketKind) -> &'static str {
+    match kind {
+        TicketKind::Sale => "Sale",
+        TicketKind::Void => "Void",
+        TicketKind::Refund => "Refund",
     }
 }
 
@@ -327,7 +357,10 @@ mod tests {
 
     #[test]
     fn a_customer_conflict_shows_every_field_in_order_with_the_differing_one_marked() {
-        let f = rows(&customer_conflict().sides);
+        let Sides::Customer(sides) = customer_conflict().sides else {
+            unreachable!("a customer conflict")
+        };
+        let f = customer_rows(&sides);
         let names: Vec<&str> = f.iter().map(|x| x.name.as_str()).collect();
         assert_eq!(
             names,
@@ -514,25 +547,49 @@ mod tests {
             terminal_id: Some(Uuid::nil()),
             total: Some(250),
         };
-        c.sides = Sides::Ticket(TicketSides {
+        let sides = TicketSides {
             mine: None,
             theirs: Some(reversal),
-        });
+        };
+        c.sides = Sides::Ticket(sides.clone());
         assert_eq!(label(&c, Some(12)), "Ticket #12");
         assert_eq!(label(&c, None), format!("Ticket {}", Uuid::nil()));
-        let f = rows(&c.sides);
-        let total = f.iter().find(|r| r.name == "total").expect("a total row");
-        assert_eq!(total.theirs.as_deref(), Some("250"));
+        let euro = Currency {
+            code: "EUR".into(),
+            exponent: 2,
+        };
+        let f = ticket_rows(&sides, None, Some(&euro));
+        let total = row(&f, "total");
+        assert_eq!(
+            total.theirs.as_deref(),
+            Some("€2.50"),
+            "money, not minor units"
+        );
         assert_eq!(total.mine, None);
         assert!(total.differs);
         assert!(
             !total.choice && total.default == Some(Side::Theirs),
             "the office's reversal stands: nothing to choose"
         );
+        let facts: Vec<_> = f
+            .iter()
+            .map(|r| (r.name.as_str(), r.theirs.as_deref()))
+            .collect();
         assert_eq!(
-            f.len(),
-            4,
-            "the office's four facts, nothing from this side"
+            facts,
+            [
+                ("reversal", Some("Refund")),
+                ("till", Some("another till")),
+                ("total", Some("€2.50"))
+            ],
+            "the office's facts in words, nothing from this side"
+        );
+        assert!(f.iter().all(|r| r.mine.is_none()));
+        let f = ticket_rows(&sides, Some(Uuid::nil()), Some(&euro));
+        assert_eq!(
+            row(&f, "till").theirs.as_deref(),
+            Some("this till"),
+            "the office's reversal was this till's own"
         );
     }
 
