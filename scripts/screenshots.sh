@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # `make screenshots`: the README's screenshots (docs/screenshots/*.png), taken from the real app
-# under a virtual 1280×800 display, driven through tauri-driver against a real till-server.
+# under a virtual 1280×800 display, its window at 1280×800 and 1024×700, driven through
+# tauri-driver against a real till-server.
 # Needs `make build` first (the Makefile's `screenshots` target does it).
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -39,6 +39,7 @@ mod tests {
             };
         }
         export!(
+            ActivityLine,
             AppError,
             AppSettings,
             Cart,
@@ -51,14 +52,16 @@ mod tests {
             CustomerView,
             ErrorCode,
             ListedTicket,
-            ProductView,
+            Lookup,
+            ProductList,
             QuoteView,
             RefundLine,
+            Resolved,
             ReviewItem,
             ServerTrust,
             SettingsInput,
+            StoreDamage,
             StoreSettings,
-            SyncCycle,
             SyncNowAnswer,
             SyncStatus,
             TenderInput,

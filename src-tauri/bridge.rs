@@ -5,11 +5,14 @@
 //! - `sync://state`: the whole snapshot, every time;
 //! - `sync://progress`: the batch progress, while a backlog drains;
 //! - `catalog://updated`: after a cycle that pulled changes, so the register reloads;
+//! - `store://damaged`: the notice of a damaged store set aside, when it was replaced and again
+//!   once its sales were salvaged (the shell's own event, not the engine's);
 //! - `ticket://synced`: one per ticket the server accepted, for batches of at most
 //!   [`MAX_TICKET_EVENTS`] tickets. A larger batch is a backlog draining: the UI reloads its
 //!   ticket list from the counts in `sync://state` instead, so no flood of events reaches it.
 
 use tauri::{AppHandle, Emitter, Runtime};
+use till_core::recover::notice::StoreDamage;
 use till_core::sync::history::SyncCycle;
 use till_core::sync::{StatusSink, SyncStatus};
 
@@ -19,6 +22,13 @@ pub const SYNC_STATE: &str = "sync://state";
 pub const SYNC_PROGRESS: &str = "sync://progress";
 pub const TICKET_SYNCED: &str = "ticket://synced";
 pub const CATALOG_UPDATED: &str = "catalog://updated";
+pub const STORE_DAMAGED: &str = "store://damaged";
+
+/// What the shell itself tells the UI, beside the engine's snapshots.
+pub trait ShellEvents: Send + Sync {
+    /// A damaged store was set aside, or its sales were salvaged.
+    fn store_damaged(&self, damage: &StoreDamage);
+}
 
 /// Most `ticket://synced` events sent for one pushed batch.
 pub const MAX_TICKET_EVENTS: usize = 50;
@@ -37,6 +47,12 @@ impl<R: Runtime> EventBridge<R> {
         if let Err(e) = self.app.emit(event, payload) {
             tracing::warn!(event, error = %e, "cannot emit an event to the UI");
         }
+    }
+}
+
+impl<R: Runtime> ShellEvents for EventBridge<R> {
+    fn store_damaged(&self, damage: &StoreDamage) {
+        self.emit(STORE_DAMAGED, damage.clone());
     }
 }
 

@@ -4,7 +4,7 @@
 pub const COMMANDS: &[&str] = &[
     "store_settings",
     "catalog_search",
-    "catalog_by_barcode",
+    "catalog_resolve",
     "catalog_categories",
     "quote",
     "change_due",
@@ -14,6 +14,7 @@ pub const COMMANDS: &[&str] = &[
     "tickets_list",
     "ticket_detail",
     "sync_status",
+    "store_damage",
     "sync_now",
     "sync_pause",
     "sync_resume",

@@ -67,20 +67,25 @@ pub type CmdResult<T> = Result<T, AppError>;
 #[cfg(test)]
 mod tests {
     use super::*;
+    use till_core::money::Money;
 
     #[test]
     fn a_short_tender_has_the_code_the_app_api_names() {
+        let eur = till_protocol::Currency {
+            code: "EUR".into(),
+            exponent: 2,
+        };
         let e = AppError::from(CoreError::TenderShort {
-            due: 500,
-            tendered: 100,
+            due: Money::new(500, &eur),
+            tendered: Money::new(100, &eur),
         });
         assert_eq!(
             e.code, "insufficient_tender",
             "the UI switches on this code"
         );
         assert!(
-            e.message.contains("500"),
-            "the message says what is due: {}",
+            e.message.contains("€5.00"),
+            "the message says what is due, as money: {}",
             e.message
         );
     }

@@ -12,13 +12,14 @@ use std::time::Instant;
 
 use rusqlite::Connection;
 use tauri::{AppHandle, Runtime};
+use till_core::recover::notice::{self, StoreDamage};
 use till_core::store::integrity;
 use till_core::store::Store;
 use till_core::sync::state::SyncState;
 use till_core::sync::{StatusSink, SyncConfig, SyncEngine, SyncError, SyncHandle, SyncStatus};
 use till_core::{recover, settings, status, CoreError, ErrorCode, SystemClock};
 
-use crate::bridge::EventBridge;
+use crate::bridge::{EventBridge, ShellEvents};
 use crate::error::{AppError, CmdResult};
 
 /// What the commands reach through `State<AppState>`.
@@ -55,6 +56,10 @@ pub struct Terminal {
     engine: Mutex<Option<SyncHandle>>,
     /// Where status snapshots go (the event bridge).
     sink: Arc<dyn StatusSink>,
+    /// Where the shell's own events go (the same bridge).
+    events: Arc<dyn ShellEvents>,
+    /// Why the last salvage of a damaged store failed, shown with its notice until one succeeds.
+    salvage_failed: Mutex<Option<String>>,
 }
 
 impl Terminal {
@@ -136,11 +141,15 @@ impl Terminal {
         match salvaged {
             Ok(Some(report)) => {
                 tracing::warn!(?report, "the damaged store's sales were salvaged");
+                self.set_salvage_failed(None);
                 self.local_write();
+                self.announce_damage().await;
             }
             Ok(None) => {}
             Err(e) => {
                 tracing::error!(code = %e.code, error = %e.message, "the damaged store's sales could not be salvaged; sync stays off");
+                self.set_salvage_failed(Some(e.message));
+                self.announce_damage().await;
                 return;
             }
         }
@@ -166,7 +175,40 @@ impl Terminal {
         })
         .await?;
         self.local_write();
+        self.announce_damage().await;
         Ok(())
+    }
+
+    /// The notice of the damaged store this one replaced, if it replaced one.
+    pub async fn store_damage(self: &Arc<Self>) -> CmdResult<Option<StoreDamage>> {
+        let failed = self
+            .salvage_failed
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
+        let damage = self.on_conn(|c| notice::store_damage(c)).await?;
+        Ok(damage.map(|d| StoreDamage {
+            salvage_failed: failed.filter(|_| d.salvaged.is_none()),
+            ..d
+        }))
+    }
+
+    fn set_salvage_failed(&self, why: Option<String>) {
+        *self
+            .salvage_failed
+            .lock()
+            .unwrap_or_else(|p| p.into_inner()) = why;
+    }
+
+    /// Tells the UI what became of the damaged store, as the store now records it.
+    async fn announce_damage(self: &Arc<Self>) {
+        match self.store_damage().await {
+            Ok(Some(damage)) => self.events.store_damaged(&damage),
+            Ok(None) => {}
+            Err(e) => {
+                tracing::warn!(code = %e.code, error = %e.message, "cannot read the store's damage notice")
+            }
+        }
     }
 
     /// The status snapshot: the engine's, or, before enrolment, the store's counts.
@@ -250,12 +292,14 @@ fn open<R: Runtime>(app: &AppHandle<R>, data_dir: &Path) -> CmdResult<Terminal> 
         other => other?,
     };
     let conn = store.connect()?;
-    let sink: Arc<dyn StatusSink> = Arc::new(EventBridge::new(app.clone()));
+    let bridge = Arc::new(EventBridge::new(app.clone()));
     Ok(Terminal {
         store,
         conn: Mutex::new(conn),
         engine: Mutex::new(None),
-        sink,
+        sink: bridge.clone(),
+        events: bridge,
+        salvage_failed: Mutex::new(None),
     })
 }
 

@@ -1,5 +1,5 @@
-//! The register's catalog: search by name or SKU, barcode look-up, category quick keys, and the
-//! store settings that say how to show money.
+//! The register's catalog: search by name or SKU, the product an Enter or a scan means,
+//! category quick keys, and the store settings that say how to show money.
 
 use tauri::State;
 use till_core::{catalog, register};
@@ -7,7 +7,7 @@ use till_protocol::StoreSettings;
 
 use crate::error::{AppError, CmdResult};
 use crate::input::Input;
-use crate::ipc::ProductView;
+use crate::ipc::{Lookup, ProductList, Resolved};
 use crate::terminal::AppState;
 
 /// Longest search text or barcode accepted.
@@ -27,15 +27,15 @@ pub async fn store_settings(state: State<'_, AppState>) -> CmdResult<StoreSettin
     state.terminal()?.db(|c| catalog::settings(c)).await
 }
 
-/// Products matching `query` by name or SKU; with a `category`, only that category's (all of
-/// them when `query` is empty: the quick keys).
+/// Products matching `query` by name or SKU (all when it is empty); with a `category`, only
+/// that category's; with how many match in all.
 #[tauri::command]
 pub async fn catalog_search(
     state: State<'_, AppState>,
     query: Input<String>,
     category: Input<Option<String>>,
     limit: Input<u32>,
-) -> CmdResult<Vec<ProductView>> {
+) -> CmdResult<ProductList> {
     let (query, category, limit) = (
         query.into_inner(),
         category.into_inner(),
@@ -54,20 +54,21 @@ pub async fn catalog_search(
         .await
 }
 
-/// The active product with this barcode; `unknown_barcode` when there is none.
+/// The product the cashier's Enter or a scan means, for exactly the text in the field;
+/// `unknown_barcode`, `unknown_code` or `no_match` when there is none.
 #[tauri::command]
-pub async fn catalog_by_barcode(
+pub async fn catalog_resolve(
     state: State<'_, AppState>,
-    barcode: Input<String>,
-) -> CmdResult<ProductView> {
-    let barcode = barcode.into_inner();
-    check_text("the barcode", &barcode)?;
-    if barcode.trim().is_empty() {
-        return Err(AppError::invalid_input("the barcode is empty"));
+    lookup: Input<Lookup>,
+) -> CmdResult<Resolved> {
+    let lookup = lookup.into_inner();
+    check_text("the search", &lookup.text)?;
+    if let Some(category) = &lookup.category {
+        check_text("the category", category)?;
     }
     state
         .terminal()?
-        .db(move |c| register::product_by_barcode(c, &barcode))
+        .db(move |c| register::resolve(c, &lookup))
         .await
 }
 

@@ -25,11 +25,10 @@ pub async fn customers_search(
             "the search is longer than {MAX_QUERY_CHARS} characters"
         )));
     }
-    let found = state
+    state
         .terminal()?
-        .db(move |c| customers::search(c, &query, MAX_RESULTS))
-        .await?;
-    Ok(found.into_iter().map(CustomerView::from).collect())
+        .db(move |c| customers::search_views(c, &query, MAX_RESULTS))
+        .await
 }
 
 /// Creates (`id` null) or edits a customer here and queues the change for the back office.
@@ -48,8 +47,11 @@ pub async fn customer_save(
         .transpose()?;
     let terminal = state.terminal()?;
     let saved = terminal
-        .db(move |c| customers::save(c, id, fields, &SystemClock))
+        .db(move |c| {
+            let saved = customers::save(c, id, fields, &SystemClock)?;
+            customers::view(c, saved)
+        })
         .await?;
     terminal.local_write();
-    Ok(saved.into())
+    Ok(saved)
 }

@@ -16,7 +16,7 @@ pub fn handler<R: tauri::Runtime>() -> impl Fn(tauri::ipc::Invoke<R>) -> bool + 
     tauri::generate_handler![
         catalog::store_settings,
         catalog::catalog_search,
-        catalog::catalog_by_barcode,
+        catalog::catalog_resolve,
         catalog::catalog_categories,
         register::quote,
         register::change_due,
@@ -26,6 +26,7 @@ pub fn handler<R: tauri::Runtime>() -> impl Fn(tauri::ipc::Invoke<R>) -> bool + 
         tickets::tickets_list,
         tickets::ticket_detail,
         sync::sync_status,
+        sync::store_damage,
         sync::sync_now,
         sync::sync_pause,
         sync::sync_resume,

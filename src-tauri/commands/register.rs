@@ -3,7 +3,6 @@
 
 use tauri::State;
 use till_core::clock::SystemClock;
-use till_core::tender;
 use till_core::{register, tickets};
 use uuid::Uuid;
 
@@ -21,17 +20,19 @@ pub async fn quote(state: State<'_, AppState>, cart: Input<Cart>) -> CmdResult<Q
         .await
 }
 
-/// The change due when `tendered` cash pays `total`; `insufficient_tender` when it does not
-/// cover it.
+/// The change due when `tendered` cash pays `total`; `insufficient_tender`, naming both
+/// amounts in the store's currency, when it does not cover it.
 #[tauri::command]
-pub fn change_due(total: Input<i64>, tendered: Input<i64>) -> CmdResult<i64> {
-    let total = total.into_inner();
-    let tendered = tendered.into_inner();
-    if total < 0 {
-        return Err(AppError::invalid_input("the total cannot be negative"));
-    }
-    let settled = tender::settle(&[TenderInput::Cash { tendered }], total)?;
-    Ok(tender::change_given(&settled))
+pub async fn change_due(
+    state: State<'_, AppState>,
+    total: Input<i64>,
+    tendered: Input<i64>,
+) -> CmdResult<i64> {
+    let (total, tendered) = (total.into_inner(), tendered.into_inner());
+    state
+        .terminal()?
+        .db(move |c| register::change_due(c, total, tendered))
+        .await
 }
 
 /// Commits a sale locally (ticket, journal, outbox in one transaction), then nudges the sync
@@ -93,16 +94,4 @@ pub async fn refund_ticket(
     tracing::info!(number = ticket.number, refunds = %id, "sale refunded");
     terminal.local_write();
     Ok(CommittedTicket::from(&ticket))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn change_due_comes_from_the_core_and_refuses_short_cash() {
-        assert_eq!(change_due(Input(1234), Input(2000)).expect("covers"), 766);
-        let err = change_due(Input(1234), Input(1000)).expect_err("short");
-        assert_eq!(err.code, "insufficient_tender");
-    }
 }

@@ -6,7 +6,7 @@ use till_core::ErrorCode;
 
 use crate::error::{AppError, CmdResult};
 use crate::input::Input;
-use crate::ipc::{SyncCycle, SyncNowAnswer, SyncStatus};
+use crate::ipc::{ActivityLine, StoreDamage, SyncNowAnswer, SyncStatus};
 use crate::terminal::{self, AppState};
 
 /// Most history entries one call returns.
@@ -25,6 +25,14 @@ fn not_enrolled() -> AppError {
 pub async fn sync_status(state: State<'_, AppState>) -> CmdResult<SyncStatus> {
     terminal::note_ui_ready();
     state.terminal()?.status().await
+}
+
+/// The notice of a damaged store this one replaced (set aside untouched, its sales salvaged or
+/// being salvaged), or `null`. The UI reads it at start-up; afterwards `store://damaged` carries
+/// every change.
+#[tauri::command]
+pub async fn store_damage(state: State<'_, AppState>) -> CmdResult<Option<StoreDamage>> {
+    state.terminal()?.store_damage().await
 }
 
 /// Asks for a sync cycle; answers at once (the cycle's progress and result come as events).
@@ -59,17 +67,21 @@ pub async fn sync_resume(state: State<'_, AppState>) -> CmdResult<()> {
     Ok(())
 }
 
-/// Recent sync cycles, newest first.
+/// Recent sync activity, newest first: a cycle per line, runs of idle cycles (and of one
+/// failure repeating) folded into one.
 #[tauri::command]
 pub async fn sync_history(
     state: State<'_, AppState>,
     limit: Input<u32>,
-) -> CmdResult<Vec<SyncCycle>> {
+) -> CmdResult<Vec<ActivityLine>> {
     let limit = limit.into_inner();
     if limit == 0 || limit > MAX_HISTORY {
         return Err(AppError::invalid_input(format!(
             "limit must be between 1 and {MAX_HISTORY}"
         )));
     }
-    state.terminal()?.db(move |c| history::list(c, limit)).await
+    state
+        .terminal()?
+        .db(move |c| history::activity(c, limit))
+        .await
 }

@@ -9,12 +9,12 @@ import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { randomUUID } from "node:crypto";
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
 
-import { Session } from "./lib/webdriver.mjs";
-import { editEmail, openCustomer, openTab, pendingSeen, recordPending, ringUpSale, tid, waitCounts } from "./lib/till.mjs";
-import { APP, Driver, enrolledTerminal, isolatedEnv, removeTemp, run, tempRoot } from "./lib/harness.mjs";
+import { KEYS, Session } from "./lib/webdriver.mjs";
+import { burst, cartLines, clearSale, editEmail, openCustomer, openTab, pendingSeen, recordPending, ringUpSale, tid, waitCounts } from "./lib/till.mjs";
+import { APP, Driver, ROOT, enrolledTerminal, isolatedEnv, removeTemp, run, tempRoot } from "./lib/harness.mjs";
 
 let root, server, terminalDir, terminal, driver, app;
 
@@ -52,6 +52,69 @@ describe("the Till app against a real back office", () => {
     if (driver) await driver.stop();
     if (server) await server.stop();
     if (root) removeTemp(root);
+  });
+
+  test("at scanner speed, Enter adds the product the field names: milk, espresso, PAN-010", async () => {
+    // Each text and its Enter go in one burst, before the search for the text has answered.
+    let cart = await burst(app, "milk", 1);
+    assert.notEqual(cart[0].name, "AA batteries 4", "never the first result of the empty search");
+    assert.match(cart[0].name, /milk/i, `a product the text finds: ${JSON.stringify(cart)}`);
+    cart = await burst(app, "espresso", 2);
+    assert.deepEqual(cart[1], { sku: "HOT-001", name: "Espresso" }, "the exact name, not Double espresso");
+    cart = await burst(app, "PAN-010", 3);
+    assert.deepEqual(cart[2], { sku: "PAN-010", name: "Baked beans 415g" }, "a SKU typed as fast as a scanner");
+    const flash = await app.exec(`return document.querySelector('[data-testid="flash"]')?.className ?? ""`);
+    assert.doesNotMatch(flash, /\bbad\b/, "and no error on the way");
+    const search = await app.find(tid("product-search"));
+    await search.type(`ZZZ-999${KEYS.enter}`);
+    const unknown = await app.waitFor("the refusal", async () => {
+      const text = await app.text(tid("flash"));
+      return /ZZZ-999/.test(text) ? text : null;
+    });
+    assert.match(unknown, /ZZZ-999/, "a code that finds nothing is named");
+    assert.equal((await cartLines(app)).length, 3, "and adds nothing");
+    await clearSale(app);
+  });
+
+  test("↑/↓ in the search field move a visible highlight, and Enter takes it", async () => {
+    const search = await app.find(tid("product-search"));
+    await search.clear();
+    await search.type("milk");
+    const highlighted = () => app.exec(`
+      const el = document.querySelector('[data-testid="search-results"] [data-highlighted="true"]');
+      return el && /milk/i.test(el.textContent) ? el.dataset.testid : null;
+    `);
+    const first = await app.waitFor("the first result for milk highlighted", highlighted);
+    await search.type(KEYS.arrowDown);
+    const second = await app.waitFor("the highlight to move", async () => {
+      const now = await highlighted();
+      return now && now !== first ? now : null;
+    });
+    await search.type(KEYS.enter);
+    const [line] = await app.waitFor("one line", async () => {
+      const cart = await cartLines(app);
+      return cart.length === 1 ? cart : null;
+    });
+    assert.equal(`product-${line.sku}`, second, "the highlighted result, not the first");
+    await clearSale(app);
+  });
+
+  test("All shows every product of the demo catalog, with the count", async () => {
+    await app.click(tid("cat-all"));
+    const active = JSON.parse(readFileSync(path.join(ROOT, "catalog", "demo.json"), "utf8")).products.filter((p) => p.active).length;
+    const count = await app.waitFor("the product count", async () => {
+      const text = await app.text(tid("result-count"));
+      return text === `${active} products` ? text : null;
+    });
+    assert.ok(count, "the count of every product on sale");
+    const tiles = await app.exec(`return document.querySelectorAll('[data-testid="search-results"] .product').length`);
+    assert.equal(tiles, active, "a tile for each");
+    for (const sku of ["HOT-001", "DRY-001"]) {
+      await app.exec(`document.querySelector('[data-testid="product-${sku}"]').scrollIntoView()`);
+      await app.click(tid(`product-${sku}`));
+    }
+    await app.waitFor("Espresso and Whole milk in the cart", async () => (await app.all(tid("cart-line"))).length === 2);
+    await clearSale(app);
   });
 
   test("a sale shows as 1 pending, then 0 once the back office has it", async () => {
@@ -105,7 +168,7 @@ describe("the Till app against a real back office", () => {
 
   test("bad input to any command is refused with a typed error and changes nothing", async () => {
     const before = JSON.parse(run("tillctl", ["--data-dir", terminalDir, "status", "--json"]));
-    const product = (await app.exec(`return window.__TAURI_INTERNALS__.invoke("catalog_search", { query: "", category: null, limit: 1 })`))[0];
+    const product = (await app.exec(`return window.__TAURI_INTERNALS__.invoke("catalog_search", { query: "", category: null, limit: 1 })`)).products[0];
     const line = { product_id: product.id, quantity: 1, discount: null };
     const cart = (lines) => ({ lines, ticket_discount: null, customer_id: null });
     const cases = [
@@ -160,7 +223,10 @@ describe("the Till app against a real back office", () => {
     const local = JSON.parse(run("tillctl", ["--data-dir", terminalDir, "tickets", "--limit", "1000", "--json"]));
     const sales = local.filter((t) => t.kind === "sale");
     assert.equal(sales.length, 4, "one sale, then three while the back office was down");
-    assert.equal(mine.tickets, sales.length, "every sale the till committed is on the server");
+    assert.equal(mine.sales, sales.length, "every sale the till committed is on the server");
+    assert.equal(mine.tickets, local.length, "and every ticket, counted in the same words as the till");
+    const counted = JSON.parse(run("tillctl", ["--data-dir", terminalDir, "status", "--json"]));
+    assert.deepEqual([counted.tickets, counted.sales, counted.reversals], [mine.tickets, mine.sales, mine.reversals], "tillctl status and stats agree");
     assert.equal(stats.duplicates, 0, "nothing was recorded twice");
     assert.equal(stats.gaps, 0, "no ticket number or mutation sequence is missing");
     assert.deepEqual(mine.missing_ticket_numbers, [], "no ticket number is missing");
@@ -186,21 +252,31 @@ describe("the Till app on a damaged store", () => {
     if (root) removeTemp(root);
   });
 
-  test("says the database is damaged and leaves the file exactly as it was", async () => {
+  test("sets the damaged store aside untouched, says so plainly, and sells on", async () => {
     const dir = path.join(root, "damaged");
     mkdirSync(dir, { recursive: true });
     const garbage = Buffer.from("SQLite format 3\0" + "this is not a database page ".repeat(300));
-    const db = path.join(dir, "till.db");
-    writeFileSync(db, garbage);
+    writeFileSync(path.join(dir, "till.db"), garbage);
     app = await Session.start(driver.url, APP, ["--data-dir", dir]);
-    const alert = await app.waitFor("the start-up error", async () => {
-      const text = await app.exec(`
-        const el = document.querySelector('[role="alert"]');
-        return el ? el.textContent : null;
-      `);
-      return text && /damaged/i.test(text) ? text : null;
+    const banner = await app.waitFor("the damaged store's notice", async () => {
+      const text = await app.exec(`return document.querySelector('[data-testid="store-damaged"]')?.textContent ?? null`);
+      return text && /damaged and set aside as till\.db\.damaged-\d+/.test(text) ? text : null;
     });
-    assert.match(alert, /till\.db/, `the message names the file: ${alert}`);
-    assert.ok(readFileSync(db).equals(garbage), "a damaged database is never overwritten");
+    const aside = readdirSync(dir).filter((f) => /^till\.db\.damaged-\d+$/.test(f));
+    assert.equal(aside.length, 1, `one file set aside: ${readdirSync(dir)}`);
+    assert.ok(banner.includes(aside[0]), `the window names the file set aside, ${aside[0]}: ${banner}`);
+    assert.ok(readFileSync(path.join(dir, aside[0])).equals(garbage), "the damaged file is kept byte for byte");
+    // Garbage holds no sale to salvage: the window says so rather than "being salvaged" for ever,
+    // and why is a click away.
+    await app.waitFor("the salvage's outcome", async () => {
+      const text = await app.text(tid("store-damaged-salvage"));
+      return /could not be salvaged/.test(text) ? text : null;
+    });
+    await app.click(`${tid("store-damaged")} button.words`);
+    assert.match(await app.text(tid("store-damaged-salvage-failed")), /not a database/, "why the salvage failed");
+    await ringUpSale(app, ["HOT-001"]);
+    const status = JSON.parse(run("tillctl", ["--data-dir", dir, "status", "--json"]));
+    assert.equal(status.sales, 1, "the sale rung up after the damage is in the fresh store");
+    assert.equal(status.store_damaged.file, path.join(dir, aside[0]), "which knows what it replaced");
   });
 });

@@ -1,6 +1,8 @@
 // `make screenshots`: the README's pictures, taken from the real app (WebDriver screenshots of
-// the window at 1280×800) against a real till-server: the register with a cart, the status bar
-// while a backlog drains, and the conflict review screen. Run by scripts/screenshots.sh.
+// the window) against a real till-server, at the default window size (1280×800) and the smallest
+// the app allows (1024×700): the register with a long cart, the status bar while offline after a
+// failed sync, and the conflict review screen; and, at 1280×800, the status bar while a backlog
+// drains. Run by scripts/screenshots.sh.
 
 import { randomUUID } from "node:crypto";
 import { mkdirSync, writeFileSync } from "node:fs";
@@ -8,32 +10,53 @@ import path from "node:path";
 
 import { Session } from "./lib/webdriver.mjs";
 import { APP, Driver, ROOT, enrolledTerminal, isolatedEnv, removeTemp, run, tempRoot } from "./lib/harness.mjs";
-import { counts, editEmail, fillCart, openCustomer, openTab, tid, waitCounts } from "./lib/till.mjs";
+import { clearSale, counts, editEmail, fillCart, openCustomer, openTab, ringUpSale, tid, waitCounts } from "./lib/till.mjs";
 
 const OUT = process.env.TILL_SCREENSHOTS_DIR ?? path.join(ROOT, "docs", "screenshots");
 const BACKLOG = Number(process.env.TILL_SCREENSHOT_BACKLOG ?? 8000);
+const [DEFAULT, SMALLEST] = [
+  { width: 1280, height: 800 },
+  { width: 1024, height: 700 },
+];
+const LONG_CART = ["BAK-002", "HOT-003", "HOT-003", "PRD-002", "CLD-004", "DEL-006", "DRY-001", "PAN-010", "SNK-006", "HSH-014", "BAK-010", "CLD-001"];
 
 const root = tempRoot("till-shots-");
 let server, driver, app;
 try {
   mkdirSync(OUT, { recursive: true });
-  let terminalDir, terminal;
-  ({ server, terminalDir, terminal } = await enrolledTerminal(root, "Till 1"));
+  let terminalDir;
+  ({ server, terminalDir } = await enrolledTerminal(root, "Till 1"));
   driver = await Driver.start(isolatedEnv(root));
   app = await Session.start(driver.url, APP, ["--data-dir", terminalDir]);
   await app.find(tid("status-bar"));
   await waitCounts(app, "the first sync", (c) => c.pending === 0 && c.state === "idle");
-  const shot = async (name) => {
-    writeFileSync(path.join(OUT, name), await app.screenshot());
-    console.log(`screenshots: ${path.join(OUT, name)}`);
+
+  /**
+   * Sizes the window, lets WebKit lay it out and paint, and saves `name`-WIDTHxHEIGHT.png. WebKit
+   * may hand over its last painted frame rather than the page as it is now (a window just made
+   * larger, a status just changed): each capture waits a moment, and the first after a resize is
+   * thrown away.
+   */
+  const shot = async (name, { width, height }) => {
+    const resized = await app.exec(`return innerWidth !== ${width} || innerHeight !== ${height}`);
+    if (resized) {
+      await app.setWindowRect(width, height);
+      await app.waitFor(`a ${width}×${height} window`, () => app.exec(`return innerWidth === ${width} && innerHeight === ${height}`));
+      await new Promise((r) => setTimeout(r, 1000));
+      await app.screenshot();
+      await new Promise((r) => setTimeout(r, 500));
+    }
+    await new Promise((r) => setTimeout(r, 700));
+    const file = path.join(OUT, `${name}-${width}x${height}.png`);
+    writeFileSync(file, await app.screenshot());
+    console.log(`screenshots: ${file}`);
   };
 
-  // 1. The register with a cart.
-  await fillCart(app, ["BAK-002", "HOT-003", "HOT-003", "PRD-002", "CLD-004", "DEL-006"]);
+  // 1. The register with a long cart.
+  await fillCart(app, LONG_CART);
   await counts(app).then((c) => console.log(`screenshots: register with status ${JSON.stringify(c)}`));
-  await shot("register.png");
-  await app.click(tid("clear-sale"));
-  await app.click(tid("confirm-clear"));
+  for (const size of [SMALLEST, DEFAULT]) await shot("register", size);
+  await clearSale(app);
 
   // 2. The status bar while a backlog drains: tickets rung up while the back office was down.
   await server.stop();
@@ -45,7 +68,7 @@ try {
     const [bar] = await app.all(`${tid("sync-progress")} [role="progressbar"]`);
     return bar && Number(await bar.attr("aria-valuenow")) >= 10;
   }, 120000);
-  await shot("syncing.png");
+  await shot("syncing", DEFAULT);
   await waitCounts(app, "the backlog to drain", (c) => c.pending === 0 && c.state === "idle", 600000);
 
   // 3. The conflict review: a customer edited here and in the back office.
@@ -63,8 +86,21 @@ try {
   await openTab(app, "conflicts");
   await app.click(tid("conflict-item"));
   await app.find(tid("conflict-fields"));
-  await shot("conflict.png");
-  void terminal;
+  for (const size of [DEFAULT, SMALLEST]) await shot("conflict", size);
+
+  // 4. Offline after a failed sync: two sales wait, and Sync now says why it could not send them.
+  await server.stop();
+  await openTab(app, "register");
+  for (let i = 0; i < 2; i++) await ringUpSale(app, ["HOT-001", "BAK-002"]);
+  await fillCart(app, ["CLD-004", "SNK-006"]);
+  for (const size of [SMALLEST, DEFAULT]) {
+    await app.click(tid("sync-now"));
+    await app.waitFor("the failed sync", async () => {
+      const result = await app.exec(`return document.querySelector('[data-testid="sync-now-result"]')?.textContent ?? ""`);
+      return /Sync failed/.test(result);
+    }, 60000);
+    await shot("offline", size);
+  }
 } finally {
   if (app) await app.end();
   if (driver) await driver.stop();

@@ -273,7 +273,11 @@ pub async fn assert_delivered_exactly_once(
         .and_then(|ts| ts.iter().find(|t| t["terminal_id"] == terminal_id))
         .unwrap_or_else(|| panic!("the server knows terminal {terminal_id}: {stats}"));
     let sales = local_sales(terminal_dir);
-    assert_eq!(terminal["tickets"], sales, "every sale arrived: {terminal}");
+    assert_eq!(terminal["sales"], sales, "every sale arrived: {terminal}");
+    assert_eq!(
+        terminal["tickets"], count,
+        "every ticket arrived, sales and reversals, counted as the till counts them: {terminal}"
+    );
     assert_eq!(
         terminal["total"], total,
         "totals match to the minor unit: {terminal}"

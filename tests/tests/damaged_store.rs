@@ -252,7 +252,7 @@ async fn caught_set_aside_and_recovered(shop: &Shop, damaged: Vec<u8>, what: &st
     assert_eq!(stats["duplicates"], 0, "{what}: nothing twice: {stats}");
     assert_eq!(stats["gaps"], 0, "{what}: nothing skipped: {stats}");
     assert_eq!(
-        terminal["tickets"].as_u64(),
+        terminal["sales"].as_u64(),
         Some((SYNCED + UNSYNCED + 2) as u64),
         "{what}: every sale, synced before or salvaged, and the new ones, is on the server once: \
          {terminal}"

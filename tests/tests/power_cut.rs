@@ -236,7 +236,7 @@ async fn assert_sound(shop: &Shop, dir: &Path, what: &str) {
     let terminal = terminal_stats(&stats, &shop.terminal_id);
     let sales = numbers(dir).await.len();
     assert_eq!(
-        terminal["tickets"].as_u64(),
+        terminal["sales"].as_u64(),
         Some(sales as u64),
         "{what}: every sale of the till is on the server once: {terminal}"
     );

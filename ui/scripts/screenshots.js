@@ -7,7 +7,8 @@ const out = process.argv[2] || "/tmp/till-ui-shots";
 await mkdir(out, { recursive: true });
 const server = await serveDist();
 const browser = await launch();
-const sizes = [{ width: 1024, height: 768 }, { width: 1920, height: 1080 }];
+// The smallest window the app allows, its default size, and a large screen.
+const sizes = [{ width: 1024, height: 700 }, { width: 1280, height: 800 }, { width: 1920, height: 1080 }];
 try {
   for (const viewport of sizes) {
     const tag = `${viewport.width}x${viewport.height}`;

@@ -3,7 +3,9 @@
 // `window.__TAURI_INTERNALS__`, the object `@tauri-apps/api` calls, so the built UI runs unchanged.
 //
 // Seed it by defining `window.__MOCK_SEED__` before this script runs:
-//   { enrolled, conflicts, failed, tickets, status: {...SyncStatus overrides}, syncDelayMs, syncFails }
+//   { enrolled, conflicts, moreConflicts, disputed, failed, tickets, status: {...SyncStatus overrides},
+//     store: {...StoreSettings}, settings: {...AppSettings}, storeDamage: StoreDamage, syncDelayMs,
+//     syncFails, searchDelayMs, bigCatalog, history: [...ActivityLine] }
 // Drive it from a test through `window.__mock`:
 //   __mock.emitState(partial)  merge into the status snapshot and push `sync://state`
 //   __mock.emit(event, payload) push any event
@@ -11,7 +13,7 @@
 //   __mock.db                  the fake back end's data
 (function installMockBackend() {
   const seed = Object.assign(
-    { enrolled: true, conflicts: true, failed: true, tickets: true, syncDelayMs: 400, syncFails: null },
+    { enrolled: true, conflicts: true, moreConflicts: false, failed: true, tickets: true, syncDelayMs: 400, syncFails: null, searchDelayMs: 0, bigCatalog: false },
     window.__MOCK_SEED__ || {},
   );
   const DAY = 24 * 3600 * 1000;
@@ -49,7 +51,20 @@
     P("SNK-001", "Sea salt crisps", "Snacks", 110, "standard", "5012345679402"),
     P("SNK-002", "Dark chocolate 100 g", "Snacks", 230, "standard", "5012345679419"),
     P("SNK-003", "Energy bar", "Snacks", 150, "reduced", "5012345679426"),
+    P("HOT-001", "Espresso", "Hot drinks", 220, "standard", "5012345679501"),
+    P("HOT-002", "Double espresso", "Hot drinks", 290, "standard", "5012345679518"),
+    P("HOT-014", "Oat milk latte", "Hot drinks", 390, "standard", "5012345679525"),
+    P("PAN-010", "Baked beans 415g", "Pantry", 99, "zero", "5012345679600"),
+    P("PAN-011", "Chickpeas 400g", "Pantry", 89, "zero", "5012345679617"),
+    P("HSH-014", "AA batteries 4", "Household", 599, "standard", "5012345679709"),
   ];
+  // A catalog the size of a real shop's (the demo's 155), for "All" and scrolling.
+  if (seed.bigCatalog) {
+    for (let i = 1; i <= 130; i++) {
+      const n = String(i).padStart(3, "0");
+      products.push(P(`GEN-${n}`, `Pantry item ${n}`, "Pantry", 100 + i, "zero", `50199${String(i).padStart(8, "0")}`));
+    }
+  }
   const byId = new Map(products.map((p) => [p.id, p]));
 
   // ---- pricing (a plain version of the core's rule, inclusive prices) ----------------------
@@ -107,6 +122,36 @@
     };
     return { lines: qlines, taxes, totals };
   }
+  // Amounts in messages, as the core writes them ("£5.00 does not cover £5.17").
+  const money = (minor) => `£${Math.floor(minor / 100).toLocaleString("en")}.${String(minor % 100).padStart(2, "0")}`;
+
+  // Which product an Enter or a scan means, as the core decides it (register::resolve).
+  const looksLikeBarcode = (t) => /^\d{8}$|^\d{12,14}$/.test(t);
+  const active = () => products.filter((p) => p.active);
+  function search(query, category) {
+    const q = String(query || "").trim().toLowerCase();
+    return active()
+      .filter((p) => (!category || p.category === category) && (!q || p.name.toLowerCase().includes(q) || p.sku.toLowerCase().includes(q)))
+      .sort((a, b) => a.name.localeCompare(b.name) || a.sku.localeCompare(b.sku));
+  }
+  function resolve({ text, category, scanned, highlighted }) {
+    const t = String(text || "").trim();
+    const lower = t.toLowerCase();
+    const exact = [["barcode", (p) => p.barcode === t], ["sku", (p) => p.sku.toLowerCase() === lower], ["name", (p) => p.name.toLowerCase() === lower]];
+    for (const [matched, is] of exact) {
+      const p = active().find(is);
+      if (p) return { product: p, matched };
+    }
+    const hits = looksLikeBarcode(t) ? [] : search(t, category);
+    const chosen = hits.find((p) => p.id === highlighted);
+    if (chosen) return { product: chosen, matched: "highlighted" };
+    if (hits.length) return { product: hits[0], matched: "search" };
+    if (looksLikeBarcode(t)) return fail("unknown_barcode", `no product on sale has the barcode ${t}`);
+    if (scanned) return fail("unknown_code", `no product on sale has the code ${t}`);
+    return fail("no_match", `no product on sale matches "${t}"`);
+  }
+  const later = (ms, value) => (ms ? new Promise((ok) => setTimeout(() => ok(value), ms)) : value);
+
   function cashSuggestions(total) {
     const out = [total];
     for (const step of [500, 1000, 2000, 5000]) {
@@ -200,22 +245,57 @@
     }
   }
   if (seed.conflicts) {
+    // Both sides changed the e-mail, the phone and the note; the back office's edits are newer.
     const alan = db.customers[2];
     db.conflicts.push({
       id: uuid(), entity_kind: "customer", entity_id: alan.id, entity_label: "Alan Turing", reason: "concurrent_edit",
-      policy: "manual", detected_at_ms: now() - 12 * 60 * 1000, server_version: 8,
+      policy: "manual", detected_at_ms: now() - 12 * 60 * 1000, server_version: 8, settlement: "fields",
+      mine_at_ms: now() - 40 * 60 * 1000, theirs_at_ms: now() - 15 * 60 * 1000,
       fields: [
-        { name: "name", mine: "Alan Turing", theirs: "Alan Turing", differs: false },
-        { name: "email", mine: "alan@example.org", theirs: "a.turing@bletchley.example", differs: true },
-        { name: "phone", mine: "+44 161 496 0002", theirs: "+44 161 496 0999", differs: true },
-        { name: "note", mine: "Pays by card", theirs: null, differs: true },
+        { name: "name", mine: "Alan Turing", theirs: "Alan Turing", differs: false, choice: false, default: null },
+        { name: "email", mine: "alan@example.org", theirs: "a.turing@bletchley.example", differs: true, choice: true, default: "theirs" },
+        { name: "phone", mine: "+44 161 496 0002", theirs: "+44 161 496 0999", differs: true, choice: true, default: "theirs" },
+        { name: "note", mine: "Pays by card", theirs: null, differs: true, choice: true, default: "theirs" },
       ],
     });
   }
+  if (seed.moreConflicts) {
+    // Ada's e-mail was changed here and in the back office, when is not known; the back office
+    // alone changed her phone. Nobody's clock says which e-mail is newer: the manager picks.
+    const ada = db.customers[0];
+    ada.sync_state = "conflict";
+    db.conflicts.push({
+      id: uuid(), entity_kind: "customer", entity_id: ada.id, entity_label: "Ada Lovelace", reason: "stale_version",
+      policy: "field_merge", detected_at_ms: now() - 3 * 60 * 1000, server_version: 4, mine_at_ms: null, theirs_at_ms: null, settlement: "fields",
+      fields: [
+        { name: "name", mine: "Ada Lovelace", theirs: "Ada Lovelace", differs: false, choice: false, default: null },
+        { name: "email", mine: "ada@till.example", theirs: "ada@office.example", differs: true, choice: true, default: null },
+        { name: "phone", mine: "+44 20 7946 0001", theirs: "+44 20 7946 0555", differs: true, choice: false, default: "theirs" },
+        { name: "note", mine: null, theirs: null, differs: false, choice: false, default: null },
+      ],
+    });
+  }
+  if (seed.disputed) {
+    // This till refunded ticket #12, which another till had already refunded: the back office
+    // stored both and counts the cash handed out until a manager says what became of it.
+    const row = (name, mine, theirs) => ({ name, mine, theirs, differs: mine !== theirs, choice: false, default: "theirs" });
+    db.conflicts.push({
+      id: uuid(), entity_kind: "ticket", entity_id: uuid(), entity_label: "Ticket #12", reason: "disputed_reversal",
+      policy: "manual", detected_at_ms: now() - 5 * 60 * 1000, server_version: null, mine_at_ms: null, theirs_at_ms: null,
+      settlement: "dispute",
+      fields: [row("reversal", "Refund #12", "Refund"), row("till", "this till", null), row("total", "£4.50", null)],
+    });
+  }
+  const line = (id, agoMin, over) => ({
+    id, started_at_ms: now() - agoMin * 60 * 1000, since_ms: now() - agoMin * 60 * 1000, duration_ms: 182, cycles: 1,
+    pushed: 0, pulled: 0, conflicts: 0, errors: 0, failure: null, ...over,
+  });
   db.history.push(
-    { id: 3, started_at_ms: now() - 4 * 60 * 1000, duration_ms: 182, pushed: 3, pulled: 12, conflicts: 1, errors: 1, error: null },
-    { id: 2, started_at_ms: now() - 34 * 60 * 1000, duration_ms: 5012, pushed: 0, pulled: 0, conflicts: 0, errors: 0, error: "network: connection refused" },
-    { id: 1, started_at_ms: now() - 64 * 60 * 1000, duration_ms: 240, pushed: 2, pulled: 140, conflicts: 0, errors: 0, error: null },
+    ...(seed.history ?? [
+      line(3, 4, { pushed: 3, pulled: 12, conflicts: 1, errors: 1 }),
+      line(2, 34, { duration_ms: 5012, errors: 1, failure: { code: "server_unreachable", message: "cannot reach the server: connection refused" } }),
+      line(1, 64, { duration_ms: 240, pushed: 2, pulled: 140 }),
+    ]),
   );
   const recount = () => {
     db.status.pending = db.tickets.filter((t) => t.sync_state === "pending").length + db.customers.filter((c) => c.sync_state === "pending").length;
@@ -224,6 +304,8 @@
   };
   recount();
   Object.assign(db.status, seed.status || {});
+  Object.assign(db.store, seed.store || {});
+  Object.assign(db.settings, seed.settings || {});
 
   // ---- IPC plumbing -----------------------------------------------------------------------
   const callbacks = new Map();
@@ -254,9 +336,9 @@
     emitState({ state: "syncing", progress: { done: 0, total }, eta_secs: Math.ceil(seed.syncDelayMs / 1000) });
     setTimeout(() => {
       if (seed.syncFails) {
-        db.history.unshift({ id: db.history.length + 1, started_at_ms: now(), duration_ms: seed.syncDelayMs, pushed: 0, pulled: 0, conflicts: 0, errors: 0, error: seed.syncFails });
+        db.history.unshift(line(db.history.length + 1, 0, { duration_ms: seed.syncDelayMs, errors: 1, failure: { code: "server_unreachable", message: seed.syncFails } }));
         emitState({ state: "backing_off", online: false, progress: null, eta_secs: null, next_retry_at_ms: now() + 30000,
-          last_error: { code: "network", message: seed.syncFails }, completed_cycles: db.status.completed_cycles + 1 });
+          last_error: { code: "server_unreachable", message: seed.syncFails }, completed_cycles: db.status.completed_cycles + 1 });
         syncing = false;
         return;
       }
@@ -267,7 +349,7 @@
       }
       for (const c of db.customers) if (c.sync_state === "pending") c.sync_state = "synced";
       recount();
-      db.history.unshift({ id: db.history.length + 1, started_at_ms: now(), duration_ms: seed.syncDelayMs, pushed: pending.length, pulled: 0, conflicts: 0, errors: 0, error: null });
+      db.history.unshift(line(db.history.length + 1, 0, { duration_ms: seed.syncDelayMs, pushed: pending.length }));
       emitState({ state: "idle", online: true, progress: null, eta_secs: null, last_error: null, next_retry_at_ms: null,
         last_success_at_ms: now(), completed_cycles: db.status.completed_cycles + 1 });
       syncing = false;
@@ -280,26 +362,21 @@
   const commands = {
     store_settings: () => db.store,
     catalog_search: ({ query, category, limit }) => {
-      const q = String(query || "").toLowerCase();
-      return products
-        .filter((p) => (!category || p.category === category) && (!q || p.name.toLowerCase().includes(q) || p.sku.toLowerCase().includes(q) || p.barcode === q))
-        .slice(0, limit || 50);
+      const found = search(query, category);
+      return later(seed.searchDelayMs, { products: found.slice(0, limit || 50), total: found.length });
     },
-    catalog_by_barcode: ({ barcode }) => {
-      const p = products.find((x) => x.barcode === barcode);
-      return p ?? fail("unknown_barcode", `no product has the barcode ${barcode}`);
-    },
-    catalog_categories: () => [...new Set(products.map((p) => p.category))],
+    catalog_resolve: ({ lookup }) => resolve(lookup),
+    catalog_categories: () => [...new Set(products.map((p) => p.category))].sort(),
     quote: ({ cart }) => {
       const q = price(cart);
       return { ...q, cash_suggestions: cashSuggestions(q.totals.total) };
     },
     change_due: ({ total, tendered }) =>
-      tendered < total ? fail("insufficient_tender", "The cash received is less than the amount due") : tendered - total,
+      tendered < total ? fail("insufficient_tender", `${money(tendered)} does not cover ${money(total)}`) : tendered - total,
     ring_up: ({ cart, tenders }) => {
       const total = price(cart).totals.total;
       const paid = tenders.reduce((a, t) => a + (t.kind === "cash" ? t.tendered : t.amount), 0);
-      if (paid < total) return fail("insufficient_tender", "The tenders do not cover the total");
+      if (paid < total) return fail("insufficient_tender", `${money(paid)} does not cover ${money(total)}`);
       const { t, change } = makeTicket(cart, tenders, "sale", null);
       recount();
       pushState();
@@ -336,6 +413,7 @@
       db.tickets.filter((t) => !todayOnly || now() - t.created_at_ms < DAY).slice(0, limit).map(summary),
     ticket_detail: ({ ticketId }) => findTicket(ticketId) ?? fail("unknown_ticket", "no such ticket"),
     sync_status: () => db.status,
+    store_damage: () => seed.storeDamage ?? null,
     sync_now: () => {
       if (!db.settings.enrolled) return { accepted: false, reason: "This till is not enrolled with a back office yet" };
       if (db.status.state === "paused") return { accepted: false, reason: "Sync is paused; resume it in Sync activity" };
@@ -345,12 +423,15 @@
     sync_pause: () => (emitState({ state: "paused" }), null),
     sync_resume: () => (emitState({ state: "idle" }), null),
     sync_history: ({ limit }) => db.history.slice(0, limit),
-    conflicts_list: () => db.conflicts.map(({ fields, server_version, ...s }) => s),
+    conflicts_list: () => db.conflicts.map(({ fields, server_version, settlement, mine_at_ms, theirs_at_ms, ...s }) => s),
     conflict_detail: ({ id }) => db.conflicts.find((c) => c.id === id) ?? fail("unknown_conflict", "no such conflict"),
     conflict_resolve: ({ id, resolution, resolvedBy }) => {
       const c = db.conflicts.find((x) => x.id === id);
       if (!c) return fail("unknown_conflict", "no such conflict");
-      if (!resolution || !["keep_mine", "keep_theirs", "fields"].includes(resolution.kind)) return fail("invalid_resolution", "unknown resolution");
+      if (!resolution || !["keep_mine", "keep_theirs", "fields", "refund_stands", "cash_came_back"].includes(resolution.kind)) return fail("invalid_resolution", "unknown resolution");
+      const disputed = c.settlement === "dispute";
+      if (disputed !== ["refund_stands", "cash_came_back"].includes(resolution.kind)) return fail("not_applicable", "this conflict is not settled that way");
+      if (resolution.kind === "cash_came_back" && !resolution.why?.trim()) return fail("invalid_input", "why the cash came back is blank");
       const cust = db.customers.find((x) => x.id === c.entity_id);
       if (cust) {
         for (const f of c.fields) {
@@ -400,11 +481,15 @@
     },
     settings_get: () => db.settings,
     settings_set: ({ settings }) => {
-      if (!Number.isInteger(settings.sync_interval_secs) || settings.sync_interval_secs < 5) return fail("invalid_settings", "the sync interval must be at least 5 seconds");
-      if (db.settings.enrolled && settings.server_url !== null && settings.server_url !== db.settings.server_url) {
-        return fail("enrolment_token_needed", "another back office address needs that back office's enrolment token");
+      if (!Number.isInteger(settings.sync_interval_secs) || settings.sync_interval_secs < 5) return fail("invalid_input", "the sync interval is between 5 and 86400 seconds");
+      // `server_url: null` keeps the current address; another one takes that back office's
+      // enrolment token on an enrolled till, and is checked with its server first otherwise.
+      if (settings.server_url !== null && settings.server_url !== db.settings.server_url) {
+        if (db.settings.enrolled) return fail("enrolment_token_needed", "another back office address needs that back office's enrolment token");
+        return fail("server_unreachable", `cannot reach the server: error sending request for url (${settings.server_url}/v1/whoami)`);
       }
-      Object.assign(db.settings, { sync_interval_secs: settings.sync_interval_secs, operator: settings.operator });
+      db.settings.sync_interval_secs = settings.sync_interval_secs;
+      db.settings.operator = settings.operator;
       return db.settings;
     },
     enrol: ({ serverUrl, token, trust }) => {

@@ -124,7 +124,7 @@ fn measure(args: Args) -> Result<(), String> {
         idle_pss_total_mib: mib(pss_kib),
         processes,
     };
-    println!(
+    outln!(
         "{}",
         serde_json::to_string(&figures).map_err(|e| e.to_string())?
     );

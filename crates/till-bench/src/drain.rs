@@ -226,7 +226,7 @@ fn measure(args: Args) -> BenchResult<()> {
         one_request_per_ticket: one_by_one,
         one_request_per_ticket_sent_ahead: sent_ahead,
     };
-    println!("{}", serde_json::to_string(&figures)?);
+    outln!("{}", serde_json::to_string(&figures)?);
     Ok(())
 }
 
@@ -382,6 +382,6 @@ fn measure_during_drain(tickets: usize, backlog: usize, give_way_ms: u64) -> Ben
         ratio_p99: round(figures.during_drain_p99_us as f64 / figures.idle_p99_us.max(1) as f64),
         ..figures
     };
-    println!("{}", serde_json::to_string(&figures)?);
+    outln!("{}", serde_json::to_string(&figures)?);
     Ok(())
 }

@@ -357,7 +357,7 @@ fn measure(args: Args) -> BenchResult<()> {
             figures.errors
         );
     }
-    println!("{}", serde_json::to_string(&figures)?);
+    outln!("{}", serde_json::to_string(&figures)?);
     Ok(())
 }
 

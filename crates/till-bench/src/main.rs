@@ -1,6 +1,9 @@
 //! `till-bench <scenario> --json`: benchmarks that print figures. The last line of every run is
 //! one JSON object of figures; human-readable progress goes to stderr.
 
+#[macro_use]
+mod out;
+
 mod app;
 mod drain;
 mod fleet;

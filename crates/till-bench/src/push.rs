@@ -188,7 +188,7 @@ async fn measure(args: Args) -> Result<(), String> {
         speedup_largest_vs_single: single.zip(largest).map(|(s, l)| l / s.max(1e-9)),
         results,
     };
-    println!(
+    outln!(
         "{}",
         serde_json::to_string(&figures).map_err(|e| e.to_string())?
     );

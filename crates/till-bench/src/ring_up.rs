@@ -143,7 +143,7 @@ fn measure(args: Args) -> Result<(), Box<dyn std::error::Error>> {
         within_target: ratio <= TARGET_RATIO,
         data_dir: dir.display().to_string(),
     };
-    println!("{}", serde_json::to_string(&figures)?);
+    outln!("{}", serde_json::to_string(&figures)?);
     Ok(())
 }
 

@@ -230,6 +230,37 @@ pub fn by_barcode(conn: &Connection, barcode: &str) -> Result<Option<Product>> {
         .optional()?)
 }
 
+/// The active product with this SKU, ASCII case ignored, if any.
+pub fn by_sku(conn: &Connection, sku: &str) -> Result<Option<Product>> {
+    by_text(conn, "sku", sku)
+}
+
+/// The active product with exactly this name, ASCII case ignored, if any (the first by SKU when
+/// two share it).
+pub fn by_name(conn: &Connection, name: &str) -> Result<Option<Product>> {
+    by_text(conn, "name", name)
+}
+
+/// The active product whose `column` (a column name, never input) equals `text` trimmed, ASCII
+/// case ignored; the first by SKU.
+fn by_text(conn: &Connection, column: &'static str, text: &str) -> Result<Option<Product>> {
+    Ok(conn
+        .prepare_cached(&format!(
+            "SELECT {PRODUCT_COLUMNS} FROM products WHERE lower({column}) = lower(?1) AND active = 1
+             ORDER BY sku LIMIT 1"
+        ))?
+        .query_row([text.trim()], product_from_row)
+        .optional()?)
+}
+
+/// The condition of a search: active, name or SKU containing ?1, within category ?2 if set.
+const SEARCH_WHERE: &str = "active = 1 AND (name LIKE ?1 ESCAPE '\\' OR sku LIKE ?1 ESCAPE '\\')
+           AND (?2 IS NULL OR category = ?2)";
+
+fn search_pattern(query: &str) -> String {
+    format!("%{}%", escape_like(query.trim()))
+}
+
 /// Active products whose name or SKU contains `query` (ASCII case-insensitive), within
 /// `category` when given, by name, at most `limit` (capped at [`MAX_SEARCH_RESULTS`]).
 pub fn search(
@@ -238,18 +269,29 @@ pub fn search(
     category: Option<&str>,
     limit: u32,
 ) -> Result<Vec<Product>> {
-    let pattern = format!("%{}%", escape_like(query.trim()));
     let mut stmt = conn.prepare_cached(&format!(
-        "SELECT {PRODUCT_COLUMNS} FROM products
-         WHERE active = 1 AND (name LIKE ?1 ESCAPE '\\' OR sku LIKE ?1 ESCAPE '\\')
-           AND (?3 IS NULL OR category = ?3)
-         ORDER BY name, sku LIMIT ?2"
+        "SELECT {PRODUCT_COLUMNS} FROM products WHERE {SEARCH_WHERE}
+         ORDER BY name, sku LIMIT ?3"
     ))?;
     let rows = stmt.query_map(
-        params![pattern, limit.min(MAX_SEARCH_RESULTS), category],
+        params![
+            search_pattern(query),
+            category,
+            limit.min(MAX_SEARCH_RESULTS)
+        ],
         product_from_row,
     )?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+/// How many products [`search`] finds without a limit.
+pub fn search_count(conn: &Connection, query: &str, category: Option<&str>) -> Result<u64> {
+    let n: i64 = conn
+        .prepare_cached(&format!(
+            "SELECT count(*) FROM products WHERE {SEARCH_WHERE}"
+        ))?
+        .query_row(params![search_pattern(query), category], |r| r.get(0))?;
+    Ok(u64::try_from(n).unwrap_or(0))
 }
 
 fn escape_like(s: &str) -> String {

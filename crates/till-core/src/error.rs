@@ -7,6 +7,7 @@ use till_protocol::pricing::PricingError;
 use uuid::Uuid;
 
 pub use crate::error_code::ErrorCode;
+use crate::money::Money;
 
 /// Why a core operation failed. An operation that fails changed nothing.
 #[derive(Debug, thiserror::Error)]
@@ -26,6 +27,12 @@ pub enum CoreError {
     /// No product on sale has this barcode.
     #[error("no product on sale has the barcode {0}")]
     UnknownBarcode(String),
+    /// A scanned code is no product's barcode, SKU or name.
+    #[error("no product on sale has the code {0}")]
+    UnknownCode(String),
+    /// Text typed in the register's search finds no product.
+    #[error("no product on sale matches \"{0}\"")]
+    NoMatch(String),
     /// A product names a tax category the catalog does not hold.
     #[error("line {line}: tax category {tax_category} is unknown")]
     UnknownTaxRate { line: usize, tax_category: String },
@@ -33,8 +40,8 @@ pub enum CoreError {
     #[error("no catalog is loaded")]
     NoCatalog,
     /// The tenders cover less than the amount due.
-    #[error("tenders of {tendered} do not cover the {due} due")]
-    TenderShort { due: i64, tendered: i64 },
+    #[error("{tendered} does not cover {due}")]
+    TenderShort { due: Money, tendered: Money },
     /// Something that looks like a full card number (PAN) was given; the till never stores one.
     #[error("a full card number was given in {field}; keep only the approval reference and at most the last four digits")]
     CardNumberForbidden { field: &'static str },
@@ -87,6 +94,8 @@ impl CoreError {
             CoreError::UnknownCustomer(_) => ErrorCode::UnknownCustomer,
             CoreError::InactiveProduct { .. } => ErrorCode::InactiveProduct,
             CoreError::UnknownBarcode(_) => ErrorCode::UnknownBarcode,
+            CoreError::UnknownCode(_) => ErrorCode::UnknownCode,
+            CoreError::NoMatch(_) => ErrorCode::NoMatch,
             CoreError::UnknownTaxRate { .. } => ErrorCode::UnknownTaxRate,
             CoreError::NoCatalog => ErrorCode::NoCatalog,
             CoreError::TenderShort { .. } => ErrorCode::InsufficientTender,

@@ -59,6 +59,10 @@ error_codes! {
     UnknownTaxRate = "unknown_tax_rate",
     /// No product on sale has the scanned barcode.
     UnknownBarcode = "unknown_barcode",
+    /// A scanned code is no product's barcode, SKU or name.
+    UnknownCode = "unknown_code",
+    /// Text typed in the register's search finds no product.
+    NoMatch = "no_match",
     /// No catalog has been loaded.
     NoCatalog = "no_catalog",
     /// The tenders cover less than the amount due.

@@ -18,6 +18,7 @@ pub mod hlc;
 pub mod item_state;
 pub mod journal;
 pub mod migrations;
+pub mod money;
 pub mod outbox;
 pub mod recover;
 pub mod register;

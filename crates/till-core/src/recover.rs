@@ -29,6 +29,8 @@ use crate::outbox::OutboxState;
 use crate::store::{integrity, open_unchecked, unchecked_uri, Store, DB_FILE};
 use crate::{counters, journal, outbox, tickets};
 
+pub mod notice;
+
 /// What became of a damaged store, kept in the store that replaced it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Damaged {

@@ -12,6 +12,10 @@ use crate::catalog;
 use crate::error::{CoreError, Result};
 use crate::tender;
 
+mod lookup;
+
+pub use lookup::{looks_like_barcode, resolve, Lookup, MatchedBy, Resolved};
+
 /// A product as the register shows it, with its tax rate resolved.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
@@ -27,6 +31,7 @@ pub struct ProductView {
     pub active: bool,
 }
 
+/// The product as the register shows it.
 fn view(conn: &Connection, p: Product) -> Result<ProductView> {
     let tax_rate_bp =
         catalog::tax_rate_bp(conn, &p.tax_category)?.ok_or_else(|| CoreError::UnknownTaxRate {
@@ -46,29 +51,33 @@ fn view(conn: &Connection, p: Product) -> Result<ProductView> {
     })
 }
 
-/// Products matching `query` by name or SKU, at most `limit`; with a `category`, only that
-/// category's, and all of them when `query` is blank (the category's quick keys).
+/// One page of products for the register, and how many match in all.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct ProductList {
+    /// The first matches, by name.
+    pub products: Vec<ProductView>,
+    /// Every match, shown or not: the register says "40 of 155" when it shows fewer.
+    pub total: u64,
+}
+
+/// Products matching `query` by name or SKU (all of them when it is blank), within `category`
+/// when given: at most `limit` (capped at [`catalog::MAX_SEARCH_RESULTS`]), with the count of
+/// every match.
 pub fn products(
     conn: &Connection,
     query: &str,
     category: Option<&str>,
     limit: u32,
-) -> Result<Vec<ProductView>> {
-    let found = match category {
-        Some(category) if query.trim().is_empty() => catalog::products_in_category(conn, category)?,
-        category => catalog::search(conn, query, category, limit)?,
-    };
-    found.into_iter().map(|p| view(conn, p)).collect()
-}
-
-/// The active product with this barcode (surrounding blanks ignored); `unknown_barcode` when
-/// there is none.
-pub fn product_by_barcode(conn: &Connection, barcode: &str) -> Result<ProductView> {
-    let code = barcode.trim();
-    match catalog::by_barcode(conn, code)? {
-        Some(p) => view(conn, p),
-        None => Err(CoreError::UnknownBarcode(code.to_owned())),
-    }
+) -> Result<ProductList> {
+    let found = catalog::search(conn, query, category, limit)?;
+    Ok(ProductList {
+        products: found
+            .into_iter()
+            .map(|p| view(conn, p))
+            .collect::<Result<_>>()?,
+        total: catalog::search_count(conn, query, category)?,
+    })
 }
 
 /// A priced line, its figures beside it.
@@ -136,6 +145,19 @@ impl From<cart::Quote> for QuoteView {
 /// Prices `cart` for the screen. Changes nothing.
 pub fn quote(conn: &Connection, cart: &Cart) -> Result<QuoteView> {
     cart::quote(conn, cart).map(QuoteView::from)
+}
+
+/// The change due when `tendered` cash pays `total`, in the store's currency;
+/// `insufficient_tender` naming both amounts when it does not cover it.
+pub fn change_due(conn: &Connection, total: i64, tendered: i64) -> Result<i64> {
+    if total < 0 {
+        return Err(CoreError::InvalidInput(
+            "the total cannot be negative".into(),
+        ));
+    }
+    let currency = catalog::settings(conn)?.currency;
+    let settled = tender::settle(&[tender::TenderInput::Cash { tendered }], total, &currency)?;
+    Ok(tender::change_given(&settled))
 }
 
 /// A ticket just committed to the local store.

@@ -15,8 +15,12 @@ use crate::{config, tickets};
 #[derive(Debug, Clone, PartialEq)]
 pub struct Status {
     pub device_id: Option<Uuid>,
-    /// Tickets in the store (sales, voids and refunds).
+    /// Tickets in the store: its sales and its reversals (voids and refunds).
     pub tickets: u64,
+    /// The sales among them.
+    pub sales: u64,
+    /// The voids and refunds among them.
+    pub reversals: u64,
     /// The server this terminal syncs with; `None` until it is enrolled.
     pub enrolment: Option<Enrolment>,
     /// Whether a person paused sync.
@@ -33,9 +37,13 @@ pub fn read(conn: &mut Connection) -> Result<Status, SyncError> {
     let tx = conn.transaction()?;
     let stored = Stored::read(&tx)?;
     let state = persisted::state(&tx, stored.persisted.next_retry_at_ms)?;
+    let all = tickets::count(&tx)?;
+    let sales = tickets::count_sales(&tx)?;
     let status = Status {
         device_id: config::get(&tx, &config::DEVICE_ID)?,
-        tickets: tickets::count(&tx)?,
+        tickets: all,
+        sales,
+        reversals: all.saturating_sub(sales),
         enrolment: enrolment::get(&tx)?,
         paused: stored.persisted.paused,
         server_acked_seq: stored.persisted.server_acked_seq,

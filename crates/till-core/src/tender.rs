@@ -6,9 +6,10 @@
 use serde::{Deserialize, Serialize};
 use till_protocol::card::looks_like_card_number;
 use till_protocol::text::{self, Lines};
-use till_protocol::Tender;
+use till_protocol::{Currency, Tender};
 
 use crate::error::{CoreError, Result};
+use crate::money::Money;
 
 /// Longest approval reference accepted.
 pub const MAX_APPROVAL_REF_LEN: usize = 64;
@@ -42,8 +43,8 @@ pub fn change_given(tenders: &[Tender]) -> i64 {
 
 /// Checks `tenders` against the amount `due` and returns them as recorded: card amounts first
 /// count towards `due`, at most one cash tender covers the rest and gets the change. A ticket of
-/// zero needs no tender.
-pub fn settle(tenders: &[TenderInput], due: i64) -> Result<Vec<Tender>> {
+/// zero needs no tender. Refusals name the amounts in `currency`.
+pub fn settle(tenders: &[TenderInput], due: i64, currency: &Currency) -> Result<Vec<Tender>> {
     let mut card_total: i64 = 0;
     let mut cash: Option<i64> = None;
     for t in tenders {
@@ -81,13 +82,18 @@ pub fn settle(tenders: &[TenderInput], due: i64) -> Result<Vec<Tender>> {
     }
     if card_total > due {
         return Err(CoreError::InvalidInput(format!(
-            "card tenders of {card_total} exceed the {due} due; card payments give no change"
+            "card payments of {} exceed the {} due; card payments give no change",
+            Money::new(card_total, currency),
+            Money::new(due, currency)
         )));
     }
     let cash_due = due - card_total;
     let tendered = card_total + cash.unwrap_or(0);
     if cash.unwrap_or(0) < cash_due {
-        return Err(CoreError::TenderShort { due, tendered });
+        return Err(CoreError::TenderShort {
+            due: Money::new(due, currency),
+            tendered: Money::new(tendered, currency),
+        });
     }
     let mut out = Vec::with_capacity(tenders.len());
     for t in tenders {
@@ -180,6 +186,17 @@ fn check_card(approval_ref: &str, last4: Option<&str>) -> Result<()> {
 mod tests {
     use super::*;
 
+    fn eur() -> Currency {
+        Currency {
+            code: "EUR".into(),
+            exponent: 2,
+        }
+    }
+
+    fn settle(tenders: &[TenderInput], due: i64) -> Result<Vec<Tender>> {
+        super::settle(tenders, due, &eur())
+    }
+
     fn card(amount: i64, approval_ref: &str, last4: Option<&str>) -> TenderInput {
         TenderInput::Card {
             amount,
@@ -225,6 +242,11 @@ mod tests {
     fn short_tenders_are_refused() {
         let e = settle(&[TenderInput::Cash { tendered: 1000 }], 1234).expect_err("short");
         assert_eq!(e.code(), "insufficient_tender");
+        assert_eq!(
+            e.to_string(),
+            "€10.00 does not cover €12.34",
+            "the refusal speaks money, never minor units"
+        );
         let e = settle(&[], 1).expect_err("nothing tendered");
         assert_eq!(e.code(), "insufficient_tender");
         assert!(settle(&[], 0).is_ok(), "a free ticket needs no tender");

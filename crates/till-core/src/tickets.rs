@@ -19,7 +19,7 @@ use crate::{counters, hlc, journal, outbox};
 mod rows;
 pub mod view;
 
-pub use rows::{count, list, load, load_by_number, summary, TicketSummary};
+pub use rows::{count, count_sales, list, load, load_by_number, summary, TicketSummary};
 use rows::{insert, parse_uuid};
 
 /// Rings up `cart` paid by `tenders`: prices it against the current catalog, checks the tenders
@@ -32,7 +32,7 @@ pub fn commit(
 ) -> Result<Ticket> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     let quote = cart::quote(&tx, cart)?;
-    let tenders = tender::settle(tenders, quote.totals.total)?;
+    let tenders = tender::settle(tenders, quote.totals.total, &quote.currency)?;
     let ticket = record(&tx, TicketKind::Sale, None, quote, tenders, clock)?;
     tx.commit()?;
     tracing::debug!(

@@ -1,6 +1,9 @@
 //! `till-server`: the back office's command line. `serve` runs the HTTP API; every other command
 //! works on the same data dir, also while `serve` runs.
 
+#[macro_use]
+mod out;
+
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -283,7 +286,7 @@ fn init_logging(serving: bool) {
 
 fn print_json<T: Serialize>(value: &T) -> Result<(), CliError> {
     let text = serde_json::to_string_pretty(value).map_err(|e| CliError::Output(e.to_string()))?;
-    println!("{text}");
+    outln!("{text}");
     Ok(())
 }
 
@@ -301,14 +304,14 @@ async fn run(cli: Cli) -> Result<(), CliError> {
                     "token": token,
                 }))
             } else {
-                println!("id: {}", terminal.id);
-                println!("token: {token}");
+                outln!("id: {}", terminal.id);
+                outln!("token: {token}");
                 Ok(())
             }
         }
         Command::Terminal(TerminalCommand::Revoke { id }) => {
             let t = storage.revoke_terminal(id).await?;
-            println!("revoked {} ({})", t.id, t.name);
+            outln!("revoked {} ({})", t.id, t.name);
             Ok(())
         }
         Command::Terminal(TerminalCommand::RotateToken { id, grace, json }) => {
@@ -325,9 +328,9 @@ async fn run(cli: Cli) -> Result<(), CliError> {
                     "old_token_expires_at_ms": rotated.old_token_stops_at_ms,
                 }))
             } else {
-                println!("id: {}", rotated.terminal.id);
-                println!("token: {token}");
-                println!(
+                outln!("id: {}", rotated.terminal.id);
+                outln!("token: {token}");
+                outln!(
                     "old token works until: {} ms since the Unix epoch",
                     rotated.old_token_stops_at_ms
                 );
@@ -341,9 +344,12 @@ async fn run(cli: Cli) -> Result<(), CliError> {
             }
             for t in terminals {
                 let state = if t.is_revoked() { "revoked" } else { "active" };
-                println!(
+                outln!(
                     "{}  {:<8} last_seq={:<8} {}",
-                    t.id, state, t.last_seq, t.name
+                    t.id,
+                    state,
+                    t.last_seq,
+                    t.name
                 );
             }
             Ok(())
@@ -351,20 +357,22 @@ async fn run(cli: Cli) -> Result<(), CliError> {
         Command::Catalog(CatalogCommand::Import { file }) => {
             let import = catalog_file::read(&file)?;
             let summary = storage.import_catalog(import).await?;
-            println!(
+            outln!(
                 "imported {} tax rates and {} products ({} unchanged)",
-                summary.tax_rates, summary.products, summary.unchanged
+                summary.tax_rates,
+                summary.products,
+                summary.unchanged
             );
             Ok(())
         }
         Command::Product(ProductCommand::SetPrice { sku, price_minor }) => {
             let p = storage.set_price(&sku, price_minor).await?;
-            println!("{} {} now costs {}", p.sku, p.name, p.unit_price);
+            outln!("{} {} now costs {}", p.sku, p.name, p.unit_price);
             Ok(())
         }
         Command::Product(ProductCommand::Delete { sku }) => {
             let p = storage.delete_product(&sku).await?;
-            println!("deleted {} {}", p.sku, p.name);
+            outln!("deleted {} {}", p.sku, p.name);
             Ok(())
         }
         Command::Customer(
@@ -375,7 +383,7 @@ async fn run(cli: Cli) -> Result<(), CliError> {
         }
         Command::Customer(CustomerCommand::Delete { id }) => {
             let c = storage.delete_customer(id).await?;
-            println!("deleted {} at version {}", c.id, c.version);
+            outln!("deleted {} at version {}", c.id, c.version);
             Ok(())
         }
         Command::Settings(SettingsCommand::Set { name, value }) => {
@@ -395,9 +403,14 @@ async fn run(cli: Cli) -> Result<(), CliError> {
                     .recovered_from
                     .map(|from| format!("  recovered from terminal {from}"))
                     .unwrap_or_default();
-                println!(
+                outln!(
                     "#{:<6} {} terminal {} no. {:<6} {:<6} {:>12}{recovered}",
-                    t.server_number, t.id, t.terminal_id, t.number, t.kind, t.total
+                    t.server_number,
+                    t.id,
+                    t.terminal_id,
+                    t.number,
+                    t.kind,
+                    t.total
                 );
             }
             Ok(())
@@ -407,10 +420,12 @@ async fn run(cli: Cli) -> Result<(), CliError> {
             if json {
                 return print_json(&stats);
             }
-            println!(
-                "{} tickets, total {}, {} mutations, {} duplicates, {} gaps, \
-                 {} disputed reversals ({} open)",
+            outln!(
+                "{} tickets ({} sales, {} reversals), total {}, {} mutations, {} duplicates, \
+                 {} gaps, {} disputed reversals ({} open)",
                 stats.tickets,
+                stats.sales,
+                stats.reversals,
                 stats.total,
                 stats.mutations,
                 stats.duplicates,
@@ -419,11 +434,14 @@ async fn run(cli: Cli) -> Result<(), CliError> {
                 stats.open_disputes
             );
             for t in &stats.terminals {
-                println!(
-                    "  {} {}: {} tickets, total {}, last seq {}, {} disputed ({} open)",
+                outln!(
+                    "  {} {}: {} tickets ({} sales, {} reversals), total {}, last seq {}, \
+                     {} disputed ({} open)",
                     t.terminal_id,
                     t.name,
                     t.tickets,
+                    t.sales,
+                    t.reversals,
                     t.total,
                     t.last_seq,
                     t.disputed_reversals,
@@ -439,7 +457,7 @@ fn print_settings(settings: &OfficeSettings, json: bool) -> Result<(), CliError>
     if json {
         return print_json(settings);
     }
-    println!(
+    outln!(
         "allow-cross-till-returns {}",
         settings.allow_cross_till_returns
     );
@@ -469,7 +487,7 @@ async fn serve(storage: Arc<dyn Storage>, args: ServeArgs) -> Result<(), CliErro
     };
     let server = BoundServer::bind(storage, &args.listen, tls.as_ref(), &options)?;
     // Scripts wait for this exact line; it is the only thing `serve` writes to stdout.
-    println!("listening on {}", server.url());
+    outln!("listening on {}", server.url());
     tracing::info!(addr = %server.local_addr(), "till-server ready");
     server.run(shutdown_signal()).await?;
     tracing::info!("till-server stopped");

@@ -694,3 +694,26 @@ fn rotate_token_and_settings_commands_work_as_documented() {
     );
     assert!(!bad.status.success());
 }
+
+#[test]
+fn a_reader_that_closes_early_ends_a_command_quietly() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    for args in [&["stats"][..], &["stats", "--json"]] {
+        let (reader, writer) = std::io::pipe().expect("a pipe");
+        drop(reader);
+        let out = Command::new(BIN)
+            .arg("--data-dir")
+            .arg(dir.path())
+            .args(args)
+            .stdout(writer)
+            .output()
+            .expect("till-server runs");
+        assert!(
+            out.status.success() && out.stderr.is_empty(),
+            "`till-server {} | head` must end quietly with 0, got {:?}: {}",
+            args.join(" "),
+            out.status,
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}

@@ -94,6 +94,31 @@ async fn a_till_cannot_reverse_another_tills_sale_unless_the_store_allows_it() {
     server.stop().await;
 }
 
+on_both_backends!(stats_name_sales_reversals_and_tickets_as_the_till_does);
+async fn stats_name_sales_reversals_and_tickets_as_the_till_does() {
+    let server = TestServer::start().await;
+    let till = server.enrol("till A").await;
+    let sold = sales(1, 2);
+    server.push(&till, &sold).await;
+    let void = sample::reversal(TicketKind::Void, 3, ticket_of(&sold[0]));
+    server
+        .push(
+            &till,
+            &[sample::mutation(3, MutationBody::TicketVoided(void))],
+        )
+        .await;
+    let stats = server.storage.stats().await.expect("stats");
+    let t = &stats.terminals[0];
+    assert_eq!(
+        (t.sales, t.reversals, t.tickets),
+        (2, 1, 3),
+        "a manager comparing with the till's `tickets: 3` sees the same three tickets"
+    );
+    assert_eq!((stats.sales, stats.reversals, stats.tickets), (2, 1, 3));
+    assert_eq!((stats.duplicates, stats.gaps), (0, 0));
+    server.stop().await;
+}
+
 fn disputed_first(outcome: &Outcome) -> (i64, till_protocol::ReversalInfo) {
     match outcome {
         Outcome::Disputed {

@@ -79,10 +79,10 @@ pub fn run(data_dir: Option<&Path>, args: Args) -> Result<(), Failure> {
         Command::List { all, json } => {
             let list = conflicts::list(&conn, all)?;
             if json {
-                println!("{}", serde_json::to_string(&list)?);
+                outln!("{}", serde_json::to_string(&list)?);
             } else {
                 for c in list {
-                    println!(
+                    outln!(
                         "{}\t{}\t{}\t{}\tfields={}\tpolicy={}{}",
                         c.id,
                         c.entity().as_str(),
@@ -99,7 +99,7 @@ pub fn run(data_dir: Option<&Path>, args: Args) -> Result<(), Failure> {
         }
         Command::Show { id } => {
             let c = conflicts::get(&conn, id)?;
-            println!("{}", serde_json::to_string_pretty(&c)?);
+            outln!("{}", serde_json::to_string_pretty(&c)?);
         }
         Command::Resolve {
             id,
@@ -135,7 +135,7 @@ pub fn run(data_dir: Option<&Path>, args: Args) -> Result<(), Failure> {
                 }
             };
             let done = conflicts::resolve(&mut conn, id, &resolution, &by, &SystemClock)?;
-            println!(
+            outln!(
                 "conflict {} resolved by {}{}",
                 done.id,
                 by,

@@ -131,9 +131,9 @@ pub fn run(data_dir: Option<&Path>, args: Args) -> Result<(), Failure> {
             };
             let saved = customers::save(&mut conn, None, fields.applied_to(blank), &SystemClock)?;
             if json {
-                println!("{}", serde_json::json!({ "id": saved.id }));
+                outln!("{}", serde_json::json!({ "id": saved.id }));
             } else {
-                println!("{}", saved.id);
+                outln!("{}", saved.id);
             }
         }
         Command::Edit { id, fields } => {
@@ -145,7 +145,7 @@ pub fn run(data_dir: Option<&Path>, args: Args) -> Result<(), Failure> {
                 fields.applied_to(current.fields),
                 &SystemClock,
             )?;
-            println!("customer {} saved; the edit is queued", saved.id);
+            outln!("customer {} saved; the edit is queued", saved.id);
         }
         Command::List { json } => {
             let all: Vec<Shown> = customers::search(&conn, "", MAX_LISTED)?
@@ -153,10 +153,10 @@ pub fn run(data_dir: Option<&Path>, args: Args) -> Result<(), Failure> {
                 .map(Shown::from)
                 .collect();
             if json {
-                println!("{}", serde_json::to_string(&all)?);
+                outln!("{}", serde_json::to_string(&all)?);
             } else {
                 for c in all {
-                    println!(
+                    outln!(
                         "{}\t{}\t{}\t{}\tversion {}{}",
                         c.id,
                         c.name,
@@ -171,15 +171,15 @@ pub fn run(data_dir: Option<&Path>, args: Args) -> Result<(), Failure> {
         Command::Show { id, json } => {
             let shown = Shown::from(customers::live(&conn, parse_id(&id)?)?);
             if json {
-                println!("{}", serde_json::to_string(&shown)?);
+                outln!("{}", serde_json::to_string(&shown)?);
             } else {
-                println!("id:       {}", shown.id);
-                println!("name:     {}", shown.name);
-                println!("email:    {}", shown.email.unwrap_or_default());
-                println!("phone:    {}", shown.phone.unwrap_or_default());
-                println!("note:     {}", shown.note.unwrap_or_default());
-                println!("version:  {}", shown.version);
-                println!("pending:  {}", shown.pending);
+                outln!("id:       {}", shown.id);
+                outln!("name:     {}", shown.name);
+                outln!("email:    {}", shown.email.unwrap_or_default());
+                outln!("phone:    {}", shown.phone.unwrap_or_default());
+                outln!("note:     {}", shown.note.unwrap_or_default());
+                outln!("version:  {}", shown.version);
+                outln!("pending:  {}", shown.pending);
             }
         }
     }

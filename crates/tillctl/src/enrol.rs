@@ -65,21 +65,23 @@ pub fn run(data_dir: Option<&Path>, args: Args) -> Result<(), Failure> {
     let conn = store.connect()?;
     let recovered = diverged && persisted::diverged(&conn)?.is_none();
     if args.json {
-        println!("{}", serde_json::to_string(&enrolled)?);
+        outln!("{}", serde_json::to_string(&enrolled)?);
         return Ok(());
     }
-    println!(
+    outln!(
         "enrolled as {} ({}) with {}",
-        enrolled.terminal_name, enrolled.terminal_id, enrolled.server_url
+        enrolled.terminal_name,
+        enrolled.terminal_id,
+        enrolled.server_url
     );
     if recovered {
         let queued = till_core::outbox::counts(&conn)?.pending;
-        println!(
+        outln!(
             "this till's history had diverged: {queued} mutations the back office has not \
              settled are queued again as this terminal, flagged recovered"
         );
     } else if diverged {
-        println!(
+        outln!(
             "this till's history still differs from the back office's: enrol it with a token \
              of a new terminal (till-server terminal add) to deliver its sales"
         );

@@ -43,23 +43,27 @@ pub fn run(data_dir: Option<&Path>, args: Args) -> Result<(), Failure> {
         Command::List { json } => {
             let items = failed::list(&conn, 10_000)?;
             if json {
-                println!("{}", serde_json::to_string(&items)?);
+                outln!("{}", serde_json::to_string(&items)?);
             } else {
                 for i in items {
-                    println!(
+                    outln!(
                         "{}\t{}\t{}\t{}: {}",
-                        i.seq, i.kind, i.entity_id, i.code, i.reason
+                        i.seq,
+                        i.kind,
+                        i.entity_id,
+                        i.code,
+                        i.reason
                     );
                 }
             }
         }
         Command::Retry { seq, by } => {
             let new_seq = failed::retry(&mut conn, seq, &by, &SystemClock)?;
-            println!("item {seq} queued again as item {new_seq}");
+            outln!("item {seq} queued again as item {new_seq}");
         }
         Command::Discard { seq, reason, by } => {
             failed::discard(&mut conn, seq, &reason, &by, &SystemClock)?;
-            println!("item {seq} discarded");
+            outln!("item {seq} discarded");
         }
     }
     Ok(())

@@ -19,10 +19,10 @@ pub fn run(data_dir: Option<&Path>, args: Args) -> Result<(), Failure> {
     let conn = store.connect()?;
     let cycles = history::list(&conn, args.limit)?;
     if args.json {
-        println!("{}", serde_json::to_string(&cycles)?);
+        outln!("{}", serde_json::to_string(&cycles)?);
     } else {
         for c in cycles {
-            println!(
+            outln!(
                 "{}\tstarted {}\t{} ms\tpushed {}\tpulled {}\tconflicts {}\terrors {}{}",
                 c.id,
                 c.started_at_ms,

@@ -2,6 +2,9 @@
 //! Each subcommand is its own module with an `Args` struct and a `run` function; adding one is a
 //! variant in [`Command`] and an arm in `main`.
 
+#[macro_use]
+mod out;
+
 mod conflicts;
 mod customers;
 mod enrol;

@@ -22,19 +22,19 @@ pub fn run(data_dir: Option<&Path>, args: Args) -> Result<(), Failure> {
     let (store, _) = open_checked(data_dir)?;
     let report = recover::recover(&store, args.from.as_deref(), &SystemClock)?;
     if args.json {
-        println!("{}", serde_json::to_string(&report)?);
+        outln!("{}", serde_json::to_string(&report)?);
         return Ok(());
     }
-    println!("salvaged from {}", report.from.display());
-    println!("tickets:        {}", report.tickets);
-    println!("queued again:   {}", report.queued);
-    println!("failed items:   {}", report.failed);
-    println!("already here:   {}", report.already_here);
+    outln!("salvaged from {}", report.from.display());
+    outln!("tickets:        {}", report.tickets);
+    outln!("queued again:   {}", report.queued);
+    outln!("failed items:   {}", report.failed);
+    outln!("already here:   {}", report.already_here);
     if !report.unreadable_tickets.is_empty() {
-        println!("unreadable tickets: {:?}", report.unreadable_tickets);
+        outln!("unreadable tickets: {:?}", report.unreadable_tickets);
     }
     if !report.unreadable_mutations.is_empty() {
-        println!(
+        outln!(
             "unreadable queued items: {:?} (sync stops at one the back office lacks)",
             report.unreadable_mutations
         );

@@ -1,8 +1,8 @@
 //! `tillctl ring-up --demo N`: rings up N valid demo tickets, one committed before the next, and
 //! prints each ticket's number on its own line as soon as its commit returned (stdout flushed),
-//! so whoever reads the output knows exactly which tickets are durable.
+//! so whoever reads the output knows exactly which tickets are durable. A reader that closes the
+//! pipe ends the run quietly at the next number written.
 
-use std::io::Write;
 use std::path::Path;
 
 use till_core::demo::{self, DemoRng};
@@ -41,15 +41,12 @@ pub fn run(data_dir: Option<&Path>, args: Args) -> Result<(), Failure> {
             .unwrap_or(0)
     });
     let mut rng = DemoRng::new(seed);
-    let stdout = std::io::stdout();
-    let mut out = stdout.lock();
     for _ in 0..args.demo {
         let cart = demo::cart(&mut rng, &products, usize::from(args.lines));
         let total = cart::quote(&conn, &cart)?.totals.total;
         let tenders = demo::tenders(&mut rng, total);
         let ticket = tickets::commit(&mut conn, &cart, &tenders, &SystemClock)?;
-        writeln!(out, "{}", ticket.number)?;
-        out.flush()?;
+        outln!("{}", ticket.number);
     }
     Ok(())
 }

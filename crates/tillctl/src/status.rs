@@ -39,6 +39,9 @@ struct StatusJson<'a> {
     next_retry_at_ms: Option<i64>,
     paused: bool,
     pending: u64,
+    /// Voids and refunds.
+    reversals: u64,
+    sales: u64,
     server_acked_seq: u64,
     server_url: Option<&'a str>,
     state: &'static str,
@@ -47,6 +50,7 @@ struct StatusJson<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     store_damaged: Option<Damaged>,
     terminal_id: Option<String>,
+    /// Every ticket: `sales` + `reversals`.
     tickets: u64,
 }
 
@@ -66,6 +70,8 @@ impl<'a> StatusJson<'a> {
             next_retry_at_ms: sync.next_retry_at_ms,
             paused: st.paused,
             pending: sync.pending,
+            reversals: st.reversals,
+            sales: st.sales,
             server_acked_seq: st.server_acked_seq,
             server_url: st.enrolment.as_ref().map(|e| e.server_url.as_str()),
             state: sync.state.name(),
@@ -86,25 +92,30 @@ pub fn run(data_dir: Option<&Path>, args: Args) -> Result<(), Failure> {
     let damaged = till_core::recover::damaged(&conn)?;
     let disputed = conflicts::open_disputed_count(&conn).map_err(till_core::CoreError::from)?;
     if args.json {
-        println!(
+        outln!(
             "{}",
             serde_json::to_string(&StatusJson::new(&st, damaged, disputed))?
         );
     } else {
-        println!("data dir:   {}", store.data_dir().display());
-        println!("device id:  {}", store.device_id());
-        println!("state:      {}", st.sync.state.name());
-        println!("tickets:    {}", st.tickets);
-        println!("pending:    {}", st.sync.pending);
-        println!("failed:     {}", st.sync.failed);
-        println!("conflicts:  {}", st.sync.conflicts);
-        println!("disputed:   {disputed} (reversals counted until a manager settles them)");
+        outln!("data dir:   {}", store.data_dir().display());
+        outln!("device id:  {}", store.device_id());
+        outln!("state:      {}", st.sync.state.name());
+        outln!(
+            "tickets:    {} ({} sales, {} reversals)",
+            st.tickets,
+            st.sales,
+            st.reversals
+        );
+        outln!("pending:    {}", st.sync.pending);
+        outln!("failed:     {}", st.sync.failed);
+        outln!("conflicts:  {}", st.sync.conflicts);
+        outln!("disputed:   {disputed} (reversals counted until a manager settles them)");
         if st.sync.cleartext {
-            println!("cleartext:  plain http to another machine (allowed at enrolment)");
+            outln!("cleartext:  plain http to another machine (allowed at enrolment)");
         }
         match st.sync.last_success_at_ms {
-            Some(ms) => println!("last sync:  {ms} (Unix ms)"),
-            None => println!("last sync:  never"),
+            Some(ms) => outln!("last sync:  {ms} (Unix ms)"),
+            None => outln!("last sync:  never"),
         }
         if let Some(d) = damaged {
             let salvaged = match &d.recovered {
@@ -114,7 +125,7 @@ pub fn run(data_dir: Option<&Path>, args: Args) -> Result<(), Failure> {
                 ),
                 None => "its sales wait for `tillctl recover`".into(),
             };
-            println!(
+            outln!(
                 "damaged:    the store was replaced; the damaged one is {} ({salvaged})",
                 d.file.display()
             );

@@ -142,11 +142,15 @@ pub fn run(data_dir: Option<&Path>, args: Args) -> Result<(), Failure> {
     ));
     let report = result?;
     if args.json {
-        println!("{}", serde_json::to_string(&report)?);
+        outln!("{}", serde_json::to_string(&report)?);
     } else {
-        println!(
+        outln!(
             "drained: {} pushed, {} pulled, {} conflicts, {} failed in {} cycle(s)",
-            report.pushed, report.pulled, report.conflicts, report.failed, report.cycles
+            report.pushed,
+            report.pulled,
+            report.conflicts,
+            report.failed,
+            report.cycles
         );
     }
     Ok(())

@@ -30,7 +30,7 @@ pub fn run(data_dir: Option<&Path>, args: Args) -> Result<(), Failure> {
     }
     let list = till_core::tickets::list(&conn, args.limit, None)?;
     if args.json {
-        println!("{}", serde_json::to_string(&list)?);
+        outln!("{}", serde_json::to_string(&list)?);
         return Ok(());
     }
     for t in list {
@@ -39,7 +39,7 @@ pub fn run(data_dir: Option<&Path>, args: Args) -> Result<(), Failure> {
             .server_number
             .map(|n| format!(" as #{n}"))
             .unwrap_or_default();
-        println!(
+        outln!(
             "#{:<8} {:<6} {:>12} {}  {} lines  {}{}{}",
             t.number,
             kind,
@@ -70,7 +70,7 @@ fn kind_name(kind: TicketKind) -> &'static str {
 fn show(conn: &till_core::sync::Connection, number: u64, json: bool) -> Result<(), Failure> {
     let t = view::detail_by_number(conn, number)?;
     if json {
-        println!("{}", serde_json::to_string(&t)?);
+        outln!("{}", serde_json::to_string(&t)?);
         return Ok(());
     }
     let currency = till_core::tickets::summary(conn, t.id)?
@@ -84,7 +84,7 @@ fn show(conn: &till_core::sync::Connection, number: u64, json: bool) -> Result<(
         .server_number
         .map(|n| format!(" as #{n}"))
         .unwrap_or_default();
-    println!(
+    outln!(
         "#{} {} {} {}  {}{}",
         t.number,
         kind_name(t.kind),
@@ -94,7 +94,7 @@ fn show(conn: &till_core::sync::Connection, number: u64, json: bool) -> Result<(
         server
     );
     for l in &t.lines {
-        println!(
+        outln!(
             "{:>3}  {:<12} {:<24} {:>5} x {:>10} = {:>10}{}",
             l.line_no,
             l.line.sku,

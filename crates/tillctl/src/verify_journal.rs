@@ -18,12 +18,12 @@ pub fn run(data_dir: Option<&Path>, args: Args) -> Result<(), Failure> {
     let mut conn = store.connect()?;
     let v = till_core::journal::verify(&mut conn)?;
     if args.json {
-        println!("{}", serde_json::to_string(&v)?);
+        outln!("{}", serde_json::to_string(&v)?);
     }
     match v.broken {
         None => {
             if !args.json {
-                println!("journal holds: {} tickets verified", v.verified);
+                outln!("journal holds: {} tickets verified", v.verified);
             }
             Ok(())
         }

@@ -36,6 +36,10 @@ fn status_json_reports_the_documented_fields() {
     assert!(out.status.success());
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("one JSON object");
     assert_eq!(v["tickets"], 3);
+    assert_eq!(
+        (v["sales"].as_u64(), v["reversals"].as_u64()),
+        (Some(3), Some(0))
+    );
     assert_eq!(v["pending"], 3);
     assert_eq!(v["failed"], 0);
     assert_eq!(v["conflicts"], 0);
@@ -207,4 +211,32 @@ fn the_data_dir_and_database_tillctl_makes_are_private_and_loosened_ones_are_tig
         (0o700, 0o600),
         "tightened again at open"
     );
+}
+
+#[test]
+fn a_reader_that_closes_early_ends_the_run_quietly() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    for args in [
+        &["ring-up", "--demo", "3"][..],
+        &["status"],
+        &["status", "--json"],
+    ] {
+        let (reader, writer) = std::io::pipe().expect("a pipe");
+        drop(reader);
+        let out = Command::new(TILLCTL)
+            .arg("--data-dir")
+            .arg(dir.path())
+            .args(args)
+            .env_remove("TILL_DATA_DIR")
+            .stdout(writer)
+            .output()
+            .expect("tillctl runs");
+        assert!(
+            out.status.success() && out.stderr.is_empty(),
+            "`tillctl {} | head` must end quietly with 0, got {:?}: {}",
+            args.join(" "),
+            out.status,
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
 }

@@ -1,6 +1,8 @@
 // What a cashier or manager does in the Till window, in terms of the UI's data-testid hooks.
 // Shared by the end-to-end tests and the README screenshots.
 
+import { KEYS } from "./webdriver.mjs";
+
 export const tid = (id) => `[data-testid="${id}"]`;
 
 /** The counts and state the status bar shows. */
@@ -84,4 +86,33 @@ export async function editEmail(app, email) {
   await input.clear();
   await input.type(email);
   await app.click(tid("save-customer"));
+}
+
+/** The names and SKUs of the cart's lines, in order. */
+export function cartLines(app) {
+  return app.exec(`
+    return [...document.querySelectorAll('[data-testid="cart-line"]')].map((li) => ({
+      sku: li.dataset.sku, name: li.querySelector(".name").textContent.trim() }));
+  `);
+}
+
+/**
+ * Types `text` into the search field and presses Enter in the same burst (one WebDriver send of
+ * all the keys), the way a fast cashier or a keyboard-wedge scanner does; returns the cart once
+ * it has `lines` lines.
+ */
+export async function burst(app, text, lines) {
+  const search = await app.find(tid("product-search"));
+  await search.type(`${text}${KEYS.enter}`);
+  return app.waitFor(`${lines} lines after ${text}`, async () => {
+    const cart = await cartLines(app);
+    return cart.length === lines ? cart : null;
+  });
+}
+
+/** Empties the sale without ringing it up. */
+export async function clearSale(app) {
+  await app.click(tid("clear-sale"));
+  await app.click(tid("confirm-clear"));
+  await app.find(tid("cart-empty"));
 }

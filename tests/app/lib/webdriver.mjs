@@ -150,4 +150,4 @@ export class Element {
 }
 
 /** WebDriver's key codes for special keys. */
-export const KEYS = { enter: "\uE007", escape: "\uE00C", tab: "\uE004", backspace: "\uE003" };
+export const KEYS = { enter: "\uE007", escape: "\uE00C", tab: "\uE004", backspace: "\uE003", arrowUp: "\uE013", arrowDown: "\uE015" };

@@ -2,6 +2,7 @@
 // typed; components import these functions and never call `invoke` or `listen` themselves.
 import { invoke } from "@tauri-apps/api/core";
 import { listen, type UnlistenFn } from "@tauri-apps/api/event";
+import type { ActivityLine } from "./bindings/ActivityLine";
 import type { AppError } from "./bindings/AppError";
 import type { AppSettings } from "./bindings/AppSettings";
 import type { Cart } from "./bindings/Cart";
@@ -14,13 +15,15 @@ import type { CustomerFields } from "./bindings/CustomerFields";
 import type { CustomerView } from "./bindings/CustomerView";
 import type { ErrorCode } from "./bindings/ErrorCode";
 import type { FailedItem } from "./bindings/FailedItem";
-import type { ProductView } from "./bindings/ProductView";
+import type { Lookup } from "./bindings/Lookup";
+import type { ProductList } from "./bindings/ProductList";
 import type { Quote } from "./bindings/Quote";
 import type { RefundLine } from "./bindings/RefundLine";
 import type { ServerTrust } from "./bindings/ServerTrust";
+import type { Resolved } from "./bindings/Resolved";
 import type { SettingsInput } from "./bindings/SettingsInput";
+import type { StoreDamage } from "./bindings/StoreDamage";
 import type { StoreSettings } from "./bindings/StoreSettings";
-import type { SyncCycle } from "./bindings/SyncCycle";
 import type { SyncNowAnswer } from "./bindings/SyncNowAnswer";
 import type { SyncProgress } from "./bindings/SyncProgress";
 import type { SyncStatus } from "./bindings/SyncStatus";
@@ -35,6 +38,7 @@ export const EVENTS = {
   syncProgress: "sync://progress",
   ticketSynced: "ticket://synced",
   catalogUpdated: "catalog://updated",
+  storeDamaged: "store://damaged",
 } as const;
 
 /**
@@ -61,8 +65,8 @@ async function call<T>(cmd: string, args?: Record<string, unknown>): Promise<T> 
 export const api = {
   storeSettings: () => call<StoreSettings>("store_settings"),
   catalogSearch: (query: string, category: string | null, limit: number) =>
-    call<ProductView[]>("catalog_search", { query, category, limit }),
-  catalogByBarcode: (barcode: string) => call<ProductView>("catalog_by_barcode", { barcode }),
+    call<ProductList>("catalog_search", { query, category, limit }),
+  catalogResolve: (lookup: Lookup) => call<Resolved>("catalog_resolve", { lookup }),
   catalogCategories: () => call<string[]>("catalog_categories"),
 
   quote: (cart: Cart) => call<Quote>("quote", { cart }),
@@ -77,10 +81,11 @@ export const api = {
   ticketDetail: (ticketId: string) => call<TicketDetail>("ticket_detail", { ticketId }),
 
   syncStatus: () => call<SyncStatus>("sync_status"),
+  storeDamage: () => call<StoreDamage | null>("store_damage"),
   syncNow: () => call<SyncNowAnswer>("sync_now"),
   syncPause: () => call<null>("sync_pause"),
   syncResume: () => call<null>("sync_resume"),
-  syncHistory: (limit: number) => call<SyncCycle[]>("sync_history", { limit }),
+  syncHistory: (limit: number) => call<ActivityLine[]>("sync_history", { limit }),
 
   conflictsList: () => call<ConflictSummary[]>("conflicts_list"),
   conflictDetail: (id: string) => call<ConflictDetail>("conflict_detail", { id }),
@@ -117,4 +122,8 @@ export function onTicketSynced(handler: (t: TicketSynced) => void): Promise<Unli
 
 export function onCatalogUpdated(handler: () => void): Promise<UnlistenFn> {
   return listen<null>(EVENTS.catalogUpdated, () => handler());
+}
+
+export function onStoreDamaged(handler: (d: StoreDamage) => void): Promise<UnlistenFn> {
+  return listen<StoreDamage>(EVENTS.storeDamaged, (e) => handler(e.payload));
 }

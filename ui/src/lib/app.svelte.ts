@@ -1,7 +1,8 @@
 // The UI's shared state: the latest sync snapshot, the store and app settings, and a ticking
 // clock for countdowns. Snapshots come from `sync://state`; nothing here polls the shell.
-import { api, onCatalogUpdated, onSyncState, toAppError } from "./api";
+import { api, onCatalogUpdated, onStoreDamaged, onSyncState, toAppError } from "./api";
 import type { AppSettings } from "./bindings/AppSettings";
+import type { StoreDamage } from "./bindings/StoreDamage";
 import type { StoreSettings } from "./bindings/StoreSettings";
 import type { SyncStatus } from "./bindings/SyncStatus";
 import type { MoneyFormat } from "./money";
@@ -38,6 +39,8 @@ class AppState {
   /** Bumped on `catalog://updated` so screens that show the catalog reload. */
   catalogVersion = $state(0);
   startupError = $state<string | null>(null);
+  /** The damaged store this one replaced, if any: from `store_damage`, then `store://damaged`. */
+  damage = $state<StoreDamage | null>(null);
 
   money = $derived<MoneyFormat>({ currency: this.store.currency, locale: this.store.locale });
 
@@ -57,16 +60,20 @@ class AppState {
     // Subscribe first, so no snapshot between the read and the subscription is missed.
     await onSyncState((s) => this.applyStatus(s));
     await onCatalogUpdated(() => this.catalogVersion++);
+    await onStoreDamaged((d) => (this.damage = d));
     setInterval(() => (this.now = Date.now()), 1000);
     try {
-      const [store, settings, status] = await Promise.all([
+      const [store, settings, status, damage] = await Promise.all([
         api.storeSettings(),
         api.settingsGet(),
         api.syncStatus(),
+        api.storeDamage(),
       ]);
       this.store = store;
       this.settings = settings;
       this.applyStatus(status);
+      // An event may have brought a newer notice (the salvage done) while these were read.
+      this.damage ??= damage;
     } catch (err) {
       this.startupError = toAppError(err).message;
     }

@@ -1,34 +1,55 @@
-// The preview of a conflict resolution: which value each field ends up with.
+// The preview of a conflict resolution: which value each field ends up with. Which fields are a
+// choice, and the side each starts from, are the core's (`ConflictField.choice`, `.default`).
 import type { ConflictField } from "./bindings/ConflictField";
 import type { ConflictResolution } from "./bindings/ConflictResolution";
 import type { Side } from "./bindings/Side";
 
 export type Picks = Record<string, Side>;
 
-/** The picks a review starts from: the server's value for every differing field. */
+/** The picks a review starts from: the core's default for each field the manager chooses. */
 export function defaultPicks(fields: ConflictField[]): Picks {
   const picks: Picks = {};
-  for (const f of fields) if (f.differs) picks[f.name] = "theirs";
+  for (const f of fields) if (f.choice && f.default) picks[f.name] = f.default;
   return picks;
 }
 
-/** Each field's resulting value: the pick where the sides differ, the shared value elsewhere. */
-export function previewMerge(fields: ConflictField[], picks: Picks): Record<string, string | null> {
-  const out: Record<string, string | null> = {};
+/** The side a differing field takes: the pick for a choice, the core's default otherwise. */
+function sideOf(f: ConflictField, picks: Picks): Side | null {
+  if (f.choice) return picks[f.name] ?? null;
+  return f.default ?? "theirs";
+}
+
+/** The fields the manager still has to pick. */
+export function unpicked(fields: ConflictField[], picks: Picks): string[] {
+  return fields.filter((f) => f.differs && sideOf(f, picks) === null).map((f) => f.name);
+}
+
+/**
+ * Each field's resulting value: the shared value where the sides agree, the side taken where
+ * they differ; `undefined` while the field waits for a pick.
+ */
+export function previewMerge(fields: ConflictField[], picks: Picks): Record<string, string | null | undefined> {
+  const out: Record<string, string | null | undefined> = {};
   for (const f of fields) {
-    if (!f.differs) out[f.name] = f.mine;
-    else out[f.name] = (picks[f.name] ?? "theirs") === "mine" ? f.mine : f.theirs;
+    const side = f.differs ? sideOf(f, picks) : "mine";
+    out[f.name] = side === null ? undefined : side === "mine" ? f.mine : f.theirs;
   }
   return out;
 }
 
-/** The resolution to send: whole-side when every differing field comes from one side. */
-export function resolutionFor(fields: ConflictField[], picks: Picks): ConflictResolution {
-  const differing = fields.filter((f) => f.differs);
-  const sides = new Set(differing.map((f) => picks[f.name] ?? "theirs"));
-  if (sides.size === 1 && sides.has("mine")) return { kind: "keep_mine" };
-  if (sides.size <= 1) return { kind: "keep_theirs" };
-  const out: { [key in string]?: Side } = {};
-  for (const f of differing) out[f.name] = picks[f.name] ?? "theirs";
-  return { kind: "fields", picks: out };
+/**
+ * The resolution to send, naming every differing field (whole-side when they all come from one
+ * side); null while a choice is not picked.
+ */
+export function resolutionFor(fields: ConflictField[], picks: Picks): ConflictResolution | null {
+  const sides: Record<string, Side> = {};
+  for (const f of fields.filter((x) => x.differs)) {
+    const side = sideOf(f, picks);
+    if (side === null) return null;
+    sides[f.name] = side;
+  }
+  const taken = new Set(Object.values(sides));
+  if (taken.size === 1 && taken.has("mine")) return { kind: "keep_mine" };
+  if (taken.size <= 1) return { kind: "keep_theirs" };
+  return { kind: "fields", picks: sides };
 }

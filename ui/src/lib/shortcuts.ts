@@ -14,6 +14,7 @@ export type Action =
   | "qty_up"
   | "qty_down"
   | "remove_line"
+  | "help"
   | `tab_${number}`;
 
 export type KeyPress = {
@@ -23,10 +24,16 @@ export type KeyPress = {
   metaKey: boolean;
   /** Focus is in a text field, where printable keys belong to the field. */
   inTextField: boolean;
+  /**
+   * Focus is in a field where the sale's keys act while it is empty (the register's search):
+   * nothing typed there yet, so +, −, Delete and ? cannot be the start of a search.
+   */
+  saleKeysField?: boolean;
 };
 
 /** Function keys act everywhere, even inside a text field. */
 const FUNCTION_KEYS: Record<string, Action> = {
+  F1: "help",
   F2: "focus_search",
   F3: "ticket_discount",
   F4: "pay",
@@ -36,24 +43,30 @@ const FUNCTION_KEYS: Record<string, Action> = {
   Escape: "cancel",
 };
 
-/** Keys that act on the cart only when no text field has the focus. */
+/** Keys that act on the sale when no text field has the focus, or the empty search field has. */
 const CART_KEYS: Record<string, Action> = {
   "+": "qty_up",
   "-": "qty_down",
+  "−": "qty_down",
   Delete: "remove_line",
+  "?": "help",
 };
 
 export const SHORTCUT_HELP: Array<{ keys: string; what: string }> = [
+  { keys: "F1 or ?", what: "These shortcuts" },
   { keys: "F2", what: "Search / scan" },
+  { keys: "Enter", what: "Add the exact match, else the highlighted result" },
+  { keys: "↑ ↓ in the search", what: "Move the highlight through the results" },
   { keys: "F3", what: "Ticket discount" },
   { keys: "F4", what: "Pay" },
   { keys: "F6", what: "Line discount" },
   { keys: "F8", what: "Clear sale" },
   { keys: "F9", what: "Sync now" },
-  { keys: "↑ ↓", what: "Select cart line" },
-  { keys: "+ −", what: "Quantity" },
-  { keys: "Del", what: "Remove line" },
-  { keys: "Esc", what: "Cancel" },
+  { keys: "↑ ↓", what: "Select cart line (search empty), ticket (Tickets)" },
+  { keys: "+ −", what: "Quantity of the selected line" },
+  { keys: "Del", what: "Remove the selected line" },
+  { keys: "Tab", what: "Next button; stays inside an open dialog" },
+  { keys: "Esc", what: "Cancel, close the dialog" },
   { keys: "Alt+1…7", what: "Switch screen" },
 ];
 
@@ -66,8 +79,16 @@ export function actionFor(k: KeyPress): Action | null {
   if (fn) return fn;
   if (k.key === "ArrowUp") return "select_prev";
   if (k.key === "ArrowDown") return "select_next";
-  if (k.inTextField) return null;
+  if (k.inTextField && !k.saleKeysField) return null;
   return CART_KEYS[k.key] ?? null;
+}
+
+/** Marks the register's search field: while it is empty, the sale's keys act in it. */
+export const SALE_KEYS_ATTRIBUTE = "data-sale-keys";
+
+/** Whether `el` is an empty field where the sale's keys act. */
+export function saleKeysField(el: Element | null): boolean {
+  return el instanceof HTMLInputElement && el.hasAttribute(SALE_KEYS_ATTRIBUTE) && el.value === "";
 }
 
 /** Whether an element takes typed text (so printable shortcuts must leave it alone). */

@@ -1,5 +1,6 @@
 // What the status bar says for a sync snapshot. Pure functions of (snapshot, now) so every state
 // is tested without a clock.
+import type { ErrorCode } from "./bindings/ErrorCode";
 import type { SyncStatus } from "./bindings/SyncStatus";
 
 export type Tone = "ok" | "busy" | "warn" | "error" | "muted";
@@ -29,6 +30,28 @@ export function relativeTime(atMs: number, nowMs: number, locale = "en"): string
   return new Date(atMs).toLocaleDateString(locale);
 }
 
+/** Short words for why sync failed, by the code the core recorded; the full message is a click away. */
+const ERROR_HEADLINES: Partial<Record<ErrorCode, string>> = {
+  server_unreachable: "Back office unreachable",
+  no_answer: "No answer from the back office",
+  server_error: "Back office error",
+  rate_limited: "Back office busy",
+  unauthorized: "Not authorised",
+  request_refused: "Back office refused the request",
+  malformed_response: "Unexpected answer from the back office",
+  protocol_error: "Unexpected answer from the back office",
+  bad_server_url: "Back office address is wrong",
+  not_enrolled: "Not enrolled",
+  sync_busy: "Another sync is running",
+  disk_full: "The disk is full",
+  database_corrupt: "The database is damaged",
+};
+
+/** A failure in a few words a cashier understands ("Back office unreachable"). */
+export function errorHeadline(code: ErrorCode): string {
+  return ERROR_HEADLINES[code] ?? "Sync error";
+}
+
 /** The headline of the status bar: the engine's state in a cashier's words. */
 export function describeState(s: SyncStatus, nowMs: number): StateView {
   switch (s.state) {
@@ -43,7 +66,8 @@ export function describeState(s: SyncStatus, nowMs: number): StateView {
         s.next_retry_at_ms === null
           ? "retrying soon"
           : `retry in ${formatDuration((s.next_retry_at_ms - nowMs) / 1000)}`;
-      return { label: s.online ? "Server trouble" : "Offline", detail, tone: "warn" };
+      const label = s.last_error ? errorHeadline(s.last_error.code) : s.online ? "Server trouble" : "Offline";
+      return { label, detail, tone: "warn" };
     }
     case "offline":
       return { label: "Offline", detail: "sales are kept on this till", tone: "warn" };

@@ -3,6 +3,7 @@
 import type { SyncNowAnswer } from "./bindings/SyncNowAnswer";
 import type { SyncStatus } from "./bindings/SyncStatus";
 import type { AppError } from "./bindings/AppError";
+import { errorHeadline } from "./status";
 
 export type SyncNowView =
   | { phase: "ready" }
@@ -31,7 +32,7 @@ export function failed(err: AppError): SyncNowView {
 export function observed(view: SyncNowView, s: SyncStatus): SyncNowView {
   if (view.phase !== "busy") return view;
   if (s.completed_cycles <= view.baseline || s.state === "syncing") return view;
-  if (s.last_error) return { phase: "done", ok: false, message: `Sync failed: ${s.last_error.message}` };
+  if (s.last_error) return { phase: "done", ok: false, message: `Sync failed: ${errorHeadline(s.last_error.code)}` };
   if (s.failed > 0 || s.conflicts > 0) {
     return { phase: "done", ok: true, message: "Synced — some items need review" };
   }

@@ -47,6 +47,15 @@ export class WedgeDetector {
     return null;
   }
 
+  /**
+   * Whether a key at `atMs` falls inside a code being typed: a burst under way that began with a
+   * letter or digit, as every code a scanner sends does. Its `-` or `+` is part of the code,
+   * never the cart's quantity keys; `+` held down (key repeat) is still a person's `+`.
+   */
+  typingCode(atMs: number): boolean {
+    return /[\p{L}\p{N}]/u.test(this.buffer) && atMs - this.lastAt <= this.opts.maxGapMs;
+  }
+
   /** The characters of the burst in progress (what a scan has typed so far). */
   get pending(): string {
     return this.buffer;
@@ -56,9 +65,4 @@ export class WedgeDetector {
     this.buffer = "";
     this.lastAt = -Infinity;
   }
-}
-
-/** Whether typed text looks like a barcode (digits only, a common symbology's length). */
-export function looksLikeBarcode(text: string): boolean {
-  return /^\d{8}$|^\d{12,14}$/.test(text.trim());
 }

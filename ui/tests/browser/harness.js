@@ -60,6 +60,32 @@ export async function openApp(browser, url, { seed = {}, viewport = { width: 128
   await page.addInitScript({ path: MOCK });
   await page.addInitScript(() => Object.freeze(Object.prototype));
   await page.goto(url);
-  await page.getByTestId("store-name").filter({ hasText: "Corner Shop" }).waitFor();
+  await page.getByTestId("store-name").filter({ hasText: seed.store?.store_name ?? "Corner Shop" }).waitFor();
   return { page, context, errors };
+}
+
+/**
+ * Types `text` into the focused field at scanner speed, every key in one burst, then Enter at
+ * once: the way a cashier who knows the codes (or a keyboard-wedge scanner) works.
+ */
+export async function burst(page, text) {
+  await page.keyboard.type(text, { delay: 0 });
+  await page.keyboard.press("Enter");
+}
+
+/**
+ * Sends a scanner's keys (`code`, then Enter) from inside the page, a few microseconds apart, to
+ * whatever has the focus, so the machine's load cannot stretch the gaps between them.
+ */
+export function scanFromPage(page, code) {
+  return page.evaluate((keys) => {
+    for (const key of keys) {
+      (document.activeElement ?? document.body).dispatchEvent(new KeyboardEvent("keydown", { key, bubbles: true, cancelable: true }));
+    }
+  }, [...code, "Enter"]);
+}
+
+/** The names of the cart's lines, in order. */
+export function cartNames(page) {
+  return page.locator('[data-testid="cart-line"] .name').allInnerTexts();
 }

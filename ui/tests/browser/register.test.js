@@ -1,7 +1,7 @@
 // The register flow in real Chromium against the built UI, the shell replaced by the fake backend.
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { launch, openApp, serveDist } from "./harness.js";
+import { launch, openApp, scanFromPage, serveDist } from "./harness.js";
 
 let server, browser;
 before(async () => {
@@ -24,11 +24,7 @@ describe("register", () => {
       // A keyboard-wedge scanner: the whole code within milliseconds, then Enter, no field focused.
       // The keys are sent from inside the page so the machine's load cannot stretch the gaps.
       await page.getByTestId("product-search").blur();
-      await page.evaluate(() => {
-        for (const key of [..."5012345678917", "Enter"]) {
-          document.body.dispatchEvent(new KeyboardEvent("keydown", { key, bubbles: true, cancelable: true }));
-        }
-      });
+      await scanFromPage(page, "5012345678917");
       await page.getByTestId("cart-line").first().waitFor();
       assert.equal(await page.getByTestId("cart-line").first().getAttribute("data-sku"), "BAK-002", "the scanned croissant is in the cart");
 

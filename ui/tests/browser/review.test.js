@@ -25,7 +25,7 @@ describe("conflict review", () => {
       const differing = page.locator('[data-testid="field-row"][data-differs="true"]');
       assert.equal(await differing.count(), 3, "email, phone and note differ");
       const email = page.locator('[data-testid="field-row"][data-field="email"]');
-      assert.equal(await page.getByTestId("preview-email").innerText(), "a.turing@bletchley.example", "the back office's value by default");
+      assert.equal(await page.getByTestId("preview-email").innerText(), "a.turing@bletchley.example", "the newer edit, the back office's, by default");
       await email.getByTestId("pick-mine").click();
       assert.equal(await page.getByTestId("preview-email").innerText(), "alan@example.org", "the preview follows the pick");
       assert.equal(await email.getByTestId("pick-mine").getAttribute("aria-pressed"), "true");
@@ -55,6 +55,99 @@ describe("conflict review", () => {
       await page.getByTestId("no-conflicts").waitFor();
       const resolved = await page.evaluate(() => window.__mock.db.lastResolution);
       assert.deepEqual(resolved.resolution, { kind: "keep_mine" });
+    } finally {
+      await context.close();
+    }
+  });
+});
+
+describe("conflict review, in a manager's words", () => {
+  it("offers only the fields this till changed, takes the back office's own changes, and waits for a pick", async () => {
+    const { page, context, errors } = await openApp(browser, server.url, { seed: { moreConflicts: true } });
+    try {
+      await page.getByTestId("tab-conflicts").click();
+      await page.getByTestId("conflict-item").filter({ hasText: "Ada Lovelace" }).click();
+      await page.getByTestId("conflict-title").filter({ hasText: "Ada Lovelace" }).waitFor();
+      const screen = await page.locator(".review").innerText();
+      assert.doesNotMatch(screen, /stale|policy|field.merge|version \d/i, `no jargon: ${screen}`);
+      assert.match(await page.getByTestId("conflict-reason").innerText(), /back office changed it before this till's edit/);
+
+      const phone = page.locator('[data-testid="field-row"][data-field="phone"]');
+      assert.equal(await phone.getAttribute("data-choice"), "false", "this till never changed the phone");
+      assert.equal(await phone.getByRole("button").count(), 0, "so it is not offered as a choice");
+      assert.equal(await page.getByTestId("preview-phone").innerText(), "+44 20 7946 0555", "the back office's change is taken");
+
+      assert.equal(await page.getByTestId("preview-email").innerText(), "Pick a value", "no silent default for the till's own edit");
+      assert.equal(await page.getByTestId("resolve").isDisabled(), true, "Resolve waits for the pick");
+      assert.match(await page.getByTestId("pick-needed").innerText(), /email/);
+      await page.locator('[data-testid="field-row"][data-field="email"]').getByTestId("pick-mine").click();
+      await page.getByTestId("resolve").click();
+      await page.getByTestId("resolved-note").waitFor();
+      const resolved = await page.evaluate(() => window.__mock.db.lastResolution);
+      assert.deepEqual(resolved.resolution, { kind: "fields", picks: { email: "mine", phone: "theirs" } });
+      assert.deepEqual(errors, []);
+    } finally {
+      await context.close();
+    }
+  });
+
+  it("shows when each side's edit was made, and marks the newer", async () => {
+    const { page, context } = await openApp(browser, server.url);
+    try {
+      await page.getByTestId("tab-conflicts").click();
+      await page.getByTestId("conflict-item").first().click();
+      assert.match(await page.getByTestId("mine-at").innerText(), /edited/);
+      assert.match(await page.getByTestId("theirs-at").innerText(), /edited/);
+      const email = page.locator('[data-testid="field-row"][data-field="email"]');
+      assert.match(await email.getByTestId("pick-theirs").innerText(), /newer/);
+    } finally {
+      await context.close();
+    }
+  });
+
+  it("settles a disputed reversal: the refund stands, or the cash came back with why", async () => {
+    const { page, context, errors } = await openApp(browser, server.url, { seed: { conflicts: false, disputed: true } });
+    try {
+      await page.getByTestId("tab-conflicts").click();
+      await page.getByTestId("conflict-item").first().click();
+      assert.equal(await page.getByTestId("conflict-title").innerText(), "Ticket #12");
+      assert.match(await page.getByTestId("conflict-reason").innerText(), /already voided or refunded elsewhere/);
+      assert.equal(await page.getByTestId("resolve").count(), 0, "no Resolve that would drop counted money");
+      assert.equal(await page.getByTestId("keep-theirs").count(), 0);
+      const cameBack = page.getByTestId("settle-cash-came-back");
+      assert.equal(await cameBack.isDisabled(), true, "the cash came back only with why");
+      await page.getByTestId("settle-why").fill("   ");
+      assert.equal(await cameBack.isDisabled(), true, "a blank reason is no reason");
+      await page.getByTestId("settle-why").fill("the customer brought the cash back");
+      await cameBack.click();
+      await page.getByTestId("resolved-note").filter({ hasText: "Ticket #12" }).waitFor();
+      const resolved = await page.evaluate(() => window.__mock.db.lastResolution);
+      assert.deepEqual(resolved.resolution, { kind: "cash_came_back", why: "the customer brought the cash back" });
+      await page.getByTestId("no-conflicts").waitFor();
+      assert.deepEqual(errors, []);
+    } finally {
+      await context.close();
+    }
+    const again = await openApp(browser, server.url, { seed: { conflicts: false, disputed: true } });
+    try {
+      await again.page.getByTestId("tab-conflicts").click();
+      await again.page.getByTestId("conflict-item").first().click();
+      await again.page.getByTestId("settle-refund-stands").click();
+      await again.page.getByTestId("resolved-note").waitFor();
+      const resolved = await again.page.evaluate(() => window.__mock.db.lastResolution);
+      assert.deepEqual(resolved.resolution, { kind: "refund_stands" });
+    } finally {
+      await again.context.close();
+    }
+  });
+
+  it("lists a customer in conflict as in conflict, not as pending", async () => {
+    const { page, context } = await openApp(browser, server.url);
+    try {
+      await page.getByTestId("tab-customers").click();
+      const alan = page.getByTestId("customer-row").filter({ hasText: "Alan Turing" });
+      await alan.getByTestId("sync-chip").filter({ hasText: "In conflict" }).waitFor();
+      assert.equal(await alan.getByTestId("sync-chip").getAttribute("data-state"), "conflict");
     } finally {
       await context.close();
     }

@@ -79,8 +79,10 @@ describe("Sync now", () => {
     const { page, context } = await openApp(browser, server.url, { seed: { syncFails: "connection refused", syncDelayMs: 200 } });
     try {
       await page.keyboard.press("F9");
-      await page.getByTestId("sync-now-result").filter({ hasText: "Sync failed: connection refused" }).waitFor();
-      await page.getByTestId("sync-state").filter({ hasText: "Offline" }).waitFor();
+      await page.getByTestId("sync-now-result").filter({ hasText: "Sync failed: Back office unreachable" }).waitFor();
+      await page.getByTestId("sync-state").filter({ hasText: "Back office unreachable" }).waitFor();
+      await page.getByTestId("sync-state").click();
+      await page.getByTestId("sync-error-message").filter({ hasText: "connection refused" }).waitFor();
     } finally {
       await context.close();
     }
@@ -152,6 +154,52 @@ describe("first run", () => {
       await page.getByTestId("enrol").click();
       await page.getByTestId("enrolled").waitFor();
       assert.equal(await page.getByTestId("enrol-banner").count(), 0);
+    } finally {
+      await context.close();
+    }
+  });
+});
+
+describe("settings", () => {
+  it("saves this till's operator without sending the address typed in the other panel", async () => {
+    const { page, context } = await openApp(browser, server.url);
+    try {
+      await page.getByTestId("tab-settings").click();
+      await page.getByTestId("server-url").fill("http://10.9.9.9:8787");
+      await page.getByTestId("operator").fill("Robin");
+      await page.getByTestId("save-settings").click();
+      await page.getByTestId("settings-message").filter({ hasText: "Settings saved" }).waitFor();
+      const saved = (await page.evaluate(() => window.__mock.calls)).filter((c) => c.cmd === "settings_set");
+      assert.deepEqual(saved.map((c) => c.args.settings), [{ server_url: null, sync_interval_secs: 30, operator: "Robin" }]);
+
+      await page.getByTestId("save-server").click();
+      await page.getByTestId("settings-message").filter({ hasText: "cannot reach the server" }).waitFor();
+      const moved = (await page.evaluate(() => window.__mock.calls)).filter((c) => c.cmd === "settings_set").at(-1);
+      assert.equal(moved.args.settings.server_url, "http://10.9.9.9:8787", "moving the till is the Back office panel's own button");
+      assert.equal(moved.args.settings.operator, "Robin", "and keeps what was saved");
+    } finally {
+      await context.close();
+    }
+  });
+});
+
+describe("sync activity", () => {
+  it("folds idle cycles into one line and shows errors without addresses", async () => {
+    const since = new Date(2026, 0, 5, 10, 42).getTime();
+    const history = [
+      { id: 140, started_at_ms: since + 70 * 60_000, since_ms: since, duration_ms: 30, cycles: 139, pushed: 0, pulled: 0, conflicts: 0, errors: 0, failure: null },
+      { id: 1, started_at_ms: since - 60_000, since_ms: since - 60_000, duration_ms: 5012, cycles: 1, pushed: 0, pulled: 0, conflicts: 0, errors: 1,
+        failure: { code: "server_unreachable", message: "cannot reach the server: error sending request" } },
+    ];
+    const { page, context } = await openApp(browser, server.url, { seed: { history } });
+    try {
+      await page.getByTestId("tab-activity").click();
+      await page.getByTestId("cycle-row").first().waitFor();
+      assert.equal(await page.getByTestId("cycle-row").count(), 2, "139 idle cycles are one line");
+      assert.match(await page.getByTestId("cycle-row").first().innerText(), /No changes since 10:42/);
+      const table = await page.getByTestId("history-table").innerText();
+      assert.match(table, /Back office unreachable/);
+      assert.doesNotMatch(table, /http/, "no raw addresses");
     } finally {
       await context.close();
     }

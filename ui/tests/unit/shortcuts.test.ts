@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { actionFor, isTextField, type KeyPress } from "../../src/lib/shortcuts";
+import { actionFor, isTextField, saleKeysField, SALE_KEYS_ATTRIBUTE, type KeyPress } from "../../src/lib/shortcuts";
 
 const key = (k: string, over: Partial<KeyPress> = {}): KeyPress => ({
   key: k, altKey: false, ctrlKey: false, metaKey: false, inTextField: false, ...over,
@@ -30,6 +30,22 @@ describe("keyboard map", () => {
     expect(actionFor(key("a"))).toBeNull();
   });
 
+  it("lets +, −, Delete and ? act on the sale in the empty search field, never in typed text", () => {
+    const empty = { inTextField: true, saleKeysField: true };
+    expect(actionFor(key("+", empty))).toBe("qty_up");
+    expect(actionFor(key("-", empty))).toBe("qty_down");
+    expect(actionFor(key("Delete", empty))).toBe("remove_line");
+    expect(actionFor(key("?", empty))).toBe("help");
+    expect(actionFor(key("a", empty)), "letters start a search").toBeNull();
+    expect(actionFor(key("-", { inTextField: true })), "a dash in a SKU being typed").toBeNull();
+  });
+
+  it("shows the shortcuts on F1 anywhere and on ? outside text", () => {
+    expect(actionFor(key("F1", { inTextField: true }))).toBe("help");
+    expect(actionFor(key("?"))).toBe("help");
+    expect(actionFor(key("?", { inTextField: true }))).toBeNull();
+  });
+
   it("switches screens with Alt and a digit, and leaves Ctrl shortcuts to the system", () => {
     expect(actionFor(key("1", { altKey: true }))).toBe("tab_1");
     expect(actionFor(key("7", { altKey: true }))).toBe("tab_7");
@@ -40,6 +56,18 @@ describe("keyboard map", () => {
   it("moves the cart selection with the arrow keys", () => {
     expect(actionFor(key("ArrowUp", { inTextField: true }))).toBe("select_prev");
     expect(actionFor(key("ArrowDown"))).toBe("select_next");
+  });
+});
+
+describe("saleKeysField", () => {
+  it("is the marked field, only while it is empty", () => {
+    const search = document.createElement("input");
+    search.setAttribute(SALE_KEYS_ATTRIBUTE, "");
+    expect(saleKeysField(search)).toBe(true);
+    search.value = "PAN-";
+    expect(saleKeysField(search)).toBe(false);
+    expect(saleKeysField(document.createElement("input")), "any other field").toBe(false);
+    expect(saleKeysField(null)).toBe(false);
   });
 });
 

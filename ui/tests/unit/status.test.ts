@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { SyncStatus } from "../../src/lib/bindings/SyncStatus";
-import { clockWarning, describeProgress, describeState, formatDuration, initialStatus, relativeTime } from "../../src/lib/status";
+import { clockWarning, describeProgress, describeState, errorHeadline, formatDuration, initialStatus, relativeTime } from "../../src/lib/status";
 
 const NOW = 1_700_000_000_000;
 const status = (over: Partial<SyncStatus>): SyncStatus => ({ ...initialStatus(), online: true, ...over });
@@ -32,6 +32,16 @@ describe("describeState", () => {
     expect(describeState(s, NOW + 60_000).detail, "never a negative countdown").toBe("retry in 0 s");
     expect(describeState(s, NOW).label).toBe("Offline");
     expect(describeState({ ...s, online: true }, NOW).label).toBe("Server trouble");
+  });
+
+  it("names a failure in a few words while backing off, never its raw message", () => {
+    const s = status({
+      state: "backing_off", online: false, next_retry_at_ms: NOW + 20_000,
+      last_error: { code: "server_unreachable", message: "cannot reach the server: error sending request for url (http://10.0.0.5:8787/v1/push)" },
+    });
+    expect(describeState(s, NOW)).toMatchObject({ label: "Back office unreachable", detail: "retry in 20 s" });
+    expect(errorHeadline("rate_limited")).toBe("Back office busy");
+    expect(errorHeadline("internal"), "a code without words of its own").toBe("Sync error");
   });
 
   it("tells an auth error to re-enrol", () => {

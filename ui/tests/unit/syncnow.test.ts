@@ -32,7 +32,7 @@ describe("Sync now", () => {
 
   it("reports the cycle's error as the result", () => {
     const v = observed(pressed(s({})), s({ state: "backing_off", completed_cycles: 5, last_error: { code: "server_unreachable", message: "connection refused" } }));
-    expect(v).toEqual({ phase: "done", ok: false, message: "Sync failed: connection refused" });
+    expect(v, "in a few words; the address and library detail are in the details").toEqual({ phase: "done", ok: false, message: "Sync failed: Back office unreachable" });
   });
 
   it("mentions what is still pending or needs review", () => {

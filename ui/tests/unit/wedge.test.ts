@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { looksLikeBarcode, WedgeDetector } from "../../src/lib/wedge";
+import { WedgeDetector } from "../../src/lib/wedge";
 
 /** Feeds `text` then Enter, `gap` ms apart, and returns what the detector said at Enter. */
 function type(d: WedgeDetector, text: string, gap: number, start = 1000): string | null {
@@ -52,16 +52,16 @@ describe("WedgeDetector", () => {
     expect(type(d, "5012345678900", 3, 0)).toBe("5012345678900");
     expect(type(d, "5012345678917", 3, 100)).toBe("5012345678917");
   });
-});
 
-describe("looksLikeBarcode", () => {
-  it("accepts EAN-8, UPC-A, EAN-13 and GTIN-14 digit strings only", () => {
-    expect(looksLikeBarcode("96385074")).toBe(true);
-    expect(looksLikeBarcode("036000291452")).toBe(true);
-    expect(looksLikeBarcode("5012345678900")).toBe(true);
-    expect(looksLikeBarcode("15012345678907")).toBe(true);
-    expect(looksLikeBarcode("BAK-001")).toBe(false);
-    expect(looksLikeBarcode("12345")).toBe(false);
-    expect(looksLikeBarcode("croissant")).toBe(false);
+  it("knows a key inside a code being scanned from a person's key", () => {
+    const d = new WedgeDetector();
+    expect(d.typingCode(0), "nothing typed yet").toBe(false);
+    d.feed("P", 1000);
+    d.feed("A", 1004);
+    expect(d.typingCode(1008), "the dash of PAN-010 comes 4 ms later").toBe(true);
+    expect(d.typingCode(1300), "a key 300 ms later is a person's").toBe(false);
+    const held = new WedgeDetector();
+    held.feed("+", 2000);
+    expect(held.typingCode(2030), "+ held down repeats fast, and is still the quantity key").toBe(false);
   });
 });

@@ -17,7 +17,7 @@ use crate::error::CoreError;
 use crate::item_state::ItemSyncState;
 use crate::{hlc, outbox, Clock};
 
-use super::conflicts::CustomerField;
+use super::conflicts::{review, ConflictEntity, CustomerField};
 use super::error::SyncError;
 
 /// A customer as the terminal holds it.
@@ -48,8 +48,10 @@ pub struct CustomerView {
     pub sync_state: ItemSyncState,
 }
 
-impl From<LocalCustomer> for CustomerView {
-    fn from(c: LocalCustomer) -> Self {
+impl CustomerView {
+    /// `customer` as listed: in conflict while a conflict about it waits for a manager (its
+    /// fields here are then this till's unconfirmed edit), else pending or synced.
+    pub fn new(c: LocalCustomer, in_conflict: bool) -> Self {
         CustomerView {
             id: c.id,
             version: c.version,
@@ -57,13 +59,33 @@ impl From<LocalCustomer> for CustomerView {
             email: c.fields.email,
             phone: c.fields.phone,
             note: c.fields.note,
-            sync_state: if c.pending {
+            sync_state: if in_conflict {
+                ItemSyncState::Conflict
+            } else if c.pending {
                 ItemSyncState::Pending
             } else {
                 ItemSyncState::Synced
             },
         }
     }
+}
+
+/// `customer` as the app lists it, with its conflict state.
+pub fn view(conn: &Connection, c: LocalCustomer) -> Result<CustomerView, SyncError> {
+    let in_conflict = review::is_open(conn, ConflictEntity::Customer, c.id)?;
+    Ok(CustomerView::new(c, in_conflict))
+}
+
+/// [`search`], as the app lists the customers found.
+pub fn search_views(
+    conn: &Connection,
+    query: &str,
+    limit: u32,
+) -> Result<Vec<CustomerView>, SyncError> {
+    search(conn, query, limit)?
+        .into_iter()
+        .map(|c| view(conn, c))
+        .collect()
 }
 
 const COLUMNS: &str = "id, version, name, email, phone, note, pending, deleted, made_by";

@@ -1,7 +1,12 @@
-//! One row per sync cycle: when it started, how long it took, what it moved, what went wrong.
+//! One row per sync cycle: when it started, how long it took, what it moved, what went wrong;
+//! and the Sync activity screen's view of them, where a run of cycles that moved nothing is one
+//! line ("no changes since 10:42") and so is a run failing the same way, so neither buries what
+//! happened before.
 
 use rusqlite::{params, Connection};
 use serde::Serialize;
+
+use crate::error_code::ErrorCode;
 
 use super::error::SyncError;
 
@@ -56,4 +61,224 @@ pub fn list(conn: &Connection, limit: u32) -> Result<Vec<SyncCycle>, SyncError> 
         })
     })?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+/// Most cycles the activity view reads to fill its lines.
+const MAX_CYCLES_FOLDED: u32 = 20_000;
+
+/// One line of the Sync activity screen: one cycle, or a run of alike cycles folded together.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct ActivityLine {
+    /// The newest cycle's id.
+    pub id: i64,
+    /// When the oldest cycle of the run started ("no changes since …").
+    pub since_ms: i64,
+    /// When the newest cycle of the run started.
+    pub started_at_ms: i64,
+    /// How long the newest cycle took.
+    pub duration_ms: i64,
+    /// How many cycles the line stands for.
+    pub cycles: u64,
+    pub pushed: u64,
+    pub pulled: u64,
+    pub conflicts: u64,
+    /// Items the back office rejected, plus failed cycles.
+    pub errors: u64,
+    /// Why the cycles failed, if they did.
+    pub failure: Option<CycleFailure>,
+}
+
+/// Why a cycle failed, without the addresses and library detail a cashier cannot act on.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct CycleFailure {
+    /// The code the failure was recorded with, if it is one Till knows.
+    pub code: Option<ErrorCode>,
+    pub message: String,
+}
+
+impl CycleFailure {
+    /// Reads a recorded error, `"<code>: <message>"` as a cycle records it.
+    pub fn parse(recorded: &str) -> CycleFailure {
+        let (code, message) = match recorded.split_once(": ") {
+            Some((name, rest)) => match ErrorCode::parse(name) {
+                Some(code) => (Some(code), rest),
+                None => (None, recorded),
+            },
+            None => (None, recorded),
+        };
+        CycleFailure {
+            code,
+            message: without_urls(message),
+        }
+    }
+}
+
+/// `text` without web addresses (and the "for url" that introduces one): what a request to the
+/// back office failed on is the same for every address, and the address is in the log.
+fn without_urls(text: &str) -> String {
+    let mut words: Vec<&str> = Vec::new();
+    for word in text.split_whitespace() {
+        if word.contains("://") {
+            if words.ends_with(&["for", "url"]) {
+                words.truncate(words.len() - 2);
+            }
+            continue;
+        }
+        words.push(word);
+    }
+    words.join(" ")
+}
+
+impl ActivityLine {
+    fn of(c: &SyncCycle) -> ActivityLine {
+        ActivityLine {
+            id: c.id,
+            since_ms: c.started_at_ms,
+            started_at_ms: c.started_at_ms,
+            duration_ms: c.duration_ms,
+            cycles: 1,
+            pushed: c.pushed,
+            pulled: c.pulled,
+            conflicts: c.conflicts,
+            errors: c.errors,
+            failure: c.error.as_deref().map(CycleFailure::parse),
+        }
+    }
+
+    /// Whether the line stands for cycles that moved nothing and went well.
+    fn quiet(&self) -> bool {
+        self.pushed == 0
+            && self.pulled == 0
+            && self.conflicts == 0
+            && self.errors == 0
+            && self.failure.is_none()
+    }
+
+    /// Whether `older`, the cycle before this line's oldest, reads the same: both quiet, or both
+    /// failed with the same code and moved nothing.
+    fn alike(&self, older: &ActivityLine) -> bool {
+        let moved = |l: &ActivityLine| l.pushed > 0 || l.pulled > 0 || l.conflicts > 0;
+        match (&self.failure, &older.failure) {
+            (None, None) => self.quiet() && older.quiet(),
+            (Some(a), Some(b)) => {
+                a.code.is_some() && a.code == b.code && !moved(self) && !moved(older)
+            }
+            _ => false,
+        }
+    }
+
+    fn absorb(&mut self, older: ActivityLine) {
+        self.since_ms = older.since_ms;
+        self.cycles += older.cycles;
+        self.errors += older.errors;
+    }
+}
+
+/// Folds cycles, newest first, into the screen's lines: a run of cycles that moved nothing and
+/// went well is one line, and so is a run that failed with the same code without moving anything.
+pub fn fold(cycles: &[SyncCycle]) -> Vec<ActivityLine> {
+    let mut lines: Vec<ActivityLine> = Vec::new();
+    for c in cycles {
+        let line = ActivityLine::of(c);
+        match lines.last_mut() {
+            Some(newer) if newer.alike(&line) => newer.absorb(line),
+            _ => lines.push(line),
+        }
+    }
+    lines
+}
+
+/// The Sync activity screen's most recent `limit` lines, newest first.
+pub fn activity(conn: &Connection, limit: u32) -> Result<Vec<ActivityLine>, SyncError> {
+    let mut lines = fold(&list(conn, MAX_CYCLES_FOLDED)?);
+    lines.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
+    Ok(lines)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cycle(id: i64, pushed: u64, error: Option<&str>) -> SyncCycle {
+        SyncCycle {
+            id,
+            started_at_ms: id * 30_000,
+            duration_ms: 40,
+            pushed,
+            pulled: 0,
+            conflicts: 0,
+            errors: u64::from(error.is_some()),
+            error: error.map(Into::into),
+        }
+    }
+
+    const UNREACHABLE: &str = "server_unreachable: cannot reach the server: error sending \
+        request for url (http://127.0.0.1:8787/v1/push)";
+
+    #[test]
+    fn idle_cycles_fold_into_one_line_since_the_first_of_them() {
+        let cycles = [
+            cycle(9, 0, None),
+            cycle(8, 0, None),
+            cycle(7, 0, None),
+            cycle(6, 3, None),
+            cycle(5, 0, None),
+        ];
+        let lines = fold(&cycles);
+        assert_eq!(lines.len(), 3, "idle, the sale that moved, idle: {lines:?}");
+        assert_eq!((lines[0].id, lines[0].cycles), (9, 3));
+        assert_eq!(
+            lines[0].since_ms,
+            7 * 30_000,
+            "no changes since the 7th cycle"
+        );
+        assert_eq!(lines[0].started_at_ms, 9 * 30_000);
+        assert_eq!(
+            (lines[1].pushed, lines[1].cycles),
+            (3, 1),
+            "a cycle that moved stands alone"
+        );
+    }
+
+    #[test]
+    fn a_run_of_the_same_failure_is_one_line_and_never_hides_another() {
+        let cycles = [
+            cycle(6, 0, Some(UNREACHABLE)),
+            cycle(5, 0, Some(UNREACHABLE)),
+            cycle(
+                4,
+                0,
+                Some("unauthorized: the server refused this terminal's token (401): no"),
+            ),
+            cycle(3, 0, None),
+            cycle(2, 0, Some(UNREACHABLE)),
+        ];
+        let lines = fold(&cycles);
+        let codes: Vec<_> = lines
+            .iter()
+            .map(|l| (l.cycles, l.failure.as_ref().and_then(|f| f.code)))
+            .collect();
+        assert_eq!(
+            codes,
+            [
+                (2, Some(ErrorCode::ServerUnreachable)),
+                (1, Some(ErrorCode::Unauthorized)),
+                (1, None),
+                (1, Some(ErrorCode::ServerUnreachable)),
+            ]
+        );
+        assert_eq!(lines[0].errors, 2, "both failures are counted");
+    }
+
+    #[test]
+    fn a_failure_reads_without_its_code_prefix_or_any_address() {
+        let f = CycleFailure::parse(UNREACHABLE);
+        assert_eq!(f.code, Some(ErrorCode::ServerUnreachable));
+        assert_eq!(f.message, "cannot reach the server: error sending request");
+        let f = CycleFailure::parse("something odd: see https://example.org/x for more");
+        assert_eq!(f.code, None, "an unknown prefix is part of the message");
+        assert_eq!(f.message, "something odd: see for more");
+    }
 }

@@ -395,3 +395,11 @@ pub fn count(conn: &Connection) -> Result<u64> {
         .query_row([], |r| r.get(0))?;
     to_u64(n)
 }
+
+/// How many of the store's tickets are sales.
+pub fn count_sales(conn: &Connection) -> Result<u64> {
+    let n: i64 = conn
+        .prepare_cached("SELECT count(*) FROM tickets WHERE kind = 'sale'")?
+        .query_row([], |r| r.get(0))?;
+    to_u64(n)
+}

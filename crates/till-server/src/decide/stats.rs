@@ -14,6 +14,8 @@ pub struct TerminalRows {
     pub terminal: TerminalRecord,
     /// Sales stored.
     pub sales: i64,
+    /// Voids and refunds stored.
+    pub reversals: i64,
     pub sales_total: i64,
     pub reversals_total: i64,
     /// Ticket mutations settled with another outcome than `applied` or `disputed`.
@@ -65,7 +67,9 @@ pub fn stats(rows: Rows) -> Stats {
                 terminal_id: t.terminal.id,
                 name: t.terminal.name,
                 last_seq: t.terminal.last_seq,
-                tickets: count(t.sales),
+                sales: count(t.sales),
+                reversals: count(t.reversals),
+                tickets: count(t.sales) + count(t.reversals),
                 total: t.sales_total - t.reversals_total,
                 sales_total: t.sales_total,
                 reversals_total: t.reversals_total,
@@ -78,6 +82,8 @@ pub fn stats(rows: Rows) -> Stats {
         })
         .collect();
     Stats {
+        sales: terminals.iter().map(|t| t.sales).sum(),
+        reversals: terminals.iter().map(|t| t.reversals).sum(),
         tickets: terminals.iter().map(|t| t.tickets).sum(),
         total: terminals.iter().map(|t| t.total).sum(),
         disputed_reversals: terminals.iter().map(|t| t.disputed_reversals).sum(),
@@ -177,6 +183,7 @@ mod tests {
             ..rows(vec![TerminalRows {
                 terminal: terminal(4),
                 sales: 3,
+                reversals: 1,
                 sales_total: 900,
                 reversals_total: 200,
                 refused: 1,
@@ -189,11 +196,16 @@ mod tests {
         });
         assert_eq!(stats.gaps, 0);
         assert_eq!(stats.duplicates, 0);
-        assert_eq!(stats.tickets, 3);
+        assert_eq!(
+            (stats.sales, stats.reversals, stats.tickets),
+            (3, 1, 4),
+            "tickets are the sales and the voids and refunds, as a till counts them"
+        );
         assert_eq!(stats.total, 700, "sales minus voids and refunds");
         assert_eq!(stats.mutations, 4);
         let t = &stats.terminals[0];
         assert_eq!((t.sales_total, t.reversals_total, t.total), (900, 200, 700));
+        assert_eq!((t.sales, t.reversals, t.tickets), (3, 1, 4));
         assert_eq!(t.refused_ticket_mutations, 1);
     }
 
@@ -202,6 +214,7 @@ mod tests {
         let till = |disputed, open_disputes| TerminalRows {
             terminal: terminal(0),
             sales: 1,
+            reversals: disputed,
             sales_total: 500,
             reversals_total: 1000,
             refused: 0,
@@ -230,6 +243,7 @@ mod tests {
             TerminalRows {
                 terminal: terminal(5),
                 sales: 2,
+                reversals: 0,
                 sales_total: 0,
                 reversals_total: 0,
                 refused: 0,
@@ -242,6 +256,7 @@ mod tests {
             TerminalRows {
                 terminal: terminal(2),
                 sales: 0,
+                reversals: 0,
                 sales_total: 0,
                 reversals_total: 0,
                 refused: 0,
@@ -267,6 +282,7 @@ mod tests {
         let stats = stats(rows(vec![TerminalRows {
             terminal: terminal(5),
             sales: 5,
+            reversals: 0,
             sales_total: 0,
             reversals_total: 0,
             refused: 0,

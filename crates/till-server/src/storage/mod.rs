@@ -144,6 +144,10 @@ pub struct TerminalStats {
     pub name: String,
     pub last_seq: u64,
     /// Sales received.
+    pub sales: u64,
+    /// Voids and refunds received.
+    pub reversals: u64,
+    /// Every ticket received: `sales` + `reversals`, as the till counts its tickets.
     pub tickets: u64,
     /// Sum of sale totals minus voids and refunds, in minor units.
     pub total: i64,
@@ -168,6 +172,9 @@ pub struct TerminalStats {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Stats {
     pub terminals: Vec<TerminalStats>,
+    /// Over all terminals, as in [`TerminalStats`].
+    pub sales: u64,
+    pub reversals: u64,
     pub tickets: u64,
     pub total: i64,
     /// Disputed reversals over all terminals, and those still open.

@@ -2,6 +2,7 @@
 import type { ConflictEntityKind } from "./ConflictEntityKind";
 import type { ConflictField } from "./ConflictField";
 import type { ConflictReason } from "./ConflictReason";
+import type { Settlement } from "./Settlement";
 
 /**
  * A conflict with both sides, as the review screen compares them.
@@ -12,9 +13,21 @@ export type ConflictDetail = {
  */
 fields: Array<ConflictField>, 
 /**
+ * The choices the manager has.
+ */
+settlement: Settlement, 
+/**
  * The back office's version of a customer.
  */
-server_version: number | null, id: string, entity_kind: ConflictEntityKind, entity_id: string, 
+server_version: number | null, 
+/**
+ * When this till's edit was made (its clock stamp), if known.
+ */
+mine_at_ms: number | null, 
+/**
+ * When the back office's version was made, if known.
+ */
+theirs_at_ms: number | null, id: string, entity_kind: ConflictEntityKind, entity_id: string, 
 /**
  * The customer's name, or the ticket's number on this till.
  */

@@ -3,13 +3,16 @@
 
 use rusqlite::Connection;
 use serde::Serialize;
-use serde_json::Value;
+use till_protocol::{Currency, Hlc, TicketKind};
+use uuid::Uuid;
 
-use crate::tickets;
+use crate::money::Money;
+use crate::{catalog, tickets};
 
+use super::super::enrolment;
 use super::super::error::SyncError;
 use super::sides::{ConflictEntity, ConflictReason, CustomerField, CustomerSides, TicketSides};
-use super::{get, list, Conflict, Sides};
+use super::{get, list, Conflict, Side, Sides};
 
 /// A conflict in the review list.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -32,8 +35,41 @@ pub struct FieldRow {
     pub name: String,
     pub mine: Option<String>,
     pub theirs: Option<String>,
-    /// The sides differ here: the manager chooses.
+    /// The sides differ here.
     pub differs: bool,
+    /// The manager chooses this field: the sides differ and this till changed it (or it cannot
+    /// be told: no common base, or one side deleted the customer). A field only the back office
+    /// changed is not a choice: its change is taken.
+    pub choice: bool,
+    /// The side the result takes unless the manager picks: the back office for a field this till
+    /// did not change, this till for one only it changed, the newer edit for one both changed
+    /// when both edits' times are known; `null` when the manager must pick.
+    pub default: Option<Side>,
+}
+
+/// How the manager settles a conflict, so the screen offers exactly those choices.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[serde(rename_all = "snake_case")]
+pub enum Settlement {
+    /// A customer: a side for each field this till changed (`fields`, `keep_mine`, `keep_theirs`).
+    Fields,
+    /// A reversal the back office refused because another already reversed its sale: only
+    /// acknowledged (`keep_theirs`).
+    Acknowledge,
+    /// A disputed reversal the back office stored and counts: the refund stands
+    /// (`refund_stands`), or the cash came back, with why (`cash_came_back`).
+    Dispute,
+}
+
+impl Settlement {
+    fn of(c: &Conflict) -> Settlement {
+        match c.entity() {
+            ConflictEntity::Customer => Settlement::Fields,
+            ConflictEntity::Ticket if c.is_disputed_reversal() => Settlement::Dispute,
+            ConflictEntity::Ticket => Settlement::Acknowledge,
+        }
+    }
 }
 
 /// A conflict with both sides, as the review screen compares them.
@@ -45,8 +81,14 @@ pub struct ConflictDetail {
     pub summary: ConflictSummary,
     /// Every field of both sides, in display order.
     pub fields: Vec<FieldRow>,
+    /// The choices the manager has.
+    pub settlement: Settlement,
     /// The back office's version of a customer.
     pub server_version: Option<u64>,
+    /// When this till's edit was made (its clock stamp), if known.
+    pub mine_at_ms: Option<i64>,
+    /// When the back office's version was made, if known.
+    pub theirs_at_ms: Option<i64>,
 }
 
 /// The open conflicts, oldest first.
@@ -62,14 +104,29 @@ pub fn summaries(conn: &Connection) -> Result<Vec<ConflictSummary>, SyncError> {
 /// One conflict, compared field by field.
 pub fn detail(conn: &Connection, id: i64) -> Result<ConflictDetail, SyncError> {
     let c = get(conn, id)?;
+    let (mine_at, theirs_at) = stamps(&c.sides);
+    let (mine_at_ms, theirs_at_ms) = (mine_at.map(|h| h.wall_ms), theirs_at.map(|h| h.wall_ms));
     Ok(ConflictDetail {
         summary: summary(&c, ticket_number(conn, &c)),
-        fields: rows(&c.sides),
+        fields: rows(conn, &c.sides)?,
+        settlement: Settlement::of(&c),
         server_version: match &c.sides {
             Sides::Customer(sides) => sides.theirs.as_ref().map(|t| t.version),
             Sides::Ticket(_) => None,
         },
+        mine_at_ms,
+        theirs_at_ms,
     })
+}
+
+/// Whether a conflict about this entity waits for a manager.
+pub fn is_open(conn: &Connection, entity: ConflictEntity, id: Uuid) -> Result<bool, SyncError> {
+    Ok(conn
+        .prepare_cached(
+            "SELECT 1 FROM conflicts
+             WHERE entity_kind = ?1 AND entity_id = ?2 AND resolved_at_ms IS NULL",
+        )?
+        .exists(rusqlite::params![entity.as_str(), id.to_string()])?)
 }
 
 /// This till's number of the ticket a ticket conflict is about, if it holds the ticket.
@@ -109,10 +166,54 @@ fn label(c: &Conflict, ticket_number: Option<u64>) -> String {
     }
 }
 
-fn rows(sides: &Sides) -> Vec<FieldRow> {
-    match sides {
+fn rows(conn: &Connection, sides: &Sides) -> Result<Vec<FieldRow>, SyncError> {
+    Ok(match sides {
         Sides::Customer(c) => customer_rows(c),
-        Sides::Ticket(t) => ticket_rows(t),
+        Sides::Ticket(t) => {
+            let this_till = enrolment::get(conn)?.map(|e| e.terminal_id);
+            // Only for a ticket this till does not hold: the figures are then shown bare.
+            let currency = catalog::settings(conn).ok().map(|s| s.currency);
+            ticket_rows(t, this_till, currency.as_ref())
+        }
+    })
+}
+
+/// The clock stamps of this till's edit and of the back office's version, where known.
+fn stamps(sides: &Sides) -> (Option<Hlc>, Option<Hlc>) {
+    match sides {
+        Sides::Customer(c) => customer_stamps(c),
+        Sides::Ticket(_) => (None, None),
+    }
+}
+
+fn customer_stamps(c: &CustomerSides) -> (Option<Hlc>, Option<Hlc>) {
+    (
+        c.mine.as_ref().and_then(|m| m.hlc),
+        c.theirs.as_ref().and_then(|t| t.hlc),
+    )
+}
+
+/// The side whose edit is newer, when both edits' stamps are known.
+fn newer(sides: &CustomerSides) -> Option<Side> {
+    match customer_stamps(sides) {
+        (Some(mine), Some(theirs)) if mine > theirs => Some(Side::Mine),
+        (Some(_), Some(_)) => Some(Side::Theirs),
+        _ => None,
+    }
+}
+
+/// Whether the manager chooses field `f`, and the side it takes unless they do (see
+/// [`FieldRow`]).
+fn choice(f: CustomerField, sides: &CustomerSides) -> (bool, Option<Side>) {
+    let (Some(_), Some(here)) = (&sides.theirs, sides.changed_here()) else {
+        return (true, newer(sides));
+    };
+    if !here.contains(&f) {
+        return (false, Some(Side::Theirs));
+    }
+    match sides.changed_there() {
+        Some(there) if !there.contains(&f) => (true, Some(Side::Mine)),
+        _ => (true, newer(sides)),
     }
 }
 
@@ -127,9 +228,17 @@ fn customer_rows(sides: &CustomerSides) -> Vec<FieldRow> {
         .map(|f| {
             let mine = value(f, sides.mine.as_ref().map(|m| &m.fields));
             let theirs = value(f, sides.theirs.as_ref().map(|t| &t.fields));
+            let differs = differing.contains(&f) || mine != theirs;
+            let (choice, default) = if differs {
+                choice(f, sides)
+            } else {
+                (false, None)
+            };
             FieldRow {
                 name: f.as_str().to_owned(),
-                differs: differing.contains(&f) || mine != theirs,
+                differs,
+                choice,
+                default,
                 mine,
                 theirs,
             }
@@ -139,37 +248,65 @@ fn customer_rows(sides: &CustomerSides) -> Vec<FieldRow> {
 
 /// A ticket conflict shows its two sides' stored objects key by key: this till's reversal
 /// (`ticket`, the whole ticket) and what the back office holds (the reversing ticket's id, kind,
-/// terminal and total), so nothing either side knows is hidden from the manager.
-fn ticket_rows(sides: &TicketSides) -> Vec<FieldRow> {
-    let columns = Sides::Ticket(sides.clone()).to_columns().ok();
-    let object = |v: Option<&Value>| v.and_then(Value::as_object).cloned().unwrap_or_default();
-    let mine = object(columns.as_ref().and_then(|c| c.local.as_ref()));
-    let theirs = object(columns.as_ref().and_then(|c| c.server.as_ref()));
-    let mut names: Vec<&String> = mine.keys().collect();
-    for name in theirs.keys() {
-        if !names.contains(&name) {
-            names.push(name);
+/// terminal and total), so nothing either side knows is hidden from the manager. Nothing is a
+/// choice: the back office's reversal stands, and resolving acknowledges it.
+/// A ticket conflict in a manager's words, row by row: which reversal each side holds, at which
+/// till, and for how much (in `currency`, the ticket's own when this till holds it).
+fn ticket_rows(
+    sides: &TicketSides,
+    this_till: Option<Uuid>,
+    currency: Option<&Currency>,
+) -> Vec<FieldRow> {
+    let (mine, theirs) = (sides.mine.as_ref(), sides.theirs.as_ref());
+    let currency = mine.map(|t| &t.currency).or(currency);
+    let money = |minor: i64| match currency {
+        Some(c) => Money::new(minor, c).to_string(),
+        None => minor.to_string(),
+    };
+    let till = |id: Uuid| {
+        if Some(id) == this_till {
+            "this till".to_string()
+        } else {
+            "another till".to_string()
         }
-    }
-    names
-        .into_iter()
-        .map(|name| {
-            let (m, t) = (shown(mine.get(name)), shown(theirs.get(name)));
-            FieldRow {
-                name: name.clone(),
-                differs: m != t,
-                mine: m,
-                theirs: t,
-            }
-        })
-        .collect()
+    };
+    [
+        (
+            "reversal",
+            mine.map(|t| format!("{} #{}", kind_word(t.kind), t.number)),
+            theirs.map(|r| kind_word(r.kind).to_string()),
+        ),
+        (
+            "till",
+            mine.map(|_| "this till".to_string()),
+            theirs.and_then(|r| r.terminal_id).map(till),
+        ),
+        (
+            "total",
+            mine.map(|t| money(t.totals.total)),
+            theirs.and_then(|r| r.total).map(money),
+        ),
+    ]
+    .into_iter()
+    .map(|(name, mine, theirs)| {
+        let differs = mine != theirs;
+        FieldRow {
+            name: name.to_string(),
+            differs,
+            choice: false,
+            default: differs.then_some(Side::Theirs),
+            mine,
+            theirs,
+        }
+    })
+    .collect()
 }
 
-fn shown(v: Option<&Value>) -> Option<String> {
-    match v? {
-        Value::Null => None,
-        Value::String(s) => Some(s.clone()),
-        other => Some(other.to_string()),
+fn kind_word(kind: TicketKind) -> &'static str {
+    match kind {
+        TicketKind::Sale => "Sale",
+        TicketKind::Void => "Void",
+        TicketKind::Refund => "Refund",
     }
 }
 
@@ -178,7 +315,6 @@ mod tests {
     use super::super::sides::LocalEdit;
     use super::*;
     use till_protocol::{Customer, CustomerFields, ReversalInfo, TicketKind};
-    use uuid::Uuid;
 
     fn fields(email: &str) -> CustomerFields {
         CustomerFields {
@@ -221,7 +357,10 @@ mod tests {
 
     #[test]
     fn a_customer_conflict_shows_every_field_in_order_with_the_differing_one_marked() {
-        let f = rows(&customer_conflict().sides);
+        let Sides::Customer(sides) = customer_conflict().sides else {
+            unreachable!("a customer conflict")
+        };
+        let f = customer_rows(&sides);
         let names: Vec<&str> = f.iter().map(|x| x.name.as_str()).collect();
         assert_eq!(
             names,
@@ -233,6 +372,165 @@ mod tests {
         assert_eq!(email.mine.as_deref(), Some("ada@till"));
         assert_eq!(email.theirs.as_deref(), Some("ada@office"));
         assert!(!f[0].differs, "the same name on both sides needs no choice");
+    }
+
+    fn stamp(wall_ms: i64) -> Option<Hlc> {
+        Some(Hlc {
+            wall_ms,
+            counter: 0,
+            node: Uuid::nil(),
+        })
+    }
+
+    /// Both sides edited from a base where Ada had `ada@base` and no phone: this till changed the
+    /// e-mail and the note, the back office the e-mail and the phone.
+    fn edited_on_both_sides(mine_at: Option<Hlc>, theirs_at: Option<Hlc>) -> CustomerSides {
+        let base = fields("ada@base");
+        let mut mine = fields("ada@till");
+        mine.note = Some("pays by card".into());
+        let mut theirs = fields("ada@office");
+        theirs.phone = Some("+44 1".into());
+        CustomerSides {
+            mine: Some(LocalEdit {
+                fields: mine,
+                hlc: mine_at,
+                changed: None,
+            }),
+            theirs: Some(Customer {
+                id: Uuid::nil(),
+                version: 4,
+                fields: theirs,
+                hlc: theirs_at,
+                made_by: None,
+            }),
+            base: Some(base),
+        }
+    }
+
+    fn row<'a>(rows: &'a [FieldRow], name: &str) -> &'a FieldRow {
+        rows.iter()
+            .find(|r| r.name == name)
+            .expect("the row is there")
+    }
+
+    #[test]
+    fn a_field_this_till_did_not_change_is_not_offered_and_takes_the_office_change() {
+        let rows = customer_rows(&edited_on_both_sides(None, None));
+        let phone = row(&rows, "phone");
+        assert!(phone.differs, "the office added a phone");
+        assert!(
+            !phone.choice,
+            "this till never touched the phone: nothing to choose"
+        );
+        assert_eq!(phone.default, Some(Side::Theirs));
+        let name = row(&rows, "name");
+        assert_eq!(
+            (name.differs, name.choice, name.default),
+            (false, false, None)
+        );
+    }
+
+    #[test]
+    fn a_field_only_this_till_changed_keeps_the_tills_edit_by_default() {
+        let rows = customer_rows(&edited_on_both_sides(None, None));
+        let note = row(&rows, "note");
+        assert!(note.choice, "this till changed the note");
+        assert_eq!(
+            note.default,
+            Some(Side::Mine),
+            "the till's edit is the only edit of the note, never silently dropped"
+        );
+    }
+
+    #[test]
+    fn a_field_both_changed_defaults_to_the_newer_edit_or_waits_for_a_pick() {
+        let rows = customer_rows(&edited_on_both_sides(None, None));
+        let email = row(&rows, "email");
+        assert!(email.choice);
+        assert_eq!(email.default, None, "no times known: the manager must pick");
+        let rows = customer_rows(&edited_on_both_sides(stamp(20), stamp(10)));
+        assert_eq!(
+            row(&rows, "email").default,
+            Some(Side::Mine),
+            "this till's edit is newer"
+        );
+        let rows = customer_rows(&edited_on_both_sides(stamp(10), stamp(20)));
+        assert_eq!(
+            row(&rows, "email").default,
+            Some(Side::Theirs),
+            "the office's edit is newer"
+        );
+    }
+
+    #[test]
+    fn the_fields_this_tills_edits_recorded_are_the_choices_even_without_a_base() {
+        let mut sides = edited_on_both_sides(None, None);
+        sides.base = None;
+        if let Some(mine) = sides.mine.as_mut() {
+            mine.changed = Some(vec![CustomerField::Email]);
+        }
+        let rows = customer_rows(&sides);
+        let email = row(&rows, "email");
+        assert!(
+            email.choice && email.default.is_none(),
+            "edited on both sides"
+        );
+        for name in ["phone", "note"] {
+            let r = row(&rows, name);
+            assert_eq!(
+                (r.choice, r.default),
+                (false, Some(Side::Theirs)),
+                "{name}: no edit of this till changed it"
+            );
+        }
+    }
+
+    #[test]
+    fn without_a_common_base_every_differing_field_is_a_choice() {
+        let mut sides = edited_on_both_sides(None, None);
+        sides.base = None;
+        let rows = customer_rows(&sides);
+        for name in ["email", "phone", "note"] {
+            let r = row(&rows, name);
+            assert!(
+                r.choice && r.default.is_none(),
+                "{name}: who changed it is unknown"
+            );
+        }
+    }
+
+    #[test]
+    fn a_customer_in_an_open_conflict_is_listed_as_in_conflict_not_pending() {
+        use crate::item_state::ItemSyncState;
+        use crate::sync::customers;
+        let dir = tempfile::tempdir().expect("temp dir");
+        let store = crate::Store::open(dir.path()).expect("opens");
+        let mut conn = store.connect().expect("connects");
+        let clock = crate::clock::FixedClock(1_000);
+        let ada = customers::save(&mut conn, None, fields("ada@till"), &clock).expect("saves");
+        let state = |conn: &Connection| {
+            customers::search_views(conn, "Ada", 10).expect("lists")[0].sync_state
+        };
+        assert_eq!(state(&conn), ItemSyncState::Pending);
+        conn.execute(
+            "INSERT INTO conflicts (entity_kind, entity_id, reason, policy, detected_at_ms)
+             VALUES ('customer', ?1, 'concurrent_edit', 'manual', 1)",
+            [ada.id.to_string()],
+        )
+        .expect("a conflict about Ada");
+        assert!(is_open(&conn, ConflictEntity::Customer, ada.id).expect("reads"));
+        assert_eq!(
+            state(&conn),
+            ItemSyncState::Conflict,
+            "her unconfirmed edit is in conflict, not merely waiting"
+        );
+        conn.execute("UPDATE conflicts SET resolved_at_ms = 2", [])
+            .expect("resolves");
+        assert_eq!(
+            state(&conn),
+            ItemSyncState::Pending,
+            "resolved: back to waiting to send"
+        );
     }
 
     #[test]
@@ -249,21 +547,75 @@ mod tests {
             terminal_id: Some(Uuid::nil()),
             total: Some(250),
         };
-        c.sides = Sides::Ticket(TicketSides {
+        let sides = TicketSides {
             mine: None,
             theirs: Some(reversal),
-        });
+        };
+        c.sides = Sides::Ticket(sides.clone());
         assert_eq!(label(&c, Some(12)), "Ticket #12");
         assert_eq!(label(&c, None), format!("Ticket {}", Uuid::nil()));
-        let f = rows(&c.sides);
-        let total = f.iter().find(|r| r.name == "total").expect("a total row");
-        assert_eq!(total.theirs.as_deref(), Some("250"));
+        let euro = Currency {
+            code: "EUR".into(),
+            exponent: 2,
+        };
+        let f = ticket_rows(&sides, None, Some(&euro));
+        let total = row(&f, "total");
+        assert_eq!(
+            total.theirs.as_deref(),
+            Some("€2.50"),
+            "money, not minor units"
+        );
         assert_eq!(total.mine, None);
         assert!(total.differs);
+        assert!(
+            !total.choice && total.default == Some(Side::Theirs),
+            "the office's reversal stands: nothing to choose"
+        );
+        let facts: Vec<_> = f
+            .iter()
+            .map(|r| (r.name.as_str(), r.theirs.as_deref()))
+            .collect();
         assert_eq!(
-            f.len(),
-            4,
-            "the office's four facts, nothing from this side"
+            facts,
+            [
+                ("reversal", Some("Refund")),
+                ("till", Some("another till")),
+                ("total", Some("€2.50"))
+            ],
+            "the office's facts in words, nothing from this side"
+        );
+        assert!(f.iter().all(|r| r.mine.is_none()));
+        let f = ticket_rows(&sides, Some(Uuid::nil()), Some(&euro));
+        assert_eq!(
+            row(&f, "till").theirs.as_deref(),
+            Some("this till"),
+            "the office's reversal was this till's own"
+        );
+    }
+
+    #[test]
+    fn the_settlement_offered_follows_the_conflict() {
+        let mut c = customer_conflict();
+        assert_eq!(
+            Settlement::of(&c),
+            Settlement::Fields,
+            "a customer: field by field"
+        );
+        c.sides = Sides::Ticket(TicketSides {
+            mine: None,
+            theirs: None,
+        });
+        c.reason = ConflictReason::Server(till_protocol::ConflictReason::AlreadyReversed);
+        assert_eq!(
+            Settlement::of(&c),
+            Settlement::Acknowledge,
+            "a reversal the office refused is only acknowledged"
+        );
+        c.reason = ConflictReason::Local(super::super::sides::LocalReason::DisputedReversal);
+        assert_eq!(
+            Settlement::of(&c),
+            Settlement::Dispute,
+            "a disputed reversal: the refund stands, or the cash came back"
         );
     }
 }

@@ -191,6 +191,7 @@ pub(super) async fn stats_rows(client: &mut Object) -> Result<stats::Rows, TxErr
         let figures = one(
             &tx,
             "SELECT count(*) FILTER (WHERE kind = 'sale'),
+                    count(*) FILTER (WHERE kind <> 'sale'),
                     coalesce(sum(total) FILTER (WHERE kind = 'sale'), 0)::bigint,
                     coalesce(sum(total) FILTER (WHERE kind <> 'sale'), 0)::bigint
              FROM tickets WHERE terminal_id = $1",
@@ -235,8 +236,9 @@ pub(super) async fn stats_rows(client: &mut Object) -> Result<stats::Rows, TxErr
         terminals.push(TerminalRows {
             terminal,
             sales: figures.get(0),
-            sales_total: figures.get(1),
-            reversals_total: figures.get(2),
+            reversals: figures.get(1),
+            sales_total: figures.get(2),
+            reversals_total: figures.get(3),
             refused,
             disputed: disputes.get(0),
             open_disputes: disputes.get(1),

@@ -282,13 +282,14 @@ pub(super) fn stats_rows(conn: &Connection) -> Result<stats::Rows, StorageError>
     let mut terminals = Vec::new();
     for terminal in self::terminals(conn)? {
         let id = terminal.id.to_string();
-        let (sales, sales_total, reversals_total) = conn.query_row(
+        let (sales, reversals, sales_total, reversals_total) = conn.query_row(
             "SELECT count(*) FILTER (WHERE kind = 'sale'),
+                    count(*) FILTER (WHERE kind != 'sale'),
                     coalesce(sum(total) FILTER (WHERE kind = 'sale'), 0),
                     coalesce(sum(total) FILTER (WHERE kind != 'sale'), 0)
              FROM tickets WHERE terminal_id = ?1",
             [&id],
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
         )?;
         let refused = conn.query_row(
             "SELECT count(*) FROM mutations WHERE terminal_id = ?1 AND ticket_id IS NOT NULL
@@ -322,6 +323,7 @@ pub(super) fn stats_rows(conn: &Connection) -> Result<stats::Rows, StorageError>
         terminals.push(TerminalRows {
             terminal,
             sales,
+            reversals,
             sales_total,
             reversals_total,
             refused,
