@@ -437,7 +437,7 @@ async fn two_tills_refunding_one_sale_on_two_replicas_at_once_refund_it_once() {
     }
     let stats = stats(&db);
     assert_eq!(stats["duplicates"], 0, "{stats}");
-    assert_eq!(stats["tickets"], 10, "ten sales: {stats}");
+    assert_eq!(stats["sales"], 10, "ten sales: {stats}");
     let reversed: i64 = stats["terminals"]
         .as_array()
         .expect("terminals")
