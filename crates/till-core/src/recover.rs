@@ -190,7 +190,7 @@ fn seed(conn: &mut Connection, old: &Path) -> Result<()> {
                  ack_needed = 1
              WHERE id = 1 AND EXISTS (SELECT 1 FROM old.sync_state WHERE id = 1);
              INSERT OR REPLACE INTO main.meta (key, value)
-             SELECT key, value FROM old.meta WHERE key = 'enrolment.trust'",
+             SELECT key, value FROM old.meta WHERE key IN ('enrolment.trust', 'sync_diverged')",
         ),
         (
             "numbers",
@@ -575,5 +575,21 @@ mod tests {
         assert_eq!(outbox::numbered(&conn).expect("reads"), 3);
         drop(conn);
         integrity::check(&db).expect("the fresh store is sound too");
+    }
+
+    #[test]
+    fn a_diverged_till_stays_diverged_in_the_store_that_replaces_a_damaged_one() {
+        let dir = tempfile::tempdir().expect("a temp dir");
+        let store = Store::open(dir.path()).expect("opens");
+        crate::sync::persisted::set_diverged(&store.connect().expect("connects"), "seq_reused")
+            .expect("records");
+        let fresh = set_aside(dir.path(), "a test", &FixedClock(10)).expect("sets aside");
+        let conn = fresh.connect().expect("connects");
+        assert!(
+            crate::sync::persisted::diverged(&conn)
+                .expect("reads")
+                .is_some(),
+            "nothing is sent before the till is enrolled as a new terminal"
+        );
     }
 }
