@@ -1,13 +1,14 @@
 //! The app's state: the terminal's store and its sync engine, opened once at start-up. The
 //! register is usable at once; the store's full check runs in the background and sync starts
-//! only once it passes. A store found damaged (by that check, at open, or by a command that met
-//! a damaged page) is set aside untouched, a fresh one takes its place and its sales are salvaged
-//! into it (`till_core::recover`), and the register sells on. A store that cannot be opened for
+//! only once it passes. A store found damaged (by that check, at open, or by a command or the
+//! sync engine that met a damaged page) is set aside untouched, a fresh one takes its place and
+//! its sales are salvaged into it (`till_core::recover`), and the register sells on. A store that cannot be opened for
 //! another reason (newer schema, unwritable) is kept as the error every command answers with, so
 //! the window still opens and says why.
 
 use std::path::Path;
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, OnceLock, Weak};
 use std::time::Instant;
 
 use rusqlite::Connection;
@@ -15,6 +16,7 @@ use tauri::{AppHandle, Runtime};
 use till_core::recover::notice::{self, StoreDamage};
 use till_core::store::integrity;
 use till_core::store::Store;
+use till_core::sync::history::SyncCycle;
 use till_core::sync::state::SyncState;
 use till_core::sync::{StatusSink, SyncConfig, SyncEngine, SyncError, SyncHandle, SyncStatus};
 use till_core::{recover, settings, status, CoreError, ErrorCode, SystemClock};
@@ -254,7 +256,12 @@ impl Terminal {
             tick,
             ..SyncConfig::default()
         };
-        match SyncEngine::spawn_enrolled(self.store.clone(), config, Arc::clone(&self.sink)) {
+        let sink = Arc::new(EngineSink {
+            events: Arc::clone(&self.sink),
+            terminal: Arc::downgrade(self),
+            checking: AtomicBool::new(false),
+        });
+        match SyncEngine::spawn_enrolled(self.store.clone(), config, sink) {
             Ok(handle) => {
                 tracing::info!(interval_secs = tick.as_secs(), "sync engine started");
                 *self.engine.lock().unwrap_or_else(|p| p.into_inner()) = Some(handle);
@@ -267,6 +274,39 @@ impl Terminal {
             }
             Err(e) => Err(e.into()),
         }
+    }
+}
+
+/// The running engine's sink: the UI's events, and a watch for a damaged page the engine met,
+/// which has the whole store checked (a damaged one replaced and salvaged) as a command's does.
+struct EngineSink {
+    events: Arc<dyn StatusSink>,
+    terminal: Weak<Terminal>,
+    /// Set once the check is asked for: it restarts the engine, with a sink of its own.
+    checking: AtomicBool,
+}
+
+impl StatusSink for EngineSink {
+    fn publish(&self, status: &SyncStatus) {
+        self.events.publish(status);
+        let corrupt = status
+            .last_error
+            .as_ref()
+            .is_some_and(|e| e.code == ErrorCode::DatabaseCorrupt);
+        if corrupt && !self.checking.swap(true, Ordering::AcqRel) {
+            if let Some(terminal) = self.terminal.upgrade() {
+                tracing::error!("the sync engine met a damaged page: checking the whole store");
+                tauri::async_runtime::spawn(async move { terminal.check_then_sync().await });
+            }
+        }
+    }
+
+    fn tickets_synced(&self, tickets: &[(uuid::Uuid, Option<u64>)]) {
+        self.events.tickets_synced(tickets);
+    }
+
+    fn cycle_finished(&self, cycle: &SyncCycle) {
+        self.events.cycle_finished(cycle);
     }
 }
 
