@@ -3,8 +3,8 @@
 //! written once, unit-tested here, and carried out alike by SQLite and PostgreSQL.
 //!
 //! One module per use case: [`push`] (settling a batch), [`tickets`] (sales, voids and refunds),
-//! [`customers`], [`catalog`] (`catalog import`, prices, product deletion), [`pull`] (a page of
-//! changes), [`stats`], [`terminals`] (enrolment, which token works, rotation),
+//! [`disputes`] (a manager's settlement of a disputed reversal), [`customers`], [`catalog`]
+//! (`catalog import`, prices, product deletion), [`pull`] (a page of changes), [`stats`], [`terminals`] (enrolment, which token works, rotation),
 //! [`auth_failures`] (the failed-authentication limit), [`stamps`] (a terminal clock ahead) and
 //! [`settings`] (the back office's own settings, such as cross-till returns); [`text`] caps the
 //! length of every string stored; [`revision`] renders answers for a terminal of an older
@@ -13,8 +13,11 @@
 pub mod auth_failures;
 pub mod catalog;
 pub mod customers;
+pub mod disputes;
 pub mod pull;
 pub mod push;
+#[cfg(test)]
+mod push_tests;
 pub mod revision;
 pub mod settings;
 pub mod stamps;
@@ -22,6 +25,8 @@ pub mod stats;
 pub mod terminals;
 pub mod text;
 pub mod tickets;
+#[cfg(test)]
+mod tickets_tests;
 
 use till_protocol::Outcome;
 

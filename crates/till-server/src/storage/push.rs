@@ -13,9 +13,10 @@ use super::tx::{Lock, Tx};
 use super::{PushOutcome, StorageError};
 use crate::clock::now_ms;
 use crate::decide::customers::{CustomerDecision, EditBase, Made, StoredCustomer};
+use crate::decide::disputes::{self, CounterSale, NewDispute};
 use crate::decide::push::{Batch, Next, Received};
 use crate::decide::stamps::StampLimit;
-use crate::decide::tickets::{self, CounterSale, NewDispute, Reversal, ReversalFacts};
+use crate::decide::tickets::{self, Reversal, ReversalFacts};
 use crate::decide::{self, Rejection};
 
 /// An applied mutation's outcome, or why it was refused.
@@ -206,7 +207,7 @@ impl<T: Tx> Settling<'_, T> {
                 }
             }
         };
-        let closed = match tickets::settle_dispute(
+        let closed = match disputes::settle_dispute(
             settled,
             self.terminal_id,
             dispute.as_ref(),

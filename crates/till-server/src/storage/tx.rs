@@ -13,9 +13,10 @@ use uuid::Uuid;
 use super::{StorageError, TerminalRecord};
 use crate::decide::catalog::StoredRate;
 use crate::decide::customers::StoredCustomer;
+use crate::decide::disputes::{DisputeClosed, NewDispute, StoredDispute};
 use crate::decide::push::{RecordedBy, Settlement};
 use crate::decide::settings::OfficeSettings;
-use crate::decide::tickets::{DisputeClosed, NewDispute, SoldLine, StoredDispute, StoredTicket};
+use crate::decide::tickets::{SoldLine, StoredTicket};
 
 /// Whether a load holds its row until commit, so that a concurrent writer deciding on the same
 /// row waits and then sees this transaction's write.

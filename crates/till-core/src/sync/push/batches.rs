@@ -20,8 +20,9 @@ use super::super::error::SyncError;
 use super::super::give_way::GiveWay;
 use super::super::persisted;
 use super::super::transport::{Transport, TransportError};
-use super::outcomes::{self, reset_to_pending, Numbering, Settle, Writer};
+use super::outcomes::{self, Numbering, Settle};
 use super::poison::{Poison, Verdict};
+use super::writes::{reset_to_pending, Writer};
 use super::BatchReport;
 
 /// The push side of a cycle: owns the batch size and the resend point across batches.

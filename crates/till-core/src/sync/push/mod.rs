@@ -6,8 +6,8 @@
 //!
 //! - [`batches`]: paging, the resend after a gap, the ack protocol after an ambiguous failure,
 //!   sending the next batch ahead, and the adaptive batch size;
-//! - [`outcomes`]: what an answer means for each row (a pure plan), and the writer that carries
-//!   the plan out;
+//! - [`outcomes`]: what an answer means for each row (a pure plan);
+//! - [`writes`]: the writer that carries the plan out on the store;
 //! - [`poison`]: finding the one item the back office keeps failing on (halving the batch), so
 //!   it is withdrawn to the failed list and the rest flows.
 //!
@@ -19,9 +19,10 @@ use uuid::Uuid;
 pub mod batches;
 pub mod outcomes;
 pub mod poison;
+pub mod writes;
 
 pub use batches::Pusher;
-pub use outcomes::record_ticket;
+pub use writes::record_ticket;
 
 /// What one batch did.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
