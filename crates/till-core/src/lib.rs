@@ -12,6 +12,7 @@ pub mod config;
 pub mod counters;
 pub mod data_dir;
 pub mod demo;
+pub mod employees;
 pub mod error;
 pub mod error_code;
 pub mod hlc;

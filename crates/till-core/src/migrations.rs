@@ -47,6 +47,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "0006_customer_edit_bases",
         sql: include_str!("../../../migrations/0006_customer_edit_bases.sql"),
     },
+    Migration {
+        version: 7,
+        name: "0007_employees",
+        sql: include_str!("../../../migrations/0007_employees.sql"),
+    },
 ];
 
 /// Whether `migrations` are numbered 1, 2, 3… in order, with no gap and no repeat.

@@ -4,12 +4,14 @@
 
 pub mod card;
 pub mod catalog;
+pub mod employee;
 pub mod pricing;
 pub mod sync;
 pub mod text;
 pub mod ticket;
 
 pub use catalog::*;
+pub use employee::{Employee, Role};
 pub use sync::*;
 pub use ticket::*;
 

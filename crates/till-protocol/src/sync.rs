@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::{Customer, CustomerFields, Hlc, StoreSettings, TaxRate, Ticket};
+use crate::{Customer, CustomerFields, Employee, Hlc, StoreSettings, TaxRate, Ticket};
 
 /// The request header in which a terminal names the protocol revision it speaks
 /// (`Till-Protocol: 2`). Without it the back office answers as revision 1: a till that predates
@@ -11,8 +11,9 @@ use crate::{Customer, CustomerFields, Hlc, StoreSettings, TaxRate, Ticket};
 pub const PROTOCOL_HEADER: &str = "till-protocol";
 /// The protocol revision of this crate. Revision 2 adds what made each customer version
 /// ([`Customer::made_by`], in pulls and conflicts) and the `disputed` outcome of a reversal of a
-/// sale already reversed (revision 1 is told `conflict` `already_reversed` for it).
-pub const PROTOCOL_REVISION: u32 = 2;
+/// sale already reversed (revision 1 is told `conflict` `already_reversed` for it). Revision 3
+/// adds employees to pulls ([`ChangeKind::EmployeeUpserted`]; an older till is not sent them).
+pub const PROTOCOL_REVISION: u32 = 3;
 
 /// Most mutations one push may carry.
 pub const MAX_PUSH_BATCH: usize = 1000;
@@ -332,6 +333,9 @@ pub enum ChangeKind {
         id: Uuid,
         version: u64,
     },
+    /// An employee at its latest state, a disabled one too (employees are never deleted). Only
+    /// a terminal of protocol revision 3 or later is sent it.
+    EmployeeUpserted(Employee),
 }
 
 /// `GET /v1/terminals/{id}/ack`.

@@ -7,6 +7,7 @@ mod out;
 
 mod conflicts;
 mod customers;
+mod employees;
 mod enrol;
 mod failed;
 mod failure;
@@ -58,6 +59,8 @@ enum Command {
     Conflicts(conflicts::Args),
     /// Add, edit, list and show customers (each change queued for the back office)
     Customers(customers::Args),
+    /// List the employees the back office sent (no PIN hashes)
+    Employees(employees::Args),
     /// List, retry and discard items the server rejected
     Failed(failed::Args),
     /// The most recent sync cycles
@@ -85,6 +88,7 @@ fn main() -> ExitCode {
         Command::Sync(args) => sync::run(dir, args),
         Command::Conflicts(args) => conflicts::run(dir, args),
         Command::Customers(args) => customers::run(dir, args),
+        Command::Employees(args) => employees::run(dir, args),
         Command::Failed(args) => failed::run(dir, args),
         Command::History(args) => history::run(dir, args),
         Command::Recover(args) => recover::run(dir, args),

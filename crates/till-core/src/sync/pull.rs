@@ -83,6 +83,7 @@ pub fn apply_page(
                         report.conflicts += 1;
                     }
                 }
+                ChangeKind::EmployeeUpserted(e) => crate::employees::upsert(tx, e)?,
             }
             report.applied += 1;
         }
