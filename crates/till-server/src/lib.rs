@@ -11,6 +11,7 @@ pub mod clock;
 pub mod decide;
 pub mod duration;
 pub mod http;
+pub mod pin;
 pub mod sample;
 pub mod serve;
 pub mod storage;

@@ -11,12 +11,13 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 use serde::Serialize;
+use till_protocol::{Employee, Role};
 use till_server::decide::settings::{OfficeSetting, OfficeSettings};
 use till_server::serve::{shutdown_signal, BoundServer, ServeError, ServeOptions, TlsFiles};
 use till_server::storage::postgres::PostgresStorage;
 use till_server::storage::sqlite::SqliteStorage;
 use till_server::storage::{CustomerEdit, Storage, StorageError};
-use till_server::{catalog_file, duration, token};
+use till_server::{catalog_file, duration, pin, token};
 use uuid::Uuid;
 
 #[derive(Parser)]
@@ -59,6 +60,9 @@ enum Command {
     /// Adds, edits and deletes customers (each change bumps the customer's version).
     #[command(subcommand)]
     Customer(CustomerCommand),
+    /// Adds, lists and disables employees and sets their PINs (tills receive them by pull).
+    #[command(subcommand)]
+    Employee(EmployeeCommand),
     /// Shows and changes the back office's own settings.
     #[command(subcommand)]
     Settings(SettingsCommand),
@@ -215,6 +219,58 @@ enum CustomerCommand {
     },
     /// Deletes a customer (terminals receive a tombstone).
     Delete { id: Uuid },
+}
+
+#[derive(Subcommand)]
+enum EmployeeCommand {
+    /// Adds an employee; prints its id, name and role. Only a hash of the PIN is kept.
+    Add {
+        name: String,
+        #[arg(long, value_parser = parse_role)]
+        role: Role,
+        /// 4 to 8 digits.
+        #[arg(long)]
+        pin: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Lists employees: id, name, role, and whether disabled.
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Gives an employee a new PIN (4 to 8 digits).
+    SetPin {
+        id: Uuid,
+        #[arg(long)]
+        pin: String,
+    },
+    /// Disables an employee: tills refuse their PIN once they pulled the change.
+    Disable { id: Uuid },
+}
+
+fn parse_role(name: &str) -> Result<Role, String> {
+    Role::parse(name).ok_or_else(|| "the role is cashier or manager".to_string())
+}
+
+/// An employee as the command line shows it: never its PIN's hash.
+#[derive(Serialize)]
+struct EmployeeShown<'e> {
+    id: Uuid,
+    name: &'e str,
+    role: Role,
+    disabled: bool,
+}
+
+impl<'e> From<&'e Employee> for EmployeeShown<'e> {
+    fn from(e: &'e Employee) -> Self {
+        EmployeeShown {
+            id: e.id,
+            name: &e.name,
+            role: e.role,
+            disabled: e.disabled,
+        }
+    }
 }
 
 /// Why a command failed; printed as `error: …` with a non-zero exit code.
@@ -384,6 +440,47 @@ async fn run(cli: Cli) -> Result<(), CliError> {
         Command::Customer(CustomerCommand::Delete { id }) => {
             let c = storage.delete_customer(id).await?;
             outln!("deleted {} at version {}", c.id, c.version);
+            Ok(())
+        }
+        Command::Employee(EmployeeCommand::Add {
+            name,
+            role,
+            pin,
+            json,
+        }) => {
+            let e = storage.add_employee(&name, role, pin::hash(&pin)?).await?;
+            if json {
+                return print_json(&serde_json::json!({
+                    "id": e.id,
+                    "name": e.name,
+                    "role": e.role,
+                }));
+            }
+            outln!("id: {}", e.id);
+            outln!("name: {}", e.name);
+            outln!("role: {}", e.role.as_str());
+            Ok(())
+        }
+        Command::Employee(EmployeeCommand::List { json }) => {
+            let employees = storage.list_employees().await?;
+            if json {
+                let shown: Vec<EmployeeShown<'_>> = employees.iter().map(Into::into).collect();
+                return print_json(&shown);
+            }
+            for e in &employees {
+                let state = if e.disabled { "disabled" } else { "active" };
+                outln!("{}  {:<8} {:<8} {}", e.id, e.role.as_str(), state, e.name);
+            }
+            Ok(())
+        }
+        Command::Employee(EmployeeCommand::SetPin { id, pin }) => {
+            let e = storage.set_employee_pin(id, pin::hash(&pin)?).await?;
+            outln!("new PIN set for {} {}", e.id, e.name);
+            Ok(())
+        }
+        Command::Employee(EmployeeCommand::Disable { id }) => {
+            let e = storage.disable_employee(id).await?;
+            outln!("disabled {} {}", e.id, e.name);
             Ok(())
         }
         Command::Settings(SettingsCommand::Set { name, value }) => {

@@ -696,6 +696,93 @@ fn rotate_token_and_settings_commands_work_as_documented() {
 }
 
 #[test]
+fn employee_commands_work_as_documented_and_never_print_a_pin_or_its_hash() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let added: Value = serde_json::from_str(&ok_stdout(
+        cli(
+            dir.path(),
+            &[
+                "employee", "add", " Ada ", "--role", "cashier", "--pin", "2468", "--json",
+            ],
+        ),
+        "employee add",
+    ))
+    .expect("json");
+    assert_eq!(added["name"], "Ada");
+    assert_eq!(added["role"], "cashier");
+    let id = added["id"].as_str().expect("id").to_string();
+    assert_eq!(added.as_object().map(|o| o.len()), Some(3), "{added}");
+    let text = ok_stdout(
+        cli(
+            dir.path(),
+            &[
+                "employee", "add", "Grace", "--role", "manager", "--pin", "13579",
+            ],
+        ),
+        "employee add",
+    );
+    assert!(
+        text.contains("name: Grace") && text.contains("role: manager"),
+        "{text}"
+    );
+
+    for (args, code) in [
+        (
+            vec![
+                "employee", "add", "Bob", "--role", "cashier", "--pin", "12a4",
+            ],
+            1,
+        ),
+        (
+            vec![
+                "employee", "add", "Bob", "--role", "cashier", "--pin", "123",
+            ],
+            1,
+        ),
+        (
+            vec!["employee", "add", "", "--role", "cashier", "--pin", "1234"],
+            1,
+        ),
+        (
+            vec!["employee", "add", "Bob", "--role", "owner", "--pin", "1234"],
+            2,
+        ),
+        (vec!["employee", "set-pin", &id, "--pin", "123456789"], 1),
+    ] {
+        let refused = cli(dir.path(), &args);
+        assert_eq!(refused.status.code(), Some(code), "{args:?}");
+        let stderr = String::from_utf8_lossy(&refused.stderr);
+        assert!(stderr.starts_with("error: "), "{stderr}");
+        assert!(
+            !stderr.contains("12a4"),
+            "the PIN is never repeated: {stderr}"
+        );
+    }
+
+    ok_stdout(
+        cli(dir.path(), &["employee", "set-pin", &id, "--pin", "97531"]),
+        "set-pin",
+    );
+    ok_stdout(cli(dir.path(), &["employee", "disable", &id]), "disable");
+    let listed_text = ok_stdout(cli(dir.path(), &["employee", "list"]), "employee list");
+    assert!(listed_text.contains("disabled") && listed_text.contains("Grace"));
+    let listed: Value = serde_json::from_str(&ok_stdout(
+        cli(dir.path(), &["employee", "list", "--json"]),
+        "employee list",
+    ))
+    .expect("json");
+    let listed = listed.as_array().expect("a list");
+    assert_eq!(listed.len(), 2, "the refused ones were never stored");
+    assert_eq!(listed[0]["id"], id.as_str());
+    assert_eq!(listed[0]["disabled"], true);
+    assert_eq!(listed[1]["name"], "Grace");
+    assert_eq!(listed[1]["disabled"], false);
+    for text in [listed_text, Value::from(listed.clone()).to_string()] {
+        assert!(!text.contains("argon2") && !text.contains("pin"), "{text}");
+    }
+}
+
+#[test]
 fn a_reader_that_closes_early_ends_a_command_quietly() {
     let dir = tempfile::tempdir().expect("temp dir");
     for args in [&["stats"][..], &["stats", "--json"]] {

@@ -3,7 +3,7 @@
 //! written once, unit-tested here, and carried out alike by SQLite and PostgreSQL.
 //!
 //! One module per use case: [`push`] (settling a batch), [`tickets`] (sales, voids and refunds),
-//! [`disputes`] (a manager's settlement of a disputed reversal), [`customers`], [`catalog`]
+//! [`disputes`] (a manager's settlement of a disputed reversal), [`customers`], [`employees`] (who may work a till, their PINs' hashes), [`catalog`]
 //! (`catalog import`, prices, product deletion), [`pull`] (a page of changes), [`stats`], [`terminals`] (enrolment, which token works, rotation),
 //! [`auth_failures`] (the failed-authentication limit), [`stamps`] (a terminal clock ahead) and
 //! [`settings`] (the back office's own settings, such as cross-till returns); [`text`] caps the
@@ -14,6 +14,7 @@ pub mod auth_failures;
 pub mod catalog;
 pub mod customers;
 pub mod disputes;
+pub mod employees;
 pub mod pull;
 pub mod push;
 #[cfg(test)]

@@ -1,7 +1,7 @@
-//! A pull page: the changes of four tables after a cursor, merged into one list, oldest change
+//! A pull page: the changes of five tables after a cursor, merged into one list, oldest change
 //! first, each entity at its latest state or as a tombstone.
 
-use till_protocol::{Change, ChangeKind, Product, StoreSettings, TaxRate};
+use till_protocol::{Change, ChangeKind, Employee, Product, StoreSettings, TaxRate};
 
 use super::customers::CustomerRow;
 use crate::storage::{PullPage, StorageError};
@@ -32,6 +32,8 @@ pub struct Rows {
     pub tax_rates: Vec<Changed<TaxRateRow>>,
     pub products: Vec<Changed<Product>>,
     pub customers: Vec<Changed<CustomerRow>>,
+    /// Employees with their change numbers (employees are disabled, never deleted).
+    pub employees: Vec<(i64, Employee)>,
 }
 
 /// How many rows to read from each table for a page of `limit`: one more than asked tells
@@ -93,6 +95,12 @@ pub fn page(rows: Rows, cursor: u64, limit: u32) -> Result<PullPage, StorageErro
         changes.push(Change {
             seq: seq(r.seq),
             change,
+        });
+    }
+    for (change_seq, employee) in rows.employees {
+        changes.push(Change {
+            seq: seq(change_seq),
+            change: ChangeKind::EmployeeUpserted(employee),
         });
     }
     changes.sort_by_key(|c| c.seq);
@@ -160,6 +168,16 @@ mod tests {
         }
     }
 
+    fn employee(disabled: bool) -> Employee {
+        Employee {
+            id: Uuid::now_v7(),
+            name: "Grace".into(),
+            role: till_protocol::Role::Manager,
+            pin_hash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA".into(),
+            disabled,
+        }
+    }
+
     fn seqs(page: &PullPage) -> Vec<u64> {
         page.changes.iter().map(|c| c.seq).collect()
     }
@@ -177,11 +195,16 @@ mod tests {
             tax_rates: vec![rate(1, false)],
             products: vec![product(2, false), product(5, true)],
             customers: vec![customer(3, false, None), customer(6, true, None)],
+            employees: vec![(7, employee(true))],
         };
         let page = page(rows, 0, 10).expect("a page");
-        assert_eq!(seqs(&page), vec![1, 2, 3, 4, 5, 6]);
+        assert_eq!(seqs(&page), vec![1, 2, 3, 4, 5, 6, 7]);
         assert!(!page.has_more);
-        assert_eq!(page.cursor, 6, "the cursor is the last change returned");
+        assert_eq!(page.cursor, 7, "the cursor is the last change returned");
+        assert!(matches!(
+            &page.changes[6].change,
+            ChangeKind::EmployeeUpserted(e) if e.disabled
+        ));
         assert!(matches!(
             page.changes[4].change,
             ChangeKind::ProductDeleted { .. }
@@ -197,6 +220,7 @@ mod tests {
         let rows = Rows {
             products: vec![product(1, false), product(3, false), product(5, false)],
             tax_rates: vec![rate(2, false), rate(4, false), rate(6, false)],
+            employees: vec![(7, employee(false))],
             ..Rows::default()
         };
         let page = page(rows, 0, 3).expect("a page");

@@ -36,6 +36,11 @@ impl Revision {
     fn reads_disputed(self) -> bool {
         self >= Revision(2)
     }
+
+    /// Whether its pulls may carry employees.
+    fn reads_employees(self) -> bool {
+        self >= Revision(3)
+    }
 }
 
 /// A push's results as a terminal of `revision` reads them.
@@ -75,19 +80,22 @@ pub fn outcome(outcome: Outcome, revision: Revision) -> Outcome {
     }
 }
 
-/// A pull page's changes as a terminal of `revision` reads them.
+/// A pull page's changes as a terminal of `revision` reads them. A terminal that does not read
+/// employees is not sent them; the page's cursor still passes them.
 pub fn changes(
     changes: Vec<till_protocol::Change>,
     revision: Revision,
 ) -> Vec<till_protocol::Change> {
-    if revision.reads_made_by() {
-        return changes;
-    }
     changes
         .into_iter()
+        .filter(|change| {
+            revision.reads_employees() || !matches!(change.change, ChangeKind::EmployeeUpserted(_))
+        })
         .map(|mut change| {
             if let ChangeKind::CustomerUpserted(c) = &mut change.change {
-                c.made_by = None;
+                if !revision.reads_made_by() {
+                    c.made_by = None;
+                }
             }
             change
         })
@@ -193,5 +201,28 @@ mod tests {
             other => panic!("still the customer: {other:?}"),
         }
         assert_eq!(changes(page.clone(), Revision(2)), page);
+    }
+
+    #[test]
+    fn only_a_terminal_that_reads_employees_is_sent_them() {
+        let employee = Change {
+            seq: 2,
+            change: ChangeKind::EmployeeUpserted(till_protocol::Employee {
+                id: Uuid::now_v7(),
+                name: "Ada".into(),
+                role: till_protocol::Role::Cashier,
+                pin_hash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA".into(),
+                disabled: false,
+            }),
+        };
+        let rate = Change {
+            seq: 3,
+            change: ChangeKind::TaxRateDeleted { id: "old".into() },
+        };
+        let page = vec![employee, rate.clone()];
+        for older in [Revision::FIRST, Revision(2)] {
+            assert_eq!(changes(page.clone(), older), vec![rate.clone()]);
+        }
+        assert_eq!(changes(page.clone(), Revision(3)), page);
     }
 }

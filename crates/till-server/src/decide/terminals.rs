@@ -5,28 +5,13 @@ use uuid::Uuid;
 
 use crate::storage::{StorageError, TerminalRecord};
 
-/// The longest terminal name, in bytes.
-const MAX_NAME_LEN: usize = 200;
-
 /// The record of a terminal enrolled as `name` (trimmed; 1 to 200 bytes, no control character,
 /// no card number) with `id` at `now_ms`: nothing settled yet, not revoked.
 pub fn enrol(name: &str, id: Uuid, now_ms: i64) -> Result<TerminalRecord, StorageError> {
-    let name = name.trim();
-    if name.is_empty() || name.len() > MAX_NAME_LEN {
-        return Err(StorageError::Invalid(
-            "a terminal name must be 1 to 200 characters".into(),
-        ));
-    }
-    till_protocol::text::check("a terminal name", name, till_protocol::text::Lines::One)
-        .map_err(|e| StorageError::Invalid(e.to_string()))?;
-    if till_protocol::card::looks_like_card_number(name) {
-        return Err(StorageError::Invalid(
-            "a terminal name must not hold a card number".into(),
-        ));
-    }
+    let name = super::text::display_name("a terminal name", name, str::len)?;
     Ok(TerminalRecord {
         id,
-        name: name.to_string(),
+        name,
         created_at_ms: now_ms,
         revoked_at_ms: None,
         last_seq: 0,
@@ -118,10 +103,10 @@ mod tests {
         let id = Uuid::now_v7();
         assert!(matches!(enrol("   ", id, 0), Err(StorageError::Invalid(_))));
         assert!(matches!(
-            enrol(&"x".repeat(MAX_NAME_LEN + 1), id, 0),
+            enrol(&"x".repeat(crate::decide::text::MAX_NAME + 1), id, 0),
             Err(StorageError::Invalid(_))
         ));
-        assert!(enrol(&"x".repeat(MAX_NAME_LEN), id, 0).is_ok());
+        assert!(enrol(&"x".repeat(crate::decide::text::MAX_NAME), id, 0).is_ok());
         assert!(
             matches!(enrol("Till\u{0}1", id, 0), Err(StorageError::Invalid(_))),
             "no control character in a name"

@@ -3,12 +3,12 @@
 //! the rule shared with the till, [`till_protocol::text`]) is refused as bad input (a rejection
 //! or a 4xx) before anything is written, never left to the database; and no message about it
 //! repeats the string. Customer fields follow the rule shared with the till
-//! (`CustomerFields::check`), terminal names their own (`terminals::enrol`).
+//! (`CustomerFields::check`), terminal and employee names [`display_name`].
 
 use till_protocol::text::{self as shared, Lines};
 use till_protocol::{StoreSettings, Tender, Ticket};
 
-use crate::storage::CatalogImport;
+use crate::storage::{CatalogImport, StorageError};
 
 /// Skus, barcodes, tax categories and tax rate ids.
 pub const MAX_CODE: usize = 64;
@@ -22,6 +22,29 @@ pub const MAX_LOCALE: usize = 35;
 pub const MAX_HASH: usize = 128;
 /// A card tender's approval reference, in bytes (refused as `invalid_card_data` beyond it).
 pub const MAX_APPROVAL_REF: usize = 64;
+
+/// A name a person gives something in the back office (a terminal, an employee), `what` in
+/// messages: trimmed, 1 to [`MAX_NAME`] long as `length` counts, one line without a control
+/// character, and no card number in it. The refusal never repeats the name.
+pub fn display_name(
+    what: &str,
+    name: &str,
+    length: fn(&str) -> usize,
+) -> Result<String, StorageError> {
+    let name = name.trim();
+    if name.is_empty() || length(name) > MAX_NAME {
+        return Err(StorageError::Invalid(format!(
+            "{what} must be 1 to {MAX_NAME} characters"
+        )));
+    }
+    shared::check(what, name, Lines::One).map_err(|e| StorageError::Invalid(e.to_string()))?;
+    if till_protocol::card::looks_like_card_number(name) {
+        return Err(StorageError::Invalid(format!(
+            "{what} must not hold a card number"
+        )));
+    }
+    Ok(name.to_string())
+}
 
 /// Why a string is refused, with the stable code of a rejection.
 #[derive(Debug, Clone, PartialEq, Eq)]

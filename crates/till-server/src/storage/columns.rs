@@ -1,7 +1,7 @@
 //! How both backends write values into their columns and read them back: one encoding for
 //! every value the two schemas store alike.
 
-use till_protocol::{Ticket, TicketKind};
+use till_protocol::{Role, Ticket, TicketKind};
 
 use super::StorageError;
 use crate::decide::terminals::TokenSlot;
@@ -19,6 +19,14 @@ pub(super) const PRODUCT_COLUMNS: &str =
 /// The columns of a customer as a decision needs it, in the order both backends read them.
 pub(super) const CUSTOMER_COLUMNS: &str =
     "server_id, version, name, email, phone, note, deleted, hlc, made_by";
+
+/// The columns of an employee, in the order both backends read them.
+pub(super) const EMPLOYEE_COLUMNS: &str = "id, name, role, pin_hash, disabled";
+
+/// An employee's role read back from its column.
+pub(super) fn parse_role(name: &str) -> Result<Role, StorageError> {
+    Role::parse(name).ok_or_else(|| StorageError::Corrupt(format!("employee role {name:?}")))
+}
 
 /// Which token a lookup by token hash matched, from its `token_hash = $1` column.
 pub(super) fn token_slot(current: bool) -> TokenSlot {

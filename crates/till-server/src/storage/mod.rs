@@ -4,13 +4,14 @@
 //!
 //! Both backends only load facts and carry decisions out; every decision is made once, in
 //! [`crate::decide`]. The write use cases are written once too (`push`, `customers`,
-//! `catalog`), over `tx::Tx`: the loads and writes of one transaction, which each backend
+//! `catalog`, `employees`), over `tx::Tx`: the loads and writes of one transaction, which each backend
 //! implements in its own SQL dialect and with its own locking. Each backend reads terminals,
 //! tickets, pull pages and stats itself and hands the rows to [`crate::decide`].
 
 mod catalog;
 mod columns;
 mod customers;
+mod employees;
 pub mod postgres;
 mod push;
 mod settings;
@@ -21,10 +22,12 @@ mod tx;
 use async_trait::async_trait;
 use serde::Serialize;
 use till_protocol::{
-    CatalogSnapshot, Change, Customer, MutationResult, Product, StoreSettings, TaxRate,
+    CatalogSnapshot, Change, Customer, Employee, MutationResult, Product, Role, StoreSettings,
+    TaxRate,
 };
 use uuid::Uuid;
 
+use crate::decide::employees::PinHash;
 use crate::decide::push::Received;
 use crate::decide::settings::{OfficeSetting, OfficeSettings};
 use crate::decide::stamps::StampLimit;
@@ -281,6 +284,19 @@ pub trait Storage: Send + Sync + 'static {
     /// Creates the customer (a name is then required) or edits it; bumps its version.
     async fn save_customer(&self, id: Uuid, edit: CustomerEdit) -> Result<Customer, StorageError>;
     async fn delete_customer(&self, id: Uuid) -> Result<Customer, StorageError>;
+    /// Adds an active employee whose PIN hashes to `pin`; tills receive it.
+    async fn add_employee(
+        &self,
+        name: &str,
+        role: Role,
+        pin: PinHash,
+    ) -> Result<Employee, StorageError>;
+    /// Every employee, disabled ones too, by name.
+    async fn list_employees(&self) -> Result<Vec<Employee>, StorageError>;
+    /// Gives an active employee the PIN hashing to `pin`.
+    async fn set_employee_pin(&self, id: Uuid, pin: PinHash) -> Result<Employee, StorageError>;
+    /// Disables an employee: its PIN matches on no till once they pulled it.
+    async fn disable_employee(&self, id: Uuid) -> Result<Employee, StorageError>;
     async fn tickets(&self) -> Result<Vec<TicketSummary>, StorageError>;
     /// The back office's own settings (store policies only the server applies).
     async fn office_settings(&self) -> Result<OfficeSettings, StorageError>;

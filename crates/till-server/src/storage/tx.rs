@@ -1,5 +1,6 @@
 //! The loads and writes of one write transaction, each one or two statements in a backend's
-//! dialect. The use cases above it ([`super::push`], [`super::customers`], [`super::catalog`])
+//! dialect. The use cases above it ([`super::push`], [`super::customers`], [`super::catalog`],
+//! [`super::employees`])
 //! are written once: they load facts through a [`Tx`], ask [`crate::decide`] what to do, and
 //! carry the decision out through the same [`Tx`]. Each backend implements it with its own
 //! locking: SQLite's transaction holds the whole database (`BEGIN IMMEDIATE`), PostgreSQL locks
@@ -7,7 +8,7 @@
 
 use std::collections::HashSet;
 
-use till_protocol::{CustomerFields, Product, TaxRate, Ticket};
+use till_protocol::{CustomerFields, Employee, Product, TaxRate, Ticket};
 use uuid::Uuid;
 
 use super::{StorageError, TerminalRecord};
@@ -129,6 +130,16 @@ pub(super) trait Tx {
     ) -> Result<(), Self::Error>;
     /// Marks the customer deleted; terminals receive a tombstone.
     async fn delete_customer(&mut self, at: &CustomerVersion) -> Result<(), Self::Error>;
+
+    /// The employee, its row held to commit.
+    async fn employee(&mut self, id: Uuid) -> Result<Option<Employee>, Self::Error>;
+    /// Inserts the employee (added at `now_ms`) or updates it, as change `change`.
+    async fn put_employee(
+        &mut self,
+        employee: &Employee,
+        change: i64,
+        now_ms: i64,
+    ) -> Result<(), Self::Error>;
 
     /// The stored settings' JSON.
     async fn settings(&mut self) -> Result<Option<String>, Self::Error>;

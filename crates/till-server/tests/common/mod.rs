@@ -14,7 +14,10 @@ use std::time::Duration;
 use async_trait::async_trait;
 use reqwest::StatusCode;
 use serde_json::Value;
-use till_protocol::{Customer, Mutation, MutationBody, Product, PushRequest, PushResponse, Ticket};
+use till_protocol::{
+    Customer, Employee, Mutation, MutationBody, Product, PushRequest, PushResponse, Role, Ticket,
+};
+use till_server::decide::employees::PinHash;
 use till_server::decide::push::Received;
 use till_server::decide::settings::{OfficeSetting, OfficeSettings};
 use till_server::decide::stamps::StampLimit;
@@ -283,9 +286,22 @@ impl TestServer {
     }
 
     pub async fn get(&self, path: &str, token: Option<&str>) -> (StatusCode, Value) {
+        self.get_as(path, token, None).await
+    }
+
+    /// [`Self::get`] as a terminal naming protocol `revision` (`None`: naming none).
+    pub async fn get_as(
+        &self,
+        path: &str,
+        token: Option<&str>,
+        revision: Option<u32>,
+    ) -> (StatusCode, Value) {
         let mut request = self.http.get(format!("{}{path}", self.url));
         if let Some(token) = token {
             request = request.bearer_auth(token);
+        }
+        if let Some(revision) = revision {
+            request = request.header(till_protocol::PROTOCOL_HEADER, revision.to_string());
         }
         let response = request.send().await.expect("request reaches the server");
         let status = response.status();
@@ -551,6 +567,23 @@ impl Storage for Observed {
     }
     async fn delete_customer(&self, id: Uuid) -> Result<Customer, StorageError> {
         self.inner.delete_customer(id).await
+    }
+    async fn add_employee(
+        &self,
+        name: &str,
+        role: Role,
+        pin: PinHash,
+    ) -> Result<Employee, StorageError> {
+        self.inner.add_employee(name, role, pin).await
+    }
+    async fn list_employees(&self) -> Result<Vec<Employee>, StorageError> {
+        self.inner.list_employees().await
+    }
+    async fn set_employee_pin(&self, id: Uuid, pin: PinHash) -> Result<Employee, StorageError> {
+        self.inner.set_employee_pin(id, pin).await
+    }
+    async fn disable_employee(&self, id: Uuid) -> Result<Employee, StorageError> {
+        self.inner.disable_employee(id).await
     }
     async fn tickets(&self) -> Result<Vec<TicketSummary>, StorageError> {
         self.inner.tickets().await

@@ -42,7 +42,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use deadpool_postgres::{Manager, ManagerConfig, Object, Pool, RecyclingMethod, Transaction};
-use till_protocol::{Customer, Product};
+use till_protocol::{Customer, Employee, Product, Role};
 use tokio_postgres::error::SqlState;
 use tokio_postgres::types::ToSql;
 use tokio_postgres::{IsolationLevel, Row};
@@ -51,11 +51,12 @@ use uuid::Uuid;
 use self::tx::PgTx;
 use super::tx::Tx;
 use super::{
-    catalog, customers, push, settings, terminals, CatalogImport, CustomerEdit, ImportSummary,
-    PullPage, PushOutcome, Rotated, Stats, Storage, StorageError, TerminalRecord, TicketSummary,
-    TokenOwner,
+    catalog, customers, employees, push, settings, terminals, CatalogImport, CustomerEdit,
+    ImportSummary, PullPage, PushOutcome, Rotated, Stats, Storage, StorageError, TerminalRecord,
+    TicketSummary, TokenOwner,
 };
 use crate::clock::now_ms;
+use crate::decide::employees::PinHash;
 use crate::decide::push::Received;
 use crate::decide::settings::{OfficeSetting, OfficeSettings};
 use crate::decide::stamps::StampLimit;
@@ -91,6 +92,10 @@ const MIGRATIONS: &[(u32, &str)] = &[
     (
         7,
         include_str!("../../../migrations/postgres/0007_recovered_mutations.sql"),
+    ),
+    (
+        8,
+        include_str!("../../../migrations/postgres/0008_employees.sql"),
     ),
 ];
 
@@ -488,6 +493,38 @@ impl Storage for PostgresStorage {
 
     async fn delete_customer(&self, id: Uuid) -> Result<Customer, StorageError> {
         in_transaction!(self, "delete_customer", |tx| customers::delete(tx, id))
+    }
+
+    async fn add_employee(
+        &self,
+        name: &str,
+        role: Role,
+        pin: PinHash,
+    ) -> Result<Employee, StorageError> {
+        in_transaction!(self, "add_employee", |tx| employees::add(
+            tx,
+            name,
+            role,
+            pin.clone()
+        ))
+    }
+
+    async fn list_employees(&self) -> Result<Vec<Employee>, StorageError> {
+        retrying!(self, "list_employees", |client| reads::employees(
+            &mut client
+        ))
+    }
+
+    async fn set_employee_pin(&self, id: Uuid, pin: PinHash) -> Result<Employee, StorageError> {
+        in_transaction!(self, "set_employee_pin", |tx| employees::set_pin(
+            tx,
+            id,
+            pin.clone()
+        ))
+    }
+
+    async fn disable_employee(&self, id: Uuid) -> Result<Employee, StorageError> {
+        in_transaction!(self, "disable_employee", |tx| employees::disable(tx, id))
     }
 
     async fn tickets(&self) -> Result<Vec<TicketSummary>, StorageError> {

@@ -1,5 +1,5 @@
-//! What the PostgreSQL backend reads outside a write transaction: terminals, tickets, the rows
-//! of a pull page and of stats. Pages and stats read in one REPEATABLE READ snapshot; what the
+//! What the PostgreSQL backend reads outside a write transaction: terminals, employees, tickets,
+//! the rows of a pull page and of stats. Pages and stats read in one REPEATABLE READ snapshot; what the
 //! rows mean is decided in [`crate::decide`].
 
 use deadpool_postgres::{Object, Transaction};
@@ -13,8 +13,11 @@ use crate::decide::customers::CustomerRow;
 use crate::decide::pull::{self, Changed, TaxRateRow};
 use crate::decide::stats::{self, TerminalRows};
 use crate::storage::columns::token_slot;
-use crate::storage::columns::{to_i64, to_u64, PRODUCT_COLUMNS, TERMINAL_COLUMNS};
-use crate::storage::{TerminalRecord, TicketSummary, TokenOwner};
+use crate::storage::columns::{
+    parse_role, to_i64, to_u64, EMPLOYEE_COLUMNS, PRODUCT_COLUMNS, TERMINAL_COLUMNS,
+};
+use crate::storage::{StorageError, TerminalRecord, TicketSummary, TokenOwner};
+use till_protocol::Employee;
 
 pub(super) fn terminal_from_row(r: &Row) -> TerminalRecord {
     TerminalRecord {
@@ -136,8 +139,38 @@ pub(super) async fn pull_rows(
             },
         });
     }
+
+    let sql = format!(
+        "SELECT {EMPLOYEE_COLUMNS}, change_seq FROM employees WHERE change_seq > $1
+         ORDER BY change_seq LIMIT $2"
+    );
+    for r in all(&tx, &sql, &[&after, &take]).await? {
+        rows.employees.push((r.get(5), employee_from_row(&r)?));
+    }
     tx.commit().await?;
     Ok(rows)
+}
+
+/// An employee from the [`EMPLOYEE_COLUMNS`] of `r`.
+pub(super) fn employee_from_row(r: &Row) -> Result<Employee, StorageError> {
+    Ok(Employee {
+        id: r.get(0),
+        name: r.get(1),
+        role: parse_role(r.get(2))?,
+        pin_hash: r.get(3),
+        disabled: r.get(4),
+    })
+}
+
+/// Every employee, by name.
+pub(super) async fn employees(client: &mut Object) -> Result<Vec<Employee>, TxError> {
+    let sql = format!("SELECT {EMPLOYEE_COLUMNS} FROM employees ORDER BY name, id");
+    let stmt = client.prepare_cached(&sql).await?;
+    let mut employees = Vec::new();
+    for r in client.query(&stmt, &[]).await? {
+        employees.push(employee_from_row(&r)?);
+    }
+    Ok(employees)
 }
 
 /// Every ticket received, in the order stored.

@@ -6,11 +6,11 @@
 use std::collections::HashSet;
 
 use deadpool_postgres::Transaction;
-use till_protocol::{CustomerFields, Product, Recovered, TaxRate, Ticket};
+use till_protocol::{CustomerFields, Employee, Product, Recovered, TaxRate, Ticket};
 use tokio_postgres::types::ToSql;
 use uuid::Uuid;
 
-use super::reads::terminal_from_row;
+use super::reads::{employee_from_row, terminal_from_row};
 use super::{all, exec, one, opt, TxError};
 use crate::clock::now_ms;
 use crate::decide::catalog::StoredRate;
@@ -21,7 +21,7 @@ use crate::decide::settings::OfficeSettings;
 use crate::decide::tickets::{SoldLine, StoredTicket};
 use crate::storage::columns::{
     kind_name, parse_kind, sold_lines, ticket_body, to_i64, to_u64, CUSTOMER_COLUMNS,
-    PRODUCT_COLUMNS, TERMINAL_COLUMNS,
+    EMPLOYEE_COLUMNS, PRODUCT_COLUMNS, TERMINAL_COLUMNS,
 };
 use crate::storage::tx::{CustomerVersion, Lock, ProductKey, Tx};
 use crate::storage::TerminalRecord;
@@ -358,6 +358,41 @@ impl Tx for PgTx<'_, '_> {
     async fn next_change(&mut self) -> Result<i64, TxError> {
         let sql = "UPDATE counters SET value = value + 1 WHERE name = 'change' RETURNING value";
         Ok(one(self.tx, sql, &[]).await?.get(0))
+    }
+
+    async fn employee(&mut self, id: Uuid) -> Result<Option<Employee>, TxError> {
+        let sql = format!("SELECT {EMPLOYEE_COLUMNS} FROM employees WHERE id = $1 FOR UPDATE");
+        match opt(self.tx, &sql, &[&id]).await? {
+            Some(r) => Ok(Some(employee_from_row(&r)?)),
+            None => Ok(None),
+        }
+    }
+
+    async fn put_employee(
+        &mut self,
+        employee: &Employee,
+        change: i64,
+        now_ms: i64,
+    ) -> Result<(), TxError> {
+        exec(
+            self.tx,
+            "INSERT INTO employees (id, name, role, pin_hash, disabled, created_at_ms, change_seq)
+             VALUES ($1, $2, $3, $4, $5, $6, $7)
+             ON CONFLICT (id) DO UPDATE SET name = excluded.name, role = excluded.role,
+                 pin_hash = excluded.pin_hash, disabled = excluded.disabled,
+                 change_seq = excluded.change_seq",
+            &[
+                &employee.id,
+                &employee.name,
+                &employee.role.as_str(),
+                &employee.pin_hash,
+                &employee.disabled,
+                &now_ms,
+                &change,
+            ],
+        )
+        .await?;
+        Ok(())
     }
 
     async fn customer(&mut self, id: Uuid, lock: Lock) -> Result<Option<StoredCustomer>, TxError> {

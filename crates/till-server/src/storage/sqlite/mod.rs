@@ -17,16 +17,17 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use rusqlite::{params, Connection, TransactionBehavior};
-use till_protocol::{Customer, Product};
+use till_protocol::{Customer, Employee, Product, Role};
 use uuid::Uuid;
 
 use self::tx::SqliteTx;
 use super::{
-    catalog, customers, push, settings, terminals, CatalogImport, CustomerEdit, ImportSummary,
-    PullPage, PushOutcome, Rotated, Stats, Storage, StorageError, TerminalRecord, TicketSummary,
-    TokenOwner,
+    catalog, customers, employees, push, settings, terminals, CatalogImport, CustomerEdit,
+    ImportSummary, PullPage, PushOutcome, Rotated, Stats, Storage, StorageError, TerminalRecord,
+    TicketSummary, TokenOwner,
 };
 use crate::clock::now_ms;
+use crate::decide::employees::PinHash;
 use crate::decide::push::Received;
 use crate::decide::settings::{OfficeSetting, OfficeSettings};
 use crate::decide::stamps::StampLimit;
@@ -61,6 +62,10 @@ const MIGRATIONS: &[(u32, &str)] = &[
     (
         7,
         include_str!("../../../migrations/sqlite/0007_recovered_mutations.sql"),
+    ),
+    (
+        8,
+        include_str!("../../../migrations/sqlite/0008_employees.sql"),
     ),
 ];
 
@@ -340,6 +345,31 @@ impl Storage for SqliteStorage {
 
     async fn delete_customer(&self, id: Uuid) -> Result<Customer, StorageError> {
         self.write_tx(move |tx| run(customers::delete(tx, id)))
+            .await
+    }
+
+    async fn add_employee(
+        &self,
+        name: &str,
+        role: Role,
+        pin: PinHash,
+    ) -> Result<Employee, StorageError> {
+        let name = name.to_string();
+        self.write_tx(move |tx| run(employees::add(tx, &name, role, pin)))
+            .await
+    }
+
+    async fn list_employees(&self) -> Result<Vec<Employee>, StorageError> {
+        self.read(reads::employees).await
+    }
+
+    async fn set_employee_pin(&self, id: Uuid, pin: PinHash) -> Result<Employee, StorageError> {
+        self.write_tx(move |tx| run(employees::set_pin(tx, id, pin)))
+            .await
+    }
+
+    async fn disable_employee(&self, id: Uuid) -> Result<Employee, StorageError> {
+        self.write_tx(move |tx| run(employees::disable(tx, id)))
             .await
     }
 

@@ -1,9 +1,9 @@
-//! What the SQLite backend reads outside a write transaction: terminals, tickets, the rows of a
-//! pull page and of stats. Each read runs on a pooled reader connection; what the rows mean is
+//! What the SQLite backend reads outside a write transaction: terminals, employees, tickets, the
+//! rows of a pull page and of stats. Each read runs on a pooled reader connection; what the rows mean is
 //! decided in [`crate::decide`].
 
 use rusqlite::{params, Connection, OptionalExtension};
-use till_protocol::{CustomerFields, Product};
+use till_protocol::{CustomerFields, Employee, Product};
 use uuid::Uuid;
 
 use crate::decide::customers::CustomerRow;
@@ -11,7 +11,9 @@ use crate::decide::pull::{self, Changed, TaxRateRow};
 use crate::decide::settings::OfficeSettings;
 use crate::decide::stats::{self, TerminalRows};
 use crate::storage::columns::token_slot;
-use crate::storage::columns::{to_i64, to_u64, PRODUCT_COLUMNS, TERMINAL_COLUMNS};
+use crate::storage::columns::{
+    parse_role, to_i64, to_u64, EMPLOYEE_COLUMNS, PRODUCT_COLUMNS, TERMINAL_COLUMNS,
+};
 use crate::storage::{StorageError, TerminalRecord, TicketSummary, TokenOwner};
 
 pub(super) fn parse_uuid(text: &str) -> Result<Uuid, StorageError> {
@@ -126,6 +128,59 @@ pub(super) fn stock(conn: &Connection, product_id: Uuid) -> Result<i64, StorageE
         .unwrap_or(0))
 }
 
+/// The employees `WHERE {where_clause}` (`?1` bound to `param`), ordered by `order`, each with
+/// its change number.
+fn employees_where(
+    conn: &Connection,
+    where_clause: &str,
+    param: &dyn rusqlite::ToSql,
+    order: &str,
+    limit: i64,
+) -> Result<Vec<(i64, Employee)>, StorageError> {
+    let sql = format!(
+        "SELECT {EMPLOYEE_COLUMNS}, change_seq FROM employees WHERE {where_clause}
+         ORDER BY {order} LIMIT ?2"
+    );
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let rows = stmt.query_map(params![param, limit], |r| {
+        Ok((
+            r.get::<_, String>(0)?,
+            r.get::<_, String>(1)?,
+            r.get::<_, String>(2)?,
+            r.get::<_, String>(3)?,
+            r.get::<_, bool>(4)?,
+            r.get::<_, i64>(5)?,
+        ))
+    })?;
+    let mut employees = Vec::new();
+    for row in rows {
+        let (id, name, role, pin_hash, disabled, change) = row?;
+        employees.push((
+            change,
+            Employee {
+                id: parse_uuid(&id)?,
+                name,
+                role: parse_role(&role)?,
+                pin_hash,
+                disabled,
+            },
+        ));
+    }
+    Ok(employees)
+}
+
+/// Every employee, by name.
+pub(super) fn employees(conn: &Connection) -> Result<Vec<Employee>, StorageError> {
+    let all = employees_where(conn, "1 = ?1", &1, "name, id", -1)?;
+    Ok(all.into_iter().map(|(_, e)| e).collect())
+}
+
+/// The employee `id`.
+pub(super) fn employee(conn: &Connection, id: Uuid) -> Result<Option<Employee>, StorageError> {
+    let found = employees_where(conn, "id = ?1", &id.to_string(), "id", 1)?;
+    Ok(found.into_iter().next().map(|(_, e)| e))
+}
+
 /// The rows of a pull page after `cursor`, in the caller's snapshot.
 pub(super) fn pull_rows(
     conn: &Connection,
@@ -209,6 +264,8 @@ pub(super) fn pull_rows(
             },
         });
     }
+
+    rows.employees = employees_where(conn, "change_seq > ?1", &after, "change_seq", take)?;
     Ok(rows)
 }
 

@@ -5,7 +5,7 @@
 use std::collections::HashSet;
 
 use rusqlite::{params, Connection, OptionalExtension};
-use till_protocol::{CustomerFields, Product, TaxRate, Ticket};
+use till_protocol::{CustomerFields, Employee, Product, TaxRate, Ticket};
 use uuid::Uuid;
 
 use super::reads::{self, parse_uuid, product_from_row};
@@ -337,6 +337,35 @@ impl Tx for SqliteTx<'_> {
 
     async fn next_change(&mut self) -> Result<i64, StorageError> {
         self.next_counter("change")
+    }
+
+    async fn employee(&mut self, id: Uuid) -> Result<Option<Employee>, StorageError> {
+        reads::employee(self.conn, id)
+    }
+
+    async fn put_employee(
+        &mut self,
+        employee: &Employee,
+        change: i64,
+        now_ms: i64,
+    ) -> Result<(), StorageError> {
+        self.conn.execute(
+            "INSERT INTO employees (id, name, role, pin_hash, disabled, created_at_ms, change_seq)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+             ON CONFLICT (id) DO UPDATE SET name = excluded.name, role = excluded.role,
+                 pin_hash = excluded.pin_hash, disabled = excluded.disabled,
+                 change_seq = excluded.change_seq",
+            params![
+                employee.id.to_string(),
+                employee.name,
+                employee.role.as_str(),
+                employee.pin_hash,
+                employee.disabled,
+                now_ms,
+                change
+            ],
+        )?;
+        Ok(())
     }
 
     async fn customer(

@@ -1,0 +1,205 @@
+//! Employees: who may work a till. What adding one records, what a new PIN or disabling one
+//! changes, and the PIN's hash: only an Argon2id hash of a valid PIN is ever stored (and sent to
+//! tills, which check a PIN against it offline), never the PIN.
+
+use argon2::password_hash::{PasswordHasher, SaltString};
+use argon2::{Algorithm, Argon2, Params, Version};
+use till_protocol::{employee, Employee, Role};
+use uuid::Uuid;
+
+use super::text;
+use crate::storage::StorageError;
+
+/// Argon2id's memory cost in KiB, its passes and its lanes: OWASP's minimum (m=19 MiB, t=2,
+/// p=1). A till verifies with the parameters the hash names.
+const PIN_MEMORY_KIB: u32 = 19_456;
+const PIN_PASSES: u32 = 2;
+const PIN_LANES: u32 = 1;
+
+/// The Argon2id hash of a valid PIN, as a PHC string. Only [`hash_pin`] makes one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PinHash(String);
+
+impl PinHash {
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// Hashes `pin` (refused unless 4 to 8 ASCII digits; the refusal never repeats it) with `salt`.
+pub fn hash_pin(pin: &str, salt: &SaltString) -> Result<PinHash, StorageError> {
+    employee::check_pin(pin).map_err(|e| StorageError::Invalid(e.to_string()))?;
+    let params = Params::new(PIN_MEMORY_KIB, PIN_PASSES, PIN_LANES, None)
+        .map_err(|e| StorageError::Invalid(format!("PIN hash parameters: {e}")))?;
+    let hash = Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
+        .hash_password(pin.as_bytes(), salt)
+        .map_err(|e| StorageError::Invalid(format!("cannot hash the PIN: {e}")))?;
+    Ok(PinHash(hash.to_string()))
+}
+
+/// The employee `id` added as `name` (trimmed; 1 to 200 characters, no control character, no
+/// card number) in `role` with the PIN hashed as `pin`: active.
+pub fn add(id: Uuid, name: &str, role: Role, pin: PinHash) -> Result<Employee, StorageError> {
+    Ok(Employee {
+        id,
+        name: text::display_name("an employee name", name, |n| n.chars().count())?,
+        role,
+        pin_hash: pin.0,
+        disabled: false,
+    })
+}
+
+/// The employee as stored (`None`: there is none), refused as not found.
+fn found(id: Uuid, current: Option<&Employee>) -> Result<&Employee, StorageError> {
+    current.ok_or_else(|| StorageError::NotFound {
+        what: format!("employee {id}"),
+    })
+}
+
+/// The employee with the PIN hashed as `pin`. A disabled employee gets no new PIN.
+pub fn set_pin(
+    id: Uuid,
+    current: Option<&Employee>,
+    pin: PinHash,
+) -> Result<Employee, StorageError> {
+    let current = found(id, current)?;
+    if current.disabled {
+        return Err(StorageError::Invalid(format!(
+            "employee {id} is disabled; it gets no new PIN"
+        )));
+    }
+    Ok(Employee {
+        pin_hash: pin.0,
+        ..current.clone()
+    })
+}
+
+/// What disabling an employee does.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Disabling {
+    /// Write the employee, disabled, as a change tills pull.
+    Write(Employee),
+    /// It already is disabled: nothing changes, tills are sent nothing new.
+    Already(Employee),
+}
+
+/// The employee disabled.
+pub fn disable(id: Uuid, current: Option<&Employee>) -> Result<Disabling, StorageError> {
+    let current = found(id, current)?;
+    Ok(if current.disabled {
+        Disabling::Already(current.clone())
+    } else {
+        Disabling::Write(Employee {
+            disabled: true,
+            ..current.clone()
+        })
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use argon2::password_hash::{PasswordHash, PasswordVerifier};
+
+    fn salt() -> SaltString {
+        SaltString::encode_b64(b"a fixed test salt").expect("a salt")
+    }
+
+    fn pin(pin: &str) -> PinHash {
+        hash_pin(pin, &salt()).expect("a valid PIN")
+    }
+
+    fn ada() -> Employee {
+        add(Uuid::now_v7(), "  Ada  ", Role::Cashier, pin("1234")).expect("a valid employee")
+    }
+
+    #[test]
+    fn a_pin_is_stored_as_an_argon2id_hash_that_verifies_it_and_no_other() {
+        let hash = pin("1234");
+        assert!(hash.as_str().starts_with("$argon2id$v=19$m=19456,t=2,p=1$"));
+        assert!(!hash.as_str().contains("1234"));
+        let parsed = PasswordHash::new(hash.as_str()).expect("a PHC string");
+        assert!(Argon2::default().verify_password(b"1234", &parsed).is_ok());
+        assert!(Argon2::default().verify_password(b"4321", &parsed).is_err());
+    }
+
+    #[test]
+    fn a_pin_that_is_not_four_to_eight_digits_is_refused_without_repeating_it() {
+        for bad in ["123", "123456789", "12a4", "", " 1234"] {
+            match hash_pin(bad, &salt()) {
+                Err(StorageError::Invalid(message)) => {
+                    assert!(message.contains("4 to 8 digits"), "{message}");
+                }
+                other => panic!("{bad:?} must be refused, got {other:?}"),
+            }
+        }
+        assert!(hash_pin("98765x", &salt())
+            .unwrap_err()
+            .to_string()
+            .find("98765")
+            .is_none());
+    }
+
+    #[test]
+    fn an_employee_is_added_active_under_its_trimmed_name() {
+        let e = ada();
+        assert_eq!(e.name, "Ada");
+        assert_eq!(e.role, Role::Cashier);
+        assert!(!e.disabled);
+    }
+
+    #[test]
+    fn a_blank_overlong_control_or_card_number_name_is_refused() {
+        let long = "x".repeat(201);
+        for bad in ["", "   ", &long, "Ada\u{7}", "4111 1111 1111 1111"] {
+            assert!(
+                matches!(
+                    add(Uuid::now_v7(), bad, Role::Manager, pin("1234")),
+                    Err(StorageError::Invalid(_))
+                ),
+                "{bad:?} must be refused"
+            );
+        }
+        let longest = "é".repeat(200);
+        assert!(add(Uuid::now_v7(), &longest, Role::Manager, pin("1234")).is_ok());
+    }
+
+    #[test]
+    fn a_new_pin_replaces_the_hash_and_nothing_else() {
+        let e = ada();
+        let changed = set_pin(e.id, Some(&e), pin("98765432")).expect("a new PIN");
+        assert_ne!(changed.pin_hash, e.pin_hash);
+        assert_eq!(
+            (changed.name.as_str(), changed.role),
+            ("Ada", Role::Cashier)
+        );
+        assert!(matches!(
+            set_pin(e.id, None, pin("1111")),
+            Err(StorageError::NotFound { .. })
+        ));
+        let Ok(Disabling::Write(disabled)) = disable(e.id, Some(&e)) else {
+            panic!("an active employee is disabled");
+        };
+        assert!(matches!(
+            set_pin(e.id, Some(&disabled), pin("1111")),
+            Err(StorageError::Invalid(_))
+        ));
+    }
+
+    #[test]
+    fn disabling_is_a_change_once_and_unknown_employees_are_not_found() {
+        let e = ada();
+        let Ok(Disabling::Write(disabled)) = disable(e.id, Some(&e)) else {
+            panic!("an active employee is disabled");
+        };
+        assert!(disabled.disabled);
+        assert_eq!(
+            disable(e.id, Some(&disabled)).expect("found"),
+            Disabling::Already(disabled.clone())
+        );
+        assert!(matches!(
+            disable(e.id, None),
+            Err(StorageError::NotFound { .. })
+        ));
+    }
+}

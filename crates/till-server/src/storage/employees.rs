@@ -1,0 +1,48 @@
+//! Employee changes made in the back office (`till-server employee …`), written once over
+//! [`Tx`]: each change takes the next change number, so tills pull the employee at its latest
+//! state.
+
+use till_protocol::{Employee, Role};
+use uuid::Uuid;
+
+use super::tx::Tx;
+use crate::clock::now_ms;
+use crate::decide::employees::{self, Disabling, PinHash};
+
+/// `till-server employee add`.
+pub(super) async fn add<T: Tx>(
+    tx: &mut T,
+    name: &str,
+    role: Role,
+    pin: PinHash,
+) -> Result<Employee, T::Error> {
+    let employee = employees::add(Uuid::now_v7(), name, role, pin)?;
+    write(tx, employee).await
+}
+
+/// `till-server employee set-pin`.
+pub(super) async fn set_pin<T: Tx>(
+    tx: &mut T,
+    id: Uuid,
+    pin: PinHash,
+) -> Result<Employee, T::Error> {
+    let current = tx.employee(id).await?;
+    let changed = employees::set_pin(id, current.as_ref(), pin)?;
+    write(tx, changed).await
+}
+
+/// `till-server employee disable`: disabling a disabled employee changes nothing.
+pub(super) async fn disable<T: Tx>(tx: &mut T, id: Uuid) -> Result<Employee, T::Error> {
+    let current = tx.employee(id).await?;
+    match employees::disable(id, current.as_ref())? {
+        Disabling::Write(changed) => write(tx, changed).await,
+        Disabling::Already(employee) => Ok(employee),
+    }
+}
+
+/// Stores the employee as the next change.
+async fn write<T: Tx>(tx: &mut T, employee: Employee) -> Result<Employee, T::Error> {
+    let change = tx.next_change().await?;
+    tx.put_employee(&employee, change, now_ms()).await?;
+    Ok(employee)
+}
