@@ -1,6 +1,6 @@
 //! Finding the one item the back office fails on, so it never blocks the queue for ever. A
-//! batch the back office answers with a server error (or does not answer) time and again may
-//! hold an item it can never store: after [`REPEATS`] failures in a row the batch is split in
+//! batch the back office answers with a server error time and again may hold an item it can
+//! never store (a request that got no answer counts for nothing here: that is the link): after [`REPEATS`] failures in a row the batch is split in
 //! halves, a half failing [`REPEATS`] times in a row split again, a half that goes through
 //! leaves the rest to look at, until one item fails alone [`ALONE`] times in a row. That item
 //! is withdrawn (the back office settles its sequence without applying it, and it goes to the
@@ -49,7 +49,7 @@ impl Poison {
         self.region.map(|_| self.size)
     }
 
-    /// A batch of `sent` rows from the row `head` got a server error or no answer.
+    /// A batch of `sent` rows from the row `head` got a server error.
     pub fn failed(&mut self, head: u64, sent: usize) -> Verdict {
         if head != self.head {
             self.head = head;
