@@ -319,5 +319,13 @@ async fn a_letter_changed_in_a_tax_category_is_caught_by_its_page_checksum() {
         .expect("checks");
     assert_eq!(quick, "ok", "SQLite's own check sees nothing wrong");
     let damaged = std::fs::read(&db).expect("reads");
+    let status = run_tillctl(shop.till.path(), &["status"]).await;
+    assert!(
+        status
+            .stderr
+            .contains("does not match its checksum: its bytes changed on disk"),
+        "the damage is named in words: {}",
+        status.stderr
+    );
     caught_set_aside_and_recovered(&shop, damaged, "a letter of a tax category").await;
 }

@@ -121,7 +121,9 @@ impl From<rusqlite::Error> for CoreError {
         if till_pages::is_seal_error(&e) {
             return CoreError::DatabaseCorrupt {
                 path: PathBuf::new(),
-                detail: format!("a page does not match its checksum ({e})"),
+                detail: format!(
+                    "a page does not match its checksum: its bytes changed on disk ({e})"
+                ),
             };
         }
         match e.sqlite_error_code() {

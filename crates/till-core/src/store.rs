@@ -218,7 +218,12 @@ fn check_integrity(conn: &Connection, db_path: &Path) -> Result<()> {
     if rows.len() == 1 && rows[0] == "ok" {
         return Ok(());
     }
-    let detail = rows.into_iter().take(5).collect::<Vec<_>>().join("; ");
+    let detail = rows
+        .iter()
+        .take(5)
+        .map(|row| integrity::in_words(row))
+        .collect::<Vec<_>>()
+        .join("; ");
     tracing::error!(db = %db_path.display(), %detail, "database failed its integrity check");
     Err(CoreError::DatabaseCorrupt {
         path: db_path.to_path_buf(),

@@ -66,8 +66,17 @@ pub fn problems(conn: &mut Connection) -> Result<Vec<String>> {
 
 fn sqlite_check(conn: &Connection) -> Result<Vec<String>> {
     let mut stmt = conn.prepare("PRAGMA integrity_check")?;
-    let rows = stmt.query_map([], |r| r.get::<_, String>(0))?;
+    let rows = stmt.query_map([], |r| r.get::<_, String>(0).map(|row| in_words(&row)))?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+/// SQLite's line for a page it could not read, said the way a person can act on: a page whose
+/// checksum does not match (`SQLITE_IOERR_DATA`) changed on disk.
+pub(crate) fn in_words(row: &str) -> String {
+    row.replace(
+        "unable to get the page. error code=8202",
+        "it does not match its checksum: its bytes changed on disk",
+    )
 }
 
 /// The outbox rows whose stored mutation does not parse or does not match its row, read by
