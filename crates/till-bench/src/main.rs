@@ -2,7 +2,7 @@
 //! one JSON object of figures; human-readable progress goes to stderr.
 
 #[macro_use]
-mod out;
+extern crate till_cli;
 
 mod app;
 mod drain;

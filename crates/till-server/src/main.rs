@@ -2,7 +2,7 @@
 //! works on the same data dir, also while `serve` runs.
 
 #[macro_use]
-mod out;
+extern crate till_cli;
 
 use std::path::PathBuf;
 use std::process::ExitCode;

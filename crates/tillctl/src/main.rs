@@ -3,7 +3,7 @@
 //! variant in [`Command`] and an arm in `main`.
 
 #[macro_use]
-mod out;
+extern crate till_cli;
 
 mod conflicts;
 mod customers;

@@ -1,5 +1,6 @@
-//! Command output on stdout, one line at a time. A reader that stops early (`tillctl status | head -1`)
-//! closes the pipe; the program then ends at once, quietly and successfully, as `head` expects,
+//! What Till's command-line programs (`tillctl`, `till-server`, `till-bench`) share: output on
+//! stdout, one line at a time. A reader that stops early (`tillctl status | head -1`) closes the
+//! pipe; the program then ends at once, quietly and successfully, as `head` expects,
 //! where `println!` would panic with "failed printing to stdout: Broken pipe".
 
 use std::io::Write;
@@ -23,8 +24,9 @@ pub fn line(args: std::fmt::Arguments<'_>) {
 }
 
 /// `println!` that ends the program quietly when the reader has gone (see [`line`]).
+#[macro_export]
 macro_rules! outln {
     ($($arg:tt)*) => {
-        $crate::out::line(format_args!($($arg)*))
+        $crate::line(format_args!($($arg)*))
     };
 }
