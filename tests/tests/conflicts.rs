@@ -266,7 +266,7 @@ fn queue_cross_till_refund(dir: &Path, refund: &till_protocol::Ticket) {
     copy.id = Uuid::now_v7();
     copy.number = 1;
     copy.hlc = stamp;
-    outbox::enqueue(&conn, MutationBody::TicketRefunded(copy), stamp, now).expect("queued");
+    outbox::enqueue(&conn, MutationBody::TicketRefunded(copy), None, stamp, now).expect("queued");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

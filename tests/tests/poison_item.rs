@@ -83,7 +83,7 @@ async fn one_bad_item_fails_alone_and_every_later_sale_syncs(office: BackOffice,
             fields: fields("Ada\u{0}Lovelace"),
         });
         let stamp = hlc::tick(&tx, 1).expect("a stamp");
-        outbox::enqueue(&tx, body, stamp, 1).expect("queued");
+        outbox::enqueue(&tx, body, None, stamp, 1).expect("queued");
         tx.commit().expect("commits");
     }
     let mut edited = fields("Poison");

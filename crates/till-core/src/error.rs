@@ -65,6 +65,35 @@ pub enum CoreError {
     /// No ticket with that id or number.
     #[error("no ticket {0}")]
     TicketNotFound(String),
+    /// A refund asks back more of a line than the sale's earlier refunds left.
+    #[error("line {line_no}: {left} of {name} are left to refund, not {asked}")]
+    NothingLeftToRefund {
+        line_no: usize,
+        name: String,
+        left: i64,
+        asked: i64,
+    },
+    /// The till has employees and the operation names no one's PIN.
+    #[error("this till has employees: sign in with a PIN first")]
+    PinRequired,
+    /// No active employee has this PIN. The message never repeats the PIN.
+    #[error("wrong PIN")]
+    WrongPin,
+    /// Too many wrong PINs in a row: every PIN is refused until `until_ms`.
+    #[error("too many wrong PINs: the till refuses every PIN for {seconds} s more")]
+    PinLocked { until_ms: i64, seconds: i64 },
+    /// The operation needs a manager's approval, which was not given.
+    #[error("{action} needs a manager's approval: {reason}")]
+    ApprovalRequired { action: String, reason: String },
+    /// The approving PIN belongs to an employee who is not a manager.
+    #[error("{0} is not a manager and cannot approve")]
+    NotAManager(String),
+    /// Sales and cash movements on a till with employees need an open shift.
+    #[error("no shift is open on this till: open one with its float first")]
+    NoOpenShift,
+    /// A shift is already open; close it before opening another.
+    #[error("shift {z_number} is already open on this till")]
+    ShiftAlreadyOpen { z_number: u64 },
     /// The database was written by a newer Till; this binary refuses to touch it.
     #[error("the database has schema version {found}, newer than this Till knows ({known}); upgrade Till")]
     SchemaTooNew { found: u32, known: u32 },
@@ -105,6 +134,14 @@ impl CoreError {
             CoreError::AlreadyReversed { .. } => ErrorCode::AlreadyReversed,
             CoreError::NotReversible(_) => ErrorCode::NotReversible,
             CoreError::TicketNotFound(_) => ErrorCode::TicketNotFound,
+            CoreError::NothingLeftToRefund { .. } => ErrorCode::NothingLeftToRefund,
+            CoreError::PinRequired => ErrorCode::PinRequired,
+            CoreError::WrongPin => ErrorCode::WrongPin,
+            CoreError::PinLocked { .. } => ErrorCode::PinLocked,
+            CoreError::ApprovalRequired { .. } => ErrorCode::ApprovalRequired,
+            CoreError::NotAManager(_) => ErrorCode::NotAManager,
+            CoreError::NoOpenShift => ErrorCode::NoOpenShift,
+            CoreError::ShiftAlreadyOpen { .. } => ErrorCode::ShiftAlreadyOpen,
             CoreError::SchemaTooNew { .. } => ErrorCode::SchemaTooNew,
             CoreError::DatabaseCorrupt { .. } => ErrorCode::DatabaseCorrupt,
             CoreError::DiskFull(_) => ErrorCode::DiskFull,

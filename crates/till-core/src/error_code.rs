@@ -80,6 +80,24 @@ error_codes! {
     NotReversible = "not_reversible",
     /// No ticket with that id or number.
     TicketNotFound = "ticket_not_found",
+    /// A refund asks back more of a line than is left to refund of it.
+    NothingLeftToRefund = "nothing_left_to_refund",
+
+    // Cashiers, approvals and shifts.
+    /// The till has employees and the operation names none (`--pin`).
+    PinRequired = "pin_required",
+    /// No active employee has this PIN.
+    WrongPin = "wrong_pin",
+    /// Too many wrong PINs in a row: every PIN is refused for a while.
+    PinLocked = "pin_locked",
+    /// The operation needs a manager's approval (`--approve-pin`).
+    ApprovalRequired = "approval_required",
+    /// The approving PIN is not a manager's.
+    NotAManager = "not_a_manager",
+    /// A sale or cash movement on a till with employees needs an open shift.
+    NoOpenShift = "no_open_shift",
+    /// A shift is already open on this till.
+    ShiftAlreadyOpen = "shift_already_open",
     /// The database was written by a newer Till.
     SchemaTooNew = "schema_too_new",
     /// The database file is damaged; it was left untouched.

@@ -11,7 +11,7 @@
 use rusqlite::{params, Connection};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
-use till_protocol::{Hlc, Mutation, MutationBody, Recovered};
+use till_protocol::{Hlc, Mutation, MutationBody, Operator, Recovered};
 use uuid::Uuid;
 
 use crate::config;
@@ -98,13 +98,23 @@ pub fn describe(body: &MutationBody) -> (&'static str, Uuid) {
         MutationBody::CustomerUpdated(c) => ("customer_updated", c.id),
         MutationBody::CustomerDeleted(c) => ("customer_deleted", c.id),
         MutationBody::DisputeSettled(d) => ("dispute_settled", d.reversal_id),
+        MutationBody::ShiftOpened(s) => ("shift_opened", s.shift_id),
+        MutationBody::CashMoved(m) => ("cash_moved", m.id),
+        MutationBody::ShiftClosed(s) => ("shift_closed", s.shift_id),
     }
 }
 
 /// Queues a mutation: takes the next mutation sequence number and stores the serialized
 /// mutation as state `pending`. Call inside the transaction of the change it describes. The
-/// mutation returned carries the sequence the back office sees ([`seq_base`]).
-pub fn enqueue(conn: &Connection, body: MutationBody, hlc: Hlc, now_ms: i64) -> Result<Mutation> {
+/// mutation returned carries the sequence the back office sees ([`seq_base`]). `operator` is who
+/// made the change (`None` on a till without employees).
+pub fn enqueue(
+    conn: &Connection,
+    body: MutationBody,
+    operator: Option<Operator>,
+    hlc: Hlc,
+    now_ms: i64,
+) -> Result<Mutation> {
     let seq = counters::next(conn, counters::MUTATION)?;
     let mutation = Mutation {
         id: Uuid::now_v7(),
@@ -113,6 +123,7 @@ pub fn enqueue(conn: &Connection, body: MutationBody, hlc: Hlc, now_ms: i64) -> 
         wall_clock_ms: now_ms,
         body,
         recovered: None,
+        operator,
     };
     insert(conn, seq, &mutation, now_ms, now_ms)?;
     Ok(mutation)
@@ -542,8 +553,8 @@ mod tests {
             counter: 0,
             node: Uuid::nil(),
         };
-        let a = enqueue(&conn, body(1), hlc, 10).expect("queues");
-        let b = enqueue(&conn, body(2), hlc, 10).expect("queues");
+        let a = enqueue(&conn, body(1), None, hlc, 10).expect("queues");
+        let b = enqueue(&conn, body(2), None, hlc, 10).expect("queues");
         assert_eq!(
             (a.seq, b.seq),
             (1, 2),
@@ -611,7 +622,7 @@ mod tests {
             node: Uuid::nil(),
         };
         for n in 1..=3 {
-            enqueue(&conn, body(n), hlc, 10).expect("queues");
+            enqueue(&conn, body(n), None, hlc, 10).expect("queues");
         }
         set_state(&conn, 1, OutboxState::Applied, Some("{}"), None, 20).expect("settles");
         mark_in_flight(&conn, 3, 3, 20).expect("marks");
@@ -674,7 +685,7 @@ mod tests {
                 "it names where it was first numbered and what was sent there"
             );
         }
-        let next = enqueue(&conn, body(9), hlc, 40).expect("queues");
+        let next = enqueue(&conn, body(9), None, hlc, 40).expect("queues");
         assert_eq!(
             (next.seq, numbered(&conn).expect("reads")),
             (3, 3),

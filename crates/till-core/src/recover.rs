@@ -546,7 +546,7 @@ mod tests {
                 base_version: 1,
                 base: None,
             });
-            outbox::enqueue(&conn, body, hlc, 1).expect("queues");
+            outbox::enqueue(&conn, body, None, hlc, 1).expect("queues");
         }
         outbox::requeue_for(&conn, Uuid::now_v7(), 2).expect("requeues");
         drop(conn);

@@ -314,6 +314,9 @@ fn record(
         totals: quote.totals,
         tenders,
         journal_hash: String::new(),
+        operator: None,
+        approval: None,
+        shift_id: None,
     };
     let prev = journal::last_hash(tx)?;
     ticket.journal_hash = journal::chain_hash(&prev, &ticket)?;
@@ -324,6 +327,6 @@ fn record(
         TicketKind::Void => MutationBody::TicketVoided(ticket.clone()),
         TicketKind::Refund => MutationBody::TicketRefunded(ticket.clone()),
     };
-    outbox::enqueue(tx, body, stamp, now)?;
+    outbox::enqueue(tx, body, None, stamp, now)?;
     Ok(ticket)
 }

@@ -52,6 +52,59 @@ pub struct Employee {
     pub disabled: bool,
 }
 
+/// Who did something on a till: the employee signed in (or the manager who approved), by id and
+/// by the name they had then, so the books read without a lookup.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[serde(deny_unknown_fields)]
+pub struct Operator {
+    pub id: Uuid,
+    pub name: String,
+}
+
+/// What a manager's PIN was asked for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[serde(rename_all = "snake_case")]
+pub enum ApprovalAction {
+    Void,
+    Refund,
+    /// A discount above the store's limit.
+    Discount,
+    PriceOverride,
+    /// The drawer opened without a sale.
+    NoSale,
+    /// A failed item given up on.
+    DiscardFailed,
+}
+
+impl ApprovalAction {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ApprovalAction::Void => "void",
+            ApprovalAction::Refund => "refund",
+            ApprovalAction::Discount => "discount",
+            ApprovalAction::PriceOverride => "price_override",
+            ApprovalAction::NoSale => "no_sale",
+            ApprovalAction::DiscardFailed => "discard_failed",
+        }
+    }
+}
+
+/// A manager's approval, recorded with what it allowed: who approved, what, and why in words
+/// (e.g. "discount of 25 % is above the 20 % limit").
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[serde(deny_unknown_fields)]
+pub struct Approval {
+    pub by: Operator,
+    pub action: ApprovalAction,
+    pub reason: String,
+}
+
 /// Why a PIN is refused. The message never repeats the PIN.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("a PIN must be {MIN_PIN_DIGITS} to {MAX_PIN_DIGITS} digits (0-9)")]

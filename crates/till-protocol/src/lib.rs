@@ -6,12 +6,13 @@ pub mod card;
 pub mod catalog;
 pub mod employee;
 pub mod pricing;
+pub mod shift;
 pub mod sync;
 pub mod text;
 pub mod ticket;
 
 pub use catalog::*;
-pub use employee::{Employee, Role};
+pub use employee::{Approval, ApprovalAction, Employee, Operator, Role};
 pub use sync::*;
 pub use ticket::*;
 

@@ -3,7 +3,8 @@
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::{Customer, CustomerFields, Employee, Hlc, StoreSettings, TaxRate, Ticket};
+use crate::shift::{CashMoved, ShiftClosed, ShiftMismatch, ShiftOpened};
+use crate::{Customer, CustomerFields, Employee, Hlc, Operator, StoreSettings, TaxRate, Ticket};
 
 /// The request header in which a terminal names the protocol revision it speaks
 /// (`Till-Protocol: 2`). Without it the back office answers as revision 1: a till that predates
@@ -56,6 +57,10 @@ pub struct Mutation {
     /// numbered. Absent otherwise.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub recovered: Option<Recovered>,
+    /// Who made the change on the till (the employee signed in); absent on a till without
+    /// employees.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub operator: Option<Operator>,
 }
 
 impl Mutation {
@@ -103,6 +108,14 @@ pub enum MutationBody {
     CustomerDeleted(CustomerDeleted),
     /// A manager settled a disputed reversal this terminal made (see [`Outcome::Disputed`]).
     DisputeSettled(DisputeSettled),
+    /// A shift was opened on the terminal.
+    ShiftOpened(ShiftOpened),
+    /// Cash went into or out of the drawer outside a sale.
+    CashMoved(CashMoved),
+    /// A shift was closed: its Z report. The back office recomputes the shift from the tickets
+    /// and cash movements it holds for it and answers `applied` when they match, or a
+    /// `conflict` (`shift_mismatch`) saying what differs.
+    ShiftClosed(ShiftClosed),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -254,6 +267,8 @@ pub enum ConflictReason {
     AlreadyReversed,
     /// The entity already exists with other content.
     AlreadyExists,
+    /// A closed shift's Z report differs from what the back office holds for that shift.
+    ShiftMismatch,
 }
 
 /// The server's side of a conflict.
@@ -264,6 +279,8 @@ pub enum ConflictCurrent {
     Customer(Customer),
     /// The ticket that already reversed the original.
     Reversal(ReversalInfo),
+    /// What differs between a Z report and the back office's figures for that shift.
+    Shift(ShiftMismatch),
 }
 
 /// The reversal that came first. Its till and total are told only to that till: another till
@@ -390,6 +407,7 @@ mod tests {
                 base: None,
             }),
             recovered: None,
+            operator: None,
         };
         assert_eq!(mutation.made_by(), mutation.id);
         let original = Uuid::now_v7();

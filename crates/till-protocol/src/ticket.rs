@@ -4,7 +4,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::pricing::{Discount, LineFigures, PriceInput, PriceLine, TaxFigures, TicketTotals};
-use crate::{Currency, Hlc};
+use crate::{Approval, Currency, Hlc, Operator};
 
 /// What a ticket records.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -86,6 +86,16 @@ pub struct Ticket {
     pub tenders: Vec<Tender>,
     /// The journal hash of this ticket on its terminal (hex SHA-256).
     pub journal_hash: String,
+    /// Who rang it up; absent on a till without employees (and on tickets from before them).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub operator: Option<Operator>,
+    /// The manager's approval it needed (a void, a refund, a discount above the store's limit, a
+    /// price override), if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub approval: Option<Approval>,
+    /// The shift it was rung up in, on a till with employees.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shift_id: Option<Uuid>,
 }
 
 impl TicketLine {

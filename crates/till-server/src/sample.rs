@@ -94,6 +94,9 @@ pub fn ticket(
             change: 0,
         }],
         journal_hash: "0".repeat(64),
+        operator: None,
+        approval: None,
+        shift_id: None,
     })
 }
 
@@ -126,6 +129,7 @@ pub fn mutation(seq: u64, body: MutationBody) -> Mutation {
         wall_clock_ms: 1_700_000_000_000 + seq as i64,
         body,
         recovered: None,
+        operator: None,
     }
 }
 

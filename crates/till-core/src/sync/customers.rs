@@ -263,7 +263,7 @@ pub fn save(
             let id = Uuid::now_v7();
             set_created(&tx, id, &fields, now)?;
             let body = MutationBody::CustomerCreated(CustomerCreated { id, fields });
-            outbox::enqueue(&tx, body, stamp, now)?;
+            outbox::enqueue(&tx, body, None, stamp, now)?;
             id
         }
         Some(id) => {
@@ -288,7 +288,7 @@ pub fn save(
                 base,
                 fields,
             });
-            let queued = outbox::enqueue(&tx, body, stamp, now)?;
+            let queued = outbox::enqueue(&tx, body, None, stamp, now)?;
             keep_edit_base(&tx, queued.id, id, &current.fields)?;
             id
         }
@@ -315,7 +315,7 @@ pub fn delete(conn: &mut Connection, id: Uuid, clock: &dyn Clock) -> Result<(), 
         base_version,
         base,
     });
-    outbox::enqueue(&tx, body, stamp, now)?;
+    outbox::enqueue(&tx, body, None, stamp, now)?;
     tx.commit()?;
     Ok(())
 }
@@ -449,7 +449,7 @@ mod tests {
             base_version: 1,
             base: None,
         });
-        let first = outbox::enqueue(&conn, body, hlc, 1).expect("queues");
+        let first = outbox::enqueue(&conn, body, None, hlc, 1).expect("queues");
         assert_eq!(edit_base(&conn, id, None).expect("reads"), Some(first.id));
         outbox::requeue_for(&conn, Uuid::now_v7(), 2).expect("requeues");
         assert_eq!(

@@ -133,7 +133,7 @@ fn requeue(conn: &Connection, seq: u64, actor: &str, clock: &dyn Clock) -> Resul
     let old: Mutation = serde_json::from_slice(&entry.payload)?;
     let now = clock.now_ms();
     let stamp = hlc::tick(conn, now)?;
-    outbox::enqueue(conn, old.body, stamp, now)?;
+    outbox::enqueue(conn, old.body, old.operator, stamp, now)?;
     let new_seq = crate::counters::last(conn, crate::counters::MUTATION)?;
     let why = entry.last_error.as_deref();
     outbox::set_state(conn, seq, OutboxState::Discarded, None, why, now)?;

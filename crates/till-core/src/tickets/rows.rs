@@ -306,6 +306,9 @@ fn assemble(conn: &Connection, h: Head) -> Result<Ticket> {
         totals: h.totals,
         tenders,
         journal_hash: h.journal_hash,
+        operator: None,
+        approval: None,
+        shift_id: None,
     })
 }
 

@@ -245,6 +245,9 @@ mod tests {
             },
             tenders: Vec::new(),
             journal_hash: String::new(),
+            operator: None,
+            approval: None,
+            shift_id: None,
         }
     }
 

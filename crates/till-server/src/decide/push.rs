@@ -219,6 +219,9 @@ pub fn mutation_kind(body: &MutationBody) -> &'static str {
         MutationBody::CustomerUpdated(_) => "customer_updated",
         MutationBody::CustomerDeleted(_) => "customer_deleted",
         MutationBody::DisputeSettled(_) => "dispute_settled",
+        MutationBody::ShiftOpened(_) => "shift_opened",
+        MutationBody::CashMoved(_) => "cash_moved",
+        MutationBody::ShiftClosed(_) => "shift_closed",
     }
 }
 

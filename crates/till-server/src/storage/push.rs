@@ -112,6 +112,12 @@ impl<T: Tx> Settling<'_, T> {
                 .await?
             }
             MutationBody::DisputeSettled(d) => self.settle_dispute(d).await?,
+            MutationBody::ShiftOpened(_)
+            | MutationBody::CashMoved(_)
+            | MutationBody::ShiftClosed(_) => Err(Rejection::new(
+                "unsupported",
+                "this back office does not keep shifts",
+            )),
         };
         Ok(applied.unwrap_or_else(Rejection::into_outcome))
     }

@@ -122,7 +122,7 @@ pub(super) fn settle(
         Some(stamp) => stamp,
         None => hlc::tick(conn, now)?,
     };
-    let mutation = outbox::enqueue(conn, body, stamp, now)?;
+    let mutation = outbox::enqueue(conn, body, None, stamp, now)?;
     if let Some(base) = edit_base {
         customers::keep_edit_base(conn, mutation.id, id, base)?;
     }

@@ -76,5 +76,5 @@ fn queue(
         why: why.map(str::to_string),
     });
     let stamp = hlc::tick(conn, now)?;
-    Ok(outbox::enqueue(conn, body, stamp, now)?.seq)
+    Ok(outbox::enqueue(conn, body, None, stamp, now)?.seq)
 }

@@ -71,6 +71,7 @@ impl ConflictReason {
             ConflictReason::Server(Server::Deleted) => "deleted",
             ConflictReason::Server(Server::AlreadyReversed) => "already_reversed",
             ConflictReason::Server(Server::AlreadyExists) => "already_exists",
+            ConflictReason::Server(Server::ShiftMismatch) => "shift_mismatch",
             ConflictReason::Local(LocalReason::ConcurrentEdit) => "concurrent_edit",
             ConflictReason::Local(LocalReason::DisputedReversal) => "disputed_reversal",
         }

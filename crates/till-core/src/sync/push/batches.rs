@@ -588,7 +588,7 @@ mod tests {
                     base_version: 1,
                     base: None,
                 });
-            let m = outbox::enqueue(&conn, body, hlc, 1).expect("queues");
+            let m = outbox::enqueue(&conn, body, None, hlc, 1).expect("queues");
             assert_eq!(m.seq, i as u64 + 1);
             outbox::set_state(&conn, m.seq, *state, None, None, 1).expect("sets");
         }

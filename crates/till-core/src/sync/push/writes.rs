@@ -280,7 +280,10 @@ fn on_applied(conn: &Connection, mutation: &Mutation, version: u64) -> Result<()
         MutationBody::CustomerDeleted(c) => {
             customers::mark_applied(conn, c.id, mutation, version, None)?
         }
-        MutationBody::DisputeSettled(_) => {}
+        MutationBody::DisputeSettled(_)
+        | MutationBody::ShiftOpened(_)
+        | MutationBody::CashMoved(_)
+        | MutationBody::ShiftClosed(_) => {}
     }
     Ok(())
 }
@@ -353,7 +356,10 @@ fn conflict_from_push(
             mine: Some(t.clone()),
             theirs: reversal(current),
         }),
-        MutationBody::DisputeSettled(_) => Sides::Ticket(TicketSides {
+        MutationBody::DisputeSettled(_)
+        | MutationBody::ShiftOpened(_)
+        | MutationBody::CashMoved(_)
+        | MutationBody::ShiftClosed(_) => Sides::Ticket(TicketSides {
             mine: None,
             theirs: reversal(current),
         }),
