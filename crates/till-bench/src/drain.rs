@@ -101,6 +101,8 @@ fn fill(dir: &Path, n: usize) -> BenchResult<()> {
             &mut conn,
             &cart,
             &[TenderInput::Cash { tendered: total }],
+            None,
+            None,
             &SystemClock,
         )?;
         if i % 10_000 == 9_999 {
@@ -300,6 +302,8 @@ fn measure_during_drain(tickets: usize, backlog: usize, give_way_ms: u64) -> Ben
             conn,
             &cart,
             &[TenderInput::Cash { tendered: total }],
+            None,
+            None,
             &SystemClock,
         )?;
         Ok(start.elapsed().as_micros() as u64)

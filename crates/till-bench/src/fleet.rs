@@ -139,6 +139,8 @@ fn fill(dir: &Path, n: usize, seed: u64) -> BenchResult<()> {
             &mut conn,
             &cart,
             &[TenderInput::Cash { tendered: total }],
+            None,
+            None,
             &SystemClock,
         )?;
     }

@@ -110,7 +110,7 @@ fn measure(args: Args) -> Result<(), Box<dyn std::error::Error>> {
     let mut fsync_us = Vec::with_capacity(samples);
     for (i, (cart, tenders)) in carts.iter().enumerate() {
         let start = Instant::now();
-        tickets::commit(&mut conn, cart, tenders, &SystemClock)?;
+        tickets::commit(&mut conn, cart, tenders, None, None, &SystemClock)?;
         if i >= WARM_UP {
             commit_us.push(start.elapsed().as_micros() as u64);
             if fsync_us.len() < samples {

@@ -5,8 +5,7 @@
 use rusqlite::Connection;
 use serde::{Deserialize, Serialize};
 use till_protocol::pricing::{
-    self, Discount, LineFigures, PriceInput, PriceLine, PricingError, TaxFigures, TicketTotals,
-    MAX_LINES,
+    self, Discount, LineFigures, PriceInput, PricingError, TaxFigures, TicketTotals, MAX_LINES,
 };
 use till_protocol::{Currency, TicketLine};
 use uuid::Uuid;
@@ -26,7 +25,9 @@ pub struct Cart {
     pub customer_id: Option<Uuid>,
 }
 
-/// One line of a cart: a product, how many, and an optional line discount.
+/// One line of a cart: a product, how many, an optional line discount, and optionally a price
+/// other than the catalog's (a price override, which on a till with employees needs a
+/// manager's approval).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(deny_unknown_fields)]
@@ -35,6 +36,9 @@ pub struct CartLine {
     pub quantity: i64,
     #[serde(default)]
     pub discount: Option<Discount>,
+    /// The unit price to charge instead of the catalog's.
+    #[serde(default)]
+    pub unit_price: Option<i64>,
 }
 
 impl Cart {
@@ -56,6 +60,19 @@ pub struct Quote {
     /// Tax per rate, ordered by rate.
     pub taxes: Vec<TaxFigures>,
     pub totals: TicketTotals,
+    /// The lines charged at another price than the catalog's.
+    #[serde(default)]
+    pub overrides: Vec<PriceOverride>,
+}
+
+/// A line charged at another price than the catalog's: the line's `unit_price` is the price
+/// charged.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PriceOverride {
+    /// 1-based.
+    pub line_no: usize,
+    /// The catalog's price it replaced.
+    pub catalog_price: i64,
 }
 
 /// Placeholder figures of a line not priced yet; [`priced`] replaces them.
@@ -82,7 +99,7 @@ pub fn quote(conn: &Connection, cart: &Cart) -> Result<Quote> {
     }
     let settings = catalog::settings(conn)?;
     let mut lines = Vec::with_capacity(cart.lines.len());
-    let mut inputs = Vec::with_capacity(cart.lines.len());
+    let mut overrides = Vec::new();
     for (i, line) in cart.lines.iter().enumerate() {
         let n = i + 1;
         if !(1..=pricing::MAX_QUANTITY).contains(&line.quantity) {
@@ -109,18 +126,22 @@ pub fn quote(conn: &Connection, cart: &Cart) -> Result<Quote> {
                 tax_category: product.tax_category.clone(),
             }
         })?;
-        inputs.push(PriceLine {
-            unit_price: product.unit_price,
-            quantity: line.quantity,
-            tax_rate_bp: rate,
-            discount: line.discount,
-        });
+        let unit_price = match line.unit_price {
+            Some(price) if price != product.unit_price => {
+                overrides.push(PriceOverride {
+                    line_no: n,
+                    catalog_price: product.unit_price,
+                });
+                price
+            }
+            _ => product.unit_price,
+        };
         lines.push(TicketLine {
             product_id: product.id,
             sku: product.sku,
             name: product.name,
             quantity: line.quantity,
-            unit_price: product.unit_price,
+            unit_price,
             tax_category: product.tax_category,
             tax_rate_bp: rate,
             discount: line.discount,
@@ -133,13 +154,15 @@ pub fn quote(conn: &Connection, cart: &Cart) -> Result<Quote> {
             return Err(CoreError::UnknownCustomer(id));
         }
     }
-    priced(
+    let mut quote = priced(
         settings.currency,
         settings.prices_include_tax,
         cart.customer_id,
         lines,
         cart.ticket_discount,
-    )
+    )?;
+    quote.overrides = overrides;
+    Ok(quote)
 }
 
 /// Prices ticket lines that already carry their products (a cart's, or a refund's copy of the
@@ -168,5 +191,6 @@ pub(crate) fn priced(
         ticket_discount,
         taxes: priced.taxes,
         totals: priced.totals,
+        overrides: Vec::new(),
     })
 }

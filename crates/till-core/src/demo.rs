@@ -51,6 +51,7 @@ pub fn cart(rng: &mut DemoRng, products: &[Product], lines: usize) -> Cart {
             product_id: p.id,
             quantity: 1 + rng.below(3) as i64,
             discount,
+            unit_price: None,
         });
     }
     if rng.below(8) == 0 {

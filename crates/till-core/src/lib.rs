@@ -5,6 +5,7 @@
 //! Open a [`Store`] once per data dir, then give each thread that writes its own connection
 //! from [`Store::connect`]. Writes are short `BEGIN IMMEDIATE` transactions.
 
+pub mod approvals;
 pub mod cart;
 pub mod catalog;
 pub mod clock;

@@ -52,6 +52,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "0007_employees",
         sql: include_str!("../../../migrations/0007_employees.sql"),
     },
+    Migration {
+        version: 8,
+        name: "0008_operators_refunds",
+        sql: include_str!("../../../migrations/0008_operators_refunds.sql"),
+    },
 ];
 
 /// Whether `migrations` are numbered 1, 2, 3… in order, with no gap and no repeat.
@@ -267,6 +272,71 @@ mod tests {
             .and_then(|mut s| s.query_map([], |r| r.get(0))?.collect())
             .expect("reads");
         assert_eq!(waits, vec![None, Some(1)]);
+    }
+
+    #[test]
+    fn tickets_rebuilt_without_unique_reverses_keep_every_row_and_pointer() {
+        let mut conn = Connection::open_in_memory().expect("opens");
+        conn.pragma_update(None, "foreign_keys", true)
+            .expect("foreign keys on, as the store runs");
+        apply(&mut conn, &MIGRATIONS[..7]).expect("migrates to version 7");
+        let ticket =
+            |conn: &Connection, id: &str, number: i64, kind: &str, reverses: Option<&str>| {
+                conn.execute(
+                    "INSERT INTO tickets (id, number, kind, reverses, created_at_ms, hlc_wall_ms,
+                     hlc_counter, hlc_node, currency_code, currency_exponent, prices_include_tax,
+                     subtotal, discount_total, tax_total, total, journal_hash)
+                 VALUES (?1, ?2, ?3, ?4, 1, 1, 0, 'n', 'EUR', 2, 1, 500, 0, 83, 500, 'h')",
+                    rusqlite::params![id, number, kind, reverses],
+                )
+            };
+        ticket(&conn, "sale", 1, "sale", None).expect("a sale");
+        ticket(&conn, "refund-1", 2, "refund", Some("sale")).expect("its refund");
+        assert!(
+            ticket(&conn, "refund-2", 3, "refund", Some("sale")).is_err(),
+            "before: one reversal per sale"
+        );
+        conn.execute_batch(
+            "INSERT INTO ticket_lines (ticket_id, line_no, product_id, sku, name, quantity,
+                 unit_price, tax_category, tax_rate_bp, gross, line_discount, ticket_discount,
+                 amount, tax, total)
+             VALUES ('sale', 1, 'p', 'S', 'Scone', 2, 250, 'std', 2000, 500, 0, 0, 500, 83, 500);
+             INSERT INTO ticket_taxes (ticket_id, rate_bp, base, tax) VALUES ('sale', 2000, 417, 83);
+             INSERT INTO tenders (ticket_id, position, kind, amount) VALUES ('sale', 1, 'cash', 500);
+             INSERT INTO journal (position, ticket_id, ticket_number, prev_hash, hash)
+             VALUES (1, 'sale', 1, 'g', 'h'), (2, 'refund-1', 2, 'h', 'h2');",
+        )
+        .expect("lines, taxes, tenders and journal entries point at the tickets");
+        migrate(&mut conn).expect("migrates to the latest version");
+        let kept: Vec<(String, Option<String>)> = conn
+            .prepare("SELECT id, reverses FROM tickets ORDER BY number")
+            .and_then(|mut s| s.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?.collect())
+            .expect("reads");
+        assert_eq!(
+            kept,
+            vec![
+                ("sale".to_owned(), None),
+                ("refund-1".to_owned(), Some("sale".to_owned()))
+            ]
+        );
+        let orphans: i64 = conn
+            .query_row("SELECT count(*) FROM pragma_foreign_key_check", [], |r| {
+                r.get(0)
+            })
+            .expect("checks");
+        assert_eq!(
+            orphans, 0,
+            "every pointer at tickets still finds its ticket"
+        );
+        ticket(&conn, "refund-2", 3, "refund", Some("sale")).expect("a second refund of the sale");
+        assert!(
+            ticket(&conn, "refund-3", 4, "refund", Some("nowhere")).is_err(),
+            "a reversal still points at a ticket that exists"
+        );
+        assert!(
+            ticket(&conn, "sale-again", 1, "sale", None).is_err(),
+            "numbers stay unique"
+        );
     }
 
     #[test]

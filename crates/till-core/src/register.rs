@@ -208,6 +208,7 @@ mod tests {
                 tax_total: 0,
                 total: 1234,
             },
+            overrides: Vec::new(),
         };
         assert_eq!(
             QuoteView::from(q).cash_suggestions,

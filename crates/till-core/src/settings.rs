@@ -24,6 +24,12 @@ use crate::sync::SyncError;
 pub const OPERATOR: config::Key<String> = config::Key::new("app.operator");
 /// Seconds between two periodic syncs.
 pub const SYNC_INTERVAL_SECS: config::Key<u32> = config::Key::new("app.sync_interval_secs");
+/// The largest discount, in percent of what it discounts, rung up without a manager's approval
+/// on a till with employees.
+pub const DISCOUNT_APPROVAL_ABOVE_PCT: config::Key<u8> =
+    config::Key::new("app.discount_approval_above_pct");
+/// The discount limit of a till that never set one.
+pub const DEFAULT_DISCOUNT_APPROVAL_ABOVE_PCT: u8 = 20;
 /// The operator of a till whose settings were never saved.
 pub const DEFAULT_OPERATOR: &str = "Manager";
 /// The sync interval of a till whose settings were never saved.
@@ -167,6 +173,26 @@ pub fn read(conn: &Connection) -> Result<AppSettings, SyncError> {
 /// The operator named in the settings.
 pub fn operator(conn: &Connection) -> Result<String, CoreError> {
     Ok(config::get(conn, &OPERATOR)?.unwrap_or_else(|| DEFAULT_OPERATOR.to_owned()))
+}
+
+/// The largest discount (percent) this till rings up without a manager's approval.
+pub fn discount_approval_above_pct(conn: &Connection) -> Result<u8, CoreError> {
+    Ok(config::get(conn, &DISCOUNT_APPROVAL_ABOVE_PCT)?
+        .unwrap_or(DEFAULT_DISCOUNT_APPROVAL_ABOVE_PCT))
+}
+
+/// A discount limit as entered: a whole percent from 0 to 100.
+pub fn check_discount_limit(pct: i64) -> Result<u8, CoreError> {
+    u8::try_from(pct).ok().filter(|p| *p <= 100).ok_or_else(|| {
+        CoreError::InvalidValue("the discount limit is a whole percent from 0 to 100".into())
+    })
+}
+
+/// Sets the largest discount (percent, 0 to 100) rung up without a manager's approval.
+pub fn set_discount_approval_above_pct(conn: &Connection, pct: i64) -> Result<u8, CoreError> {
+    let pct = check_discount_limit(pct)?;
+    config::set(conn, &DISCOUNT_APPROVAL_ABOVE_PCT, &pct)?;
+    Ok(pct)
 }
 
 /// The periodic sync tick the settings ask for.
@@ -378,6 +404,29 @@ mod tests {
         let card = check(&input(None, 30, "4111 1111 1111 1111"))
             .expect_err("a card number is no operator's name");
         assert_eq!(card.code(), "card_number_in_text");
+    }
+
+    #[test]
+    fn the_discount_limit_is_a_whole_percent_and_twenty_until_set() {
+        assert_eq!(check_discount_limit(0).ok(), Some(0));
+        assert_eq!(check_discount_limit(100).ok(), Some(100));
+        for bad in [-1, 101, 256] {
+            assert_eq!(
+                check_discount_limit(bad).map_err(|e| e.to_string()),
+                Err("the discount limit is a whole percent from 0 to 100".into())
+            );
+        }
+        let dir = tempfile::tempdir().expect("temp dir");
+        let store = Store::open(dir.path()).expect("opens");
+        let conn = store.connect().expect("connects");
+        assert_eq!(discount_approval_above_pct(&conn).ok(), Some(20));
+        set_discount_approval_above_pct(&conn, 35).expect("sets");
+        assert!(set_discount_approval_above_pct(&conn, 101).is_err());
+        assert_eq!(
+            discount_approval_above_pct(&conn).ok(),
+            Some(35),
+            "a refused value changes nothing"
+        );
     }
 
     #[test]

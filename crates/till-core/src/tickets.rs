@@ -1,39 +1,57 @@
 //! Committing tickets: a sale from a cart, a void or refund of an earlier sale. Each commit is
 //! ONE immediate transaction that writes the ticket, its lines, taxes and tenders, its journal
 //! entry and its outbox mutation; it either all lands on disk or none of it does. Tickets are
-//! never edited: a void or refund is a new ticket whose `reverses` names the original, and a
-//! sale is reversed at most once.
+//! never edited: a void or refund is a new ticket whose `reverses` names the original. A sale
+//! may be refunded several times, each time up to what is left of each line; a void takes back
+//! the whole sale, so only a sale nothing was returned from can be voided. Each ticket names
+//! who rang it up and the manager's approval it needed ([`crate::approvals`]).
 
-use rusqlite::{Connection, OptionalExtension, TransactionBehavior};
+use rusqlite::{Connection, TransactionBehavior};
 use serde::{Deserialize, Serialize};
 use till_protocol::pricing::Discount;
-use till_protocol::{MutationBody, Tender, Ticket, TicketKind, TicketLine};
+use till_protocol::{Approval, MutationBody, Operator, Tender, Ticket, TicketKind, TicketLine};
 use uuid::Uuid;
 
+use crate::approvals::{self, Needed};
 use crate::cart::{self, Cart, Quote};
 use crate::clock::Clock;
 use crate::error::{CoreError, Result};
 use crate::tender::{self, TenderInput};
-use crate::{counters, hlc, journal, outbox};
+use crate::{counters, hlc, journal, outbox, settings};
 
+mod returns;
 mod rows;
 pub mod view;
 
+pub use returns::{returned, reversals, Returned, ReturnedLine, Reversal};
+use rows::insert;
 pub use rows::{count, count_sales, list, load, load_by_number, summary, TicketSummary};
-use rows::{insert, parse_uuid};
 
 /// Rings up `cart` paid by `tenders`: prices it against the current catalog, checks the tenders
-/// cover the total and records the sale. Returns the ticket exactly as committed (and as sent).
+/// cover the total and records the sale as rung up by `operator`. On a till with employees
+/// someone must be signed in, and a price override or a discount above the till's limit needs
+/// `approval` (see [`approvals::for_quote`]). Returns the ticket exactly as committed (and as
+/// sent).
 pub fn commit(
     conn: &mut Connection,
     cart: &Cart,
     tenders: &[TenderInput],
+    operator: Option<Operator>,
+    approval: Option<Approval>,
     clock: &dyn Clock,
 ) -> Result<Ticket> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     let quote = cart::quote(&tx, cart)?;
+    let needed = approvals::for_quote(&quote, settings::discount_approval_above_pct(&tx)?);
+    let approval = approvals::check(&tx, operator.as_ref(), needed.as_ref(), approval)?;
     let tenders = tender::settle(tenders, quote.totals.total, &quote.currency)?;
-    let ticket = record(&tx, TicketKind::Sale, None, quote, tenders, clock)?;
+    let entry = Entry {
+        kind: TicketKind::Sale,
+        reverses: None,
+        operator,
+        approval,
+    };
+    let ticket = record(&tx, entry, quote, tenders, clock)?;
     tx.commit()?;
     tracing::debug!(
         number = ticket.number,
@@ -44,11 +62,27 @@ pub fn commit(
 }
 
 /// Voids a whole sale: a new `void` ticket with the same lines and figures, paying back the
-/// way the sale was paid (cash back as cash, card back to the same approval).
-pub fn void(conn: &mut Connection, original: Uuid, clock: &dyn Clock) -> Result<Ticket> {
+/// way the sale was paid (cash back as cash, card back to the same approval). Only a sale
+/// nothing was returned from yet can be voided (`already_reversed` otherwise, naming its first
+/// reversal). On a till with employees it needs a manager's `approval` of the void.
+pub fn void(
+    conn: &mut Connection,
+    original: Uuid,
+    operator: Option<Operator>,
+    approval: Option<Approval>,
+    clock: &dyn Clock,
+) -> Result<Ticket> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    let sale = reversible(&tx, original)?;
-    let tenders = payback(&sale.tenders, sale.totals.total);
+    let sale = sale(&tx, original)?;
+    if let Some(first) = reversals(&tx, original)?.first() {
+        return Err(CoreError::AlreadyReversed {
+            ticket_id: original,
+            by: first.id,
+        });
+    }
+    let needed = Needed::void(sale.number);
+    let approval = approvals::check(&tx, operator.as_ref(), Some(&needed), approval)?;
+    let tenders = payback(&sale.tenders, 0, sale.totals.total);
     let quote = Quote {
         currency: sale.currency,
         prices_include_tax: sale.prices_include_tax,
@@ -57,8 +91,15 @@ pub fn void(conn: &mut Connection, original: Uuid, clock: &dyn Clock) -> Result<
         ticket_discount: sale.ticket_discount,
         taxes: sale.taxes,
         totals: sale.totals,
+        overrides: Vec::new(),
     };
-    let ticket = record(&tx, TicketKind::Void, Some(original), quote, tenders, clock)?;
+    let entry = Entry {
+        kind: TicketKind::Void,
+        reverses: Some(original),
+        operator,
+        approval,
+    };
+    let ticket = record(&tx, entry, quote, tenders, clock)?;
     tx.commit()?;
     Ok(ticket)
 }
@@ -83,18 +124,24 @@ impl RefundLine {
     }
 }
 
-/// Refunds part of a sale: `quantity` units of each named line (each line at most once, at
-/// most its own quantity). The refund ticket's line pays back the pro-rata share of what the
-/// sale's line cost after its own discount and its share of the ticket discount, rounded
-/// half-up, so a line never pays back more than it cost and a whole line pays back exactly its
-/// amount. That share is carried as a fixed line discount and the refund has no ticket
-/// discount, so `till_protocol::pricing::price` reproduces every figure (the back office
-/// re-prices it). The money goes back the way the sale was paid (see [`payback`]). A sale is
-/// reversed at most once.
+/// Refunds part of a sale: `quantity` units of each named line, each line named at most once
+/// and for at most what its earlier refunds left (`nothing_left_to_refund` naming the line
+/// otherwise); a sale can be refunded again until every line is back, but not once voided
+/// (`already_reversed`). Each refund line pays back its share of what the sale's line cost
+/// after its own discount and its share of the ticket discount: the units returned so far,
+/// these included, are worth `amount × returned / quantity` rounded half-up, less what earlier
+/// refunds of the line paid back, so the refunds of a line never pay back more than it cost and
+/// all of it back pays exactly its amount. That share is carried as a fixed line discount and
+/// the refund has no ticket discount, so `till_protocol::pricing::price` reproduces every figure
+/// (the back office re-prices it). The money goes back the way the sale was paid, after what
+/// earlier refunds paid back (see [`payback`]). On a till with employees it needs a manager's
+/// `approval` of the refund.
 pub fn refund(
     conn: &mut Connection,
     original: Uuid,
     lines: &[RefundLine],
+    operator: Option<Operator>,
+    approval: Option<Approval>,
     clock: &dyn Clock,
 ) -> Result<Ticket> {
     if lines.is_empty() {
@@ -103,23 +150,62 @@ pub fn refund(
         ));
     }
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    let sale = reversible(&tx, original)?;
+    let sale = sale(&tx, original)?;
+    let earlier = reversals(&tx, original)?;
+    if let Some(void) = earlier.iter().find(|r| r.kind == TicketKind::Void) {
+        return Err(CoreError::AlreadyReversed {
+            ticket_id: original,
+            by: void.id,
+        });
+    }
+    let back = returned(&sale.lines, &earlier);
+    let chosen = chosen_lines(&sale, &back, lines)?;
+    let needed = Needed::refund(sale.number);
+    let approval = approvals::check(&tx, operator.as_ref(), Some(&needed), approval)?;
+    let refund_lines = chosen
+        .iter()
+        .map(|&(i, quantity)| refund_line(&sale.lines[i], back[i], quantity))
+        .collect::<Result<Vec<_>>>()?;
+    let quote = cart::priced(
+        sale.currency,
+        sale.prices_include_tax,
+        sale.customer_id,
+        refund_lines,
+        None,
+    )?;
+    let paid_back: i64 = earlier.iter().map(|r| r.total).sum();
+    let tenders = payback(&sale.tenders, paid_back, quote.totals.total);
+    let entry = Entry {
+        kind: TicketKind::Refund,
+        reverses: Some(original),
+        operator,
+        approval,
+    };
+    let ticket = record(&tx, entry, quote, tenders, clock)?;
+    let from_lines: Vec<usize> = chosen.iter().map(|&(i, _)| i + 1).collect();
+    returns::record_sources(&tx, ticket.id, &from_lines)?;
+    tx.commit()?;
+    Ok(ticket)
+}
+
+/// The sale's lines a refund names, as (index, quantity) in the sale's order: each line of the
+/// sale at most once, each for 1 up to what `back` (what earlier refunds returned) left of it.
+fn chosen_lines(
+    sale: &Ticket,
+    back: &[Returned],
+    lines: &[RefundLine],
+) -> Result<Vec<(usize, i64)>> {
     let mut chosen: Vec<Option<i64>> = vec![None; sale.lines.len()];
     for l in lines {
         let n = l.line_no;
-        let (slot, line) = match n
-            .checked_sub(1)
-            .and_then(|i| Some((chosen.get_mut(i)?, sale.lines.get(i)?)))
-        {
-            Some(found) => found,
-            None => {
-                return Err(CoreError::InvalidInput(format!(
-                    "ticket {} has no line {n}",
-                    sale.number
-                )))
-            }
+        let Some(i) = n.checked_sub(1).filter(|&i| i < sale.lines.len()) else {
+            return Err(CoreError::InvalidInput(format!(
+                "ticket {} has no line {n}",
+                sale.number
+            )));
         };
-        if slot.is_some() {
+        let line = &sale.lines[i];
+        if chosen[i].is_some() {
             return Err(CoreError::InvalidInput(format!(
                 "line {n} is named twice in the refund"
             )));
@@ -130,32 +216,41 @@ pub fn refund(
                 line.quantity, line.name, l.quantity
             )));
         }
-        *slot = Some(l.quantity);
+        let left = line.quantity - back[i].quantity;
+        if l.quantity > left {
+            return Err(CoreError::NothingLeftToRefund {
+                line_no: n,
+                name: line.name.clone(),
+                left,
+                asked: l.quantity,
+            });
+        }
+        chosen[i] = Some(l.quantity);
     }
-    let lines = sale
-        .lines
-        .iter()
-        .zip(chosen)
-        .filter_map(|(line, quantity)| quantity.map(|q| refund_line(line, q)))
-        .collect::<Result<Vec<_>>>()?;
-    let quote = cart::priced(
-        sale.currency,
-        sale.prices_include_tax,
-        sale.customer_id,
-        lines,
-        None,
-    )?;
-    let tenders = payback(&sale.tenders, quote.totals.total);
-    let ticket = record(
-        &tx,
-        TicketKind::Refund,
-        Some(original),
-        quote,
-        tenders,
-        clock,
-    )?;
-    tx.commit()?;
-    Ok(ticket)
+    Ok(chosen
+        .into_iter()
+        .enumerate()
+        .filter_map(|(i, q)| q.map(|q| (i, q)))
+        .collect())
+}
+
+/// What a receipt's barcode holds for its ticket: the ticket's id, which [`lookup`] reads back.
+pub fn receipt_code(ticket: &Ticket) -> String {
+    ticket.id.to_string()
+}
+
+/// The ticket a person names by its number on this till, its id, or what its receipt's barcode
+/// holds ([`receipt_code`]); `ticket_not_found` naming the text otherwise.
+pub fn lookup(conn: &Connection, code: &str) -> Result<Ticket> {
+    let code = code.trim();
+    let found = match code.parse::<u64>() {
+        Ok(number) => load_by_number(conn, number)?,
+        Err(_) => match Uuid::parse_str(code) {
+            Ok(id) => load(conn, id)?,
+            Err(_) => None,
+        },
+    };
+    found.ok_or_else(|| CoreError::TicketNotFound(code.to_owned()))
 }
 
 /// The counter-entry of a disputed reversal whose cash came back: a sale of `reversal`'s lines
@@ -165,6 +260,7 @@ pub fn refund(
 pub(crate) fn counter_sale(
     tx: &Connection,
     reversal: &Ticket,
+    operator: Option<Operator>,
     clock: &dyn Clock,
 ) -> Result<Ticket> {
     let quote = Quote {
@@ -175,30 +271,28 @@ pub(crate) fn counter_sale(
         ticket_discount: reversal.ticket_discount,
         taxes: reversal.taxes.clone(),
         totals: reversal.totals,
+        overrides: Vec::new(),
     };
-    record(
-        tx,
-        TicketKind::Sale,
-        None,
-        quote,
-        reversal.tenders.clone(),
-        clock,
-    )
+    let entry = Entry {
+        kind: TicketKind::Sale,
+        reverses: None,
+        operator,
+        approval: None,
+    };
+    record(tx, entry, quote, reversal.tenders.clone(), clock)
 }
 
-/// `quantity` units of the sale's `line` at its unit price, discounted down to the pro-rata
-/// share of the line's amount: `amount × quantity / line quantity`, rounded half-up. Its
-/// figures are filled in by the pricing rule.
-fn refund_line(line: &TicketLine, quantity: i64) -> Result<TicketLine> {
+/// `quantity` more units of the sale's `line`, of which `back` was already returned, at its unit
+/// price, discounted down to their share of the line's amount: what the units returned by now
+/// are worth (`amount × units / line quantity`, rounded half-up) less what was paid back for the
+/// earlier ones. Its figures are filled in by the pricing rule.
+fn refund_line(line: &TicketLine, back: Returned, quantity: i64) -> Result<TicketLine> {
     let gross = line
         .unit_price
         .checked_mul(quantity)
         .ok_or(till_protocol::pricing::PricingError::Overflow)?;
-    let amount = if quantity == line.quantity {
-        line.figures.amount
-    } else {
-        pro_rata(line.figures.amount, quantity, line.quantity)?
-    };
+    let worth = pro_rata(line.figures.amount, back.quantity + quantity, line.quantity)?;
+    let amount = (worth - back.amount).clamp(0, gross);
     let discount = gross - amount;
     Ok(TicketLine {
         quantity,
@@ -219,14 +313,19 @@ fn pro_rata(amount: i64, part: i64, whole: i64) -> Result<i64> {
         .map_err(|_| till_protocol::pricing::PricingError::Overflow.into())
 }
 
-/// How `total` goes back to a customer who paid with `paid`: through the same tenders in their
-/// order, each at most what it counted (cash handed back exactly, no change; card to the same
-/// approval). A reversal never exceeds its sale, so the sale's tenders always cover it.
-fn payback(paid: &[Tender], total: i64) -> Vec<Tender> {
+/// How `total` goes back to a customer who paid with `paid`, after `paid_back` went back by
+/// earlier refunds: through the same tenders in their order, each at most what it counted less
+/// what earlier refunds took from it in that same order (cash handed back exactly, no change;
+/// card to the same approval). The refunds of a sale never exceed it, so the sale's tenders
+/// always cover them.
+fn payback(paid: &[Tender], paid_back: i64, total: i64) -> Vec<Tender> {
+    let mut taken = paid_back;
     let mut left = total;
     let mut out = Vec::new();
     for t in paid {
-        let part = t.counted().min(left);
+        let already = taken.clamp(0, t.counted());
+        taken -= already;
+        let part = (t.counted() - already).min(left);
         if part <= 0 {
             continue;
         }
@@ -256,25 +355,14 @@ fn payback(paid: &[Tender], total: i64) -> Vec<Tender> {
     out
 }
 
-/// The sale `id`, if it exists, is a sale and was not reversed yet.
-fn reversible(conn: &Connection, id: Uuid) -> Result<Ticket> {
+/// The sale `id`: `ticket_not_found` when there is none, `not_reversible` when it is a void or
+/// refund.
+fn sale(conn: &Connection, id: Uuid) -> Result<Ticket> {
     let sale = load(conn, id)?.ok_or_else(|| CoreError::TicketNotFound(id.to_string()))?;
     if sale.kind != TicketKind::Sale {
         return Err(CoreError::NotReversible(id));
     }
-    if let Some(by) = reversed_by(conn, id)? {
-        return Err(CoreError::AlreadyReversed { ticket_id: id, by });
-    }
     Ok(sale)
-}
-
-/// The ticket that reversed `id` on this terminal, if any.
-pub fn reversed_by(conn: &Connection, id: Uuid) -> Result<Option<Uuid>> {
-    let by: Option<String> = conn
-        .prepare_cached("SELECT id FROM tickets WHERE reverses = ?1")?
-        .query_row([id.to_string()], |r| r.get(0))
-        .optional()?;
-    by.map(|s| parse_uuid(&s)).transpose()
 }
 
 /// Writes back a ticket salvaged from a damaged store, exactly as it was committed, with its
@@ -285,12 +373,20 @@ pub(crate) fn restore(tx: &Connection, ticket: &Ticket, prev_hash: &str) -> Resu
     journal::append(tx, ticket, prev_hash)
 }
 
-/// Numbers, stamps, hashes and writes a priced ticket with its journal entry and outbox
-/// mutation, inside the caller's write transaction.
-fn record(
-    tx: &Connection,
+/// What a ticket records beside its figures: what it is, the sale it reverses, who rang it up
+/// and the approval it needed.
+struct Entry {
     kind: TicketKind,
     reverses: Option<Uuid>,
+    operator: Option<Operator>,
+    approval: Option<Approval>,
+}
+
+/// Numbers, stamps, hashes and writes a priced ticket with its journal entry and outbox
+/// mutation (sent as made by the ticket's operator), inside the caller's write transaction.
+fn record(
+    tx: &Connection,
+    entry: Entry,
     quote: Quote,
     tenders: Vec<Tender>,
     clock: &dyn Clock,
@@ -301,8 +397,8 @@ fn record(
     let mut ticket = Ticket {
         id: Uuid::now_v7(),
         number,
-        kind,
-        reverses,
+        kind: entry.kind,
+        reverses: entry.reverses,
         created_at_ms: now,
         hlc: stamp,
         currency: quote.currency,
@@ -314,19 +410,19 @@ fn record(
         totals: quote.totals,
         tenders,
         journal_hash: String::new(),
-        operator: None,
-        approval: None,
+        operator: entry.operator,
+        approval: entry.approval,
         shift_id: None,
     };
     let prev = journal::last_hash(tx)?;
     ticket.journal_hash = journal::chain_hash(&prev, &ticket)?;
     insert(tx, &ticket)?;
     journal::append(tx, &ticket, &prev)?;
-    let body = match kind {
+    let body = match ticket.kind {
         TicketKind::Sale => MutationBody::TicketCreated(ticket.clone()),
         TicketKind::Void => MutationBody::TicketVoided(ticket.clone()),
         TicketKind::Refund => MutationBody::TicketRefunded(ticket.clone()),
     };
-    outbox::enqueue(tx, body, None, stamp, now)?;
+    outbox::enqueue(tx, body, ticket.operator.clone(), stamp, now)?;
     Ok(ticket)
 }

@@ -35,7 +35,7 @@ fn a_card_number_in_an_approval_reference_is_refused_and_nothing_is_journaled() 
             approval_ref: format!("ref {pan}"),
             last4: None,
         }];
-        let err = tickets::commit(&mut conn, &cart_of(&[(&p, 1)]), &tender, &NOW)
+        let err = tickets::commit(&mut conn, &cart_of(&[(&p, 1)]), &tender, None, None, &NOW)
             .expect_err("a card number is never committed");
         assert_eq!(err.code(), "card_number_forbidden", "{pan}");
         assert_eq!(

@@ -17,6 +17,8 @@ fn ring_up(conn: &mut Connection, n: usize) {
             &[TenderInput::Cash {
                 tendered: 1_000_000,
             }],
+            None,
+            None,
             &NOW,
         )
         .expect("commits");
@@ -36,7 +38,7 @@ fn the_chain_holds_over_sales_voids_and_refunds() {
     let t2 = tickets::load_by_number(&conn, 2)
         .expect("loads")
         .expect("exists");
-    tickets::void(&mut conn, t2.id, &NOW).expect("voids");
+    tickets::void(&mut conn, t2.id, None, None, &NOW).expect("voids");
     let v = journal::verify(&mut conn).expect("verifies");
     assert!(v.holds(), "{:?}", v.broken);
     assert_eq!(v.verified, 7);

@@ -66,7 +66,8 @@ fn a_commit_records_exactly_what_was_quoted() {
         let cart = demo::cart(&mut rng, &products, lines);
         let quote = cart::quote(&conn, &cart).expect("a demo cart quotes");
         let tenders = demo::tenders(&mut rng, quote.totals.total);
-        let ticket = tickets::commit(&mut conn, &cart, &tenders, &NOW).expect("commits");
+        let ticket =
+            tickets::commit(&mut conn, &cart, &tenders, None, None, &NOW).expect("commits");
         assert_eq!(ticket.lines, quote.lines, "lines and figures as quoted");
         assert_eq!(ticket.taxes, quote.taxes, "taxes as quoted");
         assert_eq!(ticket.totals, quote.totals, "totals as quoted");
@@ -109,7 +110,8 @@ fn inclusive_prices_extract_tax_per_rate() {
         .find(|p| p.tax_category == "zero")
         .expect("a zero-rate product");
     let cart = cart_of(&[(standard, 2), (zero, 1)]);
-    let ticket = tickets::commit(&mut conn, &cart, &cash(100_000), &NOW).expect("commits");
+    let ticket =
+        tickets::commit(&mut conn, &cart, &cash(100_000), None, None, &NOW).expect("commits");
     let gross = standard.unit_price * 2 + zero.unit_price;
     assert_eq!(
         ticket.totals.total, gross,
@@ -134,7 +136,8 @@ fn cash_change_is_computed_and_recorded() {
     let ps = products(&conn);
     let cart = cart_of(&[(&ps[0], 1)]);
     let total = cart::quote(&conn, &cart).expect("quotes").totals.total;
-    let ticket = tickets::commit(&mut conn, &cart, &cash(total + 1234), &NOW).expect("commits");
+    let ticket =
+        tickets::commit(&mut conn, &cart, &cash(total + 1234), None, None, &NOW).expect("commits");
     assert_eq!(
         ticket.tenders,
         vec![Tender::Cash {
@@ -155,7 +158,7 @@ fn a_card_tender_keeps_only_the_approval_and_last_four() {
         approval_ref: "AUTH-778812".into(),
         last4: Some("4242".into()),
     }];
-    let ticket = tickets::commit(&mut conn, &cart, &card, &NOW).expect("commits");
+    let ticket = tickets::commit(&mut conn, &cart, &card, None, None, &NOW).expect("commits");
     assert_eq!(
         ticket.tenders,
         vec![Tender::Card {
@@ -173,7 +176,8 @@ fn a_commit_writes_ticket_journal_and_outbox_together() {
     let mut numbers = Vec::new();
     for i in 0..5 {
         let cart = cart_of(&[(&ps[i], 1), (&ps[i + 1], 2)]);
-        let t = tickets::commit(&mut conn, &cart, &cash(1_000_000), &NOW).expect("commits");
+        let t =
+            tickets::commit(&mut conn, &cart, &cash(1_000_000), None, None, &NOW).expect("commits");
         numbers.push(t.number);
         let entry = outbox::get(&conn, t.number)
             .expect("reads")
@@ -207,18 +211,19 @@ fn hlc_stamps_grow_even_at_a_fixed_wall_clock() {
     let (_dir, _store, mut conn) = open();
     let ps = products(&conn);
     let cart = cart_of(&[(&ps[0], 1)]);
-    let a = tickets::commit(&mut conn, &cart, &cash(1_000_000), &NOW).expect("commits");
-    let b = tickets::commit(&mut conn, &cart, &cash(1_000_000), &NOW).expect("commits");
+    let a = tickets::commit(&mut conn, &cart, &cash(1_000_000), None, None, &NOW).expect("commits");
+    let b = tickets::commit(&mut conn, &cart, &cash(1_000_000), None, None, &NOW).expect("commits");
     assert!(b.hlc > a.hlc, "two events never share or reverse a stamp");
 }
 
 #[test]
-fn a_void_is_a_new_ticket_and_a_sale_is_reversed_once() {
+fn a_void_is_a_new_ticket_and_takes_back_a_sale_once() {
     let (_dir, _store, mut conn) = open();
     let ps = products(&conn);
     let cart = cart_of(&[(&ps[0], 1), (&ps[1], 3)]);
-    let sale = tickets::commit(&mut conn, &cart, &cash(1_000_000), &NOW).expect("commits");
-    let void = tickets::void(&mut conn, sale.id, &NOW).expect("voids");
+    let sale =
+        tickets::commit(&mut conn, &cart, &cash(1_000_000), None, None, &NOW).expect("commits");
+    let void = tickets::void(&mut conn, sale.id, None, None, &NOW).expect("voids");
     assert_eq!(void.kind, TicketKind::Void);
     assert_eq!(void.reverses, Some(sale.id));
     assert_eq!(void.number, sale.number + 1);
@@ -232,14 +237,15 @@ fn a_void_is_a_new_ticket_and_a_sale_is_reversed_once() {
     assert_eq!(entry.kind, "ticket_voided");
 
     let before = footprint(&conn);
-    let err = tickets::void(&mut conn, sale.id, &NOW).expect_err("a second void");
+    let err = tickets::void(&mut conn, sale.id, None, None, &NOW).expect_err("a second void");
     assert_eq!(err.code(), "already_reversed");
-    let err = tickets::refund(&mut conn, sale.id, &whole(&sale, &[1]), &NOW)
+    let err = tickets::refund(&mut conn, sale.id, &whole(&sale, &[1]), None, None, &NOW)
         .expect_err("a refund of a voided sale");
     assert_eq!(err.code(), "already_reversed");
-    let err = tickets::void(&mut conn, void.id, &NOW).expect_err("voiding a void");
+    let err = tickets::void(&mut conn, void.id, None, None, &NOW).expect_err("voiding a void");
     assert_eq!(err.code(), "not_reversible");
-    let err = tickets::void(&mut conn, Uuid::now_v7(), &NOW).expect_err("no such ticket");
+    let err =
+        tickets::void(&mut conn, Uuid::now_v7(), None, None, &NOW).expect_err("no such ticket");
     assert_eq!(err.code(), "ticket_not_found");
     assert_eq!(footprint(&conn), before, "refused reversals change nothing");
     assert!(journal::verify(&mut conn).expect("verifies").holds());
@@ -251,9 +257,10 @@ fn a_refund_carries_the_chosen_lines_and_their_discount_share() {
     let ps = products(&conn);
     let mut cart = cart_of(&[(&ps[0], 2), (&ps[1], 1), (&ps[2], 4)]);
     cart.ticket_discount = Some(Discount::Percent { bp: 1000 });
-    let sale = tickets::commit(&mut conn, &cart, &cash(1_000_000), &NOW).expect("commits");
-    let refund =
-        tickets::refund(&mut conn, sale.id, &whole(&sale, &[1, 3]), &NOW).expect("refunds");
+    let sale =
+        tickets::commit(&mut conn, &cart, &cash(1_000_000), None, None, &NOW).expect("commits");
+    let refund = tickets::refund(&mut conn, sale.id, &whole(&sale, &[1, 3]), None, None, &NOW)
+        .expect("refunds");
     assert_eq!(refund.kind, TicketKind::Refund);
     assert_eq!(refund.reverses, Some(sale.id));
     assert_eq!(refund.lines.len(), 2);
@@ -279,8 +286,19 @@ fn a_refund_carries_the_chosen_lines_and_their_discount_share() {
         }],
         "cash goes back exactly, with no change"
     );
-    let err = tickets::refund(&mut conn, sale.id, &whole(&sale, &[2]), &NOW)
-        .expect_err("a sale is reversed at most once");
+    let err = tickets::refund(&mut conn, sale.id, &whole(&sale, &[1]), None, None, &NOW)
+        .expect_err("a line refunded whole has nothing left");
+    assert_eq!(err.code(), "nothing_left_to_refund");
+    assert!(err.to_string().starts_with("line 1: 0 of "), "{err}");
+    let rest = tickets::refund(&mut conn, sale.id, &whole(&sale, &[2]), None, None, &NOW)
+        .expect("a second refund takes back the rest of the sale");
+    assert_eq!(
+        refund.totals.total + rest.totals.total,
+        sale.totals.total,
+        "the refunds of a whole sale pay back exactly what it cost"
+    );
+    let err = tickets::void(&mut conn, sale.id, None, None, &NOW)
+        .expect_err("a void takes back a whole sale nothing was returned from");
     assert_eq!(err.code(), "already_reversed");
 }
 
@@ -288,8 +306,15 @@ fn a_refund_carries_the_chosen_lines_and_their_discount_share() {
 fn a_refund_names_valid_lines_once_and_at_most_their_quantity() {
     let (_dir, _store, mut conn) = open();
     let ps = products(&conn);
-    let sale = tickets::commit(&mut conn, &cart_of(&[(&ps[0], 2)]), &cash(1_000_000), &NOW)
-        .expect("commits");
+    let sale = tickets::commit(
+        &mut conn,
+        &cart_of(&[(&ps[0], 2)]),
+        &cash(1_000_000),
+        None,
+        None,
+        &NOW,
+    )
+    .expect("commits");
     let before = footprint(&conn);
     for pairs in [
         &[][..],
@@ -301,7 +326,7 @@ fn a_refund_names_valid_lines_once_and_at_most_their_quantity() {
         &[(1, 3)][..],
         &[(usize::MAX, 1)][..],
     ] {
-        let err = tickets::refund(&mut conn, sale.id, &back(pairs), &NOW)
+        let err = tickets::refund(&mut conn, sale.id, &back(pairs), None, None, &NOW)
             .expect_err("bad line selection");
         assert_eq!(err.code(), "invalid_input", "{pairs:?}");
     }
@@ -316,14 +341,22 @@ fn a_partial_refund_of_a_discounted_line_pays_back_its_share_and_reprices_exactl
     cart.lines[0].discount = Some(Discount::Percent { bp: 1250 });
     cart.lines[1].discount = Some(Discount::Amount { minor: 5 });
     cart.ticket_discount = Some(Discount::Percent { bp: 333 });
-    let sale = tickets::commit(&mut conn, &cart, &cash(1_000_000), &NOW).expect("commits");
+    let sale =
+        tickets::commit(&mut conn, &cart, &cash(1_000_000), None, None, &NOW).expect("commits");
     assert!(
         sale.lines[0].figures.ticket_discount > 0,
         "the line carries a ticket-discount share"
     );
 
-    let refund =
-        tickets::refund(&mut conn, sale.id, &back(&[(1, 1), (2, 3)]), &NOW).expect("refunds");
+    let refund = tickets::refund(
+        &mut conn,
+        sale.id,
+        &back(&[(1, 1), (2, 3)]),
+        None,
+        None,
+        &NOW,
+    )
+    .expect("refunds");
     assert_eq!(refund.kind, TicketKind::Refund);
     assert_eq!(refund.reverses, Some(sale.id));
     let quantities: Vec<i64> = refund.lines.iter().map(|l| l.quantity).collect();
@@ -365,9 +398,36 @@ fn a_partial_refund_of_a_discounted_line_pays_back_its_share_and_reprices_exactl
         Some(refund.clone()),
         "stored as committed"
     );
-    let err = tickets::refund(&mut conn, sale.id, &back(&[(3, 1)]), &NOW)
-        .expect_err("the rest of the sale cannot be refunded a second time");
-    assert_eq!(err.code(), "already_reversed");
+    let err = tickets::refund(&mut conn, sale.id, &back(&[(1, 3)]), None, None, &NOW)
+        .expect_err("one of three units was refunded: two are left");
+    assert_eq!(err.code(), "nothing_left_to_refund");
+    let mut refunds = vec![refund];
+    for pairs in [&[(3, 1)][..], &[(1, 1), (2, 2)][..], &[(1, 1), (2, 2)][..]] {
+        let more = tickets::refund(&mut conn, sale.id, &back(pairs), None, None, &NOW)
+            .expect("a further refund of what is left");
+        assert!(
+            reprices_exactly(&more),
+            "the back office accepts its figures"
+        );
+        refunds.push(more);
+    }
+    for (i, line) in sale.lines.iter().enumerate() {
+        let paid_back: i64 = refunds
+            .iter()
+            .flat_map(|r| &r.lines)
+            .filter(|l| l.product_id == line.product_id)
+            .map(|l| l.figures.amount)
+            .sum();
+        assert_eq!(
+            paid_back,
+            line.figures.amount,
+            "line {}: partial refunds of all of it pay back exactly what it cost",
+            i + 1
+        );
+    }
+    let err = tickets::refund(&mut conn, sale.id, &back(&[(2, 1)]), None, None, &NOW)
+        .expect_err("everything is back");
+    assert_eq!(err.code(), "nothing_left_to_refund");
     assert!(journal::verify(&mut conn).expect("verifies").holds());
 }
 
@@ -386,10 +446,13 @@ fn a_refund_goes_back_the_way_the_sale_was_paid() {
         &mut conn,
         &cart,
         &[card, TenderInput::Cash { tendered: 500 }],
+        None,
+        None,
         &NOW,
     )
     .expect("commits");
-    let refund = tickets::refund(&mut conn, sale.id, &back(&[(1, 2)]), &NOW).expect("refunds");
+    let refund =
+        tickets::refund(&mut conn, sale.id, &back(&[(1, 2)]), None, None, &NOW).expect("refunds");
     assert_eq!(
         refund.tenders,
         vec![Tender::Card {
@@ -408,7 +471,7 @@ fn expect_refused(
     code: &str,
 ) -> CoreError {
     let before = footprint(conn);
-    let err = tickets::commit(conn, cart, tenders, &NOW).expect_err(code);
+    let err = tickets::commit(conn, cart, tenders, None, None, &NOW).expect_err(code);
     assert_eq!(err.code(), code, "{err}");
     assert_eq!(
         footprint(conn),
@@ -436,7 +499,7 @@ fn every_bad_input_is_refused_with_its_code_and_changes_nothing() {
     let p = &ps[0];
     let ok = cash(1_000_000);
     // Something committed first, so "nothing changed" is measured against a used store.
-    tickets::commit(&mut conn, &cart_of(&[(p, 1)]), &ok, &NOW).expect("commits");
+    tickets::commit(&mut conn, &cart_of(&[(p, 1)]), &ok, None, None, &NOW).expect("commits");
 
     expect_refused(&mut conn, &cart_of(&[]), &ok, "empty_cart");
     for q in [0, -1, -9_999_999, MAX_QUANTITY + 1, i64::MAX, i64::MIN] {
@@ -566,6 +629,7 @@ mod properties {
                             product_id: ps[i % ps.len()].id,
                             quantity: *q,
                             discount: *d,
+                            unit_price: None,
                         })
                         .collect(),
                     ticket_discount,
@@ -580,7 +644,7 @@ mod properties {
                     }
                 };
                 let total = quote.totals.total;
-                let sale = tickets::commit(conn, &cart, &cash(total + extra_cash), &NOW)
+                let sale = tickets::commit(conn, &cart, &cash(total + extra_cash), None, None, &NOW)
                     .expect("a quotable cart commits");
                 prop_assert_eq!(&sale.lines, &quote.lines);
                 prop_assert_eq!(&sale.taxes, &quote.taxes);
@@ -589,14 +653,14 @@ mod properties {
                 prop_assert_eq!(sale.totals.tax_total, sale.taxes.iter().map(|t| t.tax).sum::<i64>());
                 prop_assert_eq!(sale.tenders.clone(), vec![Tender::Cash { tendered: total + extra_cash, change: extra_cash }]);
                 let all: Vec<usize> = (1..=sale.lines.len()).collect();
-                let refund = tickets::refund(conn, sale.id, &whole(&sale, &all), &NOW)
+                let refund = tickets::refund(conn, sale.id, &whole(&sale, &all), None, None, &NOW)
                     .expect("a full refund is accepted");
                 prop_assert_eq!(refund.totals.total, sale.totals.total, "a full refund pays back the sale");
                 prop_assert_eq!(refund.totals.tax_total, sale.totals.tax_total);
                 prop_assert!(reprices_exactly(&refund), "the back office accepts a full refund");
 
                 // The same cart again, refunded in part: some units of some lines.
-                let sale = tickets::commit(conn, &cart, &cash(total + extra_cash), &NOW)
+                let sale = tickets::commit(conn, &cart, &cash(total + extra_cash), None, None, &NOW)
                     .expect("commits again");
                 let pairs: Vec<(usize, i64)> = sale
                     .lines
@@ -605,7 +669,7 @@ mod properties {
                     .filter(|(i, _)| !(i + extra_cash as usize).is_multiple_of(3) || *i == 0)
                     .map(|(i, l)| (i + 1, 1 + (extra_cash + i as i64) % l.quantity))
                     .collect();
-                let refund = tickets::refund(conn, sale.id, &back(&pairs), &NOW)
+                let refund = tickets::refund(conn, sale.id, &back(&pairs), None, None, &NOW)
                     .expect("a partial refund is accepted");
                 prop_assert!(reprices_exactly(&refund), "the back office accepts a partial refund");
                 for (line, (n, q)) in refund.lines.iter().zip(&pairs) {
@@ -628,10 +692,24 @@ mod properties {
 fn a_ticket_shows_the_server_number_once_the_back_office_applied_it() {
     let (_dir, _store, mut conn) = open();
     let ps = products(&conn);
-    let first = tickets::commit(&mut conn, &cart_of(&[(&ps[0], 1)]), &cash(1_000_000), &NOW)
-        .expect("commits");
-    let second = tickets::commit(&mut conn, &cart_of(&[(&ps[1], 1)]), &cash(1_000_000), &NOW)
-        .expect("commits");
+    let first = tickets::commit(
+        &mut conn,
+        &cart_of(&[(&ps[0], 1)]),
+        &cash(1_000_000),
+        None,
+        None,
+        &NOW,
+    )
+    .expect("commits");
+    let second = tickets::commit(
+        &mut conn,
+        &cart_of(&[(&ps[1], 1)]),
+        &cash(1_000_000),
+        None,
+        None,
+        &NOW,
+    )
+    .expect("commits");
     let summary = tickets::summary(&conn, first.id)
         .expect("reads")
         .expect("present");

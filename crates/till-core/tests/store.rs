@@ -81,6 +81,8 @@ fn a_damaged_database_is_reported_and_left_untouched() {
             &[TenderInput::Cash {
                 tendered: 1_000_000,
             }],
+            None,
+            None,
             &NOW,
         )
         .expect("commits");
@@ -131,8 +133,10 @@ fn a_second_connection_sees_commits_and_can_write_too() {
     let pay = [TenderInput::Cash {
         tendered: 1_000_000,
     }];
-    let t1 = tickets::commit(&mut a, &cart_of(&[(&ps[0], 1)]), &pay, &NOW).expect("commits");
-    let t2 = tickets::commit(&mut b, &cart_of(&[(&ps[1], 1)]), &pay, &NOW).expect("commits");
+    let t1 =
+        tickets::commit(&mut a, &cart_of(&[(&ps[0], 1)]), &pay, None, None, &NOW).expect("commits");
+    let t2 =
+        tickets::commit(&mut b, &cart_of(&[(&ps[1], 1)]), &pay, None, None, &NOW).expect("commits");
     assert_eq!(
         (t1.number, t2.number),
         (1, 2),
@@ -162,6 +166,8 @@ fn commits_from_several_threads_stay_gapless() {
                         &[TenderInput::Cash {
                             tendered: 1_000_000,
                         }],
+                        None,
+                        None,
                         &till_core::SystemClock,
                     )
                     .expect("commits");
@@ -258,7 +264,7 @@ fn a_full_disk_refuses_the_sale_cleanly_and_the_till_carries_on() {
         tendered: 1_000_000,
     }];
     let cart = cart_of(&[(&ps[0], 1), (&ps[1], 1), (&ps[2], 1)]);
-    tickets::commit(&mut conn, &cart, &pay, &NOW).expect("commits");
+    tickets::commit(&mut conn, &cart, &pay, None, None, &NOW).expect("commits");
     // The database may not grow by a single page: SQLite reports SQLITE_FULL, as on a full disk.
     let pages: i64 = conn
         .query_row("PRAGMA page_count", [], |r| r.get(0))
@@ -268,7 +274,7 @@ fn a_full_disk_refuses_the_sale_cleanly_and_the_till_carries_on() {
     conn.pragma_update(None, "max_page_count", pages)
         .expect("caps");
     for _ in 0..200 {
-        match tickets::commit(&mut conn, &cart, &pay, &NOW) {
+        match tickets::commit(&mut conn, &cart, &pay, None, None, &NOW) {
             Ok(_) => continue,
             Err(e) => {
                 assert_eq!(e.code(), "disk_full", "{e}");
@@ -285,7 +291,8 @@ fn a_full_disk_refuses_the_sale_cleanly_and_the_till_carries_on() {
         after_fail[0].1 >= before[0].1,
         "sales committed before the disk filled are kept"
     );
-    let t = tickets::commit(&mut conn, &cart, &pay, &NOW).expect("commits once space is back");
+    let t = tickets::commit(&mut conn, &cart, &pay, None, None, &NOW)
+        .expect("commits once space is back");
     let expected_number: u64 = after_fail[0].1.parse::<u64>().expect("count") + 1;
     assert_eq!(
         t.number, expected_number,

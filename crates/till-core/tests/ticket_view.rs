@@ -17,7 +17,8 @@ fn a_refunded_line_shows_what_went_back_and_the_others_nothing() {
     let (_dir, _store, mut conn) = open();
     let p = products(&conn);
     let cart = cart_of(&[(&p[0], 2), (&p[1], 3), (&p[2], 1)]);
-    let sale = tickets::commit(&mut conn, &cart, &cash(1_000_000), &NOW).expect("sells");
+    let sale =
+        tickets::commit(&mut conn, &cart, &cash(1_000_000), None, None, &NOW).expect("sells");
     let before = view::detail(&conn, sale.id).expect("shows");
     let none: Vec<i64> = before.lines.iter().map(|l| l.refunded_quantity).collect();
     assert_eq!(none, [0, 0, 0], "nothing returned yet");
@@ -31,7 +32,7 @@ fn a_refunded_line_shows_what_went_back_and_the_others_nothing() {
         line_no: 2,
         quantity: 2,
     }];
-    let refund = tickets::refund(&mut conn, sale.id, &lines, &NOW).expect("refunds");
+    let refund = tickets::refund(&mut conn, sale.id, &lines, None, None, &NOW).expect("refunds");
     let after = view::detail_by_number(&conn, sale.number).expect("shows");
     let returned: Vec<i64> = after.lines.iter().map(|l| l.refunded_quantity).collect();
     assert_eq!(returned, [0, 2, 0], "only line 2, and only the two units");
@@ -45,8 +46,9 @@ fn a_voided_sale_shows_every_line_returned() {
     let (_dir, _store, mut conn) = open();
     let p = products(&conn);
     let cart = cart_of(&[(&p[0], 2), (&p[1], 1)]);
-    let sale = tickets::commit(&mut conn, &cart, &cash(1_000_000), &NOW).expect("sells");
-    tickets::void(&mut conn, sale.id, &NOW).expect("voids");
+    let sale =
+        tickets::commit(&mut conn, &cart, &cash(1_000_000), None, None, &NOW).expect("sells");
+    tickets::void(&mut conn, sale.id, None, None, &NOW).expect("voids");
     let detail = view::detail(&conn, sale.id).expect("shows");
     let returned: Vec<i64> = detail.lines.iter().map(|l| l.refunded_quantity).collect();
     assert_eq!(returned, [2, 1]);
@@ -57,7 +59,15 @@ fn the_list_is_newest_first_and_bounded() {
     let (_dir, _store, mut conn) = open();
     let p = products(&conn);
     for _ in 0..3 {
-        tickets::commit(&mut conn, &cart_of(&[(&p[0], 1)]), &cash(1_000_000), &NOW).expect("sells");
+        tickets::commit(
+            &mut conn,
+            &cart_of(&[(&p[0], 1)]),
+            &cash(1_000_000),
+            None,
+            None,
+            &NOW,
+        )
+        .expect("sells");
     }
     let list = view::recent(&conn, 2, false, &NOW).expect("lists");
     let numbers: Vec<u64> = list.iter().map(|t| t.number).collect();

@@ -1,5 +1,6 @@
 //! `tillctl conflicts list|show ID|resolve ID --keep mine|theirs | --pick FIELD=mine|theirs… |
-//! --settle refund-stands|cash-came-back [--why TEXT]`.
+//! --settle refund-stands|cash-came-back [--why TEXT]`. On a till with employees a resolution
+//! takes the PIN of who resolves, whose name is recorded instead of `--by`.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -8,6 +9,7 @@ use till_core::sync::conflicts::{self, Resolution, Side};
 use till_core::sync::SyncError;
 use till_core::SystemClock;
 
+use crate::pin::Pin;
 use crate::{open_store, Failure};
 
 #[derive(clap::Args)]
@@ -43,9 +45,11 @@ enum Command {
         /// Why the cash came back (recorded with the settlement)
         #[arg(long, requires = "settle")]
         why: Option<String>,
-        /// Who decides (recorded)
+        /// Who decides (recorded), on a till without employees
         #[arg(long, default_value = "tillctl")]
         by: String,
+        #[command(flatten)]
+        pin: Pin,
     },
 }
 
@@ -108,7 +112,9 @@ pub fn run(data_dir: Option<&Path>, args: Args) -> Result<(), Failure> {
             settle,
             why,
             by,
+            pin,
         } => {
+            let operator = pin.operator(&mut conn)?;
             let resolution = match (keep, pick.is_empty(), settle) {
                 (None, true, Some(how)) => settlement(&how, why)?,
                 (Some(k), true, None) => match side(&k)? {
@@ -134,11 +140,18 @@ pub fn run(data_dir: Option<&Path>, args: Args) -> Result<(), Failure> {
                     .into())
                 }
             };
-            let done = conflicts::resolve(&mut conn, id, &resolution, &by, &SystemClock)?;
+            let done = conflicts::resolve(
+                &mut conn,
+                id,
+                &resolution,
+                &by,
+                operator.as_ref(),
+                &SystemClock,
+            )?;
             outln!(
                 "conflict {} resolved by {}{}",
                 done.id,
-                by,
+                done.resolved_by.as_deref().unwrap_or(&by),
                 done.resolution_seq
                     .map(|s| format!("; queued as item {s}"))
                     .unwrap_or_default()

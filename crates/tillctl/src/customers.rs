@@ -1,6 +1,6 @@
-//! `tillctl customers add|edit|list|show`: this terminal's customers, through the core functions
-//! the app's Customers screen uses, so both follow one rule. Each change is saved here and
-//! queued for the back office.
+//! `tillctl customers add|edit|delete|list|show`: this terminal's customers, through the core
+//! functions the app's Customers screen uses, so both follow one rule. Each change is saved here
+//! and queued for the back office; on a till with employees it takes the PIN of who makes it.
 
 use std::path::Path;
 
@@ -11,6 +11,7 @@ use till_core::SystemClock;
 use till_protocol::CustomerFields;
 use uuid::Uuid;
 
+use crate::pin::Pin;
 use crate::{open_store, Failure};
 
 /// Most customers `list` prints.
@@ -48,12 +49,22 @@ enum Command {
         /// Print {"id": …} instead of the id alone
         #[arg(long)]
         json: bool,
+        #[command(flatten)]
+        pin: Pin,
     },
     /// Edit a customer: fields not named keep their value, an empty one is cleared
     Edit {
         id: String,
         #[command(flatten)]
         fields: Named,
+        #[command(flatten)]
+        pin: Pin,
+    },
+    /// Delete a customer here (queued for the back office)
+    Delete {
+        id: String,
+        #[command(flatten)]
+        pin: Pin,
     },
     /// Customers by name
     List {
@@ -122,7 +133,8 @@ pub fn run(data_dir: Option<&Path>, args: Args) -> Result<(), Failure> {
     let store = open_store(data_dir)?;
     let mut conn = store.connect()?;
     match args.command {
-        Command::Add { fields, json } => {
+        Command::Add { fields, json, pin } => {
+            pin.operator(&mut conn)?;
             let blank = CustomerFields {
                 name: String::new(),
                 email: None,
@@ -136,7 +148,8 @@ pub fn run(data_dir: Option<&Path>, args: Args) -> Result<(), Failure> {
                 outln!("{}", saved.id);
             }
         }
-        Command::Edit { id, fields } => {
+        Command::Edit { id, fields, pin } => {
+            pin.operator(&mut conn)?;
             let id = parse_id(&id)?;
             let current = customers::live(&conn, id)?;
             let saved = customers::save(
@@ -146,6 +159,12 @@ pub fn run(data_dir: Option<&Path>, args: Args) -> Result<(), Failure> {
                 &SystemClock,
             )?;
             outln!("customer {} saved; the edit is queued", saved.id);
+        }
+        Command::Delete { id, pin } => {
+            pin.operator(&mut conn)?;
+            let id = parse_id(&id)?;
+            customers::delete(&mut conn, id, &SystemClock)?;
+            outln!("customer {id} deleted; the deletion is queued");
         }
         Command::List { json } => {
             let all: Vec<Shown> = customers::search(&conn, "", MAX_LISTED)?

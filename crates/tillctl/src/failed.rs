@@ -1,10 +1,14 @@
-//! `tillctl failed list|retry SEQ|discard SEQ --reason TEXT`.
+//! `tillctl failed list|retry SEQ|discard SEQ --reason TEXT`. On a till with employees a retry
+//! takes the PIN of who retries, and a discard also a manager's approving PIN; their names are
+//! recorded instead of `--by`.
 
 use std::path::Path;
 
+use till_core::approvals::Needed;
 use till_core::sync::failed;
 use till_core::SystemClock;
 
+use crate::pin::{ApprovePin, Pin};
 use crate::{open_store, Failure};
 
 #[derive(clap::Args)]
@@ -23,16 +27,24 @@ enum Command {
     /// Queue a failed item again (and the items waiting on it)
     Retry {
         seq: u64,
+        /// Who retries, on a till without employees
         #[arg(long, default_value = "tillctl")]
         by: String,
+        #[command(flatten)]
+        pin: Pin,
     },
     /// Drop a failed item for good; the reason is recorded
     Discard {
         seq: u64,
         #[arg(long)]
         reason: String,
+        /// Who discards, on a till without employees
         #[arg(long, default_value = "tillctl")]
         by: String,
+        #[command(flatten)]
+        pin: Pin,
+        #[command(flatten)]
+        approve: ApprovePin,
     },
 }
 
@@ -57,12 +69,29 @@ pub fn run(data_dir: Option<&Path>, args: Args) -> Result<(), Failure> {
                 }
             }
         }
-        Command::Retry { seq, by } => {
-            let new_seq = failed::retry(&mut conn, seq, &by, &SystemClock)?;
+        Command::Retry { seq, by, pin } => {
+            let operator = pin.operator(&mut conn)?;
+            let new_seq = failed::retry(&mut conn, seq, &by, operator.as_ref(), &SystemClock)?;
             outln!("item {seq} queued again as item {new_seq}");
         }
-        Command::Discard { seq, reason, by } => {
-            failed::discard(&mut conn, seq, &reason, &by, &SystemClock)?;
+        Command::Discard {
+            seq,
+            reason,
+            by,
+            pin,
+            approve,
+        } => {
+            let operator = pin.operator(&mut conn)?;
+            let approval = approve.approval(&mut conn, Some(&Needed::discard(seq)))?;
+            failed::discard(
+                &mut conn,
+                seq,
+                &reason,
+                &by,
+                operator.as_ref(),
+                approval,
+                &SystemClock,
+            )?;
             outln!("item {seq} discarded");
         }
     }

@@ -12,12 +12,16 @@ mod enrol;
 mod failed;
 mod failure;
 mod history;
+mod pin;
 mod recover;
+mod refund;
+mod reversal;
 mod ring_up;
 mod status;
 mod sync;
 mod tickets;
 mod verify_journal;
+mod void;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -67,6 +71,11 @@ enum Command {
     History(history::Args),
     /// Salvage the sales and queued mutations of a damaged store that was set aside
     Recover(recover::Args),
+    /// Void a whole sale (a manager approves on a till with employees)
+    Void(void::Args),
+    /// Refund lines of a sale, each up to what is left (a manager approves on a till with
+    /// employees)
+    Refund(refund::Args),
 }
 
 fn main() -> ExitCode {
@@ -92,6 +101,8 @@ fn main() -> ExitCode {
         Command::Failed(args) => failed::run(dir, args),
         Command::History(args) => history::run(dir, args),
         Command::Recover(args) => recover::run(dir, args),
+        Command::Void(args) => void::run(dir, args),
+        Command::Refund(args) => refund::run(dir, args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

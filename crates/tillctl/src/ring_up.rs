@@ -1,13 +1,16 @@
 //! `tillctl ring-up --demo N`: rings up N valid demo tickets, one committed before the next, and
 //! prints each ticket's number on its own line as soon as its commit returned (stdout flushed),
 //! so whoever reads the output knows exactly which tickets are durable. A reader that closes the
-//! pipe ends the run quietly at the next number written.
+//! pipe ends the run quietly at the next number written. On a till with employees the tickets
+//! are rung up by the employee whose `--pin` is given; a demo cart never needs a manager's
+//! approval (its discounts are dropped when the till's limit is below them).
 
 use std::path::Path;
 
 use till_core::demo::{self, DemoRng};
-use till_core::{cart, catalog, tickets, SystemClock};
+use till_core::{approvals, cart, catalog, tickets, SystemClock};
 
+use crate::pin::Pin;
 use crate::{open_checked, Failure};
 
 #[derive(clap::Args)]
@@ -21,11 +24,14 @@ pub struct Args {
     /// Seed of the demo generator [default: from the clock]
     #[arg(long)]
     seed: Option<u64>,
+    #[command(flatten)]
+    pin: Pin,
 }
 
 pub fn run(data_dir: Option<&Path>, args: Args) -> Result<(), Failure> {
     let (store, _) = open_checked(data_dir)?;
     let mut conn = store.connect()?;
+    let operator = args.pin.operator(&mut conn)?;
     let products = catalog::active_products(&conn)?;
     if products.is_empty() {
         return Err(Failure {
@@ -42,10 +48,23 @@ pub fn run(data_dir: Option<&Path>, args: Args) -> Result<(), Failure> {
     });
     let mut rng = DemoRng::new(seed);
     for _ in 0..args.demo {
-        let cart = demo::cart(&mut rng, &products, usize::from(args.lines));
+        let mut cart = demo::cart(&mut rng, &products, usize::from(args.lines));
+        if approvals::for_cart(&conn, &cart)?.is_some() {
+            cart.ticket_discount = None;
+            for line in &mut cart.lines {
+                line.discount = None;
+            }
+        }
         let total = cart::quote(&conn, &cart)?.totals.total;
         let tenders = demo::tenders(&mut rng, total);
-        let ticket = tickets::commit(&mut conn, &cart, &tenders, &SystemClock)?;
+        let ticket = tickets::commit(
+            &mut conn,
+            &cart,
+            &tenders,
+            operator.clone(),
+            None,
+            &SystemClock,
+        )?;
         outln!("{}", ticket.number);
     }
     Ok(())

@@ -1,6 +1,7 @@
-//! `tillctl tickets [--limit N] [--json]`: the most recent tickets, newest first;
-//! `tillctl tickets --number N [--json]`: one ticket with its lines, each with how much of it a
-//! void or refund already returned (the app's ticket detail).
+//! `tillctl tickets [--limit N] [--json]`: the most recent tickets, newest first, each with who
+//! rang it up; `tillctl tickets show NUMBER|ID|BARCODE [--json]` (or `--number N`): one ticket
+//! with its lines, each with how much of it its voids and refunds already returned and how much
+//! is left to refund (the app's ticket detail).
 
 use std::path::Path;
 
@@ -11,6 +12,8 @@ use crate::{open_store, Failure};
 
 #[derive(clap::Args)]
 pub struct Args {
+    #[command(subcommand)]
+    command: Option<Command>,
     /// How many tickets to list
     #[arg(long, default_value_t = 20)]
     limit: u32,
@@ -22,11 +25,26 @@ pub struct Args {
     json: bool,
 }
 
+#[derive(clap::Subcommand)]
+enum Command {
+    /// One ticket line by line, with what was refunded and what is left per line
+    Show {
+        /// Its number on this till, its id, or its receipt's barcode
+        ticket: String,
+        /// Print JSON instead of text
+        #[arg(long)]
+        json: bool,
+    },
+}
+
 pub fn run(data_dir: Option<&Path>, args: Args) -> Result<(), Failure> {
     let store = open_store(data_dir)?;
     let conn = store.connect()?;
+    if let Some(Command::Show { ticket, json }) = args.command {
+        return show(&conn, view::detail_by_code(&conn, &ticket)?, json);
+    }
     if let Some(number) = args.number {
-        return show(&conn, number, args.json);
+        return show(&conn, view::detail_by_number(&conn, number)?, args.json);
     }
     let list = till_core::tickets::list(&conn, args.limit, None)?;
     if args.json {
@@ -40,7 +58,7 @@ pub fn run(data_dir: Option<&Path>, args: Args) -> Result<(), Failure> {
             .map(|n| format!(" as #{n}"))
             .unwrap_or_default();
         outln!(
-            "#{:<8} {:<6} {:>12} {}  {} lines  {}{}{}",
+            "#{:<8} {:<6} {:>12} {}  {} lines  {}{}{}{}",
             t.number,
             kind,
             money(t.total, t.currency.exponent),
@@ -48,6 +66,10 @@ pub fn run(data_dir: Option<&Path>, args: Args) -> Result<(), Failure> {
             t.lines,
             t.sync_state.as_deref().unwrap_or("-"),
             server,
+            t.operator
+                .as_ref()
+                .map(|o| format!("  by {}", o.name))
+                .unwrap_or_default(),
             if t.reversed_by.is_some() {
                 "  (reversed)"
             } else {
@@ -58,7 +80,7 @@ pub fn run(data_dir: Option<&Path>, args: Args) -> Result<(), Failure> {
     Ok(())
 }
 
-fn kind_name(kind: TicketKind) -> &'static str {
+pub fn kind_name(kind: TicketKind) -> &'static str {
     match kind {
         TicketKind::Sale => "sale",
         TicketKind::Void => "void",
@@ -67,8 +89,11 @@ fn kind_name(kind: TicketKind) -> &'static str {
 }
 
 /// One ticket, line by line, as the app's ticket detail shows it.
-fn show(conn: &till_core::sync::Connection, number: u64, json: bool) -> Result<(), Failure> {
-    let t = view::detail_by_number(conn, number)?;
+fn show(
+    conn: &till_core::sync::Connection,
+    t: view::TicketDetail,
+    json: bool,
+) -> Result<(), Failure> {
     if json {
         outln!("{}", serde_json::to_string(&t)?);
         return Ok(());
@@ -85,13 +110,21 @@ fn show(conn: &till_core::sync::Connection, number: u64, json: bool) -> Result<(
         .map(|n| format!(" as #{n}"))
         .unwrap_or_default();
     outln!(
-        "#{} {} {} {}  {}{}",
+        "#{} {} {} {}  {}{}{}{}",
         t.number,
         kind_name(t.kind),
         money(t.totals.total, exponent),
         currency.code,
         t.sync_state.as_str(),
-        server
+        server,
+        t.operator
+            .as_ref()
+            .map(|o| format!("  by {}", o.name))
+            .unwrap_or_default(),
+        t.approval
+            .as_ref()
+            .map(|a| format!("  approved by {}: {}", a.by.name, a.reason))
+            .unwrap_or_default(),
     );
     for l in &t.lines {
         outln!(
@@ -103,7 +136,10 @@ fn show(conn: &till_core::sync::Connection, number: u64, json: bool) -> Result<(
             money(l.line.unit_price, exponent),
             money(l.line.total, exponent),
             if l.refunded_quantity > 0 {
-                format!("  ({} returned)", l.refunded_quantity)
+                format!(
+                    "  ({} returned, {} left)",
+                    l.refunded_quantity, l.left_to_refund
+                )
             } else {
                 String::new()
             }
@@ -113,7 +149,7 @@ fn show(conn: &till_core::sync::Connection, number: u64, json: bool) -> Result<(
 }
 
 /// Formats minor units with the currency's exponent, without floats.
-fn money(minor: i64, exponent: u8) -> String {
+pub fn money(minor: i64, exponent: u8) -> String {
     if exponent == 0 {
         return minor.to_string();
     }

@@ -16,7 +16,9 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use uuid::Uuid;
 
-use crate::{outbox, Clock};
+use till_protocol::Operator;
+
+use crate::{approvals, outbox, Clock};
 
 use super::customers;
 use super::error::SyncError;
@@ -356,7 +358,7 @@ fn decide(
     let policy = policies.for_sides(&conflict.sides);
     if let Decision::Resolve(resolution) = policy.decide(conflict) {
         let actor = format!("policy:{}", policy.name());
-        apply_resolution(conn, conflict, &resolution, &actor, clock)?;
+        apply_resolution(conn, conflict, &resolution, &actor, None, clock)?;
     }
     Ok(())
 }
@@ -406,23 +408,29 @@ pub fn get(conn: &Connection, id: i64) -> Result<Conflict, SyncError> {
         .typed()
 }
 
-/// Resolves an open conflict as a person chose (`actor` names them), in one transaction.
+/// Resolves an open conflict as a person chose, in one transaction. On a till with employees
+/// `operator` is who chose (`pin_required` without one): the resolution is recorded under
+/// their name and what it queues is sent as theirs; on a till without employees `actor` names
+/// who chose.
 pub fn resolve(
     conn: &mut Connection,
     id: i64,
     resolution: &Resolution,
     actor: &str,
+    operator: Option<&Operator>,
     clock: &dyn Clock,
 ) -> Result<Conflict, SyncError> {
+    let actor = operator.map_or(actor, |o| o.name.as_str());
     let actor = super::attribution::name("the name of who resolves", actor)?;
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    approvals::check(&tx, operator, None, None)?;
     let conflict = get(&tx, id)?;
     if conflict.resolved_at_ms.is_some() {
         return Err(SyncError::NotApplicable(format!(
             "conflict {id} was already resolved"
         )));
     }
-    apply_resolution(&tx, &conflict, resolution, actor, clock)?;
+    apply_resolution(&tx, &conflict, resolution, actor, operator, clock)?;
     let done = get(&tx, id)?;
     tx.commit()?;
     Ok(done)
@@ -433,17 +441,20 @@ fn apply_resolution(
     c: &Conflict,
     resolution: &Resolution,
     actor: &str,
+    operator: Option<&Operator>,
     clock: &dyn Clock,
 ) -> Result<(), SyncError> {
     let now = clock.now_ms();
     let resolution_seq = match &c.sides {
         Sides::Customer(sides) => {
-            let seq = customer::settle(conn, c.entity_id, sides, resolution, now)?;
+            let seq = customer::settle(conn, c.entity_id, sides, resolution, operator, now)?;
             let why = format!("conflict {} resolved by {actor}", c.id);
             outbox::discard_conflicted_about(conn, c.entity_id, &why, now)?;
             seq
         }
-        Sides::Ticket(sides) => reversal::settle(conn, c, sides, resolution, actor, clock)?,
+        Sides::Ticket(sides) => {
+            reversal::settle(conn, c, sides, resolution, actor, operator, clock)?
+        }
     };
     if let Some(seq) = c.outbox_seq {
         let why = format!("conflict {} resolved by {actor}", c.id);

@@ -4,9 +4,10 @@
 
 use rusqlite::{params, Connection, TransactionBehavior};
 use serde::Serialize;
-use till_protocol::Mutation;
+use till_protocol::{Approval, Mutation, Operator};
 use uuid::Uuid;
 
+use crate::approvals::{self, Needed};
 use crate::outbox::{self, OutboxState};
 use crate::{hlc, tickets, Clock};
 
@@ -106,21 +107,37 @@ fn failed_entry(conn: &Connection, seq: u64) -> Result<outbox::OutboxEntry, Sync
     Ok(entry)
 }
 
-/// Queues a failed item again as a new mutation with the same content; returns its new
-/// sequence number. Items that waited on it (`depends_on_failed`), and those that waited on
-/// them, are queued again after it, each after what it waits for.
+/// Who acts on a failed item: on a till with employees the `operator` signed in (whose name is
+/// recorded, `pin_required` without one), else `actor` as named.
+fn who<'a>(
+    conn: &Connection,
+    what: &str,
+    actor: &'a str,
+    operator: Option<&'a Operator>,
+) -> Result<&'a str, SyncError> {
+    approvals::check(conn, operator, None, None)?;
+    let actor = operator.map_or(actor, |o| o.name.as_str());
+    super::attribution::name(what, actor)
+}
+
+/// Queues a failed item again as a new mutation with the same content, sent as the
+/// `operator`'s (or, on a till without employees, as whoever made it); returns its new sequence
+/// number. Items that waited on it (`depends_on_failed`), and those that waited on them, are
+/// queued again after it, each after what it waits for.
 pub fn retry(
     conn: &mut Connection,
     seq: u64,
     actor: &str,
+    operator: Option<&Operator>,
     clock: &dyn Clock,
 ) -> Result<u64, SyncError> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    let new_seq = requeue(&tx, seq, actor, clock)?;
+    let actor = who(&tx, "the name of who retries", actor, operator)?;
+    let new_seq = requeue(&tx, seq, actor, operator, clock)?;
     let mut parents = std::collections::VecDeque::from([seq]);
     while let Some(parent) = parents.pop_front() {
         for dependent in outbox::waiting_for(&tx, parent)? {
-            requeue(&tx, dependent, actor, clock)?;
+            requeue(&tx, dependent, actor, operator, clock)?;
             parents.push_back(dependent);
         }
     }
@@ -128,12 +145,19 @@ pub fn retry(
     Ok(new_seq)
 }
 
-fn requeue(conn: &Connection, seq: u64, actor: &str, clock: &dyn Clock) -> Result<u64, SyncError> {
+fn requeue(
+    conn: &Connection,
+    seq: u64,
+    actor: &str,
+    operator: Option<&Operator>,
+    clock: &dyn Clock,
+) -> Result<u64, SyncError> {
     let entry = failed_entry(conn, seq)?;
     let old: Mutation = serde_json::from_slice(&entry.payload)?;
     let now = clock.now_ms();
     let stamp = hlc::tick(conn, now)?;
-    outbox::enqueue(conn, old.body, old.operator, stamp, now)?;
+    let sent_as = operator.cloned().or(old.operator);
+    outbox::enqueue(conn, old.body, sent_as, stamp, now)?;
     let new_seq = crate::counters::last(conn, crate::counters::MUTATION)?;
     let why = entry.last_error.as_deref();
     outbox::set_state(conn, seq, OutboxState::Discarded, None, why, now)?;
@@ -152,33 +176,41 @@ fn requeue(conn: &Connection, seq: u64, actor: &str, clock: &dyn Clock) -> Resul
     Ok(new_seq)
 }
 
-/// Drops a failed item for good, recording who and why.
+/// Drops a failed item for good, recording who and why. On a till with employees it takes the
+/// `operator` signed in and a manager's `approval` of the discard ([`Needed::discard`]), both
+/// recorded with it.
 pub fn discard(
     conn: &mut Connection,
     seq: u64,
     reason: &str,
     actor: &str,
+    operator: Option<&Operator>,
+    approval: Option<Approval>,
     clock: &dyn Clock,
 ) -> Result<(), SyncError> {
     let reason = super::attribution::reason("the reason", reason)?;
-    let actor = super::attribution::name("the name of who discards", actor)?;
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let actor = who(&tx, "the name of who discards", actor, operator)?;
     let entry = failed_entry(&tx, seq)?;
+    let approval = approvals::check(&tx, operator, Some(&Needed::discard(seq)), approval)?;
     let now = clock.now_ms();
     let why = entry.last_error.as_deref();
     outbox::set_state(&tx, seq, OutboxState::Discarded, None, why, now)?;
     tx.prepare_cached(
-        "INSERT INTO outbox_actions (seq, action, new_seq, reason, actor, at_ms, last_error)
-         VALUES (?1, 'discard', NULL, ?2, ?3, ?4, ?5)",
+        "INSERT INTO outbox_actions (seq, action, new_seq, reason, actor, at_ms, last_error,
+             approval)
+         VALUES (?1, 'discard', NULL, ?2, ?3, ?4, ?5, ?6)",
     )?
     .execute(params![
         i64::try_from(seq).unwrap_or(i64::MAX),
         reason,
         actor,
         now,
-        entry.last_error
+        entry.last_error,
+        approval.as_ref().map(serde_json::to_string).transpose()?,
     ])?;
     tx.commit()?;
-    tracing::info!(seq, %actor, %reason, "failed item discarded");
+    let approved_by = approval.as_ref().map(|a| a.by.name.as_str());
+    tracing::info!(seq, %actor, %reason, ?approved_by, "failed item discarded");
     Ok(())
 }

@@ -3,8 +3,8 @@
 
 use rusqlite::{params, Connection, OptionalExtension, Row};
 use serde::{Deserialize, Serialize};
-use till_protocol::pricing::{Discount, LineFigures, TaxFigures, TicketTotals};
-use till_protocol::{Currency, Hlc, Tender, Ticket, TicketKind, TicketLine};
+use till_protocol::pricing::{LineFigures, TaxFigures, TicketTotals};
+use till_protocol::{Approval, Currency, Hlc, Operator, Tender, Ticket, TicketKind, TicketLine};
 use uuid::Uuid;
 
 use crate::error::{CoreError, Result};
@@ -17,7 +17,7 @@ fn kind_str(kind: TicketKind) -> &'static str {
     }
 }
 
-fn parse_kind(s: &str) -> Result<TicketKind> {
+pub(super) fn parse_kind(s: &str) -> Result<TicketKind> {
     match s {
         "sale" => Ok(TicketKind::Sale),
         "void" => Ok(TicketKind::Void),
@@ -40,17 +40,31 @@ fn to_u64(v: i64) -> Result<u64> {
     u64::try_from(v).map_err(|_| CoreError::Database(format!("{v} is negative")))
 }
 
-fn discount_json(d: &Option<Discount>) -> Result<Option<String>> {
-    d.as_ref()
-        .map(|d| serde_json::to_string(d).map_err(|e| CoreError::Database(e.to_string())))
+/// A value of a JSON column (a discount, an approval), or NULL.
+fn to_json<T: Serialize>(value: &Option<T>) -> Result<Option<String>> {
+    value
+        .as_ref()
+        .map(|v| serde_json::to_string(v).map_err(|e| CoreError::Database(e.to_string())))
         .transpose()
 }
 
-fn parse_discount(s: Option<String>) -> Result<Option<Discount>> {
+/// A JSON column's value (`what` names it in the error), or `None` for NULL.
+fn from_json<T: serde::de::DeserializeOwned>(what: &str, s: Option<String>) -> Result<Option<T>> {
     s.map(|s| {
-        serde_json::from_str(&s).map_err(|e| CoreError::Database(format!("discount {s:?}: {e}")))
+        serde_json::from_str(&s).map_err(|e| CoreError::Database(format!("{what} {s:?}: {e}")))
     })
     .transpose()
+}
+
+/// The operator stored as its id and name (both or neither: the table checks it).
+fn operator(id: Option<String>, name: Option<String>) -> Result<Option<Operator>> {
+    match (id, name) {
+        (Some(id), Some(name)) => Ok(Some(Operator {
+            id: parse_uuid(&id)?,
+            name,
+        })),
+        _ => Ok(None),
+    }
 }
 
 pub(super) fn insert(tx: &Connection, t: &Ticket) -> Result<()> {
@@ -58,8 +72,10 @@ pub(super) fn insert(tx: &Connection, t: &Ticket) -> Result<()> {
     tx.prepare_cached(
         "INSERT INTO tickets (id, number, kind, reverses, created_at_ms, hlc_wall_ms, hlc_counter,
              hlc_node, currency_code, currency_exponent, prices_include_tax, customer_id,
-             ticket_discount, subtotal, discount_total, tax_total, total, journal_hash)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)",
+             ticket_discount, subtotal, discount_total, tax_total, total, journal_hash,
+             operator_id, operator_name, approval)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18,
+                 ?19, ?20, ?21)",
     )?
     .execute(params![
         id,
@@ -74,12 +90,15 @@ pub(super) fn insert(tx: &Connection, t: &Ticket) -> Result<()> {
         t.currency.exponent,
         t.prices_include_tax,
         t.customer_id.map(|u| u.to_string()),
-        discount_json(&t.ticket_discount)?,
+        to_json(&t.ticket_discount)?,
         t.totals.subtotal,
         t.totals.discount_total,
         t.totals.tax_total,
         t.totals.total,
         t.journal_hash,
+        t.operator.as_ref().map(|o| o.id.to_string()),
+        t.operator.as_ref().map(|o| o.name.as_str()),
+        to_json(&t.approval)?,
     ])?;
     let mut line_stmt = tx.prepare_cached(
         "INSERT INTO ticket_lines (ticket_id, line_no, product_id, sku, name, quantity, unit_price,
@@ -99,7 +118,7 @@ pub(super) fn insert(tx: &Connection, t: &Ticket) -> Result<()> {
             l.unit_price,
             l.tax_category,
             l.tax_rate_bp,
-            discount_json(&l.discount)?,
+            to_json(&l.discount)?,
             f.gross,
             f.line_discount,
             f.ticket_discount,
@@ -146,7 +165,7 @@ pub(super) fn insert(tx: &Connection, t: &Ticket) -> Result<()> {
 const TICKET_COLUMNS: &str =
     "id, number, kind, reverses, created_at_ms, hlc_wall_ms, hlc_counter, \
      hlc_node, currency_code, currency_exponent, prices_include_tax, customer_id, ticket_discount, \
-     subtotal, discount_total, tax_total, total, journal_hash";
+     subtotal, discount_total, tax_total, total, journal_hash, operator_id, operator_name, approval";
 
 /// A ticket's own row, before its lines, taxes and tenders are attached.
 struct Head {
@@ -165,6 +184,9 @@ struct Head {
     ticket_discount: Option<String>,
     totals: TicketTotals,
     journal_hash: String,
+    operator_id: Option<String>,
+    operator_name: Option<String>,
+    approval: Option<String>,
 }
 
 fn head_from_row(r: &Row<'_>) -> rusqlite::Result<Head> {
@@ -189,6 +211,9 @@ fn head_from_row(r: &Row<'_>) -> rusqlite::Result<Head> {
             total: r.get(16)?,
         },
         journal_hash: r.get(17)?,
+        operator_id: r.get(18)?,
+        operator_name: r.get(19)?,
+        approval: r.get(20)?,
     })
 }
 
@@ -233,7 +258,7 @@ fn assemble(conn: &Connection, h: Head) -> Result<Ticket> {
                 unit_price: r.get(4)?,
                 tax_category: r.get(5)?,
                 tax_rate_bp: r.get(6)?,
-                discount: parse_discount(r.get(7)?)?,
+                discount: from_json("discount", r.get(7)?)?,
                 figures: LineFigures {
                     gross: r.get(8)?,
                     line_discount: r.get(9)?,
@@ -301,13 +326,13 @@ fn assemble(conn: &Connection, h: Head) -> Result<Ticket> {
         prices_include_tax: h.prices_include_tax,
         customer_id: h.customer_id.as_deref().map(parse_uuid).transpose()?,
         lines,
-        ticket_discount: parse_discount(h.ticket_discount)?,
+        ticket_discount: from_json("discount", h.ticket_discount)?,
         taxes,
         totals: h.totals,
         tenders,
         journal_hash: h.journal_hash,
-        operator: None,
-        approval: None,
+        operator: operator(h.operator_id, h.operator_name)?,
+        approval: from_json("approval", h.approval)?,
         shift_id: None,
     })
 }
@@ -319,7 +344,7 @@ pub struct TicketSummary {
     pub number: u64,
     pub kind: TicketKind,
     pub reverses: Option<Uuid>,
-    /// The void or refund that reversed this sale, if any.
+    /// The first void or refund of this sale, if any.
     pub reversed_by: Option<Uuid>,
     pub created_at_ms: i64,
     pub currency: Currency,
@@ -330,19 +355,22 @@ pub struct TicketSummary {
     pub sync_state: Option<String>,
     /// The back office's number for this ticket, once the server has applied it.
     pub server_number: Option<u64>,
+    /// Who rang it up (none on a till without employees).
+    pub operator: Option<Operator>,
+    /// The manager's approval it needed, if any.
+    pub approval: Option<Approval>,
 }
 
-/// The columns of a [`TicketSummary`]: the ticket, the ticket that reversed it, its outbox
+/// The columns of a [`TicketSummary`]: the ticket, the first ticket that reversed it, its outbox
 /// state and, once pushed, the back office's number for it (`ticket_sync`, written by the sync
 /// engine when the server applies it).
-const SUMMARY_SELECT: &str =
-    "SELECT t.id, t.number, t.kind, t.reverses, r.id, t.created_at_ms, t.currency_code,
-         t.currency_exponent, t.total,
+const SUMMARY_SELECT: &str = "SELECT t.id, t.number, t.kind, t.reverses,
+         (SELECT r.id FROM tickets r WHERE r.reverses = t.id ORDER BY r.number LIMIT 1),
+         t.created_at_ms, t.currency_code, t.currency_exponent, t.total,
          (SELECT count(*) FROM ticket_lines l WHERE l.ticket_id = t.id),
          (SELECT o.state FROM outbox o WHERE o.entity_id = t.id ORDER BY o.seq DESC LIMIT 1),
-         s.server_number
+         s.server_number, t.operator_id, t.operator_name, t.approval
      FROM tickets t
-     LEFT JOIN tickets r ON r.reverses = t.id
      LEFT JOIN ticket_sync s ON s.ticket_id = t.id";
 
 fn summary_from_row(r: &Row<'_>) -> Result<TicketSummary> {
@@ -366,6 +394,8 @@ fn summary_from_row(r: &Row<'_>) -> Result<TicketSummary> {
         lines: to_u64(r.get(9)?)?,
         sync_state: r.get(10)?,
         server_number: server_number.map(to_u64).transpose()?,
+        operator: operator(r.get(12)?, r.get(13)?)?,
+        approval: from_json("approval", r.get(14)?)?,
     })
 }
 

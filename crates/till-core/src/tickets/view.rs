@@ -1,10 +1,11 @@
 //! Tickets as the app and `tillctl tickets` show them: the recent list with where each stands
-//! with the back office, and one ticket's detail with how much of each line was already returned.
+//! with the back office, and one ticket's detail with how much of each line its refunds already
+//! returned and how much is left to refund.
 
 use rusqlite::Connection;
 use serde::Serialize;
 use till_protocol::pricing::{Discount, TaxFigures, TicketTotals};
-use till_protocol::{Tender, Ticket, TicketKind, TicketLine};
+use till_protocol::{Approval, Operator, Tender, Ticket, TicketKind};
 use uuid::Uuid;
 
 use crate::clock::Clock;
@@ -83,8 +84,10 @@ pub struct DetailLine {
     pub line_no: u32,
     #[serde(flatten)]
     pub line: QuoteLine,
-    /// How many of this line a void or refund already returned.
+    /// How many of this line its voids and refunds already returned.
     pub refunded_quantity: i64,
+    /// How many of this line may still be refunded (none on a void or refund).
+    pub left_to_refund: i64,
 }
 
 /// One ticket with its lines, figures, tenders and where it stands with the back office.
@@ -97,7 +100,14 @@ pub struct TicketDetail {
     pub created_at_ms: i64,
     pub customer_id: Option<Uuid>,
     pub reverses: Option<Uuid>,
+    /// The first void or refund of this sale.
     pub reversed_by: Option<Uuid>,
+    /// Every void and refund of this sale, oldest first.
+    pub reversals: Vec<Uuid>,
+    /// Who rang it up (none on a till without employees).
+    pub operator: Option<Operator>,
+    /// The manager's approval it needed, if any.
+    pub approval: Option<Approval>,
     pub lines: Vec<DetailLine>,
     pub ticket_discount: Option<Discount>,
     pub taxes: Vec<TaxFigures>,
@@ -121,22 +131,30 @@ pub fn detail_by_number(conn: &Connection, number: u64) -> Result<TicketDetail> 
     detail_of(conn, ticket)
 }
 
+/// The ticket named by its number, id or receipt barcode ([`super::lookup`]) in detail.
+pub fn detail_by_code(conn: &Connection, code: &str) -> Result<TicketDetail> {
+    detail_of(conn, super::lookup(conn, code)?)
+}
+
 fn detail_of(conn: &Connection, t: Ticket) -> Result<TicketDetail> {
-    let reversal = match super::reversed_by(conn, t.id)? {
-        Some(r) => rows::load(conn, r)?,
-        None => None,
-    };
+    let reversals = super::reversals(conn, t.id)?;
     let summary = rows::summary(conn, t.id)?;
-    let refunded = refunded_quantities(&t.lines, reversal.as_ref());
+    let returned = super::returned(&t.lines, &reversals);
+    let is_sale = t.kind == TicketKind::Sale;
     let lines = t
         .lines
         .into_iter()
-        .zip(refunded)
+        .zip(returned)
         .enumerate()
-        .map(|(i, (line, refunded_quantity))| DetailLine {
+        .map(|(i, (line, back))| DetailLine {
             line_no: u32::try_from(i + 1).unwrap_or(u32::MAX),
+            left_to_refund: if is_sale {
+                line.quantity - back.quantity
+            } else {
+                0
+            },
             line: QuoteLine::from(line),
-            refunded_quantity,
+            refunded_quantity: back.quantity,
         })
         .collect();
     Ok(TicketDetail {
@@ -146,7 +164,10 @@ fn detail_of(conn: &Connection, t: Ticket) -> Result<TicketDetail> {
         created_at_ms: t.created_at_ms,
         customer_id: t.customer_id,
         reverses: t.reverses,
-        reversed_by: reversal.map(|r| r.id),
+        reversed_by: reversals.first().map(|r| r.id),
+        reversals: reversals.iter().map(|r| r.id).collect(),
+        operator: t.operator,
+        approval: t.approval,
         lines,
         ticket_discount: t.ticket_discount,
         taxes: t.taxes,
@@ -160,124 +181,9 @@ fn detail_of(conn: &Connection, t: Ticket) -> Result<TicketDetail> {
     })
 }
 
-/// How many units of each of a sale's `lines` its `reversal` returned. A void returns every line
-/// whole. A refund's lines are the refunded lines of the sale in the sale's order, each with its
-/// sale line's product and unit price and at most its quantity (see [`super::refund`]), so each
-/// is matched to the first line after the previous match it can come from. Two lines of the same
-/// product at the same price cannot be told apart: the earlier one is counted first.
-pub fn refunded_quantities(lines: &[TicketLine], reversal: Option<&Ticket>) -> Vec<i64> {
-    match reversal {
-        None => vec![0; lines.len()],
-        Some(r) if r.kind == TicketKind::Void => lines.iter().map(|l| l.quantity).collect(),
-        Some(r) => {
-            let mut out = vec![0; lines.len()];
-            let mut next = 0;
-            for returned in &r.lines {
-                let from = (next..lines.len()).find(|&i| {
-                    let line = &lines[i];
-                    line.product_id == returned.product_id
-                        && line.unit_price == returned.unit_price
-                        && returned.quantity <= line.quantity
-                });
-                if let Some(i) = from {
-                    out[i] = returned.quantity;
-                    next = i + 1;
-                }
-            }
-            out
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use till_protocol::pricing::LineFigures;
-    use till_protocol::{Currency, Hlc};
-
-    fn line(product: u128, unit_price: i64, quantity: i64) -> TicketLine {
-        TicketLine {
-            product_id: Uuid::from_u128(product),
-            sku: format!("SKU{product}"),
-            name: format!("Product {product}"),
-            quantity,
-            unit_price,
-            tax_category: "standard".into(),
-            tax_rate_bp: 2000,
-            discount: None,
-            figures: LineFigures {
-                gross: unit_price * quantity,
-                line_discount: 0,
-                ticket_discount: 0,
-                amount: unit_price * quantity,
-                tax: 0,
-                total: unit_price * quantity,
-            },
-        }
-    }
-
-    fn reversal(kind: TicketKind, lines: Vec<TicketLine>) -> Ticket {
-        Ticket {
-            id: Uuid::nil(),
-            number: 2,
-            kind,
-            reverses: Some(Uuid::nil()),
-            created_at_ms: 0,
-            hlc: Hlc {
-                wall_ms: 0,
-                counter: 0,
-                node: Uuid::nil(),
-            },
-            currency: Currency {
-                code: "EUR".into(),
-                exponent: 2,
-            },
-            prices_include_tax: true,
-            customer_id: None,
-            lines,
-            ticket_discount: None,
-            taxes: Vec::new(),
-            totals: TicketTotals {
-                subtotal: 0,
-                discount_total: 0,
-                tax_total: 0,
-                total: 0,
-            },
-            tenders: Vec::new(),
-            journal_hash: String::new(),
-            operator: None,
-            approval: None,
-            shift_id: None,
-        }
-    }
-
-    #[test]
-    fn nothing_is_returned_before_a_reversal_and_everything_by_a_void() {
-        let sale = [line(1, 100, 2), line(2, 50, 3)];
-        assert_eq!(refunded_quantities(&sale, None), [0, 0]);
-        let void = reversal(TicketKind::Void, sale.to_vec());
-        assert_eq!(refunded_quantities(&sale, Some(&void)), [2, 3]);
-    }
-
-    #[test]
-    fn a_refund_counts_each_returned_line_against_the_line_it_came_from() {
-        let sale = [line(1, 100, 2), line(2, 50, 3), line(3, 70, 1)];
-        let refund = reversal(TicketKind::Refund, vec![line(2, 50, 1), line(3, 70, 1)]);
-        assert_eq!(refunded_quantities(&sale, Some(&refund)), [0, 1, 1]);
-    }
-
-    #[test]
-    fn the_same_product_on_two_lines_is_not_counted_twice() {
-        let sale = [line(1, 100, 1), line(2, 50, 1), line(1, 100, 3)];
-        let refund = reversal(TicketKind::Refund, vec![line(1, 100, 2)]);
-        assert_eq!(
-            refunded_quantities(&sale, Some(&refund)),
-            [0, 0, 2],
-            "two units can only come from the line that had three"
-        );
-        let both = reversal(TicketKind::Refund, vec![line(1, 100, 1), line(1, 100, 3)]);
-        assert_eq!(refunded_quantities(&sale, Some(&both)), [1, 0, 3]);
-    }
 
     #[test]
     fn today_starts_at_midnight_utc() {

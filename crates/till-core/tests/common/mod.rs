@@ -28,6 +28,7 @@ pub fn cart_of(items: &[(&Product, i64)]) -> Cart {
                 product_id: p.id,
                 quantity: *q,
                 discount: None,
+                unit_price: None,
             })
             .collect(),
         ticket_discount: None,

@@ -3,7 +3,7 @@
 
 use rusqlite::Connection;
 use till_protocol::{
-    CustomerCreated, CustomerDeleted, CustomerFields, CustomerUpdated, Hlc, MutationBody,
+    CustomerCreated, CustomerDeleted, CustomerFields, CustomerUpdated, Hlc, MutationBody, Operator,
 };
 
 use crate::{hlc, outbox};
@@ -70,6 +70,7 @@ pub(super) fn settle(
     id: uuid::Uuid,
     sides: &CustomerSides,
     resolution: &Resolution,
+    operator: Option<&Operator>,
     now: i64,
 ) -> Result<Option<u64>, SyncError> {
     let result = merged(sides, resolution)?;
@@ -122,7 +123,7 @@ pub(super) fn settle(
         Some(stamp) => stamp,
         None => hlc::tick(conn, now)?,
     };
-    let mutation = outbox::enqueue(conn, body, None, stamp, now)?;
+    let mutation = outbox::enqueue(conn, body, operator.cloned(), stamp, now)?;
     if let Some(base) = edit_base {
         customers::keep_edit_base(conn, mutation.id, id, base)?;
     }

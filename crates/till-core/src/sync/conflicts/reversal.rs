@@ -7,7 +7,7 @@
 //! settlement is sent with who decided and why.
 
 use rusqlite::Connection;
-use till_protocol::{DisputeSettled, DisputeSettlement, MutationBody};
+use till_protocol::{DisputeSettled, DisputeSettlement, MutationBody, Operator};
 use uuid::Uuid;
 
 use crate::{hlc, outbox, tickets, Clock};
@@ -17,16 +17,21 @@ use super::super::error::SyncError;
 use super::sides::TicketSides;
 use super::{Conflict, Resolution};
 
-/// Settles a ticket conflict as `actor` chose; returns the sequence of the settlement queued
-/// for the back office, if one is needed.
+/// Settles a ticket conflict as `actor` (the `operator` on a till with employees) chose; returns
+/// the sequence of the settlement queued for the back office, if one is needed. The settlement
+/// and any counter-sale are sent as the operator's.
 pub(super) fn settle(
     conn: &Connection,
     c: &Conflict,
     sides: &TicketSides,
     resolution: &Resolution,
     actor: &str,
+    operator: Option<&Operator>,
     clock: &dyn Clock,
 ) -> Result<Option<u64>, SyncError> {
+    let send = |settlement, why: Option<&str>| {
+        queue(conn, c.entity_id, settlement, actor, why, operator, clock)
+    };
     match (c.is_disputed_reversal(), resolution) {
         (false, Resolution::KeepTheirs) => Ok(None),
         (false, _) => Err(SyncError::NotApplicable(
@@ -36,7 +41,7 @@ pub(super) fn settle(
         )),
         (true, Resolution::RefundStands) => {
             let settlement = DisputeSettlement::RefundStands;
-            queue(conn, c.entity_id, settlement, actor, None, clock).map(Some)
+            send(settlement, None).map(Some)
         }
         (true, Resolution::CashCameBack { why }) => {
             let why = attribution::reason("why the cash came back", why)?;
@@ -45,11 +50,11 @@ pub(super) fn settle(
                     "this till's void or refund is not recorded with the conflict".into(),
                 )
             })?;
-            let counter = tickets::counter_sale(conn, reversal, clock)?;
+            let counter = tickets::counter_sale(conn, reversal, operator.cloned(), clock)?;
             let settlement = DisputeSettlement::CashCameBack {
                 counter_sale: counter.id,
             };
-            queue(conn, c.entity_id, settlement, actor, Some(why), clock).map(Some)
+            send(settlement, Some(why)).map(Some)
         }
         (true, _) => Err(SyncError::NotApplicable(
             "the back office counts this refund, so its money is settled, never dropped: \
@@ -66,6 +71,7 @@ fn queue(
     settlement: DisputeSettlement,
     by: &str,
     why: Option<&str>,
+    operator: Option<&Operator>,
     clock: &dyn Clock,
 ) -> Result<u64, SyncError> {
     let now = clock.now_ms();
@@ -76,5 +82,5 @@ fn queue(
         why: why.map(str::to_string),
     });
     let stamp = hlc::tick(conn, now)?;
-    Ok(outbox::enqueue(conn, body, None, stamp, now)?.seq)
+    Ok(outbox::enqueue(conn, body, operator.cloned(), stamp, now)?.seq)
 }
