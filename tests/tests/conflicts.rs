@@ -251,7 +251,7 @@ fn refund_sale_one(dir: &Path) -> till_protocol::Ticket {
     let lines: Vec<tickets::RefundLine> = (1..=sale.lines.len())
         .filter_map(|n| tickets::RefundLine::whole(&sale, n))
         .collect();
-    tickets::refund(&mut conn, sale.id, &lines, &SystemClock).expect("refunded")
+    tickets::refund(&mut conn, sale.id, &lines, None, None, &SystemClock).expect("refunded")
 }
 
 /// Queues, on the till of `dir`, a refund of another till's sale: a copy of `refund` under this

@@ -96,6 +96,8 @@ async fn the_engine_drains_sales_rung_up_while_it_runs_through_a_faulty_network(
                 &mut conn,
                 &cart,
                 &[TenderInput::Cash { tendered: total }],
+                None,
+                None,
                 &SystemClock,
             )
             .expect("committed locally, whatever the network does");

@@ -69,7 +69,7 @@ async fn a_rejected_sale_fails_alone_and_its_refund_waits_for_it() {
             .expect("reads")
             .expect("sale 1");
         let line = tickets::RefundLine::whole(&sale, 1).expect("sale 1 has a line 1");
-        tickets::refund(&mut conn, sale.id, &[line], &SystemClock)
+        tickets::refund(&mut conn, sale.id, &[line], None, None, &SystemClock)
             .expect("refund of sale 1 queued as item 4");
     }
     tillctl_ok(till.path(), &["ring-up", "--demo", "1"]).await;
