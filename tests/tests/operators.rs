@@ -103,6 +103,20 @@ fn refund_of_sale_2(line: &str) -> [&str; 9] {
     ]
 }
 
+/// The mutation queued on the till as item `seq`.
+fn queued_on_till(till: &std::path::Path, seq: i64) -> Value {
+    let conn = till_core::store::open_connection(&till.join(till_core::store::DB_FILE))
+        .expect("the till's store opens");
+    let payload: Vec<u8> = conn
+        .query_row(
+            "SELECT payload FROM outbox_payload WHERE seq = ?1",
+            [seq],
+            |r| r.get(0),
+        )
+        .expect("queued");
+    serde_json::from_slice(&payload).expect("a mutation")
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_till_with_employees_names_who_did_what_and_a_manager_approves_reversals() {
     let (server_dir, till, _server, terminal_id) = staffed_shop().await;
@@ -191,6 +205,20 @@ async fn a_till_with_employees_names_who_did_what_and_a_manager_approves_reversa
         );
         assert_eq!(status["conflicts"], 1, "{status}");
         stored_on_server(server_dir.path(), first["id"].as_str().expect("an id"));
+        // Its settlement is recorded and sent as the manager's who settles it.
+        let open = json(till, &["conflicts", "list", "--json"]).await;
+        let id = open[0]["id"].to_string();
+        let settle = ["conflicts", "resolve", &id, "--settle", "refund-stands"];
+        refused(till, &settle, "pin_required").await;
+        tillctl_ok(till, &[&settle[..], &["--pin", MANAGER_PIN]].concat()).await;
+        let done = json(till, &["conflicts", "list", "--all", "--json"]).await;
+        assert_eq!(done[0]["resolved_by"], "Mona", "{done}");
+        let seq = done[0]["resolution_seq"]
+            .as_i64()
+            .expect("a settlement queued");
+        let queued = queued_on_till(till, seq);
+        assert_eq!(queued["operator"]["name"], "Mona", "{queued}");
+        assert_eq!(queued["body"]["data"]["by"], "Mona", "{queued}");
     }
 
     // Five wrong PINs lock the till: then even the right PIN is refused.

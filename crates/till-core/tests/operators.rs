@@ -8,6 +8,8 @@ use argon2::{Algorithm, Argon2, Params, Version};
 use common::*;
 use rusqlite::Connection;
 use till_core::approvals::{self, Needed};
+use till_core::outbox::OutboxState;
+use till_core::sync::failed;
 use till_core::tickets::{self, view, RefundLine};
 use till_core::Cart;
 use till_core::{employees, journal, outbox, settings, signin, ErrorCode, TenderInput};
@@ -270,4 +272,67 @@ fn a_sale_is_found_by_its_number_its_id_or_its_receipt_barcode() {
             ErrorCode::TicketNotFound
         );
     }
+}
+
+#[test]
+fn a_failed_item_is_retried_as_the_operators_and_discarded_only_with_a_managers_approval() {
+    let (_dir, _store, mut conn) = staffed();
+    let ps = products(&conn);
+    let cara = signed_in(&mut conn, CASHIER_PIN);
+    sell(&mut conn, &cart_of(&[(&ps[0], 1)]), cara.clone());
+    sell(&mut conn, &cart_of(&[(&ps[1], 1)]), cara.clone());
+    for seq in [1, 2] {
+        outbox::set_state(
+            &conn,
+            seq,
+            OutboxState::Failed,
+            None,
+            Some("totals_mismatch: off by 1"),
+            1,
+        )
+        .expect("fails");
+    }
+    let err = failed::retry(&mut conn, 1, "tillctl", None, &NOW).expect_err("nobody signed in");
+    assert_eq!(err.code(), ErrorCode::PinRequired);
+    let mona = signed_in(&mut conn, MANAGER_PIN);
+    let new_seq = failed::retry(&mut conn, 1, "tillctl", mona.as_ref(), &NOW).expect("retries");
+    assert_eq!(
+        sent(&conn, new_seq).operator,
+        mona,
+        "queued again as the manager's"
+    );
+
+    let err = failed::discard(&mut conn, 2, "typo", "tillctl", cara.as_ref(), None, &NOW)
+        .expect_err("no approval");
+    assert_eq!(err.code(), ErrorCode::ApprovalRequired);
+    let approval = approvals::obtain(
+        &mut conn,
+        Some(&Needed::discard(2)),
+        Some(MANAGER_PIN),
+        &NOW,
+    )
+    .expect("approves");
+    failed::discard(
+        &mut conn,
+        2,
+        "typo",
+        "tillctl",
+        cara.as_ref(),
+        approval,
+        &NOW,
+    )
+    .expect("discards");
+    let (actor, approved): (String, String) = conn
+        .query_row(
+            "SELECT actor, approval FROM outbox_actions WHERE seq = 2",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .expect("recorded");
+    let approved: till_protocol::Approval = serde_json::from_str(&approved).expect("an approval");
+    assert_eq!(actor, "Cara", "the operator's name, not --by");
+    assert_eq!(
+        (approved.by.name.as_str(), approved.action),
+        ("Mona", ApprovalAction::DiscardFailed)
+    );
 }
