@@ -4,7 +4,10 @@
 //! sale up to what is left, and locks out a guessed PIN.
 
 use serde_json::Value;
+use till_core::{approvals, cart, catalog, signin, tickets, Cart, CartLine, Store, SystemClock};
 use till_e2e::*;
+use till_protocol::pricing::Discount;
+use till_protocol::ApprovalAction;
 
 const CASHIER_PIN: &str = "48151623";
 const MANAGER_PIN: &str = "27182818";
@@ -242,4 +245,45 @@ async fn a_till_with_employees_names_who_did_what_and_a_manager_approves_reversa
         "pin_locked",
     )
     .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_back_office_takes_a_sale_at_an_overridden_price_and_a_managers_discount() {
+    let (server_dir, till, _server, terminal_id) = staffed_shop().await;
+    {
+        let store = Store::open(till.path()).expect("opens");
+        let mut conn = store.connect().expect("connects");
+        let products = catalog::active_products(&conn).expect("catalog");
+        let cart = Cart {
+            lines: vec![CartLine {
+                product_id: products[0].id,
+                quantity: 3,
+                discount: Some(Discount::Percent { bp: 3000 }),
+                unit_price: Some(products[0].unit_price + 15),
+            }],
+            ticket_discount: None,
+            customer_id: None,
+        };
+        let clock = SystemClock;
+        let cara = signin::operator(&mut conn, Some(CASHIER_PIN), &clock).expect("signs in");
+        let needed = approvals::for_cart(&conn, &cart).expect("judges");
+        let approval = approvals::obtain(&mut conn, needed.as_ref(), Some(MANAGER_PIN), &clock)
+            .expect("approves");
+        let total = cart::quote(&conn, &cart).expect("quotes").totals.total;
+        let sale = tickets::commit(
+            &mut conn,
+            &cart,
+            &[till_core::TenderInput::Cash { tendered: total }],
+            cara,
+            approval,
+            &clock,
+        )
+        .expect("sells");
+        assert_eq!(
+            sale.approval.map(|a| a.action),
+            Some(ApprovalAction::PriceOverride)
+        );
+    }
+    tillctl_ok(till.path(), &["sync", "--until-drained", "--timeout", "60"]).await;
+    assert_delivered_exactly_once(server_dir.path(), till.path(), &terminal_id).await;
 }
