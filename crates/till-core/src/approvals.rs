@@ -57,18 +57,18 @@ pub fn for_quote(quote: &Quote, limit_pct: u8) -> Option<Needed> {
     let mut reasons: Vec<String> = quote
         .overrides
         .iter()
-        .map(|o| {
-            let line = &quote.lines[o.line_no - 1];
-            format!(
+        .filter_map(|o| {
+            let line = quote.lines.get(o.line_no.checked_sub(1)?)?;
+            Some(format!(
                 "line {} ({}) at {} instead of {}",
                 o.line_no,
                 line.name,
                 Money::new(line.unit_price, &quote.currency),
                 Money::new(o.catalog_price, &quote.currency)
-            )
+            ))
         })
         .collect();
-    let overridden = !reasons.is_empty();
+    let overridden = !quote.overrides.is_empty();
     for (i, line) in quote.lines.iter().enumerate() {
         if let Some(pct) = line
             .discount
@@ -94,7 +94,7 @@ pub fn for_quote(quote: &Quote, limit_pct: u8) -> Option<Needed> {
             "a ticket discount of {pct} % is above the {limit_pct} % limit"
         ));
     }
-    if reasons.is_empty() {
+    if reasons.is_empty() && !overridden {
         return None;
     }
     Some(Needed {

@@ -426,3 +426,156 @@ fn record(
     outbox::enqueue(tx, body, ticket.operator.clone(), stamp, now)?;
     Ok(ticket)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use till_protocol::pricing::LineFigures;
+
+    fn card(amount: i64) -> Tender {
+        Tender::Card {
+            amount,
+            approval_ref: "A1".into(),
+            last4: None,
+        }
+    }
+
+    fn cash(tendered: i64) -> Tender {
+        Tender::Cash {
+            tendered,
+            change: 0,
+        }
+    }
+
+    fn line(unit_price: i64, quantity: i64, amount: i64) -> TicketLine {
+        TicketLine {
+            product_id: Uuid::nil(),
+            sku: "S".into(),
+            name: "Scone".into(),
+            quantity,
+            unit_price,
+            tax_category: "standard".into(),
+            tax_rate_bp: 0,
+            discount: None,
+            figures: LineFigures {
+                gross: unit_price * quantity,
+                line_discount: unit_price * quantity - amount,
+                ticket_discount: 0,
+                amount,
+                tax: 0,
+                total: amount,
+            },
+        }
+    }
+
+    /// What a refund line pays back before tax: its gross less its fixed discount.
+    fn paid_for(l: &TicketLine) -> i64 {
+        let gross = l.unit_price * l.quantity;
+        match l.discount {
+            Some(Discount::Amount { minor }) => gross - minor,
+            _ => gross,
+        }
+    }
+
+    fn sale_of(lines: Vec<TicketLine>) -> Ticket {
+        Ticket {
+            id: Uuid::nil(),
+            number: 1,
+            kind: TicketKind::Sale,
+            reverses: None,
+            created_at_ms: 0,
+            hlc: till_protocol::Hlc {
+                wall_ms: 0,
+                counter: 0,
+                node: Uuid::nil(),
+            },
+            currency: till_protocol::Currency {
+                code: "EUR".into(),
+                exponent: 2,
+            },
+            prices_include_tax: true,
+            customer_id: None,
+            lines,
+            ticket_discount: None,
+            taxes: Vec::new(),
+            totals: till_protocol::pricing::TicketTotals {
+                subtotal: 0,
+                discount_total: 0,
+                tax_total: 0,
+                total: 0,
+            },
+            tenders: Vec::new(),
+            journal_hash: String::new(),
+            operator: None,
+            approval: None,
+            shift_id: None,
+        }
+    }
+
+    #[test]
+    fn each_refund_pays_back_through_what_earlier_refunds_left_of_the_tenders() {
+        let paid = [card(50), cash(70)];
+        assert_eq!(payback(&paid, 0, 60), vec![card(50), cash(10)]);
+        assert_eq!(
+            payback(&paid, 60, 40),
+            vec![cash(40)],
+            "the card was paid back whole by the first refund"
+        );
+        assert_eq!(payback(&paid, 30, 30), vec![card(20), cash(10)]);
+    }
+
+    #[test]
+    fn refunds_of_a_line_unit_by_unit_pay_back_exactly_its_amount() {
+        let sold = line(100, 3, 200);
+        let mut back = Returned::default();
+        let mut amounts = Vec::new();
+        for _ in 0..3 {
+            let r = refund_line(&sold, back, 1).expect("a unit");
+            let amount = paid_for(&r);
+            assert!((0..=r.unit_price).contains(&amount), "{amount}");
+            amounts.push(amount);
+            back.quantity += 1;
+            back.amount += amount;
+        }
+        assert_eq!(amounts, vec![67, 66, 67]);
+        assert_eq!(amounts.iter().sum::<i64>(), 200, "never more, never less");
+    }
+
+    #[test]
+    fn a_refund_names_each_line_once_and_at_most_what_is_left() {
+        let sale = sale_of(vec![line(100, 3, 300), line(50, 1, 50)]);
+        let back = [
+            Returned {
+                quantity: 2,
+                amount: 200,
+            },
+            Returned::default(),
+        ];
+        let ask = |pairs: &[(usize, i64)]| {
+            let lines: Vec<RefundLine> = pairs
+                .iter()
+                .map(|&(line_no, quantity)| RefundLine { line_no, quantity })
+                .collect();
+            chosen_lines(&sale, &back, &lines)
+        };
+        assert_eq!(
+            ask(&[(2, 1), (1, 1)]).ok(),
+            Some(vec![(0, 1), (1, 1)]),
+            "in the sale's order"
+        );
+        let err = ask(&[(1, 2)]).expect_err("one is left");
+        assert_eq!(err.code(), crate::ErrorCode::NothingLeftToRefund);
+        assert_eq!(
+            err.to_string(),
+            "line 1: 1 of Scone are left to refund, not 2"
+        );
+        assert_eq!(
+            ask(&[(2, 1), (2, 1)]).map_err(|e| e.code()).err(),
+            Some(crate::ErrorCode::InvalidInput)
+        );
+        assert_eq!(
+            ask(&[(3, 1)]).map_err(|e| e.code()).err(),
+            Some(crate::ErrorCode::InvalidInput)
+        );
+    }
+}

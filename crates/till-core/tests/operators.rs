@@ -92,6 +92,8 @@ fn a_sale_names_who_rang_it_up_here_in_the_journal_and_on_the_wire() {
     assert!(journal::verify(&mut conn).expect("verifies").holds());
     let listed = tickets::list(&conn, 10, None).expect("lists");
     assert_eq!(listed[0].operator, cara);
+    let shown = view::recent(&conn, 10, false, &NOW).expect("lists");
+    assert_eq!(shown[0].operator, cara, "the app's list names the operator");
 }
 
 #[test]

@@ -31,7 +31,10 @@ pub struct ListedTicket {
     pub sync_state: ItemSyncState,
     pub server_number: Option<u64>,
     pub reverses: Option<Uuid>,
+    /// The first void or refund of this sale.
     pub reversed_by: Option<Uuid>,
+    /// Who rang it up (none on a till without employees).
+    pub operator: Option<Operator>,
 }
 
 impl From<TicketSummary> for ListedTicket {
@@ -46,6 +49,7 @@ impl From<TicketSummary> for ListedTicket {
             server_number: t.server_number,
             reverses: t.reverses,
             reversed_by: t.reversed_by,
+            operator: t.operator,
         }
     }
 }
