@@ -1,6 +1,7 @@
 //! What needs a manager's approval, and whether an operation has what it needs. On a till with
 //! employees: a void, a refund, discarding a failed item, a price override and a discount above
-//! the till's limit ([`settings::discount_approval_above_pct`]). On a till without employees
+//! the till's limit ([`settings::discount_approval_above_pct`]), and setting that limit. On a
+//! till without employees
 //! nothing does, as before employees. The decisions are pure ([`for_quote`], [`decide`]); the
 //! functions around them load the facts. The approval itself is a manager's PIN
 //! ([`signin::approve`]), recorded with the reason given here.
@@ -36,6 +37,14 @@ impl Needed {
         Needed {
             action: ApprovalAction::Refund,
             reason: format!("refund of ticket {number}"),
+        }
+    }
+
+    /// Setting the till's discount limit to `pct` percent.
+    pub fn discount_limit(pct: u8) -> Needed {
+        Needed {
+            action: ApprovalAction::Discount,
+            reason: format!("the discount limit set to {pct} %"),
         }
     }
 

@@ -11,6 +11,9 @@ use rusqlite::Connection;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use till_protocol::{Approval, Operator};
+
+use crate::approvals::{self, Needed};
 use crate::clock::{Clock, SystemClock};
 use crate::config;
 use crate::error::CoreError;
@@ -188,10 +191,21 @@ pub fn check_discount_limit(pct: i64) -> Result<u8, CoreError> {
     })
 }
 
-/// Sets the largest discount (percent, 0 to 100) rung up without a manager's approval.
-pub fn set_discount_approval_above_pct(conn: &Connection, pct: i64) -> Result<u8, CoreError> {
+/// Sets the largest discount (percent, 0 to 100) rung up without a manager's approval; on a
+/// till with employees, by the `operator` signed in with a manager's `approval`
+/// ([`Needed::discount_limit`]).
+pub fn set_discount_approval_above_pct(
+    conn: &Connection,
+    pct: i64,
+    operator: Option<&Operator>,
+    approval: Option<Approval>,
+) -> Result<u8, CoreError> {
     let pct = check_discount_limit(pct)?;
+    let approval = approvals::check(conn, operator, Some(&Needed::discount_limit(pct)), approval)?;
     config::set(conn, &DISCOUNT_APPROVAL_ABOVE_PCT, &pct)?;
+    let by = operator.map(|o| o.name.as_str());
+    let approved_by = approval.as_ref().map(|a| a.by.name.as_str());
+    tracing::info!(pct, ?by, ?approved_by, "discount limit set");
     Ok(pct)
 }
 
@@ -420,8 +434,8 @@ mod tests {
         let store = Store::open(dir.path()).expect("opens");
         let conn = store.connect().expect("connects");
         assert_eq!(discount_approval_above_pct(&conn).ok(), Some(20));
-        set_discount_approval_above_pct(&conn, 35).expect("sets");
-        assert!(set_discount_approval_above_pct(&conn, 101).is_err());
+        set_discount_approval_above_pct(&conn, 35, None, None).expect("sets");
+        assert!(set_discount_approval_above_pct(&conn, 101, None, None).is_err());
         assert_eq!(
             discount_approval_above_pct(&conn).ok(),
             Some(35),

@@ -227,7 +227,14 @@ fn a_discount_above_the_limit_or_a_price_override_needs_a_manager() {
         sale.approval.map(|a| (a.action, a.reason)),
         Some((ApprovalAction::Discount, needed.reason))
     );
-    settings::set_discount_approval_above_pct(&conn, 30).expect("raises the limit");
+    let err = settings::set_discount_approval_above_pct(&conn, 30, cara.as_ref(), None)
+        .expect_err("a cashier cannot raise the limit alone");
+    assert_eq!(err.code(), ErrorCode::ApprovalRequired);
+    let raise = Needed::discount_limit(30);
+    let approval =
+        approvals::obtain(&mut conn, Some(&raise), Some(MANAGER_PIN), &NOW).expect("approves");
+    settings::set_discount_approval_above_pct(&conn, 30, cara.as_ref(), approval)
+        .expect("raises the limit");
     assert_eq!(approvals::for_cart(&conn, &cart).expect("judges"), None);
 
     let mut cart = cart_of(&[(&ps[0], 2)]);

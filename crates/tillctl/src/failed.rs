@@ -8,7 +8,7 @@ use till_core::approvals::Needed;
 use till_core::sync::failed;
 use till_core::SystemClock;
 
-use crate::pin::{ApprovePin, Pin};
+use crate::pin::{Approved, Pin};
 use crate::{open_store, Failure};
 
 #[derive(clap::Args)]
@@ -42,9 +42,7 @@ enum Command {
         #[arg(long, default_value = "tillctl")]
         by: String,
         #[command(flatten)]
-        pin: Pin,
-        #[command(flatten)]
-        approve: ApprovePin,
+        signed: Approved,
     },
 }
 
@@ -78,18 +76,16 @@ pub fn run(data_dir: Option<&Path>, args: Args) -> Result<(), Failure> {
             seq,
             reason,
             by,
-            pin,
-            approve,
+            signed,
         } => {
-            let operator = pin.operator(&mut conn)?;
-            let approval = approve.approval(&mut conn, Some(&Needed::discard(seq)))?;
+            let signed = signed.sign(&mut conn, &Needed::discard(seq))?;
             failed::discard(
                 &mut conn,
                 seq,
                 &reason,
                 &by,
-                operator.as_ref(),
-                approval,
+                signed.operator.as_ref(),
+                signed.approval,
                 &SystemClock,
             )?;
             outln!("item {seq} discarded");

@@ -7,6 +7,7 @@ extern crate till_cli;
 
 mod conflicts;
 mod customers;
+mod discount_limit;
 mod employees;
 mod enrol;
 mod failed;
@@ -76,6 +77,8 @@ enum Command {
     /// Refund lines of a sale, each up to what is left (a manager approves on a till with
     /// employees)
     Refund(refund::Args),
+    /// Show or set the largest discount (percent) rung up without a manager's approval
+    DiscountLimit(discount_limit::Args),
 }
 
 fn main() -> ExitCode {
@@ -103,6 +106,7 @@ fn main() -> ExitCode {
         Command::Recover(args) => recover::run(dir, args),
         Command::Void(args) => void::run(dir, args),
         Command::Refund(args) => refund::run(dir, args),
+        Command::DiscountLimit(args) => discount_limit::run(dir, args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

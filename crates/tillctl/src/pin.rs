@@ -25,28 +25,34 @@ impl Pin {
     }
 }
 
-/// A manager's approval.
+/// Who does it, and a manager's approval of it: `--pin PIN --approve-pin PIN`.
 #[derive(clap::Args)]
-pub struct ApprovePin {
-    /// A manager's PIN approving this (a void, a refund, a discount above the limit, a price
-    /// override, a discard), required for those on a till with employees
+pub struct Approved {
+    #[command(flatten)]
+    pin: Pin,
+    /// A manager's PIN approving this (a void, a refund, a discard, the discount limit),
+    /// required on a till with employees, even when a manager signs in with --pin
     #[arg(long, value_name = "PIN")]
     approve_pin: Option<String>,
 }
 
-impl ApprovePin {
-    /// The manager's approval of `needed`, when the till has employees and something is
-    /// needed.
-    pub fn approval(
-        &self,
-        conn: &mut Connection,
-        needed: Option<&Needed>,
-    ) -> Result<Option<Approval>, Failure> {
-        Ok(approvals::obtain(
+/// Who did something, and the approval they were given.
+pub struct Signed {
+    pub operator: Option<Operator>,
+    pub approval: Option<Approval>,
+}
+
+impl Approved {
+    /// Signs in who does it, then, on a till with employees, asks for the manager's approval
+    /// of `needed`.
+    pub fn sign(&self, conn: &mut Connection, needed: &Needed) -> Result<Signed, Failure> {
+        let operator = self.pin.operator(conn)?;
+        let approval = approvals::obtain(
             conn,
-            needed,
+            Some(needed),
             self.approve_pin.as_deref(),
             &SystemClock,
-        )?)
+        )?;
+        Ok(Signed { operator, approval })
     }
 }

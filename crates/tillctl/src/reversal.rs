@@ -11,7 +11,7 @@ use till_core::{tickets, Result as CoreResult};
 use till_protocol::{Approval, Operator, Ticket, TicketKind};
 use uuid::Uuid;
 
-use crate::pin::{ApprovePin, Pin};
+use crate::pin::{Approved, Signed};
 use crate::tickets::{kind_name, money};
 use crate::{open_checked, Failure};
 
@@ -21,18 +21,10 @@ pub struct Sale {
     /// The sale: its number on this till, its id, or its receipt's barcode
     sale: String,
     #[command(flatten)]
-    pin: Pin,
-    #[command(flatten)]
-    approve: ApprovePin,
+    signed: Approved,
     /// Print JSON instead of text
     #[arg(long)]
     json: bool,
-}
-
-/// Who reverses a sale, and the approval they were given.
-pub struct Signed {
-    pub operator: Option<Operator>,
-    pub approval: Option<Approval>,
 }
 
 impl Sale {
@@ -47,11 +39,8 @@ impl Sale {
         let (store, _) = open_checked(data_dir)?;
         let mut conn = store.connect()?;
         let sale = tickets::lookup(&conn, &self.sale)?;
-        let operator = self.pin.operator(&mut conn)?;
-        let approval = self
-            .approve
-            .approval(&mut conn, Some(&needed(sale.number)))?;
-        let ticket = reverse(&mut conn, &sale, Signed { operator, approval })?;
+        let signed = self.signed.sign(&mut conn, &needed(sale.number))?;
+        let ticket = reverse(&mut conn, &sale, signed)?;
         print(&ticket, sale.number, self.json)
     }
 }
