@@ -14,7 +14,7 @@ use crate::cart::{self, Cart, Quote};
 use crate::clock::Clock;
 use crate::error::{CoreError, Result};
 use crate::tender::{self, TenderInput};
-use crate::{counters, hlc, journal, outbox};
+use crate::{counters, hlc, journal, outbox, shifts};
 
 mod rows;
 pub mod view;
@@ -316,7 +316,7 @@ fn record(
         journal_hash: String::new(),
         operator: None,
         approval: None,
-        shift_id: None,
+        shift_id: shifts::for_ticket(tx)?,
     };
     let prev = journal::last_hash(tx)?;
     ticket.journal_hash = journal::chain_hash(&prev, &ticket)?;

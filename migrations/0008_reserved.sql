@@ -1,0 +1,2 @@
+-- Reserved for the operators and refunds step, which lands under this number; this file only
+-- keeps the numbering gapless until it does.
