@@ -42,6 +42,16 @@ pub enum ReconciliationState {
     Mismatch,
 }
 
+impl ReconciliationState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ReconciliationState::Pending => "pending",
+            ReconciliationState::Matched => "matched",
+            ReconciliationState::Mismatch => "mismatch",
+        }
+    }
+}
+
 /// A shift as the till shows it: mid-shift its X report (figures so far), once closed its Z
 /// report. Operators are `{id, name}`; times are RFC 3339 UTC text; money is minor units of
 /// `currency`.
@@ -77,9 +87,10 @@ pub struct ShiftView {
     pub difference: Option<i64>,
 }
 
-/// The operator a shift records: a till without employees keeps no shifts.
-pub fn operator_required(operator: Option<Operator>) -> Result<Operator> {
-    operator.ok_or_else(|| {
+/// Who records a shift's step: the employee whose PIN is `pin` (see [`signin::operator`]). A till
+/// without employees keeps no shifts.
+pub fn operator(conn: &mut Connection, pin: Option<&str>, clock: &dyn Clock) -> Result<Operator> {
+    signin::operator(conn, pin, clock)?.ok_or_else(|| {
         CoreError::InvalidInput("this till has no employees: it sells without shifts".into())
     })
 }

@@ -14,6 +14,7 @@ mod failure;
 mod history;
 mod recover;
 mod ring_up;
+mod shift;
 mod status;
 mod sync;
 mod tickets;
@@ -67,6 +68,8 @@ enum Command {
     History(history::Args),
     /// Salvage the sales and queued mutations of a damaged store that was set aside
     Recover(recover::Args),
+    /// Open and close shifts, move cash, print the X and Z reports
+    Shift(shift::Args),
 }
 
 fn main() -> ExitCode {
@@ -92,6 +95,7 @@ fn main() -> ExitCode {
         Command::Failed(args) => failed::run(dir, args),
         Command::History(args) => history::run(dir, args),
         Command::Recover(args) => recover::run(dir, args),
+        Command::Shift(args) => shift::run(dir, args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
