@@ -312,6 +312,17 @@ pub fn list_closed(conn: &Connection, limit: u32) -> Result<Vec<ShiftView>> {
     rows.iter().map(|r| view_of(conn, r)).collect()
 }
 
+/// Records the back office's answer to the close of shift `shift_id`.
+pub(crate) fn reconciled(
+    tx: &Connection,
+    shift_id: Uuid,
+    reconciliation: &Reconciliation,
+) -> Result<()> {
+    tx.prepare_cached("UPDATE shifts SET reconciliation = ?2 WHERE id = ?1")?
+        .execute(params![shift_id.to_string(), to_json(reconciliation)?])?;
+    Ok(())
+}
+
 /// Writes back the shift rows a journal event salvaged from a damaged store records; a run over
 /// what is already here changes nothing.
 pub(crate) fn restore(tx: &Connection, event: &Event) -> Result<()> {
