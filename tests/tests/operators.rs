@@ -41,6 +41,11 @@ async fn staffed_shop() -> (tempfile::TempDir, tempfile::TempDir, Server, String
     )
     .await;
     tillctl_ok(till.path(), &["sync", "--until-drained", "--timeout", "60"]).await;
+    tillctl_ok(
+        till.path(),
+        &["shift", "open", "--float", "0", "--pin", MANAGER_PIN],
+    )
+    .await;
     (server_dir, till, server, terminal_id)
 }
 

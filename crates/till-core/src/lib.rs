@@ -25,6 +25,7 @@ pub mod outbox;
 pub mod recover;
 pub mod register;
 pub mod settings;
+pub mod shifts;
 pub mod signin;
 pub mod status;
 pub mod store;

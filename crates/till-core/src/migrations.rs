@@ -57,6 +57,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "0008_operators_refunds",
         sql: include_str!("../../../migrations/0008_operators_refunds.sql"),
     },
+    Migration {
+        version: 9,
+        name: "0009_shifts",
+        sql: include_str!("../../../migrations/0009_shifts.sql"),
+    },
 ];
 
 /// Whether `migrations` are numbered 1, 2, 3… in order, with no gap and no repeat.

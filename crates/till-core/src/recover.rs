@@ -9,8 +9,8 @@
 //! start in any case). The store remembers the damage (`store_damaged`), and sync waits.
 //!
 //! [`recover`] then salvages, from a copy of the damaged file, every ticket that still hashes to
-//! its journal entry (or, when its rows are damaged, from the mutation that carried it) and
-//! every mutation not yet settled, each under its own sequence number, id and bytes: the back
+//! its journal entry (or, when its rows are damaged, from the mutation that carried it), every
+//! event of its journal that still hashes (with the shifts it records), and every mutation not yet settled, each under its own sequence number, id and bytes: the back
 //! office applies those it lacks and answers the others as replays, so each lands exactly once,
 //! however often `recover` runs. Sync goes on from there.
 
@@ -27,7 +27,7 @@ use crate::config::{self, Key};
 use crate::error::{CoreError, Result};
 use crate::outbox::OutboxState;
 use crate::store::{integrity, open_unchecked, unchecked_uri, Store, DB_FILE};
-use crate::{counters, journal, outbox, tickets};
+use crate::{counters, journal, outbox, shifts, tickets};
 
 pub mod notice;
 
@@ -56,8 +56,14 @@ pub struct Recovery {
     pub failed: u64,
     /// Tickets and mutations this store already held (an earlier run).
     pub already_here: u64,
+    /// Events (a shift opened or closed, cash moved, …) written back into this store.
+    #[serde(default)]
+    pub events: u64,
     /// Ticket numbers whose ticket could not be read back intact.
     pub unreadable_tickets: Vec<u64>,
+    /// Journal positions of events that could not be read back intact.
+    #[serde(default)]
+    pub unreadable_entries: Vec<u64>,
     /// Sequence numbers above what the back office had acknowledged whose mutation could not be
     /// read: if the back office lacks one, sync stops at it.
     pub unreadable_mutations: Vec<u64>,
@@ -197,14 +203,16 @@ fn seed(conn: &mut Connection, old: &Path) -> Result<()> {
             "UPDATE main.counters SET value = max(value,
                  coalesce((SELECT value FROM old.counters c WHERE c.name = counters.name), 0),
                  CASE name
-                     WHEN 'ticket' THEN coalesce((SELECT max(position) FROM old.journal), 0)
-                     ELSE coalesce((SELECT max(seq) FROM old.outbox), 0)
+                     WHEN 'ticket' THEN coalesce((SELECT max(ticket_number) FROM old.journal), 0)
+                     WHEN 'mutation' THEN coalesce((SELECT max(seq) FROM old.outbox), 0)
+                     ELSE 0
                  END)",
         ),
         (
             "journal chain",
             "INSERT OR REPLACE INTO main.meta (key, value)
-             SELECT 'journal_base', json_object('position', position, 'hash', hash)
+             SELECT 'journal_base', json_object('position', position, 'hash', hash,
+                 'ticket_number', coalesce((SELECT max(ticket_number) FROM old.journal), 0))
              FROM old.journal ORDER BY position DESC LIMIT 1",
         ),
         (
@@ -267,7 +275,7 @@ pub fn recover(store: &Store, from: Option<&Path>, clock: &dyn Clock) -> Result<
         ..Recovery::default()
     };
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    restore_tickets(&old, &tx, &mutations, &mut report)?;
+    restore_entries(&old, &tx, &mutations, &mut report)?;
     restore_mutations(&tx, &mutations, now, &mut report)?;
     let acked: u64 = old
         .query_row(
@@ -390,17 +398,66 @@ fn read_mutations(old: &Connection) -> Mutations {
     out
 }
 
-/// Writes back every ticket of the damaged journal that hashes to its entry, read from its rows
-/// or else from the mutation that carried it, in number order (a refund after its sale).
-fn restore_tickets(
+/// One entry of the damaged journal, as read.
+struct OldEntry {
+    ticket: Option<(String, u64)>,
+    shift_id: Option<String>,
+    event: Option<String>,
+    prev: String,
+    hash: String,
+}
+
+/// Entry `position` of the damaged journal, if readable; a store damaged before its journal
+/// kept events has tickets only.
+fn read_entry(old: &Connection, position: i64) -> Option<OldEntry> {
+    let read = |sql: &str| {
+        old.query_row(sql, [position], |r| {
+            let ticket: (Option<String>, Option<i64>) = (r.get(0)?, r.get(1)?);
+            Ok(OldEntry {
+                ticket: match ticket {
+                    (Some(id), Some(n)) => Some((id, u64::try_from(n).unwrap_or(0))),
+                    _ => None,
+                },
+                shift_id: r.get(2)?,
+                event: r.get(3)?,
+                prev: r.get(4)?,
+                hash: r.get(5)?,
+            })
+        })
+    };
+    read(
+        "SELECT ticket_id, ticket_number, shift_id, event, prev_hash, hash
+         FROM journal WHERE position = ?1",
+    )
+    .or_else(|_| {
+        read(
+            "SELECT ticket_id, ticket_number, NULL, NULL, prev_hash, hash
+             FROM journal WHERE position = ?1",
+        )
+    })
+    .ok()
+}
+
+/// Writes back every entry of the damaged journal that hashes as recorded, at its own position:
+/// each ticket read from its rows or else from the mutation that carried it, each event from its
+/// entry (with the shift rows it records), in position order (a refund after its sale, a shift's
+/// close after its opening). Ticket numbers issued there and not written back are reported.
+fn restore_entries(
     old: &Connection,
     tx: &Connection,
     mutations: &Mutations,
     report: &mut Recovery,
 ) -> Result<()> {
     let carried = mutations.tickets();
-    let last: i64 = old
+    let last_position: i64 = old
         .query_row("SELECT max(position) FROM journal", [], |r| {
+            r.get::<_, Option<i64>>(0)
+        })
+        .ok()
+        .flatten()
+        .unwrap_or(0);
+    let last_ticket: i64 = old
+        .query_row("SELECT max(ticket_number) FROM journal", [], |r| {
             r.get::<_, Option<i64>>(0)
         })
         .ok()
@@ -414,8 +471,7 @@ fn restore_tickets(
             )
             .unwrap_or(0),
         );
-    for position in 1..=last {
-        let number = u64::try_from(position).unwrap_or(0);
+    for position in 1..=last_position {
         let here: bool = tx
             .query_row(
                 "SELECT EXISTS (SELECT 1 FROM journal WHERE position = ?1)",
@@ -427,54 +483,98 @@ fn restore_tickets(
             report.already_here += 1;
             continue;
         }
-        let entry = old
-            .query_row(
-                "SELECT ticket_id, prev_hash, hash FROM journal WHERE position = ?1",
-                [position],
-                |r| {
-                    Ok((
-                        r.get::<_, String>(0)?,
-                        r.get::<_, String>(1)?,
-                        r.get::<_, String>(2)?,
-                    ))
-                },
-            )
-            .ok();
-        let intact = entry.and_then(|(id, prev, hash)| {
-            let id = Uuid::parse_str(&id).ok()?;
-            let hashes = |t: &Ticket| {
-                t.number == number
-                    && t.journal_hash == hash
-                    && journal::chain_hash(&prev, t).is_ok_and(|h| h == hash)
-            };
-            let from_rows = tickets::load(old, id).ok().flatten().filter(|t| hashes(t));
-            let ticket =
-                from_rows.or_else(|| carried.get(&id).map(|t| (*t).clone()).filter(hashes))?;
-            Some((ticket, prev))
-        });
-        let written = match &intact {
-            Some((ticket, prev)) => {
-                tx.execute("SAVEPOINT ticket", [])?;
-                let done = tickets::restore(tx, ticket, prev);
-                tx.execute(
-                    if done.is_ok() {
-                        "RELEASE ticket"
-                    } else {
-                        "ROLLBACK TO ticket"
-                    },
-                    [],
-                )?;
-                done.is_ok()
-            }
-            None => false,
+        let Some(entry) = read_entry(old, position) else {
+            continue;
         };
-        if written {
-            report.tickets += 1;
-        } else {
-            report.unreadable_tickets.push(number);
+        tx.execute("SAVEPOINT entry", [])?;
+        let done = match (&entry.ticket, &entry.event) {
+            (Some((id, number)), None) => {
+                restore_ticket(old, tx, &carried, &entry, id, *number, position)
+            }
+            (None, Some(text)) => restore_event(tx, &entry, text, position),
+            _ => Ok(false),
+        };
+        let written = matches!(done, Ok(true));
+        if !written {
+            tx.execute("ROLLBACK TO entry", [])?;
+        }
+        tx.execute("RELEASE entry", [])?;
+        match (written, &entry.ticket) {
+            (true, Some(_)) => report.tickets += 1,
+            (true, None) => report.events += 1,
+            (false, Some(_)) => {}
+            (false, None) => report
+                .unreadable_entries
+                .push(u64::try_from(position).unwrap_or(0)),
         }
     }
-    raise_counter(tx, counters::TICKET, u64::try_from(last).unwrap_or(0))
+    for number in 1..=last_ticket {
+        let here: bool = tx
+            .query_row(
+                "SELECT EXISTS (SELECT 1 FROM tickets WHERE number = ?1)",
+                [number],
+                |r| r.get(0),
+            )
+            .unwrap_or(false);
+        if !here {
+            report
+                .unreadable_tickets
+                .push(u64::try_from(number).unwrap_or(0));
+        }
+    }
+    raise_counter(
+        tx,
+        counters::TICKET,
+        u64::try_from(last_ticket).unwrap_or(0),
+    )
+}
+
+/// Writes back the ticket of a damaged entry when it hashes to it, at `position`.
+fn restore_ticket(
+    old: &Connection,
+    tx: &Connection,
+    carried: &HashMap<Uuid, &Ticket>,
+    entry: &OldEntry,
+    id: &str,
+    number: u64,
+    position: i64,
+) -> Result<bool> {
+    let Ok(id) = Uuid::parse_str(id) else {
+        return Ok(false);
+    };
+    let Ok(shift_id) = entry.shift_id.as_deref().map(Uuid::parse_str).transpose() else {
+        return Ok(false);
+    };
+    let hashes = |t: &Ticket| {
+        t.number == number
+            && t.journal_hash == entry.hash
+            && journal::chain_hash(&entry.prev, t).is_ok_and(|h| h == entry.hash)
+    };
+    let from_rows = tickets::load(old, id).ok().flatten().map(|mut t| {
+        t.shift_id = shift_id;
+        t
+    });
+    let Some(ticket) = from_rows
+        .filter(|t| hashes(t))
+        .or_else(|| carried.get(&id).map(|t| (*t).clone()).filter(|t| hashes(t)))
+    else {
+        return Ok(false);
+    };
+    tickets::restore(tx, &ticket, &entry.prev)?;
+    journal::place_ticket(tx, ticket.id, position)?;
+    Ok(true)
+}
+
+/// Writes back the event of a damaged entry when it hashes to it, at `position`, with the shift
+/// rows it records.
+fn restore_event(tx: &Connection, entry: &OldEntry, text: &str, position: i64) -> Result<bool> {
+    match journal::restore_event(tx, position, text, &entry.prev, &entry.hash)? {
+        Some(event) => {
+            shifts::restore(tx, &event)?;
+            Ok(true)
+        }
+        None => Ok(false),
+    }
 }
 
 /// Queues again every unsettled mutation (and puts every failed item back on the failed list),

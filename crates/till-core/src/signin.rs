@@ -2,7 +2,7 @@
 //! ([`crate::employees`]), behind a lock-out. Five wrong PINs in a row make the till refuse every
 //! PIN for 60 s, and each further lock-out before a right PIN lasts twice as long as the one
 //! before. The count and the lock-out are kept in the store, so quitting the app or running
-//! `tillctl` again does not reset them.
+//! `tillctl` again does not reset them; each lock-out is an event in the journal.
 //!
 //! A till without employees (a demo till, or one enrolled on an empty back office) has no one
 //! to sign in: [`operator`] answers `None` and every operation goes on as before employees.
@@ -15,6 +15,7 @@ use crate::clock::Clock;
 use crate::config;
 use crate::employees::{self, Employee};
 use crate::error::{CoreError, Result};
+use crate::journal::{self, Event, PinLockout};
 
 /// Wrong PINs in a row that lock the till.
 pub const WRONG_PINS_BEFORE_LOCKOUT: u32 = 5;
@@ -99,7 +100,18 @@ pub fn attempt(conn: &mut Connection, pin: &str, clock: &dyn Clock) -> Result<At
         None => {
             let after = state.after_wrong_pin(now);
             config::set(&tx, &LOCKOUT, &after)?;
-            if after.locked_until_ms != state.locked_until_ms {
+            if let Some(until_ms) = after
+                .locked_until_ms
+                .filter(|_| after.locked_until_ms != state.locked_until_ms)
+            {
+                journal::append_event(
+                    &tx,
+                    &Event::PinLockout(PinLockout {
+                        at_ms: now,
+                        lockouts: after.lockouts,
+                        locked_until_ms: until_ms,
+                    }),
+                )?;
                 tracing::warn!(
                     lockouts = after.lockouts,
                     until_ms = after.locked_until_ms,

@@ -17,7 +17,7 @@ use crate::cart::{self, Cart, Quote};
 use crate::clock::Clock;
 use crate::error::{CoreError, Result};
 use crate::tender::{self, TenderInput};
-use crate::{counters, hlc, journal, outbox, settings};
+use crate::{counters, hlc, journal, outbox, settings, shifts};
 
 mod returns;
 mod rows;
@@ -412,7 +412,7 @@ fn record(
         journal_hash: String::new(),
         operator: entry.operator,
         approval: entry.approval,
-        shift_id: None,
+        shift_id: shifts::for_ticket(tx)?,
     };
     let prev = journal::last_hash(tx)?;
     ticket.journal_hash = journal::chain_hash(&prev, &ticket)?;

@@ -44,13 +44,18 @@ fn hire(conn: &Connection, name: &str, role: Role, pin: &str) {
     .expect("hires");
 }
 
-/// A till with a cashier (Cara) and a manager (Mona).
+/// A till with a cashier (Cara) and a manager (Mona), and a shift Mona opened: its mutation
+/// is the first queued, so the first sale's is [`FIRST_SALE_SEQ`].
 fn staffed() -> (tempfile::TempDir, till_core::Store, Connection) {
-    let (dir, store, conn) = open();
+    let (dir, store, mut conn) = open();
     hire(&conn, "Cara", Role::Cashier, CASHIER_PIN);
     hire(&conn, "Mona", Role::Manager, MANAGER_PIN);
+    let mona = signed_in(&mut conn, MANAGER_PIN).expect("a manager");
+    till_core::shifts::open(&mut conn, &mona, 0, &NOW).expect("opens a shift");
     (dir, store, conn)
 }
+
+const FIRST_SALE_SEQ: u64 = 2;
 
 fn cash(tendered: i64) -> Vec<TenderInput> {
     vec![TenderInput::Cash { tendered }]
@@ -87,7 +92,7 @@ fn a_sale_names_who_rang_it_up_here_in_the_journal_and_on_the_wire() {
         Some(sale.clone()),
         "rebuilt from its rows with its operator"
     );
-    let mutation = sent(&conn, 1);
+    let mutation = sent(&conn, FIRST_SALE_SEQ);
     assert_eq!(mutation.operator, cara, "the mutation is the cashier's");
     assert!(journal::verify(&mut conn).expect("verifies").holds());
     let listed = tickets::list(&conn, 10, None).expect("lists");
@@ -290,7 +295,7 @@ fn a_failed_item_is_retried_as_the_operators_and_discarded_only_with_a_managers_
     let cara = signed_in(&mut conn, CASHIER_PIN);
     sell(&mut conn, &cart_of(&[(&ps[0], 1)]), cara.clone());
     sell(&mut conn, &cart_of(&[(&ps[1], 1)]), cara.clone());
-    for seq in [1, 2] {
+    for seq in [FIRST_SALE_SEQ, FIRST_SALE_SEQ + 1] {
         outbox::set_state(
             &conn,
             seq,
@@ -301,29 +306,39 @@ fn a_failed_item_is_retried_as_the_operators_and_discarded_only_with_a_managers_
         )
         .expect("fails");
     }
-    let err = failed::retry(&mut conn, 1, "tillctl", None, &NOW).expect_err("nobody signed in");
+    let err = failed::retry(&mut conn, FIRST_SALE_SEQ, "tillctl", None, &NOW)
+        .expect_err("nobody signed in");
     assert_eq!(err.code(), ErrorCode::PinRequired);
     let mona = signed_in(&mut conn, MANAGER_PIN);
-    let new_seq = failed::retry(&mut conn, 1, "tillctl", mona.as_ref(), &NOW).expect("retries");
+    let new_seq =
+        failed::retry(&mut conn, FIRST_SALE_SEQ, "tillctl", mona.as_ref(), &NOW).expect("retries");
     assert_eq!(
         sent(&conn, new_seq).operator,
         mona,
         "queued again as the manager's"
     );
 
-    let err = failed::discard(&mut conn, 2, "typo", "tillctl", cara.as_ref(), None, &NOW)
-        .expect_err("no approval");
+    let err = failed::discard(
+        &mut conn,
+        FIRST_SALE_SEQ + 1,
+        "typo",
+        "tillctl",
+        cara.as_ref(),
+        None,
+        &NOW,
+    )
+    .expect_err("no approval");
     assert_eq!(err.code(), ErrorCode::ApprovalRequired);
     let approval = approvals::obtain(
         &mut conn,
-        Some(&Needed::discard(2)),
+        Some(&Needed::discard(FIRST_SALE_SEQ + 1)),
         Some(MANAGER_PIN),
         &NOW,
     )
     .expect("approves");
     failed::discard(
         &mut conn,
-        2,
+        FIRST_SALE_SEQ + 1,
         "typo",
         "tillctl",
         cara.as_ref(),
@@ -333,8 +348,8 @@ fn a_failed_item_is_retried_as_the_operators_and_discarded_only_with_a_managers_
     .expect("discards");
     let (actor, approved): (String, String) = conn
         .query_row(
-            "SELECT actor, approval FROM outbox_actions WHERE seq = 2",
-            [],
+            "SELECT actor, approval FROM outbox_actions WHERE seq = ?1",
+            [FIRST_SALE_SEQ + 1],
             |r| Ok((r.get(0)?, r.get(1)?)),
         )
         .expect("recorded");

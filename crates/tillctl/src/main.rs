@@ -18,6 +18,7 @@ mod recover;
 mod refund;
 mod reversal;
 mod ring_up;
+mod shift;
 mod status;
 mod sync;
 mod tickets;
@@ -79,6 +80,8 @@ enum Command {
     Refund(refund::Args),
     /// Show or set the largest discount (percent) rung up without a manager's approval
     DiscountLimit(discount_limit::Args),
+    /// Open and close shifts, move cash, print the X and Z reports
+    Shift(shift::Args),
 }
 
 fn main() -> ExitCode {
@@ -107,6 +110,7 @@ fn main() -> ExitCode {
         Command::Void(args) => void::run(dir, args),
         Command::Refund(args) => refund::run(dir, args),
         Command::DiscountLimit(args) => discount_limit::run(dir, args),
+        Command::Shift(args) => shift::run(dir, args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

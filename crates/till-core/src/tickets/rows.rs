@@ -165,7 +165,8 @@ pub(super) fn insert(tx: &Connection, t: &Ticket) -> Result<()> {
 const TICKET_COLUMNS: &str =
     "id, number, kind, reverses, created_at_ms, hlc_wall_ms, hlc_counter, \
      hlc_node, currency_code, currency_exponent, prices_include_tax, customer_id, ticket_discount, \
-     subtotal, discount_total, tax_total, total, journal_hash, operator_id, operator_name, approval";
+     subtotal, discount_total, tax_total, total, journal_hash, operator_id, operator_name, approval, \
+     (SELECT j.shift_id FROM journal j WHERE j.ticket_id = tickets.id)";
 
 /// A ticket's own row, before its lines, taxes and tenders are attached.
 struct Head {
@@ -187,6 +188,8 @@ struct Head {
     operator_id: Option<String>,
     operator_name: Option<String>,
     approval: Option<String>,
+    /// Kept in the ticket's journal entry, whose hash covers it.
+    shift_id: Option<String>,
 }
 
 fn head_from_row(r: &Row<'_>) -> rusqlite::Result<Head> {
@@ -214,6 +217,7 @@ fn head_from_row(r: &Row<'_>) -> rusqlite::Result<Head> {
         operator_id: r.get(18)?,
         operator_name: r.get(19)?,
         approval: r.get(20)?,
+        shift_id: r.get(21)?,
     })
 }
 
@@ -333,7 +337,7 @@ fn assemble(conn: &Connection, h: Head) -> Result<Ticket> {
         journal_hash: h.journal_hash,
         operator: operator(h.operator_id, h.operator_name)?,
         approval: from_json("approval", h.approval)?,
-        shift_id: None,
+        shift_id: h.shift_id.as_deref().map(parse_uuid).transpose()?,
     })
 }
 

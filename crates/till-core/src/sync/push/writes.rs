@@ -5,10 +5,12 @@
 //! the conflict table, and a diverged history stops sync until the till is enrolled anew.
 
 use rusqlite::{params, Connection};
+use till_protocol::shift::Reconciliation;
 use till_protocol::{ConflictCurrent, Mutation, MutationBody, Outcome, PushResponse, ReversalInfo};
 use uuid::Uuid;
 
 use crate::outbox::{self, OutboxEntry, OutboxState};
+use crate::shifts;
 use crate::store::wal::{self, let_writers_in, Checkpointer, WRITE_CHUNK};
 use crate::Clock;
 
@@ -132,6 +134,7 @@ fn write(
         } => {
             keep_answer(tx, entry.seq, OutboxState::Conflict, outcome, now)?;
             let mutation: Mutation = serde_json::from_slice(&entry.payload)?;
+            on_shift_mismatch(tx, &mutation, current)?;
             let detected = conflict_from_push(tx, entry, &mutation, *reason, current)?;
             conflicts::record(tx, policies, detected, clock)?;
         }
@@ -280,10 +283,27 @@ fn on_applied(conn: &Connection, mutation: &Mutation, version: u64) -> Result<()
         MutationBody::CustomerDeleted(c) => {
             customers::mark_applied(conn, c.id, mutation, version, None)?
         }
+        MutationBody::ShiftClosed(s) => {
+            shifts::reconciled(conn, s.shift_id, &Reconciliation::Matched)?
+        }
         MutationBody::DisputeSettled(_)
         | MutationBody::ShiftOpened(_)
-        | MutationBody::CashMoved(_)
-        | MutationBody::ShiftClosed(_) => {}
+        | MutationBody::CashMoved(_) => {}
+    }
+    Ok(())
+}
+
+/// A closed shift the back office answered with a `shift_mismatch`: what differs, kept with the
+/// shift (the conflict itself is recorded for a manager like any other).
+fn on_shift_mismatch(
+    conn: &Connection,
+    mutation: &Mutation,
+    current: &Option<ConflictCurrent>,
+) -> Result<(), SyncError> {
+    if let (MutationBody::ShiftClosed(s), Some(ConflictCurrent::Shift(m))) =
+        (&mutation.body, current)
+    {
+        shifts::reconciled(conn, s.shift_id, &Reconciliation::Mismatch(m.clone()))?;
     }
     Ok(())
 }
