@@ -142,3 +142,17 @@ pub fn reversal(kind: TicketKind, number: u64, original: &Ticket) -> Ticket {
     t.reverses = Some(original.id);
     t
 }
+
+/// A refund of `quantities[i]` units of line `i` of `sale` (a line at 0 left out), at the sale's
+/// unit prices, numbered `number`.
+pub fn part_refund(sale: &Ticket, number: u64, quantities: &[i64]) -> Ticket {
+    let lines: Vec<SampleLine> = sale
+        .lines
+        .iter()
+        .zip(quantities)
+        .filter(|(_, q)| **q > 0)
+        .map(|(l, q)| SampleLine::new(l.product_id, l.unit_price, *q, l.tax_rate_bp))
+        .collect();
+    ticket(TicketKind::Refund, number, Some(sale.id), &lines, None)
+        .expect("lines of a priced sale always price")
+}

@@ -5,7 +5,7 @@ use till_protocol::{Role, Ticket, TicketKind};
 
 use super::StorageError;
 use crate::decide::terminals::TokenSlot;
-use crate::decide::tickets::SoldLine;
+use crate::decide::tickets::{EarlierReversal, SoldLine};
 
 /// The columns of a [`super::TerminalRecord`], in the order both backends read them.
 pub(super) const TERMINAL_COLUMNS: &str =
@@ -75,9 +75,18 @@ pub(super) fn sold_lines(body: &str) -> Result<Vec<SoldLine>, StorageError> {
         .iter()
         .map(|l| SoldLine {
             product_id: l.product_id,
+            unit_price: l.unit_price,
             quantity: l.quantity,
         })
         .collect())
+}
+
+/// A stored void or refund, from its kind column and its JSON.
+pub(super) fn earlier_reversal(kind: &str, body: &str) -> Result<EarlierReversal, StorageError> {
+    Ok(EarlierReversal {
+        kind: parse_kind(kind)?,
+        lines: sold_lines(body)?,
+    })
 }
 
 /// A ticket as kept whole beside its columns: its JSON.

@@ -162,10 +162,12 @@ impl<T: Tx> Settling<'_, T> {
         // Held: a reversal of the same sale elsewhere waits, then finds this one.
         let original = self.tx.ticket(original_id, Lock::Row).await?;
         let sold = self.tx.sold_lines(original_id).await?;
+        let earlier = self.tx.reversals_of(original_id).await?;
         let facts = ReversalFacts {
             terminal_id: self.terminal_id,
             cross_till_returns: self.tx.office_settings().await?.allow_cross_till_returns,
             sold: &sold,
+            earlier: &earlier,
         };
         match tickets::reversal(kind, ticket, original_id, original.as_ref(), facts) {
             Reversal::Reject(r) => Ok(Err(r)),

@@ -17,7 +17,7 @@ use crate::decide::customers::StoredCustomer;
 use crate::decide::disputes::{DisputeClosed, NewDispute, StoredDispute};
 use crate::decide::push::{RecordedBy, Settlement};
 use crate::decide::settings::OfficeSettings;
-use crate::decide::tickets::{SoldLine, StoredTicket};
+use crate::decide::tickets::{EarlierReversal, SoldLine, StoredTicket};
 
 /// Whether a load holds its row until commit, so that a concurrent writer deciding on the same
 /// row waits and then sees this transaction's write.
@@ -79,6 +79,10 @@ pub(super) trait Tx {
     ) -> Result<Option<(i64, u64)>, Self::Error>;
     /// The lines of the stored ticket `id` (none when there is no such ticket).
     async fn sold_lines(&mut self, id: Uuid) -> Result<Vec<SoldLine>, Self::Error>;
+    /// The voids and refunds of the sale `id` stored so far, in the order stored.
+    async fn reversals_of(&mut self, id: Uuid) -> Result<Vec<EarlierReversal>, Self::Error>;
+    /// Marks the sale reversed by `by`, unless a reversal before it did: a sale names its first
+    /// reversal.
     async fn mark_reversed(&mut self, sale: Uuid, by: Uuid) -> Result<(), Self::Error>;
     /// Flags a stored reversal as disputed, at `now_ms`.
     async fn insert_dispute(

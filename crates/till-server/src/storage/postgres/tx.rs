@@ -18,10 +18,10 @@ use crate::decide::customers::{CustomerRow, StoredCustomer};
 use crate::decide::disputes::{DisputeClosed, NewDispute, StoredDispute};
 use crate::decide::push::{Recorded, RecordedBy, Settlement};
 use crate::decide::settings::OfficeSettings;
-use crate::decide::tickets::{SoldLine, StoredTicket};
+use crate::decide::tickets::{EarlierReversal, SoldLine, StoredTicket};
 use crate::storage::columns::{
-    kind_name, parse_kind, sold_lines, ticket_body, to_i64, to_u64, CUSTOMER_COLUMNS,
-    EMPLOYEE_COLUMNS, PRODUCT_COLUMNS, TERMINAL_COLUMNS,
+    earlier_reversal, kind_name, parse_kind, sold_lines, ticket_body, to_i64, to_u64,
+    CUSTOMER_COLUMNS, EMPLOYEE_COLUMNS, PRODUCT_COLUMNS, TERMINAL_COLUMNS,
 };
 use crate::storage::tx::{CustomerVersion, Lock, ProductKey, Tx};
 use crate::storage::TerminalRecord;
@@ -190,6 +190,15 @@ impl Tx for PgTx<'_, '_> {
         }
     }
 
+    async fn reversals_of(&mut self, id: Uuid) -> Result<Vec<EarlierReversal>, TxError> {
+        let sql = "SELECT kind, body FROM tickets WHERE reverses = $1 ORDER BY server_id";
+        let mut earlier = Vec::new();
+        for row in all(self.tx, sql, &[&id]).await? {
+            earlier.push(earlier_reversal(row.get(0), row.get(1))?);
+        }
+        Ok(earlier)
+    }
+
     async fn office_settings(&mut self) -> Result<OfficeSettings, TxError> {
         let rows: Vec<(String, String)> =
             all(self.tx, "SELECT name, value FROM office_settings", &[])
@@ -212,7 +221,7 @@ impl Tx for PgTx<'_, '_> {
     }
 
     async fn mark_reversed(&mut self, sale: Uuid, by: Uuid) -> Result<(), TxError> {
-        let sql = "UPDATE tickets SET reversed_by = $2 WHERE id = $1";
+        let sql = "UPDATE tickets SET reversed_by = coalesce(reversed_by, $2) WHERE id = $1";
         exec(self.tx, sql, &[&sale, &by]).await?;
         Ok(())
     }

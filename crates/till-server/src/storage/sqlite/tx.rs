@@ -15,10 +15,10 @@ use crate::decide::customers::{CustomerRow, StoredCustomer};
 use crate::decide::disputes::{DisputeClosed, NewDispute, StoredDispute};
 use crate::decide::push::{Recorded, RecordedBy, Settlement};
 use crate::decide::settings::OfficeSettings;
-use crate::decide::tickets::{SoldLine, StoredTicket};
+use crate::decide::tickets::{EarlierReversal, SoldLine, StoredTicket};
 use crate::storage::columns::{
-    kind_name, parse_kind, sold_lines, ticket_body, to_i64, to_u64, CUSTOMER_COLUMNS,
-    PRODUCT_COLUMNS,
+    earlier_reversal, kind_name, parse_kind, sold_lines, ticket_body, to_i64, to_u64,
+    CUSTOMER_COLUMNS, PRODUCT_COLUMNS,
 };
 use crate::storage::tx::{CustomerVersion, Lock, ProductKey, Tx};
 use crate::storage::{StorageError, TerminalRecord};
@@ -197,6 +197,21 @@ impl Tx for SqliteTx<'_> {
         body.map_or(Ok(Vec::new()), |b| sold_lines(&b))
     }
 
+    async fn reversals_of(&mut self, id: Uuid) -> Result<Vec<EarlierReversal>, StorageError> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT kind, body FROM tickets WHERE reverses = ?1 ORDER BY server_id",
+        )?;
+        let rows = stmt.query_map([id.to_string()], |r| {
+            Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
+        })?;
+        let mut earlier = Vec::new();
+        for row in rows {
+            let (kind, body) = row?;
+            earlier.push(earlier_reversal(&kind, &body)?);
+        }
+        Ok(earlier)
+    }
+
     async fn office_settings(&mut self) -> Result<OfficeSettings, StorageError> {
         reads::office_settings(self.conn)
     }
@@ -212,7 +227,7 @@ impl Tx for SqliteTx<'_> {
 
     async fn mark_reversed(&mut self, sale: Uuid, by: Uuid) -> Result<(), StorageError> {
         self.conn.execute(
-            "UPDATE tickets SET reversed_by = ?2 WHERE id = ?1",
+            "UPDATE tickets SET reversed_by = coalesce(reversed_by, ?2) WHERE id = ?1",
             params![sale.to_string(), by.to_string()],
         )?;
         Ok(())
