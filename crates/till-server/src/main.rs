@@ -16,8 +16,8 @@ use till_server::decide::settings::{OfficeSetting, OfficeSettings};
 use till_server::serve::{shutdown_signal, BoundServer, ServeError, ServeOptions, TlsFiles};
 use till_server::storage::postgres::PostgresStorage;
 use till_server::storage::sqlite::SqliteStorage;
-use till_server::storage::{CustomerEdit, Storage, StorageError};
-use till_server::{catalog_file, duration, pin, token};
+use till_server::storage::{CustomerEdit, ShiftSummary, Storage, StorageError};
+use till_server::{catalog_file, dates, duration, pin, token};
 use uuid::Uuid;
 
 #[derive(Parser)]
@@ -68,6 +68,15 @@ enum Command {
     Settings(SettingsCommand),
     /// Lists the tickets received.
     Tickets {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Lists the shifts tills opened, newest first: open, or closed and matched or mismatched
+    /// with what the back office holds.
+    Shifts {
+        /// Only this terminal's shifts.
+        #[arg(long, value_name = "ID")]
+        terminal: Option<Uuid>,
         #[arg(long)]
         json: bool,
     },
@@ -500,8 +509,16 @@ async fn run(cli: Cli) -> Result<(), CliError> {
                     .recovered_from
                     .map(|from| format!("  recovered from terminal {from}"))
                     .unwrap_or_default();
+                let by = t
+                    .operator
+                    .map(|o| format!("  by {}", o.name))
+                    .unwrap_or_default();
+                let approved = t
+                    .approval
+                    .map(|a| format!("  {} approved by {}", a.action.as_str(), a.by.name))
+                    .unwrap_or_default();
                 outln!(
-                    "#{:<6} {} terminal {} no. {:<6} {:<6} {:>12}{recovered}",
+                    "#{:<6} {} terminal {} no. {:<6} {:<6} {:>12}{by}{approved}{recovered}",
                     t.server_number,
                     t.id,
                     t.terminal_id,
@@ -509,6 +526,16 @@ async fn run(cli: Cli) -> Result<(), CliError> {
                     t.kind,
                     t.total
                 );
+            }
+            Ok(())
+        }
+        Command::Shifts { terminal, json } => {
+            let shifts = storage.shifts(terminal).await?;
+            if json {
+                return print_json(&shifts);
+            }
+            for s in &shifts {
+                print_shift(s);
             }
             Ok(())
         }
@@ -548,6 +575,51 @@ async fn run(cli: Cli) -> Result<(), CliError> {
             Ok(())
         }
     }
+}
+
+/// A shift on one line (opened, and once closed the cash counted), then what differs.
+fn print_shift(s: &ShiftSummary) {
+    let closed = match (&s.closed_by, s.closed_at_ms) {
+        (Some(by), Some(at)) => format!(
+            "  closed {} by {}  expected {} counted {} difference {}",
+            dates::timestamp(at),
+            by.name,
+            shown(s.expected_cash),
+            shown(s.counted_cash),
+            shown(s.difference)
+        ),
+        _ => String::new(),
+    };
+    outln!(
+        "{} Z{:<4} {:<8} {}  opened {} by {}  float {}{closed}",
+        s.shift_id,
+        s.z_number,
+        s.state,
+        s.terminal,
+        dates::timestamp(s.opened_at_ms),
+        s.opened_by.name,
+        s.float
+    );
+    if let Some(m) = &s.mismatch {
+        if !m.missing_tickets.is_empty() {
+            outln!("    missing tickets: {:?}", m.missing_tickets);
+        }
+        if !m.unexpected_tickets.is_empty() {
+            outln!("    unexpected tickets: {:?}", m.unexpected_tickets);
+        }
+        for d in &m.differences {
+            outln!(
+                "    {}: till {}, back office {}",
+                d.figure,
+                d.till,
+                d.back_office
+            );
+        }
+    }
+}
+
+fn shown(figure: Option<i64>) -> String {
+    figure.map_or_else(|| "-".into(), |f| f.to_string())
 }
 
 fn print_settings(settings: &OfficeSettings, json: bool) -> Result<(), CliError> {

@@ -13,13 +13,6 @@ use till_server::decide::settings::OfficeSetting;
 use till_server::sample;
 use uuid::Uuid;
 
-fn code(outcome: &Outcome) -> &str {
-    match outcome {
-        Outcome::Rejected { code, .. } => code,
-        other => panic!("expected a rejection, got {other:?}"),
-    }
-}
-
 on_both_backends!(a_till_cannot_reverse_another_tills_sale_unless_the_store_allows_it);
 async fn a_till_cannot_reverse_another_tills_sale_unless_the_store_allows_it() {
     let server = TestServer::start().await;

@@ -15,15 +15,17 @@ mod employees;
 pub mod postgres;
 mod push;
 mod settings;
+mod shifts;
 pub mod sqlite;
 mod terminals;
 mod tx;
 
 use async_trait::async_trait;
 use serde::Serialize;
+use till_protocol::shift::ShiftMismatch;
 use till_protocol::{
-    CatalogSnapshot, Change, Customer, Employee, MutationResult, Product, Role, StoreSettings,
-    TaxRate,
+    Approval, CatalogSnapshot, Change, Customer, Employee, MutationResult, Operator, Product, Role,
+    StoreSettings, TaxRate,
 };
 use uuid::Uuid;
 
@@ -138,6 +140,35 @@ pub struct TicketSummary {
     /// For a ticket a till delivered after its history diverged (a restored or copied data
     /// dir), re-enrolled as a new terminal: the terminal it was first numbered under.
     pub recovered_from: Option<Uuid>,
+    /// Who rang it up, when the till has employees.
+    pub operator: Option<Operator>,
+    /// The manager's approval it needed (a void, a refund, a discount above the limit, …).
+    pub approval: Option<Approval>,
+    /// The shift it was rung up in.
+    pub shift_id: Option<Uuid>,
+}
+
+/// A shift as `till-server shifts` lists it. The cash figures of a closed shift are its Z
+/// report's; `state` says whether the back office holds the same (`mismatch` says what differs).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ShiftSummary {
+    pub shift_id: Uuid,
+    pub terminal_id: Uuid,
+    /// The terminal's name.
+    pub terminal: String,
+    pub z_number: u64,
+    pub opened_by: Operator,
+    pub opened_at_ms: i64,
+    pub float: i64,
+    pub closed_by: Option<Operator>,
+    pub closed_at_ms: Option<i64>,
+    pub expected_cash: Option<i64>,
+    pub counted_cash: Option<i64>,
+    /// `counted_cash − expected_cash`: negative when the drawer was short.
+    pub difference: Option<i64>,
+    /// `open`, `matched` or `mismatch`.
+    pub state: String,
+    pub mismatch: Option<ShiftMismatch>,
 }
 
 /// Figures for one terminal in [`Stats`].
@@ -298,6 +329,8 @@ pub trait Storage: Send + Sync + 'static {
     /// Disables an employee: its PIN matches on no till once they pulled it.
     async fn disable_employee(&self, id: Uuid) -> Result<Employee, StorageError>;
     async fn tickets(&self) -> Result<Vec<TicketSummary>, StorageError>;
+    /// The shifts tills opened (of `terminal` only, if named), newest first.
+    async fn shifts(&self, terminal: Option<Uuid>) -> Result<Vec<ShiftSummary>, StorageError>;
     /// The back office's own settings (store policies only the server applies).
     async fn office_settings(&self) -> Result<OfficeSettings, StorageError>;
     async fn set_office_setting(

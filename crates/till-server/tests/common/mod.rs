@@ -26,8 +26,8 @@ use till_server::serve::{BoundServer, ServeOptions};
 use till_server::storage::postgres::{testing, PostgresStorage};
 use till_server::storage::sqlite::SqliteStorage;
 use till_server::storage::{
-    CatalogImport, CustomerEdit, ImportSummary, PullPage, PushOutcome, Rotated, Stats, Storage,
-    StorageError, TerminalRecord, TicketSummary, TokenOwner,
+    CatalogImport, CustomerEdit, ImportSummary, PullPage, PushOutcome, Rotated, ShiftSummary,
+    Stats, Storage, StorageError, TerminalRecord, TicketSummary, TokenOwner,
 };
 use till_server::token;
 use tokio::sync::oneshot;
@@ -337,6 +337,14 @@ pub fn raw_outcomes(raw: &Value) -> Vec<String> {
         .collect()
 }
 
+/// The code of a rejection.
+pub fn code(outcome: &till_protocol::Outcome) -> &str {
+    match outcome {
+        till_protocol::Outcome::Rejected { code, .. } => code,
+        other => panic!("expected a rejection, got {other:?}"),
+    }
+}
+
 pub fn status_of(raw: &Value, i: usize) -> String {
     raw["results"][i]["outcome"]["status"]
         .as_str()
@@ -587,6 +595,9 @@ impl Storage for Observed {
     }
     async fn tickets(&self) -> Result<Vec<TicketSummary>, StorageError> {
         self.inner.tickets().await
+    }
+    async fn shifts(&self, terminal: Option<Uuid>) -> Result<Vec<ShiftSummary>, StorageError> {
+        self.inner.shifts(terminal).await
     }
     async fn office_settings(&self) -> Result<OfficeSettings, StorageError> {
         self.inner.office_settings().await

@@ -52,8 +52,8 @@ use self::tx::PgTx;
 use super::tx::Tx;
 use super::{
     catalog, customers, employees, push, settings, terminals, CatalogImport, CustomerEdit,
-    ImportSummary, PullPage, PushOutcome, Rotated, Stats, Storage, StorageError, TerminalRecord,
-    TicketSummary, TokenOwner,
+    ImportSummary, PullPage, PushOutcome, Rotated, ShiftSummary, Stats, Storage, StorageError,
+    TerminalRecord, TicketSummary, TokenOwner,
 };
 use crate::clock::now_ms;
 use crate::decide::employees::PinHash;
@@ -96,6 +96,10 @@ const MIGRATIONS: &[(u32, &str)] = &[
     (
         8,
         include_str!("../../../migrations/postgres/0008_employees.sql"),
+    ),
+    (
+        9,
+        include_str!("../../../migrations/postgres/0009_shifts_operators.sql"),
     ),
 ];
 
@@ -529,6 +533,13 @@ impl Storage for PostgresStorage {
 
     async fn tickets(&self) -> Result<Vec<TicketSummary>, StorageError> {
         retrying!(self, "tickets", |client| reads::tickets(&mut client))
+    }
+
+    async fn shifts(&self, terminal: Option<Uuid>) -> Result<Vec<ShiftSummary>, StorageError> {
+        retrying!(self, "shifts", |client| reads::shifts(
+            &mut client,
+            terminal
+        ))
     }
 
     async fn office_settings(&self) -> Result<OfficeSettings, StorageError> {

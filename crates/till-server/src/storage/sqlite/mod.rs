@@ -23,8 +23,8 @@ use uuid::Uuid;
 use self::tx::SqliteTx;
 use super::{
     catalog, customers, employees, push, settings, terminals, CatalogImport, CustomerEdit,
-    ImportSummary, PullPage, PushOutcome, Rotated, Stats, Storage, StorageError, TerminalRecord,
-    TicketSummary, TokenOwner,
+    ImportSummary, PullPage, PushOutcome, Rotated, ShiftSummary, Stats, Storage, StorageError,
+    TerminalRecord, TicketSummary, TokenOwner,
 };
 use crate::clock::now_ms;
 use crate::decide::employees::PinHash;
@@ -66,6 +66,10 @@ const MIGRATIONS: &[(u32, &str)] = &[
     (
         8,
         include_str!("../../../migrations/sqlite/0008_employees.sql"),
+    ),
+    (
+        9,
+        include_str!("../../../migrations/sqlite/0009_shifts_operators.sql"),
     ),
 ];
 
@@ -377,6 +381,10 @@ impl Storage for SqliteStorage {
         self.read(reads::tickets).await
     }
 
+    async fn shifts(&self, terminal: Option<Uuid>) -> Result<Vec<ShiftSummary>, StorageError> {
+        self.read(move |conn| reads::shifts(conn, terminal)).await
+    }
+
     async fn office_settings(&self) -> Result<OfficeSettings, StorageError> {
         self.read(reads::office_settings).await
     }
@@ -432,6 +440,35 @@ mod tests {
             .expect("reads");
         assert_eq!(tables, 0, "no table of a failed upgrade survives");
         apply_migrations(&mut conn, MIGRATIONS).expect("the good migrations apply");
+    }
+
+    #[test]
+    fn tickets_stored_before_the_operator_columns_keep_their_operator_and_shift() {
+        let mut conn = Connection::open_in_memory().expect("opens");
+        apply_migrations(&mut conn, &MIGRATIONS[..8]).expect("migrates to 8");
+        let mut sale = crate::sample::sale(1);
+        sale.operator = Some(crate::sample::operator("Ada"));
+        sale.shift_id = Some(Uuid::now_v7());
+        let body = serde_json::to_string(&sale).expect("serialises");
+        conn.execute_batch(
+            "INSERT INTO terminals (id, name, token_hash, created_at_ms) VALUES ('t', 'T', 'h', 0)",
+        )
+        .expect("a terminal");
+        conn.execute(
+            "INSERT INTO tickets (server_number, id, terminal_id, number, kind, total,
+                                  created_at_ms, mutation_id, body)
+             VALUES (1, ?1, 't', 1, 'sale', 0, 0, 'm', ?2)",
+            params![sale.id.to_string(), body],
+        )
+        .expect("a ticket");
+        apply_migrations(&mut conn, MIGRATIONS).expect("migrates to the last");
+        let (name, shift): (String, String) = conn
+            .query_row("SELECT operator_name, shift_id FROM tickets", [], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })
+            .expect("reads");
+        assert_eq!(name, "Ada");
+        assert_eq!(Some(shift), sale.shift_id.map(|s| s.to_string()));
     }
 
     #[tokio::test(flavor = "current_thread")]
