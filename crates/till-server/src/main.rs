@@ -12,6 +12,8 @@ use std::time::Duration;
 use clap::{Args, Parser, Subcommand};
 use serde::Serialize;
 use till_protocol::{Employee, Role};
+use till_server::dates::Day;
+use till_server::decide::reports::GroupBy;
 use till_server::decide::settings::{OfficeSetting, OfficeSettings};
 use till_server::serve::{shutdown_signal, BoundServer, ServeError, ServeOptions, TlsFiles};
 use till_server::storage::postgres::PostgresStorage;
@@ -80,6 +82,9 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Reports on what the tills sold.
+    #[command(subcommand)]
+    Report(ReportCommand),
     /// Ticket counts and totals per terminal, duplicates and sequence gaps.
     Stats {
         #[arg(long)]
@@ -156,6 +161,40 @@ enum TerminalCommand {
     List {
         #[arg(long)]
         json: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum ReportCommand {
+    /// Sales from one day to another, one row per group and a total row.
+    ///
+    /// Days are YYYY-MM-DD in UTC, both inclusive; a ticket counts on the day it was rung up.
+    /// Amounts are in minor units:
+    ///   tickets    the sales, voids and refunds in the group (a ticket counts once in each
+    ///              group it touches; the total counts each ticket once)
+    ///   gross      the sales' subtotals: unit price × quantity, before discounts
+    ///   discounts  the sales' line and ticket discounts
+    ///   refunds    the totals of the voids and refunds (disputed ones too)
+    ///   tax        the sales' tax minus the voids' and refunds' tax
+    ///   net        the sales' totals minus refunds
+    /// By day, operator, terminal or shift a ticket falls whole into one group; by product or
+    /// tax rate each line into its own; by tender a ticket is shared between its tenders in
+    /// proportion to what each took or paid back. --csv prints no total row.
+    #[command(verbatim_doc_comment)]
+    Sales {
+        /// The first day, YYYY-MM-DD (UTC).
+        #[arg(long, value_name = "DATE", value_parser = Day::parse)]
+        from: Day,
+        /// The last day, YYYY-MM-DD (UTC), included.
+        #[arg(long, value_name = "DATE", value_parser = Day::parse)]
+        to: Day,
+        /// day, product, tender, tax, operator, terminal or shift.
+        #[arg(long, value_name = "GROUPING", value_parser = GroupBy::parse)]
+        by: GroupBy,
+        #[arg(long, conflicts_with = "csv")]
+        json: bool,
+        #[arg(long)]
+        csv: bool,
     },
 }
 
@@ -289,6 +328,8 @@ enum CliError {
     NoDataDir,
     #[error("--database takes a postgres:// or postgresql:// URL")]
     BadDatabaseUrl,
+    #[error("--from {from} is after --to {to}")]
+    BackwardRange { from: Day, to: Day },
     #[error(transparent)]
     Storage(#[from] StorageError),
     #[error(transparent)]
@@ -302,7 +343,7 @@ enum CliError {
 impl CliError {
     fn exit_code(&self) -> u8 {
         match self {
-            CliError::NoDataDir | CliError::BadDatabaseUrl => 2,
+            CliError::NoDataDir | CliError::BadDatabaseUrl | CliError::BackwardRange { .. } => 2,
             CliError::Serve(ServeError::AddressInUse { .. }) => 3,
             CliError::Storage(StorageError::DataDir { .. } | StorageError::Connect { .. }) => 4,
             _ => 1,
@@ -537,6 +578,30 @@ async fn run(cli: Cli) -> Result<(), CliError> {
             for s in &shifts {
                 print_shift(s);
             }
+            Ok(())
+        }
+        Command::Report(ReportCommand::Sales {
+            from,
+            to,
+            by,
+            json,
+            csv,
+        }) => {
+            if from > to {
+                return Err(CliError::BackwardRange { from, to });
+            }
+            let report = storage.sales_report(from, to, by).await?;
+            if json {
+                return print_json(&report);
+            }
+            let text = if csv {
+                report
+                    .to_csv()
+                    .map_err(|e| CliError::Output(e.to_string()))?
+            } else {
+                report.to_table()
+            };
+            outln!("{}", text.trim_end_matches('\n'));
             Ok(())
         }
         Command::Stats { json } => {

@@ -136,6 +136,15 @@ pub(super) const TICKET_COLUMNS: &str = "t.server_id, t.server_number, t.id, t.t
     t.number, t.kind, t.reverses, t.reversed_by, t.total, t.created_at_ms, m.recovered_terminal,
     t.operator_id, t.operator_name, t.approval, t.shift_id";
 
+/// What the sales report reads of each ticket in its range (`t` is `tickets`, `term` its
+/// terminal, `s` its shift), oldest first; `$1` and `$2` bound the range `[from, to)` in
+/// milliseconds (SQLite numbers `$1` and `$2` as its first and second parameters too).
+pub(super) const REPORT_QUERY: &str = "SELECT t.body, t.terminal_id, term.name, s.z_number
+    FROM tickets t JOIN terminals term ON term.id = t.terminal_id
+    LEFT JOIN shifts s ON s.id = t.shift_id
+    WHERE t.created_at_ms >= $1 AND t.created_at_ms < $2
+    ORDER BY t.created_at_ms, t.server_id";
+
 /// A stored ticket from its JSON.
 pub(super) fn parse_ticket(body: &str) -> Result<Ticket, StorageError> {
     from_json(body, "ticket")

@@ -29,8 +29,10 @@ use till_protocol::{
 };
 use uuid::Uuid;
 
+use crate::dates::Day;
 use crate::decide::employees::PinHash;
 use crate::decide::push::Received;
+use crate::decide::reports::{GroupBy, ReportOverflow, SalesReport};
 use crate::decide::settings::{OfficeSetting, OfficeSettings};
 use crate::decide::stamps::StampLimit;
 use crate::decide::terminals::TokenSlot;
@@ -338,4 +340,18 @@ pub trait Storage: Send + Sync + 'static {
         setting: OfficeSetting,
     ) -> Result<OfficeSettings, StorageError>;
     async fn stats(&self) -> Result<Stats, StorageError>;
+    /// The sales report of the tickets rung up from the day `from` to the day `to` (UTC,
+    /// inclusive), grouped `by` one way.
+    async fn sales_report(
+        &self,
+        from: Day,
+        to: Day,
+        by: GroupBy,
+    ) -> Result<SalesReport, StorageError>;
+}
+
+impl From<ReportOverflow> for StorageError {
+    fn from(e: ReportOverflow) -> Self {
+        StorageError::Invalid(e.to_string())
+    }
 }

@@ -17,8 +17,10 @@ use serde_json::Value;
 use till_protocol::{
     Customer, Employee, Mutation, MutationBody, Product, PushRequest, PushResponse, Role, Ticket,
 };
+use till_server::dates::Day;
 use till_server::decide::employees::PinHash;
 use till_server::decide::push::Received;
+use till_server::decide::reports::{GroupBy, SalesReport};
 use till_server::decide::settings::{OfficeSetting, OfficeSettings};
 use till_server::decide::stamps::StampLimit;
 use till_server::sample;
@@ -610,5 +612,13 @@ impl Storage for Observed {
     }
     async fn stats(&self) -> Result<Stats, StorageError> {
         self.inner.stats().await
+    }
+    async fn sales_report(
+        &self,
+        from: Day,
+        to: Day,
+        by: GroupBy,
+    ) -> Result<SalesReport, StorageError> {
+        self.inner.sales_report(from, to, by).await
     }
 }

@@ -56,8 +56,10 @@ use super::{
     TerminalRecord, TicketSummary, TokenOwner,
 };
 use crate::clock::now_ms;
+use crate::dates::Day;
 use crate::decide::employees::PinHash;
 use crate::decide::push::Received;
+use crate::decide::reports::{self, GroupBy, SalesReport};
 use crate::decide::settings::{OfficeSetting, OfficeSettings};
 use crate::decide::stamps::StampLimit;
 use crate::decide::{self, pull, stats};
@@ -556,6 +558,21 @@ impl Storage for PostgresStorage {
     async fn stats(&self) -> Result<Stats, StorageError> {
         let rows = retrying!(self, "stats", |client| reads::stats_rows(&mut client))?;
         Ok(stats::stats(rows))
+    }
+
+    async fn sales_report(
+        &self,
+        from: Day,
+        to: Day,
+        by: GroupBy,
+    ) -> Result<SalesReport, StorageError> {
+        let (from_ms, to_ms) = (from.start_ms(), to.end_ms());
+        let facts = retrying!(self, "sales_report", |client| reads::report_tickets(
+            &mut client,
+            from_ms,
+            to_ms
+        ))?;
+        Ok(reports::sales(from, to, by, &facts)?)
     }
 }
 

@@ -11,11 +11,13 @@ use super::tx::product_from_row;
 use super::{all, one, TxError};
 use crate::decide::customers::CustomerRow;
 use crate::decide::pull::{self, Changed, TaxRateRow};
+use crate::decide::reports::TicketFacts;
 use crate::decide::stats::{self, TerminalRows};
 use crate::storage::columns::token_slot;
 use crate::storage::columns::{
-    approval_of, mismatch_of, operator_of, parse_role, to_i64, to_u64, EMPLOYEE_COLUMNS,
-    PRODUCT_COLUMNS, SHIFT_COLUMNS, TERMINAL_COLUMNS, TICKET_COLUMNS,
+    approval_of, mismatch_of, operator_of, parse_role, parse_ticket, to_i64, to_u64,
+    EMPLOYEE_COLUMNS, PRODUCT_COLUMNS, REPORT_QUERY, SHIFT_COLUMNS, TERMINAL_COLUMNS,
+    TICKET_COLUMNS,
 };
 use crate::storage::{ShiftSummary, StorageError, TerminalRecord, TicketSummary, TokenOwner};
 use till_protocol::{Employee, Operator};
@@ -242,6 +244,27 @@ pub(super) async fn shifts(
         });
     }
     Ok(shifts)
+}
+
+/// The tickets rung up in `[from_ms, to_ms)`, as the sales report reads them.
+pub(super) async fn report_tickets(
+    client: &mut Object,
+    from_ms: i64,
+    to_ms: i64,
+) -> Result<Vec<TicketFacts>, TxError> {
+    let tx = snapshot(client).await?;
+    let rows = all(&tx, REPORT_QUERY, &[&from_ms, &to_ms]).await?;
+    tx.commit().await?;
+    let mut facts = Vec::new();
+    for r in &rows {
+        facts.push(TicketFacts {
+            ticket: parse_ticket(r.get(0))?,
+            terminal_id: r.get(1),
+            terminal: r.get(2),
+            z_number: r.get::<_, Option<i64>>(3).map(to_u64),
+        });
+    }
+    Ok(facts)
 }
 
 /// The first column of every row, as counts or numbers.

@@ -27,8 +27,10 @@ use super::{
     TerminalRecord, TicketSummary, TokenOwner,
 };
 use crate::clock::now_ms;
+use crate::dates::Day;
 use crate::decide::employees::PinHash;
 use crate::decide::push::Received;
+use crate::decide::reports::{self, GroupBy, SalesReport};
 use crate::decide::settings::{OfficeSetting, OfficeSettings};
 use crate::decide::stamps::StampLimit;
 use crate::decide::{self, pull, stats};
@@ -405,6 +407,19 @@ impl Storage for SqliteStorage {
             })
             .await?;
         Ok(stats::stats(rows))
+    }
+
+    async fn sales_report(
+        &self,
+        from: Day,
+        to: Day,
+        by: GroupBy,
+    ) -> Result<SalesReport, StorageError> {
+        let (from_ms, to_ms) = (from.start_ms(), to.end_ms());
+        let facts = self
+            .read(move |conn| reads::report_tickets(conn, from_ms, to_ms))
+            .await?;
+        Ok(reports::sales(from, to, by, &facts)?)
     }
 }
 

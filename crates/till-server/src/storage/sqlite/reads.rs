@@ -8,12 +8,14 @@ use uuid::Uuid;
 
 use crate::decide::customers::CustomerRow;
 use crate::decide::pull::{self, Changed, TaxRateRow};
+use crate::decide::reports::TicketFacts;
 use crate::decide::settings::OfficeSettings;
 use crate::decide::stats::{self, TerminalRows};
 use crate::storage::columns::token_slot;
 use crate::storage::columns::{
-    approval_of, mismatch_of, operator_of, parse_role, to_i64, to_u64, EMPLOYEE_COLUMNS,
-    PRODUCT_COLUMNS, SHIFT_COLUMNS, TERMINAL_COLUMNS, TICKET_COLUMNS,
+    approval_of, mismatch_of, operator_of, parse_role, parse_ticket, to_i64, to_u64,
+    EMPLOYEE_COLUMNS, PRODUCT_COLUMNS, REPORT_QUERY, SHIFT_COLUMNS, TERMINAL_COLUMNS,
+    TICKET_COLUMNS,
 };
 use crate::storage::{ShiftSummary, StorageError, TerminalRecord, TicketSummary, TokenOwner};
 
@@ -339,6 +341,26 @@ pub(super) fn shifts(
         });
     }
     Ok(out)
+}
+
+/// The tickets rung up in `[from_ms, to_ms)`, as the sales report reads them.
+pub(super) fn report_tickets(
+    conn: &Connection,
+    from_ms: i64,
+    to_ms: i64,
+) -> Result<Vec<TicketFacts>, StorageError> {
+    let mut stmt = conn.prepare(REPORT_QUERY)?;
+    let mut rows = stmt.query(params![from_ms, to_ms])?;
+    let mut facts = Vec::new();
+    while let Some(r) = rows.next()? {
+        facts.push(TicketFacts {
+            ticket: parse_ticket(&r.get::<_, String>(0)?)?,
+            terminal_id: parse_uuid(&r.get::<_, String>(1)?)?,
+            terminal: r.get(2)?,
+            z_number: r.get::<_, Option<i64>>(3)?.map(to_u64),
+        });
+    }
+    Ok(facts)
 }
 
 fn column_u64s(conn: &Connection, sql: &str, terminal: &str) -> Result<Vec<u64>, StorageError> {
