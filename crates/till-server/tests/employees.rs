@@ -177,3 +177,43 @@ async fn an_older_terminal_is_not_sent_employees_and_its_cursor_passes_them() {
         assert_eq!(cursor, head, "its cursor passes them all the same");
     }
 }
+
+on_both_backends!(a_pin_another_active_employee_has_is_refused_as_taken);
+async fn a_pin_another_active_employee_has_is_refused_as_taken() {
+    let server = TestServer::start().await;
+    let storage = &server.storage;
+    let hash = |p: &str| pin::hash(p).expect("a valid PIN");
+    let ada = storage
+        .add_employee("Ada", Role::Cashier, hash("1234"))
+        .await
+        .expect("added");
+    let grace = storage
+        .add_employee("Grace", Role::Manager, hash("5678"))
+        .await
+        .expect("added");
+    assert!(matches!(
+        storage
+            .add_employee("Alan", Role::Cashier, hash("1234"))
+            .await,
+        Err(StorageError::PinTaken)
+    ));
+    assert!(matches!(
+        storage.set_employee_pin(grace.id, hash("1234")).await,
+        Err(StorageError::PinTaken)
+    ));
+    storage
+        .set_employee_pin(ada.id, hash("1234"))
+        .await
+        .expect("an employee may be given its own PIN again");
+    storage.disable_employee(ada.id).await.expect("disabled");
+    storage
+        .add_employee("Alan", Role::Cashier, hash("1234"))
+        .await
+        .expect("a disabled employee's PIN is free");
+    assert_eq!(
+        storage.list_employees().await.expect("lists").len(),
+        3,
+        "nothing of a refused PIN was stored"
+    );
+    server.stop().await;
+}

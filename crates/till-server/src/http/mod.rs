@@ -133,6 +133,7 @@ impl From<StorageError> for HttpError {
             StorageError::Busy => StatusCode::SERVICE_UNAVAILABLE,
             StorageError::NotFound { .. } => StatusCode::NOT_FOUND,
             StorageError::Invalid(_) => StatusCode::BAD_REQUEST,
+            StorageError::PinTaken => StatusCode::CONFLICT,
             _ => StatusCode::INTERNAL_SERVER_ERROR,
         };
         HttpError::new(status, e.code(), e.to_string())

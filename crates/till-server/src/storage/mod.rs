@@ -245,6 +245,8 @@ pub enum StorageError {
     NotFound { what: String },
     #[error("{0}")]
     Invalid(String),
+    #[error("another active employee has this PIN; a till could not tell them apart")]
+    PinTaken,
     #[error("stored data is damaged: {0}")]
     Corrupt(String),
 }
@@ -260,6 +262,7 @@ impl StorageError {
             StorageError::Migration { .. } => "migration_failed",
             StorageError::NotFound { .. } => "not_found",
             StorageError::Invalid(_) => "invalid_input",
+            StorageError::PinTaken => "pin_taken",
             StorageError::Corrupt(_) => "corrupt_data",
         }
     }

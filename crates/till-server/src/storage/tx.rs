@@ -162,6 +162,8 @@ pub(super) trait Tx {
 
     /// The employee, its row held to commit.
     async fn employee(&mut self, id: Uuid) -> Result<Option<Employee>, Self::Error>;
+    /// Every employee, disabled ones too.
+    async fn employees(&mut self) -> Result<Vec<Employee>, Self::Error>;
     /// Inserts the employee (added at `now_ms`) or updates it, as change `change`.
     async fn put_employee(
         &mut self,

@@ -506,6 +506,15 @@ impl Tx for PgTx<'_, '_> {
         }
     }
 
+    async fn employees(&mut self) -> Result<Vec<Employee>, TxError> {
+        let sql = format!("SELECT {EMPLOYEE_COLUMNS} FROM employees");
+        let mut employees = Vec::new();
+        for row in all(self.tx, &sql, &[]).await? {
+            employees.push(employee_from_row(&row)?);
+        }
+        Ok(employees)
+    }
+
     async fn put_employee(
         &mut self,
         employee: &Employee,

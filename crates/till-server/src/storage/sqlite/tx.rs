@@ -496,6 +496,10 @@ impl Tx for SqliteTx<'_> {
         reads::employee(self.conn, id)
     }
 
+    async fn employees(&mut self) -> Result<Vec<Employee>, StorageError> {
+        reads::employees(self.conn)
+    }
+
     async fn put_employee(
         &mut self,
         employee: &Employee,
