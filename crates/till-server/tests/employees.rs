@@ -217,3 +217,38 @@ async fn a_pin_another_active_employee_has_is_refused_as_taken() {
     );
     server.stop().await;
 }
+
+on_both_backends!(an_older_terminal_gets_the_changes_after_a_run_of_employees_not_an_empty_page);
+async fn an_older_terminal_gets_the_changes_after_a_run_of_employees_not_an_empty_page() {
+    let server = TestServer::start().await;
+    let t = server.enrol("till 1").await;
+    for (name, pin) in [("Ada", "1111"), ("Grace", "2222"), ("Alan", "3333")] {
+        let hash = pin::hash(pin).expect("valid");
+        server
+            .storage
+            .add_employee(name, Role::Cashier, hash)
+            .await
+            .expect("adds");
+    }
+    let id = Uuid::now_v7();
+    let customer = CustomerEdit {
+        name: Some("Customer".into()),
+        ..Default::default()
+    };
+    server
+        .storage
+        .save_customer(id, customer)
+        .await
+        .expect("saves");
+    let (status, body) = server
+        .get_as("/v1/pull?cursor=0&limit=1", Some(&t.token), Some(2))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let page: PullResponse = serde_json::from_value(body).expect("a PullResponse");
+    assert!(
+        matches!(&page.changes[..], [c] if matches!(&c.change, ChangeKind::CustomerUpserted(_))),
+        "the page holds the customer after the employees: {:?}",
+        page.changes
+    );
+    assert!(!page.has_more);
+}

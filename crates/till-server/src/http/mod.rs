@@ -424,7 +424,10 @@ pub async fn pull(
             format!("cursor {cursor} was never issued by this server"),
         ));
     }
-    let page = state.storage.pull(cursor, limit).await?;
+    let page = state
+        .storage
+        .pull(cursor, limit, revision.reads_employees())
+        .await?;
     Ok(Json(PullResponse {
         changes: revision::changes(page.changes, revision),
         cursor: page.cursor,

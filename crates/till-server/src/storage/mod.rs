@@ -31,6 +31,7 @@ use uuid::Uuid;
 
 use crate::dates::Day;
 use crate::decide::employees::PinHash;
+use crate::decide::pull;
 use crate::decide::push::Received;
 use crate::decide::reports::{GroupBy, ReportOverflow, SalesReport};
 use crate::decide::settings::{OfficeSetting, OfficeSettings};
@@ -307,8 +308,15 @@ pub trait Storage: Send + Sync + 'static {
         withdraw: Vec<Uuid>,
         stamps: StampLimit,
     ) -> Result<PushOutcome, StorageError>;
-    /// Changes with a sequence above `cursor`, oldest first, at most `limit`.
-    async fn pull(&self, cursor: u64, limit: u32) -> Result<PullPage, StorageError>;
+    /// Changes with a sequence above `cursor`, oldest first, at most `limit`; employee changes
+    /// only when `employees` (otherwise passed, and the page filled with the changes after
+    /// them).
+    async fn pull(
+        &self,
+        cursor: u64,
+        limit: u32,
+        employees: bool,
+    ) -> Result<PullPage, StorageError>;
 
     async fn import_catalog(&self, catalog: CatalogImport) -> Result<ImportSummary, StorageError>;
     async fn set_price(&self, sku: &str, unit_price: i64) -> Result<Product, StorageError>;
@@ -351,6 +359,29 @@ pub trait Storage: Send + Sync + 'static {
         to: Day,
         by: GroupBy,
     ) -> Result<SalesReport, StorageError>;
+}
+
+/// A pull page after `cursor` from the rows `load` reads after a cursor ([`pull::page`]). A
+/// page that sent nothing but passed changes the terminal is not sent (employees, to an older
+/// terminal) is read again after them, so a terminal never gets an empty page that says more
+/// wait.
+async fn fill_page<F, Fut>(
+    mut cursor: u64,
+    limit: u32,
+    employees: bool,
+    mut load: F,
+) -> Result<PullPage, StorageError>
+where
+    F: FnMut(u64) -> Fut,
+    Fut: std::future::Future<Output = Result<pull::Rows, StorageError>>,
+{
+    loop {
+        let page = pull::page(load(cursor).await?, cursor, limit, employees)?;
+        if !page.changes.is_empty() || !page.has_more {
+            return Ok(page);
+        }
+        cursor = page.cursor;
+    }
 }
 
 impl From<ReportOverflow> for StorageError {

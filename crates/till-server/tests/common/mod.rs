@@ -557,8 +557,13 @@ impl Storage for Observed {
         let push = self.inner.push(terminal_id, mutations, withdraw, stamps);
         self.pushes.count(push).await
     }
-    async fn pull(&self, cursor: u64, limit: u32) -> Result<PullPage, StorageError> {
-        self.inner.pull(cursor, limit).await
+    async fn pull(
+        &self,
+        cursor: u64,
+        limit: u32,
+        employees: bool,
+    ) -> Result<PullPage, StorageError> {
+        self.inner.pull(cursor, limit, employees).await
     }
     async fn import_catalog(&self, catalog: CatalogImport) -> Result<ImportSummary, StorageError> {
         self.inner.import_catalog(catalog).await

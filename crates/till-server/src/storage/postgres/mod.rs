@@ -51,9 +51,9 @@ use uuid::Uuid;
 use self::tx::PgTx;
 use super::tx::Tx;
 use super::{
-    catalog, customers, employees, push, settings, terminals, CatalogImport, CustomerEdit,
-    ImportSummary, PullPage, PushOutcome, Rotated, ShiftSummary, Stats, Storage, StorageError,
-    TerminalRecord, TicketSummary, TokenOwner,
+    catalog, customers, employees, fill_page, push, settings, terminals, CatalogImport,
+    CustomerEdit, ImportSummary, PullPage, PushOutcome, Rotated, ShiftSummary, Stats, Storage,
+    StorageError, TerminalRecord, TicketSummary, TokenOwner,
 };
 use crate::clock::now_ms;
 use crate::dates::Day;
@@ -62,7 +62,7 @@ use crate::decide::push::Received;
 use crate::decide::reports::{self, GroupBy, SalesReport};
 use crate::decide::settings::{OfficeSetting, OfficeSettings};
 use crate::decide::stamps::StampLimit;
-use crate::decide::{self, pull, stats};
+use crate::decide::{self, stats};
 use crate::storage::columns::TERMINAL_COLUMNS;
 
 /// Numbered migrations, applied in order, all pending ones in one transaction.
@@ -457,13 +457,20 @@ impl Storage for PostgresStorage {
         ))
     }
 
-    async fn pull(&self, cursor: u64, limit: u32) -> Result<PullPage, StorageError> {
-        let rows = retrying!(self, "pull", |client| reads::pull_rows(
-            &mut client,
-            cursor,
-            limit
-        ))?;
-        pull::page(rows, cursor, limit)
+    async fn pull(
+        &self,
+        cursor: u64,
+        limit: u32,
+        employees: bool,
+    ) -> Result<PullPage, StorageError> {
+        fill_page(cursor, limit, employees, |cursor| async move {
+            retrying!(self, "pull", |client| reads::pull_rows(
+                &mut client,
+                cursor,
+                limit
+            ))
+        })
+        .await
     }
 
     async fn import_catalog(&self, catalog: CatalogImport) -> Result<ImportSummary, StorageError> {

@@ -22,9 +22,9 @@ use uuid::Uuid;
 
 use self::tx::SqliteTx;
 use super::{
-    catalog, customers, employees, push, settings, terminals, CatalogImport, CustomerEdit,
-    ImportSummary, PullPage, PushOutcome, Rotated, ShiftSummary, Stats, Storage, StorageError,
-    TerminalRecord, TicketSummary, TokenOwner,
+    catalog, customers, employees, fill_page, push, settings, terminals, CatalogImport,
+    CustomerEdit, ImportSummary, PullPage, PushOutcome, Rotated, ShiftSummary, Stats, Storage,
+    StorageError, TerminalRecord, TicketSummary, TokenOwner,
 };
 use crate::clock::now_ms;
 use crate::dates::Day;
@@ -33,7 +33,7 @@ use crate::decide::push::Received;
 use crate::decide::reports::{self, GroupBy, SalesReport};
 use crate::decide::settings::{OfficeSetting, OfficeSettings};
 use crate::decide::stamps::StampLimit;
-use crate::decide::{self, pull, stats};
+use crate::decide::{self, stats};
 
 /// The database file inside the data dir.
 pub const DB_FILE: &str = "till-server.sqlite3";
@@ -311,16 +311,21 @@ impl Storage for SqliteStorage {
             .await
     }
 
-    async fn pull(&self, cursor: u64, limit: u32) -> Result<PullPage, StorageError> {
-        let rows = self
-            .read(move |conn| {
+    async fn pull(
+        &self,
+        cursor: u64,
+        limit: u32,
+        employees: bool,
+    ) -> Result<PullPage, StorageError> {
+        fill_page(cursor, limit, employees, |cursor| {
+            self.read(move |conn| {
                 let tx = conn.unchecked_transaction()?;
                 let rows = reads::pull_rows(&tx, cursor, limit)?;
                 tx.finish()?;
                 Ok(rows)
             })
-            .await?;
-        pull::page(rows, cursor, limit)
+        })
+        .await
     }
 
     async fn import_catalog(&self, catalog: CatalogImport) -> Result<ImportSummary, StorageError> {
