@@ -252,3 +252,29 @@ async fn an_older_terminal_gets_the_changes_after_a_run_of_employees_not_an_empt
     );
     assert!(!page.has_more);
 }
+
+on_both_backends!(a_till_upgraded_to_revision_3_is_sent_the_employees_its_cursor_passed_once);
+async fn a_till_upgraded_to_revision_3_is_sent_the_employees_its_cursor_passed_once() {
+    let server = TestServer::start().await;
+    let t = server.enrol("till 1").await;
+    let ada = server
+        .storage
+        .add_employee("Ada", Role::Cashier, pin::hash("1234").expect("valid"))
+        .await
+        .expect("adds");
+    let (changes, cursor) = pull_all(&server, &t.token, 0, 10, Some(2)).await;
+    assert!(
+        employees(&changes).is_empty(),
+        "revision 2 is sent no employee"
+    );
+
+    let current = Some(PROTOCOL_REVISION);
+    let (changes, cursor) = pull_all(&server, &t.token, cursor, 10, current).await;
+    assert_eq!(
+        employees(&changes),
+        vec![&ada],
+        "the employee its cursor passed while it spoke revision 2"
+    );
+    let (changes, _) = pull_all(&server, &t.token, cursor, 10, current).await;
+    assert!(changes.is_empty(), "sent once, not on every pull");
+}

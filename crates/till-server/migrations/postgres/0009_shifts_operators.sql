@@ -56,3 +56,7 @@ CREATE TABLE cash_movements (
     body        text NOT NULL
 );
 CREATE INDEX cash_movements_shift ON cash_movements (shift_id);
+
+-- Whether the terminal was sent every employee, once, when it first pulled at protocol revision 3
+-- or later: a till that spoke an older revision before passed the employee changes in its pulls.
+ALTER TABLE terminals ADD COLUMN employees_sent boolean NOT NULL DEFAULT false;

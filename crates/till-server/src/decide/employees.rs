@@ -113,6 +113,26 @@ pub fn set_pin(
     })
 }
 
+/// The employees to send a terminal again when it first pulls at protocol revision 3 or later,
+/// from `cursor`, given every employee with its change number: those changed at or before its
+/// cursor, which it passed while it spoke an older revision (a till upgraded after the back
+/// office had employees). Each is written again under a new change number, so that terminal
+/// pulls them (other tills pull them once more, unchanged); none when it was sent them before.
+pub fn sent_again(
+    already_sent: bool,
+    cursor: u64,
+    employees: Vec<(i64, Employee)>,
+) -> Vec<Employee> {
+    if already_sent {
+        return Vec::new();
+    }
+    employees
+        .into_iter()
+        .filter(|(change, _)| u64::try_from(*change).is_ok_and(|c| c <= cursor))
+        .map(|(_, e)| e)
+        .collect()
+}
+
 /// What disabling an employee does.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Disabling {
@@ -267,5 +287,21 @@ mod tests {
             "a disabled employee's PIN is free again"
         );
         assert!(!format!("{same:?}").contains("1234\""), "{same:?}");
+    }
+
+    #[test]
+    fn a_terminal_first_pulling_employees_is_sent_again_those_its_cursor_passed_once() {
+        let (a, b) = (ada(), ada());
+        let employees = || vec![(3, a.clone()), (8, b.clone())];
+        assert_eq!(sent_again(false, 5, employees()), vec![a.clone()]);
+        assert_eq!(
+            sent_again(false, 8, employees()),
+            vec![a.clone(), b.clone()]
+        );
+        assert!(
+            sent_again(false, 0, employees()).is_empty(),
+            "a till pulling from the start gets them all anyway"
+        );
+        assert!(sent_again(true, 8, employees()).is_empty(), "only once");
     }
 }

@@ -404,7 +404,7 @@ pub async fn push(
     ))]
 pub async fn pull(
     State(state): State<AppState>,
-    AuthedTerminal(_terminal): AuthedTerminal,
+    AuthedTerminal(terminal): AuthedTerminal,
     revision: Revision,
     ApiQuery(query): ApiQuery<PullQuery>,
 ) -> Result<Json<PullResponse>, HttpError> {
@@ -423,6 +423,13 @@ pub async fn pull(
             "invalid_cursor",
             format!("cursor {cursor} was never issued by this server"),
         ));
+    }
+    // A till upgraded from an older revision passed the employee changes before its cursor.
+    if revision.reads_employees() && !state.storage.employees_sent(terminal.id).await? {
+        state
+            .storage
+            .send_employees_again(terminal.id, cursor)
+            .await?;
     }
     let page = state
         .storage

@@ -308,6 +308,16 @@ pub trait Storage: Send + Sync + 'static {
         withdraw: Vec<Uuid>,
         stamps: StampLimit,
     ) -> Result<PushOutcome, StorageError>;
+    /// Whether the terminal was sent every employee when it first pulled at revision 3 or later.
+    async fn employees_sent(&self, terminal_id: Uuid) -> Result<bool, StorageError>;
+    /// Sends the terminal, pulling at revision 3 or later from `cursor` for the first time, every
+    /// employee its cursor passed while it spoke an older revision: each takes a new change
+    /// number, so its next pages carry them.
+    async fn send_employees_again(
+        &self,
+        terminal_id: Uuid,
+        cursor: u64,
+    ) -> Result<(), StorageError>;
     /// Changes with a sequence above `cursor`, oldest first, at most `limit`; employee changes
     /// only when `employees` (otherwise passed, and the page filled with the changes after
     /// them).

@@ -162,8 +162,12 @@ pub(super) trait Tx {
 
     /// The employee, its row held to commit.
     async fn employee(&mut self, id: Uuid) -> Result<Option<Employee>, Self::Error>;
-    /// Every employee, disabled ones too.
-    async fn employees(&mut self) -> Result<Vec<Employee>, Self::Error>;
+    /// Every employee, disabled ones too, with the number of its last change.
+    async fn employee_changes(&mut self) -> Result<Vec<(i64, Employee)>, Self::Error>;
+    /// Whether the terminal was sent every employee when it first pulled them (`None`: no such
+    /// terminal), its row held to commit.
+    async fn employees_sent(&mut self, terminal_id: Uuid) -> Result<Option<bool>, Self::Error>;
+    async fn mark_employees_sent(&mut self, terminal_id: Uuid) -> Result<(), Self::Error>;
     /// Inserts the employee (added at `now_ms`) or updates it, as change `change`.
     async fn put_employee(
         &mut self,

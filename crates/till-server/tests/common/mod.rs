@@ -557,6 +557,16 @@ impl Storage for Observed {
         let push = self.inner.push(terminal_id, mutations, withdraw, stamps);
         self.pushes.count(push).await
     }
+    async fn employees_sent(&self, terminal_id: Uuid) -> Result<bool, StorageError> {
+        self.inner.employees_sent(terminal_id).await
+    }
+    async fn send_employees_again(
+        &self,
+        terminal_id: Uuid,
+        cursor: u64,
+    ) -> Result<(), StorageError> {
+        self.inner.send_employees_again(terminal_id, cursor).await
+    }
     async fn pull(
         &self,
         cursor: u64,

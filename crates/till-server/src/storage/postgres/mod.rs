@@ -457,6 +457,29 @@ impl Storage for PostgresStorage {
         ))
     }
 
+    async fn employees_sent(&self, terminal_id: Uuid) -> Result<bool, StorageError> {
+        let client = self.client().await?;
+        let row = client
+            .query_opt(
+                "SELECT employees_sent FROM terminals WHERE id = $1",
+                &[&terminal_id],
+            )
+            .await?;
+        Ok(row.is_none_or(|r| r.get(0)))
+    }
+
+    async fn send_employees_again(
+        &self,
+        terminal_id: Uuid,
+        cursor: u64,
+    ) -> Result<(), StorageError> {
+        in_transaction!(self, "send_employees_again", |tx| employees::send_again(
+            tx,
+            terminal_id,
+            cursor
+        ))
+    }
+
     async fn pull(
         &self,
         cursor: u64,

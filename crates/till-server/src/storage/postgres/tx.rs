@@ -506,13 +506,24 @@ impl Tx for PgTx<'_, '_> {
         }
     }
 
-    async fn employees(&mut self) -> Result<Vec<Employee>, TxError> {
-        let sql = format!("SELECT {EMPLOYEE_COLUMNS} FROM employees");
+    async fn employee_changes(&mut self) -> Result<Vec<(i64, Employee)>, TxError> {
+        let sql = format!("SELECT {EMPLOYEE_COLUMNS}, change_seq FROM employees");
         let mut employees = Vec::new();
         for row in all(self.tx, &sql, &[]).await? {
-            employees.push(employee_from_row(&row)?);
+            employees.push((row.get(5), employee_from_row(&row)?));
         }
         Ok(employees)
+    }
+
+    async fn employees_sent(&mut self, terminal_id: Uuid) -> Result<Option<bool>, TxError> {
+        let sql = "SELECT employees_sent FROM terminals WHERE id = $1 FOR UPDATE";
+        Ok(opt(self.tx, sql, &[&terminal_id]).await?.map(|r| r.get(0)))
+    }
+
+    async fn mark_employees_sent(&mut self, terminal_id: Uuid) -> Result<(), TxError> {
+        let sql = "UPDATE terminals SET employees_sent = true WHERE id = $1";
+        exec(self.tx, sql, &[&terminal_id]).await?;
+        Ok(())
     }
 
     async fn put_employee(

@@ -311,6 +311,22 @@ impl Storage for SqliteStorage {
             .await
     }
 
+    async fn employees_sent(&self, terminal_id: Uuid) -> Result<bool, StorageError> {
+        let sent = self
+            .read(move |conn| reads::employees_sent(conn, terminal_id))
+            .await?;
+        Ok(sent.unwrap_or(true))
+    }
+
+    async fn send_employees_again(
+        &self,
+        terminal_id: Uuid,
+        cursor: u64,
+    ) -> Result<(), StorageError> {
+        self.write_tx(move |tx| run(employees::send_again(tx, terminal_id, cursor)))
+            .await
+    }
+
     async fn pull(
         &self,
         cursor: u64,

@@ -172,6 +172,19 @@ fn employees_where(
     Ok(employees)
 }
 
+/// Every employee with the number of its last change.
+pub(super) fn employee_changes(conn: &Connection) -> Result<Vec<(i64, Employee)>, StorageError> {
+    employees_where(conn, "1 = ?1", &1, "change_seq", -1)
+}
+
+/// Whether the terminal was sent every employee (`None`: no such terminal).
+pub(super) fn employees_sent(conn: &Connection, id: Uuid) -> Result<Option<bool>, StorageError> {
+    Ok(conn
+        .prepare_cached("SELECT employees_sent FROM terminals WHERE id = ?1")?
+        .query_row([id.to_string()], |r| r.get(0))
+        .optional()?)
+}
+
 /// Every employee, by name.
 pub(super) fn employees(conn: &Connection) -> Result<Vec<Employee>, StorageError> {
     let all = employees_where(conn, "1 = ?1", &1, "name, id", -1)?;

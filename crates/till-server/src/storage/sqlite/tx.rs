@@ -496,8 +496,20 @@ impl Tx for SqliteTx<'_> {
         reads::employee(self.conn, id)
     }
 
-    async fn employees(&mut self) -> Result<Vec<Employee>, StorageError> {
-        reads::employees(self.conn)
+    async fn employee_changes(&mut self) -> Result<Vec<(i64, Employee)>, StorageError> {
+        reads::employee_changes(self.conn)
+    }
+
+    async fn employees_sent(&mut self, terminal_id: Uuid) -> Result<Option<bool>, StorageError> {
+        reads::employees_sent(self.conn, terminal_id)
+    }
+
+    async fn mark_employees_sent(&mut self, terminal_id: Uuid) -> Result<(), StorageError> {
+        self.conn.execute(
+            "UPDATE terminals SET employees_sent = 1 WHERE id = ?1",
+            [terminal_id.to_string()],
+        )?;
+        Ok(())
     }
 
     async fn put_employee(
