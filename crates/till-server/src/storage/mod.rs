@@ -3,10 +3,11 @@
 //! serves a chain of shops from one PostgreSQL database shared by several replicas.
 //!
 //! Both backends only load facts and carry decisions out; every decision is made once, in
-//! [`crate::decide`]. The write use cases are written once too (`push`, `customers`,
-//! `catalog`, `employees`), over `tx::Tx`: the loads and writes of one transaction, which each backend
-//! implements in its own SQL dialect and with its own locking. Each backend reads terminals,
-//! tickets, pull pages and stats itself and hands the rows to [`crate::decide`].
+//! [`crate::decide`]. The write use cases are written once too (`push`, `shifts`, `customers`,
+//! `catalog`, `employees`), over `tx::Tx`: the loads and writes of one transaction, which each
+//! backend implements in its own SQL dialect and with its own locking. Each backend reads
+//! terminals, tickets, shifts, pull pages, stats and the tickets of a sales report itself and
+//! hands the rows to [`crate::decide`].
 
 mod catalog;
 mod columns;
