@@ -8,6 +8,7 @@
 
 pub mod catalog_file;
 pub mod clock;
+pub mod dates;
 pub mod decide;
 pub mod duration;
 pub mod http;

@@ -12,12 +12,14 @@ use std::time::Duration;
 use clap::{Args, Parser, Subcommand};
 use serde::Serialize;
 use till_protocol::{Employee, Role};
+use till_server::dates::Day;
+use till_server::decide::reports::GroupBy;
 use till_server::decide::settings::{OfficeSetting, OfficeSettings};
 use till_server::serve::{shutdown_signal, BoundServer, ServeError, ServeOptions, TlsFiles};
 use till_server::storage::postgres::PostgresStorage;
 use till_server::storage::sqlite::SqliteStorage;
-use till_server::storage::{CustomerEdit, Storage, StorageError};
-use till_server::{catalog_file, duration, pin, token};
+use till_server::storage::{CustomerEdit, ShiftSummary, Storage, StorageError};
+use till_server::{catalog_file, dates, duration, pin, token};
 use uuid::Uuid;
 
 #[derive(Parser)]
@@ -71,6 +73,18 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Lists the shifts tills opened, newest first: open, or closed and matched or mismatched
+    /// with what the back office holds.
+    Shifts {
+        /// Only this terminal's shifts.
+        #[arg(long, value_name = "ID")]
+        terminal: Option<Uuid>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Reports on what the tills sold.
+    #[command(subcommand)]
+    Report(ReportCommand),
     /// Ticket counts and totals per terminal, duplicates and sequence gaps.
     Stats {
         #[arg(long)]
@@ -147,6 +161,40 @@ enum TerminalCommand {
     List {
         #[arg(long)]
         json: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum ReportCommand {
+    /// Sales from one day to another, one row per group and a total row.
+    ///
+    /// Days are YYYY-MM-DD in UTC, both inclusive; a ticket counts on the day it was rung up.
+    /// Amounts are in minor units:
+    ///   tickets    the sales, voids and refunds in the group (a ticket counts once in each
+    ///              group it touches; the total counts each ticket once)
+    ///   gross      the sales' subtotals: unit price × quantity, before discounts
+    ///   discounts  the sales' line and ticket discounts
+    ///   refunds    the totals of the voids and refunds (disputed ones too)
+    ///   tax        the sales' tax minus the voids' and refunds' tax
+    ///   net        the sales' totals minus refunds
+    /// By day, operator, terminal or shift a ticket falls whole into one group; by product or
+    /// tax rate each line into its own; by tender a ticket is shared between its tenders in
+    /// proportion to what each took or paid back. --csv prints no total row.
+    #[command(verbatim_doc_comment)]
+    Sales {
+        /// The first day, YYYY-MM-DD (UTC).
+        #[arg(long, value_name = "DATE", value_parser = Day::parse)]
+        from: Day,
+        /// The last day, YYYY-MM-DD (UTC), included.
+        #[arg(long, value_name = "DATE", value_parser = Day::parse)]
+        to: Day,
+        /// day, product, tender, tax, operator, terminal or shift.
+        #[arg(long, value_name = "GROUPING", value_parser = GroupBy::parse)]
+        by: GroupBy,
+        #[arg(long, conflicts_with = "csv")]
+        json: bool,
+        #[arg(long)]
+        csv: bool,
     },
 }
 
@@ -280,6 +328,8 @@ enum CliError {
     NoDataDir,
     #[error("--database takes a postgres:// or postgresql:// URL")]
     BadDatabaseUrl,
+    #[error("--from {from} is after --to {to}")]
+    BackwardRange { from: Day, to: Day },
     #[error(transparent)]
     Storage(#[from] StorageError),
     #[error(transparent)]
@@ -293,7 +343,7 @@ enum CliError {
 impl CliError {
     fn exit_code(&self) -> u8 {
         match self {
-            CliError::NoDataDir | CliError::BadDatabaseUrl => 2,
+            CliError::NoDataDir | CliError::BadDatabaseUrl | CliError::BackwardRange { .. } => 2,
             CliError::Serve(ServeError::AddressInUse { .. }) => 3,
             CliError::Storage(StorageError::DataDir { .. } | StorageError::Connect { .. }) => 4,
             _ => 1,
@@ -500,8 +550,16 @@ async fn run(cli: Cli) -> Result<(), CliError> {
                     .recovered_from
                     .map(|from| format!("  recovered from terminal {from}"))
                     .unwrap_or_default();
+                let by = t
+                    .operator
+                    .map(|o| format!("  by {}", o.name))
+                    .unwrap_or_default();
+                let approved = t
+                    .approval
+                    .map(|a| format!("  {} approved by {}", a.action.as_str(), a.by.name))
+                    .unwrap_or_default();
                 outln!(
-                    "#{:<6} {} terminal {} no. {:<6} {:<6} {:>12}{recovered}",
+                    "#{:<6} {} terminal {} no. {:<6} {:<6} {:>12}{by}{approved}{recovered}",
                     t.server_number,
                     t.id,
                     t.terminal_id,
@@ -510,6 +568,40 @@ async fn run(cli: Cli) -> Result<(), CliError> {
                     t.total
                 );
             }
+            Ok(())
+        }
+        Command::Shifts { terminal, json } => {
+            let shifts = storage.shifts(terminal).await?;
+            if json {
+                return print_json(&shifts);
+            }
+            for s in &shifts {
+                print_shift(s);
+            }
+            Ok(())
+        }
+        Command::Report(ReportCommand::Sales {
+            from,
+            to,
+            by,
+            json,
+            csv,
+        }) => {
+            if from > to {
+                return Err(CliError::BackwardRange { from, to });
+            }
+            let report = storage.sales_report(from, to, by).await?;
+            if json {
+                return print_json(&report);
+            }
+            let text = if csv {
+                report
+                    .to_csv()
+                    .map_err(|e| CliError::Output(e.to_string()))?
+            } else {
+                report.to_table()
+            };
+            outln!("{}", text.trim_end_matches('\n'));
             Ok(())
         }
         Command::Stats { json } => {
@@ -548,6 +640,51 @@ async fn run(cli: Cli) -> Result<(), CliError> {
             Ok(())
         }
     }
+}
+
+/// A shift on one line (opened, and once closed the cash counted), then what differs.
+fn print_shift(s: &ShiftSummary) {
+    let closed = match (&s.closed_by, s.closed_at_ms) {
+        (Some(by), Some(at)) => format!(
+            "  closed {} by {}  expected {} counted {} difference {}",
+            dates::timestamp(at),
+            by.name,
+            shown(s.expected_cash),
+            shown(s.counted_cash),
+            shown(s.difference)
+        ),
+        _ => String::new(),
+    };
+    outln!(
+        "{} Z{:<4} {:<8} {}  opened {} by {}  float {}{closed}",
+        s.shift_id,
+        s.z_number,
+        s.state,
+        s.terminal,
+        dates::timestamp(s.opened_at_ms),
+        s.opened_by.name,
+        s.float
+    );
+    if let Some(m) = &s.mismatch {
+        if !m.missing_tickets.is_empty() {
+            outln!("    missing tickets: {:?}", m.missing_tickets);
+        }
+        if !m.unexpected_tickets.is_empty() {
+            outln!("    unexpected tickets: {:?}", m.unexpected_tickets);
+        }
+        for d in &m.differences {
+            outln!(
+                "    {}: till {}, back office {}",
+                d.figure,
+                d.till,
+                d.back_office
+            );
+        }
+    }
+}
+
+fn shown(figure: Option<i64>) -> String {
+    figure.map_or_else(|| "-".into(), |f| f.to_string())
 }
 
 fn print_settings(settings: &OfficeSettings, json: bool) -> Result<(), CliError> {

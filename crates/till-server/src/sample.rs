@@ -2,8 +2,11 @@
 //! `till-bench push`. Not used by the server itself.
 
 use till_protocol::pricing::{price, Discount, PriceInput, PriceLine};
+use till_protocol::shift::{
+    CashMoved, CashMovementKind, ShiftClosed, ShiftFigures, ShiftOpened, ShiftTicket,
+};
 use till_protocol::{
-    Currency, Hlc, Mutation, MutationBody, Tender, Ticket, TicketKind, TicketLine,
+    Currency, Hlc, Mutation, MutationBody, Operator, Tender, Ticket, TicketKind, TicketLine,
 };
 use uuid::Uuid;
 
@@ -141,4 +144,76 @@ pub fn reversal(kind: TicketKind, number: u64, original: &Ticket) -> Ticket {
     t.kind = kind;
     t.reverses = Some(original.id);
     t
+}
+
+/// A refund of `quantities[i]` units of line `i` of `sale` (a line at 0 left out), at the sale's
+/// unit prices, numbered `number`.
+pub fn part_refund(sale: &Ticket, number: u64, quantities: &[i64]) -> Ticket {
+    let lines: Vec<SampleLine> = sale
+        .lines
+        .iter()
+        .zip(quantities)
+        .filter(|(_, q)| **q > 0)
+        .map(|(l, q)| SampleLine::new(l.product_id, l.unit_price, *q, l.tax_rate_bp))
+        .collect();
+    ticket(TicketKind::Refund, number, Some(sale.id), &lines, None)
+        .expect("lines of a priced sale always price")
+}
+
+/// An employee named `name` as tickets and shifts name who did something.
+pub fn operator(name: &str) -> Operator {
+    Operator {
+        id: Uuid::now_v7(),
+        name: name.into(),
+    }
+}
+
+/// Shift `z_number` opened by `by` with `float` in the drawer.
+pub fn shift_opened(z_number: u64, float: i64, by: &Operator) -> ShiftOpened {
+    ShiftOpened {
+        shift_id: Uuid::now_v7(),
+        z_number,
+        opened_by: by.clone(),
+        opened_at_ms: 1_700_000_000_000 + z_number as i64,
+        float,
+    }
+}
+
+/// `amount` of `kind` moved by `by` in the drawer of shift `shift_id`.
+pub fn cash_moved(shift_id: Uuid, kind: CashMovementKind, amount: i64, by: &Operator) -> CashMoved {
+    CashMoved {
+        id: Uuid::now_v7(),
+        shift_id,
+        kind,
+        amount,
+        reason: "change from the bank".into(),
+        operator: by.clone(),
+        approval: None,
+        at_ms: 1_700_000_000_000,
+    }
+}
+
+/// The close of `opened` with `counted` in the drawer, its Z report computed as the till does
+/// from `tickets` and `movements`.
+pub fn shift_closed(
+    opened: &ShiftOpened,
+    tickets: &[Ticket],
+    movements: &[CashMoved],
+    counted: i64,
+) -> ShiftClosed {
+    let rung: Vec<ShiftTicket<'_>> = tickets.iter().map(ShiftTicket::from).collect();
+    let figures = ShiftFigures::compute(opened.float, &rung, movements)
+        .expect("sample figures stay far below i64");
+    let mut ticket_numbers: Vec<u64> = tickets.iter().map(|t| t.number).collect();
+    ticket_numbers.sort_unstable();
+    ShiftClosed {
+        shift_id: opened.shift_id,
+        z_number: opened.z_number,
+        closed_by: opened.opened_by.clone(),
+        closed_at_ms: opened.opened_at_ms + 3_600_000,
+        counted_cash: counted,
+        difference: counted - figures.expected_cash,
+        ticket_numbers,
+        figures,
+    }
 }

@@ -177,3 +177,104 @@ async fn an_older_terminal_is_not_sent_employees_and_its_cursor_passes_them() {
         assert_eq!(cursor, head, "its cursor passes them all the same");
     }
 }
+
+on_both_backends!(a_pin_another_active_employee_has_is_refused_as_taken);
+async fn a_pin_another_active_employee_has_is_refused_as_taken() {
+    let server = TestServer::start().await;
+    let storage = &server.storage;
+    let hash = |p: &str| pin::hash(p).expect("a valid PIN");
+    let ada = storage
+        .add_employee("Ada", Role::Cashier, hash("1234"))
+        .await
+        .expect("added");
+    let grace = storage
+        .add_employee("Grace", Role::Manager, hash("5678"))
+        .await
+        .expect("added");
+    assert!(matches!(
+        storage
+            .add_employee("Alan", Role::Cashier, hash("1234"))
+            .await,
+        Err(StorageError::PinTaken)
+    ));
+    assert!(matches!(
+        storage.set_employee_pin(grace.id, hash("1234")).await,
+        Err(StorageError::PinTaken)
+    ));
+    storage
+        .set_employee_pin(ada.id, hash("1234"))
+        .await
+        .expect("an employee may be given its own PIN again");
+    storage.disable_employee(ada.id).await.expect("disabled");
+    storage
+        .add_employee("Alan", Role::Cashier, hash("1234"))
+        .await
+        .expect("a disabled employee's PIN is free");
+    assert_eq!(
+        storage.list_employees().await.expect("lists").len(),
+        3,
+        "nothing of a refused PIN was stored"
+    );
+    server.stop().await;
+}
+
+on_both_backends!(an_older_terminal_gets_the_changes_after_a_run_of_employees_not_an_empty_page);
+async fn an_older_terminal_gets_the_changes_after_a_run_of_employees_not_an_empty_page() {
+    let server = TestServer::start().await;
+    let t = server.enrol("till 1").await;
+    for (name, pin) in [("Ada", "1111"), ("Grace", "2222"), ("Alan", "3333")] {
+        let hash = pin::hash(pin).expect("valid");
+        server
+            .storage
+            .add_employee(name, Role::Cashier, hash)
+            .await
+            .expect("adds");
+    }
+    let id = Uuid::now_v7();
+    let customer = CustomerEdit {
+        name: Some("Customer".into()),
+        ..Default::default()
+    };
+    server
+        .storage
+        .save_customer(id, customer)
+        .await
+        .expect("saves");
+    let (status, body) = server
+        .get_as("/v1/pull?cursor=0&limit=1", Some(&t.token), Some(2))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let page: PullResponse = serde_json::from_value(body).expect("a PullResponse");
+    assert!(
+        matches!(&page.changes[..], [c] if matches!(&c.change, ChangeKind::CustomerUpserted(_))),
+        "the page holds the customer after the employees: {:?}",
+        page.changes
+    );
+    assert!(!page.has_more);
+}
+
+on_both_backends!(a_till_upgraded_to_revision_3_is_sent_the_employees_its_cursor_passed_once);
+async fn a_till_upgraded_to_revision_3_is_sent_the_employees_its_cursor_passed_once() {
+    let server = TestServer::start().await;
+    let t = server.enrol("till 1").await;
+    let ada = server
+        .storage
+        .add_employee("Ada", Role::Cashier, pin::hash("1234").expect("valid"))
+        .await
+        .expect("adds");
+    let (changes, cursor) = pull_all(&server, &t.token, 0, 10, Some(2)).await;
+    assert!(
+        employees(&changes).is_empty(),
+        "revision 2 is sent no employee"
+    );
+
+    let current = Some(PROTOCOL_REVISION);
+    let (changes, cursor) = pull_all(&server, &t.token, cursor, 10, current).await;
+    assert_eq!(
+        employees(&changes),
+        vec![&ada],
+        "the employee its cursor passed while it spoke revision 2"
+    );
+    let (changes, _) = pull_all(&server, &t.token, cursor, 10, current).await;
+    assert!(changes.is_empty(), "sent once, not on every pull");
+}

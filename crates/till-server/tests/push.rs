@@ -725,7 +725,7 @@ async fn a_customer_edit_on_a_stale_version_is_a_conflict_not_an_overwrite() {
         response.results[0].outcome,
         Outcome::Applied { version: 3, .. }
     ));
-    let page = server.storage.pull(0, 100).await.expect("pulls");
+    let page = server.storage.pull(0, 100, true).await.expect("pulls");
     let pulled = page.changes.iter().find_map(|c| match &c.change {
         till_protocol::ChangeKind::CustomerUpserted(c) if c.id == id => Some(c),
         _ => None,
@@ -838,7 +838,7 @@ async fn an_edit_queued_after_another_never_overwrites_an_office_edit_it_never_s
             other => panic!("edit {} must be a conflict, got {other:?}", i + 1),
         }
     }
-    let page = server.storage.pull(0, 100).await.expect("pulls");
+    let page = server.storage.pull(0, 100, true).await.expect("pulls");
     let kept = page.changes.iter().find_map(|c| match &c.change {
         till_protocol::ChangeKind::CustomerUpserted(c) if c.id == id => Some(c),
         _ => None,
@@ -871,7 +871,7 @@ async fn an_edit_queued_after_another_never_overwrites_an_office_edit_it_never_s
         response.results[0].outcome,
         Outcome::Applied { version: 3, .. }
     ));
-    let page = server.storage.pull(0, 100).await.expect("pulls");
+    let page = server.storage.pull(0, 100, true).await.expect("pulls");
     let v3 = page.changes.iter().find_map(|c| match &c.change {
         till_protocol::ChangeKind::CustomerUpserted(c) if c.id == id => Some(c),
         _ => None,

@@ -13,13 +13,6 @@ use till_server::decide::settings::OfficeSetting;
 use till_server::sample;
 use uuid::Uuid;
 
-fn code(outcome: &Outcome) -> &str {
-    match outcome {
-        Outcome::Rejected { code, .. } => code,
-        other => panic!("expected a rejection, got {other:?}"),
-    }
-}
-
 on_both_backends!(a_till_cannot_reverse_another_tills_sale_unless_the_store_allows_it);
 async fn a_till_cannot_reverse_another_tills_sale_unless_the_store_allows_it() {
     let server = TestServer::start().await;
@@ -347,5 +340,50 @@ async fn an_older_till_is_told_a_conflict_for_a_disputed_refund_that_is_stored_a
         "the cash it handed out is counted"
     );
     assert_eq!(stats.open_disputes, 1);
+    server.stop().await;
+}
+
+on_both_backends!(a_sale_is_refunded_in_parts_until_nothing_of_a_line_is_left);
+async fn a_sale_is_refunded_in_parts_until_nothing_of_a_line_is_left() {
+    let server = TestServer::start().await;
+    let till = server.enrol("till A").await;
+    let sale = sample::sale(2);
+    let q: Vec<i64> = sale.lines.iter().map(|l| l.quantity).collect();
+    let first = sample::part_refund(&sale, 3, &[1, 0, 0, 0, 0]);
+    let second = sample::part_refund(&sale, 4, &[q[0] - 1, q[1], 0, 0, 0]);
+    let third = sample::part_refund(&sale, 5, &[1, 0, 0, 0, 0]);
+    let batch = [
+        sample::mutation(1, MutationBody::TicketCreated(sale.clone())),
+        sample::mutation(2, MutationBody::TicketRefunded(first.clone())),
+        sample::mutation(3, MutationBody::TicketRefunded(second.clone())),
+        sample::mutation(4, MutationBody::TicketRefunded(third.clone())),
+    ];
+    let (response, _) = server.push_current(&till, &batch).await;
+    for (i, what) in [(1, "the first part refund"), (2, "the second part refund")] {
+        assert!(
+            matches!(response.results[i].outcome, Outcome::Applied { .. }),
+            "{what} is within what is left: {:?}",
+            response.results[i].outcome
+        );
+    }
+    let (_, named) = disputed_first(&response.results[3].outcome);
+    assert_eq!(
+        named.ticket_id, first.id,
+        "a refund of a line already returned whole is disputed, naming the sale's first refund"
+    );
+    let stats = server.storage.stats().await.expect("stats");
+    assert_eq!((stats.disputed_reversals, stats.open_disputes), (1, 1));
+    assert_eq!(
+        terminal_total(&stats, till.id),
+        sale.totals.total - first.totals.total - second.totals.total - third.totals.total,
+        "every refund's cash is counted, the disputed one too"
+    );
+    let tickets = server.storage.tickets().await.expect("tickets");
+    let stored_sale = tickets.iter().find(|t| t.id == sale.id).expect("the sale");
+    assert_eq!(
+        stored_sale.reversed_by,
+        Some(first.id),
+        "the sale names its first reversal"
+    );
     server.stop().await;
 }

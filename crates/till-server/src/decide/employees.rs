@@ -2,7 +2,7 @@
 //! changes, and the PIN's hash: only an Argon2id hash of a valid PIN is ever stored (and sent to
 //! tills, which check a PIN against it offline), never the PIN.
 
-use argon2::password_hash::{PasswordHasher, SaltString};
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::{Algorithm, Argon2, Params, Version};
 use till_protocol::{employee, Employee, Role};
 use uuid::Uuid;
@@ -16,13 +16,49 @@ const PIN_MEMORY_KIB: u32 = 19_456;
 const PIN_PASSES: u32 = 2;
 const PIN_LANES: u32 = 1;
 
-/// The Argon2id hash of a valid PIN, as a PHC string. Only [`hash_pin`] makes one.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PinHash(String);
+/// The Argon2id hash of a valid PIN, as a PHC string. Only [`hash_pin`] makes one. It holds
+/// the PIN too, in memory only: adding it checks that no other active employee has that PIN
+/// ([`pin_free`]). The PIN is never stored, and never printed (`Debug` leaves it out).
+#[derive(Clone, PartialEq, Eq)]
+pub struct PinHash {
+    hash: String,
+    pin: String,
+}
 
 impl PinHash {
     pub fn as_str(&self) -> &str {
-        &self.0
+        &self.hash
+    }
+}
+
+impl std::fmt::Debug for PinHash {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_tuple("PinHash").field(&self.hash).finish()
+    }
+}
+
+/// Whether `pin` is free: no active employee but `except` (the employee getting it) has it. A
+/// till tells employees apart by PIN alone, so two active employees never share one. Each
+/// stored hash is checked (Argon2id, one verification per active employee).
+pub fn pin_free(
+    pin: &PinHash,
+    employees: &[Employee],
+    except: Option<Uuid>,
+) -> Result<(), StorageError> {
+    let taken = employees
+        .iter()
+        .filter(|e| !e.disabled && Some(e.id) != except)
+        .any(|e| {
+            PasswordHash::new(&e.pin_hash).is_ok_and(|stored| {
+                Argon2::default()
+                    .verify_password(pin.pin.as_bytes(), &stored)
+                    .is_ok()
+            })
+        });
+    if taken {
+        Err(StorageError::PinTaken)
+    } else {
+        Ok(())
     }
 }
 
@@ -34,7 +70,10 @@ pub fn hash_pin(pin: &str, salt: &SaltString) -> Result<PinHash, StorageError> {
     let hash = Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
         .hash_password(pin.as_bytes(), salt)
         .map_err(|e| StorageError::Invalid(format!("cannot hash the PIN: {e}")))?;
-    Ok(PinHash(hash.to_string()))
+    Ok(PinHash {
+        hash: hash.to_string(),
+        pin: pin.to_string(),
+    })
 }
 
 /// The employee `id` added as `name` (trimmed; 1 to 200 characters, no control character, no
@@ -44,7 +83,7 @@ pub fn add(id: Uuid, name: &str, role: Role, pin: PinHash) -> Result<Employee, S
         id,
         name: text::display_name("an employee name", name, |n| n.chars().count())?,
         role,
-        pin_hash: pin.0,
+        pin_hash: pin.hash,
         disabled: false,
     })
 }
@@ -69,9 +108,29 @@ pub fn set_pin(
         )));
     }
     Ok(Employee {
-        pin_hash: pin.0,
+        pin_hash: pin.hash,
         ..current.clone()
     })
+}
+
+/// The employees to send a terminal again when it first pulls at protocol revision 3 or later,
+/// from `cursor`, given every employee with its change number: those changed at or before its
+/// cursor, which it passed while it spoke an older revision (a till upgraded after the back
+/// office had employees). Each is written again under a new change number, so that terminal
+/// pulls them (other tills pull them once more, unchanged); none when it was sent them before.
+pub fn sent_again(
+    already_sent: bool,
+    cursor: u64,
+    employees: Vec<(i64, Employee)>,
+) -> Vec<Employee> {
+    if already_sent {
+        return Vec::new();
+    }
+    employees
+        .into_iter()
+        .filter(|(change, _)| u64::try_from(*change).is_ok_and(|c| c <= cursor))
+        .map(|(_, e)| e)
+        .collect()
 }
 
 /// What disabling an employee does.
@@ -99,7 +158,6 @@ pub fn disable(id: Uuid, current: Option<&Employee>) -> Result<Disabling, Storag
 #[cfg(test)]
 mod tests {
     use super::*;
-    use argon2::password_hash::{PasswordHash, PasswordVerifier};
 
     fn salt() -> SaltString {
         SaltString::encode_b64(b"a fixed test salt").expect("a salt")
@@ -201,5 +259,49 @@ mod tests {
             disable(e.id, None),
             Err(StorageError::NotFound { .. })
         ));
+    }
+
+    #[test]
+    fn a_pin_another_active_employee_has_is_taken_and_the_pin_itself_is_never_printed() {
+        let e = ada();
+        let same = pin("1234");
+        assert!(matches!(
+            pin_free(&same, std::slice::from_ref(&e), None),
+            Err(StorageError::PinTaken)
+        ));
+        assert_eq!(
+            pin_free(&same, std::slice::from_ref(&e), Some(e.id)).ok(),
+            Some(()),
+            "an employee may keep its own PIN"
+        );
+        assert_eq!(
+            pin_free(&pin("4321"), std::slice::from_ref(&e), None).ok(),
+            Some(())
+        );
+        let Ok(Disabling::Write(disabled)) = disable(e.id, Some(&e)) else {
+            panic!("an active employee is disabled");
+        };
+        assert_eq!(
+            pin_free(&same, &[disabled], None).ok(),
+            Some(()),
+            "a disabled employee's PIN is free again"
+        );
+        assert!(!format!("{same:?}").contains("1234\""), "{same:?}");
+    }
+
+    #[test]
+    fn a_terminal_first_pulling_employees_is_sent_again_those_its_cursor_passed_once() {
+        let (a, b) = (ada(), ada());
+        let employees = || vec![(3, a.clone()), (8, b.clone())];
+        assert_eq!(sent_again(false, 5, employees()), vec![a.clone()]);
+        assert_eq!(
+            sent_again(false, 8, employees()),
+            vec![a.clone(), b.clone()]
+        );
+        assert!(
+            sent_again(false, 0, employees()).is_empty(),
+            "a till pulling from the start gets them all anyway"
+        );
+        assert!(sent_again(true, 8, employees()).is_empty(), "only once");
     }
 }

@@ -3,12 +3,14 @@
 //! written once, unit-tested here, and carried out alike by SQLite and PostgreSQL.
 //!
 //! One module per use case: [`push`] (settling a batch), [`tickets`] (sales, voids and refunds),
-//! [`disputes`] (a manager's settlement of a disputed reversal), [`customers`], [`employees`] (who may work a till, their PINs' hashes), [`catalog`]
-//! (`catalog import`, prices, product deletion), [`pull`] (a page of changes), [`stats`], [`terminals`] (enrolment, which token works, rotation),
-//! [`auth_failures`] (the failed-authentication limit), [`stamps`] (a terminal clock ahead) and
-//! [`settings`] (the back office's own settings, such as cross-till returns); [`text`] caps the
-//! length of every string stored; [`revision`] renders answers for a terminal of an older
-//! protocol revision.
+//! [`disputes`] (a manager's settlement of a disputed reversal), [`shifts`] (a shift opened, its
+//! cash moved, its close reconciled), [`customers`], [`employees`] (who may work a till, their
+//! PINs' hashes), [`catalog`] (`catalog import`, prices, product deletion), [`pull`] (a page of
+//! changes), [`stats`], [`reports`] (the sales report's groups and figures), [`terminals`]
+//! (enrolment, which token works, rotation), [`auth_failures`] (the failed-authentication
+//! limit), [`stamps`] (a terminal clock ahead) and [`settings`] (the back office's own settings,
+//! such as cross-till returns); [`text`] caps the length of every string stored; [`revision`]
+//! renders answers for a terminal of an older protocol revision.
 
 pub mod auth_failures;
 pub mod catalog;
@@ -19,8 +21,10 @@ pub mod pull;
 pub mod push;
 #[cfg(test)]
 mod push_tests;
+pub mod reports;
 pub mod revision;
 pub mod settings;
+pub mod shifts;
 pub mod stamps;
 pub mod stats;
 pub mod terminals;

@@ -42,9 +42,52 @@ pub fn rows_per_table(limit: u32) -> i64 {
     i64::from(limit) + 1
 }
 
-/// The page of at most `limit` changes after `cursor`. Its cursor is the last change returned
-/// (or `cursor` when none is), never a clock, so the next page starts right after it.
-pub fn page(rows: Rows, cursor: u64, limit: u32) -> Result<PullPage, StorageError> {
+/// The page of at most `limit` changes after `cursor`, employees among them only when
+/// `employees` (a terminal of an older revision is not sent them). Its cursor is the last
+/// change it passed (or `cursor` when none), never a clock, so the next page starts right
+/// after it: employee changes a terminal is not sent are passed without counting toward
+/// `limit`, so such a page still fills with the other changes after them.
+///
+/// Each table's rows come up to [`rows_per_table`]: a table that filled it may hold more
+/// after its last row read, so the page goes no further than the first such last row, where
+/// every table's changes are known.
+pub fn page(
+    rows: Rows,
+    cursor: u64,
+    limit: u32,
+    employees: bool,
+) -> Result<PullPage, StorageError> {
+    let full = usize::try_from(rows_per_table(limit)).unwrap_or(usize::MAX);
+    let last_read = |seqs: &mut dyn Iterator<Item = i64>, count: usize| {
+        if count >= full {
+            seqs.last()
+        } else {
+            None
+        }
+    };
+    let horizon = [
+        last_read(&mut rows.settings.iter().map(|r| r.0), rows.settings.len()),
+        last_read(
+            &mut rows.tax_rates.iter().map(|r| r.seq),
+            rows.tax_rates.len(),
+        ),
+        last_read(
+            &mut rows.products.iter().map(|r| r.seq),
+            rows.products.len(),
+        ),
+        last_read(
+            &mut rows.customers.iter().map(|r| r.seq),
+            rows.customers.len(),
+        ),
+        last_read(
+            &mut rows.employees.iter().map(|r| r.0),
+            rows.employees.len(),
+        ),
+    ]
+    .into_iter()
+    .flatten()
+    .min()
+    .map(|seq| seq.max(0) as u64);
     let seq = |seq: i64| seq.max(0) as u64;
     let mut changes = Vec::new();
     for (change_seq, body) in rows.settings {
@@ -104,13 +147,24 @@ pub fn page(rows: Rows, cursor: u64, limit: u32) -> Result<PullPage, StorageErro
         });
     }
     changes.sort_by_key(|c| c.seq);
-    let has_more = changes.len() > limit as usize;
-    changes.truncate(limit as usize);
-    let cursor = changes.last().map(|c| c.seq).unwrap_or(cursor);
+    let read = changes.len();
+    let mut sent = Vec::new();
+    let mut passed = cursor;
+    let mut walked = 0;
+    for change in changes {
+        if sent.len() == limit as usize || horizon.is_some_and(|h| change.seq > h) {
+            break;
+        }
+        walked += 1;
+        passed = change.seq;
+        if employees || !matches!(change.change, ChangeKind::EmployeeUpserted(_)) {
+            sent.push(change);
+        }
+    }
     Ok(PullPage {
-        changes,
-        cursor,
-        has_more,
+        has_more: walked < read || horizon.is_some(),
+        changes: sent,
+        cursor: passed,
     })
 }
 
@@ -197,7 +251,7 @@ mod tests {
             customers: vec![customer(3, false, None), customer(6, true, None)],
             employees: vec![(7, employee(true))],
         };
-        let page = page(rows, 0, 10).expect("a page");
+        let page = page(rows, 0, 10, true).expect("a page");
         assert_eq!(seqs(&page), vec![1, 2, 3, 4, 5, 6, 7]);
         assert!(!page.has_more);
         assert_eq!(page.cursor, 7, "the cursor is the last change returned");
@@ -223,15 +277,50 @@ mod tests {
             employees: vec![(7, employee(false))],
             ..Rows::default()
         };
-        let page = page(rows, 0, 3).expect("a page");
+        let page = page(rows, 0, 3, true).expect("a page");
         assert_eq!(seqs(&page), vec![1, 2, 3]);
         assert!(page.has_more, "more changes wait after seq 3");
         assert_eq!(page.cursor, 3);
     }
 
     #[test]
+    fn employee_changes_a_terminal_is_not_sent_are_passed_and_the_page_fills_after_them() {
+        let rows = || Rows {
+            employees: vec![(1, employee(false)), (2, employee(false))],
+            products: vec![product(3, false), product(4, false)],
+            ..Rows::default()
+        };
+        let older = page(rows(), 0, 2, false).expect("a page");
+        assert_eq!(seqs(&older), vec![3, 4], "two changes it reads, not none");
+        assert_eq!((older.cursor, older.has_more), (4, false));
+        let current = page(rows(), 0, 2, true).expect("a page");
+        assert_eq!(seqs(&current), vec![1, 2]);
+        assert_eq!((current.cursor, current.has_more), (2, true));
+    }
+
+    #[test]
+    fn a_page_goes_no_further_than_a_full_table_was_read() {
+        let rows = Rows {
+            employees: vec![
+                (1, employee(false)),
+                (2, employee(false)),
+                (3, employee(true)),
+            ],
+            products: vec![product(9, false)],
+            ..Rows::default()
+        };
+        let older = page(rows, 0, 2, false).expect("a page");
+        assert!(older.changes.is_empty());
+        assert_eq!(
+            (older.cursor, older.has_more),
+            (3, true),
+            "more employees may follow the three read, before the product: read on after them"
+        );
+    }
+
+    #[test]
     fn an_empty_page_keeps_the_cursor() {
-        let page = page(Rows::default(), 42, 10).expect("a page");
+        let page = page(Rows::default(), 42, 10, true).expect("a page");
         assert!(page.changes.is_empty());
         assert!(!page.has_more);
         assert_eq!(
@@ -253,7 +342,7 @@ mod tests {
             customers: vec![customer(1, false, Some(text))],
             ..Rows::default()
         };
-        match &page(rows, 0, 10).expect("a page").changes[0].change {
+        match &page(rows, 0, 10, true).expect("a page").changes[0].change {
             ChangeKind::CustomerUpserted(c) => assert_eq!(c.hlc, Some(stamp)),
             other => panic!("expected a customer, got {other:?}"),
         }
@@ -262,7 +351,7 @@ mod tests {
             ..Rows::default()
         };
         assert!(matches!(
-            page(damaged, 0, 10),
+            page(damaged, 0, 10, true),
             Err(StorageError::Corrupt(_))
         ));
         let bad_rate = Rows {
@@ -276,7 +365,7 @@ mod tests {
             ..Rows::default()
         };
         assert!(matches!(
-            page(bad_rate, 0, 10),
+            page(bad_rate, 0, 10, true),
             Err(StorageError::Corrupt(_))
         ));
     }

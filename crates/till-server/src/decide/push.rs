@@ -8,7 +8,7 @@ use std::collections::{BTreeMap, HashMap};
 use serde::{Deserialize, Deserializer};
 use serde_json::value::RawValue;
 use sha2::{Digest, Sha256};
-use till_protocol::{Mutation, MutationBody, MutationResult, Outcome, Recovered, Ticket};
+use till_protocol::{Mutation, MutationBody, MutationResult, Operator, Outcome, Recovered, Ticket};
 use uuid::Uuid;
 
 use super::{tickets, Rejection};
@@ -251,6 +251,8 @@ pub struct Settled {
     pub ticket_number: Option<i64>,
     /// Where a recovered mutation was first numbered.
     pub recovered: Option<Recovered>,
+    /// Who made the change on the till.
+    pub operator: Option<Operator>,
 }
 
 /// What a mutation needs after [`Batch::next`].
@@ -405,6 +407,7 @@ impl Batch {
             ticket_id: ticket.map(|(id, _)| id),
             ticket_number: ticket.and_then(|(_, number)| number),
             recovered: mutation.recovered.clone(),
+            operator: mutation.operator.clone(),
         });
         self.last_seq = mutation.seq;
     }

@@ -37,8 +37,8 @@ impl Revision {
         self >= Revision(2)
     }
 
-    /// Whether its pulls may carry employees.
-    fn reads_employees(self) -> bool {
+    /// Whether its pulls may carry employees (revision 3 on).
+    pub fn reads_employees(self) -> bool {
         self >= Revision(3)
     }
 }

@@ -6,7 +6,7 @@
 //! (`CustomerFields::check`), terminal and employee names [`display_name`].
 
 use till_protocol::text::{self as shared, Lines};
-use till_protocol::{StoreSettings, Tender, Ticket};
+use till_protocol::{Approval, Operator, StoreSettings, Tender, Ticket};
 
 use crate::storage::{CatalogImport, StorageError};
 
@@ -22,6 +22,8 @@ pub const MAX_LOCALE: usize = 35;
 pub const MAX_HASH: usize = 128;
 /// A card tender's approval reference, in bytes (refused as `invalid_card_data` beyond it).
 pub const MAX_APPROVAL_REF: usize = 64;
+/// The reason of a manager's approval or of a cash movement.
+pub const MAX_REASON: usize = 500;
 
 /// A name a person gives something in the back office (a terminal, an employee), `what` in
 /// messages: trimmed, 1 to [`MAX_NAME`] long as `length` counts, one line without a control
@@ -74,8 +76,24 @@ pub fn check_lines(what: &str, value: &str, max: usize, lines: Lines) -> Result<
     })
 }
 
+/// An operator (who did something on a till), `what` in messages: its name as a name may be.
+pub fn check_operator(what: &str, operator: &Operator) -> Result<(), Refusal> {
+    check(what, &operator.name, MAX_NAME)
+}
+
+/// A manager's approval: who approved, and why in at most [`MAX_REASON`] characters.
+pub fn check_approval(approval: &Approval) -> Result<(), Refusal> {
+    check_operator("who approved", &approval.by)?;
+    check_lines(
+        "the approval's reason",
+        &approval.reason,
+        MAX_REASON,
+        Lines::Many,
+    )
+}
+
 /// Every string of a ticket a terminal sends: its journal hash, its lines' skus, names and tax
-/// categories, and its card tenders' approval references. (A currency code that is not three
+/// categories, its card tenders' approval references, its operator and its approval. (A currency code that is not three
 /// letters is `invalid_currency`; an approval reference is capped in bytes with the card data
 /// checks, as `invalid_card_data`.)
 pub fn check_ticket(ticket: &Ticket) -> Result<(), Refusal> {
@@ -99,7 +117,13 @@ pub fn check_ticket(ticket: &Ticket) -> Result<(), Refusal> {
             )?;
         }
     }
-    Ok(())
+    if let Some(operator) = &ticket.operator {
+        check_operator("the ticket's operator", operator)?;
+    }
+    match &ticket.approval {
+        Some(approval) => check_approval(approval),
+        None => Ok(()),
+    }
 }
 
 /// Every string of a catalog import.
@@ -178,6 +202,13 @@ mod tests {
         );
     }
 
+    fn operator(name: String) -> Operator {
+        Operator {
+            id: uuid::Uuid::nil(),
+            name,
+        }
+    }
+
     #[test]
     fn every_stored_string_of_a_ticket_is_capped() {
         let sale = sample::sale(1);
@@ -193,6 +224,14 @@ mod tests {
         assert!(over(&|t| t.journal_hash = "0".repeat(MAX_HASH + 1)));
         assert!(over(&|t| t.lines[1].name = "Bread\u{1b}[2J".into()));
         assert!(over(&|t| t.lines[0].sku = "A\tB".into()));
+        assert!(over(
+            &|t| t.operator = Some(operator("n".repeat(MAX_NAME + 1)))
+        ));
+        assert!(over(&|t| t.approval = Some(Approval {
+            by: operator("Grace".into()),
+            action: till_protocol::ApprovalAction::Refund,
+            reason: "r".repeat(MAX_REASON + 1),
+        })));
         assert!(over(&|t| t.tenders = vec![Tender::Card {
             amount: t.totals.total,
             approval_ref: "OK\u{7}".into(),

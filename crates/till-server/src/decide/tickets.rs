@@ -1,9 +1,10 @@
 //! Sales, voids and refunds: whether a ticket may be stored, and what a reversal of a stored
 //! sale gets. A sale is reversed by the till that sold it, or by another till of a store that
 //! allows cross-till returns, whose reversal is then checked line by line against the sale. A
-//! reversal of a sale already reversed is stored all the same, as a disputed reversal: the cash
-//! left the drawer, so the books count it until a manager settles it ([`super::disputes`]).
-//! Its unit tests are in `tickets_tests.rs`.
+//! sale may be refunded in parts, each part within what is left of its lines ([`LeftToReturn`]);
+//! a reversal beyond that, a void after a refund, or anything after a void is stored all the
+//! same, as a disputed reversal: the cash left the drawer, so the books count it until a manager
+//! settles it ([`super::disputes`]). Its unit tests are in `tickets_tests.rs`.
 
 use till_protocol::card::looks_like_card_number;
 use till_protocol::pricing::price;
@@ -204,20 +205,89 @@ pub fn reversed_id(ticket: &Ticket) -> Result<Uuid, Rejection> {
         .ok_or_else(|| Rejection::new("invalid_reverses", "no original ticket named"))
 }
 
-/// One line of a stored sale, as a reversal of another till is checked against it.
+/// One line of a stored ticket, as a reversal is checked against the sale and its earlier
+/// reversals.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SoldLine {
     pub product_id: Uuid,
+    pub unit_price: i64,
     pub quantity: i64,
 }
 
-/// Who sends a reversal, what the store allows it, and the lines of the sale it names as
-/// stored (empty when the sale is unknown).
+/// A void or refund of a sale, stored before (accepted or disputed), with its lines.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EarlierReversal {
+    pub kind: TicketKind,
+    pub lines: Vec<SoldLine>,
+}
+
+/// Who sends a reversal, what the store allows it, the lines of the sale it names as stored
+/// (empty when the sale is unknown), and the reversals of that sale stored before, in the order
+/// stored.
 #[derive(Debug, Clone, Copy)]
 pub struct ReversalFacts<'a> {
     pub terminal_id: Uuid,
     pub cross_till_returns: bool,
     pub sold: &'a [SoldLine],
+    pub earlier: &'a [EarlierReversal],
+}
+
+/// What is left to return of each line of a sale after its earlier refunds.
+///
+/// A returned line maps onto the sale's lines by product id and unit price: its quantity is
+/// taken from the first such sale line (in line order) with something left, the rest from the
+/// next, and so on. The till's refund line keeps the product and unit price of the sale line it
+/// returns, so a refund of the same product at two prices (a price changed between two sales
+/// lines) returns from the line of that price. Quantities count, not money: a part refund pays
+/// back its pro-rata share of the line rounded half-up, so parts may add up to a minor unit
+/// more than the line, and that is no reason to dispute them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LeftToReturn<'a> {
+    sold: &'a [SoldLine],
+    left: Vec<i64>,
+}
+
+impl<'a> LeftToReturn<'a> {
+    /// The whole `sold` sale, less what `earlier` returned (a return beyond what was left, of a
+    /// disputed reversal, takes what there was).
+    pub fn after(sold: &'a [SoldLine], earlier: &[EarlierReversal]) -> Self {
+        let mut left = LeftToReturn {
+            sold,
+            left: sold.iter().map(|l| l.quantity.max(0)).collect(),
+        };
+        for line in earlier.iter().flat_map(|r| &r.lines) {
+            left.take(line);
+        }
+        left
+    }
+
+    /// Takes `line` from what is left; the quantity it could not take (0: all of it fitted).
+    fn take(&mut self, line: &SoldLine) -> i64 {
+        let mut wanted = line.quantity.max(0);
+        for (sold, left) in self.sold.iter().zip(&mut self.left) {
+            if wanted == 0 {
+                break;
+            }
+            if sold.product_id == line.product_id && sold.unit_price == line.unit_price {
+                let taken = wanted.min(*left);
+                *left -= taken;
+                wanted -= taken;
+            }
+        }
+        wanted
+    }
+
+    /// Whether every line of `ticket` fits in what is left, taken one after the other.
+    pub fn fits(mut self, ticket: &Ticket) -> bool {
+        ticket.lines.iter().all(|l| {
+            l.quantity >= 1
+                && self.take(&SoldLine {
+                    product_id: l.product_id,
+                    unit_price: l.unit_price,
+                    quantity: l.quantity,
+                }) == 0
+        })
+    }
 }
 
 /// What to do with a void or refund of a known ticket.
@@ -225,10 +295,12 @@ pub struct ReversalFacts<'a> {
 pub enum Reversal {
     /// Refused for good.
     Reject(Rejection),
-    /// The sale was reversed before, by `first`: store this one as a disputed reversal, counted
-    /// and flagged for a manager ([`disputed`]); the sale stays reversed by `first`.
+    /// The sale was reversed before, first by `first`, and this reversal goes beyond what is
+    /// left (or is a void after a refund, or follows a void): store it as a disputed reversal,
+    /// counted and flagged for a manager ([`disputed`]); the sale stays reversed by `first`.
     Disputed { first: Uuid },
-    /// Store the reversal and mark the sale reversed by it.
+    /// Store the reversal and mark the sale reversed by it, unless an earlier part refund did
+    /// (the sale names its first reversal).
     Insert,
 }
 
@@ -236,8 +308,10 @@ pub enum Reversal {
 /// `original_id`, given that ticket as stored (`None`: unknown to the server) and `facts`. Only
 /// the till that made a sale reverses it, unless the store allows cross-till returns; a void
 /// returns the whole sale, a refund at most the sale, and a reversal from another till returns
-/// only products of the sale, in at most the quantities sold. A sale is reversed once: a further
-/// reversal that passes those checks is disputed, stored and counted all the same.
+/// only products of the sale, in at most the quantities sold. A sale is refunded in parts while
+/// each part fits in what its earlier refunds left ([`LeftToReturn`]); a further reversal that
+/// passes those checks but not that one, a void after a refund and anything after a void are
+/// disputed, stored and counted all the same.
 pub fn reversal(
     kind: TicketKind,
     ticket: &Ticket,
@@ -293,9 +367,15 @@ pub fn reversal(
             return Reversal::Reject(r);
         }
     }
-    match original.reversed_by {
-        Some(first) => Reversal::Disputed { first },
-        None => Reversal::Insert,
+    let Some(first) = original.reversed_by else {
+        return Reversal::Insert;
+    };
+    let only_refunds =
+        kind == TicketKind::Refund && facts.earlier.iter().all(|r| r.kind == TicketKind::Refund);
+    if only_refunds && LeftToReturn::after(facts.sold, facts.earlier).fits(ticket) {
+        Reversal::Insert
+    } else {
+        Reversal::Disputed { first }
     }
 }
 

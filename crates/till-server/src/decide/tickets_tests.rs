@@ -25,6 +25,7 @@ fn by_seller(original: Option<&StoredTicket>) -> ReversalFacts<'static> {
         terminal_id: original.map_or(Uuid::nil(), |o| o.terminal_id),
         cross_till_returns: false,
         sold: &[],
+        earlier: &[],
     }
 }
 
@@ -256,10 +257,12 @@ fn another_tills_sale_is_not_yours_unless_the_store_allows_cross_till_returns() 
     let refund = sample::reversal(TicketKind::Refund, 2, &sale);
     let original = stored(TicketKind::Sale, sale.totals.total, Some(Uuid::now_v7()));
     let sold = sold_lines(&sale);
+    let refunded = [earlier(TicketKind::Refund, &sale)];
     let other = ReversalFacts {
         terminal_id: Uuid::now_v7(),
         cross_till_returns: false,
         sold: &sold,
+        earlier: &refunded,
     };
     assert_eq!(
         code(reversal(
@@ -305,9 +308,18 @@ fn sold_lines(ticket: &Ticket) -> Vec<SoldLine> {
         .iter()
         .map(|l| SoldLine {
             product_id: l.product_id,
+            unit_price: l.unit_price,
             quantity: l.quantity,
         })
         .collect()
+}
+
+/// A reversal of `kind` stored before, returning the lines of `ticket`.
+fn earlier(kind: TicketKind, ticket: &Ticket) -> EarlierReversal {
+    EarlierReversal {
+        kind,
+        lines: sold_lines(ticket),
+    }
 }
 
 #[test]
@@ -319,6 +331,7 @@ fn a_cross_till_refund_returns_only_products_of_the_sale_in_at_most_the_quantiti
             terminal_id: Uuid::now_v7(),
             cross_till_returns: true,
             sold,
+            earlier: &[],
         };
         reversal(TicketKind::Refund, refund, sale.id, Some(&original), facts)
     };
@@ -349,4 +362,111 @@ fn a_conflict_tells_another_till_neither_the_first_reversals_till_nor_its_total(
     assert_eq!(info.kind, TicketKind::Refund);
     assert_eq!(info.terminal_id, None);
     assert_eq!(info.total, None);
+}
+
+/// Decides `kind` reversal `ticket` of `sale` by its own till, after `earlier`.
+fn after_earlier(
+    kind: TicketKind,
+    ticket: &Ticket,
+    sale: &Ticket,
+    earlier: &[EarlierReversal],
+) -> Reversal {
+    let first = earlier.first().map(|_| Uuid::from_u128(1));
+    let original = stored(TicketKind::Sale, sale.totals.total, first);
+    let sold = sold_lines(sale);
+    let facts = ReversalFacts {
+        terminal_id: original.terminal_id,
+        cross_till_returns: false,
+        sold: &sold,
+        earlier,
+    };
+    reversal(kind, ticket, sale.id, Some(&original), facts)
+}
+
+#[test]
+fn two_part_refunds_within_the_sale_are_accepted_and_a_third_beyond_the_rest_is_disputed() {
+    let sale = sample::sale(2);
+    let q: Vec<i64> = sale.lines.iter().map(|l| l.quantity).collect();
+    assert!(q[0] >= 2, "line 1 sells more than one: {q:?}");
+    let one = sample::part_refund(&sale, 10, &[1, 0, 0, 0, 0]);
+    assert_eq!(
+        after_earlier(TicketKind::Refund, &one, &sale, &[]),
+        Reversal::Insert
+    );
+    let rest_of_line_one = sample::part_refund(&sale, 11, &[q[0] - 1, q[1], 0, 0, 0]);
+    let done = [earlier(TicketKind::Refund, &one)];
+    assert_eq!(
+        after_earlier(TicketKind::Refund, &rest_of_line_one, &sale, &done),
+        Reversal::Insert,
+        "a second part refund within what the first left is accepted"
+    );
+    let done = [
+        done[0].clone(),
+        earlier(TicketKind::Refund, &rest_of_line_one),
+    ];
+    let again = sample::part_refund(&sale, 12, &[1, 0, 0, 0, 0]);
+    assert_eq!(
+        after_earlier(TicketKind::Refund, &again, &sale, &done),
+        Reversal::Disputed {
+            first: Uuid::from_u128(1)
+        },
+        "line 1 was returned whole already: a third refund of it is beyond the rest"
+    );
+    let line_three = sample::part_refund(&sale, 12, &[0, 0, q[2], 0, 0]);
+    assert_eq!(
+        after_earlier(TicketKind::Refund, &line_three, &sale, &done),
+        Reversal::Insert,
+        "line 3 is untouched"
+    );
+}
+
+#[test]
+fn a_refund_line_returns_from_the_sale_line_of_its_product_and_unit_price_in_line_order() {
+    let product = Uuid::from_u128(7);
+    let line = |unit_price, quantity| SoldLine {
+        product_id: product,
+        unit_price,
+        quantity,
+    };
+    let sold = [line(100, 1), line(200, 1), line(100, 2)];
+    let earlier = [EarlierReversal {
+        kind: TicketKind::Refund,
+        lines: vec![line(100, 2)],
+    }];
+    let refund = |unit_price, quantity| {
+        let lines = [sample::SampleLine::new(product, unit_price, quantity, 2000)];
+        sample::ticket(TicketKind::Refund, 2, None, &lines, None).expect("prices")
+    };
+    assert!(
+        LeftToReturn::after(&sold, &earlier).fits(&refund(100, 1)),
+        "two of the three at 100 came back: one is left, across lines 1 and 3"
+    );
+    assert!(!LeftToReturn::after(&sold, &earlier).fits(&refund(100, 2)));
+    assert!(
+        LeftToReturn::after(&sold, &earlier).fits(&refund(200, 1)),
+        "the line at another price is its own"
+    );
+    assert!(!LeftToReturn::after(&sold, &earlier).fits(&refund(150, 1)));
+}
+
+#[test]
+fn a_void_after_a_refund_and_anything_after_a_void_stay_disputed() {
+    let sale = sample::sale(2);
+    let one = sample::part_refund(&sale, 10, &[1, 0, 0, 0, 0]);
+    let refunded = [earlier(TicketKind::Refund, &one)];
+    let void = sample::reversal(TicketKind::Void, 11, &sale);
+    assert!(matches!(
+        after_earlier(TicketKind::Void, &void, &sale, &refunded),
+        Reversal::Disputed { .. }
+    ));
+    let voided = [earlier(TicketKind::Void, &sale)];
+    let mut nothing_voided = voided.clone();
+    nothing_voided[0].lines.clear();
+    assert!(
+        matches!(
+            after_earlier(TicketKind::Refund, &one, &sale, &nothing_voided),
+            Reversal::Disputed { .. }
+        ),
+        "after a void, even a refund of what is left is disputed"
+    );
 }

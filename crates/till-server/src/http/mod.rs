@@ -133,6 +133,7 @@ impl From<StorageError> for HttpError {
             StorageError::Busy => StatusCode::SERVICE_UNAVAILABLE,
             StorageError::NotFound { .. } => StatusCode::NOT_FOUND,
             StorageError::Invalid(_) => StatusCode::BAD_REQUEST,
+            StorageError::PinTaken => StatusCode::CONFLICT,
             _ => StatusCode::INTERNAL_SERVER_ERROR,
         };
         HttpError::new(status, e.code(), e.to_string())
@@ -403,7 +404,7 @@ pub async fn push(
     ))]
 pub async fn pull(
     State(state): State<AppState>,
-    AuthedTerminal(_terminal): AuthedTerminal,
+    AuthedTerminal(terminal): AuthedTerminal,
     revision: Revision,
     ApiQuery(query): ApiQuery<PullQuery>,
 ) -> Result<Json<PullResponse>, HttpError> {
@@ -423,7 +424,17 @@ pub async fn pull(
             format!("cursor {cursor} was never issued by this server"),
         ));
     }
-    let page = state.storage.pull(cursor, limit).await?;
+    // A till upgraded from an older revision passed the employee changes before its cursor.
+    if revision.reads_employees() && !state.storage.employees_sent(terminal.id).await? {
+        state
+            .storage
+            .send_employees_again(terminal.id, cursor)
+            .await?;
+    }
+    let page = state
+        .storage
+        .pull(cursor, limit, revision.reads_employees())
+        .await?;
     Ok(Json(PullResponse {
         changes: revision::changes(page.changes, revision),
         cursor: page.cursor,

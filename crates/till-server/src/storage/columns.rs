@@ -1,11 +1,15 @@
 //! How both backends write values into their columns and read them back: one encoding for
 //! every value the two schemas store alike.
 
-use till_protocol::{Role, Ticket, TicketKind};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use till_protocol::shift::ShiftMismatch;
+use till_protocol::{Approval, Operator, Role, Ticket, TicketKind};
+use uuid::Uuid;
 
 use super::StorageError;
 use crate::decide::terminals::TokenSlot;
-use crate::decide::tickets::SoldLine;
+use crate::decide::tickets::{EarlierReversal, SoldLine};
 
 /// The columns of a [`super::TerminalRecord`], in the order both backends read them.
 pub(super) const TERMINAL_COLUMNS: &str =
@@ -68,22 +72,95 @@ pub(super) fn parse_kind(name: &str) -> Result<TicketKind, StorageError> {
 
 /// The lines of a ticket kept whole (its JSON), as a reversal is checked against them.
 pub(super) fn sold_lines(body: &str) -> Result<Vec<SoldLine>, StorageError> {
-    let ticket: Ticket = serde_json::from_str(body)
-        .map_err(|e| StorageError::Corrupt(format!("a stored ticket does not parse: {e}")))?;
+    let ticket = parse_ticket(body)?;
     Ok(ticket
         .lines
         .iter()
         .map(|l| SoldLine {
             product_id: l.product_id,
+            unit_price: l.unit_price,
             quantity: l.quantity,
         })
         .collect())
 }
 
+/// The state of a shift not closed yet (a closed one is [`crate::decide::shifts::Reconciled`]'s).
+pub(super) const OPEN: &str = "open";
+
+/// A value kept as JSON in a text column (an approval, a shift's figures, a mismatch).
+pub(super) fn to_json<T: Serialize>(value: &T) -> Result<String, StorageError> {
+    serde_json::to_string(value)
+        .map_err(|e| StorageError::Database(format!("cannot serialise for storage: {e}")))
+}
+
+/// A value read back from its JSON text column, `what` in the error.
+pub(super) fn from_json<T: DeserializeOwned>(text: &str, what: &str) -> Result<T, StorageError> {
+    serde_json::from_str(text)
+        .map_err(|e| StorageError::Corrupt(format!("a stored {what} does not parse: {e}")))
+}
+
+/// A ticket's approval for its column.
+pub(super) fn approval_column(approval: &Option<Approval>) -> Result<Option<String>, StorageError> {
+    approval.as_ref().map(to_json).transpose()
+}
+
+/// An operator from its id and name columns (both or neither are set).
+pub(super) fn operator_of(id: Option<Uuid>, name: Option<String>) -> Option<Operator> {
+    Some(Operator {
+        id: id?,
+        name: name?,
+    })
+}
+
+/// A ticket's approval read back from its column.
+pub(super) fn approval_of(column: Option<&str>) -> Result<Option<Approval>, StorageError> {
+    column.map(|text| from_json(text, "approval")).transpose()
+}
+
+/// A shift's mismatch read back from its column.
+pub(super) fn mismatch_of(column: Option<&str>) -> Result<Option<ShiftMismatch>, StorageError> {
+    column
+        .map(|text| from_json(text, "shift mismatch"))
+        .transpose()
+}
+
+/// The columns of a [`super::ShiftSummary`], in the order both backends read them (`s` is
+/// `shifts`, `t` its terminal).
+pub(super) const SHIFT_COLUMNS: &str = "s.id, s.terminal_id, t.name, s.z_number, s.opened_by_id,
+    s.opened_by_name, s.opened_at_ms, s.opening_float, s.closed_by_id, s.closed_by_name,
+    s.closed_at_ms, s.expected_cash, s.counted_cash, s.difference, s.state, s.mismatch";
+
+/// The columns of a [`super::TicketSummary`], in the order both backends read them (`t` is
+/// `tickets`, `m` the mutation that stored it).
+pub(super) const TICKET_COLUMNS: &str = "t.server_id, t.server_number, t.id, t.terminal_id,
+    t.number, t.kind, t.reverses, t.reversed_by, t.total, t.created_at_ms, m.recovered_terminal,
+    t.operator_id, t.operator_name, t.approval, t.shift_id";
+
+/// What the sales report reads of each ticket in its range (`t` is `tickets`, `term` its
+/// terminal, `s` its shift), oldest first; `$1` and `$2` bound the range `[from, to)` in
+/// milliseconds (SQLite numbers `$1` and `$2` as its first and second parameters too).
+pub(super) const REPORT_QUERY: &str = "SELECT t.body, t.terminal_id, term.name, s.z_number
+    FROM tickets t JOIN terminals term ON term.id = t.terminal_id
+    LEFT JOIN shifts s ON s.id = t.shift_id
+    WHERE t.created_at_ms >= $1 AND t.created_at_ms < $2
+    ORDER BY t.created_at_ms, t.server_id";
+
+/// A stored ticket from its JSON.
+pub(super) fn parse_ticket(body: &str) -> Result<Ticket, StorageError> {
+    from_json(body, "ticket")
+}
+
+/// A stored void or refund, from its kind column and its JSON.
+pub(super) fn earlier_reversal(kind: &str, body: &str) -> Result<EarlierReversal, StorageError> {
+    Ok(EarlierReversal {
+        kind: parse_kind(kind)?,
+        lines: sold_lines(body)?,
+    })
+}
+
 /// A ticket as kept whole beside its columns: its JSON.
 pub(super) fn ticket_body(ticket: &Ticket) -> Result<String, StorageError> {
-    serde_json::to_string(ticket)
-        .map_err(|e| StorageError::Database(format!("cannot serialise a ticket: {e}")))
+    to_json(ticket)
 }
 
 #[cfg(test)]

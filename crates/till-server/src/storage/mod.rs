@@ -3,10 +3,11 @@
 //! serves a chain of shops from one PostgreSQL database shared by several replicas.
 //!
 //! Both backends only load facts and carry decisions out; every decision is made once, in
-//! [`crate::decide`]. The write use cases are written once too (`push`, `customers`,
-//! `catalog`, `employees`), over `tx::Tx`: the loads and writes of one transaction, which each backend
-//! implements in its own SQL dialect and with its own locking. Each backend reads terminals,
-//! tickets, pull pages and stats itself and hands the rows to [`crate::decide`].
+//! [`crate::decide`]. The write use cases are written once too (`push`, `shifts`, `customers`,
+//! `catalog`, `employees`), over `tx::Tx`: the loads and writes of one transaction, which each
+//! backend implements in its own SQL dialect and with its own locking. Each backend reads
+//! terminals, tickets, shifts, pull pages, stats and the tickets of a sales report itself and
+//! hands the rows to [`crate::decide`].
 
 mod catalog;
 mod columns;
@@ -15,20 +16,25 @@ mod employees;
 pub mod postgres;
 mod push;
 mod settings;
+mod shifts;
 pub mod sqlite;
 mod terminals;
 mod tx;
 
 use async_trait::async_trait;
 use serde::Serialize;
+use till_protocol::shift::ShiftMismatch;
 use till_protocol::{
-    CatalogSnapshot, Change, Customer, Employee, MutationResult, Product, Role, StoreSettings,
-    TaxRate,
+    Approval, CatalogSnapshot, Change, Customer, Employee, MutationResult, Operator, Product, Role,
+    StoreSettings, TaxRate,
 };
 use uuid::Uuid;
 
+use crate::dates::Day;
 use crate::decide::employees::PinHash;
+use crate::decide::pull;
 use crate::decide::push::Received;
+use crate::decide::reports::{GroupBy, ReportOverflow, SalesReport};
 use crate::decide::settings::{OfficeSetting, OfficeSettings};
 use crate::decide::stamps::StampLimit;
 use crate::decide::terminals::TokenSlot;
@@ -138,6 +144,35 @@ pub struct TicketSummary {
     /// For a ticket a till delivered after its history diverged (a restored or copied data
     /// dir), re-enrolled as a new terminal: the terminal it was first numbered under.
     pub recovered_from: Option<Uuid>,
+    /// Who rang it up, when the till has employees.
+    pub operator: Option<Operator>,
+    /// The manager's approval it needed (a void, a refund, a discount above the limit, …).
+    pub approval: Option<Approval>,
+    /// The shift it was rung up in.
+    pub shift_id: Option<Uuid>,
+}
+
+/// A shift as `till-server shifts` lists it. The cash figures of a closed shift are its Z
+/// report's; `state` says whether the back office holds the same (`mismatch` says what differs).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ShiftSummary {
+    pub shift_id: Uuid,
+    pub terminal_id: Uuid,
+    /// The terminal's name.
+    pub terminal: String,
+    pub z_number: u64,
+    pub opened_by: Operator,
+    pub opened_at_ms: i64,
+    pub float: i64,
+    pub closed_by: Option<Operator>,
+    pub closed_at_ms: Option<i64>,
+    pub expected_cash: Option<i64>,
+    pub counted_cash: Option<i64>,
+    /// `counted_cash − expected_cash`: negative when the drawer was short.
+    pub difference: Option<i64>,
+    /// `open`, `matched` or `mismatch`.
+    pub state: String,
+    pub mismatch: Option<ShiftMismatch>,
 }
 
 /// Figures for one terminal in [`Stats`].
@@ -212,6 +247,8 @@ pub enum StorageError {
     NotFound { what: String },
     #[error("{0}")]
     Invalid(String),
+    #[error("another active employee has this PIN; a till could not tell them apart")]
+    PinTaken,
     #[error("stored data is damaged: {0}")]
     Corrupt(String),
 }
@@ -227,6 +264,7 @@ impl StorageError {
             StorageError::Migration { .. } => "migration_failed",
             StorageError::NotFound { .. } => "not_found",
             StorageError::Invalid(_) => "invalid_input",
+            StorageError::PinTaken => "pin_taken",
             StorageError::Corrupt(_) => "corrupt_data",
         }
     }
@@ -271,8 +309,25 @@ pub trait Storage: Send + Sync + 'static {
         withdraw: Vec<Uuid>,
         stamps: StampLimit,
     ) -> Result<PushOutcome, StorageError>;
-    /// Changes with a sequence above `cursor`, oldest first, at most `limit`.
-    async fn pull(&self, cursor: u64, limit: u32) -> Result<PullPage, StorageError>;
+    /// Whether the terminal was sent every employee when it first pulled at revision 3 or later.
+    async fn employees_sent(&self, terminal_id: Uuid) -> Result<bool, StorageError>;
+    /// Sends the terminal, pulling at revision 3 or later from `cursor` for the first time, every
+    /// employee its cursor passed while it spoke an older revision: each takes a new change
+    /// number, so its next pages carry them.
+    async fn send_employees_again(
+        &self,
+        terminal_id: Uuid,
+        cursor: u64,
+    ) -> Result<(), StorageError>;
+    /// Changes with a sequence above `cursor`, oldest first, at most `limit`; employee changes
+    /// only when `employees` (otherwise passed, and the page filled with the changes after
+    /// them).
+    async fn pull(
+        &self,
+        cursor: u64,
+        limit: u32,
+        employees: bool,
+    ) -> Result<PullPage, StorageError>;
 
     async fn import_catalog(&self, catalog: CatalogImport) -> Result<ImportSummary, StorageError>;
     async fn set_price(&self, sku: &str, unit_price: i64) -> Result<Product, StorageError>;
@@ -298,6 +353,8 @@ pub trait Storage: Send + Sync + 'static {
     /// Disables an employee: its PIN matches on no till once they pulled it.
     async fn disable_employee(&self, id: Uuid) -> Result<Employee, StorageError>;
     async fn tickets(&self) -> Result<Vec<TicketSummary>, StorageError>;
+    /// The shifts tills opened (of `terminal` only, if named), newest first.
+    async fn shifts(&self, terminal: Option<Uuid>) -> Result<Vec<ShiftSummary>, StorageError>;
     /// The back office's own settings (store policies only the server applies).
     async fn office_settings(&self) -> Result<OfficeSettings, StorageError>;
     async fn set_office_setting(
@@ -305,4 +362,41 @@ pub trait Storage: Send + Sync + 'static {
         setting: OfficeSetting,
     ) -> Result<OfficeSettings, StorageError>;
     async fn stats(&self) -> Result<Stats, StorageError>;
+    /// The sales report of the tickets rung up from the day `from` to the day `to` (UTC,
+    /// inclusive), grouped `by` one way.
+    async fn sales_report(
+        &self,
+        from: Day,
+        to: Day,
+        by: GroupBy,
+    ) -> Result<SalesReport, StorageError>;
+}
+
+/// A pull page after `cursor` from the rows `load` reads after a cursor ([`pull::page`]). A
+/// page that sent nothing but passed changes the terminal is not sent (employees, to an older
+/// terminal) is read again after them, so a terminal never gets an empty page that says more
+/// wait.
+async fn fill_page<F, Fut>(
+    mut cursor: u64,
+    limit: u32,
+    employees: bool,
+    mut load: F,
+) -> Result<PullPage, StorageError>
+where
+    F: FnMut(u64) -> Fut,
+    Fut: std::future::Future<Output = Result<pull::Rows, StorageError>>,
+{
+    loop {
+        let page = pull::page(load(cursor).await?, cursor, limit, employees)?;
+        if !page.changes.is_empty() || !page.has_more {
+            return Ok(page);
+        }
+        cursor = page.cursor;
+    }
+}
+
+impl From<ReportOverflow> for StorageError {
+    fn from(e: ReportOverflow) -> Self {
+        StorageError::Invalid(e.to_string())
+    }
 }

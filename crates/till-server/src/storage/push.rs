@@ -8,8 +8,8 @@ use till_protocol::{
 };
 use uuid::Uuid;
 
-use super::customers;
 use super::tx::{Lock, Tx};
+use super::{customers, shifts};
 use super::{PushOutcome, StorageError};
 use crate::clock::now_ms;
 use crate::decide::customers::{CustomerDecision, EditBase, Made, StoredCustomer};
@@ -17,10 +17,10 @@ use crate::decide::disputes::{self, CounterSale, NewDispute};
 use crate::decide::push::{Batch, Next, Received};
 use crate::decide::stamps::StampLimit;
 use crate::decide::tickets::{self, Reversal, ReversalFacts};
-use crate::decide::{self, Rejection};
+use crate::decide::{self, text, Rejection};
 
 /// An applied mutation's outcome, or why it was refused.
-type Applied = Result<Outcome, Rejection>;
+pub(super) type Applied = Result<Outcome, Rejection>;
 
 /// Settles `mutations` of `terminal_id` in order, in the caller's transaction, applying none of
 /// those it `withdraw`s; a customer change stamped beyond `stamps` is refused.
@@ -83,6 +83,11 @@ impl<T: Tx> Settling<'_, T> {
             by: mutation.made_by(),
             hlc: mutation.hlc,
         };
+        if let Some(operator) = &mutation.operator {
+            if let Err(r) = text::check_operator("the mutation's operator", operator) {
+                return Ok(Rejection::new(r.code, r.message).into_outcome());
+            }
+        }
         let applied = match &mutation.body {
             MutationBody::TicketCreated(t) => self.sale(mutation.id, t).await?,
             MutationBody::TicketVoided(t) => {
@@ -112,12 +117,15 @@ impl<T: Tx> Settling<'_, T> {
                 .await?
             }
             MutationBody::DisputeSettled(d) => self.settle_dispute(d).await?,
-            MutationBody::ShiftOpened(_)
-            | MutationBody::CashMoved(_)
-            | MutationBody::ShiftClosed(_) => Err(Rejection::new(
-                "unsupported",
-                "this back office does not keep shifts",
-            )),
+            MutationBody::ShiftOpened(opened) => {
+                shifts::open(self.tx, self.terminal_id, opened).await?
+            }
+            MutationBody::CashMoved(moved) => {
+                shifts::move_cash(self.tx, self.terminal_id, moved).await?
+            }
+            MutationBody::ShiftClosed(closed) => {
+                shifts::close(self.tx, self.terminal_id, closed).await?
+            }
         };
         Ok(applied.unwrap_or_else(Rejection::into_outcome))
     }
@@ -162,10 +170,12 @@ impl<T: Tx> Settling<'_, T> {
         // Held: a reversal of the same sale elsewhere waits, then finds this one.
         let original = self.tx.ticket(original_id, Lock::Row).await?;
         let sold = self.tx.sold_lines(original_id).await?;
+        let earlier = self.tx.reversals_of(original_id).await?;
         let facts = ReversalFacts {
             terminal_id: self.terminal_id,
             cross_till_returns: self.tx.office_settings().await?.allow_cross_till_returns,
             sold: &sold,
+            earlier: &earlier,
         };
         match tickets::reversal(kind, ticket, original_id, original.as_ref(), facts) {
             Reversal::Reject(r) => Ok(Err(r)),

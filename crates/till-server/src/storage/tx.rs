@@ -1,6 +1,6 @@
 //! The loads and writes of one write transaction, each one or two statements in a backend's
-//! dialect. The use cases above it ([`super::push`], [`super::customers`], [`super::catalog`],
-//! [`super::employees`])
+//! dialect. The use cases above it ([`super::push`], [`super::shifts`], [`super::customers`],
+//! [`super::catalog`], [`super::employees`])
 //! are written once: they load facts through a [`Tx`], ask [`crate::decide`] what to do, and
 //! carry the decision out through the same [`Tx`]. Each backend implements it with its own
 //! locking: SQLite's transaction holds the whole database (`BEGIN IMMEDIATE`), PostgreSQL locks
@@ -8,6 +8,7 @@
 
 use std::collections::HashSet;
 
+use till_protocol::shift::{CashMoved, ShiftClosed, ShiftOpened};
 use till_protocol::{CustomerFields, Employee, Product, TaxRate, Ticket};
 use uuid::Uuid;
 
@@ -17,7 +18,8 @@ use crate::decide::customers::StoredCustomer;
 use crate::decide::disputes::{DisputeClosed, NewDispute, StoredDispute};
 use crate::decide::push::{RecordedBy, Settlement};
 use crate::decide::settings::OfficeSettings;
-use crate::decide::tickets::{SoldLine, StoredTicket};
+use crate::decide::shifts::{Reconciled, StoredShift};
+use crate::decide::tickets::{EarlierReversal, SoldLine, StoredTicket};
 
 /// Whether a load holds its row until commit, so that a concurrent writer deciding on the same
 /// row waits and then sees this transaction's write.
@@ -79,6 +81,10 @@ pub(super) trait Tx {
     ) -> Result<Option<(i64, u64)>, Self::Error>;
     /// The lines of the stored ticket `id` (none when there is no such ticket).
     async fn sold_lines(&mut self, id: Uuid) -> Result<Vec<SoldLine>, Self::Error>;
+    /// The voids and refunds of the sale `id` stored so far, in the order stored.
+    async fn reversals_of(&mut self, id: Uuid) -> Result<Vec<EarlierReversal>, Self::Error>;
+    /// Marks the sale reversed by `by`, unless a reversal before it did: a sale names its first
+    /// reversal.
     async fn mark_reversed(&mut self, sale: Uuid, by: Uuid) -> Result<(), Self::Error>;
     /// Flags a stored reversal as disputed, at `now_ms`.
     async fn insert_dispute(
@@ -96,6 +102,29 @@ pub(super) trait Tx {
         reversal_id: Uuid,
         closed: &DisputeClosed,
         now_ms: i64,
+    ) -> Result<(), Self::Error>;
+    /// The shift `id`.
+    async fn shift(&mut self, id: Uuid) -> Result<Option<StoredShift>, Self::Error>;
+    /// Stores a shift `terminal_id` opened, open: its server id.
+    async fn insert_shift(
+        &mut self,
+        terminal_id: Uuid,
+        opened: &ShiftOpened,
+    ) -> Result<i64, Self::Error>;
+    /// The cash moved in the shift `shift_id`, in the order stored.
+    async fn cash_movements(&mut self, shift_id: Uuid) -> Result<Vec<CashMoved>, Self::Error>;
+    async fn insert_cash_movement(&mut self, moved: &CashMoved) -> Result<(), Self::Error>;
+    /// The tickets of `terminal_id` stored for the shift `shift_id`, by number.
+    async fn shift_tickets(
+        &mut self,
+        terminal_id: Uuid,
+        shift_id: Uuid,
+    ) -> Result<Vec<Ticket>, Self::Error>;
+    /// Records the close of a shift and how it reconciled.
+    async fn close_shift(
+        &mut self,
+        closed: &ShiftClosed,
+        reconciled: &Reconciled,
     ) -> Result<(), Self::Error>;
     /// The back office's settings, from their rows.
     async fn office_settings(&mut self) -> Result<OfficeSettings, Self::Error>;
@@ -133,6 +162,12 @@ pub(super) trait Tx {
 
     /// The employee, its row held to commit.
     async fn employee(&mut self, id: Uuid) -> Result<Option<Employee>, Self::Error>;
+    /// Every employee, disabled ones too, with the number of its last change.
+    async fn employee_changes(&mut self) -> Result<Vec<(i64, Employee)>, Self::Error>;
+    /// Whether the terminal was sent every employee when it first pulled them (`None`: no such
+    /// terminal), its row held to commit.
+    async fn employees_sent(&mut self, terminal_id: Uuid) -> Result<Option<bool>, Self::Error>;
+    async fn mark_employees_sent(&mut self, terminal_id: Uuid) -> Result<(), Self::Error>;
     /// Inserts the employee (added at `now_ms`) or updates it, as change `change`.
     async fn put_employee(
         &mut self,

@@ -17,8 +17,10 @@ use serde_json::Value;
 use till_protocol::{
     Customer, Employee, Mutation, MutationBody, Product, PushRequest, PushResponse, Role, Ticket,
 };
+use till_server::dates::Day;
 use till_server::decide::employees::PinHash;
 use till_server::decide::push::Received;
+use till_server::decide::reports::{GroupBy, SalesReport};
 use till_server::decide::settings::{OfficeSetting, OfficeSettings};
 use till_server::decide::stamps::StampLimit;
 use till_server::sample;
@@ -26,8 +28,8 @@ use till_server::serve::{BoundServer, ServeOptions};
 use till_server::storage::postgres::{testing, PostgresStorage};
 use till_server::storage::sqlite::SqliteStorage;
 use till_server::storage::{
-    CatalogImport, CustomerEdit, ImportSummary, PullPage, PushOutcome, Rotated, Stats, Storage,
-    StorageError, TerminalRecord, TicketSummary, TokenOwner,
+    CatalogImport, CustomerEdit, ImportSummary, PullPage, PushOutcome, Rotated, ShiftSummary,
+    Stats, Storage, StorageError, TerminalRecord, TicketSummary, TokenOwner,
 };
 use till_server::token;
 use tokio::sync::oneshot;
@@ -337,6 +339,14 @@ pub fn raw_outcomes(raw: &Value) -> Vec<String> {
         .collect()
 }
 
+/// The code of a rejection.
+pub fn code(outcome: &till_protocol::Outcome) -> &str {
+    match outcome {
+        till_protocol::Outcome::Rejected { code, .. } => code,
+        other => panic!("expected a rejection, got {other:?}"),
+    }
+}
+
 pub fn status_of(raw: &Value, i: usize) -> String {
     raw["results"][i]["outcome"]["status"]
         .as_str()
@@ -547,8 +557,23 @@ impl Storage for Observed {
         let push = self.inner.push(terminal_id, mutations, withdraw, stamps);
         self.pushes.count(push).await
     }
-    async fn pull(&self, cursor: u64, limit: u32) -> Result<PullPage, StorageError> {
-        self.inner.pull(cursor, limit).await
+    async fn employees_sent(&self, terminal_id: Uuid) -> Result<bool, StorageError> {
+        self.inner.employees_sent(terminal_id).await
+    }
+    async fn send_employees_again(
+        &self,
+        terminal_id: Uuid,
+        cursor: u64,
+    ) -> Result<(), StorageError> {
+        self.inner.send_employees_again(terminal_id, cursor).await
+    }
+    async fn pull(
+        &self,
+        cursor: u64,
+        limit: u32,
+        employees: bool,
+    ) -> Result<PullPage, StorageError> {
+        self.inner.pull(cursor, limit, employees).await
     }
     async fn import_catalog(&self, catalog: CatalogImport) -> Result<ImportSummary, StorageError> {
         self.inner.import_catalog(catalog).await
@@ -588,6 +613,9 @@ impl Storage for Observed {
     async fn tickets(&self) -> Result<Vec<TicketSummary>, StorageError> {
         self.inner.tickets().await
     }
+    async fn shifts(&self, terminal: Option<Uuid>) -> Result<Vec<ShiftSummary>, StorageError> {
+        self.inner.shifts(terminal).await
+    }
     async fn office_settings(&self) -> Result<OfficeSettings, StorageError> {
         self.inner.office_settings().await
     }
@@ -599,5 +627,13 @@ impl Storage for Observed {
     }
     async fn stats(&self) -> Result<Stats, StorageError> {
         self.inner.stats().await
+    }
+    async fn sales_report(
+        &self,
+        from: Day,
+        to: Day,
+        by: GroupBy,
+    ) -> Result<SalesReport, StorageError> {
+        self.inner.sales_report(from, to, by).await
     }
 }

@@ -51,16 +51,18 @@ use uuid::Uuid;
 use self::tx::PgTx;
 use super::tx::Tx;
 use super::{
-    catalog, customers, employees, push, settings, terminals, CatalogImport, CustomerEdit,
-    ImportSummary, PullPage, PushOutcome, Rotated, Stats, Storage, StorageError, TerminalRecord,
-    TicketSummary, TokenOwner,
+    catalog, customers, employees, fill_page, push, settings, terminals, CatalogImport,
+    CustomerEdit, ImportSummary, PullPage, PushOutcome, Rotated, ShiftSummary, Stats, Storage,
+    StorageError, TerminalRecord, TicketSummary, TokenOwner,
 };
 use crate::clock::now_ms;
+use crate::dates::Day;
 use crate::decide::employees::PinHash;
 use crate::decide::push::Received;
+use crate::decide::reports::{self, GroupBy, SalesReport};
 use crate::decide::settings::{OfficeSetting, OfficeSettings};
 use crate::decide::stamps::StampLimit;
-use crate::decide::{self, pull, stats};
+use crate::decide::{self, stats};
 use crate::storage::columns::TERMINAL_COLUMNS;
 
 /// Numbered migrations, applied in order, all pending ones in one transaction.
@@ -96,6 +98,10 @@ const MIGRATIONS: &[(u32, &str)] = &[
     (
         8,
         include_str!("../../../migrations/postgres/0008_employees.sql"),
+    ),
+    (
+        9,
+        include_str!("../../../migrations/postgres/0009_shifts_operators.sql"),
     ),
 ];
 
@@ -451,13 +457,43 @@ impl Storage for PostgresStorage {
         ))
     }
 
-    async fn pull(&self, cursor: u64, limit: u32) -> Result<PullPage, StorageError> {
-        let rows = retrying!(self, "pull", |client| reads::pull_rows(
-            &mut client,
-            cursor,
-            limit
-        ))?;
-        pull::page(rows, cursor, limit)
+    async fn employees_sent(&self, terminal_id: Uuid) -> Result<bool, StorageError> {
+        let client = self.client().await?;
+        let row = client
+            .query_opt(
+                "SELECT employees_sent FROM terminals WHERE id = $1",
+                &[&terminal_id],
+            )
+            .await?;
+        Ok(row.is_none_or(|r| r.get(0)))
+    }
+
+    async fn send_employees_again(
+        &self,
+        terminal_id: Uuid,
+        cursor: u64,
+    ) -> Result<(), StorageError> {
+        in_transaction!(self, "send_employees_again", |tx| employees::send_again(
+            tx,
+            terminal_id,
+            cursor
+        ))
+    }
+
+    async fn pull(
+        &self,
+        cursor: u64,
+        limit: u32,
+        employees: bool,
+    ) -> Result<PullPage, StorageError> {
+        fill_page(cursor, limit, employees, |cursor| async move {
+            retrying!(self, "pull", |client| reads::pull_rows(
+                &mut client,
+                cursor,
+                limit
+            ))
+        })
+        .await
     }
 
     async fn import_catalog(&self, catalog: CatalogImport) -> Result<ImportSummary, StorageError> {
@@ -531,6 +567,13 @@ impl Storage for PostgresStorage {
         retrying!(self, "tickets", |client| reads::tickets(&mut client))
     }
 
+    async fn shifts(&self, terminal: Option<Uuid>) -> Result<Vec<ShiftSummary>, StorageError> {
+        retrying!(self, "shifts", |client| reads::shifts(
+            &mut client,
+            terminal
+        ))
+    }
+
     async fn office_settings(&self) -> Result<OfficeSettings, StorageError> {
         in_transaction!(self, "office_settings", |tx| tx.office_settings())
     }
@@ -545,6 +588,21 @@ impl Storage for PostgresStorage {
     async fn stats(&self) -> Result<Stats, StorageError> {
         let rows = retrying!(self, "stats", |client| reads::stats_rows(&mut client))?;
         Ok(stats::stats(rows))
+    }
+
+    async fn sales_report(
+        &self,
+        from: Day,
+        to: Day,
+        by: GroupBy,
+    ) -> Result<SalesReport, StorageError> {
+        let (from_ms, to_ms) = (from.start_ms(), to.end_ms());
+        let facts = retrying!(self, "sales_report", |client| reads::report_tickets(
+            &mut client,
+            from_ms,
+            to_ms
+        ))?;
+        Ok(reports::sales(from, to, by, &facts)?)
     }
 }
 

@@ -11,13 +11,16 @@ use super::tx::product_from_row;
 use super::{all, one, TxError};
 use crate::decide::customers::CustomerRow;
 use crate::decide::pull::{self, Changed, TaxRateRow};
+use crate::decide::reports::TicketFacts;
 use crate::decide::stats::{self, TerminalRows};
 use crate::storage::columns::token_slot;
 use crate::storage::columns::{
-    parse_role, to_i64, to_u64, EMPLOYEE_COLUMNS, PRODUCT_COLUMNS, TERMINAL_COLUMNS,
+    approval_of, mismatch_of, operator_of, parse_role, parse_ticket, to_i64, to_u64,
+    EMPLOYEE_COLUMNS, PRODUCT_COLUMNS, REPORT_QUERY, SHIFT_COLUMNS, TERMINAL_COLUMNS,
+    TICKET_COLUMNS,
 };
-use crate::storage::{StorageError, TerminalRecord, TicketSummary, TokenOwner};
-use till_protocol::Employee;
+use crate::storage::{ShiftSummary, StorageError, TerminalRecord, TicketSummary, TokenOwner};
+use till_protocol::{Employee, Operator};
 
 pub(super) fn terminal_from_row(r: &Row) -> TerminalRecord {
     TerminalRecord {
@@ -176,19 +179,16 @@ pub(super) async fn employees(client: &mut Object) -> Result<Vec<Employee>, TxEr
 /// Every ticket received, in the order stored.
 pub(super) async fn tickets(client: &mut Object) -> Result<Vec<TicketSummary>, TxError> {
     let tx = client.transaction().await?;
-    let rows = all(
-        &tx,
-        "SELECT t.server_id, t.server_number, t.id, t.terminal_id, t.number, t.kind,
-                t.reverses, t.reversed_by, t.total, t.created_at_ms, m.recovered_terminal
+    let sql = format!(
+        "SELECT {TICKET_COLUMNS}
          FROM tickets t LEFT JOIN mutations m ON m.id = t.mutation_id
-         ORDER BY t.server_id",
-        &[],
-    )
-    .await?;
+         ORDER BY t.server_id"
+    );
+    let rows = all(&tx, &sql, &[]).await?;
     tx.commit().await?;
-    Ok(rows
-        .iter()
-        .map(|r| TicketSummary {
+    let mut tickets = Vec::new();
+    for r in &rows {
+        tickets.push(TicketSummary {
             server_id: r.get(0),
             server_number: to_u64(r.get(1)),
             id: r.get(2),
@@ -200,8 +200,71 @@ pub(super) async fn tickets(client: &mut Object) -> Result<Vec<TicketSummary>, T
             total: r.get(8),
             created_at_ms: r.get(9),
             recovered_from: r.get(10),
-        })
-        .collect())
+            operator: operator_of(r.get(11), r.get(12)),
+            approval: approval_of(r.get(13))?,
+            shift_id: r.get(14),
+        });
+    }
+    Ok(tickets)
+}
+
+/// The shifts of `terminal` (every terminal's when `None`), newest first.
+pub(super) async fn shifts(
+    client: &mut Object,
+    terminal: Option<Uuid>,
+) -> Result<Vec<ShiftSummary>, TxError> {
+    let tx = client.transaction().await?;
+    let sql = format!(
+        "SELECT {SHIFT_COLUMNS} FROM shifts s JOIN terminals t ON t.id = s.terminal_id
+         WHERE $1::uuid IS NULL OR s.terminal_id = $1
+         ORDER BY s.opened_at_ms DESC, s.server_id DESC"
+    );
+    let rows = all(&tx, &sql, &[&terminal]).await?;
+    tx.commit().await?;
+    let mut shifts = Vec::new();
+    for r in &rows {
+        shifts.push(ShiftSummary {
+            shift_id: r.get(0),
+            terminal_id: r.get(1),
+            terminal: r.get(2),
+            z_number: to_u64(r.get(3)),
+            opened_by: Operator {
+                id: r.get(4),
+                name: r.get(5),
+            },
+            opened_at_ms: r.get(6),
+            float: r.get(7),
+            closed_by: operator_of(r.get(8), r.get(9)),
+            closed_at_ms: r.get(10),
+            expected_cash: r.get(11),
+            counted_cash: r.get(12),
+            difference: r.get(13),
+            state: r.get(14),
+            mismatch: mismatch_of(r.get(15))?,
+        });
+    }
+    Ok(shifts)
+}
+
+/// The tickets rung up in `[from_ms, to_ms)`, as the sales report reads them.
+pub(super) async fn report_tickets(
+    client: &mut Object,
+    from_ms: i64,
+    to_ms: i64,
+) -> Result<Vec<TicketFacts>, TxError> {
+    let tx = snapshot(client).await?;
+    let rows = all(&tx, REPORT_QUERY, &[&from_ms, &to_ms]).await?;
+    tx.commit().await?;
+    let mut facts = Vec::new();
+    for r in &rows {
+        facts.push(TicketFacts {
+            ticket: parse_ticket(r.get(0))?,
+            terminal_id: r.get(1),
+            terminal: r.get(2),
+            z_number: r.get::<_, Option<i64>>(3).map(to_u64),
+        });
+    }
+    Ok(facts)
 }
 
 /// The first column of every row, as counts or numbers.

@@ -6,6 +6,7 @@
 use std::collections::HashSet;
 
 use deadpool_postgres::Transaction;
+use till_protocol::shift::{CashMoved, ShiftClosed, ShiftOpened};
 use till_protocol::{CustomerFields, Employee, Product, Recovered, TaxRate, Ticket};
 use tokio_postgres::types::ToSql;
 use uuid::Uuid;
@@ -18,10 +19,12 @@ use crate::decide::customers::{CustomerRow, StoredCustomer};
 use crate::decide::disputes::{DisputeClosed, NewDispute, StoredDispute};
 use crate::decide::push::{Recorded, RecordedBy, Settlement};
 use crate::decide::settings::OfficeSettings;
-use crate::decide::tickets::{SoldLine, StoredTicket};
+use crate::decide::shifts::{Reconciled, StoredShift};
+use crate::decide::tickets::{EarlierReversal, SoldLine, StoredTicket};
 use crate::storage::columns::{
-    kind_name, parse_kind, sold_lines, ticket_body, to_i64, to_u64, CUSTOMER_COLUMNS,
-    EMPLOYEE_COLUMNS, PRODUCT_COLUMNS, TERMINAL_COLUMNS,
+    approval_column, earlier_reversal, from_json, kind_name, parse_kind, parse_ticket, sold_lines,
+    ticket_body, to_i64, to_json, to_u64, CUSTOMER_COLUMNS, EMPLOYEE_COLUMNS, OPEN,
+    PRODUCT_COLUMNS, TERMINAL_COLUMNS,
 };
 use crate::storage::tx::{CustomerVersion, Lock, ProductKey, Tx};
 use crate::storage::TerminalRecord;
@@ -162,8 +165,10 @@ impl Tx for PgTx<'_, '_> {
         let row = opt(
             self.tx,
             "INSERT INTO tickets (server_number, id, terminal_id, number, kind, reverses, total,
-                                  created_at_ms, mutation_id, body)
-             VALUES (nextval('ticket_number'), $1, $2, $3, $4, $5, $6, $7, $8, $9)
+                                  created_at_ms, mutation_id, body, operator_id, operator_name,
+                                  approval, shift_id)
+             VALUES (nextval('ticket_number'), $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12,
+                     $13)
              ON CONFLICT (id) DO NOTHING
              RETURNING server_id, server_number",
             &[
@@ -176,6 +181,10 @@ impl Tx for PgTx<'_, '_> {
                 &ticket.created_at_ms,
                 &mutation_id,
                 &ticket_body(ticket)?,
+                &ticket.operator.as_ref().map(|o| o.id),
+                &ticket.operator.as_ref().map(|o| o.name.as_str()),
+                &approval_column(&ticket.approval)?,
+                &ticket.shift_id,
             ],
         )
         .await?;
@@ -188,6 +197,123 @@ impl Tx for PgTx<'_, '_> {
             Some(row) => Ok(sold_lines(row.get(0))?),
             None => Ok(Vec::new()),
         }
+    }
+
+    async fn reversals_of(&mut self, id: Uuid) -> Result<Vec<EarlierReversal>, TxError> {
+        let sql = "SELECT kind, body FROM tickets WHERE reverses = $1 ORDER BY server_id";
+        let mut earlier = Vec::new();
+        for row in all(self.tx, sql, &[&id]).await? {
+            earlier.push(earlier_reversal(row.get(0), row.get(1))?);
+        }
+        Ok(earlier)
+    }
+
+    async fn shift(&mut self, id: Uuid) -> Result<Option<StoredShift>, TxError> {
+        let sql = "SELECT server_id, terminal_id, z_number, opening_float, state FROM shifts
+                   WHERE id = $1";
+        Ok(opt(self.tx, sql, &[&id]).await?.map(|r| StoredShift {
+            server_id: r.get(0),
+            terminal_id: r.get(1),
+            z_number: to_u64(r.get(2)),
+            float: r.get(3),
+            closed: r.get::<_, &str>(4) != OPEN,
+        }))
+    }
+
+    async fn insert_shift(
+        &mut self,
+        terminal_id: Uuid,
+        opened: &ShiftOpened,
+    ) -> Result<i64, TxError> {
+        let row = one(
+            self.tx,
+            "INSERT INTO shifts (id, terminal_id, z_number, opened_by_id, opened_by_name,
+                                 opened_at_ms, opening_float, state)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+             RETURNING server_id",
+            &[
+                &opened.shift_id,
+                &terminal_id,
+                &to_i64(opened.z_number, "Z number")?,
+                &opened.opened_by.id,
+                &opened.opened_by.name,
+                &opened.opened_at_ms,
+                &opened.float,
+                &OPEN,
+            ],
+        )
+        .await?;
+        Ok(row.get(0))
+    }
+
+    async fn cash_movements(&mut self, shift_id: Uuid) -> Result<Vec<CashMoved>, TxError> {
+        let sql = "SELECT body FROM cash_movements WHERE shift_id = $1 ORDER BY at_ms, id";
+        let mut movements = Vec::new();
+        for row in all(self.tx, sql, &[&shift_id]).await? {
+            movements.push(from_json(row.get(0), "cash movement")?);
+        }
+        Ok(movements)
+    }
+
+    async fn insert_cash_movement(&mut self, moved: &CashMoved) -> Result<(), TxError> {
+        exec(
+            self.tx,
+            "INSERT INTO cash_movements (id, shift_id, kind, amount, operator_id, at_ms, body)
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            &[
+                &moved.id,
+                &moved.shift_id,
+                &moved.kind.as_str(),
+                &moved.amount,
+                &moved.operator.id,
+                &moved.at_ms,
+                &to_json(moved)?,
+            ],
+        )
+        .await?;
+        Ok(())
+    }
+
+    async fn shift_tickets(
+        &mut self,
+        terminal_id: Uuid,
+        shift_id: Uuid,
+    ) -> Result<Vec<Ticket>, TxError> {
+        let sql =
+            "SELECT body FROM tickets WHERE terminal_id = $1 AND shift_id = $2 ORDER BY number";
+        let mut tickets = Vec::new();
+        for row in all(self.tx, sql, &[&terminal_id, &shift_id]).await? {
+            tickets.push(parse_ticket(row.get(0))?);
+        }
+        Ok(tickets)
+    }
+
+    async fn close_shift(
+        &mut self,
+        closed: &ShiftClosed,
+        reconciled: &Reconciled,
+    ) -> Result<(), TxError> {
+        exec(
+            self.tx,
+            "UPDATE shifts SET closed_by_id = $2, closed_by_name = $3, closed_at_ms = $4,
+                    counted_cash = $5, difference = $6, expected_cash = $7,
+                    till_figures = $8, state = $9, mismatch = $10
+             WHERE id = $1",
+            &[
+                &closed.shift_id,
+                &closed.closed_by.id,
+                &closed.closed_by.name,
+                &closed.closed_at_ms,
+                &closed.counted_cash,
+                &closed.difference,
+                &closed.figures.expected_cash,
+                &to_json(&closed.figures)?,
+                &reconciled.state(),
+                &reconciled.mismatch.as_ref().map(to_json).transpose()?,
+            ],
+        )
+        .await?;
+        Ok(())
     }
 
     async fn office_settings(&mut self) -> Result<OfficeSettings, TxError> {
@@ -212,7 +338,7 @@ impl Tx for PgTx<'_, '_> {
     }
 
     async fn mark_reversed(&mut self, sale: Uuid, by: Uuid) -> Result<(), TxError> {
-        let sql = "UPDATE tickets SET reversed_by = $2 WHERE id = $1";
+        let sql = "UPDATE tickets SET reversed_by = coalesce(reversed_by, $2) WHERE id = $1";
         exec(self.tx, sql, &[&sale, &by]).await?;
         Ok(())
     }
@@ -305,17 +431,27 @@ impl Tx for PgTx<'_, '_> {
         };
         let (from_terminals, from_mutations) =
             (recovered(|r| r.terminal_id), recovered(|r| r.mutation_id));
+        let operator_ids: Vec<Option<Uuid>> = settled
+            .iter()
+            .map(|s| s.operator.as_ref().map(|o| o.id))
+            .collect();
+        let operator_names: Vec<Option<&str>> = settled
+            .iter()
+            .map(|s| s.operator.as_ref().map(|o| o.name.as_str()))
+            .collect();
         exec(
             self.tx,
             "INSERT INTO mutations (id, terminal_id, seq, kind, payload_hash, outcome, ticket_id,
                                     ticket_number, received_at_ms, recovered_terminal,
-                                    recovered_mutation)
+                                    recovered_mutation, operator_id, operator_name)
              SELECT m.id, $1, m.seq, m.kind, m.payload_hash, m.outcome, m.ticket_id,
-                    m.ticket_number, $9, m.recovered_terminal, m.recovered_mutation
+                    m.ticket_number, $9, m.recovered_terminal, m.recovered_mutation,
+                    m.operator_id, m.operator_name
              FROM unnest($2::uuid[], $3::bigint[], $4::text[], $5::text[], $6::text[],
-                         $7::uuid[], $8::bigint[], $10::uuid[], $11::uuid[])
+                         $7::uuid[], $8::bigint[], $10::uuid[], $11::uuid[], $12::uuid[],
+                         $13::text[])
                   AS m (id, seq, kind, payload_hash, outcome, ticket_id, ticket_number,
-                        recovered_terminal, recovered_mutation)",
+                        recovered_terminal, recovered_mutation, operator_id, operator_name)",
             &[
                 &terminal_id,
                 &ids,
@@ -328,6 +464,8 @@ impl Tx for PgTx<'_, '_> {
                 &now_ms(),
                 &from_terminals,
                 &from_mutations,
+                &operator_ids,
+                &operator_names,
             ],
         )
         .await?;
@@ -366,6 +504,26 @@ impl Tx for PgTx<'_, '_> {
             Some(r) => Ok(Some(employee_from_row(&r)?)),
             None => Ok(None),
         }
+    }
+
+    async fn employee_changes(&mut self) -> Result<Vec<(i64, Employee)>, TxError> {
+        let sql = format!("SELECT {EMPLOYEE_COLUMNS}, change_seq FROM employees");
+        let mut employees = Vec::new();
+        for row in all(self.tx, &sql, &[]).await? {
+            employees.push((row.get(5), employee_from_row(&row)?));
+        }
+        Ok(employees)
+    }
+
+    async fn employees_sent(&mut self, terminal_id: Uuid) -> Result<Option<bool>, TxError> {
+        let sql = "SELECT employees_sent FROM terminals WHERE id = $1 FOR UPDATE";
+        Ok(opt(self.tx, sql, &[&terminal_id]).await?.map(|r| r.get(0)))
+    }
+
+    async fn mark_employees_sent(&mut self, terminal_id: Uuid) -> Result<(), TxError> {
+        let sql = "UPDATE terminals SET employees_sent = true WHERE id = $1";
+        exec(self.tx, sql, &[&terminal_id]).await?;
+        Ok(())
     }
 
     async fn put_employee(

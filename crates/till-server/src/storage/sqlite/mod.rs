@@ -22,16 +22,18 @@ use uuid::Uuid;
 
 use self::tx::SqliteTx;
 use super::{
-    catalog, customers, employees, push, settings, terminals, CatalogImport, CustomerEdit,
-    ImportSummary, PullPage, PushOutcome, Rotated, Stats, Storage, StorageError, TerminalRecord,
-    TicketSummary, TokenOwner,
+    catalog, customers, employees, fill_page, push, settings, terminals, CatalogImport,
+    CustomerEdit, ImportSummary, PullPage, PushOutcome, Rotated, ShiftSummary, Stats, Storage,
+    StorageError, TerminalRecord, TicketSummary, TokenOwner,
 };
 use crate::clock::now_ms;
+use crate::dates::Day;
 use crate::decide::employees::PinHash;
 use crate::decide::push::Received;
+use crate::decide::reports::{self, GroupBy, SalesReport};
 use crate::decide::settings::{OfficeSetting, OfficeSettings};
 use crate::decide::stamps::StampLimit;
-use crate::decide::{self, pull, stats};
+use crate::decide::{self, stats};
 
 /// The database file inside the data dir.
 pub const DB_FILE: &str = "till-server.sqlite3";
@@ -66,6 +68,10 @@ const MIGRATIONS: &[(u32, &str)] = &[
     (
         8,
         include_str!("../../../migrations/sqlite/0008_employees.sql"),
+    ),
+    (
+        9,
+        include_str!("../../../migrations/sqlite/0009_shifts_operators.sql"),
     ),
 ];
 
@@ -305,16 +311,37 @@ impl Storage for SqliteStorage {
             .await
     }
 
-    async fn pull(&self, cursor: u64, limit: u32) -> Result<PullPage, StorageError> {
-        let rows = self
-            .read(move |conn| {
+    async fn employees_sent(&self, terminal_id: Uuid) -> Result<bool, StorageError> {
+        let sent = self
+            .read(move |conn| reads::employees_sent(conn, terminal_id))
+            .await?;
+        Ok(sent.unwrap_or(true))
+    }
+
+    async fn send_employees_again(
+        &self,
+        terminal_id: Uuid,
+        cursor: u64,
+    ) -> Result<(), StorageError> {
+        self.write_tx(move |tx| run(employees::send_again(tx, terminal_id, cursor)))
+            .await
+    }
+
+    async fn pull(
+        &self,
+        cursor: u64,
+        limit: u32,
+        employees: bool,
+    ) -> Result<PullPage, StorageError> {
+        fill_page(cursor, limit, employees, |cursor| {
+            self.read(move |conn| {
                 let tx = conn.unchecked_transaction()?;
                 let rows = reads::pull_rows(&tx, cursor, limit)?;
                 tx.finish()?;
                 Ok(rows)
             })
-            .await?;
-        pull::page(rows, cursor, limit)
+        })
+        .await
     }
 
     async fn import_catalog(&self, catalog: CatalogImport) -> Result<ImportSummary, StorageError> {
@@ -377,6 +404,10 @@ impl Storage for SqliteStorage {
         self.read(reads::tickets).await
     }
 
+    async fn shifts(&self, terminal: Option<Uuid>) -> Result<Vec<ShiftSummary>, StorageError> {
+        self.read(move |conn| reads::shifts(conn, terminal)).await
+    }
+
     async fn office_settings(&self) -> Result<OfficeSettings, StorageError> {
         self.read(reads::office_settings).await
     }
@@ -397,6 +428,19 @@ impl Storage for SqliteStorage {
             })
             .await?;
         Ok(stats::stats(rows))
+    }
+
+    async fn sales_report(
+        &self,
+        from: Day,
+        to: Day,
+        by: GroupBy,
+    ) -> Result<SalesReport, StorageError> {
+        let (from_ms, to_ms) = (from.start_ms(), to.end_ms());
+        let facts = self
+            .read(move |conn| reads::report_tickets(conn, from_ms, to_ms))
+            .await?;
+        Ok(reports::sales(from, to, by, &facts)?)
     }
 }
 
@@ -432,6 +476,35 @@ mod tests {
             .expect("reads");
         assert_eq!(tables, 0, "no table of a failed upgrade survives");
         apply_migrations(&mut conn, MIGRATIONS).expect("the good migrations apply");
+    }
+
+    #[test]
+    fn tickets_stored_before_the_operator_columns_keep_their_operator_and_shift() {
+        let mut conn = Connection::open_in_memory().expect("opens");
+        apply_migrations(&mut conn, &MIGRATIONS[..8]).expect("migrates to 8");
+        let mut sale = crate::sample::sale(1);
+        sale.operator = Some(crate::sample::operator("Ada"));
+        sale.shift_id = Some(Uuid::now_v7());
+        let body = serde_json::to_string(&sale).expect("serialises");
+        conn.execute_batch(
+            "INSERT INTO terminals (id, name, token_hash, created_at_ms) VALUES ('t', 'T', 'h', 0)",
+        )
+        .expect("a terminal");
+        conn.execute(
+            "INSERT INTO tickets (server_number, id, terminal_id, number, kind, total,
+                                  created_at_ms, mutation_id, body)
+             VALUES (1, ?1, 't', 1, 'sale', 0, 0, 'm', ?2)",
+            params![sale.id.to_string(), body],
+        )
+        .expect("a ticket");
+        apply_migrations(&mut conn, MIGRATIONS).expect("migrates to the last");
+        let (name, shift): (String, String) = conn
+            .query_row("SELECT operator_name, shift_id FROM tickets", [], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })
+            .expect("reads");
+        assert_eq!(name, "Ada");
+        assert_eq!(Some(shift), sale.shift_id.map(|s| s.to_string()));
     }
 
     #[tokio::test(flavor = "current_thread")]

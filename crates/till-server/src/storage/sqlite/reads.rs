@@ -3,18 +3,21 @@
 //! decided in [`crate::decide`].
 
 use rusqlite::{params, Connection, OptionalExtension};
-use till_protocol::{CustomerFields, Employee, Product};
+use till_protocol::{CustomerFields, Employee, Operator, Product};
 use uuid::Uuid;
 
 use crate::decide::customers::CustomerRow;
 use crate::decide::pull::{self, Changed, TaxRateRow};
+use crate::decide::reports::TicketFacts;
 use crate::decide::settings::OfficeSettings;
 use crate::decide::stats::{self, TerminalRows};
 use crate::storage::columns::token_slot;
 use crate::storage::columns::{
-    parse_role, to_i64, to_u64, EMPLOYEE_COLUMNS, PRODUCT_COLUMNS, TERMINAL_COLUMNS,
+    approval_of, mismatch_of, operator_of, parse_role, parse_ticket, to_i64, to_u64,
+    EMPLOYEE_COLUMNS, PRODUCT_COLUMNS, REPORT_QUERY, SHIFT_COLUMNS, TERMINAL_COLUMNS,
+    TICKET_COLUMNS,
 };
-use crate::storage::{StorageError, TerminalRecord, TicketSummary, TokenOwner};
+use crate::storage::{ShiftSummary, StorageError, TerminalRecord, TicketSummary, TokenOwner};
 
 pub(super) fn parse_uuid(text: &str) -> Result<Uuid, StorageError> {
     Uuid::parse_str(text).map_err(|e| StorageError::Corrupt(format!("bad id {text:?}: {e}")))
@@ -169,6 +172,19 @@ fn employees_where(
     Ok(employees)
 }
 
+/// Every employee with the number of its last change.
+pub(super) fn employee_changes(conn: &Connection) -> Result<Vec<(i64, Employee)>, StorageError> {
+    employees_where(conn, "1 = ?1", &1, "change_seq", -1)
+}
+
+/// Whether the terminal was sent every employee (`None`: no such terminal).
+pub(super) fn employees_sent(conn: &Connection, id: Uuid) -> Result<Option<bool>, StorageError> {
+    Ok(conn
+        .prepare_cached("SELECT employees_sent FROM terminals WHERE id = ?1")?
+        .query_row([id.to_string()], |r| r.get(0))
+        .optional()?)
+}
+
 /// Every employee, by name.
 pub(super) fn employees(conn: &Connection) -> Result<Vec<Employee>, StorageError> {
     let all = employees_where(conn, "1 = ?1", &1, "name, id", -1)?;
@@ -269,59 +285,95 @@ pub(super) fn pull_rows(
     Ok(rows)
 }
 
+/// An optional id column.
+fn opt_uuid(text: Option<String>) -> Result<Option<Uuid>, StorageError> {
+    text.as_deref().map(parse_uuid).transpose()
+}
+
 /// Every ticket received, in the order stored.
 pub(super) fn tickets(conn: &Connection) -> Result<Vec<TicketSummary>, StorageError> {
-    let mut stmt = conn.prepare(
-        "SELECT t.server_id, t.server_number, t.id, t.terminal_id, t.number, t.kind,
-                t.reverses, t.reversed_by, t.total, t.created_at_ms, m.recovered_terminal
+    let mut stmt = conn.prepare(&format!(
+        "SELECT {TICKET_COLUMNS}
          FROM tickets t LEFT JOIN mutations m ON m.id = t.mutation_id
-         ORDER BY t.server_id",
-    )?;
-    let rows = stmt.query_map([], |r| {
-        Ok((
-            r.get::<_, i64>(0)?,
-            r.get::<_, i64>(1)?,
-            r.get::<_, String>(2)?,
-            r.get::<_, String>(3)?,
-            r.get::<_, i64>(4)?,
-            r.get::<_, String>(5)?,
-            r.get::<_, Option<String>>(6)?,
-            r.get::<_, Option<String>>(7)?,
-            r.get::<_, i64>(8)?,
-            r.get::<_, i64>(9)?,
-            r.get::<_, Option<String>>(10)?,
-        ))
-    })?;
+         ORDER BY t.server_id"
+    ))?;
+    let mut rows = stmt.query([])?;
     let mut out = Vec::new();
-    for row in rows {
-        let (
-            server_id,
-            server_number,
-            id,
-            terminal,
-            number,
-            kind,
-            reverses,
-            reversed_by,
-            total,
-            created,
-            recovered_from,
-        ) = row?;
+    while let Some(r) = rows.next()? {
         out.push(TicketSummary {
-            server_id,
-            server_number: to_u64(server_number),
-            id: parse_uuid(&id)?,
-            terminal_id: parse_uuid(&terminal)?,
-            number: to_u64(number),
-            kind,
-            reverses: reverses.as_deref().map(parse_uuid).transpose()?,
-            reversed_by: reversed_by.as_deref().map(parse_uuid).transpose()?,
-            total,
-            created_at_ms: created,
-            recovered_from: recovered_from.as_deref().map(parse_uuid).transpose()?,
+            server_id: r.get(0)?,
+            server_number: to_u64(r.get(1)?),
+            id: parse_uuid(&r.get::<_, String>(2)?)?,
+            terminal_id: parse_uuid(&r.get::<_, String>(3)?)?,
+            number: to_u64(r.get(4)?),
+            kind: r.get(5)?,
+            reverses: opt_uuid(r.get(6)?)?,
+            reversed_by: opt_uuid(r.get(7)?)?,
+            total: r.get(8)?,
+            created_at_ms: r.get(9)?,
+            recovered_from: opt_uuid(r.get(10)?)?,
+            operator: operator_of(opt_uuid(r.get(11)?)?, r.get(12)?),
+            approval: approval_of(r.get::<_, Option<String>>(13)?.as_deref())?,
+            shift_id: opt_uuid(r.get(14)?)?,
         });
     }
     Ok(out)
+}
+
+/// The shifts of `terminal` (every terminal's when `None`), newest first.
+pub(super) fn shifts(
+    conn: &Connection,
+    terminal: Option<Uuid>,
+) -> Result<Vec<ShiftSummary>, StorageError> {
+    let mut stmt = conn.prepare(&format!(
+        "SELECT {SHIFT_COLUMNS} FROM shifts s JOIN terminals t ON t.id = s.terminal_id
+         WHERE ?1 IS NULL OR s.terminal_id = ?1
+         ORDER BY s.opened_at_ms DESC, s.server_id DESC"
+    ))?;
+    let mut rows = stmt.query([terminal.map(|t| t.to_string())])?;
+    let mut out = Vec::new();
+    while let Some(r) = rows.next()? {
+        out.push(ShiftSummary {
+            shift_id: parse_uuid(&r.get::<_, String>(0)?)?,
+            terminal_id: parse_uuid(&r.get::<_, String>(1)?)?,
+            terminal: r.get(2)?,
+            z_number: to_u64(r.get(3)?),
+            opened_by: Operator {
+                id: parse_uuid(&r.get::<_, String>(4)?)?,
+                name: r.get(5)?,
+            },
+            opened_at_ms: r.get(6)?,
+            float: r.get(7)?,
+            closed_by: operator_of(opt_uuid(r.get(8)?)?, r.get(9)?),
+            closed_at_ms: r.get(10)?,
+            expected_cash: r.get(11)?,
+            counted_cash: r.get(12)?,
+            difference: r.get(13)?,
+            state: r.get(14)?,
+            mismatch: mismatch_of(r.get::<_, Option<String>>(15)?.as_deref())?,
+        });
+    }
+    Ok(out)
+}
+
+/// The tickets rung up in `[from_ms, to_ms)`, as the sales report reads them.
+pub(super) fn report_tickets(
+    conn: &Connection,
+    from_ms: i64,
+    to_ms: i64,
+) -> Result<Vec<TicketFacts>, StorageError> {
+    let mut stmt = conn.prepare(REPORT_QUERY)?;
+    let mut rows = stmt.query(params![from_ms, to_ms])?;
+    let mut facts = Vec::new();
+    while let Some(r) = rows.next()? {
+        facts.push(TicketFacts {
+            ticket: parse_ticket(&r.get::<_, String>(0)?)?,
+            terminal_id: parse_uuid(&r.get::<_, String>(1)?)?,
+            terminal: r.get(2)?,
+            z_number: r.get::<_, Option<i64>>(3)?.map(to_u64),
+        });
+    }
+    Ok(facts)
 }
 
 fn column_u64s(conn: &Connection, sql: &str, terminal: &str) -> Result<Vec<u64>, StorageError> {

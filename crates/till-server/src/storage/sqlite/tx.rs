@@ -5,6 +5,7 @@
 use std::collections::HashSet;
 
 use rusqlite::{params, Connection, OptionalExtension};
+use till_protocol::shift::{CashMoved, ShiftClosed, ShiftOpened};
 use till_protocol::{CustomerFields, Employee, Product, TaxRate, Ticket};
 use uuid::Uuid;
 
@@ -15,10 +16,11 @@ use crate::decide::customers::{CustomerRow, StoredCustomer};
 use crate::decide::disputes::{DisputeClosed, NewDispute, StoredDispute};
 use crate::decide::push::{Recorded, RecordedBy, Settlement};
 use crate::decide::settings::OfficeSettings;
-use crate::decide::tickets::{SoldLine, StoredTicket};
+use crate::decide::shifts::{Reconciled, StoredShift};
+use crate::decide::tickets::{EarlierReversal, SoldLine, StoredTicket};
 use crate::storage::columns::{
-    kind_name, parse_kind, sold_lines, ticket_body, to_i64, to_u64, CUSTOMER_COLUMNS,
-    PRODUCT_COLUMNS,
+    approval_column, earlier_reversal, from_json, kind_name, parse_kind, parse_ticket, sold_lines,
+    ticket_body, to_i64, to_json, to_u64, CUSTOMER_COLUMNS, OPEN, PRODUCT_COLUMNS,
 };
 use crate::storage::tx::{CustomerVersion, Lock, ProductKey, Tx};
 use crate::storage::{StorageError, TerminalRecord};
@@ -170,8 +172,9 @@ impl Tx for SqliteTx<'_> {
         self.conn
             .prepare_cached(
                 "INSERT INTO tickets (server_number, id, terminal_id, number, kind, reverses,
-                                      total, created_at_ms, mutation_id, body)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+                                      total, created_at_ms, mutation_id, body, operator_id,
+                                      operator_name, approval, shift_id)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
             )?
             .execute(params![
                 server_number,
@@ -183,7 +186,11 @@ impl Tx for SqliteTx<'_> {
                 ticket.totals.total,
                 ticket.created_at_ms,
                 mutation_id.to_string(),
-                ticket_body(ticket)?
+                ticket_body(ticket)?,
+                ticket.operator.as_ref().map(|o| o.id.to_string()),
+                ticket.operator.as_ref().map(|o| o.name.as_str()),
+                approval_column(&ticket.approval)?,
+                ticket.shift_id.map(|s| s.to_string()),
             ])?;
         Ok(Some((self.conn.last_insert_rowid(), to_u64(server_number))))
     }
@@ -195,6 +202,150 @@ impl Tx for SqliteTx<'_> {
             .query_row([id.to_string()], |r| r.get(0))
             .optional()?;
         body.map_or(Ok(Vec::new()), |b| sold_lines(&b))
+    }
+
+    async fn reversals_of(&mut self, id: Uuid) -> Result<Vec<EarlierReversal>, StorageError> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT kind, body FROM tickets WHERE reverses = ?1 ORDER BY server_id",
+        )?;
+        let rows = stmt.query_map([id.to_string()], |r| {
+            Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
+        })?;
+        let mut earlier = Vec::new();
+        for row in rows {
+            let (kind, body) = row?;
+            earlier.push(earlier_reversal(&kind, &body)?);
+        }
+        Ok(earlier)
+    }
+
+    async fn shift(&mut self, id: Uuid) -> Result<Option<StoredShift>, StorageError> {
+        let row = self
+            .conn
+            .prepare_cached(
+                "SELECT server_id, terminal_id, z_number, opening_float, state FROM shifts
+                 WHERE id = ?1",
+            )?
+            .query_row([id.to_string()], |r| {
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, i64>(2)?,
+                    r.get::<_, i64>(3)?,
+                    r.get::<_, String>(4)?,
+                ))
+            })
+            .optional()?;
+        row.map(|(server_id, terminal, z_number, float, state)| {
+            Ok(StoredShift {
+                server_id,
+                terminal_id: parse_uuid(&terminal)?,
+                z_number: to_u64(z_number),
+                float,
+                closed: state != OPEN,
+            })
+        })
+        .transpose()
+    }
+
+    async fn insert_shift(
+        &mut self,
+        terminal_id: Uuid,
+        opened: &ShiftOpened,
+    ) -> Result<i64, StorageError> {
+        self.conn
+            .prepare_cached(
+                "INSERT INTO shifts (id, terminal_id, z_number, opened_by_id, opened_by_name,
+                                     opened_at_ms, opening_float, state)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            )?
+            .execute(params![
+                opened.shift_id.to_string(),
+                terminal_id.to_string(),
+                to_i64(opened.z_number, "Z number")?,
+                opened.opened_by.id.to_string(),
+                opened.opened_by.name,
+                opened.opened_at_ms,
+                opened.float,
+                OPEN
+            ])?;
+        Ok(self.conn.last_insert_rowid())
+    }
+
+    async fn cash_movements(&mut self, shift_id: Uuid) -> Result<Vec<CashMoved>, StorageError> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT body FROM cash_movements WHERE shift_id = ?1 ORDER BY at_ms, id",
+        )?;
+        let rows = stmt.query_map([shift_id.to_string()], |r| r.get::<_, String>(0))?;
+        let mut movements = Vec::new();
+        for body in rows {
+            movements.push(from_json(&body?, "cash movement")?);
+        }
+        Ok(movements)
+    }
+
+    async fn insert_cash_movement(&mut self, moved: &CashMoved) -> Result<(), StorageError> {
+        self.conn
+            .prepare_cached(
+                "INSERT INTO cash_movements (id, shift_id, kind, amount, operator_id, at_ms, body)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            )?
+            .execute(params![
+                moved.id.to_string(),
+                moved.shift_id.to_string(),
+                moved.kind.as_str(),
+                moved.amount,
+                moved.operator.id.to_string(),
+                moved.at_ms,
+                to_json(moved)?
+            ])?;
+        Ok(())
+    }
+
+    async fn shift_tickets(
+        &mut self,
+        terminal_id: Uuid,
+        shift_id: Uuid,
+    ) -> Result<Vec<Ticket>, StorageError> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT body FROM tickets WHERE terminal_id = ?1 AND shift_id = ?2 ORDER BY number",
+        )?;
+        let rows = stmt.query_map(
+            params![terminal_id.to_string(), shift_id.to_string()],
+            |r| r.get::<_, String>(0),
+        )?;
+        let mut tickets = Vec::new();
+        for body in rows {
+            tickets.push(parse_ticket(&body?)?);
+        }
+        Ok(tickets)
+    }
+
+    async fn close_shift(
+        &mut self,
+        closed: &ShiftClosed,
+        reconciled: &Reconciled,
+    ) -> Result<(), StorageError> {
+        self.conn
+            .prepare_cached(
+                "UPDATE shifts SET closed_by_id = ?2, closed_by_name = ?3, closed_at_ms = ?4,
+                        counted_cash = ?5, difference = ?6, expected_cash = ?7,
+                        till_figures = ?8, state = ?9, mismatch = ?10
+                 WHERE id = ?1",
+            )?
+            .execute(params![
+                closed.shift_id.to_string(),
+                closed.closed_by.id.to_string(),
+                closed.closed_by.name,
+                closed.closed_at_ms,
+                closed.counted_cash,
+                closed.difference,
+                closed.figures.expected_cash,
+                to_json(&closed.figures)?,
+                reconciled.state(),
+                reconciled.mismatch.as_ref().map(to_json).transpose()?
+            ])?;
+        Ok(())
     }
 
     async fn office_settings(&mut self) -> Result<OfficeSettings, StorageError> {
@@ -212,7 +363,7 @@ impl Tx for SqliteTx<'_> {
 
     async fn mark_reversed(&mut self, sale: Uuid, by: Uuid) -> Result<(), StorageError> {
         self.conn.execute(
-            "UPDATE tickets SET reversed_by = ?2 WHERE id = ?1",
+            "UPDATE tickets SET reversed_by = coalesce(reversed_by, ?2) WHERE id = ?1",
             params![sale.to_string(), by.to_string()],
         )?;
         Ok(())
@@ -302,8 +453,8 @@ impl Tx for SqliteTx<'_> {
         let mut insert = self.conn.prepare_cached(
             "INSERT INTO mutations (id, terminal_id, seq, kind, payload_hash, outcome, ticket_id,
                                     ticket_number, received_at_ms, recovered_terminal,
-                                    recovered_mutation)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+                                    recovered_mutation, operator_id, operator_name)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
         )?;
         for s in &settlement.settled {
             insert.execute(params![
@@ -318,6 +469,8 @@ impl Tx for SqliteTx<'_> {
                 now,
                 s.recovered.as_ref().map(|r| r.terminal_id.to_string()),
                 s.recovered.as_ref().map(|r| r.mutation_id.to_string()),
+                s.operator.as_ref().map(|o| o.id.to_string()),
+                s.operator.as_ref().map(|o| o.name.as_str()),
             ])?;
         }
         let mut stock = self.conn.prepare_cached(
@@ -341,6 +494,22 @@ impl Tx for SqliteTx<'_> {
 
     async fn employee(&mut self, id: Uuid) -> Result<Option<Employee>, StorageError> {
         reads::employee(self.conn, id)
+    }
+
+    async fn employee_changes(&mut self) -> Result<Vec<(i64, Employee)>, StorageError> {
+        reads::employee_changes(self.conn)
+    }
+
+    async fn employees_sent(&mut self, terminal_id: Uuid) -> Result<Option<bool>, StorageError> {
+        reads::employees_sent(self.conn, terminal_id)
+    }
+
+    async fn mark_employees_sent(&mut self, terminal_id: Uuid) -> Result<(), StorageError> {
+        self.conn.execute(
+            "UPDATE terminals SET employees_sent = 1 WHERE id = ?1",
+            [terminal_id.to_string()],
+        )?;
+        Ok(())
     }
 
     async fn put_employee(
