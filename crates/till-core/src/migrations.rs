@@ -52,6 +52,21 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "0007_employees",
         sql: include_str!("../../../migrations/0007_employees.sql"),
     },
+    Migration {
+        version: 8,
+        name: "0008_reserved",
+        sql: include_str!("../../../migrations/0008_reserved.sql"),
+    },
+    Migration {
+        version: 9,
+        name: "0009_reserved",
+        sql: include_str!("../../../migrations/0009_reserved.sql"),
+    },
+    Migration {
+        version: 10,
+        name: "0010_parked_sales",
+        sql: include_str!("../../../migrations/0010_parked_sales.sql"),
+    },
 ];
 
 /// Whether `migrations` are numbered 1, 2, 3… in order, with no gap and no repeat.

@@ -1,0 +1,1 @@
+-- Reserved: the schema of operators and partial refunds takes this number.

@@ -1,0 +1,1 @@
+-- Reserved: the schema of shifts takes this number.
