@@ -171,6 +171,7 @@
       terminal_name: seed.enrolled ? "Till 1" : null,
       sync_interval_secs: 30,
       operator: "Sam",
+      lock_after_idle_seconds: 300,
       trust: { ca_pem: null, pin_sha256: null, allow_cleartext: false },
     },
     tickets: [],
@@ -490,6 +491,7 @@
       }
       db.settings.sync_interval_secs = settings.sync_interval_secs;
       db.settings.operator = settings.operator;
+      db.settings.lock_after_idle_seconds = settings.lock_after_idle_seconds;
       return db.settings;
     },
     enrol: ({ serverUrl, token, trust }) => {
