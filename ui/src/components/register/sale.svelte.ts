@@ -1,8 +1,13 @@
 // The sale being rung up: products, quantities and discounts as the cashier entered them, and the
 // core's quote for them. Every figure shown comes from the quote; this holds no money arithmetic.
+// The sale is saved in the store on every change (in order), so a crash or a restart of the app
+// brings it back; parking sets it aside there and recalling brings one back.
 import { api, toAppError } from "../../lib/api";
 import type { Cart } from "../../lib/bindings/Cart";
 import type { Discount } from "../../lib/bindings/Discount";
+import type { ParkedSale } from "../../lib/bindings/ParkedSale";
+import type { RestoredSale } from "../../lib/bindings/RestoredSale";
+import type { SaleDraft } from "../../lib/bindings/SaleDraft";
 import type { ProductView } from "../../lib/bindings/ProductView";
 import type { Quote } from "../../lib/bindings/Quote";
 
@@ -22,6 +27,9 @@ export class Sale {
   quoteError = $state<string | null>(null);
   quoting = $state(false);
   private asked = 0;
+  /** Whether the saved sale was read back: nothing is saved before, so it is never overwritten. */
+  loaded = $state(false);
+  private saved: Promise<unknown> = Promise.resolve();
 
   cart(): Cart {
     return {
@@ -29,6 +37,58 @@ export class Sale {
       ticket_discount: this.ticketDiscount,
       customer_id: this.customerId,
     };
+  }
+
+  draft(): SaleDraft {
+    return { cart: this.cart(), customer_name: this.customerName };
+  }
+
+  /** Puts a sale brought back from the store on the register. */
+  restore(r: RestoredSale): void {
+    this.clear();
+    this.lines = r.lines.map((l) => ({ product: l.product, quantity: l.quantity, discount: l.discount }));
+    this.ticketDiscount = r.ticket_discount;
+    this.customerId = r.customer_id;
+    this.customerName = r.customer_name;
+  }
+
+  /**
+   * Reads the sale in progress saved before a restart, once. Resolves with how many lines were
+   * left out (their product left the catalog).
+   */
+  async load(): Promise<number> {
+    if (this.loaded) return 0;
+    try {
+      const r = await api.currentSale();
+      if (r && this.lines.length === 0) this.restore(r);
+      return r?.dropped_lines ?? 0;
+    } finally {
+      this.loaded = true;
+    }
+  }
+
+  /** Saves the sale as it is now; saves run one after another, so the last one wins. */
+  save(): Promise<unknown> {
+    if (!this.loaded) return this.saved;
+    const draft = this.draft();
+    this.saved = this.saved.then(() => api.saveCurrentSale(draft)).catch((err) => console.warn("the sale in progress was not saved", err));
+    return this.saved;
+  }
+
+  /** Parks the sale under `label` and empties the register. */
+  async park(label: string): Promise<ParkedSale> {
+    await this.saved;
+    const parked = await api.parkSale(this.draft(), label);
+    this.clear();
+    return parked;
+  }
+
+  /** Brings a parked sale back; the register must be empty. */
+  async recall(id: string): Promise<RestoredSale> {
+    await this.saved;
+    const r = await api.recallSale(id);
+    this.restore(r);
+    return r;
   }
 
   /** Adds one of a product: a second scan of the same product raises the quantity. */
