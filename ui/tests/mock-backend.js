@@ -206,9 +206,11 @@
     const q = price(cart);
     const total = q.totals.total;
     let change = 0;
+    // Cards count first; cash covers the rest and gets the change (the core's rule).
+    const cashDue = total - tenders.reduce((a, t) => a + (t.kind === "card" ? t.amount : 0), 0);
     const committed = tenders.map((t) => {
       if (t.kind === "cash") {
-        change = t.tendered - total;
+        change = t.tendered - cashDue;
         return { kind: "cash", tendered: t.tendered, change };
       }
       return { kind: "card", amount: t.amount, approval_ref: t.approval_ref, last4: t.last4 };
@@ -492,7 +494,11 @@
 
   // ---- parked sales and the sale in progress ----------------------------------------------
   const draftOf = (lines, customer_name = null) => ({
-    cart: { lines: lines.map(([i, q]) => ({ product_id: products[i].id, quantity: q, discount: null })), ticket_discount: null, customer_id: null },
+    cart: {
+      lines: lines.map(([i, q]) => ({ product_id: products[i].id, quantity: q, discount: null })),
+      ticket_discount: null,
+      customer_id: db.customers.find((c) => c.name === customer_name)?.id ?? null,
+    },
     customer_name,
   });
   db.parked = (seed.parked ?? []).map((p, i) => ({

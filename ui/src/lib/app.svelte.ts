@@ -95,7 +95,8 @@ class AppState {
 
   private applySession(s: Session): void {
     this.session = s;
-    this.pinLockedUntilMs = s.pin_locked_seconds === null ? null : Date.now() + s.pin_locked_seconds * 1000;
+    // Counted from the ticking clock, so the countdown starts at the seconds the shell gave.
+    this.pinLockedUntilMs = s.pin_locked_seconds === null ? null : this.now + s.pin_locked_seconds * 1000;
   }
 
   /** Seconds the till still refuses PINs, counted down by the ticking clock; `null` when it takes them. */

@@ -4,6 +4,7 @@
 // commands. Every figure comes from the core: nothing here adds money.
 import type { Operator } from "./bindings/Operator";
 import type { TaxFigures } from "./bindings/TaxFigures";
+import { formatRate } from "./money";
 
 export type TenderTotal = { tender: string; sales: number; refunds: number; net: number };
 export type FigureDifference = { figure: string; till: number; back_office: number };
@@ -54,7 +55,10 @@ export const FIGURES: Array<{ key: keyof ShiftReport; label: string }> = [
 /** Figures that count tickets, not money. */
 export const COUNT_FIGURES: ReadonlySet<string> = new Set(["tickets"]);
 
-/** A reconciliation state in a few words, for the list of closed shifts. */
+/** A reconciliation state in one word, for the list of closed shifts. */
+export const STATE_WORD: Record<Reconciliation["state"], string> = { pending: "Pending", matched: "Matched", mismatch: "Mismatch" };
+
+/** A reconciliation state in a few words, for the Z report. */
 export function reconciliationWords(r: Reconciliation): string {
   switch (r.state) {
     case "pending":
@@ -83,7 +87,7 @@ export function mismatchLines(r: Reconciliation, fmt: (minor: number) => string)
 /** A figure's name as the back office names it (`cash_in`, `tender:card`, `tax:2000`) in words. */
 export function figureName(figure: string): string {
   if (figure.startsWith("tender:")) return `${capitalise(figure.slice(7))} (net)`;
-  if (figure.startsWith("tax:")) return `Tax ${Number(figure.slice(4)) / 100} %`;
+  if (figure.startsWith("tax:")) return `Tax ${formatRate(Number(figure.slice(4)))}`;
   return FIGURES.find((f) => f.key === figure)?.label ?? figure;
 }
 

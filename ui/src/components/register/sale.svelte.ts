@@ -30,6 +30,8 @@ export class Sale {
   /** Whether the saved sale was read back: nothing is saved before, so it is never overwritten. */
   loaded = $state(false);
   private saved: Promise<unknown> = Promise.resolve();
+  /** The draft last sent to be saved, as JSON: an unchanged sale is not saved again. */
+  private lastSaved = "";
 
   cart(): Cart {
     return {
@@ -63,6 +65,7 @@ export class Sale {
       if (r && this.lines.length === 0) this.restore(r);
       return r?.dropped_lines ?? 0;
     } finally {
+      this.lastSaved = JSON.stringify(this.draft());
       this.loaded = true;
     }
   }
@@ -71,6 +74,9 @@ export class Sale {
   save(): Promise<unknown> {
     if (!this.loaded) return this.saved;
     const draft = this.draft();
+    const json = JSON.stringify(draft);
+    if (json === this.lastSaved) return this.saved;
+    this.lastSaved = json;
     this.saved = this.saved.then(() => api.saveCurrentSale(draft)).catch((err) => console.warn("the sale in progress was not saved", err));
     return this.saved;
   }
