@@ -59,6 +59,9 @@ class AppState {
   fmt = (minor: number): string => formatMoney(minor, this.money);
 
   applyStatus(s: SyncStatus): void {
+    // A finished cycle may have pulled the till's first employees (it now needs a PIN): ask who
+    // is at the till again.
+    if (this.session && s.completed_cycles !== this.status.completed_cycles) void this.refreshSession();
     this.status = s;
     this.syncNow = syncNow.observed(this.syncNow, s);
   }
@@ -90,6 +93,14 @@ class AppState {
       this.damage ??= damage;
     } catch (err) {
       this.startupError = toAppError(err).message;
+    }
+  }
+
+  private async refreshSession(): Promise<void> {
+    try {
+      this.applySession(await api.session());
+    } catch (err) {
+      console.warn("cannot read who is at the till", toAppError(err).message);
     }
   }
 
