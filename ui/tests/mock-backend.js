@@ -549,6 +549,7 @@
       const cart = { lines: orig.lines.map((l) => ({ product_id: l.product_id, quantity: l.quantity, discount: l.discount })), ticket_discount: orig.ticket_discount, customer_id: null };
       const { t } = makeTicket(cart, [{ kind: "cash", tendered: orig.totals.total }], "void", orig.id);
       orig.reversed_by = t.id;
+      for (const l of orig.lines) l.refunded_quantity = l.quantity;
       t.shift_id = db.shift?.shift_id ?? null;
       recount();
       pushState();
@@ -557,7 +558,7 @@
     refund_ticket: async ({ ticketId, lines, reason, approvePin }) => {
       const orig = findTicket(ticketId);
       if (!orig) return fail("unknown_ticket", "no such ticket");
-      if (orig.reversed_by) return fail("already_reversed", "this ticket was already voided");
+      if (findTicket(orig.reversed_by)?.kind === "void") return fail("already_reversed", "this ticket was already voided");
       const cartLines = [];
       for (const r of lines) {
         const l = orig.lines.find((x) => x.line_no === r.line_no);
@@ -568,6 +569,7 @@
       const q = price({ lines: cartLines, ticket_discount: null });
       const { t } = makeTicket({ lines: cartLines, ticket_discount: null, customer_id: null }, [{ kind: "cash", tendered: q.totals.total }], "refund", orig.id);
       for (const r of lines) orig.lines.find((x) => x.line_no === r.line_no).refunded_quantity += r.quantity;
+      orig.reversed_by ??= t.id;
       t.shift_id = db.shift?.shift_id ?? null;
       recount();
       pushState();
