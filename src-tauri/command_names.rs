@@ -31,4 +31,12 @@ pub const COMMANDS: &[&str] = &[
     "settings_set",
     "enrol",
     "test_connection",
+    "sign_in",
+    "lock",
+    "session",
+    "park_sale",
+    "parked_sales",
+    "recall_sale",
+    "save_current_sale",
+    "current_sale",
 ];

@@ -9,11 +9,14 @@
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
+use till_core::employees::Employee;
 use till_core::sync::conflicts::{Resolution, Side};
+use till_protocol::{Operator, Role};
 use ts_rs::TS;
 use uuid::Uuid;
 
 pub use till_core::cart::Cart;
+pub use till_core::parked::{ParkedSale, RestoredSale, SaleDraft};
 pub use till_core::recover::notice::StoreDamage;
 pub use till_core::register::{CommittedTicket, Lookup, ProductList, QuoteView, Resolved};
 pub use till_core::settings::{AppSettings, ConnectionTest, SettingsInput};
@@ -27,6 +30,46 @@ pub use till_core::tickets::view::{ListedTicket, TicketDetail};
 pub use till_core::tickets::RefundLine;
 #[cfg(test)]
 pub use till_protocol::{CustomerFields, StoreSettings};
+
+/// The employee signed in at the till.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+pub struct SignedIn {
+    pub id: Uuid,
+    pub name: String,
+    #[ts(type = "\"cashier\" | \"manager\"")]
+    pub role: Role,
+}
+
+impl SignedIn {
+    /// This employee as the books name them.
+    pub fn operator(&self) -> Operator {
+        Operator {
+            id: self.id,
+            name: self.name.clone(),
+        }
+    }
+}
+
+impl From<Employee> for SignedIn {
+    fn from(e: Employee) -> Self {
+        SignedIn {
+            id: e.id,
+            name: e.name,
+            role: e.role,
+        }
+    }
+}
+
+/// Who is at the till. A till without employees never shows the PIN pad.
+#[derive(Debug, Clone, Serialize, TS)]
+pub struct Session {
+    pub employee: Option<SignedIn>,
+    pub has_employees: bool,
+    /// Seconds the till still refuses every PIN after too many wrong ones; `null` when it takes
+    /// PINs.
+    #[ts(type = "number | null")]
+    pub pin_locked_seconds: Option<i64>,
+}
 
 /// The answer to "Sync now": at once, with the reason when it cannot run.
 #[derive(Debug, Clone, Serialize, TS)]

@@ -19,10 +19,12 @@ use till_core::store::Store;
 use till_core::sync::history::SyncCycle;
 use till_core::sync::state::SyncState;
 use till_core::sync::{StatusSink, SyncConfig, SyncEngine, SyncError, SyncHandle, SyncStatus};
-use till_core::{recover, settings, status, CoreError, ErrorCode, SystemClock};
+use till_core::{recover, settings, signin, status, CoreError, ErrorCode, SystemClock};
+use till_protocol::Operator;
 
 use crate::bridge::{EventBridge, ShellEvents};
 use crate::error::{AppError, CmdResult};
+use crate::ipc::SignedIn;
 
 /// What the commands reach through `State<AppState>`.
 pub struct AppState {
@@ -62,11 +64,40 @@ pub struct Terminal {
     events: Arc<dyn ShellEvents>,
     /// Why the last salvage of a damaged store failed, shown with its notice until one succeeds.
     salvage_failed: Mutex<Option<String>>,
+    /// The employee signed in at the till, until the till locks. Kept in memory only: a
+    /// restarted app asks for a PIN again.
+    signed_in: Mutex<Option<SignedIn>>,
 }
 
 impl Terminal {
     pub fn store(&self) -> &Store {
         &self.store
+    }
+
+    /// The employee signed in, if any.
+    pub fn signed_in(&self) -> Option<SignedIn> {
+        self.signed_in
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    /// Signs `employee` in (another one signing in takes the till over), or, with `None`,
+    /// locks the till.
+    pub fn set_signed_in(&self, employee: Option<SignedIn>) {
+        *self.signed_in.lock().unwrap_or_else(|p| p.into_inner()) = employee;
+    }
+
+    /// Who what the register records now is recorded as done by: the employee signed in; `None`
+    /// on a till without employees; `pin_required` on a locked till that has employees.
+    pub async fn operator(self: &Arc<Self>) -> CmdResult<Option<Operator>> {
+        if let Some(employee) = self.signed_in() {
+            return Ok(Some(employee.operator()));
+        }
+        if self.db(|c| signin::has_employees(c)).await? {
+            return Err(CoreError::PinRequired.into());
+        }
+        Ok(None)
     }
 
     /// The running engine, if the terminal is enrolled.
@@ -340,6 +371,7 @@ fn open<R: Runtime>(app: &AppHandle<R>, data_dir: &Path) -> CmdResult<Terminal> 
         sink: bridge.clone(),
         events: bridge,
         salvage_failed: Mutex::new(None),
+        signed_in: Mutex::new(None),
     })
 }
 

@@ -4,8 +4,10 @@
 
 mod catalog;
 mod customers;
+mod parked;
 mod register;
 mod review;
+mod session;
 mod settings;
 mod sync;
 mod tickets;
@@ -43,6 +45,14 @@ pub fn handler<R: tauri::Runtime>() -> impl Fn(tauri::ipc::Invoke<R>) -> bool + 
         settings::settings_set,
         settings::enrol,
         settings::test_connection,
+        session::sign_in,
+        session::lock,
+        session::session,
+        parked::park_sale,
+        parked::parked_sales,
+        parked::recall_sale,
+        parked::save_current_sale,
+        parked::current_sale,
     ]
 }
 

@@ -45,8 +45,9 @@ pub async fn ring_up(
 ) -> CmdResult<CommittedTicket> {
     let (cart, tenders) = (cart.into_inner(), tenders.into_inner());
     let terminal = state.terminal()?;
+    let operator = terminal.operator().await?;
     let ticket = terminal
-        .db(move |c| tickets::commit(c, &cart, &tenders, &SystemClock))
+        .db(move |c| tickets::commit(c, &cart, &tenders, operator, None, &SystemClock))
         .await?;
     tracing::info!(
         number = ticket.number,
@@ -69,8 +70,9 @@ pub async fn void_ticket(
 ) -> CmdResult<CommittedTicket> {
     let id = parse_id("ticket", &ticket_id.into_inner())?;
     let terminal = state.terminal()?;
+    let operator = terminal.operator().await?;
     let ticket = terminal
-        .db(move |c| tickets::void(c, id, &SystemClock))
+        .db(move |c| tickets::void(c, id, operator, None, &SystemClock))
         .await?;
     tracing::info!(number = ticket.number, voids = %id, "sale voided");
     terminal.local_write();
@@ -88,8 +90,9 @@ pub async fn refund_ticket(
     let id = parse_id("ticket", &ticket_id.into_inner())?;
     let lines = lines.into_inner();
     let terminal = state.terminal()?;
+    let operator = terminal.operator().await?;
     let ticket = terminal
-        .db(move |c| tickets::refund(c, id, &lines, &SystemClock))
+        .db(move |c| tickets::refund(c, id, &lines, operator, None, &SystemClock))
         .await?;
     tracing::info!(number = ticket.number, refunds = %id, "sale refunded");
     terminal.local_write();

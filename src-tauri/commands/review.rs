@@ -48,8 +48,18 @@ pub async fn conflict_resolve(
     let resolution = resolution.into_inner().into();
     let resolved_by = resolved_by.into_inner();
     let terminal = state.terminal()?;
+    let operator = terminal.operator().await?;
     terminal
-        .db(move |c| conflicts::resolve(c, id, &resolution, &resolved_by, &SystemClock))
+        .db(move |c| {
+            conflicts::resolve(
+                c,
+                id,
+                &resolution,
+                &resolved_by,
+                operator.as_ref(),
+                &SystemClock,
+            )
+        })
         .await?;
     terminal.local_write();
     Ok(())
@@ -68,10 +78,11 @@ pub async fn failed_list(state: State<'_, AppState>) -> CmdResult<Vec<ReviewItem
 pub async fn failed_retry(state: State<'_, AppState>, seq: Input<u64>) -> CmdResult<()> {
     let seq = seq.into_inner();
     let terminal = state.terminal()?;
+    let operator = terminal.operator().await?;
     terminal
         .db(move |c| {
             let actor = settings::operator(c)?;
-            failed::retry(c, seq, &actor, &SystemClock)
+            failed::retry(c, seq, &actor, operator.as_ref(), &SystemClock)
         })
         .await?;
     terminal.local_write();
@@ -88,10 +99,19 @@ pub async fn failed_discard(
     let seq = seq.into_inner();
     let reason = reason.into_inner();
     let terminal = state.terminal()?;
+    let operator = terminal.operator().await?;
     terminal
         .db(move |c| {
             let actor = settings::operator(c)?;
-            failed::discard(c, seq, &reason, &actor, &SystemClock)
+            failed::discard(
+                c,
+                seq,
+                &reason,
+                &actor,
+                operator.as_ref(),
+                None,
+                &SystemClock,
+            )
         })
         .await?;
     terminal.local_write();

@@ -123,6 +123,7 @@ async fn the_token_never_reaches_another_address_from_the_settings_or_a_changed_
             server_url: Some(elsewhere.url()),
             sync_interval_secs: 30,
             operator: "Sam".into(),
+            lock_after_idle_seconds: settings::DEFAULT_LOCK_AFTER_IDLE_SECONDS,
         },
     )
     .await;

@@ -5,7 +5,13 @@
 // Seed it by defining `window.__MOCK_SEED__` before this script runs:
 //   { enrolled, conflicts, moreConflicts, disputed, failed, tickets, status: {...SyncStatus overrides},
 //     store: {...StoreSettings}, settings: {...AppSettings}, storeDamage: StoreDamage, syncDelayMs,
-//     syncFails, searchDelayMs, bigCatalog, history: [...ActivityLine] }
+//     syncFails, searchDelayMs, bigCatalog, history: [...ActivityLine],
+//     employees (a till with employees: Sam, cashier, PIN 1234; Maria, manager, PIN 9999; PINs,
+//     manager approvals and shifts then apply), signedIn (a PIN signed in at start), openShift,
+//     closedShifts, parked ([{label, lines: [[productIndex, qty]]}]), currentSale (same shape) }
+// On a till with employees the fake shell answers as the shell will: `approval_required` for a
+// void, a refund, a discount above 20 %, no sale and discarding a failed item until the call
+// carries a manager's `approvePin`; `no_open_shift` for a sale without an open shift.
 // Drive it from a test through `window.__mock`:
 //   __mock.emitState(partial)  merge into the status snapshot and push `sync://state`
 //   __mock.emit(event, payload) push any event
@@ -171,6 +177,7 @@
       terminal_name: seed.enrolled ? "Till 1" : null,
       sync_interval_secs: 30,
       operator: "Sam",
+      lock_after_idle_seconds: 300,
       trust: { ca_pem: null, pin_sha256: null, allow_cleartext: false },
     },
     tickets: [],
@@ -199,9 +206,11 @@
     const q = price(cart);
     const total = q.totals.total;
     let change = 0;
+    // Cards count first; cash covers the rest and gets the change (the core's rule).
+    const cashDue = total - tenders.reduce((a, t) => a + (t.kind === "card" ? t.amount : 0), 0);
     const committed = tenders.map((t) => {
       if (t.kind === "cash") {
-        change = t.tendered - total;
+        change = t.tendered - cashDue;
         return { kind: "cash", tendered: t.tendered, change };
       }
       return { kind: "card", amount: t.amount, approval_ref: t.approval_ref, last4: t.last4 };
@@ -359,6 +368,149 @@
   const fail = (code, message) => Promise.reject({ code, message });
   const findTicket = (id) => db.tickets.find((t) => t.id === id);
 
+  // ---- employees, PINs, approvals ---------------------------------------------------------
+  const employees = seed.employees
+    ? [
+        { id: uuid(), name: "Sam", role: "cashier", pin: "1234" },
+        { id: uuid(), name: "Maria", role: "manager", pin: "9999" },
+      ]
+    : [];
+  const pinLock = { wrong: 0, lockouts: 0, until: 0 };
+  const signedInOf = (e) => ({ id: e.id, name: e.name, role: e.role });
+  db.signedIn = null;
+  if (seed.signedIn) {
+    const e = employees.find((x) => x.pin === seed.signedIn);
+    db.signedIn = e ? signedInOf(e) : null;
+  }
+  db.approvals = [];
+  /** The employee whose PIN this is, behind the lock-out (5 wrong: 60 s, doubling). */
+  function checkPin(pin) {
+    if (pinLock.until > now()) return fail("pin_locked", `too many wrong PINs: the till refuses every PIN for ${Math.ceil((pinLock.until - now()) / 1000)} s more`);
+    const e = employees.find((x) => x.pin === pin);
+    if (e) {
+      Object.assign(pinLock, { wrong: 0, lockouts: 0, until: 0 });
+      return e;
+    }
+    pinLock.wrong += 1;
+    if (pinLock.wrong >= 5) {
+      pinLock.lockouts += 1;
+      pinLock.wrong = 0;
+      pinLock.until = now() + 60000 * 2 ** (pinLock.lockouts - 1);
+      return fail("pin_locked", `too many wrong PINs: the till refuses every PIN for ${Math.ceil((pinLock.until - now()) / 1000)} s more`);
+    }
+    return fail("wrong_pin", "wrong PIN");
+  }
+  const operator = () => (db.signedIn ? { id: db.signedIn.id, name: db.signedIn.name } : null);
+  /** Resolves when `action` may go ahead: no employees, or a manager's `approvePin`. */
+  async function approve(action, reason, approvePin) {
+    if (!employees.length) return null;
+    if (!db.signedIn) return fail("pin_required", "this till has employees: sign in with a PIN first");
+    if (approvePin === null || approvePin === undefined) return fail("approval_required", `${action} needs a manager's approval: ${reason}`);
+    const e = await checkPin(approvePin);
+    if (e.role !== "manager") return fail("not_a_manager", `${e.name} is not a manager and cannot approve`);
+    const approval = { by: { id: e.id, name: e.name }, action, reason };
+    db.approvals.push(approval);
+    return approval;
+  }
+  const discountAbove = (d, gross) => !!d && (d.kind === "percent" ? d.bp > 2000 : d.minor * 5 > gross);
+
+  // ---- shifts -----------------------------------------------------------------------------
+  db.shift = null;
+  db.closedShifts = [];
+  db.movements = [];
+  let nextZ = 1;
+  const DENOMINATIONS = {
+    EUR: [50000, 20000, 10000, 5000, 2000, 1000, 500, 200, 100, 50, 20, 10, 5, 2, 1],
+    GBP: [5000, 2000, 1000, 500, 200, 100, 50, 20, 10, 5, 2, 1],
+  };
+  /** The shift's figures from its tickets and cash movements (the core's rule, simplified). */
+  function figures(shift) {
+    const tickets = db.tickets.filter((t) => t.shift_id === shift.shift_id);
+    const moves = db.movements.filter((m) => m.shift_id === shift.shift_id);
+    const sum = (xs, f) => xs.reduce((a, x) => a + f(x), 0);
+    const sales = tickets.filter((t) => t.kind === "sale");
+    const back = tickets.filter((t) => t.kind !== "sale");
+    const cashOf = (t) => sum(t.tenders, (x) => (x.kind === "cash" ? x.tendered - x.change : 0));
+    const byTender = new Map();
+    for (const t of tickets) {
+      for (const x of t.tenders) {
+        const row = byTender.get(x.kind) ?? { tender: x.kind, sales: 0, refunds: 0, net: 0 };
+        const amount = x.kind === "cash" ? x.tendered - x.change : x.amount;
+        if (t.kind === "sale") row.sales += amount;
+        else row.refunds += amount;
+        row.net = row.sales - row.refunds;
+        byTender.set(x.kind, row);
+      }
+    }
+    const byRate = new Map();
+    for (const t of tickets) {
+      for (const x of t.taxes) {
+        const row = byRate.get(x.rate_bp) ?? { rate_bp: x.rate_bp, base: 0, tax: 0 };
+        const sign = t.kind === "sale" ? 1 : -1;
+        row.base += sign * x.base;
+        row.tax += sign * x.tax;
+        byRate.set(x.rate_bp, row);
+      }
+    }
+    const f = {
+      tickets: tickets.length,
+      sales: sum(sales, (t) => t.totals.total),
+      reversals: sum(back, (t) => t.totals.total),
+      cash_sales: sum(sales, cashOf),
+      cash_refunds: sum(back, cashOf),
+      cash_in: sum(moves.filter((m) => m.kind === "cash_in"), (m) => m.amount),
+      cash_out: sum(moves.filter((m) => m.kind === "cash_out"), (m) => m.amount),
+      totals_by_tender: [...byTender.values()],
+      tax_by_rate: [...byRate.values()].sort((a, b) => a.rate_bp - b.rate_bp),
+    };
+    f.expected_cash = shift.float + f.cash_sales - f.cash_refunds + f.cash_in - f.cash_out;
+    return f;
+  }
+  const report = ({ frozen, ...shift }) => ({ ...shift, ...(frozen ?? figures(shift)) });
+  const needShift = () => (employees.length && !db.shift ? fail("no_open_shift", "no shift is open on this till: open one with its float first") : null);
+  function openShift(float, by) {
+    db.shift = {
+      shift_id: uuid(), z_number: nextZ++, opened_by: by, opened_at_ms: now(), float,
+      closed_by: null, closed_at_ms: null, counted_cash: null, difference: null, reconciliation: { state: "pending" },
+    };
+    return db.shift;
+  }
+  if (seed.employees && seed.closedShifts !== false) {
+    const maria = { id: employees[1].id, name: "Maria" };
+    const closedOne = (daysAgo, reconciliation, difference) => {
+      const s = openShift(15000, maria);
+      s.opened_at_ms = now() - daysAgo * DAY;
+      const f = { ...figures(s), tickets: 42, sales: 61250, cash_sales: 24500, expected_cash: 39500 - 1000,
+        cash_out: 1000, totals_by_tender: [{ tender: "cash", sales: 24500, refunds: 0, net: 24500 }, { tender: "card", sales: 36750, refunds: 0, net: 36750 }],
+        tax_by_rate: [{ rate_bp: 2000, base: 20000, tax: 4000 }] };
+      Object.assign(s, { closed_by: maria, closed_at_ms: s.opened_at_ms + 8 * 3600 * 1000, counted_cash: f.expected_cash + difference, difference, reconciliation, frozen: f });
+      db.closedShifts.unshift(s);
+      db.shift = null;
+    };
+    closedOne(2, { state: "matched" }, 0);
+    closedOne(1, { state: "mismatch", missing_tickets: [812], unexpected_tickets: [], differences: [{ figure: "tender:card", till: 36750, back_office: 35500 }] }, -250);
+  }
+  if (seed.openShift) openShift(10000, operator() ?? { id: employees[0]?.id ?? uuid(), name: "Sam" });
+
+  // ---- parked sales and the sale in progress ----------------------------------------------
+  const draftOf = (lines, customer_name = null) => ({
+    cart: {
+      lines: lines.map(([i, q]) => ({ product_id: products[i].id, quantity: q, discount: null })),
+      ticket_discount: null,
+      customer_id: db.customers.find((c) => c.name === customer_name)?.id ?? null,
+    },
+    customer_name,
+  });
+  db.parked = (seed.parked ?? []).map((p, i) => ({
+    id: uuid(), label: p.label ?? "", parked_at_ms: now() - (30 - i) * 60000, parked_by: null, draft: draftOf(p.lines, p.customer_name ?? null),
+  }));
+  db.currentSale = seed.currentSale ? draftOf(seed.currentSale.lines, seed.currentSale.customer_name ?? null) : null;
+  const parkedView = (p) => ({ id: p.id, label: p.label, parked_at_ms: p.parked_at_ms, parked_by: p.parked_by, lines: p.draft.cart.lines.length, customer_name: p.draft.customer_name });
+  function restored(draft) {
+    const lines = draft.cart.lines.filter((l) => byId.has(l.product_id)).map((l) => ({ product: byId.get(l.product_id), quantity: l.quantity, discount: l.discount }));
+    return { lines, ticket_discount: draft.cart.ticket_discount, customer_id: draft.cart.customer_id, customer_name: draft.customer_name, dropped_lines: draft.cart.lines.length - lines.length };
+  }
+
   const commands = {
     store_settings: () => db.store,
     catalog_search: ({ query, category, limit }) => {
@@ -373,38 +525,52 @@
     },
     change_due: ({ total, tendered }) =>
       tendered < total ? fail("insufficient_tender", `${money(tendered)} does not cover ${money(total)}`) : tendered - total,
-    ring_up: ({ cart, tenders }) => {
-      const total = price(cart).totals.total;
+    ring_up: async ({ cart, tenders, approvePin }) => {
+      await needShift();
+      const q = price(cart);
+      if (discountAbove(cart.ticket_discount, q.totals.subtotal) || cart.lines.some((l, i) => discountAbove(l.discount, q.lines[i].gross))) {
+        await approve("discount", "a discount above 20 %", approvePin);
+      }
+      const total = q.totals.total;
       const paid = tenders.reduce((a, t) => a + (t.kind === "cash" ? t.tendered : t.amount), 0);
       if (paid < total) return fail("insufficient_tender", `${money(paid)} does not cover ${money(total)}`);
       const { t, change } = makeTicket(cart, tenders, "sale", null);
+      t.shift_id = db.shift?.shift_id ?? null;
+      t.operator = operator();
       recount();
       pushState();
       return committedOf(t, Math.max(change, 0));
     },
-    void_ticket: ({ ticketId }) => {
+    void_ticket: async ({ ticketId, reason, approvePin }) => {
       const orig = findTicket(ticketId);
       if (!orig) return fail("unknown_ticket", "no such ticket");
+      await approve("void", reason ?? "", approvePin);
       if (orig.reversed_by) return fail("already_reversed", "this ticket was already voided or refunded");
       const cart = { lines: orig.lines.map((l) => ({ product_id: l.product_id, quantity: l.quantity, discount: l.discount })), ticket_discount: orig.ticket_discount, customer_id: null };
       const { t } = makeTicket(cart, [{ kind: "cash", tendered: orig.totals.total }], "void", orig.id);
       orig.reversed_by = t.id;
+      for (const l of orig.lines) l.refunded_quantity = l.quantity;
+      t.shift_id = db.shift?.shift_id ?? null;
       recount();
       pushState();
       return committedOf(t, 0);
     },
-    refund_ticket: ({ ticketId, lines }) => {
+    refund_ticket: async ({ ticketId, lines, reason, approvePin }) => {
       const orig = findTicket(ticketId);
       if (!orig) return fail("unknown_ticket", "no such ticket");
+      if (findTicket(orig.reversed_by)?.kind === "void") return fail("already_reversed", "this ticket was already voided");
       const cartLines = [];
       for (const r of lines) {
         const l = orig.lines.find((x) => x.line_no === r.line_no);
-        if (!l || r.quantity < 1 || r.quantity > l.quantity - l.refunded_quantity) return fail("invalid_refund", `line ${r.line_no}: cannot refund ${r.quantity}`);
+        if (!l || r.quantity < 1 || r.quantity > l.quantity - l.refunded_quantity) return fail("nothing_left_to_refund", `line ${r.line_no}: ${l ? l.quantity - l.refunded_quantity : 0} of ${l?.name ?? "it"} are left to refund, not ${r.quantity}`);
         cartLines.push({ product_id: l.product_id, quantity: r.quantity, discount: null });
       }
+      await approve("refund", reason ?? "", approvePin);
       const q = price({ lines: cartLines, ticket_discount: null });
       const { t } = makeTicket({ lines: cartLines, ticket_discount: null, customer_id: null }, [{ kind: "cash", tendered: q.totals.total }], "refund", orig.id);
       for (const r of lines) orig.lines.find((x) => x.line_no === r.line_no).refunded_quantity += r.quantity;
+      orig.reversed_by ??= t.id;
+      t.shift_id = db.shift?.shift_id ?? null;
       recount();
       pushState();
       return committedOf(t, 0);
@@ -457,10 +623,11 @@
       pushState();
       return null;
     },
-    failed_discard: ({ seq, reason }) => {
+    failed_discard: async ({ seq, reason, approvePin }) => {
       if (!reason || !String(reason).trim()) return fail("reason_required", "say why the item is discarded");
       const f = db.failed.find((x) => x.seq === seq);
       if (!f) return fail("unknown_failed_item", "no such failed item");
+      await approve("discard_failed", reason, approvePin);
       db.failed = db.failed.filter((x) => x.seq !== seq);
       recount();
       pushState();
@@ -490,6 +657,7 @@
       }
       db.settings.sync_interval_secs = settings.sync_interval_secs;
       db.settings.operator = settings.operator;
+      db.settings.lock_after_idle_seconds = settings.lock_after_idle_seconds;
       return db.settings;
     },
     enrol: ({ serverUrl, token, trust }) => {
@@ -498,11 +666,90 @@
       emitState({ state: "idle", online: true });
       return db.settings;
     },
+    session: () => ({
+      employee: db.signedIn,
+      has_employees: employees.length > 0,
+      pin_locked_seconds: pinLock.until > now() ? Math.ceil((pinLock.until - now()) / 1000) : null,
+    }),
+    sign_in: async ({ pin }) => {
+      const e = await checkPin(pin);
+      db.signedIn = signedInOf(e);
+      return db.signedIn;
+    },
+    lock: () => ((db.signedIn = null), null),
+    park_sale: ({ draft, label }) => {
+      if (!draft.cart.lines.length) return fail("empty_cart", "the cart is empty");
+      if (String(label).trim().length > 40) return fail("invalid_input", "a parked sale's label is at most 40 characters");
+      if (employees.length && !db.signedIn) return fail("pin_required", "this till has employees: sign in with a PIN first");
+      const p = { id: uuid(), label: String(label).trim(), parked_at_ms: now(), parked_by: operator(), draft };
+      db.parked.push(p);
+      db.currentSale = null;
+      return parkedView(p);
+    },
+    parked_sales: () => db.parked.map(parkedView),
+    recall_sale: ({ id }) => {
+      if (db.currentSale?.cart.lines.length) return fail("invalid_input", "the register holds a sale: park it or finish it before recalling another");
+      const p = db.parked.find((x) => x.id === id);
+      if (!p) return fail("invalid_input", "that parked sale was already recalled");
+      db.parked = db.parked.filter((x) => x.id !== id);
+      db.currentSale = p.draft;
+      return restored(p.draft);
+    },
+    save_current_sale: ({ draft }) => ((db.currentSale = draft.cart.lines.length ? draft : null), null),
+    current_sale: () => (db.currentSale ? restored(db.currentSale) : null),
+    tender_balance: ({ total, tenders }) => {
+      const cards = tenders.filter((t) => t.kind === "card").reduce((a, t) => a + t.amount, 0);
+      const cash = tenders.filter((t) => t.kind === "cash").reduce((a, t) => a + t.tendered, 0);
+      if (cards > total) return fail("invalid_input", `card payments of ${money(cards)} exceed the ${money(total)} due; card payments give no change`);
+      const remaining = Math.max(total - cards - cash, 0);
+      return { remaining, change: remaining > 0 ? 0 : cash - (total - cards) };
+    },
+    ticket_lookup: ({ text }) => {
+      const t = String(text || "").trim().replace(/^#/, "");
+      const found = /^\d+$/.test(t) ? db.tickets.find((x) => x.number === Number(t)) : findTicket(t);
+      return found ?? fail("ticket_not_found", `no ticket ${text}`);
+    },
+    shift_current: () => (db.shift ? report(db.shift) : null),
+    shift_open: async ({ float }) => {
+      if (employees.length && !db.signedIn) return fail("pin_required", "this till has employees: sign in with a PIN first");
+      if (db.shift) return fail("shift_already_open", `shift ${db.shift.z_number} is already open on this till`);
+      if (!Number.isInteger(float) || float < 0) return fail("invalid_input", "the float is an amount of 0 or more");
+      return report(openShift(float, operator() ?? { id: uuid(), name: db.settings.operator }));
+    },
+    shift_cash_in: ({ amount, reason }) => cashMove("cash_in", amount, reason),
+    shift_cash_out: ({ amount, reason }) => cashMove("cash_out", amount, reason),
+    no_sale: async ({ reason, approvePin }) => {
+      await needShift();
+      await approve("no_sale", reason, approvePin);
+      db.movements.push({ shift_id: db.shift?.shift_id, kind: "no_sale", amount: 0, reason });
+      return null;
+    },
+    cash_denominations: () => DENOMINATIONS[db.store.currency.code] ?? DENOMINATIONS.EUR,
+    count_cash: ({ counts }) => counts.reduce((a, c) => a + c.value * c.count, 0),
+    shift_close: ({ counted }) => {
+      if (!db.shift) return fail("no_open_shift", "no shift is open on this till: open one with its float first");
+      const s = db.shift;
+      const f = figures(s);
+      Object.assign(s, { closed_by: operator(), closed_at_ms: now(), counted_cash: counted, difference: counted - f.expected_cash, frozen: f });
+      db.closedShifts.unshift(s);
+      db.shift = null;
+      return report(s);
+    },
+    shifts_closed: ({ limit }) => db.closedShifts.slice(0, limit).map(report),
     test_connection: ({ serverUrl }) =>
       /^https?:\/\/[^\s]+$/.test(serverUrl)
         ? { ok: true, latency_ms: 12, server_version: "till-server 0.1.0", clock_offset_ms: 350, message: null }
         : { ok: false, latency_ms: null, server_version: null, clock_offset_ms: null, message: "That is not an http(s) URL" },
   };
+
+  async function cashMove(kind, amount, reason) {
+    await needShift();
+    if (!db.shift) return fail("no_open_shift", "no shift is open on this till: open one with its float first");
+    if (!Number.isInteger(amount) || amount <= 0) return fail("invalid_input", "the amount is above 0");
+    if (!String(reason || "").trim()) return fail("invalid_input", "say why the cash moves");
+    db.movements.push({ shift_id: db.shift.shift_id, kind, amount, reason });
+    return report(db.shift);
+  }
 
   window.__TAURI_INTERNALS__ = {
     metadata: { currentWindow: { label: "main" }, currentWebview: { windowLabel: "main", label: "main" } },
@@ -547,5 +794,5 @@
       listeners.get(event)?.delete(id);
     },
   };
-  window.__mock = { db, calls, emit, emitState, products, seed };
+  window.__mock = { db, calls, emit, emitState, products, seed, employees };
 })();

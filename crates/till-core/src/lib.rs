@@ -22,6 +22,7 @@ pub mod journal;
 pub mod migrations;
 pub mod money;
 pub mod outbox;
+pub mod parked;
 pub mod recover;
 pub mod register;
 pub mod settings;

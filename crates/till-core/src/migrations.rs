@@ -62,6 +62,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "0009_shifts",
         sql: include_str!("../../../migrations/0009_shifts.sql"),
     },
+    Migration {
+        version: 10,
+        name: "0010_parked_sales",
+        sql: include_str!("../../../migrations/0010_parked_sales.sql"),
+    },
 ];
 
 /// Whether `migrations` are numbered 1, 2, 3… in order, with no gap and no repeat.

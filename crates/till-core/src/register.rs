@@ -32,7 +32,7 @@ pub struct ProductView {
 }
 
 /// The product as the register shows it.
-fn view(conn: &Connection, p: Product) -> Result<ProductView> {
+pub(crate) fn view(conn: &Connection, p: Product) -> Result<ProductView> {
     let tax_rate_bp =
         catalog::tax_rate_bp(conn, &p.tax_category)?.ok_or_else(|| CoreError::UnknownTaxRate {
             line: 0,

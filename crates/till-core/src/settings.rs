@@ -33,10 +33,17 @@ pub const DISCOUNT_APPROVAL_ABOVE_PCT: config::Key<u8> =
     config::Key::new("app.discount_approval_above_pct");
 /// The discount limit of a till that never set one.
 pub const DEFAULT_DISCOUNT_APPROVAL_ABOVE_PCT: u8 = 20;
+/// Seconds without a touch or a key before the app locks the register; 0 never locks.
+pub const LOCK_AFTER_IDLE_SECONDS: config::Key<u32> =
+    config::Key::new("app.lock_after_idle_seconds");
 /// The operator of a till whose settings were never saved.
 pub const DEFAULT_OPERATOR: &str = "Manager";
 /// The sync interval of a till whose settings were never saved.
 pub const DEFAULT_SYNC_INTERVAL_SECS: u32 = 30;
+/// How long an idle till waits before it locks, when its settings were never saved.
+pub const DEFAULT_LOCK_AFTER_IDLE_SECONDS: u32 = 300;
+/// The longest idle time before the till locks that a person may choose (a day).
+pub const MAX_LOCK_AFTER_IDLE_SECONDS: u32 = 86_400;
 /// The shortest and longest sync interval a person may choose.
 pub const MIN_INTERVAL_SECS: u32 = 5;
 pub const MAX_INTERVAL_SECS: u32 = 86_400;
@@ -62,6 +69,8 @@ pub struct AppSettings {
     pub terminal_name: Option<String>,
     pub sync_interval_secs: u32,
     pub operator: String,
+    /// Seconds without a touch or a key before the app locks; 0 never locks.
+    pub lock_after_idle_seconds: u32,
     /// How the back office is trusted (the default before enrolment).
     pub trust: ServerTrust,
 }
@@ -76,6 +85,8 @@ pub struct SettingsInput {
     pub server_url: Option<String>,
     pub sync_interval_secs: u32,
     pub operator: String,
+    /// 0 (never) or 1…[`MAX_LOCK_AFTER_IDLE_SECONDS`].
+    pub lock_after_idle_seconds: u32,
 }
 
 /// What "Test connection" found.
@@ -130,6 +141,7 @@ pub struct Checked<'a> {
     pub server_url: Option<&'a str>,
     pub sync_interval_secs: u32,
     pub operator: &'a str,
+    pub lock_after_idle_seconds: u32,
 }
 
 /// Checks what a person entered on the settings screen.
@@ -137,6 +149,11 @@ pub fn check(input: &SettingsInput) -> Result<Checked<'_>, CoreError> {
     if !(MIN_INTERVAL_SECS..=MAX_INTERVAL_SECS).contains(&input.sync_interval_secs) {
         return Err(CoreError::InvalidValue(format!(
             "the sync interval is between {MIN_INTERVAL_SECS} and {MAX_INTERVAL_SECS} seconds"
+        )));
+    }
+    if input.lock_after_idle_seconds > MAX_LOCK_AFTER_IDLE_SECONDS {
+        return Err(CoreError::InvalidValue(format!(
+            "the till locks after 0 (never) to {MAX_LOCK_AFTER_IDLE_SECONDS} seconds idle"
         )));
     }
     let operator = input.operator.trim();
@@ -155,6 +172,7 @@ pub fn check(input: &SettingsInput) -> Result<Checked<'_>, CoreError> {
         server_url: input.server_url.as_deref().map(check_url).transpose()?,
         sync_interval_secs: input.sync_interval_secs,
         operator,
+        lock_after_idle_seconds: input.lock_after_idle_seconds,
     })
 }
 
@@ -169,6 +187,8 @@ pub fn read(conn: &Connection) -> Result<AppSettings, SyncError> {
         sync_interval_secs: config::get(conn, &SYNC_INTERVAL_SECS)?
             .unwrap_or(DEFAULT_SYNC_INTERVAL_SECS),
         operator: operator(conn)?,
+        lock_after_idle_seconds: config::get(conn, &LOCK_AFTER_IDLE_SECONDS)?
+            .unwrap_or(DEFAULT_LOCK_AFTER_IDLE_SECONDS),
         trust: enrolled.map(|e| e.trust).unwrap_or_default(),
     })
 }
@@ -252,6 +272,11 @@ pub async fn save(store: &Store, input: &SettingsInput) -> Result<Saved, SyncErr
     }
     config::set(&conn, &SYNC_INTERVAL_SECS, &checked.sync_interval_secs)?;
     config::set(&conn, &OPERATOR, &checked.operator.to_owned())?;
+    config::set(
+        &conn,
+        &LOCK_AFTER_IDLE_SECONDS,
+        &checked.lock_after_idle_seconds,
+    )?;
     let after = read(&conn)?;
     Ok(Saved {
         restart_sync: restart_needed(&before, &after),
@@ -322,6 +347,7 @@ mod tests {
             server_url: url.map(Into::into),
             sync_interval_secs: interval,
             operator: operator.into(),
+            lock_after_idle_seconds: DEFAULT_LOCK_AFTER_IDLE_SECONDS,
         }
     }
 
@@ -333,6 +359,7 @@ mod tests {
             terminal_name: None,
             sync_interval_secs: interval,
             operator: DEFAULT_OPERATOR.into(),
+            lock_after_idle_seconds: DEFAULT_LOCK_AFTER_IDLE_SECONDS,
             trust: ServerTrust::default(),
         }
     }
@@ -444,6 +471,29 @@ mod tests {
     }
 
     #[test]
+    fn the_idle_lock_is_never_or_up_to_a_day() {
+        let with_lock = |seconds| SettingsInput {
+            lock_after_idle_seconds: seconds,
+            ..input(None, 30, "Sam")
+        };
+        for ok in [0, 1, 300, MAX_LOCK_AFTER_IDLE_SECONDS] {
+            assert_eq!(
+                check(&with_lock(ok))
+                    .map(|c| c.lock_after_idle_seconds)
+                    .ok(),
+                Some(ok),
+                "{ok} s is a valid idle lock (0: never)"
+            );
+        }
+        assert_eq!(
+            check(&with_lock(MAX_LOCK_AFTER_IDLE_SECONDS + 1))
+                .expect_err("too long")
+                .to_string(),
+            "the till locks after 0 (never) to 86400 seconds idle"
+        );
+    }
+
+    #[test]
     fn only_an_enrolled_till_given_another_address_moves() {
         let enrolled = settings(Some("http://a"), 30);
         assert!(moves(&enrolled, "http://b"));
@@ -477,10 +527,20 @@ mod tests {
             .build()
             .expect("runtime");
         let saved = rt
-            .block_on(save(&store, &input(None, 60, " Sam ")))
+            .block_on(save(
+                &store,
+                &SettingsInput {
+                    lock_after_idle_seconds: 90,
+                    ..input(None, 60, " Sam ")
+                },
+            ))
             .expect("saves");
         assert_eq!(saved.settings.sync_interval_secs, 60);
         assert_eq!(saved.settings.operator, "Sam");
+        assert_eq!(
+            saved.settings.lock_after_idle_seconds, 90,
+            "the idle lock is saved with the rest"
+        );
         assert!(saved.restart_sync, "the interval changed");
         let again = rt
             .block_on(save(&store, &input(None, 60, "Kim")))

@@ -165,6 +165,8 @@ fn as_before_shifts(conn: &Connection) {
          FROM journal;
          DROP TABLE journal;
          ALTER TABLE journal_old RENAME TO journal;
+         DROP TABLE current_sale;
+         DROP TABLE parked_sales;
          DROP TABLE cash_movements;
          DROP TABLE shifts;
          DELETE FROM counters WHERE name = 'z_number';

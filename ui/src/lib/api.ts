@@ -31,6 +31,15 @@ import type { TenderInput } from "./bindings/TenderInput";
 import type { TicketDetail } from "./bindings/TicketDetail";
 import type { TicketSummary } from "./bindings/TicketSummary";
 import type { TicketSynced } from "./bindings/TicketSynced";
+import type { ParkedSale } from "./bindings/ParkedSale";
+import type { RestoredSale } from "./bindings/RestoredSale";
+import type { SaleDraft } from "./bindings/SaleDraft";
+import type { Session } from "./bindings/Session";
+import type { SignedIn } from "./bindings/SignedIn";
+import type { CashCount, ShiftReport } from "./shifts";
+
+/** What is left to pay after some tenders, and the change on cash; from the core (`tender_balance`). */
+export type TenderBalance = { remaining: number; change: number };
 
 /** Event names, one per concern. */
 export const EVENTS = {
@@ -71,11 +80,14 @@ export const api = {
 
   quote: (cart: Cart) => call<Quote>("quote", { cart }),
   changeDue: (total: number, tendered: number) => call<number>("change_due", { total, tendered }),
-  ringUp: (cart: Cart, tenders: TenderInput[]) =>
-    call<CommittedTicket>("ring_up", { cart, tenders }),
-  voidTicket: (ticketId: string) => call<CommittedTicket>("void_ticket", { ticketId }),
-  refundTicket: (ticketId: string, lines: RefundLine[]) =>
-    call<CommittedTicket>("refund_ticket", { ticketId, lines }),
+  tenderBalance: (total: number, tenders: TenderInput[]) => call<TenderBalance>("tender_balance", { total, tenders }),
+  ringUp: (cart: Cart, tenders: TenderInput[], approvePin: string | null = null) =>
+    call<CommittedTicket>("ring_up", { cart, tenders, approvePin }),
+  voidTicket: (ticketId: string, reason: string, approvePin: string | null) =>
+    call<CommittedTicket>("void_ticket", { ticketId, reason, approvePin }),
+  refundTicket: (ticketId: string, lines: RefundLine[], reason: string, approvePin: string | null) =>
+    call<CommittedTicket>("refund_ticket", { ticketId, lines, reason, approvePin }),
+  ticketLookup: (text: string) => call<TicketDetail>("ticket_lookup", { text }),
   ticketsList: (limit: number, todayOnly: boolean) =>
     call<TicketSummary[]>("tickets_list", { limit, todayOnly }),
   ticketDetail: (ticketId: string) => call<TicketDetail>("ticket_detail", { ticketId }),
@@ -94,7 +106,8 @@ export const api = {
 
   failedList: () => call<FailedItem[]>("failed_list"),
   failedRetry: (seq: number) => call<null>("failed_retry", { seq }),
-  failedDiscard: (seq: number, reason: string) => call<null>("failed_discard", { seq, reason }),
+  failedDiscard: (seq: number, reason: string, approvePin: string | null) =>
+    call<null>("failed_discard", { seq, reason, approvePin }),
 
   customersSearch: (query: string) => call<CustomerView[]>("customers_search", { query }),
   customerSave: (id: string | null, fields: CustomerFields) =>
@@ -106,6 +119,26 @@ export const api = {
     call<AppSettings>("enrol", { serverUrl, token, trust }),
   testConnection: (serverUrl: string, trust: ServerTrust) =>
     call<ConnectionTest>("test_connection", { serverUrl, trust }),
+
+  session: () => call<Session>("session"),
+  signIn: (pin: string) => call<SignedIn>("sign_in", { pin }),
+  lock: () => call<null>("lock"),
+
+  parkSale: (draft: SaleDraft, label: string) => call<ParkedSale>("park_sale", { draft, label }),
+  parkedSales: () => call<ParkedSale[]>("parked_sales"),
+  recallSale: (id: string) => call<RestoredSale>("recall_sale", { id }),
+  saveCurrentSale: (draft: SaleDraft) => call<null>("save_current_sale", { draft }),
+  currentSale: () => call<RestoredSale | null>("current_sale"),
+
+  shiftCurrent: () => call<ShiftReport | null>("shift_current"),
+  shiftOpen: (float: number) => call<ShiftReport>("shift_open", { float }),
+  shiftCashIn: (amount: number, reason: string) => call<ShiftReport>("shift_cash_in", { amount, reason }),
+  shiftCashOut: (amount: number, reason: string) => call<ShiftReport>("shift_cash_out", { amount, reason }),
+  noSale: (reason: string, approvePin: string | null) => call<null>("no_sale", { reason, approvePin }),
+  cashDenominations: () => call<number[]>("cash_denominations"),
+  countCash: (counts: CashCount[]) => call<number>("count_cash", { counts }),
+  shiftClose: (counted: number) => call<ShiftReport>("shift_close", { counted }),
+  shiftsClosed: (limit: number) => call<ShiftReport[]>("shifts_closed", { limit }),
 };
 
 export function onSyncState(handler: (s: SyncStatus) => void): Promise<UnlistenFn> {

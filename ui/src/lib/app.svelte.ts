@@ -2,6 +2,7 @@
 // clock for countdowns. Snapshots come from `sync://state`; nothing here polls the shell.
 import { api, onCatalogUpdated, onStoreDamaged, onSyncState, toAppError } from "./api";
 import type { AppSettings } from "./bindings/AppSettings";
+import type { Session } from "./bindings/Session";
 import type { StoreDamage } from "./bindings/StoreDamage";
 import type { StoreSettings } from "./bindings/StoreSettings";
 import type { SyncStatus } from "./bindings/SyncStatus";
@@ -10,7 +11,7 @@ import { formatMoney } from "./money";
 import { initialStatus } from "./status";
 import * as syncNow from "./syncnow";
 
-export type Tab = "register" | "tickets" | "customers" | "conflicts" | "failed" | "activity" | "settings";
+export type Tab = "register" | "shift" | "tickets" | "customers" | "conflicts" | "failed" | "activity" | "settings";
 
 export const TABS: Array<{ id: Tab; label: string }> = [
   { id: "register", label: "Register" },
@@ -20,6 +21,7 @@ export const TABS: Array<{ id: Tab; label: string }> = [
   { id: "failed", label: "Failed" },
   { id: "activity", label: "Sync activity" },
   { id: "settings", label: "Settings" },
+  { id: "shift", label: "Shift" },
 ];
 
 const FALLBACK_STORE: StoreSettings = {
@@ -42,11 +44,24 @@ class AppState {
   /** The damaged store this one replaced, if any: from `store_damage`, then `store://damaged`. */
   damage = $state<StoreDamage | null>(null);
 
+  /** Who is at the till; `null` until the shell answers. */
+  session = $state<Session | null>(null);
+  /** When the till was last touched or typed on, for the idle lock. */
+  lastActivityMs = Date.now();
+  /** When the till stops refusing PINs after too many wrong ones (from `session`). */
+  pinLockedUntilMs = $state<number | null>(null);
+
+  /** A till with employees and nobody signed in shows only the PIN pad. */
+  locked = $derived(!!this.session?.has_employees && !this.session.employee);
+
   money = $derived<MoneyFormat>({ currency: this.store.currency, locale: this.store.locale });
 
   fmt = (minor: number): string => formatMoney(minor, this.money);
 
   applyStatus(s: SyncStatus): void {
+    // A finished cycle may have pulled the till's first employees (it now needs a PIN): ask who
+    // is at the till again.
+    if (this.session && s.completed_cycles !== this.status.completed_cycles) void this.refreshSession();
     this.status = s;
     this.syncNow = syncNow.observed(this.syncNow, s);
   }
@@ -63,12 +78,14 @@ class AppState {
     await onStoreDamaged((d) => (this.damage = d));
     setInterval(() => (this.now = Date.now()), 1000);
     try {
-      const [store, settings, status, damage] = await Promise.all([
+      const [store, settings, status, damage, session] = await Promise.all([
         api.storeSettings(),
         api.settingsGet(),
         api.syncStatus(),
         api.storeDamage(),
+        api.session(),
       ]);
+      this.applySession(session);
       this.store = store;
       this.settings = settings;
       this.applyStatus(status);
@@ -77,6 +94,52 @@ class AppState {
     } catch (err) {
       this.startupError = toAppError(err).message;
     }
+  }
+
+  private async refreshSession(): Promise<void> {
+    try {
+      this.applySession(await api.session());
+    } catch (err) {
+      console.warn("cannot read who is at the till", toAppError(err).message);
+    }
+  }
+
+  private applySession(s: Session): void {
+    this.session = s;
+    // Counted from the ticking clock, so the countdown starts at the seconds the shell gave.
+    this.pinLockedUntilMs = s.pin_locked_seconds === null ? null : this.now + s.pin_locked_seconds * 1000;
+  }
+
+  /** Seconds the till still refuses PINs, counted down by the ticking clock; `null` when it takes them. */
+  get pinLockedSeconds(): number | null {
+    if (this.pinLockedUntilMs === null) return null;
+    const left = Math.ceil((this.pinLockedUntilMs - this.now) / 1000);
+    return left > 0 ? left : null;
+  }
+
+  /**
+   * Signs the employee whose PIN this is in; another employee signing in takes the till over and
+   * the sale in progress stays. A refusal is rethrown for the PIN pad to show; after `pin_locked`
+   * the session says how long the till refuses PINs.
+   */
+  async signIn(pin: string): Promise<void> {
+    try {
+      const employee = await api.signIn(pin);
+      this.session = { has_employees: true, employee, pin_locked_seconds: null };
+      this.pinLockedUntilMs = null;
+      this.lastActivityMs = Date.now();
+    } catch (err) {
+      const e = toAppError(err);
+      if (e.code === "pin_locked") this.applySession(await api.session());
+      throw e;
+    }
+  }
+
+  /** Locks the till at once; the sale in progress stays for whoever signs in next. */
+  async lock(): Promise<void> {
+    if (!this.session?.has_employees) return;
+    await api.lock();
+    this.session = { ...this.session, employee: null };
   }
 
   async pressSyncNow(): Promise<void> {

@@ -15,6 +15,7 @@ export type Action =
   | "qty_down"
   | "remove_line"
   | "help"
+  | "lock"
   | `tab_${number}`;
 
 export type KeyPress = {
@@ -40,6 +41,7 @@ const FUNCTION_KEYS: Record<string, Action> = {
   F6: "line_discount",
   F8: "clear_sale",
   F9: "sync_now",
+  F12: "lock",
   Escape: "cancel",
 };
 
@@ -62,12 +64,13 @@ export const SHORTCUT_HELP: Array<{ keys: string; what: string }> = [
   { keys: "F6", what: "Line discount" },
   { keys: "F8", what: "Clear sale" },
   { keys: "F9", what: "Sync now" },
+  { keys: "F12", what: "Lock the till (the sale stays)" },
   { keys: "↑ ↓", what: "Select cart line (search empty), ticket (Tickets)" },
   { keys: "+ −", what: "Quantity of the selected line" },
   { keys: "Del", what: "Remove the selected line" },
   { keys: "Tab", what: "Next button; stays inside an open dialog" },
   { keys: "Esc", what: "Cancel, close the dialog" },
-  { keys: "Alt+1…7", what: "Switch screen" },
+  { keys: "Alt+1…8", what: "Switch screen" },
 ];
 
 export function actionFor(k: KeyPress): Action | null {

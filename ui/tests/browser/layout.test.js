@@ -1,7 +1,8 @@
 // Nothing is clipped at the smallest window the app allows (1024×700) nor at its default size
 // (1280×800): the status bar never overflows and Sync now is whole in every state, every category
-// key is on screen, the cart shows many lines, the ticket actions are above the fold, and a damaged
-// store's banner leaves the register whole.
+// key is on screen, the cart shows many lines, the ticket actions are above the fold, a damaged
+// store's banner leaves the register whole, and the PIN pad, approvals, split tender, parked
+// sales and the shift's screens fit.
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { burst, launch, openApp, serveDist } from "./harness.js";
@@ -209,6 +210,59 @@ for (const size of SIZES) {
           await page.getByTestId(`tab-${tab}`).click();
           assert.deepEqual(await clipped(page), [], tab);
         }
+      } finally {
+        await context.close();
+      }
+    });
+
+    it("the PIN pad, the approval dialog, split tender, park and recall, and the shift screens fit", async () => {
+      const seed = { employees: true, openShift: true, parked: [{ label: "Blue coat", lines: [[3, 1]] }, { label: "Lady with the long name of a customer", lines: [[1, 2]] }] };
+      const { page, context, errors } = await openApp(browser, server.url, { viewport: size, seed });
+      try {
+        await page.getByTestId("lock-screen").waitFor();
+        await page.keyboard.type("000", { delay: 20 });
+        await page.keyboard.press("Enter");
+        await page.getByTestId("pin-error").waitFor();
+        assert.deepEqual(await clipped(page), [], "the PIN pad");
+        await page.keyboard.type("1234", { delay: 20 });
+        await page.keyboard.press("Enter");
+        await page.getByTestId("signed-in").waitFor();
+        assert.deepEqual(await clipped(page), [], "the register with who is signed in");
+        for (const id of ["signed-in", "lock", "park-sale", "recall-sale"]) {
+          assert.equal(await page.getByTestId(id).isVisible(), true, `${id} shows`);
+        }
+        await page.getByTestId("recall-sale").click();
+        await page.getByTestId("parked-list").waitFor();
+        assert.deepEqual(await clipped(page), [], "the parked sales");
+        await page.keyboard.press("Escape");
+
+        await burst(page, "croissant");
+        await page.getByTestId("cart-line").first().waitFor();
+        await page.keyboard.press("F4");
+        await page.getByTestId("method-split").click();
+        await page.getByTestId("add-card").click();
+        await page.getByTestId("add-card").click();
+        assert.deepEqual(await clipped(page), [], "split tender with three cards");
+        await page.keyboard.press("Escape");
+
+        await page.getByTestId("tab-shift").click();
+        await page.getByTestId("x-report").waitFor();
+        assert.deepEqual(await clipped(page), [], "the shift with its X report");
+        await page.getByTestId("no-sale").click();
+        await page.getByTestId("no-sale-reason").fill("Change for parking");
+        await page.getByTestId("confirm-no-sale").click();
+        await page.getByTestId("approval-dialog").waitFor();
+        assert.deepEqual(await clipped(page), [], "the approval dialog");
+        await page.keyboard.press("Escape");
+        await page.getByTestId("close-shift").click();
+        await page.getByTestId("count-1").waitFor();
+        assert.deepEqual(await clipped(page), [], "counting the drawer");
+        await page.getByTestId("count-1000").fill("10");
+        await page.getByTestId("counted-total").filter({ hasText: "£100.00" }).waitFor();
+        await page.getByTestId("confirm-close").click();
+        await page.getByTestId("z-report").waitFor();
+        assert.deepEqual(await clipped(page), [], "the Z report");
+        assert.deepEqual(errors, []);
       } finally {
         await context.close();
       }

@@ -170,7 +170,7 @@ describe("settings", () => {
       await page.getByTestId("save-settings").click();
       await page.getByTestId("settings-message").filter({ hasText: "Settings saved" }).waitFor();
       const saved = (await page.evaluate(() => window.__mock.calls)).filter((c) => c.cmd === "settings_set");
-      assert.deepEqual(saved.map((c) => c.args.settings), [{ server_url: null, sync_interval_secs: 30, operator: "Robin" }]);
+      assert.deepEqual(saved.map((c) => c.args.settings), [{ server_url: null, sync_interval_secs: 30, operator: "Robin", lock_after_idle_seconds: 300 }]);
 
       await page.getByTestId("save-server").click();
       await page.getByTestId("settings-message").filter({ hasText: "enrolment token" }).waitFor();

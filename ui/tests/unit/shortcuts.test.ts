@@ -13,6 +13,7 @@ describe("keyboard map", () => {
     expect(actionFor(key("F6"))).toBe("line_discount");
     expect(actionFor(key("F8"))).toBe("clear_sale");
     expect(actionFor(key("F9"))).toBe("sync_now");
+    expect(actionFor(key("F12"))).toBe("lock");
     expect(actionFor(key("Escape"))).toBe("cancel");
   });
 

@@ -1,15 +1,26 @@
 // The sale being rung up: products, quantities and discounts as the cashier entered them, and the
 // core's quote for them. Every figure shown comes from the quote; this holds no money arithmetic.
+// The sale is saved in the store on every change (in order), so a crash or a restart of the app
+// brings it back; parking sets it aside there and recalling brings one back.
 import { api, toAppError } from "../../lib/api";
 import type { Cart } from "../../lib/bindings/Cart";
 import type { Discount } from "../../lib/bindings/Discount";
+import type { ParkedSale } from "../../lib/bindings/ParkedSale";
+import type { RestoredSale } from "../../lib/bindings/RestoredSale";
+import type { SaleDraft } from "../../lib/bindings/SaleDraft";
 import type { ProductView } from "../../lib/bindings/ProductView";
 import type { Quote } from "../../lib/bindings/Quote";
 
 /** Most of one product on a line, as the core allows. */
 export const MAX_QUANTITY = 9999;
 
-export type SaleLine = { product: ProductView; quantity: number; discount: Discount | null };
+export type SaleLine = {
+  product: ProductView;
+  quantity: number;
+  discount: Discount | null;
+  /** A price a manager approved in place of the catalog's, in minor units. */
+  unitPrice: number | null;
+};
 
 export class Sale {
   lines = $state<SaleLine[]>([]);
@@ -22,13 +33,84 @@ export class Sale {
   quoteError = $state<string | null>(null);
   quoting = $state(false);
   private asked = 0;
+  /** Whether the saved sale was read back: nothing is saved before, so it is never overwritten. */
+  loaded = $state(false);
+  private saved: Promise<unknown> = Promise.resolve();
+  /** The draft last sent to be saved, as JSON: an unchanged sale is not saved again. */
+  private lastSaved = "";
 
   cart(): Cart {
     return {
-      lines: this.lines.map((l) => ({ product_id: l.product.id, quantity: l.quantity, discount: l.discount })),
+      lines: this.lines.map((l) => ({
+        product_id: l.product.id,
+        quantity: l.quantity,
+        discount: l.discount,
+        unit_price: l.unitPrice,
+      })),
       ticket_discount: this.ticketDiscount,
       customer_id: this.customerId,
     };
+  }
+
+  draft(): SaleDraft {
+    return { cart: this.cart(), customer_name: this.customerName };
+  }
+
+  /** Puts a sale brought back from the store on the register. */
+  restore(r: RestoredSale): void {
+    this.clear();
+    this.lines = r.lines.map((l) => ({
+      product: l.product,
+      quantity: l.quantity,
+      discount: l.discount,
+      unitPrice: l.unit_price,
+    }));
+    this.ticketDiscount = r.ticket_discount;
+    this.customerId = r.customer_id;
+    this.customerName = r.customer_name;
+  }
+
+  /**
+   * Reads the sale in progress saved before a restart, once. Resolves with how many lines were
+   * left out (their product left the catalog).
+   */
+  async load(): Promise<number> {
+    if (this.loaded) return 0;
+    try {
+      const r = await api.currentSale();
+      if (r && this.lines.length === 0) this.restore(r);
+      return r?.dropped_lines ?? 0;
+    } finally {
+      this.lastSaved = JSON.stringify(this.draft());
+      this.loaded = true;
+    }
+  }
+
+  /** Saves the sale as it is now; saves run one after another, so the last one wins. */
+  save(): Promise<unknown> {
+    if (!this.loaded) return this.saved;
+    const draft = this.draft();
+    const json = JSON.stringify(draft);
+    if (json === this.lastSaved) return this.saved;
+    this.lastSaved = json;
+    this.saved = this.saved.then(() => api.saveCurrentSale(draft)).catch((err) => console.warn("the sale in progress was not saved", err));
+    return this.saved;
+  }
+
+  /** Parks the sale under `label` and empties the register. */
+  async park(label: string): Promise<ParkedSale> {
+    await this.saved;
+    const parked = await api.parkSale(this.draft(), label);
+    this.clear();
+    return parked;
+  }
+
+  /** Brings a parked sale back; the register must be empty. */
+  async recall(id: string): Promise<RestoredSale> {
+    await this.saved;
+    const r = await api.recallSale(id);
+    this.restore(r);
+    return r;
   }
 
   /** Adds one of a product: a second scan of the same product raises the quantity. */
@@ -38,7 +120,7 @@ export class Sale {
       this.setQuantity(at, this.lines[at].quantity + 1);
       this.selected = at;
     } else {
-      this.lines.push({ product, quantity: 1, discount: null });
+      this.lines.push({ product, quantity: 1, discount: null, unitPrice: null });
       this.selected = this.lines.length - 1;
     }
   }

@@ -6,6 +6,10 @@ import type { ServerTrust } from "./ServerTrust";
  */
 export type AppSettings = { server_url: string | null, enrolled: boolean, terminal_id: string | null, terminal_name: string | null, sync_interval_secs: number, operator: string, 
 /**
+ * Seconds without a touch or a key before the app locks; 0 never locks.
+ */
+lock_after_idle_seconds: number, 
+/**
  * How the back office is trusted (the default before enrolment).
  */
 trust: ServerTrust, };

@@ -2,6 +2,12 @@
 import type { Discount } from "./Discount";
 
 /**
- * One line of a cart: a product, how many, and an optional line discount.
+ * One line of a cart: a product, how many, an optional line discount, and optionally a price
+ * other than the catalog's (a price override, which on a till with employees needs a
+ * manager's approval).
  */
-export type CartLine = { product_id: string, quantity: number, discount: Discount | null, };
+export type CartLine = { product_id: string, quantity: number, discount: Discount | null, 
+/**
+ * The unit price to charge instead of the catalog's.
+ */
+unit_price: number | null, };

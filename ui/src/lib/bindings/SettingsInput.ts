@@ -8,4 +8,8 @@ export type SettingsInput = {
  * The back office address as the form holds it; `null` keeps the current one. Another
  * address than the enrolled one is refused (`enrolment_token_needed`): it takes [`enrol`].
  */
-server_url: string | null, sync_interval_secs: number, operator: string, };
+server_url: string | null, sync_interval_secs: number, operator: string, 
+/**
+ * 0 (never) or 1…[`MAX_LOCK_AFTER_IDLE_SECONDS`].
+ */
+lock_after_idle_seconds: number, };

@@ -10,6 +10,10 @@ export type TicketDetailLine = {
  */
 line_no: number, 
 /**
- * How many of this line a void or refund already returned.
+ * How many of this line its voids and refunds already returned.
  */
-refunded_quantity: number, product_id: string, sku: string, name: string, quantity: number, unit_price: number, tax_rate_bp: number, discount: Discount | null, gross: number, line_discount: number, ticket_discount: number, amount: number, tax: number, total: number, };
+refunded_quantity: number, 
+/**
+ * How many of this line may still be refunded (none on a void or refund).
+ */
+left_to_refund: number, product_id: string, sku: string, name: string, quantity: number, unit_price: number, tax_rate_bp: number, discount: Discount | null, gross: number, line_discount: number, ticket_discount: number, amount: number, tax: number, total: number, };
