@@ -267,7 +267,12 @@ pub fn recover(store: &Store, from: Option<&Path>, clock: &dyn Clock) -> Result<
     }
     let now = clock.now_ms();
     let scratch = Scratch::copy(&from, store.data_dir(), now)?;
-    let old = open_unchecked(&scratch.path)?;
+    let mut old = open_unchecked(&scratch.path)?;
+    // The copy is the salvage's own: brought to this Till's schema, a store an older Till wrote
+    // reads like one of today. A copy too damaged to migrate is read as it is.
+    if let Err(e) = crate::migrations::migrate(&mut old) {
+        tracing::warn!(error = %e, "the damaged copy keeps its own schema");
+    }
     let mutations = read_mutations(&old);
     let mut report = Recovery {
         at_ms: now,
