@@ -1,13 +1,15 @@
 //! Operators and approvals end to end, with a real back office and real `tillctl` runs: a till
 //! with employees records nothing without a PIN, names who rang up each ticket here and in the
 //! back office, asks a manager to approve a void or refund, takes several partial refunds of one
-//! sale up to what is left, and locks out a guessed PIN.
+//! sale up to what is left, and locks out a guessed PIN. A shift whose Z report the back office
+//! does not agree with (it refused one of its tickets) is a conflict a manager acknowledges.
 
 use serde_json::Value;
 use till_core::{approvals, cart, catalog, signin, tickets, Cart, CartLine, Store, SystemClock};
 use till_e2e::*;
 use till_protocol::pricing::Discount;
 use till_protocol::ApprovalAction;
+use till_protocol::Mutation;
 
 const CASHIER_PIN: &str = "48151623";
 const MANAGER_PIN: &str = "27182818";
@@ -183,6 +185,18 @@ async fn a_till_with_employees_names_who_did_what_and_a_manager_approves_reversa
     assert_eq!(void_on_server["approval"]["by"]["name"], "Mona");
     assert!(synced.ok, "{synced:?}");
     assert_delivered_exactly_once(server_dir.path(), till, &terminal_id).await;
+    for refund in [&first, &second] {
+        let held = stored_on_server(server_dir.path(), refund["id"].as_str().expect("an id"));
+        assert_eq!(
+            held["reverses"], sale["id"],
+            "each partial refund of sale 2: {held}"
+        );
+    }
+    assert_eq!(
+        status(till).await["conflicts"],
+        0,
+        "a second partial refund is no reversal of an already reversed sale"
+    );
 
     // Five wrong PINs lock the till: then even the right PIN is refused.
     for _ in 0..4 {
@@ -205,6 +219,12 @@ async fn a_till_with_employees_names_who_did_what_and_a_manager_approves_reversa
         "pin_locked",
     )
     .await;
+    let journal = json(till, &["verify-journal", "--json"]).await;
+    assert_eq!(
+        (journal["events"].as_u64(), journal["broken"].is_null()),
+        (Some(2), true),
+        "the shift's opening and the lock-out, in the chain: {journal}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -246,4 +266,160 @@ async fn the_back_office_takes_a_sale_at_an_overridden_price_and_a_managers_disc
     }
     tillctl_ok(till.path(), &["sync", "--until-drained", "--timeout", "60"]).await;
     assert_delivered_exactly_once(server_dir.path(), till.path(), &terminal_id).await;
+}
+
+/// Adds a minor unit to the total of the queued sale `number` after its commit (a bug, a bad
+/// disk): the back office refuses it, as its figures no longer price.
+fn damage_queued_sale(till: &std::path::Path, number: u64) {
+    let store = Store::open(till).expect("opens");
+    let conn = store.connect().expect("connects");
+    let sale = tickets::load_by_number(&conn, number)
+        .expect("reads")
+        .unwrap_or_else(|| panic!("sale {number}"));
+    let (seq, payload): (i64, Vec<u8>) = conn
+        .query_row(
+            "SELECT o.seq, p.payload FROM outbox o JOIN outbox_payload p USING (seq)
+             WHERE o.entity_id = ?1",
+            [sale.id.to_string()],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .expect("the sale is queued");
+    let mut sent: Mutation = serde_json::from_slice(&payload).expect("a mutation");
+    let till_protocol::MutationBody::TicketCreated(ticket) = &mut sent.body else {
+        panic!("a sale: {sent:?}")
+    };
+    ticket.totals.total += 1;
+    conn.execute(
+        "UPDATE outbox_payload SET payload = ?2 WHERE seq = ?1",
+        rusqlite::params![seq, serde_json::to_vec(&sent).expect("JSON")],
+    )
+    .expect("damaged");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_shift_missing_a_refused_ticket_is_a_mismatch_a_manager_acknowledges() {
+    let (server_dir, till, _server, _terminal_id) = staffed_shop().await;
+    let till = till.path();
+    let pin = ["--pin", CASHIER_PIN];
+    tillctl_ok(till, &["ring-up", "--demo", "3", pin[0], pin[1]]).await;
+    damage_queued_sale(till, 2);
+    let x = json(till, &["shift", "show", "--json"]).await;
+    let expected = x["expected_cash"].as_i64().expect("a figure").to_string();
+    let z = json(
+        till,
+        &[
+            "shift",
+            "close",
+            "--counted",
+            &expected,
+            "--pin",
+            MANAGER_PIN,
+            "--json",
+        ],
+    )
+    .await;
+    assert_eq!(z["reconciliation"], "pending", "closed before any sync");
+    let shift_id = z["shift_id"].as_str().expect("an id").to_owned();
+
+    tillctl_ok(till, &["sync", "--until-drained", "--timeout", "60"]).await;
+    let failed = json(till, &["failed", "list", "--json"]).await;
+    assert_eq!(failed.as_array().map(Vec::len), Some(1), "sale 2: {failed}");
+
+    // The till, its conflict list and the back office all name the ticket that never arrived.
+    let shifts = json(till, &["shift", "list", "--json"]).await;
+    let closed = &shifts[0];
+    assert_eq!(closed["shift_id"], shift_id.as_str());
+    assert_eq!(closed["reconciliation"], "mismatch", "{closed}");
+    assert_eq!(
+        closed["mismatch"]["missing_tickets"],
+        serde_json::json!([2])
+    );
+    let open = json(till, &["conflicts", "list", "--json"]).await;
+    let conflicts = open.as_array().expect("a list");
+    assert_eq!(conflicts.len(), 1, "{open}");
+    let conflict = &conflicts[0];
+    assert_eq!(conflict["entity_kind"], "shift", "{conflict}");
+    assert_eq!(conflict["entity_id"], shift_id.as_str());
+    assert_eq!(conflict["reason"], "shift_mismatch");
+    assert_eq!(conflict["policy"], "manual", "no policy settles money");
+    assert_eq!(
+        conflict["local"]["z_number"], 1,
+        "this till's side: its Z report"
+    );
+    assert_eq!(
+        conflict["server"]["missing_tickets"],
+        serde_json::json!([2]),
+        "the back office's side: what differs"
+    );
+    assert!(
+        conflict["fields"]
+            .as_array()
+            .is_some_and(|f| f.iter().any(|f| f == "missing_tickets")),
+        "{conflict}"
+    );
+    let id = conflict["id"].to_string();
+    let text = tillctl_ok(till, &["conflicts", "list"]).await;
+    assert!(
+        text.contains("\tshift\t") && text.contains("shift_mismatch"),
+        "{text}"
+    );
+    let shown = tillctl_ok(till, &["conflicts", "show", &id]).await;
+    assert!(shown.contains("Z report #1"), "{shown}");
+    assert!(
+        shown.contains("ticket #2\tcounted\tnever received"),
+        "the missing ticket, row by row: {shown}"
+    );
+    let on_server = server_cli(server_dir.path(), &["shifts", "--json"]).await;
+    let on_server: Value = serde_json::from_str(&on_server).expect("JSON");
+    assert_eq!(on_server[0]["state"], "mismatch", "{on_server}");
+    assert_eq!(
+        on_server[0]["mismatch"]["missing_tickets"],
+        serde_json::json!([2])
+    );
+
+    // Acknowledged, never rewritten: by someone signed in, recorded in the journal.
+    let resolve = ["conflicts", "resolve", &id];
+    refused(
+        till,
+        &[&resolve[..], &["--acknowledge"]].concat(),
+        "pin_required",
+    )
+    .await;
+    let keep_mine = [&resolve[..], &["--keep", "mine", "--pin", MANAGER_PIN]].concat();
+    refused(till, &keep_mine, "not_applicable").await;
+    let ack = [&resolve[..], &["--acknowledge", "--pin", MANAGER_PIN]].concat();
+    let said = tillctl_ok(till, &ack).await;
+    assert!(said.contains("resolved by Mona"), "{said}");
+    assert!(!said.contains("queued"), "nothing is sent: {said}");
+    assert_eq!(status(till).await["conflicts"], 0);
+    let all = json(till, &["conflicts", "list", "--all", "--json"]).await;
+    assert_eq!(all[0]["resolved_by"], "Mona");
+    let journal = json(till, &["verify-journal", "--json"]).await;
+    assert_eq!(journal["broken"], Value::Null, "{journal}");
+    assert_eq!(
+        (journal["tickets"].as_u64(), journal["events"].as_u64()),
+        (Some(3), Some(3)),
+        "shift opened, shift closed, conflict resolved: {journal}"
+    );
+
+    // The refused sale is discarded with a manager's approval: an event of the journal too.
+    let seq = failed[0]["seq"].to_string();
+    let discard = [
+        "failed",
+        "discard",
+        &seq,
+        "--reason",
+        "rung up again",
+        "--pin",
+        CASHIER_PIN,
+    ];
+    refused(till, &discard, "approval_required").await;
+    let approved = [&discard[..], &["--approve-pin", MANAGER_PIN]].concat();
+    tillctl_ok(till, &approved).await;
+    let journal = json(till, &["verify-journal", "--json"]).await;
+    assert_eq!(
+        journal["events"], 4,
+        "the discard is in the chain: {journal}"
+    );
+    assert_eq!(journal["broken"], Value::Null, "{journal}");
 }

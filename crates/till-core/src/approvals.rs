@@ -139,7 +139,7 @@ fn above(discount: Discount, base: i64, limit_pct: u8) -> Option<String> {
 }
 
 /// Hundredths of a percent as people write a percent: `2500` is "25", `1250` is "12.5".
-fn percent(hundredths: i128) -> String {
+pub(crate) fn percent(hundredths: i128) -> String {
     let (whole, frac) = (hundredths / 100, hundredths % 100);
     match frac {
         0 => whole.to_string(),

@@ -78,6 +78,8 @@ pub struct FailedItemDiscarded {
     pub entity_id: Uuid,
     /// Why the back office refused it.
     pub reason: String,
+    /// Why it was discarded, in the words of who discarded it.
+    pub why: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub operator: Option<Operator>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -583,4 +585,41 @@ fn verify_in(conn: &Connection) -> Result<Verification> {
         return Ok(walk.broken(None, BreakKind::Missing, detail));
     }
     Ok(walk.v)
+}
+
+/// What tests of the modules that write events check of the journal.
+#[cfg(test)]
+pub(crate) mod testing {
+    use rusqlite::Connection;
+
+    use super::{verify, BreakKind, Event};
+
+    /// The one entry of the journal, an event, once the chain is verified to hold and to count
+    /// it.
+    pub fn the_only_event(conn: &mut Connection) -> Event {
+        let v = verify(conn).expect("verifies");
+        assert!(v.holds(), "{v:?}");
+        assert_eq!(v.events, 1, "verify-journal counts the event");
+        let text: String = conn
+            .query_row("SELECT event FROM journal WHERE position = 1", [], |r| {
+                r.get(0)
+            })
+            .expect("an entry");
+        serde_json::from_str(&text).expect("an event")
+    }
+
+    /// Asserts that writing `to` over `from` in the event at position 1 breaks the chain there.
+    pub fn editing_breaks_the_chain(conn: &mut Connection, from: &str, to: &str, event: &str) {
+        conn.execute(
+            "UPDATE journal SET event = replace(event, ?1, ?2) WHERE position = 1",
+            [from, to],
+        )
+        .expect("tampers");
+        let broken = verify(conn).expect("verifies").broken;
+        let broken = broken.unwrap_or_else(|| panic!("an edited {event} breaks the chain"));
+        assert_eq!(
+            (broken.kind, broken.event),
+            (BreakKind::Edited, Some(event))
+        );
+    }
 }

@@ -67,6 +67,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "0010_parked_sales",
         sql: include_str!("../../../migrations/0010_parked_sales.sql"),
     },
+    Migration {
+        version: 11,
+        name: "0011_shift_conflicts",
+        sql: include_str!("../../../migrations/0011_shift_conflicts.sql"),
+    },
 ];
 
 /// Whether `migrations` are numbered 1, 2, 3… in order, with no gap and no repeat.

@@ -1,12 +1,14 @@
 //! `tillctl conflicts list|show ID|resolve ID --keep mine|theirs | --pick FIELD=mine|theirs… |
-//! --settle refund-stands|cash-came-back [--why TEXT]`. On a till with employees a resolution
-//! takes the PIN of who resolves, whose name is recorded instead of `--by`.
+//! --settle refund-stands|cash-came-back [--why TEXT] | --acknowledge`. On a till with employees
+//! a resolution takes the PIN of who resolves, whose name is recorded instead of `--by`. `show`
+//! prints a conflict as the app's review screen compares it, row by row.
 
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use till_core::sync::conflicts::{self, Resolution, Side};
-use till_core::sync::SyncError;
+use till_core::shifts::rfc3339_utc;
+use till_core::sync::conflicts::{self, review, Conflict, Resolution, Side};
+use till_core::sync::{Connection, SyncError};
 use till_core::SystemClock;
 
 use crate::pin::Pin;
@@ -27,14 +29,22 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// One conflict with both sides
-    Show { id: i64 },
+    /// One conflict with both sides, row by row (--json: as stored, each side whole)
+    Show {
+        id: i64,
+        #[arg(long)]
+        json: bool,
+    },
     /// Settle a conflict; the result is queued for the server
     Resolve {
         id: i64,
         /// Which side wins as a whole: mine or theirs
-        #[arg(long, value_name = "SIDE", conflicts_with_all = ["pick", "settle"])]
+        #[arg(long, value_name = "SIDE", conflicts_with_all = ["pick", "settle", "acknowledge"])]
         keep: Option<String>,
+        /// Acknowledge what can only be acknowledged: a shift whose Z report the back office
+        /// does not agree with, a reversal it refused (the same as --keep theirs)
+        #[arg(long, conflicts_with_all = ["pick", "settle"])]
+        acknowledge: bool,
         /// Per field: FIELD=mine or FIELD=theirs (fields not named keep the server's value)
         #[arg(long, value_name = "FIELD=SIDE", conflicts_with = "settle")]
         pick: Vec<String>,
@@ -101,13 +111,18 @@ pub fn run(data_dir: Option<&Path>, args: Args) -> Result<(), Failure> {
                 }
             }
         }
-        Command::Show { id } => {
+        Command::Show { id, json } => {
             let c = conflicts::get(&conn, id)?;
-            outln!("{}", serde_json::to_string_pretty(&c)?);
+            if json {
+                outln!("{}", serde_json::to_string_pretty(&c)?);
+            } else {
+                print_compared(&conn, &c)?;
+            }
         }
         Command::Resolve {
             id,
             keep,
+            acknowledge,
             pick,
             settle,
             why,
@@ -115,6 +130,7 @@ pub fn run(data_dir: Option<&Path>, args: Args) -> Result<(), Failure> {
             pin,
         } => {
             let operator = pin.operator(&mut conn)?;
+            let keep = keep.or_else(|| acknowledge.then(|| "theirs".to_string()));
             let resolution = match (keep, pick.is_empty(), settle) {
                 (None, true, Some(how)) => settlement(&how, why)?,
                 (Some(k), true, None) => match side(&k)? {
@@ -133,8 +149,8 @@ pub fn run(data_dir: Option<&Path>, args: Args) -> Result<(), Failure> {
                 }
                 _ => {
                     return Err(SyncError::InvalidInput(
-                        "give --keep mine|theirs, one or more --pick FIELD=SIDE, or \
-                         --settle refund-stands|cash-came-back"
+                        "give --keep mine|theirs, one or more --pick FIELD=SIDE, \
+                         --settle refund-stands|cash-came-back, or --acknowledge"
                             .into(),
                     )
                     .into())
@@ -157,6 +173,43 @@ pub fn run(data_dir: Option<&Path>, args: Args) -> Result<(), Failure> {
                     .unwrap_or_default()
             );
         }
+    }
+    Ok(())
+}
+
+/// A conflict as the app's review screen compares it: what it is about and why, then each row
+/// with this till's value and the back office's (`*` where they differ).
+fn print_compared(conn: &Connection, c: &Conflict) -> Result<(), Failure> {
+    let detail = review::detail(conn, c.id)?;
+    let summary = &detail.summary;
+    outln!("conflict {}: {}", c.id, summary.entity_label);
+    outln!(
+        "about:     {} {}",
+        summary.entity_kind.as_str(),
+        c.entity_id
+    );
+    outln!("reason:    {}", c.reason);
+    outln!("policy:    {}", c.policy);
+    outln!("detected:  {}", rfc3339_utc(c.detected_at_ms));
+    match (c.resolved_at_ms, &c.resolved_by) {
+        (Some(at), by) => outln!(
+            "resolved:  {} by {}",
+            rfc3339_utc(at),
+            by.as_deref().unwrap_or("?")
+        ),
+        (None, _) => outln!("resolved:  no"),
+    }
+    outln!("");
+    outln!("  \tthis till\tback office");
+    let shown = |v: &Option<String>| v.clone().unwrap_or_else(|| "-".into());
+    for row in &detail.fields {
+        outln!(
+            "{} {}\t{}\t{}",
+            if row.differs { "*" } else { " " },
+            row.name,
+            shown(&row.mine),
+            shown(&row.theirs)
+        );
     }
     Ok(())
 }

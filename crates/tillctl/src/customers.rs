@@ -1,6 +1,7 @@
 //! `tillctl customers add|edit|delete|list|show`: this terminal's customers, through the core
 //! functions the app's Customers screen uses, so both follow one rule. Each change is saved here
-//! and queued for the back office; on a till with employees it takes the PIN of who makes it.
+//! and queued for the back office; on a till with employees it takes the PIN of who makes it, and
+//! is sent as theirs.
 
 use std::path::Path;
 
@@ -134,14 +135,16 @@ pub fn run(data_dir: Option<&Path>, args: Args) -> Result<(), Failure> {
     let mut conn = store.connect()?;
     match args.command {
         Command::Add { fields, json, pin } => {
-            pin.operator(&mut conn)?;
+            let operator = pin.operator(&mut conn)?;
             let blank = CustomerFields {
                 name: String::new(),
                 email: None,
                 phone: None,
                 note: None,
             };
-            let saved = customers::save(&mut conn, None, fields.applied_to(blank), &SystemClock)?;
+            let fields = fields.applied_to(blank);
+            let saved =
+                customers::save_by(&mut conn, None, fields, operator.as_ref(), &SystemClock)?;
             if json {
                 outln!("{}", serde_json::json!({ "id": saved.id }));
             } else {
@@ -149,21 +152,22 @@ pub fn run(data_dir: Option<&Path>, args: Args) -> Result<(), Failure> {
             }
         }
         Command::Edit { id, fields, pin } => {
-            pin.operator(&mut conn)?;
+            let operator = pin.operator(&mut conn)?;
             let id = parse_id(&id)?;
             let current = customers::live(&conn, id)?;
-            let saved = customers::save(
+            let saved = customers::save_by(
                 &mut conn,
                 Some(id),
                 fields.applied_to(current.fields),
+                operator.as_ref(),
                 &SystemClock,
             )?;
             outln!("customer {} saved; the edit is queued", saved.id);
         }
         Command::Delete { id, pin } => {
-            pin.operator(&mut conn)?;
+            let operator = pin.operator(&mut conn)?;
             let id = parse_id(&id)?;
-            customers::delete(&mut conn, id, &SystemClock)?;
+            customers::delete_by(&mut conn, id, operator.as_ref(), &SystemClock)?;
             outln!("customer {id} deleted; the deletion is queued");
         }
         Command::List { json } => {

@@ -1,9 +1,11 @@
 //! Disagreements between this terminal and the back office that sync will not settle by
 //! overwriting: a customer edited on both sides, deleted on the server while edited here, a
-//! refund of a ticket another terminal already refunded. Each is stored with both sides, the
-//! differing fields and the policy of its entity kind; a policy may settle it, else a person
-//! resolves it. A resolution records who chose what and when, and queues the result as a new
-//! mutation against the server's version, carrying the winning edit's stamp.
+//! refund of a ticket another terminal already refunded, a closed shift whose Z report the back
+//! office does not agree with. Each is stored with both sides, the differing fields and the
+//! policy of its entity kind; a policy may settle it, else a person resolves it (money is only
+//! ever settled by a person: a disputed reversal, a shift). A resolution records who chose what
+//! and when, in the conflict and in the journal, and queues the result, if any, as a new mutation
+//! against the server's version, carrying the winning edit's stamp.
 //!
 //! One open conflict per entity: every edit of a customer that meets the back office's copy joins
 //! it, each adding the fields it changed. Its policy decides once no edit of that customer waits
@@ -18,6 +20,7 @@ use uuid::Uuid;
 
 use till_protocol::Operator;
 
+use crate::journal::{self, ConflictResolved, Event};
 use crate::{approvals, outbox, Clock};
 
 use super::customers;
@@ -27,6 +30,7 @@ mod customer;
 mod policy;
 mod reversal;
 pub mod review;
+mod shift;
 mod sides;
 
 pub use policy::{
@@ -34,8 +38,8 @@ pub use policy::{
     TerminalWins,
 };
 pub use sides::{
-    ConflictEntity, ConflictReason, CustomerField, CustomerSides, LocalEdit, LocalReason, Sides,
-    TicketSides,
+    ConflictEntity, ConflictReason, CustomerField, CustomerSides, LocalEdit, LocalReason,
+    ShiftSides, Sides, TicketSides,
 };
 
 /// A stored conflict.
@@ -70,6 +74,17 @@ impl Conflict {
     pub fn is_disputed_reversal(&self) -> bool {
         self.reason == ConflictReason::Local(LocalReason::DisputedReversal)
     }
+
+    /// Whether only a person may settle it, never a policy: it is about money (a disputed
+    /// reversal, a shift whose Z report the back office does not agree with).
+    pub fn only_a_person_settles(&self) -> bool {
+        only_a_person_settles(self.reason, &self.sides)
+    }
+}
+
+fn only_a_person_settles(reason: ConflictReason, sides: &Sides) -> bool {
+    reason == ConflictReason::Local(LocalReason::DisputedReversal)
+        || matches!(sides, Sides::Shift(_))
 }
 
 /// The JSON of a conflict that `tillctl conflicts list --json` and `show` print, and scripts
@@ -84,7 +99,7 @@ struct Printed<'a> {
     local: Option<Value>,
     server: Option<Value>,
     base: Option<Value>,
-    fields: Vec<&'static str>,
+    fields: Vec<String>,
     policy: &'a str,
     detected_at_ms: i64,
     resolved_at_ms: Option<i64>,
@@ -139,7 +154,8 @@ pub enum Side {
 pub enum Resolution {
     /// This terminal's version wins.
     KeepMine,
-    /// The server's version wins.
+    /// The server's version wins; for what can only be acknowledged (a reversal the back office
+    /// refused, a shift whose Z report it does not agree with), acknowledges it.
     KeepTheirs,
     /// Field by field, by field name; fields not named keep the server's value. Names are
     /// checked against [`CustomerField`] when the choice is applied, after the conflict is known
@@ -245,17 +261,15 @@ pub(crate) fn record(
     if let Some(stamp) = d.sides.server_stamp() {
         crate::hlc::receive(conn, stamp, now)?;
     }
-    let policy = if d.reason == ConflictReason::Local(LocalReason::DisputedReversal) {
-        Manual.name()
-    } else {
-        policies.for_sides(&d.sides).name()
-    };
+    let policy = policies
+        .for_conflict(d.reason, &d.sides)
+        .map_or(Manual.name(), |p| p.name());
     let kind = d.sides.entity().as_str();
     let open = open_for(conn, d.sides.entity(), d.entity_id)?;
     let sides = match (&open, d.sides) {
         (Some(open), Sides::Customer(later)) => match &open.sides {
             Sides::Customer(before) => Sides::Customer(before.merged_with(later)),
-            Sides::Ticket(_) => Sides::Customer(later),
+            Sides::Ticket(_) | Sides::Shift(_) => Sides::Customer(later),
         },
         (_, sides) => sides,
     };
@@ -340,22 +354,22 @@ fn open_for(
 }
 
 /// Lets the policy of `conflict`'s kind settle it when it may: a customer's once none of its
-/// edits waits for the server; a disputed reversal's never (money: a manager decides).
+/// edits waits for the server; a disputed reversal's or a shift's never (money: a manager
+/// decides).
 fn decide(
     conn: &Connection,
     policies: &PolicySet,
     conflict: &Conflict,
     clock: &dyn Clock,
 ) -> Result<(), SyncError> {
-    if conflict.is_disputed_reversal() {
+    let Some(policy) = policies.for_conflict(conflict.reason, &conflict.sides) else {
         return Ok(());
-    }
+    };
     if conflict.entity() == ConflictEntity::Customer
         && customers::unsettled_for(conn, conflict.entity_id)? > 0
     {
         return Ok(());
     }
-    let policy = policies.for_sides(&conflict.sides);
     if let Decision::Resolve(resolution) = policy.decide(conflict) {
         let actor = format!("policy:{}", policy.name());
         apply_resolution(conn, conflict, &resolution, &actor, None, clock)?;
@@ -408,10 +422,11 @@ pub fn get(conn: &Connection, id: i64) -> Result<Conflict, SyncError> {
         .typed()
 }
 
-/// Resolves an open conflict as a person chose, in one transaction. On a till with employees
-/// `operator` is who chose (`pin_required` without one): the resolution is recorded under
-/// their name and what it queues is sent as theirs; on a till without employees `actor` names
-/// who chose.
+/// Resolves an open conflict as a person chose, in one transaction, which also writes the
+/// resolution into the journal ([`Event::ConflictResolved`]). On a till with employees
+/// `operator` is who chose (`pin_required` without one; any employee may, a shift's
+/// acknowledgement needs no manager's approval): the resolution is recorded under their name and
+/// what it queues is sent as theirs; on a till without employees `actor` names who chose.
 pub fn resolve(
     conn: &mut Connection,
     id: i64,
@@ -432,8 +447,36 @@ pub fn resolve(
     }
     apply_resolution(&tx, &conflict, resolution, actor, operator, clock)?;
     let done = get(&tx, id)?;
+    journal::append_event(&tx, &resolved_event(&done, resolution, operator))?;
     tx.commit()?;
     Ok(done)
+}
+
+/// The journal's record of `done`, resolved by a person as `resolution`.
+fn resolved_event(done: &Conflict, resolution: &Resolution, operator: Option<&Operator>) -> Event {
+    Event::ConflictResolved(ConflictResolved {
+        at_ms: done.resolved_at_ms.unwrap_or(done.detected_at_ms),
+        conflict_id: done.id,
+        entity_kind: done.entity().as_str().to_string(),
+        entity_id: done.entity_id,
+        resolution: resolution_name(done, resolution).to_string(),
+        operator: operator.cloned(),
+    })
+}
+
+/// What was chosen, in a word: `acknowledged` for what can only be acknowledged, else the
+/// choice as [`Resolution`] names it.
+fn resolution_name(c: &Conflict, resolution: &Resolution) -> &'static str {
+    match resolution {
+        Resolution::KeepTheirs if review::Settlement::of(c) == review::Settlement::Acknowledge => {
+            "acknowledged"
+        }
+        Resolution::KeepMine => "keep_mine",
+        Resolution::KeepTheirs => "keep_theirs",
+        Resolution::Pick(_) => "pick",
+        Resolution::RefundStands => "refund_stands",
+        Resolution::CashCameBack { .. } => "cash_came_back",
+    }
 }
 
 fn apply_resolution(
@@ -455,6 +498,7 @@ fn apply_resolution(
         Sides::Ticket(sides) => {
             reversal::settle(conn, c, sides, resolution, actor, operator, clock)?
         }
+        Sides::Shift(_) => shift::settle(resolution)?,
     };
     if let Some(seq) = c.outbox_seq {
         let why = format!("conflict {} resolved by {actor}", c.id);

@@ -9,7 +9,7 @@ use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 use serde::Serialize;
 use till_protocol::{
     Customer, CustomerCreated, CustomerDeleted, CustomerFields, CustomerUpdated, Hlc, Mutation,
-    MutationBody,
+    MutationBody, Operator,
 };
 use uuid::Uuid;
 
@@ -241,11 +241,23 @@ pub(crate) fn unsettled_stamp(conn: &Connection, entity: Uuid) -> Result<Option<
         .map_err(SyncError::from)
 }
 
-/// Saves a customer here and queues the change: a create when `id` is `None`, else an update.
+/// Saves a customer here and queues the change, made by no one named: see [`save_by`].
 pub fn save(
     conn: &mut Connection,
     id: Option<Uuid>,
     fields: CustomerFields,
+    clock: &dyn Clock,
+) -> Result<LocalCustomer, SyncError> {
+    save_by(conn, id, fields, None, clock)
+}
+
+/// Saves a customer here and queues the change: a create when `id` is `None`, else an update.
+/// The change is sent as `operator`'s (who signed in to make it, on a till with employees).
+pub fn save_by(
+    conn: &mut Connection,
+    id: Option<Uuid>,
+    fields: CustomerFields,
+    operator: Option<&Operator>,
     clock: &dyn Clock,
 ) -> Result<LocalCustomer, SyncError> {
     fields.check().map_err(SyncError::InvalidInput)?;
@@ -263,7 +275,7 @@ pub fn save(
             let id = Uuid::now_v7();
             set_created(&tx, id, &fields, now)?;
             let body = MutationBody::CustomerCreated(CustomerCreated { id, fields });
-            outbox::enqueue(&tx, body, None, stamp, now)?;
+            outbox::enqueue(&tx, body, operator.cloned(), stamp, now)?;
             id
         }
         Some(id) => {
@@ -288,7 +300,7 @@ pub fn save(
                 base,
                 fields,
             });
-            let queued = outbox::enqueue(&tx, body, None, stamp, now)?;
+            let queued = outbox::enqueue(&tx, body, operator.cloned(), stamp, now)?;
             keep_edit_base(&tx, queued.id, id, &current.fields)?;
             id
         }
@@ -298,8 +310,18 @@ pub fn save(
     Ok(saved)
 }
 
-/// Deletes a customer here and queues the deletion.
+/// Deletes a customer here and queues the deletion, made by no one named: see [`delete_by`].
 pub fn delete(conn: &mut Connection, id: Uuid, clock: &dyn Clock) -> Result<(), SyncError> {
+    delete_by(conn, id, None, clock)
+}
+
+/// Deletes a customer here and queues the deletion, sent as `operator`'s.
+pub fn delete_by(
+    conn: &mut Connection,
+    id: Uuid,
+    operator: Option<&Operator>,
+    clock: &dyn Clock,
+) -> Result<(), SyncError> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     let now = clock.now_ms();
     let current = live(&tx, id)?;
@@ -315,7 +337,7 @@ pub fn delete(conn: &mut Connection, id: Uuid, clock: &dyn Clock) -> Result<(), 
         base_version,
         base,
     });
-    outbox::enqueue(&tx, body, None, stamp, now)?;
+    outbox::enqueue(&tx, body, operator.cloned(), stamp, now)?;
     tx.commit()?;
     Ok(())
 }
@@ -457,5 +479,42 @@ mod tests {
             Some(first.id),
             "queued again under a new id, it still makes its version by the first one"
         );
+    }
+
+    #[test]
+    fn each_customer_change_is_sent_as_who_made_it() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let store = crate::Store::open(dir.path()).expect("opens");
+        let mut conn = store.connect().expect("connects");
+        let clock = crate::clock::FixedClock(1_000);
+        let ana = Operator {
+            id: Uuid::now_v7(),
+            name: "Ana".into(),
+        };
+        let fields = |name: &str| CustomerFields {
+            name: name.into(),
+            email: None,
+            phone: None,
+            note: None,
+        };
+        let by = Some(&ana);
+        let ada = save_by(&mut conn, None, fields("Ada"), by, &clock).expect("created");
+        save_by(&mut conn, Some(ada.id), fields("Ada L."), by, &clock).expect("edited");
+        delete_by(&mut conn, ada.id, by, &clock).expect("deleted");
+        let queued = outbox::in_state(&conn, outbox::OutboxState::Pending, 10).expect("lists");
+        let kinds: Vec<&str> = queued.iter().map(|e| e.kind.as_str()).collect();
+        assert_eq!(
+            kinds,
+            ["customer_created", "customer_updated", "customer_deleted"]
+        );
+        for entry in queued {
+            let sent: Mutation = serde_json::from_slice(&entry.payload).expect("a mutation");
+            assert_eq!(
+                sent.operator.as_ref(),
+                Some(&ana),
+                "{} names Ana",
+                entry.kind
+            );
+        }
     }
 }

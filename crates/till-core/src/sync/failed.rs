@@ -8,6 +8,7 @@ use till_protocol::{Approval, Mutation, Operator};
 use uuid::Uuid;
 
 use crate::approvals::{self, Needed};
+use crate::journal::{self, Event, FailedItemDiscarded};
 use crate::outbox::{self, OutboxState};
 use crate::{hlc, tickets, Clock};
 
@@ -176,8 +177,9 @@ fn requeue(
     Ok(new_seq)
 }
 
-/// Drops a failed item for good, recording who and why. On a till with employees it takes the
-/// `operator` signed in and a manager's `approval` of the discard ([`Needed::discard`]), both
+/// Drops a failed item for good, recording who and why, with it and in the journal
+/// ([`Event::FailedItemDiscarded`], in the same transaction). On a till with employees it takes
+/// the `operator` signed in and a manager's `approval` of the discard ([`Needed::discard`]), both
 /// recorded with it.
 pub fn discard(
     conn: &mut Connection,
@@ -209,8 +211,60 @@ pub fn discard(
         entry.last_error,
         approval.as_ref().map(serde_json::to_string).transpose()?,
     ])?;
+    let (_, refused) = split_error(why);
+    let event = Event::FailedItemDiscarded(FailedItemDiscarded {
+        at_ms: now,
+        mutation_id: entry.mutation_id,
+        entity_id: entry.entity_id,
+        reason: refused,
+        why: reason.to_string(),
+        operator: operator.cloned(),
+        approval: approval.clone(),
+    });
+    journal::append_event(&tx, &event)?;
     tx.commit()?;
     let approved_by = approval.as_ref().map(|a| a.by.name.as_str());
     tracing::info!(seq, %actor, %reason, ?approved_by, "failed item discarded");
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use till_protocol::CustomerFields;
+
+    use super::*;
+    use crate::clock::FixedClock;
+    use crate::journal::testing::{editing_breaks_the_chain, the_only_event};
+    use crate::sync::customers;
+
+    #[test]
+    fn a_discard_is_an_event_of_the_journal_and_editing_it_breaks_the_chain() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let store = crate::Store::open(dir.path()).expect("opens");
+        let mut conn = store.connect().expect("connects");
+        let clock = FixedClock(1_000);
+        let fields = CustomerFields {
+            name: "Ada".into(),
+            email: None,
+            phone: None,
+            note: None,
+        };
+        let ada = customers::save(&mut conn, None, fields, &clock).expect("queued");
+        let seq = crate::counters::last(&conn, crate::counters::MUTATION).expect("a sequence");
+        let refused = Some("bad_input: not this one");
+        outbox::set_state(&conn, seq, OutboxState::Failed, None, refused, 1).expect("fails");
+
+        discard(&mut conn, seq, "a typo", "Ana", None, None, &clock).expect("discards");
+        let Event::FailedItemDiscarded(d) = the_only_event(&mut conn) else {
+            panic!("a failed_item_discarded event")
+        };
+        assert_eq!(d.entity_id, ada.id);
+        assert_eq!(
+            (d.reason.as_str(), d.why.as_str()),
+            ("not this one", "a typo"),
+            "why the office refused it, and why it was dropped"
+        );
+
+        editing_breaks_the_chain(&mut conn, "a typo", "a whim", "failed_item_discarded");
+    }
 }

@@ -29,6 +29,6 @@ mine_at_ms: number | null,
  */
 theirs_at_ms: number | null, id: string, entity_kind: ConflictEntityKind, entity_id: string, 
 /**
- * The customer's name, or the ticket's number on this till.
+ * The customer's name, the ticket's number on this till, or the shift's Z number.
  */
 entity_label: string, reason: ConflictReason, policy: string, detected_at_ms: number, };

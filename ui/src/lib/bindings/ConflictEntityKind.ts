@@ -3,4 +3,4 @@
 /**
  * The kind of entity a conflict is about.
  */
-export type ConflictEntityKind = "customer" | "ticket";
+export type ConflictEntityKind = "customer" | "ticket" | "shift";

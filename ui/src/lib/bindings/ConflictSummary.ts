@@ -7,6 +7,6 @@ import type { ConflictReason } from "./ConflictReason";
  */
 export type ConflictSummary = { id: string, entity_kind: ConflictEntityKind, entity_id: string, 
 /**
- * The customer's name, or the ticket's number on this till.
+ * The customer's name, the ticket's number on this till, or the shift's Z number.
  */
 entity_label: string, reason: ConflictReason, policy: string, detected_at_ms: number, };

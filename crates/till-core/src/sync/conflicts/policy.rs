@@ -3,8 +3,8 @@
 
 use std::sync::Arc;
 
-use super::sides::Sides;
-use super::{Conflict, Resolution, Side};
+use super::sides::{ConflictReason, Sides};
+use super::{only_a_person_settles, Conflict, Resolution, Side};
 
 /// What a policy decides about a fresh conflict.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -152,10 +152,20 @@ impl std::fmt::Debug for PolicySet {
 }
 
 impl PolicySet {
-    pub(super) fn for_sides(&self, sides: &Sides) -> &Arc<dyn ConflictPolicy> {
+    /// The policy that may settle a conflict with these sides, found for this reason; `None`
+    /// when only a person settles it (a disputed reversal, a shift), whatever the set says.
+    pub(super) fn for_conflict(
+        &self,
+        reason: ConflictReason,
+        sides: &Sides,
+    ) -> Option<&Arc<dyn ConflictPolicy>> {
+        if only_a_person_settles(reason, sides) {
+            return None;
+        }
         match sides {
-            Sides::Customer(_) => &self.customer,
-            Sides::Ticket(_) => &self.ticket,
+            Sides::Customer(_) => Some(&self.customer),
+            Sides::Ticket(_) => Some(&self.ticket),
+            Sides::Shift(_) => None,
         }
     }
 

@@ -1,17 +1,20 @@
-//! Conflicts as the app's review screen shows them: a label for each, and both sides field by
-//! field with the fields to choose marked.
+//! Conflicts as the app's review screen (and `tillctl conflicts show`) shows them: a label for
+//! each, and both sides field by field with the fields to choose marked.
 
 use rusqlite::Connection;
 use serde::Serialize;
+use till_protocol::shift::ShiftMismatch;
 use till_protocol::{Currency, Hlc, TicketKind};
 use uuid::Uuid;
 
 use crate::money::Money;
-use crate::{catalog, tickets};
+use crate::{approvals, catalog, tickets};
 
 use super::super::enrolment;
 use super::super::error::SyncError;
-use super::sides::{ConflictEntity, ConflictReason, CustomerField, CustomerSides, TicketSides};
+use super::sides::{
+    ConflictEntity, ConflictReason, CustomerField, CustomerSides, ShiftSides, TicketSides,
+};
 use super::{get, list, Conflict, Side, Sides};
 
 /// A conflict in the review list.
@@ -21,7 +24,7 @@ pub struct ConflictSummary {
     pub id: String,
     pub entity_kind: ConflictEntity,
     pub entity_id: String,
-    /// The customer's name, or the ticket's number on this till.
+    /// The customer's name, the ticket's number on this till, or the shift's Z number.
     pub entity_label: String,
     pub reason: ConflictReason,
     pub policy: String,
@@ -54,8 +57,8 @@ pub struct FieldRow {
 pub enum Settlement {
     /// A customer: a side for each field this till changed (`fields`, `keep_mine`, `keep_theirs`).
     Fields,
-    /// A reversal the back office refused because another already reversed its sale: only
-    /// acknowledged (`keep_theirs`).
+    /// A reversal the back office refused because another already reversed its sale, or a shift
+    /// whose Z report the back office does not agree with: only acknowledged (`keep_theirs`).
     Acknowledge,
     /// A disputed reversal the back office stored and counts: the refund stands
     /// (`refund_stands`), or the cash came back, with why (`cash_came_back`).
@@ -63,11 +66,11 @@ pub enum Settlement {
 }
 
 impl Settlement {
-    fn of(c: &Conflict) -> Settlement {
+    pub(super) fn of(c: &Conflict) -> Settlement {
         match c.entity() {
             ConflictEntity::Customer => Settlement::Fields,
             ConflictEntity::Ticket if c.is_disputed_reversal() => Settlement::Dispute,
-            ConflictEntity::Ticket => Settlement::Acknowledge,
+            ConflictEntity::Ticket | ConflictEntity::Shift => Settlement::Acknowledge,
         }
     }
 }
@@ -112,7 +115,7 @@ pub fn detail(conn: &Connection, id: i64) -> Result<ConflictDetail, SyncError> {
         settlement: Settlement::of(&c),
         server_version: match &c.sides {
             Sides::Customer(sides) => sides.theirs.as_ref().map(|t| t.version),
-            Sides::Ticket(_) => None,
+            Sides::Ticket(_) | Sides::Shift(_) => None,
         },
         mine_at_ms,
         theirs_at_ms,
@@ -163,18 +166,23 @@ fn label(c: &Conflict, ticket_number: Option<u64>) -> String {
             .unwrap_or_else(|| format!("Customer {}", c.entity_id)),
         (Sides::Ticket(_), Some(n)) => format!("Ticket #{n}"),
         (Sides::Ticket(_), None) => format!("Ticket {}", c.entity_id),
+        (Sides::Shift(s), _) => match &s.mine {
+            Some(z) => format!("Z report #{}", z.z_number),
+            None => format!("Shift {}", c.entity_id),
+        },
     }
 }
 
 fn rows(conn: &Connection, sides: &Sides) -> Result<Vec<FieldRow>, SyncError> {
+    // Only for figures of no ticket this till holds: they are then shown bare.
+    let currency = || catalog::settings(conn).ok().map(|s| s.currency);
     Ok(match sides {
         Sides::Customer(c) => customer_rows(c),
         Sides::Ticket(t) => {
             let this_till = enrolment::get(conn)?.map(|e| e.terminal_id);
-            // Only for a ticket this till does not hold: the figures are then shown bare.
-            let currency = catalog::settings(conn).ok().map(|s| s.currency);
-            ticket_rows(t, this_till, currency.as_ref())
+            ticket_rows(t, this_till, currency().as_ref())
         }
+        Sides::Shift(s) => shift_rows(s, currency().as_ref()),
     })
 }
 
@@ -182,7 +190,7 @@ fn rows(conn: &Connection, sides: &Sides) -> Result<Vec<FieldRow>, SyncError> {
 fn stamps(sides: &Sides) -> (Option<Hlc>, Option<Hlc>) {
     match sides {
         Sides::Customer(c) => customer_stamps(c),
-        Sides::Ticket(_) => (None, None),
+        Sides::Ticket(_) | Sides::Shift(_) => (None, None),
     }
 }
 
@@ -300,6 +308,67 @@ fn ticket_rows(
         }
     })
     .collect()
+}
+
+/// A shift conflict in a manager's words, one row per difference: each ticket the Z report counts
+/// that the back office never received, each it holds that the report does not count, then each
+/// figure as the till counted it and as the back office does (money in `currency`). Nothing is a
+/// choice: resolving acknowledges the difference.
+fn shift_rows(sides: &ShiftSides, currency: Option<&Currency>) -> Vec<FieldRow> {
+    let Some(m) = &sides.theirs else {
+        return Vec::new();
+    };
+    shift_differences(m, currency)
+        .into_iter()
+        .map(|(name, mine, theirs)| FieldRow {
+            name,
+            differs: true,
+            choice: false,
+            default: Some(Side::Theirs),
+            mine: Some(mine),
+            theirs: Some(theirs),
+        })
+        .collect()
+}
+
+/// `(what, this till, back office)` for each difference of `m`.
+fn shift_differences(
+    m: &ShiftMismatch,
+    currency: Option<&Currency>,
+) -> Vec<(String, String, String)> {
+    let money = |minor: i64| match currency {
+        Some(c) => Money::new(minor, c).to_string(),
+        None => minor.to_string(),
+    };
+    let missing = m.missing_tickets.iter().map(|n| {
+        let (till, office) = ("counted", "never received");
+        (format!("ticket #{n}"), till.to_string(), office.to_string())
+    });
+    let unexpected = m.unexpected_tickets.iter().map(|n| {
+        let (till, office) = ("not counted", "held");
+        (format!("ticket #{n}"), till.to_string(), office.to_string())
+    });
+    let figures = m.differences.iter().map(|d| {
+        let (name, count) = figure_words(&d.figure);
+        let show = |v: i64| if count { v.to_string() } else { money(v) };
+        (name, show(d.till), show(d.back_office))
+    });
+    missing.chain(unexpected).chain(figures).collect()
+}
+
+/// A figure's name in words, and whether it counts (tickets) rather than sums money.
+fn figure_words(figure: &str) -> (String, bool) {
+    if let Some(tender) = figure.strip_prefix("tender:") {
+        return (format!("{tender} (net)"), false);
+    }
+    if let Some(rate) = figure.strip_prefix("tax:") {
+        let words = match rate.parse::<i128>() {
+            Ok(bp) => format!("tax at {} %", approvals::percent(bp)),
+            Err(_) => format!("tax at {rate}"),
+        };
+        return (words, false);
+    }
+    (figure.replace('_', " "), figure == "tickets")
 }
 
 fn kind_word(kind: TicketKind) -> &'static str {
@@ -594,6 +663,60 @@ mod tests {
     }
 
     #[test]
+    fn a_shift_conflict_shows_each_difference_in_words_and_money() {
+        use till_protocol::shift::FigureDifference;
+        let figure = |figure: &str, till: i64, back_office: i64| FigureDifference {
+            figure: figure.into(),
+            till,
+            back_office,
+        };
+        let sides = ShiftSides {
+            mine: None,
+            theirs: Some(ShiftMismatch {
+                missing_tickets: vec![4],
+                unexpected_tickets: vec![9],
+                differences: vec![
+                    figure("tickets", 2, 1),
+                    figure("cash_sales", 1_250, 0),
+                    figure("tender:card", 300, 0),
+                    figure("tax:2000", 208, 0),
+                    figure("tax:550", 5, 0),
+                ],
+            }),
+        };
+        let euro = Currency {
+            code: "EUR".into(),
+            exponent: 2,
+        };
+        let rows: Vec<(String, Option<String>, Option<String>)> = shift_rows(&sides, Some(&euro))
+            .into_iter()
+            .map(|r| {
+                assert!(r.differs && !r.choice, "nothing to pick: {r:?}");
+                (r.name, r.mine, r.theirs)
+            })
+            .collect();
+        let row = |name: &str, mine: &str, theirs: &str| {
+            (
+                name.to_string(),
+                Some(mine.to_string()),
+                Some(theirs.to_string()),
+            )
+        };
+        assert_eq!(
+            rows,
+            [
+                row("ticket #4", "counted", "never received"),
+                row("ticket #9", "not counted", "held"),
+                row("tickets", "2", "1"),
+                row("cash sales", "€12.50", "€0.00"),
+                row("card (net)", "€3.00", "€0.00"),
+                row("tax at 20 %", "€2.08", "€0.00"),
+                row("tax at 5.5 %", "€0.05", "€0.00"),
+            ]
+        );
+    }
+
+    #[test]
     fn the_settlement_offered_follows_the_conflict() {
         let mut c = customer_conflict();
         assert_eq!(
@@ -616,6 +739,16 @@ mod tests {
             Settlement::of(&c),
             Settlement::Dispute,
             "a disputed reversal: the refund stands, or the cash came back"
+        );
+        c.sides = Sides::Shift(ShiftSides {
+            mine: None,
+            theirs: None,
+        });
+        c.reason = ConflictReason::Server(till_protocol::ConflictReason::ShiftMismatch);
+        assert_eq!(
+            Settlement::of(&c),
+            Settlement::Acknowledge,
+            "a shift whose Z report differs is acknowledged"
         );
     }
 }

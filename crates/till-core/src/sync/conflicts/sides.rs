@@ -1,11 +1,13 @@
 //! What a conflict is about, typed: the entity, why it exists, both sides, and which customer
 //! fields differ. The conflict table keeps each side as JSON in the shape written since the table
 //! exists (`{fields, hlc}` for this terminal's customer edit, the server's `Customer`, the base
-//! fields, `{ticket}` for this terminal's reversal, the server's `ReversalInfo`); this module is
-//! the one place that maps between those columns and the types.
+//! fields, `{ticket}` for this terminal's reversal, the server's `ReversalInfo`, the Z report
+//! this terminal sent and the back office's `ShiftMismatch`); this module is the one place that
+//! maps between those columns and the types.
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use till_protocol::shift::{ShiftClosed, ShiftMismatch};
 use till_protocol::{Customer, CustomerFields, Hlc, ReversalInfo, Ticket};
 
 use crate::error::CoreError;
@@ -17,6 +19,8 @@ use crate::error::CoreError;
 pub enum ConflictEntity {
     Customer,
     Ticket,
+    /// A closed shift whose Z report the back office does not agree with.
+    Shift,
 }
 
 impl ConflictEntity {
@@ -25,6 +29,7 @@ impl ConflictEntity {
         match self {
             ConflictEntity::Customer => "customer",
             ConflictEntity::Ticket => "ticket",
+            ConflictEntity::Shift => "shift",
         }
     }
 
@@ -32,6 +37,7 @@ impl ConflictEntity {
         match name {
             "customer" => Some(ConflictEntity::Customer),
             "ticket" => Some(ConflictEntity::Ticket),
+            "shift" => Some(ConflictEntity::Shift),
             _ => None,
         }
     }
@@ -243,11 +249,44 @@ pub struct TicketSides {
     pub theirs: Option<ReversalInfo>,
 }
 
+/// Both sides of a shift conflict: the Z report this terminal sent, and what the back office,
+/// recomputing the shift from what it holds, found different (the tickets it lacks or holds
+/// beyond the report, each figure both sides count differently).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ShiftSides {
+    /// The Z report this terminal closed the shift with.
+    pub mine: Option<ShiftClosed>,
+    /// What differs, as the back office answered.
+    pub theirs: Option<ShiftMismatch>,
+}
+
+impl ShiftSides {
+    /// What differs, by name: `missing_tickets` and `unexpected_tickets` when the back office
+    /// named any, then each differing figure as the protocol names it (`cash_sales`,
+    /// `tender:card`, `tax:2000`, …).
+    pub fn differing(&self) -> Vec<String> {
+        let Some(m) = &self.theirs else {
+            return Vec::new();
+        };
+        let tickets = [
+            ("missing_tickets", &m.missing_tickets),
+            ("unexpected_tickets", &m.unexpected_tickets),
+        ];
+        tickets
+            .into_iter()
+            .filter(|(_, numbers)| !numbers.is_empty())
+            .map(|(name, _)| name.to_string())
+            .chain(m.differences.iter().map(|d| d.figure.clone()))
+            .collect()
+    }
+}
+
 /// Both sides of a conflict, by entity.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Sides {
     Customer(CustomerSides),
     Ticket(TicketSides),
+    Shift(ShiftSides),
 }
 
 /// How this terminal's ticket side is stored: `{"ticket": …}`.
@@ -257,13 +296,13 @@ struct StoredTicket {
 }
 
 /// The stored columns of a conflict's sides: `local`, `server`, `base` as JSON, and `fields`,
-/// the names of the fields that differ (`["reversal"]` for a ticket).
+/// the names of the fields that differ (`["reversal"]` for a ticket, what differs for a shift).
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Columns {
     pub local: Option<Value>,
     pub server: Option<Value>,
     pub base: Option<Value>,
-    pub fields: Vec<&'static str>,
+    pub fields: Vec<String>,
 }
 
 /// A side that does not read as its type is shown and settled as absent, as it always was.
@@ -277,6 +316,7 @@ impl Sides {
         match self {
             Sides::Customer(_) => ConflictEntity::Customer,
             Sides::Ticket(_) => ConflictEntity::Ticket,
+            Sides::Shift(_) => ConflictEntity::Shift,
         }
     }
 
@@ -284,15 +324,20 @@ impl Sides {
     pub fn server_stamp(&self) -> Option<Hlc> {
         match self {
             Sides::Customer(c) => c.theirs.as_ref()?.hlc,
-            Sides::Ticket(_) => None,
+            Sides::Ticket(_) | Sides::Shift(_) => None,
         }
     }
 
     /// The names of the fields that differ, as stored and as `tillctl` prints them.
-    pub fn field_names(&self) -> Vec<&'static str> {
+    pub fn field_names(&self) -> Vec<String> {
         match self {
-            Sides::Customer(c) => c.differing().into_iter().map(|f| f.as_str()).collect(),
-            Sides::Ticket(_) => vec!["reversal"],
+            Sides::Customer(c) => c
+                .differing()
+                .into_iter()
+                .map(|f| f.as_str().to_string())
+                .collect(),
+            Sides::Ticket(_) => vec!["reversal".to_string()],
+            Sides::Shift(s) => s.differing(),
         }
     }
 
@@ -318,6 +363,12 @@ impl Sides {
                 base: None,
                 fields: self.field_names(),
             },
+            Sides::Shift(s) => Columns {
+                local: s.mine.as_ref().map(serde_json::to_value).transpose()?,
+                server: s.theirs.as_ref().map(serde_json::to_value).transpose()?,
+                base: None,
+                fields: self.field_names(),
+            },
         })
     }
 
@@ -335,6 +386,10 @@ impl Sides {
             }),
             ConflictEntity::Ticket => Sides::Ticket(TicketSides {
                 mine: read::<StoredTicket>(local).map(|s| s.ticket),
+                theirs: read(server),
+            }),
+            ConflictEntity::Shift => Sides::Shift(ShiftSides {
+                mine: read(local),
                 theirs: read(server),
             }),
         }
@@ -388,6 +443,10 @@ mod tests {
             (
                 ConflictReason::Server(Server::AlreadyExists),
                 "already_exists",
+            ),
+            (
+                ConflictReason::Server(Server::ShiftMismatch),
+                "shift_mismatch",
             ),
             (
                 ConflictReason::Local(LocalReason::ConcurrentEdit),

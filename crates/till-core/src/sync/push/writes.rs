@@ -16,7 +16,7 @@ use crate::Clock;
 
 use super::super::conflicts::{
     self, ConflictEntity, ConflictReason as LocalConflictReason, CustomerSides, Detected,
-    LocalEdit, LocalReason, PolicySet, Sides, TicketSides,
+    LocalEdit, LocalReason, PolicySet, ShiftSides, Sides, TicketSides,
 };
 use super::super::customers;
 use super::super::error::SyncError;
@@ -294,7 +294,7 @@ fn on_applied(conn: &Connection, mutation: &Mutation, version: u64) -> Result<()
 }
 
 /// A closed shift the back office answered with a `shift_mismatch`: what differs, kept with the
-/// shift (the conflict itself is recorded for a manager like any other).
+/// shift (the conflict itself, about the shift, is recorded for a manager like any other).
 fn on_shift_mismatch(
     conn: &Connection,
     mutation: &Mutation,
@@ -335,8 +335,8 @@ fn reversal(current: &Option<ConflictCurrent>) -> Option<ReversalInfo> {
 }
 
 /// The conflict a push answer reports, typed: this terminal's side from the mutation sent, the
-/// server's from its current copy (a deleted customer has none), the base the local edit started
-/// from.
+/// server's from its current copy (a deleted customer has none; a closed shift's is what the back
+/// office found different), the base the local edit started from.
 fn conflict_from_push(
     conn: &Connection,
     entry: &OutboxEntry,
@@ -376,10 +376,16 @@ fn conflict_from_push(
             mine: Some(t.clone()),
             theirs: reversal(current),
         }),
+        MutationBody::ShiftClosed(z) => Sides::Shift(ShiftSides {
+            mine: Some(z.clone()),
+            theirs: match current {
+                Some(ConflictCurrent::Shift(m)) => Some(m.clone()),
+                _ => None,
+            },
+        }),
         MutationBody::DisputeSettled(_)
         | MutationBody::ShiftOpened(_)
-        | MutationBody::CashMoved(_)
-        | MutationBody::ShiftClosed(_) => Sides::Ticket(TicketSides {
+        | MutationBody::CashMoved(_) => Sides::Ticket(TicketSides {
             mine: None,
             theirs: reversal(current),
         }),
