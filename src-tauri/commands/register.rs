@@ -164,3 +164,22 @@ pub async fn refund_ticket(
     terminal.local_write();
     Ok(CommittedTicket::from(&ticket))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_cashiers_reason_follows_what_the_approval_is_for() {
+        let void = because(Needed::void(12), "  customer changed their mind ");
+        assert_eq!(
+            void.reason,
+            "void of ticket 12: customer changed their mind"
+        );
+        assert_eq!(
+            because(Needed::refund(12), "   "),
+            Needed::refund(12),
+            "a blank reason adds nothing"
+        );
+    }
+}
