@@ -16,16 +16,18 @@ use ts_rs::TS;
 use uuid::Uuid;
 
 pub use till_core::cart::Cart;
+pub use till_core::cash::CashCount;
 pub use till_core::parked::{ParkedSale, RestoredSale, SaleDraft};
 pub use till_core::recover::notice::StoreDamage;
 pub use till_core::register::{CommittedTicket, Lookup, ProductList, QuoteView, Resolved};
 pub use till_core::settings::{AppSettings, ConnectionTest, SettingsInput};
+pub use till_core::shifts::ShiftView;
 pub use till_core::sync::conflicts::review::{ConflictDetail, ConflictSummary};
 pub use till_core::sync::customers::CustomerView;
 pub use till_core::sync::failed::ReviewItem;
 pub use till_core::sync::history::ActivityLine;
 pub use till_core::sync::{ServerTrust, SyncStatus};
-pub use till_core::tender::TenderInput;
+pub use till_core::tender::{TenderBalance, TenderInput};
 pub use till_core::tickets::view::{ListedTicket, TicketDetail};
 pub use till_core::tickets::RefundLine;
 #[cfg(test)]

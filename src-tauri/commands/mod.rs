@@ -9,6 +9,7 @@ mod register;
 mod review;
 mod session;
 mod settings;
+mod shifts;
 mod sync;
 mod tickets;
 
@@ -22,11 +23,13 @@ pub fn handler<R: tauri::Runtime>() -> impl Fn(tauri::ipc::Invoke<R>) -> bool + 
         catalog::catalog_categories,
         register::quote,
         register::change_due,
+        register::tender_balance,
         register::ring_up,
         register::void_ticket,
         register::refund_ticket,
         tickets::tickets_list,
         tickets::ticket_detail,
+        tickets::ticket_lookup,
         sync::sync_status,
         sync::store_damage,
         sync::sync_now,
@@ -53,6 +56,15 @@ pub fn handler<R: tauri::Runtime>() -> impl Fn(tauri::ipc::Invoke<R>) -> bool + 
         parked::recall_sale,
         parked::save_current_sale,
         parked::current_sale,
+        shifts::shift_current,
+        shifts::shift_open,
+        shifts::shift_cash_in,
+        shifts::shift_cash_out,
+        shifts::no_sale,
+        shifts::cash_denominations,
+        shifts::count_cash,
+        shifts::shift_close,
+        shifts::shifts_closed,
     ]
 }
 

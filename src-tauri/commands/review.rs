@@ -2,11 +2,13 @@
 //! a resolution) and failed items (retry or discard, each recorded with who did it).
 
 use tauri::State;
+use till_core::approvals::{self, Needed};
 use till_core::clock::SystemClock;
 use till_core::settings;
 use till_core::sync::conflicts::{self, review};
 use till_core::sync::failed;
 
+use crate::commands::register::because;
 use crate::error::{AppError, CmdResult};
 use crate::input::Input;
 use crate::ipc::{ConflictDetail, ConflictResolution, ConflictSummary, ReviewItem};
@@ -89,29 +91,35 @@ pub async fn failed_retry(state: State<'_, AppState>, seq: Input<u64>) -> CmdRes
     Ok(())
 }
 
-/// Drops a failed item for good; the reason and the operator are recorded.
+/// Drops a failed item for good, with a manager's `approve_pin`; the reason, the operator and
+/// the approval are recorded.
 #[tauri::command]
 pub async fn failed_discard(
     state: State<'_, AppState>,
     seq: Input<u64>,
     reason: Input<String>,
+    approve_pin: Input<Option<String>>,
 ) -> CmdResult<()> {
     let seq = seq.into_inner();
-    let reason = reason.into_inner();
+    let (reason, approve_pin) = (reason.into_inner(), approve_pin.into_inner());
     let terminal = state.terminal()?;
     let operator = terminal.operator().await?;
     terminal
-        .db(move |c| {
+        .db(move |c| -> CmdResult<()> {
             let actor = settings::operator(c)?;
+            let needed = because(Needed::discard(seq), &reason);
+            let approval =
+                approvals::obtain(c, Some(&needed), approve_pin.as_deref(), &SystemClock)?;
             failed::discard(
                 c,
                 seq,
                 &reason,
                 &actor,
                 operator.as_ref(),
-                None,
+                approval,
                 &SystemClock,
-            )
+            )?;
+            Ok(())
         })
         .await?;
     terminal.local_write();

@@ -1,4 +1,5 @@
-//! Today's tickets and one ticket's detail, each with where it stands with the back office.
+//! Today's tickets, one ticket's detail, and any sale looked up by its number or its receipt's
+//! code; each with where it stands with the back office.
 
 use tauri::State;
 use till_core::clock::SystemClock;
@@ -31,4 +32,19 @@ pub async fn ticket_detail(
 ) -> CmdResult<TicketDetail> {
     let id = parse_id("ticket", &ticket_id.into_inner())?;
     state.terminal()?.db(move |c| view::detail(c, id)).await
+}
+
+/// Any ticket, not only today's, by its number (`12`, `#12`) or by its receipt's code as a
+/// scanner types it; `ticket_not_found` naming the text.
+#[tauri::command]
+pub async fn ticket_lookup(
+    state: State<'_, AppState>,
+    text: Input<String>,
+) -> CmdResult<TicketDetail> {
+    let text = text.into_inner();
+    let code = text.trim().trim_start_matches('#').to_owned();
+    state
+        .terminal()?
+        .db(move |c| view::detail_by_code(c, &code))
+        .await
 }

@@ -2,7 +2,8 @@
 // the window) against a real till-server, at the default window size (1280×800) and the smallest
 // the app allows (1024×700): the register with a long cart, the status bar while offline after a
 // failed sync, and the conflict review screen; and, at 1280×800, the status bar while a backlog
-// drains. Run by scripts/screenshots.sh.
+// drains, and, on a second till with employees, the PIN pad and a shift's Z report. Run by
+// scripts/screenshots.sh.
 
 import { randomUUID } from "node:crypto";
 import { mkdirSync, writeFileSync } from "node:fs";
@@ -10,7 +11,7 @@ import path from "node:path";
 
 import { Session } from "./lib/webdriver.mjs";
 import { APP, Driver, ROOT, enrolledTerminal, isolatedEnv, removeTemp, run, tempRoot } from "./lib/harness.mjs";
-import { clearSale, counts, editEmail, fillCart, openCustomer, openTab, ringUpSale, tid, waitCounts } from "./lib/till.mjs";
+import { clearSale, closeShift, counts, editEmail, fillCart, openCustomer, openShift, openTab, ringUpSale, tapPin, tid, waitCounts } from "./lib/till.mjs";
 
 const OUT = process.env.TILL_SCREENSHOTS_DIR ?? path.join(ROOT, "docs", "screenshots");
 const BACKLOG = Number(process.env.TILL_SCREENSHOT_BACKLOG ?? 8000);
@@ -101,6 +102,28 @@ try {
     }, 60000);
     await shot("offline", size);
   }
+
+  // 5. A till with employees: the PIN pad as a PIN is being typed, and the Z report of a shift
+  // with a few sales, counted a little short.
+  await server.start();
+  server.cli(["employee", "add", "Sam", "--role", "cashier", "--pin", "1234"]);
+  server.cli(["employee", "add", "Maria", "--role", "manager", "--pin", "9999"]);
+  const staffed = JSON.parse(server.cli(["terminal", "add", "Till 2", "--json"]));
+  const staffedDir = path.join(root, "terminal-2");
+  run("tillctl", ["--data-dir", staffedDir, "enrol", "--server", server.url, "--token", staffed.token]);
+  run("tillctl", ["--data-dir", staffedDir, "sync"]);
+  await app.end();
+  app = await Session.start(driver.url, APP, ["--data-dir", staffedDir]);
+  await app.find(tid("lock-screen"));
+  for (const d of "12") await app.click(tid(`pin-key-${d}`));
+  await shot("pin-pad", DEFAULT);
+  await tapPin(app, "34");
+  await app.find(tid("signed-in"));
+  await openShift(app, "150");
+  await ringUpSale(app, ["HOT-001", "BAK-002", "CLD-004"]);
+  await ringUpSale(app, ["DRY-001", "PAN-010"]);
+  await closeShift(app, { 10000: 1, 5000: 1, 500: 1 });
+  await shot("z-report", DEFAULT);
 } finally {
   if (app) await app.end();
   if (driver) await driver.stop();

@@ -60,6 +60,21 @@ try {
     await first.page.getByTestId("enrol-cta").click();
     await first.page.screenshot({ path: `${out}/${tag}-settings.png` });
     await first.context.close();
+    // A till with employees: the PIN pad, then a shift's Z report.
+    const staffed = await openApp(browser, server.url, { viewport, seed: { employees: true, openShift: true } });
+    await staffed.page.getByTestId("lock-screen").waitFor();
+    await staffed.page.keyboard.type("12", { delay: 30 });
+    await staffed.page.screenshot({ path: `${out}/${tag}-pin-pad.png` });
+    await staffed.page.keyboard.type("34", { delay: 30 });
+    await staffed.page.keyboard.press("Enter");
+    await staffed.page.getByTestId("tab-shift").click();
+    await staffed.page.getByTestId("close-shift").click();
+    await staffed.page.getByTestId("count-5000").fill("2");
+    await staffed.page.getByTestId("counted-total").filter({ hasText: "£" }).waitFor();
+    await staffed.page.getByTestId("confirm-close").click();
+    await staffed.page.getByTestId("z-report").waitFor();
+    await staffed.page.screenshot({ path: `${out}/${tag}-z-report.png` });
+    await staffed.context.close();
   }
 } finally {
   await browser.close();

@@ -9,9 +9,11 @@
 //     employees (a till with employees: Sam, cashier, PIN 1234; Maria, manager, PIN 9999; PINs,
 //     manager approvals and shifts then apply), signedIn (a PIN signed in at start), openShift,
 //     closedShifts, parked ([{label, lines: [[productIndex, qty]]}]), currentSale (same shape) }
-// On a till with employees the fake shell answers as the shell will: `approval_required` for a
-// void, a refund, a discount above 20 %, no sale and discarding a failed item until the call
-// carries a manager's `approvePin`; `no_open_shift` for a sale without an open shift.
+// On a till with employees the fake shell answers as the shell does: `approval_required` (its
+// message "{action} needs a manager's approval: {reason}", as the core words it) for a void, a
+// refund, a price override, a discount above 20 %, no sale and discarding a failed item until the
+// call carries a manager's `approvePin`; `no_open_shift` for a sale without an open shift. Shifts
+// are the core's `ShiftView`; `shift_current` answers the open shift, or else the last closed one.
 // Drive it from a test through `window.__mock`:
 //   __mock.emitState(partial)  merge into the status snapshot and push `sync://state`
 //   __mock.emit(event, payload) push any event
@@ -89,9 +91,10 @@
       if (!Number.isInteger(l.quantity) || l.quantity < 1 || l.quantity > 9999) {
         throw { code: "invalid_quantity", message: `line ${i + 1}: quantity ${l.quantity} is not between 1 and 9999` };
       }
-      const gross = p.unit_price * l.quantity;
+      const unit = l.unit_price ?? p.unit_price;
+      const gross = unit * l.quantity;
       const line_discount = discountOf(l.discount, gross);
-      return { p, l, gross, line_discount, after: gross - line_discount };
+      return { p, l, unit, gross, line_discount, after: gross - line_discount };
     });
     const sumAfter = lines.reduce((a, x) => a + x.after, 0);
     const ticketDisc = discountOf(cart.ticket_discount, sumAfter);
@@ -116,7 +119,7 @@
       });
     }
     const qlines = lines.map((x) => ({
-      product_id: x.p.id, sku: x.p.sku, name: x.p.name, quantity: x.l.quantity, unit_price: x.p.unit_price,
+      product_id: x.p.id, sku: x.p.sku, name: x.p.name, quantity: x.l.quantity, unit_price: x.unit,
       tax_rate_bp: x.p.tax_rate_bp, discount: x.l.discount, gross: x.gross, line_discount: x.line_discount,
       ticket_discount: x.ticket_discount, amount: x.amount, tax: x.tax, total: x.amount,
     }));
@@ -466,7 +469,18 @@
     f.expected_cash = shift.float + f.cash_sales - f.cash_refunds + f.cash_in - f.cash_out;
     return f;
   }
-  const report = ({ frozen, ...shift }) => ({ ...shift, ...(frozen ?? figures(shift)) });
+  const iso = (ms) => (ms === null ? null : new Date(ms).toISOString());
+  /** A shift as the core's `ShiftView` shows it. */
+  const report = ({ frozen, opened_at_ms, closed_at_ms, reconciliation, ...shift }) => ({
+    ...shift,
+    ...(frozen ?? figures(shift)),
+    state: closed_at_ms === null ? "open" : "closed",
+    currency: db.store.currency,
+    opened_at: iso(opened_at_ms),
+    closed_at: iso(closed_at_ms),
+    reconciliation: reconciliation.state,
+    mismatch: reconciliation.state === "mismatch" ? { missing_tickets: reconciliation.missing_tickets, unexpected_tickets: reconciliation.unexpected_tickets, differences: reconciliation.differences } : null,
+  });
   const needShift = () => (employees.length && !db.shift ? fail("no_open_shift", "no shift is open on this till: open one with its float first") : null);
   function openShift(float, by) {
     db.shift = {
@@ -528,7 +542,13 @@
     ring_up: async ({ cart, tenders, approvePin }) => {
       await needShift();
       const q = price(cart);
-      if (discountAbove(cart.ticket_discount, q.totals.subtotal) || cart.lines.some((l, i) => discountAbove(l.discount, q.lines[i].gross))) {
+      const overrides = cart.lines
+        .map((l, i) => [l, i, byId.get(l.product_id)])
+        .filter(([l, , p]) => l.unit_price !== null && l.unit_price !== undefined && l.unit_price !== p.unit_price)
+        .map(([l, i, p]) => `line ${i + 1} (${p.name}) at ${money(l.unit_price)} instead of ${money(p.unit_price)}`);
+      if (overrides.length) {
+        await approve("price_override", `price override: ${overrides.join("; ")}`, approvePin);
+      } else if (discountAbove(cart.ticket_discount, q.totals.subtotal) || cart.lines.some((l, i) => discountAbove(l.discount, q.lines[i].gross))) {
         await approve("discount", "a discount above 20 %", approvePin);
       }
       const total = q.totals.total;
@@ -537,6 +557,7 @@
       const { t, change } = makeTicket(cart, tenders, "sale", null);
       t.shift_id = db.shift?.shift_id ?? null;
       t.operator = operator();
+      db.currentSale = null;
       recount();
       pushState();
       return committedOf(t, Math.max(change, 0));
@@ -709,7 +730,7 @@
       const found = /^\d+$/.test(t) ? db.tickets.find((x) => x.number === Number(t)) : findTicket(t);
       return found ?? fail("ticket_not_found", `no ticket ${text}`);
     },
-    shift_current: () => (db.shift ? report(db.shift) : null),
+    shift_current: () => (db.shift ? report(db.shift) : db.closedShifts[0] ? report(db.closedShifts[0]) : null),
     shift_open: async ({ float }) => {
       if (employees.length && !db.signedIn) return fail("pin_required", "this till has employees: sign in with a PIN first");
       if (db.shift) return fail("shift_already_open", `shift ${db.shift.z_number} is already open on this till`);

@@ -7,6 +7,7 @@
 
 pub mod approvals;
 pub mod cart;
+pub mod cash;
 pub mod catalog;
 pub mod clock;
 pub mod config;

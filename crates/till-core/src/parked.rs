@@ -219,7 +219,8 @@ fn write_current(conn: &Connection, draft: &SaleDraft, clock: &dyn Clock) -> Res
     Ok(())
 }
 
-fn clear_current(conn: &Connection) -> Result<()> {
+/// Empties the register's sale in progress; a sale rung up calls it inside its commit.
+pub(crate) fn clear_current(conn: &Connection) -> Result<()> {
     conn.prepare_cached("DELETE FROM current_sale WHERE id = 1")?
         .execute([])?;
     Ok(())
@@ -351,6 +352,25 @@ mod tests {
         save_current(&conn, &draft(&conn, &[1]), &FixedClock(5)).expect("saves");
         save_current(&conn, &draft(&conn, &[]), &FixedClock(6)).expect("saves");
         assert_eq!(current(&conn).expect("reads"), None);
+    }
+
+    #[test]
+    fn a_sale_rung_up_clears_the_sale_in_progress_in_its_own_commit() {
+        let (_dir, _store, mut conn) = open();
+        let sale = draft(&conn, &[2, 1]);
+        save_current(&conn, &sale, &FixedClock(5)).expect("saves");
+        let total = crate::cart::quote(&conn, &sale.cart)
+            .expect("quotes")
+            .totals
+            .total;
+        let cash = [crate::tender::TenderInput::Cash { tendered: total }];
+        crate::tickets::commit(&mut conn, &sale.cart, &cash, None, None, &FixedClock(6))
+            .expect("rings up");
+        assert_eq!(
+            current(&conn).expect("reads"),
+            None,
+            "a paid sale never comes back as the sale in progress, even if the register never cleared it"
+        );
     }
 
     #[test]

@@ -8,9 +8,9 @@ use till_protocol::{Product, Ticket, TicketKind, TicketLine};
 use uuid::Uuid;
 
 use crate::cart::{self, Cart};
-use crate::catalog;
 use crate::error::{CoreError, Result};
 use crate::tender;
+use crate::{cash, catalog};
 
 mod lookup;
 
@@ -158,6 +158,22 @@ pub fn change_due(conn: &Connection, total: i64, tendered: i64) -> Result<i64> {
     let currency = catalog::settings(conn)?.currency;
     let settled = tender::settle(&[tender::TenderInput::Cash { tendered }], total, &currency)?;
     Ok(tender::change_given(&settled))
+}
+
+/// What `tenders` leave to pay of `total` and the change on their cash, in the store's currency
+/// (see [`tender::balance`]).
+pub fn tender_balance(
+    conn: &Connection,
+    total: i64,
+    tenders: &[tender::TenderInput],
+) -> Result<tender::TenderBalance> {
+    let currency = catalog::settings(conn)?.currency;
+    tender::balance(tenders, total, &currency)
+}
+
+/// The notes and coins of the store's currency, largest first (see [`cash::denominations`]).
+pub fn cash_denominations(conn: &Connection) -> Result<Vec<i64>> {
+    Ok(cash::denominations(&catalog::settings(conn)?.currency))
 }
 
 /// A ticket just committed to the local store.

@@ -41,10 +41,62 @@ pub fn change_given(tenders: &[Tender]) -> i64 {
         .sum()
 }
 
+/// What is left to pay after some tenders and the change on their cash, as the tender screen
+/// shows it while the cashier types a split.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct TenderBalance {
+    /// What the tenders leave unpaid; 0 once they cover the amount due.
+    pub remaining: i64,
+    /// The cash handed back; only cash gives change.
+    pub change: i64,
+}
+
+/// What `tenders` leave to pay of `due` and the change on their cash, by the rule [`settle`]
+/// applies: card amounts count first and never exceed `due`, cash pays the rest.
+pub fn balance(tenders: &[TenderInput], due: i64, currency: &Currency) -> Result<TenderBalance> {
+    let (cash_due, cash) = split(tenders, due, currency)?;
+    Ok(TenderBalance {
+        remaining: (cash_due - cash).max(0),
+        change: (cash - cash_due).max(0),
+    })
+}
+
 /// Checks `tenders` against the amount `due` and returns them as recorded: card amounts first
 /// count towards `due`, at most one cash tender covers the rest and gets the change. A ticket of
 /// zero needs no tender. Refusals name the amounts in `currency`.
 pub fn settle(tenders: &[TenderInput], due: i64, currency: &Currency) -> Result<Vec<Tender>> {
+    let (cash_due, cash) = split(tenders, due, currency)?;
+    if cash < cash_due {
+        return Err(CoreError::TenderShort {
+            due: Money::new(due, currency),
+            tendered: Money::new(due - cash_due + cash, currency),
+        });
+    }
+    let mut out = Vec::with_capacity(tenders.len());
+    for t in tenders {
+        out.push(match t {
+            TenderInput::Card {
+                amount,
+                approval_ref,
+                last4,
+            } => Tender::Card {
+                amount: *amount,
+                approval_ref: approval_ref.trim().to_string(),
+                last4: last4.as_ref().map(|s| s.trim().to_string()),
+            },
+            TenderInput::Cash { tendered } => Tender::Cash {
+                tendered: *tendered,
+                change: tendered - cash_due,
+            },
+        });
+    }
+    Ok(out)
+}
+
+/// What `tenders` leave for cash to pay of `due` once their cards count, and the cash they hand
+/// over. Refuses a malformed tender, a second cash tender, and cards above `due`.
+fn split(tenders: &[TenderInput], due: i64, currency: &Currency) -> Result<(i64, i64)> {
     let mut card_total: i64 = 0;
     let mut cash: Option<i64> = None;
     for t in tenders {
@@ -87,33 +139,7 @@ pub fn settle(tenders: &[TenderInput], due: i64, currency: &Currency) -> Result<
             Money::new(due, currency)
         )));
     }
-    let cash_due = due - card_total;
-    let tendered = card_total + cash.unwrap_or(0);
-    if cash.unwrap_or(0) < cash_due {
-        return Err(CoreError::TenderShort {
-            due: Money::new(due, currency),
-            tendered: Money::new(tendered, currency),
-        });
-    }
-    let mut out = Vec::with_capacity(tenders.len());
-    for t in tenders {
-        out.push(match t {
-            TenderInput::Card {
-                amount,
-                approval_ref,
-                last4,
-            } => Tender::Card {
-                amount: *amount,
-                approval_ref: approval_ref.trim().to_string(),
-                last4: last4.as_ref().map(|s| s.trim().to_string()),
-            },
-            TenderInput::Cash { tendered } => Tender::Cash {
-                tendered: *tendered,
-                change: tendered - cash_due,
-            },
-        });
-    }
-    Ok(out)
+    Ok((due - card_total, cash.unwrap_or(0)))
 }
 
 /// Note sizes, in major units, that quick cash amounts round up to.
@@ -236,6 +262,41 @@ mod tests {
         );
         let counted: i64 = t.iter().map(Tender::counted).sum();
         assert_eq!(counted, 1234, "tenders count exactly the total");
+    }
+
+    #[test]
+    fn the_balance_counts_cards_first_and_gives_change_only_on_cash() {
+        let balance = |tenders: &[TenderInput]| super::balance(tenders, 5000, &eur());
+        assert_eq!(
+            balance(&[card(2000, "A1", None)]).ok(),
+            Some(TenderBalance {
+                remaining: 3000,
+                change: 0
+            }),
+            "a card alone leaves the rest to pay"
+        );
+        assert_eq!(
+            balance(&[card(2000, "A1", None), TenderInput::Cash { tendered: 4000 }]).ok(),
+            Some(TenderBalance {
+                remaining: 0,
+                change: 1000
+            }),
+            "cash beyond what the cards left comes back as change"
+        );
+        assert_eq!(
+            balance(&[]).ok(),
+            Some(TenderBalance {
+                remaining: 5000,
+                change: 0
+            })
+        );
+        assert_eq!(
+            balance(&[card(5001, "A1", None)])
+                .map_err(|e| e.code())
+                .err(),
+            Some(crate::ErrorCode::InvalidInput),
+            "cards never pay more than the total"
+        );
     }
 
     #[test]

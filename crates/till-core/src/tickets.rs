@@ -17,7 +17,7 @@ use crate::cart::{self, Cart, Quote};
 use crate::clock::Clock;
 use crate::error::{CoreError, Result};
 use crate::tender::{self, TenderInput};
-use crate::{counters, hlc, journal, outbox, settings, shifts};
+use crate::{counters, hlc, journal, outbox, parked, settings, shifts};
 
 mod returns;
 mod rows;
@@ -30,8 +30,9 @@ pub use rows::{count, count_sales, list, load, load_by_number, summary, TicketSu
 /// Rings up `cart` paid by `tenders`: prices it against the current catalog, checks the tenders
 /// cover the total and records the sale as rung up by `operator`. On a till with employees
 /// someone must be signed in, and a price override or a discount above the till's limit needs
-/// `approval` (see [`approvals::for_quote`]). Returns the ticket exactly as committed (and as
-/// sent).
+/// `approval` (see [`approvals::for_quote`]). The register's sale in progress is cleared in the
+/// same transaction, so a crash right after the commit never brings a paid sale back. Returns the
+/// ticket exactly as committed (and as sent).
 pub fn commit(
     conn: &mut Connection,
     cart: &Cart,
@@ -52,6 +53,7 @@ pub fn commit(
         approval,
     };
     let ticket = record(&tx, entry, quote, tenders, clock)?;
+    parked::clear_current(&tx)?;
     tx.commit()?;
     tracing::debug!(
         number = ticket.number,

@@ -3,7 +3,7 @@
 // (data dirs, XDG dirs for WebKit's caches), so a run never touches the user's own data.
 
 import { spawn, execFileSync } from "node:child_process";
-import { mkdtempSync, mkdirSync, rmSync } from "node:fs";
+import { mkdtempSync, mkdirSync, readFileSync, readdirSync, realpathSync, rmSync } from "node:fs";
 import net from "node:net";
 import os from "node:os";
 import path from "node:path";
@@ -196,4 +196,31 @@ export async function enrolledTerminal(root, name = "Till E2E") {
 
 export function tillctlStatus(terminalDir) {
   return JSON.parse(run("tillctl", ["--data-dir", terminalDir, "status", "--json"]));
+}
+
+/** The ids of the processes `pid` started (every thread's children). */
+function childrenOf(pid) {
+  try {
+    return readdirSync(`/proc/${pid}/task`).flatMap((tid) =>
+      readFileSync(`/proc/${pid}/task/${tid}/children`, "utf8").split(/\s+/).filter(Boolean).map(Number));
+  } catch {
+    return [];
+  }
+}
+
+/** The pid of the app `driver` launched (tauri-driver, then WebKitWebDriver, then the app), found
+ * by walking the driver's own process tree, so nothing else on the machine is ever touched. */
+export function appPid(driver) {
+  const app = realpathSync(APP);
+  const queue = childrenOf(driver.proc.pid);
+  while (queue.length) {
+    const pid = queue.shift();
+    try {
+      if (realpathSync(`/proc/${pid}/exe`) === app) return pid;
+    } catch {
+      // gone, or not ours to read
+    }
+    queue.push(...childrenOf(pid));
+  }
+  return null;
 }

@@ -44,7 +44,7 @@ export const pendingSeen = (app) => app.exec("return window.__pendingSeen");
 
 export const openTab = (app, id) => app.click(tid(`tab-${id}`));
 
-async function enabled(app, id) {
+export async function enabled(app, id) {
   const [el] = await app.all(tid(id));
   return el && (await el.attr("disabled")) === null;
 }
@@ -115,4 +115,44 @@ export async function clearSale(app) {
   await app.click(tid("clear-sale"));
   await app.click(tid("confirm-clear"));
   await app.find(tid("cart-empty"));
+}
+
+/** Taps `pin` on the PIN pad on show (the lock screen's or the approval dialog's), then Enter. */
+export async function tapPin(app, pin) {
+  for (const d of pin) await app.click(tid(`pin-key-${d}`));
+  await app.click(tid("pin-key-enter"));
+}
+
+/** Replaces what the field holds with `text`. */
+export async function typeInto(app, id, text) {
+  const input = await app.find(tid(id));
+  await input.clear();
+  await input.type(text);
+}
+
+/** Waits for the element's text (as the page holds it, shown or not) to match `re`; returns it. */
+export function textMatching(app, id, re) {
+  return app.waitFor(`${id} to read ${re}`, async () => {
+    const text = await app.exec(`return document.querySelector(arguments[0])?.textContent.trim() ?? ""`, tid(id));
+    return re.test(text) ? text : null;
+  });
+}
+
+/** Opens a shift on the Shift screen with `float` (as typed, e.g. "100") in the drawer. */
+export async function openShift(app, float) {
+  await openTab(app, "shift");
+  await typeInto(app, "shift-float", float);
+  await app.click(tid("open-shift"));
+  await textMatching(app, "shift-state", /^Open/);
+}
+
+/** Closes the open shift with the drawer counted (`{value in minor units: how many}`); returns
+ * once its Z report shows. */
+export async function closeShift(app, counted) {
+  await openTab(app, "shift");
+  await app.click(tid("close-shift"));
+  for (const [value, n] of Object.entries(counted)) await typeInto(app, `count-${value}`, String(n));
+  await app.waitFor("the count", () => enabled(app, "confirm-close"));
+  await app.click(tid("confirm-close"));
+  return textMatching(app, "z-report", /Z report/);
 }

@@ -36,10 +36,9 @@ import type { RestoredSale } from "./bindings/RestoredSale";
 import type { SaleDraft } from "./bindings/SaleDraft";
 import type { Session } from "./bindings/Session";
 import type { SignedIn } from "./bindings/SignedIn";
-import type { CashCount, ShiftReport } from "./shifts";
-
-/** What is left to pay after some tenders, and the change on cash; from the core (`tender_balance`). */
-export type TenderBalance = { remaining: number; change: number };
+import type { CashCount } from "./bindings/CashCount";
+import type { ShiftView } from "./bindings/ShiftView";
+import type { TenderBalance } from "./bindings/TenderBalance";
 
 /** Event names, one per concern. */
 export const EVENTS = {
@@ -130,15 +129,15 @@ export const api = {
   saveCurrentSale: (draft: SaleDraft) => call<null>("save_current_sale", { draft }),
   currentSale: () => call<RestoredSale | null>("current_sale"),
 
-  shiftCurrent: () => call<ShiftReport | null>("shift_current"),
-  shiftOpen: (float: number) => call<ShiftReport>("shift_open", { float }),
-  shiftCashIn: (amount: number, reason: string) => call<ShiftReport>("shift_cash_in", { amount, reason }),
-  shiftCashOut: (amount: number, reason: string) => call<ShiftReport>("shift_cash_out", { amount, reason }),
+  shiftCurrent: () => call<ShiftView | null>("shift_current"),
+  shiftOpen: (float: number) => call<ShiftView>("shift_open", { float }),
+  shiftCashIn: (amount: number, reason: string) => call<ShiftView>("shift_cash_in", { amount, reason }),
+  shiftCashOut: (amount: number, reason: string) => call<ShiftView>("shift_cash_out", { amount, reason }),
   noSale: (reason: string, approvePin: string | null) => call<null>("no_sale", { reason, approvePin }),
   cashDenominations: () => call<number[]>("cash_denominations"),
   countCash: (counts: CashCount[]) => call<number>("count_cash", { counts }),
-  shiftClose: (counted: number) => call<ShiftReport>("shift_close", { counted }),
-  shiftsClosed: (limit: number) => call<ShiftReport[]>("shifts_closed", { limit }),
+  shiftClose: (counted: number) => call<ShiftView>("shift_close", { counted }),
+  shiftsClosed: (limit: number) => call<ShiftView[]>("shifts_closed", { limit }),
 };
 
 export function onSyncState(handler: (s: SyncStatus) => void): Promise<UnlistenFn> {

@@ -1,7 +1,9 @@
 // A manager's approval: what needs one (void, refund, a discount above the store's limit, a
 // price override, no sale, discarding a failed item) is first asked of the shell without a
 // manager's PIN; when the core answers `approval_required`, the approval dialog asks for one and
-// the same command runs again with it. Wrong PINs and a cashier's PIN are shown in the dialog.
+// the same command runs again with it. The dialog shows what the core asked approval for (a sale
+// may need a price override approved where the register expected a discount). Wrong PINs and a
+// cashier's PIN are shown in the dialog.
 import { toAppError } from "./api";
 import type { AppError } from "./bindings/AppError";
 
@@ -16,6 +18,16 @@ export const ACTION_WORDS: Record<ApprovalAction, string> = {
   no_sale: "Open the drawer (no sale)",
   discard_failed: "Discard a failed item",
 };
+
+/**
+ * What an `approval_required` message asks approval for, as the core words it: "{action} needs a
+ * manager's approval: {reason}"; null for a message of another form.
+ */
+export function askedFor(message: string): { action: ApprovalAction; reason: string } | null {
+  const m = /^([a-z_]+) needs a manager's approval: (.*)$/s.exec(message);
+  if (!m || !(m[1] in ACTION_WORDS)) return null;
+  return { action: m[1] as ApprovalAction, reason: m[2] };
+}
 
 /** What the dialog shows while it waits for a manager's PIN. */
 export type ApprovalRequest = {
@@ -34,7 +46,7 @@ export const approvals = new Approvals();
 
 /**
  * Runs `run` without a manager's PIN, then, if the core wants an approval, with the PIN a manager
- * enters. Resolves with the command's answer, or `null` when the approval was cancelled; any
+ * enters. The dialog names what the core asked approval for, else `action` and `reason`. Resolves with the command's answer, or `null` when the approval was cancelled; any
  * other refusal rejects as an `AppError`.
  */
 export async function withApproval<T>(
@@ -43,16 +55,18 @@ export async function withApproval<T>(
   run: (approvePin: string | null) => Promise<T>,
   into: Approvals = approvals,
 ): Promise<T | null> {
+  let asked: { action: ApprovalAction; reason: string } | null = null;
   try {
     return await run(null);
   } catch (err) {
     const e: AppError = toAppError(err);
     if (e.code !== "approval_required") throw e;
+    asked = askedFor(e.message);
   }
   return new Promise<T | null>((resolve) => {
     into.pending = {
-      action,
-      reason,
+      action: asked?.action ?? action,
+      reason: asked?.reason ?? reason,
       submit: async (pin) => {
         const answer = await run(pin);
         into.pending = null;

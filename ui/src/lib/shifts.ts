@@ -1,46 +1,14 @@
 // Shifts as the Shift screen shows them: the X report of the open shift, the Z report of a
-// closed one, and where each closed shift stands with the back office. The shapes are those of
-// docs/app-api.md ("Shifts"); the shell's generated bindings take their place once it has the
-// commands. Every figure comes from the core: nothing here adds money.
-import type { Operator } from "./bindings/Operator";
-import type { TaxFigures } from "./bindings/TaxFigures";
+// closed one, and where each closed shift stands with the back office. The shape is the core's
+// `ShiftView` (generated bindings). Every figure comes from the core: nothing here adds money.
+import type { ReconciliationState } from "./bindings/ReconciliationState";
+import type { ShiftMismatch } from "./bindings/ShiftMismatch";
+import type { ShiftView } from "./bindings/ShiftView";
+import type { CashCount } from "./bindings/CashCount";
 import { formatRate } from "./money";
 
-export type TenderTotal = { tender: string; sales: number; refunds: number; net: number };
-export type FigureDifference = { figure: string; till: number; back_office: number };
-export type Reconciliation =
-  | { state: "pending" }
-  | { state: "matched" }
-  | { state: "mismatch"; missing_tickets: number[]; unexpected_tickets: number[]; differences: FigureDifference[] };
-
-export type ShiftReport = {
-  shift_id: string;
-  z_number: number;
-  opened_by: Operator;
-  opened_at_ms: number;
-  float: number;
-  tickets: number;
-  sales: number;
-  reversals: number;
-  cash_sales: number;
-  cash_refunds: number;
-  cash_in: number;
-  cash_out: number;
-  expected_cash: number;
-  totals_by_tender: TenderTotal[];
-  tax_by_rate: TaxFigures[];
-  closed_by: Operator | null;
-  closed_at_ms: number | null;
-  counted_cash: number | null;
-  difference: number | null;
-  reconciliation: Reconciliation;
-};
-
-/** How many of one note or coin (its value in minor units) were counted. */
-export type CashCount = { value: number; count: number };
-
 /** The figures of a report in the order the Z report prints them, with their words. */
-export const FIGURES: Array<{ key: keyof ShiftReport; label: string }> = [
+export const FIGURES: Array<{ key: keyof ShiftView; label: string }> = [
   { key: "float", label: "Float" },
   { key: "tickets", label: "Tickets" },
   { key: "sales", label: "Sales" },
@@ -56,11 +24,11 @@ export const FIGURES: Array<{ key: keyof ShiftReport; label: string }> = [
 export const COUNT_FIGURES: ReadonlySet<string> = new Set(["tickets"]);
 
 /** A reconciliation state in one word, for the list of closed shifts. */
-export const STATE_WORD: Record<Reconciliation["state"], string> = { pending: "Pending", matched: "Matched", mismatch: "Mismatch" };
+export const STATE_WORD: Record<ReconciliationState, string> = { pending: "Pending", matched: "Matched", mismatch: "Mismatch" };
 
 /** A reconciliation state in a few words, for the Z report. */
-export function reconciliationWords(r: Reconciliation): string {
-  switch (r.state) {
+export function reconciliationWords(state: ReconciliationState): string {
+  switch (state) {
     case "pending":
       return "Not checked by the back office yet";
     case "matched":
@@ -71,8 +39,8 @@ export function reconciliationWords(r: Reconciliation): string {
 }
 
 /** What differs, one sentence a line: missing tickets, unexpected ones, each figure. */
-export function mismatchLines(r: Reconciliation, fmt: (minor: number) => string): string[] {
-  if (r.state !== "mismatch") return [];
+export function mismatchLines(r: ShiftMismatch | null, fmt: (minor: number) => string): string[] {
+  if (r === null) return [];
   const out: string[] = [];
   const numbers = (ns: number[]) => ns.map((n) => `#${n}`).join(", ");
   if (r.missing_tickets.length) out.push(`Not in the back office: ${numbers(r.missing_tickets)}`);
@@ -105,4 +73,16 @@ export function countsOf(values: number[], typed: Record<number, string>): CashC
     if (Number(t) > 0) out.push({ value, count: Number(t) });
   }
   return out;
+}
+
+/** A time as the core sends it (RFC 3339), in the store's locale: date and time, short. */
+export function shortTime(rfc3339: string | null, locale: string): string {
+  if (rfc3339 === null) return "—";
+  const at = new Date(rfc3339);
+  return Number.isNaN(at.getTime()) ? rfc3339 : at.toLocaleString(locale, { dateStyle: "short", timeStyle: "short" });
+}
+
+/** The open shift, from what `shift_current` answers (the open shift, or else the last closed one). */
+export function stillOpen(shown: ShiftView | null): ShiftView | null {
+  return shown?.state === "open" ? shown : null;
 }

@@ -174,4 +174,34 @@ describe("manager approval", () => {
       await context.close();
     }
   });
+
+  it("a line's price changed in the register takes a manager's PIN at payment, the dialog naming it", async () => {
+    const { page, context, errors } = await openTill({ signedIn: "1234", openShift: true });
+    try {
+      await page.getByTestId("product-search").fill("croissant");
+      await page.keyboard.press("Enter");
+      await page.getByTestId("cart-line").first().waitFor();
+      const before = await page.getByTestId("line-total").innerText();
+      await page.getByTestId("line-price-btn").click();
+      await page.getByTestId("price-value").fill("1.00");
+      await page.getByTestId("price-apply").click();
+      await page.getByTestId("line-price-override").waitFor();
+      await page.getByTestId("line-total").filter({ hasText: "£1.00" }).waitFor();
+      assert.notEqual(before, "£1.00");
+      await page.keyboard.press("F4");
+      await page.getByTestId("complete-sale").click();
+      const dialog = page.getByTestId("approval-dialog");
+      await dialog.waitFor();
+      assert.equal(await dialog.getAttribute("data-action"), "price_override");
+      assert.equal(await page.getByTestId("approval-action").innerText(), "Price override");
+      assert.match(await page.getByTestId("approval-reason").innerText(), /line 1 \(Butter croissant\) at £1\.00 instead of £1\.45/);
+      await typePin(page, "9999");
+      await page.getByTestId("receipt").waitFor();
+      const cart = await page.evaluate(() => window.__mock.calls.filter((c) => c.cmd === "ring_up").at(-1).args.cart);
+      assert.equal(cart.lines[0].unit_price, 100, "the register sends the price as CartLine.unit_price");
+      assert.deepEqual(errors, []);
+    } finally {
+      await context.close();
+    }
+  });
 });

@@ -1,19 +1,19 @@
 import { describe, expect, it } from "vitest";
-import { countsOf, figureName, mismatchLines, reconciliationWords, STATE_WORD } from "../../src/lib/shifts";
+import type { ShiftView } from "../../src/lib/bindings/ShiftView";
+import { countsOf, figureName, mismatchLines, reconciliationWords, shortTime, STATE_WORD, stillOpen } from "../../src/lib/shifts";
 
 const fmt = (minor: number) => `€${(minor / 100).toFixed(2)}`;
 
 describe("a shift's reconciliation in words", () => {
   it("names each state", () => {
-    expect(reconciliationWords({ state: "pending" })).toBe("Not checked by the back office yet");
-    expect(reconciliationWords({ state: "matched" })).toBe("Matches the back office");
+    expect(reconciliationWords("pending")).toBe("Not checked by the back office yet");
+    expect(reconciliationWords("matched")).toBe("Matches the back office");
     expect(STATE_WORD.mismatch).toBe("Mismatch");
   });
 
   it("says what differs: tickets by number, then each figure", () => {
     const lines = mismatchLines(
       {
-        state: "mismatch",
         missing_tickets: [12, 13],
         unexpected_tickets: [40],
         differences: [
@@ -33,7 +33,7 @@ describe("a shift's reconciliation in words", () => {
       "Card (net): €367.50 here, €355.00 in the back office",
       "Tax 20%: €4.00 here, €3.90 in the back office",
     ]);
-    expect(mismatchLines({ state: "matched" }, fmt)).toEqual([]);
+    expect(mismatchLines(null, fmt)).toEqual([]);
   });
 
   it("keeps a figure it does not know by its own name", () => {
@@ -46,5 +46,20 @@ describe("counting the drawer", () => {
     expect(countsOf([5000, 1000, 200], { 5000: "2", 1000: " ", 200: "0" })).toEqual([{ value: 5000, count: 2 }]);
     expect(countsOf([5000], { 5000: "1.5" })).toBeNull();
     expect(countsOf([5000], { 5000: "-1" })).toBeNull();
+  });
+});
+
+describe("the shift as the core sends it", () => {
+  it("is open only while its state says so: the last closed one is not the open shift", () => {
+    const shift = { state: "open" } as ShiftView;
+    expect(stillOpen(shift)).toBe(shift);
+    expect(stillOpen({ state: "closed" } as ShiftView)).toBeNull();
+    expect(stillOpen(null)).toBeNull();
+  });
+
+  it("shows RFC 3339 times in the store's locale, and no time as a dash", () => {
+    expect(shortTime("2026-03-01T09:05:00Z", "en-GB")).toMatch(/01\/03\/2026/);
+    expect(shortTime(null, "en-GB")).toBe("—");
+    expect(shortTime("not a time", "en-GB")).toBe("not a time");
   });
 });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { idleLockDue, MAX_PIN_DIGITS, pinAfterKey } from "../../src/lib/idle";
-import { newApprovals, withApproval } from "../../src/lib/approval.svelte";
+import { askedFor, newApprovals, withApproval } from "../../src/lib/approval.svelte";
 
 describe("the idle lock", () => {
   const at = (o: Partial<Parameters<typeof idleLockDue>[0]>) =>
@@ -71,6 +71,27 @@ describe("a manager's approval", () => {
     into.pending!.cancel();
     expect(await answer).toBeNull();
     expect(runs).toBe(1);
+  });
+
+  it("reads what the core asks approval for from its message", () => {
+    expect(askedFor("price_override needs a manager's approval: price override: line 1 (Scone) at €1.50 instead of €2.50")).toEqual({
+      action: "price_override",
+      reason: "price override: line 1 (Scone) at €1.50 instead of €2.50",
+    });
+    expect(askedFor("teleport needs a manager's approval: why"), "an action the dialog cannot name").toBeNull();
+    expect(askedFor("the cart is empty")).toBeNull();
+  });
+
+  it("shows the approval the core asked for rather than the one the screen expected", async () => {
+    const into = newApprovals();
+    const answer = withApproval("discount", "Discount above the store's limit", (pin) =>
+      pin === null ? Promise.reject({ code: "approval_required", message: "price_override needs a manager's approval: price override: line 1 (Tea)" }) : Promise.resolve("sold"), into);
+    await Promise.resolve();
+    await Promise.resolve();
+    expect(into.pending?.action).toBe("price_override");
+    expect(into.pending?.reason).toBe("price override: line 1 (Tea)");
+    await into.pending!.submit("9999");
+    expect(await answer).toBe("sold");
   });
 
   it("passes any other refusal on", async () => {

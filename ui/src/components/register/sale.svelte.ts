@@ -113,9 +113,9 @@ export class Sale {
     return r;
   }
 
-  /** Adds one of a product: a second scan of the same product raises the quantity. */
+  /** Adds one of a product: a second scan of the same product raises the quantity of its plain line. */
   add(product: ProductView): void {
-    const at = this.lines.findIndex((l) => l.product.id === product.id && l.discount === null);
+    const at = this.lines.findIndex((l) => l.product.id === product.id && l.discount === null && l.unitPrice === null);
     if (at >= 0) {
       this.setQuantity(at, this.lines[at].quantity + 1);
       this.selected = at;
