@@ -46,9 +46,10 @@ pub async fn customer_save(
         })
         .transpose()?;
     let terminal = state.terminal()?;
+    let operator = terminal.operator().await?;
     let saved = terminal
         .db(move |c| {
-            let saved = customers::save(c, id, fields, &SystemClock)?;
+            let saved = customers::save_by(c, id, fields, operator.as_ref(), &SystemClock)?;
             customers::view(c, saved)
         })
         .await?;
