@@ -24,7 +24,7 @@ pub fn run(data_dir: Option<&Path>, args: Args) -> Result<(), Failure> {
         None => {
             if !args.json {
                 outln!(
-                    "journal holds: {} tickets verified, {} events ({} Z reports)",
+                    "journal holds: {} tickets verified, {} events (Z reports: {})",
                     v.tickets,
                     v.events,
                     v.z_reports
