@@ -34,6 +34,7 @@ pub mod store;
 pub mod sync;
 pub mod tender;
 pub mod tickets;
+pub mod unsent;
 
 pub use cart::{Cart, CartLine, Quote};
 pub use clock::{Clock, SystemClock};
