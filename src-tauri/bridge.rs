@@ -10,6 +10,9 @@
 //! - `ticket://synced`: one per ticket the server accepted, for batches of at most
 //!   [`MAX_TICKET_EVENTS`] tickets. A larger batch is a backlog draining: the UI reloads its
 //!   ticket list from the counts in `sync://state` instead, so no flood of events reaches it.
+//!
+//! The shell's close question, `app://close-requested`, is sent by `closing.rs`; its name lives
+//! here with the others.
 
 use tauri::{AppHandle, Emitter, Runtime};
 use till_core::recover::notice::StoreDamage;
@@ -23,6 +26,7 @@ pub const SYNC_PROGRESS: &str = "sync://progress";
 pub const TICKET_SYNCED: &str = "ticket://synced";
 pub const CATALOG_UPDATED: &str = "catalog://updated";
 pub const STORE_DAMAGED: &str = "store://damaged";
+pub const CLOSE_REQUESTED: &str = "app://close-requested";
 
 /// What the shell itself tells the UI, beside the engine's snapshots.
 pub trait ShellEvents: Send + Sync {

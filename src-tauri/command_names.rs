@@ -50,4 +50,5 @@ pub const COMMANDS: &[&str] = &[
     "count_cash",
     "shift_close",
     "shifts_closed",
+    "close_app",
 ];

@@ -80,6 +80,34 @@ pub struct SyncNowAnswer {
     pub reason: Option<String>,
 }
 
+/// The payload of `app://close-requested`: what the back office does not hold yet, asked about
+/// before the window closes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, TS)]
+pub struct CloseRequest {
+    /// Ticket mutations (sales, voids, refunds) not yet at the back office.
+    pub sales: u64,
+    /// Every mutation not yet there, the sales among them.
+    pub pending: u64,
+}
+
+/// What the cashier chose in the close dialog.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, TS)]
+#[serde(rename_all = "snake_case")]
+pub enum CloseChoice {
+    /// Send what is pending, then close; stay open and say why when it cannot be sent in time.
+    SyncAndClose,
+    /// Close now; what is pending stays in the store and goes at the next start.
+    CloseAnyway,
+}
+
+/// The answer to `close_app` when the window stays open (when it closes, no answer is read).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+pub struct CloseAnswer {
+    pub closed: bool,
+    /// Why the pending items could not be sent.
+    pub reason: Option<String>,
+}
+
 /// The payload of `ticket://synced`.
 #[derive(Debug, Clone, Serialize, TS)]
 pub struct TicketSynced {

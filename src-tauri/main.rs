@@ -5,6 +5,7 @@
 
 mod bindings;
 mod bridge;
+mod closing;
 mod commands;
 mod error;
 mod input;
@@ -89,9 +90,12 @@ fn build(data_dir: &Path) -> tauri::Builder<tauri::Wry> {
                 .build(),
         )
         .invoke_handler(commands::handler())
+        .on_window_event(closing::on_window_event)
         .setup(move |app| {
             let state = terminal::start(app.handle(), &setup_dir);
             app.manage(state);
+            #[cfg(unix)]
+            closing::exit_on_signals(app.handle().clone());
             Ok(())
         })
 }

@@ -40,9 +40,12 @@ impl AppState {
         }
     }
 
-    /// Stops the sync engine cleanly (the batch in flight finishes or is abandoned queued).
+    /// Closes the terminal before the process exits: the register's write in progress commits
+    /// first and nothing is written after it, then the sync engine stops cleanly (the batch in
+    /// flight finishes or is abandoned queued). Blocks until both are done.
     pub fn shutdown(&self) {
         if let Ok(t) = &self.terminal {
+            t.finish_writes();
             if let Some(engine) = t.engine() {
                 tauri::async_runtime::block_on(engine.shutdown());
             }
@@ -67,6 +70,8 @@ pub struct Terminal {
     /// The employee signed in at the till, until the till locks. Kept in memory only: a
     /// restarted app asks for a PIN again.
     signed_in: Mutex<Option<SignedIn>>,
+    /// Set, under `conn`'s lock, once the app is closing: no work starts on `conn` after it.
+    closed: AtomicBool,
 }
 
 impl Terminal {
@@ -137,9 +142,25 @@ impl Terminal {
             // A panic elsewhere while holding the lock leaves the connection usable: SQLite
             // rolled back whatever transaction was open.
             let mut conn = this.conn.lock().unwrap_or_else(|p| p.into_inner());
+            if this.closed.load(Ordering::Acquire) {
+                return Err(AppError::new(
+                    ErrorCode::DatabaseError,
+                    "the till is closing; nothing more is written",
+                ));
+            }
             f(&mut conn).map_err(Into::into)
         })
         .await?
+    }
+
+    /// Waits for the work in progress on the register's connection to end (every call holds
+    /// the connection's lock until its transaction has committed or rolled back), then refuses
+    /// any that would start after it. Leaves the connection open: closing it is the process's
+    /// exit, with nothing half-written.
+    pub fn finish_writes(&self) {
+        let _conn = self.conn.lock().unwrap_or_else(|p| p.into_inner());
+        self.closed.store(true, Ordering::Release);
+        tracing::info!("the register's writes are finished");
     }
 
     /// The store's full check, then sync: a damaged store is first replaced and its sales
@@ -372,6 +393,7 @@ fn open<R: Runtime>(app: &AppHandle<R>, data_dir: &Path) -> CmdResult<Terminal> 
         events: bridge,
         salvage_failed: Mutex::new(None),
         signed_in: Mutex::new(None),
+        closed: AtomicBool::new(false),
     })
 }
 

@@ -65,6 +65,7 @@ pub fn handler<R: tauri::Runtime>() -> impl Fn(tauri::ipc::Invoke<R>) -> bool + 
         shifts::count_cash,
         shifts::shift_close,
         shifts::shifts_closed,
+        crate::closing::close_app,
     ]
 }
 
