@@ -17,6 +17,9 @@
 // Drive it from a test through `window.__mock`:
 //   __mock.emitState(partial)  merge into the status snapshot and push `sync://state`
 //   __mock.emit(event, payload) push any event
+//   __mock.requestClose()      the window's close button: asks (`app://close-requested`) when
+//                              something is pending on an enrolled till, else closes at once
+//   __mock.closed              whether the window was closed (by that, or by `close_app`)
 //   __mock.calls               every command received, as {cmd, args}
 //   __mock.db                  the fake back end's data
 (function installMockBackend() {
@@ -341,6 +344,18 @@
   }
 
   let syncing = false;
+  const mock = { closed: false };
+  function closeWindow() {
+    mock.closed = true;
+    return { closed: true, reason: null };
+  }
+  function requestClose() {
+    const sales = db.tickets.filter((t) => t.sync_state === "pending").length;
+    const pending = db.status.pending;
+    if (!db.settings.enrolled || pending === 0) return closeWindow();
+    emit("app://close-requested", { sales, pending });
+    return null;
+  }
   function runSync() {
     syncing = true;
     const pending = db.tickets.filter((t) => t.sync_state === "pending");
@@ -607,6 +622,16 @@
       if (!syncing) setTimeout(runSync, 50);
       return { accepted: true, reason: null };
     },
+    close_app: ({ choice }) => {
+      if (choice === "close_anyway") return closeWindow();
+      const answer = commands.sync_now();
+      if (!answer.accepted) return { closed: false, reason: answer.reason };
+      // As the shell does: wait for the drain (the mock's sync takes `syncDelayMs`), then close,
+      // or answer why not.
+      return new Promise((done) => {
+        setTimeout(() => done(syncing || seed.syncFails ? { closed: false, reason: db.status.last_error?.message ?? "sync did not finish" } : closeWindow()), seed.syncDelayMs + 150);
+      });
+    },
     sync_pause: () => (emitState({ state: "paused" }), null),
     sync_resume: () => (emitState({ state: "idle" }), null),
     sync_history: ({ limit }) => db.history.slice(0, limit),
@@ -815,5 +840,5 @@
       listeners.get(event)?.delete(id);
     },
   };
-  window.__mock = { db, calls, emit, emitState, products, seed, employees };
+  window.__mock = Object.assign(mock, { db, calls, emit, emitState, products, seed, employees, requestClose });
 })();

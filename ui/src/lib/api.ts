@@ -6,6 +6,9 @@ import type { ActivityLine } from "./bindings/ActivityLine";
 import type { AppError } from "./bindings/AppError";
 import type { AppSettings } from "./bindings/AppSettings";
 import type { Cart } from "./bindings/Cart";
+import type { CloseAnswer } from "./bindings/CloseAnswer";
+import type { CloseChoice } from "./bindings/CloseChoice";
+import type { CloseRequest } from "./bindings/CloseRequest";
 import type { CommittedTicket } from "./bindings/CommittedTicket";
 import type { ConflictDetail } from "./bindings/ConflictDetail";
 import type { ConflictResolution } from "./bindings/ConflictResolution";
@@ -47,6 +50,7 @@ export const EVENTS = {
   ticketSynced: "ticket://synced",
   catalogUpdated: "catalog://updated",
   storeDamaged: "store://damaged",
+  closeRequested: "app://close-requested",
 } as const;
 
 /**
@@ -138,6 +142,8 @@ export const api = {
   countCash: (counts: CashCount[]) => call<number>("count_cash", { counts }),
   shiftClose: (counted: number) => call<ShiftView>("shift_close", { counted }),
   shiftsClosed: (limit: number) => call<ShiftView[]>("shifts_closed", { limit }),
+
+  closeApp: (choice: CloseChoice) => call<CloseAnswer>("close_app", { choice }),
 };
 
 export function onSyncState(handler: (s: SyncStatus) => void): Promise<UnlistenFn> {
@@ -158,4 +164,8 @@ export function onCatalogUpdated(handler: () => void): Promise<UnlistenFn> {
 
 export function onStoreDamaged(handler: (d: StoreDamage) => void): Promise<UnlistenFn> {
   return listen<StoreDamage>(EVENTS.storeDamaged, (e) => handler(e.payload));
+}
+
+export function onCloseRequested(handler: (r: CloseRequest) => void): Promise<UnlistenFn> {
+  return listen<CloseRequest>(EVENTS.closeRequested, (e) => handler(e.payload));
 }

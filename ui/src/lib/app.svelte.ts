@@ -1,7 +1,8 @@
 // The UI's shared state: the latest sync snapshot, the store and app settings, and a ticking
 // clock for countdowns. Snapshots come from `sync://state`; nothing here polls the shell.
-import { api, onCatalogUpdated, onStoreDamaged, onSyncState, toAppError } from "./api";
+import { api, onCatalogUpdated, onCloseRequested, onStoreDamaged, onSyncState, toAppError } from "./api";
 import type { AppSettings } from "./bindings/AppSettings";
+import type { CloseRequest } from "./bindings/CloseRequest";
 import type { Session } from "./bindings/Session";
 import type { StoreDamage } from "./bindings/StoreDamage";
 import type { StoreSettings } from "./bindings/StoreSettings";
@@ -43,6 +44,8 @@ class AppState {
   startupError = $state<string | null>(null);
   /** The damaged store this one replaced, if any: from `store_damage`, then `store://damaged`. */
   damage = $state<StoreDamage | null>(null);
+  /** The window was asked to close with work not yet at the back office (`app://close-requested`). */
+  closing = $state<CloseRequest | null>(null);
 
   /** Who is at the till; `null` until the shell answers. */
   session = $state<Session | null>(null);
@@ -76,6 +79,7 @@ class AppState {
     await onSyncState((s) => this.applyStatus(s));
     await onCatalogUpdated(() => this.catalogVersion++);
     await onStoreDamaged((d) => (this.damage = d));
+    await onCloseRequested((r) => (this.closing = r));
     setInterval(() => (this.now = Date.now()), 1000);
     try {
       const [store, settings, status, damage, session] = await Promise.all([

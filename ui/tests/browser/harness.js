@@ -89,3 +89,12 @@ export function scanFromPage(page, code) {
 export function cartNames(page) {
   return page.locator('[data-testid="cart-line"] .name').allInnerTexts();
 }
+
+/** Rings up one drink paid in cash, back at a new sale: one sale waiting for a sync. */
+export async function sellOne(page) {
+  await page.getByTestId("product-DRK-001").click();
+  await page.keyboard.press("F4");
+  await page.getByTestId("quick-cash").first().click();
+  await page.getByTestId("complete-sale").click();
+  await page.getByTestId("new-sale").click();
+}

@@ -2,10 +2,10 @@
 // (1280×800): the status bar never overflows and Sync now is whole in every state, every category
 // key is on screen, the cart shows many lines, the ticket actions are above the fold, a damaged
 // store's banner leaves the register whole, and the PIN pad, approvals, split tender, parked
-// sales and the shift's screens fit.
+// sales, the shift's screens and the question before closing fit.
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { burst, launch, openApp, serveDist } from "./harness.js";
+import { burst, launch, openApp, sellOne, serveDist } from "./harness.js";
 
 let server, browser;
 before(async () => {
@@ -183,6 +183,25 @@ for (const size of SIZES) {
 
         await page.getByTestId("store-damaged-dismiss").click();
         await page.getByTestId("store-damaged").waitFor({ state: "detached" });
+        assert.deepEqual(errors, []);
+      } finally {
+        await context.close();
+      }
+    });
+
+    it("the question before closing fits, with its progress and with a long failure", async () => {
+      const seed = { failed: false, conflicts: false, syncDelayMs: 600, syncFails: LONG_ERROR };
+      const { page, context, errors } = await openApp(browser, server.url, { viewport: size, seed });
+      try {
+        await sellOne(page);
+        await page.evaluate(() => window.__mock.requestClose());
+        await page.getByTestId("close-dialog").waitFor();
+        assert.deepEqual(await clipped(page), [], "the question");
+        await page.getByTestId("close-sync").click();
+        await page.getByTestId("close-progress").waitFor();
+        assert.deepEqual(await clipped(page), [], "sending");
+        await page.getByTestId("close-failure").waitFor();
+        assert.deepEqual(await clipped(page), [], "the failure");
         assert.deepEqual(errors, []);
       } finally {
         await context.close();
