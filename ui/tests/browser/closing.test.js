@@ -63,6 +63,27 @@ describe("closing the till", () => {
     }
   });
 
+  it("takes Enter and Escape over the PIN pad of a locked till", async () => {
+    const { page, context, errors } = await openApp(browser, server.url, { seed: { employees: true, syncDelayMs: 200 } });
+    try {
+      await page.getByTestId("lock-screen").waitFor();
+      await page.evaluate(() => window.__mock.emitState({ pending: 3 }));
+      await requestClose(page);
+      await page.getByTestId("close-dialog").waitFor();
+      await page.keyboard.press("Escape");
+      await page.getByTestId("close-dialog").waitFor({ state: "detached" });
+      await requestClose(page);
+      await page.getByTestId("close-dialog").waitFor();
+      await page.keyboard.press("Enter");
+      await page.waitForFunction(() => window.__mock.closed);
+      assert.equal(await page.getByTestId("pin-error").count(), 0, "the PIN pad took no Enter");
+      assert.deepEqual(await closeCalls(page), ["sync_and_close"]);
+      assert.deepEqual(errors, []);
+    } finally {
+      await context.close();
+    }
+  });
+
   it("says why the sales could not be sent, and Close anyway closes", async () => {
     const seed = { failed: false, conflicts: false, syncDelayMs: 200, syncFails: "cannot reach the back office" };
     const { page, context, errors } = await openApp(browser, server.url, { seed });
