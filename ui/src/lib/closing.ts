@@ -13,6 +13,11 @@ export function unsentHeadline(r: CloseRequest): string {
   return `${plural(r.sales, "sale is", "sales are")} not yet at the back office${also}`;
 }
 
+/** Why "Sync now and close" left the window open, as one sentence. */
+export function notSent(reason: string): string {
+  return `They could not be sent: ${reason.replace(/\.+$/, "")}.`;
+}
+
 /** How far the drain is, from the latest status snapshot. */
 export function drainProgress(s: SyncStatus): string {
   if (s.progress) return `Sending… ${s.progress.done} of ${s.progress.total} sent`;
