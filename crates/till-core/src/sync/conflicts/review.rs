@@ -14,6 +14,7 @@ use super::super::enrolment;
 use super::super::error::SyncError;
 use super::sides::{
     ConflictEntity, ConflictReason, CustomerField, CustomerSides, ShiftSides, TicketSides,
+    TotalsSides,
 };
 use super::{get, list, Conflict, Side, Sides};
 
@@ -115,7 +116,7 @@ pub fn detail(conn: &Connection, id: i64) -> Result<ConflictDetail, SyncError> {
         settlement: Settlement::of(&c),
         server_version: match &c.sides {
             Sides::Customer(sides) => sides.theirs.as_ref().map(|t| t.version),
-            Sides::Ticket(_) | Sides::Shift(_) => None,
+            Sides::Ticket(_) | Sides::Shift(_) | Sides::Totals(_) => None,
         },
         mine_at_ms,
         theirs_at_ms,
@@ -164,8 +165,8 @@ fn label(c: &Conflict, ticket_number: Option<u64>) -> String {
             .or(s.theirs.as_ref().map(|t| &t.fields))
             .map(|f| f.name.clone())
             .unwrap_or_else(|| format!("Customer {}", c.entity_id)),
-        (Sides::Ticket(_), Some(n)) => format!("Ticket #{n}"),
-        (Sides::Ticket(_), None) => format!("Ticket {}", c.entity_id),
+        (Sides::Ticket(_) | Sides::Totals(_), Some(n)) => format!("Ticket #{n}"),
+        (Sides::Ticket(_) | Sides::Totals(_), None) => format!("Ticket {}", c.entity_id),
         (Sides::Shift(s), _) => match &s.mine {
             Some(z) => format!("Z report #{}", z.z_number),
             None => format!("Shift {}", c.entity_id),
@@ -183,6 +184,7 @@ fn rows(conn: &Connection, sides: &Sides) -> Result<Vec<FieldRow>, SyncError> {
             ticket_rows(t, this_till, currency().as_ref())
         }
         Sides::Shift(s) => shift_rows(s, currency().as_ref()),
+        Sides::Totals(t) => totals_rows(t, currency().as_ref()),
     })
 }
 
@@ -190,7 +192,7 @@ fn rows(conn: &Connection, sides: &Sides) -> Result<Vec<FieldRow>, SyncError> {
 fn stamps(sides: &Sides) -> (Option<Hlc>, Option<Hlc>) {
     match sides {
         Sides::Customer(c) => customer_stamps(c),
-        Sides::Ticket(_) | Sides::Shift(_) => (None, None),
+        Sides::Ticket(_) | Sides::Shift(_) | Sides::Totals(_) => (None, None),
     }
 }
 
@@ -327,6 +329,49 @@ fn shift_rows(sides: &ShiftSides, currency: Option<&Currency>) -> Vec<FieldRow> 
             default: Some(Side::Theirs),
             mine: Some(mine),
             theirs: Some(theirs),
+        })
+        .collect()
+}
+
+/// A ticket stored with other figures, one row per figure that differs (money in `currency`):
+/// this till's as sent, the back office's as stored. Nothing is a choice: resolving
+/// acknowledges the difference.
+fn totals_rows(sides: &TotalsSides, currency: Option<&Currency>) -> Vec<FieldRow> {
+    let money = |minor: i64| match currency {
+        Some(c) => Money::new(minor, c).to_string(),
+        None => minor.to_string(),
+    };
+    let shown = |figures: &Option<till_protocol::StoredFigures>, name: &str| {
+        let f = figures.as_ref()?;
+        Some(match name {
+            "total" => money(f.total),
+            "taxes" => f
+                .taxes
+                .iter()
+                .map(|t| format!("{} bp: {}", t.rate_bp, money(t.tax)))
+                .collect::<Vec<_>>()
+                .join(", "),
+            _ => f
+                .tenders
+                .iter()
+                .map(|t| match t {
+                    till_protocol::Tender::Cash { .. } => format!("cash {}", money(t.counted())),
+                    till_protocol::Tender::Card { .. } => format!("card {}", money(t.counted())),
+                })
+                .collect::<Vec<_>>()
+                .join(", "),
+        })
+    };
+    sides
+        .differing()
+        .into_iter()
+        .map(|name| FieldRow {
+            mine: shown(&sides.mine, &name),
+            theirs: shown(&sides.theirs, &name),
+            name,
+            differs: true,
+            choice: false,
+            default: Some(Side::Theirs),
         })
         .collect()
 }

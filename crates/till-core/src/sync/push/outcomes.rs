@@ -5,10 +5,14 @@
 //! them, or at and after a gap), and what the batch adds up to. [`super::writes::Writer`] then
 //! carries the plan out.
 
-use till_protocol::{ConflictCurrent, ConflictReason, Outcome, PushResponse, ReversalInfo};
+use till_protocol::{
+    ConflictCurrent, ConflictReason, Mutation, MutationBody, MutationResult, Outcome, PushResponse,
+    ReversalInfo, StoredFigures,
+};
 
 use crate::outbox::OutboxEntry;
 
+use super::super::conflicts::TotalsSides;
 use super::super::error::SyncError;
 use super::BatchReport;
 
@@ -22,6 +26,9 @@ pub enum Settle<'a> {
         server_id: i64,
         server_number: Option<u64>,
         version: u64,
+        /// A ticket the back office stored with other figures than sent: both sides, for a
+        /// manager (`totals_differ`).
+        totals_differ: Option<TotalsSides>,
     },
     /// A reversal of a sale already reversed elsewhere: stored and counted by the server, and a
     /// disputed reversal for a manager here.
@@ -171,7 +178,7 @@ pub fn plan<'a>(
                     plan.diverged.get_or_insert(why);
                     Settle::Requeue
                 }
-                None => settle(entry, &result.outcome, numbering, &mut plan),
+                None => settle(entry, result, numbering, &mut plan),
             },
         };
         plan.rows.push((entry, settle));
@@ -179,13 +186,14 @@ pub fn plan<'a>(
     plan
 }
 
-/// What `outcome` means for `entry`, counted into `plan`.
+/// What `result` means for `entry`, counted into `plan`.
 fn settle<'a>(
     entry: &'a OutboxEntry,
-    outcome: &'a Outcome,
+    result: &'a MutationResult,
     numbering: Numbering,
     plan: &mut Plan<'a>,
 ) -> Settle<'a> {
+    let outcome = &result.outcome;
     let original = match outcome {
         Outcome::Duplicate { original } => original.as_ref(),
         other => other,
@@ -202,11 +210,19 @@ fn settle<'a>(
                     .synced_tickets
                     .push((entry.entity_id, *server_number));
             }
+            let totals_differ = result
+                .stored
+                .as_ref()
+                .and_then(|stored| totals_differ(entry, stored));
+            if totals_differ.is_some() {
+                report.conflicts += 1;
+            }
             Settle::Applied {
                 outcome,
                 server_id: *server_id,
                 server_number: *server_number,
                 version: *version,
+                totals_differ,
             }
         }
         Outcome::Disputed {
@@ -253,6 +269,29 @@ fn settle<'a>(
     };
     report.settled += 1;
     settle
+}
+
+/// Both sides of a ticket the back office echoes as `stored` with other figures than `entry`
+/// sent; `None` when it stored them as sent (or the row carries no ticket).
+fn totals_differ(entry: &OutboxEntry, stored: &StoredFigures) -> Option<TotalsSides> {
+    let mutation: Mutation = match serde_json::from_slice(&entry.payload) {
+        Ok(mutation) => mutation,
+        Err(e) => {
+            tracing::warn!(seq = entry.seq, error = %e, "cannot read a pushed ticket back");
+            return None;
+        }
+    };
+    let (MutationBody::TicketCreated(ticket)
+    | MutationBody::TicketVoided(ticket)
+    | MutationBody::TicketRefunded(ticket)) = &mutation.body
+    else {
+        return None;
+    };
+    let sides = TotalsSides {
+        mine: Some(StoredFigures::of(ticket)),
+        theirs: Some(stored.clone()),
+    };
+    (!sides.differing().is_empty()).then_some(sides)
 }
 
 /// Whether the row's entity is a ticket (a sale, void or refund): its identity is the row's
