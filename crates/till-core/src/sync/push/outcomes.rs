@@ -579,4 +579,66 @@ mod tests {
             "the back office's sequence 1 is outbox row 11"
         );
     }
+
+    /// A sale of 12.00 paid cash, queued as row `seq`.
+    fn sale_row(seq: u64) -> (OutboxEntry, StoredFigures) {
+        let ticket: till_protocol::Ticket = serde_json::from_value(serde_json::json!({
+            "id": Uuid::now_v7(), "number": seq, "kind": "sale", "reverses": null,
+            "created_at_ms": 0, "hlc": {"wall_ms": 0, "counter": 0, "node": Uuid::nil()},
+            "currency": {"code": "EUR", "exponent": 2}, "prices_include_tax": true,
+            "customer_id": null, "lines": [], "ticket_discount": null,
+            "taxes": [{"rate_bp": 2000, "base": 1000, "tax": 200}],
+            "totals": {"subtotal": 1200, "discount_total": 0, "tax_total": 200, "total": 1200},
+            "tenders": [{"kind": "cash", "tendered": 1200, "change": 0}],
+            "journal_hash": ""
+        }))
+        .expect("a ticket");
+        let sent = StoredFigures::of(&ticket);
+        let mutation = till_protocol::Mutation {
+            id: Uuid::now_v7(),
+            seq,
+            hlc: ticket.hlc,
+            wall_clock_ms: 0,
+            body: MutationBody::TicketCreated(ticket),
+            recovered: None,
+            operator: None,
+        };
+        let mut row = entry(seq);
+        row.payload = serde_json::to_vec(&mutation).expect("serializes");
+        (row, sent)
+    }
+
+    #[test]
+    fn a_ticket_echoed_with_other_figures_is_applied_and_a_conflict_for_a_manager() {
+        let (same, sent) = sale_row(1);
+        let (other, _) = sale_row(2);
+        let batch = vec![same, other];
+        let mut response = answer(&batch, applied);
+        response.results[0].stored = Some(sent.clone());
+        let stored = StoredFigures {
+            total: sent.total + 1,
+            ..sent.clone()
+        };
+        response.results[1].stored = Some(stored.clone());
+        let plan = plan(&batch, &response, mine());
+        assert_eq!(
+            kinds(&plan),
+            ["applied", "applied"],
+            "the sales exist there"
+        );
+        let differs = |row: usize| match &plan.rows[row].1 {
+            Settle::Applied { totals_differ, .. } => totals_differ.clone(),
+            other => panic!("applied: {other:?}"),
+        };
+        assert_eq!(differs(0), None, "stored as sent: nothing to review");
+        assert_eq!(
+            differs(1),
+            Some(TotalsSides {
+                mine: Some(sent),
+                theirs: Some(stored),
+            }),
+            "stored otherwise: both sides for a manager"
+        );
+        assert_eq!((plan.report.settled, plan.report.conflicts), (2, 1));
+    }
 }
