@@ -348,7 +348,10 @@ fn totals_rows(sides: &TotalsSides, currency: Option<&Currency>) -> Vec<FieldRow
             "taxes" => f
                 .taxes
                 .iter()
-                .map(|t| format!("{} bp: {}", t.rate_bp, money(t.tax)))
+                .map(|t| {
+                    let (rate, _) = figure_words(&format!("tax:{}", t.rate_bp));
+                    format!("{rate}: {}", money(t.tax))
+                })
                 .collect::<Vec<_>>()
                 .join(", "),
             _ => f
@@ -707,6 +710,26 @@ mod tests {
         );
     }
 
+    /// Rows of a conflict that is only acknowledged, as `(name, mine, theirs)`: each differs,
+    /// none is a choice.
+    fn acknowledged_rows(rows: Vec<FieldRow>) -> Vec<(String, Option<String>, Option<String>)> {
+        rows.into_iter()
+            .map(|r| {
+                assert!(r.differs && !r.choice, "nothing to pick: {r:?}");
+                (r.name, r.mine, r.theirs)
+            })
+            .collect()
+    }
+
+    /// A row of [`acknowledged_rows`].
+    fn differing(name: &str, mine: &str, theirs: &str) -> (String, Option<String>, Option<String>) {
+        (
+            name.to_string(),
+            Some(mine.to_string()),
+            Some(theirs.to_string()),
+        )
+    }
+
     #[test]
     fn a_shift_conflict_shows_each_difference_in_words_and_money() {
         use till_protocol::shift::FigureDifference;
@@ -733,30 +756,16 @@ mod tests {
             code: "EUR".into(),
             exponent: 2,
         };
-        let rows: Vec<(String, Option<String>, Option<String>)> = shift_rows(&sides, Some(&euro))
-            .into_iter()
-            .map(|r| {
-                assert!(r.differs && !r.choice, "nothing to pick: {r:?}");
-                (r.name, r.mine, r.theirs)
-            })
-            .collect();
-        let row = |name: &str, mine: &str, theirs: &str| {
-            (
-                name.to_string(),
-                Some(mine.to_string()),
-                Some(theirs.to_string()),
-            )
-        };
         assert_eq!(
-            rows,
+            acknowledged_rows(shift_rows(&sides, Some(&euro))),
             [
-                row("ticket #4", "counted", "never received"),
-                row("ticket #9", "not counted", "held"),
-                row("tickets", "2", "1"),
-                row("cash sales", "€12.50", "€0.00"),
-                row("card (net)", "€3.00", "€0.00"),
-                row("tax at 20 %", "€2.08", "€0.00"),
-                row("tax at 5.5 %", "€0.05", "€0.00"),
+                differing("ticket #4", "counted", "never received"),
+                differing("ticket #9", "not counted", "held"),
+                differing("tickets", "2", "1"),
+                differing("cash sales", "€12.50", "€0.00"),
+                differing("card (net)", "€3.00", "€0.00"),
+                differing("tax at 20 %", "€2.08", "€0.00"),
+                differing("tax at 5.5 %", "€0.05", "€0.00"),
             ]
         );
     }
@@ -794,6 +803,44 @@ mod tests {
             Settlement::of(&c),
             Settlement::Acknowledge,
             "a shift whose Z report differs is acknowledged"
+        );
+    }
+
+    #[test]
+    fn a_ticket_stored_with_other_figures_shows_each_differing_figure_in_money() {
+        let figures = |total: i64, tender: till_protocol::Tender| till_protocol::StoredFigures {
+            total,
+            taxes: vec![till_protocol::pricing::TaxFigures {
+                rate_bp: 2000,
+                base: 1_000,
+                tax: 200,
+            }],
+            tenders: vec![tender],
+        };
+        let cash = till_protocol::Tender::Cash {
+            tendered: 1_500,
+            change: 300,
+        };
+        let card = till_protocol::Tender::Card {
+            amount: 1_200,
+            approval_ref: "A1".into(),
+            last4: None,
+        };
+        let sides = TotalsSides {
+            mine: Some(figures(1_200, cash)),
+            theirs: Some(figures(1_201, card)),
+        };
+        let euro = Currency {
+            code: "EUR".into(),
+            exponent: 2,
+        };
+        assert_eq!(
+            acknowledged_rows(totals_rows(&sides, Some(&euro))),
+            [
+                differing("total", "€12.00", "€12.01"),
+                differing("tenders", "cash €12.00", "card €12.00"),
+            ],
+            "the taxes agree, so they are no row"
         );
     }
 }
