@@ -2,7 +2,8 @@
 //! with employees records nothing without a PIN, names who rang up each ticket here and in the
 //! back office, asks a manager to approve a void or refund, takes several partial refunds of one
 //! sale up to what is left, and locks out a guessed PIN. A shift whose Z report the back office
-//! does not agree with (it refused one of its tickets) is a conflict a manager acknowledges.
+//! does not agree with (it refused one of its tickets) is a conflict a manager acknowledges, and
+//! so is a sale it stored with other figures than the till sent.
 
 use serde_json::Value;
 use till_core::{approvals, cart, catalog, signin, tickets, Cart, CartLine, Store, SystemClock};
@@ -64,6 +65,24 @@ async fn refused(till: &std::path::Path, args: &[&str], code: &str) -> String {
         );
     }
     said.to_owned()
+}
+
+/// Conflict `id` acknowledged by Mona, the manager, after neither an acknowledgement without a
+/// PIN nor keeping this till's side was taken: what `tillctl` said.
+async fn acknowledged_by_mona(till: &std::path::Path, id: &str) -> String {
+    let resolve = ["conflicts", "resolve", id];
+    refused(
+        till,
+        &[&resolve[..], &["--acknowledge"]].concat(),
+        "pin_required",
+    )
+    .await;
+    let keep_mine = [&resolve[..], &["--keep", "mine", "--pin", MANAGER_PIN]].concat();
+    refused(till, &keep_mine, "not_applicable").await;
+    let ack = [&resolve[..], &["--acknowledge", "--pin", MANAGER_PIN]].concat();
+    let said = tillctl_ok(till, &ack).await;
+    assert!(said.contains("resolved by Mona"), "{said}");
+    said
 }
 
 async fn json(till: &std::path::Path, args: &[&str]) -> Value {
@@ -378,18 +397,7 @@ async fn a_shift_missing_a_refused_ticket_is_a_mismatch_a_manager_acknowledges()
     );
 
     // Acknowledged, never rewritten: by someone signed in, recorded in the journal.
-    let resolve = ["conflicts", "resolve", &id];
-    refused(
-        till,
-        &[&resolve[..], &["--acknowledge"]].concat(),
-        "pin_required",
-    )
-    .await;
-    let keep_mine = [&resolve[..], &["--keep", "mine", "--pin", MANAGER_PIN]].concat();
-    refused(till, &keep_mine, "not_applicable").await;
-    let ack = [&resolve[..], &["--acknowledge", "--pin", MANAGER_PIN]].concat();
-    let said = tillctl_ok(till, &ack).await;
-    assert!(said.contains("resolved by Mona"), "{said}");
+    let said = acknowledged_by_mona(till, &id).await;
     assert!(!said.contains("queued"), "nothing is sent: {said}");
     assert_eq!(status(till).await["conflicts"], 0);
     let all = json(till, &["conflicts", "list", "--all", "--json"]).await;
@@ -422,4 +430,67 @@ async fn a_shift_missing_a_refused_ticket_is_a_mismatch_a_manager_acknowledges()
         "the discard is in the chain: {journal}"
     );
     assert_eq!(journal["broken"], Value::Null, "{journal}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sale_the_back_office_stores_with_another_total_is_a_conflict_a_manager_acknowledges() {
+    let (server_dir, till, _server, _terminal_id) = staffed_shop().await;
+    let till = till.path();
+    // Behind the server's back, its store keeps every ticket with a total one cent higher than
+    // the one it was sent with.
+    rusqlite::Connection::open(server_dir.path().join("till-server.sqlite3"))
+        .expect("the back office's store opens")
+        .execute_batch(
+            "CREATE TRIGGER drift AFTER INSERT ON tickets BEGIN
+                 UPDATE tickets SET total = total + 1 WHERE id = NEW.id;
+             END;",
+        )
+        .expect("the trigger is created");
+    tillctl_ok(till, &["ring-up", "--demo", "1", "--pin", CASHIER_PIN]).await;
+    tillctl_ok(till, &["sync", "--until-drained", "--timeout", "60"]).await;
+
+    let open = json(till, &["conflicts", "list", "--json"]).await;
+    let conflicts = open.as_array().expect("a list");
+    assert_eq!(
+        conflicts.len(),
+        1,
+        "the difference is never silently accepted: {open}"
+    );
+    let conflict = &conflicts[0];
+    assert_eq!(conflict["entity_kind"], "ticket", "{conflict}");
+    assert_eq!(conflict["reason"], "totals_differ");
+    assert_eq!(conflict["policy"], "manual", "no policy settles money");
+    let (mine, theirs) = (
+        conflict["local"]["total"]
+            .as_i64()
+            .expect("this till's total"),
+        conflict["server"]["total"]
+            .as_i64()
+            .expect("the back office's total"),
+    );
+    assert_eq!(
+        theirs,
+        mine + 1,
+        "each side as it holds the ticket: {conflict}"
+    );
+    assert_eq!(conflict["fields"], serde_json::json!(["total"]));
+    assert_eq!(
+        conflict["local"]["tenders"], conflict["server"]["tenders"],
+        "only the total differs"
+    );
+    let failed = json(till, &["failed", "list", "--json"]).await;
+    assert_eq!(
+        failed.as_array().map(Vec::len),
+        Some(0),
+        "the sale exists on the server: it stays synced, not failed: {failed}"
+    );
+
+    acknowledged_by_mona(till, &conflict["id"].to_string()).await;
+    assert_eq!(status(till).await["conflicts"], 0);
+    tillctl_ok(till, &["sync", "--until-drained", "--timeout", "60"]).await;
+    assert_eq!(
+        status(till).await["conflicts"],
+        0,
+        "an acknowledged difference is not raised again"
+    );
 }

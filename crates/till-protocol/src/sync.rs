@@ -3,8 +3,11 @@
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use crate::pricing::TaxFigures;
 use crate::shift::{CashMoved, ShiftClosed, ShiftMismatch, ShiftOpened};
-use crate::{Customer, CustomerFields, Employee, Hlc, Operator, StoreSettings, TaxRate, Ticket};
+use crate::{
+    Customer, CustomerFields, Employee, Hlc, Operator, StoreSettings, TaxRate, Tender, Ticket,
+};
 
 /// The request header in which a terminal names the protocol revision it speaks
 /// (`Till-Protocol: 2`). Without it the back office answers as revision 1: a till that predates
@@ -14,7 +17,9 @@ pub const PROTOCOL_HEADER: &str = "till-protocol";
 /// ([`Customer::made_by`], in pulls and conflicts) and the `disputed` outcome of a reversal of a
 /// sale already reversed (revision 1 is told `conflict` `already_reversed` for it). Revision 3
 /// adds employees to pulls ([`ChangeKind::EmployeeUpserted`]; an older till is not sent them).
-pub const PROTOCOL_REVISION: u32 = 3;
+/// Revision 4 adds the figures the back office stored for a ticket to its push result
+/// ([`MutationResult::stored`]; an older till, whose types refuse the field, is not sent them).
+pub const PROTOCOL_REVISION: u32 = 4;
 
 /// Most mutations one push may carry.
 pub const MAX_PUSH_BATCH: usize = 1000;
@@ -200,6 +205,35 @@ pub struct MutationResult {
     pub mutation_id: Uuid,
     pub seq: u64,
     pub outcome: Outcome,
+    /// For a ticket the back office holds (applied, disputed, or a duplicate of either): the
+    /// figures it stored, read back from its storage, never copied from the request. The till
+    /// compares them with the ticket it sent; any difference is a conflict for a manager. Only
+    /// a terminal of protocol revision 4 or later is sent them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stored: Option<StoredFigures>,
+}
+
+/// The figures of a ticket as the back office stored them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct StoredFigures {
+    /// What the customer paid (or was paid back), in minor units.
+    pub total: i64,
+    /// The tax of each rate, ordered by rate.
+    pub taxes: Vec<TaxFigures>,
+    pub tenders: Vec<Tender>,
+}
+
+impl StoredFigures {
+    /// The figures of `ticket` as sent: what the back office's must equal.
+    pub fn of(ticket: &Ticket) -> StoredFigures {
+        StoredFigures {
+            total: ticket.totals.total,
+            taxes: ticket.taxes.clone(),
+            tenders: ticket.tenders.clone(),
+        }
+    }
 }
 
 /// What became of one mutation. Every outcome but `gap` and `mismatch` settles the sequence

@@ -1066,3 +1066,40 @@ async fn a_customer_change_stamped_far_ahead_of_the_server_is_refused_and_the_sa
     );
     server.stop().await;
 }
+
+on_both_backends!(a_ticket_result_echoes_the_figures_read_back_from_storage);
+async fn a_ticket_result_echoes_the_figures_read_back_from_storage() {
+    let server = TestServer::start().await;
+    let t = server.enrol("till 1").await;
+    let batch = sales(1, 1);
+    let sent = till_protocol::StoredFigures::of(ticket_of(&batch[0]));
+    let (first, _) = server.push_current(&t, &batch).await;
+    assert_eq!(
+        first.results[0].stored.as_ref(),
+        Some(&sent),
+        "an applied sale is answered with what was stored, which is what was sent"
+    );
+    let (older, raw) = server.push(&t, &batch).await;
+    assert_eq!(older.results[0].stored, None);
+    assert!(
+        raw["results"][0].get("stored").is_none(),
+        "a till of an older revision, which refuses unknown fields, is not sent them"
+    );
+    server
+        .execute_sql(&format!(
+            "UPDATE tickets SET total = total + 1 WHERE id = '{}'",
+            ticket_of(&batch[0]).id
+        ))
+        .await;
+    let (replay, _) = server.push_current(&t, &batch).await;
+    assert!(matches!(
+        replay.results[0].outcome,
+        Outcome::Duplicate { .. }
+    ));
+    assert_eq!(
+        replay.results[0].stored.as_ref().map(|s| s.total),
+        Some(sent.total + 1),
+        "a replay echoes the row as stored now, not the request"
+    );
+    server.stop().await;
+}

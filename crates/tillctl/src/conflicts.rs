@@ -42,7 +42,8 @@ enum Command {
         #[arg(long, value_name = "SIDE", conflicts_with_all = ["pick", "settle", "acknowledge"])]
         keep: Option<String>,
         /// Acknowledge what can only be acknowledged: a shift whose Z report the back office
-        /// does not agree with, a reversal it refused (the same as --keep theirs)
+        /// does not agree with, a reversal it refused, a ticket it stored with other figures
+        /// (the same as --keep theirs)
         #[arg(long, conflicts_with_all = ["pick", "settle"])]
         acknowledge: bool,
         /// Per field: FIELD=mine or FIELD=theirs (fields not named keep the server's value)

@@ -32,6 +32,7 @@ mod reversal;
 pub mod review;
 mod shift;
 mod sides;
+mod totals;
 
 pub use policy::{
     ConflictPolicy, Decision, FieldMerge, LastWriterWins, Manual, PolicySet, ServerWins,
@@ -39,7 +40,7 @@ pub use policy::{
 };
 pub use sides::{
     ConflictEntity, ConflictReason, CustomerField, CustomerSides, LocalEdit, LocalReason,
-    ShiftSides, Sides, TicketSides,
+    ShiftSides, Sides, TicketSides, TotalsSides,
 };
 
 /// A stored conflict.
@@ -84,7 +85,7 @@ impl Conflict {
 
 fn only_a_person_settles(reason: ConflictReason, sides: &Sides) -> bool {
     reason == ConflictReason::Local(LocalReason::DisputedReversal)
-        || matches!(sides, Sides::Shift(_))
+        || matches!(sides, Sides::Shift(_) | Sides::Totals(_))
 }
 
 /// The JSON of a conflict that `tillctl conflicts list --json` and `show` print, and scripts
@@ -228,13 +229,15 @@ fn from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Row> {
 impl Row {
     fn typed(self) -> Result<Conflict, SyncError> {
         let entity = sides::entity_from_column(&self.kind)?;
+        let reason = sides::reason_from_column(&self.reason)?;
         Ok(Conflict {
             id: self.id,
             entity_id: Uuid::parse_str(&self.entity_id).unwrap_or_default(),
             outbox_seq: self.outbox_seq,
-            reason: sides::reason_from_column(&self.reason)?,
+            reason,
             sides: Sides::from_columns(
                 entity,
+                reason,
                 self.local.as_ref(),
                 self.server.as_ref(),
                 self.base.as_ref(),
@@ -269,7 +272,7 @@ pub(crate) fn record(
     let sides = match (&open, d.sides) {
         (Some(open), Sides::Customer(later)) => match &open.sides {
             Sides::Customer(before) => Sides::Customer(before.merged_with(later)),
-            Sides::Ticket(_) | Sides::Shift(_) => Sides::Customer(later),
+            Sides::Ticket(_) | Sides::Shift(_) | Sides::Totals(_) => Sides::Customer(later),
         },
         (_, sides) => sides,
     };
@@ -499,6 +502,7 @@ fn apply_resolution(
             reversal::settle(conn, c, sides, resolution, actor, operator, clock)?
         }
         Sides::Shift(_) => shift::settle(resolution)?,
+        Sides::Totals(_) => totals::settle(resolution)?,
     };
     if let Some(seq) = c.outbox_seq {
         let why = format!("conflict {} resolved by {actor}", c.id);

@@ -76,6 +76,7 @@ impl Transport for Scripted {
                         server_number: None,
                         version: 1,
                     },
+                    stored: None,
                 })
                 .collect::<Vec<_>>();
             let last = request.mutations.last().map_or(0, |m| m.seq);

@@ -435,6 +435,7 @@ impl Batch {
             mutation_id: mutation.id,
             seq: mutation.seq,
             outcome,
+            stored: None,
         });
     }
 }

@@ -41,6 +41,11 @@ impl Revision {
     pub fn reads_employees(self) -> bool {
         self >= Revision(3)
     }
+
+    /// Whether its push results may carry the figures stored for a ticket (revision 4 on).
+    fn reads_stored_figures(self) -> bool {
+        self >= Revision(4)
+    }
 }
 
 /// A push's results as a terminal of `revision` reads them.
@@ -49,6 +54,7 @@ pub fn results(results: Vec<MutationResult>, revision: Revision) -> Vec<Mutation
         .into_iter()
         .map(|r| MutationResult {
             outcome: outcome(r.outcome, revision),
+            stored: r.stored.filter(|_| revision.reads_stored_figures()),
             ..r
         })
         .collect()
@@ -224,5 +230,23 @@ mod tests {
             assert_eq!(changes(page.clone(), older), vec![rate.clone()]);
         }
         assert_eq!(changes(page.clone(), Revision(3)), page);
+    }
+
+    #[test]
+    fn only_a_terminal_that_reads_stored_figures_is_sent_them() {
+        let result = MutationResult {
+            mutation_id: Uuid::now_v7(),
+            seq: 1,
+            outcome: Outcome::Gap { expected_seq: 1 },
+            stored: Some(till_protocol::StoredFigures {
+                total: 100,
+                taxes: Vec::new(),
+                tenders: Vec::new(),
+            }),
+        };
+        for older in [Revision::FIRST, Revision(2), Revision(3)] {
+            assert_eq!(results(vec![result.clone()], older)[0].stored, None);
+        }
+        assert_eq!(results(vec![result.clone()], Revision(4)), vec![result]);
     }
 }

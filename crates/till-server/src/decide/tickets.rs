@@ -8,7 +8,7 @@
 
 use till_protocol::card::looks_like_card_number;
 use till_protocol::pricing::price;
-use till_protocol::{Outcome, ReversalInfo, Tender, Ticket, TicketKind};
+use till_protocol::{MutationBody, Outcome, ReversalInfo, Tender, Ticket, TicketKind};
 use uuid::Uuid;
 
 use super::{text, Rejection};
@@ -187,6 +187,24 @@ pub struct StoredTicket {
     pub total: i64,
     /// The void or refund that reversed this sale, if any.
     pub reversed_by: Option<Uuid>,
+}
+
+/// The ticket whose stored figures the result of a mutation with `body` echoes: one the back
+/// office holds after it (applied or disputed, now or before).
+pub fn echoed(body: &MutationBody, outcome: &Outcome) -> Option<Uuid> {
+    let held = match outcome {
+        Outcome::Duplicate { original } => original.as_ref(),
+        other => other,
+    };
+    if !matches!(held, Outcome::Applied { .. } | Outcome::Disputed { .. }) {
+        return None;
+    }
+    match body {
+        MutationBody::TicketCreated(t)
+        | MutationBody::TicketVoided(t)
+        | MutationBody::TicketRefunded(t) => Some(t.id),
+        _ => None,
+    }
 }
 
 /// A ticket whose id the server already stored: a ticket is received once, whatever mutation

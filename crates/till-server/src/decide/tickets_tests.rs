@@ -470,3 +470,39 @@ fn a_void_after_a_refund_and_anything_after_a_void_stay_disputed() {
         "after a void, even a refund of what is left is disputed"
     );
 }
+
+#[test]
+fn only_a_ticket_the_back_office_holds_echoes_its_stored_figures() {
+    let ticket = sample::sale(1);
+    let id = ticket.id;
+    let sale = till_protocol::MutationBody::TicketCreated(ticket);
+    let applied = Outcome::Applied {
+        server_id: 1,
+        server_number: Some(1),
+        version: 1,
+    };
+    let replayed = Outcome::Duplicate {
+        original: Box::new(applied.clone()),
+    };
+    let refused = Outcome::Rejected {
+        code: "invalid_ticket".into(),
+        message: "no lines".into(),
+    };
+    assert_eq!(echoed(&sale, &applied), Some(id));
+    assert_eq!(echoed(&sale, &replayed), Some(id), "a replay echoes too");
+    assert_eq!(
+        echoed(&sale, &refused),
+        None,
+        "nothing stored, nothing echoed"
+    );
+    let customer = till_protocol::MutationBody::CustomerDeleted(till_protocol::CustomerDeleted {
+        id: Uuid::now_v7(),
+        base_version: 1,
+        base: None,
+    });
+    assert_eq!(
+        echoed(&customer, &applied),
+        None,
+        "only tickets have figures"
+    );
+}

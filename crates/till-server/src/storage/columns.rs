@@ -4,7 +4,7 @@
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use till_protocol::shift::ShiftMismatch;
-use till_protocol::{Approval, Operator, Role, Ticket, TicketKind};
+use till_protocol::{Approval, Operator, Role, StoredFigures, Ticket, TicketKind};
 use uuid::Uuid;
 
 use super::StorageError;
@@ -148,6 +148,17 @@ pub(super) const REPORT_QUERY: &str = "SELECT t.body, t.terminal_id, term.name, 
 /// A stored ticket from its JSON.
 pub(super) fn parse_ticket(body: &str) -> Result<Ticket, StorageError> {
     from_json(body, "ticket")
+}
+
+/// The figures a ticket was stored with: its `total` column (what reports count) and the taxes
+/// and tenders of its JSON.
+pub(super) fn stored_figures(total: i64, body: &str) -> Result<StoredFigures, StorageError> {
+    let ticket = parse_ticket(body)?;
+    Ok(StoredFigures {
+        total,
+        taxes: ticket.taxes,
+        tenders: ticket.tenders,
+    })
 }
 
 /// A stored void or refund, from its kind column and its JSON.

@@ -65,7 +65,13 @@ pub(super) async fn settle<T: Tx>(
     if !settlement.settled.is_empty() {
         settling.tx.record_batch(terminal_id, &settlement).await?;
     }
-    Ok(settlement.outcome)
+    let mut outcome = settlement.outcome;
+    for (result, received) in outcome.results.iter_mut().zip(mutations) {
+        if let Some(ticket) = tickets::echoed(&received.mutation.body, &result.outcome) {
+            result.stored = settling.tx.stored_figures(ticket).await?;
+        }
+    }
+    Ok(outcome)
 }
 
 /// A batch of one terminal as it settles in a backend's transaction.

@@ -9,7 +9,7 @@
 use std::collections::HashSet;
 
 use till_protocol::shift::{CashMoved, ShiftClosed, ShiftOpened};
-use till_protocol::{CustomerFields, Employee, Product, TaxRate, Ticket};
+use till_protocol::{CustomerFields, Employee, Product, StoredFigures, TaxRate, Ticket};
 use uuid::Uuid;
 
 use super::{StorageError, TerminalRecord};
@@ -70,6 +70,8 @@ pub(super) trait Tx {
     /// What each of `ids` was settled with, and by which terminal.
     async fn recorded(&mut self, ids: &[Uuid]) -> Result<RecordedBy, Self::Error>;
     async fn ticket(&mut self, id: Uuid, lock: Lock) -> Result<Option<StoredTicket>, Self::Error>;
+    /// The figures the ticket `id` is stored with, read back from its row.
+    async fn stored_figures(&mut self, id: Uuid) -> Result<Option<StoredFigures>, Self::Error>;
     /// Stores `ticket`, sent by `terminal_id` in `mutation_id`, under the next back-office
     /// ticket number: its server id and number, or `None` when a ticket with its id is stored
     /// already (also one committed meanwhile by another replica).

@@ -3,4 +3,4 @@
 /**
  * A reason only this terminal names.
  */
-export type LocalReason = "concurrent_edit" | "disputed_reversal";
+export type LocalReason = "concurrent_edit" | "disputed_reversal" | "totals_differ";

@@ -165,7 +165,7 @@ impl PolicySet {
         match sides {
             Sides::Customer(_) => Some(&self.customer),
             Sides::Ticket(_) => Some(&self.ticket),
-            Sides::Shift(_) => None,
+            Sides::Shift(_) | Sides::Totals(_) => None,
         }
     }
 

@@ -14,6 +14,7 @@ use super::super::enrolment;
 use super::super::error::SyncError;
 use super::sides::{
     ConflictEntity, ConflictReason, CustomerField, CustomerSides, ShiftSides, TicketSides,
+    TotalsSides,
 };
 use super::{get, list, Conflict, Side, Sides};
 
@@ -115,7 +116,7 @@ pub fn detail(conn: &Connection, id: i64) -> Result<ConflictDetail, SyncError> {
         settlement: Settlement::of(&c),
         server_version: match &c.sides {
             Sides::Customer(sides) => sides.theirs.as_ref().map(|t| t.version),
-            Sides::Ticket(_) | Sides::Shift(_) => None,
+            Sides::Ticket(_) | Sides::Shift(_) | Sides::Totals(_) => None,
         },
         mine_at_ms,
         theirs_at_ms,
@@ -164,8 +165,8 @@ fn label(c: &Conflict, ticket_number: Option<u64>) -> String {
             .or(s.theirs.as_ref().map(|t| &t.fields))
             .map(|f| f.name.clone())
             .unwrap_or_else(|| format!("Customer {}", c.entity_id)),
-        (Sides::Ticket(_), Some(n)) => format!("Ticket #{n}"),
-        (Sides::Ticket(_), None) => format!("Ticket {}", c.entity_id),
+        (Sides::Ticket(_) | Sides::Totals(_), Some(n)) => format!("Ticket #{n}"),
+        (Sides::Ticket(_) | Sides::Totals(_), None) => format!("Ticket {}", c.entity_id),
         (Sides::Shift(s), _) => match &s.mine {
             Some(z) => format!("Z report #{}", z.z_number),
             None => format!("Shift {}", c.entity_id),
@@ -183,6 +184,7 @@ fn rows(conn: &Connection, sides: &Sides) -> Result<Vec<FieldRow>, SyncError> {
             ticket_rows(t, this_till, currency().as_ref())
         }
         Sides::Shift(s) => shift_rows(s, currency().as_ref()),
+        Sides::Totals(t) => totals_rows(t, currency().as_ref()),
     })
 }
 
@@ -190,7 +192,7 @@ fn rows(conn: &Connection, sides: &Sides) -> Result<Vec<FieldRow>, SyncError> {
 fn stamps(sides: &Sides) -> (Option<Hlc>, Option<Hlc>) {
     match sides {
         Sides::Customer(c) => customer_stamps(c),
-        Sides::Ticket(_) | Sides::Shift(_) => (None, None),
+        Sides::Ticket(_) | Sides::Shift(_) | Sides::Totals(_) => (None, None),
     }
 }
 
@@ -327,6 +329,52 @@ fn shift_rows(sides: &ShiftSides, currency: Option<&Currency>) -> Vec<FieldRow> 
             default: Some(Side::Theirs),
             mine: Some(mine),
             theirs: Some(theirs),
+        })
+        .collect()
+}
+
+/// A ticket stored with other figures, one row per figure that differs (money in `currency`):
+/// this till's as sent, the back office's as stored. Nothing is a choice: resolving
+/// acknowledges the difference.
+fn totals_rows(sides: &TotalsSides, currency: Option<&Currency>) -> Vec<FieldRow> {
+    let money = |minor: i64| match currency {
+        Some(c) => Money::new(minor, c).to_string(),
+        None => minor.to_string(),
+    };
+    let shown = |figures: &Option<till_protocol::StoredFigures>, name: &str| {
+        let f = figures.as_ref()?;
+        Some(match name {
+            "total" => money(f.total),
+            "taxes" => f
+                .taxes
+                .iter()
+                .map(|t| {
+                    let (rate, _) = figure_words(&format!("tax:{}", t.rate_bp));
+                    format!("{rate}: {}", money(t.tax))
+                })
+                .collect::<Vec<_>>()
+                .join(", "),
+            _ => f
+                .tenders
+                .iter()
+                .map(|t| match t {
+                    till_protocol::Tender::Cash { .. } => format!("cash {}", money(t.counted())),
+                    till_protocol::Tender::Card { .. } => format!("card {}", money(t.counted())),
+                })
+                .collect::<Vec<_>>()
+                .join(", "),
+        })
+    };
+    sides
+        .differing()
+        .into_iter()
+        .map(|name| FieldRow {
+            mine: shown(&sides.mine, &name),
+            theirs: shown(&sides.theirs, &name),
+            name,
+            differs: true,
+            choice: false,
+            default: Some(Side::Theirs),
         })
         .collect()
 }
@@ -662,6 +710,26 @@ mod tests {
         );
     }
 
+    /// Rows of a conflict that is only acknowledged, as `(name, mine, theirs)`: each differs,
+    /// none is a choice.
+    fn acknowledged_rows(rows: Vec<FieldRow>) -> Vec<(String, Option<String>, Option<String>)> {
+        rows.into_iter()
+            .map(|r| {
+                assert!(r.differs && !r.choice, "nothing to pick: {r:?}");
+                (r.name, r.mine, r.theirs)
+            })
+            .collect()
+    }
+
+    /// A row of [`acknowledged_rows`].
+    fn differing(name: &str, mine: &str, theirs: &str) -> (String, Option<String>, Option<String>) {
+        (
+            name.to_string(),
+            Some(mine.to_string()),
+            Some(theirs.to_string()),
+        )
+    }
+
     #[test]
     fn a_shift_conflict_shows_each_difference_in_words_and_money() {
         use till_protocol::shift::FigureDifference;
@@ -688,30 +756,16 @@ mod tests {
             code: "EUR".into(),
             exponent: 2,
         };
-        let rows: Vec<(String, Option<String>, Option<String>)> = shift_rows(&sides, Some(&euro))
-            .into_iter()
-            .map(|r| {
-                assert!(r.differs && !r.choice, "nothing to pick: {r:?}");
-                (r.name, r.mine, r.theirs)
-            })
-            .collect();
-        let row = |name: &str, mine: &str, theirs: &str| {
-            (
-                name.to_string(),
-                Some(mine.to_string()),
-                Some(theirs.to_string()),
-            )
-        };
         assert_eq!(
-            rows,
+            acknowledged_rows(shift_rows(&sides, Some(&euro))),
             [
-                row("ticket #4", "counted", "never received"),
-                row("ticket #9", "not counted", "held"),
-                row("tickets", "2", "1"),
-                row("cash sales", "€12.50", "€0.00"),
-                row("card (net)", "€3.00", "€0.00"),
-                row("tax at 20 %", "€2.08", "€0.00"),
-                row("tax at 5.5 %", "€0.05", "€0.00"),
+                differing("ticket #4", "counted", "never received"),
+                differing("ticket #9", "not counted", "held"),
+                differing("tickets", "2", "1"),
+                differing("cash sales", "€12.50", "€0.00"),
+                differing("card (net)", "€3.00", "€0.00"),
+                differing("tax at 20 %", "€2.08", "€0.00"),
+                differing("tax at 5.5 %", "€0.05", "€0.00"),
             ]
         );
     }
@@ -749,6 +803,44 @@ mod tests {
             Settlement::of(&c),
             Settlement::Acknowledge,
             "a shift whose Z report differs is acknowledged"
+        );
+    }
+
+    #[test]
+    fn a_ticket_stored_with_other_figures_shows_each_differing_figure_in_money() {
+        let figures = |total: i64, tender: till_protocol::Tender| till_protocol::StoredFigures {
+            total,
+            taxes: vec![till_protocol::pricing::TaxFigures {
+                rate_bp: 2000,
+                base: 1_000,
+                tax: 200,
+            }],
+            tenders: vec![tender],
+        };
+        let cash = till_protocol::Tender::Cash {
+            tendered: 1_500,
+            change: 300,
+        };
+        let card = till_protocol::Tender::Card {
+            amount: 1_200,
+            approval_ref: "A1".into(),
+            last4: None,
+        };
+        let sides = TotalsSides {
+            mine: Some(figures(1_200, cash)),
+            theirs: Some(figures(1_201, card)),
+        };
+        let euro = Currency {
+            code: "EUR".into(),
+            exponent: 2,
+        };
+        assert_eq!(
+            acknowledged_rows(totals_rows(&sides, Some(&euro))),
+            [
+                differing("total", "€12.00", "€12.01"),
+                differing("tenders", "cash €12.00", "card €12.00"),
+            ],
+            "the taxes agree, so they are no row"
         );
     }
 }

@@ -8,7 +8,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use till_protocol::shift::{ShiftClosed, ShiftMismatch};
-use till_protocol::{Customer, CustomerFields, Hlc, ReversalInfo, Ticket};
+use till_protocol::{Customer, CustomerFields, Hlc, ReversalInfo, StoredFigures, Ticket};
 
 use crate::error::CoreError;
 
@@ -66,6 +66,10 @@ pub enum LocalReason {
     /// A void or refund made here of a sale already reversed elsewhere: the back office stored
     /// and counts it (the cash left the drawer); a manager settles it, never a policy.
     DisputedReversal,
+    /// The back office stored a ticket of this till with other figures (total, tax per rate,
+    /// tenders) than it was sent with. The ticket stays synced; a manager acknowledges it, never
+    /// a policy.
+    TotalsDiffer,
 }
 
 impl ConflictReason {
@@ -80,6 +84,7 @@ impl ConflictReason {
             ConflictReason::Server(Server::ShiftMismatch) => "shift_mismatch",
             ConflictReason::Local(LocalReason::ConcurrentEdit) => "concurrent_edit",
             ConflictReason::Local(LocalReason::DisputedReversal) => "disputed_reversal",
+            ConflictReason::Local(LocalReason::TotalsDiffer) => "totals_differ",
         }
     }
 
@@ -281,12 +286,54 @@ impl ShiftSides {
     }
 }
 
+/// Both sides of a ticket whose figures the back office stored otherwise than this till sent
+/// them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TotalsSides {
+    /// The figures of the ticket this till sent.
+    pub mine: Option<StoredFigures>,
+    /// The figures the back office stored, as it echoed them.
+    pub theirs: Option<StoredFigures>,
+}
+
+impl TotalsSides {
+    /// What differs, by name (`total`, `taxes`, `tenders`); every one when a side is missing.
+    pub fn differing(&self) -> Vec<String> {
+        match (&self.mine, &self.theirs) {
+            (Some(mine), Some(theirs)) => figures_differing(mine, theirs),
+            _ => FIGURES.iter().map(|f| f.to_string()).collect(),
+        }
+    }
+}
+
+/// The figures of a ticket the back office echoes, by name.
+const FIGURES: [&str; 3] = ["total", "taxes", "tenders"];
+
+/// The names of the figures that differ between what this till sent and what the back office
+/// stored: none when it stored exactly what was sent. Every tax rate and every tender counts,
+/// in order: a figure moved between two rates or two tenders is a difference too.
+pub fn figures_differing(sent: &StoredFigures, stored: &StoredFigures) -> Vec<String> {
+    let differs = [
+        sent.total != stored.total,
+        sent.taxes != stored.taxes,
+        sent.tenders != stored.tenders,
+    ];
+    FIGURES
+        .iter()
+        .zip(differs)
+        .filter(|(_, differs)| *differs)
+        .map(|(name, _)| name.to_string())
+        .collect()
+}
+
 /// Both sides of a conflict, by entity.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Sides {
     Customer(CustomerSides),
     Ticket(TicketSides),
     Shift(ShiftSides),
+    /// A ticket stored with other figures than sent (`totals_differ`).
+    Totals(TotalsSides),
 }
 
 /// How this terminal's ticket side is stored: `{"ticket": …}`.
@@ -315,7 +362,7 @@ impl Sides {
     pub fn entity(&self) -> ConflictEntity {
         match self {
             Sides::Customer(_) => ConflictEntity::Customer,
-            Sides::Ticket(_) => ConflictEntity::Ticket,
+            Sides::Ticket(_) | Sides::Totals(_) => ConflictEntity::Ticket,
             Sides::Shift(_) => ConflictEntity::Shift,
         }
     }
@@ -324,7 +371,7 @@ impl Sides {
     pub fn server_stamp(&self) -> Option<Hlc> {
         match self {
             Sides::Customer(c) => c.theirs.as_ref()?.hlc,
-            Sides::Ticket(_) | Sides::Shift(_) => None,
+            Sides::Ticket(_) | Sides::Shift(_) | Sides::Totals(_) => None,
         }
     }
 
@@ -338,6 +385,7 @@ impl Sides {
                 .collect(),
             Sides::Ticket(_) => vec!["reversal".to_string()],
             Sides::Shift(s) => s.differing(),
+            Sides::Totals(t) => t.differing(),
         }
     }
 
@@ -369,16 +417,31 @@ impl Sides {
                 base: None,
                 fields: self.field_names(),
             },
+            Sides::Totals(t) => Columns {
+                local: t.mine.as_ref().map(serde_json::to_value).transpose()?,
+                server: t.theirs.as_ref().map(serde_json::to_value).transpose()?,
+                base: None,
+                fields: self.field_names(),
+            },
         })
     }
 
     pub(crate) fn from_columns(
         entity: ConflictEntity,
+        reason: ConflictReason,
         local: Option<&Value>,
         server: Option<&Value>,
         base: Option<&Value>,
     ) -> Sides {
         match entity {
+            ConflictEntity::Ticket
+                if reason == ConflictReason::Local(LocalReason::TotalsDiffer) =>
+            {
+                Sides::Totals(TotalsSides {
+                    mine: read(local),
+                    theirs: read(server),
+                })
+            }
             ConflictEntity::Customer => Sides::Customer(CustomerSides {
                 mine: read(local),
                 theirs: read(server),
@@ -586,6 +649,7 @@ mod tests {
         let base = serde_json::to_value(fields("Ann", None)).expect("json");
         let sides = Sides::from_columns(
             ConflictEntity::Customer,
+            ConflictReason::Server(till_protocol::ConflictReason::StaleVersion),
             Some(&local),
             Some(&server),
             Some(&base),
@@ -614,6 +678,7 @@ mod tests {
     fn a_side_that_does_not_read_is_absent_as_before() {
         let sides = Sides::from_columns(
             ConflictEntity::Ticket,
+            ConflictReason::Server(till_protocol::ConflictReason::AlreadyReversed),
             Some(&json!({"not": "a ticket"})),
             None,
             None,
@@ -626,5 +691,81 @@ mod tests {
             })
         );
         assert_eq!(sides.field_names(), ["reversal"]);
+    }
+
+    fn figures(total: i64) -> StoredFigures {
+        StoredFigures {
+            total,
+            taxes: vec![till_protocol::pricing::TaxFigures {
+                rate_bp: 2000,
+                base: total * 5 / 6,
+                tax: total - total * 5 / 6,
+            }],
+            tenders: vec![till_protocol::Tender::Cash {
+                tendered: total,
+                change: 0,
+            }],
+        }
+    }
+
+    #[test]
+    fn figures_stored_as_sent_do_not_differ() {
+        assert!(figures_differing(&figures(1_200), &figures(1_200)).is_empty());
+    }
+
+    #[test]
+    fn each_figure_stored_otherwise_is_named() {
+        let sent = figures(1_200);
+        let mut stored = sent.clone();
+        stored.total += 1;
+        assert_eq!(figures_differing(&sent, &stored), ["total"]);
+        let mut stored = sent.clone();
+        stored.taxes[0].rate_bp = 1000;
+        assert_eq!(
+            figures_differing(&sent, &stored),
+            ["taxes"],
+            "tax moved to another rate is a difference though its sum is the same"
+        );
+        let mut stored = sent.clone();
+        stored.tenders = vec![till_protocol::Tender::Card {
+            amount: 1_200,
+            approval_ref: "A1".into(),
+            last4: None,
+        }];
+        assert_eq!(
+            figures_differing(&sent, &stored),
+            ["tenders"],
+            "paid otherwise is a difference though the sum is the same"
+        );
+        assert_eq!(
+            figures_differing(&sent, &figures(900)),
+            ["total", "taxes", "tenders"]
+        );
+    }
+
+    #[test]
+    fn totals_sides_round_trip_by_their_reason() {
+        let sides = Sides::Totals(TotalsSides {
+            mine: Some(figures(1_200)),
+            theirs: Some(figures(1_300)),
+        });
+        let columns = sides.to_columns().expect("writes");
+        let read = Sides::from_columns(
+            ConflictEntity::Ticket,
+            ConflictReason::Local(LocalReason::TotalsDiffer),
+            columns.local.as_ref(),
+            columns.server.as_ref(),
+            None,
+        );
+        assert_eq!(
+            read, sides,
+            "a ticket conflict of this reason reads as figures"
+        );
+        assert_eq!(sides.entity(), ConflictEntity::Ticket);
+        assert_eq!(columns.fields, ["total", "taxes", "tenders"]);
+        assert_eq!(
+            ConflictReason::Local(LocalReason::TotalsDiffer).as_str(),
+            "totals_differ"
+        );
     }
 }

@@ -75,6 +75,7 @@ mod fixtures {
                     mutation_id: e.mutation_id,
                     seq: e.seq,
                     outcome: outcome(e.seq),
+                    stored: None,
                 })
                 .collect(),
             last_applied_seq: batch.last().map_or(0, |e| e.seq),

@@ -5,10 +5,14 @@
 //! them, or at and after a gap), and what the batch adds up to. [`super::writes::Writer`] then
 //! carries the plan out.
 
-use till_protocol::{ConflictCurrent, ConflictReason, Outcome, PushResponse, ReversalInfo};
+use till_protocol::{
+    ConflictCurrent, ConflictReason, Mutation, MutationBody, MutationResult, Outcome, PushResponse,
+    ReversalInfo, StoredFigures,
+};
 
 use crate::outbox::OutboxEntry;
 
+use super::super::conflicts::TotalsSides;
 use super::super::error::SyncError;
 use super::BatchReport;
 
@@ -22,6 +26,9 @@ pub enum Settle<'a> {
         server_id: i64,
         server_number: Option<u64>,
         version: u64,
+        /// A ticket the back office stored with other figures than sent: both sides, for a
+        /// manager (`totals_differ`).
+        totals_differ: Option<TotalsSides>,
     },
     /// A reversal of a sale already reversed elsewhere: stored and counted by the server, and a
     /// disputed reversal for a manager here.
@@ -171,7 +178,7 @@ pub fn plan<'a>(
                     plan.diverged.get_or_insert(why);
                     Settle::Requeue
                 }
-                None => settle(entry, &result.outcome, numbering, &mut plan),
+                None => settle(entry, result, numbering, &mut plan),
             },
         };
         plan.rows.push((entry, settle));
@@ -179,13 +186,14 @@ pub fn plan<'a>(
     plan
 }
 
-/// What `outcome` means for `entry`, counted into `plan`.
+/// What `result` means for `entry`, counted into `plan`.
 fn settle<'a>(
     entry: &'a OutboxEntry,
-    outcome: &'a Outcome,
+    result: &'a MutationResult,
     numbering: Numbering,
     plan: &mut Plan<'a>,
 ) -> Settle<'a> {
+    let outcome = &result.outcome;
     let original = match outcome {
         Outcome::Duplicate { original } => original.as_ref(),
         other => other,
@@ -202,11 +210,19 @@ fn settle<'a>(
                     .synced_tickets
                     .push((entry.entity_id, *server_number));
             }
+            let totals_differ = result
+                .stored
+                .as_ref()
+                .and_then(|stored| totals_differ(entry, stored));
+            if totals_differ.is_some() {
+                report.conflicts += 1;
+            }
             Settle::Applied {
                 outcome,
                 server_id: *server_id,
                 server_number: *server_number,
                 version: *version,
+                totals_differ,
             }
         }
         Outcome::Disputed {
@@ -253,6 +269,29 @@ fn settle<'a>(
     };
     report.settled += 1;
     settle
+}
+
+/// Both sides of a ticket the back office echoes as `stored` with other figures than `entry`
+/// sent; `None` when it stored them as sent (or the row carries no ticket).
+fn totals_differ(entry: &OutboxEntry, stored: &StoredFigures) -> Option<TotalsSides> {
+    let mutation: Mutation = match serde_json::from_slice(&entry.payload) {
+        Ok(mutation) => mutation,
+        Err(e) => {
+            tracing::warn!(seq = entry.seq, error = %e, "cannot read a pushed ticket back");
+            return None;
+        }
+    };
+    let (MutationBody::TicketCreated(ticket)
+    | MutationBody::TicketVoided(ticket)
+    | MutationBody::TicketRefunded(ticket)) = &mutation.body
+    else {
+        return None;
+    };
+    let sides = TotalsSides {
+        mine: Some(StoredFigures::of(ticket)),
+        theirs: Some(stored.clone()),
+    };
+    (!sides.differing().is_empty()).then_some(sides)
 }
 
 /// Whether the row's entity is a ticket (a sale, void or refund): its identity is the row's
@@ -539,5 +578,67 @@ mod tests {
             Some(Some(11)),
             "the back office's sequence 1 is outbox row 11"
         );
+    }
+
+    /// A sale of 12.00 paid cash, queued as row `seq`.
+    fn sale_row(seq: u64) -> (OutboxEntry, StoredFigures) {
+        let ticket: till_protocol::Ticket = serde_json::from_value(serde_json::json!({
+            "id": Uuid::now_v7(), "number": seq, "kind": "sale", "reverses": null,
+            "created_at_ms": 0, "hlc": {"wall_ms": 0, "counter": 0, "node": Uuid::nil()},
+            "currency": {"code": "EUR", "exponent": 2}, "prices_include_tax": true,
+            "customer_id": null, "lines": [], "ticket_discount": null,
+            "taxes": [{"rate_bp": 2000, "base": 1000, "tax": 200}],
+            "totals": {"subtotal": 1200, "discount_total": 0, "tax_total": 200, "total": 1200},
+            "tenders": [{"kind": "cash", "tendered": 1200, "change": 0}],
+            "journal_hash": ""
+        }))
+        .expect("a ticket");
+        let sent = StoredFigures::of(&ticket);
+        let mutation = till_protocol::Mutation {
+            id: Uuid::now_v7(),
+            seq,
+            hlc: ticket.hlc,
+            wall_clock_ms: 0,
+            body: MutationBody::TicketCreated(ticket),
+            recovered: None,
+            operator: None,
+        };
+        let mut row = entry(seq);
+        row.payload = serde_json::to_vec(&mutation).expect("serializes");
+        (row, sent)
+    }
+
+    #[test]
+    fn a_ticket_echoed_with_other_figures_is_applied_and_a_conflict_for_a_manager() {
+        let (same, sent) = sale_row(1);
+        let (other, _) = sale_row(2);
+        let batch = vec![same, other];
+        let mut response = answer(&batch, applied);
+        response.results[0].stored = Some(sent.clone());
+        let stored = StoredFigures {
+            total: sent.total + 1,
+            ..sent.clone()
+        };
+        response.results[1].stored = Some(stored.clone());
+        let plan = plan(&batch, &response, mine());
+        assert_eq!(
+            kinds(&plan),
+            ["applied", "applied"],
+            "the sales exist there"
+        );
+        let differs = |row: usize| match &plan.rows[row].1 {
+            Settle::Applied { totals_differ, .. } => totals_differ.clone(),
+            other => panic!("applied: {other:?}"),
+        };
+        assert_eq!(differs(0), None, "stored as sent: nothing to review");
+        assert_eq!(
+            differs(1),
+            Some(TotalsSides {
+                mine: Some(sent),
+                theirs: Some(stored),
+            }),
+            "stored otherwise: both sides for a manager"
+        );
+        assert_eq!((plan.report.settled, plan.report.conflicts), (2, 1));
     }
 }

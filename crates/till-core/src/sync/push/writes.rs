@@ -99,8 +99,18 @@ fn write(
             server_id,
             server_number,
             version,
+            totals_differ,
         } => {
             keep_answer(tx, entry.seq, OutboxState::Applied, outcome, now)?;
+            if let Some(sides) = totals_differ {
+                let detected = Detected {
+                    entity_id: entry.entity_id,
+                    outbox_seq: Some(entry.seq),
+                    reason: LocalConflictReason::Local(LocalReason::TotalsDiffer),
+                    sides: Sides::Totals(sides.clone()),
+                };
+                conflicts::record(tx, policies, detected, clock)?;
+            }
             if is_ticket(entry) {
                 record_ticket(
                     tx,

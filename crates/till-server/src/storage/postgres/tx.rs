@@ -7,7 +7,7 @@ use std::collections::HashSet;
 
 use deadpool_postgres::Transaction;
 use till_protocol::shift::{CashMoved, ShiftClosed, ShiftOpened};
-use till_protocol::{CustomerFields, Employee, Product, Recovered, TaxRate, Ticket};
+use till_protocol::{CustomerFields, Employee, Product, Recovered, StoredFigures, TaxRate, Ticket};
 use tokio_postgres::types::ToSql;
 use uuid::Uuid;
 
@@ -23,7 +23,7 @@ use crate::decide::shifts::{Reconciled, StoredShift};
 use crate::decide::tickets::{EarlierReversal, SoldLine, StoredTicket};
 use crate::storage::columns::{
     approval_column, earlier_reversal, from_json, kind_name, parse_kind, parse_ticket, sold_lines,
-    ticket_body, to_i64, to_json, to_u64, CUSTOMER_COLUMNS, EMPLOYEE_COLUMNS, OPEN,
+    stored_figures, ticket_body, to_i64, to_json, to_u64, CUSTOMER_COLUMNS, EMPLOYEE_COLUMNS, OPEN,
     PRODUCT_COLUMNS, TERMINAL_COLUMNS,
 };
 use crate::storage::tx::{CustomerVersion, Lock, ProductKey, Tx};
@@ -153,6 +153,14 @@ impl Tx for PgTx<'_, '_> {
             total: row.get(3),
             reversed_by: row.get(4),
         }))
+    }
+
+    async fn stored_figures(&mut self, id: Uuid) -> Result<Option<StoredFigures>, TxError> {
+        let sql = "SELECT total, body FROM tickets WHERE id = $1";
+        Ok(match opt(self.tx, sql, &[&id]).await? {
+            Some(row) => Some(stored_figures(row.get(0), row.get(1))?),
+            None => None,
+        })
     }
 
     /// `ON CONFLICT` waits for a ticket with the same id that another replica is committing.

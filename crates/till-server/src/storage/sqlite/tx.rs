@@ -6,7 +6,7 @@ use std::collections::HashSet;
 
 use rusqlite::{params, Connection, OptionalExtension};
 use till_protocol::shift::{CashMoved, ShiftClosed, ShiftOpened};
-use till_protocol::{CustomerFields, Employee, Product, TaxRate, Ticket};
+use till_protocol::{CustomerFields, Employee, Product, StoredFigures, TaxRate, Ticket};
 use uuid::Uuid;
 
 use super::reads::{self, parse_uuid, product_from_row};
@@ -20,7 +20,7 @@ use crate::decide::shifts::{Reconciled, StoredShift};
 use crate::decide::tickets::{EarlierReversal, SoldLine, StoredTicket};
 use crate::storage::columns::{
     approval_column, earlier_reversal, from_json, kind_name, parse_kind, parse_ticket, sold_lines,
-    ticket_body, to_i64, to_json, to_u64, CUSTOMER_COLUMNS, OPEN, PRODUCT_COLUMNS,
+    stored_figures, ticket_body, to_i64, to_json, to_u64, CUSTOMER_COLUMNS, OPEN, PRODUCT_COLUMNS,
 };
 use crate::storage::tx::{CustomerVersion, Lock, ProductKey, Tx};
 use crate::storage::{StorageError, TerminalRecord};
@@ -152,6 +152,18 @@ impl Tx for SqliteTx<'_> {
             })
         })
         .transpose()
+    }
+
+    async fn stored_figures(&mut self, id: Uuid) -> Result<Option<StoredFigures>, StorageError> {
+        let row = self
+            .conn
+            .prepare_cached("SELECT total, body FROM tickets WHERE id = ?1")?
+            .query_row([id.to_string()], |r| {
+                Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?))
+            })
+            .optional()?;
+        row.map(|(total, body)| stored_figures(total, &body))
+            .transpose()
     }
 
     async fn insert_ticket(
