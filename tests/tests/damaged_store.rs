@@ -193,7 +193,9 @@ async fn caught_set_aside_and_recovered(shop: &Shop, damaged: Vec<u8>, what: &st
         "{what}: status writes nothing onto a damaged store"
     );
 
-    let sold = tillctl_ok(dir, &["ring-up", "--demo", "2"]).await;
+    // A fixed seed: the catalog taken over from a damaged store keeps what its pages said, so a
+    // random cart could pick the product whose tax category the damage changed.
+    let sold = tillctl_ok(dir, &["ring-up", "--demo", "2", "--seed", "7"]).await;
     let numbers: Vec<u64> = sold.lines().filter_map(|l| l.trim().parse().ok()).collect();
     assert_eq!(
         numbers,
