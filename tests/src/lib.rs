@@ -155,6 +155,19 @@ pub async fn office_cli(office: &BackOffice, args: &[&str]) -> String {
     String::from_utf8_lossy(&out.stdout).to_string()
 }
 
+/// Adds an employee to the back office (`till-server employee add`); returns its id.
+pub async fn add_employee(server_dir: &Path, name: &str, role: &str, pin: &str) -> String {
+    let added = server_cli(
+        server_dir,
+        &[
+            "employee", "add", name, "--role", role, "--pin", pin, "--json",
+        ],
+    )
+    .await;
+    let added: Value = serde_json::from_str(&added).expect("json");
+    added["id"].as_str().expect("an id").to_string()
+}
+
 /// Enrols a terminal on the server; returns (terminal id, token).
 pub async fn add_terminal(server_dir: &Path, name: &str) -> (String, String) {
     add_terminal_to(&BackOffice::DataDir(server_dir.to_path_buf()), name).await

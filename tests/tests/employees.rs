@@ -5,18 +5,6 @@
 use serde_json::Value;
 use till_e2e::*;
 
-async fn add_employee(server_dir: &std::path::Path, name: &str, role: &str, pin: &str) -> String {
-    let added = server_cli(
-        server_dir,
-        &[
-            "employee", "add", name, "--role", role, "--pin", pin, "--json",
-        ],
-    )
-    .await;
-    let added: Value = serde_json::from_str(&added).expect("json");
-    added["id"].as_str().expect("an id").to_string()
-}
-
 async fn till_employees(till: &std::path::Path) -> Vec<Value> {
     let listed = tillctl_ok(till, &["employees", "--json"]).await;
     assert!(!listed.contains("argon2"), "no hash is printed: {listed}");

@@ -27,11 +27,7 @@ async fn staffed_shop() -> (tempfile::TempDir, tempfile::TempDir, Server, String
         ("Cara", "cashier", CASHIER_PIN),
         ("Mona", "manager", MANAGER_PIN),
     ] {
-        server_cli(
-            server_dir.path(),
-            &["employee", "add", name, "--role", role, "--pin", pin],
-        )
-        .await;
+        add_employee(server_dir.path(), name, role, pin).await;
     }
     tillctl_ok(
         till.path(),

@@ -6,16 +6,6 @@
 use serde_json::Value;
 use till_e2e::*;
 
-async fn add_employee(server_dir: &std::path::Path, name: &str, role: &str, pin: &str) {
-    server_cli(
-        server_dir,
-        &[
-            "employee", "add", name, "--role", role, "--pin", pin, "--json",
-        ],
-    )
-    .await;
-}
-
 async fn ring_up(till: &std::path::Path, n: &str, pin: &str) -> Run {
     // Seed 2's four tickets are paid by card, cash, card and cash.
     run_tillctl(till, &["ring-up", "--demo", n, "--seed", "2", "--pin", pin]).await
