@@ -42,9 +42,8 @@ pub async fn ticket_lookup(
     text: Input<String>,
 ) -> CmdResult<TicketDetail> {
     let text = text.into_inner();
-    let code = text.trim().trim_start_matches('#').to_owned();
     state
         .terminal()?
-        .db(move |c| view::detail_by_code(c, &code))
+        .db(move |c| view::detail_by_code(c, &text))
         .await
 }

@@ -241,11 +241,11 @@ pub fn receipt_code(ticket: &Ticket) -> String {
     ticket.id.to_string()
 }
 
-/// The ticket a person names by its number on this till, its id, or what its receipt's barcode
-/// holds ([`receipt_code`]); `ticket_not_found` naming the text otherwise.
+/// The ticket a person names by its number on this till (`12` or `#12`), its id, or what its
+/// receipt's barcode holds ([`receipt_code`]); `ticket_not_found` naming the text otherwise.
 pub fn lookup(conn: &Connection, code: &str) -> Result<Ticket> {
     let code = code.trim();
-    let found = match code.parse::<u64>() {
+    let found = match code.strip_prefix('#').unwrap_or(code).parse::<u64>() {
         Ok(number) => load_by_number(conn, number)?,
         Err(_) => match Uuid::parse_str(code) {
             Ok(id) => load(conn, id)?,

@@ -270,6 +270,7 @@ fn a_sale_is_found_by_its_number_its_id_or_its_receipt_barcode() {
     let sale = sell(&mut conn, &cart_of(&[(&ps[0], 1)]), None);
     for code in [
         sale.number.to_string(),
+        format!("#{}", sale.number),
         sale.id.to_string(),
         tickets::receipt_code(&sale),
         format!(" {} ", sale.id.simple()),
