@@ -113,6 +113,7 @@ async fn measure(args: Args) -> Result<(), String> {
                     terminal_id: terminal.id,
                     mutations,
                     withdraw: Vec::new(),
+                    head: None,
                 };
                 serde_json::to_vec(&request).map(|b| (seqs.len(), b))
             })

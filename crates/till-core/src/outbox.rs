@@ -124,6 +124,8 @@ pub fn enqueue(
         body,
         recovered: None,
         operator,
+        format: Some(till_protocol::PAYLOAD_FORMAT),
+        link: None,
     };
     insert(conn, seq, &mutation, now_ms, now_ms)?;
     Ok(mutation)

@@ -4,6 +4,7 @@
 
 pub mod card;
 pub mod catalog;
+pub mod chain;
 pub mod employee;
 pub mod pricing;
 pub mod shift;
@@ -12,6 +13,7 @@ pub mod text;
 pub mod ticket;
 
 pub use catalog::*;
+pub use chain::ChainHead;
 pub use employee::{Approval, ApprovalAction, Employee, Operator, Role};
 pub use sync::*;
 pub use ticket::*;

@@ -19,7 +19,19 @@ pub const PROTOCOL_HEADER: &str = "till-protocol";
 /// adds employees to pulls ([`ChangeKind::EmployeeUpserted`]; an older till is not sent them).
 /// Revision 4 adds the figures the back office stored for a ticket to its push result
 /// ([`MutationResult::stored`]; an older till, whose types refuse the field, is not sent them).
-pub const PROTOCOL_REVISION: u32 = 4;
+/// Revision 5 adds the push chain ([`crate::chain`]): the head the back office accepted, in
+/// each push answer ([`PushResponse::head`]).
+pub const PROTOCOL_REVISION: u32 = 5;
+
+/// The format of the mutations a terminal of this crate queues ([`Mutation::format`]). Format 1
+/// (no `format` field) is every mutation queued before formats were numbered; format 2 adds
+/// [`Mutation::format`] and [`Mutation::link`].
+pub const PAYLOAD_FORMAT: u32 = 2;
+/// The oldest payload format the back office accepts. The policy: the back office accepts the
+/// current format and at least the two before it (never below 1), so a till can be upgraded
+/// twice with sales still queued and never needs to drain first; a format is dropped only by
+/// a release that says so, and never while a fixture of it is in the tests.
+pub const OLDEST_PAYLOAD_FORMAT: u32 = 1;
 
 /// Most mutations one push may carry.
 pub const MAX_PUSH_BATCH: usize = 1000;
@@ -43,6 +55,11 @@ pub struct PushRequest {
     /// it.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub withdraw: Vec<Uuid>,
+    /// The terminal's newest link (its last queued mutation's), which may lie beyond this
+    /// batch: the back office keeps it and refuses the push that reaches that sequence with
+    /// another link, so queued mutations are anchored before they arrive.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub head: Option<crate::ChainHead>,
 }
 
 /// One change made on a terminal, delivered exactly once.
@@ -66,9 +83,21 @@ pub struct Mutation {
     /// employees.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub operator: Option<Operator>,
+    /// The payload format it was queued in ([`PAYLOAD_FORMAT`]); absent is format 1.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub format: Option<u32>,
+    /// Its link of the terminal's push chain ([`crate::chain`]); absent on a mutation queued
+    /// before the chain began.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub link: Option<String>,
 }
 
 impl Mutation {
+    /// The payload format it was queued in.
+    pub fn format(&self) -> u32 {
+        self.format.unwrap_or(1)
+    }
+
     /// The identity a customer version this mutation makes is made by (`made_by`), which a later
     /// edit names as its base: its own id, or for a recovered mutation its original's, so an
     /// edit queued after it names it alike whether the first terminal delivered it or not.
@@ -196,6 +225,11 @@ pub struct PushResponse {
     /// The last sequence the server has settled for this terminal after this push.
     pub last_applied_seq: u64,
     pub server_time_ms: i64,
+    /// The last link of this terminal's push chain the back office accepted, after this push;
+    /// absent until a mutation with a link arrived. Only a terminal of protocol revision 5 or
+    /// later is sent it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub head: Option<crate::ChainHead>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -442,6 +476,8 @@ mod tests {
             }),
             recovered: None,
             operator: None,
+            format: None,
+            link: None,
         };
         assert_eq!(mutation.made_by(), mutation.id);
         let original = Uuid::now_v7();

@@ -133,6 +133,8 @@ pub fn mutation(seq: u64, body: MutationBody) -> Mutation {
         body,
         recovered: None,
         operator: None,
+        format: None,
+        link: None,
     }
 }
 

@@ -185,6 +185,7 @@ async fn a_withdrawn_mutation_settles_its_sequence_and_stores_nothing() {
         terminal_id: t.id,
         mutations: batch.clone(),
         withdraw: vec![batch[1].id],
+        head: None,
     })
     .expect("serialises");
     for round in ["first", "replay"] {

@@ -122,6 +122,7 @@ async fn push(
         terminal_id: terminal.id,
         mutations: batch.to_vec(),
         withdraw: Vec::new(),
+        head: None,
     };
     let response = http
         .post(format!("{url}/v1/push"))

@@ -87,6 +87,7 @@ impl Transport for Scripted {
                 results,
                 last_applied_seq: last,
                 server_time_ms: 1_700_000_000_000,
+                head: None,
             })
         })
     }

@@ -387,6 +387,7 @@ pub async fn push(
         results: revision::results(outcome.results, revision),
         last_applied_seq: outcome.last_applied_seq,
         server_time_ms: now_ms(),
+        head: None,
     }))
 }
 

@@ -273,6 +273,7 @@ impl TestServer {
             terminal_id: terminal.id,
             mutations: mutations.to_vec(),
             withdraw: Vec::new(),
+            head: None,
         };
         let body = serde_json::to_vec(&request).expect("serializes");
         let (status, bytes) = self.push_raw_as(terminal, &body, revision).await;
@@ -395,6 +396,7 @@ pub fn push_body(terminal: &Terminal, mutations: &[Mutation]) -> Vec<u8> {
         terminal_id: terminal.id,
         mutations: mutations.to_vec(),
         withdraw: Vec::new(),
+        head: None,
     })
     .expect("serializes")
 }

@@ -80,6 +80,7 @@ mod fixtures {
                 .collect(),
             last_applied_seq: batch.last().map_or(0, |e| e.seq),
             server_time_ms: 0,
+            head: None,
         }
     }
 }

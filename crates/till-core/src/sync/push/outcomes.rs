@@ -602,6 +602,8 @@ mod tests {
             body: MutationBody::TicketCreated(ticket),
             recovered: None,
             operator: None,
+            format: None,
+            link: None,
         };
         let mut row = entry(seq);
         row.payload = serde_json::to_vec(&mutation).expect("serializes");
