@@ -22,7 +22,7 @@ use tauri::Manager;
 #[derive(Debug, Parser)]
 #[command(
     name = "till",
-    version,
+    version = till_cli::version!(),
     about = "Till: the offline-first point-of-sale terminal"
 )]
 struct Args {

@@ -25,7 +25,7 @@ use uuid::Uuid;
 #[derive(Parser)]
 #[command(
     name = "till-server",
-    version,
+    version = till_cli::version!(),
     about = "Till's back-office sync server"
 )]
 struct Cli {

@@ -36,7 +36,7 @@ pub use failure::Failure;
 #[derive(Parser)]
 #[command(
     name = "tillctl",
-    version,
+    version = till_cli::version!(),
     about = "Ask a Till terminal what it holds, ring up demo tickets, check its journal"
 )]
 struct Cli {
