@@ -2,7 +2,9 @@
 //! release wrote (`tests/fixtures/upgrade-RELEASE`, made by `scripts/make-upgrade-fixture.sh`)
 //! open with today's binaries, which migrate them, and the queue drains exactly once, keeping
 //! the till's open conflict and failed item. Each later release that changes a payload format
-//! adds its own fixture to [`FIXTURES`], with the format its till queued.
+//! adds its own fixture to [`FIXTURES`], with the format its till queued. The other way round, a
+//! till newer than its back office: a mutation in a format the back office does not read waits
+//! on the failed list, refused alone, until it is retried.
 
 use std::path::{Path, PathBuf};
 
@@ -202,5 +204,50 @@ async fn upgrade(name: &str, format: u32) {
             "{name}: the {which} customer's change was delivered: {shown}"
         );
     }
+    server.kill().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sale_queued_in_a_format_the_back_office_does_not_read_waits_on_the_failed_list_until_retried(
+) {
+    let office = tempfile::tempdir().expect("temp dir");
+    let till = tempfile::tempdir().expect("temp dir");
+    let server = Server::start(office.path()).await;
+    let (terminal_id, token) = add_terminal(office.path(), "till-n").await;
+    let till = till.path();
+    tillctl_ok(
+        till,
+        &["enrol", "--server", &server.url(), "--token", &token],
+    )
+    .await;
+    tillctl_ok(till, &["ring-up", "--demo", "2"]).await;
+    {
+        // Sale 1 as a till of a later release would queue it.
+        let store = till_core::store::Store::open(till).expect("opens");
+        let conn = store.connect().expect("connects");
+        conn.execute(
+            "UPDATE outbox_payload SET payload = CAST(json_set(CAST(payload AS TEXT), '$.format', 99) AS BLOB)
+             WHERE seq = 1",
+            [],
+        )
+        .expect("queued in format 99");
+    }
+    tillctl_ok(till, &["sync", "--until-drained", "--timeout", "60"]).await;
+
+    let failed = json_of(till, &["failed", "list", "--json"]).await;
+    assert_eq!(failed[0]["seq"], 1, "sale 1 is refused, alone: {failed}");
+    assert_eq!(failed[0]["code"], "unsupported_format");
+    assert!(
+        failed[0]["reason"]
+            .as_str()
+            .is_some_and(|r| r.contains("payload format 99") && r.contains("upgrade")),
+        "the till shows which format and what to do: {failed}"
+    );
+    assert_eq!(status(till).await["pending"], 0, "sale 2 was not held up");
+
+    // Retried (as the back office's upgrade would allow), it is queued in today's format.
+    tillctl_ok(till, &["failed", "retry", "1", "--by", "manager"]).await;
+    tillctl_ok(till, &["sync", "--until-drained", "--timeout", "60"]).await;
+    assert_delivered_exactly_once(office.path(), till, &terminal_id).await;
     server.kill().await;
 }
