@@ -55,8 +55,10 @@ tillctl() { "$bin/tillctl" --data-dir "$till" "$@"; }
 sync_till() { tillctl sync --until-drained --timeout 60 >/dev/null; }
 json_field() { python3 -c "import json,sys; print(json.load(sys.stdin)[sys.argv[1]])" "$1"; }
 
+# Started directly, not through `server`, so that `$!` is the server's own process.
 start_server() {
-    server serve --listen 127.0.0.1:0 >"$work/server.out" 2>"$work/server.log" &
+    "$bin/till-server" --data-dir "$office" serve --listen 127.0.0.1:0 \
+        >"$work/server.out" 2>"$work/server.log" &
     server_pid=$!
     for _ in $(seq 300); do
         url=$(sed -n 's/^listening on //p' "$work/server.out")
