@@ -10,13 +10,15 @@
 //! (enrolment, which token works, rotation), [`auth_failures`] (the failed-authentication
 //! limit), [`stamps`] (a terminal clock ahead) and [`settings`] (the back office's own settings,
 //! such as cross-till returns); [`text`] caps the length of every string stored; [`revision`]
-//! renders answers for a terminal of an older protocol revision.
+//! renders answers for a terminal of an older protocol revision; [`formats`] says which payload
+//! formats a push may carry.
 
 pub mod auth_failures;
 pub mod catalog;
 pub mod customers;
 pub mod disputes;
 pub mod employees;
+pub mod formats;
 pub mod pull;
 pub mod push;
 #[cfg(test)]

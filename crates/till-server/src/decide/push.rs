@@ -369,6 +369,8 @@ impl Batch {
         let outcome_json = serde_json::to_string(&outcome)
             .map_err(|e| StorageError::Database(format!("cannot serialise an outcome: {e}")))?;
         let ticket = match &mutation.body {
+            // Refused for its format, its ticket was never read: a retry may still deliver it.
+            _ if super::formats::check(mutation.format()).is_err() => None,
             MutationBody::TicketCreated(t)
             | MutationBody::TicketVoided(t)
             | MutationBody::TicketRefunded(t) => Some((t.id, i64::try_from(t.number).ok())),

@@ -85,6 +85,9 @@ struct Settling<'a, T> {
 impl<T: Tx> Settling<'_, T> {
     /// Applies one mutation whose sequence is next.
     async fn apply(&mut self, mutation: &Mutation) -> Result<Outcome, T::Error> {
+        if let Err(r) = decide::formats::check(mutation.format()) {
+            return Ok(r.into_outcome());
+        }
         let made = Made {
             by: mutation.made_by(),
             hlc: mutation.hlc,
