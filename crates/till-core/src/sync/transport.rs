@@ -141,6 +141,21 @@ impl TransportError {
         }
     }
 
+    /// The back office's refusal of this till's push chain (409 `journal_break`), in words
+    /// for the status, when that is what this is.
+    pub fn journal_break(&self) -> Option<String> {
+        match self {
+            TransportError::Refused {
+                status: 409,
+                code,
+                message,
+            } if code == till_protocol::chain::JOURNAL_BREAK => Some(format!(
+                "the back office refused this till's push chain: {message}"
+            )),
+            _ => None,
+        }
+    }
+
     /// Whether the server may have processed the request although we have no answer: the next
     /// attempt asks the ack endpoint before resending.
     pub fn ambiguous(&self) -> bool {
