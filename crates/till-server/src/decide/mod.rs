@@ -14,6 +14,7 @@
 
 pub mod auth_failures;
 pub mod catalog;
+pub mod chain;
 pub mod customers;
 pub mod disputes;
 pub mod employees;
