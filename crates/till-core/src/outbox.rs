@@ -106,9 +106,10 @@ pub fn describe(body: &MutationBody) -> (&'static str, Uuid) {
 }
 
 /// Queues a mutation: takes the next mutation sequence number, links it to the push chain
-/// ([`push_chain`]) and stores the serialized mutation as state `pending`. Call inside the transaction of the change it describes. The
-/// mutation returned carries the sequence the back office sees ([`seq_base`]). `operator` is who
-/// made the change (`None` on a till without employees).
+/// ([`push_chain`]) and stores the serialized mutation as state `pending`. Call inside the
+/// transaction of the change it describes. The mutation returned carries the sequence the back
+/// office sees ([`seq_base`]). `operator` is who made the change (`None` on a till without
+/// employees).
 pub fn enqueue(
     conn: &Connection,
     body: MutationBody,

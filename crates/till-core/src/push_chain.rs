@@ -131,6 +131,7 @@ pub struct ChainCheck {
 }
 
 impl ChainCheck {
+    /// Whether the local chain holds and the back office's head, if any, is one of its links.
     pub fn holds(&self) -> bool {
         self.broken.is_none() && self.server_head_matches != Some(false)
     }
