@@ -137,7 +137,7 @@ async fn an_unsynced_sale_rewritten_locally_is_refused_by_the_back_office() {
     proxy.heal();
     let args = [&["sync", "--until-drained"][..], &batches[..]].concat();
     let refused = run_tillctl(shop.till.path(), &args).await;
-    assert!(!refused.ok, "the tampered push is refused");
+    assert_eq!(refused.code, Some(8), "the tampered push is refused");
     assert!(
         refused.stderr.contains("journal_break"),
         "{}",

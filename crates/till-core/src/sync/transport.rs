@@ -510,6 +510,26 @@ mod tests {
     use super::*;
 
     #[test]
+    fn only_a_409_journal_break_is_a_refused_push_chain() {
+        let refused = |status: u16, code: &str| TransportError::Refused {
+            status,
+            code: code.into(),
+            message: "the push chain breaks at sequence 12".into(),
+        };
+        let why = refused(409, "journal_break").journal_break();
+        assert!(
+            why.is_some_and(|w| w.contains("sequence 12")),
+            "a stop, with the back office's words"
+        );
+        assert_eq!(refused(409, "pin_taken").journal_break(), None);
+        assert_eq!(refused(400, "journal_break").journal_break(), None);
+        assert_eq!(
+            TransportError::NoAnswer("reset".into()).journal_break(),
+            None
+        );
+    }
+
+    #[test]
     fn failures_are_classified_by_what_to_do_next() {
         let auth = TransportError::Unauthorized {
             status: 401,
