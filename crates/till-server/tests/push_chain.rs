@@ -26,10 +26,21 @@ async fn push_naming(
     mutations: &[Mutation],
     head: Option<ChainHead>,
 ) -> (StatusCode, serde_json::Value) {
+    push_withdrawing(server, terminal, mutations, Vec::new(), head).await
+}
+
+/// [`push_naming`], withdrawing the mutations `withdraw` names.
+async fn push_withdrawing(
+    server: &TestServer,
+    terminal: &Terminal,
+    mutations: &[Mutation],
+    withdraw: Vec<uuid::Uuid>,
+    head: Option<ChainHead>,
+) -> (StatusCode, serde_json::Value) {
     let body = serde_json::to_vec(&PushRequest {
         terminal_id: terminal.id,
         mutations: mutations.to_vec(),
-        withdraw: Vec::new(),
+        withdraw,
         head,
     })
     .expect("serializes");
@@ -159,5 +170,42 @@ async fn a_till_whose_queue_predates_the_chain_still_syncs() {
         (StatusCode::CONFLICT, Some("journal_break"))
     );
     assert!(verify(&server.storage.push_chain(t.id).await.expect("reads")).ok);
+    server.stop().await;
+}
+
+on_both_backends!(replays_never_move_the_head_and_withdrawn_mutations_chain_like_the_rest);
+async fn replays_never_move_the_head_and_withdrawn_mutations_chain_like_the_rest() {
+    let server = TestServer::start().await;
+    let t = server.enrol("till 1").await;
+    let batch = linked(sales(1, 3), GENESIS);
+    let first = push_naming(&server, &t, &batch[..2], Some(head_of(&batch[2]))).await;
+    assert_eq!(first.0, StatusCode::OK, "{}", first.1);
+    let replay = push_naming(&server, &t, &batch[..2], Some(head_of(&batch[2]))).await;
+    assert_eq!(replay.0, StatusCode::OK, "{}", replay.1);
+    assert_eq!(
+        replay.1["head"], first.1["head"],
+        "a replay answers the same head"
+    );
+    assert_eq!(first.1["head"]["seq"], 2);
+    // The last one is withdrawn: its sequence settles, and its link with it.
+    let (status, answer) = push_withdrawing(
+        &server,
+        &t,
+        &batch[2..],
+        vec![batch[2].id],
+        Some(head_of(&batch[2])),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    assert_eq!(
+        answer["results"][0]["outcome"]["code"], "withdrawn",
+        "{answer}"
+    );
+    assert_eq!(
+        answer["head"],
+        serde_json::to_value(head_of(&batch[2])).expect("JSON")
+    );
+    let v = verify(&server.storage.push_chain(t.id).await.expect("reads"));
+    assert_eq!((v.ok, v.checked), (true, 3), "{v:?}");
     server.stop().await;
 }
