@@ -4,6 +4,7 @@
 
 pub mod powercut;
 pub mod proxy;
+pub mod tamper;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};

@@ -53,6 +53,8 @@ pub enum FaultPlan {
         seed: u64,
         weights: Vec<(Fault, u32)>,
     },
+    /// The first `passes` requests pass, every later one gets `then`.
+    PassFirst { passes: u64, then: Fault },
 }
 
 impl FaultPlan {
@@ -90,12 +92,22 @@ impl FaultPlan {
 struct Chooser {
     plan: FaultPlan,
     rng: StdRng,
+    /// Requests the plan chose for so far.
+    chosen: u64,
 }
 
 impl Chooser {
     fn next(&mut self) -> Fault {
+        self.chosen += 1;
         match &self.plan {
             FaultPlan::Always(fault) => *fault,
+            FaultPlan::PassFirst { passes, then } => {
+                if self.chosen <= *passes {
+                    Fault::Pass
+                } else {
+                    *then
+                }
+            }
             FaultPlan::Random { weights, .. } => {
                 let total: u32 = weights.iter().map(|(_, w)| *w).sum();
                 if total == 0 {
@@ -144,13 +156,14 @@ impl FaultProxy {
         let addr = listener.local_addr()?;
         let seed = match &plan {
             FaultPlan::Random { seed, .. } => *seed,
-            FaultPlan::Always(_) => 0,
+            FaultPlan::Always(_) | FaultPlan::PassFirst { .. } => 0,
         };
         let shared = Arc::new(Shared {
             upstream: Mutex::new(upstream),
             chooser: Mutex::new(Chooser {
                 plan,
                 rng: StdRng::seed_from_u64(seed),
+                chosen: 0,
             }),
             counts: ProxyCounts::default(),
             healed: AtomicBool::new(false),
@@ -533,11 +546,34 @@ mod tests {
             let mut chooser = Chooser {
                 plan: FaultPlan::chaos(seed),
                 rng: StdRng::seed_from_u64(seed),
+                chosen: 0,
             };
             (0..50).map(|_| chooser.next()).collect::<Vec<_>>()
         };
         assert_eq!(draw(7), draw(7), "a seed replays the same run");
         assert_ne!(draw(7), draw(8), "another seed draws another run");
+    }
+
+    #[test]
+    fn pass_first_passes_that_many_requests_then_faults_every_one() {
+        let mut chooser = Chooser {
+            plan: FaultPlan::PassFirst {
+                passes: 2,
+                then: Fault::Status(503),
+            },
+            rng: StdRng::seed_from_u64(0),
+            chosen: 0,
+        };
+        let drawn: Vec<Fault> = (0..4).map(|_| chooser.next()).collect();
+        assert_eq!(
+            drawn,
+            [
+                Fault::Pass,
+                Fault::Pass,
+                Fault::Status(503),
+                Fault::Status(503)
+            ]
+        );
     }
 
     #[tokio::test]

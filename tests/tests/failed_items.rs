@@ -17,7 +17,7 @@ async fn failed(dir: &std::path::Path) -> Vec<Value> {
         .unwrap_or_default()
 }
 
-/// Changes the queued payload of item 1 after its commit (a bug, a bad disk).
+/// Changes the queued payload of item 1 as a bug queueing it would have.
 fn damage_item_1(conn: &till_core::sync::Connection, change: impl FnOnce(&mut Value)) {
     let payload: Vec<u8> = conn
         .query_row(
@@ -33,6 +33,9 @@ fn damage_item_1(conn: &till_core::sync::Connection, change: impl FnOnce(&mut Va
         [serde_json::to_vec(&mutation).expect("JSON")],
     )
     .expect("damaged");
+    // Queued so by a bug, it was linked as it is: the push chain holds, and the back office
+    // refuses the item for what it says.
+    till_e2e::tamper::relink_queue(conn);
 }
 
 /// A server, and a terminal data dir enrolled with it as `name`: (server dir, terminal dir,

@@ -10,7 +10,6 @@ use till_core::{approvals, cart, catalog, signin, tickets, Cart, CartLine, Store
 use till_e2e::*;
 use till_protocol::pricing::Discount;
 use till_protocol::ApprovalAction;
-use till_protocol::Mutation;
 
 const CASHIER_PIN: &str = "48151623";
 const MANAGER_PIN: &str = "27182818";
@@ -283,32 +282,11 @@ async fn the_back_office_takes_a_sale_at_an_overridden_price_and_a_managers_disc
     assert_delivered_exactly_once(server_dir.path(), till.path(), &terminal_id).await;
 }
 
-/// Adds a minor unit to the total of the queued sale `number` after its commit (a bug, a bad
-/// disk): the back office refuses it, as its figures no longer price.
+/// Adds a minor unit to the total of the queued sale `number`, as a bug recording it would have
+/// (in its rows, and in every hash and payload made of them): the back office refuses it, as
+/// its figures no longer price.
 fn damage_queued_sale(till: &std::path::Path, number: u64) {
-    let store = Store::open(till).expect("opens");
-    let conn = store.connect().expect("connects");
-    let sale = tickets::load_by_number(&conn, number)
-        .expect("reads")
-        .unwrap_or_else(|| panic!("sale {number}"));
-    let (seq, payload): (i64, Vec<u8>) = conn
-        .query_row(
-            "SELECT o.seq, p.payload FROM outbox o JOIN outbox_payload p USING (seq)
-             WHERE o.entity_id = ?1",
-            [sale.id.to_string()],
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )
-        .expect("the sale is queued");
-    let mut sent: Mutation = serde_json::from_slice(&payload).expect("a mutation");
-    let till_protocol::MutationBody::TicketCreated(ticket) = &mut sent.body else {
-        panic!("a sale: {sent:?}")
-    };
-    ticket.totals.total += 1;
-    conn.execute(
-        "UPDATE outbox_payload SET payload = ?2 WHERE seq = ?1",
-        rusqlite::params![seq, serde_json::to_vec(&sent).expect("JSON")],
-    )
-    .expect("damaged");
+    till_e2e::tamper::change_sale_total(till, number, 1);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -127,6 +127,9 @@ error_codes! {
     /// This till's history differs from the back office's (a restored or copied data dir):
     /// sync stops until the till is enrolled as a new terminal.
     Diverged = "diverged",
+    /// The back office refused a push whose chain does not go on from the head it accepted (a
+    /// queued mutation changed after it was linked): sync stops until a person looks.
+    JournalBreak = "journal_break",
     /// The sync status could not be read from the store; the counts shown are the last known.
     StatusUnreadable = "status_unreadable",
 

@@ -259,6 +259,16 @@ pub fn shift_of(conn: &Connection, ticket_id: Uuid) -> Result<Option<Uuid>> {
     shift.flatten().map(|s| parse_id(&s)).transpose()
 }
 
+/// The ticket `ticket_id` rebuilt from its rows, with the shift its journal entry keeps: what
+/// its journal hash and its mutation covered when it was rung up. `None` when it is gone.
+pub fn rebuilt_ticket(conn: &Connection, ticket_id: Uuid) -> Result<Option<Ticket>> {
+    let Some(mut ticket) = tickets::load(conn, ticket_id)? else {
+        return Ok(None);
+    };
+    ticket.shift_id = shift_of(conn, ticket_id)?;
+    Ok(Some(ticket))
+}
+
 fn parse_id(text: &str) -> Result<Uuid> {
     Uuid::parse_str(text).map_err(|e| CoreError::Database(format!("journal id {text:?}: {e}")))
 }

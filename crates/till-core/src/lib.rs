@@ -24,6 +24,7 @@ pub mod migrations;
 pub mod money;
 pub mod outbox;
 pub mod parked;
+pub mod push_chain;
 pub mod recover;
 pub mod register;
 pub mod settings;

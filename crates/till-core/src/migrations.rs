@@ -72,6 +72,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "0011_shift_conflicts",
         sql: include_str!("../../../migrations/0011_shift_conflicts.sql"),
     },
+    Migration {
+        version: 12,
+        name: "0012_push_chain",
+        sql: include_str!("../../../migrations/0012_push_chain.sql"),
+    },
 ];
 
 /// Whether `migrations` are numbered 1, 2, 3… in order, with no gap and no repeat.

@@ -17,6 +17,7 @@ use uuid::Uuid;
 use crate::config;
 use crate::counters;
 use crate::error::{CoreError, Result};
+use crate::push_chain;
 
 /// The local sequence number the current terminal identity's numbering follows.
 const SEQ_BASE: config::Key<u64> = config::Key::new("outbox_seq_base");
@@ -104,10 +105,11 @@ pub fn describe(body: &MutationBody) -> (&'static str, Uuid) {
     }
 }
 
-/// Queues a mutation: takes the next mutation sequence number and stores the serialized
-/// mutation as state `pending`. Call inside the transaction of the change it describes. The
-/// mutation returned carries the sequence the back office sees ([`seq_base`]). `operator` is who
-/// made the change (`None` on a till without employees).
+/// Queues a mutation: takes the next mutation sequence number, links it to the push chain
+/// ([`push_chain`]) and stores the serialized mutation as state `pending`. Call inside the
+/// transaction of the change it describes. The mutation returned carries the sequence the back
+/// office sees ([`seq_base`]). `operator` is who made the change (`None` on a till without
+/// employees).
 pub fn enqueue(
     conn: &Connection,
     body: MutationBody,
@@ -116,7 +118,7 @@ pub fn enqueue(
     now_ms: i64,
 ) -> Result<Mutation> {
     let seq = counters::next(conn, counters::MUTATION)?;
-    let mutation = Mutation {
+    let mut mutation = Mutation {
         id: Uuid::now_v7(),
         seq: seq - seq_base(conn)?,
         hlc,
@@ -127,6 +129,7 @@ pub fn enqueue(
         format: Some(till_protocol::PAYLOAD_FORMAT),
         link: None,
     };
+    push_chain::link_next(conn, seq, &mut mutation)?;
     insert(conn, seq, &mutation, now_ms, now_ms)?;
     Ok(mutation)
 }
@@ -164,9 +167,11 @@ fn insert(
 /// office's already) and names where it was first numbered and the hash of what was sent there
 /// ([`Recovered`]), so the back office recognises what it already holds. Its content (a
 /// ticket with its id and number, a customer change with the base it names and the fields it was
-/// made on) is unchanged. Returns how many. Call in the transaction that enrols the new identity.
+/// made on) is unchanged. The push chain begins anew for the new identity, from its first
+/// mutation. Returns how many. Call in the transaction that enrols the new identity.
 pub fn requeue_for(conn: &Connection, old_terminal: Uuid, now_ms: i64) -> Result<u64> {
     let base = counters::last(conn, counters::MUTATION)?;
+    push_chain::restart_at(conn, base + 1)?;
     let unsettled: Vec<i64> = conn
         .prepare_cached(
             "SELECT seq FROM outbox WHERE state IN ('pending', 'in_flight') ORDER BY seq",
@@ -180,7 +185,7 @@ pub fn requeue_for(conn: &Connection, old_terminal: Uuid, now_ms: i64) -> Result
             .ok_or_else(|| CoreError::Database(format!("outbox entry {old_seq} vanished")))?;
         let first: Mutation = serde_json::from_slice(&entry.payload)?;
         let seq = counters::next(conn, counters::MUTATION)?;
-        let mutation = Mutation {
+        let mut mutation = Mutation {
             id: Uuid::now_v7(),
             seq: seq - base,
             recovered: Some(Recovered {
@@ -191,6 +196,7 @@ pub fn requeue_for(conn: &Connection, old_terminal: Uuid, now_ms: i64) -> Result
             }),
             ..first
         };
+        push_chain::link_next(conn, seq, &mut mutation)?;
         conn.prepare_cached("DELETE FROM outbox_payload WHERE seq = ?1")?
             .execute([seq_i64(old_seq)?])?;
         conn.prepare_cached("DELETE FROM outbox WHERE seq = ?1")?
@@ -528,24 +534,35 @@ pub fn prune_applied(conn: &Connection, before_ms: i64) -> Result<usize> {
         .execute([before_ms])?)
 }
 
+/// A store and mutations for the tests of the modules that queue.
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use till_protocol::{CustomerDeleted, Hlc};
+pub(crate) mod testing {
+    use rusqlite::Connection;
+    use till_protocol::{CustomerDeleted, MutationBody};
+    use uuid::Uuid;
 
-    fn conn() -> Connection {
+    /// An empty store in memory, migrated.
+    pub fn conn() -> Connection {
         let mut conn = Connection::open_in_memory().expect("opens");
         crate::migrations::migrate(&mut conn).expect("migrates");
         conn
     }
 
-    fn body(n: u128) -> MutationBody {
+    /// A mutation body told apart by `n`.
+    pub fn body(n: u128) -> MutationBody {
         MutationBody::CustomerDeleted(CustomerDeleted {
             id: Uuid::from_u128(n),
             base_version: 1,
             base: None,
         })
     }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::testing::{body, conn};
+    use super::*;
+    use till_protocol::Hlc;
 
     #[test]
     fn entries_move_through_their_states_without_touching_the_payload() {

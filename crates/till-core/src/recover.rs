@@ -5,8 +5,9 @@
 //! writes to it again; a fresh store takes its place at once, so the till goes on selling. The
 //! fresh store keeps the till's identity from what is readable: its device id and clock, its
 //! enrolment, its ticket and mutation numbers (so no number the back office may hold is handed
-//! out again), the end of its journal chain, its catalog and customers (pulled again from the
-//! start in any case). The store remembers the damage (`store_damaged`), and sync waits.
+//! out again), the end of its journal chain, its push chain (the back office checks the next
+//! link against the head it accepted), its catalog and customers (pulled again from the start in
+//! any case). The store remembers the damage (`store_damaged`), and sync waits.
 //!
 //! [`recover`] then salvages, from a copy of the damaged file, every ticket that still hashes to
 //! its journal entry (or, when its rows are damaged, from the mutation that carried it), every
@@ -180,7 +181,7 @@ impl Drop for Scratch {
 /// on its own, so what cannot be read is simply left as new.
 fn seed(conn: &mut Connection, old: &Path) -> Result<()> {
     conn.execute("ATTACH DATABASE ?1 AS old", [unchecked_uri(old)?])?;
-    let parts: [(&str, &str); 6] = [
+    let parts: [(&str, &str); 7] = [
         (
             "identity and clock",
             "INSERT OR REPLACE INTO main.meta (key, value)
@@ -214,6 +215,13 @@ fn seed(conn: &mut Connection, old: &Path) -> Result<()> {
              SELECT 'journal_base', json_object('position', position, 'hash', hash,
                  'ticket_number', coalesce((SELECT max(ticket_number) FROM old.journal), 0))
              FROM old.journal ORDER BY position DESC LIMIT 1",
+        ),
+        (
+            "push chain",
+            "INSERT OR IGNORE INTO main.push_chain SELECT * FROM old.push_chain WHERE 1;
+             INSERT OR REPLACE INTO main.meta (key, value)
+             SELECT key, value FROM old.meta
+             WHERE key IN ('push_chain_base', 'server_head', 'sync_journal_break')",
         ),
         (
             "catalog",

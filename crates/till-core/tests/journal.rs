@@ -150,7 +150,7 @@ fn swapped_journal_entries_are_named() {
 }
 
 /// Puts the store back to the schema before the journal kept events (the journal as 0001 made
-/// it, no shift tables), as a till that predates shifts has it.
+/// it, no shift tables, no push chain), as a till that predates shifts has it.
 fn as_before_shifts(conn: &Connection) {
     conn.execute_batch(
         "PRAGMA foreign_keys = OFF;
@@ -165,6 +165,8 @@ fn as_before_shifts(conn: &Connection) {
          FROM journal;
          DROP TABLE journal;
          ALTER TABLE journal_old RENAME TO journal;
+         DROP TABLE push_chain;
+         DELETE FROM meta WHERE key = 'push_chain_base';
          DROP TABLE current_sale;
          DROP TABLE parked_sales;
          DROP TABLE cash_movements;
@@ -247,4 +249,42 @@ fn a_damaged_store_written_by_an_older_till_is_salvaged_from_its_rows() {
     assert!(report.unreadable_tickets.is_empty(), "{report:?}");
     let mut conn = fresh.connect().expect("connects");
     assert!(journal::verify(&mut conn).expect("verifies").holds());
+}
+
+#[test]
+fn a_till_upgraded_with_sales_queued_begins_its_push_chain_at_the_next_mutation() {
+    let (_dir, _store, mut conn) = open();
+    ring_up(&mut conn, 2);
+    // As a till before the push chain: no table, payloads without links.
+    conn.execute_batch(
+        "DROP TABLE push_chain;
+         DELETE FROM meta WHERE key = 'push_chain_base';
+         UPDATE outbox_payload SET payload = CAST(json_remove(payload, '$.link') AS BLOB);
+         PRAGMA user_version = 11;",
+    )
+    .expect("rewinds the schema");
+    till_core::migrations::migrate(&mut conn).expect("migrates");
+    let queued: Vec<u8> = conn
+        .query_row(
+            "SELECT payload FROM outbox_payload WHERE seq = 1",
+            [],
+            |r| r.get(0),
+        )
+        .expect("still queued");
+    assert!(
+        !String::from_utf8_lossy(&queued).contains("\"link\""),
+        "a queued payload is never rewritten"
+    );
+    ring_up(&mut conn, 1);
+    let chain = till_core::push_chain::verify(&mut conn).expect("verifies");
+    assert!(chain.holds(), "{chain:?}");
+    assert_eq!(chain.checked, 1, "the chain begins after the queue");
+    assert_eq!(chain.head.map(|h| h.seq), Some(3));
+    assert_eq!(
+        till_core::push_chain::head(&conn)
+            .expect("reads")
+            .map(|h| h.seq),
+        Some(3),
+        "the head a push names"
+    );
 }

@@ -13,6 +13,7 @@ use clap::{Args, Parser, Subcommand};
 use serde::Serialize;
 use till_protocol::{Employee, Role};
 use till_server::dates::Day;
+use till_server::decide::chain;
 use till_server::decide::reports::GroupBy;
 use till_server::decide::settings::{OfficeSetting, OfficeSettings};
 use till_server::serve::{shutdown_signal, BoundServer, ServeError, ServeOptions, TlsFiles};
@@ -87,6 +88,16 @@ enum Command {
     Report(ReportCommand),
     /// Ticket counts and totals per terminal, duplicates and sequence gaps.
     Stats {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Recomputes a terminal's push chain from what the back office stores (each link from the
+    /// one before, each ticket's content from its stored body); exits 3 naming the first broken
+    /// sequence.
+    VerifyJournal {
+        /// The terminal's id.
+        #[arg(long, value_name = "ID")]
+        terminal: Uuid,
         #[arg(long)]
         json: bool,
     },
@@ -338,13 +349,24 @@ enum CliError {
     Catalog(#[from] catalog_file::CatalogFileError),
     #[error("cannot write to stdout: {0}")]
     Output(String),
+    #[error("no terminal {0}")]
+    UnknownTerminal(Uuid),
+    #[error("the push chain of terminal {terminal} is broken at sequence {seq}: {why}")]
+    ChainBroken {
+        terminal: Uuid,
+        seq: u64,
+        why: String,
+    },
 }
 
 impl CliError {
     fn exit_code(&self) -> u8 {
         match self {
-            CliError::NoDataDir | CliError::BadDatabaseUrl | CliError::BackwardRange { .. } => 2,
-            CliError::Serve(ServeError::AddressInUse { .. }) => 3,
+            CliError::NoDataDir
+            | CliError::BadDatabaseUrl
+            | CliError::BackwardRange { .. }
+            | CliError::UnknownTerminal(_) => 2,
+            CliError::Serve(ServeError::AddressInUse { .. }) | CliError::ChainBroken { .. } => 3,
             CliError::Storage(StorageError::DataDir { .. } | StorageError::Connect { .. }) => 4,
             _ => 1,
         }
@@ -388,6 +410,37 @@ fn init_logging(serving: bool) {
     if let Err(e) = result {
         eprintln!("warning: logging is off: {e}");
     }
+}
+
+/// `verify-journal --terminal ID`: the terminal's stored push chain, recomputed.
+async fn verify_journal(storage: &dyn Storage, terminal: Uuid, json: bool) -> Result<(), CliError> {
+    let stored = match storage.push_chain(terminal).await {
+        Err(StorageError::NotFound { .. }) => return Err(CliError::UnknownTerminal(terminal)),
+        other => other?,
+    };
+    let verification = chain::verify(&stored);
+    if json {
+        print_json(&verification)?;
+    }
+    if let Some(broken) = verification.first_break {
+        return Err(CliError::ChainBroken {
+            terminal,
+            seq: broken.seq,
+            why: broken.why,
+        });
+    }
+    if !json {
+        match &verification.head {
+            Some(head) => outln!(
+                "push chain of terminal {terminal} holds: {} links checked, head {} at sequence {}",
+                verification.checked,
+                head.link,
+                head.seq
+            ),
+            None => outln!("terminal {terminal} has no push chain yet (no mutation with a link)"),
+        }
+    }
+    Ok(())
 }
 
 fn print_json<T: Serialize>(value: &T) -> Result<(), CliError> {
@@ -603,6 +656,9 @@ async fn run(cli: Cli) -> Result<(), CliError> {
             };
             outln!("{}", text.trim_end_matches('\n'));
             Ok(())
+        }
+        Command::VerifyJournal { terminal, json } => {
+            verify_journal(&*storage, terminal, json).await
         }
         Command::Stats { json } => {
             let stats = storage.stats().await?;

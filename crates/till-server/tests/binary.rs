@@ -804,3 +804,74 @@ fn a_reader_that_closes_early_ends_a_command_quietly() {
         );
     }
 }
+
+#[tokio::test]
+async fn verify_journal_recomputes_a_terminals_stored_push_chain() {
+    use till_server::decide::push::Received;
+    use till_server::decide::stamps::StampLimit;
+    use till_server::storage::sqlite::{SqliteStorage, DB_FILE};
+    use till_server::storage::Storage;
+
+    let dir = tempfile::tempdir().expect("temp dir");
+    let added: Value = serde_json::from_str(&ok_stdout(
+        cli(dir.path(), &["terminal", "add", "Till 1", "--json"]),
+        "terminal add",
+    ))
+    .expect("json");
+    let id = added["id"].as_str().expect("id").to_string();
+    {
+        let storage = SqliteStorage::open(dir.path()).expect("opens");
+        let batch = common::linked(common::sales(1, 3), till_protocol::chain::GENESIS)
+            .into_iter()
+            .map(|m| Received::from_mutation(m).expect("serializes"))
+            .collect();
+        let stamps = StampLimit::ahead_of(0, i64::MAX);
+        let id = id.parse().expect("uuid");
+        let pushed = storage.push(id, batch, Vec::new(), None, stamps).await;
+        assert_eq!(pushed.expect("settles").last_applied_seq, 3);
+    }
+    let whole: Value = serde_json::from_str(&ok_stdout(
+        cli(dir.path(), &["verify-journal", "--terminal", &id, "--json"]),
+        "verify-journal",
+    ))
+    .expect("json");
+    assert_eq!(
+        (whole["ok"].as_bool(), whole["checked"].as_u64()),
+        (Some(true), Some(3))
+    );
+    assert_eq!(whole["head"]["seq"], 3);
+
+    let unknown = cli(
+        dir.path(),
+        &[
+            "verify-journal",
+            "--terminal",
+            &uuid::Uuid::now_v7().to_string(),
+        ],
+    );
+    assert_eq!(
+        unknown.status.code(),
+        Some(2),
+        "an unknown terminal is bad input"
+    );
+
+    // A stored sale lowered: its content no longer matches its link.
+    let conn = rusqlite::Connection::open(dir.path().join(DB_FILE)).expect("opens");
+    conn.execute(
+        "UPDATE tickets SET body = json_set(body, '$.totals.total', 1) WHERE number = 2",
+        [],
+    )
+    .expect("tampers");
+    let broken = cli(dir.path(), &["verify-journal", "--terminal", &id, "--json"]);
+    assert_eq!(broken.status.code(), Some(3), "a broken chain exits 3");
+    let report: Value = serde_json::from_slice(&broken.stdout).expect("json");
+    assert_eq!(
+        (
+            report["ok"].as_bool(),
+            report["first_break"]["seq"].as_u64()
+        ),
+        (Some(false), Some(2))
+    );
+    let stderr = String::from_utf8_lossy(&broken.stderr);
+    assert!(stderr.contains("broken at sequence 2"), "{stderr}");
+}

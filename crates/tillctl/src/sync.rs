@@ -19,12 +19,16 @@ pub const EXIT_NOT_ENROLLED: u8 = 6;
 /// Exit code when this till's history differs from the back office's (a restored or copied
 /// data dir): nothing is sent until it is enrolled as a new terminal.
 pub const EXIT_DIVERGED: u8 = 7;
+/// Exit code when the back office refused this till's push chain (`journal_break`): nothing
+/// is sent until a person looks.
+pub const EXIT_JOURNAL_BREAK: u8 = 8;
 
 impl From<SyncError> for Failure {
     fn from(e: SyncError) -> Self {
         let exit = match &e {
             SyncError::NotEnrolled => EXIT_NOT_ENROLLED,
             SyncError::Diverged(_) => EXIT_DIVERGED,
+            SyncError::JournalBreak(_) => EXIT_JOURNAL_BREAK,
             SyncError::Transport(t) if t.class() == sync::transport::ErrorClass::Auth => EXIT_AUTH,
             _ => crate::failure::EXIT_RUNTIME,
         };

@@ -79,6 +79,12 @@ export function describeState(s: SyncStatus, nowMs: number): StateView {
         detail: "this till's history differs from the back office — see Settings",
         tone: "error",
       };
+    case "journal_break":
+      return {
+        label: "Sync stopped",
+        detail: s.last_error?.message ?? "the back office refused this till's push chain",
+        tone: "error",
+      };
     case "paused":
       return { label: "Sync paused", detail: null, tone: "muted" };
     case "not_enrolled":

@@ -53,6 +53,15 @@ describe("describeState", () => {
     expect(view).toMatchObject({ label: "Sync stopped", tone: "error" });
     expect(view.detail).toBe("this till's history differs from the back office — see Settings");
   });
+
+  it("shows the back office's words when it refused the till's push chain", () => {
+    const message = "the back office refused this till's push chain: the push chain breaks at sequence 12";
+    const view = describeState(
+      status({ state: "journal_break", last_error: { code: "journal_break", message } }),
+      NOW,
+    );
+    expect(view).toMatchObject({ label: "Sync stopped", tone: "error", detail: message });
+  });
 });
 
 describe("formatDuration and relativeTime", () => {

@@ -130,6 +130,9 @@ impl Worker {
         if let Some(why) = persisted::diverged(&self.conn)? {
             return Err(SyncError::Diverged(why));
         }
+        if let Some(why) = persisted::journal_break(&self.conn)? {
+            return Err(SyncError::JournalBreak(why));
+        }
         let mut report = CycleReport::default();
         let counts = outbox::counts(&self.conn)?;
         if let Ok(mut l) = live.lock() {

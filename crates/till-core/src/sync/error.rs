@@ -43,6 +43,11 @@ pub enum SyncError {
     /// data dir): nothing more is sent until the till is enrolled as a new terminal.
     #[error("{0}")]
     Diverged(String),
+    /// The back office refused a push as a break of this till's push chain (a queued mutation
+    /// changed after it was linked): nothing more is sent until a person looks. Nothing was
+    /// failed; the queue is kept.
+    #[error("{0}")]
+    JournalBreak(String),
 }
 
 impl SyncError {
@@ -60,6 +65,7 @@ impl SyncError {
             SyncError::EnrolmentRefused(_) => ErrorCode::EnrolmentRefused,
             SyncError::TokenNeeded(_) => ErrorCode::EnrolmentTokenNeeded,
             SyncError::Diverged(_) => ErrorCode::Diverged,
+            SyncError::JournalBreak(_) => ErrorCode::JournalBreak,
         }
     }
 }

@@ -31,6 +31,37 @@ pub const BUSY_RETRY: Duration = Duration::from_secs(1);
 pub const DIVERGED_REASON: &str = "this till's history differs from the back office's; enrol it \
      as a new terminal (see Settings)";
 
+/// Why "Sync now" does nothing on a till whose push chain the back office refused.
+pub const JOURNAL_BREAK_REASON: &str = "the back office refused this till's push chain (a \
+     queued sale changed after it was recorded); sync stays stopped until someone looks";
+
+/// A protocol stop: nothing is sent or pulled, also after a restart, until a person acts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stop {
+    /// This till's history differs from the back office's.
+    Diverged,
+    /// The back office refused this till's push chain.
+    JournalBreak,
+}
+
+impl Stop {
+    /// The state shown while it lasts.
+    pub fn state(self) -> SyncState {
+        match self {
+            Stop::Diverged => SyncState::Diverged,
+            Stop::JournalBreak => SyncState::JournalBreak,
+        }
+    }
+
+    /// Why "Sync now" does nothing meanwhile.
+    fn reason(self) -> &'static str {
+        match self {
+            Stop::Diverged => DIVERGED_REASON,
+            Stop::JournalBreak => JOURNAL_BREAK_REASON,
+        }
+    }
+}
+
 /// The timings the machine schedules with, from [`SyncConfig`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Timing {
@@ -103,6 +134,9 @@ pub enum FailureKind {
     /// This till's history differs from the back office's: nothing is sent until the till is
     /// enrolled as a new terminal, whatever anyone asks.
     Diverged,
+    /// The back office refused this till's push chain: nothing is sent until a person looks,
+    /// whatever anyone asks.
+    JournalBreak,
     /// The server could not be reached at all: back off, probing its health meanwhile.
     Unreachable,
     /// Anything else (5xx, 429, a timeout, a malformed answer, a refused request, a protocol or
@@ -117,6 +151,7 @@ impl Failure {
             SyncError::Busy => FailureKind::Busy,
             SyncError::NotEnrolled => FailureKind::NotEnrolled,
             SyncError::Diverged(_) => FailureKind::Diverged,
+            SyncError::JournalBreak(_) => FailureKind::JournalBreak,
             SyncError::Transport(e) if e.class() == ErrorClass::Auth => FailureKind::Auth,
             SyncError::Transport(e) if e.unreachable() => FailureKind::Unreachable,
             SyncError::Transport(e) => FailureKind::Retry {
@@ -138,13 +173,13 @@ impl Failure {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Event {
     /// The driver started, with what the store recorded before: a pause, a retry time and the
-    /// failures in a row survive a restart, so a restart never hammers the server; a diverged
-    /// history survives it too.
+    /// failures in a row survive a restart, so a restart never hammers the server; a protocol
+    /// stop survives it too.
     Started {
         paused: bool,
         next_retry_at_ms: Option<i64>,
         failures_in_a_row: u32,
-        diverged: bool,
+        stop: Option<Stop>,
     },
     /// A person pressed "Sync now".
     SyncNow,
@@ -177,7 +212,13 @@ impl Event {
             paused: persisted.paused,
             next_retry_at_ms: persisted.next_retry_at_ms,
             failures_in_a_row: persisted.failures_in_a_row,
-            diverged: persisted.diverged.is_some(),
+            stop: if persisted.diverged.is_some() {
+                Some(Stop::Diverged)
+            } else if persisted.journal_break.is_some() {
+                Some(Stop::JournalBreak)
+            } else {
+                None
+            },
         }
     }
 }
@@ -244,8 +285,8 @@ pub struct Machine {
     state: SyncState,
     activity: Activity,
     paused: bool,
-    /// This till's history differs from the back office's: nothing runs any more.
-    diverged: bool,
+    /// A protocol stop (a diverged history, a refused push chain): nothing runs any more.
+    stop: Option<Stop>,
     /// Set by "Sync now": the next wake runs a real cycle even while offline, so the person who
     /// asked gets an answer (a finished cycle, or its error) instead of a silent probe.
     asked: bool,
@@ -271,7 +312,7 @@ impl Machine {
             state: SyncState::Idle,
             activity: Activity::Waiting,
             paused: false,
-            diverged: false,
+            stop: None,
             asked: false,
             follow_up: false,
             wake: None,
@@ -306,10 +347,10 @@ impl Machine {
                     paused,
                     next_retry_at_ms,
                     failures_in_a_row,
-                    diverged,
+                    stop,
                 },
             ) => {
-                self.diverged = diverged;
+                self.stop = stop;
                 self.started(paused, next_retry_at_ms, failures_in_a_row, now, &mut fx)
             }
             (Activity::Cycling, Event::SyncNow) => {
@@ -319,10 +360,13 @@ impl Machine {
                     reason: Some("coalesced with the running sync".into()),
                 }));
             }
-            (_, Event::SyncNow) if self.diverged => fx.push(Effect::Reply(SyncNowAnswer {
-                accepted: false,
-                reason: Some(DIVERGED_REASON.into()),
-            })),
+            (_, Event::SyncNow) if self.stop.is_some() => {
+                let reason = self.stop.map(|s| s.reason().to_string());
+                fx.push(Effect::Reply(SyncNowAnswer {
+                    accepted: false,
+                    reason,
+                }))
+            }
             (_, Event::SyncNow) if self.paused => fx.push(Effect::Reply(SyncNowAnswer {
                 accepted: false,
                 reason: Some("sync is paused".into()),
@@ -340,7 +384,7 @@ impl Machine {
                 fx.push(Effect::Persist(Record::Paused(true)));
                 fx.push(Effect::StopCycle);
             }
-            (_, Event::Pause) if self.diverged => {
+            (_, Event::Pause) if self.stop.is_some() => {
                 self.paused = true;
                 fx.push(Effect::Persist(Record::Paused(true)));
             }
@@ -350,7 +394,7 @@ impl Machine {
                 fx.push(Effect::Persist(Record::Paused(true)));
                 self.set_state(SyncState::Paused, &mut fx);
             }
-            (_, Event::Resume) if self.diverged => {
+            (_, Event::Resume) if self.stop.is_some() => {
                 self.paused = false;
                 fx.push(Effect::Persist(Record::Paused(false)));
             }
@@ -382,7 +426,7 @@ impl Machine {
                 fx.push(Effect::StopCycle);
             }
             (_, Event::CommandsClosed) => self.exit(&mut fx),
-            (Activity::Waiting, Event::Wake) if self.diverged => self.wake = None,
+            (Activity::Waiting, Event::Wake) if self.stop.is_some() => self.wake = None,
             (Activity::Waiting, Event::Wake) => {
                 self.wake = None;
                 let probe = self.mode == Mode::Background
@@ -442,8 +486,8 @@ impl Machine {
     ) {
         self.backoff = Backoff::with_failures(self.timing.backoff, failures_in_a_row);
         self.paused = paused && self.mode == Mode::Background;
-        if self.diverged {
-            self.set_state(SyncState::Diverged, fx);
+        if let Some(stop) = self.stop {
+            self.set_state(stop.state(), fx);
             return;
         }
         if self.paused {
@@ -495,7 +539,7 @@ impl Machine {
             self.exit(fx);
             return;
         }
-        if self.paused && !self.diverged {
+        if self.paused && self.stop.is_none() {
             self.schedule(None, fx);
             self.set_state(SyncState::Paused, fx);
         }
@@ -512,8 +556,12 @@ impl Machine {
             FailureKind::NotEnrolled => (SyncState::NotEnrolled, None),
             FailureKind::Auth => (SyncState::AuthError, None),
             FailureKind::Diverged => {
-                self.diverged = true;
+                self.stop = Some(Stop::Diverged);
                 (SyncState::Diverged, None)
+            }
+            FailureKind::JournalBreak => {
+                self.stop = Some(Stop::JournalBreak);
+                (SyncState::JournalBreak, None)
             }
             FailureKind::Unreachable => (
                 SyncState::Offline,

@@ -57,7 +57,7 @@ fn started() -> Event {
         paused: false,
         next_retry_at_ms: None,
         failures_in_a_row: 0,
-        diverged: false,
+        stop: None,
     }
 }
 
@@ -66,7 +66,7 @@ fn started_paused() -> Event {
         paused: true,
         next_retry_at_ms: None,
         failures_in_a_row: 0,
-        diverged: false,
+        stop: None,
     }
 }
 
@@ -76,7 +76,7 @@ fn started_diverged() -> Event {
         paused: false,
         next_retry_at_ms: None,
         failures_in_a_row: 0,
-        diverged: true,
+        stop: Some(Stop::Diverged),
     }
 }
 
@@ -86,7 +86,7 @@ fn started_retrying_in(ms: i64) -> Event {
         paused: false,
         next_retry_at_ms: Some(WALL + i64::try_from(LATER.as_millis()).unwrap_or(0) + ms),
         failures_in_a_row: 3,
-        diverged: false,
+        stop: None,
     }
 }
 
@@ -559,6 +559,33 @@ fn table() -> Vec<Row> {
             Wake,
             "diverged",
             &[],
+        ),
+        // A refused push chain: a protocol stop of its own.
+        row(
+            "the push chain was refused: recorded, nothing scheduled",
+            vec![started(), Wake],
+            failed(FailureKind::JournalBreak, "journal_break"),
+            "journal_break",
+            &[
+                "persist failure journal_break retry none (0 in a row)",
+                "persist state journal_break",
+                "publish journal_break Settled after 1 forced",
+            ],
+        ),
+        row(
+            "sync now after the push chain was refused: refused, saying why, also after a restart",
+            vec![Event::Started {
+                paused: false,
+                next_retry_at_ms: None,
+                failures_in_a_row: 0,
+                stop: Some(Stop::JournalBreak),
+            }],
+            SyncNow,
+            "journal_break",
+            &[
+                "reply refused: the back office refused this till's push chain (a queued sale \
+               changed after it was recorded); sync stays stopped until someone looks",
+            ],
         ),
         row(
             "diverged while paused: the stop is what shows",

@@ -28,10 +28,16 @@ pub struct PersistedState {
     /// Why this till's history differs from the back office's, once the engine found out: a
     /// protocol stop that survives restarts until the till is enrolled as a new terminal.
     pub diverged: Option<String>,
+    /// Why the back office refused this till's push chain, once it did: a protocol stop that
+    /// survives restarts.
+    pub journal_break: Option<String>,
 }
 
 /// Why the history diverged (the message shown), while it does.
 const DIVERGED: config::Key<String> = config::Key::new("sync_diverged");
+
+/// The back office's words refusing this till's push chain, while sync stops for it.
+const JOURNAL_BREAK: config::Key<String> = config::Key::new("sync_journal_break");
 
 /// Reads the engine's persisted state.
 pub fn read(conn: &Connection) -> Result<PersistedState, SyncError> {
@@ -61,10 +67,12 @@ pub fn read(conn: &Connection) -> Result<PersistedState, SyncError> {
                 server_acked_seq: u64::try_from(r.get::<_, i64>(8)?).unwrap_or(0),
                 failures_in_a_row: u32::try_from(r.get::<_, i64>(9)?).unwrap_or(0),
                 diverged: None,
+                journal_break: None,
             })
         })?;
     Ok(PersistedState {
         diverged: diverged(conn)?,
+        journal_break: journal_break(conn)?,
         ..row
     })
 }
@@ -79,6 +87,19 @@ pub fn diverged(conn: &Connection) -> Result<Option<String>, SyncError> {
 pub fn set_diverged(conn: &Connection, why: &str) -> Result<(), SyncError> {
     tracing::error!(%why, "this till's history differs from the back office's; sync stops");
     config::set(conn, &DIVERGED, &why.to_string())?;
+    Ok(())
+}
+
+/// Why the back office refused this till's push chain, if it did.
+pub fn journal_break(conn: &Connection) -> Result<Option<String>, SyncError> {
+    Ok(config::get(conn, &JOURNAL_BREAK)?)
+}
+
+/// Records that the back office refused this till's push chain, in its words; the engine then
+/// sends nothing more.
+pub fn set_journal_break(conn: &Connection, why: &str) -> Result<(), SyncError> {
+    tracing::error!(%why, "the back office refused this till's push chain; sync stops");
+    config::set(conn, &JOURNAL_BREAK, &why.to_string())?;
     Ok(())
 }
 
@@ -175,6 +196,9 @@ fn set_state_name(conn: &Connection, name: &str) -> Result<(), SyncError> {
 pub fn state(conn: &Connection, next_retry_at_ms: Option<i64>) -> Result<SyncState, SyncError> {
     if diverged(conn)?.is_some() {
         return Ok(SyncState::Diverged);
+    }
+    if journal_break(conn)?.is_some() {
+        return Ok(SyncState::JournalBreak);
     }
     let name = config::get(conn, &config::SYNC_STATE)?;
     let name = name.as_deref().unwrap_or("idle");

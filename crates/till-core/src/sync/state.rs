@@ -24,6 +24,10 @@ pub enum SyncState {
     /// is sent or pulled, also after a restart, until the till is enrolled as a new terminal,
     /// which queues what the back office lacks under that identity.
     Diverged,
+    /// The back office refused a push as a break of this till's push chain: a mutation queued
+    /// here no longer is what it was when it was linked. Nothing is sent or pulled, also after
+    /// a restart; the queue is kept for a person to look at.
+    JournalBreak,
     /// A person paused sync; local work goes on and queues up.
     Paused,
     /// The engine was shut down; its handle answers but nothing runs.
@@ -43,6 +47,7 @@ pub enum StateName {
     Offline,
     AuthError,
     Diverged,
+    JournalBreak,
     Paused,
     Stopped,
 }
@@ -58,6 +63,7 @@ impl SyncState {
             SyncState::Offline => StateName::Offline,
             SyncState::AuthError => StateName::AuthError,
             SyncState::Diverged => StateName::Diverged,
+            SyncState::JournalBreak => StateName::JournalBreak,
             SyncState::Paused => StateName::Paused,
             SyncState::Stopped => StateName::Stopped,
         }
@@ -73,6 +79,7 @@ impl SyncState {
             StateName::Offline => "offline",
             StateName::AuthError => "auth_error",
             StateName::Diverged => "diverged",
+            StateName::JournalBreak => "journal_break",
             StateName::Paused => "paused",
             StateName::Stopped => "stopped",
         }
@@ -91,6 +98,7 @@ impl SyncState {
             "offline" => SyncState::Offline,
             "auth_error" => SyncState::AuthError,
             "diverged" => SyncState::Diverged,
+            "journal_break" => SyncState::JournalBreak,
             "paused" => SyncState::Paused,
             "stopped" => SyncState::Stopped,
             _ => return None,
@@ -126,6 +134,7 @@ mod tests {
             SyncState::Offline,
             SyncState::AuthError,
             SyncState::Diverged,
+            SyncState::JournalBreak,
             SyncState::Paused,
             SyncState::Stopped,
         ] {

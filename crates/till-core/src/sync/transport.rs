@@ -141,6 +141,21 @@ impl TransportError {
         }
     }
 
+    /// The back office's refusal of this till's push chain (409 `journal_break`), in words
+    /// for the status, when that is what this is.
+    pub fn journal_break(&self) -> Option<String> {
+        match self {
+            TransportError::Refused {
+                status: 409,
+                code,
+                message,
+            } if code == till_protocol::chain::JOURNAL_BREAK => Some(format!(
+                "the back office refused this till's push chain: {message}"
+            )),
+            _ => None,
+        }
+    }
+
     /// Whether the server may have processed the request although we have no answer: the next
     /// attempt asks the ack endpoint before resending.
     pub fn ambiguous(&self) -> bool {
@@ -493,6 +508,26 @@ impl Transport for HttpTransport {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_a_409_journal_break_is_a_refused_push_chain() {
+        let refused = |status: u16, code: &str| TransportError::Refused {
+            status,
+            code: code.into(),
+            message: "the push chain breaks at sequence 12".into(),
+        };
+        let why = refused(409, "journal_break").journal_break();
+        assert!(
+            why.is_some_and(|w| w.contains("sequence 12")),
+            "a stop, with the back office's words"
+        );
+        assert_eq!(refused(409, "pin_taken").journal_break(), None);
+        assert_eq!(refused(400, "journal_break").journal_break(), None);
+        assert_eq!(
+            TransportError::NoAnswer("reset".into()).journal_break(),
+            None
+        );
+    }
 
     #[test]
     fn failures_are_classified_by_what_to_do_next() {

@@ -15,6 +15,7 @@
 
 pub mod auth_failures;
 pub mod catalog;
+pub mod chain;
 pub mod customers;
 pub mod disputes;
 pub mod employees;

@@ -8,9 +8,12 @@ use std::collections::{BTreeMap, HashMap};
 use serde::{Deserialize, Deserializer};
 use serde_json::value::RawValue;
 use sha2::{Digest, Sha256};
-use till_protocol::{Mutation, MutationBody, MutationResult, Operator, Outcome, Recovered, Ticket};
+use till_protocol::{
+    ChainHead, Mutation, MutationBody, MutationResult, Operator, Outcome, Recovered, Ticket,
+};
 use uuid::Uuid;
 
+use super::chain::ChainHeads;
 use super::{tickets, Rejection};
 use crate::storage::{PushOutcome, StorageError};
 
@@ -253,6 +256,8 @@ pub struct Settled {
     pub recovered: Option<Recovered>,
     /// Who made the change on the till.
     pub operator: Option<Operator>,
+    /// Its content and link of the terminal's push chain; none before the chain began.
+    pub chain: Option<(String, String)>,
 }
 
 /// What a mutation needs after [`Batch::next`].
@@ -272,6 +277,8 @@ pub struct Settlement {
     pub settled: Vec<Settled>,
     /// The stock moves of the tickets stored now, summed per product.
     pub stock: BTreeMap<Uuid, i64>,
+    /// The terminal's push chain after the batch.
+    pub chain: ChainHeads,
 }
 
 /// One push batch as it settles, mutation by mutation, in the order sent. Never applies a
@@ -289,6 +296,7 @@ pub struct Batch {
     results: Vec<MutationResult>,
     settled: Vec<Settled>,
     stock: BTreeMap<Uuid, i64>,
+    chain: ChainHeads,
 }
 
 impl Batch {
@@ -304,6 +312,21 @@ impl Batch {
             results: Vec::new(),
             settled: Vec::new(),
             stock: BTreeMap::new(),
+            chain: ChainHeads::default(),
+        }
+    }
+
+    /// The batch of a terminal whose push chain stands at `chain`: each mutation it settles
+    /// must go on from it ([`ChainHeads::settle`]).
+    pub fn chained(self, chain: ChainHeads) -> Self {
+        Batch { chain, ..self }
+    }
+
+    /// Takes the head the push named, once its mutations settled ([`ChainHeads::announce`]).
+    pub fn announce(&mut self, head: Option<&ChainHead>) -> Result<(), StorageError> {
+        match head {
+            Some(head) => self.chain.announce(head).map_err(journal_break),
+            None => Ok(()),
         }
     }
 
@@ -344,7 +367,7 @@ impl Batch {
         })?;
         Ok(match (step, answered) {
             (Step::Delivered(original), Some(outcome)) => {
-                self.record(mutation, payload_hash(received), original, None);
+                self.record(mutation, payload_hash(received), original, None)?;
                 self.answer(mutation, outcome);
                 Next::Answered
             }
@@ -376,20 +399,27 @@ impl Batch {
             | MutationBody::TicketRefunded(t) => Some((t.id, i64::try_from(t.number).ok())),
             _ => None,
         };
-        self.record(mutation, hash, outcome_json, ticket);
+        self.record(mutation, hash, outcome_json, ticket)?;
         self.answer(mutation, outcome);
         Ok(())
     }
 
     /// Records `mutation` as settled with `outcome_json` (what a replay answers), carrying
-    /// `ticket` (its id and number) when it stored or refused one.
+    /// `ticket` (its id and number) when it stored or refused one; its link must go on from the
+    /// terminal's chain.
     fn record(
         &mut self,
         mutation: &Mutation,
         hash: String,
         outcome_json: String,
         ticket: Option<(Uuid, Option<i64>)>,
-    ) {
+    ) -> Result<(), StorageError> {
+        let content = till_protocol::chain::content(&mutation.body)
+            .map_err(|e| StorageError::Database(format!("cannot serialise a mutation: {e}")))?;
+        let link = self
+            .chain
+            .settle(mutation.seq, mutation.link.as_deref(), &content)
+            .map_err(journal_break)?;
         self.recorded.insert(
             mutation.id,
             (
@@ -410,8 +440,10 @@ impl Batch {
             ticket_number: ticket.and_then(|(_, number)| number),
             recovered: mutation.recovered.clone(),
             operator: mutation.operator.clone(),
+            chain: link.map(|link| (content, link)),
         });
         self.last_seq = mutation.seq;
+        Ok(())
     }
 
     /// Adds the stock moves of `ticket`, just stored, to the batch's.
@@ -426,9 +458,11 @@ impl Batch {
             outcome: PushOutcome {
                 results: self.results,
                 last_applied_seq: self.last_seq,
+                head: self.chain.accepted.clone(),
             },
             settled: self.settled,
             stock: self.stock,
+            chain: self.chain,
         }
     }
 
@@ -440,4 +474,9 @@ impl Batch {
             stored: None,
         });
     }
+}
+
+/// A break of the terminal's push chain, as the push's refusal.
+fn journal_break(b: super::chain::Break) -> StorageError {
+    StorageError::JournalBreak(b.to_string())
 }

@@ -46,6 +46,11 @@ impl Revision {
     fn reads_stored_figures(self) -> bool {
         self >= Revision(4)
     }
+
+    /// Whether its push answers may carry the head of its push chain accepted (revision 5 on).
+    pub fn reads_chain_head(self) -> bool {
+        self >= Revision(5)
+    }
 }
 
 /// A push's results as a terminal of `revision` reads them.

@@ -21,7 +21,7 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::de::DeserializeOwned;
 use till_protocol::{
-    Ack, ApiError, Health, PullQuery, PullResponse, PushRequest, PushResponse, WhoAmI,
+    Ack, ApiError, ChainHead, Health, PullQuery, PullResponse, PushRequest, PushResponse, WhoAmI,
     MAX_BODY_BYTES, MAX_PULL_LIMIT, MAX_PUSH_BATCH,
 };
 use tower_http::catch_panic::CatchPanicLayer;
@@ -133,7 +133,7 @@ impl From<StorageError> for HttpError {
             StorageError::Busy => StatusCode::SERVICE_UNAVAILABLE,
             StorageError::NotFound { .. } => StatusCode::NOT_FOUND,
             StorageError::Invalid(_) => StatusCode::BAD_REQUEST,
-            StorageError::PinTaken => StatusCode::CONFLICT,
+            StorageError::PinTaken | StorageError::JournalBreak(_) => StatusCode::CONFLICT,
             _ => StatusCode::INTERNAL_SERVER_ERROR,
         };
         HttpError::new(status, e.code(), e.to_string())
@@ -320,6 +320,9 @@ pub struct ReceivedPush {
     /// [`PushRequest::withdraw`].
     #[serde(default)]
     withdraw: Vec<Uuid>,
+    /// [`PushRequest::head`].
+    #[serde(default)]
+    head: Option<ChainHead>,
 }
 
 /// Delivers a batch of the terminal's mutations, settled in one transaction, with one result
@@ -332,6 +335,7 @@ pub struct ReceivedPush {
         (status = 400, description = "Malformed request", body = ApiError),
         (status = 401, description = "Missing, unknown or revoked token", body = ApiError),
         (status = 403, description = "The token belongs to another terminal", body = ApiError),
+        (status = 409, description = "The push breaks the terminal's push chain (`journal_break`): nothing of it was recorded", body = ApiError),
         (status = 413, description = "Body or batch too large", body = ApiError),
         (status = 415, description = "Not JSON", body = ApiError),
         (status = 422, description = "JSON of the wrong shape", body = ApiError),
@@ -376,7 +380,13 @@ pub async fn push(
     let stamps = StampLimit::ahead_of(now_ms(), skew);
     let outcome = state
         .storage
-        .push(terminal.id, request.mutations, request.withdraw, stamps)
+        .push(
+            terminal.id,
+            request.mutations,
+            request.withdraw,
+            request.head,
+            stamps,
+        )
         .await?;
     tracing::info!(
         mutations = count,
@@ -387,7 +397,7 @@ pub async fn push(
         results: revision::results(outcome.results, revision),
         last_applied_seq: outcome.last_applied_seq,
         server_time_ms: now_ms(),
-        head: None,
+        head: outcome.head.filter(|_| revision.reads_chain_head()),
     }))
 }
 

@@ -4,10 +4,13 @@
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use till_protocol::shift::ShiftMismatch;
-use till_protocol::{Approval, Operator, Role, StoredFigures, Ticket, TicketKind};
+use till_protocol::{
+    Approval, ChainHead, MutationBody, Operator, Role, StoredFigures, Ticket, TicketKind,
+};
 use uuid::Uuid;
 
 use super::StorageError;
+use crate::decide::chain::StoredLink;
 use crate::decide::terminals::TokenSlot;
 use crate::decide::tickets::{EarlierReversal, SoldLine};
 
@@ -47,6 +50,70 @@ pub(super) fn to_i64(v: u64, what: &str) -> Result<i64, StorageError> {
 }
 
 /// An integer column read back as a count, sequence or number (never negative when written).
+/// The push chain a terminal's mutations recorded, oldest first: each mutation's sequence, kind,
+/// content and link, and the body of the ticket it stored, if it stored one. `{}` is the
+/// backend's placeholder for the terminal's id.
+pub(super) const PUSH_CHAIN_QUERY: &str = "SELECT m.seq, m.kind, m.content, m.link, t.body
+     FROM mutations m LEFT JOIN tickets t ON t.mutation_id = m.id
+     WHERE m.terminal_id = {} AND m.link IS NOT NULL ORDER BY m.seq";
+
+/// A stored link from its row of [`PUSH_CHAIN_QUERY`], with its content recomputed from the
+/// ticket its mutation stored (wrapped as the mutation's kind carried it).
+pub(super) fn stored_link(
+    seq: i64,
+    kind: &str,
+    content: String,
+    link: String,
+    body: Option<&str>,
+) -> Result<StoredLink, StorageError> {
+    let recomputed = match body {
+        Some(body) => {
+            let ticket = parse_ticket(body)?;
+            let body = match kind {
+                "ticket_created" => MutationBody::TicketCreated(ticket),
+                "ticket_voided" => MutationBody::TicketVoided(ticket),
+                "ticket_refunded" => MutationBody::TicketRefunded(ticket),
+                other => {
+                    return Err(StorageError::Corrupt(format!(
+                        "mutation {seq} of kind {other} names a ticket"
+                    )))
+                }
+            };
+            let content = till_protocol::chain::content(&body)
+                .map_err(|e| StorageError::Database(format!("cannot serialise a ticket: {e}")))?;
+            Some(content)
+        }
+        None => None,
+    };
+    Ok(StoredLink {
+        seq: to_u64(seq),
+        content,
+        link,
+        recomputed,
+    })
+}
+
+/// A chain head from its two columns (`None` when either is empty).
+pub(super) fn chain_head(seq: Option<i64>, link: Option<String>) -> Option<ChainHead> {
+    Some(ChainHead {
+        seq: to_u64(seq?),
+        link: link?,
+    })
+}
+
+/// The two columns of a chain head.
+pub(super) fn chain_head_columns(
+    head: Option<&ChainHead>,
+) -> Result<(Option<i64>, Option<&str>), StorageError> {
+    Ok(match head {
+        Some(h) => (
+            Some(to_i64(h.seq, "chain sequence")?),
+            Some(h.link.as_str()),
+        ),
+        None => (None, None),
+    })
+}
+
 pub(super) fn to_u64(v: i64) -> u64 {
     v.max(0) as u64
 }

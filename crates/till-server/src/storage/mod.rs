@@ -25,12 +25,13 @@ use async_trait::async_trait;
 use serde::Serialize;
 use till_protocol::shift::ShiftMismatch;
 use till_protocol::{
-    Approval, CatalogSnapshot, Change, Customer, Employee, MutationResult, Operator, Product, Role,
-    StoreSettings, TaxRate,
+    Approval, CatalogSnapshot, ChainHead, Change, Customer, Employee, MutationResult, Operator,
+    Product, Role, StoreSettings, TaxRate,
 };
 use uuid::Uuid;
 
 use crate::dates::Day;
+use crate::decide::chain::StoredChain;
 use crate::decide::employees::PinHash;
 use crate::decide::pull;
 use crate::decide::push::Received;
@@ -79,6 +80,8 @@ pub struct Rotated {
 pub struct PushOutcome {
     pub results: Vec<MutationResult>,
     pub last_applied_seq: u64,
+    /// The last link of the terminal's push chain accepted, after the push.
+    pub head: Option<ChainHead>,
 }
 
 /// One page of changes after a cursor.
@@ -251,6 +254,9 @@ pub enum StorageError {
     PinTaken,
     #[error("stored data is damaged: {0}")]
     Corrupt(String),
+    /// A push breaks the terminal's push chain: refused whole, nothing of it recorded.
+    #[error("{0}")]
+    JournalBreak(String),
 }
 
 impl StorageError {
@@ -266,6 +272,7 @@ impl StorageError {
             StorageError::Invalid(_) => "invalid_input",
             StorageError::PinTaken => "pin_taken",
             StorageError::Corrupt(_) => "corrupt_data",
+            StorageError::JournalBreak(_) => till_protocol::chain::JOURNAL_BREAK,
         }
     }
 }
@@ -301,14 +308,19 @@ pub trait Storage: Send + Sync + 'static {
 
     /// Settles `mutations` of `terminal_id` in order, by [`crate::decide`], in one transaction,
     /// applying none of those it `withdraw`s; a customer change stamped beyond `stamps` is refused
-    /// (`clock_ahead`).
+    /// (`clock_ahead`). Each mutation that settles goes on from the terminal's push chain, and
+    /// `head`, the terminal's newest link, is kept until the chain reaches it
+    /// ([`crate::decide::chain`]); a break refuses the whole push ([`StorageError::JournalBreak`]).
     async fn push(
         &self,
         terminal_id: Uuid,
         mutations: Vec<Received>,
         withdraw: Vec<Uuid>,
+        head: Option<ChainHead>,
         stamps: StampLimit,
     ) -> Result<PushOutcome, StorageError>;
+    /// The terminal's push chain as stored: its links and the head accepted last.
+    async fn push_chain(&self, terminal_id: Uuid) -> Result<StoredChain, StorageError>;
     /// Whether the terminal was sent every employee when it first pulled at revision 3 or later.
     async fn employees_sent(&self, terminal_id: Uuid) -> Result<bool, StorageError>;
     /// Sends the terminal, pulling at revision 3 or later from `cursor` for the first time, every

@@ -4,7 +4,8 @@
 //! leaves nothing behind.
 
 use till_protocol::{
-    DisputeSettled, DisputeSettlement, Mutation, MutationBody, Outcome, Ticket, TicketKind,
+    ChainHead, DisputeSettled, DisputeSettlement, Mutation, MutationBody, Outcome, Ticket,
+    TicketKind,
 };
 use uuid::Uuid;
 
@@ -22,21 +23,36 @@ use crate::decide::{self, text, Rejection};
 /// An applied mutation's outcome, or why it was refused.
 pub(super) type Applied = Result<Outcome, Rejection>;
 
-/// Settles `mutations` of `terminal_id` in order, in the caller's transaction, applying none of
-/// those it `withdraw`s; a customer change stamped beyond `stamps` is refused.
+/// What a push brings: its mutations, those the terminal withdraws, and the terminal's newest
+/// link.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Pushed<'a> {
+    pub mutations: &'a [Received],
+    pub withdraw: &'a [Uuid],
+    pub head: Option<&'a ChainHead>,
+}
+
+/// Settles the pushed mutations of `terminal_id` in order, in the caller's transaction, applying
+/// none of those it withdraws; a customer change stamped beyond `stamps` is refused. A break of
+/// the terminal's push chain refuses the whole push: the caller's transaction is not committed.
 pub(super) async fn settle<T: Tx>(
     tx: &mut T,
     terminal_id: Uuid,
-    mutations: &[Received],
-    withdraw: &[Uuid],
+    pushed: Pushed<'_>,
     stamps: StampLimit,
 ) -> Result<PushOutcome, T::Error> {
+    let Pushed {
+        mutations,
+        withdraw,
+        head,
+    } = pushed;
     let last_seq = tx
         .lock_terminal(terminal_id)
         .await?
         .ok_or_else(|| StorageError::NotFound {
             what: format!("terminal {terminal_id}"),
         })?;
+    let chain = tx.chain_heads(terminal_id).await?;
     // Each mutation's own id, and the original of each recovered one.
     let ids: Vec<Uuid> = mutations
         .iter()
@@ -48,7 +64,7 @@ pub(super) async fn settle<T: Tx>(
         tx,
         terminal_id,
         stamps,
-        batch: Batch::new(terminal_id, last_seq, recorded),
+        batch: Batch::new(terminal_id, last_seq, recorded).chained(chain.clone()),
     };
     for received in mutations {
         if let Next::Apply { hash } = settling.batch.next(received)? {
@@ -61,9 +77,16 @@ pub(super) async fn settle<T: Tx>(
             settling.batch.applied(mutation, hash, outcome)?;
         }
     }
+    settling.batch.announce(head)?;
     let settlement = settling.batch.finish();
     if !settlement.settled.is_empty() {
         settling.tx.record_batch(terminal_id, &settlement).await?;
+    }
+    if settlement.chain != chain {
+        settling
+            .tx
+            .set_chain_heads(terminal_id, &settlement.chain)
+            .await?;
     }
     let mut outcome = settlement.outcome;
     for (result, received) in outcome.results.iter_mut().zip(mutations) {

@@ -14,6 +14,7 @@ use uuid::Uuid;
 
 use super::{StorageError, TerminalRecord};
 use crate::decide::catalog::StoredRate;
+use crate::decide::chain::ChainHeads;
 use crate::decide::customers::StoredCustomer;
 use crate::decide::disputes::{DisputeClosed, NewDispute, StoredDispute};
 use crate::decide::push::{RecordedBy, Settlement};
@@ -131,8 +132,16 @@ pub(super) trait Tx {
     /// The back office's settings, from their rows.
     async fn office_settings(&mut self) -> Result<OfficeSettings, Self::Error>;
     async fn put_office_setting(&mut self, name: &str, value: &str) -> Result<(), Self::Error>;
-    /// Writes what a batch settled: its mutations, its stock moves, and the terminal's last
-    /// settled sequence.
+    /// The terminal's push chain: the link accepted last and the head it named, not reached yet.
+    async fn chain_heads(&mut self, terminal_id: Uuid) -> Result<ChainHeads, Self::Error>;
+    /// Keeps the terminal's push chain as a push left it.
+    async fn set_chain_heads(
+        &mut self,
+        terminal_id: Uuid,
+        heads: &ChainHeads,
+    ) -> Result<(), Self::Error>;
+    /// Writes what a batch settled: its mutations (with their links), its stock moves, and the
+    /// terminal's last settled sequence.
     async fn record_batch(
         &mut self,
         terminal_id: Uuid,

@@ -321,6 +321,17 @@ pub fn sales(first: u64, count: u64) -> Vec<Mutation> {
         .collect()
 }
 
+/// `mutations` linked one after another from `prev`, as a till of the push chain queues them.
+pub fn linked(mut mutations: Vec<Mutation>, prev: &str) -> Vec<Mutation> {
+    let mut prev = prev.to_string();
+    for m in &mut mutations {
+        let content = till_protocol::chain::content(&m.body).expect("serializes");
+        prev = till_protocol::chain::link(&prev, &content).expect("hex");
+        m.link = Some(prev.clone());
+    }
+    mutations
+}
+
 pub fn ticket_of(m: &Mutation) -> &Ticket {
     match &m.body {
         MutationBody::TicketCreated(t)
@@ -554,10 +565,19 @@ impl Storage for Observed {
         terminal_id: Uuid,
         mutations: Vec<Received>,
         withdraw: Vec<Uuid>,
+        head: Option<till_protocol::ChainHead>,
         stamps: StampLimit,
     ) -> Result<PushOutcome, StorageError> {
-        let push = self.inner.push(terminal_id, mutations, withdraw, stamps);
+        let push = self
+            .inner
+            .push(terminal_id, mutations, withdraw, head, stamps);
         self.pushes.count(push).await
+    }
+    async fn push_chain(
+        &self,
+        terminal_id: Uuid,
+    ) -> Result<till_server::decide::chain::StoredChain, StorageError> {
+        self.inner.push_chain(terminal_id).await
     }
     async fn employees_sent(&self, terminal_id: Uuid) -> Result<bool, StorageError> {
         self.inner.employees_sent(terminal_id).await

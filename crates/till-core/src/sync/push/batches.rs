@@ -8,10 +8,11 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use rusqlite::{Connection, TransactionBehavior};
-use till_protocol::{Outcome, PushResponse};
+use till_protocol::{ChainHead, Outcome, PushResponse};
 use uuid::Uuid;
 
 use crate::outbox::{self, OutboxEntry, OutboxState};
+use crate::push_chain;
 use crate::store::wal::{let_writers_in, Checkpointer, WRITE_CHUNK};
 use crate::Clock;
 
@@ -204,7 +205,15 @@ impl Pusher {
                     // They stay queued in order; the engine backs off and shows the error.
                     reset_to_pending(&tx, &batch, clock.now_ms())?;
                 }
+                // A refused push chain is a stop, not a failed batch: it is never withdrawn.
+                let journal_break = e.journal_break();
+                if let Some(why) = &journal_break {
+                    persisted::set_journal_break(&tx, why)?;
+                }
                 tx.commit()?;
+                if let Some(why) = journal_break {
+                    return Err(SyncError::JournalBreak(why));
+                }
                 if matches!(e, TransportError::NoAnswer(_)) {
                     self.size.unanswered();
                 }
@@ -334,7 +343,8 @@ impl Pusher {
             outbox::mark_in_flight(conn, first.seq, last.seq, now)?;
         }
         let withdraw = self.withdrawal.as_ref().map(|w| w.mutation_id);
-        let body = request_body(self.terminal_id, &batch, withdraw);
+        let head = push_chain::head(conn)?;
+        let body = request_body(self.terminal_id, &batch, withdraw, head.as_ref());
         Ok(Some(Prepared { batch, body }))
     }
 
@@ -481,7 +491,12 @@ fn record_withdrawal<'a>(plan: &mut outcomes::Plan<'a>, withdrawal: &'a Withdraw
 
 /// `{"terminal_id": …, "mutations": [payload, …]}` from the stored bytes, unparsed, and the
 /// mutation to `withdraw`, if any.
-fn request_body(terminal_id: Uuid, batch: &[OutboxEntry], withdraw: Option<Uuid>) -> Vec<u8> {
+fn request_body(
+    terminal_id: Uuid,
+    batch: &[OutboxEntry],
+    withdraw: Option<Uuid>,
+    head: Option<&ChainHead>,
+) -> Vec<u8> {
     let size = batch.iter().map(|e| e.payload.len() + 1).sum::<usize>() + 80;
     let mut body = Vec::with_capacity(size);
     body.extend_from_slice(b"{\"terminal_id\":\"");
@@ -498,6 +513,13 @@ fn request_body(terminal_id: Uuid, batch: &[OutboxEntry], withdraw: Option<Uuid>
         body.extend_from_slice(b",\"withdraw\":[\"");
         body.extend_from_slice(id.to_string().as_bytes());
         body.extend_from_slice(b"\"]");
+    }
+    if let Some(head) = head {
+        // A head is a number and 64 hex digits: it always serialises.
+        if let Ok(json) = serde_json::to_vec(head) {
+            body.extend_from_slice(b",\"head\":");
+            body.extend_from_slice(&json);
+        }
     }
     body.push(b'}');
     body
@@ -623,7 +645,7 @@ mod tests {
     fn the_request_body_carries_the_stored_payloads_byte_for_byte() {
         let terminal = Uuid::now_v7();
         let batch: Vec<OutboxEntry> = (7..=8).map(entry).collect();
-        let body = request_body(terminal, &batch, None);
+        let body = request_body(terminal, &batch, None, None);
         assert_eq!(
             String::from_utf8_lossy(&body),
             format!(
@@ -632,12 +654,21 @@ mod tests {
             "a resend is byte-identical to the first send"
         );
         let withdrawn = batch[1].mutation_id;
-        let body = request_body(terminal, &batch[1..], Some(withdrawn));
+        let head = ChainHead {
+            seq: 12,
+            link: till_protocol::chain::GENESIS.into(),
+        };
+        let body = request_body(terminal, &batch[1..], Some(withdrawn), Some(&head));
         let request: serde_json::Value = serde_json::from_slice(&body).expect("JSON");
         assert_eq!(
             request["withdraw"],
             serde_json::json!([withdrawn]),
             "the item given up on is named: {request}"
+        );
+        assert_eq!(
+            request["head"],
+            serde_json::json!({"seq": 12, "link": head.link}),
+            "the till's newest link is named, beyond the batch: {request}"
         );
     }
 }

@@ -10,6 +10,7 @@ use till_protocol::{ConflictCurrent, Mutation, MutationBody, Outcome, PushRespon
 use uuid::Uuid;
 
 use crate::outbox::{self, OutboxEntry, OutboxState};
+use crate::push_chain;
 use crate::shifts;
 use crate::store::wal::{self, let_writers_in, Checkpointer, WRITE_CHUNK};
 use crate::Clock;
@@ -68,6 +69,9 @@ impl Writer<'_> {
                 if last {
                     persisted::set_clock_offset(tx, clock_offset_ms)?;
                     persisted::set_server_acked(tx, response.last_applied_seq)?;
+                    if let Some(head) = &response.head {
+                        push_chain::record_server_head(tx, head)?;
+                    }
                     if let Some(why) = &plan.diverged {
                         persisted::set_diverged(tx, why)?;
                     }

@@ -42,7 +42,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use deadpool_postgres::{Manager, ManagerConfig, Object, Pool, RecyclingMethod, Transaction};
-use till_protocol::{Customer, Employee, Product, Role};
+use till_protocol::{ChainHead, Customer, Employee, Product, Role};
 use tokio_postgres::error::SqlState;
 use tokio_postgres::types::ToSql;
 use tokio_postgres::{IsolationLevel, Row};
@@ -57,6 +57,7 @@ use super::{
 };
 use crate::clock::now_ms;
 use crate::dates::Day;
+use crate::decide::chain::StoredChain;
 use crate::decide::employees::PinHash;
 use crate::decide::push::Received;
 use crate::decide::reports::{self, GroupBy, SalesReport};
@@ -102,6 +103,10 @@ const MIGRATIONS: &[(u32, &str)] = &[
     (
         9,
         include_str!("../../../migrations/postgres/0009_shifts_operators.sql"),
+    ),
+    (
+        10,
+        include_str!("../../../migrations/postgres/0010_push_chain.sql"),
     ),
 ];
 
@@ -446,14 +451,26 @@ impl Storage for PostgresStorage {
         terminal_id: Uuid,
         mutations: Vec<Received>,
         withdraw: Vec<Uuid>,
+        head: Option<ChainHead>,
         stamps: StampLimit,
     ) -> Result<PushOutcome, StorageError> {
+        let batch = push::Pushed {
+            mutations: &mutations,
+            withdraw: &withdraw,
+            head: head.as_ref(),
+        };
         in_transaction!(self, "push", |tx| push::settle(
             tx,
             terminal_id,
-            &mutations,
-            &withdraw,
+            batch,
             stamps
+        ))
+    }
+
+    async fn push_chain(&self, terminal_id: Uuid) -> Result<StoredChain, StorageError> {
+        retrying!(self, "push_chain", |client| reads::push_chain(
+            &mut client,
+            terminal_id
         ))
     }
 

@@ -9,15 +9,16 @@ use uuid::Uuid;
 
 use super::tx::product_from_row;
 use super::{all, one, TxError};
+use crate::decide::chain::StoredChain;
 use crate::decide::customers::CustomerRow;
 use crate::decide::pull::{self, Changed, TaxRateRow};
 use crate::decide::reports::TicketFacts;
 use crate::decide::stats::{self, TerminalRows};
 use crate::storage::columns::token_slot;
 use crate::storage::columns::{
-    approval_of, mismatch_of, operator_of, parse_role, parse_ticket, to_i64, to_u64,
-    EMPLOYEE_COLUMNS, PRODUCT_COLUMNS, REPORT_QUERY, SHIFT_COLUMNS, TERMINAL_COLUMNS,
-    TICKET_COLUMNS,
+    approval_of, chain_head, mismatch_of, operator_of, parse_role, parse_ticket, stored_link,
+    to_i64, to_u64, EMPLOYEE_COLUMNS, PRODUCT_COLUMNS, PUSH_CHAIN_QUERY, REPORT_QUERY,
+    SHIFT_COLUMNS, TERMINAL_COLUMNS, TICKET_COLUMNS,
 };
 use crate::storage::{ShiftSummary, StorageError, TerminalRecord, TicketSummary, TokenOwner};
 use till_protocol::{Employee, Operator};
@@ -65,6 +66,41 @@ pub(super) async fn terminal(
         .await?
         .as_ref()
         .map(terminal_from_row))
+}
+
+/// The push chain of the terminal `terminal_id`, read in one snapshot.
+pub(super) async fn push_chain(
+    client: &mut Object,
+    terminal_id: Uuid,
+) -> Result<StoredChain, TxError> {
+    let tx = snapshot(client).await?;
+    let accepted = tx
+        .query_opt(
+            "SELECT chain_seq, chain_link FROM terminals WHERE id = $1",
+            &[&terminal_id],
+        )
+        .await?
+        .map(|r| chain_head(r.get(0), r.get(1)))
+        .ok_or_else(|| StorageError::NotFound {
+            what: format!("terminal {terminal_id}"),
+        })?;
+    let rows = tx
+        .query(&PUSH_CHAIN_QUERY.replace("{}", "$1"), &[&terminal_id])
+        .await?;
+    let links = rows
+        .iter()
+        .map(|r| {
+            stored_link(
+                r.get(0),
+                r.get(1),
+                r.get(2),
+                r.get(3),
+                r.get::<_, Option<&str>>(4),
+            )
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    tx.commit().await?;
+    Ok(StoredChain { links, accepted })
 }
 
 /// A read-only snapshot: every table as of one moment.

@@ -15,6 +15,7 @@ use super::reads::{employee_from_row, terminal_from_row};
 use super::{all, exec, one, opt, TxError};
 use crate::clock::now_ms;
 use crate::decide::catalog::StoredRate;
+use crate::decide::chain::ChainHeads;
 use crate::decide::customers::{CustomerRow, StoredCustomer};
 use crate::decide::disputes::{DisputeClosed, NewDispute, StoredDispute};
 use crate::decide::push::{Recorded, RecordedBy, Settlement};
@@ -22,9 +23,9 @@ use crate::decide::settings::OfficeSettings;
 use crate::decide::shifts::{Reconciled, StoredShift};
 use crate::decide::tickets::{EarlierReversal, SoldLine, StoredTicket};
 use crate::storage::columns::{
-    approval_column, earlier_reversal, from_json, kind_name, parse_kind, parse_ticket, sold_lines,
-    stored_figures, ticket_body, to_i64, to_json, to_u64, CUSTOMER_COLUMNS, EMPLOYEE_COLUMNS, OPEN,
-    PRODUCT_COLUMNS, TERMINAL_COLUMNS,
+    approval_column, chain_head, chain_head_columns, earlier_reversal, from_json, kind_name,
+    parse_kind, parse_ticket, sold_lines, stored_figures, ticket_body, to_i64, to_json, to_u64,
+    CUSTOMER_COLUMNS, EMPLOYEE_COLUMNS, OPEN, PRODUCT_COLUMNS, TERMINAL_COLUMNS,
 };
 use crate::storage::tx::{CustomerVersion, Lock, ProductKey, Tx};
 use crate::storage::TerminalRecord;
@@ -415,6 +416,42 @@ impl Tx for PgTx<'_, '_> {
     /// The mutations in one statement, then the stock moves in one: a ledger of deltas that a
     /// push only appends to, so pushes of tills selling the same products never wait for each
     /// other's rows.
+    async fn chain_heads(&mut self, terminal_id: Uuid) -> Result<ChainHeads, TxError> {
+        let sql = "SELECT chain_seq, chain_link, announced_seq, announced_link
+                   FROM terminals WHERE id = $1";
+        Ok(opt(self.tx, sql, &[&terminal_id])
+            .await?
+            .map(|r| ChainHeads {
+                accepted: chain_head(r.get(0), r.get(1)),
+                announced: chain_head(r.get(2), r.get(3)),
+            })
+            .unwrap_or_default())
+    }
+
+    async fn set_chain_heads(
+        &mut self,
+        terminal_id: Uuid,
+        heads: &ChainHeads,
+    ) -> Result<(), TxError> {
+        let (chain_seq, chain_link) = chain_head_columns(heads.accepted.as_ref())?;
+        let (announced_seq, announced_link) = chain_head_columns(heads.announced.as_ref())?;
+        exec(
+            self.tx,
+            "UPDATE terminals SET chain_seq = $2, chain_link = $3, announced_seq = $4,
+                                  announced_link = $5
+             WHERE id = $1",
+            &[
+                &terminal_id,
+                &chain_seq,
+                &chain_link,
+                &announced_seq,
+                &announced_link,
+            ],
+        )
+        .await?;
+        Ok(())
+    }
+
     async fn record_batch(
         &mut self,
         terminal_id: Uuid,
@@ -447,19 +484,28 @@ impl Tx for PgTx<'_, '_> {
             .iter()
             .map(|s| s.operator.as_ref().map(|o| o.name.as_str()))
             .collect();
+        let contents: Vec<Option<&str>> = settled
+            .iter()
+            .map(|s| s.chain.as_ref().map(|(content, _)| content.as_str()))
+            .collect();
+        let links: Vec<Option<&str>> = settled
+            .iter()
+            .map(|s| s.chain.as_ref().map(|(_, link)| link.as_str()))
+            .collect();
         exec(
             self.tx,
             "INSERT INTO mutations (id, terminal_id, seq, kind, payload_hash, outcome, ticket_id,
                                     ticket_number, received_at_ms, recovered_terminal,
-                                    recovered_mutation, operator_id, operator_name)
+                                    recovered_mutation, operator_id, operator_name, content, link)
              SELECT m.id, $1, m.seq, m.kind, m.payload_hash, m.outcome, m.ticket_id,
                     m.ticket_number, $9, m.recovered_terminal, m.recovered_mutation,
-                    m.operator_id, m.operator_name
+                    m.operator_id, m.operator_name, m.content, m.link
              FROM unnest($2::uuid[], $3::bigint[], $4::text[], $5::text[], $6::text[],
                          $7::uuid[], $8::bigint[], $10::uuid[], $11::uuid[], $12::uuid[],
-                         $13::text[])
+                         $13::text[], $14::text[], $15::text[])
                   AS m (id, seq, kind, payload_hash, outcome, ticket_id, ticket_number,
-                        recovered_terminal, recovered_mutation, operator_id, operator_name)",
+                        recovered_terminal, recovered_mutation, operator_id, operator_name,
+                        content, link)",
             &[
                 &terminal_id,
                 &ids,
@@ -474,6 +520,8 @@ impl Tx for PgTx<'_, '_> {
                 &from_mutations,
                 &operator_ids,
                 &operator_names,
+                &contents,
+                &links,
             ],
         )
         .await?;

@@ -17,7 +17,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use rusqlite::{params, Connection, TransactionBehavior};
-use till_protocol::{Customer, Employee, Product, Role};
+use till_protocol::{ChainHead, Customer, Employee, Product, Role};
 use uuid::Uuid;
 
 use self::tx::SqliteTx;
@@ -28,6 +28,7 @@ use super::{
 };
 use crate::clock::now_ms;
 use crate::dates::Day;
+use crate::decide::chain::StoredChain;
 use crate::decide::employees::PinHash;
 use crate::decide::push::Received;
 use crate::decide::reports::{self, GroupBy, SalesReport};
@@ -72,6 +73,10 @@ const MIGRATIONS: &[(u32, &str)] = &[
     (
         9,
         include_str!("../../../migrations/sqlite/0009_shifts_operators.sql"),
+    ),
+    (
+        10,
+        include_str!("../../../migrations/sqlite/0010_push_chain.sql"),
     ),
 ];
 
@@ -305,10 +310,26 @@ impl Storage for SqliteStorage {
         terminal_id: Uuid,
         mutations: Vec<Received>,
         withdraw: Vec<Uuid>,
+        head: Option<ChainHead>,
         stamps: StampLimit,
     ) -> Result<PushOutcome, StorageError> {
-        self.write_tx(move |tx| run(push::settle(tx, terminal_id, &mutations, &withdraw, stamps)))
-            .await
+        self.write_tx(move |tx| {
+            let batch = push::Pushed {
+                mutations: &mutations,
+                withdraw: &withdraw,
+                head: head.as_ref(),
+            };
+            run(push::settle(tx, terminal_id, batch, stamps))
+        })
+        .await
+    }
+
+    async fn push_chain(&self, terminal_id: Uuid) -> Result<StoredChain, StorageError> {
+        self.read(move |conn| {
+            let tx = conn.unchecked_transaction()?;
+            reads::push_chain(&tx, terminal_id)
+        })
+        .await
     }
 
     async fn employees_sent(&self, terminal_id: Uuid) -> Result<bool, StorageError> {
@@ -525,6 +546,7 @@ mod tests {
                 terminal.id,
                 vec![sale],
                 Vec::new(),
+                None,
                 StampLimit::ahead_of(now_ms(), 0),
             )
             .await

@@ -6,6 +6,7 @@ use rusqlite::{params, Connection, OptionalExtension};
 use till_protocol::{CustomerFields, Employee, Operator, Product};
 use uuid::Uuid;
 
+use crate::decide::chain::StoredChain;
 use crate::decide::customers::CustomerRow;
 use crate::decide::pull::{self, Changed, TaxRateRow};
 use crate::decide::reports::TicketFacts;
@@ -13,9 +14,9 @@ use crate::decide::settings::OfficeSettings;
 use crate::decide::stats::{self, TerminalRows};
 use crate::storage::columns::token_slot;
 use crate::storage::columns::{
-    approval_of, mismatch_of, operator_of, parse_role, parse_ticket, to_i64, to_u64,
-    EMPLOYEE_COLUMNS, PRODUCT_COLUMNS, REPORT_QUERY, SHIFT_COLUMNS, TERMINAL_COLUMNS,
-    TICKET_COLUMNS,
+    approval_of, chain_head, mismatch_of, operator_of, parse_role, parse_ticket, stored_link,
+    to_i64, to_u64, EMPLOYEE_COLUMNS, PRODUCT_COLUMNS, PUSH_CHAIN_QUERY, REPORT_QUERY,
+    SHIFT_COLUMNS, TERMINAL_COLUMNS, TICKET_COLUMNS,
 };
 use crate::storage::{ShiftSummary, StorageError, TerminalRecord, TicketSummary, TokenOwner};
 
@@ -55,6 +56,37 @@ pub(super) fn terminal(
         .optional()?
         .map(finish_terminal)
         .transpose()
+}
+
+/// The push chain of the terminal `terminal_id`, read in the caller's snapshot.
+pub(super) fn push_chain(
+    conn: &Connection,
+    terminal_id: Uuid,
+) -> Result<StoredChain, StorageError> {
+    let id = terminal_id.to_string();
+    let accepted = conn
+        .prepare_cached("SELECT chain_seq, chain_link FROM terminals WHERE id = ?1")?
+        .query_row([&id], |r| Ok(chain_head(r.get(0)?, r.get(1)?)))
+        .optional()?
+        .ok_or_else(|| StorageError::NotFound {
+            what: format!("terminal {terminal_id}"),
+        })?;
+    let mut stmt = conn.prepare(&PUSH_CHAIN_QUERY.replace("{}", "?1"))?;
+    let rows = stmt.query_map([&id], |r| {
+        Ok((
+            r.get::<_, i64>(0)?,
+            r.get::<_, String>(1)?,
+            r.get::<_, String>(2)?,
+            r.get::<_, String>(3)?,
+            r.get::<_, Option<String>>(4)?,
+        ))
+    })?;
+    let mut links = Vec::new();
+    for row in rows {
+        let (seq, kind, content, link, body) = row?;
+        links.push(stored_link(seq, &kind, content, link, body.as_deref())?);
+    }
+    Ok(StoredChain { links, accepted })
 }
 
 /// The terminal whose current or previous token hashes to `token_hash`.

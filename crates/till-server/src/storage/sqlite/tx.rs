@@ -12,6 +12,7 @@ use uuid::Uuid;
 use super::reads::{self, parse_uuid, product_from_row};
 use crate::clock::now_ms;
 use crate::decide::catalog::StoredRate;
+use crate::decide::chain::ChainHeads;
 use crate::decide::customers::{CustomerRow, StoredCustomer};
 use crate::decide::disputes::{DisputeClosed, NewDispute, StoredDispute};
 use crate::decide::push::{Recorded, RecordedBy, Settlement};
@@ -19,8 +20,9 @@ use crate::decide::settings::OfficeSettings;
 use crate::decide::shifts::{Reconciled, StoredShift};
 use crate::decide::tickets::{EarlierReversal, SoldLine, StoredTicket};
 use crate::storage::columns::{
-    approval_column, earlier_reversal, from_json, kind_name, parse_kind, parse_ticket, sold_lines,
-    stored_figures, ticket_body, to_i64, to_json, to_u64, CUSTOMER_COLUMNS, OPEN, PRODUCT_COLUMNS,
+    approval_column, chain_head, chain_head_columns, earlier_reversal, from_json, kind_name,
+    parse_kind, parse_ticket, sold_lines, stored_figures, ticket_body, to_i64, to_json, to_u64,
+    CUSTOMER_COLUMNS, OPEN, PRODUCT_COLUMNS,
 };
 use crate::storage::tx::{CustomerVersion, Lock, ProductKey, Tx};
 use crate::storage::{StorageError, TerminalRecord};
@@ -455,6 +457,46 @@ impl Tx for SqliteTx<'_> {
         Ok(())
     }
 
+    async fn chain_heads(&mut self, terminal_id: Uuid) -> Result<ChainHeads, StorageError> {
+        let heads = self
+            .conn
+            .prepare_cached(
+                "SELECT chain_seq, chain_link, announced_seq, announced_link
+                 FROM terminals WHERE id = ?1",
+            )?
+            .query_row([terminal_id.to_string()], |r| {
+                Ok(ChainHeads {
+                    accepted: chain_head(r.get(0)?, r.get(1)?),
+                    announced: chain_head(r.get(2)?, r.get(3)?),
+                })
+            })
+            .optional()?;
+        Ok(heads.unwrap_or_default())
+    }
+
+    async fn set_chain_heads(
+        &mut self,
+        terminal_id: Uuid,
+        heads: &ChainHeads,
+    ) -> Result<(), StorageError> {
+        let (chain_seq, chain_link) = chain_head_columns(heads.accepted.as_ref())?;
+        let (announced_seq, announced_link) = chain_head_columns(heads.announced.as_ref())?;
+        self.conn
+            .prepare_cached(
+                "UPDATE terminals SET chain_seq = ?2, chain_link = ?3, announced_seq = ?4,
+                                      announced_link = ?5
+                 WHERE id = ?1",
+            )?
+            .execute(params![
+                terminal_id.to_string(),
+                chain_seq,
+                chain_link,
+                announced_seq,
+                announced_link
+            ])?;
+        Ok(())
+    }
+
     async fn record_batch(
         &mut self,
         terminal_id: Uuid,
@@ -465,8 +507,8 @@ impl Tx for SqliteTx<'_> {
         let mut insert = self.conn.prepare_cached(
             "INSERT INTO mutations (id, terminal_id, seq, kind, payload_hash, outcome, ticket_id,
                                     ticket_number, received_at_ms, recovered_terminal,
-                                    recovered_mutation, operator_id, operator_name)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+                                    recovered_mutation, operator_id, operator_name, content, link)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
         )?;
         for s in &settlement.settled {
             insert.execute(params![
@@ -483,6 +525,8 @@ impl Tx for SqliteTx<'_> {
                 s.recovered.as_ref().map(|r| r.mutation_id.to_string()),
                 s.operator.as_ref().map(|o| o.id.to_string()),
                 s.operator.as_ref().map(|o| o.name.as_str()),
+                s.chain.as_ref().map(|(content, _)| content.as_str()),
+                s.chain.as_ref().map(|(_, link)| link.as_str()),
             ])?;
         }
         let mut stock = self.conn.prepare_cached(
