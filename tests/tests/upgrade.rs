@@ -179,6 +179,17 @@ async fn upgrade(name: &str, format: u32) {
         "{name}: a second sync changes nothing"
     );
 
+    // What today's till queues after the upgrade is linked into its push chain, anchored at the
+    // back office from its first linked mutation on.
+    tillctl_ok(till, &["ring-up", "--demo", "1", "--seed", "7"]).await;
+    tillctl_ok(till, &["sync", "--until-drained", "--timeout", "60"]).await;
+    assert_journal_holds(till, "after a sale rung up on today's till").await;
+    let report = json_of(till, &["verify-journal", "--json"]).await;
+    assert_eq!(
+        report["server_head_matches"], true,
+        "{name}: the back office anchored the chain the upgraded till began: {report}"
+    );
+
     // The customer changes that were queued reached the back office: a new till pulls them.
     let fresh = tempfile::tempdir().expect("temp dir");
     let (_, fresh_token) = add_terminal(office.path(), "fresh").await;
