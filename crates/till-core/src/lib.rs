@@ -24,6 +24,7 @@ pub mod migrations;
 pub mod money;
 pub mod outbox;
 pub mod parked;
+pub mod queue_export;
 pub mod recover;
 pub mod register;
 pub mod settings;
@@ -33,6 +34,7 @@ pub mod status;
 pub mod store;
 pub mod sync;
 pub mod tender;
+pub mod terminal_key;
 pub mod tickets;
 pub mod unsent;
 
