@@ -21,14 +21,13 @@ use crate::approvals::{self, Needed};
 use crate::clock::Clock;
 use crate::error::CoreError;
 use crate::journal::{self, Event, QueueExported};
-use crate::store::Store;
 use crate::sync::enrolment;
 use crate::sync::error::SyncError;
-use crate::{outbox, terminal_key};
+use crate::{data_dir, outbox, terminal_key};
 
 /// What an export wrote.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(rename = "ExportedQueue"))]
 pub struct Exported {
     /// The file written.
     #[cfg_attr(feature = "ts", ts(type = "string"))]
@@ -57,21 +56,49 @@ pub fn file_name(terminal_id: Uuid, now_ms: i64) -> String {
     format!("till-unsent-{terminal_id}-{now_ms}.json")
 }
 
-/// Writes every unsent mutation of this till to `out`, signed. An existing `out` is refused
-/// unless `overwrite`; the file is written whole or not at all (a temporary file beside it,
-/// synced, then renamed). Refused with nothing written when the till is not enrolled, when
-/// nothing is unsent, or, on a till with employees, without a manager's approval.
+/// Where the app writes an export: the user's Documents folder, or the data dir's `exports`
+/// folder (made private) when there is none.
+pub fn app_folder(data_dir: &Path) -> Result<PathBuf, SyncError> {
+    let documents = directories::UserDirs::new()
+        .and_then(|d| d.document_dir().map(Path::to_path_buf))
+        .filter(|d| d.is_dir());
+    if let Some(documents) = documents {
+        return Ok(documents);
+    }
+    let exports = data_dir.join("exports");
+    data_dir::create_private(&exports).map_err(CoreError::Io)?;
+    Ok(exports)
+}
+
+/// [`export`] into the folder `folder`, under a name of its own ([`file_name`]).
+pub fn export_into(
+    conn: &mut Connection,
+    data_dir: &Path,
+    folder: &Path,
+    by: ExportBy<'_>,
+    clock: &dyn Clock,
+) -> Result<Exported, SyncError> {
+    let enrolled = enrolment::get(conn)?.ok_or(SyncError::NotEnrolled)?;
+    let out = folder.join(file_name(enrolled.terminal_id, clock.now_ms()));
+    export(conn, data_dir, &out, false, by, clock)
+}
+
+/// Writes every unsent mutation of the till whose store `conn` opens (its data dir
+/// `data_dir`, where its key is) to `out`, signed. An existing `out` is refused unless
+/// `overwrite`; the file is written whole or not at all (a temporary file beside it, synced,
+/// then renamed). Refused with nothing written when the till is not enrolled, when nothing is
+/// unsent, or, on a till with employees, without a manager's approval.
 pub fn export(
-    store: &Store,
+    conn: &mut Connection,
+    data_dir: &Path,
     out: &Path,
     overwrite: bool,
     by: ExportBy<'_>,
     clock: &dyn Clock,
 ) -> Result<Exported, SyncError> {
-    let mut conn = store.connect()?;
-    let enrolled = enrolment::get(&conn)?.ok_or(SyncError::NotEnrolled)?;
+    let enrolled = enrolment::get(conn)?.ok_or(SyncError::NotEnrolled)?;
     let approval = approvals::check(
-        &conn,
+        conn,
         by.operator,
         Some(&Needed::export_queue()),
         by.approval,
@@ -86,8 +113,8 @@ pub fn export(
             out.display()
         )));
     }
-    let key = terminal_key::ensure(store.data_dir())?;
-    let key_registered = terminal_key::is_registered(&conn, enrolled.terminal_id, &key)?;
+    let key = terminal_key::ensure(data_dir)?;
+    let key_registered = terminal_key::is_registered(conn, enrolled.terminal_id, &key)?;
     let now = clock.now_ms();
     let queued = {
         // One snapshot: a sync settling entries meanwhile changes nothing read here.
@@ -127,7 +154,7 @@ pub fn export(
         operator: by.operator.cloned(),
         approval,
     });
-    if let Err(e) = record(&mut conn, &event) {
+    if let Err(e) = record(conn, &event) {
         // Recorded or not exported: a file the journal does not mention is taken back.
         let _ = std::fs::remove_file(out);
         return Err(e);

@@ -33,11 +33,11 @@ pub struct Args {
 
 pub fn run(data_dir: Option<&Path>, args: Args) -> Result<(), Failure> {
     let store = open_store(data_dir)?;
-    let signed = args
-        .signed
-        .sign(&mut store.connect()?, &Needed::export_queue())?;
+    let mut conn = store.connect()?;
+    let signed = args.signed.sign(&mut conn, &Needed::export_queue())?;
     let exported = queue_export::export(
-        &store,
+        &mut conn,
+        store.data_dir(),
         &args.out,
         args.force,
         ExportBy {

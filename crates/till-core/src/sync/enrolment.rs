@@ -12,7 +12,6 @@ use crate::store::Store;
 use crate::{config, outbox};
 
 use super::error::SyncError;
-use super::key_registration;
 use super::lock::SyncLock;
 use super::persisted;
 use super::state::SyncState;
@@ -126,9 +125,6 @@ pub fn get(conn: &Connection) -> Result<Option<Enrolment>, SyncError> {
 /// back office at a new address, each with its token) keeps the queue, the cursor and the rest;
 /// so does a first enrolment after selling offline.
 ///
-/// The terminal's signing key is made now if the till has none, and registered with the back
-/// office ([`key_registration`]); should that fail, the next sync registers it.
-///
 /// The way out of a diverged history (a restored or copied data dir): enrolling as a new
 /// terminal, one that holds nothing yet, queues every mutation the back office has not settled
 /// again under that identity, renumbered from 1 and flagged recovered
@@ -234,12 +230,5 @@ pub async fn enrol(
     config::set(&tx, &config::SYNC_STATE, &state.name().to_string())?;
     tx.commit()?;
     tracing::info!(terminal = %enrolment.terminal_id, server = %enrolment.server_url, "enrolled");
-    key_registration::offer(
-        &mut conn,
-        store.data_dir(),
-        enrolment.terminal_id,
-        &transport,
-    )
-    .await;
     Ok(enrolment)
 }

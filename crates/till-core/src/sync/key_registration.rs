@@ -8,10 +8,12 @@ use std::path::Path;
 use rusqlite::Connection;
 use uuid::Uuid;
 
+use crate::store::Store;
 use crate::terminal_key;
 
+use super::enrolment::Enrolment;
 use super::error::SyncError;
-use super::transport::Transport;
+use super::transport::{Timeouts, Transport};
 
 /// Makes the till's key if it has none and registers it as `terminal_id`'s, unless the back
 /// office already acknowledged that key for that terminal. (`conn` is `&mut` only so that the
@@ -52,5 +54,28 @@ pub async fn offer(
             error = %e,
             "the signing key is not registered with the back office yet"
         );
+    }
+}
+
+/// [`offer`] right after `enrolment` was stored, over its own transport.
+pub async fn offer_after_enrolment(store: &Store, enrolment: &Enrolment) {
+    let transport = match enrolment.transport(Timeouts::default()) {
+        Ok(t) => t,
+        Err(e) => {
+            tracing::warn!(error = %e, "the signing key is not registered yet");
+            return;
+        }
+    };
+    match store.connect() {
+        Ok(mut conn) => {
+            offer(
+                &mut conn,
+                store.data_dir(),
+                enrolment.terminal_id,
+                &transport,
+            )
+            .await
+        }
+        Err(e) => tracing::warn!(error = %e, "the signing key is not registered yet"),
     }
 }
