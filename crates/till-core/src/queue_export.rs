@@ -237,7 +237,8 @@ fn write_whole(out: &Path, bytes: &[u8]) -> Result<(), SyncError> {
         .and_then(|()| std::fs::rename(&temporary, out));
     if let Err(e) = written {
         let _ = std::fs::remove_file(&temporary);
-        return Err(CoreError::Io(e).into());
+        let named = std::io::Error::new(e.kind(), format!("writing {}: {e}", out.display()));
+        return Err(CoreError::Io(named).into());
     }
     // The rename itself survives a power cut once the directory is synced (not possible
     // everywhere; the file is whole either way).
@@ -273,6 +274,12 @@ mod tests {
         assert_eq!(std::fs::read(&out).expect("reads"), b"{}");
         write_whole(&out, b"[]").expect("replaces");
         assert_eq!(std::fs::read(&out).expect("reads"), b"[]");
+        let nowhere = dir.path().join("no such folder").join("queue.json");
+        let refused = write_whole(&nowhere, b"{}").expect_err("no folder to write in");
+        assert!(
+            refused.to_string().contains("no such folder"),
+            "the error names the file: {refused}"
+        );
         let names: Vec<_> = std::fs::read_dir(dir.path())
             .expect("lists")
             .filter_map(|e| e.ok())
