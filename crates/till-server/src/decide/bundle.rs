@@ -61,6 +61,12 @@ pub fn read(bytes: &[u8]) -> Result<Unverified, BundleError> {
     if content.format != BUNDLE_FORMAT {
         return Err(BundleError::Format(content.format));
     }
+    if let Some(m) = super::push::seq_out_of_range(&content.mutations) {
+        return Err(BundleError::Malformed(format!(
+            "mutation {} has sequence {}, which is out of range",
+            m.id, m.seq
+        )));
+    }
     Ok(Unverified { bundle, content })
 }
 
@@ -196,6 +202,18 @@ mod tests {
                 Some(BundleError::NoKey(terminal))
             );
         }
+    }
+
+    #[test]
+    fn a_mutation_numbered_out_of_range_refuses_the_bundle() {
+        let pair = key_pair();
+        let text = String::from_utf8(signed_bundle(Uuid::now_v7(), &pair)).expect("UTF-8");
+        let zero = text.replacen("\"seq\":1", "\"seq\":0", 1);
+        assert_ne!(zero, text, "the sample names its sequence");
+        assert!(matches!(
+            read(zero.as_bytes()),
+            Err(BundleError::Malformed(_))
+        ));
     }
 
     #[test]

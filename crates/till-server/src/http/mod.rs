@@ -32,7 +32,7 @@ use utoipa::OpenApi;
 use uuid::Uuid;
 
 use crate::clock::now_ms;
-use crate::decide::push::Received;
+use crate::decide::push::{self, Received};
 use crate::decide::revision::{self, Revision};
 use crate::decide::stamps::StampLimit;
 use crate::storage::{Storage, StorageError};
@@ -358,12 +358,7 @@ pub async fn push(
             ),
         ));
     }
-    if let Some(m) = request
-        .mutations
-        .iter()
-        .map(|r| &r.mutation)
-        .find(|m| m.seq == 0 || m.seq > i64::MAX as u64)
-    {
+    if let Some(m) = push::seq_out_of_range(&request.mutations) {
         return Err(HttpError::new(
             StatusCode::BAD_REQUEST,
             "invalid_seq",
