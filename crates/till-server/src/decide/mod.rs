@@ -9,8 +9,7 @@
 //! changes), [`stats`], [`reports`] (the sales report's groups and figures), [`terminals`]
 //! (enrolment, which token works, rotation), [`auth_failures`] (the failed-authentication
 //! limit), [`stamps`] (a terminal clock ahead) and [`settings`] (the back office's own settings,
-//! such as cross-till returns); [`bundle`] (whether a dead till's queue bundle is whole and
-//! its terminal's); [`text`] caps the length of every string stored; [`revision`]
+//! such as cross-till returns); [`text`] caps the length of every string stored; [`revision`]
 //! renders answers for a terminal of an older protocol revision.
 
 pub mod auth_failures;
