@@ -203,3 +203,17 @@ async fn a_key_is_registered_only_by_its_own_terminal() {
     assert_eq!(body, key, "the key is kept as lowercase hex");
     server.stop().await;
 }
+
+on_both_backends!(a_revoked_terminals_signed_file_still_imports);
+async fn a_revoked_terminals_signed_file_still_imports() {
+    let server = TestServer::start().await;
+    let t = server.enrol("till 1").await;
+    let pair = key_pair();
+    register(&server, &t, &pair).await;
+    server.storage.revoke_terminal(t.id).await.expect("revokes");
+    let imported = import(&server, &bundle(&t, &sales(1, 2), &pair))
+        .await
+        .expect("revoking ends a token, not the sales the till made");
+    assert_eq!(imported.tally.applied, 2);
+    server.stop().await;
+}
