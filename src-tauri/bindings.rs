@@ -55,6 +55,7 @@ mod tests {
             CustomerFields,
             CustomerView,
             ErrorCode,
+            ExportedQueue,
             ListedTicket,
             ParkedSale,
             Lookup,

@@ -21,6 +21,7 @@ pub const COMMANDS: &[&str] = &[
     "sync_pause",
     "sync_resume",
     "sync_history",
+    "export_unsent",
     "conflicts_list",
     "conflict_detail",
     "conflict_resolve",

@@ -18,6 +18,7 @@ use uuid::Uuid;
 pub use till_core::cart::Cart;
 pub use till_core::cash::CashCount;
 pub use till_core::parked::{ParkedSale, RestoredSale, SaleDraft};
+pub use till_core::queue_export::Exported as ExportedQueue;
 pub use till_core::recover::notice::StoreDamage;
 pub use till_core::register::{CommittedTicket, Lookup, ProductList, QuoteView, Resolved};
 pub use till_core::settings::{AppSettings, ConnectionTest, SettingsInput};

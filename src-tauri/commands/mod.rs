@@ -36,6 +36,7 @@ pub fn handler<R: tauri::Runtime>() -> impl Fn(tauri::ipc::Invoke<R>) -> bool + 
         sync::sync_pause,
         sync::sync_resume,
         sync::sync_history,
+        sync::export_unsent,
         review::conflicts_list,
         review::conflict_detail,
         review::conflict_resolve,

@@ -1,12 +1,15 @@
 //! The sync engine seen from the UI: its status snapshot, Sync now, pause and resume, history.
 
 use tauri::State;
+use till_core::approvals::{self, Needed};
+use till_core::clock::SystemClock;
+use till_core::queue_export::{self, ExportBy};
 use till_core::sync::history;
-use till_core::ErrorCode;
+use till_core::{settings, ErrorCode};
 
 use crate::error::{AppError, CmdResult};
 use crate::input::Input;
-use crate::ipc::{ActivityLine, StoreDamage, SyncNowAnswer, SyncStatus};
+use crate::ipc::{ActivityLine, ExportedQueue, StoreDamage, SyncNowAnswer, SyncStatus};
 use crate::terminal::{self, AppState};
 
 /// Most history entries one call returns.
@@ -83,5 +86,43 @@ pub async fn sync_history(
     state
         .terminal()?
         .db(move |c| history::activity(c, limit))
+        .await
+}
+
+/// Writes every unsent mutation to a signed file in the user's Documents folder (or the data
+/// dir's `exports` folder), for `till-server import-queue` when sync cannot reach the back
+/// office; a manager's `approve_pin` on a till with employees. Needs no network.
+#[tauri::command]
+pub async fn export_unsent(
+    state: State<'_, AppState>,
+    approve_pin: Input<Option<String>>,
+) -> CmdResult<ExportedQueue> {
+    let approve_pin = approve_pin.into_inner();
+    let terminal = state.terminal()?;
+    let operator = terminal.operator().await?;
+    let data_dir = terminal.store().data_dir().to_path_buf();
+    terminal
+        .db(move |c| -> CmdResult<ExportedQueue> {
+            let actor = settings::operator(c)?;
+            let approval = approvals::obtain(
+                c,
+                Some(&Needed::export_queue()),
+                approve_pin.as_deref(),
+                &SystemClock,
+            )?;
+            let folder = queue_export::app_folder(&data_dir)?;
+            let by = ExportBy {
+                actor: &actor,
+                operator: operator.as_ref(),
+                approval,
+            };
+            Ok(queue_export::export_into(
+                c,
+                &data_dir,
+                &folder,
+                by,
+                &SystemClock,
+            )?)
+        })
         .await
 }

@@ -401,6 +401,7 @@
     db.signedIn = e ? signedInOf(e) : null;
   }
   db.approvals = [];
+  db.exports = [];
   /** The employee whose PIN this is, behind the lock-out (5 wrong: 60 s, doubling). */
   function checkPin(pin) {
     if (pinLock.until > now()) return fail("pin_locked", `too many wrong PINs: the till refuses every PIN for ${Math.ceil((pinLock.until - now()) / 1000)} s more`);
@@ -635,6 +636,21 @@
     sync_pause: () => (emitState({ state: "paused" }), null),
     sync_resume: () => (emitState({ state: "idle" }), null),
     sync_history: ({ limit }) => db.history.slice(0, limit),
+    export_unsent: async ({ approvePin }) => {
+      if (!seed.enrolled) return fail("not_enrolled", "this terminal is not enrolled with a server");
+      if (!db.status.pending) return fail("not_applicable", "nothing is unsent: the back office holds every sale of this till");
+      await approve("export_queue", "exporting the unsent queue to a file", approvePin);
+      const exported = {
+        path: `/home/till/Documents/till-unsent-${db.settings.terminal_id}-${now()}.json`,
+        terminal_id: db.settings.terminal_id,
+        mutations: db.status.pending,
+        first_seq: 1,
+        last_seq: db.status.pending,
+        key_registered: true,
+      };
+      db.exports.push(exported);
+      return exported;
+    },
     conflicts_list: () => db.conflicts.map(({ fields, server_version, settlement, mine_at_ms, theirs_at_ms, ...s }) => s),
     conflict_detail: ({ id }) => db.conflicts.find((c) => c.id === id) ?? fail("unknown_conflict", "no such conflict"),
     conflict_resolve: ({ id, resolution, resolvedBy }) => {

@@ -23,6 +23,7 @@ use till_core::demo::{self, DemoRng};
 use till_core::sync::transport::{BoxFuture, Timeouts};
 use till_core::sync::{HttpTransport, SyncConfig, Transport, TransportError};
 use till_core::{cart, catalog, tickets, Store, SystemClock, TenderInput};
+use till_protocol::bundle::TerminalKey;
 use till_protocol::{Ack, Health, PullResponse, PushResponse, WhoAmI};
 use uuid::Uuid;
 
@@ -118,6 +119,13 @@ impl Transport for Timed {
     }
     fn whoami(&self) -> BoxFuture<'_, Result<WhoAmI, TransportError>> {
         self.inner.whoami()
+    }
+    fn register_key(
+        &self,
+        terminal_id: Uuid,
+        key: TerminalKey,
+    ) -> BoxFuture<'_, Result<TerminalKey, TransportError>> {
+        self.inner.register_key(terminal_id, key)
     }
 }
 

@@ -48,6 +48,14 @@ impl Needed {
         }
     }
 
+    /// Writing the unsent queue to a file.
+    pub fn export_queue() -> Needed {
+        Needed {
+            action: ApprovalAction::ExportQueue,
+            reason: "exporting the unsent queue to a file".into(),
+        }
+    }
+
     /// Giving up on the failed item `seq` for good.
     pub fn discard(seq: u64) -> Needed {
         Needed {

@@ -38,6 +38,8 @@ pub enum Event {
     FailedItemDiscarded(FailedItemDiscarded),
     /// A conflict was resolved (a shift mismatch: acknowledged).
     ConflictResolved(ConflictResolved),
+    /// The unsent queue was written to a file, to reach the back office by hand.
+    QueueExported(QueueExported),
 }
 
 impl Event {
@@ -55,6 +57,7 @@ impl Event {
             Event::PinLockout(_) => "pin_lockout",
             Event::FailedItemDiscarded(_) => "failed_item_discarded",
             Event::ConflictResolved(_) => "conflict_resolved",
+            Event::QueueExported(_) => "queue_exported",
         }
     }
 }
@@ -99,6 +102,25 @@ pub struct ConflictResolved {
     pub resolution: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub operator: Option<Operator>,
+}
+
+/// The unsent queue written to a file (`tillctl export-queue`, the app's export): who, and how
+/// many mutations of which sequences. The mutations stay queued: the back office answers the
+/// till's own push of those it imported as duplicates.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct QueueExported {
+    pub at_ms: i64,
+    pub mutations: u64,
+    /// The first and last sequence exported, as the back office numbers them.
+    pub first_seq: u64,
+    pub last_seq: u64,
+    /// Who exported, in their own words on a till without employees.
+    pub actor: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub operator: Option<Operator>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub approval: Option<Approval>,
 }
 
 /// The bytes the hash covers: the ticket as JSON with an empty `journal_hash`.

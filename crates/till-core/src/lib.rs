@@ -25,6 +25,7 @@ pub mod money;
 pub mod outbox;
 pub mod parked;
 pub mod push_chain;
+pub mod queue_export;
 pub mod recover;
 pub mod register;
 pub mod settings;
@@ -34,6 +35,7 @@ pub mod status;
 pub mod store;
 pub mod sync;
 pub mod tender;
+pub mod terminal_key;
 pub mod tickets;
 pub mod unsent;
 

@@ -19,6 +19,7 @@ use crate::config;
 use crate::error::CoreError;
 use crate::store::Store;
 use crate::sync::enrolment::{self, Enrolment};
+use crate::sync::key_registration;
 use crate::sync::transport::{HttpTransport, Timeouts, Transport};
 use crate::sync::trust::ServerTrust;
 use crate::sync::SyncError;
@@ -287,7 +288,9 @@ pub async fn save(store: &Store, input: &SettingsInput) -> Result<Saved, SyncErr
 /// Enrols the till with a back office, the address, token and trust as a person entered them:
 /// all are checked here (plain http to another machine only when allowed, `cleartext_refused`
 /// otherwise), then the server checks the token. Enrolling again as the same terminal (a rotated
-/// token) keeps the queue. The caller starts syncing.
+/// token) keeps the queue. The terminal's signing key is made if the till has none and
+/// registered with the back office ([`key_registration`]; should that fail, the next sync
+/// registers it). The caller starts syncing.
 pub async fn enrol(
     store: &Store,
     server_url: &str,
@@ -297,7 +300,9 @@ pub async fn enrol(
     let url = check_url(server_url)?;
     let token = check_token(token)?;
     let trust = trust.check(url)?;
-    enrolment::enrol(store, url, token, &trust).await
+    let enrolled = enrolment::enrol(store, url, token, &trust).await?;
+    key_registration::offer_after_enrolment(store, &enrolled).await;
+    Ok(enrolled)
 }
 
 /// Asks the server's health endpoint, trusted as `trust` says and without any token: reachable or

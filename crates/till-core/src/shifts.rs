@@ -338,7 +338,10 @@ pub(crate) fn restore(tx: &Connection, event: &Event) -> Result<()> {
             insert_movement(tx, moved)?;
         }
         Event::ShiftClosed(closed) => record_closed(tx, closed)?,
-        Event::PinLockout(_) | Event::FailedItemDiscarded(_) | Event::ConflictResolved(_) => {}
+        Event::PinLockout(_)
+        | Event::FailedItemDiscarded(_)
+        | Event::ConflictResolved(_)
+        | Event::QueueExported(_) => {}
     }
     Ok(())
 }

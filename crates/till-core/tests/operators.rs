@@ -361,3 +361,100 @@ fn a_failed_item_is_retried_as_the_operators_and_discarded_only_with_a_managers_
         ("Mona", ApprovalAction::DiscardFailed)
     );
 }
+
+#[test]
+fn exporting_the_queue_takes_a_managers_approval_and_is_an_event_of_the_journal() {
+    use till_core::queue_export::{self, ExportBy};
+    use till_protocol::bundle::{Bundle, BundleContent};
+
+    let (dir, store, mut conn) = staffed();
+    let terminal = Uuid::now_v7();
+    conn.execute(
+        "UPDATE sync_state SET server_url = 'http://127.0.0.1:1', token = 'till_t',
+         terminal_id = ?1 WHERE id = 1",
+        [terminal.to_string()],
+    )
+    .expect("enrols");
+    let ps = products(&conn);
+    let cara = signed_in(&mut conn, CASHIER_PIN);
+    sell(&mut conn, &cart_of(&[(&ps[0], 1)]), cara.clone());
+    let out = dir.path().join("queue.json");
+    let by = |approval| ExportBy {
+        actor: "tillctl",
+        operator: cara.as_ref(),
+        approval,
+    };
+
+    let err = queue_export::export(&mut conn, store.data_dir(), &out, false, by(None), &NOW)
+        .expect_err("no approval");
+    assert_eq!(err.code(), ErrorCode::ApprovalRequired);
+    assert!(!out.exists(), "nothing is written without the approval");
+    let approval = approvals::obtain(
+        &mut conn,
+        Some(&Needed::export_queue()),
+        Some(MANAGER_PIN),
+        &NOW,
+    )
+    .expect("approves");
+    let exported =
+        queue_export::export(&mut conn, store.data_dir(), &out, false, by(approval), &NOW)
+            .expect("exports");
+    assert_eq!(
+        (exported.mutations, exported.first_seq, exported.last_seq),
+        (2, 1, FIRST_SALE_SEQ),
+        "the shift and the sale, in order"
+    );
+    assert!(
+        !exported.key_registered,
+        "never acknowledged by a back office"
+    );
+    assert_eq!(
+        outbox::counts(&conn).expect("counts").pending,
+        2,
+        "the mutations stay queued"
+    );
+
+    let file: Bundle =
+        serde_json::from_slice(&std::fs::read(&out).expect("reads")).expect("a bundle");
+    let content: BundleContent<Mutation> =
+        serde_json::from_str(file.signed.get()).expect("its content");
+    assert_eq!(content.terminal_id, terminal);
+    assert_eq!(
+        content.mutations[1],
+        sent(&conn, FIRST_SALE_SEQ),
+        "exactly as queued"
+    );
+    let key = till_core::terminal_key::load(store.data_dir())
+        .expect("reads")
+        .expect("made by the export");
+    let public = hex::decode(key.public_hex()).expect("hex");
+    ring::signature::UnparsedPublicKey::new(&ring::signature::ED25519, public)
+        .verify(
+            file.signed.get().as_bytes(),
+            &hex::decode(&file.signature).expect("hex"),
+        )
+        .expect("signed by the terminal's key");
+
+    let events: Vec<String> = conn
+        .prepare("SELECT event FROM journal WHERE event IS NOT NULL ORDER BY position")
+        .expect("prepares")
+        .query_map([], |r| r.get(0))
+        .expect("reads")
+        .collect::<Result<_, _>>()
+        .expect("reads");
+    let Some(journal::Event::QueueExported(recorded)) = events
+        .last()
+        .map(|e| serde_json::from_str(e).expect("an event"))
+    else {
+        panic!("the export is the journal's last event: {events:?}");
+    };
+    assert_eq!((recorded.mutations, recorded.actor.as_str()), (2, "Cara"));
+    assert_eq!(
+        recorded.approval.map(|a| (a.by.name, a.action)),
+        Some(("Mona".to_string(), ApprovalAction::ExportQueue))
+    );
+    assert!(journal::verify(&mut conn).expect("verifies").holds());
+
+    let again = queue_export::export(&mut conn, store.data_dir(), &out, false, by(None), &NOW);
+    assert!(again.is_err(), "an existing file is not replaced silently");
+}

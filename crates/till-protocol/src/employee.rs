@@ -78,6 +78,8 @@ pub enum ApprovalAction {
     NoSale,
     /// A failed item given up on.
     DiscardFailed,
+    /// The unsent queue written to a file, to reach the back office by hand.
+    ExportQueue,
 }
 
 impl ApprovalAction {
@@ -89,6 +91,7 @@ impl ApprovalAction {
             ApprovalAction::PriceOverride => "price_override",
             ApprovalAction::NoSale => "no_sale",
             ApprovalAction::DiscardFailed => "discard_failed",
+            ApprovalAction::ExportQueue => "export_queue",
         }
     }
 }

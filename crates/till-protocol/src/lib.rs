@@ -2,6 +2,7 @@
 //! sides apply: the pricing rule and the card-number detector. Every type here is what travels as JSON; structs refuse unknown fields
 //! because a stray field between two versions of our own code means a bug.
 
+pub mod bundle;
 pub mod card;
 pub mod catalog;
 pub mod chain;

@@ -12,6 +12,7 @@ pub mod dates;
 pub mod decide;
 pub mod duration;
 pub mod http;
+pub mod import_queue;
 pub mod pin;
 pub mod sample;
 pub mod serve;

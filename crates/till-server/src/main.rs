@@ -4,7 +4,7 @@
 #[macro_use]
 extern crate till_cli;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
@@ -12,10 +12,14 @@ use std::time::Duration;
 use clap::{Args, Parser, Subcommand};
 use serde::Serialize;
 use till_protocol::{Employee, Role};
+use till_server::clock::now_ms;
 use till_server::dates::Day;
+use till_server::decide::bundle::BundleError;
 use till_server::decide::chain;
 use till_server::decide::reports::GroupBy;
 use till_server::decide::settings::{OfficeSetting, OfficeSettings};
+use till_server::decide::stamps::StampLimit;
+use till_server::import_queue::{self, ImportError};
 use till_server::serve::{shutdown_signal, BoundServer, ServeError, ServeOptions, TlsFiles};
 use till_server::storage::postgres::PostgresStorage;
 use till_server::storage::sqlite::SqliteStorage;
@@ -98,6 +102,15 @@ enum Command {
         /// The terminal's id.
         #[arg(long, value_name = "ID")]
         terminal: Uuid,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Applies a dead till's unsent sales from the file `tillctl export-queue` wrote, once:
+    /// checks it is whole and signed by the key its terminal registered, then settles it as a
+    /// push from the till (what was delivered before is answered as duplicates). Exit 2 when
+    /// the file is refused (nothing applied).
+    ImportQueue {
+        file: PathBuf,
         #[arg(long)]
         json: bool,
     },
@@ -347,6 +360,10 @@ enum CliError {
     Serve(#[from] ServeError),
     #[error(transparent)]
     Catalog(#[from] catalog_file::CatalogFileError),
+    #[error("cannot read {path}: {reason}")]
+    Unreadable { path: String, reason: String },
+    #[error("{0} ({code})", code = .0.code())]
+    Bundle(BundleError),
     #[error("cannot write to stdout: {0}")]
     Output(String),
     #[error("no terminal {0}")]
@@ -365,7 +382,9 @@ impl CliError {
             CliError::NoDataDir
             | CliError::BadDatabaseUrl
             | CliError::BackwardRange { .. }
-            | CliError::UnknownTerminal(_) => 2,
+            | CliError::UnknownTerminal(_)
+            | CliError::Unreadable { .. }
+            | CliError::Bundle(_) => 2,
             CliError::Serve(ServeError::AddressInUse { .. }) | CliError::ChainBroken { .. } => 3,
             CliError::Storage(StorageError::DataDir { .. } | StorageError::Connect { .. }) => 4,
             _ => 1,
@@ -660,6 +679,7 @@ async fn run(cli: Cli) -> Result<(), CliError> {
         Command::VerifyJournal { terminal, json } => {
             verify_journal(&*storage, terminal, json).await
         }
+        Command::ImportQueue { file, json } => import_queue(storage.as_ref(), &file, json).await,
         Command::Stats { json } => {
             let stats = storage.stats().await?;
             if json {
@@ -696,6 +716,39 @@ async fn run(cli: Cli) -> Result<(), CliError> {
             Ok(())
         }
     }
+}
+
+async fn import_queue(storage: &dyn Storage, file: &Path, json: bool) -> Result<(), CliError> {
+    let bytes = std::fs::read(file).map_err(|e| CliError::Unreadable {
+        path: file.display().to_string(),
+        reason: e.to_string(),
+    })?;
+    let skew = ServeOptions::default().max_clock_skew;
+    let stamps = StampLimit::ahead_of(
+        now_ms(),
+        i64::try_from(skew.as_millis()).unwrap_or(i64::MAX),
+    );
+    let imported = import_queue::import(storage, &bytes, stamps)
+        .await
+        .map_err(|e| match e {
+            ImportError::Bundle(e) => CliError::Bundle(e),
+            ImportError::Storage(e) => CliError::Storage(e),
+        })?;
+    if json {
+        return print_json(&imported);
+    }
+    outln!(
+        "imported {} mutations of terminal {} ({}): {} applied, {} duplicates, {} other; \
+         settled up to sequence {}",
+        imported.mutations,
+        imported.terminal_id,
+        imported.terminal_name,
+        imported.tally.applied,
+        imported.tally.duplicates,
+        imported.tally.other,
+        imported.last_applied_seq
+    );
+    Ok(())
 }
 
 /// A shift on one line (opened, and once closed the cash counted), then what differs.

@@ -10,6 +10,7 @@ mod customers;
 mod discount_limit;
 mod employees;
 mod enrol;
+mod export_queue;
 mod failed;
 mod failure;
 mod history;
@@ -61,6 +62,9 @@ enum Command {
     Enrol(enrol::Args),
     /// Sync with the back office now; exit 0 once the queue is drained
     Sync(sync::Args),
+    /// Write every unsent mutation to a signed file for `till-server import-queue` (no network
+    /// needed; a manager approves on a till with employees)
+    ExportQueue(export_queue::Args),
     /// List, show and resolve sync conflicts
     Conflicts(conflicts::Args),
     /// Add, edit, list and show customers (each change queued for the back office)
@@ -101,6 +105,7 @@ fn main() -> ExitCode {
         Command::Tickets(args) => tickets::run(dir, args),
         Command::Enrol(args) => enrol::run(dir, args),
         Command::Sync(args) => sync::run(dir, args),
+        Command::ExportQueue(args) => export_queue::run(dir, args),
         Command::Conflicts(args) => conflicts::run(dir, args),
         Command::Customers(args) => customers::run(dir, args),
         Command::Employees(args) => employees::run(dir, args),

@@ -17,6 +17,7 @@ import type { ConnectionTest } from "./bindings/ConnectionTest";
 import type { CustomerFields } from "./bindings/CustomerFields";
 import type { CustomerView } from "./bindings/CustomerView";
 import type { ErrorCode } from "./bindings/ErrorCode";
+import type { ExportedQueue } from "./bindings/ExportedQueue";
 import type { FailedItem } from "./bindings/FailedItem";
 import type { Lookup } from "./bindings/Lookup";
 import type { ProductList } from "./bindings/ProductList";
@@ -101,6 +102,7 @@ export const api = {
   syncPause: () => call<null>("sync_pause"),
   syncResume: () => call<null>("sync_resume"),
   syncHistory: (limit: number) => call<ActivityLine[]>("sync_history", { limit }),
+  exportUnsent: (approvePin: string | null) => call<ExportedQueue>("export_unsent", { approvePin }),
 
   conflictsList: () => call<ConflictSummary[]>("conflicts_list"),
   conflictDetail: (id: string) => call<ConflictDetail>("conflict_detail", { id }),

@@ -1,5 +1,5 @@
 // A manager's approval: what needs one (void, refund, a discount above the store's limit, a
-// price override, no sale, discarding a failed item) is first asked of the shell without a
+// price override, no sale, discarding a failed item, exporting the unsent sales) is first asked of the shell without a
 // manager's PIN; when the core answers `approval_required`, the approval dialog asks for one and
 // the same command runs again with it. The dialog shows what the core asked approval for (a sale
 // may need a price override approved where the register expected a discount). Wrong PINs and a
@@ -7,7 +7,7 @@
 import { toAppError } from "./api";
 import type { AppError } from "./bindings/AppError";
 
-export type ApprovalAction = "void" | "refund" | "discount" | "price_override" | "no_sale" | "discard_failed";
+export type ApprovalAction = "void" | "refund" | "discount" | "price_override" | "no_sale" | "discard_failed" | "export_queue";
 
 /** Each action in the words the dialog's title uses. */
 export const ACTION_WORDS: Record<ApprovalAction, string> = {
@@ -17,6 +17,7 @@ export const ACTION_WORDS: Record<ApprovalAction, string> = {
   price_override: "Price override",
   no_sale: "Open the drawer (no sale)",
   discard_failed: "Discard a failed item",
+  export_queue: "Export unsent sales",
 };
 
 /**

@@ -120,6 +120,21 @@ export function describeProgress(s: SyncStatus): { fraction: number; text: strin
   return { fraction, text };
 }
 
+/** How long sync may fail before the unsent sales may be carried to the back office by file. */
+export const EXPORT_AFTER_MS = 60 * 60 * 1000;
+
+/**
+ * Whether to offer exporting the unsent sales to a file (`till-server import-queue` takes it):
+ * there are some, and sync has failed for long — the engine stopped on an error, or it keeps
+ * failing and the last success is over an hour old (or there never was one).
+ */
+export function exportOffered(s: SyncStatus, nowMs: number): boolean {
+  if (s.pending === 0) return false;
+  if (s.state === "stopped" || s.state === "auth_error") return true;
+  if (s.state !== "offline" && s.state !== "backing_off") return false;
+  return s.last_success_at_ms === null || nowMs - s.last_success_at_ms >= EXPORT_AFTER_MS;
+}
+
 /** A snapshot for the moments before the shell has answered (never shown as "in sync"). */
 export function initialStatus(): SyncStatus {
   return {

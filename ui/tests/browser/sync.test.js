@@ -1,4 +1,5 @@
-// The status bar and Sync now in real Chromium, driven by sync://state events from the fake shell.
+// The status bar, Sync now and exporting the unsent sales when sync has failed for long, in real
+// Chromium, driven by sync://state events from the fake shell.
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { launch, openApp, serveDist } from "./harness.js";
@@ -200,6 +201,83 @@ describe("sync activity", () => {
       const table = await page.getByTestId("history-table").innerText();
       assert.match(table, /Back office unreachable/);
       assert.doesNotMatch(table, /http/, "no raw addresses");
+    } finally {
+      await context.close();
+    }
+  });
+});
+
+const HOUR = 60 * 60 * 1000;
+const failingFor = (ms) => ({
+  state: "backing_off", online: false, pending: 5, next_retry_at_ms: Date.now() + 30_000,
+  last_success_at_ms: Date.now() - ms,
+  last_error: { code: "server_unreachable", message: "cannot reach the server: connection refused" },
+});
+
+describe("export unsent sales", () => {
+  it("is offered only once sync has failed for long with sales unsent", async () => {
+    const { page, context, errors } = await openApp(browser, server.url, { seed: { enrolled: true } });
+    try {
+      await page.getByTestId("tab-activity").click();
+      await page.getByTestId("pause-toggle").waitFor();
+      assert.equal(await page.getByTestId("export-unsent").count(), 0, "not while sync works");
+      await emit(page, failingFor(10 * 60 * 1000));
+      await page.getByTestId("sync-state").filter({ hasText: "Back office unreachable" }).waitFor();
+      assert.equal(await page.getByTestId("export-unsent").count(), 0, "not for a short outage");
+      await emit(page, failingFor(2 * HOUR));
+      await page.getByTestId("export-unsent").waitFor();
+      await emit(page, { pending: 0 });
+      await page.getByTestId("export-unsent").waitFor({ state: "detached" });
+      await emit(page, { state: "stopped", pending: 2, last_success_at_ms: Date.now() });
+      await page.getByTestId("export-unsent").waitFor();
+      await emit(page, { state: "idle", online: true, last_error: null });
+      await page.getByTestId("export-unsent").waitFor({ state: "detached" });
+      assert.deepEqual(errors, []);
+    } finally {
+      await context.close();
+    }
+  });
+
+  it("writes the file on a till without employees and shows where", async () => {
+    const { page, context } = await openApp(browser, server.url, { seed: { enrolled: true } });
+    try {
+      await page.getByTestId("tab-activity").click();
+      await emit(page, failingFor(3 * HOUR));
+      await page.getByTestId("export-unsent").click();
+      await page.getByTestId("export-result").filter({ hasText: "5 unsent items written to" }).waitFor();
+      assert.match(await page.getByTestId("export-path").innerText(), /Documents\/till-unsent-.*\.json$/);
+      assert.equal(await page.getByTestId("approval-dialog").count(), 0, "no approval without employees");
+    } finally {
+      await context.close();
+    }
+  });
+
+  it("takes a manager's approval on a till with employees; a cancelled one writes nothing", async () => {
+    const seed = { enrolled: true, employees: true, signedIn: "1234" };
+    const { page, context } = await openApp(browser, server.url, { seed });
+    try {
+      await page.getByTestId("signed-in").waitFor();
+      await page.getByTestId("tab-activity").click();
+      await emit(page, failingFor(3 * HOUR));
+      await page.getByTestId("export-unsent").click();
+      const dialog = page.getByTestId("approval-dialog");
+      await dialog.waitFor();
+      assert.equal(await page.getByTestId("approval-action").innerText(), "Export unsent sales");
+      await page.keyboard.press("Escape");
+      await dialog.waitFor({ state: "detached" });
+      assert.equal(await page.evaluate(() => window.__mock.db.exports.length), 0, "cancelled: nothing written");
+      assert.equal(await page.getByTestId("export-result").count(), 0);
+
+      await page.getByTestId("export-unsent").click();
+      await dialog.waitFor();
+      await page.keyboard.type("9999", { delay: 30 });
+      await page.keyboard.press("Enter");
+      await dialog.waitFor({ state: "detached" });
+      await page.getByTestId("export-result").waitFor();
+      const approvals = await page.evaluate(() => window.__mock.db.approvals);
+      assert.deepEqual(approvals.map((a) => [a.action, a.by.name]), [["export_queue", "Maria"]]);
+      const call = (await page.evaluate(() => window.__mock.calls)).filter((c) => c.cmd === "export_unsent").pop();
+      assert.equal(call.args.approvePin, "9999", "the manager's PIN goes with the command");
     } finally {
       await context.close();
     }

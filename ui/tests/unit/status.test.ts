@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { SyncStatus } from "../../src/lib/bindings/SyncStatus";
-import { clockWarning, describeProgress, describeState, errorHeadline, formatDuration, initialStatus, relativeTime } from "../../src/lib/status";
+import { EXPORT_AFTER_MS, clockWarning, describeProgress, describeState, errorHeadline, exportOffered, formatDuration, initialStatus, relativeTime } from "../../src/lib/status";
 
 const NOW = 1_700_000_000_000;
 const status = (over: Partial<SyncStatus>): SyncStatus => ({ ...initialStatus(), online: true, ...over });
@@ -105,5 +105,31 @@ describe("describeProgress", () => {
     expect(p?.text).toBe("2,500 of 10,000 sent · about 1 min 15 s left");
     const fast = describeProgress(status({ progress: { done: 1, total: 2 }, eta_secs: null, throughput_per_s: 812.6 }));
     expect(fast?.text).toBe("1 of 2 sent · 813/s");
+  });
+});
+
+describe("exportOffered", () => {
+  const failing = (over: Partial<SyncStatus>) =>
+    status({ state: "backing_off", online: false, pending: 3, last_success_at_ms: NOW - EXPORT_AFTER_MS, ...over });
+
+  it("offers the export once sync has failed for an hour with sales unsent", () => {
+    expect(exportOffered(failing({}), NOW)).toBe(true);
+    expect(exportOffered(failing({ state: "offline" }), NOW)).toBe(true);
+    expect(exportOffered(failing({ last_success_at_ms: null }), NOW), "a till that never synced").toBe(true);
+  });
+
+  it("offers it at once when the engine stopped on an error", () => {
+    for (const state of ["stopped", "auth_error"] as const) {
+      expect(exportOffered(failing({ state, last_success_at_ms: NOW - 1000 }), NOW), state).toBe(true);
+    }
+  });
+
+  it("does not offer it for a short outage, a working sync, or nothing to send", () => {
+    expect(exportOffered(failing({ last_success_at_ms: NOW - EXPORT_AFTER_MS + 1 }), NOW), "under an hour").toBe(false);
+    for (const state of ["idle", "syncing", "paused", "not_enrolled", "diverged"] as const) {
+      expect(exportOffered(failing({ state }), NOW), state).toBe(false);
+    }
+    expect(exportOffered(failing({ pending: 0 }), NOW), "nothing unsent").toBe(false);
+    expect(exportOffered(initialStatus(), NOW), "before the shell answered").toBe(false);
   });
 });

@@ -1,5 +1,6 @@
 //! One sync cycle: take the data dir's sync lock, push until the queue is drained (or asked to
-//! stop), pull every page, prune what was applied long ago, record the cycle in the history.
+//! stop), pull every page, register the terminal's key if the back office lacks it, prune what
+//! was applied long ago, record the cycle in the history.
 //! The engine's actor and `drain` run the same cycle; their machine decides when.
 
 use std::path::PathBuf;
@@ -17,6 +18,7 @@ use crate::{outbox, Clock};
 use super::conflicts::PolicySet;
 use super::error::SyncError;
 use super::history::{self, SyncCycle};
+use super::key_registration;
 use super::lock::SyncLock;
 use super::machine::{CycleOutcome, Failure};
 use super::persisted;
@@ -40,6 +42,7 @@ pub struct CycleReport {
 /// The part of the engine that does the work: its own connection, the transport, the pusher.
 pub(super) struct Worker {
     data_dir: PathBuf,
+    terminal_id: Uuid,
     conn: Connection,
     transport: Arc<dyn Transport>,
     pusher: Pusher,
@@ -64,6 +67,7 @@ impl Worker {
         let conn = wal::engine_connection(store)?;
         Ok(Worker {
             data_dir: store.data_dir().to_path_buf(),
+            terminal_id,
             conn,
             transport,
             pusher: Pusher::new(
@@ -192,6 +196,14 @@ impl Worker {
                 break;
             }
         }
+        // After the sales: registering the key never holds them up.
+        key_registration::offer(
+            &mut self.conn,
+            &self.data_dir,
+            self.terminal_id,
+            &*self.transport,
+        )
+        .await;
         self.prune()?;
         let counts = outbox::counts(&self.conn)?;
         report.drained = counts.pending + counts.in_flight == 0;

@@ -128,6 +128,14 @@ impl Transport for Scripted {
     fn whoami(&self) -> BoxFuture<'_, Result<WhoAmI, TransportError>> {
         Box::pin(async move { Err(TransportError::Malformed("not scripted".into())) })
     }
+
+    fn register_key(
+        &self,
+        _: Uuid,
+        key: till_protocol::bundle::TerminalKey,
+    ) -> BoxFuture<'_, Result<till_protocol::bundle::TerminalKey, TransportError>> {
+        Box::pin(async move { Ok(key) })
+    }
 }
 
 struct Rig {

@@ -36,6 +36,7 @@ pub mod error;
 pub mod failed;
 pub mod give_way;
 pub mod history;
+pub mod key_registration;
 pub mod lock;
 pub mod machine;
 #[cfg(test)]

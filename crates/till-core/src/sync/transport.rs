@@ -13,6 +13,7 @@ use std::time::Duration;
 
 use reqwest::header::{HeaderValue, AUTHORIZATION};
 use serde::de::DeserializeOwned;
+use till_protocol::bundle::TerminalKey;
 use till_protocol::{Ack, ApiError, Health, PullResponse, PushResponse, WhoAmI};
 use uuid::Uuid;
 
@@ -37,6 +38,12 @@ pub trait Transport: Send + Sync + 'static {
     fn health(&self) -> BoxFuture<'_, Result<Health, TransportError>>;
     /// `GET /v1/whoami`.
     fn whoami(&self) -> BoxFuture<'_, Result<WhoAmI, TransportError>>;
+    /// `PUT /v1/terminals/{id}/key`: registers the terminal's public key.
+    fn register_key(
+        &self,
+        terminal_id: Uuid,
+        key: TerminalKey,
+    ) -> BoxFuture<'_, Result<TerminalKey, TransportError>>;
 }
 
 /// What to do about a failure.
@@ -500,6 +507,20 @@ impl Transport for HttpTransport {
     fn whoami(&self) -> BoxFuture<'_, Result<WhoAmI, TransportError>> {
         Box::pin(async move {
             let request = self.client.get(self.url("/whoami"));
+            self.send(request, true, MAX_SMALL_ANSWER).await
+        })
+    }
+
+    fn register_key(
+        &self,
+        terminal_id: Uuid,
+        key: TerminalKey,
+    ) -> BoxFuture<'_, Result<TerminalKey, TransportError>> {
+        Box::pin(async move {
+            let request = self
+                .client
+                .put(self.url(&format!("/terminals/{terminal_id}/key")))
+                .json(&key);
             self.send(request, true, MAX_SMALL_ANSWER).await
         })
     }

@@ -14,6 +14,7 @@
 //! formats a push may carry.
 
 pub mod auth_failures;
+pub mod bundle;
 pub mod catalog;
 pub mod chain;
 pub mod customers;

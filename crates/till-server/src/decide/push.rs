@@ -42,6 +42,15 @@ impl<'de> Deserialize<'de> for Received {
     }
 }
 
+/// The first of `mutations` whose sequence is out of range: 0, or beyond what a database
+/// column holds. Such a batch is refused whole, before anything is settled.
+pub fn seq_out_of_range(mutations: &[Received]) -> Option<&Mutation> {
+    mutations
+        .iter()
+        .map(|r| &r.mutation)
+        .find(|m| m.seq == 0 || m.seq > i64::MAX as u64)
+}
+
 /// How the stored hash of a mutation taken over the bytes received begins. A stored hash without
 /// it was taken by the rule before: over the parsed mutation written out again by the server.
 pub const RECEIVED_PREFIX: &str = "received:";

@@ -17,9 +17,10 @@ use axum::extract::{DefaultBodyLimit, FromRequest, FromRequestParts, Path, Query
 use axum::http::request::Parts;
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{get, post, put};
 use axum::{Json, Router};
 use serde::de::DeserializeOwned;
+use till_protocol::bundle::TerminalKey;
 use till_protocol::{
     Ack, ApiError, ChainHead, Health, PullQuery, PullResponse, PushRequest, PushResponse, WhoAmI,
     MAX_BODY_BYTES, MAX_PULL_LIMIT, MAX_PUSH_BATCH,
@@ -31,7 +32,7 @@ use utoipa::OpenApi;
 use uuid::Uuid;
 
 use crate::clock::now_ms;
-use crate::decide::push::Received;
+use crate::decide::push::{self, Received};
 use crate::decide::revision::{self, Revision};
 use crate::decide::stamps::StampLimit;
 use crate::storage::{Storage, StorageError};
@@ -40,13 +41,14 @@ use crate::storage::{Storage, StorageError};
 pub const DEFAULT_PULL_LIMIT: u32 = 200;
 
 /// Every route of the API, as (method, OpenAPI path). The OpenAPI test holds the document to it.
-pub const ROUTES: [(&str, &str); 6] = [
+pub const ROUTES: [(&str, &str); 7] = [
     ("GET", "/v1/health"),
     ("GET", "/v1/openapi.json"),
     ("GET", "/v1/whoami"),
     ("POST", "/v1/push"),
     ("GET", "/v1/pull"),
     ("GET", "/v1/terminals/{id}/ack"),
+    ("PUT", "/v1/terminals/{id}/key"),
 ];
 
 /// Shared by every handler; cheap to clone.
@@ -360,12 +362,7 @@ pub async fn push(
             ),
         ));
     }
-    if let Some(m) = request
-        .mutations
-        .iter()
-        .map(|r| &r.mutation)
-        .find(|m| m.seq == 0 || m.seq > i64::MAX as u64)
-    {
+    if let Some(m) = push::seq_out_of_range(&request.mutations) {
         return Err(HttpError::new(
             StatusCode::BAD_REQUEST,
             "invalid_seq",
@@ -476,6 +473,45 @@ pub async fn ack(
     }))
 }
 
+/// Registers the terminal's Ed25519 public key, which the back office checks the terminal's
+/// queue bundles with (`till-server import-queue`). Registering again replaces it.
+#[utoipa::path(put, path = "/v1/terminals/{id}/key", tag = "sync", security(("bearer" = [])),
+    request_body = TerminalKey,
+    params(("id" = Uuid, Path, description = "The terminal's id; must be the token's own")),
+    responses(
+        (status = 200, description = "The key as registered", body = TerminalKey),
+        (status = 400, description = "Not a terminal id, or not a 32-byte key in hex", body = ApiError),
+        (status = 401, description = "Missing, unknown or revoked token", body = ApiError),
+        (status = 403, description = "Another terminal's id", body = ApiError),
+        (status = 422, description = "JSON of the wrong shape", body = ApiError),
+    ))]
+pub async fn register_key(
+    State(state): State<AppState>,
+    AuthedTerminal(terminal): AuthedTerminal,
+    ApiPath(id): ApiPath<Uuid>,
+    ApiJson(key): ApiJson<TerminalKey>,
+) -> Result<Json<TerminalKey>, HttpError> {
+    if id != terminal.id {
+        return Err(wrong_terminal(terminal.id, id));
+    }
+    let bytes = key.bytes().ok_or_else(|| {
+        HttpError::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_key",
+            "public_key must be a 32-byte Ed25519 public key in hex (64 digits)",
+        )
+    })?;
+    let registered = TerminalKey {
+        public_key: hex::encode(bytes),
+    };
+    state
+        .storage
+        .set_terminal_key(terminal.id, &registered.public_key)
+        .await?;
+    tracing::info!("terminal key registered");
+    Ok(Json(registered))
+}
+
 async fn not_found() -> HttpError {
     HttpError::new(StatusCode::NOT_FOUND, "not_found", "no such endpoint")
 }
@@ -514,7 +550,7 @@ impl utoipa::Modify for BearerAuth {
 #[derive(OpenApi)]
 #[openapi(
     info(title = "Till back office", description = "Exactly-once push, delta pull and terminal auth for Till terminals."),
-    paths(health, openapi_json, whoami, push, pull, ack),
+    paths(health, openapi_json, whoami, push, pull, ack, register_key),
     modifiers(&BearerAuth),
     tags(
         (name = "sync", description = "What terminals call, with their bearer token"),
@@ -534,6 +570,7 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/push", post(push))
         .route("/v1/pull", get(pull))
         .route("/v1/terminals/{id}/ack", get(ack))
+        .route("/v1/terminals/{id}/key", put(register_key))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .with_state(state)

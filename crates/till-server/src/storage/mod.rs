@@ -306,6 +306,12 @@ pub trait Storage: Send + Sync + 'static {
         grace_ms: i64,
     ) -> Result<Rotated, StorageError>;
 
+    /// Registers `public_key` (64 hex digits, checked by the caller) as the terminal's signing
+    /// key, replacing any before it. `NotFound` for no such terminal.
+    async fn set_terminal_key(&self, id: Uuid, public_key: &str) -> Result<(), StorageError>;
+    /// The terminal's registered signing key, if it registered one.
+    async fn terminal_key(&self, id: Uuid) -> Result<Option<String>, StorageError>;
+
     /// Settles `mutations` of `terminal_id` in order, by [`crate::decide`], in one transaction,
     /// applying none of those it `withdraw`s; a customer change stamped beyond `stamps` is refused
     /// (`clock_ahead`). Each mutation that settles goes on from the terminal's push chain, and
@@ -382,6 +388,16 @@ pub trait Storage: Send + Sync + 'static {
         to: Day,
         by: GroupBy,
     ) -> Result<SalesReport, StorageError>;
+}
+
+/// `NotFound` for the terminal `id` when a statement about it changed no row.
+fn terminal_found(id: Uuid, changed: usize) -> Result<(), StorageError> {
+    if changed == 0 {
+        return Err(StorageError::NotFound {
+            what: format!("terminal {id}"),
+        });
+    }
+    Ok(())
 }
 
 /// A pull page after `cursor` from the rows `load` reads after a cursor ([`pull::page`]). A

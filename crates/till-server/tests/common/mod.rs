@@ -560,6 +560,12 @@ impl Storage for Observed {
     ) -> Result<Rotated, StorageError> {
         self.inner.rotate_token(id, token_hash, grace_ms).await
     }
+    async fn set_terminal_key(&self, id: Uuid, public_key: &str) -> Result<(), StorageError> {
+        self.inner.set_terminal_key(id, public_key).await
+    }
+    async fn terminal_key(&self, id: Uuid) -> Result<Option<String>, StorageError> {
+        self.inner.terminal_key(id).await
+    }
     async fn push(
         &self,
         terminal_id: Uuid,

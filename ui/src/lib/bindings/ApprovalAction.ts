@@ -3,4 +3,4 @@
 /**
  * What a manager's PIN was asked for.
  */
-export type ApprovalAction = "void" | "refund" | "discount" | "price_override" | "no_sale" | "discard_failed";
+export type ApprovalAction = "void" | "refund" | "discount" | "price_override" | "no_sale" | "discard_failed" | "export_queue";

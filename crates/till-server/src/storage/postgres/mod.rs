@@ -51,9 +51,9 @@ use uuid::Uuid;
 use self::tx::PgTx;
 use super::tx::Tx;
 use super::{
-    catalog, customers, employees, fill_page, push, settings, terminals, CatalogImport,
-    CustomerEdit, ImportSummary, PullPage, PushOutcome, Rotated, ShiftSummary, Stats, Storage,
-    StorageError, TerminalRecord, TicketSummary, TokenOwner,
+    catalog, customers, employees, fill_page, push, settings, terminal_found, terminals,
+    CatalogImport, CustomerEdit, ImportSummary, PullPage, PushOutcome, Rotated, ShiftSummary,
+    Stats, Storage, StorageError, TerminalRecord, TicketSummary, TokenOwner,
 };
 use crate::clock::now_ms;
 use crate::dates::Day;
@@ -107,6 +107,10 @@ const MIGRATIONS: &[(u32, &str)] = &[
     (
         10,
         include_str!("../../../migrations/postgres/0010_push_chain.sql"),
+    ),
+    (
+        11,
+        include_str!("../../../migrations/postgres/0011_terminal_keys.sql"),
     ),
 ];
 
@@ -446,6 +450,25 @@ impl Storage for PostgresStorage {
         ))
     }
 
+    async fn set_terminal_key(&self, id: Uuid, public_key: &str) -> Result<(), StorageError> {
+        let client = self.client().await?;
+        let changed = client
+            .execute(
+                "UPDATE terminals SET public_key = $2 WHERE id = $1",
+                &[&id, &public_key],
+            )
+            .await?;
+        terminal_found(id, usize::try_from(changed).unwrap_or(usize::MAX))
+    }
+
+    async fn terminal_key(&self, id: Uuid) -> Result<Option<String>, StorageError> {
+        let client = self.client().await?;
+        let row = client
+            .query_opt("SELECT public_key FROM terminals WHERE id = $1", &[&id])
+            .await?;
+        Ok(row.and_then(|r| r.get(0)))
+    }
+
     async fn push(
         &self,
         terminal_id: Uuid,
@@ -720,7 +743,7 @@ mod tests {
             .get(0);
         assert_eq!(
             applied,
-            PostgresStorage::supported_schema() as i64,
+            MIGRATIONS.len() as i64,
             "each migration is applied once"
         );
     }

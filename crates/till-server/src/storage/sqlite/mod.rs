@@ -16,15 +16,15 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use rusqlite::{params, Connection, TransactionBehavior};
+use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 use till_protocol::{ChainHead, Customer, Employee, Product, Role};
 use uuid::Uuid;
 
 use self::tx::SqliteTx;
 use super::{
-    catalog, customers, employees, fill_page, push, settings, terminals, CatalogImport,
-    CustomerEdit, ImportSummary, PullPage, PushOutcome, Rotated, ShiftSummary, Stats, Storage,
-    StorageError, TerminalRecord, TicketSummary, TokenOwner,
+    catalog, customers, employees, fill_page, push, settings, terminal_found, terminals,
+    CatalogImport, CustomerEdit, ImportSummary, PullPage, PushOutcome, Rotated, ShiftSummary,
+    Stats, Storage, StorageError, TerminalRecord, TicketSummary, TokenOwner,
 };
 use crate::clock::now_ms;
 use crate::dates::Day;
@@ -77,6 +77,10 @@ const MIGRATIONS: &[(u32, &str)] = &[
     (
         10,
         include_str!("../../../migrations/sqlite/0010_push_chain.sql"),
+    ),
+    (
+        11,
+        include_str!("../../../migrations/sqlite/0011_terminal_keys.sql"),
     ),
 ];
 
@@ -303,6 +307,29 @@ impl Storage for SqliteStorage {
         let hash = token_hash.to_string();
         self.write_tx(move |tx| run(terminals::rotate_token(tx, id, &hash, grace_ms)))
             .await
+    }
+
+    async fn set_terminal_key(&self, id: Uuid, public_key: &str) -> Result<(), StorageError> {
+        let key = public_key.to_string();
+        self.write(move |conn| {
+            let changed = conn.execute(
+                "UPDATE terminals SET public_key = ?2 WHERE id = ?1",
+                params![id.to_string(), key],
+            )?;
+            terminal_found(id, changed)
+        })
+        .await
+    }
+
+    async fn terminal_key(&self, id: Uuid) -> Result<Option<String>, StorageError> {
+        self.read(move |conn| {
+            Ok(conn
+                .prepare_cached("SELECT public_key FROM terminals WHERE id = ?1")?
+                .query_row([id.to_string()], |r| r.get(0))
+                .optional()?
+                .flatten())
+        })
+        .await
     }
 
     async fn push(
