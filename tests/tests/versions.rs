@@ -30,7 +30,8 @@ fn each_program_prints_its_version_and_commit() {
         assert_eq!(
             text.trim(),
             format!("{program} {} (commit {commit})", env!("CARGO_PKG_VERSION")),
-            "{program} names the version and the commit it was built from"
+            "{program} names the version and the commit it was built from (another commit: the \
+             binary is older than the checkout; `cargo build --workspace --bins` first)"
         );
     }
 }
