@@ -172,9 +172,41 @@ async fn an_unsynced_sale_rewritten_locally_is_refused_by_the_back_office() {
     );
 
     let again = run_tillctl(shop.till.path(), &["sync"]).await;
-    assert!(!again.ok, "sync stays stopped");
+    assert_eq!(
+        again.code,
+        Some(8),
+        "asked again, the back office refuses again"
+    );
     let office = terminal_stats(&stats(shop.server_dir.path()).await, &shop.terminal_id);
     assert_eq!(office["tickets"], 4, "nothing more is sent: {office}");
+
+    // A person looked and lets the till go on: the back office forgets the heads, the till's
+    // next sync by hand anchors the chain afresh, and each mutation is judged as any other. The
+    // lowered sale no longer prices to its own total, so it is refused onto the failed list,
+    // where the manager sees it; every other sale arrives once.
+    server_cli(
+        shop.server_dir.path(),
+        &["terminal", "reanchor", &shop.terminal_id],
+    )
+    .await;
+    tillctl_ok(shop.till.path(), &args).await;
+    let after = till_e2e::status(shop.till.path()).await;
+    assert_eq!(after["state"], "idle", "{after}");
+    assert_eq!(
+        (after["pending"].as_u64(), after["failed"].as_u64()),
+        (Some(0), Some(1)),
+        "the lowered sale waits on the failed list: {after}"
+    );
+    let office = terminal_stats(&stats(shop.server_dir.path()).await, &shop.terminal_id);
+    assert_eq!(
+        (office["tickets"].as_u64(), office["last_seq"].as_u64()),
+        (Some(11), Some(12)),
+        "every other sale arrived, once: {office}"
+    );
+    assert_eq!(shop.verify_office().await["ok"], true);
+    let (run, report) = shop.verify().await;
+    assert!(run.ok, "{} {report}", run.stderr);
+    assert_eq!(report["server_head_matches"], true, "{report}");
     shop.server.kill().await;
 }
 

@@ -172,6 +172,11 @@ enum TerminalCommand {
     },
     /// Revokes a terminal's token: its requests get 401 from now on.
     Revoke { id: Uuid },
+    /// After a person has looked at a terminal's `journal_break` (compared `verify-journal
+    /// --terminal ID` with the till's own) and accepts the till's books as they are: forgets the
+    /// push-chain head accepted and the head the till named, so its next push anchors the chain
+    /// afresh. What the back office holds is not changed.
+    Reanchor { id: Uuid },
     /// Gives a terminal a new token (printed once); the old one works on for the grace period.
     RotateToken {
         id: Uuid,
@@ -490,6 +495,16 @@ async fn run(cli: Cli) -> Result<(), CliError> {
         Command::Terminal(TerminalCommand::Revoke { id }) => {
             let t = storage.revoke_terminal(id).await?;
             outln!("revoked {} ({})", t.id, t.name);
+            Ok(())
+        }
+        Command::Terminal(TerminalCommand::Reanchor { id }) => {
+            let t = storage.reanchor_terminal(id).await?;
+            tracing::warn!(terminal = %t.id, "push chain reanchored by hand");
+            outln!(
+                "{} ({}): its next push anchors the push chain afresh",
+                t.id,
+                t.name
+            );
             Ok(())
         }
         Command::Terminal(TerminalCommand::RotateToken { id, grace, json }) => {

@@ -209,3 +209,36 @@ async fn replays_never_move_the_head_and_withdrawn_mutations_chain_like_the_rest
     assert_eq!((v.ok, v.checked), (true, 3), "{v:?}");
     server.stop().await;
 }
+
+on_both_backends!(a_terminal_reanchored_by_hand_anchors_its_next_push_afresh);
+async fn a_terminal_reanchored_by_hand_anchors_its_next_push_afresh() {
+    let server = TestServer::start().await;
+    let t = server.enrol("till 1").await;
+    let first = linked(sales(1, 2), GENESIS);
+    push_naming(&server, &t, &first, None).await;
+    // A till whose chain began again (a store rebuilt without its links): refused...
+    let again = linked(sales(3, 2), GENESIS);
+    let (status, answer) = push_naming(&server, &t, &again, Some(head_of(&again[1]))).await;
+    assert_eq!(status, StatusCode::CONFLICT, "{answer}");
+    assert_eq!(answer["code"], "journal_break");
+    // ...until a person reanchors it: its next push is taken as the chain's new anchor.
+    let record = server
+        .storage
+        .reanchor_terminal(t.id)
+        .await
+        .expect("reanchors");
+    assert_eq!(
+        record.last_seq, 2,
+        "what the back office holds is unchanged"
+    );
+    let (status, answer) = push_naming(&server, &t, &again, Some(head_of(&again[1]))).await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    assert_eq!(
+        answer["head"],
+        serde_json::to_value(head_of(&again[1])).expect("JSON")
+    );
+    assert_eq!(server.storage.stats().await.expect("stats").tickets, 4);
+    let unknown = server.storage.reanchor_terminal(uuid::Uuid::now_v7()).await;
+    assert!(unknown.is_err(), "an unknown terminal is named as such");
+    server.stop().await;
+}

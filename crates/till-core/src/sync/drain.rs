@@ -77,6 +77,8 @@ pub async fn drain(
         ),
         clock: clock.as_ref(),
     };
+    // Running a sync by hand is asking again after a refused push chain.
+    persisted::retry_journal_break(worker.conn())?;
     let recorded = persisted::read(worker.conn())?;
     // The machine waits for a retry time set before a restart, so restarts do not hammer the
     // server; otherwise the first cycle starts at once.

@@ -360,6 +360,18 @@ impl Machine {
                     reason: Some("coalesced with the running sync".into()),
                 }));
             }
+            (_, Event::SyncNow) if self.stop == Some(Stop::JournalBreak) && !self.paused => {
+                // A person asks again after a refused push chain: the back office may have
+                // been reanchored by hand; if not, it refuses again and the stop comes back.
+                self.stop = None;
+                fx.push(Effect::Persist(Record::ChainRetried));
+                self.asked = true;
+                self.schedule(Some(now.at), &mut fx);
+                fx.push(Effect::Reply(SyncNowAnswer {
+                    accepted: true,
+                    reason: None,
+                }));
+            }
             (_, Event::SyncNow) if self.stop.is_some() => {
                 let reason = self.stop.map(|s| s.reason().to_string());
                 fx.push(Effect::Reply(SyncNowAnswer {

@@ -80,6 +80,16 @@ fn started_diverged() -> Event {
     }
 }
 
+/// Started after the back office refused the till's push chain, `paused` or not.
+fn started_journal_break(paused: bool) -> Event {
+    Event::Started {
+        paused,
+        next_retry_at_ms: None,
+        failures_in_a_row: 0,
+        stop: Some(Stop::JournalBreak),
+    }
+}
+
 /// Started with a retry time recorded `ms` after the event under test.
 fn started_retrying_in(ms: i64) -> Event {
     Event::Started {
@@ -119,6 +129,20 @@ const DIVERGES: &[&str] = &[
     "publish diverged Settled after 1 forced",
 ];
 
+/// What the first cycle after a start does as it begins.
+const FIRST_CYCLE: &[&str] = &[
+    "persist state syncing",
+    "publish syncing Settled after 0 forced",
+    "start cycle",
+];
+
+/// What a refused push chain leaves.
+const CHAIN_REFUSED: &[&str] = &[
+    "persist failure journal_break retry none (0 in a row)",
+    "persist state journal_break",
+    "publish journal_break Settled after 1 forced",
+];
+
 /// An effect as the table spells it; times are relative to the event under test.
 fn render(effect: &Effect, now: Now) -> String {
     let after = |at: Instant| format!("+{}ms", at.saturating_duration_since(now.at).as_millis());
@@ -132,6 +156,7 @@ fn render(effect: &Effect, now: Now) -> String {
         Effect::Schedule(Some(wake)) => format!("schedule {}", after(*wake)),
         Effect::AbandonAt(grace) => format!("abandon at {}", after(*grace)),
         Effect::Persist(Record::Paused(paused)) => format!("persist paused {paused}"),
+        Effect::Persist(Record::ChainRetried) => "persist chain retried".into(),
         Effect::Persist(Record::State(state)) => format!("persist state {}", state.name()),
         Effect::Persist(Record::Success { at_ms }) => format!("persist success {}", wall(*at_ms)),
         Effect::Persist(Record::Failure {
@@ -248,11 +273,7 @@ fn table() -> Vec<Row> {
             vec![started()],
             Wake,
             "syncing",
-            &[
-                "persist state syncing",
-                "publish syncing Settled after 0 forced",
-                "start cycle",
-            ],
+            FIRST_CYCLE,
         ),
         row(
             "wake while offline: a cheap probe first",
@@ -566,26 +587,46 @@ fn table() -> Vec<Row> {
             vec![started(), Wake],
             failed(FailureKind::JournalBreak, "journal_break"),
             "journal_break",
-            &[
-                "persist failure journal_break retry none (0 in a row)",
-                "persist state journal_break",
-                "publish journal_break Settled after 1 forced",
-            ],
+            CHAIN_REFUSED,
         ),
         row(
-            "sync now after the push chain was refused: refused, saying why, also after a restart",
-            vec![Event::Started {
-                paused: false,
-                next_retry_at_ms: None,
-                failures_in_a_row: 0,
-                stop: Some(Stop::JournalBreak),
-            }],
+            "sync now after the push chain was refused, also after a restart: a person asks \
+             again (the back office may have been reanchored)",
+            vec![started_journal_break(false)],
+            SyncNow,
+            "journal_break",
+            &["persist chain retried", "schedule +0ms", "reply accepted"],
+        ),
+        row(
+            "asked again after a refused push chain: a real cycle",
+            vec![started_journal_break(false), SyncNow],
+            Wake,
+            "syncing",
+            FIRST_CYCLE,
+        ),
+        row(
+            "refused again: the stop comes back",
+            vec![started_journal_break(false), SyncNow, Wake],
+            failed(FailureKind::JournalBreak, "journal_break"),
+            "journal_break",
+            CHAIN_REFUSED,
+        ),
+        row(
+            "sync now after the push chain was refused while paused: refused, saying why",
+            vec![started_journal_break(true)],
             SyncNow,
             "journal_break",
             &[
                 "reply refused: the back office refused this till's push chain (a queued sale \
                changed after it was recorded); sync stays stopped until someone looks",
             ],
+        ),
+        row(
+            "a wake after the push chain was refused: nothing",
+            vec![started_journal_break(false)],
+            Wake,
+            "journal_break",
+            &[],
         ),
         row(
             "diverged while paused: the stop is what shows",

@@ -103,6 +103,16 @@ pub fn set_journal_break(conn: &Connection, why: &str) -> Result<(), SyncError> 
     Ok(())
 }
 
+/// Forgets the back office's refusal of this till's push chain: a person asked to sync again
+/// (the back office may have been reanchored by hand). A push refused again records it anew.
+pub fn retry_journal_break(conn: &Connection) -> Result<(), SyncError> {
+    if journal_break(conn)?.is_some() {
+        tracing::warn!("asked to sync again after the back office refused this till's push chain");
+        config::remove(conn, &JOURNAL_BREAK)?;
+    }
+    Ok(())
+}
+
 /// Forgets the divergence: the till was enrolled as a new terminal.
 pub(super) fn clear_diverged(conn: &Connection) -> Result<(), SyncError> {
     config::remove(conn, &DIVERGED)?;
@@ -226,6 +236,8 @@ pub enum Record {
     },
     /// A cycle succeeded at `at_ms` (Unix milliseconds): clears the error and the retry time.
     Success { at_ms: i64 },
+    /// A person asked to sync again after a `journal_break` ([`retry_journal_break`]).
+    ChainRetried,
 }
 
 /// Writes `record`. A failure is logged and the engine goes on: these records inform the next
@@ -240,6 +252,7 @@ pub fn keep(conn: &Connection, record: &Record) {
             failures_in_a_row,
         } => record_failure(conn, error, *next_retry_at_ms, *failures_in_a_row),
         Record::Success { at_ms } => record_success(conn, *at_ms),
+        Record::ChainRetried => retry_journal_break(conn),
     };
     if let Err(e) = written {
         tracing::warn!(error = %e, ?record, "could not record the sync engine's state");

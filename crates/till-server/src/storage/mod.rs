@@ -288,6 +288,10 @@ pub trait Storage: Send + Sync + 'static {
         token_hash: &str,
     ) -> Result<TerminalRecord, StorageError>;
     async fn revoke_terminal(&self, id: Uuid) -> Result<TerminalRecord, StorageError>;
+    /// Forgets the push-chain head the back office accepted for the terminal and the head it
+    /// was told, once a person has looked at a `journal_break`: the terminal's next linked
+    /// mutation anchors its chain afresh. Mutations and their links stay as stored.
+    async fn reanchor_terminal(&self, id: Uuid) -> Result<TerminalRecord, StorageError>;
     async fn list_terminals(&self) -> Result<Vec<TerminalRecord>, StorageError>;
     async fn terminal(&self, id: Uuid) -> Result<Option<TerminalRecord>, StorageError>;
     /// The terminal whose current token, or whose token before its last rotation, hashes to

@@ -540,6 +540,9 @@ impl Storage for Observed {
     async fn revoke_terminal(&self, id: Uuid) -> Result<TerminalRecord, StorageError> {
         self.inner.revoke_terminal(id).await
     }
+    async fn reanchor_terminal(&self, id: Uuid) -> Result<TerminalRecord, StorageError> {
+        self.inner.reanchor_terminal(id).await
+    }
     async fn list_terminals(&self) -> Result<Vec<TerminalRecord>, StorageError> {
         self.inner.list_terminals().await
     }

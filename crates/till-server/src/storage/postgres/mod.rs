@@ -411,6 +411,26 @@ impl Storage for PostgresStorage {
             })
     }
 
+    async fn reanchor_terminal(&self, id: Uuid) -> Result<TerminalRecord, StorageError> {
+        let client = self.client().await?;
+        let row = client
+            .query_opt(
+                &format!(
+                    "UPDATE terminals SET chain_seq = NULL, chain_link = NULL, announced_seq = NULL,
+                                          announced_link = NULL
+                     WHERE id = $1
+                     RETURNING {TERMINAL_COLUMNS}"
+                ),
+                &[&id],
+            )
+            .await?;
+        row.as_ref()
+            .map(reads::terminal_from_row)
+            .ok_or_else(|| StorageError::NotFound {
+                what: format!("terminal {id}"),
+            })
+    }
+
     async fn list_terminals(&self) -> Result<Vec<TerminalRecord>, StorageError> {
         let client = self.client().await?;
         let rows = client

@@ -280,6 +280,23 @@ impl Storage for SqliteStorage {
         .await
     }
 
+    async fn reanchor_terminal(&self, id: Uuid) -> Result<TerminalRecord, StorageError> {
+        self.write(move |conn| {
+            conn.execute(
+                "UPDATE terminals SET chain_seq = NULL, chain_link = NULL, announced_seq = NULL,
+                                      announced_link = NULL
+                 WHERE id = ?1",
+                [id.to_string()],
+            )?;
+            reads::terminal(conn, "id = ?1", &id.to_string())?.ok_or_else(|| {
+                StorageError::NotFound {
+                    what: format!("terminal {id}"),
+                }
+            })
+        })
+        .await
+    }
+
     async fn list_terminals(&self) -> Result<Vec<TerminalRecord>, StorageError> {
         self.read(reads::terminals).await
     }
