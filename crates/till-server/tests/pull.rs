@@ -19,6 +19,8 @@ fn catalog(products: usize) -> CatalogImport {
             },
             prices_include_tax: true,
             locale: "en-GB".into(),
+            address: None,
+            tax_id: None,
         }),
         tax_rates: vec![TaxRate {
             id: "standard".into(),
