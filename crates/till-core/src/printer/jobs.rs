@@ -113,10 +113,14 @@ pub fn next_waiting(conn: &Connection) -> Result<Option<Job>> {
     .transpose()
 }
 
-/// How many jobs are waiting.
+/// How many jobs that print on paper are waiting (receipts, copies, reports, test pages; not
+/// drawer kicks, which print nothing and expire).
 pub fn waiting(conn: &Connection) -> Result<u64> {
     let n: i64 = conn
-        .prepare_cached("SELECT count(*) FROM print_jobs WHERE printed_at_ms IS NULL")?
+        .prepare_cached(
+            "SELECT count(*) FROM print_jobs
+             WHERE printed_at_ms IS NULL AND kind <> 'drawer_kick'",
+        )?
         .query_row([], |r| r.get(0))?;
     Ok(u64::try_from(n).unwrap_or(0))
 }

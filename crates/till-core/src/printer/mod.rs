@@ -94,7 +94,7 @@ enum Reachable {
 }
 
 /// The printer at a glance: `state` is `none` without a printer, `offline` when the last send
-/// failed, `ok` otherwise.
+/// failed, `ok` otherwise; `queued` counts what waits to print on paper ([`jobs::waiting`]).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct PrinterStatus {
     pub target: String,
@@ -281,7 +281,7 @@ fn printer_needed(conn: &Connection) -> Result<PrinterSettings> {
 pub struct Flushed {
     /// Jobs the printer took.
     pub printed: u64,
-    /// Jobs still waiting.
+    /// Jobs still waiting to print on paper ([`jobs::waiting`]).
     pub queued: u64,
     /// Why the printer did not take the next job, when it did not.
     pub error: Option<String>,
