@@ -1,13 +1,14 @@
-//! ESC/POS bytes for a receipt, from our own small encoder rather than the `escpos` crate: a
+//! ESC/POS bytes for a receipt, from our own small encoder rather than the `escpos` crate. A
 //! receipt needs eight commands (ESC @, ESC t, ESC a, ESC E, GS !, GS ( k for a QR code, GS V
-//! and ESC p), the crate's driver layer (USB, serial and network back-ends with their own I/O)
-//! is what we must not use, since jobs are rendered into the print queue inside a sale's
-//! transaction and sent later by [`crate::printer`], and owning the bytes lets golden tests pin
-//! them exactly.
+//! and ESC p) written into a byte buffer, because jobs are rendered into the print queue inside
+//! a sale's transaction and sent later by [`crate::printer`]. `escpos` 0.20 writes through its
+//! own `Driver` trait (with optional USB, serial and HID back-ends), needs Rust 1.88 where the
+//! workspace holds to 1.80, and brings `encoding_rs`, `hashbrown`, `spin` and `log`; owning the
+//! bytes also lets golden tests pin them exactly.
 //!
-//! Text goes out in code page 858 (`ESC t 19`: Latin-1 letters and the euro sign, which every
-//! 80 mm Epson-compatible printer has). A character outside it is replaced by a close ASCII one
-//! where there is one (typographic quotes and dashes, the ellipsis) and by `?` otherwise.
+//! Text goes out in code page 858 (`ESC t 19` on Epson-compatible printers: Latin-1 letters and
+//! the euro sign). A character outside it is replaced by a close ASCII one where there is one
+//! (typographic quotes and dashes, the ellipsis) and by `?` otherwise.
 
 use super::text::{layout, Align, Line};
 use super::{Paper, Receipt};
