@@ -20,6 +20,7 @@ use crate::shifts::ShiftView;
 use crate::store::Store;
 use crate::{catalog, sync, tickets};
 
+pub mod background;
 pub mod jobs;
 pub mod port;
 pub mod target;

@@ -109,3 +109,54 @@ fn without_a_printer_nothing_is_sent_and_reprints_are_refused() {
         Err(crate::ErrorCode::InvalidInput)
     ));
 }
+
+#[test]
+fn the_background_task_tries_again_soon_only_while_jobs_wait() {
+    let flushed = |queued, error: Option<&str>| Flushed {
+        printed: 0,
+        queued,
+        error: error.map(str::to_owned),
+    };
+    assert_eq!(
+        background::next_try(&flushed(0, None)),
+        None,
+        "idle until told"
+    );
+    assert_eq!(
+        background::next_try(&flushed(2, Some("refused"))),
+        Some(background::RETRY_EVERY)
+    );
+    assert_eq!(
+        background::next_try(&flushed(0, Some("refused"))),
+        Some(background::RETRY_EVERY),
+        "a drawer kick waits too"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_background_task_prints_what_is_queued_when_told_and_publishes_the_status() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let store = Store::open(dir.path()).expect("opens");
+    let conn = store.connect().expect("connects");
+    let (url, taken) = printer(1);
+    set_target(&conn, &url).expect("a printer");
+    let handle = background::PrinterHandle::spawn(store, std::sync::Arc::new(FixedClock(1_000)))
+        .expect("starts");
+    let mut statuses = handle.subscribe();
+    jobs::enqueue(&conn, JobKind::Test, JobOf::default(), b"page", 1_000).expect("queued");
+    handle.print_waiting();
+    let printed = tokio::task::spawn_blocking(move || taken.join().expect("the printer"))
+        .await
+        .expect("joins");
+    assert_eq!(printed, vec![b"page".to_vec()]);
+    let status = tokio::time::timeout(
+        std::time::Duration::from_secs(10),
+        statuses.wait_for(|s| s.queued == 0 && s.state == "ok"),
+    )
+    .await
+    .expect("in time")
+    .expect("published")
+    .clone();
+    assert_eq!(status.target, url);
+    handle.shutdown().await;
+}
