@@ -308,45 +308,41 @@ pub fn step(kind: JobKind, created_at_ms: i64, now_ms: i64) -> Step {
 /// Sends the waiting jobs in order, each marked printed in its own short write right after the
 /// printer took it, and stops at the first one it did not take (the printer is offline), leaving
 /// it and the rest queued. One process sends at a time (the others wait for it, then find what
-/// it left). Each connect and write gives up after [`port::TIMEOUT`].
+/// it left). Each connect and write gives up after [`port::TIMEOUT`]. Without a printer it only
+/// counts what waits.
 pub fn flush(store: &Store, clock: &dyn Clock) -> Result<Flushed> {
-    let _lock = SendLock::acquire(store.data_dir())?;
     let conn = store.connect()?;
+    let mut flushed = Flushed {
+        printed: 0,
+        queued: 0,
+        error: None,
+    };
     let target = settings(&conn)?.target;
-    let mut printed = 0;
-    let mut error = None;
     if target != Target::None {
+        let _lock = SendLock::acquire(store.data_dir())?;
         while let Some(job) = jobs::next_waiting(&conn)? {
             let now = clock.now_ms();
             if step(job.kind, job.created_at_ms, now) == Step::Drop {
                 jobs::mark_done(&conn, job.id, now, Some("expired: not sent"))?;
                 continue;
             }
-            match port::send(&target, &job.bytes, port::TIMEOUT) {
-                Ok(()) => {
-                    jobs::mark_done(&conn, job.id, clock.now_ms(), None)?;
-                    printed += 1;
-                }
-                Err(e) => {
-                    let message = format!("printer {target}: {e}");
-                    jobs::mark_failed(&conn, job.id, &message)?;
-                    error = Some(message);
-                    break;
-                }
+            if let Err(e) = port::send(&target, &job.bytes, port::TIMEOUT) {
+                let message = format!("printer {target}: {e}");
+                jobs::mark_failed(&conn, job.id, &message)?;
+                flushed.error = Some(message);
+                break;
             }
+            jobs::mark_done(&conn, job.id, clock.now_ms(), None)?;
+            flushed.printed += 1;
         }
-        let reached = if error.is_some() {
-            Reachable::Offline
-        } else {
-            Reachable::Ok
+        let reached = match flushed.error {
+            Some(_) => Reachable::Offline,
+            None => Reachable::Ok,
         };
         config::set(&conn, &LAST_SEND, &reached)?;
     }
-    Ok(Flushed {
-        printed,
-        queued: jobs::waiting(&conn)?,
-        error,
-    })
+    flushed.queued = jobs::waiting(&conn)?;
+    Ok(flushed)
 }
 
 /// The advisory lock on `print.lock` in the data dir, held while sending; released on drop and
