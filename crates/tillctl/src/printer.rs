@@ -107,9 +107,9 @@ fn refuse_unprinted(flushed: &Flushed) -> Result<(), Failure> {
     }
 }
 
-/// Prints what a commit queued. A printer that does not take it is a warning on stderr: the
-/// commit stands and its jobs wait for `printer flush`.
-pub fn print_waiting(store: &Store) {
+/// Prints what a commit queued; whether nothing is left waiting. A printer that does not take
+/// it is a warning on stderr: the commit stands and its jobs wait for `printer flush`.
+pub fn print_waiting(store: &Store) -> bool {
     let warn = |why: String| eprintln!("warning: not printed ({why}); run `tillctl printer flush`");
     match printer::flush(store, &SystemClock) {
         Ok(Flushed {
@@ -117,7 +117,8 @@ pub fn print_waiting(store: &Store) {
             queued,
             ..
         }) => warn(format!("{error}; {queued} job(s) wait")),
-        Ok(_) => {}
+        Ok(_) => return true,
         Err(e) => warn(e.to_string()),
     }
+    false
 }

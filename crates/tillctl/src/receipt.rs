@@ -46,8 +46,11 @@ pub fn run(data_dir: Option<&Path>, args: Args) -> Result<(), Failure> {
         Command::Print(which) => {
             let ticket =
                 printer::queue_reprint(&conn, &which.ticket, which.copy, SystemClock.now_ms())?;
-            crate::printer::print_waiting(&store);
-            outln!("receipt of #{} queued", ticket.number);
+            if crate::printer::print_waiting(&store) {
+                outln!("printed the receipt of #{}", ticket.number);
+            } else {
+                outln!("the receipt of #{} waits for the printer", ticket.number);
+            }
         }
         Command::Show { which, json } => {
             let ticket = tickets::lookup(&conn, &which.ticket)?;

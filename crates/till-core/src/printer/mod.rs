@@ -174,10 +174,11 @@ pub fn receipt_of(conn: &Connection, ticket: &Ticket, copy: bool) -> Result<Rece
 /// changed hands, then its receipt when printing after each payment is on. Nothing without a
 /// printer.
 pub(crate) fn on_ticket(tx: &Connection, ticket: &Ticket, now_ms: i64) -> Result<()> {
-    let s = settings(tx)?;
-    if s.target == Target::None {
+    // The one read a till without a printer pays for each sale.
+    if config::get(tx, &TARGET)?.is_none_or(|t| t == Target::None) {
         return Ok(());
     }
+    let s = settings(tx)?;
     let of = JobOf {
         ticket_id: Some(ticket.id),
         z_number: None,
