@@ -178,3 +178,54 @@ fn a_small_receipt_encodes_to_these_exact_bytes() {
     expected.extend_from_slice(&[0x1d, b'V', 66, 3]);
     assert_eq!(escpos::render(&receipt, Paper::Mm58), expected);
 }
+
+#[test]
+fn a_z_report_prints_the_shifts_figures_and_the_drawers_count() {
+    let ada = Operator {
+        id: Uuid::nil(),
+        name: "Ada".into(),
+    };
+    let shift = ShiftView {
+        shift_id: Uuid::nil(),
+        z_number: 4,
+        state: "closed".into(),
+        opened_by: ada.clone(),
+        opened_at: "2026-11-30T08:00:00.000Z".into(),
+        currency: euro(),
+        float: 10_000,
+        cash_sales: 1_500,
+        cash_refunds: 200,
+        cash_in: 0,
+        cash_out: 0,
+        expected_cash: 11_300,
+        tickets: 3,
+        sales: 2_500,
+        reversals: 200,
+        totals_by_tender: Vec::new(),
+        tax_by_rate: vec![TaxFigures {
+            rate_bp: 2000,
+            base: 1_917,
+            tax: 383,
+        }],
+        reconciliation: crate::shifts::ReconciliationState::Pending,
+        mismatch: None,
+        closed_by: Some(ada),
+        closed_at: Some("2026-11-30T17:00:00.000Z".into()),
+        counted_cash: Some(11_250),
+        difference: Some(-50),
+    };
+    let text = text::render(&for_shift(&head(), &shift), Paper::Mm58);
+    for line in [
+        "            Z REPORT",
+        "Z number                       4",
+        "Closed      2026-11-30 17:00 UTC",
+        "Closed by                    Ada",
+        "Refunds and voids         -€2.00",
+        "Tax 20%                    €3.83",
+        "Expected cash            €113.00",
+        "Counted cash             €112.50",
+        "Difference                -€0.50",
+    ] {
+        assert!(text.lines().any(|l| l == line), "{line:?} in\n{text}");
+    }
+}
