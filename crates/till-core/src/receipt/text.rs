@@ -40,7 +40,14 @@ pub fn layout(receipt: &Receipt, paper: Paper) -> Vec<Line> {
             Block::Centered { text } => {
                 out.extend(wrap(text, width).map(|t| styled(t, Align::Center, false, false)));
             }
-            Block::Field { label, value } => out.push(plain(pair(label, value, width))),
+            Block::Field { label, value } => {
+                if label.chars().count() + 1 + value.chars().count() <= width {
+                    out.push(plain(pair(label, value, width)));
+                } else {
+                    out.push(plain(label.clone()));
+                    out.extend(wrap(value, width).map(|v| plain(format!("{v:>width$}"))));
+                }
+            }
             Block::Item {
                 name,
                 quantity,
@@ -160,6 +167,25 @@ mod tests {
     fn a_pair_puts_the_value_flush_right_and_cuts_the_label_not_the_value() {
         assert_eq!(pair("Total", "€5.00", 12), "Total  €5.00");
         assert_eq!(pair("A long label", "€5.00", 12), "A long €5.00");
+    }
+
+    #[test]
+    fn a_field_too_long_for_one_line_puts_its_value_on_the_next() {
+        let receipt = Receipt {
+            currency: till_protocol::Currency {
+                code: "EUR".into(),
+                exponent: 2,
+            },
+            blocks: vec![Block::Field {
+                label: "Till".into(),
+                value: "01a22b7f-0029-77b3-9f3d-7132297ca6eb".into(),
+            }],
+        };
+        assert_eq!(
+            render(&receipt, Paper::Mm58),
+            "Till\n01a22b7f-0029-77b3-9f3d-7132297c\n                            a6eb\n",
+            "the label is never lost"
+        );
     }
 
     #[test]
