@@ -1,7 +1,8 @@
 //! Helpers shared by Till's end-to-end tests: the real `till-server` and `tillctl` binaries,
 //! driven as child processes over loopback, the fault-injecting proxy, and a filesystem that
-//! loses power.
+//! loses power, and a fake receipt printer.
 
+pub mod escpos;
 pub mod powercut;
 pub mod proxy;
 pub mod tamper;

@@ -3,6 +3,7 @@
 //! [`apply_snapshot`] and the upsert/delete functions inside its own transaction.
 
 use rusqlite::{params, Connection, OptionalExtension, Row};
+use till_protocol::text::Lines;
 use till_protocol::{CatalogSnapshot, Currency, Product, StoreSettings, TaxRate};
 use uuid::Uuid;
 
@@ -56,8 +57,17 @@ fn validate_snapshot(snapshot: &CatalogSnapshot) -> Result<()> {
     Ok(())
 }
 
-/// Writes the store settings.
+/// Writes the store settings. The address may span lines, the tax id is one line; neither holds
+/// another control character ([`till_protocol::text`]).
 pub fn set_settings(conn: &Connection, s: &StoreSettings) -> Result<()> {
+    let text = |what: &str, value: &Option<String>, lines| {
+        value.as_deref().map_or(Ok(()), |v| {
+            till_protocol::text::check(what, v, lines)
+                .map_err(|e| CoreError::InvalidInput(e.to_string()))
+        })
+    };
+    text("the store address", &s.address, Lines::Many)?;
+    text("the store tax id", &s.tax_id, Lines::One)?;
     if s.currency.code.len() != 3 || !s.currency.code.chars().all(|c| c.is_ascii_uppercase()) {
         return Err(CoreError::InvalidInput(format!(
             "currency code {:?} is not three upper-case letters",
@@ -72,19 +82,23 @@ pub fn set_settings(conn: &Connection, s: &StoreSettings) -> Result<()> {
     }
     conn.prepare_cached(
         "INSERT INTO store_settings
-             (id, store_name, currency_code, currency_exponent, prices_include_tax, locale)
-         VALUES (1, ?1, ?2, ?3, ?4, ?5)
+             (id, store_name, currency_code, currency_exponent, prices_include_tax, locale,
+              address, tax_id)
+         VALUES (1, ?1, ?2, ?3, ?4, ?5, ?6, ?7)
          ON CONFLICT (id) DO UPDATE SET
              store_name = excluded.store_name, currency_code = excluded.currency_code,
              currency_exponent = excluded.currency_exponent,
-             prices_include_tax = excluded.prices_include_tax, locale = excluded.locale",
+             prices_include_tax = excluded.prices_include_tax, locale = excluded.locale,
+             address = excluded.address, tax_id = excluded.tax_id",
     )?
     .execute(params![
         s.store_name,
         s.currency.code,
         s.currency.exponent,
         s.prices_include_tax,
-        s.locale
+        s.locale,
+        s.address,
+        s.tax_id
     ])?;
     Ok(())
 }
@@ -92,7 +106,8 @@ pub fn set_settings(conn: &Connection, s: &StoreSettings) -> Result<()> {
 /// The store settings; `no_catalog` before any catalog was loaded.
 pub fn settings(conn: &Connection) -> Result<StoreSettings> {
     conn.prepare_cached(
-        "SELECT store_name, currency_code, currency_exponent, prices_include_tax, locale
+        "SELECT store_name, currency_code, currency_exponent, prices_include_tax, locale,
+                address, tax_id
          FROM store_settings WHERE id = 1",
     )?
     .query_row([], |r| {
@@ -104,6 +119,8 @@ pub fn settings(conn: &Connection) -> Result<StoreSettings> {
             },
             prices_include_tax: r.get(3)?,
             locale: r.get(4)?,
+            address: r.get(5)?,
+            tax_id: r.get(6)?,
         })
     })
     .optional()?

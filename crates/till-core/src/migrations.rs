@@ -77,6 +77,16 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "0012_push_chain",
         sql: include_str!("../../../migrations/0012_push_chain.sql"),
     },
+    Migration {
+        version: 13,
+        name: "0013_print_jobs",
+        sql: include_str!("../../../migrations/0013_print_jobs.sql"),
+    },
+    Migration {
+        version: 14,
+        name: "0014_store_address",
+        sql: include_str!("../../../migrations/0014_store_address.sql"),
+    },
 ];
 
 /// Whether `migrations` are numbered 1, 2, 3… in order, with no gap and no repeat.

@@ -21,7 +21,7 @@ use uuid::Uuid;
 use crate::clock::Clock;
 use crate::error::{CoreError, Result};
 use crate::journal::{self, Event};
-use crate::{catalog, counters, hlc, outbox, signin, tickets};
+use crate::{catalog, counters, hlc, outbox, printer, signin, tickets};
 
 /// Z numbers, gapless per till from 1.
 pub const Z_NUMBER: &str = "z_number";
@@ -212,6 +212,9 @@ pub fn cash_move(
         at_ms: now,
     };
     insert_movement(&tx, &moved)?;
+    if kind == CashMovementKind::NoSale {
+        printer::on_no_sale(&tx, now)?;
+    }
     let event = Event::CashMoved(moved.clone());
     journal_and_send(
         &tx,
@@ -263,6 +266,7 @@ pub fn close(
         now,
     )?;
     let view = view_of(&tx, &load(&tx, shift.id)?)?;
+    printer::on_shift_closed(&tx, &view, now)?;
     tx.commit()?;
     tracing::info!(
         z_number = view.z_number,

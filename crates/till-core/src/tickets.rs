@@ -4,7 +4,8 @@
 //! never edited: a void or refund is a new ticket whose `reverses` names the original. A sale
 //! may be refunded several times, each time up to what is left of each line; a void takes back
 //! the whole sale, so only a sale nothing was returned from can be voided. Each ticket names
-//! who rang it up and the manager's approval it needed ([`crate::approvals`]).
+//! who rang it up and the manager's approval it needed ([`crate::approvals`]). The print jobs a
+//! ticket makes (its drawer kick, its receipt) are queued in its transaction ([`printer`]).
 
 use rusqlite::{Connection, TransactionBehavior};
 use serde::{Deserialize, Serialize};
@@ -17,7 +18,7 @@ use crate::cart::{self, Cart, Quote};
 use crate::clock::Clock;
 use crate::error::{CoreError, Result};
 use crate::tender::{self, TenderInput};
-use crate::{counters, hlc, journal, outbox, parked, settings, shifts};
+use crate::{counters, hlc, journal, outbox, parked, printer, settings, shifts};
 
 mod returns;
 mod rows;
@@ -54,6 +55,7 @@ pub fn commit(
     };
     let ticket = record(&tx, entry, quote, tenders, clock)?;
     parked::clear_current(&tx)?;
+    printer::on_ticket(&tx, &ticket, ticket.created_at_ms)?;
     tx.commit()?;
     tracing::debug!(
         number = ticket.number,
@@ -102,6 +104,7 @@ pub fn void(
         approval,
     };
     let ticket = record(&tx, entry, quote, tenders, clock)?;
+    printer::on_ticket(&tx, &ticket, ticket.created_at_ms)?;
     tx.commit()?;
     Ok(ticket)
 }
@@ -186,6 +189,7 @@ pub fn refund(
     let ticket = record(&tx, entry, quote, tenders, clock)?;
     let from_lines: Vec<usize> = chosen.iter().map(|&(i, _)| i + 1).collect();
     returns::record_sources(&tx, ticket.id, &from_lines)?;
+    printer::on_ticket(&tx, &ticket, ticket.created_at_ms)?;
     tx.commit()?;
     Ok(ticket)
 }

@@ -27,6 +27,12 @@ pub struct StoreSettings {
     pub prices_include_tax: bool,
     /// A BCP 47 locale for formatting, e.g. `en-GB`.
     pub locale: String,
+    /// The shop's postal address as its receipts print it; its lines are separated by `\n`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub address: Option<String>,
+    /// The shop's tax (VAT) registration number, printed on its receipts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tax_id: Option<String>,
 }
 
 /// A tax rate. Products name it through their `tax_category`, which is this rate's `id`.

@@ -20,8 +20,10 @@ pub const PROTOCOL_HEADER: &str = "till-protocol";
 /// Revision 4 adds the figures the back office stored for a ticket to its push result
 /// ([`MutationResult::stored`]; an older till, whose types refuse the field, is not sent them).
 /// Revision 5 adds the push chain ([`crate::chain`]): the head the back office accepted, in
-/// each push answer ([`PushResponse::head`]).
-pub const PROTOCOL_REVISION: u32 = 5;
+/// each push answer ([`PushResponse::head`]). Revision 6 adds the store's address and tax id to
+/// the settings in pulls ([`StoreSettings::address`], [`StoreSettings::tax_id`]; an older till,
+/// whose types refuse the fields, is sent the settings without them).
+pub const PROTOCOL_REVISION: u32 = 6;
 
 /// The format of the mutations a terminal of this crate queues ([`Mutation::format`]). Format 1
 /// (no `format` field) is every mutation queued before formats were numbered; format 2 adds

@@ -19,6 +19,8 @@ fn catalog(products: usize) -> CatalogImport {
             },
             prices_include_tax: true,
             locale: "en-GB".into(),
+            address: None,
+            tax_id: None,
         }),
         tax_rates: vec![TaxRate {
             id: "standard".into(),
@@ -267,4 +269,58 @@ async fn a_puller_racing_concurrent_writers_misses_no_change() {
         "pulling on from the cursor reaches every committed change, in order"
     );
     server.stop().await;
+}
+
+on_both_backends!(the_store_address_and_tax_id_are_stored_and_pulled);
+async fn the_store_address_and_tax_id_are_stored_and_pulled() {
+    let server = TestServer::start().await;
+    let t = server.enrol("till 1").await;
+    let mut import = catalog(1);
+    if let Some(s) = import.settings.as_mut() {
+        s.address = Some("3 Quay Street\nGalway".into());
+        s.tax_id = Some("IE7654321Z".into());
+    }
+    let sent = import.settings.clone();
+    server
+        .storage
+        .import_catalog(import)
+        .await
+        .expect("imports");
+    let pulled = |revision: u32| {
+        let server = &server;
+        let token = t.token.clone();
+        async move {
+            let (status, body) = server
+                .get_as("/v1/pull?cursor=0&limit=100", Some(&token), Some(revision))
+                .await;
+            assert_eq!(status, StatusCode::OK, "{body}");
+            let page: PullResponse = serde_json::from_value(body).expect("a PullResponse");
+            page.changes
+                .into_iter()
+                .filter_map(|c| match c.change {
+                    ChangeKind::Settings(s) => Some(s),
+                    _ => None,
+                })
+                .collect::<Vec<StoreSettings>>()
+        }
+    };
+    let sent: Vec<StoreSettings> = sent.into_iter().collect();
+    assert_eq!(
+        pulled(till_protocol::PROTOCOL_REVISION).await,
+        sent,
+        "a till pulls the address and tax id the back office was given"
+    );
+    let older: Vec<StoreSettings> = sent
+        .iter()
+        .map(|s| StoreSettings {
+            address: None,
+            tax_id: None,
+            ..s.clone()
+        })
+        .collect();
+    assert_eq!(
+        pulled(5).await,
+        older,
+        "a till of revision 5 is not sent them"
+    );
 }

@@ -15,6 +15,8 @@ mod failed;
 mod failure;
 mod history;
 mod pin;
+mod printer;
+mod receipt;
 mod recover;
 mod refund;
 mod reversal;
@@ -86,6 +88,11 @@ enum Command {
     DiscountLimit(discount_limit::Args),
     /// Open and close shifts, move cash, print the X and Z reports
     Shift(shift::Args),
+    /// Set the receipt printer, print after each payment or not, print a test page, print what
+    /// waits
+    Printer(printer::Args),
+    /// Print a ticket's receipt again (--copy marks it COPY), or show it as text
+    Receipt(receipt::Args),
 }
 
 fn main() -> ExitCode {
@@ -116,6 +123,8 @@ fn main() -> ExitCode {
         Command::Refund(args) => refund::run(dir, args),
         Command::DiscountLimit(args) => discount_limit::run(dir, args),
         Command::Shift(args) => shift::run(dir, args),
+        Command::Printer(args) => printer::run(dir, args),
+        Command::Receipt(args) => receipt::run(dir, args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

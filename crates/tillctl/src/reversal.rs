@@ -41,6 +41,7 @@ impl Sale {
         let sale = tickets::lookup(&conn, &self.sale)?;
         let signed = self.signed.sign(&mut conn, &needed(sale.number))?;
         let ticket = reverse(&mut conn, &sale, signed)?;
+        crate::printer::print_waiting(&store);
         print(&ticket, sale.number, self.json)
     }
 }

@@ -3,7 +3,9 @@
 //! so whoever reads the output knows exactly which tickets are durable. A reader that closes the
 //! pipe ends the run quietly at the next number written. On a till with employees the tickets
 //! are rung up by the employee whose `--pin` is given; a demo cart never needs a manager's
-//! approval (its discounts are dropped when the till's limit is below them).
+//! approval (its discounts are dropped when the till's limit is below them). With a printer set,
+//! what each commit queued (the drawer kick, the receipt) prints right after it; a printer that
+//! does not answer is a warning on stderr and the run goes on.
 
 use std::path::Path;
 
@@ -66,6 +68,7 @@ pub fn run(data_dir: Option<&Path>, args: Args) -> Result<(), Failure> {
             &SystemClock,
         )?;
         outln!("{}", ticket.number);
+        crate::printer::print_waiting(&store);
     }
     Ok(())
 }

@@ -84,18 +84,15 @@ struct Movement {
 
 pub fn run(data_dir: Option<&Path>, args: Args) -> Result<(), Failure> {
     let clock = SystemClock;
-    let (mut conn, json) = match &args.command {
-        Command::Show { json } | Command::List { json, .. } => {
-            (open_store(data_dir)?.connect()?, *json)
-        }
+    let (store, json) = match &args.command {
+        Command::Show { json } | Command::List { json, .. } => (open_store(data_dir)?, *json),
         Command::Open { who, .. }
         | Command::NoSale { who, .. }
         | Command::Close { who, .. }
         | Command::CashIn(Movement { who, .. })
-        | Command::CashOut(Movement { who, .. }) => {
-            (open_checked(data_dir)?.0.connect()?, who.json)
-        }
+        | Command::CashOut(Movement { who, .. }) => (open_checked(data_dir)?.0, who.json),
     };
+    let mut conn = store.connect()?;
     let moved = match args.command {
         Command::Open { float, who } => {
             let op = shifts::operator(&mut conn, who.pin.as_deref(), &clock)?;
@@ -103,7 +100,9 @@ pub fn run(data_dir: Option<&Path>, args: Args) -> Result<(), Failure> {
         }
         Command::Close { counted, who } => {
             let op = shifts::operator(&mut conn, who.pin.as_deref(), &clock)?;
-            return print_report(&shifts::close(&mut conn, &op, counted, &clock)?, json);
+            let report = shifts::close(&mut conn, &op, counted, &clock)?;
+            crate::printer::print_waiting(&store);
+            return print_report(&report, json);
         }
         Command::Show { .. } => {
             return match shifts::show(&conn)? {
@@ -156,7 +155,9 @@ pub fn run(data_dir: Option<&Path>, args: Args) -> Result<(), Failure> {
                 &clock,
             )?;
             let kind = CashMovementKind::NoSale;
-            shifts::cash_move(&mut conn, kind, 0, reason, &op, Some(approval), &clock)?
+            let moved = shifts::cash_move(&mut conn, kind, 0, reason, &op, Some(approval), &clock)?;
+            crate::printer::print_waiting(&store);
+            moved
         }
     };
     if json {

@@ -3,6 +3,7 @@
 use std::path::Path;
 
 use serde::Serialize;
+use till_core::printer::{self, PrinterStatus};
 use till_core::recover::Damaged;
 use till_core::status::Status;
 use till_core::store::integrity;
@@ -39,6 +40,8 @@ struct StatusJson<'a> {
     next_retry_at_ms: Option<i64>,
     paused: bool,
     pending: u64,
+    /// The receipt printer: its target, `ok|offline|none`, and how many jobs wait.
+    printer: &'a PrinterStatus,
     /// Voids and refunds.
     reversals: u64,
     sales: u64,
@@ -55,7 +58,12 @@ struct StatusJson<'a> {
 }
 
 impl<'a> StatusJson<'a> {
-    fn new(st: &'a Status, store_damaged: Option<Damaged>, disputed_reversals: u64) -> Self {
+    fn new(
+        st: &'a Status,
+        printer: &'a PrinterStatus,
+        store_damaged: Option<Damaged>,
+        disputed_reversals: u64,
+    ) -> Self {
         let sync = &st.sync;
         StatusJson {
             cleartext: sync.cleartext,
@@ -70,6 +78,7 @@ impl<'a> StatusJson<'a> {
             next_retry_at_ms: sync.next_retry_at_ms,
             paused: st.paused,
             pending: sync.pending,
+            printer,
             reversals: st.reversals,
             sales: st.sales,
             server_acked_seq: st.server_acked_seq,
@@ -91,10 +100,11 @@ pub fn run(data_dir: Option<&Path>, args: Args) -> Result<(), Failure> {
     let st = till_core::status::read(&mut conn)?;
     let damaged = till_core::recover::damaged(&conn)?;
     let disputed = conflicts::open_disputed_count(&conn).map_err(till_core::CoreError::from)?;
+    let printer = printer::status(&conn)?;
     if args.json {
         outln!(
             "{}",
-            serde_json::to_string(&StatusJson::new(&st, damaged, disputed))?
+            serde_json::to_string(&StatusJson::new(&st, &printer, damaged, disputed))?
         );
     } else {
         outln!("data dir:   {}", store.data_dir().display());
@@ -110,6 +120,12 @@ pub fn run(data_dir: Option<&Path>, args: Args) -> Result<(), Failure> {
         outln!("failed:     {}", st.sync.failed);
         outln!("conflicts:  {}", st.sync.conflicts);
         outln!("disputed:   {disputed} (reversals counted until a manager settles them)");
+        outln!(
+            "printer:    {} ({}, {} waiting)",
+            printer.target,
+            printer.state,
+            printer.queued
+        );
         if st.sync.cleartext {
             outln!("cleartext:  plain http to another machine (allowed at enrolment)");
         }

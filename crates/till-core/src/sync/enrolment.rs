@@ -113,6 +113,15 @@ pub fn get(conn: &Connection) -> Result<Option<Enrolment>, SyncError> {
     }))
 }
 
+/// The name the back office gave this till at enrolment; `None` before it.
+pub fn terminal_name(conn: &Connection) -> crate::Result<Option<String>> {
+    let name: Option<Option<String>> = conn
+        .prepare_cached("SELECT terminal_name FROM sync_state WHERE id = 1")?
+        .query_row([], |r| r.get(0))
+        .optional()?;
+    Ok(name.flatten().filter(|n| !n.is_empty()))
+}
+
 /// Asks the server who `token` belongs to, over a connection trusted as `trust` says (checked
 /// by the caller, [`ServerTrust::check`]), and stores the enrolment: the token bound to the
 /// origin of `server_url`, and the trust. A different terminal than before starts its pull from

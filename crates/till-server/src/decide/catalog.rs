@@ -158,6 +158,8 @@ mod tests {
             },
             prices_include_tax: true,
             locale: "en-GB".into(),
+            address: None,
+            tax_id: None,
         }
     }
 

@@ -51,6 +51,11 @@ impl Revision {
     pub fn reads_chain_head(self) -> bool {
         self >= Revision(5)
     }
+
+    /// Whether the store settings in its pulls may carry the address and tax id (revision 6 on).
+    fn reads_store_address(self) -> bool {
+        self >= Revision(6)
+    }
 }
 
 /// A push's results as a terminal of `revision` reads them.
@@ -103,10 +108,13 @@ pub fn changes(
             revision.reads_employees() || !matches!(change.change, ChangeKind::EmployeeUpserted(_))
         })
         .map(|mut change| {
-            if let ChangeKind::CustomerUpserted(c) = &mut change.change {
-                if !revision.reads_made_by() {
-                    c.made_by = None;
+            match &mut change.change {
+                ChangeKind::CustomerUpserted(c) if !revision.reads_made_by() => c.made_by = None,
+                ChangeKind::Settings(s) if !revision.reads_store_address() => {
+                    s.address = None;
+                    s.tax_id = None;
                 }
+                _ => {}
             }
             change
         })
@@ -212,6 +220,31 @@ mod tests {
             other => panic!("still the customer: {other:?}"),
         }
         assert_eq!(changes(page.clone(), Revision(2)), page);
+    }
+
+    #[test]
+    fn only_a_terminal_that_reads_the_store_address_is_sent_it() {
+        let settings = |address: Option<&str>, tax_id: Option<&str>| Change {
+            seq: 1,
+            change: ChangeKind::Settings(till_protocol::StoreSettings {
+                store_name: "Corner shop".into(),
+                currency: till_protocol::Currency {
+                    code: "EUR".into(),
+                    exponent: 2,
+                },
+                prices_include_tax: true,
+                locale: "en-IE".into(),
+                address: address.map(str::to_owned),
+                tax_id: tax_id.map(str::to_owned),
+            }),
+        };
+        let full = settings(Some("1 Main Street"), Some("IE1234567X"));
+        assert_eq!(
+            changes(vec![full.clone()], Revision(5)),
+            vec![settings(None, None)],
+            "a till of revision 5 refuses fields it does not know"
+        );
+        assert_eq!(changes(vec![full.clone()], Revision(6)), vec![full]);
     }
 
     #[test]

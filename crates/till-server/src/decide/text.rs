@@ -18,6 +18,8 @@ pub const MAX_NAME: usize = 200;
 pub const MAX_CATEGORY: usize = 100;
 /// A BCP 47 locale.
 pub const MAX_LOCALE: usize = 35;
+/// The store's postal address, all its lines.
+pub const MAX_ADDRESS: usize = 500;
 /// A ticket's journal hash (hex SHA-256 is 64).
 pub const MAX_HASH: usize = 128;
 /// A card tender's approval reference, in bytes (refused as `invalid_card_data` beyond it).
@@ -164,7 +166,14 @@ fn check_catalog_strings(catalog: &CatalogImport) -> Result<(), Refusal> {
 fn check_settings(settings: &StoreSettings) -> Result<(), Refusal> {
     check("the store name", &settings.store_name, MAX_NAME)?;
     check("the currency code", &settings.currency.code, 3)?;
-    check("the locale", &settings.locale, MAX_LOCALE)
+    check("the locale", &settings.locale, MAX_LOCALE)?;
+    if let Some(address) = &settings.address {
+        check_lines("the store address", address, MAX_ADDRESS, Lines::Many)?;
+    }
+    if let Some(tax_id) = &settings.tax_id {
+        check("the store tax id", tax_id, MAX_CODE)?;
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -267,5 +276,25 @@ mod tests {
                 s.locale = "l".repeat(MAX_LOCALE + 1);
             }
         }));
+        assert!(over(&|c| {
+            if let Some(s) = c.settings.as_mut() {
+                s.address = Some("a".repeat(MAX_ADDRESS + 1));
+            }
+        }));
+        assert!(over(&|c| {
+            if let Some(s) = c.settings.as_mut() {
+                s.tax_id = Some("IE\n1".into());
+            }
+        }));
+        let mut two_lines = import.clone();
+        if let Some(s) = two_lines.settings.as_mut() {
+            s.address = Some("1 Main Street\nDublin".into());
+            s.tax_id = Some("IE1234567X".into());
+        }
+        assert_eq!(
+            check_catalog(&two_lines),
+            Ok(()),
+            "an address spans lines, a tax id is one"
+        );
     }
 }

@@ -12,4 +12,12 @@ prices_include_tax: boolean,
 /**
  * A BCP 47 locale for formatting, e.g. `en-GB`.
  */
-locale: string, };
+locale: string, 
+/**
+ * The shop's postal address as its receipts print it; its lines are separated by `\n`.
+ */
+address?: string | null, 
+/**
+ * The shop's tax (VAT) registration number, printed on its receipts.
+ */
+tax_id?: string | null, };
