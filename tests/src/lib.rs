@@ -217,6 +217,8 @@ pub struct Run {
 /// A `tillctl` command on `data_dir`.
 pub fn tillctl(data_dir: &Path, args: &[&str]) -> Command {
     let mut cmd = Command::new(bin("tillctl"));
+    // Receipts print local times: one zone for every machine the tests run on.
+    cmd.env("TZ", "UTC");
     cmd.arg("--data-dir").arg(data_dir).args(args);
     cmd.kill_on_drop(true);
     cmd

@@ -150,6 +150,7 @@ pub fn letterhead(conn: &Connection) -> Result<Letterhead> {
     Ok(Letterhead {
         store: catalog::settings(conn)?,
         till,
+        zone: jiff::tz::TimeZone::try_system().unwrap_or(jiff::tz::TimeZone::UTC),
     })
 }
 

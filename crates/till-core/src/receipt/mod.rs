@@ -5,10 +5,12 @@
 //! never disagree. Amounts stay integer minor units in the model; renderers format them with
 //! [`crate::money::Money`].
 
+use jiff::tz::TimeZone;
+use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 use till_protocol::{Currency, StoreSettings, Tender, Ticket, TicketKind};
 
-use crate::shifts::{self, ShiftView};
+use crate::shifts::ShiftView;
 
 pub mod escpos;
 pub mod text;
@@ -83,6 +85,8 @@ pub struct Letterhead {
     pub store: StoreSettings,
     /// The till's name in the back office, or its device id before enrolment.
     pub till: String,
+    /// The till's time zone, in which its receipts print times.
+    pub zone: TimeZone,
 }
 
 /// How many hex digits of a journal hash a receipt shows.
@@ -128,7 +132,7 @@ pub fn for_ticket(
     if let Some(n) = original {
         blocks.push(field("Reverses", &format!("#{n}")));
     }
-    blocks.push(field("Date", &date_time(ticket.created_at_ms)));
+    blocks.push(field("Date", &date_time(ticket.created_at_ms, &head.zone)));
     if let Some(op) = &ticket.operator {
         blocks.push(field("Operator", &op.name));
     }
@@ -199,10 +203,10 @@ pub fn for_shift(head: &Letterhead, shift: &ShiftView) -> Receipt {
     });
     blocks.push(field("Till", &head.till));
     blocks.push(field("Z number", &shift.z_number.to_string()));
-    blocks.push(field("Opened", &display_time(&shift.opened_at)));
+    blocks.push(field("Opened", &display_time(&shift.opened_at, &head.zone)));
     blocks.push(field("Opened by", &shift.opened_by.name));
     if let (Some(at), Some(by)) = (&shift.closed_at, &shift.closed_by) {
-        blocks.push(field("Closed", &display_time(at)));
+        blocks.push(field("Closed", &display_time(at, &head.zone)));
         blocks.push(field("Closed by", &by.name));
     }
     blocks.push(field("Tickets", &shift.tickets.to_string()));
@@ -247,7 +251,7 @@ pub fn test_page(head: &Letterhead, paper: Paper, at_ms: i64) -> Receipt {
         text: "TEST".into(),
     });
     blocks.push(field("Till", &head.till));
-    blocks.push(field("Date", &date_time(at_ms)));
+    blocks.push(field("Date", &date_time(at_ms, &head.zone)));
     blocks.push(field("Columns", &paper.columns().to_string()));
     blocks.push(Block::Rule);
     Receipt {
@@ -304,17 +308,27 @@ fn rate(bp: u32) -> String {
     }
 }
 
-/// `ms` as the date and time a receipt prints, in UTC: `2026-11-30 07:31 UTC`.
-fn date_time(ms: i64) -> String {
-    display_time(&shifts::rfc3339_utc(ms))
+/// `ms` (Unix milliseconds) as the date and time a receipt prints, in the till's time zone with
+/// its abbreviation: `2026-11-30 08:31 CET`.
+fn date_time(ms: i64, zone: &TimeZone) -> String {
+    match Timestamp::from_millisecond(ms) {
+        Ok(at) => local(at, zone),
+        Err(_) => ms.to_string(),
+    }
 }
 
-/// An RFC 3339 UTC time (`2026-11-30T07:31:05.123Z`) as a receipt prints it.
-fn display_time(rfc3339: &str) -> String {
-    match (rfc3339.get(..10), rfc3339.get(11..16)) {
-        (Some(date), Some(time)) => format!("{date} {time} UTC"),
-        _ => rfc3339.to_owned(),
+/// An RFC 3339 time (`2026-11-30T07:31:05.123Z`) as a receipt prints it ([`date_time`]).
+fn display_time(rfc3339: &str, zone: &TimeZone) -> String {
+    match rfc3339.parse::<Timestamp>() {
+        Ok(at) => local(at, zone),
+        Err(_) => rfc3339.to_owned(),
     }
+}
+
+fn local(at: Timestamp, zone: &TimeZone) -> String {
+    at.to_zoned(zone.clone())
+        .strftime("%Y-%m-%d %H:%M %Z")
+        .to_string()
 }
 
 #[cfg(test)]

@@ -22,6 +22,7 @@ fn head() -> Letterhead {
             tax_id: Some("IE1234567X".into()),
         },
         till: "Front".into(),
+        zone: jiff::tz::TimeZone::UTC,
     }
 }
 
@@ -110,6 +111,17 @@ Journal             ab12cd34ef56
 [QR] 00000000-0000-0000-0000-000000000000 ab12cd34ef56
 ";
     assert_eq!(text, expected, "the receipt as the customer reads it");
+}
+
+#[test]
+fn times_print_in_the_tills_own_time_zone() {
+    let mut head = head();
+    head.zone = jiff::tz::TimeZone::get("Asia/Tokyo").expect("the system's tzdb");
+    let text = text::render(&for_ticket(&head, &sale(), None, None, false), Paper::Mm58);
+    assert!(
+        text.contains("Date        2026-11-30 17:01 JST\n"),
+        "08:01 UTC is 17:01 in Tokyo: {text}"
+    );
 }
 
 #[test]
