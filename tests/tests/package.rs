@@ -186,12 +186,17 @@ fn check_unit_and_config(root: &Path) {
             .is_ok(),
         "the config names an address to listen on"
     );
+    // Every variable the command line uses is set by the config.
     for variable in exec
         .split(['$', '{', '}', ' '])
         .filter(|w| w.starts_with("TILL_"))
     {
         setting(variable);
     }
+    assert!(
+        !root.join("etc/systemd").exists(),
+        "the package links the unit into no target: it stays disabled until enabled"
+    );
 
     verify_unit(root, &unit_text);
 }
