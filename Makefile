@@ -9,7 +9,7 @@ export CARGO_TERM_COLOR ?= never
 # run with a message naming the suite instead of holding CI until its own limit.
 bounded = timeout --kill-after=30 $(1) $(3) || { rc=$$?; if [ $$rc -eq 124 ]; then echo "make: $(2) did not finish within $(1) s" >&2; fi; exit $$rc; }
 
-.PHONY: run test deps ui build lint test-rust test-ui test-app test-pg soak bench screenshots clean
+.PHONY: run test deps ui build lint test-rust test-ui test-app test-pg soak bench screenshots dist clean
 
 ## make run: start a local back office with the demo catalog and the app enrolled with it.
 run: deps build
@@ -51,10 +51,14 @@ soak: deps build
 bench: deps build
 	scripts/bench.sh
 
+## make dist: the Debian package, dist/till_VERSION_amd64.deb, from a release build.
+dist: deps ui
+	scripts/dist.sh release
+
 ## make screenshots: the README's screenshots, taken from the real app.
 screenshots: deps build
 	scripts/screenshots.sh
 
 clean:
 	$(CARGO) clean
-	rm -rf ui/dist ui/node_modules .till-run
+	rm -rf ui/dist ui/node_modules .till-run dist

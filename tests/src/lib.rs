@@ -3,6 +3,7 @@
 //! loses power, and a fake receipt printer.
 
 pub mod escpos;
+pub mod package;
 pub mod powercut;
 pub mod proxy;
 pub mod tamper;
@@ -33,6 +34,25 @@ pub fn bin(name: &str) -> PathBuf {
         path.display()
     );
     path
+}
+
+/// The commit of this checkout, when the tests run from one.
+pub fn checkout_commit() -> Option<String> {
+    let out = std::process::Command::new("git")
+        .args(["rev-parse", "--short=12", "HEAD"])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .ok()?;
+    out.status
+        .success()
+        .then(|| String::from_utf8_lossy(&out.stdout).trim().to_string())
+}
+
+/// What `PROGRAM --version` prints when built from this checkout: `till-server 0.1.0 (commit
+/// 0123456789ab)`.
+pub fn expected_version(program: &str) -> String {
+    let commit = checkout_commit().unwrap_or_else(|| "unknown".to_string());
+    format!("{program} {} (commit {commit})", env!("CARGO_PKG_VERSION"))
 }
 
 /// Where a back office keeps its data, as `till-server` is told on its command line.
@@ -78,7 +98,13 @@ impl Server {
     /// Starts `till-server serve ARGS` on `office` (ARGS names `--listen`) and waits for its
     /// `listening on http(s)://ADDR` line.
     pub async fn start_with(office: &BackOffice, args: &[&str]) -> Server {
-        let mut child = Command::new(bin("till-server"))
+        Self::start_program(&bin("till-server"), office, args).await
+    }
+
+    /// Starts `PROGRAM serve ARGS` on `office`, where PROGRAM is a `till-server` other than
+    /// this workspace's (the packaged one), and waits for its `listening on` line.
+    pub async fn start_program(program: &Path, office: &BackOffice, args: &[&str]) -> Server {
+        let mut child = Command::new(program)
             .arg("serve")
             .args(args)
             .args(office.args())

@@ -3,23 +3,10 @@
 
 use std::process::Command;
 
-use till_e2e::bin;
-
-/// The commit of this checkout, when the tests run from one.
-fn checkout_commit() -> Option<String> {
-    let out = Command::new("git")
-        .args(["rev-parse", "--short=12", "HEAD"])
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .output()
-        .ok()?;
-    out.status
-        .success()
-        .then(|| String::from_utf8_lossy(&out.stdout).trim().to_string())
-}
+use till_e2e::{bin, expected_version};
 
 #[test]
 fn each_program_prints_its_version_and_commit() {
-    let commit = checkout_commit().unwrap_or_else(|| "unknown".to_string());
     for program in ["till", "tillctl", "till-server"] {
         let out = Command::new(bin(program))
             .arg("--version")
@@ -29,7 +16,7 @@ fn each_program_prints_its_version_and_commit() {
         let text = String::from_utf8(out.stdout).expect("utf-8");
         assert_eq!(
             text.trim(),
-            format!("{program} {} (commit {commit})", env!("CARGO_PKG_VERSION")),
+            expected_version(program),
             "{program} names the version and the commit it was built from (another commit: the \
              binary is older than the checkout; `cargo build --workspace --bins` first)"
         );

@@ -25,23 +25,24 @@ pub fn emit_commit() {
 fn from_git() -> Option<String> {
     let dir = std::env::var("CARGO_MANIFEST_DIR").ok()?;
     let dir = Path::new(&dir);
-    for path in ["HEAD", "packed-refs"] {
-        if let Some(file) = git(
-            dir,
-            &["rev-parse", "--path-format=absolute", "--git-path", path],
-        ) {
-            println!("cargo:rerun-if-changed={file}");
-        }
-    }
-    if let Some(branch) = git(dir, &["symbolic-ref", "-q", "HEAD"]) {
-        if let Some(file) = git(
-            dir,
-            &["rev-parse", "--path-format=absolute", "--git-path", &branch],
-        ) {
-            println!("cargo:rerun-if-changed={file}");
-        }
+    let branch = git(dir, &["symbolic-ref", "-q", "HEAD"]);
+    for path in ["HEAD", "packed-refs"].into_iter().chain(branch.as_deref()) {
+        watch(dir, path);
     }
     git(dir, &["rev-parse", "--short=12", "HEAD"])
+}
+
+/// Asks Cargo to run the build script again when the git file `path` changes. Only a file that
+/// exists is named: Cargo takes a missing one as changed on every build.
+fn watch(dir: &Path, path: &str) {
+    if let Some(file) = git(
+        dir,
+        &["rev-parse", "--path-format=absolute", "--git-path", path],
+    ) {
+        if Path::new(&file).exists() {
+            println!("cargo:rerun-if-changed={file}");
+        }
+    }
 }
 
 /// What `git ARGS` prints in `dir`, when it succeeds.
