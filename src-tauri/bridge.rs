@@ -136,6 +136,20 @@ mod tests {
     }
 
     #[test]
+    fn printer_status_payload_is_what_the_status_bar_reads() {
+        let status = PrinterStatus {
+            target: "tcp://192.168.1.50:9100".into(),
+            state: "offline",
+            queued: 2,
+        };
+        assert_eq!(
+            serde_json::to_value(&status).expect("serializes"),
+            serde_json::json!({"target": "tcp://192.168.1.50:9100", "state": "offline", "queued": 2}),
+            "the UI says \"Printer offline — 2 receipts waiting\" from these"
+        );
+    }
+
+    #[test]
     fn every_engine_state_has_the_ui_name_the_core_gives_it() {
         for state in [
             SyncState::NotEnrolled,
