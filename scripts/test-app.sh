@@ -21,7 +21,7 @@ export TILL_BIN_DIR=$bin
 
 # --test-force-exit: once the last test has finished the run ends, even if a process the tests
 # started (WebKit's helpers, say) still holds a handle open.
-run=(node --test --test-concurrency=1 --test-force-exit --test-timeout=300000 tests/app/app.test.mjs tests/app/staff.test.mjs tests/app/close.test.mjs)
+run=(node --test --test-concurrency=1 --test-force-exit --test-timeout=300000 tests/app/app.test.mjs tests/app/staff.test.mjs tests/app/close.test.mjs tests/app/printer.test.mjs)
 if command -v dbus-run-session >/dev/null 2>&1; then
   run=(dbus-run-session -- "${run[@]}")
 fi

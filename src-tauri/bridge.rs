@@ -7,6 +7,8 @@
 //! - `catalog://updated`: after a cycle that pulled changes, so the register reloads;
 //! - `store://damaged`: the notice of a damaged store set aside, when it was replaced and again
 //!   once its sales were salvaged (the shell's own event, not the engine's);
+//! - `printer://status`: the printer's status after each attempt to print (the shell's own
+//!   event, from the core's printing task);
 //! - `ticket://synced`: one per ticket the server accepted, for batches of at most
 //!   [`MAX_TICKET_EVENTS`] tickets. A larger batch is a backlog draining: the UI reloads its
 //!   ticket list from the counts in `sync://state` instead, so no flood of events reaches it.
@@ -15,6 +17,7 @@
 //! here with the others.
 
 use tauri::{AppHandle, Emitter, Runtime};
+use till_core::printer::PrinterStatus;
 use till_core::recover::notice::StoreDamage;
 use till_core::sync::history::SyncCycle;
 use till_core::sync::{StatusSink, SyncStatus};
@@ -26,12 +29,15 @@ pub const SYNC_PROGRESS: &str = "sync://progress";
 pub const TICKET_SYNCED: &str = "ticket://synced";
 pub const CATALOG_UPDATED: &str = "catalog://updated";
 pub const STORE_DAMAGED: &str = "store://damaged";
+pub const PRINTER_STATUS: &str = "printer://status";
 pub const CLOSE_REQUESTED: &str = "app://close-requested";
 
 /// What the shell itself tells the UI, beside the engine's snapshots.
 pub trait ShellEvents: Send + Sync {
     /// A damaged store was set aside, or its sales were salvaged.
     fn store_damaged(&self, damage: &StoreDamage);
+    /// The printer's status changed, or was published again after an attempt to print.
+    fn printer_status(&self, status: &PrinterStatus);
 }
 
 /// Most `ticket://synced` events sent for one pushed batch.
@@ -57,6 +63,10 @@ impl<R: Runtime> EventBridge<R> {
 impl<R: Runtime> ShellEvents for EventBridge<R> {
     fn store_damaged(&self, damage: &StoreDamage) {
         self.emit(STORE_DAMAGED, damage.clone());
+    }
+
+    fn printer_status(&self, status: &PrinterStatus) {
+        self.emit(PRINTER_STATUS, status.clone());
     }
 }
 
@@ -122,6 +132,20 @@ mod tests {
         assert_eq!(
             view["last_error"]["code"], "server_error",
             "the UI switches on the error code"
+        );
+    }
+
+    #[test]
+    fn printer_status_payload_is_what_the_status_bar_reads() {
+        let status = PrinterStatus {
+            target: "tcp://192.168.1.50:9100".into(),
+            state: "offline",
+            queued: 2,
+        };
+        assert_eq!(
+            serde_json::to_value(&status).expect("serializes"),
+            serde_json::json!({"target": "tcp://192.168.1.50:9100", "state": "offline", "queued": 2}),
+            "the UI says \"Printer offline — 2 receipts waiting\" from these"
         );
     }
 

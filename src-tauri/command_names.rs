@@ -51,5 +51,12 @@ pub const COMMANDS: &[&str] = &[
     "count_cash",
     "shift_close",
     "shifts_closed",
+    "printer_status",
+    "printer_settings",
+    "set_printer",
+    "print_test",
+    "print_flush",
+    "print_receipt",
+    "receipt_view",
     "close_app",
 ];

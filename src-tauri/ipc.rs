@@ -18,7 +18,9 @@ use uuid::Uuid;
 pub use till_core::cart::Cart;
 pub use till_core::cash::CashCount;
 pub use till_core::parked::{ParkedSale, RestoredSale, SaleDraft};
+pub use till_core::printer::{Flushed, PrinterStatus};
 pub use till_core::queue_export::Exported as ExportedQueue;
+pub use till_core::receipt::{Paper, Receipt};
 pub use till_core::recover::notice::StoreDamage;
 pub use till_core::register::{CommittedTicket, Lookup, ProductList, QuoteView, Resolved};
 pub use till_core::settings::{AppSettings, ConnectionTest, SettingsInput};
@@ -33,6 +35,27 @@ pub use till_core::tickets::view::{ListedTicket, TicketDetail};
 pub use till_core::tickets::RefundLine;
 #[cfg(test)]
 pub use till_protocol::{CustomerFields, StoreSettings};
+
+/// The receipt printer's settings, as the Settings screen shows and saves them: `target` is
+/// `tcp://HOST:PORT`, `file:///dev/…` or `none` (the core checks it).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(deny_unknown_fields)]
+pub struct PrinterSettings {
+    pub target: String,
+    /// Print each sale's receipt (and each Z report) after its payment.
+    pub auto: bool,
+    pub paper: Paper,
+}
+
+impl From<till_core::printer::PrinterSettings> for PrinterSettings {
+    fn from(s: till_core::printer::PrinterSettings) -> Self {
+        PrinterSettings {
+            target: s.target.to_string(),
+            auto: s.auto,
+            paper: s.paper,
+        }
+    }
+}
 
 /// The employee signed in at the till.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]

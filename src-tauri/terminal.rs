@@ -1,4 +1,5 @@
-//! The app's state: the terminal's store and its sync engine, opened once at start-up. The
+//! The app's state: the terminal's store, its sync engine and its printing in the background,
+//! opened once at start-up. The
 //! register is usable at once; the store's full check runs in the background and sync starts
 //! only once it passes. A store found damaged (by that check, at open, or by a command or the
 //! sync engine that met a damaged page) is set aside untouched, a fresh one takes its place and
@@ -13,13 +14,15 @@ use std::time::Instant;
 
 use rusqlite::Connection;
 use tauri::{AppHandle, Runtime};
+use till_core::printer::background::PrinterHandle;
+use till_core::printer::PrinterStatus;
 use till_core::recover::notice::{self, StoreDamage};
 use till_core::store::integrity;
 use till_core::store::Store;
 use till_core::sync::history::SyncCycle;
 use till_core::sync::state::SyncState;
 use till_core::sync::{StatusSink, SyncConfig, SyncEngine, SyncError, SyncHandle, SyncStatus};
-use till_core::{recover, settings, signin, status, CoreError, ErrorCode, SystemClock};
+use till_core::{printer, recover, settings, signin, status, CoreError, ErrorCode, SystemClock};
 use till_protocol::Operator;
 
 use crate::bridge::{EventBridge, ShellEvents};
@@ -42,12 +45,16 @@ impl AppState {
 
     /// Closes the terminal before the process exits: the register's write in progress commits
     /// first and nothing is written after it, then the sync engine stops cleanly (the batch in
-    /// flight finishes or is abandoned queued). Blocks until both are done.
+    /// flight finishes or is abandoned queued), and so does printing (a job being sent is marked
+    /// as it went). Blocks until all are done.
     pub fn shutdown(&self) {
         if let Ok(t) = &self.terminal {
             t.finish_writes();
             if let Some(engine) = t.engine() {
                 tauri::async_runtime::block_on(engine.shutdown());
+            }
+            if let Some(printer) = t.printer.get() {
+                tauri::async_runtime::block_on(printer.shutdown());
             }
         }
     }
@@ -61,6 +68,8 @@ pub struct Terminal {
     conn: Mutex<Connection>,
     /// The running engine; `None` until the terminal is enrolled.
     engine: Mutex<Option<SyncHandle>>,
+    /// The task that sends the print queue, once started.
+    printer: OnceLock<PrinterHandle>,
     /// Where status snapshots go (the event bridge).
     sink: Arc<dyn StatusSink>,
     /// Where the shell's own events go (the same bridge).
@@ -278,9 +287,48 @@ impl Terminal {
         })
     }
 
+    /// The printer's status: the background task's last one, or the store's before it started.
+    pub async fn printer_status(self: &Arc<Self>) -> CmdResult<PrinterStatus> {
+        if let Some(printer) = self.printer.get() {
+            return Ok(printer.status());
+        }
+        self.db(|c| printer::status(c)).await
+    }
+
+    /// Tells the printing task that jobs may wait: it sends them now.
+    pub fn print_waiting(&self) {
+        if let Some(printer) = self.printer.get() {
+            printer.print_waiting();
+        }
+    }
+
+    /// Starts sending the print queue in the background (what waits is sent at once), and
+    /// passes each status it publishes on to the UI.
+    async fn start_printing(self: &Arc<Self>) {
+        let handle = match PrinterHandle::spawn(self.store.clone(), Arc::new(SystemClock)) {
+            Ok(handle) => handle,
+            Err(e) => {
+                tracing::error!(error = %e, "printing could not start; receipts wait in the queue");
+                return;
+            }
+        };
+        let mut published = handle.subscribe();
+        if self.printer.set(handle).is_err() {
+            return;
+        }
+        self.events
+            .printer_status(&published.borrow_and_update().clone());
+        while published.changed().await.is_ok() {
+            let status = published.borrow_and_update().clone();
+            self.events.printer_status(&status);
+        }
+    }
+
     /// Tells the sync engine a local write happened: it publishes a snapshot with the new counts
-    /// at once and syncs after its debounce. Before enrolment the snapshot comes from here.
+    /// at once and syncs after its debounce. Before enrolment the snapshot comes from here. What
+    /// the write queued to print (a receipt, a drawer kick, a Z report) is sent now.
     pub fn local_write(self: &Arc<Self>) {
+        self.print_waiting();
         if let Some(engine) = self.engine() {
             engine.notify_local_write();
             return;
@@ -362,13 +410,15 @@ impl StatusSink for EngineSink {
     }
 }
 
-/// Opens the store in `data_dir`, and starts the sync engine beside the UI once the store's full
-/// check has passed.
+/// Opens the store in `data_dir`, starts printing, and starts the sync engine beside the UI once
+/// the store's full check has passed.
 pub fn start<R: Runtime>(app: &AppHandle<R>, data_dir: &Path) -> AppState {
     let terminal = open(app, data_dir).map(Arc::new).inspect_err(|e| {
         tracing::error!(code = %e.code, error = %e.message, "the terminal's store could not be opened");
     });
     if let Ok(t) = &terminal {
+        let printing = Arc::clone(t);
+        tauri::async_runtime::spawn(async move { printing.start_printing().await });
         let t = Arc::clone(t);
         tauri::async_runtime::spawn(async move { t.check_then_sync().await });
     }
@@ -389,6 +439,7 @@ fn open<R: Runtime>(app: &AppHandle<R>, data_dir: &Path) -> CmdResult<Terminal> 
         store,
         conn: Mutex::new(conn),
         engine: Mutex::new(None),
+        printer: OnceLock::new(),
         sink: bridge.clone(),
         events: bridge,
         salvage_failed: Mutex::new(None),

@@ -5,6 +5,7 @@
 mod catalog;
 mod customers;
 mod parked;
+mod printer;
 mod register;
 mod review;
 mod session;
@@ -66,6 +67,13 @@ pub fn handler<R: tauri::Runtime>() -> impl Fn(tauri::ipc::Invoke<R>) -> bool + 
         shifts::count_cash,
         shifts::shift_close,
         shifts::shifts_closed,
+        printer::printer_status,
+        printer::printer_settings,
+        printer::set_printer,
+        printer::print_test,
+        printer::print_flush,
+        printer::print_receipt,
+        printer::receipt_view,
         crate::closing::close_app,
     ]
 }

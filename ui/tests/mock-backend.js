@@ -8,7 +8,13 @@
 //     syncFails, searchDelayMs, bigCatalog, history: [...ActivityLine],
 //     employees (a till with employees: Sam, cashier, PIN 1234; Maria, manager, PIN 9999; PINs,
 //     manager approvals and shifts then apply), signedIn (a PIN signed in at start), openShift,
-//     closedShifts, parked ([{label, lines: [[productIndex, qty]]}]), currentSale (same shape) }
+//     closedShifts, parked ([{label, lines: [[productIndex, qty]]}]), currentSale (same shape),
+//     printer ({target, auto, paper}: a receipt printer set), printerOffline (it takes nothing),
+//     printerQueued (jobs already waiting) }
+// The printer answers in the core's shapes (`PrinterStatus`, `PrinterSettings`, `Flushed`, and a
+// ticket's `Receipt` model built block by block as `till_core::receipt::for_ticket` builds it);
+// every status change is pushed as `printer://status`. `__mock.setPrinterOnline(bool)` turns it
+// off and on; `__mock.db.printed` lists what it took.
 // On a till with employees the fake shell answers as the shell does: `approval_required` (its
 // message "{action} needs a manager's approval: {reason}", as the core words it) for a void, a
 // refund, a price override, a discount above 20 %, no sale and discarding a failed item until the
@@ -321,6 +327,11 @@
   Object.assign(db.status, seed.status || {});
   Object.assign(db.store, seed.store || {});
   Object.assign(db.settings, seed.settings || {});
+  db.printer = { target: "none", auto: false, paper: "mm80", ...(seed.printer || {}) };
+  db.printerOnline = !seed.printerOffline;
+  db.printQueue = Array.from({ length: seed.printerQueued ?? 0 }, (_, i) => ({ kind: "receipt", what: `waiting ${i + 1}` }));
+  db.printed = [];
+  db.printerTried = seed.printerOffline ? "offline" : "ok";
 
   // ---- IPC plumbing -----------------------------------------------------------------------
   const callbacks = new Map();
@@ -574,6 +585,10 @@
       t.shift_id = db.shift?.shift_id ?? null;
       t.operator = operator();
       db.currentSale = null;
+      if (db.printer.target !== "none" && db.printer.auto) {
+        db.printQueue.push({ kind: "receipt", what: `#${t.number}`, receipt: receiptOf(t, false) });
+        flushPrinter();
+      }
       recount();
       pushState();
       return committedOf(t, Math.max(change, 0));
@@ -804,6 +819,114 @@
         : { ok: false, latency_ms: null, server_version: null, clock_offset_ms: null, message: "That is not an http(s) URL" },
   };
 
+  // ---- the receipt printer (the core's `printer` and `receipt` modules, in plain form) ------
+  // Refusals throw, as a plain helper's must (`fail` answers a promise for a command to return).
+  const refuse = (code, message) => {
+    throw { code, message };
+  };
+  function printerStatus() {
+    const state = db.printer.target === "none" ? "none" : db.printerTried;
+    return { target: db.printer.target, state, queued: db.printQueue.length };
+  }
+  function flushPrinter() {
+    let printed = 0;
+    let error = null;
+    if (db.printer.target !== "none") {
+      while (db.printQueue.length) {
+        if (!db.printerOnline) {
+          error = `printer ${db.printer.target}: connection refused`;
+          break;
+        }
+        db.printed.push(db.printQueue.shift());
+        printed += 1;
+      }
+      db.printerTried = error ? "offline" : "ok";
+    }
+    emit("printer://status", printerStatus());
+    return { printed, queued: db.printQueue.length, error };
+  }
+  function needPrinter() {
+    if (db.printer.target === "none") refuse("invalid_input", "no printer is set (tillctl printer set tcp://HOST:PORT)");
+  }
+  function checkTarget(text) {
+    const t = String(text ?? "").trim();
+    if (t.toLowerCase() === "none") return "none";
+    if (/^tcp:\/\/[^\s:/]+:([1-9]\d{0,4})$/.test(t) && Number(t.split(":").pop()) <= 65535) return t;
+    if (/^file:\/\/\/\S+$/.test(t)) return t;
+    return refuse("invalid_input", `printer target ${JSON.stringify(t)} is not tcp://HOST:PORT, file:///PATH or none`);
+  }
+  const rate = (bp) => `${bp / 100}%`;
+  const field = (label, value) => ({ block: "field", label, value });
+  const amount = (label, minor, strong = false) => ({ block: "amount", label, minor, strong });
+  function receiptOf(t, copy) {
+    const blocks = [{ block: "title", text: db.store.store_name }];
+    if (copy) blocks.push({ block: "banner", text: "COPY" });
+    if (t.kind !== "sale") blocks.push({ block: "banner", text: t.kind.toUpperCase() });
+    blocks.push(field("Till", db.settings.terminal_name ?? db.settings.terminal_id ?? ""));
+    blocks.push(field("Ticket", `#${t.number}`));
+    const original = t.reverses && findTicket(t.reverses);
+    if (original) blocks.push(field("Reverses", `#${original.number}`));
+    blocks.push(field("Date", new Date(t.created_at_ms).toISOString().slice(0, 16).replace("T", " ") + " UTC"));
+    if (t.operator) blocks.push(field("Operator", t.operator.name));
+    blocks.push({ block: "rule" });
+    for (const l of t.lines) {
+      const discount = (l.line_discount ?? 0) + (l.ticket_discount ?? 0);
+      blocks.push({ block: "item", name: l.p?.name ?? l.name, quantity: l.quantity, unit_price: l.unit ?? l.unit_price, discount: discount || null, amount: l.amount });
+    }
+    blocks.push({ block: "rule" });
+    if (t.totals.discount_total) blocks.push(amount("Discounts", -t.totals.discount_total));
+    for (const x of t.taxes) blocks.push(amount(`Tax ${rate(x.rate_bp)}`, x.tax));
+    blocks.push(amount("TOTAL", t.totals.total, true));
+    for (const x of t.tenders) {
+      if (x.kind === "cash") {
+        blocks.push(amount("Cash", x.tendered));
+        if (x.change) blocks.push(amount("Change", x.change));
+      } else {
+        blocks.push(amount(x.last4 ? `Card ****${x.last4}` : "Card", x.amount));
+      }
+    }
+    blocks.push({ block: "rule" });
+    if (t.server_number !== null) blocks.push(field("Back office", `#${t.server_number}`));
+    blocks.push(field("Journal", "3f9a1c0b7d2e"));
+    blocks.push({ block: "qr", data: `${t.id} 3f9a1c0b7d2e` });
+    return { currency: db.store.currency, blocks };
+  }
+  function lookupTicket(text) {
+    const code = String(text ?? "").trim().replace(/^#/, "");
+    return findTicket(code) ?? db.tickets.find((t) => String(t.number) === code) ?? refuse("ticket_not_found", `no ticket ${text}`);
+  }
+  Object.assign(commands, {
+    printer_status: () => printerStatus(),
+    printer_settings: () => db.printer,
+    set_printer: async ({ settings }) => {
+      if (employees.length && !db.signedIn) return fail("pin_required", "this till has employees: sign in with a PIN first");
+      const target = checkTarget(settings.target);
+      db.printer = { target, auto: !!settings.auto, paper: settings.paper };
+      db.printerTried = "ok";
+      flushPrinter();
+      return db.printer;
+    },
+    print_test: () => {
+      needPrinter();
+      db.printQueue.push({ kind: "test", what: "test page" });
+      return flushPrinter();
+    },
+    print_flush: () => flushPrinter(),
+    print_receipt: ({ ticket, copy }) => {
+      needPrinter();
+      const t = lookupTicket(ticket);
+      db.printQueue.push({ kind: copy ? "copy" : "receipt", what: `#${t.number}`, receipt: receiptOf(t, copy) });
+      flushPrinter();
+      return t.number;
+    },
+    receipt_view: ({ ticketId, copy }) => receiptOf(findTicket(ticketId) ?? refuse("ticket_not_found", `no ticket ${ticketId}`), copy),
+  });
+  function setPrinterOnline(online) {
+    db.printerOnline = online;
+    // The shell's printing task tries again every 5 s; the mock tries at once.
+    flushPrinter();
+  }
+
   async function cashMove(kind, amount, reason) {
     await needShift();
     if (!db.shift) return fail("no_open_shift", "no shift is open on this till: open one with its float first");
@@ -856,5 +979,5 @@
       listeners.get(event)?.delete(id);
     },
   };
-  window.__mock = Object.assign(mock, { db, calls, emit, emitState, products, seed, employees, requestClose });
+  window.__mock = Object.assign(mock, { db, calls, emit, emitState, products, seed, employees, requestClose, setPrinterOnline });
 })();

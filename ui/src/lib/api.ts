@@ -20,7 +20,11 @@ import type { ErrorCode } from "./bindings/ErrorCode";
 import type { ExportedQueue } from "./bindings/ExportedQueue";
 import type { FailedItem } from "./bindings/FailedItem";
 import type { Lookup } from "./bindings/Lookup";
+import type { Flushed } from "./bindings/Flushed";
+import type { PrinterSettings } from "./bindings/PrinterSettings";
+import type { PrinterStatus } from "./bindings/PrinterStatus";
 import type { ProductList } from "./bindings/ProductList";
+import type { Receipt } from "./bindings/Receipt";
 import type { Quote } from "./bindings/Quote";
 import type { RefundLine } from "./bindings/RefundLine";
 import type { ServerTrust } from "./bindings/ServerTrust";
@@ -51,6 +55,7 @@ export const EVENTS = {
   ticketSynced: "ticket://synced",
   catalogUpdated: "catalog://updated",
   storeDamaged: "store://damaged",
+  printerStatus: "printer://status",
   closeRequested: "app://close-requested",
 } as const;
 
@@ -145,6 +150,15 @@ export const api = {
   shiftClose: (counted: number) => call<ShiftView>("shift_close", { counted }),
   shiftsClosed: (limit: number) => call<ShiftView[]>("shifts_closed", { limit }),
 
+  printerStatus: () => call<PrinterStatus>("printer_status"),
+  printerSettings: () => call<PrinterSettings>("printer_settings"),
+  setPrinter: (settings: PrinterSettings) => call<PrinterSettings>("set_printer", { settings }),
+  printTest: () => call<Flushed>("print_test"),
+  printFlush: () => call<Flushed>("print_flush"),
+  /** Queues a ticket's receipt (its number, id or receipt code) to print; answers its number. */
+  printReceipt: (ticket: string, copy: boolean) => call<number>("print_receipt", { ticket, copy }),
+  receiptView: (ticketId: string, copy: boolean) => call<Receipt>("receipt_view", { ticketId, copy }),
+
   closeApp: (choice: CloseChoice) => call<CloseAnswer>("close_app", { choice }),
 };
 
@@ -170,4 +184,8 @@ export function onStoreDamaged(handler: (d: StoreDamage) => void): Promise<Unlis
 
 export function onCloseRequested(handler: (r: CloseRequest) => void): Promise<UnlistenFn> {
   return listen<CloseRequest>(EVENTS.closeRequested, (e) => handler(e.payload));
+}
+
+export function onPrinterStatus(handler: (s: PrinterStatus) => void): Promise<UnlistenFn> {
+  return listen<PrinterStatus>(EVENTS.printerStatus, (e) => handler(e.payload));
 }

@@ -1,8 +1,10 @@
-// The UI's shared state: the latest sync snapshot, the store and app settings, and a ticking
-// clock for countdowns. Snapshots come from `sync://state`; nothing here polls the shell.
-import { api, onCatalogUpdated, onCloseRequested, onStoreDamaged, onSyncState, toAppError } from "./api";
+// The UI's shared state: the latest sync snapshot, the printer's status, the store and app
+// settings, and a ticking clock for countdowns. Snapshots come from `sync://state` and
+// `printer://status`; nothing here polls the shell.
+import { api, onCatalogUpdated, onCloseRequested, onPrinterStatus, onStoreDamaged, onSyncState, toAppError } from "./api";
 import type { AppSettings } from "./bindings/AppSettings";
 import type { CloseRequest } from "./bindings/CloseRequest";
+import type { PrinterStatus } from "./bindings/PrinterStatus";
 import type { Session } from "./bindings/Session";
 import type { StoreDamage } from "./bindings/StoreDamage";
 import type { StoreSettings } from "./bindings/StoreSettings";
@@ -46,6 +48,8 @@ class AppState {
   damage = $state<StoreDamage | null>(null);
   /** The window was asked to close with work not yet at the back office (`app://close-requested`). */
   closing = $state<CloseRequest | null>(null);
+  /** The receipt printer's status: from `printer_status`, then `printer://status`. */
+  printer = $state<PrinterStatus | null>(null);
 
   /** Who is at the till; `null` until the shell answers. */
   session = $state<Session | null>(null);
@@ -80,6 +84,7 @@ class AppState {
     await onCatalogUpdated(() => this.catalogVersion++);
     await onStoreDamaged((d) => (this.damage = d));
     await onCloseRequested((r) => (this.closing = r));
+    await onPrinterStatus((p) => (this.printer = p));
     setInterval(() => (this.now = Date.now()), 1000);
     try {
       const [store, settings, status, damage, session] = await Promise.all([
@@ -97,6 +102,12 @@ class AppState {
       this.damage ??= damage;
     } catch (err) {
       this.startupError = toAppError(err).message;
+    }
+    try {
+      // An event may have brought a newer status while it was read.
+      this.printer ??= await api.printerStatus();
+    } catch (err) {
+      console.warn("cannot read the printer's status", toAppError(err).message);
     }
   }
 

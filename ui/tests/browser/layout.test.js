@@ -1,7 +1,7 @@
 // Nothing is clipped at the smallest window the app allows (1024×700) nor at its default size
-// (1280×800): the status bar never overflows and Sync now is whole in every state, every category
-// key is on screen, the cart shows many lines, the ticket actions are above the fold, a damaged
-// store's banner leaves the register whole, and the PIN pad, approvals, split tender, parked
+// (1280×800): the status bar never overflows and Sync now is whole in every state (the printer
+// offline too), every category key is on screen, the cart shows many lines, the ticket actions
+// are above the fold, a damaged store's banner leaves the register whole, and the PIN pad, approvals, split tender, parked
 // sales, the shift's screens and the question before closing fit.
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
@@ -24,7 +24,11 @@ const SIZES = [
 
 const LONG_ERROR = "cannot reach the server: error sending request for url (http://backoffice.corner-shop.example:8787/v1/push): client error (Connect): tcp connect error: Connection refused (os error 111)";
 
-/** Status snapshots the bar must fit at any size. */
+/** The printer when nothing waits, and when it is offline with receipts waiting. */
+const NO_PRINTER = { target: "none", state: "none", queued: 0 };
+const PRINTER_OFFLINE = { target: "tcp://receipt-printer.corner-shop.example:9100", state: "offline", queued: 12345 };
+
+/** Status snapshots the bar must fit at any size (with the printer's status, when it says something). */
 const STATES = {
   offline: { state: "offline", online: false, pending: 37, last_error: null },
   error: {
@@ -36,6 +40,10 @@ const STATES = {
     progress: { done: 12_345, total: 98_765 }, eta_secs: 4_321, throughput_per_s: 812.4,
   },
   conflicts: { state: "idle", online: true, pending: 1_234, failed: 123, conflicts: 45, last_error: null },
+  printerOffline: {
+    state: "backing_off", online: false, pending: 12345, failed: 12, conflicts: 3, next_retry_at_ms: Date.now() + 20_000,
+    clock_offset_ms: 420_000, last_error: { code: "server_unreachable", message: LONG_ERROR }, printer: PRINTER_OFFLINE,
+  },
 };
 
 /** Elements with a test hook that stick out of the window, outside any scrolling list. */
@@ -80,16 +88,21 @@ async function assertStatusBarFits(page, what) {
 for (const size of SIZES) {
   const at = `${size.width}×${size.height}`;
   describe(`at ${at}`, () => {
-    it("the status bar fits and Sync now is whole: offline, error, syncing with progress, conflicts", async () => {
+    it("the status bar fits and Sync now is whole: offline, error, syncing with progress, conflicts, printer offline", async () => {
       const seed = {
         syncFails: LONG_ERROR, syncDelayMs: 100,
         store: { store_name: "Till Demo Café & Grocer" }, settings: { operator: "Alexandra Montgomery" },
       };
       const { page, context } = await openApp(browser, server.url, { viewport: size, seed });
       try {
-        for (const [name, snapshot] of Object.entries(STATES)) {
-          await page.evaluate((s) => window.__mock.emitState(s), snapshot);
+        for (const [name, { printer = NO_PRINTER, ...snapshot }] of Object.entries(STATES)) {
+          await page.evaluate(([s, p]) => (window.__mock.emitState(s), window.__mock.emit("printer://status", p)), [snapshot, printer]);
           await page.getByTestId("status-bar").and(page.locator(`[data-state="${snapshot.state}"]`)).waitFor();
+          if (printer.state === "offline") {
+            const notice = page.getByTestId("printer-status");
+            await notice.filter({ hasText: "Printer offline" }).waitFor();
+            assert.ok((await notice.boundingBox()).width > 40, `${at} ${name}: the printer's notice gives way but stays on screen`);
+          }
           await assertStatusBarFits(page, `${at} ${name}`);
         }
         const nav = await page.getByRole("navigation", { name: "Screens" }).evaluate((n) => n.scrollWidth - n.clientWidth);

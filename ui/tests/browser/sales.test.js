@@ -141,12 +141,12 @@ describe("refunds in parts", () => {
       await page.getByTestId("tab-tickets").click();
       await page.getByTestId("ticket-lookup").fill("#3");
       await page.keyboard.press("Enter");
-      await page.getByTestId("receipt").filter({ hasText: "Sale #3" }).waitFor();
+      await page.getByTestId("receipt").filter({ hasText: /Ticket #3(?!\d)/ }).waitFor();
       await page.getByTestId("refund-ticket").click();
       assert.deepEqual(await page.getByTestId("left-qty").allInnerTexts(), ["6"]);
       await page.getByTestId("refund-qty").fill("2");
       await page.getByTestId("confirm-refund").click();
-      await page.getByTestId("receipt").filter({ hasText: "Refund #" }).waitFor();
+      await page.getByTestId("receipt").filter({ hasText: "REFUND" }).waitFor();
 
       const id = await page.evaluate(() => window.__mock.db.tickets.find((t) => t.number === 3).id);
       await page.getByTestId("ticket-lookup").fill(id);
@@ -158,10 +158,10 @@ describe("refunds in parts", () => {
       await page.getByTestId("refund-qty").fill("4");
       await page.getByTestId("refund-reason").fill("Flat");
       await page.getByTestId("confirm-refund").click();
-      await page.getByTestId("receipt").filter({ hasText: "Refund #" }).waitFor();
+      await page.getByTestId("receipt").filter({ hasText: "REFUND" }).waitFor();
       await page.getByTestId("ticket-lookup").fill("3");
       await page.keyboard.press("Enter");
-      await page.getByTestId("receipt").filter({ hasText: "Sale #3" }).waitFor();
+      await page.getByTestId("receipt").filter({ hasText: /Ticket #3(?!\d)/ }).waitFor();
       assert.equal(await page.getByTestId("refund-ticket").isDisabled(), true, "nothing left to refund");
       const refunds = (await page.evaluate(() => window.__mock.calls)).filter((c) => c.cmd === "refund_ticket");
       assert.deepEqual(refunds.map((c) => [c.args.lines, c.args.reason]), [[[{ line_no: 1, quantity: 2 }], "Customer return"], [[{ line_no: 1, quantity: 4 }], "Flat"]]);

@@ -125,7 +125,7 @@ describe("manager approval", () => {
       await page.getByTestId("pin-error").filter({ hasText: "Sam is not a manager" }).waitFor();
       await typePin(page, "9999");
       await dialog.waitFor({ state: "detached" });
-      await page.getByTestId("receipt").filter({ hasText: "Void #" }).waitFor();
+      await page.getByTestId("receipt").filter({ hasText: "VOID" }).waitFor();
       const approvals = await page.evaluate(() => window.__mock.db.approvals);
       assert.deepEqual(approvals.map((a) => [a.action, a.by.name, a.reason]), [["void", "Maria", "Customer changed their mind"]]);
       assert.deepEqual(errors, []);

@@ -97,8 +97,10 @@ enum Reachable {
 /// The printer at a glance: `state` is `none` without a printer, `offline` when the last send
 /// failed, `ok` otherwise; `queued` counts what waits to print on paper ([`jobs::waiting`]).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct PrinterStatus {
     pub target: String,
+    #[cfg_attr(feature = "ts", ts(type = "\"ok\" | \"offline\" | \"none\""))]
     pub state: &'static str,
     pub queued: u64,
 }
@@ -281,6 +283,7 @@ fn printer_needed(conn: &Connection) -> Result<PrinterSettings> {
 
 /// What a [`flush`] did.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Flushed {
     /// Jobs the printer took.
     pub printed: u64,
