@@ -81,3 +81,22 @@ fn a_failed_sale_queues_nothing() {
         "a sale that did not commit prints nothing"
     );
 }
+
+#[test]
+fn a_receipt_printed_again_is_a_copy_even_when_asked_for_the_original() {
+    let (_dir, _store, mut conn) = open();
+    printer::set_target(&conn, "tcp://127.0.0.1:9").expect("sets");
+    sell(&mut conn, cash());
+    printer::queue_reprint(&conn, "1", false, 0).expect("queues");
+    assert_eq!(
+        queued(&conn),
+        ["drawer_kick", "receipt"],
+        "the first is the original"
+    );
+    printer::queue_reprint(&conn, "1", false, 0).expect("queues");
+    assert_eq!(
+        queued(&conn),
+        ["drawer_kick", "receipt", "copy"],
+        "one original per ticket: the second says COPY"
+    );
+}

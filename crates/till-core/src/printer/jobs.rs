@@ -83,6 +83,15 @@ pub fn enqueue(
     Ok(())
 }
 
+/// Whether the original receipt of `ticket_id` was queued before (printed or not).
+pub fn has_original(conn: &Connection, ticket_id: Uuid) -> Result<bool> {
+    Ok(conn
+        .prepare_cached(
+            "SELECT EXISTS (SELECT 1 FROM print_jobs WHERE kind = 'receipt' AND ticket_id = ?1)",
+        )?
+        .query_row([ticket_id.to_string()], |r| r.get(0))?)
+}
+
 /// The first job still waiting, if any.
 pub fn next_waiting(conn: &Connection) -> Result<Option<Job>> {
     let row = conn

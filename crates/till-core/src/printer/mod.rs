@@ -239,10 +239,12 @@ fn queue_z(conn: &Connection, shift: &ShiftView, paper: Paper, now_ms: i64) -> R
 }
 
 /// Queues a reprint of the receipt of the ticket `code` names ([`tickets::lookup`]), marked
-/// `COPY` when `copy`. Refused as invalid input without a printer.
+/// `COPY` when `copy`, or when its original was queued before: a ticket has one original.
+/// Refused as invalid input without a printer.
 pub fn queue_reprint(conn: &Connection, code: &str, copy: bool, now_ms: i64) -> Result<Ticket> {
     let s = printer_needed(conn)?;
     let ticket = tickets::lookup(conn, code)?;
+    let copy = copy || jobs::has_original(conn, ticket.id)?;
     let bytes = escpos::render(&receipt_of(conn, &ticket, copy)?, s.paper);
     let kind = if copy {
         JobKind::Copy
