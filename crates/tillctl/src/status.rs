@@ -130,7 +130,7 @@ pub fn run(data_dir: Option<&Path>, args: Args) -> Result<(), Failure> {
             outln!("cleartext:  plain http to another machine (allowed at enrolment)");
         }
         match st.sync.last_success_at_ms {
-            Some(ms) => outln!("last sync:  {ms} (Unix ms)"),
+            Some(ms) => outln!("last sync:  {}", till_core::shifts::rfc3339_utc(ms)),
             None => outln!("last sync:  never"),
         }
         if let Some(d) = damaged {
