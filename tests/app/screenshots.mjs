@@ -2,7 +2,8 @@
 // the window) against a real till-server, at the default window size (1280×800) and the smallest
 // the app allows (1024×700): the register with a long cart, the status bar while offline after a
 // failed sync, and the conflict review screen; and, at 1280×800, the status bar while a backlog
-// drains, and, on a second till with employees, the PIN pad and a shift's Z report. Run by
+// drains, a sale's receipt, and, on a second till with employees, the PIN pad and a shift's Z
+// report. Run by
 // scripts/screenshots.sh.
 
 import { randomUUID } from "node:crypto";
@@ -11,7 +12,7 @@ import path from "node:path";
 
 import { Session } from "./lib/webdriver.mjs";
 import { APP, Driver, ROOT, enrolledTerminal, isolatedEnv, removeTemp, run, tempRoot } from "./lib/harness.mjs";
-import { clearSale, closeShift, counts, editEmail, fillCart, openCustomer, openShift, openTab, ringUpSale, tapPin, tid, waitCounts } from "./lib/till.mjs";
+import { clearSale, closeShift, counts, editEmail, fillCart, openCustomer, openShift, openTab, payInCash, ringUpSale, tapPin, tid, waitCounts } from "./lib/till.mjs";
 
 const OUT = process.env.TILL_SCREENSHOTS_DIR ?? path.join(ROOT, "docs", "screenshots");
 const BACKLOG = Number(process.env.TILL_SCREENSHOT_BACKLOG ?? 8000);
@@ -103,9 +104,17 @@ try {
     await shot("offline", size);
   }
 
-  // 5. A till with employees: the PIN pad as a PIN is being typed, and the Z report of a shift
-  // with a few sales, counted a little short.
+  // 5. A sale's receipt on screen, drawn from the same model the printer's bytes come from.
   await server.start();
+  await clearSale(app);
+  await fillCart(app, ["HOT-001", "BAK-002", "CLD-004"]);
+  await payInCash(app);
+  await app.find(tid("receipt"));
+  await shot("receipt", DEFAULT);
+  await app.click(tid("new-sale"));
+
+  // 6. A till with employees: the PIN pad as a PIN is being typed, and the Z report of a shift
+  // with a few sales, counted a little short.
   server.cli(["employee", "add", "Sam", "--role", "cashier", "--pin", "1234"]);
   server.cli(["employee", "add", "Maria", "--role", "manager", "--pin", "9999"]);
   const staffed = JSON.parse(server.cli(["terminal", "add", "Till 2", "--json"]));

@@ -61,12 +61,17 @@ export async function fillCart(app, skus) {
 /** Rings up one sale of the given SKUs through the register, paid with exact cash. */
 export async function ringUpSale(app, skus) {
   await fillCart(app, skus);
+  await payInCash(app);
+  await app.click(tid("new-sale"));
+}
+
+/** Pays the cart in cash and completes the sale, leaving its receipt on screen. */
+export async function payInCash(app) {
   await app.click(tid("pay"));
   await app.click(tid("quick-cash"));
   await app.waitFor("Complete sale to be enabled", () => enabled(app, "complete-sale"));
   await app.click(tid("complete-sale"));
   await app.find(tid("sale-complete"));
-  await app.click(tid("new-sale"));
 }
 
 /** Opens a customer by name on the Customers screen, waiting for it to be there. */
