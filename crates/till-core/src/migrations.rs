@@ -87,6 +87,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "0014_store_address",
         sql: include_str!("../../../migrations/0014_store_address.sql"),
     },
+    Migration {
+        version: 15,
+        name: "0015_cycle_metrics",
+        sql: include_str!("../../../migrations/0015_cycle_metrics.sql"),
+    },
 ];
 
 /// Whether `migrations` are numbered 1, 2, 3… in order, with no gap and no repeat.

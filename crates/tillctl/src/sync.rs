@@ -7,7 +7,7 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-use till_core::sync::{self, enrolment, transport::Timeouts, SyncConfig, SyncError};
+use till_core::sync::{self, enrolment, SyncConfig, SyncError};
 use till_core::SystemClock;
 
 use crate::{open_checked, Failure};
@@ -96,9 +96,6 @@ pub fn run(data_dir: Option<&Path>, args: Args) -> Result<(), Failure> {
     let conn = store.connect()?;
     let enrolment = enrolment::get(&conn)?.ok_or(SyncError::NotEnrolled)?;
     drop(conn);
-    let transport = enrolment
-        .transport(Timeouts::default())
-        .map_err(SyncError::from)?;
     let config = SyncConfig {
         batch_size: args.batch_size,
         max_batch_size: args.max_batch_size,
@@ -119,6 +116,9 @@ pub fn run(data_dir: Option<&Path>, args: Args) -> Result<(), Failure> {
         },
         ..SyncConfig::default()
     };
+    let transport = enrolment
+        .transport(config.timeouts)
+        .map_err(SyncError::from)?;
     let deadline = if args.until_drained {
         Some(Duration::from_secs(args.timeout))
     } else {

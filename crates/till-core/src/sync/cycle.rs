@@ -112,6 +112,12 @@ impl Worker {
             conflicts: report.conflicts,
             errors: u64::from(result.is_err()) + report.failed,
             error: result.as_ref().err().map(|e| format!("{}: {e}", e.code())),
+            bytes_sent: 0,
+            bytes_received: 0,
+            requests: 0,
+            latency_p50_ms: None,
+            latency_p99_ms: None,
+            verify: None,
         };
         if let Err(e) = history::record(&self.conn, &cycle) {
             tracing::warn!(error = %e, "could not record the sync cycle");

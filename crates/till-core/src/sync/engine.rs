@@ -180,7 +180,7 @@ impl SyncEngine {
     ) -> Result<SyncHandle, SyncError> {
         let conn = store.connect()?;
         let enrolment = enrolment::get(&conn)?.ok_or(SyncError::NotEnrolled)?;
-        let transport = enrolment.transport(super::transport::Timeouts::default())?;
+        let transport = enrolment.transport(config.timeouts)?;
         Self::spawn(
             store,
             enrolment.terminal_id,

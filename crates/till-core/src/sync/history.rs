@@ -22,13 +22,27 @@ pub struct SyncCycle {
     pub conflicts: u64,
     pub errors: u64,
     pub error: Option<String>,
+    /// Bytes the cycle's requests sent and received on the wire (bodies as sent, after
+    /// compression).
+    pub bytes_sent: u64,
+    pub bytes_received: u64,
+    /// How many requests the cycle made, and the median and 99th percentile of their latency
+    /// (none when it made none).
+    pub requests: u64,
+    pub latency_p50_ms: Option<u64>,
+    pub latency_p99_ms: Option<u64>,
+    /// What the check at the end of a drain found: `None` when the cycle did not drain (no check
+    /// ran), `Some("ok")`, or what disagreed.
+    pub verify: Option<String>,
 }
 
 /// Records a cycle.
 pub fn record(conn: &Connection, cycle: &SyncCycle) -> Result<(), SyncError> {
     conn.prepare_cached(
-        "INSERT INTO sync_cycles (started_at_ms, duration_ms, pushed, pulled, conflicts, errors, error)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        "INSERT INTO sync_cycles (started_at_ms, duration_ms, pushed, pulled, conflicts, errors, error,
+                                  bytes_sent, bytes_received, requests, latency_p50_ms,
+                                  latency_p99_ms, verify)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
     )?
     .execute(params![
         cycle.started_at_ms,
@@ -37,7 +51,13 @@ pub fn record(conn: &Connection, cycle: &SyncCycle) -> Result<(), SyncError> {
         cycle.pulled as i64,
         cycle.conflicts as i64,
         cycle.errors as i64,
-        cycle.error
+        cycle.error,
+        cycle.bytes_sent as i64,
+        cycle.bytes_received as i64,
+        cycle.requests as i64,
+        cycle.latency_p50_ms.map(|ms| ms as i64),
+        cycle.latency_p99_ms.map(|ms| ms as i64),
+        cycle.verify
     ])?;
     Ok(())
 }
@@ -45,7 +65,8 @@ pub fn record(conn: &Connection, cycle: &SyncCycle) -> Result<(), SyncError> {
 /// The most recent cycles, newest first.
 pub fn list(conn: &Connection, limit: u32) -> Result<Vec<SyncCycle>, SyncError> {
     let mut stmt = conn.prepare_cached(
-        "SELECT id, started_at_ms, duration_ms, pushed, pulled, conflicts, errors, error
+        "SELECT id, started_at_ms, duration_ms, pushed, pulled, conflicts, errors, error,
+                bytes_sent, bytes_received, requests, latency_p50_ms, latency_p99_ms, verify
          FROM sync_cycles ORDER BY id DESC LIMIT ?1",
     )?;
     let rows = stmt.query_map([limit], |r| {
@@ -58,6 +79,16 @@ pub fn list(conn: &Connection, limit: u32) -> Result<Vec<SyncCycle>, SyncError> 
             conflicts: u64::try_from(r.get::<_, i64>(5)?).unwrap_or(0),
             errors: u64::try_from(r.get::<_, i64>(6)?).unwrap_or(0),
             error: r.get(7)?,
+            bytes_sent: u64::try_from(r.get::<_, i64>(8)?).unwrap_or(0),
+            bytes_received: u64::try_from(r.get::<_, i64>(9)?).unwrap_or(0),
+            requests: u64::try_from(r.get::<_, i64>(10)?).unwrap_or(0),
+            latency_p50_ms: r
+                .get::<_, Option<i64>>(11)?
+                .and_then(|ms| u64::try_from(ms).ok()),
+            latency_p99_ms: r
+                .get::<_, Option<i64>>(12)?
+                .and_then(|ms| u64::try_from(ms).ok()),
+            verify: r.get(13)?,
         })
     })?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)
@@ -211,6 +242,12 @@ mod tests {
             conflicts: 0,
             errors: u64::from(error.is_some()),
             error: error.map(Into::into),
+            bytes_sent: 0,
+            bytes_received: 0,
+            requests: 0,
+            latency_p50_ms: None,
+            latency_p99_ms: None,
+            verify: None,
         }
     }
 

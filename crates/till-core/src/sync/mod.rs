@@ -103,6 +103,8 @@ pub struct SyncConfig {
     pub shutdown_grace: Duration,
     /// The conflict policy of each entity kind (a deployment may plug in its own).
     pub policies: PolicySet,
+    /// The HTTP client's connect and whole-request timeouts.
+    pub timeouts: transport::Timeouts,
 }
 
 impl Default for SyncConfig {
@@ -122,6 +124,7 @@ impl Default for SyncConfig {
             status_interval: Duration::from_millis(50),
             shutdown_grace: Duration::from_secs(5),
             policies: PolicySet::default(),
+            timeouts: transport::Timeouts::default(),
         }
     }
 }
