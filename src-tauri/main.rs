@@ -34,6 +34,7 @@ struct Args {
 
 fn main() {
     terminal::mark_process_start();
+    lean_rendering();
     logging::private_umask();
     let args = Args::parse();
     let data_dir = match till_core::data_dir::resolve(args.data_dir.as_deref()) {
@@ -69,6 +70,23 @@ fn main() {
             tracing::info!("till stopped");
         }
     });
+}
+
+/// Renders the window without OpenGL unless the environment already says how: WebKit paints the
+/// page on the CPU and GTK creates no GL context. A till's screen is text and flat boxes; composited
+/// through software OpenGL (a till without a GPU, a virtual display) the web process alone held
+/// about 110 MiB more, and the app process loaded the GL driver for nothing. Setting
+/// `WEBKIT_DISABLE_COMPOSITING_MODE=0` (or any `GDK_GL`) brings GPU compositing back. Runs first in
+/// `main`, before any thread exists, as changing the environment must.
+fn lean_rendering() {
+    for (name, value) in [
+        ("WEBKIT_DISABLE_COMPOSITING_MODE", "1"),
+        ("GDK_GL", "disable"),
+    ] {
+        if std::env::var_os(name).is_none() {
+            std::env::set_var(name, value);
+        }
+    }
 }
 
 /// The app: plugins, our commands, and the start-up that opens the store and the sync engine.

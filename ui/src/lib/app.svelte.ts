@@ -80,11 +80,13 @@ class AppState {
     if (this.started) return;
     this.started = true;
     // Subscribe first, so no snapshot between the read and the subscription is missed.
-    await onSyncState((s) => this.applyStatus(s));
-    await onCatalogUpdated(() => this.catalogVersion++);
-    await onStoreDamaged((d) => (this.damage = d));
-    await onCloseRequested((r) => (this.closing = r));
-    await onPrinterStatus((p) => (this.printer = p));
+    await Promise.all([
+      onSyncState((s) => this.applyStatus(s)),
+      onCatalogUpdated(() => this.catalogVersion++),
+      onStoreDamaged((d) => (this.damage = d)),
+      onCloseRequested((r) => (this.closing = r)),
+      onPrinterStatus((p) => (this.printer = p)),
+    ]);
     setInterval(() => (this.now = Date.now()), 1000);
     try {
       const [store, settings, status, damage, session] = await Promise.all([

@@ -6,6 +6,8 @@ import App from "../../src/App.svelte";
 describe("Register, from the keyboard alone", () => {
   it("searches, adds, pays cash and shows the receipt without touching the mouse", async () => {
     // A person types a key every ~80 ms; a burst of keys within a few ms would be a scanner.
+    // Typing at a person's speed takes a few seconds by itself: the budget leaves room for a
+    // loaded machine.
     const user = userEvent.setup({ delay: 80 });
     render(App);
     const search = await screen.findByTestId("product-search");
@@ -37,7 +39,7 @@ describe("Register, from the keyboard alone", () => {
     await user.keyboard("{Escape}");
     await waitFor(() => expect(screen.queryByTestId("receipt")).toBeNull());
     expect(screen.getByTestId("cart-empty")).toBeTruthy();
-  });
+  }, 15_000);
 
   it("edits quantities with + and − on the selected line and removes it with Delete", async () => {
     render(App);
