@@ -888,8 +888,17 @@
     blocks.push({ block: "rule" });
     if (t.server_number !== null) blocks.push(field("Back office", `#${t.server_number}`));
     blocks.push(field("Journal", "3f9a1c0b7d2e"));
-    blocks.push({ block: "qr", data: `${t.id} 3f9a1c0b7d2e` });
+    blocks.push({ block: "qr", data: `${t.id} 3f9a1c0b7d2e`, modules: fakeQrModules(t.id) });
     return { currency: db.store.currency, blocks };
+  }
+  // A 21-module square of dark and light modules drawn from the text: the shape of a QR symbol
+  // for the receipt to draw, not one a scanner reads (the real till encodes the data).
+  function fakeQrModules(text) {
+    let h = 0;
+    for (const c of String(text)) h = (h * 31 + c.charCodeAt(0)) >>> 0;
+    return Array.from({ length: 21 }, (_, y) =>
+      Array.from({ length: 21 }, (_, x) => ((h >>> ((x * 7 + y * 3) % 29)) & 1 ? "1" : "0")).join(""),
+    );
   }
   function lookupTicket(text) {
     const code = String(text ?? "").trim().replace(/^#/, "");

@@ -83,6 +83,10 @@ describe("receipts", () => {
       assert.equal(await page.getByTestId("receipt").locator("hr").count(), model.blocks.filter((b) => b.block === "rule").length, "each rule is drawn");
       assert.equal(await page.getByTestId("receipt-total").innerText(), "£1.19");
       await page.getByTestId("receipt-code").filter({ hasText: ticketId }).waitFor();
+      const qr = model.blocks.find((b) => b.block === "qr");
+      const side = qr.modules.length + 8;
+      assert.equal(await page.getByTestId("receipt-qr").getAttribute("viewBox"), `-4 -4 ${side} ${side}`, "the QR code is drawn with its quiet zone");
+      assert.match(await page.getByTestId("receipt-qr").locator("path").getAttribute("d"), /^M\d+ \d+h\d+v1h-\d+z/, "its dark modules are drawn");
 
       await page.getByTestId("print-receipt").click();
       await page.getByTestId("print-message").filter({ hasText: "is printing" }).waitFor();

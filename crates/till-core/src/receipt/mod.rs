@@ -74,8 +74,39 @@ pub enum Block {
     },
     /// A dashed line across the paper.
     Rule,
-    /// A QR code an auditor scans.
-    Qr { data: String },
+    /// A QR code an auditor scans: what it holds, and its modules for a screen to draw (a
+    /// printer draws its own symbol from `data`).
+    Qr {
+        data: String,
+        #[serde(default)]
+        modules: QrModules,
+    },
+}
+
+/// A QR symbol's modules, row by row from the top: `1` dark, `0` light, without the quiet zone
+/// around it. Empty when `data` does not fit a QR code.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[serde(transparent)]
+pub struct QrModules(pub Vec<String>);
+
+impl QrModules {
+    /// The symbol holding `data` at error correction level M, as the printed one.
+    pub fn encode(data: &str) -> QrModules {
+        let Ok(code) = qrcodegen::QrCode::encode_text(data, qrcodegen::QrCodeEcc::Medium) else {
+            return QrModules::default();
+        };
+        let size = code.size();
+        QrModules(
+            (0..size)
+                .map(|y| {
+                    (0..size)
+                        .map(|x| if code.get_module(x, y) { '1' } else { '0' })
+                        .collect()
+                })
+                .collect(),
+        )
+    }
 }
 
 /// What a receipt says about where it was printed: the store (from the back office's settings)
@@ -185,8 +216,10 @@ pub fn for_ticket(
         blocks.push(field("Back office", &format!("#{n}")));
     }
     blocks.push(field("Journal", short_hash(&ticket.journal_hash)));
+    let data = qr_data(ticket);
     blocks.push(Block::Qr {
-        data: qr_data(ticket),
+        modules: QrModules::encode(&data),
+        data,
     });
     Receipt {
         currency: ticket.currency.clone(),

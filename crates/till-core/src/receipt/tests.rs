@@ -170,7 +170,10 @@ fn a_small_receipt_encodes_to_these_exact_bytes() {
                 minor: 5,
                 strong: true,
             },
-            Block::Qr { data: "Q".into() },
+            Block::Qr {
+                data: "Q".into(),
+                modules: QrModules::default(),
+            },
         ],
     };
     let mut expected = vec![0x1b, b'@', 0x1b, b't', 19];
@@ -240,4 +243,33 @@ fn a_z_report_prints_the_shifts_figures_and_the_drawers_count() {
     ] {
         assert!(text.lines().any(|l| l == line), "{line:?} in\n{text}");
     }
+}
+
+#[test]
+fn the_qr_code_is_drawn_for_a_screen_as_a_square_of_modules() {
+    let receipt = for_ticket(&head(), &sale(), None, None, false);
+    let Some(Block::Qr { data, modules }) = receipt.blocks.last() else {
+        panic!(
+            "a receipt ends with its QR code: {:?}",
+            receipt.blocks.last()
+        );
+    };
+    assert_eq!(data, "00000000-0000-0000-0000-000000000000 ab12cd34ef56");
+    let rows = &modules.0;
+    // 49 bytes at error correction M need version 4: 33 modules a side.
+    assert_eq!(rows.len(), 33);
+    assert!(rows
+        .iter()
+        .all(|r| r.len() == 33 && r.chars().all(|c| c == '0' || c == '1')));
+    // The finder patterns in three corners: a dark 7-module ring around a light one.
+    for (x, y) in [(0, 0), (26, 0), (0, 26)] {
+        assert_eq!(&rows[y][x..x + 7], "1111111", "finder at ({x}, {y})");
+        assert_eq!(&rows[y + 1][x..x + 7], "1000001", "finder at ({x}, {y})");
+        assert_eq!(&rows[y + 3][x..x + 7], "1011101", "finder at ({x}, {y})");
+    }
+}
+
+#[test]
+fn data_too_long_for_a_qr_code_draws_nothing() {
+    assert_eq!(QrModules::encode(&"x".repeat(5000)), QrModules::default());
 }

@@ -73,7 +73,7 @@ pub fn layout(receipt: &Receipt, paper: Paper) -> Vec<Line> {
                 false,
             )),
             Block::Rule => out.push(plain("-".repeat(width))),
-            Block::Qr { data } => out.push(Line::Qr { data: data.clone() }),
+            Block::Qr { data, .. } => out.push(Line::Qr { data: data.clone() }),
         }
     }
     out
