@@ -23,6 +23,7 @@ use super::lock::SyncLock;
 use super::machine::{CycleOutcome, Failure};
 use super::persisted;
 use super::pull;
+use super::push::link::BatchTiming;
 use super::push::Pusher;
 use super::status::{Live, StatusSink};
 use super::transport::Transport;
@@ -74,6 +75,10 @@ impl Worker {
                 terminal_id,
                 config.batch_size,
                 config.max_batch_size,
+                BatchTiming {
+                    target: config.batch_target,
+                    request_timeout: config.timeouts.request,
+                },
                 config.give_way,
             ),
             policies: config.policies.clone(),
