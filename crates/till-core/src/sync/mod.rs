@@ -10,7 +10,8 @@
 //!   [`trust`]: where the token may go and how the back office is trusted (no cleartext by
 //!   default, a shop's CA or a certificate pin), [`tls`] the client's TLS for it;
 //! - [`push`] and [`pull`]: one cycle's work against the store, in short transactions; `cycle`
-//!   puts them together under the data dir's sync lock;
+//!   puts them together under the data dir's sync lock; [`verify`]: the check of the back
+//!   office's record at the end of a drain;
 //! - [`conflicts`], [`failed`], [`customers`], [`history`]: what a person reviews and edits;
 //! - [`machine`]: the engine's decisions (when to run, probe, back off, record, publish) as a
 //!   pure state machine, tested as a table of transitions;
@@ -51,6 +52,7 @@ pub mod transport;
 #[cfg(test)]
 mod transport_tests;
 pub mod trust;
+pub mod verify;
 
 use std::time::Duration;
 
