@@ -3,6 +3,10 @@
 //! --until-drained`, batched), against the same backlog replayed one request per ticket (the way
 //! Workbox background sync or POS Awesome replay an offline queue) in the same run. Also reports
 //! the peak RSS of the syncing process, which must not grow with the backlog.
+//!
+//! With `--link-kbps K --rtt-ms R` the till reaches the server through a throttled link
+//! ([`crate::link`]): the run reports the bytes on the wire per sale, the round trips, the
+//! link's floor (wire bytes ÷ bandwidth + round trips × RTT) and how close the drain came to it.
 
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -12,6 +16,7 @@ use serde::Serialize;
 use till_core::demo::{self, DemoRng};
 use till_core::{cart, catalog, tickets, Store, SystemClock, TenderInput};
 
+use crate::link::{Link, LinkSpec, Traffic};
 use crate::server::{sibling, BenchResult, Database, Replica};
 
 #[derive(clap::Args)]
@@ -19,9 +24,16 @@ pub struct Args {
     /// Tickets in the backlog
     #[arg(long, default_value_t = 10_000)]
     tickets: usize,
-    /// Skip the one-request-per-ticket replay (default: replay when at most 20,000 tickets)
+    /// Skip the one-request-per-ticket replay (default: replay when at most 20,000 tickets
+    /// and no link is throttled)
     #[arg(long)]
     no_replay: bool,
+    /// Drain through a link of this bandwidth (kbit/s, each direction)
+    #[arg(long, requires = "rtt_ms")]
+    link_kbps: Option<u64>,
+    /// The throttled link's round-trip time (ms), half of it in each direction
+    #[arg(long, requires = "link_kbps")]
+    rtt_ms: Option<u64>,
     /// Print only the JSON line (the JSON line is always last)
     #[arg(long)]
     json: bool,
@@ -49,6 +61,55 @@ struct Figures {
     /// answer is applied): what batching adds beyond pipelining.
     one_request_per_ticket_sent_ahead: Option<Run>,
     speedup_over_sent_ahead: Option<f64>,
+    /// The batched drain's traffic on the throttled link, when there is one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    link: Option<LinkFigures>,
+}
+
+/// A drain over a throttled link against what the link allows at best.
+#[derive(Serialize)]
+struct LinkFigures {
+    kbps: u64,
+    rtt_ms: u64,
+    bytes_up: u64,
+    bytes_down: u64,
+    /// Both directions over the tickets drained.
+    wire_bytes_per_sale: f64,
+    /// Request-and-answer exchanges plus connection handshakes, as the link counts them.
+    round_trips: u64,
+    connections: u64,
+    /// Wire bytes ÷ bandwidth + round trips × RTT.
+    floor_seconds: f64,
+    /// The drain's seconds over the floor (target ≤ 1.5).
+    seconds_over_floor: f64,
+    /// Mutations the till still had to send after the drain (0: all delivered).
+    unsent: u64,
+}
+
+impl LinkFigures {
+    fn of(
+        spec: LinkSpec,
+        traffic: Traffic,
+        tickets: usize,
+        seconds: f64,
+        unsent: u64,
+    ) -> LinkFigures {
+        let floor = spec.floor(&traffic).as_secs_f64();
+        LinkFigures {
+            kbps: spec.kbps,
+            rtt_ms: u64::try_from(spec.rtt.as_millis()).unwrap_or(u64::MAX),
+            bytes_up: traffic.bytes_up,
+            bytes_down: traffic.bytes_down,
+            wire_bytes_per_sale: round(
+                (traffic.bytes_up + traffic.bytes_down) as f64 / tickets as f64,
+            ),
+            round_trips: traffic.round_trips,
+            connections: traffic.connections,
+            floor_seconds: round(floor),
+            seconds_over_floor: round(seconds / floor),
+            unsent,
+        }
+    }
 }
 
 pub fn run(args: Args) {
@@ -113,6 +174,12 @@ fn fill(dir: &Path, n: usize) -> BenchResult<()> {
     Ok(())
 }
 
+/// Mutations queued in the till at `dir` and not settled by the back office.
+fn unsent(dir: &Path) -> BenchResult<u64> {
+    let counts = till_core::outbox::counts(&Store::open(dir)?.connect()?)?;
+    Ok(counts.pending + counts.in_flight)
+}
+
 fn tillctl(dir: &Path, args: &[&str]) -> BenchResult<()> {
     let out = Command::new(sibling("tillctl")?)
         .arg("--data-dir")
@@ -171,7 +238,16 @@ fn measure(args: Args) -> BenchResult<()> {
         .tempdir()?;
     eprintln!("queueing {} tickets", args.tickets);
     fill(batched_dir.path(), args.tickets)?;
-    let replay = !args.no_replay && args.tickets <= 20_000;
+    let spec = match (args.link_kbps, args.rtt_ms) {
+        (Some(0), _) => return Err("--link-kbps must be positive".into()),
+        (Some(kbps), Some(rtt_ms)) => Some(LinkSpec {
+            kbps,
+            rtt: Duration::from_millis(rtt_ms),
+        }),
+        _ => None,
+    };
+    // One request per ticket over a slow link takes a round trip per ticket: not replayed.
+    let replay = !args.no_replay && args.tickets <= 20_000 && spec.is_none();
     // Untouched copies of the backlog for the two replays.
     let replay_dirs = [
         tempfile::Builder::new()
@@ -191,18 +267,34 @@ fn measure(args: Args) -> BenchResult<()> {
     }
 
     let server = Server::start()?;
+    let link = spec
+        .map(|spec| Link::start(server.url(), spec))
+        .transpose()?;
+    let url = link.as_ref().map_or(server.url(), |l| l.url.as_str());
     let token = server.add_terminal("bench-batched")?;
     tillctl(
         batched_dir.path(),
-        &["enrol", "--server", server.url(), "--token", &token],
+        &["enrol", "--server", url, "--token", &token],
     )?;
     eprintln!("draining in batches through the sync engine");
+    let before = link.as_ref().map(Link::traffic);
     let (secs, rss) = timed_sync(batched_dir.path(), &[])?;
+    let link_figures = match (spec, &link, before) {
+        (Some(spec), Some(link), Some(before)) => Some(LinkFigures::of(
+            spec,
+            link.traffic().since(&before),
+            args.tickets,
+            secs,
+            unsent(batched_dir.path())?,
+        )),
+        _ => None,
+    };
     let batched = Run {
         seconds: round(secs),
         tickets_per_s: round(args.tickets as f64 / secs),
         peak_rss_kib: rss,
     };
+    drop(link);
     drop(server);
 
     let (one_by_one, sent_ahead) = if replay {
@@ -227,6 +319,7 @@ fn measure(args: Args) -> BenchResult<()> {
         batched,
         one_request_per_ticket: one_by_one,
         one_request_per_ticket_sent_ahead: sent_ahead,
+        link: link_figures,
     };
     outln!("{}", serde_json::to_string(&figures)?);
     Ok(())

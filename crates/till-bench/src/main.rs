@@ -7,6 +7,7 @@ extern crate till_cli;
 mod app;
 mod drain;
 mod fleet;
+mod link;
 mod push;
 mod ring_up;
 mod server;
@@ -31,7 +32,8 @@ enum Scenario {
     RingUp(ring_up::Args),
     /// Back-office push throughput over loopback for batches of 1, 10, 100 and 500 tickets
     Push(push::Args),
-    /// A terminal backlog drained to a local till-server, batched vs one request per ticket
+    /// A terminal backlog drained to a local till-server, batched vs one request per ticket,
+    /// optionally through a throttled link
     Drain(drain::Args),
     /// N terminals draining into till-server at once: SQLite, or PostgreSQL with R replicas
     Fleet(fleet::Args),

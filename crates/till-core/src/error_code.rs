@@ -130,6 +130,10 @@ error_codes! {
     /// The back office refused a push whose chain does not go on from the head it accepted (a
     /// queued mutation changed after it was linked): sync stops until a person looks.
     JournalBreak = "journal_break",
+    /// The check at the end of a drain found the back office's record of this till's mutations
+    /// not what the till sent (its last settled sequence or its count of settled mutations);
+    /// the next drain checks again.
+    VerifyMismatch = "verify_mismatch",
     /// The sync status could not be read from the store; the counts shown are the last known.
     StatusUnreadable = "status_unreadable",
 

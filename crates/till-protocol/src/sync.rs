@@ -22,8 +22,10 @@ pub const PROTOCOL_HEADER: &str = "till-protocol";
 /// Revision 5 adds the push chain ([`crate::chain`]): the head the back office accepted, in
 /// each push answer ([`PushResponse::head`]). Revision 6 adds the store's address and tax id to
 /// the settings in pulls ([`StoreSettings::address`], [`StoreSettings::tax_id`]; an older till,
-/// whose types refuse the fields, is sent the settings without them).
-pub const PROTOCOL_REVISION: u32 = 6;
+/// whose types refuse the fields, is sent the settings without them). Revision 7 adds to the
+/// ack the count of the terminal's mutations the back office holds settled ([`Ack::settled`]),
+/// which a till checks at the end of a drain (an older till is not sent it).
+pub const PROTOCOL_REVISION: u32 = 7;
 
 /// The format of the mutations a terminal of this crate queues ([`Mutation::format`]). Format 1
 /// (no `format` field) is every mutation queued before formats were numbered; format 2 adds
@@ -433,6 +435,12 @@ pub struct Ack {
     pub terminal_id: Uuid,
     /// Every mutation up to and including this sequence is settled on the server.
     pub last_applied_seq: u64,
+    /// How many of this terminal's mutations the back office holds a settled result for (one
+    /// per sequence, whatever the outcome: applied, a conflict, rejected, withdrawn), so
+    /// `last_applied_seq` once every sequence is settled. Sent to a terminal of protocol
+    /// revision 7 or later.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub settled: Option<u64>,
 }
 
 /// `GET /v1/health`. Needs no token.

@@ -85,6 +85,31 @@ async fn replayed_single_item_returns_its_original_result_among_new_ones() {
     server.stop().await;
 }
 
+on_both_backends!(the_ack_tells_a_terminal_that_reads_it_how_many_of_its_mutations_are_settled);
+async fn the_ack_tells_a_terminal_that_reads_it_how_many_of_its_mutations_are_settled() {
+    let server = TestServer::start().await;
+    let t = server.enrol("till 1").await;
+    let other = server.enrol("till 2").await;
+    server.push(&t, &sales(1, 3)).await;
+    server.push(&other, &sales(1, 2)).await;
+    let path = format!("/v1/terminals/{}/ack", t.id);
+    let (status, ack) = server.get_as(&path, Some(&t.token), Some(7)).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        (&ack["last_applied_seq"], &ack["settled"]),
+        (&serde_json::json!(3), &serde_json::json!(3)),
+        "its own three, not the other terminal's: {ack}"
+    );
+    let (_, older) = server.get_as(&path, Some(&t.token), Some(6)).await;
+    serde_json::from_value::<till_protocol::Ack>(older.clone())
+        .expect("a till of revision 6, whose types refuse what they do not know, reads it");
+    assert!(
+        older.get("settled").is_none(),
+        "revision 6 is not told: {older}"
+    );
+    server.stop().await;
+}
+
 on_both_backends!(applied_results_carry_server_id_number_and_version);
 async fn applied_results_carry_server_id_number_and_version() {
     let server = TestServer::start().await;

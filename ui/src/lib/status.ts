@@ -45,6 +45,7 @@ const ERROR_HEADLINES: Partial<Record<ErrorCode, string>> = {
   sync_busy: "Another sync is running",
   disk_full: "The disk is full",
   database_corrupt: "The database is damaged",
+  verify_mismatch: "Back office record disagrees",
 };
 
 /** A failure in a few words a cashier understands ("Back office unreachable"). */

@@ -1,6 +1,7 @@
 //! One sync cycle: take the data dir's sync lock, push until the queue is drained (or asked to
 //! stop), pull every page, register the terminal's key if the back office lacks it, prune what
-//! was applied long ago, record the cycle in the history.
+//! was applied long ago, check the back office's record once drained ([`super::verify`]),
+//! record the cycle in the history.
 //! The engine's actor and `drain` run the same cycle; their machine decides when.
 
 use std::path::PathBuf;
@@ -23,9 +24,11 @@ use super::lock::SyncLock;
 use super::machine::{CycleOutcome, Failure};
 use super::persisted;
 use super::pull;
+use super::push::link::BatchTiming;
 use super::push::Pusher;
 use super::status::{Live, StatusSink};
 use super::transport::Transport;
+use super::verify::{self, Verdict};
 use super::SyncConfig;
 
 /// What a cycle moved.
@@ -74,6 +77,10 @@ impl Worker {
                 terminal_id,
                 config.batch_size,
                 config.max_batch_size,
+                BatchTiming {
+                    target: config.batch_target,
+                    request_timeout: config.timeouts.request,
+                },
                 config.give_way,
             ),
             policies: config.policies.clone(),
@@ -98,11 +105,17 @@ impl Worker {
         let _lock = SyncLock::try_acquire(&self.data_dir)?;
         let started_ms = self.clock.now_ms();
         let started = Instant::now();
-        let result = self.cycle_locked(stop, live).await;
+        let outcome = self.cycle_locked(stop, live).await;
         if let Ok(mut l) = live.lock() {
             *l = None;
         }
-        let report = result.as_ref().copied().unwrap_or_default();
+        let (report, verdict) = outcome.as_ref().cloned().unwrap_or_default();
+        // A disagreement is the cycle's error, so a person sees it, with what it moved.
+        let result = match outcome {
+            Ok((_, Some(Verdict::Disagreed(what)))) => Err(SyncError::VerifyMismatch(what)),
+            Ok((report, _)) => Ok(report),
+            Err(e) => Err(e),
+        };
         let cycle = SyncCycle {
             id: 0,
             started_at_ms: started_ms,
@@ -117,7 +130,7 @@ impl Worker {
             requests: 0,
             latency_p50_ms: None,
             latency_p99_ms: None,
-            verify: None,
+            verify: verdict.as_ref().map(|v| v.recorded().to_string()),
         };
         if let Err(e) = history::record(&self.conn, &cycle) {
             tracing::warn!(error = %e, "could not record the sync cycle");
@@ -131,11 +144,12 @@ impl Worker {
         result
     }
 
+    /// The cycle's work, and the verdict of the check at its end when one ran.
     async fn cycle_locked(
         &mut self,
         stop: &AtomicBool,
         live: &Mutex<Option<Live>>,
-    ) -> Result<CycleReport, SyncError> {
+    ) -> Result<(CycleReport, Option<Verdict>), SyncError> {
         // A protocol stop, whichever process found it: nothing is sent or pulled.
         if let Some(why) = persisted::diverged(&self.conn)? {
             return Err(SyncError::Diverged(why));
@@ -155,7 +169,7 @@ impl Worker {
         loop {
             let stopping = stop.load(Ordering::SeqCst);
             if stopping && !self.pusher.has_batch_ahead() {
-                return Ok(report);
+                return Ok((report, None));
             }
             let batch = self
                 .pusher
@@ -185,7 +199,7 @@ impl Worker {
         }
         loop {
             if stop.load(Ordering::SeqCst) {
-                return Ok(report);
+                return Ok((report, None));
             }
             let page = pull::pull_page(
                 &mut self.conn,
@@ -213,7 +227,18 @@ impl Worker {
         self.prune()?;
         let counts = outbox::counts(&self.conn)?;
         report.drained = counts.pending + counts.in_flight == 0;
-        Ok(report)
+        let verdict = if report.drained {
+            verify::check(
+                &mut self.conn,
+                &*self.transport,
+                self.terminal_id,
+                report.pushed,
+            )
+            .await?
+        } else {
+            None
+        };
+        Ok((report, verdict))
     }
 
     /// Deletes applied outbox rows older than the retention. Tickets and the journal stay.

@@ -45,6 +45,8 @@ struct Script {
     /// When each push arrived.
     pushes: Mutex<Vec<Instant>>,
     applied: Mutex<u64>,
+    /// The last sequence applied, as the ack tells it.
+    last_seq: Mutex<u64>,
     /// The health probe fails while this is set (the server is down).
     health_down: std::sync::atomic::AtomicBool,
 }
@@ -83,6 +85,9 @@ impl Transport for Scripted {
             if let Ok(mut a) = self.0.applied.lock() {
                 *a += results.len() as u64;
             }
+            if let Ok(mut l) = self.0.last_seq.lock() {
+                *l = (*l).max(last);
+            }
             Ok(PushResponse {
                 results,
                 last_applied_seq: last,
@@ -107,7 +112,8 @@ impl Transport for Scripted {
         Box::pin(async move {
             Ok(Ack {
                 terminal_id,
-                last_applied_seq: 0,
+                last_applied_seq: self.0.last_seq.lock().map_or(0, |l| *l),
+                settled: None,
             })
         })
     }

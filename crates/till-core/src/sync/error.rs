@@ -48,6 +48,11 @@ pub enum SyncError {
     /// failed; the queue is kept.
     #[error("{0}")]
     JournalBreak(String),
+    /// The check at the end of a drain found the back office's record of this till's mutations
+    /// not what the till sent ([`super::verify`]): what disagreed. Nothing is resent; the next
+    /// drain checks again.
+    #[error("the back office's record disagrees with this till's: {0}")]
+    VerifyMismatch(String),
 }
 
 impl SyncError {
@@ -66,6 +71,7 @@ impl SyncError {
             SyncError::TokenNeeded(_) => ErrorCode::EnrolmentTokenNeeded,
             SyncError::Diverged(_) => ErrorCode::Diverged,
             SyncError::JournalBreak(_) => ErrorCode::JournalBreak,
+            SyncError::VerifyMismatch(_) => ErrorCode::VerifyMismatch,
         }
     }
 }

@@ -10,7 +10,8 @@
 //!   [`trust`]: where the token may go and how the back office is trusted (no cleartext by
 //!   default, a shop's CA or a certificate pin), [`tls`] the client's TLS for it;
 //! - [`push`] and [`pull`]: one cycle's work against the store, in short transactions; `cycle`
-//!   puts them together under the data dir's sync lock;
+//!   puts them together under the data dir's sync lock; [`verify`]: the check of the back
+//!   office's record at the end of a drain;
 //! - [`conflicts`], [`failed`], [`customers`], [`history`]: what a person reviews and edits;
 //! - [`machine`]: the engine's decisions (when to run, probe, back off, record, publish) as a
 //!   pure state machine, tested as a table of transitions;
@@ -51,6 +52,7 @@ pub mod transport;
 #[cfg(test)]
 mod transport_tests;
 pub mod trust;
+pub mod verify;
 
 use std::time::Duration;
 
@@ -74,6 +76,12 @@ pub struct SyncConfig {
     pub batch_size: usize,
     /// The largest push batch (never above the protocol's limit).
     pub max_batch_size: usize,
+    /// How long one push batch aims to take on the link, given its throughput and round trip
+    /// as measured from the pushes: the batch never grows beyond what the link carries in this
+    /// time (or in nine round trips, when longer), nor beyond a quarter of `timeouts.request`.
+    /// Long enough that a round trip is a small share of a batch; short enough that a batch
+    /// lost to a timeout costs little.
+    pub batch_target: Duration,
     /// Whether the next batch is prepared and sent while the last answer is applied (the
     /// server still gets one request at a time). Off: each request waits for the one before
     /// to be answered and applied.
@@ -112,6 +120,7 @@ impl Default for SyncConfig {
         SyncConfig {
             batch_size: 100,
             max_batch_size: till_protocol::MAX_PUSH_BATCH,
+            batch_target: Duration::from_secs(2),
             send_ahead: true,
             give_way: Duration::from_millis(100),
             pull_limit: 500,

@@ -39,6 +39,10 @@ const DIVERGED: config::Key<String> = config::Key::new("sync_diverged");
 /// The back office's words refusing this till's push chain, while sync stops for it.
 const JOURNAL_BREAK: config::Key<String> = config::Key::new("sync_journal_break");
 
+/// Why a check at the end of a drain is owed (the last one disagreed, or could not ask), until
+/// a check agrees.
+const VERIFY_OWED: config::Key<String> = config::Key::new("sync_verify_owed");
+
 /// Reads the engine's persisted state.
 pub fn read(conn: &Connection) -> Result<PersistedState, SyncError> {
     let row = conn
@@ -109,6 +113,20 @@ pub fn retry_journal_break(conn: &Connection) -> Result<(), SyncError> {
     if journal_break(conn)?.is_some() {
         tracing::warn!("asked to sync again after the back office refused this till's push chain");
         config::remove(conn, &JOURNAL_BREAK)?;
+    }
+    Ok(())
+}
+
+/// Why a check at the end of a drain is owed, if one is: the next drain checks.
+pub fn verify_owed(conn: &Connection) -> Result<Option<String>, SyncError> {
+    Ok(config::get(conn, &VERIFY_OWED)?)
+}
+
+/// Keeps why a check at the end of a drain is owed, or forgets it (`None`: a check agreed).
+pub fn set_verify_owed(conn: &Connection, why: Option<&str>) -> Result<(), SyncError> {
+    match why {
+        Some(why) => config::set(conn, &VERIFY_OWED, &why.to_string())?,
+        None => config::remove(conn, &VERIFY_OWED)?,
     }
     Ok(())
 }

@@ -56,6 +56,11 @@ impl Revision {
     fn reads_store_address(self) -> bool {
         self >= Revision(6)
     }
+
+    /// Whether its ack may carry the count of its settled mutations (revision 7 on).
+    pub fn reads_ack_counts(self) -> bool {
+        self >= Revision(7)
+    }
 }
 
 /// A push's results as a terminal of `revision` reads them.

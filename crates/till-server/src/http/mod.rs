@@ -451,9 +451,13 @@ pub async fn pull(
     }))
 }
 
-/// The last sequence settled for this terminal: "did my mutation arrive?".
+/// The last sequence settled for this terminal: "did my mutation arrive?"; from revision 7, also
+/// how many of its mutations are settled, which a till checks at the end of a drain.
 #[utoipa::path(get, path = "/v1/terminals/{id}/ack", tag = "sync", security(("bearer" = [])),
-    params(("id" = Uuid, Path, description = "The terminal's id; must be the token's own")),
+    params(
+        ("id" = Uuid, Path, description = "The terminal's id; must be the token's own"),
+        ("Till-Protocol" = Option<u32>, Header, description = "The protocol revision the terminal speaks; 1 when absent"),
+    ),
     responses(
         (status = 200, description = "The last settled sequence", body = Ack),
         (status = 400, description = "Not a terminal id", body = ApiError),
@@ -461,15 +465,23 @@ pub async fn pull(
         (status = 403, description = "Another terminal's id", body = ApiError),
     ))]
 pub async fn ack(
+    State(state): State<AppState>,
     AuthedTerminal(terminal): AuthedTerminal,
+    revision: Revision,
     ApiPath(id): ApiPath<Uuid>,
 ) -> Result<Json<Ack>, HttpError> {
     if id != terminal.id {
         return Err(wrong_terminal(terminal.id, id));
     }
+    let settled = if revision.reads_ack_counts() {
+        Some(state.storage.settled_mutations(terminal.id).await?)
+    } else {
+        None
+    };
     Ok(Json(Ack {
         terminal_id: terminal.id,
         last_applied_seq: terminal.last_seq,
+        settled,
     }))
 }
 

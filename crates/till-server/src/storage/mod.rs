@@ -329,6 +329,9 @@ pub trait Storage: Send + Sync + 'static {
         head: Option<ChainHead>,
         stamps: StampLimit,
     ) -> Result<PushOutcome, StorageError>;
+    /// How many of the terminal's mutations are settled here: one per sequence, whatever its
+    /// outcome (what [`till_protocol::Ack::settled`] tells the terminal).
+    async fn settled_mutations(&self, terminal_id: Uuid) -> Result<u64, StorageError>;
     /// The terminal's push chain as stored: its links and the head accepted last.
     async fn push_chain(&self, terminal_id: Uuid) -> Result<StoredChain, StorageError>;
     /// Whether the terminal was sent every employee when it first pulled at revision 3 or later.

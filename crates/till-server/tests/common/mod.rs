@@ -588,6 +588,9 @@ impl Storage for Observed {
     ) -> Result<till_server::decide::chain::StoredChain, StorageError> {
         self.inner.push_chain(terminal_id).await
     }
+    async fn settled_mutations(&self, terminal_id: Uuid) -> Result<u64, StorageError> {
+        self.inner.settled_mutations(terminal_id).await
+    }
     async fn employees_sent(&self, terminal_id: Uuid) -> Result<bool, StorageError> {
         self.inner.employees_sent(terminal_id).await
     }

@@ -1,8 +1,9 @@
 //! The batches of a push: which rows go next (in sequence order, or from the sequence the server
 //! asked for after a gap), asking the ack endpoint before resending after an ambiguous failure,
 //! sending the next batch while the last answer is applied, the batch size, which grows while
-//! the server keeps up and shrinks when a request goes unanswered, and isolating an item the
-//! server keeps failing on ([`super::poison`]) until it is withdrawn.
+//! the server keeps up, shrinks when a request goes unanswered and follows what the link
+//! carries ([`super::link`]), and isolating an item the server keeps failing on
+//! ([`super::poison`]) until it is withdrawn.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -21,6 +22,7 @@ use super::super::error::SyncError;
 use super::super::give_way::GiveWay;
 use super::super::persisted;
 use super::super::transport::{Transport, TransportError};
+use super::link::{batch_for, BatchTiming, LinkEstimate};
 use super::outcomes::{self, Numbering, Settle};
 use super::poison::{Poison, Verdict};
 use super::writes::{reset_to_pending, Writer};
@@ -31,6 +33,9 @@ use super::BatchReport;
 pub struct Pusher {
     terminal_id: Uuid,
     size: BatchSize,
+    /// The link as the last requests showed it, and the time a batch aims at on it.
+    link: LinkEstimate,
+    timing: BatchTiming,
     /// Set by a gap answer: the next batch starts at this row.
     resend_from: Option<u64>,
     /// The next batch, already marked in flight and sent while the last answer is applied.
@@ -64,6 +69,8 @@ struct Prepared {
 /// A batch on its way: its rows (marked in flight) and the request running as its own task.
 struct Sent {
     batch: Vec<OutboxEntry>,
+    /// The request body's size.
+    bytes: usize,
     request: tokio::task::JoinHandle<Result<PushResponse, TransportError>>,
     sent_at: i64,
     started: Instant,
@@ -83,11 +90,14 @@ impl Pusher {
         terminal_id: Uuid,
         batch_size: usize,
         max_batch_size: usize,
+        timing: BatchTiming,
         give_way: Duration,
     ) -> Self {
         Pusher {
             terminal_id,
             size: BatchSize::new(batch_size, max_batch_size),
+            link: LinkEstimate::default(),
+            timing,
             resend_from: None,
             ahead: None,
             poison: Poison::default(),
@@ -169,6 +179,7 @@ impl Pusher {
         };
         let Sent {
             batch,
+            bytes,
             request,
             sent_at,
             started,
@@ -215,13 +226,17 @@ impl Pusher {
                     return Err(SyncError::JournalBreak(why));
                 }
                 if matches!(e, TransportError::NoAnswer(_)) {
+                    // As if answered when it gave up: the link is at best that slow.
+                    self.link.answered(bytes, started.elapsed());
                     self.size.unanswered();
                 }
                 self.suspect(&batch, &e);
                 return Err(e.into());
             }
         };
-        let round_trip_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+        let elapsed = started.elapsed();
+        self.link.answered(bytes, elapsed);
+        let round_trip_ms = u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX);
         let received_at = clock.now_ms();
         let offset = response.server_time_ms - (sent_at + received_at) / 2;
         let numbering = numbering(conn)?;
@@ -257,8 +272,13 @@ impl Pusher {
         let mut report = plan.report;
         report.round_trip_ms = round_trip_ms;
         report.clock_offset_ms = Some(offset);
-        self.size
-            .answered(report.settled == report.sent, round_trip_ms);
+        let all_settled = report.settled == report.sent;
+        self.size.answered(all_settled, round_trip_ms);
+        if let Some(link) = self.link.quality() {
+            let item_bytes = bytes / batch.len().max(1);
+            self.size
+                .suit(all_settled, batch_for(link, item_bytes as u64, self.timing));
+        }
         Ok(Some(report))
     }
 
@@ -379,6 +399,7 @@ impl Pusher {
         prepared: Prepared,
     ) -> Sent {
         let Prepared { batch, body } = prepared;
+        let bytes = body.len();
         let sent_at = clock.now_ms();
         let started = Instant::now();
         let transport = Arc::clone(transport);
@@ -391,6 +412,7 @@ impl Pusher {
         self.checkpointer.wrote(conn, batch.len(), false);
         Sent {
             batch,
+            bytes,
             request,
             sent_at,
             started,
@@ -426,7 +448,8 @@ const REQUEST_YIELDS: usize = 4;
 const QUICK_ANSWER_MS: u64 = 2_000;
 
 /// How many mutations go in one request: doubles while the server keeps up, halves after a
-/// request that went unanswered, always between 1 and the largest batch allowed.
+/// request that went unanswered, never beyond what the link carries in a batch's target time,
+/// always between 1 and the largest batch allowed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct BatchSize {
     current: usize,
@@ -453,6 +476,18 @@ impl BatchSize {
     /// After a request that got no answer (a timeout, a cut connection): smaller requests.
     fn unanswered(&mut self) {
         self.current = (self.current / 2).max(1);
+    }
+
+    /// After an answer on a link measured to suit batches of `suits`: at once down to it when
+    /// the batch is larger; doubling towards it when smaller and every item settled, even
+    /// when answers are slow (a long round trip wants a bigger batch, not a smaller one).
+    fn suit(&mut self, all_settled: bool, suits: usize) {
+        let suits = suits.clamp(1, self.max);
+        if self.current > suits {
+            self.current = suits;
+        } else if all_settled {
+            self.current = (self.current * 2).min(suits);
+        }
     }
 }
 
@@ -562,6 +597,27 @@ mod tests {
             till_protocol::MAX_PUSH_BATCH,
             "never above the protocol's limit"
         );
+    }
+
+    #[test]
+    fn the_batch_follows_what_the_link_carries() {
+        let mut size = BatchSize::new(100, 1000);
+        size.suit(true, 52);
+        assert_eq!(size.current, 52, "down to the link at once");
+        size.suit(true, 300);
+        assert_eq!(size.current, 104, "up towards it by doubling");
+        size.suit(false, 300);
+        assert_eq!(size.current, 104, "not while items stay unsettled");
+        size.suit(true, 300);
+        assert_eq!(size.current, 208);
+        size.suit(true, 300);
+        assert_eq!(size.current, 300, "never beyond it");
+        size.suit(true, 5000);
+        assert_eq!(size.current, 600);
+        size.suit(true, 5000);
+        assert_eq!(size.current, 1000, "nor beyond the largest batch");
+        size.suit(true, 0);
+        assert_eq!(size.current, 1, "at least one");
     }
 
     #[test]

@@ -6,6 +6,8 @@
 //!
 //! - [`batches`]: paging, the resend after a gap, the ack protocol after an ambiguous failure,
 //!   sending the next batch ahead, and the adaptive batch size;
+//! - [`link`]: the link's throughput and round trip, measured from the pushes, and the batch
+//!   size that suits it;
 //! - [`outcomes`]: what an answer means for each row (a pure plan);
 //! - [`writes`]: the writer that carries the plan out on the store;
 //! - [`poison`]: finding the one item the back office keeps failing on (halving the batch), so
@@ -17,6 +19,7 @@
 use uuid::Uuid;
 
 pub mod batches;
+pub mod link;
 pub mod outcomes;
 pub mod poison;
 pub mod writes;

@@ -517,6 +517,17 @@ impl Storage for PostgresStorage {
         ))
     }
 
+    async fn settled_mutations(&self, terminal_id: Uuid) -> Result<u64, StorageError> {
+        let client = self.client().await?;
+        let row = client
+            .query_one(
+                "SELECT count(*) FROM mutations WHERE terminal_id = $1",
+                &[&terminal_id],
+            )
+            .await?;
+        Ok(u64::try_from(row.get::<_, i64>(0)).unwrap_or(0))
+    }
+
     async fn employees_sent(&self, terminal_id: Uuid) -> Result<bool, StorageError> {
         let client = self.client().await?;
         let row = client

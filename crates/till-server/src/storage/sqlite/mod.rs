@@ -376,6 +376,17 @@ impl Storage for SqliteStorage {
         .await
     }
 
+    async fn settled_mutations(&self, terminal_id: Uuid) -> Result<u64, StorageError> {
+        let n: i64 = self
+            .read(move |conn| {
+                Ok(conn
+                    .prepare_cached("SELECT count(*) FROM mutations WHERE terminal_id = ?1")?
+                    .query_row([terminal_id.to_string()], |r| r.get(0))?)
+            })
+            .await?;
+        Ok(u64::try_from(n).unwrap_or(0))
+    }
+
     async fn employees_sent(&self, terminal_id: Uuid) -> Result<bool, StorageError> {
         let sent = self
             .read(move |conn| reads::employees_sent(conn, terminal_id))
