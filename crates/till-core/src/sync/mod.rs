@@ -16,6 +16,8 @@
 //!   pure state machine, tested as a table of transitions;
 //! - [`engine`]: the tokio actor that drives the machine, and its cheap-clone [`SyncHandle`];
 //!   [`drain`](mod@drain): the same machine driven in the foreground (`tillctl sync`);
+//! - [`settings`]: every setting of [`SyncConfig`] in one checked table, with where each
+//!   value comes from (environment, store, default);
 //! - [`status`]: the snapshot published to an injected, throttled [`StatusSink`].
 //!
 //! The engine always uses its own SQLite connection and short transactions, so ring-up on another
@@ -44,6 +46,7 @@ mod machine_tests;
 pub mod persisted;
 pub mod pull;
 pub mod push;
+pub mod settings;
 pub mod state;
 pub mod status;
 pub mod tls;
