@@ -151,7 +151,7 @@ pub static SETTINGS: &[Setting] = &[
         doc: "The longest wait between two attempts",
         kind: Kind::Number {
             unit: Unit::Milliseconds,
-            min: 100,
+            min: 10,
             max: 3_600_000,
             get: |c| millis(c.backoff.cap),
             set: |c, v| c.backoff.cap = Duration::from_millis(v),
@@ -344,8 +344,8 @@ pub enum SettingError {
         value: String,
         /// What it allows, e.g. `0 to 60000 ms`.
         allowed: String,
-        /// Where the value came from.
-        from: Source,
+        /// Where the value came from; `None` when a person entered it.
+        from: Option<Source>,
     },
     /// No sync setting has this name.
     #[error("no sync setting is named {0:?}; the settings are {names}", names = names())]
@@ -355,12 +355,12 @@ pub enum SettingError {
     FixedByEnv { name: &'static str, env: String },
 }
 
-fn from_where(source: Source, name: &str) -> String {
+fn from_where(source: Option<Source>, name: &str) -> String {
     match source {
-        Source::Env => format!("the environment's {}", env_var(name)),
-        Source::Stored => "the stored value".into(),
-        Source::Flag => "the flag's value".into(),
-        Source::Default => "the value".into(),
+        Some(Source::Env) => format!("the environment's {}", env_var(name)),
+        Some(Source::Stored) => "the stored value".into(),
+        Some(Source::Flag) => "the flag's value".into(),
+        Some(Source::Default) | None => "the value".into(),
     }
 }
 
@@ -453,9 +453,9 @@ impl Setting {
         self.value_in(&SyncConfig::default())
     }
 
-    /// Checks `text` (surrounding blanks ignored) from `source`: the one check every value
-    /// passes, wherever it comes from.
-    pub fn parse(&self, text: &str, source: Source) -> Result<Checked, SettingError> {
+    /// Checks `text` (surrounding blanks ignored) from `source` (`None`: a person entered it):
+    /// the one check every value passes, wherever it comes from.
+    pub fn parse(&self, text: &str, source: Option<Source>) -> Result<Checked, SettingError> {
         let refused = || SettingError::Invalid {
             name: self.name,
             value: text.to_owned(),
@@ -568,7 +568,7 @@ pub fn view(
         .map(|s| {
             let (value, source, error) = match layers.pick(conn, s)? {
                 Some((text, source)) => {
-                    let error = s.parse(&text, source).err().map(|e| e.to_string());
+                    let error = s.parse(&text, Some(source)).err().map(|e| e.to_string());
                     (text.trim().to_owned(), source, error)
                 }
                 None => (s.value_in(base), Source::Default, None),
@@ -598,10 +598,13 @@ pub fn config(
     layers: &Layers<'_>,
     base: SyncConfig,
 ) -> Result<SyncConfig, CoreError> {
+    for (name, _) in layers.flags {
+        Setting::named(name)?;
+    }
     let mut config = base;
     for s in SETTINGS {
         if let Some((text, source)) = layers.pick(conn, s)? {
-            let checked = s.parse(&text, source)?;
+            let checked = s.parse(&text, Some(source))?;
             s.apply(&mut config, &checked);
         }
     }
@@ -625,7 +628,7 @@ pub fn save(
                     env: setting.env(),
                 });
             }
-            Ok((setting, setting.parse(text, Source::Stored)?))
+            Ok((setting, setting.parse(text, None)?))
         })
         .collect::<Result<Vec<_>, SettingError>>()?;
     let tx = conn.transaction()?;
@@ -662,7 +665,7 @@ mod tests {
             };
             for ok in [min, max] {
                 assert!(
-                    s.parse(&ok.to_string(), Source::Stored).is_ok(),
+                    s.parse(&ok.to_string(), Some(Source::Stored)).is_ok(),
                     "{} takes {ok}",
                     s.name
                 );
@@ -670,14 +673,16 @@ mod tests {
             let mut bad = vec![max + 1, u64::MAX];
             bad.extend(min.checked_sub(1));
             for n in bad {
-                let e = s.parse(&n.to_string(), Source::Env).expect_err(s.name);
+                let e = s
+                    .parse(&n.to_string(), Some(Source::Env))
+                    .expect_err(s.name);
                 assert_eq!(
                     e,
                     SettingError::Invalid {
                         name: s.name,
                         value: n.to_string(),
                         allowed: format!("{min} to {max} {}", s.unit().expect("a unit").symbol()),
-                        from: Source::Env,
+                        from: Some(Source::Env),
                     },
                     "{} refuses {n}, naming itself, the value and its range",
                     s.name
@@ -685,7 +690,7 @@ mod tests {
             }
             for word in ["", "-1", "1.5", "ten", "1e3"] {
                 assert!(
-                    s.parse(word, Source::Stored).is_err(),
+                    s.parse(word, Some(Source::Stored)).is_err(),
                     "{} refuses {word:?}",
                     s.name
                 );
@@ -698,12 +703,12 @@ mod tests {
         for s in SETTINGS.iter().filter(|s| s.range().is_none()) {
             assert!(!s.choices().is_empty(), "{} lists what it takes", s.name);
             for word in s.choices() {
-                let checked = s.parse(word, Source::Stored).expect(word);
+                let checked = s.parse(word, Some(Source::Stored)).expect(word);
                 assert_eq!(checked.to_string(), *word);
             }
             for bad in ["", "yes", "1", "Manual", "somebody_wins"] {
                 assert!(
-                    s.parse(bad, Source::Stored).is_err(),
+                    s.parse(bad, Some(Source::Stored)).is_err(),
                     "{} refuses {bad:?}",
                     s.name
                 );
@@ -715,7 +720,7 @@ mod tests {
     fn every_default_passes_its_own_check_and_every_name_its_env_var() {
         for s in SETTINGS {
             assert!(
-                s.parse(&s.default_value(), Source::Default).is_ok(),
+                s.parse(&s.default_value(), Some(Source::Default)).is_ok(),
                 "the default of {} ({}) is allowed",
                 s.name,
                 s.default_value()
