@@ -8,8 +8,7 @@
 
 use std::path::Path;
 
-use till_core::sync::settings::{self, Layers, SyncSettingView};
-use till_core::sync::SyncConfig;
+use till_core::sync::settings::{self, SyncSettingChange, SyncSettingView};
 use till_core::CoreError;
 
 use crate::pin::Pin;
@@ -54,13 +53,19 @@ pub fn run(data_dir: Option<&Path>, args: Args) -> Result<(), Failure> {
     let Command::Sync(args) = args.command;
     let store = open_store(data_dir)?;
     let mut conn = store.connect()?;
-    let env = settings::process_env;
     if let Some(Change::Set { name, value, pin }) = args.change {
         let by = pin.operator(&mut conn)?;
-        settings::save(&mut conn, &env, &[(name.clone(), value)])?;
+        settings::save(
+            &mut conn,
+            &settings::process_env,
+            &[SyncSettingChange {
+                name: name.clone(),
+                value,
+            }],
+        )?;
         tracing::info!(setting = %name, by = ?by.map(|o| o.name), "sync setting saved");
     }
-    let rows = settings::view(&conn, &Layers::env(&env), &SyncConfig::default())?;
+    let rows = settings::in_force(&conn)?;
     if args.json {
         outln!("{}", serde_json::to_string(&rows)?);
     } else {

@@ -248,7 +248,7 @@ enum Kind {
 
 /// The unit of a number.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(rename = "SettingUnit"))]
 #[serde(rename_all = "snake_case")]
 pub enum Unit {
     Seconds,
@@ -271,7 +271,7 @@ impl Unit {
 
 /// Where the value in force comes from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(rename = "SettingSource"))]
 #[serde(rename_all = "snake_case")]
 pub enum Source {
     /// A flag of `tillctl sync`, for that run only.
@@ -526,6 +526,15 @@ pub struct SyncSettingView {
     pub error: Option<String>,
 }
 
+/// One setting as a person saves it: its name and the value as entered.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[serde(deny_unknown_fields)]
+pub struct SyncSettingChange {
+    pub name: String,
+    pub value: String,
+}
+
 /// Where values come from besides the store: the environment (injected, so tests never read
 /// the process's) and the flags of one `tillctl sync` run.
 pub struct Layers<'a> {
@@ -591,6 +600,12 @@ pub fn view(
         .collect()
 }
 
+/// Every setting in force for this process: its environment, then the store, over the
+/// engine's defaults.
+pub fn in_force(conn: &Connection) -> Result<Vec<SyncSettingView>, CoreError> {
+    view(conn, &Layers::env(&process_env), &SyncConfig::default())
+}
+
 /// The engine's configuration: `base` with every setting that is set applied. The first refused
 /// value is the error, and nothing is started with a value nobody chose.
 pub fn config(
@@ -616,11 +631,11 @@ pub fn config(
 pub fn save(
     conn: &mut Connection,
     env: &dyn Fn(&str) -> Option<String>,
-    changes: &[(String, String)],
+    changes: &[SyncSettingChange],
 ) -> Result<(), CoreError> {
     let checked = changes
         .iter()
-        .map(|(name, text)| {
+        .map(|SyncSettingChange { name, value: text }| {
             let setting = Setting::named(name)?;
             if (env)(&setting.env()).is_some() {
                 return Err(SettingError::FixedByEnv {
@@ -799,7 +814,10 @@ mod tests {
         let base = SyncConfig::default;
         let debounce = |c: &SyncConfig| c.debounce.as_millis();
 
-        let stored_only = [("debounce_ms".into(), "500".into())];
+        let stored_only = [SyncSettingChange {
+            name: "debounce_ms".into(),
+            value: "500".into(),
+        }];
         save(&mut conn, &no_env, &stored_only).expect("saves");
         let from_store = config(&conn, &Layers::env(&no_env), base()).expect("ok");
         assert_eq!(debounce(&from_store), 500, "the store beats the default");
@@ -859,10 +877,13 @@ mod tests {
     fn saving_is_all_or_nothing_and_refuses_what_the_environment_fixes() {
         let (_dir, mut conn) = store();
         let env = |name: &str| (name == "TILL_SYNC_GIVE_WAY_MS").then(|| "0".to_owned());
-        let changes = |pairs: &[(&str, &str)]| -> Vec<(String, String)> {
+        let changes = |pairs: &[(&str, &str)]| -> Vec<SyncSettingChange> {
             pairs
                 .iter()
-                .map(|(n, v)| ((*n).into(), (*v).into()))
+                .map(|(n, v)| SyncSettingChange {
+                    name: (*n).into(),
+                    value: (*v).into(),
+                })
                 .collect()
         };
         let refused = [
@@ -898,8 +919,8 @@ mod tests {
         )
         .expect("saves");
         assert_eq!(
-            crate::settings::sync_tick(&conn).expect("reads"),
-            Duration::from_secs(60),
+            config::get(&conn, &crate::settings::SYNC_INTERVAL_SECS).expect("reads"),
+            Some(60),
             "the interval is the one the app's settings always stored"
         );
         let c = config(&conn, &Layers::env(&env), SyncConfig::default()).expect("ok");
