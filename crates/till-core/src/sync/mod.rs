@@ -70,7 +70,8 @@ pub use status::{ErrorInfo, Progress, StatusSink, SyncStatus};
 pub use transport::{Credential, HttpTransport, Transport, TransportError};
 pub use trust::ServerTrust;
 
-/// How the engine behaves. Every field has a sensible default.
+/// How the engine behaves. Every field has a sensible default; each one a shop may set is a row
+/// of [`settings::SETTINGS`] (a new field gets its row there, and its line in the README).
 #[derive(Debug, Clone)]
 pub struct SyncConfig {
     /// The first push batch size; grows while the server keeps up.
