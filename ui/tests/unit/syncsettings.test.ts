@@ -38,7 +38,7 @@ const policy = (over: Partial<SyncSettingView> = {}): SyncSettingView => ({
 describe("sync settings", () => {
   it("takes a whole number within the row's bounds, and only the row's words", () => {
     for (const ok of ["0", "60000", " 300 "]) expect(refusal(number(), ok), ok).toBeNull();
-    for (const bad of ["", "-1", "60001", "1.5", "ten"]) {
+    for (const bad of ["", "-1", "+5", "60001", "1.5", "ten"]) {
       expect(refusal(number(), bad), bad).toBe("debounce_ms is 0 to 60000 ms");
     }
     expect(refusal(policy(), "manual")).toBeNull();

@@ -464,9 +464,9 @@ impl Setting {
         };
         let word = text.trim();
         let value = match self.kind {
-            Kind::Number { min, max, .. } => word
-                .parse::<u64>()
-                .ok()
+            Kind::Number { min, max, .. } => Some(word)
+                .filter(|w| w.bytes().all(|b| b.is_ascii_digit()))
+                .and_then(|w| w.parse::<u64>().ok())
                 .filter(|n| (min..=max).contains(n))
                 .map(Stored::Number),
             Kind::Flag { .. } => word.parse::<bool>().ok().map(Stored::Flag),
@@ -703,7 +703,7 @@ mod tests {
                     s.name
                 );
             }
-            for word in ["", "-1", "1.5", "ten", "1e3"] {
+            for word in ["", "-1", "+5", "1.5", "ten", "1e3", "1 000"] {
                 assert!(
                     s.parse(word, Some(Source::Stored)).is_err(),
                     "{} refuses {word:?}",
