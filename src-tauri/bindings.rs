@@ -79,6 +79,8 @@ mod tests {
             StoreDamage,
             StoreSettings,
             SyncNowAnswer,
+            SyncSettingChange,
+            SyncSettingView,
             SyncStatus,
             TenderBalance,
             TenderInput,

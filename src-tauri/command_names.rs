@@ -34,6 +34,8 @@ pub const COMMANDS: &[&str] = &[
     "settings_set",
     "enrol",
     "test_connection",
+    "sync_settings_get",
+    "sync_settings_set",
     "sign_in",
     "lock",
     "session",

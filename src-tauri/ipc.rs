@@ -29,6 +29,7 @@ pub use till_core::sync::conflicts::review::{ConflictDetail, ConflictSummary};
 pub use till_core::sync::customers::CustomerView;
 pub use till_core::sync::failed::ReviewItem;
 pub use till_core::sync::history::ActivityLine;
+pub use till_core::sync::settings::{SyncSettingChange, SyncSettingView};
 pub use till_core::sync::{ServerTrust, SyncStatus};
 pub use till_core::tender::{TenderBalance, TenderInput};
 pub use till_core::tickets::view::{ListedTicket, TicketDetail};

@@ -20,9 +20,12 @@ use till_core::recover::notice::{self, StoreDamage};
 use till_core::store::integrity;
 use till_core::store::Store;
 use till_core::sync::history::SyncCycle;
+use till_core::sync::settings::{self as sync_settings, Layers};
 use till_core::sync::state::SyncState;
-use till_core::sync::{StatusSink, SyncConfig, SyncEngine, SyncError, SyncHandle, SyncStatus};
-use till_core::{printer, recover, settings, signin, status, CoreError, ErrorCode, SystemClock};
+use till_core::sync::{
+    ErrorInfo, StatusSink, SyncConfig, SyncEngine, SyncError, SyncHandle, SyncStatus,
+};
+use till_core::{printer, recover, signin, status, CoreError, ErrorCode, SystemClock};
 use till_protocol::Operator;
 
 use crate::bridge::{EventBridge, ShellEvents};
@@ -76,6 +79,9 @@ pub struct Terminal {
     events: Arc<dyn ShellEvents>,
     /// Why the last salvage of a damaged store failed, shown with its notice until one succeeds.
     salvage_failed: Mutex<Option<String>>,
+    /// Why sync did not start: a sync setting in force was refused (an invalid `TILL_SYNC_…`
+    /// or stored value). Shown as the status's error until a start succeeds.
+    sync_refused: Mutex<Option<ErrorInfo>>,
     /// The employee signed in at the till, until the till locks. Kept in memory only: a
     /// restarted app asks for a PIN again.
     signed_in: Mutex<Option<SignedIn>>,
@@ -280,9 +286,18 @@ impl Terminal {
             return Ok(engine.status());
         }
         let s = self.db(status::read).await?;
+        let refused = self
+            .sync_refused
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
         Ok(SyncStatus {
-            state: SyncState::NotEnrolled,
+            state: match refused {
+                Some(_) => SyncState::Stopped,
+                None => SyncState::NotEnrolled,
+            },
             online: false,
+            last_error: refused.or(s.sync.last_error),
             ..s.sync
         })
     }
@@ -351,11 +366,22 @@ impl Terminal {
         if let Some(old) = old {
             old.shutdown().await;
         }
-        let tick = self.on_conn(|c| settings::sync_tick(c)).await?;
-        let config = SyncConfig {
-            tick,
-            ..SyncConfig::default()
-        };
+        let config = self
+            .on_conn(|c| {
+                let layers = Layers::env(&sync_settings::process_env);
+                sync_settings::config(c, &layers, SyncConfig::default())
+            })
+            .await;
+        let refused = config.as_ref().err().map(|e| ErrorInfo {
+            code: e.code,
+            message: e.message.clone(),
+        });
+        *self.sync_refused.lock().unwrap_or_else(|p| p.into_inner()) = refused;
+        let config = config.inspect_err(|e| {
+            tracing::error!(code = %e.code, error = %e.message, "a sync setting is refused; sync stays off");
+            self.local_write();
+        })?;
+        let tick = config.tick;
         let sink = Arc::new(EngineSink {
             events: Arc::clone(&self.sink),
             terminal: Arc::downgrade(self),
@@ -443,6 +469,7 @@ fn open<R: Runtime>(app: &AppHandle<R>, data_dir: &Path) -> CmdResult<Terminal> 
         sink: bridge.clone(),
         events: bridge,
         salvage_failed: Mutex::new(None),
+        sync_refused: Mutex::new(None),
         signed_in: Mutex::new(None),
         closed: AtomicBool::new(false),
     })

@@ -50,6 +50,8 @@ pub fn handler<R: tauri::Runtime>() -> impl Fn(tauri::ipc::Invoke<R>) -> bool + 
         settings::settings_set,
         settings::enrol,
         settings::test_connection,
+        settings::sync_settings_get,
+        settings::sync_settings_set,
         session::sign_in,
         session::lock,
         session::session,

@@ -280,3 +280,38 @@ describe("the Till app on a damaged store", () => {
     assert.equal(status.store_damaged.file, path.join(dir, aside[0]), "which knows what it replaced");
   });
 });
+
+describe("the Till app with a sync setting the environment gets wrong", () => {
+  let root, server, terminalDir, driver, app;
+
+  before(async () => {
+    root = tempRoot();
+    ({ server, terminalDir } = await enrolledTerminal(root));
+    driver = await Driver.start(isolatedEnv(root, { TILL_SYNC_BATCH_SIZE: "0" }));
+  });
+
+  after(async () => {
+    if (app) await app.end();
+    if (driver) await driver.stop();
+    if (server) await server.stop();
+    if (root) removeTemp(root);
+  });
+
+  test("refuses to start sync, says which setting and why, and shows it in Settings", async () => {
+    app = await Session.start(driver.url, APP, ["--data-dir", terminalDir]);
+    const why = 'the environment\'s TILL_SYNC_BATCH_SIZE "0" is not a valid batch_size: it is 1 to 1000 items';
+    const detail = await app.waitFor("the status bar's reason", async () => {
+      const text = await app.exec(`return document.querySelector('[data-testid="sync-detail"]')?.textContent ?? null`);
+      return text && text.includes(why) ? text : null;
+    });
+    assert.ok(detail.includes(why), detail);
+    const state = await app.exec(`return document.querySelector('[data-testid="status-bar"]').dataset.state`);
+    assert.equal(state, "stopped", "never a sync with a value nobody chose");
+    await openTab(app, "settings");
+    const refused = await app.waitFor("the refused row", async () => {
+      const text = await app.exec(`return document.querySelector('[data-testid="sync-refused-batch_size"]')?.textContent ?? null`);
+      return text || null;
+    });
+    assert.equal(refused, why);
+  });
+});

@@ -10,7 +10,11 @@
 //     manager approvals and shifts then apply), signedIn (a PIN signed in at start), openShift,
 //     closedShifts, parked ([{label, lines: [[productIndex, qty]]}]), currentSale (same shape),
 //     printer ({target, auto, paper}: a receipt printer set), printerOffline (it takes nothing),
-//     printerQueued (jobs already waiting) }
+//     printerQueued (jobs already waiting), syncEnv ({name: value}: sync settings the environment
+//     fixes, as TILL_SYNC_<NAME> would) }
+// The sync settings are the core's table (`till_core::sync::settings`, the README's): each row a
+// `SyncSettingView`; `sync_settings_set` checks the bounds and words, all or none, refuses a row
+// the environment fixes, and `interval_secs` is `settings.sync_interval_secs`, as in the core.
 // The printer answers in the core's shapes (`PrinterStatus`, `PrinterSettings`, `Flushed`, and a
 // ticket's `Receipt` model built block by block as `till_core::receipt::for_ticket` builds it);
 // every status change is pushed as `printer://status`. `__mock.setPrinterOnline(bool)` turns it
@@ -179,6 +183,41 @@
     return out.slice(0, 4);
   }
 
+  // ---- sync settings (the core's table) -------------------------------------------------------
+  const POLICIES = ["field_merge", "manual", "last_writer_wins", "server_wins", "terminal_wins"];
+  const SYNC_TABLE = [
+    ["interval_secs", "seconds", 5, 86400, "30", "How often the till syncs while nothing waits to be sent"],
+    ["backlog_tick_ms", "milliseconds", 10, 60000, "1000", "How soon the next cycle runs while a backlog remains"],
+    ["debounce_ms", "milliseconds", 0, 60000, "300", "How long after a sale the till waits for more before syncing"],
+    ["probe_interval_secs", "seconds", 1, 3600, "10", "How often the back office is asked whether it is back, while offline"],
+    ["batch_size", "items", 1, 1000, "100", "Sales and changes in the first push batch (it grows while the server keeps up)"],
+    ["max_batch_size", "items", 1, 1000, "1000", "The largest push batch"],
+    ["send_ahead", null, ["true", "false"], null, "true", "Prepare and send the next batch while the last answer is applied"],
+    ["give_way_ms", "milliseconds", 0, 2000, "100", "How long after a sale the engine holds its own writes (0: never)"],
+    ["pull_limit", "items", 1, 1000, "500", "Catalog and customer changes asked for in one pull"],
+    ["backoff_base_ms", "milliseconds", 10, 60000, "500", "The longest wait after the first failure (it doubles with each one after)"],
+    ["backoff_cap_ms", "milliseconds", 10, 3600000, "300000", "The longest wait between two attempts"],
+    ["connect_timeout_ms", "milliseconds", 100, 120000, "5000", "How long a connection to the back office may take"],
+    ["request_timeout_ms", "milliseconds", 1000, 600000, "30000", "How long one request may take, answer included (a full batch must fit)"],
+    ["applied_retention_hours", "hours", 1, 8784, "168", "How long sent and acknowledged queue rows are kept (tickets and the journal always)"],
+    ["customer_policy", null, POLICIES, null, "field_merge", "How conflicts over customers are settled"],
+    ["ticket_policy", null, POLICIES, null, "manual", "How conflicts over tickets are settled"],
+  ];
+  const SYMBOLS = { seconds: "s", milliseconds: "ms", hours: "h", items: "items" };
+
+  /** Every sync setting in force: the environment (`seed.syncEnv`), then what was saved, then the default. */
+  function syncSettings() {
+    const env = seed.syncEnv || {};
+    return SYNC_TABLE.map(([name, unit, minOrChoices, max, dflt, doc]) => {
+      const choices = Array.isArray(minOrChoices) ? minOrChoices : [];
+      const min = choices.length ? null : minOrChoices;
+      const allowed = choices.length ? (unit === null && choices[0] === "true" ? "true or false" : `one of ${choices.join(", ")}`) : `${min} to ${max} ${SYMBOLS[unit]}`;
+      const stored = db.syncStored[name];
+      const [value, source] = name in env ? [env[name], "env"] : stored !== undefined ? [stored, "stored"] : [dflt, "default"];
+      return { name, env: `TILL_SYNC_${name.toUpperCase()}`, doc, unit, value, source, default: dflt, allowed, min, max: choices.length ? null : max, choices, error: null };
+    });
+  }
+
   // ---- state ------------------------------------------------------------------------------
   const db = {
     store: { store_name: "Corner Shop", currency: { code: "GBP", exponent: 2 }, prices_include_tax: true, locale: "en-GB" },
@@ -192,6 +231,7 @@
       lock_after_idle_seconds: 300,
       trust: { ca_pem: null, pin_sha256: null, allow_cleartext: false },
     },
+    syncStored: {},
     tickets: [],
     nextNumber: 1,
     nextServerNumber: 1041,
@@ -723,6 +763,23 @@
       pushState();
       return c;
     },
+    sync_settings_get: () => syncSettings(),
+    sync_settings_set: ({ changes }) => {
+      const rows = syncSettings();
+      for (const { name, value } of changes) {
+        const row = rows.find((r) => r.name === name);
+        if (!row) return fail("invalid_input", `no sync setting is named "${name}"`);
+        if (row.source === "env") return fail("invalid_input", `${name} is fixed by the environment (${row.env}); change it there`);
+        const word = value.trim();
+        const ok = row.min !== null ? /^\d+$/.test(word) && Number(word) >= row.min && Number(word) <= row.max : row.choices.includes(word);
+        if (!ok) return fail("invalid_input", `the value "${value}" is not a valid ${name}: it is ${row.allowed}`);
+      }
+      for (const { name, value } of changes) {
+        db.syncStored[name] = value.trim();
+        if (name === "interval_secs") db.settings.sync_interval_secs = Number(value);
+      }
+      return syncSettings();
+    },
     settings_get: () => db.settings,
     settings_set: ({ settings }) => {
       if (!Number.isInteger(settings.sync_interval_secs) || settings.sync_interval_secs < 5) return fail("invalid_input", "the sync interval is between 5 and 86400 seconds");
@@ -733,6 +790,7 @@
         return fail("server_unreachable", `cannot reach the server: error sending request for url (${settings.server_url}/v1/whoami)`);
       }
       db.settings.sync_interval_secs = settings.sync_interval_secs;
+      db.syncStored.interval_secs = String(settings.sync_interval_secs);
       db.settings.operator = settings.operator;
       db.settings.lock_after_idle_seconds = settings.lock_after_idle_seconds;
       return db.settings;

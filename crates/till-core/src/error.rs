@@ -56,6 +56,10 @@ pub enum CoreError {
     /// what is expected and is shown as it is.
     #[error("{0}")]
     InvalidValue(String),
+    /// A sync setting was refused (from the environment, the store, a form or a flag); the
+    /// message names the setting, the value and what it allows.
+    #[error(transparent)]
+    Setting(#[from] crate::sync::settings::SettingError),
     /// The ticket was already voided or refunded on this terminal.
     #[error("ticket {ticket_id} was already reversed by ticket {by}")]
     AlreadyReversed { ticket_id: Uuid, by: Uuid },
@@ -130,7 +134,9 @@ impl CoreError {
             CoreError::TenderShort { .. } => ErrorCode::InsufficientTender,
             CoreError::CardNumberForbidden { .. } => ErrorCode::CardNumberForbidden,
             CoreError::CardNumberInText { .. } => ErrorCode::CardNumberInText,
-            CoreError::InvalidInput(_) | CoreError::InvalidValue(_) => ErrorCode::InvalidInput,
+            CoreError::InvalidInput(_) | CoreError::InvalidValue(_) | CoreError::Setting(_) => {
+                ErrorCode::InvalidInput
+            }
             CoreError::AlreadyReversed { .. } => ErrorCode::AlreadyReversed,
             CoreError::NotReversible(_) => ErrorCode::NotReversible,
             CoreError::TicketNotFound(_) => ErrorCode::TicketNotFound,

@@ -230,12 +230,6 @@ pub fn set_discount_approval_above_pct(
     Ok(pct)
 }
 
-/// The periodic sync tick the settings ask for.
-pub fn sync_tick(conn: &Connection) -> Result<Duration, CoreError> {
-    let secs = config::get(conn, &SYNC_INTERVAL_SECS)?.unwrap_or(DEFAULT_SYNC_INTERVAL_SECS);
-    Ok(Duration::from_secs(u64::from(secs)))
-}
-
 /// What saving did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Saved {

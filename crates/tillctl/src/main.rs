@@ -21,6 +21,7 @@ mod recover;
 mod refund;
 mod reversal;
 mod ring_up;
+mod settings;
 mod shift;
 mod status;
 mod sync;
@@ -91,6 +92,8 @@ enum Command {
     /// Set the receipt printer, print after each payment or not, print a test page, print what
     /// waits
     Printer(printer::Args),
+    /// Show the sync settings in force and where each comes from, or save one
+    Settings(settings::Args),
     /// Print a ticket's receipt again (--copy marks it COPY), or show it as text
     Receipt(receipt::Args),
 }
@@ -125,6 +128,7 @@ fn main() -> ExitCode {
         Command::Shift(args) => shift::run(dir, args),
         Command::Printer(args) => printer::run(dir, args),
         Command::Receipt(args) => receipt::run(dir, args),
+        Command::Settings(args) => settings::run(dir, args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -240,3 +240,133 @@ fn a_reader_that_closes_early_ends_the_run_quietly() {
         );
     }
 }
+
+/// `tillctl` with `env` set, and no `TILL_SYNC_…` of the caller's.
+fn tillctl_with_env(dir: &std::path::Path, env: &[(&str, &str)], args: &[&str]) -> Output {
+    let mut cmd = Command::new(TILLCTL);
+    cmd.arg("--data-dir")
+        .arg(dir)
+        .args(args)
+        .env_remove("TILL_DATA_DIR");
+    for (name, _) in std::env::vars().filter(|(n, _)| n.starts_with("TILL_SYNC_")) {
+        cmd.env_remove(name);
+    }
+    cmd.envs(env.iter().copied())
+        .output()
+        .expect("tillctl runs")
+}
+
+fn setting<'a>(rows: &'a serde_json::Value, name: &str) -> &'a serde_json::Value {
+    rows.as_array()
+        .expect("a JSON array")
+        .iter()
+        .find(|r| r["name"] == name)
+        .unwrap_or_else(|| panic!("{name} is listed"))
+}
+
+#[test]
+fn sync_settings_show_each_value_and_where_it_comes_from() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let set = tillctl_with_env(
+        dir.path(),
+        &[],
+        &["settings", "sync", "set", "debounce_ms", "700"],
+    );
+    assert!(
+        set.status.success(),
+        "{}",
+        String::from_utf8_lossy(&set.stderr)
+    );
+    let env = [
+        ("TILL_SYNC_BATCH_SIZE", "50"),
+        ("TILL_SYNC_DEBOUNCE_MS", "900"),
+    ];
+    let out = tillctl_with_env(dir.path(), &env, &["settings", "sync", "--json"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let rows: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    let shown = |name| {
+        let r = setting(&rows, name);
+        (
+            r["value"].as_str().map(String::from),
+            r["source"].as_str().map(String::from),
+        )
+    };
+    let pair = |v: &str, s: &str| (Some(v.to_owned()), Some(s.to_owned()));
+    assert_eq!(shown("batch_size"), pair("50", "env"));
+    assert_eq!(
+        shown("debounce_ms"),
+        pair("900", "env"),
+        "the environment beats the store"
+    );
+    assert_eq!(shown("interval_secs"), pair("30", "default"));
+    let out = tillctl_with_env(dir.path(), &[], &["settings", "sync", "--json"]);
+    let rows: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    assert_eq!(setting(&rows, "debounce_ms")["source"], "stored");
+    let text = tillctl_with_env(dir.path(), &[], &["settings", "sync"]);
+    assert!(
+        String::from_utf8_lossy(&text.stdout).contains("debounce_ms = 700 ms (stored)\n"),
+        "one line per setting"
+    );
+}
+
+#[test]
+fn a_refused_sync_setting_exits_1_and_changes_nothing() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let out = tillctl_with_env(
+        dir.path(),
+        &[],
+        &["settings", "sync", "set", "pull_limit", "1001"],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr).trim_end(),
+        "error: the value \"1001\" is not a valid pull_limit: it is 1 to 1000 items (invalid_input)"
+    );
+    let fixed = tillctl_with_env(
+        dir.path(),
+        &[("TILL_SYNC_PULL_LIMIT", "200")],
+        &["settings", "sync", "set", "pull_limit", "300"],
+    );
+    assert_eq!(fixed.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&fixed.stderr).contains("fixed by the environment"));
+    let out = tillctl_with_env(dir.path(), &[], &["settings", "sync", "--json"]);
+    let rows: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    assert_eq!(
+        (
+            &setting(&rows, "pull_limit")["value"],
+            &setting(&rows, "pull_limit")["source"]
+        ),
+        (&serde_json::json!("500"), &serde_json::json!("default")),
+        "nothing was saved"
+    );
+
+    let bad_env = [("TILL_SYNC_SEND_AHEAD", "yes")];
+    let listed = tillctl_with_env(dir.path(), &bad_env, &["settings", "sync"]);
+    assert_eq!(
+        listed.status.code(),
+        Some(1),
+        "a refused value in force fails the listing"
+    );
+    assert!(String::from_utf8_lossy(&listed.stdout).contains("send_ahead = yes (env): refused"));
+    let sync = tillctl_with_env(dir.path(), &bad_env, &["sync"]);
+    assert_eq!(
+        sync.status.code(),
+        Some(1),
+        "sync never starts on a value nobody chose"
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&sync.stderr).trim_end(),
+        "error: the environment's TILL_SYNC_SEND_AHEAD \"yes\" is not a valid send_ahead: it is \
+         true or false (invalid_input)"
+    );
+    let flag = tillctl_with_env(dir.path(), &[], &["sync", "--give-way-ms", "5000"]);
+    assert_eq!(
+        flag.status.code(),
+        Some(1),
+        "a flag is checked by the same table"
+    );
+}

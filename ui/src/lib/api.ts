@@ -32,6 +32,8 @@ import type { Resolved } from "./bindings/Resolved";
 import type { SettingsInput } from "./bindings/SettingsInput";
 import type { StoreDamage } from "./bindings/StoreDamage";
 import type { StoreSettings } from "./bindings/StoreSettings";
+import type { SyncSettingChange } from "./bindings/SyncSettingChange";
+import type { SyncSettingView } from "./bindings/SyncSettingView";
 import type { SyncNowAnswer } from "./bindings/SyncNowAnswer";
 import type { SyncProgress } from "./bindings/SyncProgress";
 import type { SyncStatus } from "./bindings/SyncStatus";
@@ -125,6 +127,8 @@ export const api = {
 
   settingsGet: () => call<AppSettings>("settings_get"),
   settingsSet: (settings: SettingsInput) => call<AppSettings>("settings_set", { settings }),
+  syncSettings: () => call<SyncSettingView[]>("sync_settings_get"),
+  setSyncSettings: (changes: SyncSettingChange[]) => call<SyncSettingView[]>("sync_settings_set", { changes }),
   enrol: (serverUrl: string, token: string, trust: ServerTrust) =>
     call<AppSettings>("enrol", { serverUrl, token, trust }),
   testConnection: (serverUrl: string, trust: ServerTrust) =>

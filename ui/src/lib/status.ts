@@ -91,7 +91,8 @@ export function describeState(s: SyncStatus, nowMs: number): StateView {
     case "not_enrolled":
       return { label: "Not connected", detail: "no back office", tone: "muted" };
     case "stopped":
-      return { label: "Sync stopped", detail: null, tone: "error" };
+      // e.g. a sync setting in force was refused: its message names the setting and the value.
+      return { label: "Sync stopped", detail: s.last_error?.message ?? null, tone: "error" };
   }
 }
 

@@ -184,6 +184,49 @@ describe("settings", () => {
   });
 });
 
+describe("sync settings", () => {
+  it("lists every setting, locks one the environment fixes, refuses a bad value inline and saves the rest", async () => {
+    const { page, context } = await openApp(browser, server.url, { seed: { syncEnv: { batch_size: "250" } } });
+    try {
+      await page.getByTestId("tab-settings").click();
+      const panel = page.getByTestId("sync-settings");
+      await panel.getByTestId("sync-setting-interval_secs").waitFor();
+      for (const name of ["interval_secs", "request_timeout_ms", "give_way_ms", "customer_policy", "ticket_policy"]) {
+        assert.equal(await panel.getByTestId(`sync-setting-${name}`).count(), 1, `${name} is listed`);
+      }
+      assert.match(await panel.getByTestId("sync-setting-interval_secs").innerText(), /default 30 s · 5 to 86400 s/);
+      assert.equal(await panel.getByTestId("sync-input-batch_size").inputValue(), "250");
+      assert.equal(await panel.getByTestId("sync-input-batch_size").isDisabled(), true, "the environment's value is changed there");
+      assert.equal(await panel.getByTestId("sync-source-batch_size").innerText(), "set by TILL_SYNC_BATCH_SIZE");
+
+      await panel.getByTestId("sync-input-pull_limit").fill("5000");
+      await panel.getByTestId("sync-error-pull_limit").filter({ hasText: "pull_limit is 1 to 1000 items" }).waitFor();
+      assert.equal(await page.getByTestId("save-sync-settings").isDisabled(), true);
+
+      await panel.getByTestId("sync-input-pull_limit").fill("200");
+      await panel.getByTestId("sync-input-interval_secs").fill("60");
+      await panel.getByTestId("sync-input-customer_policy").selectOption("manual");
+      await page.getByTestId("save-sync-settings").click();
+      await page.getByTestId("sync-settings-message").filter({ hasText: "Sync settings saved" }).waitFor();
+      const saved = (await page.evaluate(() => window.__mock.calls)).filter((c) => c.cmd === "sync_settings_set");
+      assert.deepEqual(saved.map((c) => c.args.changes), [[
+        { name: "interval_secs", value: "60" },
+        { name: "pull_limit", value: "200" },
+        { name: "customer_policy", value: "manual" },
+      ]]);
+      assert.equal(await panel.getByTestId("sync-source-pull_limit").innerText(), "saved on this till");
+
+      await page.getByTestId("operator").fill("Robin");
+      await page.getByTestId("save-settings").click();
+      await page.getByTestId("settings-message").filter({ hasText: "Settings saved" }).waitFor();
+      const till = (await page.evaluate(() => window.__mock.calls)).filter((c) => c.cmd === "settings_set").at(-1);
+      assert.equal(till.args.settings.sync_interval_secs, 60, "This till keeps the interval the Sync panel saved");
+    } finally {
+      await context.close();
+    }
+  });
+});
+
 describe("sync activity", () => {
   it("folds idle cycles into one line and shows errors without addresses", async () => {
     const since = new Date(2026, 0, 5, 10, 42).getTime();

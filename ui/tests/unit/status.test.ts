@@ -62,6 +62,12 @@ describe("describeState", () => {
     );
     expect(view).toMatchObject({ label: "Sync stopped", tone: "error", detail: message });
   });
+
+  it("says which sync setting stopped sync, in the core's words", () => {
+    const message = "the environment's TILL_SYNC_BATCH_SIZE \"0\" is not a valid batch_size: it is 1 to 1000 items";
+    const view = describeState(status({ state: "stopped", last_error: { code: "invalid_input", message } }), NOW);
+    expect(view).toMatchObject({ label: "Sync stopped", tone: "error", detail: message });
+  });
 });
 
 describe("formatDuration and relativeTime", () => {

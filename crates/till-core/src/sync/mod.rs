@@ -17,6 +17,8 @@
 //!   pure state machine, tested as a table of transitions;
 //! - [`engine`]: the tokio actor that drives the machine, and its cheap-clone [`SyncHandle`];
 //!   [`drain`](mod@drain): the same machine driven in the foreground (`tillctl sync`);
+//! - [`settings`]: every setting of [`SyncConfig`] in one checked table, with where each
+//!   value comes from (environment, store, default);
 //! - [`status`]: the snapshot published to an injected, throttled [`StatusSink`].
 //!
 //! The engine always uses its own SQLite connection and short transactions, so ring-up on another
@@ -45,6 +47,7 @@ mod machine_tests;
 pub mod persisted;
 pub mod pull;
 pub mod push;
+pub mod settings;
 pub mod state;
 pub mod status;
 pub mod tls;
@@ -69,7 +72,8 @@ pub use status::{ErrorInfo, Progress, StatusSink, SyncStatus};
 pub use transport::{Credential, HttpTransport, Transport, TransportError};
 pub use trust::ServerTrust;
 
-/// How the engine behaves. Every field has a sensible default.
+/// How the engine behaves. Every field has a sensible default; each one a shop may set is a row
+/// of [`settings::SETTINGS`] (a new field gets its row there, and its line in the README).
 #[derive(Debug, Clone)]
 pub struct SyncConfig {
     /// The first push batch size; grows while the server keeps up.

@@ -169,8 +169,16 @@ impl PolicySet {
         }
     }
 
-    /// A policy by its stable name (`field_merge`, `manual`, `last_writer_wins`,
-    /// `server_wins`, `terminal_wins`).
+    /// The stable name of every policy [`PolicySet::named`] knows.
+    pub const NAMES: &'static [&'static str] = &[
+        "field_merge",
+        "manual",
+        "last_writer_wins",
+        "server_wins",
+        "terminal_wins",
+    ];
+
+    /// A policy by its stable name (one of [`PolicySet::NAMES`]).
     pub fn named(name: &str) -> Option<Arc<dyn ConflictPolicy>> {
         Some(match name {
             "field_merge" => Arc::new(FieldMerge),
@@ -332,5 +340,18 @@ mod tests {
             Decision::Manual,
             "a version written before stamps were kept cannot be compared"
         );
+    }
+
+    #[test]
+    fn every_listed_name_is_a_policy_that_answers_to_it() {
+        for name in PolicySet::NAMES {
+            let policy = PolicySet::named(name).expect("a listed name is a policy");
+            assert_eq!(
+                policy.name(),
+                *name,
+                "the name stored is the name looked up"
+            );
+        }
+        assert!(PolicySet::named("nobody_wins").is_none());
     }
 }
