@@ -192,6 +192,7 @@
     ["probe_interval_secs", "seconds", 1, 3600, "10", "How often the back office is asked whether it is back, while offline"],
     ["batch_size", "items", 1, 1000, "100", "Sales and changes in the first push batch (it grows while the server keeps up)"],
     ["max_batch_size", "items", 1, 1000, "1000", "The largest push batch"],
+    ["batch_target_ms", "milliseconds", 100, 60000, "2000", "The time on the wire a push batch aims at; the batch size follows the link's measured speed"],
     ["send_ahead", null, ["true", "false"], null, "true", "Prepare and send the next batch while the last answer is applied"],
     ["give_way_ms", "milliseconds", 0, 2000, "100", "How long after a sale the engine holds its own writes (0: never)"],
     ["pull_limit", "items", 1, 1000, "500", "Catalog and customer changes asked for in one pull"],

@@ -101,6 +101,18 @@ pub static SETTINGS: &[Setting] = &[
         },
     },
     Setting {
+        name: "batch_target_ms",
+        key: "sync.batch_target_ms",
+        doc: "The time on the wire a push batch aims at; the batch size follows the link's measured speed",
+        kind: Kind::Number {
+            unit: Unit::Milliseconds,
+            min: 100,
+            max: 60_000,
+            get: |c| millis(c.batch_target),
+            set: |c, v| c.batch_target = Duration::from_millis(v),
+        },
+    },
+    Setting {
         name: "send_ahead",
         key: "sync.send_ahead",
         doc: "Prepare and send the next batch while the last answer is applied",
