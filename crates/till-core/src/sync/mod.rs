@@ -94,6 +94,10 @@ pub struct SyncConfig {
     pub probe_interval: Duration,
     /// Back-off between failed attempts.
     pub backoff: BackoffPolicy,
+    /// Server errors (5xx) or timeouts in a row that open the circuit breaker: no batch is sent
+    /// until the back office's health endpoint answers (probed with the same back-off), then
+    /// one cycle tries; a fault there opens it again. Zero never opens it.
+    pub circuit_threshold: u32,
     /// Applied outbox rows older than this are pruned (tickets and the journal never are).
     pub applied_retention: Duration,
     /// The shortest gap between two status snapshots sent to the sink.
@@ -120,6 +124,7 @@ impl Default for SyncConfig {
             debounce: Duration::from_millis(300),
             probe_interval: Duration::from_secs(10),
             backoff: BackoffPolicy::default(),
+            circuit_threshold: 5,
             applied_retention: Duration::from_secs(7 * 24 * 3600),
             status_interval: Duration::from_millis(50),
             shutdown_grace: Duration::from_secs(5),
