@@ -14,7 +14,9 @@
 //! - [`conflicts`], [`failed`], [`customers`], [`history`]: what a person reviews and edits;
 //! - [`machine`]: the engine's decisions (when to run, probe, back off, record, publish) as a
 //!   pure state machine, tested as a table of transitions;
-//! - [`engine`]: the tokio actor that drives the machine, and its cheap-clone [`SyncHandle`];
+//! - [`engine`]: the tokio actor that drives the machine, and its cheap-clone [`SyncHandle`]
+//!   (whose `nudge` the app calls when its window gains focus, and when `network`, on Linux,
+//!   hears from NetworkManager that the network came back);
 //!   [`drain`](mod@drain): the same machine driven in the foreground (`tillctl sync`);
 //! - [`status`]: the snapshot published to an injected, throttled [`StatusSink`].
 //!
@@ -41,6 +43,8 @@ pub mod lock;
 pub mod machine;
 #[cfg(test)]
 mod machine_tests;
+#[cfg(target_os = "linux")]
+pub mod network;
 pub mod persisted;
 pub mod pull;
 pub mod push;
