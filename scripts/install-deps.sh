@@ -19,6 +19,8 @@ packages=(
   postgresql
   # The power-cut test mounts a FUSE filesystem under a till's data dir
   fuse3
+  # The network-back test's private message bus (dbus-daemon)
+  dbus
   # `make dist` and the package test: the package's dependencies, its desktop entry's check
   dpkg-dev desktop-file-utils
 )

@@ -12,6 +12,7 @@ mod input;
 mod ipc;
 mod logging;
 mod terminal;
+mod triggers;
 
 use std::path::{Path, PathBuf};
 
@@ -108,10 +109,14 @@ fn build(data_dir: &Path) -> tauri::Builder<tauri::Wry> {
                 .build(),
         )
         .invoke_handler(commands::handler())
-        .on_window_event(closing::on_window_event)
+        .on_window_event(|window, event| {
+            closing::on_window_event(window, event);
+            triggers::on_window_event(window, event);
+        })
         .setup(move |app| {
             let state = terminal::start(app.handle(), &setup_dir);
             app.manage(state);
+            triggers::watch_network(app.handle());
             #[cfg(unix)]
             closing::exit_on_signals(app.handle().clone());
             Ok(())

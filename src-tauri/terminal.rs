@@ -359,6 +359,14 @@ impl Terminal {
         });
     }
 
+    /// Hints to the sync engine that now is a good time to try (the window gained focus, the
+    /// network came back); nothing before enrolment.
+    pub fn nudge_sync(&self) {
+        if let Some(engine) = self.engine() {
+            engine.nudge();
+        }
+    }
+
     /// Starts the sync engine when the terminal is enrolled, replacing (and shutting down) a
     /// running one, e.g. after enrolling again or changing the sync interval.
     pub async fn restart_sync(self: &Arc<Self>) -> CmdResult<()> {

@@ -138,6 +138,8 @@ struct Shared {
     upstream: Mutex<SocketAddr>,
     chooser: Mutex<Chooser>,
     counts: ProxyCounts,
+    /// The request line (`GET /v1/health`) of every request read, in order.
+    requests: Mutex<Vec<String>>,
     /// When set, every request passes whatever the plan says.
     healed: AtomicBool,
 }
@@ -166,6 +168,7 @@ impl FaultProxy {
                 chosen: 0,
             }),
             counts: ProxyCounts::default(),
+            requests: Mutex::new(Vec::new()),
             healed: AtomicBool::new(false),
         });
         let accept_shared = Arc::clone(&shared);
@@ -214,6 +217,16 @@ impl FaultProxy {
     pub fn counts(&self) -> &ProxyCounts {
         &self.shared.counts
     }
+
+    /// The method and path of every request read so far (`GET /v1/health`), in order, whatever
+    /// was done with it; a connection refused before anything was read is not among them.
+    pub fn requests(&self) -> Vec<String> {
+        self.shared
+            .requests
+            .lock()
+            .map(|r| r.clone())
+            .unwrap_or_default()
+    }
 }
 
 impl Drop for FaultProxy {
@@ -252,6 +265,9 @@ async fn serve_connection(mut client: TcpStream, shared: Arc<Shared>) -> std::io
     let Some(request) = read_request(&mut client, &mut buffered).await? else {
         return Ok(());
     };
+    if let Ok(mut requests) = shared.requests.lock() {
+        requests.push(request_line(&request));
+    }
     if fault != Fault::Pass {
         shared.counts.faulted.fetch_add(1, Ordering::Relaxed);
     }
@@ -321,6 +337,16 @@ async fn read_request(
     let rest = buffered.split_off(header_end + body_len);
     let request = std::mem::replace(buffered, rest);
     Ok(Some(with_connection_close(&request, header_end)))
+}
+
+/// The method and path of a request (`POST /v1/push`), without the query and the version.
+fn request_line(request: &[u8]) -> String {
+    let head = String::from_utf8_lossy(&request[..request.len().min(512)]).to_string();
+    let mut words = head.split_whitespace();
+    let method = words.next().unwrap_or("");
+    let target = words.next().unwrap_or("");
+    let path = target.split('?').next().unwrap_or(target);
+    format!("{method} {path}")
 }
 
 /// Rewrites the request's `Connection` header to `close`, so the upstream ends its response by
@@ -455,6 +481,11 @@ mod tests {
         assert!(text.starts_with("HTTP/1.1 200"), "{text}");
         assert!(text.ends_with(r#"{"ok":true}"#), "body intact: {text}");
         assert_eq!(hits.load(Ordering::SeqCst), 1, "the server saw the request");
+        assert_eq!(
+            proxy.requests(),
+            ["POST /v1/push"],
+            "each request is logged by method and path"
+        );
     }
 
     #[tokio::test]

@@ -53,6 +53,11 @@ export function errorHeadline(code: ErrorCode): string {
   return ERROR_HEADLINES[code] ?? "Sync error";
 }
 
+/** "retry in 42 s" until `next_retry_at_ms` (never negative), or `soon` without one. */
+function countdown(s: SyncStatus, nowMs: number, words: string, soon: string): string {
+  return s.next_retry_at_ms === null ? soon : `${words} ${formatDuration((s.next_retry_at_ms - nowMs) / 1000)}`;
+}
+
 /** The headline of the status bar: the engine's state in a cashier's words. */
 export function describeState(s: SyncStatus, nowMs: number): StateView {
   switch (s.state) {
@@ -63,15 +68,15 @@ export function describeState(s: SyncStatus, nowMs: number): StateView {
         ? { label: "In sync", detail: null, tone: "ok" }
         : { label: "Online", detail: "waiting to send", tone: "ok" };
     case "backing_off": {
-      const detail =
-        s.next_retry_at_ms === null
-          ? "retrying soon"
-          : `retry in ${formatDuration((s.next_retry_at_ms - nowMs) / 1000)}`;
+      const detail = countdown(s, nowMs, "retry in", "retrying soon");
       const label = s.last_error ? errorHeadline(s.last_error.code) : s.online ? "Server trouble" : "Offline";
       return { label, detail, tone: "warn" };
     }
     case "offline":
       return { label: "Offline", detail: "sales are kept on this till", tone: "warn" };
+    case "circuit_open":
+      // The engine keeps batches back until the back office answers again; selling goes on.
+      return { label: "Back office failing", detail: countdown(s, nowMs, "retrying in", "retrying soon"), tone: "warn" };
     case "auth_error":
       return { label: "Not authorised", detail: "re-enrol this till in Settings", tone: "error" };
     case "diverged":
@@ -133,7 +138,7 @@ export const EXPORT_AFTER_MS = 60 * 60 * 1000;
 export function exportOffered(s: SyncStatus, nowMs: number): boolean {
   if (s.pending === 0) return false;
   if (s.state === "stopped" || s.state === "auth_error") return true;
-  if (s.state !== "offline" && s.state !== "backing_off") return false;
+  if (s.state !== "offline" && s.state !== "backing_off" && s.state !== "circuit_open") return false;
   return s.last_success_at_ms === null || nowMs - s.last_success_at_ms >= EXPORT_AFTER_MS;
 }
 

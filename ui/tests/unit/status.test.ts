@@ -34,6 +34,13 @@ describe("describeState", () => {
     expect(describeState({ ...s, online: true }, NOW).label).toBe("Server trouble");
   });
 
+  it("says the back office is failing while the circuit is open, with the countdown to the next try", () => {
+    const s = status({ state: "circuit_open", online: false, next_retry_at_ms: NOW + 40_000 });
+    expect(describeState(s, NOW)).toMatchObject({ label: "Back office failing", detail: "retrying in 40 s", tone: "warn" });
+    expect(describeState(s, NOW + 90_000).detail, "never a negative countdown").toBe("retrying in 0 s");
+    expect(describeState({ ...s, next_retry_at_ms: null }, NOW).detail).toBe("retrying soon");
+  });
+
   it("names a failure in a few words while backing off, never its raw message", () => {
     const s = status({
       state: "backing_off", online: false, next_retry_at_ms: NOW + 20_000,
@@ -121,6 +128,7 @@ describe("exportOffered", () => {
   it("offers the export once sync has failed for an hour with sales unsent", () => {
     expect(exportOffered(failing({}), NOW)).toBe(true);
     expect(exportOffered(failing({ state: "offline" }), NOW)).toBe(true);
+    expect(exportOffered(failing({ state: "circuit_open" }), NOW), "a back office failing for an hour").toBe(true);
     expect(exportOffered(failing({ last_success_at_ms: null }), NOW), "a till that never synced").toBe(true);
   });
 

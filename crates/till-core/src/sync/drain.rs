@@ -1,7 +1,9 @@
 //! `drain`: the engine's machine driven in the foreground (`tillctl sync`), cycle after cycle,
 //! until nothing is left to send. It retries as the machine decides (the app's failure policy:
-//! the same back-off, the same records), and ends when the queue is drained, on a failure that
-//! no retry mends (a refused token, no enrolment), or at the deadline.
+//! the same back-off, the same records, the same circuit breaker: while it is open only the
+//! health endpoint is asked, and a cycle follows once it answers), and ends when the queue is
+//! drained, on a failure that no retry mends (a refused token, no enrolment), or at the
+//! deadline.
 
 use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Mutex};
@@ -17,6 +19,7 @@ use crate::store::Store;
 use crate::{outbox, Clock};
 
 use super::cycle::{outcome, CycleReport, Worker};
+use super::engine::probe;
 use super::error::SyncError;
 use super::machine::{Effect, Event, Machine, Mode, Now, Timing};
 use super::persisted;
@@ -63,7 +66,7 @@ pub async fn drain(
         store,
         terminal_id,
         config.clone(),
-        transport,
+        Arc::clone(&transport),
         Arc::clone(&clock),
         None,
     )?;
@@ -82,23 +85,33 @@ pub async fn drain(
     let recorded = persisted::read(worker.conn())?;
     // The machine waits for a retry time set before a restart, so restarts do not hammer the
     // server; otherwise the first cycle starts at once.
-    let mut wake = driver
-        .step(Event::started(&recorded), worker.conn())
-        .unwrap_or(started);
+    driver.step(Event::started(&recorded), worker.conn());
+    let mut wake = driver.machine.wake().unwrap_or(started);
     let live = Mutex::new(None);
     let stop = AtomicBool::new(false);
     let mut report = DrainReport::default();
     let mut last = SyncStatus::initial(SyncState::Syncing);
     loop {
         tokio::time::sleep_until(tokio::time::Instant::from_std(wake)).await;
-        driver.step(Event::Wake, worker.conn());
+        if driver.step(Event::Wake, worker.conn()) == Next::Probe {
+            // The circuit is open: a cycle only once the back office's health answers.
+            let probed = probe(transport.as_ref()).await;
+            if let Next::Wait(at) = driver.step(probed, worker.conn()) {
+                match at.filter(|at| give_up_at.is_none_or(|limit| *at <= limit)) {
+                    Some(at) => wake = at,
+                    None => return Err(deadline_passed()),
+                }
+                continue;
+            }
+        }
         let result = worker.cycle(&stop, &live).await;
         report.cycles += 1;
         if let Ok(cycle) = &result {
             report.add(cycle);
         }
         let code = result.as_ref().err().map(SyncError::code);
-        let next = driver.step(Event::CycleEnded(outcome(&result)), worker.conn());
+        driver.step(Event::CycleEnded(outcome(&result)), worker.conn());
+        let next = driver.machine.wake();
         let now = Instant::now();
         let after = after_cycle(result, next, now, give_up_at)?;
         if let (Some(code), After::Again(at)) = (code, after) {
@@ -125,14 +138,27 @@ pub async fn drain(
                 report.pending = counts.pending + counts.in_flight;
                 return Ok(report);
             }
-            After::DeadlinePassed => {
-                return Err(SyncError::Transport(TransportError::NoAnswer(
-                    "the deadline passed before the queue drained".into(),
-                )))
-            }
+            After::DeadlinePassed => return Err(deadline_passed()),
             After::Again(at) => wake = at,
         }
     }
+}
+
+fn deadline_passed() -> SyncError {
+    SyncError::Transport(TransportError::NoAnswer(
+        "the deadline passed before the queue drained".into(),
+    ))
+}
+
+/// What the foreground machine asks for after a step.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Next {
+    /// Run a cycle now.
+    Cycle,
+    /// Ask the health endpoint first (the circuit is open).
+    Probe,
+    /// Wait for this wake (none: nothing more will run).
+    Wait(Option<Instant>),
 }
 
 /// The machine in the foreground.
@@ -143,20 +169,27 @@ struct Foreground<'a> {
 
 impl Foreground<'_> {
     /// Hands `event` to the machine and writes its records through `conn` (the worker's, free
-    /// between cycles); returns its next wake. Snapshots are `on_cycle`'s, once per cycle; a
-    /// foreground machine, without commands, never probes, stops a cycle or replies, and every
-    /// wake starts a cycle.
-    fn step(&mut self, event: Event, conn: &Connection) -> Option<Instant> {
+    /// between cycles); returns what it asks for next. Snapshots are `on_cycle`'s, once per
+    /// cycle; a foreground machine, without commands, never stops a cycle or replies, and
+    /// every wake starts a cycle, or a probe while the circuit is open.
+    fn step(&mut self, event: Event, conn: &Connection) -> Next {
         let now = Now {
             at: tokio::time::Instant::now().into_std(),
             wall_ms: self.clock.now_ms(),
         };
+        let mut next = Next::Wait(None);
         for effect in self.machine.step(event, now) {
-            if let Effect::Persist(record) = effect {
-                persisted::keep(conn, &record);
+            match effect {
+                Effect::Persist(record) => persisted::keep(conn, &record),
+                Effect::StartCycle => next = Next::Cycle,
+                Effect::Probe => next = Next::Probe,
+                _ => {}
             }
         }
-        self.machine.wake()
+        match next {
+            Next::Wait(_) => Next::Wait(self.machine.wake()),
+            other => other,
+        }
     }
 }
 

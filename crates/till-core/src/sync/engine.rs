@@ -3,8 +3,9 @@
 //! cycle (a future polled in the same loop), the status tick and the throttle's flush, hands
 //! each to the machine and does what it answers. Triggers are start-up, the periodic tick
 //! (sooner while a backlog remains), a debounced trigger after each local write, connectivity
-//! regained (a health probe while offline) and "Sync now"; a trigger that arrives during a cycle
-//! coalesces into one follow-up.
+//! regained (a health probe while offline or while the circuit is open), a nudge (the window
+//! gaining focus, the system saying the network came back) and "Sync now"; a trigger that
+//! arrives during a cycle coalesces into one follow-up.
 //!
 //! [`drain`](super::drain()) drives the same machine in the foreground (`tillctl sync`).
 
@@ -24,7 +25,7 @@ use tokio::time::{sleep_until, Instant, Interval};
 use uuid::Uuid;
 
 use crate::store::Store;
-use crate::Clock;
+use crate::{outbox, Clock};
 
 use super::cycle::{outcome, CycleReport, Worker};
 use super::error::SyncError;
@@ -48,6 +49,7 @@ enum Command {
     Pause,
     Resume,
     LocalWrite,
+    Nudge,
     Shutdown(oneshot::Sender<()>),
 }
 
@@ -82,6 +84,14 @@ impl SyncHandle {
     /// after the debounce.
     pub fn notify_local_write(&self) {
         let _ = self.commands.send(Command::LocalWrite);
+    }
+
+    /// Hints that now is a good time to try: the window gained focus, the network came back.
+    /// Cheap and safe to call often: while offline, backing off or with the circuit open the
+    /// server's health is probed at once; while idle with something to send a cycle starts;
+    /// otherwise, or within a few seconds of the last nudge that acted, nothing happens.
+    pub fn nudge(&self) {
+        let _ = self.commands.send(Command::Nudge);
     }
 
     /// The latest snapshot.
@@ -295,6 +305,13 @@ impl Actor {
             Some(Command::Pause) => Event::Pause,
             Some(Command::Resume) => Event::Resume,
             Some(Command::LocalWrite) => Event::LocalWrite,
+            Some(Command::Nudge) => {
+                // Read now: a sale rung up on another connection may not have been published.
+                let pending = outbox::counts(&self.status_conn)
+                    .map(|c| c.pending + c.in_flight > 0)
+                    .unwrap_or(true);
+                Event::Nudge { pending }
+            }
             Some(Command::Shutdown(reply)) => {
                 self.shutdown_reply = Some(reply);
                 Event::Shutdown
@@ -392,8 +409,8 @@ enum Carried {
     Exit,
 }
 
-/// Asks the server's health endpoint whether it is reachable again.
-async fn probe(transport: &dyn Transport) -> Event {
+/// Asks the server's health endpoint whether it is reachable (again).
+pub(super) async fn probe(transport: &dyn Transport) -> Event {
     let answer = transport.health().await;
     if let Err(e) = &answer {
         tracing::debug!(error = %e, "still offline");

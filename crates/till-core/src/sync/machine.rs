@@ -27,6 +27,10 @@ use super::SyncConfig;
 /// How long a cycle waits when another process holds the data dir's sync lock.
 pub const BUSY_RETRY: Duration = Duration::from_secs(1);
 
+/// A nudge (the window gaining focus, the network coming back) within this long of the last one
+/// that acted does nothing: focus changes come in bursts, and a nudge is only a hint.
+pub const NUDGE_GAP: Duration = Duration::from_secs(5);
+
 /// Why "Sync now" does nothing on a till whose history diverged.
 pub const DIVERGED_REASON: &str = "this till's history differs from the back office's; enrol it \
      as a new terminal (see Settings)";
@@ -71,6 +75,8 @@ pub struct Timing {
     pub probe_interval: Duration,
     pub shutdown_grace: Duration,
     pub backoff: BackoffPolicy,
+    /// Server errors or timeouts in a row that open the circuit; zero never opens it.
+    pub circuit_threshold: u32,
 }
 
 impl From<&SyncConfig> for Timing {
@@ -82,6 +88,7 @@ impl From<&SyncConfig> for Timing {
             probe_interval: config.probe_interval,
             shutdown_grace: config.shutdown_grace,
             backoff: config.backoff,
+            circuit_threshold: config.circuit_threshold,
         }
     }
 }
@@ -139,8 +146,11 @@ pub enum FailureKind {
     JournalBreak,
     /// The server could not be reached at all: back off, probing its health meanwhile.
     Unreachable,
-    /// Anything else (5xx, 429, a timeout, a malformed answer, a refused request, a protocol or
-    /// store error): back off, at least as long as the server asked (`retry_after`).
+    /// The back office failed the request (5xx) or gave no answer (a timeout, a reset): back
+    /// off as for [`Retry`](Self::Retry); enough of them in a row open the circuit.
+    ServerFault { retry_after: Option<Duration> },
+    /// Anything else (429, a malformed answer, a refused request, a protocol or store error):
+    /// back off, at least as long as the server asked (`retry_after`).
     Retry { retry_after: Option<Duration> },
 }
 
@@ -154,6 +164,11 @@ impl Failure {
             SyncError::JournalBreak(_) => FailureKind::JournalBreak,
             SyncError::Transport(e) if e.class() == ErrorClass::Auth => FailureKind::Auth,
             SyncError::Transport(e) if e.unreachable() => FailureKind::Unreachable,
+            SyncError::Transport(
+                e @ (TransportError::Server { .. } | TransportError::NoAnswer(_)),
+            ) => FailureKind::ServerFault {
+                retry_after: e.retry_after(),
+            },
             SyncError::Transport(e) => FailureKind::Retry {
                 retry_after: e.retry_after(),
             },
@@ -172,13 +187,14 @@ impl Failure {
 /// Something that happened to the engine.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Event {
-    /// The driver started, with what the store recorded before: a pause, a retry time and the
-    /// failures in a row survive a restart, so a restart never hammers the server; a protocol
-    /// stop survives it too.
+    /// The driver started, with what the store recorded before: a pause, a retry time, the
+    /// failures in a row and the server faults among them (an open circuit) survive a restart,
+    /// so a restart never hammers the server; a protocol stop survives it too.
     Started {
         paused: bool,
         next_retry_at_ms: Option<i64>,
         failures_in_a_row: u32,
+        faults_in_a_row: u32,
         stop: Option<Stop>,
     },
     /// A person pressed "Sync now".
@@ -189,6 +205,11 @@ pub enum Event {
     Resume,
     /// A mutation was queued locally (a ring-up, a customer edit).
     LocalWrite,
+    /// A hint that now is a good time to try (the app's window gained focus, the system says
+    /// the network came back), with whether anything waits to be sent. While offline, backing
+    /// off or with the circuit open the server's health is probed at once; while idle with
+    /// something pending a cycle starts; at most one acts per [`NUDGE_GAP`].
+    Nudge { pending: bool },
     /// The app is closing.
     Shutdown,
     /// Every handle on the engine was dropped: no command can come any more.
@@ -212,6 +233,7 @@ impl Event {
             paused: persisted.paused,
             next_retry_at_ms: persisted.next_retry_at_ms,
             failures_in_a_row: persisted.failures_in_a_row,
+            faults_in_a_row: persisted.faults_in_a_row,
             stop: if persisted.diverged.is_some() {
                 Some(Stop::Diverged)
             } else if persisted.journal_break.is_some() {
@@ -294,6 +316,11 @@ pub struct Machine {
     follow_up: bool,
     /// When the next wake comes, if one is scheduled.
     wake: Option<Instant>,
+    /// Server errors or timeouts in a row (the last failures, with no success or other failure
+    /// between them): at [`Timing::circuit_threshold`] the circuit is open.
+    faults: u32,
+    /// When the last nudge that acted came.
+    last_nudge: Option<Instant>,
     /// A shutdown was asked while a cycle ran: stop once it ends.
     shutting_down: bool,
     /// No command can come any more: stop once the running cycle ends.
@@ -316,6 +343,8 @@ impl Machine {
             asked: false,
             follow_up: false,
             wake: None,
+            faults: 0,
+            last_nudge: None,
             shutting_down: false,
             commands_closed: false,
             completed_cycles: 0,
@@ -347,10 +376,12 @@ impl Machine {
                     paused,
                     next_retry_at_ms,
                     failures_in_a_row,
+                    faults_in_a_row,
                     stop,
                 },
             ) => {
                 self.stop = stop;
+                self.faults = faults_in_a_row;
                 self.started(paused, next_retry_at_ms, failures_in_a_row, now, &mut fx)
             }
             (Activity::Cycling, Event::SyncNow) => {
@@ -439,11 +470,15 @@ impl Machine {
             }
             (_, Event::CommandsClosed) => self.exit(&mut fx),
             (Activity::Waiting, Event::Wake) if self.stop.is_some() => self.wake = None,
+            (_, Event::Nudge { pending }) => self.nudged(pending, now, &mut fx),
             (Activity::Waiting, Event::Wake) => {
                 self.wake = None;
-                let probe = self.mode == Mode::Background
-                    && self.state == SyncState::Offline
-                    && !self.asked;
+                // While the circuit is open only the health endpoint is asked, also when a
+                // person asked or waits (`drain`): a cycle follows as soon as it answers.
+                let probe = matches!(self.state, SyncState::CircuitOpen { .. })
+                    || (self.mode == Mode::Background
+                        && self.state == SyncState::Offline
+                        && !self.asked);
                 if probe {
                     self.activity = Activity::Probing;
                     fx.push(Effect::Probe);
@@ -456,13 +491,28 @@ impl Machine {
                 if self.paused {
                     // Paused while the probe was out: nothing runs until a resume.
                 } else if reachable {
+                    // With the circuit open this is its half-open trial: one cycle, and a
+                    // server fault there opens it again (the faults in a row stay counted).
                     self.start_cycle(&mut fx);
+                } else if matches!(self.state, SyncState::CircuitOpen { .. }) {
+                    let wait = self.backoff.fail(&mut self.rng, None);
+                    self.schedule(Some(now.at + wait), &mut fx);
+                    self.set_state(
+                        SyncState::CircuitOpen {
+                            until_ms: wall_after(now, wait),
+                        },
+                        &mut fx,
+                    );
                 } else {
                     let wait = self
                         .backoff
                         .fail(&mut self.rng, None)
                         .min(self.timing.probe_interval);
                     self.wake_by(now.at + wait, &mut fx);
+                    if self.state != SyncState::Offline {
+                        // A nudge's probe found no server where a back-off waited for one.
+                        self.set_state(SyncState::Offline, &mut fx);
+                    }
                 }
             }
             (Activity::Cycling, Event::Tick) => self.publish(Reading::During, false, &mut fx),
@@ -506,9 +556,23 @@ impl Machine {
             self.set_state(SyncState::Paused, fx);
             return;
         }
+        if self.circuit_open() {
+            // Open before the restart: the recorded retry time is the next probe's.
+            let wait = next_retry_at_ms
+                .map_or(Duration::ZERO, |at| millis_until(at, now))
+                .min(self.timing.backoff.cap);
+            self.set_state(
+                SyncState::CircuitOpen {
+                    until_ms: wall_after(now, wait),
+                },
+                fx,
+            );
+            self.schedule(Some(now.at + wait), fx);
+            return;
+        }
         match next_retry_at_ms {
             Some(at) if at > now.wall_ms => {
-                let wait = Duration::from_millis(u64::try_from(at - now.wall_ms).unwrap_or(0));
+                let wait = millis_until(at, now);
                 self.set_state(SyncState::BackingOff { until_ms: at }, fx);
                 self.schedule(Some(now.at + wait.min(self.timing.backoff.cap)), fx);
             }
@@ -534,6 +598,10 @@ impl Machine {
         match outcome {
             CycleOutcome::Done { drained } => {
                 self.backoff.reset();
+                if self.circuit_open() {
+                    tracing::info!("the back office answers again: the circuit closes");
+                }
+                self.faults = 0;
                 fx.push(Effect::Persist(Record::Success { at_ms: now.wall_ms }));
                 let next = if self.follow_up || (!drained && self.mode == Mode::Foreground) {
                     now.at
@@ -563,6 +631,11 @@ impl Machine {
     /// The failure policy: which state a failure leads to, how long until the next attempt,
     /// and what is recorded.
     fn failed(&mut self, failure: Failure, now: Now, fx: &mut Vec<Effect>) {
+        match failure.kind {
+            FailureKind::Busy => {}
+            FailureKind::ServerFault { .. } => self.faults = self.faults.saturating_add(1),
+            _ => self.faults = 0,
+        }
         let (state, wait) = match failure.kind {
             FailureKind::Busy => (SyncState::Idle, Some(BUSY_RETRY)),
             FailureKind::NotEnrolled => (SyncState::NotEnrolled, None),
@@ -579,30 +652,69 @@ impl Machine {
                 SyncState::Offline,
                 Some(self.backoff.fail(&mut self.rng, None)),
             ),
-            FailureKind::Retry { retry_after } => (
+            FailureKind::ServerFault { retry_after } if self.circuit_open() => {
+                if self.faults == self.timing.circuit_threshold {
+                    tracing::warn!(
+                        faults = self.faults,
+                        "the back office keeps failing: the circuit opens, only its health is probed"
+                    );
+                }
+                (
+                    SyncState::CircuitOpen { until_ms: 0 },
+                    Some(self.backoff.fail(&mut self.rng, retry_after)),
+                )
+            }
+            FailureKind::Retry { retry_after } | FailureKind::ServerFault { retry_after } => (
                 SyncState::BackingOff { until_ms: 0 },
                 Some(self.backoff.fail(&mut self.rng, retry_after)),
             ),
         };
-        let until_ms = wait.map(|w| {
-            now.wall_ms
-                .saturating_add(i64::try_from(w.as_millis()).unwrap_or(i64::MAX))
-        });
+        let until_ms = wait.map(|w| wall_after(now, w));
         if failure.kind != FailureKind::Busy {
             fx.push(Effect::Persist(Record::Failure {
                 error: failure.error,
                 next_retry_at_ms: until_ms,
                 failures_in_a_row: self.backoff.failures(),
+                faults_in_a_row: self.faults,
             }));
         }
         self.schedule(wait.map(|w| now.at + w), fx);
+        let until_ms = until_ms.unwrap_or(0);
         let state = match state {
-            SyncState::BackingOff { .. } => SyncState::BackingOff {
-                until_ms: until_ms.unwrap_or(0),
-            },
+            SyncState::BackingOff { .. } => SyncState::BackingOff { until_ms },
+            SyncState::CircuitOpen { .. } => SyncState::CircuitOpen { until_ms },
             other => other,
         };
         self.set_state(state, fx);
+    }
+
+    /// Whether enough server faults came in a row to keep batches back.
+    fn circuit_open(&self) -> bool {
+        self.timing.circuit_threshold > 0 && self.faults >= self.timing.circuit_threshold
+    }
+
+    /// A nudge: probe at once where the engine waits for the server, run at once where it waits
+    /// for a tick with something to send; nothing within [`NUDGE_GAP`] of the last that acted,
+    /// nothing while busy, paused or stopped.
+    fn nudged(&mut self, pending: bool, now: Now, fx: &mut Vec<Effect>) {
+        let recent = self
+            .last_nudge
+            .is_some_and(|last| now.at < last + NUDGE_GAP);
+        if recent || self.activity != Activity::Waiting || self.paused || self.stop.is_some() {
+            return;
+        }
+        match self.state {
+            SyncState::Offline | SyncState::BackingOff { .. } | SyncState::CircuitOpen { .. } => {
+                self.last_nudge = Some(now.at);
+                self.activity = Activity::Probing;
+                fx.push(Effect::Probe);
+            }
+            SyncState::Idle if pending => {
+                self.last_nudge = Some(now.at);
+                self.wake_by(now.at, fx);
+            }
+            _ => {}
+        }
     }
 
     fn exit(&mut self, fx: &mut Vec<Effect>) {
@@ -642,4 +754,15 @@ impl Machine {
         let at = self.wake.map_or(at, |wake| wake.min(at));
         self.schedule(Some(at), fx);
     }
+}
+
+/// The wall clock `wait` after `now` (Unix milliseconds).
+fn wall_after(now: Now, wait: Duration) -> i64 {
+    now.wall_ms
+        .saturating_add(i64::try_from(wait.as_millis()).unwrap_or(i64::MAX))
+}
+
+/// How long from `now` until the wall clock reads `at_ms`; zero once it has.
+fn millis_until(at_ms: i64, now: Now) -> Duration {
+    Duration::from_millis(u64::try_from(at_ms.saturating_sub(now.wall_ms)).unwrap_or(0))
 }

@@ -30,6 +30,7 @@ fn timing(backoff: BackoffPolicy) -> Timing {
         probe_interval: Duration::from_secs(10),
         shutdown_grace: Duration::from_secs(5),
         backoff,
+        circuit_threshold: 3,
     }
 }
 
@@ -57,6 +58,7 @@ fn started() -> Event {
         paused: false,
         next_retry_at_ms: None,
         failures_in_a_row: 0,
+        faults_in_a_row: 0,
         stop: None,
     }
 }
@@ -66,6 +68,7 @@ fn started_paused() -> Event {
         paused: true,
         next_retry_at_ms: None,
         failures_in_a_row: 0,
+        faults_in_a_row: 0,
         stop: None,
     }
 }
@@ -76,6 +79,7 @@ fn started_diverged() -> Event {
         paused: false,
         next_retry_at_ms: None,
         failures_in_a_row: 0,
+        faults_in_a_row: 0,
         stop: Some(Stop::Diverged),
     }
 }
@@ -86,6 +90,7 @@ fn started_journal_break(paused: bool) -> Event {
         paused,
         next_retry_at_ms: None,
         failures_in_a_row: 0,
+        faults_in_a_row: 0,
         stop: Some(Stop::JournalBreak),
     }
 }
@@ -96,6 +101,19 @@ fn started_retrying_in(ms: i64) -> Event {
         paused: false,
         next_retry_at_ms: Some(WALL + i64::try_from(LATER.as_millis()).unwrap_or(0) + ms),
         failures_in_a_row: 3,
+        faults_in_a_row: 0,
+        stop: None,
+    }
+}
+
+/// Started with `faults` server faults in a row recorded before a restart, and a retry time
+/// recorded `ms` after the event under test.
+fn started_with_faults(faults: u32, ms: i64) -> Event {
+    Event::Started {
+        paused: false,
+        next_retry_at_ms: Some(WALL + i64::try_from(LATER.as_millis()).unwrap_or(0) + ms),
+        failures_in_a_row: faults,
+        faults_in_a_row: faults,
         stop: None,
     }
 }
@@ -120,6 +138,40 @@ fn unreachable() -> Event {
 
 fn diverged() -> Event {
     failed(FailureKind::Diverged, "diverged")
+}
+
+/// A 5xx from the back office.
+fn server_error() -> Event {
+    failed(
+        FailureKind::ServerFault { retry_after: None },
+        "server_error",
+    )
+}
+
+/// A request the back office never answered.
+fn timed_out() -> Event {
+    failed(FailureKind::ServerFault { retry_after: None }, "no_answer")
+}
+
+/// The events that open the circuit (the table's threshold is three server faults in a row).
+fn circuit_opened() -> Vec<Event> {
+    use Event::*;
+    vec![
+        started(),
+        Wake,
+        server_error(),
+        Wake,
+        timed_out(),
+        Wake,
+        server_error(),
+    ]
+}
+
+/// `circuit_opened`, then `more`.
+fn circuit_opened_then(more: Vec<Event>) -> Vec<Event> {
+    let mut events = circuit_opened();
+    events.extend(more);
+    events
 }
 
 /// What a cycle that found a diverged history leads to: recorded, shown, nothing scheduled.
@@ -163,10 +215,16 @@ fn render(effect: &Effect, now: Now) -> String {
             error,
             next_retry_at_ms,
             failures_in_a_row,
+            faults_in_a_row,
         }) => format!(
-            "persist failure {} retry {} ({failures_in_a_row} in a row)",
+            "persist failure {} retry {} ({failures_in_a_row} in a row{})",
             error.code,
-            next_retry_at_ms.map_or("none".into(), wall)
+            next_retry_at_ms.map_or("none".into(), wall),
+            if *faults_in_a_row > 0 {
+                format!(", server faults {faults_in_a_row}")
+            } else {
+                String::new()
+            }
         ),
         Effect::Publish(s) => format!(
             "publish {} {:?} after {}{}",
@@ -525,6 +583,303 @@ fn table() -> Vec<Row> {
                 "publish backing_off Settled after 1 forced",
             ],
         ),
+        // The circuit breaker.
+        row(
+            "server faults short of the threshold: backing off",
+            vec![started(), Wake, server_error(), Wake],
+            timed_out(),
+            "backing_off",
+            &[
+                "persist failure no_answer retry +0ms (2 in a row, server faults 2)",
+                "schedule +0ms",
+                "persist state backing_off",
+                "publish backing_off Settled after 2 forced",
+            ],
+        ),
+        row(
+            "the threshold of server faults in a row: the circuit opens",
+            vec![started(), Wake, server_error(), Wake, timed_out(), Wake],
+            server_error(),
+            "circuit_open",
+            &[
+                "persist failure server_error retry +0ms (3 in a row, server faults 3)",
+                "schedule +0ms",
+                "persist state circuit_open",
+                "publish circuit_open Settled after 3 forced",
+            ],
+        ),
+        row(
+            "another kind of failure breaks the run of server faults",
+            vec![
+                started(),
+                Wake,
+                server_error(),
+                Wake,
+                timed_out(),
+                Wake,
+                unreachable(),
+                Wake,
+                Probed { reachable: true },
+            ],
+            server_error(),
+            "backing_off",
+            &[
+                "persist failure server_error retry +0ms (4 in a row, server faults 1)",
+                "schedule +0ms",
+                "persist state backing_off",
+                "publish backing_off Settled after 4 forced",
+            ],
+        ),
+        row(
+            "a busy data dir neither counts nor breaks the run",
+            vec![
+                started(),
+                Wake,
+                server_error(),
+                Wake,
+                timed_out(),
+                Wake,
+                failed(FailureKind::Busy, "sync_busy"),
+                Wake,
+            ],
+            server_error(),
+            "circuit_open",
+            &[
+                "persist failure server_error retry +0ms (3 in a row, server faults 3)",
+                "schedule +0ms",
+                "persist state circuit_open",
+                "publish circuit_open Settled after 4 forced",
+            ],
+        ),
+        row(
+            "a wake with the circuit open: only the health endpoint is asked",
+            circuit_opened(),
+            Wake,
+            "circuit_open",
+            &["probe"],
+        ),
+        row(
+            "the probe fails: the circuit stays open, the next probe after a back-off",
+            circuit_opened_then(vec![Wake]),
+            Probed { reachable: false },
+            "circuit_open",
+            &[
+                "schedule +0ms",
+                "persist state circuit_open",
+                "publish circuit_open Settled after 3 forced",
+            ],
+        ),
+        row(
+            "the probe answers: half-open, one cycle runs",
+            circuit_opened_then(vec![Wake]),
+            Probed { reachable: true },
+            "syncing",
+            &[
+                "persist state syncing",
+                "publish syncing Settled after 3 forced",
+                "start cycle",
+            ],
+        ),
+        row(
+            "a server fault in the half-open cycle: the circuit opens again",
+            circuit_opened_then(vec![Wake, Probed { reachable: true }]),
+            timed_out(),
+            "circuit_open",
+            &[
+                "persist failure no_answer retry +0ms (4 in a row, server faults 4)",
+                "schedule +0ms",
+                "persist state circuit_open",
+                "publish circuit_open Settled after 4 forced",
+            ],
+        ),
+        row(
+            "the half-open cycle succeeds: the circuit closes",
+            circuit_opened_then(vec![Wake, Probed { reachable: true }]),
+            done(true),
+            "idle",
+            &[
+                "persist success +0ms",
+                "schedule +30000ms",
+                "persist state idle",
+                "publish idle Settled after 4 forced",
+            ],
+        ),
+        row(
+            "sync now with the circuit open: accepted, a probe at once",
+            circuit_opened(),
+            SyncNow,
+            "circuit_open",
+            &["schedule +0ms", "reply accepted"],
+        ),
+        row(
+            "asked with the circuit open: still the probe first, a cycle once it answers",
+            circuit_opened_then(vec![SyncNow]),
+            Wake,
+            "circuit_open",
+            &["probe"],
+        ),
+        row(
+            "a local write with the circuit open: shown, nothing sent",
+            circuit_opened(),
+            LocalWrite,
+            "circuit_open",
+            &["publish circuit_open Settled after 3 forced"],
+        ),
+        row(
+            "pause with the circuit open: nothing runs",
+            circuit_opened(),
+            Pause,
+            "paused",
+            &[
+                "schedule none",
+                "persist paused true",
+                "persist state paused",
+                "publish paused Settled after 3 forced",
+            ],
+        ),
+        row(
+            "resume after a pause with the circuit open: one cycle tries, as if half-open",
+            circuit_opened_then(vec![Pause]),
+            Resume,
+            "idle",
+            &[
+                "persist paused false",
+                "schedule +0ms",
+                "persist state idle",
+                "publish idle Settled after 3 forced",
+            ],
+        ),
+        row(
+            "start with the circuit open before a restart: the recorded retry time is the next \
+             probe's",
+            vec![],
+            started_with_faults(3, 30_000),
+            "circuit_open",
+            &[
+                "persist state circuit_open",
+                "publish circuit_open Settled after 0 forced",
+                "schedule +30000ms",
+            ],
+        ),
+        row(
+            "restarted with the circuit open: the first wake is a probe",
+            vec![started_with_faults(3, -1)],
+            Wake,
+            "circuit_open",
+            &["probe"],
+        ),
+        row(
+            "server faults recorded before a restart count on",
+            vec![started_with_faults(2, -1), Wake],
+            server_error(),
+            "circuit_open",
+            &[
+                "persist failure server_error retry +0ms (3 in a row, server faults 3)",
+                "schedule +0ms",
+                "persist state circuit_open",
+                "publish circuit_open Settled after 1 forced",
+            ],
+        ),
+        foreground(row(
+            "drain with the circuit open: a probe, not a batch",
+            circuit_opened(),
+            Wake,
+            "circuit_open",
+            &["probe"],
+        )),
+        // Nudges: the window gained focus, the network came back.
+        row(
+            "a nudge while idle with nothing to send: nothing",
+            vec![started(), Wake, done(true)],
+            Nudge { pending: false },
+            "idle",
+            &[],
+        ),
+        row(
+            "a nudge while idle with something to send: a cycle at once",
+            vec![started(), Wake, done(true)],
+            Nudge { pending: true },
+            "idle",
+            &["schedule +0ms"],
+        ),
+        row(
+            "a nudge while offline: the health endpoint at once",
+            vec![started(), Wake, unreachable()],
+            Nudge { pending: false },
+            "offline",
+            &["probe"],
+        ),
+        row(
+            "a nudge while backing off: the health endpoint at once",
+            vec![started(), Wake, server_error()],
+            Nudge { pending: true },
+            "backing_off",
+            &["probe"],
+        ),
+        row(
+            "a nudge with the circuit open: the health endpoint at once",
+            circuit_opened(),
+            Nudge { pending: true },
+            "circuit_open",
+            &["probe"],
+        ),
+        row(
+            "the probe of a nudge answers: a cycle",
+            vec![started(), Wake, unreachable(), Nudge { pending: true }],
+            Probed { reachable: true },
+            "syncing",
+            &[
+                "schedule none",
+                "persist state syncing",
+                "publish syncing Settled after 1 forced",
+                "start cycle",
+            ],
+        ),
+        row(
+            "the probe of a nudge from a back-off finds no server: offline",
+            vec![started(), Wake, server_error(), Nudge { pending: true }],
+            Probed { reachable: false },
+            "offline",
+            &[
+                "persist state offline",
+                "publish offline Settled after 1 forced",
+            ],
+        ),
+        row(
+            "a nudge during a cycle: nothing, the cycle is talking to the server",
+            vec![started(), Wake],
+            Nudge { pending: true },
+            "syncing",
+            &[],
+        ),
+        row(
+            "a nudge while a probe is out: nothing",
+            vec![started(), Wake, unreachable(), Wake],
+            Nudge { pending: true },
+            "offline",
+            &[],
+        ),
+        row(
+            "a nudge while paused: nothing",
+            vec![started_paused()],
+            Nudge { pending: true },
+            "paused",
+            &[],
+        ),
+        row(
+            "a nudge while diverged: nothing",
+            vec![started_diverged()],
+            Nudge { pending: true },
+            "diverged",
+            &[],
+        ),
+        row(
+            "a nudge with a refused token: nothing",
+            vec![started(), Wake, failed(FailureKind::Auth, "unauthorized")],
+            Nudge { pending: true },
+            "auth_error",
+            &[],
+        ),
         // A diverged history: a protocol stop.
         row(
             "the history diverged: recorded, nothing scheduled",
@@ -683,7 +1038,7 @@ fn table() -> Vec<Row> {
             "stopped",
             &[
                 "abandon cycle",
-                "persist failure no_answer retry +0ms (1 in a row)",
+                "persist failure no_answer retry +0ms (1 in a row, server faults 1)",
                 "schedule +0ms",
                 "persist state backing_off",
                 "publish backing_off Settled after 1 forced",
@@ -800,14 +1155,18 @@ fn every_transition_of_the_table() {
     }
 }
 
-/// The waits of consecutive failures of `kind`, each cycle failing at the wake before.
-fn waits(kind: FailureKind, failures: usize) -> (Vec<Duration>, Vec<u32>) {
-    let policy = BackoffPolicy {
+/// A jittered back-off from one second up to a minute.
+fn jittered() -> BackoffPolicy {
+    BackoffPolicy {
         base: Duration::from_secs(1),
         cap: Duration::from_secs(60),
         max_retry_after: Duration::from_secs(600),
-    };
-    let mut machine = machine(Mode::Background, policy);
+    }
+}
+
+/// The waits of consecutive failures of `kind`, each cycle failing at the wake before.
+fn waits(kind: FailureKind, failures: usize) -> (Vec<Duration>, Vec<u32>) {
+    let mut machine = machine(Mode::Background, jittered());
     let origin = Instant::now();
     let now = at(origin, Duration::ZERO);
     machine.step(started(), now);
@@ -893,6 +1252,133 @@ fn a_back_off_shows_and_records_the_same_retry_time() {
         },
         "the status bar's countdown and a restart wait for the same moment"
     );
+}
+
+#[test]
+fn nudges_act_at_most_once_per_gap() {
+    let mut machine = machine(Mode::Background, no_jitter());
+    let origin = Instant::now();
+    let t = |after| at(origin, after);
+    machine.step(started(), t(Duration::ZERO));
+    machine.step(Event::Wake, t(Duration::ZERO));
+    machine.step(unreachable(), t(Duration::ZERO));
+    let nudge = Event::Nudge { pending: true };
+    let first = Duration::from_secs(1);
+    assert_eq!(machine.step(nudge.clone(), t(first)), [Effect::Probe]);
+    machine.step(Event::Probed { reachable: false }, t(first));
+    let soon = first + NUDGE_GAP - Duration::from_millis(1);
+    assert_eq!(
+        machine.step(nudge.clone(), t(soon)),
+        [],
+        "a burst of focus changes is one probe, not a storm"
+    );
+    assert_eq!(
+        machine.step(nudge, t(first + NUDGE_GAP)),
+        [Effect::Probe],
+        "after the gap a nudge acts again"
+    );
+}
+
+#[test]
+fn a_zero_threshold_never_opens_the_circuit() {
+    let mut machine = Machine::new(
+        Timing {
+            circuit_threshold: 0,
+            ..timing(no_jitter())
+        },
+        Mode::Background,
+        StdRng::seed_from_u64(7),
+    );
+    let now = at(Instant::now(), Duration::ZERO);
+    machine.step(started(), now);
+    for _ in 0..20 {
+        machine.step(Event::Wake, now);
+        machine.step(server_error(), now);
+        assert!(
+            matches!(machine.state(), SyncState::BackingOff { .. }),
+            "without a breaker a failing back office is retried with back-off, as before"
+        );
+    }
+}
+
+#[test]
+fn probes_of_an_open_circuit_back_off_up_to_the_cap() {
+    let mut machine = machine(Mode::Background, jittered());
+    let origin = Instant::now();
+    let now = at(origin, Duration::ZERO);
+    circuit_opened()
+        .into_iter()
+        .for_each(|event| drop(machine.step(event, now)));
+    let mut waits = Vec::new();
+    for _ in 0..12 {
+        let probe = machine.step(Event::Wake, now);
+        assert_eq!(probe, [Effect::Probe], "only the health endpoint is asked");
+        machine.step(Event::Probed { reachable: false }, now);
+        let wake = machine.wake().map(|w| w - origin);
+        let SyncState::CircuitOpen { until_ms } = machine.state() else {
+            panic!("the circuit stays open while the probe fails");
+        };
+        let shown =
+            Duration::from_millis(u64::try_from(until_ms - WALL).expect("the probe is ahead"));
+        assert_eq!(
+            wake,
+            Some(shown),
+            "the status bar counts down to the probe that comes"
+        );
+        waits.push(shown);
+    }
+    assert!(
+        waits.iter().all(|w| *w <= Duration::from_secs(60)),
+        "never beyond the cap: {waits:?}"
+    );
+    let distinct: std::collections::HashSet<_> = waits.iter().collect();
+    assert!(
+        distinct.len() > 3,
+        "jittered, so tills do not probe in step: {waits:?}"
+    );
+}
+
+#[test]
+fn server_errors_and_timeouts_are_the_faults_that_open_the_circuit() {
+    use super::error::SyncError;
+    use super::transport::TransportError;
+    let busy = TransportError::Server {
+        status: 503,
+        code: "busy".into(),
+        message: "overloaded".into(),
+        retry_after: Some(Duration::from_secs(2)),
+    };
+    let fault = |retry_after| FailureKind::ServerFault { retry_after };
+    let retry = FailureKind::Retry { retry_after: None };
+    let rows = [
+        (
+            busy,
+            fault(Some(Duration::from_secs(2))),
+            "a 5xx, its Retry-After kept",
+        ),
+        (
+            TransportError::NoAnswer("timed out".into()),
+            fault(None),
+            "a timeout",
+        ),
+        (
+            TransportError::RateLimited { retry_after: None },
+            retry,
+            "429 paces, not fails",
+        ),
+        (
+            TransportError::Malformed("not json".into()),
+            retry,
+            "a malformed answer",
+        ),
+    ];
+    for (error, expected, why) in rows {
+        assert_eq!(
+            Failure::of(&SyncError::Transport(error)).kind,
+            expected,
+            "{why}"
+        );
+    }
 }
 
 #[test]

@@ -15,7 +15,9 @@
 //! - [`conflicts`], [`failed`], [`customers`], [`history`]: what a person reviews and edits;
 //! - [`machine`]: the engine's decisions (when to run, probe, back off, record, publish) as a
 //!   pure state machine, tested as a table of transitions;
-//! - [`engine`]: the tokio actor that drives the machine, and its cheap-clone [`SyncHandle`];
+//! - [`engine`]: the tokio actor that drives the machine, and its cheap-clone [`SyncHandle`]
+//!   (whose `nudge` the app calls when its window gains focus, and when `network`, on Linux,
+//!   hears from NetworkManager that the network came back);
 //!   [`drain`](mod@drain): the same machine driven in the foreground (`tillctl sync`);
 //! - [`settings`]: every setting of [`SyncConfig`] in one checked table, with where each
 //!   value comes from (environment, store, default);
@@ -44,6 +46,8 @@ pub mod lock;
 pub mod machine;
 #[cfg(test)]
 mod machine_tests;
+#[cfg(target_os = "linux")]
+pub mod network;
 pub mod persisted;
 pub mod pull;
 pub mod push;
@@ -106,6 +110,10 @@ pub struct SyncConfig {
     pub probe_interval: Duration,
     /// Back-off between failed attempts.
     pub backoff: BackoffPolicy,
+    /// Server errors (5xx) or timeouts in a row that open the circuit breaker: no batch is sent
+    /// until the back office's health endpoint answers (probed with the same back-off), then
+    /// one cycle tries; a fault there opens it again. Zero never opens it.
+    pub circuit_threshold: u32,
     /// Applied outbox rows older than this are pruned (tickets and the journal never are).
     pub applied_retention: Duration,
     /// The shortest gap between two status snapshots sent to the sink.
@@ -133,6 +141,7 @@ impl Default for SyncConfig {
             debounce: Duration::from_millis(300),
             probe_interval: Duration::from_secs(10),
             backoff: BackoffPolicy::default(),
+            circuit_threshold: 5,
             applied_retention: Duration::from_secs(7 * 24 * 3600),
             status_interval: Duration::from_millis(50),
             shutdown_grace: Duration::from_secs(5),

@@ -1,6 +1,7 @@
 //! The sync engine's persisted state, in the `sync_state` row beside the enrolment: where sync
 //! stands (pull cursor, what the server acknowledged, whether an ack must be asked first), its
-//! retry timing (next retry, failures in a row), the last success and error, the clock offset,
+//! retry timing (next retry, failures in a row, the server faults among them that open the
+//! circuit), the last success and error, the clock offset,
 //! the pause flag, the state name other processes read (`tillctl status`), and whether this
 //! till's history diverged from the back office's.
 
@@ -25,6 +26,8 @@ pub struct PersistedState {
     pub ack_needed: bool,
     pub server_acked_seq: u64,
     pub failures_in_a_row: u32,
+    /// Server errors or timeouts in a row: the circuit is open at the engine's threshold.
+    pub faults_in_a_row: u32,
     /// Why this till's history differs from the back office's, once the engine found out: a
     /// protocol stop that survives restarts until the till is enrolled as a new terminal.
     pub diverged: Option<String>,
@@ -42,6 +45,9 @@ const JOURNAL_BREAK: config::Key<String> = config::Key::new("sync_journal_break"
 /// Why a check at the end of a drain is owed (the last one disagreed, or could not ask), until
 /// a check agrees.
 const VERIFY_OWED: config::Key<String> = config::Key::new("sync_verify_owed");
+
+/// Server errors or timeouts in a row, while there are any.
+const FAULTS_IN_A_ROW: config::Key<u32> = config::Key::new("sync_faults_in_a_row");
 
 /// Reads the engine's persisted state.
 pub fn read(conn: &Connection) -> Result<PersistedState, SyncError> {
@@ -70,11 +76,13 @@ pub fn read(conn: &Connection) -> Result<PersistedState, SyncError> {
                 ack_needed: r.get::<_, i64>(7)? != 0,
                 server_acked_seq: u64::try_from(r.get::<_, i64>(8)?).unwrap_or(0),
                 failures_in_a_row: u32::try_from(r.get::<_, i64>(9)?).unwrap_or(0),
+                faults_in_a_row: 0,
                 diverged: None,
                 journal_break: None,
             })
         })?;
     Ok(PersistedState {
+        faults_in_a_row: config::get(conn, &FAULTS_IN_A_ROW)?.unwrap_or(0),
         diverged: diverged(conn)?,
         journal_break: journal_break(conn)?,
         ..row
@@ -182,13 +190,15 @@ pub fn clock_offset(conn: &Connection) -> rusqlite::Result<Option<i64>> {
         .query_row([], |r| r.get(0))
 }
 
-/// Records a successful cycle at `at_ms`: clears the error and the retry time.
+/// Records a successful cycle at `at_ms`: clears the error, the retry time and the failures
+/// (so the circuit is closed).
 fn record_success(conn: &Connection, at_ms: i64) -> Result<(), SyncError> {
     conn.prepare_cached(
         "UPDATE sync_state SET last_success_at_ms = ?1, last_error_code = NULL,
          last_error_message = NULL, next_retry_at_ms = NULL, failures_in_a_row = 0 WHERE id = 1",
     )?
     .execute([at_ms])?;
+    config::remove(conn, &FAULTS_IN_A_ROW)?;
     Ok(())
 }
 
@@ -198,6 +208,7 @@ fn record_failure(
     error: &ErrorInfo,
     next_retry_at_ms: Option<i64>,
     failures_in_a_row: u32,
+    faults_in_a_row: u32,
 ) -> Result<(), SyncError> {
     conn.prepare_cached(
         "UPDATE sync_state SET last_error_code = ?1, last_error_message = ?2,
@@ -209,6 +220,11 @@ fn record_failure(
         next_retry_at_ms,
         failures_in_a_row
     ])?;
+    if faults_in_a_row == 0 {
+        config::remove(conn, &FAULTS_IN_A_ROW)?;
+    } else {
+        config::set(conn, &FAULTS_IN_A_ROW, &faults_in_a_row)?;
+    }
     Ok(())
 }
 
@@ -245,12 +261,14 @@ pub enum Record {
     Paused(bool),
     /// The engine's state, for `tillctl status` of another process.
     State(SyncState),
-    /// A failed attempt: why, when the next one may start (a restart waits for it too) and how
-    /// many failed in a row (a restart goes on backing off from there).
+    /// A failed attempt: why, when the next one may start (a restart waits for it too), how
+    /// many failed in a row (a restart goes on backing off from there) and how many of the last
+    /// were server errors or timeouts (a restart keeps an open circuit open).
     Failure {
         error: ErrorInfo,
         next_retry_at_ms: Option<i64>,
         failures_in_a_row: u32,
+        faults_in_a_row: u32,
     },
     /// A cycle succeeded at `at_ms` (Unix milliseconds): clears the error and the retry time.
     Success { at_ms: i64 },
@@ -268,7 +286,14 @@ pub fn keep(conn: &Connection, record: &Record) {
             error,
             next_retry_at_ms,
             failures_in_a_row,
-        } => record_failure(conn, error, *next_retry_at_ms, *failures_in_a_row),
+            faults_in_a_row,
+        } => record_failure(
+            conn,
+            error,
+            *next_retry_at_ms,
+            *failures_in_a_row,
+            *faults_in_a_row,
+        ),
         Record::Success { at_ms } => record_success(conn, *at_ms),
         Record::ChainRetried => retry_journal_break(conn),
     };
@@ -296,6 +321,42 @@ mod tests {
             .expect("reads")
             .last_error
             .expect("an error was recorded")
+    }
+
+    #[test]
+    fn server_faults_in_a_row_survive_a_restart_until_a_success() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let store = Store::open(dir.path()).expect("opens");
+        let conn = store.connect().expect("connects");
+        let failure = |faults| Record::Failure {
+            error: ErrorInfo {
+                code: ErrorCode::ServerError,
+                message: "500".into(),
+            },
+            next_retry_at_ms: Some(42),
+            failures_in_a_row: faults,
+            faults_in_a_row: faults,
+        };
+        keep(&conn, &failure(5));
+        let read_back = read(&conn).expect("reads");
+        assert_eq!(
+            (read_back.faults_in_a_row, read_back.next_retry_at_ms),
+            (5, Some(42)),
+            "an open circuit stays open after a restart"
+        );
+        keep(&conn, &Record::Success { at_ms: 43 });
+        assert_eq!(
+            read(&conn).expect("reads").faults_in_a_row,
+            0,
+            "a success closes the circuit"
+        );
+        keep(&conn, &failure(2));
+        keep(&conn, &failure(0));
+        assert_eq!(
+            read(&conn).expect("reads").faults_in_a_row,
+            0,
+            "another kind of failure breaks the run"
+        );
     }
 
     #[test]

@@ -16,6 +16,11 @@ pub enum SyncState {
     BackingOff { until_ms: i64 },
     /// The server could not be reached at all; a cheap health probe runs until it answers.
     Offline,
+    /// The circuit breaker is open: the back office failed (5xx or no answer) too many times in
+    /// a row, so no batch is sent; its health is probed with back-off, the next probe at
+    /// `until_ms` (Unix milliseconds). A probe it answers lets one cycle through; a failure
+    /// there opens the circuit again. Also after a restart.
+    CircuitOpen { until_ms: i64 },
     /// The server refused the token (401/403); nothing is sent until the terminal is enrolled
     /// again with a valid token.
     AuthError,
@@ -45,6 +50,7 @@ pub enum StateName {
     Syncing,
     BackingOff,
     Offline,
+    CircuitOpen,
     AuthError,
     Diverged,
     JournalBreak,
@@ -61,6 +67,7 @@ impl SyncState {
             SyncState::Syncing => StateName::Syncing,
             SyncState::BackingOff { .. } => StateName::BackingOff,
             SyncState::Offline => StateName::Offline,
+            SyncState::CircuitOpen { .. } => StateName::CircuitOpen,
             SyncState::AuthError => StateName::AuthError,
             SyncState::Diverged => StateName::Diverged,
             SyncState::JournalBreak => StateName::JournalBreak,
@@ -77,6 +84,7 @@ impl SyncState {
             StateName::Syncing => "syncing",
             StateName::BackingOff => "backing_off",
             StateName::Offline => "offline",
+            StateName::CircuitOpen => "circuit_open",
             StateName::AuthError => "auth_error",
             StateName::Diverged => "diverged",
             StateName::JournalBreak => "journal_break",
@@ -86,7 +94,7 @@ impl SyncState {
     }
 
     /// The state a [`name`](Self::name) stands for; `until_ms` is the retry time recorded with
-    /// it, the end of a back-off. `None` for a name this version does not know.
+    /// it, the end of a back-off or the next probe of an open circuit. `None` for a name this version does not know.
     pub fn from_name(name: &str, until_ms: Option<i64>) -> Option<SyncState> {
         Some(match name {
             "not_enrolled" => SyncState::NotEnrolled,
@@ -96,6 +104,9 @@ impl SyncState {
                 until_ms: until_ms.unwrap_or(0),
             },
             "offline" => SyncState::Offline,
+            "circuit_open" => SyncState::CircuitOpen {
+                until_ms: until_ms.unwrap_or(0),
+            },
             "auth_error" => SyncState::AuthError,
             "diverged" => SyncState::Diverged,
             "journal_break" => SyncState::JournalBreak,
@@ -103,6 +114,17 @@ impl SyncState {
             "stopped" => SyncState::Stopped,
             _ => return None,
         })
+    }
+
+    /// When the state ends on its own (Unix milliseconds): the end of a back-off, the next probe
+    /// of an open circuit.
+    pub fn until_ms(&self) -> Option<i64> {
+        match self {
+            SyncState::BackingOff { until_ms } | SyncState::CircuitOpen { until_ms } => {
+                Some(*until_ms)
+            }
+            _ => None,
+        }
     }
 
     /// Whether the server answered the last time it was asked.
@@ -132,6 +154,7 @@ mod tests {
             SyncState::Syncing,
             SyncState::BackingOff { until_ms: 42 },
             SyncState::Offline,
+            SyncState::CircuitOpen { until_ms: 42 },
             SyncState::AuthError,
             SyncState::Diverged,
             SyncState::JournalBreak,

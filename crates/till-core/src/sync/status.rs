@@ -77,10 +77,7 @@ impl SyncStatus {
     pub fn initial(state: SyncState) -> Self {
         SyncStatus {
             state,
-            next_retry_at_ms: match state {
-                SyncState::BackingOff { until_ms } => Some(until_ms),
-                _ => None,
-            },
+            next_retry_at_ms: state.until_ms(),
             online: false,
             pending: 0,
             failed: 0,
@@ -146,9 +143,8 @@ impl SyncStatus {
             Reading::Settled => {
                 status.last_error = row.last_error.clone();
                 status.next_retry_at_ms = match state {
-                    SyncState::BackingOff { until_ms } => Some(until_ms),
                     SyncState::Offline => row.next_retry_at_ms,
-                    _ => None,
+                    _ => state.until_ms(),
                 };
             }
             Reading::Recorded => {
@@ -410,6 +406,16 @@ mod tests {
             "the recorded retry time"
         );
         assert!(!offline.online);
+        let open = read(SyncState::CircuitOpen { until_ms: 8_000 }, Reading::Settled);
+        assert_eq!(
+            open.next_retry_at_ms,
+            Some(8_000),
+            "the status bar counts down to the next probe of an open circuit"
+        );
+        assert!(
+            !open.online,
+            "a back office that keeps failing is not there for the till"
+        );
 
         let during = read(SyncState::Syncing, Reading::During);
         assert!(during.online, "a running cycle talks to the server");

@@ -4,4 +4,4 @@
  * The state's name without its data: what a [`SyncState`] serialises as, and the type the
  * UI's bindings give the status's `state`.
  */
-export type EngineState = "not_enrolled" | "idle" | "syncing" | "backing_off" | "offline" | "auth_error" | "diverged" | "journal_break" | "paused" | "stopped";
+export type EngineState = "not_enrolled" | "idle" | "syncing" | "backing_off" | "offline" | "circuit_open" | "auth_error" | "diverged" | "journal_break" | "paused" | "stopped";
