@@ -9,6 +9,7 @@
 //! - [`transport`]: the HTTP client behind a trait, and how its errors are classified;
 //!   [`trust`]: where the token may go and how the back office is trusted (no cleartext by
 //!   default, a shop's CA or a certificate pin), [`tls`] the client's TLS for it;
+//!   [`wire`]: what the requests cost on the wire (bytes each way, latency), per cycle;
 //! - [`push`] and [`pull`]: one cycle's work against the store, in short transactions; `cycle`
 //!   puts them together under the data dir's sync lock;
 //! - [`conflicts`], [`failed`], [`customers`], [`history`]: what a person reviews and edits;
@@ -51,6 +52,7 @@ pub mod transport;
 #[cfg(test)]
 mod transport_tests;
 pub mod trust;
+pub mod wire;
 
 use std::time::Duration;
 
