@@ -6,7 +6,8 @@
 //! - Answers: a till asks with `Accept-Encoding: gzip`; the back office compresses when asked.
 //! - Requests: a back office that reads gzip bodies says so in every answer, with
 //!   `Accept-Encoding: gzip` (RFC 7694, client-initiated content coding). A till compresses its
-//!   push bodies only after hearing that, so an older back office keeps getting plain JSON. A
+//!   push bodies only after hearing that (it asks `/v1/health` before its first push), so an
+//!   older back office keeps getting plain JSON. A
 //!   coding the back office does not read is refused with 415 [`UNSUPPORTED_ENCODING`]; the till
 //!   then sends the same body plain, once, and stops compressing.
 //!

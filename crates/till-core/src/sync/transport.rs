@@ -311,29 +311,38 @@ const CLIENT_HEADER_BYTES: u64 = ("user-agent: till/\r\n".len()
 struct GzipBodies(AtomicU8);
 
 impl GzipBodies {
+    /// No answer heard yet.
     const UNKNOWN: u8 = 0;
-    const READ: u8 = 1;
-    const REFUSED: u8 = 2;
+    /// Answers said nothing of it: plain bodies.
+    const PLAIN: u8 = 1;
+    const READ: u8 = 2;
+    /// A gzip body was refused: plain bodies for good.
+    const REFUSED: u8 = 3;
+
+    fn unknown(&self) -> bool {
+        self.0.load(Ordering::Relaxed) == Self::UNKNOWN
+    }
 
     fn read(&self) -> bool {
         self.0.load(Ordering::Relaxed) == Self::READ
     }
 
     /// An answer saying `Accept-Encoding: gzip` (RFC 7694) means request bodies may be gzip,
-    /// unless the back office already refused one.
+    /// unless the back office already refused one; the first answer without it means plain.
     fn learn(&self, headers: &HeaderMap) {
         let says_so = headers
             .get(ACCEPT_ENCODING)
             .and_then(|v| v.to_str().ok())
             .is_some_and(encoding::accepts_gzip);
-        if says_so {
-            let _ = self.0.compare_exchange(
-                Self::UNKNOWN,
-                Self::READ,
-                Ordering::Relaxed,
-                Ordering::Relaxed,
-            );
-        }
+        let update = |state: u8| match state {
+            Self::REFUSED => None,
+            _ if says_so => Some(Self::READ),
+            Self::UNKNOWN => Some(Self::PLAIN),
+            _ => None,
+        };
+        let _ = self
+            .0
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, update);
     }
 
     /// A gzip body was refused: plain bodies from now on, whatever answers say.
@@ -556,10 +565,15 @@ fn chain(e: &reqwest::Error) -> String {
 }
 
 impl Transport for HttpTransport {
-    /// Gzip once the back office said it reads it; a 415 `unsupported_encoding` sends the same
-    /// body plain, and every later one too.
+    /// Gzip once the back office said it reads it (a transport that has heard no answer yet
+    /// asks `/v1/health` first: one round trip, against a first batch sent whole); a 415
+    /// `unsupported_encoding` sends the same body plain, and every later one too.
     fn push(&self, body: Vec<u8>) -> BoxFuture<'_, Result<PushResponse, TransportError>> {
         Box::pin(async move {
+            if self.gzip.unknown() {
+                // Its answer is all that matters; a failure shows again in the push.
+                let _ = self.health().await;
+            }
             let post = || {
                 self.client
                     .post(self.url("/push"))

@@ -322,10 +322,15 @@ async fn push_bodies_go_gzip_only_once_the_back_office_says_it_reads_them() {
             .await
             .expect("a gzip answer is read");
     }
+    let heads = server.heads();
+    assert!(
+        heads[0].starts_with("get /v1/health"),
+        "a transport that heard no answer yet asks first: {heads:?}"
+    );
     assert_eq!(
-        gzip_bodies(&server.heads()),
-        [false, true],
-        "the first push is plain, as any back office reads; its answer said gzip is read"
+        gzip_bodies(&heads),
+        [true, true],
+        "the health answer said gzip is read"
     );
     assert!(
         server
@@ -386,4 +391,27 @@ async fn every_answered_request_is_tallied_as_it_went_on_the_wire() {
         tally.bytes_received
     );
     assert_eq!(transport.take_tally().requests(), 0, "taken once");
+}
+
+#[tokio::test]
+async fn a_back_office_that_says_nothing_of_gzip_gets_plain_bodies() {
+    let server = Rogue::start(Answer::Json(PUSHED)).await;
+    let transport = HttpTransport::new(&server.url, TOKEN, quick()).expect("a client");
+    for _ in 0..2 {
+        transport.push(b"{}".to_vec()).await.expect("pushed");
+    }
+    let heads = server.heads();
+    assert_eq!(
+        gzip_bodies(&heads),
+        [false, false],
+        "as an older back office reads"
+    );
+    assert_eq!(
+        heads
+            .iter()
+            .filter(|h| h.starts_with("get /v1/health"))
+            .count(),
+        1,
+        "asked once: {heads:?}"
+    );
 }
