@@ -1,8 +1,8 @@
 //! What a sync costs on the wire, measured with the till's own tally against the real back
 //! office on loopback: five-line sales pushed in batches, and the first pull of the demo catalog.
 //! Compressed, each is at most a quarter of what it is plain; plain is measured through a relay
-//! that hides `Accept-Encoding` both ways, which is how a till and a back office from before
-//! compression talk. `cargo test -p till-e2e --test wire -- --nocapture` prints the figures.
+//! that plays a back office from before compression (no `Accept-Encoding` either way, a gzip
+//! body refused as malformed JSON), so the till's one gzip try is counted too. `cargo test -p till-e2e --test wire -- --nocapture` prints the figures.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -50,8 +50,9 @@ async fn back_office(dir: &Path) -> (String, [String; 2]) {
     (url, tokens)
 }
 
-/// A relay to `upstream` that drops every `Accept-Encoding` header, asked or answered: neither
-/// side hears of compression. One request per connection.
+/// A relay to `upstream` that drops every `Accept-Encoding` header, asked or answered, and
+/// refuses a compressed body as malformed JSON, as a back office from before compression does:
+/// neither side hears of compression. One request per connection.
 async fn plain_relay(upstream: String) -> String {
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("binds");
     let url = format!("http://{}", listener.local_addr().expect("an address"));
@@ -68,6 +69,21 @@ async fn relay(mut client: TcpStream, upstream: String) {
     let Some(request) = read_request(&mut client).await else {
         return;
     };
+    let head_end = request
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .unwrap_or(0);
+    let head = String::from_utf8_lossy(&request[..head_end]).to_ascii_lowercase();
+    if head.contains("\r\ncontent-encoding:") {
+        let body = r#"{"code":"malformed_json","message":"expected value at line 1 column 1"}"#;
+        let answer = format!(
+            "HTTP/1.1 400 Bad Request\r\ncontent-type: application/json\r\n\
+             content-length: {}\r\nconnection: close\r\n\r\n{body}",
+            body.len()
+        );
+        let _ = client.write_all(answer.as_bytes()).await;
+        return;
+    }
     let Ok(mut server) = TcpStream::connect(&upstream).await else {
         return;
     };

@@ -8,11 +8,11 @@
 //!
 //! - Answers: a till asks with `Accept-Encoding: gzip`; the back office compresses when asked.
 //! - Requests: a back office that reads gzip bodies says so in every answer, with
-//!   `Accept-Encoding: gzip` (RFC 7694, client-initiated content coding). A till compresses its
-//!   push bodies only after hearing that (it asks `/v1/health` before its first push), so an
-//!   older back office keeps getting plain JSON. A
-//!   coding the back office does not read is refused with 415 [`UNSUPPORTED_ENCODING`]; the till
-//!   then sends the same body plain, once, and stops compressing.
+//!   `Accept-Encoding: gzip` (RFC 7694, client-initiated content coding). A till sends its push
+//!   bodies gzip unless answers came that said nothing of it. A coding the back office does not
+//!   read is refused with 415 [`UNSUPPORTED_ENCODING`], and a back office from before
+//!   compression refuses gzip as 400 `malformed_json` (storing nothing); either way the till
+//!   sends the same body plain at once and stops compressing.
 //!
 //! Compression is only on the wire: what is stored and hashed on both sides is the JSON itself,
 //! so a resend means the same whether or not it was compressed.

@@ -319,8 +319,9 @@ impl GzipBodies {
     /// A gzip body was refused: plain bodies for good.
     const REFUSED: u8 = 3;
 
-    fn unknown(&self) -> bool {
-        self.0.load(Ordering::Relaxed) == Self::UNKNOWN
+    /// Whether to send gzip: the back office said it reads it, or said nothing yet.
+    fn worth_trying(&self) -> bool {
+        matches!(self.0.load(Ordering::Relaxed), Self::UNKNOWN | Self::READ)
     }
 
     fn read(&self) -> bool {
@@ -565,28 +566,27 @@ fn chain(e: &reqwest::Error) -> String {
 }
 
 impl Transport for HttpTransport {
-    /// Gzip once the back office said it reads it (a transport that has heard no answer yet
-    /// asks `/v1/health` first: one round trip, against a first batch sent whole); a 415
-    /// `unsupported_encoding` sends the same body plain, and every later one too.
+    /// Gzip unless the back office's answers said nothing of reading it. A refusal of the gzip
+    /// body (415 `unsupported_encoding`, or the 400 `malformed_json` of a back office from
+    /// before compression, which stored nothing) sends the same body plain at once, and every
+    /// later one too. Trying first costs an older back office one refused request; asking first
+    /// would cost every sync one.
     fn push(&self, body: Vec<u8>) -> BoxFuture<'_, Result<PushResponse, TransportError>> {
         Box::pin(async move {
-            if self.gzip.unknown() {
-                // Its answer is all that matters; a failure shows again in the push.
-                let _ = self.health().await;
-            }
             let post = || {
                 self.client
                     .post(self.url("/push"))
                     .header(CONTENT_TYPE, "application/json")
             };
-            if self.gzip.read() {
+            if self.gzip.worth_trying() {
                 let packed = post()
                     .header(CONTENT_ENCODING, encoding::GZIP)
                     .body(encoding::gzip(&body));
                 match self.send(packed, true, MAX_PUSH_ANSWER).await {
-                    Err(TransportError::Refused {
-                        status: 415, code, ..
-                    }) if code == encoding::UNSUPPORTED_ENCODING => {
+                    Err(TransportError::Refused { status, code, .. })
+                        if (status == 415 && code == encoding::UNSUPPORTED_ENCODING)
+                            || (status == 400 && code == "malformed_json" && !self.gzip.read()) =>
+                    {
                         tracing::info!("the back office refused a gzip body; pushing plain JSON");
                         self.gzip.refused();
                     }

@@ -26,6 +26,8 @@ enum Answer {
     Gzip(Vec<u8>),
     /// 415 `unsupported_encoding`, though saying `Accept-Encoding: gzip`.
     RefusesGzip,
+    /// 400 `malformed_json`, saying nothing of encodings: a back office from before compression.
+    Older,
     /// 302 to this address.
     Redirect(String),
     /// 200 whose body never ends.
@@ -138,6 +140,14 @@ async fn respond(mut stream: TcpStream, answer: Answer) {
                 body.len()
             )
         }
+        Answer::Older => {
+            let body = r#"{"code":"malformed_json","message":"expected value at line 1"}"#;
+            format!(
+                "HTTP/1.1 400 Bad Request\r\ncontent-type: application/json\r\n\
+                 content-length: {}\r\n\r\n{body}",
+                body.len()
+            )
+        }
         Answer::Gzip(_) => unreachable!("answered above"),
     };
     if stream.write_all(head.as_bytes()).await.is_err() {
@@ -152,7 +162,11 @@ async fn respond(mut stream: TcpStream, answer: Answer) {
             let mut sink = [0u8; 1024];
             while matches!(stream.read(&mut sink).await, Ok(n) if n > 0) {}
         }
-        Answer::Json(_) | Answer::Redirect(_) | Answer::RefusesGzip | Answer::Gzip(_) => {}
+        Answer::Json(_)
+        | Answer::Redirect(_)
+        | Answer::RefusesGzip
+        | Answer::Older
+        | Answer::Gzip(_) => {}
     }
 }
 
@@ -322,15 +336,10 @@ async fn push_bodies_go_gzip_only_once_the_back_office_says_it_reads_them() {
             .await
             .expect("a gzip answer is read");
     }
-    let heads = server.heads();
-    assert!(
-        heads[0].starts_with("get /v1/health"),
-        "a transport that heard no answer yet asks first: {heads:?}"
-    );
     assert_eq!(
-        gzip_bodies(&heads),
+        gzip_bodies(&server.heads()),
         [true, true],
-        "the health answer said gzip is read"
+        "gzip from the first push on; the answers said gzip is read"
     );
     assert!(
         server
@@ -400,18 +409,27 @@ async fn a_back_office_that_says_nothing_of_gzip_gets_plain_bodies() {
     for _ in 0..2 {
         transport.push(b"{}".to_vec()).await.expect("pushed");
     }
-    let heads = server.heads();
     assert_eq!(
-        gzip_bodies(&heads),
-        [false, false],
-        "as an older back office reads"
+        gzip_bodies(&server.heads()),
+        [true, false],
+        "tried once; the answer said nothing of gzip"
     );
+}
+
+#[tokio::test]
+async fn a_back_office_from_before_compression_gets_the_same_body_plain_at_once() {
+    let server = Rogue::start(Answer::Older).await;
+    let transport = HttpTransport::new(&server.url, TOKEN, quick()).expect("a client");
+    for _ in 0..2 {
+        let refused = transport.push(b"{}".to_vec()).await.expect_err("400");
+        assert!(
+            matches!(refused, TransportError::Refused { status: 400, .. }),
+            "{refused:?}"
+        );
+    }
     assert_eq!(
-        heads
-            .iter()
-            .filter(|h| h.starts_with("get /v1/health"))
-            .count(),
-        1,
-        "asked once: {heads:?}"
+        gzip_bodies(&server.heads()),
+        [true, false, false],
+        "gzip refused as malformed JSON: the same body plain at once, and plain from then on"
     );
 }
