@@ -294,6 +294,29 @@ pub fn local_tickets(data_dir: &Path) -> (u64, i64) {
     .expect("tickets can be counted")
 }
 
+/// Rings up one demo sale of `lines` lines from `products`, paid cash, in the store of `conn`.
+pub fn ring_up_demo_sale(
+    conn: &mut rusqlite::Connection,
+    rng: &mut till_core::demo::DemoRng,
+    products: &[till_protocol::Product],
+    lines: usize,
+) {
+    let cart = till_core::demo::cart(rng, products, lines);
+    let total = till_core::cart::quote(conn, &cart)
+        .expect("quote")
+        .totals
+        .total;
+    till_core::tickets::commit(
+        conn,
+        &cart,
+        &[till_core::TenderInput::Cash { tendered: total }],
+        None,
+        None,
+        &till_core::SystemClock,
+    )
+    .expect("committed locally, whatever the network does");
+}
+
 /// Asserts the promise: every committed ticket is on the server exactly once, totals match,
 /// and nothing is left pending on the terminal.
 pub async fn assert_delivered_exactly_once(

@@ -6,14 +6,14 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use till_core::demo::{self, DemoRng};
+use till_core::demo::DemoRng;
 use till_core::store::Store;
 use till_core::sync::transport::Timeouts;
 use till_core::sync::{
     enrolment, BackoffPolicy, HttpTransport, ServerTrust, StatusSink, SyncConfig, SyncEngine,
     SyncState, SyncStatus,
 };
-use till_core::{cart, catalog, tickets, SystemClock, TenderInput};
+use till_core::{catalog, SystemClock};
 use till_e2e::proxy::{FaultPlan, FaultProxy};
 use till_e2e::*;
 
@@ -90,17 +90,7 @@ async fn the_engine_drains_sales_rung_up_while_it_runs_through_a_faulty_network(
         let products = catalog::active_products(&conn).expect("catalog");
         let mut rng = DemoRng::new(5);
         for _ in 0..60 {
-            let cart = demo::cart(&mut rng, &products, 3);
-            let total = cart::quote(&conn, &cart).expect("quote").totals.total;
-            tickets::commit(
-                &mut conn,
-                &cart,
-                &[TenderInput::Cash { tendered: total }],
-                None,
-                None,
-                &SystemClock,
-            )
-            .expect("committed locally, whatever the network does");
+            ring_up_demo_sale(&mut conn, &mut rng, &products, 3);
             std::thread::sleep(Duration::from_millis(5));
         }
     });

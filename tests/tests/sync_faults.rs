@@ -152,6 +152,16 @@ async fn every_fault_at_once_still_delivers_exactly_once() {
         cycles.as_array().is_some_and(|c| !c.is_empty()),
         "each cycle is recorded in the history"
     );
+    assert!(
+        cycles.as_array().is_some_and(|c| c.iter().any(|c| {
+            c["bytes_sent"].as_u64() > Some(0)
+                && c["bytes_received"].as_u64() > Some(0)
+                && c["requests"].as_u64() > Some(0)
+                && c["latency_p50_ms"].is_u64()
+                && c["latency_p99_ms"].is_u64()
+        })),
+        "a cycle that reached the back office says what it cost on the wire: {cycles}"
+    );
     server.kill().await;
 }
 

@@ -350,11 +350,12 @@
   }
   const line = (id, agoMin, over) => ({
     id, started_at_ms: now() - agoMin * 60 * 1000, since_ms: now() - agoMin * 60 * 1000, duration_ms: 182, cycles: 1,
-    pushed: 0, pulled: 0, conflicts: 0, errors: 0, failure: null, ...over,
+    pushed: 0, pulled: 0, conflicts: 0, errors: 0, failure: null,
+    bytes_sent: 0, bytes_received: 0, requests: 0, latency_p50_ms: null, latency_p99_ms: null, ...over,
   });
   db.history.push(
     ...(seed.history ?? [
-      line(3, 4, { pushed: 3, pulled: 12, conflicts: 1, errors: 1 }),
+      line(3, 4, { pushed: 3, pulled: 12, conflicts: 1, errors: 1, bytes_sent: 3140, bytes_received: 12_000, requests: 3, latency_p50_ms: 45, latency_p99_ms: 120 }),
       line(2, 34, { duration_ms: 5012, errors: 1, failure: { code: "server_unreachable", message: "cannot reach the server: connection refused" } }),
       line(1, 64, { duration_ms: 240, pushed: 2, pulled: 140 }),
     ]),
@@ -428,7 +429,10 @@
       }
       for (const c of db.customers) if (c.sync_state === "pending") c.sync_state = "synced";
       recount();
-      db.history.unshift(line(db.history.length + 1, 0, { duration_ms: seed.syncDelayMs, pushed: pending.length }));
+      db.history.unshift(line(db.history.length + 1, 0, {
+        duration_ms: seed.syncDelayMs, pushed: pending.length,
+        bytes_sent: 600 + 400 * pending.length, bytes_received: 900, requests: 3, latency_p50_ms: 40, latency_p99_ms: 60,
+      }));
       emitState({ state: "idle", online: true, progress: null, eta_secs: null, last_error: null, next_retry_at_ms: null,
         last_success_at_ms: now(), completed_cycles: db.status.completed_cycles + 1 });
       syncing = false;

@@ -7,6 +7,7 @@ pub mod card;
 pub mod catalog;
 pub mod chain;
 pub mod employee;
+pub mod encoding;
 pub mod pricing;
 pub mod shift;
 pub mod sync;

@@ -1,4 +1,5 @@
-//! `tillctl history [--limit N] [--json]`: the most recent sync cycles.
+//! `tillctl history [--limit N] [--json]`: the most recent sync cycles, with what each cost on
+//! the wire (bytes each way, headers estimated; requests; latency p50 and p99).
 
 use std::path::Path;
 
@@ -23,7 +24,8 @@ pub fn run(data_dir: Option<&Path>, args: Args) -> Result<(), Failure> {
     } else {
         for c in cycles {
             outln!(
-                "{}\tstarted {}\t{} ms\tpushed {}\tpulled {}\tconflicts {}\terrors {}{}",
+                "{}\tstarted {}\t{} ms\tpushed {}\tpulled {}\tconflicts {}\terrors {}\t\
+                 sent {} B\treceived {} B\trequests {}{}{}",
                 c.id,
                 c.started_at_ms,
                 c.duration_ms,
@@ -31,6 +33,13 @@ pub fn run(data_dir: Option<&Path>, args: Args) -> Result<(), Failure> {
                 c.pulled,
                 c.conflicts,
                 c.errors,
+                c.bytes_sent,
+                c.bytes_received,
+                c.requests,
+                c.latency_p50_ms
+                    .zip(c.latency_p99_ms)
+                    .map(|(p50, p99)| format!("\tp50 {p50} ms\tp99 {p99} ms"))
+                    .unwrap_or_default(),
                 c.error.map(|e| format!("\t{e}")).unwrap_or_default()
             );
         }

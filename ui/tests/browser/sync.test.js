@@ -231,9 +231,11 @@ describe("sync activity", () => {
   it("folds idle cycles into one line and shows errors without addresses", async () => {
     const since = new Date(2026, 0, 5, 10, 42).getTime();
     const history = [
-      { id: 140, started_at_ms: since + 70 * 60_000, since_ms: since, duration_ms: 30, cycles: 139, pushed: 0, pulled: 0, conflicts: 0, errors: 0, failure: null },
+      { id: 140, started_at_ms: since + 70 * 60_000, since_ms: since, duration_ms: 30, cycles: 139, pushed: 0, pulled: 0, conflicts: 0, errors: 0, failure: null,
+        bytes_sent: 41_700, bytes_received: 139_000, requests: 139, latency_p50_ms: 38, latency_p99_ms: 95 },
       { id: 1, started_at_ms: since - 60_000, since_ms: since - 60_000, duration_ms: 5012, cycles: 1, pushed: 0, pulled: 0, conflicts: 0, errors: 1,
-        failure: { code: "server_unreachable", message: "cannot reach the server: error sending request" } },
+        failure: { code: "server_unreachable", message: "cannot reach the server: error sending request" },
+        bytes_sent: 0, bytes_received: 0, requests: 0, latency_p50_ms: null, latency_p99_ms: null },
     ];
     const { page, context } = await openApp(browser, server.url, { seed: { history } });
     try {
@@ -244,6 +246,10 @@ describe("sync activity", () => {
       const table = await page.getByTestId("history-table").innerText();
       assert.match(table, /Back office unreachable/);
       assert.doesNotMatch(table, /http/, "no raw addresses");
+      const wire = page.getByTestId("cycle-wire");
+      assert.equal(await wire.first().innerText(), "42 kB ↑ 139 kB ↓ · 38 ms p50", "the folded line's bytes, summed");
+      assert.equal(await wire.first().getAttribute("title"), "139 requests · p99 95 ms");
+      assert.equal(await wire.nth(1).innerText(), "", "a cycle that reached nothing cost nothing on the wire");
     } finally {
       await context.close();
     }

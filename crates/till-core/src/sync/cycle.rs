@@ -105,7 +105,10 @@ impl Worker {
         let _lock = SyncLock::try_acquire(&self.data_dir)?;
         let started_ms = self.clock.now_ms();
         let started = Instant::now();
+        // Probes and other requests between cycles are not this cycle's.
+        self.transport.take_tally();
         let outcome = self.cycle_locked(stop, live).await;
+        let wire = self.transport.take_tally();
         if let Ok(mut l) = live.lock() {
             *l = None;
         }
@@ -125,11 +128,11 @@ impl Worker {
             conflicts: report.conflicts,
             errors: u64::from(result.is_err()) + report.failed,
             error: result.as_ref().err().map(|e| format!("{}: {e}", e.code())),
-            bytes_sent: 0,
-            bytes_received: 0,
-            requests: 0,
-            latency_p50_ms: None,
-            latency_p99_ms: None,
+            bytes_sent: wire.bytes_sent,
+            bytes_received: wire.bytes_received,
+            requests: wire.requests(),
+            latency_p50_ms: wire.latency_ms(50),
+            latency_p99_ms: wire.latency_ms(99),
             verify: verdict.as_ref().map(|v| v.recorded().to_string()),
         };
         if let Err(e) = history::record(&self.conn, &cycle) {

@@ -1,7 +1,9 @@
 //! One row per sync cycle: when it started, how long it took, what it moved, what went wrong;
 //! and the Sync activity screen's view of them, where a run of cycles that moved nothing is one
 //! line ("no changes since 10:42") and so is a run failing the same way, so neither buries what
-//! happened before.
+//! happened before. A folded line sums its cycles' bytes and requests, and shows the latency of
+//! its newest cycle that made a request: the link as it is now, which a percentile of
+//! percentiles would only blur.
 
 use rusqlite::{params, Connection};
 use serde::Serialize;
@@ -118,6 +120,13 @@ pub struct ActivityLine {
     pub errors: u64,
     /// Why the cycles failed, if they did.
     pub failure: Option<CycleFailure>,
+    /// Bytes on the wire each way and requests made, summed over the line's cycles.
+    pub bytes_sent: u64,
+    pub bytes_received: u64,
+    pub requests: u64,
+    /// The median and 99th-percentile request latency of the newest cycle that made requests.
+    pub latency_p50_ms: Option<u64>,
+    pub latency_p99_ms: Option<u64>,
 }
 
 /// Why a cycle failed, without the addresses and library detail a cashier cannot act on.
@@ -175,6 +184,11 @@ impl ActivityLine {
             conflicts: c.conflicts,
             errors: c.errors,
             failure: c.error.as_deref().map(CycleFailure::parse),
+            bytes_sent: c.bytes_sent,
+            bytes_received: c.bytes_received,
+            requests: c.requests,
+            latency_p50_ms: c.latency_p50_ms,
+            latency_p99_ms: c.latency_p99_ms,
         }
     }
 
@@ -204,6 +218,13 @@ impl ActivityLine {
         self.since_ms = older.since_ms;
         self.cycles += older.cycles;
         self.errors += older.errors;
+        self.bytes_sent += older.bytes_sent;
+        self.bytes_received += older.bytes_received;
+        self.requests += older.requests;
+        if self.latency_p50_ms.is_none() {
+            self.latency_p50_ms = older.latency_p50_ms;
+            self.latency_p99_ms = older.latency_p99_ms;
+        }
     }
 }
 
@@ -307,6 +328,36 @@ mod tests {
             ]
         );
         assert_eq!(lines[0].errors, 2, "both failures are counted");
+    }
+
+    #[test]
+    fn a_folded_line_sums_the_wire_and_shows_the_newest_latency() {
+        let measured = |id, sent, latency: Option<u64>| SyncCycle {
+            bytes_sent: sent,
+            bytes_received: sent * 3,
+            requests: u64::from(latency.is_some()),
+            latency_p50_ms: latency,
+            latency_p99_ms: latency.map(|ms| ms * 2),
+            ..cycle(id, 0, None)
+        };
+        let cycles = [
+            measured(4, 0, None),
+            measured(3, 300, Some(45)),
+            measured(2, 200, Some(900)),
+            measured(1, 100, Some(20)),
+        ];
+        let lines = fold(&cycles);
+        assert_eq!(lines.len(), 1, "four quiet cycles: {lines:?}");
+        let line = &lines[0];
+        assert_eq!(
+            (line.bytes_sent, line.bytes_received, line.requests),
+            (600, 1_800, 3)
+        );
+        assert_eq!(
+            (line.latency_p50_ms, line.latency_p99_ms),
+            (Some(45), Some(90)),
+            "the newest cycle that made a request; the newest made none"
+        );
     }
 
     #[test]

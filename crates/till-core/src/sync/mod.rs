@@ -9,6 +9,7 @@
 //! - [`transport`]: the HTTP client behind a trait, and how its errors are classified;
 //!   [`trust`]: where the token may go and how the back office is trusted (no cleartext by
 //!   default, a shop's CA or a certificate pin), [`tls`] the client's TLS for it;
+//!   [`wire`]: what the requests cost on the wire (bytes each way, latency), per cycle;
 //! - [`push`] and [`pull`]: one cycle's work against the store, in short transactions; `cycle`
 //!   puts them together under the data dir's sync lock; [`verify`]: the check of the back
 //!   office's record at the end of a drain;
@@ -60,6 +61,7 @@ pub mod transport;
 mod transport_tests;
 pub mod trust;
 pub mod verify;
+pub mod wire;
 
 use std::time::Duration;
 

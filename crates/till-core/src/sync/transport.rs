@@ -4,23 +4,33 @@
 //! The real transport guards what a back office could do to a till: the token goes only to the
 //! origin it was given for ([`Credential`]), redirects are not followed, every request has a
 //! connect and a total timeout, and every answer is read with a size cap, so a rogue server can
-//! neither learn the token, nor hold a sync forever, nor exhaust the till's memory.
+//! neither learn the token, nor hold a sync forever, nor exhaust the till's memory. The cap holds
+//! for the decoded answer: answers are asked for gzip, and a small one that inflates without end
+//! stops at the cap. Push bodies go gzip once the back office says it reads them
+//! ([`till_protocol::encoding`]); every request is tallied ([`wire`]).
 
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
-use reqwest::header::{HeaderValue, AUTHORIZATION};
+use reqwest::header::{
+    HeaderMap, HeaderValue, ACCEPT_ENCODING, AUTHORIZATION, CONTENT_ENCODING, CONTENT_TYPE,
+};
 use serde::de::DeserializeOwned;
 use till_protocol::bundle::TerminalKey;
+use till_protocol::encoding::{self, Coding};
 use till_protocol::{Ack, ApiError, Health, PullResponse, PushResponse, WhoAmI};
+use tokio::time::Instant;
 use uuid::Uuid;
 
 use crate::error::ErrorCode;
 
 use super::tls;
 use super::trust::{self, ServerTrust};
+use super::wire::{self, Exchange, Meter, WireTally};
 
 /// A boxed future, so `Transport` can be used as `Arc<dyn Transport>`.
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
@@ -44,6 +54,11 @@ pub trait Transport: Send + Sync + 'static {
         terminal_id: Uuid,
         key: TerminalKey,
     ) -> BoxFuture<'_, Result<TerminalKey, TransportError>>;
+    /// What the requests since the last call cost on the wire (nothing for a transport that
+    /// does not measure).
+    fn take_tally(&self) -> WireTally {
+        WireTally::default()
+    }
 }
 
 /// What to do about a failure.
@@ -286,12 +301,66 @@ impl fmt::Debug for Credential {
     }
 }
 
-/// The real transport: reqwest with rustls.
+/// The headers the client adds to every request on its own (`user-agent`, `accept`), in bytes.
+const CLIENT_HEADER_BYTES: u64 = ("user-agent: till/\r\n".len()
+    + env!("CARGO_PKG_VERSION").len()
+    + "accept: */*\r\n".len()) as u64;
+
+/// Whether the back office reads gzip request bodies, as far as this transport has heard.
+#[derive(Debug, Default)]
+struct GzipBodies(AtomicU8);
+
+impl GzipBodies {
+    /// No answer heard yet.
+    const UNKNOWN: u8 = 0;
+    /// Answers said nothing of it: plain bodies.
+    const PLAIN: u8 = 1;
+    const READ: u8 = 2;
+    /// A gzip body was refused: plain bodies for good.
+    const REFUSED: u8 = 3;
+
+    /// Whether to send gzip: the back office said it reads it, or said nothing yet.
+    fn worth_trying(&self) -> bool {
+        matches!(self.0.load(Ordering::Relaxed), Self::UNKNOWN | Self::READ)
+    }
+
+    fn read(&self) -> bool {
+        self.0.load(Ordering::Relaxed) == Self::READ
+    }
+
+    /// An answer saying `Accept-Encoding: gzip` (RFC 7694) means request bodies may be gzip,
+    /// unless the back office already refused one; the first answer without it means plain.
+    fn learn(&self, headers: &HeaderMap) {
+        let says_so = headers
+            .get(ACCEPT_ENCODING)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(encoding::accepts_gzip);
+        let update = |state: u8| match state {
+            Self::REFUSED => None,
+            _ if says_so => Some(Self::READ),
+            Self::UNKNOWN => Some(Self::PLAIN),
+            _ => None,
+        };
+        let _ = self
+            .0
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, update);
+    }
+
+    /// A gzip body was refused: plain bodies from now on, whatever answers say.
+    fn refused(&self) {
+        self.0.store(Self::REFUSED, Ordering::Relaxed);
+    }
+}
+
+/// The real transport: reqwest with rustls. Clones share what they learnt about the back office
+/// and their tally.
 #[derive(Debug, Clone)]
 pub struct HttpTransport {
     client: reqwest::Client,
     base: String,
     credential: Option<Credential>,
+    gzip: Arc<GzipBodies>,
+    meter: Arc<Meter>,
 }
 
 impl HttpTransport {
@@ -323,6 +392,8 @@ impl HttpTransport {
             client,
             base: base_url.trim_end_matches('/').to_string(),
             credential,
+            gzip: Arc::default(),
+            meter: Arc::default(),
         })
     }
 
@@ -343,7 +414,7 @@ impl HttpTransport {
     }
 
     /// Sends `request` (with the token when `with_token`) and reads an answer of at most `cap`
-    /// bytes.
+    /// bytes once decoded, tallying what it cost on the wire.
     async fn send<T: DeserializeOwned>(
         &self,
         request: reqwest::RequestBuilder,
@@ -355,32 +426,60 @@ impl HttpTransport {
                 till_protocol::PROTOCOL_HEADER,
                 till_protocol::PROTOCOL_REVISION.to_string(),
             )
+            .header(ACCEPT_ENCODING, encoding::GZIP)
             .build()
             .map_err(|e| TransportError::Config(e.to_string()))?;
         if let Some(credential) = self.credential.as_ref().filter(|_| with_token) {
             credential.authorize(&mut request)?;
         }
+        let body_len = request
+            .body()
+            .and_then(reqwest::Body::as_bytes)
+            .map_or(0, |b| b.len() as u64);
+        let sent = wire::request_head_bytes(&request, body_len) + CLIENT_HEADER_BYTES + body_len;
+        let started = Instant::now();
         let response = self
             .client
             .execute(request)
             .await
             .map_err(classify_send_error)?;
+        self.gzip.learn(response.headers());
         let status = response.status().as_u16();
+        let head = wire::answer_head_bytes(response.status(), response.headers());
         let retry_after = response
             .headers()
             .get(reqwest::header::RETRY_AFTER)
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.trim().parse::<u64>().ok())
             .map(Duration::from_secs);
-        if (200..300).contains(&status) {
-            let bytes = read_capped(response, cap).await?;
+        let coding = Coding::named(
+            response
+                .headers()
+                .get(CONTENT_ENCODING)
+                .and_then(|v| v.to_str().ok()),
+        );
+        let success = (200..300).contains(&status);
+        // An error's body only explains it: read up to a small cap.
+        let cap = if success { cap } else { MAX_SMALL_ANSWER };
+        let raw = read_capped(response, cap).await;
+        self.meter.record(Exchange {
+            sent,
+            received: head + raw.as_ref().map_or(0, |b| b.len() as u64),
+            latency: started.elapsed(),
+        });
+        let body = raw.and_then(|raw| {
+            encoding::decode(&coding, raw, cap)
+                .map_err(|e| TransportError::Malformed(e.to_string()))
+        });
+        if success {
+            let bytes = body?;
             return serde_json::from_slice(&bytes).map_err(|e| {
                 tracing::warn!(error = %e, bytes = bytes.len(), "malformed answer from the server");
                 TransportError::Malformed(e.to_string())
             });
         }
-        // An error's body only explains it: one too long is left unread, the status still counts.
-        let bytes = match read_capped(response, MAX_SMALL_ANSWER).await {
+        // One too long or undecodable is left unread; the status still counts.
+        let bytes = match body {
             Err(TransportError::Malformed(_)) => Vec::new(),
             other => other?,
         };
@@ -467,14 +566,34 @@ fn chain(e: &reqwest::Error) -> String {
 }
 
 impl Transport for HttpTransport {
+    /// Gzip unless the back office's answers said nothing of reading it. A refusal of the gzip
+    /// body (415 `unsupported_encoding`, or the 400 `malformed_json` of a back office from
+    /// before compression, which stored nothing) sends the same body plain at once, and every
+    /// later one too. Trying first costs an older back office one refused request; asking first
+    /// would cost every sync one.
     fn push(&self, body: Vec<u8>) -> BoxFuture<'_, Result<PushResponse, TransportError>> {
         Box::pin(async move {
-            let request = self
-                .client
-                .post(self.url("/push"))
-                .header(reqwest::header::CONTENT_TYPE, "application/json")
-                .body(body);
-            self.send(request, true, MAX_PUSH_ANSWER).await
+            let post = || {
+                self.client
+                    .post(self.url("/push"))
+                    .header(CONTENT_TYPE, "application/json")
+            };
+            if self.gzip.worth_trying() {
+                let packed = post()
+                    .header(CONTENT_ENCODING, encoding::GZIP)
+                    .body(encoding::gzip(&body));
+                match self.send(packed, true, MAX_PUSH_ANSWER).await {
+                    Err(TransportError::Refused { status, code, .. })
+                        if (status == 415 && code == encoding::UNSUPPORTED_ENCODING)
+                            || (status == 400 && code == "malformed_json" && !self.gzip.read()) =>
+                    {
+                        tracing::info!("the back office refused a gzip body; pushing plain JSON");
+                        self.gzip.refused();
+                    }
+                    answered => return answered,
+                }
+            }
+            self.send(post().body(body), true, MAX_PUSH_ANSWER).await
         })
     }
 
@@ -523,6 +642,10 @@ impl Transport for HttpTransport {
                 .json(&key);
             self.send(request, true, MAX_SMALL_ANSWER).await
         })
+    }
+
+    fn take_tally(&self) -> WireTally {
+        self.meter.take()
     }
 }
 

@@ -1,10 +1,12 @@
 //! The real transport against servers that misbehave, on loopback: one that records what it is
 //! sent, one that redirects, one whose answer never ends or claims to be huge, one that never
-//! answers. What each may learn or cost the till is bounded.
+//! answers, one whose gzip answer inflates without end. What each may learn or cost the till is
+//! bounded. And how push bodies come to be compressed, and what the requests are tallied at.
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use till_protocol::encoding::gzip;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
@@ -20,6 +22,12 @@ const TOKEN: &str = "till_secret_token";
 enum Answer {
     /// 200 with this JSON.
     Json(&'static str),
+    /// 200 with this body, already gzip, saying `Accept-Encoding: gzip` (a back office that reads gzip).
+    Gzip(Vec<u8>),
+    /// 415 `unsupported_encoding`, though saying `Accept-Encoding: gzip`.
+    RefusesGzip,
+    /// 400 `malformed_json`, saying nothing of encodings: a back office from before compression.
+    Older,
     /// 302 to this address.
     Redirect(String),
     /// 200 whose body never ends.
@@ -48,6 +56,7 @@ impl Rogue {
                 let (answer, recorded) = (answer.clone(), Arc::clone(&recorded));
                 tokio::spawn(async move {
                     if let Some(head) = read_head(&stream).await {
+                        skip_body(&stream, &head).await;
                         recorded.lock().expect("not poisoned").push(head);
                         respond(stream, answer).await;
                     }
@@ -77,7 +86,39 @@ async fn read_head(stream: &TcpStream) -> Option<String> {
     Some(String::from_utf8_lossy(&head).to_ascii_lowercase())
 }
 
+/// Reads the body `head` announces, so the answer never meets unread bytes.
+async fn skip_body(stream: &TcpStream, head: &str) {
+    let length = head
+        .lines()
+        .find_map(|l| l.strip_prefix("content-length:"))
+        .and_then(|n| n.trim().parse::<usize>().ok())
+        .unwrap_or(0);
+    let mut left = length;
+    let mut buffer = vec![0u8; 16 * 1024];
+    while left > 0 {
+        if stream.readable().await.is_err() {
+            return;
+        }
+        match stream.try_read(&mut buffer[..left.min(16 * 1024)]) {
+            Ok(0) => return,
+            Ok(n) => left -= n,
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => continue,
+            Err(_) => return,
+        }
+    }
+}
+
 async fn respond(mut stream: TcpStream, answer: Answer) {
+    if let Answer::Gzip(body) = &answer {
+        let head = format!(
+            "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-encoding: gzip\r\n\
+             accept-encoding: gzip\r\ncontent-length: {}\r\n\r\n",
+            body.len()
+        );
+        let _ = stream.write_all(head.as_bytes()).await;
+        let _ = stream.write_all(body).await;
+        return;
+    }
     let head = match &answer {
         Answer::Json(body) => format!(
             "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{body}",
@@ -91,6 +132,23 @@ async fn respond(mut stream: TcpStream, answer: Answer) {
         }
         Answer::Claims(n) => format!("HTTP/1.1 200 OK\r\ncontent-length: {n}\r\n\r\n["),
         Answer::Silence => String::new(),
+        Answer::RefusesGzip => {
+            let body = r#"{"code":"unsupported_encoding","message":"plain JSON only"}"#;
+            format!(
+                "HTTP/1.1 415 Unsupported Media Type\r\ncontent-type: application/json\r\n\
+                 accept-encoding: gzip\r\ncontent-length: {}\r\n\r\n{body}",
+                body.len()
+            )
+        }
+        Answer::Older => {
+            let body = r#"{"code":"malformed_json","message":"expected value at line 1"}"#;
+            format!(
+                "HTTP/1.1 400 Bad Request\r\ncontent-type: application/json\r\n\
+                 content-length: {}\r\n\r\n{body}",
+                body.len()
+            )
+        }
+        Answer::Gzip(_) => unreachable!("answered above"),
     };
     if stream.write_all(head.as_bytes()).await.is_err() {
         return;
@@ -104,7 +162,11 @@ async fn respond(mut stream: TcpStream, answer: Answer) {
             let mut sink = [0u8; 1024];
             while matches!(stream.read(&mut sink).await, Ok(n) if n > 0) {}
         }
-        Answer::Json(_) | Answer::Redirect(_) => {}
+        Answer::Json(_)
+        | Answer::Redirect(_)
+        | Answer::RefusesGzip
+        | Answer::Older
+        | Answer::Gzip(_) => {}
     }
 }
 
@@ -113,6 +175,25 @@ fn quick() -> Timeouts {
         connect: Duration::from_secs(2),
         request: Duration::from_millis(800),
     }
+}
+
+/// Time for a large answer to be read, so the cap stops it and not the timeout.
+fn patient() -> Timeouts {
+    Timeouts {
+        connect: Duration::from_secs(2),
+        request: Duration::from_secs(60),
+    }
+}
+
+fn refused_at_the_pull_cap(refused: &TransportError) {
+    assert!(
+        matches!(refused, TransportError::Malformed(_)),
+        "{refused:?}"
+    );
+    assert!(
+        refused.to_string().contains(&MAX_PULL_ANSWER.to_string()),
+        "says why: {refused}"
+    );
 }
 
 fn authorized(heads: &[String]) -> usize {
@@ -188,25 +269,9 @@ async fn a_redirect_is_not_followed() {
 #[tokio::test]
 async fn an_answer_that_never_ends_is_cut_at_the_cap() {
     let server = Rogue::start(Answer::Endless).await;
-    let transport = HttpTransport::new(
-        &server.url,
-        TOKEN,
-        Timeouts {
-            connect: Duration::from_secs(2),
-            request: Duration::from_secs(60),
-        },
-    )
-    .expect("a client");
+    let transport = HttpTransport::new(&server.url, TOKEN, patient()).expect("a client");
     let began = Instant::now();
-    let refused = transport.pull(0, 10).await.expect_err("never ends");
-    assert!(
-        matches!(refused, TransportError::Malformed(_)),
-        "{refused:?}"
-    );
-    assert!(
-        refused.to_string().contains(&MAX_PULL_ANSWER.to_string()),
-        "says why: {refused}"
-    );
+    refused_at_the_pull_cap(&transport.pull(0, 10).await.expect_err("never ends"));
     assert!(
         began.elapsed() < Duration::from_secs(30),
         "stopped at the cap, not by the timeout"
@@ -248,4 +313,123 @@ async fn plain_http_to_another_machine_is_refused_before_anything_is_sent() {
     let refused = HttpTransport::new("http://192.0.2.10:7878", TOKEN, quick())
         .expect_err("cleartext is off by default");
     assert_eq!(refused.code(), "cleartext_refused");
+}
+
+const PUSHED: &str = r#"{"results":[],"last_applied_seq":0,"server_time_ms":0}"#;
+
+fn gzip_bodies(heads: &[String]) -> Vec<bool> {
+    heads
+        .iter()
+        .filter(|h| h.starts_with("post /v1/push"))
+        .map(|h| h.contains("\r\ncontent-encoding: gzip\r\n"))
+        .collect()
+}
+
+#[tokio::test]
+async fn push_bodies_go_gzip_only_once_the_back_office_says_it_reads_them() {
+    let server = Rogue::start(Answer::Gzip(gzip(PUSHED.as_bytes()))).await;
+    let transport = HttpTransport::new(&server.url, TOKEN, quick()).expect("a client");
+    let body = br#"{"terminal_id":"0192f0c4-aaaa-7000-8000-000000000001","mutations":[]}"#;
+    for _ in 0..2 {
+        transport
+            .push(body.to_vec())
+            .await
+            .expect("a gzip answer is read");
+    }
+    assert_eq!(
+        gzip_bodies(&server.heads()),
+        [true, true],
+        "gzip from the first push on; the answers said gzip is read"
+    );
+    assert!(
+        server
+            .heads()
+            .iter()
+            .all(|h| h.contains("\r\naccept-encoding: gzip\r\n")),
+        "every request asks for a gzip answer"
+    );
+}
+
+#[tokio::test]
+async fn a_refused_gzip_body_is_sent_again_plain_and_never_gzip_again() {
+    let server = Rogue::start(Answer::RefusesGzip).await;
+    let transport = HttpTransport::new(&server.url, TOKEN, quick()).expect("a client");
+    let _ = transport.whoami().await;
+    for _ in 0..2 {
+        let refused = transport.push(b"{}".to_vec()).await.expect_err("415");
+        assert!(
+            matches!(refused, TransportError::Refused { status: 415, .. }),
+            "{refused:?}"
+        );
+    }
+    assert_eq!(
+        gzip_bodies(&server.heads()),
+        [true, false, false],
+        "gzip once, the same body plain at once, and plain from then on"
+    );
+}
+
+#[tokio::test]
+async fn a_gzip_answer_that_inflates_past_the_cap_is_refused() {
+    let bomb = gzip(&vec![b' '; MAX_PULL_ANSWER + 1]);
+    assert!(bomb.len() < 64 * 1024, "small on the wire");
+    let server = Rogue::start(Answer::Gzip(bomb)).await;
+    // Inflating 16 MiB takes a while in a debug build.
+    let transport = HttpTransport::new(&server.url, TOKEN, patient()).expect("a client");
+    refused_at_the_pull_cap(&transport.pull(0, 10).await.expect_err("too large decoded"));
+}
+
+#[tokio::test]
+async fn every_answered_request_is_tallied_as_it_went_on_the_wire() {
+    let answer = WHOAMI.repeat(20);
+    let server = Rogue::start(Answer::Gzip(gzip(answer.as_bytes()))).await;
+    let transport = HttpTransport::new(&server.url, TOKEN, quick()).expect("a client");
+    let _ = transport.whoami().await;
+    let _ = transport.health().await;
+    let tally = transport.take_tally();
+    assert_eq!(tally.requests(), 2);
+    let heads: u64 = server.heads().iter().map(|h| h.len() as u64).sum();
+    assert!(
+        tally.bytes_sent.abs_diff(heads) <= 8,
+        "the estimate of the requests' heads ({}) is within a few bytes of what went out ({heads})",
+        tally.bytes_sent
+    );
+    assert!(
+        tally.bytes_received < answer.len() as u64,
+        "the answers are counted compressed: {} bytes",
+        tally.bytes_received
+    );
+    assert_eq!(transport.take_tally().requests(), 0, "taken once");
+}
+
+#[tokio::test]
+async fn a_back_office_that_says_nothing_of_gzip_gets_plain_bodies() {
+    let server = Rogue::start(Answer::Json(PUSHED)).await;
+    let transport = HttpTransport::new(&server.url, TOKEN, quick()).expect("a client");
+    for _ in 0..2 {
+        transport.push(b"{}".to_vec()).await.expect("pushed");
+    }
+    assert_eq!(
+        gzip_bodies(&server.heads()),
+        [true, false],
+        "tried once; the answer said nothing of gzip"
+    );
+}
+
+#[tokio::test]
+async fn a_back_office_from_before_compression_gets_the_same_body_plain_at_once() {
+    let server = Rogue::start(Answer::Older).await;
+    let transport = HttpTransport::new(&server.url, TOKEN, quick()).expect("a client");
+    for _ in 0..2 {
+        let refused = transport.push(b"{}".to_vec()).await.expect_err("400");
+        assert!(
+            matches!(refused, TransportError::Refused { status: 400, .. }),
+            "{refused:?}"
+        );
+    }
+    assert_eq!(
+        gzip_bodies(&server.heads()),
+        [true, false, false],
+        "gzip refused as malformed JSON: the same body plain at once, and plain from then on"
+    );
 }

@@ -3,6 +3,10 @@
 //! storage and never gets a 500: JSON, query and path rejections are mapped here. Every request
 //! passes through [`limits`] first (a request slot, the request timeout); a 5xx answer carries
 //! its code and a generic message naming the request id, never the cause, which goes to the log.
+//!
+//! Compression ([`till_protocol::encoding`]): a JSON body may come gzip, and is decoded with the
+//! decoded size held to the same [`MAX_BODY_BYTES`]; every answer says `Accept-Encoding: gzip`
+//! so a till knows it may send one; answers are gzip when the request asks for it.
 
 mod auth;
 mod limits;
@@ -21,12 +25,15 @@ use axum::routing::{get, post, put};
 use axum::{Json, Router};
 use serde::de::DeserializeOwned;
 use till_protocol::bundle::TerminalKey;
+use till_protocol::encoding::{self, Coding, DecodeError};
 use till_protocol::{
     Ack, ApiError, ChainHead, Health, PullQuery, PullResponse, PushRequest, PushResponse, WhoAmI,
     MAX_BODY_BYTES, MAX_PULL_LIMIT, MAX_PUSH_BATCH,
 };
 use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::compression::CompressionLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use utoipa::OpenApi;
 use uuid::Uuid;
@@ -142,7 +149,7 @@ impl From<StorageError> for HttpError {
     }
 }
 
-/// A JSON body whose rejections are mapped to `{code, message}`.
+/// A JSON body, plain or gzip, whose rejections are mapped to `{code, message}`.
 pub struct ApiJson<T>(pub T);
 
 impl<T, S> FromRequest<S> for ApiJson<T>
@@ -153,17 +160,31 @@ where
     type Rejection = HttpError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, HttpError> {
-        if !plain_json(req.headers()) {
+        let coding = Coding::named(
+            req.headers()
+                .get(header::CONTENT_ENCODING)
+                .map(|v| v.to_str().unwrap_or("?")),
+        );
+        if coding == Coding::Identity && !plain_json(req.headers()) {
             return match Json::<T>::from_request(req, state).await {
                 Ok(Json(value)) => Ok(ApiJson(value)),
                 Err(rejection) => Err(json_rejection(rejection)),
             };
         }
-        // The same steps as `Json`, with one parse without path tracking for a valid body (the
-        // cost of a large push); an invalid one is parsed again by `Json` for its exact error.
+        if coding != Coding::Identity && !json_type(req.headers()) {
+            return Err(HttpError::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported_media_type",
+                "Expected request with `Content-Type: application/json`",
+            ));
+        }
+        // The compressed body is held to the body limit, and decoded to the same limit.
         let bytes = axum::body::Bytes::from_request(req, state)
             .await
             .map_err(|e| json_rejection(e.into()))?;
+        let bytes = encoding::decode(&coding, bytes.into(), MAX_BODY_BYTES).map_err(undecodable)?;
+        // The same steps as `Json`, with one parse without path tracking for a valid body (the
+        // cost of a large push); an invalid one is parsed again by `Json` for its exact error.
         if let Ok(value) = serde_json::from_slice::<T>(&bytes) {
             return Ok(ApiJson(value));
         }
@@ -172,6 +193,29 @@ where
             Err(rejection) => Err(json_rejection(rejection)),
         }
     }
+}
+
+/// A body that could not be decoded: too large once decoded (413), in a coding the back office
+/// does not read (415), or not valid in its coding (400).
+fn undecodable(e: DecodeError) -> HttpError {
+    let (status, code) = match &e {
+        DecodeError::TooLong { .. } => (StatusCode::PAYLOAD_TOO_LARGE, "body_too_large"),
+        DecodeError::Unsupported(_) => (
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            encoding::UNSUPPORTED_ENCODING,
+        ),
+        DecodeError::Corrupt { .. } => (StatusCode::BAD_REQUEST, "corrupt_body"),
+    };
+    HttpError::new(status, code, e.to_string())
+}
+
+/// A JSON content type (`application/json`, with parameters or not), as `Json` checks it.
+fn json_type(headers: &axum::http::HeaderMap) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|essence| essence.trim().eq_ignore_ascii_case("application/json"))
 }
 
 /// `Content-Type: application/json` exactly, which `Json` accepts; anything else goes through
@@ -334,12 +378,12 @@ pub struct ReceivedPush {
     params(("Till-Protocol" = Option<u32>, Header, description = "The protocol revision the terminal speaks; 1 when absent")),
     responses(
         (status = 200, description = "Per-mutation results", body = PushResponse),
-        (status = 400, description = "Malformed request", body = ApiError),
+        (status = 400, description = "Malformed request, or a gzip body that is not valid gzip (`corrupt_body`)", body = ApiError),
         (status = 401, description = "Missing, unknown or revoked token", body = ApiError),
         (status = 403, description = "The token belongs to another terminal", body = ApiError),
         (status = 409, description = "The push breaks the terminal's push chain (`journal_break`): nothing of it was recorded", body = ApiError),
-        (status = 413, description = "Body or batch too large", body = ApiError),
-        (status = 415, description = "Not JSON", body = ApiError),
+        (status = 413, description = "Body (once decompressed) or batch too large", body = ApiError),
+        (status = 415, description = "Not JSON, or a `Content-Encoding` other than gzip (`unsupported_encoding`)", body = ApiError),
         (status = 422, description = "JSON of the wrong shape", body = ApiError),
         (status = 503, description = "Busy; retry after the Retry-After delay", body = ApiError),
     ))]
@@ -571,8 +615,8 @@ impl utoipa::Modify for BearerAuth {
 )]
 pub struct ApiDoc;
 
-/// The whole application: routes, body limit, request ids, tracing, panic safety, and the
-/// request slots and timeout of [`limits`].
+/// The whole application: routes, body limit, compression, request ids, tracing, panic safety,
+/// and the request slots and timeout of [`limits`].
 pub fn router(state: AppState) -> Router {
     let guard = axum::middleware::from_fn_with_state(state.clone(), limits::guard);
     Router::new()
@@ -588,6 +632,12 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(CatchPanicLayer::custom(panic_response))
+        .layer(CompressionLayer::new())
+        // RFC 7694: the request bodies this server reads compressed.
+        .layer(SetResponseHeaderLayer::overriding(
+            header::ACCEPT_ENCODING,
+            HeaderValue::from_static(encoding::GZIP),
+        ))
         .layer(guard)
         .layer(PropagateRequestIdLayer::x_request_id())
         .layer(

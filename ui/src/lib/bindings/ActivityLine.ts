@@ -32,4 +32,12 @@ errors: number,
 /**
  * Why the cycles failed, if they did.
  */
-failure: CycleFailure | null, };
+failure: CycleFailure | null, 
+/**
+ * Bytes on the wire each way and requests made, summed over the line's cycles.
+ */
+bytes_sent: number, bytes_received: number, requests: number, 
+/**
+ * The median and 99th-percentile request latency of the newest cycle that made requests.
+ */
+latency_p50_ms: number | null, latency_p99_ms: number | null, };
