@@ -22,13 +22,18 @@ pub const PROTOCOL_HEADER: &str = "till-protocol";
 /// Revision 5 adds the push chain ([`crate::chain`]): the head the back office accepted, in
 /// each push answer ([`PushResponse::head`]). Revision 6 adds the store's address and tax id to
 /// the settings in pulls ([`StoreSettings::address`], [`StoreSettings::tax_id`]; an older till,
-/// whose types refuse the fields, is sent the settings without them).
-pub const PROTOCOL_REVISION: u32 = 6;
+/// whose types refuse the fields, is sent the settings without them). Revision 7 adds a
+/// customer's tags and loyalty points ([`CustomerFields::tags`],
+/// [`CustomerFields::loyalty_points`]) to customers in pulls and conflicts (an older till is sent
+/// them without).
+pub const PROTOCOL_REVISION: u32 = 7;
 
 /// The format of the mutations a terminal of this crate queues ([`Mutation::format`]). Format 1
 /// (no `format` field) is every mutation queued before formats were numbered; format 2 adds
-/// [`Mutation::format`] and [`Mutation::link`].
-pub const PAYLOAD_FORMAT: u32 = 2;
+/// [`Mutation::format`] and [`Mutation::link`]; format 3 adds a customer's tags and loyalty
+/// points to its changes (a customer change of an older format leaves them as they are:
+/// [`crate::fields::as_sent`]).
+pub const PAYLOAD_FORMAT: u32 = 3;
 /// The oldest payload format the back office accepts. The policy: the back office accepts the
 /// current format and at least the two before it (never below 1), so a till can be upgraded
 /// twice with sales still queued and never needs to drain first; a format is dropped only by
