@@ -636,7 +636,7 @@ async fn tillctl_adds_edits_lists_and_shows_customers_as_the_app_does() {
         shown,
         serde_json::json!({
             "id": id, "name": "Cy", "email": "cy@example.com", "phone": null, "note": null,
-            "version": 0, "pending": true
+            "tags": [], "loyalty_points": 0, "version": 0, "pending": true
         }),
         "created here, waiting to sync"
     );
@@ -685,6 +685,27 @@ async fn tillctl_adds_edits_lists_and_shows_customers_as_the_app_does() {
     )
     .await;
     assert!(missing.stderr.contains("(not_found)"), "{}", missing.stderr);
+    let tagged = [
+        "customers",
+        "edit",
+        &id,
+        "--add-tag",
+        " VIP ",
+        "--add-points",
+        "5",
+    ];
+    tillctl_ok(till.path(), &tagged).await;
+    tillctl_ok(
+        till.path(),
+        &["customers", "edit", &id, "--add-points", "-2"],
+    )
+    .await;
+    let shown = show(till.path(), &id).await;
+    assert_eq!(
+        (shown["tags"].clone(), shown["loyalty_points"].clone()),
+        (serde_json::json!(["vip"]), 3.into()),
+        "tags are added as the rule keeps them; points move by what is given"
+    );
     shop.server.kill().await;
 }
 
