@@ -150,10 +150,19 @@ fn swapped_journal_entries_are_named() {
 }
 
 /// Puts the store back to the schema of a Till from before receipts (version 12): no print
-/// queue, store settings without an address or a tax id.
+/// queue, store settings without an address or a tax id, sync cycles without their costs and
+/// customers without tags or points.
 fn as_before_printing(conn: &Connection) {
     conn.execute_batch(
         "DROP TABLE print_jobs;
+         ALTER TABLE customers DROP COLUMN tags;
+         ALTER TABLE customers DROP COLUMN loyalty_points;
+         ALTER TABLE sync_cycles DROP COLUMN bytes_sent;
+         ALTER TABLE sync_cycles DROP COLUMN bytes_received;
+         ALTER TABLE sync_cycles DROP COLUMN requests;
+         ALTER TABLE sync_cycles DROP COLUMN latency_p50_ms;
+         ALTER TABLE sync_cycles DROP COLUMN latency_p99_ms;
+         ALTER TABLE sync_cycles DROP COLUMN verify;
          ALTER TABLE store_settings DROP COLUMN address;
          ALTER TABLE store_settings DROP COLUMN tax_id;
          PRAGMA user_version = 12;",
