@@ -636,7 +636,7 @@ async fn tillctl_adds_edits_lists_and_shows_customers_as_the_app_does() {
         shown,
         serde_json::json!({
             "id": id, "name": "Cy", "email": "cy@example.com", "phone": null, "note": null,
-            "version": 0, "pending": true
+            "tags": [], "loyalty_points": 0, "version": 0, "pending": true
         }),
         "created here, waiting to sync"
     );
@@ -685,6 +685,27 @@ async fn tillctl_adds_edits_lists_and_shows_customers_as_the_app_does() {
     )
     .await;
     assert!(missing.stderr.contains("(not_found)"), "{}", missing.stderr);
+    let tagged = [
+        "customers",
+        "edit",
+        &id,
+        "--add-tag",
+        " VIP ",
+        "--add-points",
+        "5",
+    ];
+    tillctl_ok(till.path(), &tagged).await;
+    tillctl_ok(
+        till.path(),
+        &["customers", "edit", &id, "--add-points", "-2"],
+    )
+    .await;
+    let shown = show(till.path(), &id).await;
+    assert_eq!(
+        (shown["tags"].clone(), shown["loyalty_points"].clone()),
+        (serde_json::json!(["vip"]), 3.into()),
+        "tags are added as the rule keeps them; points move by what is given"
+    );
     shop.server.kill().await;
 }
 
@@ -928,4 +949,124 @@ async fn a_double_refund_whose_cash_came_back_is_counted_in_again_by_a_counter_s
     assert_eq!(disputes(&shop).await, (1, 0), "counted, and settled");
     assert_books_agree(&shop, till_a.path(), till_b.path(), first).await;
     shop.server.kill().await;
+}
+
+/// A customer the office added with `vip` and 100 points, edited here by `here` while the
+/// office makes its own edit (`office`, `till-server customer edit` arguments); then synced and
+/// read by a second till.
+async fn tags_and_points_edited_on_both_sides(
+    here: impl FnOnce(&mut CustomerFields),
+    office: &[&str],
+) -> (CustomerFields, CustomerFields, Vec<Value>) {
+    let shop = Shop::open().await;
+    let id = Uuid::now_v7();
+    let ids = id.to_string();
+    shop.customer(&[
+        "add",
+        &ids,
+        "--name",
+        "Cy",
+        "--add-tag",
+        "vip",
+        "--points",
+        "100",
+    ])
+    .await;
+    let till = shop.terminal("till-a").await;
+    edit(till.path(), id, here);
+    let mut args = vec!["edit", ids.as_str()];
+    args.extend_from_slice(office);
+    shop.customer(&args).await;
+    sync(till.path()).await;
+    let settled = conflicts(till.path(), true).await;
+    let other = shop.terminal("till-b").await;
+    let seen = local(other.path(), id).expect("the other till has the customer");
+    let mine = local(till.path(), id).expect("still here");
+    shop.server.kill().await;
+    (mine.fields, seen.fields, settled)
+}
+
+fn tags(fields: &CustomerFields) -> Vec<&str> {
+    fields.tags.iter().map(String::as_str).collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tag_added_here_while_the_office_adds_another_keeps_both() {
+    let (mine, seen, settled) = tags_and_points_edited_on_both_sides(
+        |f| {
+            f.tags.insert("a".into());
+        },
+        &["--add-tag", "B"],
+    )
+    .await;
+    assert_eq!(tags(&seen), ["a", "b", "vip"], "both adds reach the server");
+    assert_eq!(mine, seen, "both tills agree");
+    assert_eq!(
+        settled[0]["resolved_by"], "policy:field_merge",
+        "a set changed on both sides merges without a person: {settled:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tag_removed_here_while_the_office_adds_another_leaves_the_office_tag() {
+    let (mine, seen, _) = tags_and_points_edited_on_both_sides(
+        |f| {
+            f.tags.remove("vip");
+        },
+        &["--add-tag", "b"],
+    )
+    .await;
+    assert_eq!(
+        tags(&seen),
+        ["b"],
+        "the remove here and the add there both hold"
+    );
+    assert_eq!(mine, seen);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn points_added_here_and_in_the_office_add_up() {
+    let (mine, seen, settled) =
+        tags_and_points_edited_on_both_sides(|f| f.loyalty_points += 10, &["--add-points", "5"])
+            .await;
+    assert_eq!(seen.loyalty_points, 115, "+10 here and +5 there");
+    assert_eq!(mine, seen);
+    assert_eq!(settled[0]["resolved_by"], "policy:field_merge");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn points_that_both_sides_spent_below_zero_wait_for_a_person() {
+    let (mine, seen, settled) =
+        tags_and_points_edited_on_both_sides(|f| f.loyalty_points -= 60, &["--add-points", "-50"])
+            .await;
+    assert!(
+        settled[0]["resolved_at_ms"].is_null(),
+        "−60 here and −50 there from 100 is for a person: {settled:?}"
+    );
+    assert_eq!(settled[0]["fields"], serde_json::json!(["loyalty_points"]));
+    assert_eq!(
+        seen.loyalty_points, 50,
+        "the server keeps the office's until then"
+    );
+    assert_eq!(
+        mine.loyalty_points, 40,
+        "this till keeps its edit until then"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn text_edited_on_both_sides_with_tags_still_waits_for_a_person() {
+    let (_, seen, settled) = tags_and_points_edited_on_both_sides(
+        |f| {
+            f.name = "Cy (till)".into();
+            f.tags.insert("a".into());
+        },
+        &["--name", "Cy (office)", "--add-tag", "b"],
+    )
+    .await;
+    assert!(
+        settled[0]["resolved_at_ms"].is_null(),
+        "the name changed on both sides: as before, a person decides"
+    );
+    assert_eq!(seen.name, "Cy (office)");
 }

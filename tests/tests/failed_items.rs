@@ -164,8 +164,7 @@ async fn a_retry_queues_again_everything_that_waited_on_the_item_however_deep() 
         let fields = |email: &str| till_protocol::CustomerFields {
             name: "Cy".into(),
             email: Some(email.into()),
-            phone: None,
-            note: None,
+            ..till_protocol::CustomerFields::default()
         };
         let id = customers::save(&mut conn, None, fields("cy@example.com"), &SystemClock)
             .expect("created")

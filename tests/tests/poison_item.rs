@@ -53,9 +53,7 @@ async fn make_poisonous(office: &BackOffice, how: Poisoned) {
 fn fields(name: &str) -> CustomerFields {
     CustomerFields {
         name: name.into(),
-        email: None,
-        phone: None,
-        note: None,
+        ..CustomerFields::default()
     }
 }
 

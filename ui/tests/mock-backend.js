@@ -237,9 +237,9 @@
     nextNumber: 1,
     nextServerNumber: 1041,
     customers: [
-      { id: uuid(), version: 3, name: "Ada Lovelace", email: "ada@example.org", phone: "+44 20 7946 0001", note: null, sync_state: "synced" },
-      { id: uuid(), version: 1, name: "Grace Hopper", email: "grace@example.org", phone: null, note: "Prefers receipts by email", sync_state: "synced" },
-      { id: uuid(), version: 7, name: "Alan Turing", email: "alan@example.org", phone: "+44 161 496 0002", note: null, sync_state: "conflict" },
+      { id: uuid(), version: 3, name: "Ada Lovelace", email: "ada@example.org", phone: "+44 20 7946 0001", note: null, tags: ["vip"], loyalty_points: 120, sync_state: "synced" },
+      { id: uuid(), version: 1, name: "Grace Hopper", email: "grace@example.org", phone: null, note: "Prefers receipts by email", tags: [], loyalty_points: 0, sync_state: "synced" },
+      { id: uuid(), version: 7, name: "Alan Turing", email: "alan@example.org", phone: "+44 161 496 0002", note: null, tags: [], loyalty_points: 0, sync_state: "conflict" },
     ],
     conflicts: [],
     failed: [],
@@ -314,10 +314,10 @@
       policy: "manual", detected_at_ms: now() - 12 * 60 * 1000, server_version: 8, settlement: "fields",
       mine_at_ms: now() - 40 * 60 * 1000, theirs_at_ms: now() - 15 * 60 * 1000,
       fields: [
-        { name: "name", mine: "Alan Turing", theirs: "Alan Turing", differs: false, choice: false, default: null },
-        { name: "email", mine: "alan@example.org", theirs: "a.turing@bletchley.example", differs: true, choice: true, default: "theirs" },
-        { name: "phone", mine: "+44 161 496 0002", theirs: "+44 161 496 0999", differs: true, choice: true, default: "theirs" },
-        { name: "note", mine: "Pays by card", theirs: null, differs: true, choice: true, default: "theirs" },
+        { name: "name", mine: "Alan Turing", theirs: "Alan Turing", differs: false, choice: false, default: null, rule: "text", merged: null },
+        { name: "email", mine: "alan@example.org", theirs: "a.turing@bletchley.example", differs: true, choice: true, default: "theirs", rule: "text", merged: null },
+        { name: "phone", mine: "+44 161 496 0002", theirs: "+44 161 496 0999", differs: true, choice: true, default: "theirs", rule: "text", merged: null },
+        { name: "note", mine: "Pays by card", theirs: null, differs: true, choice: true, default: "theirs", rule: "text", merged: null },
       ],
     });
   }
@@ -330,17 +330,17 @@
       id: uuid(), entity_kind: "customer", entity_id: ada.id, entity_label: "Ada Lovelace", reason: "stale_version",
       policy: "field_merge", detected_at_ms: now() - 3 * 60 * 1000, server_version: 4, mine_at_ms: null, theirs_at_ms: null, settlement: "fields",
       fields: [
-        { name: "name", mine: "Ada Lovelace", theirs: "Ada Lovelace", differs: false, choice: false, default: null },
-        { name: "email", mine: "ada@till.example", theirs: "ada@office.example", differs: true, choice: true, default: null },
-        { name: "phone", mine: "+44 20 7946 0001", theirs: "+44 20 7946 0555", differs: true, choice: false, default: "theirs" },
-        { name: "note", mine: null, theirs: null, differs: false, choice: false, default: null },
+        { name: "name", mine: "Ada Lovelace", theirs: "Ada Lovelace", differs: false, choice: false, default: null, rule: "text", merged: null },
+        { name: "email", mine: "ada@till.example", theirs: "ada@office.example", differs: true, choice: true, default: null, rule: "text", merged: null },
+        { name: "phone", mine: "+44 20 7946 0001", theirs: "+44 20 7946 0555", differs: true, choice: false, default: "theirs", rule: "text", merged: null },
+        { name: "note", mine: null, theirs: null, differs: false, choice: false, default: null, rule: "text", merged: null },
       ],
     });
   }
   if (seed.disputed) {
     // This till refunded ticket #12, which another till had already refunded: the back office
     // stored both and counts the cash handed out until a manager says what became of it.
-    const row = (name, mine, theirs) => ({ name, mine, theirs, differs: mine !== theirs, choice: false, default: "theirs" });
+    const row = (name, mine, theirs) => ({ name, mine, theirs, differs: mine !== theirs, choice: false, default: "theirs", rule: "text", merged: null });
     db.conflicts.push({
       id: uuid(), entity_kind: "ticket", entity_id: uuid(), entity_label: "Ticket #12", reason: "disputed_reversal",
       policy: "manual", detected_at_ms: now() - 5 * 60 * 1000, server_version: null, mine_at_ms: null, theirs_at_ms: null,

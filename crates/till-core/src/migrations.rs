@@ -92,6 +92,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "0015_cycle_metrics",
         sql: include_str!("../../../migrations/0015_cycle_metrics.sql"),
     },
+    Migration {
+        version: 16,
+        name: "0016_customer_fields",
+        sql: include_str!("../../../migrations/0016_customer_fields.sql"),
+    },
 ];
 
 /// Whether `migrations` are numbered 1, 2, 3… in order, with no gap and no repeat.

@@ -51,9 +51,7 @@ fn a_card_number_in_any_customer_field_is_refused_and_nothing_is_queued() {
     let (_dir, _store, mut conn) = open();
     let ada = || CustomerFields {
         name: "Ada".into(),
-        email: None,
-        phone: None,
-        note: None,
+        ..CustomerFields::default()
     };
     let before = customers_and_queue(&conn);
     for pan in WRITTEN {

@@ -150,28 +150,22 @@ fn swapped_journal_entries_are_named() {
 }
 
 /// Puts the store back to the schema of a Till from before receipts (version 12): no print
-/// queue, store settings without an address or a tax id.
+/// queue, store settings without an address or a tax id, sync cycles without their costs and
+/// customers without tags or points.
 fn as_before_printing(conn: &Connection) {
-    as_before_cycle_metrics(conn);
     conn.execute_batch(
         "DROP TABLE print_jobs;
-         ALTER TABLE store_settings DROP COLUMN address;
-         ALTER TABLE store_settings DROP COLUMN tax_id;
-         PRAGMA user_version = 12;",
-    )
-    .expect("rewinds the schema");
-}
-
-/// Puts the store back to the schema before sync cycles recorded their wire metrics (0015).
-fn as_before_cycle_metrics(conn: &Connection) {
-    conn.execute_batch(
-        "ALTER TABLE sync_cycles DROP COLUMN bytes_sent;
+         ALTER TABLE customers DROP COLUMN tags;
+         ALTER TABLE customers DROP COLUMN loyalty_points;
+         ALTER TABLE sync_cycles DROP COLUMN bytes_sent;
          ALTER TABLE sync_cycles DROP COLUMN bytes_received;
          ALTER TABLE sync_cycles DROP COLUMN requests;
          ALTER TABLE sync_cycles DROP COLUMN latency_p50_ms;
          ALTER TABLE sync_cycles DROP COLUMN latency_p99_ms;
          ALTER TABLE sync_cycles DROP COLUMN verify;
-         PRAGMA user_version = 14;",
+         ALTER TABLE store_settings DROP COLUMN address;
+         ALTER TABLE store_settings DROP COLUMN tax_id;
+         PRAGMA user_version = 12;",
     )
     .expect("rewinds the schema");
 }

@@ -1,5 +1,7 @@
 //! What the back office owns and terminals pull: store settings, tax rates, products, customers.
 
+use std::collections::BTreeSet;
+
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -75,8 +77,9 @@ pub struct CatalogSnapshot {
     pub products: Vec<Product>,
 }
 
-/// The editable fields of a customer. Conflicts are detected and merged field by field.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// The editable fields of a customer. Conflicts are detected and merged field by field, each by
+/// its rule ([`crate::fields`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(deny_unknown_fields)]
@@ -85,13 +88,52 @@ pub struct CustomerFields {
     pub email: Option<String>,
     pub phone: Option<String>,
     pub note: Option<String>,
+    /// Short labels (`vip`, `wholesale`), each as [`Self::tag`] makes it: a set, so adds and
+    /// removes made on two sides at once all hold. Absent when empty, and to a till of protocol
+    /// revision 6 or older.
+    #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]
+    pub tags: BTreeSet<String>,
+    /// Loyalty points, from 0 to [`Self::MAX_POINTS`]: a counter, so changes made on two sides
+    /// at once add up. Absent when 0, and to a till of protocol revision 6 or older.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub loyalty_points: i64,
+}
+
+fn is_zero(n: &i64) -> bool {
+    *n == 0
 }
 
 impl CustomerFields {
     /// The field names, in the order the UI shows them.
-    pub const NAMES: [&'static str; 4] = ["name", "email", "phone", "note"];
-    /// Longest value of any field, in characters.
+    pub const NAMES: [&'static str; 6] =
+        ["name", "email", "phone", "note", "tags", "loyalty_points"];
+    /// Longest value of any text field, in characters.
     pub const MAX_CHARS: usize = 500;
+    /// Most tags a customer has.
+    pub const MAX_TAGS: usize = 20;
+    /// Longest tag, in characters.
+    pub const MAX_TAG_CHARS: usize = 32;
+    /// Most loyalty points a customer holds; far beyond any shop's, and far from overflowing
+    /// when two sides' changes add up.
+    pub const MAX_POINTS: i64 = 1_000_000_000;
+
+    /// A tag as it is kept: trimmed and lower-cased, so `VIP` typed on one till and `vip` on
+    /// another are the same tag. Refused when empty, longer than [`Self::MAX_TAG_CHARS`], or
+    /// holding a control character.
+    pub fn tag(raw: &str) -> Result<String, String> {
+        let tag = raw.trim().to_lowercase();
+        if tag.is_empty() {
+            return Err("a tag is not empty".into());
+        }
+        if tag.chars().count() > Self::MAX_TAG_CHARS {
+            return Err(format!(
+                "a tag is at most {} characters",
+                Self::MAX_TAG_CHARS
+            ));
+        }
+        crate::text::check("a tag", &tag, crate::text::Lines::One).map_err(|e| e.to_string())?;
+        Ok(tag)
+    }
 
     /// The one rule both sides apply, so an edit the terminal accepts is never refused by the
     /// back office for its shape: a name is required, no field exceeds [`Self::MAX_CHARS`], and
@@ -130,36 +172,51 @@ impl CustomerFields {
                 Self::MAX_CHARS
             ));
         }
+        self.check_tags()?;
+        if !(0..=Self::MAX_POINTS).contains(&self.loyalty_points) {
+            return Err(format!(
+                "loyalty points are from 0 to {}, not {}",
+                Self::MAX_POINTS,
+                self.loyalty_points
+            ));
+        }
+        Ok(())
+    }
+
+    /// At most [`Self::MAX_TAGS`] tags, each already as [`Self::tag`] keeps it.
+    fn check_tags(&self) -> Result<(), String> {
+        if self.tags.len() > Self::MAX_TAGS {
+            return Err(format!("a customer has at most {} tags", Self::MAX_TAGS));
+        }
+        for tag in &self.tags {
+            if Self::tag(tag)? != *tag {
+                return Err(format!("the tag {tag:?} is not trimmed and lower-case"));
+            }
+        }
         Ok(())
     }
 
     /// The first field (by its name in [`Self::NAMES`]) holding what looks like a full card
     /// number ([`crate::card`]): the till refuses to save it and the back office to store it.
     pub fn field_with_card_number(&self) -> Option<&'static str> {
-        crate::card::first_field_with_card_number([
-            ("name", Some(self.name.as_str())),
-            ("email", self.email.as_deref()),
-            ("phone", self.phone.as_deref()),
-            ("note", self.note.as_deref()),
-        ])
+        crate::card::first_field_with_card_number(
+            [
+                ("name", Some(self.name.as_str())),
+                ("email", self.email.as_deref()),
+                ("phone", self.phone.as_deref()),
+                ("note", self.note.as_deref()),
+            ]
+            .into_iter()
+            .chain(self.tags.iter().map(|t| ("tags", Some(t.as_str())))),
+        )
     }
 
     /// The fields whose values differ between `self` and `other`.
     pub fn differing(&self, other: &CustomerFields) -> Vec<&'static str> {
-        let mut out = Vec::new();
-        if self.name != other.name {
-            out.push("name");
-        }
-        if self.email != other.email {
-            out.push("email");
-        }
-        if self.phone != other.phone {
-            out.push("phone");
-        }
-        if self.note != other.note {
-            out.push("note");
-        }
-        out
+        crate::fields::CustomerField::differing(self, other)
+            .into_iter()
+            .map(crate::fields::CustomerField::as_str)
+            .collect()
     }
 }
 
@@ -191,10 +248,62 @@ mod tests {
     fn named(name: &str, note: Option<String>) -> CustomerFields {
         CustomerFields {
             name: name.into(),
-            email: None,
-            phone: None,
             note,
+            ..CustomerFields::default()
         }
+    }
+
+    #[test]
+    fn tags_are_kept_trimmed_and_lower_case_and_bounded() {
+        assert_eq!(CustomerFields::tag("  VIP "), Ok("vip".to_string()));
+        assert!(CustomerFields::tag("   ").is_err(), "a tag is not empty");
+        assert!(CustomerFields::tag(&"x".repeat(33)).is_err(), "too long");
+        assert!(CustomerFields::tag("a\tb").is_err(), "one line, no tab");
+        let mut fields = named("Ada", None);
+        fields.tags = ["VIP".to_string()].into();
+        assert!(
+            fields.check().is_err(),
+            "both sides refuse a tag not kept as the rule makes it"
+        );
+        fields.tags = (0..=CustomerFields::MAX_TAGS)
+            .map(|i| format!("t{i}"))
+            .collect();
+        assert!(fields.check().is_err(), "at most 20 tags");
+        fields.tags = ["vip".to_string()].into();
+        assert_eq!(fields.check(), Ok(()));
+    }
+
+    #[test]
+    fn loyalty_points_are_never_below_zero() {
+        let mut fields = named("Ada", None);
+        fields.loyalty_points = -1;
+        assert!(
+            fields.check().is_err(),
+            "a merge that goes below 0 is for a person"
+        );
+        fields.loyalty_points = CustomerFields::MAX_POINTS + 1;
+        assert!(fields.check().is_err());
+        fields.loyalty_points = CustomerFields::MAX_POINTS;
+        assert_eq!(fields.check(), Ok(()));
+    }
+
+    #[test]
+    fn a_card_number_in_a_tag_is_found() {
+        let mut fields = named("Ada", None);
+        fields.tags = ["4111111111111111".to_string()].into();
+        assert_eq!(fields.field_with_card_number(), Some("tags"));
+    }
+
+    #[test]
+    fn empty_tags_and_zero_points_travel_as_before() {
+        let json = serde_json::to_value(named("Ada", None)).expect("serializes");
+        assert_eq!(
+            json,
+            serde_json::json!({"name": "Ada", "email": null, "phone": null, "note": null}),
+            "a customer without tags or points reads the same to an older till"
+        );
+        let read: CustomerFields = serde_json::from_value(json).expect("reads");
+        assert_eq!(read, named("Ada", None));
     }
 
     #[test]

@@ -8,6 +8,7 @@ pub mod catalog;
 pub mod chain;
 pub mod employee;
 pub mod encoding;
+pub mod fields;
 pub mod pricing;
 pub mod shift;
 pub mod sync;
@@ -17,6 +18,7 @@ pub mod ticket;
 pub use catalog::*;
 pub use chain::ChainHead;
 pub use employee::{Approval, ApprovalAction, Employee, Operator, Role};
+pub use fields::{CustomerField, Rule};
 pub use sync::*;
 pub use ticket::*;
 

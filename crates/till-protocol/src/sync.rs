@@ -24,13 +24,17 @@ pub const PROTOCOL_HEADER: &str = "till-protocol";
 /// the settings in pulls ([`StoreSettings::address`], [`StoreSettings::tax_id`]; an older till,
 /// whose types refuse the fields, is sent the settings without them). Revision 7 adds to the
 /// ack the count of the terminal's mutations the back office holds settled ([`Ack::settled`]),
-/// which a till checks at the end of a drain (an older till is not sent it).
+/// which a till checks at the end of a drain, and a customer's tags and loyalty points
+/// ([`CustomerFields::tags`], [`CustomerFields::loyalty_points`]) to customers in pulls and
+/// conflicts (an older till is sent neither).
 pub const PROTOCOL_REVISION: u32 = 7;
 
 /// The format of the mutations a terminal of this crate queues ([`Mutation::format`]). Format 1
 /// (no `format` field) is every mutation queued before formats were numbered; format 2 adds
-/// [`Mutation::format`] and [`Mutation::link`].
-pub const PAYLOAD_FORMAT: u32 = 2;
+/// [`Mutation::format`] and [`Mutation::link`]; format 3 adds a customer's tags and loyalty
+/// points to its changes (a customer change of an older format leaves them as they are:
+/// [`crate::fields::as_sent`]).
+pub const PAYLOAD_FORMAT: u32 = 3;
 /// The oldest payload format the back office accepts. The policy: the back office accepts the
 /// current format and at least the two before it (never below 1), so a till can be upgraded
 /// twice with sales still queued and never needs to drain first; a format is dropped only by

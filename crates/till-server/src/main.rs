@@ -23,7 +23,7 @@ use till_server::import_queue::{self, ImportError};
 use till_server::serve::{shutdown_signal, BoundServer, ServeError, ServeOptions, TlsFiles};
 use till_server::storage::postgres::PostgresStorage;
 use till_server::storage::sqlite::SqliteStorage;
-use till_server::storage::{CustomerEdit, ShiftSummary, Storage, StorageError};
+use till_server::storage::{CustomerEdit, PointsChange, ShiftSummary, Storage, StorageError};
 use till_server::{catalog_file, dates, duration, pin, token};
 use uuid::Uuid;
 
@@ -267,6 +267,23 @@ struct CustomerFieldsArgs {
     phone: Option<String>,
     #[arg(long)]
     note: Option<String>,
+    /// Adds a tag (trimmed and lower-cased); may be given more than once.
+    #[arg(long = "add-tag", value_name = "TAG")]
+    add_tags: Vec<String>,
+    /// Removes a tag; may be given more than once.
+    #[arg(long = "remove-tag", value_name = "TAG")]
+    remove_tags: Vec<String>,
+    /// Moves the loyalty points by N (negative takes points away); merges with a till's change.
+    #[arg(
+        long,
+        value_name = "N",
+        allow_hyphen_values = true,
+        conflicts_with = "points"
+    )]
+    add_points: Option<i64>,
+    /// Sets the loyalty points to N.
+    #[arg(long, value_name = "N")]
+    points: Option<i64>,
 }
 
 impl From<CustomerFieldsArgs> for CustomerEdit {
@@ -276,6 +293,12 @@ impl From<CustomerFieldsArgs> for CustomerEdit {
             email: a.email,
             phone: a.phone,
             note: a.note,
+            add_tags: a.add_tags,
+            remove_tags: a.remove_tags,
+            points: a
+                .add_points
+                .map(PointsChange::Add)
+                .or(a.points.map(PointsChange::Set)),
         }
     }
 }

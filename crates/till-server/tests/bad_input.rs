@@ -430,9 +430,7 @@ async fn control_characters_are_refused_as_bad_input_never_a_500() {
             id: uuid::Uuid::now_v7(),
             fields: CustomerFields {
                 name: "Ada\u{0}Lovelace".into(),
-                email: None,
-                phone: None,
-                note: None,
+                ..CustomerFields::default()
             },
         }),
     );

@@ -128,9 +128,7 @@ fn created_then_edited(seq: u64) -> [Mutation; 2] {
     let id = Uuid::now_v7();
     let fields = |name: &str| CustomerFields {
         name: name.into(),
-        email: None,
-        phone: None,
-        note: None,
+        ..CustomerFields::default()
     };
     let created = till_server::sample::mutation(
         seq,

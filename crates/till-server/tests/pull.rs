@@ -6,7 +6,7 @@ mod common;
 use common::*;
 use reqwest::StatusCode;
 use till_protocol::{ChangeKind, Currency, Product, PullResponse, StoreSettings, TaxRate};
-use till_server::storage::{CatalogImport, CustomerEdit};
+use till_server::storage::{CatalogImport, CustomerEdit, PointsChange};
 use uuid::Uuid;
 
 fn catalog(products: usize) -> CatalogImport {
@@ -322,5 +322,91 @@ async fn the_store_address_and_tax_id_are_stored_and_pulled() {
         pulled(5).await,
         older,
         "a till of revision 5 is not sent them"
+    );
+}
+
+/// The customer `id` as a till of protocol `revision` pulls it, as JSON.
+async fn pulled_customer(
+    server: &TestServer,
+    token: &str,
+    id: Uuid,
+    revision: u32,
+) -> serde_json::Value {
+    let (status, body) = server
+        .get_as("/v1/pull?cursor=0&limit=1000", Some(token), Some(revision))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    body["changes"]
+        .as_array()
+        .expect("changes")
+        .iter()
+        .rev()
+        .map(|c| &c["change"])
+        .find(|c| c["type"] == "customer_upserted" && c["data"]["id"] == id.to_string())
+        .map(|c| c["data"].clone())
+        .expect("the customer is pulled")
+}
+
+on_both_backends!(
+    tags_and_points_reach_only_a_till_of_revision_7_and_an_older_tills_edit_keeps_them
+);
+async fn tags_and_points_reach_only_a_till_of_revision_7_and_an_older_tills_edit_keeps_them() {
+    let server = TestServer::start().await;
+    let t = server.enrol("till 1").await;
+    let id = Uuid::now_v7();
+    let office = CustomerEdit {
+        name: Some("Ada".into()),
+        add_tags: vec!["VIP".into(), "wholesale".into()],
+        points: Some(PointsChange::Set(40)),
+        ..CustomerEdit::default()
+    };
+    let saved = server
+        .storage
+        .save_customer(id, office)
+        .await
+        .expect("the office adds a customer");
+    let today = pulled_customer(&server, &t.token, id, 7).await;
+    assert_eq!(
+        today["fields"]["tags"],
+        serde_json::json!(["vip", "wholesale"])
+    );
+    assert_eq!(today["fields"]["loyalty_points"], 40);
+    let older = pulled_customer(&server, &t.token, id, 6).await;
+    assert!(
+        older["fields"].get("tags").is_none() && older["fields"].get("loyalty_points").is_none(),
+        "a till of revision 6 refuses fields it does not know: {older}"
+    );
+    serde_json::from_value::<till_protocol::Customer>(older).expect("it reads as before");
+
+    // A till of revision 6 edits the name; its payload (format 1) carries no tags or points.
+    let edit = till_server::sample::mutation(
+        1,
+        till_protocol::MutationBody::CustomerUpdated(till_protocol::CustomerUpdated {
+            id,
+            base_version: saved.version,
+            base: saved.made_by,
+            fields: till_protocol::CustomerFields {
+                name: "Ada L.".into(),
+                ..till_protocol::CustomerFields::default()
+            },
+        }),
+    );
+    let body = push_body(&t, &[edit]);
+    let (status, answer) = server.push_raw_as(&t, &body, Some(6)).await;
+    assert_eq!(status, StatusCode::OK);
+    let answer: serde_json::Value = serde_json::from_slice(&answer).expect("JSON");
+    assert_eq!(
+        answer["results"][0]["outcome"]["status"], "applied",
+        "{answer}"
+    );
+    let after = pulled_customer(&server, &t.token, id, 7).await;
+    assert_eq!(after["fields"]["name"], "Ada L.", "the edit is applied");
+    assert_eq!(
+        (&after["fields"]["tags"], &after["fields"]["loyalty_points"]),
+        (
+            &serde_json::json!(["vip", "wholesale"]),
+            &serde_json::json!(40)
+        ),
+        "an older till's edit leaves the tags and points it cannot see"
     );
 }

@@ -658,9 +658,7 @@ async fn the_same_sale_under_a_new_mutation_id_is_refused_and_counted_as_a_dupli
 fn fields(name: &str) -> CustomerFields {
     CustomerFields {
         name: name.into(),
-        email: None,
-        phone: None,
-        note: None,
+        ..CustomerFields::default()
     }
 }
 
@@ -885,7 +883,7 @@ async fn an_edit_queued_after_another_never_overwrites_an_office_edit_it_never_s
                 name: "Ada L.".into(),
                 email: Some("ada@office.example".into()),
                 phone: Some("555".into()),
-                note: None,
+                ..CustomerFields::default()
             },
         }),
     );
@@ -1045,9 +1043,7 @@ async fn a_customer_change_stamped_far_ahead_of_the_server_is_refused_and_the_sa
                 id,
                 fields: CustomerFields {
                     name: "Ada".into(),
-                    email: None,
-                    phone: None,
-                    note: None,
+                    ..CustomerFields::default()
                 },
             }),
         )

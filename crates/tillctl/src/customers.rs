@@ -3,13 +3,14 @@
 //! and queued for the back office; on a till with employees it takes the PIN of who makes it, and
 //! is sent as theirs.
 
+use std::collections::BTreeSet;
 use std::path::Path;
 
 use serde::Serialize;
 use till_core::sync::customers::{self, LocalCustomer};
 use till_core::sync::SyncError;
 use till_core::SystemClock;
-use till_protocol::CustomerFields;
+use till_protocol::{fields, CustomerFields};
 use uuid::Uuid;
 
 use crate::pin::Pin;
@@ -39,6 +40,23 @@ struct Named {
     /// A note; "" clears it
     #[arg(long)]
     note: Option<String>,
+    /// Adds a tag (trimmed and lower-cased); may be given more than once
+    #[arg(long = "add-tag", value_name = "TAG")]
+    add_tags: Vec<String>,
+    /// Removes a tag; may be given more than once
+    #[arg(long = "remove-tag", value_name = "TAG")]
+    remove_tags: Vec<String>,
+    /// Moves the loyalty points by N (negative takes points away)
+    #[arg(
+        long,
+        value_name = "N",
+        allow_hyphen_values = true,
+        conflicts_with = "points"
+    )]
+    add_points: Option<i64>,
+    /// Sets the loyalty points to N
+    #[arg(long, value_name = "N")]
+    points: Option<i64>,
 }
 
 #[derive(clap::Subcommand)]
@@ -81,19 +99,27 @@ enum Command {
 }
 
 impl Named {
-    /// `current` with the named fields applied.
-    fn applied_to(self, current: CustomerFields) -> CustomerFields {
+    /// `current` with the named fields applied: tags added and removed, points moved or set.
+    fn applied_to(self, current: CustomerFields) -> Result<CustomerFields, SyncError> {
         let optional = |new: Option<String>, old: Option<String>| match new {
             Some(v) if v.is_empty() => None,
             Some(v) => Some(v),
             None => old,
         };
-        CustomerFields {
+        let points = match (self.add_points, self.points) {
+            (Some(n), _) => current.loyalty_points.saturating_add(n),
+            (None, Some(n)) => n,
+            (None, None) => current.loyalty_points,
+        };
+        Ok(CustomerFields {
             name: self.name.unwrap_or(current.name),
             email: optional(self.email, current.email),
             phone: optional(self.phone, current.phone),
             note: optional(self.note, current.note),
-        }
+            tags: fields::edit_tags(&current.tags, &self.add_tags, &self.remove_tags)
+                .map_err(SyncError::InvalidInput)?,
+            loyalty_points: points,
+        })
     }
 }
 
@@ -105,6 +131,8 @@ struct Shown {
     email: Option<String>,
     phone: Option<String>,
     note: Option<String>,
+    tags: BTreeSet<String>,
+    loyalty_points: i64,
     /// The last back-office version this terminal knows (0: created here, not yet applied).
     version: u64,
     /// An edit of it is waiting to sync.
@@ -119,6 +147,8 @@ impl From<LocalCustomer> for Shown {
             email: c.fields.email,
             phone: c.fields.phone,
             note: c.fields.note,
+            tags: c.fields.tags,
+            loyalty_points: c.fields.loyalty_points,
             version: c.version,
             pending: c.pending,
         }
@@ -136,13 +166,7 @@ pub fn run(data_dir: Option<&Path>, args: Args) -> Result<(), Failure> {
     match args.command {
         Command::Add { fields, json, pin } => {
             let operator = pin.operator(&mut conn)?;
-            let blank = CustomerFields {
-                name: String::new(),
-                email: None,
-                phone: None,
-                note: None,
-            };
-            let fields = fields.applied_to(blank);
+            let fields = fields.applied_to(CustomerFields::default())?;
             let saved =
                 customers::save_by(&mut conn, None, fields, operator.as_ref(), &SystemClock)?;
             if json {
@@ -158,7 +182,7 @@ pub fn run(data_dir: Option<&Path>, args: Args) -> Result<(), Failure> {
             let saved = customers::save_by(
                 &mut conn,
                 Some(id),
-                fields.applied_to(current.fields),
+                fields.applied_to(current.fields)?,
                 operator.as_ref(),
                 &SystemClock,
             )?;
@@ -201,6 +225,9 @@ pub fn run(data_dir: Option<&Path>, args: Args) -> Result<(), Failure> {
                 outln!("email:    {}", shown.email.unwrap_or_default());
                 outln!("phone:    {}", shown.phone.unwrap_or_default());
                 outln!("note:     {}", shown.note.unwrap_or_default());
+                let tags: Vec<String> = shown.tags.into_iter().collect();
+                outln!("tags:     {}", tags.join(", "));
+                outln!("points:   {}", shown.loyalty_points);
                 outln!("version:  {}", shown.version);
                 outln!("pending:  {}", shown.pending);
             }

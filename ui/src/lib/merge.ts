@@ -32,7 +32,8 @@ export function previewMerge(fields: ConflictField[], picks: Picks): Record<stri
   const out: Record<string, string | null | undefined> = {};
   for (const f of fields) {
     const side = f.differs ? sideOf(f, picks) : "mine";
-    out[f.name] = side === null ? undefined : side === "mine" ? f.mine : f.theirs;
+    // This till's side of a set or a counter both changed is its change applied to the office's.
+    out[f.name] = side === null ? undefined : side === "mine" ? (f.merged ?? f.mine) : f.theirs;
   }
   return out;
 }
@@ -49,7 +50,9 @@ export function resolutionFor(fields: ConflictField[], picks: Picks): ConflictRe
     sides[f.name] = side;
   }
   const taken = new Set(Object.values(sides));
-  if (taken.size === 1 && taken.has("mine")) return { kind: "keep_mine" };
-  if (taken.size <= 1) return { kind: "keep_theirs" };
+  // Keeping this till's whole version would overwrite the office's change of a set or a counter.
+  const combines = fields.some((f) => f.merged !== null && sides[f.name] === "mine");
+  if (taken.size === 1 && taken.has("mine") && !combines) return { kind: "keep_mine" };
+  if (!taken.has("mine")) return { kind: "keep_theirs" };
   return { kind: "fields", picks: sides };
 }

@@ -1,4 +1,5 @@
-// Conflict review, failed items and tickets in real Chromium against the fake shell.
+// Conflict review, failed items, tickets and the customer editor in real Chromium against the
+// fake shell.
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { launch, openApp, serveDist } from "./harness.js";
@@ -221,6 +222,40 @@ describe("tickets", () => {
       await page.locator('[data-testid="ticket-row"][data-number="5"]').filter({ hasText: "Refund" }).waitFor();
       const call = (await page.evaluate(() => window.__mock.calls)).find((c) => c.cmd === "refund_ticket");
       assert.deepEqual(call.args.lines, [{ line_no: 1, quantity: 1 }]);
+    } finally {
+      await context.close();
+    }
+  });
+});
+
+describe("customer editor", () => {
+  it("adds and removes tags as chips, moves or sets the points, and saves them", async () => {
+    const { page, context, errors } = await openApp(browser, server.url);
+    try {
+      await page.getByTestId("tab-customers").click();
+      await page.getByTestId("customer-row").filter({ hasText: "Ada Lovelace" }).click();
+      const chips = page.getByTestId("cust-tag");
+      await chips.filter({ hasText: "vip" }).waitFor();
+      await page.getByTestId("cust-new-tag").fill("  Wholesale ");
+      await page.getByTestId("cust-new-tag").press("Enter");
+      await chips.filter({ hasText: "wholesale" }).waitFor();
+      await chips.filter({ hasText: "vip" }).getByTestId("remove-tag").click();
+      assert.equal(await chips.count(), 1, "vip is removed, wholesale added");
+
+      assert.equal(await page.getByTestId("cust-points").inputValue(), "120");
+      await page.getByTestId("cust-points-by").fill("10");
+      await page.getByTestId("points-add").click();
+      assert.equal(await page.getByTestId("cust-points").inputValue(), "130", "+10");
+      await page.getByTestId("points-sub").click();
+      await page.getByTestId("points-sub").click();
+      assert.equal(await page.getByTestId("cust-points").inputValue(), "110", "−10 twice");
+
+      await page.getByTestId("save-customer").click();
+      await page.getByTestId("customer-note").waitFor();
+      const ada = await page.evaluate(() => window.__mock.db.customers.find((c) => c.name === "Ada Lovelace"));
+      assert.deepEqual(ada.tags, ["wholesale"]);
+      assert.equal(ada.loyalty_points, 110);
+      assert.deepEqual(errors, [], "no script errors or CSP violations");
     } finally {
       await context.close();
     }

@@ -9,7 +9,7 @@ const db = () => (window as unknown as { __mock: { db: { conflicts: ConflictDeta
 
 /** Z report #3, whose ticket #7 the back office never received, as the core describes it. */
 const zReport = (): ConflictDetail => {
-  const row = (name: string, mine: string, theirs: string) => ({ name, mine, theirs, differs: true, choice: false, default: "theirs" as const });
+  const row = (name: string, mine: string, theirs: string) => ({ name, mine, theirs, differs: true, choice: false, default: "theirs" as const, rule: "text" as const, merged: null });
   return {
     id: "41", entity_kind: "shift", entity_id: "0192f0c4-0000-7000-8000-0000000000f1", entity_label: "Z report #3",
     reason: "shift_mismatch", policy: "manual", detected_at_ms: Date.now() - 60_000, settlement: "acknowledge",

@@ -5,12 +5,12 @@ import { defaultPicks, previewMerge, resolutionFor, unpicked } from "../../src/l
 // Alan's e-mail was changed on both sides, when is not known; his phone too, this till's edit the
 // newer; his note only here. His name is the same on both sides.
 const fields: ConflictField[] = [
-  { name: "name", mine: "Alan Turing", theirs: "Alan Turing", differs: false, choice: false, default: null },
-  { name: "email", mine: "alan@example.org", theirs: "a.turing@bletchley.example", differs: true, choice: true, default: null },
-  { name: "phone", mine: "+44 1", theirs: "+44 2", differs: true, choice: true, default: "mine" },
-  { name: "note", mine: "Pays by card", theirs: null, differs: true, choice: true, default: "mine" },
+  { name: "name", mine: "Alan Turing", theirs: "Alan Turing", differs: false, choice: false, default: null, rule: "text" as const, merged: null },
+  { name: "email", mine: "alan@example.org", theirs: "a.turing@bletchley.example", differs: true, choice: true, default: null, rule: "text" as const, merged: null },
+  { name: "phone", mine: "+44 1", theirs: "+44 2", differs: true, choice: true, default: "mine", rule: "text" as const, merged: null },
+  { name: "note", mine: "Pays by card", theirs: null, differs: true, choice: true, default: "mine", rule: "text" as const, merged: null },
 ];
-const officeOnly: ConflictField = { name: "note", mine: null, theirs: "VIP", differs: true, choice: false, default: "theirs" };
+const officeOnly: ConflictField = { name: "note", mine: null, theirs: "VIP", differs: true, choice: false, default: "theirs", rule: "text" as const, merged: null };
 
 describe("conflict preview", () => {
   it("starts from the core's default for each choice and leaves the rest for the manager", () => {
@@ -46,5 +46,17 @@ describe("conflict preview", () => {
       kind: "fields",
       picks: { email: "mine", phone: "theirs", note: "theirs" },
     });
+  });
+
+  it("takes this till's change of a counter both sides changed onto the office's, never overwriting it", () => {
+    const points: ConflictField = {
+      name: "loyalty_points", mine: "110", theirs: "105", differs: true, choice: true, default: "mine", rule: "counter", merged: "115",
+    };
+    expect(previewMerge([points], { loyalty_points: "mine" }).loyalty_points, "+10 here and +5 there").toBe("115");
+    expect(resolutionFor([points], { loyalty_points: "mine" }), "keep mine would lose the office's +5").toEqual({
+      kind: "fields",
+      picks: { loyalty_points: "mine" },
+    });
+    expect(resolutionFor([points], { loyalty_points: "theirs" })).toEqual({ kind: "keep_theirs" });
   });
 });

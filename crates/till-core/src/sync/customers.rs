@@ -5,6 +5,8 @@
 //! only while that is what made its current version. Each edit also keeps the fields it was made
 //! on, so a conflict knows exactly which fields that edit changed.
 
+use std::collections::BTreeSet;
+
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 use serde::Serialize;
 use till_protocol::{
@@ -45,6 +47,9 @@ pub struct CustomerView {
     pub email: Option<String>,
     pub phone: Option<String>,
     pub note: Option<String>,
+    /// Its tags, in order.
+    pub tags: Vec<String>,
+    pub loyalty_points: i64,
     pub sync_state: ItemSyncState,
 }
 
@@ -59,6 +64,8 @@ impl CustomerView {
             email: c.fields.email,
             phone: c.fields.phone,
             note: c.fields.note,
+            tags: c.fields.tags.into_iter().collect(),
+            loyalty_points: c.fields.loyalty_points,
             sync_state: if in_conflict {
                 ItemSyncState::Conflict
             } else if c.pending {
@@ -88,7 +95,8 @@ pub fn search_views(
         .collect()
 }
 
-const COLUMNS: &str = "id, version, name, email, phone, note, pending, deleted, made_by";
+const COLUMNS: &str =
+    "id, version, name, email, phone, note, pending, deleted, made_by, tags, loyalty_points";
 
 fn uuid_column(i: usize, text: &str) -> rusqlite::Result<Uuid> {
     Uuid::parse_str(text).map_err(|e| {
@@ -96,9 +104,18 @@ fn uuid_column(i: usize, text: &str) -> rusqlite::Result<Uuid> {
     })
 }
 
+/// The stored form of a customer's tags: a JSON array.
+fn tags_text(tags: &BTreeSet<String>) -> Result<String, SyncError> {
+    Ok(serde_json::to_string(tags)?)
+}
+
 fn from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<LocalCustomer> {
     let id: String = r.get(0)?;
     let made_by: Option<String> = r.get(8)?;
+    let tags: String = r.get(9)?;
+    let tags = serde_json::from_str(&tags).map_err(|e| {
+        rusqlite::Error::FromSqlConversionFailure(9, rusqlite::types::Type::Text, e.into())
+    })?;
     Ok(LocalCustomer {
         id: uuid_column(0, &id)?,
         version: u64::try_from(r.get::<_, i64>(1)?).unwrap_or(0),
@@ -107,6 +124,8 @@ fn from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<LocalCustomer> {
             email: r.get(3)?,
             phone: r.get(4)?,
             note: r.get(5)?,
+            tags,
+            loyalty_points: r.get(10)?,
         },
         pending: r.get::<_, i64>(6)? != 0,
         deleted: r.get::<_, i64>(7)? != 0,
@@ -284,7 +303,7 @@ pub fn save_by(
             let base = edit_base(&tx, id, current.made_by)?;
             tx.prepare_cached(
                 "UPDATE customers SET name = ?2, email = ?3, phone = ?4, note = ?5, pending = 1,
-                 updated_at_ms = ?6 WHERE id = ?1",
+                 updated_at_ms = ?6, tags = ?7, loyalty_points = ?8 WHERE id = ?1",
             )?
             .execute(params![
                 id.to_string(),
@@ -292,7 +311,9 @@ pub fn save_by(
                 fields.email,
                 fields.phone,
                 fields.note,
-                now
+                now,
+                tags_text(&fields.tags)?,
+                fields.loyalty_points
             ])?;
             let body = MutationBody::CustomerUpdated(CustomerUpdated {
                 id,
@@ -406,12 +427,13 @@ pub(crate) fn set_local(
     let base = serde_json::to_string(&server.fields)?;
     conn.prepare_cached(
         "INSERT INTO customers (id, version, name, email, phone, note, base, pending, deleted,
-                                updated_at_ms, made_by)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 0, ?9, ?10)
+                                updated_at_ms, made_by, tags, loyalty_points)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 0, ?9, ?10, ?11, ?12)
          ON CONFLICT (id) DO UPDATE SET version = excluded.version, name = excluded.name,
            email = excluded.email, phone = excluded.phone, note = excluded.note,
            base = excluded.base, pending = excluded.pending, deleted = 0,
-           updated_at_ms = excluded.updated_at_ms, made_by = excluded.made_by",
+           updated_at_ms = excluded.updated_at_ms, made_by = excluded.made_by,
+           tags = excluded.tags, loyalty_points = excluded.loyalty_points",
     )?
     .execute(params![
         id.to_string(),
@@ -423,7 +445,9 @@ pub(crate) fn set_local(
         base,
         i64::from(pending),
         now_ms,
-        server.made_by.map(|m| m.to_string())
+        server.made_by.map(|m| m.to_string()),
+        tags_text(&fields.tags)?,
+        fields.loyalty_points
     ])?;
     Ok(())
 }
@@ -436,8 +460,9 @@ pub(crate) fn set_created(
     now_ms: i64,
 ) -> Result<(), SyncError> {
     conn.prepare_cached(
-        "INSERT INTO customers (id, version, name, email, phone, note, base, pending, updated_at_ms)
-         VALUES (?1, 0, ?2, ?3, ?4, ?5, NULL, 1, ?6)",
+        "INSERT INTO customers (id, version, name, email, phone, note, base, pending, updated_at_ms,
+                                tags, loyalty_points)
+         VALUES (?1, 0, ?2, ?3, ?4, ?5, NULL, 1, ?6, ?7, ?8)",
     )?
     .execute(params![
         id.to_string(),
@@ -445,7 +470,9 @@ pub(crate) fn set_created(
         fields.email,
         fields.phone,
         fields.note,
-        now_ms
+        now_ms,
+        tags_text(&fields.tags)?,
+        fields.loyalty_points
     ])?;
     Ok(())
 }
@@ -493,9 +520,7 @@ mod tests {
         };
         let fields = |name: &str| CustomerFields {
             name: name.into(),
-            email: None,
-            phone: None,
-            note: None,
+            ..CustomerFields::default()
         };
         let by = Some(&ana);
         let ada = save_by(&mut conn, None, fields("Ada"), by, &clock).expect("created");

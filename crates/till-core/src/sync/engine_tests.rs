@@ -172,9 +172,7 @@ fn queue_customer(store: &Store, name: &str) {
         None,
         CustomerFields {
             name: name.into(),
-            email: None,
-            phone: None,
-            note: None,
+            ..CustomerFields::default()
         },
         &crate::SystemClock,
     )

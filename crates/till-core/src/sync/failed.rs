@@ -245,9 +245,7 @@ mod tests {
         let clock = FixedClock(1_000);
         let fields = CustomerFields {
             name: "Ada".into(),
-            email: None,
-            phone: None,
-            note: None,
+            ..CustomerFields::default()
         };
         let ada = customers::save(&mut conn, None, fields, &clock).expect("queued");
         let seq = crate::counters::last(&conn, crate::counters::MUTATION).expect("a sequence");

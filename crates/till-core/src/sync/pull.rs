@@ -188,9 +188,7 @@ mod tests {
                     version: 1,
                     fields: CustomerFields {
                         name: "Ada".into(),
-                        email: None,
-                        phone: None,
-                        note: None,
+                        ..CustomerFields::default()
                     },
                     hlc: Some(office),
                     made_by: Some(Uuid::now_v7()),

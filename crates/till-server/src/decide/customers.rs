@@ -3,11 +3,15 @@
 //! in the back office itself does. Each version records what made it (the terminal mutation, or
 //! an id drawn for a back-office edit) and its HLC stamp.
 
-use till_protocol::{ConflictCurrent, ConflictReason, Customer, CustomerFields, Hlc, Outcome};
+use std::collections::BTreeSet;
+
+use till_protocol::{
+    fields, ConflictCurrent, ConflictReason, Customer, CustomerFields, Hlc, Outcome,
+};
 use uuid::Uuid;
 
 use super::Rejection;
-use crate::storage::{CustomerEdit, StorageError};
+use crate::storage::{CustomerEdit, PointsChange, StorageError};
 
 /// A customer as stored, tombstones included.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -22,7 +26,10 @@ pub struct StoredCustomer {
 pub struct CustomerRow {
     pub id: Uuid,
     pub version: i64,
+    /// Its fields, tags aside: those are read from `tags` by [`Self::into_customer`].
     pub fields: CustomerFields,
+    /// The tags' stored form ([`tags_text`]).
+    pub tags: String,
     /// The stamp's stored form ([`stamp_text`]); `None` for a customer written before stamps
     /// were kept.
     pub hlc: Option<String>,
@@ -35,8 +42,10 @@ impl CustomerRow {
         self.version.max(0) as u64
     }
 
-    /// The customer the row holds; a damaged stamp is reported, never guessed.
+    /// The customer the row holds; a damaged stamp or tag list is reported, never guessed.
     pub fn into_customer(self) -> Result<Customer, StorageError> {
+        let tags = serde_json::from_str(&self.tags)
+            .map_err(|e| StorageError::Corrupt(format!("the tags of customer {}: {e}", self.id)))?;
         let hlc = self
             .hlc
             .as_deref()
@@ -48,7 +57,10 @@ impl CustomerRow {
         Ok(Customer {
             id: self.id,
             version: self.version(),
-            fields: self.fields,
+            fields: CustomerFields {
+                tags,
+                ..self.fields
+            },
             hlc,
             made_by: self.made_by,
         })
@@ -71,6 +83,12 @@ impl CustomerRow {
 pub fn stamp_text(hlc: &Hlc) -> Result<String, StorageError> {
     serde_json::to_string(hlc)
         .map_err(|e| StorageError::Database(format!("cannot store a stamp: {e}")))
+}
+
+/// The stored form of a customer's tags: a JSON array, the same in both backends.
+pub fn tags_text(tags: &BTreeSet<String>) -> Result<String, StorageError> {
+    serde_json::to_string(tags)
+        .map_err(|e| StorageError::Database(format!("cannot store tags: {e}")))
 }
 
 /// The change that makes a customer version: which one (a terminal's mutation id, or an id drawn
@@ -144,14 +162,29 @@ fn check_fields(fields: &CustomerFields) -> Result<(), Rejection> {
     }
 }
 
-/// A customer created on a terminal. Creating one that exists with the same content is applied
-/// idempotently; with other content it is a conflict.
+/// What a change queued in payload `format` sets the customer's fields to: the fields it carries,
+/// and those it does not (an older till's) as they are now ([`fields::as_sent`]).
+fn as_sent(
+    fields: &CustomerFields,
+    format: u32,
+    current: Option<&StoredCustomer>,
+) -> CustomerFields {
+    match current {
+        Some(c) => fields::as_sent(fields, format, &c.customer.fields),
+        None => fields.clone(),
+    }
+}
+
+/// A customer created on a terminal, in payload `format`. Creating one that exists with the same
+/// content is applied idempotently; with other content it is a conflict.
 pub fn created(
     current: Option<&StoredCustomer>,
     fields: &CustomerFields,
+    format: u32,
     made: Made,
 ) -> Result<CustomerDecision, Rejection> {
     check_fields(fields)?;
+    let fields = &as_sent(fields, format, current);
     Ok(match current {
         None => CustomerDecision::Write {
             insert: true,
@@ -174,7 +207,7 @@ enum Base<'a> {
     /// The customer, live at that version.
     Live(&'a StoredCustomer),
     /// Deleted, or changed since: a conflict with the server's copy, never an overwrite.
-    Conflict(CustomerDecision),
+    Conflict(Box<CustomerDecision>),
 }
 
 fn base(current: Option<&StoredCustomer>, base: EditBase) -> Result<Base<'_>, Rejection> {
@@ -183,29 +216,34 @@ fn base(current: Option<&StoredCustomer>, base: EditBase) -> Result<Base<'_>, Re
             "unknown_customer",
             "the customer does not exist on the server",
         )),
-        Some(c) if c.deleted => Ok(Base::Conflict(conflict(ConflictReason::Deleted, Some(c)))),
-        Some(c) if !base.is_current(c) => Ok(Base::Conflict(conflict(
+        Some(c) if c.deleted => Ok(Base::Conflict(Box::new(conflict(
+            ConflictReason::Deleted,
+            Some(c),
+        )))),
+        Some(c) if !base.is_current(c) => Ok(Base::Conflict(Box::new(conflict(
             ConflictReason::StaleVersion,
             Some(c),
-        ))),
+        )))),
         Some(c) => Ok(Base::Live(c)),
     }
 }
 
-/// A customer edited on a terminal, made on the version `edit_base` names.
+/// A customer edited on a terminal, in payload `format`, made on the version `edit_base` names.
+/// An edit of a format that does not carry a field leaves that field as it is.
 pub fn updated(
     current: Option<&StoredCustomer>,
     edit_base: EditBase,
     fields: &CustomerFields,
+    format: u32,
     made: Made,
 ) -> Result<CustomerDecision, Rejection> {
     check_fields(fields)?;
     Ok(match base(current, edit_base)? {
-        Base::Conflict(decision) => decision,
+        Base::Conflict(decision) => *decision,
         Base::Live(c) => CustomerDecision::Write {
             insert: false,
             version: c.customer.version + 1,
-            fields: fields.clone(),
+            fields: as_sent(fields, format, Some(c)),
             made,
         },
     })
@@ -218,7 +256,7 @@ pub fn deleted(
     made: Made,
 ) -> Result<CustomerDecision, Rejection> {
     Ok(match base(current, edit_base)? {
-        Base::Conflict(decision) => decision,
+        Base::Conflict(decision) => *decision,
         Base::Live(c) => CustomerDecision::Delete {
             version: c.customer.version + 1,
             made,
@@ -246,7 +284,7 @@ pub fn back_office_change(by: Uuid, now_ms: i64) -> Made {
 
 /// `till-server customer add|edit`, the change `made`: creates the customer (a name is then
 /// required) or edits it, bumping its version. A field left `None` keeps its value, `Some("")`
-/// clears it; a deleted customer stays deleted.
+/// clears it; tags are added and removed, points moved or set; a deleted customer stays deleted.
 pub fn back_office_edit(
     id: Uuid,
     current: Option<&StoredCustomer>,
@@ -269,6 +307,8 @@ pub fn back_office_edit(
                 email: blank(&edit.email, old.email),
                 phone: blank(&edit.phone, old.phone),
                 note: blank(&edit.note, old.note),
+                tags: edited_tags(&old.tags, edit)?,
+                loyalty_points: edited_points(old.loyalty_points, edit.points),
             };
             (false, c.customer.version + 1, fields)
         }
@@ -283,6 +323,8 @@ pub fn back_office_edit(
                 email: blank(&edit.email, None),
                 phone: blank(&edit.phone, None),
                 note: blank(&edit.note, None),
+                tags: edited_tags(&BTreeSet::new(), edit)?,
+                loyalty_points: edited_points(0, edit.points),
             };
             (true, 1, fields)
         }
@@ -294,6 +336,24 @@ pub fn back_office_edit(
         fields,
         made,
     })
+}
+
+/// `tags` with the edit's tags added and removed ([`fields::edit_tags`]).
+fn edited_tags(
+    tags: &BTreeSet<String>,
+    edit: &CustomerEdit,
+) -> Result<BTreeSet<String>, StorageError> {
+    fields::edit_tags(tags, &edit.add_tags, &edit.remove_tags).map_err(StorageError::Invalid)
+}
+
+/// `points` as the edit's change leaves them; [`CustomerFields::check`] refuses a result out of
+/// range.
+fn edited_points(points: i64, change: Option<PointsChange>) -> i64 {
+    match change {
+        None => points,
+        Some(PointsChange::Add(n)) => points.saturating_add(n),
+        Some(PointsChange::Set(n)) => n,
+    }
 }
 
 /// `till-server customer delete`, the change `made`: terminals then receive a tombstone.
@@ -320,13 +380,120 @@ pub fn back_office_delete(
 mod tests {
     use super::*;
 
+    /// The payload format of a till of today.
+    const NOW: u32 = till_protocol::PAYLOAD_FORMAT;
+
     fn fields(name: &str) -> CustomerFields {
         CustomerFields {
             name: name.into(),
             email: Some("ada@example.com".into()),
-            phone: None,
-            note: None,
+            ..CustomerFields::default()
         }
+    }
+
+    fn tags(items: &[&str]) -> BTreeSet<String> {
+        items.iter().map(|t| t.to_string()).collect()
+    }
+
+    fn tagged(version: u64, items: &[&str], points: i64) -> StoredCustomer {
+        let mut c = stored(version, false);
+        c.customer.fields.tags = tags(items);
+        c.customer.fields.loyalty_points = points;
+        c
+    }
+
+    fn written_fields(decision: Result<CustomerDecision, Rejection>) -> CustomerFields {
+        match decision {
+            Ok(CustomerDecision::Write { fields, .. }) => fields,
+            other => panic!("expected a write, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn an_edit_from_an_older_till_leaves_tags_and_points_as_they_are() {
+        let current = tagged(3, &["vip"], 40);
+        let older = written_fields(updated(
+            Some(&current),
+            EditBase::MadeBy(MADE_BY),
+            &fields("Ada L."),
+            2,
+            made(),
+        ));
+        assert_eq!(older.name, "Ada L.", "what it carries is applied");
+        assert_eq!(
+            (older.tags, older.loyalty_points),
+            (tags(&["vip"]), 40),
+            "an edit of format 2 carries no tags or points, so it never clears them"
+        );
+        let today = written_fields(updated(
+            Some(&current),
+            EditBase::MadeBy(MADE_BY),
+            &fields("Ada L."),
+            NOW,
+            made(),
+        ));
+        assert_eq!(
+            (today.tags, today.loyalty_points),
+            (tags(&[]), 0),
+            "an edit of today's format that cleared them clears them"
+        );
+        let replayed_create = created(Some(&current), &fields("Ada"), 2, made());
+        assert!(
+            matches!(
+                replayed_create,
+                Ok(CustomerDecision::Settle(Outcome::Applied { .. }))
+            ),
+            "an older till's create meets the customer it made: {replayed_create:?}"
+        );
+    }
+
+    #[test]
+    fn a_back_office_edit_adds_and_removes_tags_and_moves_or_sets_points() {
+        let current = tagged(2, &["vip", "wholesale"], 100);
+        let edit = CustomerEdit {
+            add_tags: vec!["  Newsletter ".into()],
+            remove_tags: vec!["WHOLESALE".into()],
+            points: Some(PointsChange::Add(5)),
+            ..CustomerEdit::default()
+        };
+        let change = back_office_change(Uuid::now_v7(), 1_000);
+        let office = written_fields(
+            back_office_edit(current.customer.id, Some(&current), &edit, change)
+                .map_err(|e| Rejection::new("storage", e.to_string())),
+        );
+        assert_eq!(office.tags, tags(&["newsletter", "vip"]));
+        assert_eq!(office.loyalty_points, 105);
+        let set = CustomerEdit {
+            points: Some(PointsChange::Set(7)),
+            ..CustomerEdit::default()
+        };
+        let office = written_fields(
+            back_office_edit(current.customer.id, Some(&current), &set, change)
+                .map_err(|e| Rejection::new("storage", e.to_string())),
+        );
+        assert_eq!(
+            (office.tags, office.loyalty_points),
+            (current.customer.fields.tags.clone(), 7)
+        );
+        let below = CustomerEdit {
+            points: Some(PointsChange::Add(-101)),
+            ..CustomerEdit::default()
+        };
+        assert!(
+            matches!(
+                back_office_edit(current.customer.id, Some(&current), &below, change),
+                Err(StorageError::Invalid(_))
+            ),
+            "points never go below 0"
+        );
+        let blank = CustomerEdit {
+            add_tags: vec!["  ".into()],
+            ..CustomerEdit::default()
+        };
+        assert!(matches!(
+            back_office_edit(current.customer.id, Some(&current), &blank, change),
+            Err(StorageError::Invalid(_))
+        ));
     }
 
     /// The change that made each stored version in these tests.
@@ -375,7 +542,8 @@ mod tests {
     fn a_card_number_in_any_customer_field_is_rejected_wherever_the_change_comes_from() {
         let mut with_card = fields("Ada");
         with_card.note = Some("card 4111.1111.1111.1111".into());
-        let refused = created(None, &with_card, made()).expect_err("a card number is never stored");
+        let refused =
+            created(None, &with_card, NOW, made()).expect_err("a card number is never stored");
         assert_eq!(refused.code, "card_number_in_text");
         assert!(
             refused.message.contains("note") && !refused.message.contains("4111"),
@@ -397,7 +565,7 @@ mod tests {
     fn a_new_customer_is_inserted_at_version_1_with_the_change_stamp() {
         let change = made();
         assert_eq!(
-            created(None, &fields("Ada"), change),
+            created(None, &fields("Ada"), NOW, change),
             Ok(CustomerDecision::Write {
                 insert: true,
                 version: 1,
@@ -411,16 +579,16 @@ mod tests {
     fn creating_an_existing_customer_is_idempotent_only_with_the_same_content() {
         let current = stored(4, false);
         assert_eq!(
-            created(Some(&current), &fields("Ada"), made()),
+            created(Some(&current), &fields("Ada"), NOW, made()),
             Ok(CustomerDecision::Settle(Outcome::Applied {
                 server_id: 9,
                 server_number: None,
                 version: 4,
             }))
         );
-        let other = created(Some(&current), &fields("Grace"), made()).expect("decides");
+        let other = created(Some(&current), &fields("Grace"), NOW, made()).expect("decides");
         assert_eq!(conflict_reason(other), ConflictReason::AlreadyExists);
-        let gone = created(Some(&stored(4, true)), &fields("Ada"), made()).expect("decides");
+        let gone = created(Some(&stored(4, true)), &fields("Ada"), NOW, made()).expect("decides");
         assert_eq!(conflict_reason(gone), ConflictReason::Deleted);
     }
 
@@ -429,10 +597,10 @@ mod tests {
         let current = stored(3, false);
         let by_number = |v| EditBase::Version(v);
         let stale =
-            updated(Some(&current), by_number(2), &fields("Grace"), made()).expect("decides");
+            updated(Some(&current), by_number(2), &fields("Grace"), NOW, made()).expect("decides");
         assert_eq!(conflict_reason(stale), ConflictReason::StaleVersion);
         assert!(matches!(
-            updated(Some(&current), by_number(3), &fields("Grace"), made()),
+            updated(Some(&current), by_number(3), &fields("Grace"), NOW, made()),
             Ok(CustomerDecision::Write {
                 insert: false,
                 version: 4,
@@ -440,7 +608,7 @@ mod tests {
             })
         ));
         assert_eq!(
-            updated(None, by_number(1), &fields("Grace"), made()).map_err(|r| r.code),
+            updated(None, by_number(1), &fields("Grace"), NOW, made()).map_err(|r| r.code),
             Err("unknown_customer")
         );
     }
@@ -454,6 +622,7 @@ mod tests {
                 Some(&current),
                 EditBase::MadeBy(MADE_BY),
                 &fields("Grace"),
+                NOW,
                 change
             ),
             Ok(CustomerDecision::Write {
@@ -469,6 +638,7 @@ mod tests {
             Some(&current),
             queued_after_another,
             &fields("Grace"),
+            NOW,
             made(),
         )
         .expect("decides");
@@ -488,6 +658,7 @@ mod tests {
             Some(&legacy),
             EditBase::MadeBy(MADE_BY),
             &fields("Grace"),
+            NOW,
             made(),
         )
         .expect("decides");
@@ -532,11 +703,11 @@ mod tests {
     fn fields_breaking_the_shared_rule_are_rejected_before_anything_else() {
         let empty = fields("");
         assert_eq!(
-            created(None, &empty, made()).map_err(|r| r.code),
+            created(None, &empty, NOW, made()).map_err(|r| r.code),
             Err("invalid_customer")
         );
         assert_eq!(
-            updated(None, EditBase::Version(1), &empty, made()).map_err(|r| r.code),
+            updated(None, EditBase::Version(1), &empty, NOW, made()).map_err(|r| r.code),
             Err("invalid_customer"),
             "the fields are checked before the customer is looked up"
         );
@@ -546,10 +717,9 @@ mod tests {
     fn a_back_office_edit_keeps_unnamed_fields_clears_empty_ones_and_bumps_the_version() {
         let current = stored(2, false);
         let edit = CustomerEdit {
-            name: None,
             email: Some(String::new()),
             phone: Some("+44 20 7946 0000".into()),
-            note: None,
+            ..CustomerEdit::default()
         };
         let change = back_office_change(Uuid::now_v7(), 1_000);
         let decision = back_office_edit(current.customer.id, Some(&current), &edit, change)
@@ -561,9 +731,8 @@ mod tests {
                 version: 3,
                 fields: CustomerFields {
                     name: "Ada".into(),
-                    email: None,
                     phone: Some("+44 20 7946 0000".into()),
-                    note: None,
+                    ..CustomerFields::default()
                 },
                 made: change,
             }
@@ -624,12 +793,14 @@ mod tests {
             id: Uuid::now_v7(),
             version: 3,
             fields: fields("Ada"),
+            tags: r#"["vip"]"#.into(),
             hlc: Some(stamp_text(&stamp).expect("serialises")),
             made_by: Some(MADE_BY),
         };
         let stored = row.clone().into_stored(9, false).expect("reads");
         assert_eq!(stored.customer.hlc, Some(stamp));
         assert_eq!(stored.customer.version, 3);
+        assert_eq!(stored.customer.fields.tags, tags(&["vip"]));
         assert_eq!(
             stored.customer.made_by,
             Some(MADE_BY),
@@ -640,6 +811,14 @@ mod tests {
             ..row.clone()
         };
         assert_eq!(before_stamps.into_customer().expect("reads").hlc, None);
+        let damaged_tags = CustomerRow {
+            tags: "vip".into(),
+            ..row.clone()
+        };
+        assert!(matches!(
+            damaged_tags.into_customer(),
+            Err(StorageError::Corrupt(_))
+        ));
         let damaged = CustomerRow {
             hlc: Some("not a stamp".into()),
             ..row

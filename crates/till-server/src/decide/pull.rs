@@ -212,10 +212,9 @@ mod tests {
                 version: 2,
                 fields: CustomerFields {
                     name: "Ada".into(),
-                    email: None,
-                    phone: None,
-                    note: None,
+                    ..CustomerFields::default()
                 },
+                tags: "[]".into(),
                 hlc,
                 made_by: None,
             },

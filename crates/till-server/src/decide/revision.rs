@@ -4,7 +4,8 @@
 //! reads. A replay to it is rendered alike, so it still gets its first answer byte for byte.
 
 use till_protocol::{
-    ChangeKind, ConflictCurrent, ConflictReason, MutationResult, Outcome, PROTOCOL_REVISION,
+    ChangeKind, ConflictCurrent, ConflictReason, Customer, MutationResult, Outcome,
+    PROTOCOL_REVISION,
 };
 
 /// A protocol revision a terminal speaks.
@@ -61,6 +62,24 @@ impl Revision {
     pub fn reads_ack_counts(self) -> bool {
         self >= Revision(7)
     }
+
+    /// Whether the customers in its pulls and conflicts may carry tags and loyalty points
+    /// (revision 7 on).
+    fn reads_customer_tags_and_points(self) -> bool {
+        self >= Revision(7)
+    }
+}
+
+/// `c` as a terminal of `revision` reads it: without what made it before revision 2, without
+/// tags and points before revision 7.
+fn customer(c: &mut Customer, revision: Revision) {
+    if !revision.reads_made_by() {
+        c.made_by = None;
+    }
+    if !revision.reads_customer_tags_and_points() {
+        c.fields.tags.clear();
+        c.fields.loyalty_points = 0;
+    }
 }
 
 /// A push's results as a terminal of `revision` reads them.
@@ -90,8 +109,8 @@ pub fn outcome(outcome: Outcome, revision: Revision) -> Outcome {
         Outcome::Conflict {
             reason,
             current: Some(ConflictCurrent::Customer(mut c)),
-        } if !revision.reads_made_by() => {
-            c.made_by = None;
+        } => {
+            customer(&mut c, revision);
             Outcome::Conflict {
                 reason,
                 current: Some(ConflictCurrent::Customer(c)),
@@ -114,7 +133,7 @@ pub fn changes(
         })
         .map(|mut change| {
             match &mut change.change {
-                ChangeKind::CustomerUpserted(c) if !revision.reads_made_by() => c.made_by = None,
+                ChangeKind::CustomerUpserted(c) => customer(c, revision),
                 ChangeKind::Settings(s) if !revision.reads_store_address() => {
                     s.address = None;
                     s.tax_id = None;
@@ -129,7 +148,7 @@ pub fn changes(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use till_protocol::{Change, Customer, CustomerFields, ReversalInfo, TicketKind};
+    use till_protocol::{Change, CustomerFields, ReversalInfo, TicketKind};
     use uuid::Uuid;
 
     fn customer() -> Customer {
@@ -138,9 +157,7 @@ mod tests {
             version: 2,
             fields: CustomerFields {
                 name: "Ada".into(),
-                email: None,
-                phone: None,
-                note: None,
+                ..CustomerFields::default()
             },
             hlc: None,
             made_by: Some(Uuid::now_v7()),
@@ -225,6 +242,48 @@ mod tests {
             other => panic!("still the customer: {other:?}"),
         }
         assert_eq!(changes(page.clone(), Revision(2)), page);
+    }
+
+    #[test]
+    fn only_a_terminal_of_revision_7_is_sent_tags_and_points() {
+        let mut tagged = customer();
+        tagged.fields.tags = ["vip".to_string()].into();
+        tagged.fields.loyalty_points = 120;
+        let mut without = tagged.clone();
+        without.fields.tags.clear();
+        without.fields.loyalty_points = 0;
+        let page = |c: &Customer| {
+            vec![Change {
+                seq: 1,
+                change: ChangeKind::CustomerUpserted(c.clone()),
+            }]
+        };
+        assert_eq!(
+            changes(page(&tagged), Revision(6)),
+            page(&without),
+            "a till of revision 6 refuses fields it does not know"
+        );
+        assert_eq!(changes(page(&tagged), Revision(7)), page(&tagged));
+        let conflict = |c: &Customer| Outcome::Conflict {
+            reason: ConflictReason::StaleVersion,
+            current: Some(ConflictCurrent::Customer(c.clone())),
+        };
+        let replay = Outcome::Duplicate {
+            original: Box::new(conflict(&tagged)),
+        };
+        assert_eq!(
+            outcome(replay, Revision(6)),
+            Outcome::Duplicate {
+                original: Box::new(conflict(&without))
+            },
+            "a conflict, replayed or not, is told without them"
+        );
+        assert_eq!(outcome(conflict(&tagged), Revision(7)), conflict(&tagged));
+        let json = serde_json::to_value(&without).expect("serializes");
+        assert!(
+            json["fields"].get("tags").is_none() && json["fields"].get("loyalty_points").is_none(),
+            "absent from what an older till reads: {json}"
+        );
     }
 
     #[test]

@@ -25,7 +25,7 @@ pub(super) const PRODUCT_COLUMNS: &str =
 
 /// The columns of a customer as a decision needs it, in the order both backends read them.
 pub(super) const CUSTOMER_COLUMNS: &str =
-    "server_id, version, name, email, phone, note, deleted, hlc, made_by";
+    "server_id, version, name, email, phone, note, deleted, hlc, made_by, tags, loyalty_points";
 
 /// The columns of an employee, in the order both backends read them.
 pub(super) const EMPLOYEE_COLUMNS: &str = "id, name, role, pin_hash, disabled";

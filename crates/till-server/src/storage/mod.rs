@@ -122,13 +122,26 @@ pub struct ImportSummary {
 }
 
 /// A back-office edit of a customer: fields left `None` keep their value; `Some("")` clears an
-/// optional field.
+/// optional field. Tags and points change as the office asks (tags added and removed, points
+/// moved by or set to a number), the way a till's change of them merges.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct CustomerEdit {
     pub name: Option<String>,
     pub email: Option<String>,
     pub phone: Option<String>,
     pub note: Option<String>,
+    pub add_tags: Vec<String>,
+    pub remove_tags: Vec<String>,
+    pub points: Option<PointsChange>,
+}
+
+/// How a back-office edit changes a customer's loyalty points.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PointsChange {
+    /// Moves them by this many (negative takes points away).
+    Add(i64),
+    /// Sets them to this many.
+    Set(i64),
 }
 
 /// A ticket as the back office lists it.

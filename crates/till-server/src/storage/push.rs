@@ -130,14 +130,14 @@ impl<T: Tx> Settling<'_, T> {
             }
             MutationBody::CustomerCreated(c) => {
                 self.customer(c.id, made, |current| {
-                    decide::customers::created(current, &c.fields, made)
+                    decide::customers::created(current, &c.fields, mutation.format(), made)
                 })
                 .await?
             }
             MutationBody::CustomerUpdated(c) => {
                 self.customer(c.id, made, |current| {
                     let base = EditBase::of(c.base, c.base_version);
-                    decide::customers::updated(current, base, &c.fields, made)
+                    decide::customers::updated(current, base, &c.fields, mutation.format(), made)
                 })
                 .await?
             }

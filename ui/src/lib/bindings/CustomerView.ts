@@ -4,4 +4,8 @@ import type { ItemSyncState } from "./ItemSyncState";
 /**
  * A customer as the app lists it.
  */
-export type CustomerView = { id: string, version: number, name: string, email: string | null, phone: string | null, note: string | null, sync_state: ItemSyncState, };
+export type CustomerView = { id: string, version: number, name: string, email: string | null, phone: string | null, note: string | null, 
+/**
+ * Its tags, in order.
+ */
+tags: Array<string>, loyalty_points: number, sync_state: ItemSyncState, };

@@ -23,6 +23,7 @@ pub(super) fn merged(
     Ok(match resolution {
         Resolution::KeepMine => mine.cloned(),
         Resolution::KeepTheirs => theirs.cloned(),
+        // Mine for a set or a counter is this till's change applied to the server's value.
         Resolution::Pick(picks) => {
             let (Some(m), Some(t)) = (mine, theirs) else {
                 return Err(SyncError::NotApplicable(
@@ -34,7 +35,7 @@ pub(super) fn merged(
                 let field = CustomerField::parse(name)
                     .ok_or_else(|| SyncError::InvalidInput(format!("no customer field {name}")))?;
                 if *side == Side::Mine {
-                    field.copy(m, &mut result);
+                    field.take_mine(sides.base.as_ref(), m, &mut result);
                 }
             }
             Some(result)
@@ -140,8 +141,8 @@ mod tests {
         CustomerFields {
             name: name.into(),
             email: Some(email.into()),
-            phone: None,
             note: note.map(Into::into),
+            ..CustomerFields::default()
         }
     }
 
@@ -178,6 +179,27 @@ mod tests {
             merged(&s, &Resolution::Pick(picks)).expect("merges"),
             Some(fields("Ann (till)", "office@x", None)),
             "a field not named keeps the back office's value"
+        );
+    }
+
+    #[test]
+    fn picking_this_tills_tags_applies_its_change_to_the_servers_tags() {
+        let tagged = |tags: &[&str]| CustomerFields {
+            tags: tags.iter().map(|t| t.to_string()).collect(),
+            ..fields("Ann", "a@x", None)
+        };
+        let mut s = sides(Some(tagged(&["b"])), Some(tagged(&["a", "b", "c"])));
+        s.base = Some(tagged(&["a"]));
+        let pick = Resolution::Pick([("tags".to_string(), Side::Mine)].into());
+        assert_eq!(
+            merged(&s, &pick).expect("merges"),
+            Some(tagged(&["b", "c"])),
+            "this till removed a and added b while the office added b and c"
+        );
+        assert_eq!(
+            merged(&s, &Resolution::KeepMine).expect("keeps"),
+            Some(tagged(&["b"])),
+            "keep mine is this till's whole version, as before"
         );
     }
 

@@ -3,6 +3,9 @@
 
 use std::sync::Arc;
 
+use till_protocol::Rule;
+
+use super::customer::merged;
 use super::sides::{ConflictReason, Sides};
 use super::{only_a_person_settles, Conflict, Resolution, Side};
 
@@ -23,10 +26,13 @@ pub trait ConflictPolicy: Send + Sync {
     fn decide(&self, conflict: &Conflict) -> Decision;
 }
 
-/// Merges field by field when the two sides changed different fields; manual when both changed
-/// the same field (or when there is no common ancestor). This terminal's changes are the fields
-/// its edits changed, each against the fields it was made on, so a field one pending edit changed
-/// is never lost to another. The default for customers.
+/// Merges field by field when the two sides changed different fields; a field both changed
+/// merges by its rule ([`till_protocol::fields`]): a set takes both sides' adds and removes, a
+/// counter both sides' changes. Manual when both changed the same text field, when the merge
+/// would leave a value out of range (points below 0, too many tags), or when there is no common
+/// ancestor. This terminal's changes are the fields its edits changed, each against the fields
+/// it was made on, so a field one pending edit changed is never lost to another. The default for
+/// customers.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct FieldMerge;
 
@@ -62,14 +68,21 @@ impl ConflictPolicy for FieldMerge {
         else {
             return Decision::Manual;
         };
-        if changed_here.iter().any(|f| changed_there.contains(f)) {
+        if changed_here
+            .iter()
+            .any(|f| f.rule() == Rule::Text && changed_there.contains(f))
+        {
             return Decision::Manual;
         }
         let picks = changed_here
             .into_iter()
             .map(|f| (f.as_str().to_string(), Side::Mine))
             .collect();
-        Decision::Resolve(Resolution::Pick(picks))
+        let resolution = Resolution::Pick(picks);
+        match merged(sides, &resolution) {
+            Ok(Some(fields)) if fields.check().is_ok() => Decision::Resolve(resolution),
+            _ => Decision::Manual,
+        }
     }
 }
 
@@ -204,8 +217,7 @@ mod tests {
         let fields = |name: &str, email: &str| CustomerFields {
             name: name.into(),
             email: Some(email.into()),
-            phone: None,
-            note: None,
+            ..CustomerFields::default()
         };
         Conflict {
             id: 1,
@@ -294,6 +306,57 @@ mod tests {
             FieldMerge.decide(&c),
             Decision::Manual,
             "an edit here of the field the office changed is for a person"
+        );
+    }
+
+    /// A conflict where both sides changed only tags and points, from a base of `vip` and 100.
+    fn tags_and_points_conflict(mine: (&[&str], i64), theirs: (&[&str], i64)) -> Conflict {
+        let mut c = customer_conflict("Ann", "Ann", "a@x");
+        let set = |tags: &[&str]| tags.iter().map(|t| t.to_string()).collect();
+        if let Sides::Customer(sides) = &mut c.sides {
+            if let Some(base) = &mut sides.base {
+                base.tags = set(&["vip"]);
+                base.loyalty_points = 100;
+            }
+            if let Some(m) = &mut sides.mine {
+                m.fields.tags = set(mine.0);
+                m.fields.loyalty_points = mine.1;
+            }
+            if let Some(t) = &mut sides.theirs {
+                t.fields.tags = set(theirs.0);
+                t.fields.loyalty_points = theirs.1;
+                t.fields.email = Some("a@x".into());
+            }
+        }
+        c
+    }
+
+    #[test]
+    fn field_merge_combines_tags_and_points_both_sides_changed() {
+        let c = tags_and_points_conflict((&["vip", "a"], 110), (&["vip", "b"], 105));
+        let Decision::Resolve(resolution) = FieldMerge.decide(&c) else {
+            panic!("a set and a counter changed on both sides merge without a person");
+        };
+        let Sides::Customer(sides) = &c.sides else {
+            unreachable!("a customer conflict")
+        };
+        let result = merged(sides, &resolution).expect("merges").expect("kept");
+        let tags: Vec<&str> = result.tags.iter().map(String::as_str).collect();
+        assert_eq!(
+            tags,
+            ["a", "b", "vip"],
+            "the till's tag a and the office's b"
+        );
+        assert_eq!(result.loyalty_points, 115, "+10 here and +5 there");
+    }
+
+    #[test]
+    fn field_merge_leaves_points_that_would_go_below_zero_to_a_person() {
+        let c = tags_and_points_conflict((&["vip"], 40), (&["vip"], 50));
+        assert_eq!(
+            FieldMerge.decide(&c),
+            Decision::Manual,
+            "−60 here and −50 there from 100 would leave −10"
         );
     }
 

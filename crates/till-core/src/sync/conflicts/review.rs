@@ -4,7 +4,7 @@
 use rusqlite::Connection;
 use serde::Serialize;
 use till_protocol::shift::ShiftMismatch;
-use till_protocol::{Currency, Hlc, TicketKind};
+use till_protocol::{Currency, Hlc, Rule, TicketKind};
 use uuid::Uuid;
 
 use crate::money::Money;
@@ -47,8 +47,15 @@ pub struct FieldRow {
     pub choice: bool,
     /// The side the result takes unless the manager picks: the back office for a field this till
     /// did not change, this till for one only it changed, the newer edit for one both changed
-    /// when both edits' times are known; `null` when the manager must pick.
+    /// when both edits' times are known; `null` when the manager must pick. For a set or a
+    /// counter both changed, this till: its change is applied to the back office's value.
     pub default: Option<Side>,
+    /// How the field merges: for a set or a counter, picking this till applies its change to the
+    /// back office's value rather than replacing it.
+    pub rule: Rule,
+    /// For a set or a counter both sides changed: the value picking this till gives, both
+    /// sides' changes applied.
+    pub merged: Option<String>,
 }
 
 /// How the manager settles a conflict, so the screen offers exactly those choices.
@@ -223,15 +230,19 @@ fn choice(f: CustomerField, sides: &CustomerSides) -> (bool, Option<Side>) {
     }
     match sides.changed_there() {
         Some(there) if !there.contains(&f) => (true, Some(Side::Mine)),
-        _ => (true, newer(sides)),
+        _ => match sides.combined(f) {
+            Some(both) if both.check().is_ok() => (true, Some(Side::Mine)),
+            Some(_) => (true, None),
+            None => (true, newer(sides)),
+        },
     }
 }
 
-/// A customer's four fields in their display order.
+/// A customer's fields in their display order.
 fn customer_rows(sides: &CustomerSides) -> Vec<FieldRow> {
     let differing = sides.differing();
     let value = |f: CustomerField, fields: Option<&till_protocol::CustomerFields>| {
-        fields.and_then(|x| f.value(x)).map(str::to_owned)
+        fields.and_then(|x| f.value(x).shown())
     };
     CustomerField::ALL
         .into_iter()
@@ -249,6 +260,8 @@ fn customer_rows(sides: &CustomerSides) -> Vec<FieldRow> {
                 differs,
                 choice,
                 default,
+                rule: f.rule(),
+                merged: sides.combined(f).and_then(|r| f.value(&r).shown()),
                 mine,
                 theirs,
             }
@@ -305,6 +318,8 @@ fn ticket_rows(
             differs,
             choice: false,
             default: differs.then_some(Side::Theirs),
+            rule: Rule::Text,
+            merged: None,
             mine,
             theirs,
         }
@@ -327,6 +342,8 @@ fn shift_rows(sides: &ShiftSides, currency: Option<&Currency>) -> Vec<FieldRow> 
             differs: true,
             choice: false,
             default: Some(Side::Theirs),
+            rule: Rule::Text,
+            merged: None,
             mine: Some(mine),
             theirs: Some(theirs),
         })
@@ -375,6 +392,8 @@ fn totals_rows(sides: &TotalsSides, currency: Option<&Currency>) -> Vec<FieldRow
             differs: true,
             choice: false,
             default: Some(Side::Theirs),
+            rule: Rule::Text,
+            merged: None,
         })
         .collect()
 }
@@ -437,8 +456,7 @@ mod tests {
         CustomerFields {
             name: "Ada".into(),
             email: Some(email.into()),
-            phone: None,
-            note: None,
+            ..CustomerFields::default()
         }
     }
 
@@ -481,7 +499,7 @@ mod tests {
         let names: Vec<&str> = f.iter().map(|x| x.name.as_str()).collect();
         assert_eq!(
             names,
-            ["name", "email", "phone", "note"],
+            ["name", "email", "phone", "note", "tags", "loyalty_points"],
             "the customer's display order"
         );
         let email = &f[1];
@@ -489,6 +507,50 @@ mod tests {
         assert_eq!(email.mine.as_deref(), Some("ada@till"));
         assert_eq!(email.theirs.as_deref(), Some("ada@office"));
         assert!(!f[0].differs, "the same name on both sides needs no choice");
+    }
+
+    #[test]
+    fn points_both_sides_changed_show_what_merging_them_gives() {
+        let Sides::Customer(mut sides) = customer_conflict().sides else {
+            unreachable!("a customer conflict")
+        };
+        sides.base = sides.mine.as_ref().map(|m| m.fields.clone());
+        if let (Some(base), Some(mine), Some(theirs)) =
+            (&mut sides.base, &mut sides.mine, &mut sides.theirs)
+        {
+            base.loyalty_points = 100;
+            mine.fields.loyalty_points = 110;
+            theirs.fields.loyalty_points = 105;
+            mine.changed = Some(vec![CustomerField::LoyaltyPoints]);
+        }
+        let rows = customer_rows(&sides);
+        let points = row(&rows, "loyalty_points");
+        assert_eq!(points.rule, Rule::Counter);
+        assert_eq!(
+            (points.mine.as_deref(), points.theirs.as_deref()),
+            (Some("110"), Some("105"))
+        );
+        assert_eq!(
+            points.merged.as_deref(),
+            Some("115"),
+            "picking this till adds its +10 to the office's 105"
+        );
+        assert_eq!(points.default, Some(Side::Mine), "both changes, by default");
+        if let Some(mine) = &mut sides.mine {
+            mine.fields.loyalty_points = 0;
+        }
+        let rows = customer_rows(&sides);
+        let below = row(&rows, "loyalty_points");
+        assert_eq!(below.merged.as_deref(), Some("5"));
+        if let Some(theirs) = &mut sides.theirs {
+            theirs.fields.loyalty_points = 50;
+        }
+        let rows = customer_rows(&sides);
+        assert_eq!(
+            row(&rows, "loyalty_points").default,
+            None,
+            "−100 here and −50 there would go below 0: the manager picks"
+        );
     }
 
     fn stamp(wall_ms: i64) -> Option<Hlc> {

@@ -8,7 +8,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use till_protocol::shift::{ShiftClosed, ShiftMismatch};
-use till_protocol::{Customer, CustomerFields, Hlc, ReversalInfo, StoredFigures, Ticket};
+use till_protocol::{Customer, CustomerFields, Hlc, ReversalInfo, Rule, StoredFigures, Ticket};
 
 use crate::error::CoreError;
 
@@ -99,76 +99,9 @@ impl std::fmt::Display for ConflictReason {
     }
 }
 
-/// One editable field of a customer, in the order the UI shows them.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum CustomerField {
-    Name,
-    Email,
-    Phone,
-    Note,
-}
-
-impl CustomerField {
-    /// Every field, in display order.
-    pub const ALL: [CustomerField; 4] = [
-        CustomerField::Name,
-        CustomerField::Email,
-        CustomerField::Phone,
-        CustomerField::Note,
-    ];
-
-    /// The field's name, as `CustomerFields` serializes it.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            CustomerField::Name => "name",
-            CustomerField::Email => "email",
-            CustomerField::Phone => "phone",
-            CustomerField::Note => "note",
-        }
-    }
-
-    /// The field with this name, if there is one.
-    pub fn parse(name: &str) -> Option<CustomerField> {
-        CustomerField::ALL.into_iter().find(|f| f.as_str() == name)
-    }
-
-    /// This field's value in `fields`.
-    pub fn value(self, fields: &CustomerFields) -> Option<&str> {
-        match self {
-            CustomerField::Name => Some(&fields.name),
-            CustomerField::Email => fields.email.as_deref(),
-            CustomerField::Phone => fields.phone.as_deref(),
-            CustomerField::Note => fields.note.as_deref(),
-        }
-    }
-
-    /// Copies this field's value from `from` into `into`.
-    pub fn copy(self, from: &CustomerFields, into: &mut CustomerFields) {
-        match self {
-            CustomerField::Name => into.name.clone_from(&from.name),
-            CustomerField::Email => into.email.clone_from(&from.email),
-            CustomerField::Phone => into.phone.clone_from(&from.phone),
-            CustomerField::Note => into.note.clone_from(&from.note),
-        }
-    }
-
-    /// The fields whose values differ between `a` and `b`, in display order.
-    pub fn differing(a: &CustomerFields, b: &CustomerFields) -> Vec<CustomerField> {
-        CustomerField::ALL
-            .into_iter()
-            .filter(|f| f.value(a) != f.value(b))
-            .collect()
-    }
-
-    /// Each field named in `fields` once, in display order.
-    pub fn union(fields: impl IntoIterator<Item = CustomerField>) -> Vec<CustomerField> {
-        let mut named: Vec<CustomerField> = fields.into_iter().collect();
-        named.sort();
-        named.dedup();
-        named
-    }
-}
+/// One editable field of a customer, with the rule its concurrent changes merge by: the table
+/// the back office reads too.
+pub use till_protocol::CustomerField;
 
 /// This terminal's side of a customer conflict: the fields it holds, the stamp of its newest
 /// edit, and which fields its edits changed.
@@ -223,6 +156,23 @@ impl CustomerSides {
             self.base.as_ref()?,
             &theirs.fields,
         ))
+    }
+
+    /// For a field whose rule combines both sides' changes (a set, a counter) and that both
+    /// sides changed: the back office's fields with this terminal's change of `f` applied
+    /// ([`CustomerField::take_mine`]). `None` for a text field, a field one side left alone, or
+    /// without both sides and a base.
+    pub fn combined(&self, f: CustomerField) -> Option<CustomerFields> {
+        if f.rule() == Rule::Text
+            || !self.changed_here()?.contains(&f)
+            || !self.changed_there()?.contains(&f)
+        {
+            return None;
+        }
+        let (mine, theirs) = (self.mine.as_ref()?, self.theirs.as_ref()?);
+        let mut result = theirs.fields.clone();
+        f.take_mine(self.base.as_ref(), &mine.fields, &mut result);
+        Some(result)
     }
 
     /// `later` (a later edit of the same customer meeting the back office's copy) taken into
@@ -485,8 +435,7 @@ mod tests {
         CustomerFields {
             name: name.into(),
             email: email.map(Into::into),
-            phone: None,
-            note: None,
+            ..CustomerFields::default()
         }
     }
 

@@ -112,6 +112,10 @@ const MIGRATIONS: &[(u32, &str)] = &[
         11,
         include_str!("../../../migrations/postgres/0011_terminal_keys.sql"),
     ),
+    (
+        12,
+        include_str!("../../../migrations/postgres/0012_customer_fields.sql"),
+    ),
 ];
 
 /// Advisory lock key held while migrating, so replicas starting together migrate one at a time.

@@ -158,7 +158,8 @@ pub(super) async fn pull_rows(
         });
     }
 
-    let sql = "SELECT id, version, name, email, phone, note, deleted, change_seq, hlc, made_by
+    let sql = "SELECT id, version, name, email, phone, note, deleted, change_seq, hlc, made_by,
+                      tags, loyalty_points
                FROM customers WHERE change_seq > $1 ORDER BY change_seq LIMIT $2";
     for r in all(&tx, sql, &[&after, &take]).await? {
         rows.customers.push(Changed {
@@ -172,7 +173,10 @@ pub(super) async fn pull_rows(
                     email: r.get(3),
                     phone: r.get(4),
                     note: r.get(5),
+                    tags: Default::default(),
+                    loyalty_points: r.get(11),
                 },
+                tags: r.get(10),
                 hlc: r.get(8),
                 made_by: r.get(9),
             },

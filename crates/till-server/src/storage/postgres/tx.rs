@@ -16,7 +16,7 @@ use super::{all, exec, one, opt, TxError};
 use crate::clock::now_ms;
 use crate::decide::catalog::StoredRate;
 use crate::decide::chain::ChainHeads;
-use crate::decide::customers::{CustomerRow, StoredCustomer};
+use crate::decide::customers::{tags_text, CustomerRow, StoredCustomer};
 use crate::decide::disputes::{DisputeClosed, NewDispute, StoredDispute};
 use crate::decide::push::{Recorded, RecordedBy, Settlement};
 use crate::decide::settings::OfficeSettings;
@@ -53,7 +53,8 @@ fn locking(sql: String, lock: Lock) -> String {
 fn customer_params<'p>(
     at: &'p CustomerVersion,
     fields: &'p CustomerFields,
-) -> [&'p (dyn ToSql + Sync); 9] {
+    tags: &'p String,
+) -> [&'p (dyn ToSql + Sync); 11] {
     [
         &at.id,
         &at.version,
@@ -64,6 +65,8 @@ fn customer_params<'p>(
         &at.change,
         &at.hlc,
         &at.made_by,
+        tags,
+        &fields.loyalty_points,
     ]
 }
 
@@ -625,7 +628,10 @@ impl Tx for PgTx<'_, '_> {
                 email: r.get(3),
                 phone: r.get(4),
                 note: r.get(5),
+                tags: Default::default(),
+                loyalty_points: r.get(10),
             },
+            tags: r.get(9),
             hlc: r.get(7),
             made_by: r.get(8),
         };
@@ -640,9 +646,10 @@ impl Tx for PgTx<'_, '_> {
         fields: &CustomerFields,
     ) -> Result<i64, TxError> {
         let sql = "INSERT INTO customers (id, version, name, email, phone, note, change_seq, hlc,
-                                         made_by)
-                   VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING server_id";
-        Ok(one(self.tx, sql, &customer_params(at, fields))
+                                         made_by, tags, loyalty_points)
+                   VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING server_id";
+        let tags = tags_text(&fields.tags)?;
+        Ok(one(self.tx, sql, &customer_params(at, fields, &tags))
             .await?
             .get(0))
     }
@@ -653,8 +660,10 @@ impl Tx for PgTx<'_, '_> {
         fields: &CustomerFields,
     ) -> Result<(), TxError> {
         let sql = "UPDATE customers SET version = $2, name = $3, email = $4, phone = $5,
-                          note = $6, change_seq = $7, hlc = $8, made_by = $9 WHERE id = $1";
-        exec(self.tx, sql, &customer_params(at, fields)).await?;
+                          note = $6, change_seq = $7, hlc = $8, made_by = $9, tags = $10,
+                          loyalty_points = $11 WHERE id = $1";
+        let tags = tags_text(&fields.tags)?;
+        exec(self.tx, sql, &customer_params(at, fields, &tags)).await?;
         Ok(())
     }
 

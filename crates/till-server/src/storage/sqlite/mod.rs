@@ -82,6 +82,10 @@ const MIGRATIONS: &[(u32, &str)] = &[
         11,
         include_str!("../../../migrations/sqlite/0011_terminal_keys.sql"),
     ),
+    (
+        12,
+        include_str!("../../../migrations/sqlite/0012_customer_fields.sql"),
+    ),
 ];
 
 /// How long a statement waits for another writer (e.g. the CLI) before reporting busy.

@@ -279,7 +279,8 @@ pub(super) fn pull_rows(
     }
 
     let mut stmt = conn.prepare_cached(
-        "SELECT id, version, name, email, phone, note, deleted, change_seq, hlc, made_by
+        "SELECT id, version, name, email, phone, note, deleted, change_seq, hlc, made_by,
+                tags, loyalty_points
          FROM customers WHERE change_seq > ?1 ORDER BY change_seq LIMIT ?2",
     )?;
     for row in stmt.query_map(params![after, take], |r| {
@@ -288,18 +289,20 @@ pub(super) fn pull_rows(
             email: r.get(3)?,
             phone: r.get(4)?,
             note: r.get(5)?,
+            tags: Default::default(),
+            loyalty_points: r.get(11)?,
         };
         Ok((
             r.get::<_, String>(0)?,
             r.get(1)?,
-            fields,
+            (fields, r.get::<_, String>(10)?),
             r.get(6)?,
             r.get(7)?,
             r.get(8)?,
             r.get::<_, Option<String>>(9)?,
         ))
     })? {
-        let (id, version, fields, deleted, seq, hlc, made_by) = row?;
+        let (id, version, (fields, tags), deleted, seq, hlc, made_by) = row?;
         rows.customers.push(Changed {
             seq,
             deleted,
@@ -307,6 +310,7 @@ pub(super) fn pull_rows(
                 id: parse_uuid(&id)?,
                 version,
                 fields,
+                tags,
                 hlc,
                 made_by: made_by.as_deref().map(parse_uuid).transpose()?,
             },

@@ -13,7 +13,7 @@ use super::reads::{self, parse_uuid, product_from_row};
 use crate::clock::now_ms;
 use crate::decide::catalog::StoredRate;
 use crate::decide::chain::ChainHeads;
-use crate::decide::customers::{CustomerRow, StoredCustomer};
+use crate::decide::customers::{tags_text, CustomerRow, StoredCustomer};
 use crate::decide::disputes::{DisputeClosed, NewDispute, StoredDispute};
 use crate::decide::push::{Recorded, RecordedBy, Settlement};
 use crate::decide::settings::OfficeSettings;
@@ -37,7 +37,7 @@ impl<'t> SqliteTx<'t> {
         SqliteTx { conn }
     }
 
-    /// Runs `sql` with a customer version and its fields as `?1` to `?9`.
+    /// Runs `sql` with a customer version and its fields as `?1` to `?11`.
     fn write_customer(
         &self,
         sql: &str,
@@ -53,7 +53,9 @@ impl<'t> SqliteTx<'t> {
             fields.note,
             at.change,
             at.hlc,
-            at.made_by.to_string()
+            at.made_by.to_string(),
+            tags_text(&fields.tags)?,
+            fields.loyalty_points
         ])?;
         Ok(())
     }
@@ -611,7 +613,10 @@ impl Tx for SqliteTx<'_> {
                         email: r.get(3)?,
                         phone: r.get(4)?,
                         note: r.get(5)?,
+                        tags: Default::default(),
+                        loyalty_points: r.get(10)?,
                     },
+                    tags: r.get(9)?,
                     hlc: r.get(7)?,
                     made_by: None,
                 };
@@ -632,8 +637,9 @@ impl Tx for SqliteTx<'_> {
         fields: &CustomerFields,
     ) -> Result<i64, StorageError> {
         self.write_customer(
-            "INSERT INTO customers (id, version, name, email, phone, note, change_seq, hlc, made_by)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+            "INSERT INTO customers (id, version, name, email, phone, note, change_seq, hlc, made_by,
+                                    tags, loyalty_points)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
             at,
             fields,
         )?;
@@ -647,7 +653,8 @@ impl Tx for SqliteTx<'_> {
     ) -> Result<(), StorageError> {
         self.write_customer(
             "UPDATE customers SET version = ?2, name = ?3, email = ?4, phone = ?5,
-                    note = ?6, change_seq = ?7, hlc = ?8, made_by = ?9 WHERE id = ?1",
+                    note = ?6, change_seq = ?7, hlc = ?8, made_by = ?9, tags = ?10,
+                    loyalty_points = ?11 WHERE id = ?1",
             at,
             fields,
         )
