@@ -21,6 +21,7 @@ use std::time::{Duration, Instant};
 use serde::Serialize;
 use till_core::demo::{self, DemoRng};
 use till_core::sync::transport::{BoxFuture, Timeouts};
+use till_core::sync::wire::WireTally;
 use till_core::sync::{HttpTransport, SyncConfig, Transport, TransportError};
 use till_core::{cart, catalog, tickets, Store, SystemClock, TenderInput};
 use till_protocol::bundle::TerminalKey;
@@ -126,6 +127,9 @@ impl Transport for Timed {
         key: TerminalKey,
     ) -> BoxFuture<'_, Result<TerminalKey, TransportError>> {
         self.inner.register_key(terminal_id, key)
+    }
+    fn take_tally(&self) -> WireTally {
+        self.inner.take_tally()
     }
 }
 

@@ -146,6 +146,18 @@ pub static SETTINGS: &[Setting] = &[
         },
     },
     Setting {
+        name: "circuit_threshold",
+        key: "sync.circuit_threshold",
+        doc: "Server errors or timeouts in a row after which only health probes are sent until the back office answers again (0: never)",
+        kind: Kind::Number {
+            unit: Unit::Items,
+            min: 0,
+            max: 1000,
+            get: |c| u64::from(c.circuit_threshold),
+            set: |c, v| c.circuit_threshold = u32::try_from(v).unwrap_or(u32::MAX),
+        },
+    },
+    Setting {
         name: "backoff_base_ms",
         key: "sync.backoff_base_ms",
         doc: "The longest wait after the first failure (it doubles with each one after)",
