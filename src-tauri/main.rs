@@ -52,7 +52,9 @@ fn main() {
         );
         std::process::exit(2);
     }
-    let _log_guard = logging::init(&data_dir);
+    // Dropped by hand when the app stops: the event loop ends the process without returning
+    // here, and only dropping the guard waits for the last lines to reach the log file.
+    let mut log_guard = logging::init(&data_dir);
     tracing::info!(data_dir = %data_dir.display(), version = env!("CARGO_PKG_VERSION"), "till starting");
 
     let app = match build(&data_dir).build(tauri::generate_context!()) {
@@ -60,15 +62,17 @@ fn main() {
         Err(err) => {
             tracing::error!(error = %err, "the app could not start");
             eprintln!("till: the app could not start: {err}");
+            drop(log_guard);
             std::process::exit(1);
         }
     };
-    app.run(|app, event| {
+    app.run(move |app, event| {
         if let tauri::RunEvent::Exit = event {
             if let Some(state) = app.try_state::<terminal::AppState>() {
                 state.shutdown();
             }
             tracing::info!("till stopped");
+            drop(log_guard.take());
         }
     });
 }
