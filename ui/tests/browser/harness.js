@@ -50,9 +50,10 @@ export async function launch() {
  * Opens the UI with a seeded fake shell. Object.prototype is frozen first, as the app's
  * `freezePrototype` does, so code that patches prototypes fails here too.
  */
-export async function openApp(browser, url, { seed = {}, viewport = { width: 1280, height: 800 } } = {}) {
+export async function openApp(browser, url, { seed = {}, viewport = { width: 1280, height: 800 }, fixedTime } = {}) {
   const context = await browser.newContext({ viewport, locale: "en-GB", timezoneId: "Europe/London" });
   const page = await context.newPage();
+  if (fixedTime) await page.clock.setFixedTime(fixedTime);
   const errors = [];
   page.on("pageerror", (e) => errors.push(e.message));
   page.on("console", (m) => m.type() === "error" && errors.push(m.text()));

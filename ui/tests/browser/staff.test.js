@@ -16,8 +16,8 @@ after(async () => {
 });
 
 /** Opens the app on a till with employees; the PIN pad shows first unless `signedIn`. */
-async function openTill(seed = {}) {
-  const opened = await openApp(browser, server.url, { seed: { employees: true, ...seed } });
+async function openTill(seed = {}, fixedTime) {
+  const opened = await openApp(browser, server.url, { seed: { employees: true, ...seed }, fixedTime });
   await opened.page.getByTestId(seed.signedIn ? "signed-in" : "lock-screen").waitFor();
   return opened;
 }
@@ -29,12 +29,17 @@ const typePin = async (page, pin) => {
 
 describe("PIN pad", () => {
   it("opens on the PIN pad, takes a PIN by keyboard as dots, and names who signed in", async () => {
-    const { page, context, errors } = await openTill();
+    // At 12:12 the lock screen's clock shows the digits typed; they must show nowhere else.
+    const { page, context, errors } = await openTill({}, new Date("2026-11-30T12:12:00Z"));
     try {
+      assert.match(await page.locator("[data-testid=lock-screen] .clock").innerText(), /12:12/);
       assert.equal(await page.getByTestId("product-search").count(), 0, "nothing of the register shows while locked");
       await page.keyboard.type("12", { delay: 30 });
       assert.equal(await page.getByTestId("pin-dots").getAttribute("data-count"), "2", "each digit is a dot");
-      assert.doesNotMatch(await page.getByTestId("lock-screen").innerText(), /12/, "the digits never show");
+      const shown = await page
+        .getByTestId("lock-screen")
+        .evaluate((el) => el.innerText.replace(el.querySelector(".clock")?.innerText ?? "", ""));
+      assert.doesNotMatch(shown, /12/, "the digits never show (the clock aside, which may read 12:xx)");
       await page.keyboard.press("Backspace");
       assert.equal(await page.getByTestId("pin-dots").getAttribute("data-count"), "1");
       await page.keyboard.type("234", { delay: 30 });
