@@ -1,6 +1,7 @@
-//! Compression on the wire: gzip push bodies are read with the decoded size held to the body
-//! limit, a coding the back office does not read and a broken stream are refused with their
-//! codes, a plain push from an older till works as before, and answers are gzip when asked.
+//! Compression on the wire: zstd and gzip push bodies are read with the decoded size held to the
+//! body limit, a coding the back office does not read and a broken stream are refused with their
+//! codes, a plain push from an older till works as before, and answers come in the coding the
+//! till weights highest: zstd for today's, gzip for one from before zstd.
 
 #[macro_use]
 mod common;
@@ -8,7 +9,7 @@ mod common;
 use common::*;
 use reqwest::StatusCode;
 use serde_json::Value;
-use till_protocol::encoding::{self, Coding};
+use till_protocol::encoding::{self, Codec, Coding};
 use till_protocol::{PushResponse, MAX_BODY_BYTES};
 
 /// Posts `body` to /v1/push as `terminal`, saying `Content-Encoding: coding`; returns the
@@ -44,20 +45,32 @@ async fn stored(server: &TestServer) -> u64 {
     server.storage.stats().await.expect("stats").mutations
 }
 
-on_both_backends!(a_gzip_push_is_settled_as_the_same_push_sent_plain);
-async fn a_gzip_push_is_settled_as_the_same_push_sent_plain() {
+fn packed(codec: Codec, body: &[u8]) -> Vec<u8> {
+    codec.encode(body).expect("compresses into memory")
+}
+
+on_both_backends!(a_compressed_push_is_settled_as_the_same_push_sent_plain);
+async fn a_compressed_push_is_settled_as_the_same_push_sent_plain() {
     let server = TestServer::start().await;
     let t = server.enrol("till 1").await;
     let body = push_body(&t, &sales(1, 3));
     let (status, answer, accepts) =
-        push_encoded(&server, &t, encoding::GZIP, encoding::gzip(&body)).await;
+        push_encoded(&server, &t, "zstd", packed(Codec::Zstd, &body)).await;
     assert_eq!(status, StatusCode::OK, "{answer}");
     let pushed: PushResponse = serde_json::from_value(answer).expect("a PushResponse");
     assert_eq!(pushed.last_applied_seq, 3);
     assert_eq!(
         accepts.as_deref(),
-        Some("gzip"),
-        "every answer says gzip bodies are read"
+        Some(encoding::ACCEPTED),
+        "every answer says which codings are read"
+    );
+    let (status, replay, _) = push_encoded(&server, &t, "gzip", packed(Codec::Gzip, &body)).await;
+    assert_eq!(status, StatusCode::OK, "a till from before zstd sends gzip");
+    assert!(
+        serde_json::to_string(&replay["results"])
+            .expect("JSON")
+            .contains("duplicate"),
+        "the same JSON in gzip is a replay of what came zstd: {replay}"
     );
     let (status, replay) = server.push_raw(&t, &body).await;
     assert_eq!(
@@ -69,15 +82,15 @@ async fn a_gzip_push_is_settled_as_the_same_push_sent_plain() {
         outcome_bytes(&replay)
             .iter()
             .all(|o| o.contains("duplicate")),
-        "the same JSON, plain, is a replay of what came gzip: {:?}",
+        "the same JSON, plain, is a replay too: {:?}",
         outcome_bytes(&replay)
     );
     assert_eq!(stored(&server).await, 3);
     server.stop().await;
 }
 
-on_both_backends!(a_zip_bomb_is_refused_with_413_and_nothing_is_stored);
-async fn a_zip_bomb_is_refused_with_413_and_nothing_is_stored() {
+on_both_backends!(a_bomb_in_either_coding_is_refused_with_413_and_nothing_is_stored);
+async fn a_bomb_in_either_coding_is_refused_with_413_and_nothing_is_stored() {
     let server = TestServer::start().await;
     let t = server.enrol("till 1").await;
     // Valid JSON all along: a push whose mutations are padded past the limit with spaces.
@@ -85,48 +98,52 @@ async fn a_zip_bomb_is_refused_with_413_and_nothing_is_stored() {
     let close = body.pop().expect("a closing brace");
     body.resize(MAX_BODY_BYTES + 1024, b' ');
     body.push(close);
-    let bomb = encoding::gzip(&body);
-    assert!(bomb.len() < 64 * 1024, "small on the wire: {}", bomb.len());
-    let (status, answer, _) = push_encoded(&server, &t, encoding::GZIP, bomb).await;
-    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE, "{answer}");
-    assert_eq!(answer["code"], "body_too_large");
-    assert_eq!(stored(&server).await, 0, "nothing of it is stored");
+    for codec in Codec::ALL {
+        let bomb = packed(codec, &body);
+        assert!(bomb.len() < 64 * 1024, "small on the wire: {}", bomb.len());
+        let (status, answer, _) = push_encoded(&server, &t, codec.name(), bomb).await;
+        assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE, "{codec:?}: {answer}");
+        assert_eq!(answer["code"], "body_too_large");
+    }
+    assert_eq!(stored(&server).await, 0, "nothing of either is stored");
     server.stop().await;
 }
 
-on_both_backends!(a_broken_gzip_stream_and_an_unknown_coding_are_refused_with_their_codes);
-async fn a_broken_gzip_stream_and_an_unknown_coding_are_refused_with_their_codes() {
+on_both_backends!(a_broken_stream_and_an_unknown_coding_are_refused_with_their_codes);
+async fn a_broken_stream_and_an_unknown_coding_are_refused_with_their_codes() {
     let server = TestServer::start().await;
     let t = server.enrol("till 1").await;
-    let mut cut = encoding::gzip(&push_body(&t, &sales(1, 2)));
-    cut.truncate(cut.len() / 2);
-    let (status, answer, _) = push_encoded(&server, &t, encoding::GZIP, cut).await;
-    assert_eq!(status, StatusCode::BAD_REQUEST, "{answer}");
-    assert_eq!(answer["code"], "corrupt_body");
+    for codec in Codec::ALL {
+        let mut cut = packed(codec, &push_body(&t, &sales(1, 2)));
+        cut.truncate(cut.len() / 2);
+        let (status, answer, _) = push_encoded(&server, &t, codec.name(), cut).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{codec:?}: {answer}");
+        assert_eq!(answer["code"], "corrupt_body");
+    }
     let (status, answer, accepts) =
         push_encoded(&server, &t, "br", push_body(&t, &sales(1, 2))).await;
     assert_eq!(status, StatusCode::UNSUPPORTED_MEDIA_TYPE, "{answer}");
     assert_eq!(answer["code"], encoding::UNSUPPORTED_ENCODING);
     assert_eq!(
         accepts.as_deref(),
-        Some("gzip"),
+        Some(encoding::ACCEPTED),
         "the refusal says what is read (RFC 7694)"
     );
     assert_eq!(stored(&server).await, 0);
     server.stop().await;
 }
 
-on_both_backends!(a_pull_is_answered_gzip_when_asked_and_plain_when_not);
-async fn a_pull_is_answered_gzip_when_asked_and_plain_when_not() {
+on_both_backends!(a_pull_is_answered_in_the_coding_asked_for_and_plain_when_not);
+async fn a_pull_is_answered_in_the_coding_asked_for_and_plain_when_not() {
     let server = TestServer::start().await;
     let t = server.enrol("till 1").await;
-    let pull = |gzip: bool| {
+    let pull = |accept: Option<&'static str>| {
         let mut request = server
             .http
             .get(format!("{}/v1/pull", server.url))
             .bearer_auth(&t.token);
-        if gzip {
-            request = request.header("accept-encoding", "gzip");
+        if let Some(accept) = accept {
+            request = request.header("accept-encoding", accept);
         }
         async move {
             let response = request.send().await.expect("answers");
@@ -139,16 +156,22 @@ async fn a_pull_is_answered_gzip_when_asked_and_plain_when_not() {
             (Coding::named(coding.as_deref()), bytes)
         }
     };
-    let (coding, plain) = pull(false).await;
-    assert_eq!(coding, Coding::Identity, "not asked, not compressed");
-    let (coding, packed) = pull(true).await;
-    assert_eq!(coding, Coding::Gzip);
-    let decoded = encoding::decode(&coding, packed, MAX_BODY_BYTES).expect("valid gzip");
     let page = |bytes: &[u8]| {
         let mut v: Value = serde_json::from_slice(bytes).expect("JSON");
         v["server_time_ms"] = Value::Null;
         v
     };
-    assert_eq!(page(&decoded), page(&plain), "the same page either way");
+    let (coding, plain) = pull(None).await;
+    assert_eq!(coding, Coding::Identity, "not asked, not compressed");
+    for (accept, codec) in [
+        (encoding::ACCEPTED, Codec::Zstd),
+        ("gzip", Codec::Gzip),
+        ("gzip, zstd;q=0.5", Codec::Gzip),
+    ] {
+        let (coding, body) = pull(Some(accept)).await;
+        assert_eq!(coding, Coding::Packed(codec), "asked for {accept}");
+        let decoded = encoding::decode(&coding, body, MAX_BODY_BYTES).expect("valid");
+        assert_eq!(page(&decoded), page(&plain), "the same page either way");
+    }
     server.stop().await;
 }

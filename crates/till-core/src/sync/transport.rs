@@ -5,8 +5,8 @@
 //! origin it was given for ([`Credential`]), redirects are not followed, every request has a
 //! connect and a total timeout, and every answer is read with a size cap, so a rogue server can
 //! neither learn the token, nor hold a sync forever, nor exhaust the till's memory. The cap holds
-//! for the decoded answer: answers are asked for gzip, and a small one that inflates without end
-//! stops at the cap. Push bodies go gzip once the back office says it reads them
+//! for the decoded answer: answers are asked for zstd or gzip, and a small one that inflates
+//! without end stops at the cap. Push bodies go in the coding the back office says it reads
 //! ([`till_protocol::encoding`]); every request is tallied ([`wire`]).
 
 use std::fmt;
@@ -21,7 +21,7 @@ use reqwest::header::{
 };
 use serde::de::DeserializeOwned;
 use till_protocol::bundle::TerminalKey;
-use till_protocol::encoding::{self, Coding};
+use till_protocol::encoding::{self, Codec, Coding};
 use till_protocol::{Ack, ApiError, Health, PullResponse, PushResponse, WhoAmI};
 use tokio::time::Instant;
 use uuid::Uuid;
@@ -306,47 +306,56 @@ const CLIENT_HEADER_BYTES: u64 = ("user-agent: till/\r\n".len()
     + env!("CARGO_PKG_VERSION").len()
     + "accept: */*\r\n".len()) as u64;
 
-/// Whether the back office reads gzip request bodies, as far as this transport has heard.
+/// The coding the back office reads request bodies in, as far as this transport has heard.
 #[derive(Debug, Default)]
-struct GzipBodies(AtomicU8);
+struct PackedBodies(AtomicU8);
 
-impl GzipBodies {
+impl PackedBodies {
     /// No answer heard yet.
     const UNKNOWN: u8 = 0;
-    /// Answers said nothing of it: plain bodies.
+    /// Answers named no coding Till has: plain bodies.
     const PLAIN: u8 = 1;
-    const READ: u8 = 2;
-    /// A gzip body was refused: plain bodies for good.
-    const REFUSED: u8 = 3;
+    /// A compressed body was refused: plain bodies for good.
+    const REFUSED: u8 = 2;
+    const ZSTD: u8 = 3;
+    const GZIP: u8 = 4;
 
-    /// Whether to send gzip: the back office said it reads it, or said nothing yet.
-    fn worth_trying(&self) -> bool {
-        matches!(self.0.load(Ordering::Relaxed), Self::UNKNOWN | Self::READ)
+    /// The codec to send a body in: the one the back office's answers prefer, or gzip (which
+    /// every back office since compression reads) before any answer came; none once answers
+    /// named none, or a compressed body was refused.
+    fn codec(&self) -> Option<Codec> {
+        match self.0.load(Ordering::Relaxed) {
+            Self::UNKNOWN | Self::GZIP => Some(Codec::Gzip),
+            Self::ZSTD => Some(Codec::Zstd),
+            _ => None,
+        }
     }
 
-    fn read(&self) -> bool {
-        self.0.load(Ordering::Relaxed) == Self::READ
+    /// Whether an answer said which coding the back office reads.
+    fn heard(&self) -> bool {
+        matches!(self.0.load(Ordering::Relaxed), Self::ZSTD | Self::GZIP)
     }
 
-    /// An answer saying `Accept-Encoding: gzip` (RFC 7694) means request bodies may be gzip,
-    /// unless the back office already refused one; the first answer without it means plain.
+    /// An answer's `Accept-Encoding` (RFC 7694) names the codings request bodies may be in,
+    /// unless the back office already refused one; the first answer naming none means plain.
     fn learn(&self, headers: &HeaderMap) {
-        let says_so = headers
+        let named = headers
             .get(ACCEPT_ENCODING)
             .and_then(|v| v.to_str().ok())
-            .is_some_and(encoding::accepts_gzip);
-        let update = |state: u8| match state {
-            Self::REFUSED => None,
-            _ if says_so => Some(Self::READ),
-            Self::UNKNOWN => Some(Self::PLAIN),
-            _ => None,
+            .and_then(encoding::preferred);
+        let update = |state: u8| match (state, named) {
+            (Self::REFUSED, _) => None,
+            (_, Some(Codec::Zstd)) => Some(Self::ZSTD),
+            (_, Some(Codec::Gzip)) => Some(Self::GZIP),
+            (Self::UNKNOWN, None) => Some(Self::PLAIN),
+            (_, None) => None,
         };
         let _ = self
             .0
             .fetch_update(Ordering::Relaxed, Ordering::Relaxed, update);
     }
 
-    /// A gzip body was refused: plain bodies from now on, whatever answers say.
+    /// A compressed body was refused: plain bodies from now on, whatever answers say.
     fn refused(&self) {
         self.0.store(Self::REFUSED, Ordering::Relaxed);
     }
@@ -359,7 +368,7 @@ pub struct HttpTransport {
     client: reqwest::Client,
     base: String,
     credential: Option<Credential>,
-    gzip: Arc<GzipBodies>,
+    packed: Arc<PackedBodies>,
     meter: Arc<Meter>,
 }
 
@@ -392,7 +401,7 @@ impl HttpTransport {
             client,
             base: base_url.trim_end_matches('/').to_string(),
             credential,
-            gzip: Arc::default(),
+            packed: Arc::default(),
             meter: Arc::default(),
         })
     }
@@ -426,7 +435,7 @@ impl HttpTransport {
                 till_protocol::PROTOCOL_HEADER,
                 till_protocol::PROTOCOL_REVISION.to_string(),
             )
-            .header(ACCEPT_ENCODING, encoding::GZIP)
+            .header(ACCEPT_ENCODING, encoding::ACCEPTED)
             .build()
             .map_err(|e| TransportError::Config(e.to_string()))?;
         if let Some(credential) = self.credential.as_ref().filter(|_| with_token) {
@@ -443,7 +452,7 @@ impl HttpTransport {
             .execute(request)
             .await
             .map_err(classify_send_error)?;
-        self.gzip.learn(response.headers());
+        self.packed.learn(response.headers());
         let status = response.status().as_u16();
         let head = wire::answer_head_bytes(response.status(), response.headers());
         let retry_after = response
@@ -566,11 +575,11 @@ fn chain(e: &reqwest::Error) -> String {
 }
 
 impl Transport for HttpTransport {
-    /// Gzip unless the back office's answers said nothing of reading it. A refusal of the gzip
-    /// body (415 `unsupported_encoding`, or the 400 `malformed_json` of a back office from
-    /// before compression, which stored nothing) sends the same body plain at once, and every
-    /// later one too. Trying first costs an older back office one refused request; asking first
-    /// would cost every sync one.
+    /// Compressed in the coding the back office's answers prefer (gzip before any came), plain
+    /// once they named none. A refusal of the compressed body (415 `unsupported_encoding`, or
+    /// the 400 `malformed_json` of a back office from before compression, which stored nothing)
+    /// sends the same body plain at once, and every later one too. Trying first costs an older
+    /// back office one refused request; asking first would cost every sync one.
     fn push(&self, body: Vec<u8>) -> BoxFuture<'_, Result<PushResponse, TransportError>> {
         Box::pin(async move {
             let post = || {
@@ -578,17 +587,24 @@ impl Transport for HttpTransport {
                     .post(self.url("/push"))
                     .header(CONTENT_TYPE, "application/json")
             };
-            if self.gzip.worth_trying() {
-                let packed = post()
-                    .header(CONTENT_ENCODING, encoding::GZIP)
-                    .body(encoding::gzip(&body));
+            if let Some((codec, packed)) = self
+                .packed
+                .codec()
+                .and_then(|codec| Some((codec, codec.encode(&body).ok()?)))
+            {
+                let packed = post().header(CONTENT_ENCODING, codec.name()).body(packed);
                 match self.send(packed, true, MAX_PUSH_ANSWER).await {
                     Err(TransportError::Refused { status, code, .. })
                         if (status == 415 && code == encoding::UNSUPPORTED_ENCODING)
-                            || (status == 400 && code == "malformed_json" && !self.gzip.read()) =>
+                            || (status == 400
+                                && code == "malformed_json"
+                                && !self.packed.heard()) =>
                     {
-                        tracing::info!("the back office refused a gzip body; pushing plain JSON");
-                        self.gzip.refused();
+                        tracing::info!(
+                            coding = codec.name(),
+                            "the back office refused a compressed body; pushing plain JSON"
+                        );
+                        self.packed.refused();
                     }
                     answered => return answered,
                 }

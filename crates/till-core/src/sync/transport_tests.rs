@@ -1,12 +1,13 @@
 //! The real transport against servers that misbehave, on loopback: one that records what it is
 //! sent, one that redirects, one whose answer never ends or claims to be huge, one that never
-//! answers, one whose gzip answer inflates without end. What each may learn or cost the till is
-//! bounded. And how push bodies come to be compressed, and what the requests are tallied at.
+//! answers, one whose compressed answer inflates without end. What each may learn or cost the
+//! till is bounded. And how push bodies come to be compressed, and what the requests are tallied
+//! at.
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use till_protocol::encoding::gzip;
+use till_protocol::encoding::{Codec, ACCEPTED};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
@@ -22,7 +23,11 @@ const TOKEN: &str = "till_secret_token";
 enum Answer {
     /// 200 with this JSON.
     Json(&'static str),
-    /// 200 with this body, already gzip, saying `Accept-Encoding: gzip` (a back office that reads gzip).
+    /// 200 with this body, already zstd, saying `Accept-Encoding: zstd, gzip;q=0.9` (today's
+    /// back office).
+    Zstd(Vec<u8>),
+    /// 200 with this body, already gzip, saying `Accept-Encoding: gzip` (a back office from
+    /// before zstd).
     Gzip(Vec<u8>),
     /// 415 `unsupported_encoding`, though saying `Accept-Encoding: gzip`.
     RefusesGzip,
@@ -109,10 +114,14 @@ async fn skip_body(stream: &TcpStream, head: &str) {
 }
 
 async fn respond(mut stream: TcpStream, answer: Answer) {
-    if let Answer::Gzip(body) = &answer {
+    if let Answer::Zstd(body) | Answer::Gzip(body) = &answer {
+        let (coding, accepts) = match answer {
+            Answer::Zstd(_) => ("zstd", ACCEPTED),
+            _ => ("gzip", "gzip"),
+        };
         let head = format!(
-            "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-encoding: gzip\r\n\
-             accept-encoding: gzip\r\ncontent-length: {}\r\n\r\n",
+            "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-encoding: {coding}\r\n\
+             accept-encoding: {accepts}\r\ncontent-length: {}\r\n\r\n",
             body.len()
         );
         let _ = stream.write_all(head.as_bytes()).await;
@@ -148,7 +157,7 @@ async fn respond(mut stream: TcpStream, answer: Answer) {
                 body.len()
             )
         }
-        Answer::Gzip(_) => unreachable!("answered above"),
+        Answer::Zstd(_) | Answer::Gzip(_) => unreachable!("answered above"),
     };
     if stream.write_all(head.as_bytes()).await.is_err() {
         return;
@@ -166,6 +175,7 @@ async fn respond(mut stream: TcpStream, answer: Answer) {
         | Answer::Redirect(_)
         | Answer::RefusesGzip
         | Answer::Older
+        | Answer::Zstd(_)
         | Answer::Gzip(_) => {}
     }
 }
@@ -317,36 +327,73 @@ async fn plain_http_to_another_machine_is_refused_before_anything_is_sent() {
 
 const PUSHED: &str = r#"{"results":[],"last_applied_seq":0,"server_time_ms":0}"#;
 
-fn gzip_bodies(heads: &[String]) -> Vec<bool> {
+fn gzip(body: &[u8]) -> Vec<u8> {
+    Codec::Gzip.encode(body).expect("compresses into memory")
+}
+
+fn zstd(body: &[u8]) -> Vec<u8> {
+    Codec::Zstd.encode(body).expect("compresses into memory")
+}
+
+/// The coding of each push body the server was sent: `zstd`, `gzip` or `plain`.
+fn push_codings(heads: &[String]) -> Vec<&'static str> {
     heads
         .iter()
         .filter(|h| h.starts_with("post /v1/push"))
-        .map(|h| h.contains("\r\ncontent-encoding: gzip\r\n"))
+        .map(|h| {
+            if h.contains("\r\ncontent-encoding: zstd\r\n") {
+                "zstd"
+            } else if h.contains("\r\ncontent-encoding: gzip\r\n") {
+                "gzip"
+            } else {
+                "plain"
+            }
+        })
         .collect()
 }
 
+const PUSH_BODY: &[u8] =
+    br#"{"terminal_id":"0192f0c4-aaaa-7000-8000-000000000001","mutations":[]}"#;
+
 #[tokio::test]
-async fn push_bodies_go_gzip_only_once_the_back_office_says_it_reads_them() {
-    let server = Rogue::start(Answer::Gzip(gzip(PUSHED.as_bytes()))).await;
+async fn push_bodies_go_zstd_once_the_back_office_says_it_reads_it() {
+    let server = Rogue::start(Answer::Zstd(zstd(PUSHED.as_bytes()))).await;
     let transport = HttpTransport::new(&server.url, TOKEN, quick()).expect("a client");
-    let body = br#"{"terminal_id":"0192f0c4-aaaa-7000-8000-000000000001","mutations":[]}"#;
     for _ in 0..2 {
         transport
-            .push(body.to_vec())
+            .push(PUSH_BODY.to_vec())
             .await
-            .expect("a gzip answer is read");
+            .expect("a zstd answer is read");
     }
     assert_eq!(
-        gzip_bodies(&server.heads()),
-        [true, true],
-        "gzip from the first push on; the answers said gzip is read"
+        push_codings(&server.heads()),
+        ["gzip", "zstd"],
+        "gzip before anything was heard, zstd once the answers said it is read"
     );
     assert!(
         server
             .heads()
             .iter()
-            .all(|h| h.contains("\r\naccept-encoding: gzip\r\n")),
-        "every request asks for a gzip answer"
+            .all(|h| h.contains(&format!("\r\naccept-encoding: {ACCEPTED}\r\n"))),
+        "every request asks for a zstd answer, or gzip"
+    );
+}
+
+#[tokio::test]
+async fn a_back_office_from_before_zstd_gets_gzip_bodies() {
+    let server = Rogue::start(Answer::Gzip(gzip(PUSHED.as_bytes()))).await;
+    let transport = HttpTransport::new(&server.url, TOKEN, quick()).expect("a client");
+    let _ = transport.health().await;
+    for _ in 0..2 {
+        transport
+            .push(PUSH_BODY.to_vec())
+            .await
+            .expect("a gzip answer is read");
+    }
+    assert_eq!(
+        push_codings(&server.heads()),
+        ["gzip", "gzip"],
+        "gzip all along; the answers said gzip is read"
     );
 }
 
@@ -363,20 +410,25 @@ async fn a_refused_gzip_body_is_sent_again_plain_and_never_gzip_again() {
         );
     }
     assert_eq!(
-        gzip_bodies(&server.heads()),
-        [true, false, false],
+        push_codings(&server.heads()),
+        ["gzip", "plain", "plain"],
         "gzip once, the same body plain at once, and plain from then on"
     );
 }
 
 #[tokio::test]
-async fn a_gzip_answer_that_inflates_past_the_cap_is_refused() {
-    let bomb = gzip(&vec![b' '; MAX_PULL_ANSWER + 1]);
-    assert!(bomb.len() < 64 * 1024, "small on the wire");
-    let server = Rogue::start(Answer::Gzip(bomb)).await;
-    // Inflating 16 MiB takes a while in a debug build.
-    let transport = HttpTransport::new(&server.url, TOKEN, patient()).expect("a client");
-    refused_at_the_pull_cap(&transport.pull(0, 10).await.expect_err("too large decoded"));
+async fn a_compressed_answer_that_inflates_past_the_cap_is_refused() {
+    let spaces = vec![b' '; MAX_PULL_ANSWER + 1];
+    for bomb in [Answer::Gzip(gzip(&spaces)), Answer::Zstd(zstd(&spaces))] {
+        let (Answer::Gzip(body) | Answer::Zstd(body)) = &bomb else {
+            unreachable!("a compressed answer")
+        };
+        assert!(body.len() < 64 * 1024, "small on the wire");
+        let server = Rogue::start(bomb).await;
+        // Inflating 16 MiB takes a while in a debug build.
+        let transport = HttpTransport::new(&server.url, TOKEN, patient()).expect("a client");
+        refused_at_the_pull_cap(&transport.pull(0, 10).await.expect_err("too large decoded"));
+    }
 }
 
 #[tokio::test]
@@ -410,9 +462,9 @@ async fn a_back_office_that_says_nothing_of_gzip_gets_plain_bodies() {
         transport.push(b"{}".to_vec()).await.expect("pushed");
     }
     assert_eq!(
-        gzip_bodies(&server.heads()),
-        [true, false],
-        "tried once; the answer said nothing of gzip"
+        push_codings(&server.heads()),
+        ["gzip", "plain"],
+        "tried once; the answer named no coding"
     );
 }
 
@@ -428,8 +480,8 @@ async fn a_back_office_from_before_compression_gets_the_same_body_plain_at_once(
         );
     }
     assert_eq!(
-        gzip_bodies(&server.heads()),
-        [true, false, false],
+        push_codings(&server.heads()),
+        ["gzip", "plain", "plain"],
         "gzip refused as malformed JSON: the same body plain at once, and plain from then on"
     );
 }

@@ -4,9 +4,10 @@
 //! passes through [`limits`] first (a request slot, the request timeout); a 5xx answer carries
 //! its code and a generic message naming the request id, never the cause, which goes to the log.
 //!
-//! Compression ([`till_protocol::encoding`]): a JSON body may come gzip, and is decoded with the
-//! decoded size held to the same [`MAX_BODY_BYTES`]; every answer says `Accept-Encoding: gzip`
-//! so a till knows it may send one; answers are gzip when the request asks for it.
+//! Compression ([`till_protocol::encoding`]): a JSON body may come zstd or gzip, and is decoded
+//! with the decoded size held to the same [`MAX_BODY_BYTES`]; every answer says
+//! `Accept-Encoding: zstd, gzip;q=0.9` so a till knows what it may send; answers are compressed
+//! in the coding the request weights highest.
 
 mod auth;
 mod limits;
@@ -149,7 +150,7 @@ impl From<StorageError> for HttpError {
     }
 }
 
-/// A JSON body, plain or gzip, whose rejections are mapped to `{code, message}`.
+/// A JSON body, plain or compressed, whose rejections are mapped to `{code, message}`.
 pub struct ApiJson<T>(pub T);
 
 impl<T, S> FromRequest<S> for ApiJson<T>
@@ -378,12 +379,12 @@ pub struct ReceivedPush {
     params(("Till-Protocol" = Option<u32>, Header, description = "The protocol revision the terminal speaks; 1 when absent")),
     responses(
         (status = 200, description = "Per-mutation results", body = PushResponse),
-        (status = 400, description = "Malformed request, or a gzip body that is not valid gzip (`corrupt_body`)", body = ApiError),
+        (status = 400, description = "Malformed request, or a compressed body that is not valid in its coding (`corrupt_body`)", body = ApiError),
         (status = 401, description = "Missing, unknown or revoked token", body = ApiError),
         (status = 403, description = "The token belongs to another terminal", body = ApiError),
         (status = 409, description = "The push breaks the terminal's push chain (`journal_break`): nothing of it was recorded", body = ApiError),
         (status = 413, description = "Body (once decompressed) or batch too large", body = ApiError),
-        (status = 415, description = "Not JSON, or a `Content-Encoding` other than gzip (`unsupported_encoding`)", body = ApiError),
+        (status = 415, description = "Not JSON, or a `Content-Encoding` other than zstd or gzip (`unsupported_encoding`)", body = ApiError),
         (status = 422, description = "JSON of the wrong shape", body = ApiError),
         (status = 503, description = "Busy; retry after the Retry-After delay", body = ApiError),
     ))]
@@ -636,7 +637,7 @@ pub fn router(state: AppState) -> Router {
         // RFC 7694: the request bodies this server reads compressed.
         .layer(SetResponseHeaderLayer::overriding(
             header::ACCEPT_ENCODING,
-            HeaderValue::from_static(encoding::GZIP),
+            HeaderValue::from_static(encoding::ACCEPTED),
         ))
         .layer(guard)
         .layer(PropagateRequestIdLayer::x_request_id())
