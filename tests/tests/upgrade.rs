@@ -12,7 +12,7 @@ use serde_json::Value;
 use till_e2e::*;
 
 /// The upgrade fixtures, by the release that wrote them, and the payload format of their queue.
-const FIXTURES: &[(&str, u32)] = &[("upgrade-0eb4cff", 1)];
+const FIXTURES: &[(&str, u32)] = &[("upgrade-0eb4cff", 1), ("upgrade-bd492d0", 2)];
 
 fn fixture_dir(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
