@@ -11,8 +11,9 @@ packages=(
   build-essential pkg-config curl ca-certificates
   # Tauri 2 on Linux: WebKitGTK and friends
   libwebkit2gtk-4.1-dev libgtk-3-dev libsoup-3.0-dev librsvg2-dev libayatana-appindicator3-dev
-  # Running and testing the app without a screen, and driving its real window
-  xvfb xauth webkit2gtk-driver
+  # Running and testing the app without a screen, and driving its real window (xdotool gives it
+  # the X input focus, which WebDriver cannot)
+  xvfb xauth webkit2gtk-driver xdotool
   # Browser tests of the UI
   chromium
   # The chain-of-shops back end and its tests

@@ -13,15 +13,18 @@ for b in till till-server tillctl; do
     exit 1
   fi
 done
-if ! command -v tauri-driver >/dev/null 2>&1; then
-  echo "test-app: tauri-driver is missing; run scripts/install-deps.sh" >&2
-  exit 1
-fi
+# tauri-driver drives the window; xdotool moves the X input focus, which WebDriver cannot.
+for tool in tauri-driver xdotool; do
+  if ! command -v "$tool" >/dev/null 2>&1; then
+    echo "test-app: $tool is missing; run scripts/install-deps.sh" >&2
+    exit 1
+  fi
+done
 export TILL_BIN_DIR=$bin
 
 # --test-force-exit: once the last test has finished the run ends, even if a process the tests
 # started (WebKit's helpers, say) still holds a handle open.
-run=(node --test --test-concurrency=1 --test-force-exit --test-timeout=300000 tests/app/app.test.mjs tests/app/staff.test.mjs tests/app/close.test.mjs tests/app/printer.test.mjs)
+run=(node --test --test-concurrency=1 --test-force-exit --test-timeout=300000 tests/app/app.test.mjs tests/app/staff.test.mjs tests/app/close.test.mjs tests/app/printer.test.mjs tests/app/focus.test.mjs)
 if command -v dbus-run-session >/dev/null 2>&1; then
   run=(dbus-run-session -- "${run[@]}")
 fi

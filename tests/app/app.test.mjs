@@ -14,7 +14,7 @@ import path from "node:path";
 
 import { KEYS, Session } from "./lib/webdriver.mjs";
 import { burst, cartLines, clearSale, editEmail, openCustomer, openTab, pendingSeen, recordPending, ringUpSale, tid, waitCounts } from "./lib/till.mjs";
-import { APP, Driver, ROOT, enrolledTerminal, isolatedEnv, removeTemp, run, tempRoot } from "./lib/harness.mjs";
+import { APP, Driver, ROOT, enrolledTerminal, isolatedEnv, openSyncedApp, run, stopAll, tempRoot } from "./lib/harness.mjs";
 
 let root, server, terminalDir, terminal, driver, app;
 
@@ -42,17 +42,10 @@ describe("the Till app against a real back office", () => {
     root = tempRoot();
     ({ server, terminalDir, terminal } = await enrolledTerminal(root));
     driver = await Driver.start(isolatedEnv(root));
-    app = await Session.start(driver.url, APP, ["--data-dir", terminalDir]);
-    await app.find(tid("status-bar"));
-    await waitCounts(app, "the first sync to settle", (c) => c.pending === 0 && c.state === "idle");
+    app = await openSyncedApp(driver, terminalDir);
   });
 
-  after(async () => {
-    if (app) await app.end();
-    if (driver) await driver.stop();
-    if (server) await server.stop();
-    if (root) removeTemp(root);
-  });
+  after(() => stopAll({ app, driver, server, root }));
 
   test("at scanner speed, Enter adds the product the field names: milk, espresso, PAN-010", async () => {
     // Each text and its Enter go in one burst, before the search for the text has answered.
@@ -246,11 +239,7 @@ describe("the Till app on a damaged store", () => {
     driver = await Driver.start(isolatedEnv(root));
   });
 
-  after(async () => {
-    if (app) await app.end();
-    if (driver) await driver.stop();
-    if (root) removeTemp(root);
-  });
+  after(() => stopAll({ app, driver, root }));
 
   test("sets the damaged store aside untouched, says so plainly, and sells on", async () => {
     const dir = path.join(root, "damaged");
@@ -290,12 +279,7 @@ describe("the Till app with a sync setting the environment gets wrong", () => {
     driver = await Driver.start(isolatedEnv(root, { TILL_SYNC_BATCH_SIZE: "0" }));
   });
 
-  after(async () => {
-    if (app) await app.end();
-    if (driver) await driver.stop();
-    if (server) await server.stop();
-    if (root) removeTemp(root);
-  });
+  after(() => stopAll({ app, driver, server, root }));
 
   test("refuses to start sync, says which setting and why, and shows it in Settings", async () => {
     app = await Session.start(driver.url, APP, ["--data-dir", terminalDir]);

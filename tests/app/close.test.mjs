@@ -15,7 +15,7 @@ import path from "node:path";
 
 import { Session } from "./lib/webdriver.mjs";
 import { ringUpSale } from "./lib/till.mjs";
-import { APP, Driver, appPid, isolatedEnv, removeTemp, run, tempRoot } from "./lib/harness.mjs";
+import { APP, Driver, appPid, isolatedEnv, run, stopAll, tempRoot } from "./lib/harness.mjs";
 
 /** Whether the process `pid` still runs. */
 function alive(pid) {
@@ -35,11 +35,7 @@ describe("shutting the Till app down", () => {
     driver = await Driver.start(isolatedEnv(root));
   });
 
-  after(async () => {
-    if (app) await app.end().catch(() => {});
-    if (driver) await driver.stop();
-    if (root) removeTemp(root);
-  });
+  after(() => stopAll({ app, driver, root }));
 
   test("SIGTERM finishes the register's writes and stops cleanly, and the sales are kept", async () => {
     const dir = path.join(root, "terminal");

@@ -11,7 +11,7 @@ import net from "node:net";
 
 import { Session } from "./lib/webdriver.mjs";
 import { ringUpSale, textMatching, tid } from "./lib/till.mjs";
-import { APP, Driver, enrolledTerminal, freePort, isolatedEnv, removeTemp, run, tempRoot } from "./lib/harness.mjs";
+import { APP, Driver, enrolledTerminal, freePort, isolatedEnv, run, stopAll, tempRoot } from "./lib/harness.mjs";
 
 /** A printer that takes whatever is sent to it; `stop` turns it off, `start` on again. */
 class FakePrinter {
@@ -57,11 +57,8 @@ describe("the Till app with a receipt printer", () => {
   });
 
   after(async () => {
-    if (app) await app.end();
-    if (driver) await driver.stop();
+    await stopAll({ app, driver, server, root });
     if (printer?.server?.listening) await printer.stop();
-    if (server) await server.stop();
-    if (root) removeTemp(root);
   });
 
   test("a sale's receipt prints after its payment, in the background", async () => {

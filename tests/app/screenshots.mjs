@@ -11,7 +11,7 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
 
 import { Session } from "./lib/webdriver.mjs";
-import { APP, Driver, ROOT, enrolledTerminal, isolatedEnv, removeTemp, run, tempRoot } from "./lib/harness.mjs";
+import { APP, Driver, ROOT, enrolledTerminal, isolatedEnv, run, stopAll, tempRoot } from "./lib/harness.mjs";
 import { clearSale, closeShift, counts, editEmail, fillCart, openCustomer, openShift, openTab, payInCash, ringUpSale, tapPin, tid, waitCounts } from "./lib/till.mjs";
 
 const OUT = process.env.TILL_SCREENSHOTS_DIR ?? path.join(ROOT, "docs", "screenshots");
@@ -134,8 +134,5 @@ try {
   await closeShift(app, { 10000: 1, 5000: 1, 500: 1 });
   await shot("z-report", DEFAULT);
 } finally {
-  if (app) await app.end();
-  if (driver) await driver.stop();
-  if (server) await server.stop();
-  removeTemp(root);
+  await stopAll({ app, driver, server, root });
 }

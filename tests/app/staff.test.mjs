@@ -11,7 +11,7 @@ import assert from "node:assert/strict";
 
 import { Session } from "./lib/webdriver.mjs";
 import { closeShift, enabled, fillCart, openShift, openTab, tapPin, textMatching, tid, typeInto } from "./lib/till.mjs";
-import { APP, Driver, appPid, enrolledTerminal, isolatedEnv, removeTemp, run, tempRoot } from "./lib/harness.mjs";
+import { APP, Driver, appPid, enrolledTerminal, isolatedEnv, run, stopAll, tempRoot } from "./lib/harness.mjs";
 
 const CASHIER_PIN = "1234";
 const MANAGER_PIN = "9999";
@@ -39,12 +39,7 @@ describe("the Till app with employees", () => {
     await startApp();
   });
 
-  after(async () => {
-    if (app) await app.end();
-    if (driver) await driver.stop();
-    if (server) await server.stop();
-    if (root) removeTemp(root);
-  });
+  after(() => stopAll({ app, driver, server, root }));
 
   test("opens on the PIN pad; a wrong PIN is refused, the right one signs Sam in", async () => {
     await app.find(tid("lock-screen"));

@@ -9,6 +9,9 @@ import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 
+import { tid, waitCounts } from "./till.mjs";
+import { Session } from "./webdriver.mjs";
+
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../..");
 const TARGET = process.env.CARGO_TARGET_DIR
   ? path.resolve(ROOT, process.env.CARGO_TARGET_DIR)
@@ -192,6 +195,23 @@ export async function enrolledTerminal(root, name = "Till E2E") {
   const terminalDir = path.join(root, "terminal");
   run("tillctl", ["--data-dir", terminalDir, "enrol", "--server", server.url, "--token", added.token]);
   return { server, terminalDir, terminal: added };
+}
+
+/** Opens the app on `terminalDir` through `driver` and waits for its first sync to settle. */
+export async function openSyncedApp(driver, terminalDir) {
+  const app = await Session.start(driver.url, APP, ["--data-dir", terminalDir]);
+  await app.find(tid("status-bar"));
+  await waitCounts(app, "the first sync to settle", (c) => c.pending === 0 && c.state === "idle");
+  return app;
+}
+
+/** Ends whichever of a test's app session, driver and back office were started, the app first,
+ * then removes the test's temp dir. */
+export async function stopAll({ app, driver, server, root }) {
+  if (app) await app.end();
+  if (driver) await driver.stop();
+  if (server) await server.stop();
+  if (root) removeTemp(root);
 }
 
 export function tillctlStatus(terminalDir) {
