@@ -1,12 +1,13 @@
-//! What Till's programs share: the version they print ([`build_info`]), and for the
-//! command-line ones (`tillctl`, `till-server`, `till-bench`) output on stdout, one line at a
-//! time. A reader that stops early (`tillctl status | head -1`) closes the
+//! What Till's programs share: the version they print ([`build_info`]), the flags of a
+//! customer's fields ([`customer`]), and for the command-line ones (`tillctl`, `till-server`,
+//! `till-bench`) output on stdout, one line at a time. A reader that stops early (`tillctl status | head -1`) closes the
 //! pipe; the program then ends at once, quietly and successfully, as `head` expects,
 //! where `println!` would panic with "failed printing to stdout: Broken pipe".
 
 use std::io::Write;
 
 pub mod build_info;
+pub mod customer;
 
 /// Writes `args` and a newline to stdout. On a closed pipe the program exits 0 on the spot;
 /// any other write failure exits 1 with the reason on stderr.

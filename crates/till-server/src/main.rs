@@ -11,6 +11,7 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 use serde::Serialize;
+use till_cli::customer::{FieldArgs, Points};
 use till_protocol::{Employee, Role};
 use till_server::clock::now_ms;
 use till_server::dates::Day;
@@ -256,50 +257,19 @@ enum ProductCommand {
     Delete { sku: String },
 }
 
-#[derive(Args)]
-struct CustomerFieldsArgs {
-    #[arg(long)]
-    name: Option<String>,
-    /// An empty value clears the field.
-    #[arg(long)]
-    email: Option<String>,
-    #[arg(long)]
-    phone: Option<String>,
-    #[arg(long)]
-    note: Option<String>,
-    /// Adds a tag (trimmed and lower-cased); may be given more than once.
-    #[arg(long = "add-tag", value_name = "TAG")]
-    add_tags: Vec<String>,
-    /// Removes a tag; may be given more than once.
-    #[arg(long = "remove-tag", value_name = "TAG")]
-    remove_tags: Vec<String>,
-    /// Moves the loyalty points by N (negative takes points away); merges with a till's change.
-    #[arg(
-        long,
-        value_name = "N",
-        allow_hyphen_values = true,
-        conflicts_with = "points"
-    )]
-    add_points: Option<i64>,
-    /// Sets the loyalty points to N.
-    #[arg(long, value_name = "N")]
-    points: Option<i64>,
-}
-
-impl From<CustomerFieldsArgs> for CustomerEdit {
-    fn from(a: CustomerFieldsArgs) -> Self {
-        CustomerEdit {
-            name: a.name,
-            email: a.email,
-            phone: a.phone,
-            note: a.note,
-            add_tags: a.add_tags,
-            remove_tags: a.remove_tags,
-            points: a
-                .add_points
-                .map(PointsChange::Add)
-                .or(a.points.map(PointsChange::Set)),
-        }
+/// A customer edit as the back office's storage takes it, from the flags both programs share.
+fn customer_edit(a: FieldArgs) -> CustomerEdit {
+    CustomerEdit {
+        points: a.points_change().map(|p| match p {
+            Points::Add(n) => PointsChange::Add(n),
+            Points::Set(n) => PointsChange::Set(n),
+        }),
+        name: a.name,
+        email: a.email,
+        phone: a.phone,
+        note: a.note,
+        add_tags: a.add_tags,
+        remove_tags: a.remove_tags,
     }
 }
 
@@ -309,13 +279,13 @@ enum CustomerCommand {
     Add {
         id: Uuid,
         #[command(flatten)]
-        fields: CustomerFieldsArgs,
+        fields: FieldArgs,
     },
     /// Edits a customer's fields; those not given keep their value.
     Edit {
         id: Uuid,
         #[command(flatten)]
-        fields: CustomerFieldsArgs,
+        fields: FieldArgs,
     },
     /// Deletes a customer (terminals receive a tombstone).
     Delete { id: Uuid },
@@ -594,7 +564,7 @@ async fn run(cli: Cli) -> Result<(), CliError> {
         Command::Customer(
             CustomerCommand::Add { id, fields } | CustomerCommand::Edit { id, fields },
         ) => {
-            let c = storage.save_customer(id, fields.into()).await?;
+            let c = storage.save_customer(id, customer_edit(fields)).await?;
             print_json(&c)
         }
         Command::Customer(CustomerCommand::Delete { id }) => {

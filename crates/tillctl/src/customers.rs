@@ -7,6 +7,7 @@ use std::collections::BTreeSet;
 use std::path::Path;
 
 use serde::Serialize;
+use till_cli::customer::{FieldArgs, Points};
 use till_core::sync::customers::{self, LocalCustomer};
 use till_core::sync::SyncError;
 use till_core::SystemClock;
@@ -25,46 +26,12 @@ pub struct Args {
     command: Command,
 }
 
-/// The fields a command names; a field not named keeps its value.
-#[derive(clap::Args)]
-struct Named {
-    /// A name (required for a new customer)
-    #[arg(long)]
-    name: Option<String>,
-    /// An e-mail address; "" clears it
-    #[arg(long)]
-    email: Option<String>,
-    /// A phone number; "" clears it
-    #[arg(long)]
-    phone: Option<String>,
-    /// A note; "" clears it
-    #[arg(long)]
-    note: Option<String>,
-    /// Adds a tag (trimmed and lower-cased); may be given more than once
-    #[arg(long = "add-tag", value_name = "TAG")]
-    add_tags: Vec<String>,
-    /// Removes a tag; may be given more than once
-    #[arg(long = "remove-tag", value_name = "TAG")]
-    remove_tags: Vec<String>,
-    /// Moves the loyalty points by N (negative takes points away)
-    #[arg(
-        long,
-        value_name = "N",
-        allow_hyphen_values = true,
-        conflicts_with = "points"
-    )]
-    add_points: Option<i64>,
-    /// Sets the loyalty points to N
-    #[arg(long, value_name = "N")]
-    points: Option<i64>,
-}
-
 #[derive(clap::Subcommand)]
 enum Command {
     /// Create a customer here (queued for the back office); prints its id
     Add {
         #[command(flatten)]
-        fields: Named,
+        fields: FieldArgs,
         /// Print {"id": …} instead of the id alone
         #[arg(long)]
         json: bool,
@@ -75,7 +42,7 @@ enum Command {
     Edit {
         id: String,
         #[command(flatten)]
-        fields: Named,
+        fields: FieldArgs,
         #[command(flatten)]
         pin: Pin,
     },
@@ -98,29 +65,27 @@ enum Command {
     },
 }
 
-impl Named {
-    /// `current` with the named fields applied: tags added and removed, points moved or set.
-    fn applied_to(self, current: CustomerFields) -> Result<CustomerFields, SyncError> {
-        let optional = |new: Option<String>, old: Option<String>| match new {
-            Some(v) if v.is_empty() => None,
-            Some(v) => Some(v),
-            None => old,
-        };
-        let points = match (self.add_points, self.points) {
-            (Some(n), _) => current.loyalty_points.saturating_add(n),
-            (None, Some(n)) => n,
-            (None, None) => current.loyalty_points,
-        };
-        Ok(CustomerFields {
-            name: self.name.unwrap_or(current.name),
-            email: optional(self.email, current.email),
-            phone: optional(self.phone, current.phone),
-            note: optional(self.note, current.note),
-            tags: fields::edit_tags(&current.tags, &self.add_tags, &self.remove_tags)
-                .map_err(SyncError::InvalidInput)?,
-            loyalty_points: points,
-        })
-    }
+/// `current` with the fields `named` applied: tags added and removed, points moved or set.
+fn applied_to(named: FieldArgs, current: CustomerFields) -> Result<CustomerFields, SyncError> {
+    let optional = |new: Option<String>, old: Option<String>| match new {
+        Some(v) if v.is_empty() => None,
+        Some(v) => Some(v),
+        None => old,
+    };
+    let points = match named.points_change() {
+        Some(Points::Add(n)) => current.loyalty_points.saturating_add(n),
+        Some(Points::Set(n)) => n,
+        None => current.loyalty_points,
+    };
+    Ok(CustomerFields {
+        name: named.name.unwrap_or(current.name),
+        email: optional(named.email, current.email),
+        phone: optional(named.phone, current.phone),
+        note: optional(named.note, current.note),
+        tags: fields::edit_tags(&current.tags, &named.add_tags, &named.remove_tags)
+            .map_err(SyncError::InvalidInput)?,
+        loyalty_points: points,
+    })
 }
 
 /// A customer as `list --json` and `show --json` print it.
@@ -166,7 +131,7 @@ pub fn run(data_dir: Option<&Path>, args: Args) -> Result<(), Failure> {
     match args.command {
         Command::Add { fields, json, pin } => {
             let operator = pin.operator(&mut conn)?;
-            let fields = fields.applied_to(CustomerFields::default())?;
+            let fields = applied_to(fields, CustomerFields::default())?;
             let saved =
                 customers::save_by(&mut conn, None, fields, operator.as_ref(), &SystemClock)?;
             if json {
@@ -182,7 +147,7 @@ pub fn run(data_dir: Option<&Path>, args: Args) -> Result<(), Failure> {
             let saved = customers::save_by(
                 &mut conn,
                 Some(id),
-                fields.applied_to(current.fields)?,
+                applied_to(fields, current.fields)?,
                 operator.as_ref(),
                 &SystemClock,
             )?;
