@@ -46,4 +46,13 @@ fn a_drain_through_a_throttled_link_reports_consistent_figures() {
         number(&link["seconds_over_floor"]) > 0.0,
         "the drain is set against the floor: {figures}"
     );
+    let sync = number(&link["sync_seconds"]);
+    assert!(
+        sync > 0.0 && sync <= number(&figures["batched"]["seconds"]) + 0.01,
+        "the engine's own time is within the process's: {figures}"
+    );
+    assert!(
+        number(&link["sync_over_floor"]) > 0.0,
+        "and set against the floor too: {figures}"
+    );
 }
