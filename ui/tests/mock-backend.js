@@ -196,7 +196,7 @@
     ["send_ahead", null, ["true", "false"], null, "true", "Prepare and send the next batch while the last answer is applied"],
     ["give_way_ms", "milliseconds", 0, 2000, "100", "How long after a sale the engine holds its own writes (0: never)"],
     ["pull_limit", "items", 1, 1000, "500", "Catalog and customer changes asked for in one pull"],
-    ["circuit_threshold", "items", 0, 1000, "5", "Server errors or timeouts in a row after which only health probes are sent until the back office answers again (0: never)"],
+    ["circuit_threshold", "faults", 0, 1000, "5", "Server errors or timeouts in a row after which only health probes are sent until the back office answers again (0: never)"],
     ["backoff_base_ms", "milliseconds", 10, 60000, "500", "The longest wait after the first failure (it doubles with each one after)"],
     ["backoff_cap_ms", "milliseconds", 10, 3600000, "300000", "The longest wait between two attempts"],
     ["connect_timeout_ms", "milliseconds", 100, 120000, "5000", "How long a connection to the back office may take"],
@@ -205,7 +205,7 @@
     ["customer_policy", null, POLICIES, null, "field_merge", "How conflicts over customers are settled"],
     ["ticket_policy", null, POLICIES, null, "manual", "How conflicts over tickets are settled"],
   ];
-  const SYMBOLS = { seconds: "s", milliseconds: "ms", hours: "h", items: "items" };
+  const SYMBOLS = { seconds: "s", milliseconds: "ms", hours: "h", items: "items", faults: "faults" };
 
   /** Every sync setting in force: the environment (`seed.syncEnv`), then what was saved, then the default. */
   function syncSettings() {
@@ -758,7 +758,7 @@
     },
     customers_search: ({ query }) => {
       const q = String(query || "").toLowerCase();
-      return db.customers.filter((c) => !q || [c.name, c.email, c.phone].some((v) => v && v.toLowerCase().includes(q)));
+      return db.customers.filter((c) => !q || [c.name, c.email, c.phone, ...(c.tags ?? [])].some((v) => v && v.toLowerCase().includes(q)));
     },
     customer_save: ({ id, fields }) => {
       if (!fields || !String(fields.name || "").trim()) return fail("invalid_customer", "a customer needs a name");

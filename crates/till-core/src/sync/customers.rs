@@ -133,12 +133,15 @@ fn from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<LocalCustomer> {
     })
 }
 
-/// Customers whose name, email or phone contains `query` (case-insensitive), by name.
+/// Customers whose name, email, phone or one of whose tags contains `query` (case-insensitive),
+/// by name.
 pub fn search(conn: &Connection, query: &str, limit: u32) -> Result<Vec<LocalCustomer>, SyncError> {
     let pattern = format!("%{}%", query.trim());
     let mut stmt = conn.prepare_cached(&format!(
         "SELECT {COLUMNS} FROM customers WHERE deleted = 0
-         AND (name LIKE ?1 OR email LIKE ?1 OR phone LIKE ?1) ORDER BY name LIMIT ?2"
+         AND (name LIKE ?1 OR email LIKE ?1 OR phone LIKE ?1
+              OR EXISTS (SELECT 1 FROM json_each(customers.tags) WHERE json_each.value LIKE ?1))
+         ORDER BY name LIMIT ?2"
     ))?;
     let rows = stmt.query_map(params![pattern, limit], from_row)?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)
@@ -505,6 +508,50 @@ mod tests {
             edit_base(&conn, id, None).expect("reads"),
             Some(first.id),
             "queued again under a new id, it still makes its version by the first one"
+        );
+    }
+
+    #[test]
+    fn customers_are_found_by_a_tag_as_by_their_name() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let store = crate::Store::open(dir.path()).expect("opens");
+        let mut conn = store.connect().expect("connects");
+        let clock = crate::clock::FixedClock(1_000);
+        let customer = |name: &str, tags: &[&str]| CustomerFields {
+            name: name.into(),
+            tags: tags.iter().map(|t| t.to_string()).collect(),
+            ..CustomerFields::default()
+        };
+        save_by(
+            &mut conn,
+            None,
+            customer("Ada", &["vip", "staff"]),
+            None,
+            &clock,
+        )
+        .expect("saved");
+        save_by(
+            &mut conn,
+            None,
+            customer("Bo", &["wholesale"]),
+            None,
+            &clock,
+        )
+        .expect("saved");
+        save_by(&mut conn, None, customer("Vippy", &[]), None, &clock).expect("saved");
+        let names = |query: &str| -> Vec<String> {
+            search(&conn, query, 10)
+                .expect("searches")
+                .into_iter()
+                .map(|c| c.fields.name)
+                .collect()
+        };
+        assert_eq!(names("VIP"), ["Ada", "Vippy"], "a tag or a name, any case");
+        assert_eq!(names("whole"), ["Bo"], "part of a tag");
+        assert_eq!(names("staff"), ["Ada"]);
+        assert!(
+            names("\"vip\"").is_empty(),
+            "the stored form of the tags is not searched"
         );
     }
 
