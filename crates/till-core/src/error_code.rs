@@ -175,8 +175,6 @@ error_codes! {
     // `tillctl`.
     /// `ring-up --demo` found no active product to sell.
     NoProducts = "no_products",
-    /// `sync --customer-policy` names no known conflict policy.
-    UnknownPolicy = "unknown_policy",
     /// `verify-journal` found a broken link in the hash chain.
     JournalBroken = "journal_broken",
 

@@ -3,7 +3,7 @@
 import type { SyncSettingChange } from "./bindings/SyncSettingChange";
 import type { SyncSettingView } from "./bindings/SyncSettingView";
 
-const UNIT_SYMBOLS = { seconds: "s", milliseconds: "ms", hours: "h", items: "items" } as const;
+const UNIT_SYMBOLS = { seconds: "s", milliseconds: "ms", hours: "h", items: "items", faults: "faults" } as const;
 
 /** A row's unit as written after a number ("ms"), or "" for a flag or a policy. */
 export function unitSymbol(row: SyncSettingView): string {

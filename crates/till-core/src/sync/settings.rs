@@ -150,7 +150,7 @@ pub static SETTINGS: &[Setting] = &[
         key: "sync.circuit_threshold",
         doc: "Server errors or timeouts in a row after which only health probes are sent until the back office answers again (0: never)",
         kind: Kind::Number {
-            unit: Unit::Items,
+            unit: Unit::Faults,
             min: 0,
             max: 1000,
             get: |c| u64::from(c.circuit_threshold),
@@ -279,6 +279,8 @@ pub enum Unit {
     Milliseconds,
     Hours,
     Items,
+    /// Failed requests in a row.
+    Faults,
 }
 
 impl Unit {
@@ -289,6 +291,7 @@ impl Unit {
             Unit::Milliseconds => "ms",
             Unit::Hours => "h",
             Unit::Items => "items",
+            Unit::Faults => "faults",
         }
     }
 }

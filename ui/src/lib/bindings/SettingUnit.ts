@@ -3,4 +3,4 @@
 /**
  * The unit of a number.
  */
-export type SettingUnit = "seconds" | "milliseconds" | "hours" | "items";
+export type SettingUnit = "seconds" | "milliseconds" | "hours" | "items" | "faults";
