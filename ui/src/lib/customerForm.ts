@@ -11,7 +11,15 @@ export function removeTag(tags: string[], tag: string): string[] {
 }
 
 /** Points moved by `by` (negative takes points away); never below 0, as the core requires. */
-export function adjustPoints(points: number, by: number): number {
-  if (!Number.isInteger(by)) return points;
+export function adjustPoints(points: number | null, by: number): number | null {
+  if (points === null || !Number.isInteger(points) || !Number.isInteger(by)) return points;
   return Math.max(0, points + by);
+}
+
+/**
+ * Why the points box cannot be saved as it is (empty, or not a whole number), or null; the core
+ * checks the range.
+ */
+export function pointsProblem(points: number | null): string | null {
+  return points === null || !Number.isInteger(points) ? "loyalty points are a whole number: 0 or more" : null;
 }

@@ -260,4 +260,20 @@ describe("customer editor", () => {
       await context.close();
     }
   });
+
+  it("says an empty points box is no number, and saves nothing", async () => {
+    const { page, context, errors } = await openApp(browser, server.url);
+    try {
+      await page.getByTestId("tab-customers").click();
+      await page.getByTestId("customer-row").filter({ hasText: "Ada Lovelace" }).click();
+      await page.getByTestId("cust-points").fill("");
+      await page.getByTestId("save-customer").click();
+      await page.getByRole("alert").filter({ hasText: "loyalty points are a whole number" }).waitFor();
+      const ada = await page.evaluate(() => window.__mock.db.customers.find((c) => c.name === "Ada Lovelace"));
+      assert.equal(ada.loyalty_points, 120, "nothing was saved");
+      assert.deepEqual(errors, []);
+    } finally {
+      await context.close();
+    }
+  });
 });
