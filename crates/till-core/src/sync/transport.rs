@@ -54,11 +54,9 @@ pub trait Transport: Send + Sync + 'static {
         terminal_id: Uuid,
         key: TerminalKey,
     ) -> BoxFuture<'_, Result<TerminalKey, TransportError>>;
-    /// What the requests since the last call cost on the wire (nothing for a transport that
-    /// does not measure).
-    fn take_tally(&self) -> WireTally {
-        WireTally::default()
-    }
+    /// What the requests since the last call cost on the wire. Required, so that a transport
+    /// wrapping another cannot drop the inner one's tally by forgetting it.
+    fn take_tally(&self) -> WireTally;
 }
 
 /// What to do about a failure.
