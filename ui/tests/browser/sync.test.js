@@ -2,6 +2,7 @@
 // Chromium, driven by sync://state events from the fake shell.
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
 import { launch, openApp, serveDist } from "./harness.js";
 
 let server, browser;
@@ -184,7 +185,34 @@ describe("settings", () => {
   });
 });
 
+/** The README's table of sync settings (which the core's own test holds to the core's table). */
+function readmeSettings() {
+  const readme = readFileSync(new URL("../../../README.md", import.meta.url), "utf8");
+  const table = readme.split("<!-- sync-settings -->")[1];
+  return table
+    .split("\n")
+    .filter((line) => line.startsWith("| `TILL_SYNC_"))
+    .map((line) => {
+      const [env, dflt, allowed, doc] = line.split(" | ").map((cell) => cell.replace(/^\| /, "").replace(/ \|$/, ""));
+      return { env: env.replaceAll("`", ""), dflt, allowed, doc };
+    });
+}
+
 describe("sync settings", () => {
+  it("are the core's: the fake shell's table matches the README's row for row", async () => {
+    const { page, context } = await openApp(browser, server.url);
+    try {
+      const rows = await page.evaluate(() => window.__TAURI_INTERNALS__.invoke("sync_settings_get"));
+      const shown = rows.map((r) => {
+        const unit = r.unit ? ` ${{ seconds: "s", milliseconds: "ms", hours: "h" }[r.unit] ?? r.unit}` : "";
+        return { env: r.env, dflt: `${r.default}${unit}`, allowed: r.allowed, doc: r.doc };
+      });
+      assert.deepEqual(shown, readmeSettings());
+    } finally {
+      await context.close();
+    }
+  });
+
   it("lists every setting, locks one the environment fixes, refuses a bad value inline and saves the rest", async () => {
     const { page, context } = await openApp(browser, server.url, { seed: { syncEnv: { batch_size: "250" } } });
     try {
