@@ -265,7 +265,11 @@ pub async fn save(store: &Store, input: &SettingsInput) -> Result<Saved, SyncErr
                 .into(),
         ));
     }
-    config::set(&conn, &SYNC_INTERVAL_SECS, &checked.sync_interval_secs)?;
+    // Written only when it changes, so an interval nobody set stays the default (the Sync
+    // settings say where each value comes from).
+    if checked.sync_interval_secs != before.sync_interval_secs {
+        config::set(&conn, &SYNC_INTERVAL_SECS, &checked.sync_interval_secs)?;
+    }
     config::set(&conn, &OPERATOR, &checked.operator.to_owned())?;
     config::set(
         &conn,
@@ -553,6 +557,42 @@ mod tests {
             "Kim",
             "a refused save changes nothing"
         );
+    }
+
+    #[test]
+    fn saving_the_other_settings_leaves_an_interval_nobody_set_as_the_default() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let store = Store::open(dir.path()).expect("opens");
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime");
+        rt.block_on(save(
+            &store,
+            &input(None, DEFAULT_SYNC_INTERVAL_SECS, "Sam"),
+        ))
+        .expect("saves");
+        let conn = store.connect().expect("connects");
+        let source = |conn: &Connection| {
+            crate::sync::settings::view(
+                conn,
+                &crate::sync::settings::Layers::env(&|_| None),
+                &crate::sync::SyncConfig::default(),
+            )
+            .expect("views")
+            .into_iter()
+            .find(|v| v.name == "interval_secs")
+            .expect("the interval")
+            .source
+        };
+        assert_eq!(
+            source(&conn),
+            crate::sync::settings::Source::Default,
+            "the operator was saved, the interval untouched"
+        );
+        rt.block_on(save(&store, &input(None, 60, "Sam")))
+            .expect("saves");
+        assert_eq!(source(&conn), crate::sync::settings::Source::Stored);
     }
 
     #[test]
