@@ -354,6 +354,20 @@ mod tests {
         }
     }
 
+    fn runtime() -> tokio::runtime::Runtime {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime")
+    }
+
+    /// A fresh store (in its temporary data dir) and a runtime to save with.
+    fn store_and_runtime() -> (tempfile::TempDir, Store, tokio::runtime::Runtime) {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let store = Store::open(dir.path()).expect("opens");
+        (dir, store, runtime())
+    }
+
     fn settings(url: Option<&str>, interval: u32) -> AppSettings {
         AppSettings {
             server_url: url.map(Into::into),
@@ -523,12 +537,7 @@ mod tests {
 
     #[test]
     fn saving_stores_the_interval_and_the_operator_and_says_when_to_restart() {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let store = Store::open(dir.path()).expect("opens");
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .expect("runtime");
+        let (_dir, store, rt) = store_and_runtime();
         let saved = rt
             .block_on(save(
                 &store,
@@ -561,12 +570,7 @@ mod tests {
 
     #[test]
     fn saving_the_other_settings_leaves_an_interval_nobody_set_as_the_default() {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let store = Store::open(dir.path()).expect("opens");
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .expect("runtime");
+        let (_dir, store, rt) = store_and_runtime();
         rt.block_on(save(
             &store,
             &input(None, DEFAULT_SYNC_INTERVAL_SECS, "Sam"),
@@ -606,10 +610,7 @@ mod tests {
             [Uuid::now_v7().to_string()],
         )
         .expect("enrolled");
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .expect("runtime");
+        let rt = runtime();
         // Nothing listens on port 9: a save that sent anything would fail differently.
         let moved = rt.block_on(save(&store, &input(Some("http://127.0.0.1:9"), 60, "Kim")));
         let e = moved.expect_err("the token never goes to another address");
