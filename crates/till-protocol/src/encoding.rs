@@ -105,7 +105,8 @@ pub enum DecodeError {
 
 /// `body`, in `coding`, decoded; refused once the decoded body would be longer than `cap`
 /// bytes, which are all that is ever held: a small body that inflates without end (a zip bomb)
-/// stops at the cap, and a zstd frame may not ask for a window larger than the cap either.
+/// stops at the cap, and a zstd frame may not ask for a window larger than the cap (or than
+/// 8 MiB, when that is more, which a zstd level uses on a stream of unknown length).
 pub fn decode(coding: &Coding, body: Vec<u8>, cap: usize) -> Result<Vec<u8>, DecodeError> {
     let codec = match coding {
         Coding::Identity if body.len() > cap => return Err(DecodeError::TooLong { cap }),
